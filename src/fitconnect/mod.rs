@@ -1,0 +1,1 @@
+//! FIT-Connect protocol primitives: types, metadata, SETs, problems, callbacks.

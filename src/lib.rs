@@ -1,0 +1,28 @@
+//! poststelle — a hardened gateway for German e-government.
+//!
+//! It receives FIT-Connect submissions, decrypts and verifies them, validates their XÖV
+//! payloads (XBau, XGewerbeanzeige, …) against the official XSD sets with its own streaming
+//! XSD 1.0 engine, transforms them into documented JSON and hands them to the specialist
+//! procedures. The layers (see `README.md` and the architecture notes) are:
+//!
+//! ```text
+//! L4  main.rs → cli                          thin main; composition root
+//! L1  xml, xsd, xoev, jose, fitconnect       pure, sync, fuzzable; no I/O on payloads
+//! L0  error, config (incl. Limits)
+//! ```
+//! A module imports only from lower layers.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod fitconnect;
+pub mod jose;
+pub mod xml;
+pub mod xoev;
+pub mod xsd;
+
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use config::Limits;

@@ -1,0 +1,1 @@
+//! Bounded, hardened XML reader over quick-xml.

@@ -1,0 +1,1 @@
+//! XÖV standards: the registry of known standards and message types.

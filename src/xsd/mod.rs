@@ -1,0 +1,2 @@
+//! The XSD 1.0 engine: offline catalog → schema documents → compiled, immutable `Grammar` →
+//! streaming validator.
