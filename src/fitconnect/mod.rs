@@ -5,5 +5,7 @@
 
 pub mod callback;
 pub mod hash;
+pub mod keys;
+pub mod metadata;
 pub mod problems;
 pub mod set;
