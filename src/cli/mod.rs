@@ -8,6 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod decrypt;
+pub mod encrypt;
+mod keyfile;
+pub mod keys;
+
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]
 #[command(name = "poststelle", version, about, long_about = None)]
@@ -17,7 +22,14 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Decrypt a FIT-Connect JWE (RSA-OAEP-256 + A256GCM) with a private key.
+    Decrypt(decrypt::DecryptArgs),
+    /// Encrypt a file as a FIT-Connect JWE for a public key.
+    Encrypt(encrypt::EncryptArgs),
+    /// Generate test key pairs or check keys against the FIT-Connect rules.
+    Keys(keys::KeysArgs),
+}
 
 /// Runs the command line with the given arguments (the first is the program name).
 pub fn run<I, T>(args: I) -> ExitCode
@@ -34,5 +46,9 @@ where
             return ExitCode::from(code);
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Decrypt(args) => decrypt::run(&args),
+        Command::Encrypt(args) => encrypt::run(&args),
+        Command::Keys(args) => keys::run(&args),
+    }
 }

@@ -177,7 +177,11 @@ impl Jwk {
             .ok_or(JwkError::BadBase64 { member })
     }
 
-    fn check_use(&self, key_use: KeyUse, private: bool) -> Result<(), JwkError> {
+    /// Checks `kty`, `oth`, `alg`, `key_ops` and `use` against `key_use` (public or private half).
+    ///
+    /// # Errors
+    /// The first mismatch.
+    pub fn check_use(&self, key_use: KeyUse, private: bool) -> Result<(), JwkError> {
         if self.kty != "RSA" {
             return Err(JwkError::UnsupportedKeyType);
         }
