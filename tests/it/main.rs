@@ -1,1 +1,5 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
+
+mod jose_interop_josekit;
+mod jose_interop_python;
+mod jose_keys;
