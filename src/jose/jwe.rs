@@ -276,7 +276,6 @@ impl JweHeader {
 }
 
 /// A parsed compact JWE: limits, allow-list and part lengths enforced.
-#[derive(Debug)]
 pub struct CompactJwe<'a> {
     header: JweHeader,
     protected: &'a str,
@@ -288,12 +287,28 @@ pub struct CompactJwe<'a> {
     tag_text: &'a str,
 }
 
+impl std::fmt::Debug for CompactJwe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompactJwe")
+            .field("header", &self.header)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .field("tag", &self.tag_text)
+            .finish_non_exhaustive()
+    }
+}
+
 fn fixed<const N: usize>(
     text: &str,
     part: Part,
     wrong: fn(usize) -> JweError,
 ) -> Result<[u8; N], JweError> {
-    // Length first: an oversized part is not decoded at all.
+    // Alphabet and length first: an oversized part is not decoded at all.
+    if !text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(JweError::Base64 { part });
+    }
     if base64url::decoded_len(text.len()) != N {
         return Err(wrong(base64url::decoded_len(text.len())));
     }

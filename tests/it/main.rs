@@ -1,5 +1,6 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
+mod jose_hostile;
 mod jose_interop_josekit;
 mod jose_interop_python;
 mod jose_keys;
