@@ -1,5 +1,6 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
+mod fitconnect_metadata;
 mod jose_hostile;
 mod jose_interop_josekit;
 mod jose_interop_python;
