@@ -1,6 +1,7 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
 mod fitconnect_metadata;
+mod fitconnect_set;
 mod jose_hostile;
 mod jose_interop_josekit;
 mod jose_interop_python;
