@@ -508,7 +508,12 @@ mod tests {
     #[test]
     fn reject_round_trip_carries_problems() {
         let problem = Problem::new(Failure::MetadataSchema, &Instance::Metadata).expect("ok");
-        let token = reject_submission(test_keys::signing(), &subject(), &[problem.clone()], NOW);
+        let token = reject_submission(
+            test_keys::signing(),
+            &subject(),
+            std::slice::from_ref(&problem),
+            NOW,
+        );
         let set = verify(&token, &resolver(), &JoseLimits::default(), NOW).expect("valid");
         assert_eq!(set.event, REJECT_SUBMISSION);
         assert_eq!(set.payload["problems"][0]["instance"], "metadata");

@@ -80,7 +80,7 @@ mod tests {
     fn rejects_duplicates_and_non_objects() {
         assert!(HeaderMembers::parse(br#"{"alg":"a","enc":"b"}"#).is_ok());
         assert_eq!(
-            HeaderMembers::parse(br#"{"alg":"a","alg":"b"}"#).unwrap_err(),
+            HeaderMembers::parse(br#"{"alg":"a","alg":"b"}"#).expect_err("duplicate"),
             HeaderJsonError::Duplicate
         );
         assert!(matches!(

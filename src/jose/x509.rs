@@ -12,6 +12,8 @@ use x509_parser::time::ASN1Time;
 use super::base64url;
 use super::jwk::{KeyUse, RsaPublicKey};
 
+type UsageCheck = fn(&x509_parser::extensions::KeyUsage) -> bool;
+
 /// Longest chain accepted (leaf, intermediates, root).
 pub const MAX_CHAIN_LEN: usize = 8;
 
@@ -193,7 +195,7 @@ pub fn validate_chain(
         .iter()
         .enumerate()
         .map(|(index, der)| match X509Certificate::from_der(der) {
-            Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+            Ok(([], cert)) => Ok(cert),
             _ => Err(CertError::Parse { index }),
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -209,8 +211,7 @@ pub fn validate_chain(
         check_validity(cert, index, now)?;
     }
     let usage = leaf.key_usage().ok().flatten().map(|ku| *ku.value);
-    let required: &[(&'static str, fn(&x509_parser::extensions::KeyUsage) -> bool)] = match key_use
-    {
+    let required: &[(&'static str, UsageCheck)] = match key_use {
         KeyUse::Encryption => &[("keyEncipherment", |k| k.key_encipherment())],
         KeyUse::Signature => &[
             ("digitalSignature", |k| k.digital_signature()),
