@@ -18,7 +18,8 @@ from jwcrypto import jwe, jwk, jws
 
 def load_key(path):
     with open(path, "rb") as f:
-        return jwk.JWK.from_json(f.read())
+        text = f.read()
+    return jwk.JWK.from_json(text), json.loads(text)["kid"]
 
 
 def read(path):
@@ -28,10 +29,10 @@ def read(path):
 
 def main(argv):
     cmd, key_path, file_path = argv[1], argv[2], argv[3]
-    key = load_key(key_path)
+    key, kid = load_key(key_path)
     out = sys.stdout.buffer
     if cmd == "encrypt":
-        header = {"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": key.key_id,
+        header = {"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": kid,
                   "cty": "application/json"}
         if argv[4] == "zip":
             header["zip"] = "DEF"
@@ -46,7 +47,7 @@ def main(argv):
     elif cmd == "sign":
         token = jws.JWS(read(file_path))
         token.add_signature(key, alg="PS512",
-                            protected=json.dumps({"alg": "PS512", "kid": key.key_id,
+                            protected=json.dumps({"alg": "PS512", "kid": kid,
                                                   "typ": "secevent+jwt"}))
         out.write(token.serialize(compact=True).encode())
     elif cmd == "verify":
