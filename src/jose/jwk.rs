@@ -589,3 +589,47 @@ pub fn generate(key_use: KeyUse, kid: Option<&str>) -> Result<GeneratedKey, JwkE
         public,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7638_thumbprint_vector() {
+        // RFC 7638 §3.1 (a 2048-bit key: built directly, below our usage minimum).
+        let n = base64url::decode("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw")
+            .expect("b64");
+        let key = RsaPublicKey {
+            n,
+            e: vec![1, 0, 1],
+        };
+        assert_eq!(key.bits(), 2048);
+        assert_eq!(
+            key.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+        assert_eq!(
+            RsaPublicKey::new(key.n.clone(), key.e.clone()),
+            Err(JwkError::KeyTooShort {
+                bits: 2048,
+                min: 4096
+            })
+        );
+    }
+
+    #[test]
+    fn pem_and_jwk_of_one_key_agree() {
+        let g = generate(KeyUse::Signature, None).expect("keygen");
+        let from_pem = SigningKey::from_pkcs8_pem(&g.pkcs8_pem, None).expect("pem");
+        let from_jwk = SigningKey::from_jwk(&g.private_jwk).expect("jwk");
+        assert_eq!(from_pem.public_key(), from_jwk.public_key());
+        assert_eq!(from_pem.kid(), g.public.thumbprint());
+        let sig = from_pem.sign_ps512(b"message");
+        assert!(from_jwk.public_key().verify_ps512(b"message", &sig));
+        assert!(!from_jwk.public_key().verify_ps512(b"messagE", &sig));
+        let public = g.public.to_jwk(from_jwk.kid(), KeyUse::Signature, None);
+        assert_eq!(public.key_ops.as_deref(), Some(&["verify".to_owned()][..]));
+        assert!(public.d.is_none());
+        assert_eq!(public.public_key().as_ref(), Ok(&g.public));
+    }
+}

@@ -6,3 +6,4 @@ mod jose_hostile;
 mod jose_interop_josekit;
 mod jose_interop_python;
 mod jose_keys;
+mod jose_vectors;
