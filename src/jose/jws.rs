@@ -16,7 +16,7 @@ const ECHO_MAX: usize = 32;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JwsError {
-    /// The token exceeds `JoseLimits::max_token_bytes`.
+    /// The token exceeds `JoseLimits::max_jws_bytes`.
     #[error("JWS is larger than the limit of {limit} bytes")]
     TokenTooLarge {
         /// The limit.
@@ -131,9 +131,9 @@ impl<'a> CompactJws<'a> {
     /// # Errors
     /// A precise [`JwsError`] for every deviation.
     pub fn parse(token: &'a str, limits: &JoseLimits) -> Result<Self, JwsError> {
-        if token.len() > limits.max_token_bytes {
+        if token.len() > limits.max_jws_bytes {
             return Err(JwsError::TokenTooLarge {
-                limit: limits.max_token_bytes,
+                limit: limits.max_jws_bytes,
             });
         }
         if token.trim_start().starts_with('{') {

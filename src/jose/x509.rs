@@ -233,13 +233,19 @@ pub fn validate_chain(
         return Ok(());
     }
     let self_signed = last.issuer().as_raw() == last.subject().as_raw();
+    let mut named_anchor = false;
     for anchor_der in &policy.anchors {
         if let Ok((_, anchor)) = X509Certificate::from_der(anchor_der)
             && last.issuer().as_raw() == anchor.subject().as_raw()
-            && last.verify_signature(Some(anchor.public_key())).is_ok()
         {
-            return check_validity(&anchor, last_index + 1, now);
+            named_anchor = true;
+            if last.verify_signature(Some(anchor.public_key())).is_ok() {
+                return check_validity(&anchor, last_index + 1, now);
+            }
         }
+    }
+    if named_anchor {
+        return Err(CertError::BadSignature { index: last_index });
     }
     if self_signed && certs.len() == 1 {
         if !policy.dangerous_allow_self_signed {

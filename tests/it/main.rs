@@ -7,3 +7,4 @@ mod jose_interop_josekit;
 mod jose_interop_python;
 mod jose_keys;
 mod jose_vectors;
+mod jose_x509;
