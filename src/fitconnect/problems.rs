@@ -132,6 +132,38 @@ impl Failure {
     }
 }
 
+impl From<&crate::jose::JweError> for Failure {
+    /// The failure for a JWE that could not be read or decrypted.
+    fn from(err: &crate::jose::JweError) -> Self {
+        use crate::jose::JweError as E;
+        match err {
+            E::AlgNotAllowed { .. }
+            | E::EncNotAllowed { .. }
+            | E::ZipNotSupported { .. }
+            | E::CritNotSupported
+            | E::ForbiddenHeaderMember { .. } => Failure::JweUnsupportedAlgorithm,
+            E::UnknownKid => Failure::JweUnknownKey,
+            E::Decrypt(_) => Failure::JweDecryptionFailed,
+            E::InflateTooLarge { .. } | E::InflateFailed => Failure::JweInflate,
+            E::EncryptionKey | E::InvalidContentType => Failure::Technical,
+            _ => Failure::JweMalformed,
+        }
+    }
+}
+
+impl From<&super::set::SetError> for Failure {
+    /// Any SET of the event log that fails verification makes the event log invalid.
+    fn from(_: &super::set::SetError) -> Self {
+        Failure::SetInvalid
+    }
+}
+
+impl From<&super::metadata::MetadataError> for Failure {
+    fn from(err: &super::metadata::MetadataError) -> Self {
+        err.failure()
+    }
+}
+
 /// Where a problem is located (the `instance` of the problem).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -278,6 +310,24 @@ mod tests {
             for f in &p.failures {
                 assert!(names.contains(&f.as_str()), "unknown failure {f}");
             }
+        }
+    }
+
+    #[test]
+    fn jose_errors_map_to_encryption_issue() {
+        use crate::jose::JweError;
+        let cases = [
+            (
+                JweError::AlgNotAllowed { alg: "none".into() },
+                Failure::JweUnsupportedAlgorithm,
+            ),
+            (JweError::UnknownKid, Failure::JweUnknownKey),
+            (JweError::InflateFailed, Failure::JweInflate),
+            (JweError::PartCount { found: 4 }, Failure::JweMalformed),
+        ];
+        for (err, failure) in cases {
+            assert_eq!(Failure::from(&err), failure);
+            assert_eq!(Failure::from(&err).problem_type().id, "encryption-issue");
         }
     }
 
