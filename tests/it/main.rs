@@ -2,6 +2,7 @@
 
 mod fitconnect_metadata;
 mod fitconnect_set;
+mod jose_cli;
 mod jose_hostile;
 mod jose_interop_josekit;
 mod jose_interop_python;
