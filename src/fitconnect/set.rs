@@ -329,7 +329,7 @@ pub fn verify(
     let kid = jws.header().kid.clone();
     // The issuer picks the key, so it is read before the signature is checked; nothing else
     // from the payload is used until the signature holds.
-    let unverified: Value = parse_payload(jws_payload_preview(token)?.as_slice())?;
+    let unverified: Value = parse_payload(jws.unverified_payload())?;
     let iss = unverified
         .get("iss")
         .ok_or(SetError::MissingClaim { name: "iss" })?
@@ -436,14 +436,6 @@ pub fn verify(
         }
     }
     Ok(set)
-}
-
-fn jws_payload_preview(token: &str) -> Result<Vec<u8>, SetError> {
-    let part = token
-        .split('.')
-        .nth(1)
-        .ok_or(JwsError::PartCount { found: 1 })?;
-    crate::jose::base64url::decode(part).ok_or(SetError::Jws(JwsError::Base64 { part: 2 }))
 }
 
 fn parse_payload(bytes: &[u8]) -> Result<Value, SetError> {

@@ -26,6 +26,8 @@ pub const ENC_A256GCM: &str = "A256GCM";
 const IV_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const CEK_LEN: usize = 32;
+/// RSA-8192, the largest modulus aws-lc accepts, gives 1024-byte encrypted keys.
+const MAX_ENCRYPTED_KEY_LEN: usize = 1024;
 /// Longest `alg`/`enc`/`zip` value echoed in an error (they are attacker-chosen).
 const ECHO_MAX: usize = 32;
 
@@ -175,6 +177,12 @@ pub enum JweError {
         found: usize,
         /// Modulus length of the selected key.
         expected: usize,
+    },
+    /// The encrypted key is longer than any supported RSA key (8192 bits) could produce.
+    #[error("JWE encrypted key has {found} bytes; at most 1024 are possible")]
+    EncryptedKeyTooLarge {
+        /// Decoded length.
+        found: usize,
     },
     /// The IV is not 12 bytes.
     #[error("JWE IV has {found} bytes; A256GCM needs 12")]
@@ -348,6 +356,12 @@ impl<'a> CompactJwe<'a> {
             part: Part::ProtectedHeader,
         })?;
         let header = JweHeader::from_json(&header_json)?;
+        // Bound before decoding: the part is attacker-sized up to the token limit.
+        if base64url::decoded_len(k.len()) > MAX_ENCRYPTED_KEY_LEN {
+            return Err(JweError::EncryptedKeyTooLarge {
+                found: base64url::decoded_len(k.len()),
+            });
+        }
         let encrypted_key = base64url::decode(k).ok_or(JweError::Base64 {
             part: Part::EncryptedKey,
         })?;

@@ -192,6 +192,13 @@ impl<'a> CompactJws<'a> {
         &self.header
     }
 
+    /// The payload BEFORE verification. Only for choosing the verification key (e.g. by the
+    /// SET issuer); nothing read here may be trusted until [`CompactJws::verify`] succeeds.
+    #[must_use]
+    pub fn unverified_payload(&self) -> &[u8] {
+        &self.payload
+    }
+
     /// Verifies the PS512 signature with `key`.
     ///
     /// # Errors

@@ -290,6 +290,16 @@ fn jwe_token_over_limit() {
 }
 
 #[test]
+fn jwe_oversized_encrypted_key_is_not_decoded() {
+    let mut p = parts(&valid_token());
+    p[1] = "A".repeat(10_000_000);
+    assert_eq!(
+        parse_err(&p.join(".")),
+        JweError::EncryptedKeyTooLarge { found: 7_500_000 }
+    );
+}
+
+#[test]
 fn jwe_wrong_iv_lengths() {
     let mut p = parts(&valid_token());
     p[2] = b64::encode(&[0u8; 16]);
