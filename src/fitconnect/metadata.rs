@@ -28,14 +28,33 @@ pub struct SchemaVersion {
     pub unconfirmed: bool,
 }
 
-/// The supported metadata versions. Later versions (1.1–1.5, 2.x, 3.0) are refused until the
-/// project has schemas for them it can check against the official ones.
-pub const VERSIONS: &[SchemaVersion] = &[SchemaVersion {
-    version: "1.0.0",
-    uri: "https://schema.fitko.de/fit-connect/metadata/1.0.0/metadata.schema.json",
-    schema: include_str!("../../schemas/fit-connect/metadata-1.0.0.schema.json"),
-    unconfirmed: false,
-}];
+const RECONSTRUCTED_2X: &str =
+    include_str!("../../schemas/fit-connect/metadata-2.x.reconstructed.schema.json");
+
+/// The metadata versions the gateway knows. Confirmed versions are always accepted; the
+/// `unconfirmed` ones (a lenient reconstruction of 2.0.0/2.1.0, whose official schema was not
+/// available) only when [`MetadataValidator::with_unconfirmed`] enables them. Every other
+/// version (1.1–1.5, 3.0, …) is refused until the project has a schema for it.
+pub const VERSIONS: &[SchemaVersion] = &[
+    SchemaVersion {
+        version: "1.0.0",
+        uri: "https://schema.fitko.de/fit-connect/metadata/1.0.0/metadata.schema.json",
+        schema: include_str!("../../schemas/fit-connect/metadata-1.0.0.schema.json"),
+        unconfirmed: false,
+    },
+    SchemaVersion {
+        version: "2.0.0",
+        uri: "https://schema.fitko.de/fit-connect/metadata/2.0.0/metadata.schema.json",
+        schema: RECONSTRUCTED_2X,
+        unconfirmed: true,
+    },
+    SchemaVersion {
+        version: "2.1.0",
+        uri: "https://schema.fitko.de/fit-connect/metadata/2.1.0/metadata.schema.json",
+        schema: RECONSTRUCTED_2X,
+        unconfirmed: true,
+    },
+];
 
 /// Why metadata are refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -146,11 +165,18 @@ impl Default for MetadataValidator {
 }
 
 impl MetadataValidator {
-    /// Compiles the embedded schemas.
+    /// Compiles the embedded schemas of the confirmed versions.
     #[must_use]
     pub fn new() -> Self {
+        Self::with_unconfirmed(false)
+    }
+
+    /// Compiles the embedded schemas; with `unconfirmed`, also the reconstructed ones.
+    #[must_use]
+    pub fn with_unconfirmed(unconfirmed: bool) -> Self {
         let compiled = VERSIONS
             .iter()
+            .filter(|v| unconfirmed || !v.unconfirmed)
             .map(|v| {
                 let schema: Value =
                     serde_json::from_str(v.schema).expect("embedded schema is JSON");
@@ -437,6 +463,30 @@ mod tests {
         assert!(v.validate(d.to_string().as_bytes()).is_ok());
         let err = v.validate(b"{").expect_err("not json");
         assert_eq!(err.failure(), Failure::MetadataNotJson);
+    }
+
+    #[test]
+    fn reconstructed_2x_only_when_enabled() {
+        let mut d = doc();
+        d["$schema"] =
+            "https://schema.fitko.de/fit-connect/metadata/2.1.0/metadata.schema.json".into();
+        d["publicService"] = serde_json::json!({"identifier": "urn:de:fim:leika:leistung:99099002067003", "name": "x"});
+        let strict = MetadataValidator::new();
+        assert_eq!(
+            strict.validate(d.to_string().as_bytes()).map(|m| m.version),
+            Err(MetadataError::UnsupportedVersion)
+        );
+        let lenient = MetadataValidator::with_unconfirmed(true);
+        let m = lenient
+            .validate(d.to_string().as_bytes())
+            .expect("valid 2.1.0");
+        assert_eq!(m.version, "2.1.0");
+        assert!(m.public_service.is_some());
+        d["contentStructure"]["attachments"][0]["fragments"] = serde_json::json!([]);
+        let err = lenient
+            .validate(d.to_string().as_bytes())
+            .expect_err("empty fragments");
+        assert_eq!(err.failure(), Failure::MetadataSchema);
     }
 
     #[test]
