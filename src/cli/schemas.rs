@@ -55,9 +55,13 @@ struct StoreArgs {
 
 impl StoreArgs {
     fn catalog(&self) -> Result<Option<Catalog>, String> {
-        let Some(path) = &self.catalog else { return Ok(None) };
+        let Some(path) = &self.catalog else {
+            return Ok(None);
+        };
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Catalog::from_toml(&text).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+        Catalog::from_toml(&text)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display()))
     }
 
     fn sources(&self) -> PackSources {
@@ -127,7 +131,10 @@ fn origin_name(origin: PackOrigin) -> &'static str {
 fn list(catalog: &Catalog, sources: &PackSources, limits: &PackLimits) -> ExitCode {
     let (registry, broken) = pack::discover(catalog, sources, limits);
     if registry.packs().is_empty() && broken.is_empty() {
-        println!("no schema packs installed in {}", sources.packs_dir.display());
+        println!(
+            "no schema packs installed in {}",
+            sources.packs_dir.display()
+        );
     }
     for p in registry.packs() {
         println!(
@@ -142,7 +149,11 @@ fn list(catalog: &Catalog, sources: &PackSources, limits: &PackLimits) -> ExitCo
     for (dir, e) in &broken {
         println!("BROKEN\t{}\t{e}", dir.display());
     }
-    if broken.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if broken.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// What compiling a pack's entry schemas gave.
@@ -160,7 +171,11 @@ pub enum CompileOutcome {
 /// `schemaLocation`s through `Catalog::resolve_url` and relative ones inside `pack.dir`. To be
 /// wired when the XSD engine lands (branch `core`); until then `check` verifies fingerprints and
 /// entry files only, and says so.
-pub fn compile_entries(_catalog: &Catalog, _pack: &LoadedPack, _entries: &[&str]) -> CompileOutcome {
+pub fn compile_entries(
+    _catalog: &Catalog,
+    _pack: &LoadedPack,
+    _entries: &[&str],
+) -> CompileOutcome {
     CompileOutcome::EngineNotAvailable
 }
 
@@ -175,7 +190,11 @@ fn missing_entries<'c>(catalog: &'c Catalog, p: &LoadedPack) -> (Vec<&'c str>, V
         .collect();
     entries.sort_unstable();
     entries.dedup();
-    let missing = entries.iter().copied().filter(|e| !p.files.iter().any(|f| f == e)).collect();
+    let missing = entries
+        .iter()
+        .copied()
+        .filter(|e| !p.files.iter().any(|f| f == e))
+        .collect();
     (entries, missing)
 }
 
@@ -189,7 +208,10 @@ fn check(catalog: &Catalog, packs_dir: &Path, ids: &[String], limits: &PackLimit
     };
     let selected = |dir: &Path| {
         ids.is_empty()
-            || dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| ids.iter().any(|i| i == n))
+            || dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| ids.iter().any(|i| i == n))
     };
     let mut failed = false;
     let mut checked = 0usize;
@@ -205,7 +227,11 @@ fn check(catalog: &Catalog, packs_dir: &Path, ids: &[String], limits: &PackLimit
         };
         let (entries, missing) = missing_entries(catalog, p);
         if !missing.is_empty() {
-            println!("FAIL\t{}\tmissing entry schemas: {}", p.id, missing.join(", "));
+            println!(
+                "FAIL\t{}\tmissing entry schemas: {}",
+                p.id,
+                missing.join(", ")
+            );
             failed = true;
             continue;
         }
@@ -225,7 +251,10 @@ fn check(catalog: &Catalog, packs_dir: &Path, ids: &[String], limits: &PackLimit
         );
     }
     for id in ids {
-        if !list.iter().any(|(d, _)| d.file_name().and_then(|n| n.to_str()) == Some(id.as_str())) {
+        if !list
+            .iter()
+            .any(|(d, _)| d.file_name().and_then(|n| n.to_str()) == Some(id.as_str()))
+        {
             println!("FAIL\t{id}\tnot installed in {}", packs_dir.display());
             failed = true;
         }
@@ -233,7 +262,11 @@ fn check(catalog: &Catalog, packs_dir: &Path, ids: &[String], limits: &PackLimit
     if checked == 0 && ids.is_empty() {
         println!("no schema packs installed in {}", packs_dir.display());
     }
-    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 #[cfg(test)]
@@ -252,7 +285,10 @@ mod tests {
             files: vec![],
         };
         let c = Catalog::embedded();
-        assert_eq!(compile_entries(c, &p, &[]), CompileOutcome::EngineNotAvailable);
+        assert_eq!(
+            compile_entries(c, &p, &[]),
+            CompileOutcome::EngineNotAvailable
+        );
         let (entries, missing) = missing_entries(c, &p);
         assert_eq!(entries.len(), 25);
         assert_eq!(missing.len(), 25);

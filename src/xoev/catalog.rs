@@ -180,7 +180,10 @@ impl Catalog {
                 problems.push(format!("pack {}: detect is empty", pack.id));
             }
             for (s, std) in pack.standards.iter().enumerate() {
-                let idx = StandardIndex { pack: p, standard: s };
+                let idx = StandardIndex {
+                    pack: p,
+                    standard: s,
+                };
                 if by_namespace.insert(std.namespace.clone(), idx).is_some() {
                     problems.push(format!("namespace {} claimed twice", std.namespace));
                 }
@@ -194,16 +197,26 @@ impl Catalog {
                     }
                 }
             }
-            for dir in [&pack.shared_fallback, &pack.repo_fallback].into_iter().flatten() {
+            for dir in [&pack.shared_fallback, &pack.repo_fallback]
+                .into_iter()
+                .flatten()
+            {
                 if !is_safe_relative(dir) {
-                    problems.push(format!("pack {}: fallback is not a safe relative path", pack.id));
+                    problems.push(format!(
+                        "pack {}: fallback is not a safe relative path",
+                        pack.id
+                    ));
                 }
             }
         }
         if !problems.is_empty() {
             return Err(CatalogError::Inconsistent(problems));
         }
-        Ok(Catalog { uris, packs: raw.pack, by_namespace })
+        Ok(Catalog {
+            uris,
+            packs: raw.pack,
+            by_namespace,
+        })
     }
 
     /// The file inside a pack that an absolute `schemaLocation` URL stands for.
@@ -233,7 +246,9 @@ impl Catalog {
         I: IntoIterator<Item = &'a str>,
     {
         let found: Vec<&str> = namespaces.into_iter().collect();
-        self.packs.iter().find(|p| p.detect.iter().any(|d| found.contains(&d.as_str())))
+        self.packs
+            .iter()
+            .find(|p| p.detect.iter().any(|d| found.contains(&d.as_str())))
     }
 
     /// The pack and standard whose message namespace this is.
@@ -268,7 +283,9 @@ pub(crate) fn glob_matches(pattern: &str, text: &str) -> bool {
 fn is_safe_id(id: &str) -> bool {
     !id.is_empty()
         && !id.starts_with('.')
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
 /// A relative path with `/` separators, no `..`, no empty or `.` segments, no backslashes.
@@ -277,7 +294,9 @@ pub(crate) fn is_safe_relative(path: &str) -> bool {
         && !path.starts_with('/')
         && !path.contains('\\')
         && !path.contains(':')
-        && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && path
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 #[cfg(test)]
@@ -290,7 +309,12 @@ mod tests {
         let xbau = c.pack("xbau-2.6").expect("xbau pack");
         let roots: usize = xbau.standards.iter().map(|s| s.messages.len()).sum();
         assert_eq!(roots, 139);
-        assert!(xbau.standards.iter().flat_map(|s| &s.messages).all(|m| m.entry.is_some()));
+        assert!(
+            xbau.standards
+                .iter()
+                .flat_map(|s| &s.messages)
+                .all(|m| m.entry.is_some())
+        );
     }
 
     #[test]
@@ -346,7 +370,10 @@ messages = [ { root = "a" }, { root = "a" } ]
 
     #[test]
     fn globs() {
-        assert!(glob_matches("*.gewerbemeldung.*", "abh.gewerbemeldung.0500"));
+        assert!(glob_matches(
+            "*.gewerbemeldung.*",
+            "abh.gewerbemeldung.0500"
+        ));
         assert!(!glob_matches("*.gewerbemeldung.*", "gewerbemeldung.0500"));
         assert!(glob_matches("*", ""));
         assert!(glob_matches("a", "a"));

@@ -15,7 +15,6 @@
 //! Every load recomputes the fingerprint, so a pack changed after installation is refused
 //! everywhere, not only by `schemas check`.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, PackSpec};
 use super::pack_files::{PackFiles, PackLimits, SourceError, read_dir, read_source};
-use super::registry::{LoadedPack, PackOrigin, Registry};
+use super::registry::{LoadedPack, PackOrigin, Registry, RootIndex};
 use super::xsd_summary::{SummaryError, summarise};
 
 /// Name of the manifest inside an installed pack.
@@ -80,7 +79,10 @@ pub enum PackError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PackError + '_ {
-    move |source| PackError::Io { path: path.display().to_string(), source }
+    move |source| PackError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// The manifest of an installed pack (`pack.toml`).
@@ -119,25 +121,33 @@ pub fn fingerprint(files: &PackFiles) -> String {
 fn recognise<'c>(
     catalog: &'c Catalog,
     files: &PackFiles,
-) -> Result<(&'c PackSpec, BTreeMap<(String, String), String>), PackError> {
+) -> Result<(&'c PackSpec, RootIndex), PackError> {
     let mut summaries = Vec::new();
     for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".xsd")) {
-        let summary = summarise(bytes)
-            .map_err(|source| PackError::Schema { file: path.clone(), source })?;
+        let summary = summarise(bytes).map_err(|source| PackError::Schema {
+            file: path.clone(),
+            source,
+        })?;
         summaries.push((path, summary));
     }
     let spec = catalog
         .detect_pack(summaries.iter().map(|(_, s)| s.target_namespace.as_str()))
         .ok_or_else(|| {
-            let mut found: Vec<String> =
-                summaries.iter().map(|(_, s)| s.target_namespace.clone()).collect();
+            let mut found: Vec<String> = summaries
+                .iter()
+                .map(|(_, s)| s.target_namespace.clone())
+                .collect();
             found.sort();
             found.dedup();
             PackError::Unrecognised(found)
         })?;
-    let mut roots = BTreeMap::new();
+    let mut roots = RootIndex::new();
     for (path, summary) in &summaries {
-        if !spec.standards.iter().any(|s| s.namespace == summary.target_namespace) {
+        if !spec
+            .standards
+            .iter()
+            .any(|s| s.namespace == summary.target_namespace)
+        {
             continue;
         }
         for name in &summary.global_elements {
@@ -154,7 +164,7 @@ fn loaded(
     dir: PathBuf,
     files: &PackFiles,
     origin: PackOrigin,
-    roots: BTreeMap<(String, String), String>,
+    roots: RootIndex,
 ) -> LoadedPack {
     LoadedPack {
         id: spec.id.clone(),
@@ -219,7 +229,10 @@ fn write_pack(
         title: spec.title.clone(),
         fingerprint: fingerprint(files),
         files: files.len(),
-        source: source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        source: source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     };
     let text = toml::to_string(&manifest).map_err(|e| PackError::Manifest {
         path: dir.join(MANIFEST).display().to_string(),
@@ -264,7 +277,13 @@ pub fn load_installed(
             reason: format!("id {} but the files are pack {}", manifest.id, spec.id),
         });
     }
-    Ok(loaded(spec, dir.to_path_buf(), &files, PackOrigin::Installed, roots))
+    Ok(loaded(
+        spec,
+        dir.to_path_buf(),
+        &files,
+        PackOrigin::Installed,
+        roots,
+    ))
 }
 
 /// Loads a directory that has no manifest (a development fallback) as a pack.
@@ -279,13 +298,16 @@ pub fn load_unmanaged(
     Ok(loaded(spec, dir.to_path_buf(), &files, origin, roots))
 }
 
+/// Each installed pack directory with the result of loading it.
+pub type PackListing = Vec<(PathBuf, Result<LoadedPack, PackError>)>;
+
 /// The installed packs: each subdirectory of `packs_dir` with a `pack.toml`, with its load
 /// result. A missing `packs_dir` has no packs.
 pub fn list_installed(
     catalog: &Catalog,
     packs_dir: &Path,
     limits: &PackLimits,
-) -> Result<Vec<(PathBuf, Result<LoadedPack, PackError>)>, PackError> {
+) -> Result<PackListing, PackError> {
     let entries = match fs::read_dir(packs_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -329,7 +351,11 @@ impl PackSources {
         let shared_dir = std::env::var_os("POSTSTELLE_SHARED")
             .map(PathBuf::from)
             .or_else(|| Some(PathBuf::from("../shared")).filter(|p| p.is_dir()));
-        PackSources { packs_dir, shared_dir, repo_dir: Some(PathBuf::from(".")) }
+        PackSources {
+            packs_dir,
+            shared_dir,
+            repo_dir: Some(PathBuf::from(".")),
+        }
     }
 }
 
@@ -359,11 +385,21 @@ pub fn discover<'c>(
             continue;
         }
         let candidates = [
-            (sources.shared_dir.as_ref(), spec.shared_fallback.as_ref(), PackOrigin::SharedFallback),
-            (sources.repo_dir.as_ref(), spec.repo_fallback.as_ref(), PackOrigin::RepoFallback),
+            (
+                sources.shared_dir.as_ref(),
+                spec.shared_fallback.as_ref(),
+                PackOrigin::SharedFallback,
+            ),
+            (
+                sources.repo_dir.as_ref(),
+                spec.repo_fallback.as_ref(),
+                PackOrigin::RepoFallback,
+            ),
         ];
         for (base, rel, origin) in candidates {
-            let (Some(base), Some(rel)) = (base, rel) else { continue };
+            let (Some(base), Some(rel)) = (base, rel) else {
+                continue;
+            };
             let dir = base.join(rel);
             if !dir.is_dir() {
                 continue;

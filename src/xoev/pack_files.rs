@@ -31,7 +31,11 @@ pub struct PackLimits {
 
 impl Default for PackLimits {
     fn default() -> Self {
-        PackLimits { max_files: 10_000, max_total_bytes: 256 * 1024 * 1024, max_depth: 16 }
+        PackLimits {
+            max_files: 10_000,
+            max_total_bytes: 256 * 1024 * 1024,
+            max_depth: 16,
+        }
     }
 }
 
@@ -119,26 +123,38 @@ fn walk(
     if depth > budget.limits.max_depth {
         return Err(SourceError::TooDeep(budget.limits.max_depth));
     }
-    let io = |source| SourceError::Io { path: dir.display().to_string(), source };
-    let mut entries: Vec<_> = fs::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
+    let io = |source| SourceError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
     entries.sort_by_key(fs::DirEntry::file_name);
     for entry in entries {
         let name = entry.file_name();
-        let name = name.to_str().ok_or_else(|| SourceError::UnsafePath(format!("{name:?}")))?;
+        let name = name
+            .to_str()
+            .ok_or_else(|| SourceError::UnsafePath(format!("{name:?}")))?;
         let rel = format!("{prefix}{name}");
         if !is_safe_relative(&rel) {
             return Err(SourceError::UnsafePath(rel));
         }
         let path = entry.path();
         // symlink_metadata: a symlink is refused, never followed out of the pack.
-        let meta = fs::symlink_metadata(&path)
-            .map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
+        let meta = fs::symlink_metadata(&path).map_err(|source| SourceError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         if meta.is_dir() {
             walk(&path, &format!("{rel}/"), depth + 1, files, budget)?;
         } else if meta.is_file() {
             budget.add(files, meta.len())?;
-            let bytes = fs::read(&path)
-                .map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
+            let bytes = fs::read(&path).map_err(|source| SourceError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
             files.insert(rel, bytes);
         } else {
             return Err(SourceError::NotRegular(rel));
@@ -153,8 +169,10 @@ pub fn read_zip(path: &Path, limits: &PackLimits) -> Result<PackFiles, SourceErr
         path: path.display().to_string(),
         reason: e.to_string(),
     };
-    let file = fs::File::open(path)
-        .map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
+    let file = fs::File::open(path).map_err(|source| SourceError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
     if archive.len() > limits.max_files {
         return Err(SourceError::TooManyFiles(limits.max_files));
@@ -185,7 +203,10 @@ pub fn read_zip(path: &Path, limits: &PackLimits) -> Result<PackFiles, SourceErr
         (&mut entry)
             .take(declared.saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(|source| SourceError::Io { path: raw_name.clone(), source })?;
+            .map_err(|source| SourceError::Io {
+                path: raw_name.clone(),
+                source,
+            })?;
         if bytes.len() as u64 != declared {
             return Err(SourceError::Zip {
                 path: path.display().to_string(),
@@ -216,13 +237,20 @@ pub fn read_source(source: &Path, limits: &PackLimits) -> Result<PackFiles, Sour
 fn select_root(mut files: PackFiles) -> PackFiles {
     if let Some(dev) = files
         .keys()
-        .filter_map(|k| k.find("xsd_dev/").map(|at| k[..at + "xsd_dev/".len()].to_owned()))
+        .filter_map(|k| {
+            k.find("xsd_dev/")
+                .map(|at| k[..at + "xsd_dev/".len()].to_owned())
+        })
         .min_by_key(String::len)
     {
         return strip(files, &dev);
     }
     loop {
-        let Some(first) = files.keys().next().and_then(|k| k.split_once('/')).map(|(d, _)| d)
+        let Some(first) = files
+            .keys()
+            .next()
+            .and_then(|k| k.split_once('/'))
+            .map(|(d, _)| d)
         else {
             return files;
         };
@@ -247,12 +275,19 @@ mod tests {
     use super::*;
 
     fn files(names: &[&str]) -> PackFiles {
-        names.iter().map(|n| ((*n).to_owned(), Vec::new())).collect()
+        names
+            .iter()
+            .map(|n| ((*n).to_owned(), Vec::new()))
+            .collect()
     }
 
     #[test]
     fn prefers_xsd_dev_and_strips_common_folders() {
-        let picked = select_root(files(&["zip/xsd/a.xsd", "zip/xsd_dev/a.xsd", "zip/xsd_dev/b.xsd"]));
+        let picked = select_root(files(&[
+            "zip/xsd/a.xsd",
+            "zip/xsd_dev/a.xsd",
+            "zip/xsd_dev/b.xsd",
+        ]));
         assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "b.xsd"]);
         let picked = select_root(files(&["top/inner/a.xsd", "top/inner/b/c.xsd"]));
         assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "b/c.xsd"]);
@@ -262,13 +297,26 @@ mod tests {
 
     #[test]
     fn budget_counts_files_and_bytes() {
-        let limits = PackLimits { max_files: 1, max_total_bytes: 10, max_depth: 2 };
-        let mut b = Budget { limits: &limits, bytes: 0 };
+        let limits = PackLimits {
+            max_files: 1,
+            max_total_bytes: 10,
+            max_depth: 2,
+        };
+        let mut b = Budget {
+            limits: &limits,
+            bytes: 0,
+        };
         let mut fs = PackFiles::new();
         b.add(&fs, 5).expect("fits");
         fs.insert("a".into(), vec![0; 5]);
         assert!(matches!(b.add(&fs, 1), Err(SourceError::TooManyFiles(1))));
-        let mut b = Budget { limits: &limits, bytes: 8 };
-        assert!(matches!(b.add(&PackFiles::new(), 3), Err(SourceError::TooLarge(10))));
+        let mut b = Budget {
+            limits: &limits,
+            bytes: 8,
+        };
+        assert!(matches!(
+            b.add(&PackFiles::new(), 3),
+            Err(SourceError::TooLarge(10))
+        ));
     }
 }

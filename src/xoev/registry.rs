@@ -71,6 +71,9 @@ pub struct Identified<'c> {
     pub listed: bool,
 }
 
+/// Global element declarations of a pack: (namespace, local name) → file declaring it.
+pub type RootIndex = BTreeMap<(String, String), String>;
+
 /// Where a loaded pack came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -95,7 +98,7 @@ pub struct LoadedPack {
     /// Where it came from.
     pub origin: PackOrigin,
     /// Global element declarations: (namespace, local name) → file (relative path) declaring it.
-    pub roots: BTreeMap<(String, String), String>,
+    pub roots: RootIndex,
     /// Every file of the pack (relative paths, sorted).
     pub files: Vec<String>,
 }
@@ -157,8 +160,13 @@ impl<'c> Registry<'c> {
         let message = identify(self.catalog, namespace, root)?;
         let pack = self
             .pack(message.pack_id)
-            .ok_or_else(|| Unsupported::PackNotInstalled { pack: message.pack_id.to_owned() })?;
-        let no_entry = || Unsupported::NoEntry { pack: pack.id.clone(), root: root.to_owned() };
+            .ok_or_else(|| Unsupported::PackNotInstalled {
+                pack: message.pack_id.to_owned(),
+            })?;
+        let no_entry = || Unsupported::NoEntry {
+            pack: pack.id.clone(),
+            root: root.to_owned(),
+        };
         let file = match message.entry {
             Some(entry) => entry,
             None => pack
@@ -171,7 +179,11 @@ impl<'c> Registry<'c> {
             return Err(no_entry());
         }
         let entry = pack.dir.join(file);
-        Ok(Resolved { message, pack, entry })
+        Ok(Resolved {
+            message,
+            pack,
+            entry,
+        })
     }
 }
 
@@ -181,9 +193,12 @@ pub fn identify<'c>(
     namespace: &str,
     root: &str,
 ) -> Result<Identified<'c>, Unsupported> {
-    let (pack, standard) = catalog
-        .standard_for_namespace(namespace)
-        .ok_or_else(|| Unsupported::UnknownNamespace { namespace: namespace.to_owned() })?;
+    let (pack, standard) =
+        catalog
+            .standard_for_namespace(namespace)
+            .ok_or_else(|| Unsupported::UnknownNamespace {
+                namespace: namespace.to_owned(),
+            })?;
     if let Some(message) = standard.messages.iter().find(|m| m.root == root) {
         return Ok(identified(pack, standard, root, Some(message)));
     }
@@ -249,7 +264,10 @@ mod tests {
     #[test]
     fn identifies_listed_xbau_root() {
         let m = identify(Catalog::embedded(), XBAU, "baugenehmigung.antrag.0200").expect("known");
-        assert_eq!((m.standard, m.version, m.pack_id), ("XBau", "2.6", "xbau-2.6"));
+        assert_eq!(
+            (m.standard, m.version, m.pack_id),
+            ("XBau", "2.6", "xbau-2.6")
+        );
         assert_eq!(m.entry, Some("xbau-nachrichten-baugenehmigung.xsd"));
         assert_eq!(m.code.as_deref(), Some("0200"));
         assert!(m.listed);
@@ -266,7 +284,10 @@ mod tests {
     #[test]
     fn unknown_documents_are_unsupported() {
         let c = Catalog::embedded();
-        assert!(matches!(identify(c, "", "xy"), Err(Unsupported::UnknownNamespace { .. })));
+        assert!(matches!(
+            identify(c, "", "xy"),
+            Err(Unsupported::UnknownNamespace { .. })
+        ));
         assert!(matches!(
             identify(c, XBAU, "nachricht.erfunden.9999"),
             Err(Unsupported::UnknownRoot { .. })
@@ -287,8 +308,13 @@ mod tests {
             &["nachrichten.xsd"],
         );
         let reg = Registry::new(c, vec![xga]);
-        let r = reg.resolve(XGA22, "abh.gewerbemeldung.0500").expect("resolves");
-        assert_eq!(r.entry, PathBuf::from("/packs/xgewerbeanzeige-2.2/nachrichten.xsd"));
+        let r = reg
+            .resolve(XGA22, "abh.gewerbemeldung.0500")
+            .expect("resolves");
+        assert_eq!(
+            r.entry,
+            PathBuf::from("/packs/xgewerbeanzeige-2.2/nachrichten.xsd")
+        );
         assert!(matches!(
             reg.resolve(XGA22, "sta.gewerbemeldung.0100"),
             Err(Unsupported::NoEntry { .. })

@@ -53,9 +53,9 @@ pub fn summarise(bytes: &[u8]) -> Result<XsdSummary, SummaryError> {
     let mut depth = 0usize;
     let mut seen_schema = false;
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|_| SummaryError::Malformed { offset: reader.error_position() })?;
+        let event = reader.read_event().map_err(|_| SummaryError::Malformed {
+            offset: reader.error_position(),
+        })?;
         match event {
             Event::DocType(_) => return Err(SummaryError::Doctype),
             Event::Start(e) => {
@@ -71,7 +71,11 @@ pub fn summarise(bytes: &[u8]) -> Result<XsdSummary, SummaryError> {
             _ => {}
         }
     }
-    if seen_schema { Ok(summary) } else { Err(SummaryError::NotSchema) }
+    if seen_schema {
+        Ok(summary)
+    } else {
+        Err(SummaryError::NotSchema)
+    }
 }
 
 fn visit(
@@ -132,6 +136,9 @@ mod tests {
         let dt = b"<!DOCTYPE x [<!ENTITY e 'x'>]><xs:schema xmlns:xs='x'/>";
         assert_eq!(summarise(dt), Err(SummaryError::Doctype));
         assert_eq!(summarise(b"<root/>"), Err(SummaryError::NotSchema));
-        assert!(matches!(summarise(b"<xs:schema"), Err(SummaryError::Malformed { .. })));
+        assert!(matches!(
+            summarise(b"<xs:schema"),
+            Err(SummaryError::Malformed { .. })
+        ));
     }
 }
