@@ -121,10 +121,11 @@ pub fn fingerprint(files: &PackFiles) -> String {
 fn recognise<'c>(
     catalog: &'c Catalog,
     files: &PackFiles,
+    limits: &PackLimits,
 ) -> Result<(&'c PackSpec, RootIndex), PackError> {
     let mut summaries = Vec::new();
     for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".xsd")) {
-        let summary = summarise(bytes).map_err(|source| PackError::Schema {
+        let summary = summarise(bytes, &limits.xml).map_err(|source| PackError::Schema {
             file: path.clone(),
             source,
         })?;
@@ -188,7 +189,7 @@ pub fn install(
     limits: &PackLimits,
 ) -> Result<LoadedPack, PackError> {
     let files = read_source(source, limits)?;
-    let (spec, roots) = recognise(catalog, &files)?;
+    let (spec, roots) = recognise(catalog, &files, limits)?;
     let target = packs_dir.join(&spec.id);
     if target.exists() && !force {
         return Err(PackError::AlreadyInstalled(spec.id.clone()));
@@ -270,7 +271,7 @@ pub fn load_installed(
             found,
         });
     }
-    let (spec, roots) = recognise(catalog, &files)?;
+    let (spec, roots) = recognise(catalog, &files, limits)?;
     if spec.id != manifest.id {
         return Err(PackError::Manifest {
             path: dir.join(MANIFEST).display().to_string(),
@@ -294,7 +295,7 @@ pub fn load_unmanaged(
     limits: &PackLimits,
 ) -> Result<LoadedPack, PackError> {
     let files = read_dir(dir, limits, None)?;
-    let (spec, roots) = recognise(catalog, &files)?;
+    let (spec, roots) = recognise(catalog, &files, limits)?;
     Ok(loaded(spec, dir.to_path_buf(), &files, origin, roots))
 }
 
@@ -443,7 +444,8 @@ mod tests {
                 .to_vec(),
         )]
         .into();
-        let err = recognise(Catalog::embedded(), &files).expect_err("unknown");
+        let err =
+            recognise(Catalog::embedded(), &files, &PackLimits::default()).expect_err("unknown");
         assert!(matches!(err, PackError::Unrecognised(ns) if ns == ["urn:other"]));
     }
 }

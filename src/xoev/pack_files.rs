@@ -11,6 +11,7 @@ use std::io::Read as _;
 use std::path::Path;
 
 use super::catalog::is_safe_relative;
+use crate::config::XmlLimits;
 
 /// A pack's files: relative path (with `/`) → bytes, sorted by path.
 pub type PackFiles = BTreeMap<String, Vec<u8>>;
@@ -27,6 +28,8 @@ pub struct PackLimits {
     pub max_total_bytes: u64,
     /// Directory nesting inside a pack. Default 16.
     pub max_depth: usize,
+    /// XML limits for reading the schema documents (defaults of [`XmlLimits`]).
+    pub xml: XmlLimits,
 }
 
 impl Default for PackLimits {
@@ -35,6 +38,7 @@ impl Default for PackLimits {
             max_files: 10_000,
             max_total_bytes: 256 * 1024 * 1024,
             max_depth: 16,
+            xml: XmlLimits::default(),
         }
     }
 }
@@ -301,6 +305,7 @@ mod tests {
             max_files: 1,
             max_total_bytes: 10,
             max_depth: 2,
+            xml: XmlLimits::default(),
         };
         let mut b = Budget {
             limits: &limits,

@@ -2,34 +2,25 @@
 //!
 //! This is all the pack store needs to recognise a pack and to find the file declaring a
 //! message root. It is not schema processing: includes are not followed and nothing is
-//! compiled (that is the XSD engine's job, `crate::xsd`).
+//! compiled (that is the XSD engine's job, `crate::xsd`). The document is read with the
+//! hardened [`BoundedReader`], so the usual XML limits and the DOCTYPE ban apply.
 
-use quick_xml::XmlVersion;
-use quick_xml::events::{BytesStart, Event};
+use crate::config::XmlLimits;
+use crate::xml::{BoundedReader, Event, XmlError};
 
-/// Deepest nesting the summary scan follows. Schema documents nest far less; a deeper file is
-/// refused rather than walked.
-const MAX_DEPTH: usize = 512;
+/// The XML Schema namespace.
+const XS: &str = "http://www.w3.org/2001/XMLSchema";
 
 /// Why a schema document could not be summarised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SummaryError {
-    /// Not well-formed XML (position is a byte offset).
-    #[error("not well-formed XML at byte {offset}")]
-    Malformed {
-        /// Byte offset of the error.
-        offset: u64,
-    },
-    /// Schema documents must not carry a DOCTYPE (no DTDs, no entities).
-    #[error("DOCTYPE is not allowed in schema documents")]
-    Doctype,
+    /// Not acceptable XML (malformed, DOCTYPE, over a limit); carries line:column.
+    #[error(transparent)]
+    Xml(#[from] XmlError),
     /// The document element is not `xs:schema`.
     #[error("document element is not an XML Schema <schema>")]
     NotSchema,
-    /// Nesting deeper than the scan follows.
-    #[error("nesting deeper than {MAX_DEPTH}")]
-    TooDeep,
 }
 
 /// Target namespace and global elements of one schema document.
@@ -42,80 +33,46 @@ pub struct XsdSummary {
 }
 
 /// Summarises a schema document.
-pub fn summarise(bytes: &[u8]) -> Result<XsdSummary, SummaryError> {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "summary scan of operator-installed schema files; moves to xml::BoundedReader \
-                  once it lands (branch core)"
-    )]
-    let mut reader = quick_xml::Reader::from_reader(bytes);
+pub fn summarise(bytes: &[u8], limits: &XmlLimits) -> Result<XsdSummary, SummaryError> {
+    let mut reader = BoundedReader::from_bytes(bytes, limits);
     let mut summary = XsdSummary::default();
     let mut depth = 0usize;
-    let mut seen_schema = false;
     loop {
-        let event = reader.read_event().map_err(|_| SummaryError::Malformed {
-            offset: reader.error_position(),
-        })?;
-        match event {
-            Event::DocType(_) => return Err(SummaryError::Doctype),
-            Event::Start(e) => {
-                visit(&e, depth, &mut seen_schema, &mut summary)?;
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(SummaryError::TooDeep);
+        match reader.next_event()? {
+            Event::Start(tag) => {
+                let name = tag.name();
+                let attr = |key: &str| {
+                    tag.attributes()
+                        .find(|a| a.name.namespace.is_empty() && a.name.local == key)
+                        .map(|a| a.value.trim().to_owned())
+                };
+                match depth {
+                    0 if name.namespace == XS && name.local == "schema" => {
+                        summary.target_namespace = attr("targetNamespace").unwrap_or_default();
+                    }
+                    0 => return Err(SummaryError::NotSchema),
+                    1 if name.namespace == XS && name.local == "element" => {
+                        summary.global_elements.extend(attr("name"));
+                    }
+                    _ => {}
                 }
+                depth += 1;
             }
-            Event::Empty(e) => visit(&e, depth, &mut seen_schema, &mut summary)?,
-            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::End => depth = depth.saturating_sub(1),
+            Event::Text(_) => {}
             Event::Eof => break,
-            _ => {}
         }
     }
-    if seen_schema {
-        Ok(summary)
-    } else {
-        Err(SummaryError::NotSchema)
-    }
-}
-
-fn visit(
-    e: &BytesStart<'_>,
-    depth: usize,
-    seen_schema: &mut bool,
-    summary: &mut XsdSummary,
-) -> Result<(), SummaryError> {
-    let local = e.local_name();
-    match depth {
-        0 => {
-            if local.as_ref() != "schema" {
-                return Err(SummaryError::NotSchema);
-            }
-            *seen_schema = true;
-            if let Some(ns) = attribute(e, "targetNamespace") {
-                summary.target_namespace = ns;
-            }
-        }
-        1 if local.as_ref() == "element" => {
-            if let Some(name) = attribute(e, "name") {
-                summary.global_elements.push(name);
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn attribute(e: &BytesStart<'_>, key: &str) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == key)
-        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok())
-        .map(|v| v.trim().to_owned())
+    Ok(summary)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn limits() -> XmlLimits {
+        XmlLimits::default()
+    }
 
     #[test]
     fn finds_namespace_and_top_level_elements_only() {
@@ -125,20 +82,31 @@ mod tests {
     <xs:element name="inner"/></xs:sequence></xs:complexType></xs:element>
   <xs:element name="b"/>
   <xs:complexType name="T"/>
+  <other:element xmlns:other="urn:not-xs" name="c"/>
 </xs:schema>"#;
-        let s = summarise(xsd).expect("summary");
+        let s = summarise(xsd, &limits()).expect("summary");
         assert_eq!(s.target_namespace, "urn:t");
         assert_eq!(s.global_elements, ["a.nachricht.0100", "b"]);
     }
 
     #[test]
     fn refuses_doctype_and_non_schemas() {
-        let dt = b"<!DOCTYPE x [<!ENTITY e 'x'>]><xs:schema xmlns:xs='x'/>";
-        assert_eq!(summarise(dt), Err(SummaryError::Doctype));
-        assert_eq!(summarise(b"<root/>"), Err(SummaryError::NotSchema));
+        let dt = b"<!DOCTYPE x [<!ENTITY e 'x'>]><xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'/>";
         assert!(matches!(
-            summarise(b"<xs:schema"),
-            Err(SummaryError::Malformed { .. })
+            summarise(dt, &limits()),
+            Err(SummaryError::Xml(_))
+        ));
+        assert_eq!(
+            summarise(b"<root/>", &limits()),
+            Err(SummaryError::NotSchema)
+        );
+        assert_eq!(
+            summarise(b"<schema xmlns='urn:not-xs'/>", &limits()),
+            Err(SummaryError::NotSchema)
+        );
+        assert!(matches!(
+            summarise(b"<xs:schema", &limits()),
+            Err(SummaryError::Xml(_))
         ));
     }
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
+mod xml_hostile;
 mod xoev_packs;
 mod xoev_registry;
 mod xoev_support;
