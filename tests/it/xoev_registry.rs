@@ -148,3 +148,37 @@ fn absolute_schema_locations_of_the_xsd_variant_all_map_into_the_pack() {
     }
     assert!(seen >= 60, "{seen} absolute locations");
 }
+
+#[test]
+fn our_examples_are_identified_from_their_bytes() {
+    use poststelle::config::XmlLimits;
+    use poststelle::xoev::root::document_root;
+    let (registry, _) = pack::discover(Catalog::embedded(), &sources(), &PackLimits::default());
+    for (file, pack_id, entry) in [
+        (
+            "examples/xbau/baugenehmigung.antrag.0200.xml",
+            "xbau-2.6",
+            "xbau-nachrichten-baugenehmigung.xsd",
+        ),
+        (
+            "examples/xgewerbeanzeige/gewerbeanmeldung.xml",
+            "xgewerbeanzeige-2.2",
+            "xgewerbeanzeige-nachrichten.xsd",
+        ),
+    ] {
+        let bytes = std::fs::read(repo(file)).expect("example");
+        let root = document_root(&bytes[..], &XmlLimits::default()).expect("root");
+        let r = registry
+            .resolve(&root.namespace, &root.local)
+            .expect("resolves");
+        assert_eq!(r.message.pack_id, pack_id);
+        assert!(r.entry.ends_with(entry), "{}", r.entry.display());
+    }
+    let unknown = std::fs::read(shared().join("xoev/samples/xgewerbeanzeige/xy-unknown.xml"))
+        .expect("xy-unknown");
+    let root = document_root(&unknown[..], &XmlLimits::default()).expect("root");
+    assert!(matches!(
+        registry.resolve(&root.namespace, &root.local),
+        Err(Unsupported::UnknownNamespace { .. })
+    ));
+}
