@@ -179,8 +179,8 @@ fn loaded(
 
 /// Installs a pack from a directory or `.zip` into `packs_dir/<id>/`.
 ///
-/// The files are staged in a sibling directory and renamed into place, so a failed install
-/// leaves no half-written pack behind.
+/// The files are staged in a hidden sibling directory and renamed into place, so a failed
+/// install leaves no half-written pack behind.
 pub fn install(
     catalog: &Catalog,
     source: &Path,
@@ -199,11 +199,18 @@ pub fn install(
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
     }
+    // Replacing moves the old pack aside first, so at every moment either the old or the new
+    // pack is complete under `target`, never a mix.
+    let retired = packs_dir.join(format!(".retired-{}-{}", spec.id, std::process::id()));
     let result = write_pack(spec, source, &files, &staging).and_then(|()| {
         if target.exists() {
-            fs::remove_dir_all(&target).map_err(io_err(&target))?;
+            fs::rename(&target, &retired).map_err(io_err(&target))?;
         }
-        fs::rename(&staging, &target).map_err(io_err(&target))
+        fs::rename(&staging, &target).map_err(io_err(&target))?;
+        if retired.exists() {
+            fs::remove_dir_all(&retired).map_err(io_err(&retired))?;
+        }
+        Ok(())
     });
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
@@ -317,6 +324,11 @@ pub fn list_installed(
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
+        // Hidden directories are staging or retired copies of an interrupted install.
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .filter(|p| p.join(MANIFEST).is_file())
         .collect();
     dirs.sort();

@@ -284,3 +284,43 @@ fn hostile_zips_are_refused() {
     );
     assert!(!packs.exists() || std::fs::read_dir(&packs).expect("dir").next().is_none());
 }
+
+#[test]
+fn leftovers_of_an_interrupted_install_are_not_packs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let packs = tmp.path();
+    let p = pack::install(
+        Catalog::embedded(),
+        &repo("schemas/xgewerbeanzeige-2.2"),
+        packs,
+        false,
+        &PackLimits::default(),
+    )
+    .expect("installs");
+    // Simulate a crash between staging and rename: a hidden copy with a manifest.
+    let staging = packs.join(".staging-xgewerbeanzeige-2.2-1");
+    std::fs::create_dir(&staging).expect("mkdir");
+    std::fs::copy(p.dir.join(pack::MANIFEST), staging.join(pack::MANIFEST)).expect("copy");
+    let listed =
+        pack::list_installed(Catalog::embedded(), packs, &PackLimits::default()).expect("list");
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].1.is_ok());
+    // --force replaces the pack in place.
+    let again = pack::install(
+        Catalog::embedded(),
+        &repo("schemas/xgewerbeanzeige-2.2"),
+        packs,
+        true,
+        &PackLimits::default(),
+    )
+    .expect("force");
+    assert_eq!(again.fingerprint, p.fingerprint);
+    assert!(
+        !packs
+            .join(format!(
+                ".retired-xgewerbeanzeige-2.2-{}",
+                std::process::id()
+            ))
+            .exists()
+    );
+}
