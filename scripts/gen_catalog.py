@@ -131,6 +131,9 @@ def main():
         p("[[pack]]")
         p(f'id = "xgewerbeanzeige-{ver}"')
         p(f'title = "XGewerbeanzeige {ver}"')
+        if ver == "2.0":
+            p("# XRepository URNs follow <kennung>_<version>: confirmed for 2.2 (xoev-notes §3),")
+            p("# assumed for 2.0 and 2.1.")
         p(f'xrepository = "urn:xoev-de:kosit:standard:xgewerbeanzeige_{ver}"')
         p(f"detect = [{q(ns)}]")
         if ver == "2.2":
@@ -157,7 +160,7 @@ def main():
     for part, label in [("xga", "Gewerbeanzeige"), ("erl", "Erlaubnis"), ("baukasten", "Baukasten")]:
         p()
         p("[[pack.standard]]")
-        p(f'name = "XGewerbeordnung"')
+        p('name = "XGewerbeordnung"')
         p('version = "1.6"')
         p('kennung = "urn:xoev-de:kosit:standard:xgewerbeordnung"')
         p(f'namespace = "http://www.xgewerbeordnung.de/spezifikation/{part}/1.6"')
