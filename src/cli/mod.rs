@@ -12,6 +12,7 @@ pub mod decrypt;
 pub mod encrypt;
 mod keyfile;
 pub mod keys;
+pub mod schemas;
 
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]
@@ -29,6 +30,8 @@ enum Command {
     Encrypt(encrypt::EncryptArgs),
     /// Generate test key pairs or check keys against the FIT-Connect rules.
     Keys(keys::KeysArgs),
+    /// List, install and check schema packs (XSD sets of XÖV standards).
+    Schemas(schemas::SchemasArgs),
 }
 
 /// Runs the command line with the given arguments (the first is the program name).
@@ -50,5 +53,6 @@ where
         Command::Decrypt(args) => decrypt::run(&args),
         Command::Encrypt(args) => encrypt::run(&args),
         Command::Keys(args) => keys::run(&args),
+        Command::Schemas(args) => schemas::run(args),
     }
 }

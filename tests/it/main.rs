@@ -9,3 +9,8 @@ mod jose_interop_python;
 mod jose_keys;
 mod jose_vectors;
 mod jose_x509;
+mod xml_hostile;
+mod xoev_packs;
+mod xoev_registry;
+mod xoev_support;
+mod xoev_xgewerbeanzeige;
