@@ -571,3 +571,116 @@ fn wildcards_overlap(a: &Wildcard, b: &Wildcard) -> bool {
 fn fresh() -> NodeState {
     NodeState { count: 0, idx: NONE, bits: 0 }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::xsd::components::{ANY_TYPE, Derivations, ElementDecl, Names};
+
+    fn grammar(names: &[&str]) -> Grammar {
+        let mut n = Names::new();
+        let elements = names
+            .iter()
+            .map(|l| ElementDecl {
+                name: n.intern("urn:t", l),
+                type_id: ANY_TYPE,
+                nillable: false,
+                is_abstract: false,
+                value: None,
+                block: Derivations::default(),
+                global: true,
+                head: None,
+                substitutes: Vec::new(),
+                identity: Vec::new(),
+            })
+            .collect();
+        Grammar {
+            names: n,
+            elements,
+            types: Vec::new(),
+            models: Vec::new(),
+            identity: Vec::new(),
+            global_elements: HashMap::new(),
+            global_types: HashMap::new(),
+            global_attributes: HashMap::new(),
+            xsi_ns: UNBOUNDED,
+        }
+    }
+
+    fn el(e: u32, min: u32, max: u32) -> Particle {
+        Particle { min, max, term: Term::Element(e) }
+    }
+
+    fn run(g: &Grammar, p: &Particle, input: &[u32]) -> bool {
+        let m = Model::compile(p);
+        let mut st = vec![NodeState::default(); m.state_len()];
+        Model::reset(&mut st);
+        let ns = g.names.ns_id("urn:t");
+        for &e in input {
+            let q = g.elements[e as usize].name;
+            if !matches!(m.step(g, &mut st, Some(q), ns), Step::Matched(_)) {
+                return false;
+            }
+        }
+        m.is_complete(&st)
+    }
+
+    #[test]
+    fn sequence_with_optional_and_repeated_children() {
+        let g = grammar(&["a", "b", "c"]);
+        let p = Particle {
+            min: 1,
+            max: 1,
+            term: Term::Sequence(vec![el(0, 1, 1), el(1, 0, UNBOUNDED), el(2, 1, 1)]),
+        };
+        assert!(run(&g, &p, &[0, 2]));
+        assert!(run(&g, &p, &[0, 1, 1, 1, 2]));
+        assert!(!run(&g, &p, &[0, 1]));
+        assert!(!run(&g, &p, &[1, 2]));
+        assert!(!run(&g, &p, &[0, 2, 2]));
+    }
+
+    #[test]
+    fn large_bounds_are_counters_not_states() {
+        let g = grammar(&["a"]);
+        let p = Particle { min: 1, max: 1, term: Term::Sequence(vec![el(0, 2, 5000)]) };
+        assert_eq!(Model::compile(&p).state_len(), 2);
+        assert!(!run(&g, &p, &[0]));
+        assert!(run(&g, &p, &vec![0; 5000]));
+        assert!(!run(&g, &p, &vec![0; 5001]));
+    }
+
+    #[test]
+    fn repeated_choice_and_nested_groups() {
+        let g = grammar(&["a", "b", "c"]);
+        let inner = Particle { min: 1, max: 1, term: Term::Sequence(vec![el(0, 1, 1), el(1, 0, 1)]) };
+        let p = Particle { min: 2, max: 3, term: Term::Choice(vec![inner, el(2, 1, 1)]) };
+        assert!(run(&g, &p, &[0, 1, 2]));
+        assert!(run(&g, &p, &[0, 0, 0]));
+        assert!(!run(&g, &p, &[0]));
+        assert!(!run(&g, &p, &[2, 2, 2, 2]));
+    }
+
+    #[test]
+    fn all_group_is_a_set() {
+        let g = grammar(&["a", "b", "c"]);
+        let p = Particle { min: 1, max: 1, term: Term::All(vec![el(0, 1, 1), el(1, 0, 1), el(2, 1, 1)]) };
+        assert!(run(&g, &p, &[2, 0]));
+        assert!(run(&g, &p, &[1, 2, 0]));
+        assert!(!run(&g, &p, &[0, 0, 2]));
+        assert!(!run(&g, &p, &[0]));
+    }
+
+    #[test]
+    fn upa_violations_are_found() {
+        let g = grammar(&["a", "b"]);
+        let ambiguous = Particle { min: 1, max: 1, term: Term::Sequence(vec![el(0, 0, 1), el(0, 1, 1)]) };
+        assert!(Model::compile(&ambiguous).upa_conflict(&g).is_some());
+        let choice = Particle { min: 1, max: 1, term: Term::Choice(vec![el(0, 1, 1), el(0, 1, 1)]) };
+        assert!(Model::compile(&choice).upa_conflict(&g).is_some());
+        let fine = Particle { min: 1, max: 1, term: Term::Sequence(vec![el(0, 0, UNBOUNDED), el(1, 1, 1)]) };
+        assert!(Model::compile(&fine).upa_conflict(&g).is_none());
+    }
+}
