@@ -221,7 +221,20 @@ impl Model {
     /// Feeds one child element named `name` (`None` if the grammar does not know the name) in
     /// namespace `ns`.
     pub fn step(&self, g: &Grammar, state: &mut [NodeState], name: Option<QNameId>, ns: NsId) -> Step {
-        self.step_node(g, state, 0, name, ns)
+        self.step_node(g, state, 0, name, ns, false)
+    }
+
+    /// Error recovery after a [`Step::NoMatch`]: like [`Model::step`], but required particles
+    /// that are missing are skipped, so that validation resynchronises on the next element the
+    /// model knows (one error for one missing element instead of a cascade).
+    pub fn step_skipping_missing(
+        &self,
+        g: &Grammar,
+        state: &mut [NodeState],
+        name: Option<QNameId>,
+        ns: NsId,
+    ) -> Step {
+        self.step_node(g, state, 0, name, ns, true)
     }
 
     /// Whether the model accepts the children seen so far as complete.
@@ -254,7 +267,15 @@ impl Model {
             .any(|&leaf| self.leaf_match(g, leaf, name, ns).is_some())
     }
 
-    fn step_node(&self, g: &Grammar, st: &mut [NodeState], id: u32, name: Option<QNameId>, ns: NsId) -> Step {
+    fn step_node(
+        &self,
+        g: &Grammar,
+        st: &mut [NodeState],
+        id: u32,
+        name: Option<QNameId>,
+        ns: NsId,
+        lenient: bool,
+    ) -> Step {
         let node = &self.nodes[id as usize];
         let i = id as usize;
         match node.kind {
@@ -271,10 +292,12 @@ impl Model {
                 let idx = st[i].idx;
                 if idx != NONE && (idx as usize) < node.children.len() {
                     let child = node.children[idx as usize];
-                    match self.step_node(g, st, child, name, ns) {
+                    match self.step_node(g, st, child, name, ns, lenient) {
                         Step::Matched(m) => return Step::Matched(m),
-                        Step::NoMatch { complete: false } => return Step::NoMatch { complete: false },
-                        Step::NoMatch { complete: true } => {
+                        Step::NoMatch { complete: false } if !lenient => {
+                            return Step::NoMatch { complete: false };
+                        }
+                        Step::NoMatch { .. } => {
                             st[i].idx = idx + 1;
                             if let Some(&next) = node.children.get(idx as usize + 1) {
                                 st[next as usize] = fresh();
@@ -282,7 +305,8 @@ impl Model {
                         }
                     }
                 } else {
-                    if st[i].count < node.max && self.can_start(g, id, name, ns) {
+                    let start = self.can_start(g, id, name, ns) || (lenient && st[i].count < node.min);
+                    if st[i].count < node.max && start {
                         st[i].count += 1;
                         st[i].idx = 0;
                         if let Some(&c0) = node.children.first() {
@@ -299,10 +323,12 @@ impl Model {
                 let idx = st[i].idx;
                 if idx != NONE {
                     let child = node.children[idx as usize];
-                    match self.step_node(g, st, child, name, ns) {
+                    match self.step_node(g, st, child, name, ns, lenient) {
                         Step::Matched(m) => return Step::Matched(m),
-                        Step::NoMatch { complete: false } => return Step::NoMatch { complete: false },
-                        Step::NoMatch { complete: true } => {}
+                        Step::NoMatch { complete: false } if !lenient => {
+                            return Step::NoMatch { complete: false };
+                        }
+                        Step::NoMatch { .. } => {}
                     }
                 }
                 if st[i].count < node.max {
@@ -311,7 +337,7 @@ impl Model {
                             st[i].count += 1;
                             st[i].idx = self.child_pos(id, child);
                             st[child as usize] = fresh();
-                            return self.step_node(g, st, child, name, ns);
+                            return self.step_node(g, st, child, name, ns, lenient);
                         }
                     }
                 }

@@ -21,11 +21,14 @@ pub(crate) fn load_documents(
     let mut docs = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashSet<(PathBuf, Option<String>)> = HashSet::new();
+    // Documents with their own target namespace are the same document whoever includes them.
+    let mut namespaced: HashSet<PathBuf> = HashSet::new();
     let mut queue: VecDeque<(PathBuf, Option<String>)> =
         entries.iter().map(|p| (p.clone(), None)).collect();
     while let Some((path, chameleon)) = queue.pop_front() {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-        if !seen.insert((canonical.clone(), chameleon.clone())) {
+        let chameleon = if namespaced.contains(&canonical) { None } else { chameleon };
+        if seen.contains(&(canonical.clone(), chameleon.clone())) {
             continue;
         }
         if docs.len() >= limits.xsd.max_schema_documents {
@@ -47,8 +50,15 @@ pub(crate) fn load_documents(
                 continue;
             }
         };
+        let own = doc.nodes[0].attr("targetNamespace").unwrap_or("");
+        if !own.is_empty() {
+            namespaced.insert(canonical.clone());
+        }
+        let key = (canonical.clone(), if own.is_empty() { chameleon.clone() } else { None });
+        if !seen.insert(key) {
+            continue;
+        }
         if let Some(expected) = &chameleon {
-            let own = doc.nodes[0].attr("targetNamespace").unwrap_or("");
             if !own.is_empty() && own != expected {
                 errors.push(doc.error(
                     0,

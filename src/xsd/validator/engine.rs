@@ -61,6 +61,7 @@ pub struct Validator<'g> {
     max_ids: usize,
     id_limit_hit: bool,
     pub(super) seen: Vec<bool>,
+    scratch: Vec<NodeState>,
 }
 
 impl<'g> Validator<'g> {
@@ -81,6 +82,7 @@ impl<'g> Validator<'g> {
             max_ids: max_identity_entries,
             id_limit_hit: false,
             seen: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -229,7 +231,18 @@ impl<'g> Validator<'g> {
                                     ErrorKind::UnexpectedElement,
                                     format!("element {} not expected here; expected {expected}", label()),
                                 ));
-                                (Mode::Skip, None)
+                                // Resynchronise if the element fits once missing ones are skipped.
+                                self.scratch.clear();
+                                self.scratch.extend_from_slice(&self.states[base..base + m.state_len()]);
+                                let st = &mut self.states[base..base + m.state_len()];
+                                match m.step_skipping_missing(g, st, name, ns_id) {
+                                    Step::Matched(Matched::Element(e)) => (Mode::Validate, Some(e)),
+                                    Step::Matched(Matched::Any(_)) => self.lax_lookup(name),
+                                    Step::NoMatch { .. } => {
+                                        st.copy_from_slice(&self.scratch);
+                                        (Mode::Skip, None)
+                                    }
+                                }
                             }
                         }
                     }
