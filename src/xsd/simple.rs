@@ -13,11 +13,13 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use crate::config::XsdLimits;
+use crate::xsd::datatypes::Decimal;
+use crate::xsd::datatypes::decimal::integer_bounds;
 use crate::xsd::datatypes::{
     Builtin, LexicalError, NsResolver, Value, WhiteSpace, check_string_lexical, parse_lexical,
     whitespace::collapse,
 };
-use crate::xsd::facets::bounds::Bound;
+use crate::xsd::facets::bounds::{Bound, Bounds};
 use crate::xsd::facets::digits::parse_digits;
 use crate::xsd::facets::length::parse_count;
 use crate::xsd::facets::{Digits, Enumeration, FacetError, FacetSet, Facets, Lengths};
@@ -175,6 +177,17 @@ fn builtins() -> &'static [Arc<SimpleType>] {
                     fraction: Some(0),
                 };
                 facets.fixed.insert(FacetKind::FractionDigits);
+                // The ranges as facets, so restrictions are checked against them.
+                let (lo, hi) = integer_bounds(b);
+                let bound = |v: i128| Bound {
+                    value: Value::Decimal(Decimal::from_i128(v)),
+                    inclusive: true,
+                    lexical: v.to_string().into(),
+                };
+                facets.bounds = Bounds {
+                    lower: lo.map(bound),
+                    upper: hi.map(bound),
+                };
             }
             let variety = match b.list_item() {
                 Some(item) => {

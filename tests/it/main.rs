@@ -1,1 +1,2 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
+mod xsd_datatypes_w3c;

@@ -8,7 +8,7 @@
 //! - ENTITY/ENTITIES never validate: their values must name unparsed entities declared in a
 //!   DTD, and poststelle refuses DTDs.
 //! - Name-like types use the XML 1.0 (5th edition) name-character classes.
-//! - anyURI is lenient: every string is accepted (as libxml2 and xmlschema do in practice).
+//! - anyURI is lenient (see [`uri`]).
 //! - NOTATION values are checked as QNames; that they name a declared notation is checked by
 //!   the schema layer.
 
@@ -19,6 +19,7 @@ pub mod decimal;
 pub mod duration;
 pub mod float;
 pub mod names;
+pub mod uri;
 pub mod value;
 pub mod whitespace;
 
@@ -294,7 +295,10 @@ pub fn parse_lexical(b: Builtin, s: &str, ns: &dyn NsResolver) -> Result<Value, 
             check_string_lexical(b, s)?;
             Value::String(s.into())
         }
-        B::AnyURI => Value::AnyUri(s.into()),
+        B::AnyURI => {
+            check_string_lexical(b, s)?;
+            Value::AnyUri(s.into())
+        }
         B::Boolean => Value::Boolean(boolean::parse(s).ok_or(LexicalError::Syntax(b))?),
         B::Decimal => Value::Decimal(Decimal::parse(s).ok_or(LexicalError::Syntax(b))?),
         B::Integer
@@ -355,6 +359,7 @@ pub fn check_string_lexical(b: Builtin, s: &str) -> Result<(), LexicalError> {
         B::Name => names::is_name(s),
         B::NCName | B::ID | B::IDREF => names::is_ncname(s),
         B::NMTOKEN => names::is_nmtoken(s),
+        B::AnyURI => uri::is_any_uri(s),
         B::ENTITY => return Err(LexicalError::Entity(b)),
         _ => true,
     };

@@ -37,6 +37,12 @@ impl Lengths {
     /// Apply the facets of one restriction step to the base's.
     pub fn restrict(&self, new: Lengths, base_fixed: FacetSet) -> Result<Lengths, FacetError> {
         let mut out = *self;
+        if new.length.is_some() && (new.min.is_some() || new.max.is_some()) {
+            return Err(conflict(
+                FacetKind::Length,
+                "length and minLength/maxLength in the same restriction",
+            ));
+        }
         if let Some(l) = new.length {
             if self.length.is_some_and(|b| b != l) {
                 return Err(if base_fixed.contains(FacetKind::Length) {

@@ -293,7 +293,11 @@ impl Parser {
                     self.pos += 1;
                     break;
                 }
-                '-' if self.pos != group_start && self.peek_at(1) != Some(']') => {
+                // A literal '-' may start or end a group, also right before a subtraction.
+                '-' if self.pos != group_start
+                    && self.peek_at(1) != Some(']')
+                    && !(self.peek_at(1) == Some('-') && self.peek_at(2) == Some('[')) =>
+                {
                     return Err(self.err("'-' inside a class must be escaped or at an end"));
                 }
                 _ => {
