@@ -37,7 +37,10 @@ impl Lengths {
     /// Apply the facets of one restriction step to the base's.
     pub fn restrict(&self, new: Lengths, base_fixed: FacetSet) -> Result<Lengths, FacetError> {
         let mut out = *self;
-        if new.length.is_some() && (new.min.is_some() || new.max.is_some()) {
+        // XSD 1.0 2nd edition: length with minLength/maxLength in one step is an error, except
+        // when they restate the base's value (the case the WG allowed for NMTOKENS/IDREFS).
+        let restates = |new: Option<u64>, base: Option<u64>| new.is_none() || new == base;
+        if new.length.is_some() && !(restates(new.min, self.min) && restates(new.max, self.max)) {
             return Err(conflict(
                 FacetKind::Length,
                 "length and minLength/maxLength in the same restriction",
