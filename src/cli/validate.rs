@@ -55,7 +55,10 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         }
     };
     if args.timings {
-        eprintln!("schema compiled in {:.2} ms", started.elapsed().as_secs_f64() * 1e3);
+        eprintln!(
+            "schema compiled in {:.2} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
     }
     let grammar = match compiled {
         Ok(g) => g,
@@ -76,7 +79,10 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         let t = Instant::now();
         let outcome = validate_file(&grammar, path, &limits, &options);
         if args.timings {
-            eprintln!("{shown}: validated in {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+            eprintln!(
+                "{shown}: validated in {:.3} ms",
+                t.elapsed().as_secs_f64() * 1e3
+            );
         }
         match outcome {
             Ok(report) => {
@@ -113,7 +119,10 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         let doc = json!({ "schema_errors": [], "files": json_files });
         println!("{doc}");
     } else if !args.files.is_empty() {
-        eprintln!("{valid} valid, {invalid} invalid, {failed} unreadable ({} file(s))", args.files.len());
+        eprintln!(
+            "{valid} valid, {invalid} invalid, {failed} unreadable ({} file(s))",
+            args.files.len()
+        );
     }
     if failed > 0 {
         ExitCode::from(2)

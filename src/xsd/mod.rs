@@ -29,7 +29,11 @@ pub use validator::{
 };
 
 /// Compiles the schema set reachable from the entry documents.
-pub fn compile_files(entries: &[PathBuf], catalog: &Catalog, limits: &Limits) -> Result<Grammar, XsdError> {
+pub fn compile_files(
+    entries: &[PathBuf],
+    catalog: &Catalog,
+    limits: &Limits,
+) -> Result<Grammar, XsdError> {
     let (docs, mut errors) = load::load_documents(entries, catalog, limits);
     if !errors.is_empty() {
         return Err(XsdError::Schema(errors));

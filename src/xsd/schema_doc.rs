@@ -84,7 +84,14 @@ impl SchemaDoc {
     }
 }
 
-const QNAME_ATTRS: [&str; 6] = ["type", "base", "ref", "substitutionGroup", "itemType", "refer"];
+const QNAME_ATTRS: [&str; 6] = [
+    "type",
+    "base",
+    "ref",
+    "substitutionGroup",
+    "itemType",
+    "refer",
+];
 const PREFIXED_VALUE_ATTRS: [&str; 4] = ["value", "default", "fixed", "xpath"];
 
 /// Reads the schema document at `path`. `chameleon` is the includer's namespace when the
@@ -175,7 +182,9 @@ pub(crate) fn read_schema_doc(
                             file: path.to_path_buf(),
                             line: pos.line,
                             column: pos.column,
-                            message: format!("prefix '{prefix}' in {name}=\"{value}\" is not bound"),
+                            message: format!(
+                                "prefix '{prefix}' in {name}=\"{value}\" is not bound"
+                            ),
                         });
                         value
                     }
@@ -207,7 +216,8 @@ pub(crate) fn read_schema_doc(
             };
             attrs.push((name.into_boxed_str(), resolved.into_boxed_str()));
         }
-        let index = u32::try_from(nodes.len()).map_err(|_| io_err("schema document too large".into()))?;
+        let index =
+            u32::try_from(nodes.len()).map_err(|_| io_err("schema document too large".into()))?;
         if let Some(&parent) = stack.last() {
             nodes[parent as usize].children.push(index);
         } else if !nodes.is_empty() {
