@@ -22,9 +22,9 @@ pub struct ValidateArgs {
     /// Load every `*.xsd` in DIR (not recursive); the declaration is chosen by the root element.
     #[arg(long, value_name = "DIR", conflicts_with = "schema")]
     schema_dir: Option<PathBuf>,
-    /// Entry schema document (its includes and imports are followed offline).
+    /// Entry schema document (its includes and imports are followed offline); repeatable.
     #[arg(long, value_name = "FILE.xsd")]
-    schema: Option<PathBuf>,
+    schema: Vec<PathBuf>,
     /// Print one JSON document on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -46,10 +46,17 @@ pub struct ValidateArgs {
 pub fn run(args: &ValidateArgs) -> ExitCode {
     let limits = Limits::default();
     let started = Instant::now();
-    let compiled = match (&args.schema_dir, &args.schema) {
+    let compiled = match (&args.schema_dir, args.schema.as_slice()) {
         (Some(dir), _) => xsd::compile_dir(dir, &limits),
-        (None, Some(file)) => xsd::compile_file(file, &limits),
-        (None, None) => {
+        (None, [file]) => xsd::compile_file(file, &limits),
+        (None, files @ [_, ..]) => {
+            let mut catalog = xsd::Catalog::new();
+            for dir in files.iter().filter_map(|f| f.parent()) {
+                catalog.add_dir(dir);
+            }
+            xsd::compile_files(files, &catalog, &limits)
+        }
+        (None, []) => {
             eprintln!("poststelle validate: give --schema FILE.xsd or --schema-dir DIR");
             return ExitCode::from(2);
         }
