@@ -59,7 +59,9 @@ fn xbau_grammar() -> Option<&'static crate::xsd::Grammar> {
         .get_or_init(|| {
             let shared = std::env::var_os("POSTSTELLE_SHARED")
                 .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+                .unwrap_or_else(|| {
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+                });
             let dir = shared.join("xoev/xbau-2.6/xsd_dev");
             crate::xsd::compile_dir(&dir, &crate::Limits::default()).ok()
         })
@@ -80,7 +82,12 @@ pub fn validate_xbau(data: &[u8]) {
         ..ValidationOptions::default()
     };
     let whole = validate_bytes(grammar, data, &limits, &options);
-    let chunked = validate_reader(grammar, BufReader::with_capacity(1, data), &limits, &options);
+    let chunked = validate_reader(
+        grammar,
+        BufReader::with_capacity(1, data),
+        &limits,
+        &options,
+    );
     assert_eq!(whole.errors, chunked.errors, "verdict depends on buffering");
     assert!(whole.errors.len() <= options.max_errors);
     for e in &whole.errors {

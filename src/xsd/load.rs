@@ -80,6 +80,7 @@ pub(crate) fn load_documents(
                 ),
             ));
         }
+        errors.extend(super::s4s::check(&doc));
         for child in doc.top_level() {
             let node = &doc.nodes[child as usize];
             let kind = &*node.kind;

@@ -13,6 +13,7 @@ pub mod derivation;
 pub mod error;
 pub mod identity;
 mod load;
+mod s4s;
 mod schema_doc;
 pub mod validator;
 

@@ -64,6 +64,8 @@ pub(crate) struct SchemaDoc {
     pub final_default: String,
     /// All XSD elements; `nodes[0]` is `xs:schema`.
     pub nodes: Vec<SNode>,
+    /// Elements outside the XSD namespace found outside annotations: (line, column, name).
+    pub foreign: Vec<(u64, u64, String)>,
 }
 
 impl SchemaDoc {
@@ -115,6 +117,7 @@ pub(crate) fn read_schema_doc(
     let mut skip = 0usize;
     let mut declared_tns: Option<String> = None;
     let mut errors: Vec<SchemaError> = Vec::new();
+    let mut foreign: Vec<(u64, u64, String)> = Vec::new();
     loop {
         let event = reader.next_event().map_err(|e| SchemaError {
             file: path.to_path_buf(),
@@ -136,6 +139,11 @@ pub(crate) fn read_schema_doc(
             Event::Start(tag) => {
                 let name = tag.name();
                 if skip > 0 || name.namespace != XS_NS || name.local == "annotation" {
+                    if skip == 0 && name.namespace != XS_NS {
+                        let label = format!("{{{}}}{}", name.namespace, name.local);
+                        let p = reader.position();
+                        foreign.push((p.line, p.column, label));
+                    }
                     skip += 1;
                     continue;
                 }
@@ -256,6 +264,7 @@ pub(crate) fn read_schema_doc(
         block_default,
         final_default,
         nodes,
+        foreign,
     })
 }
 
