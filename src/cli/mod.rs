@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod schemas;
+pub mod validate;
 
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// List, install and check schema packs (XSD sets of XÖV standards).
     Schemas(schemas::SchemasArgs),
+    /// Validate XML files against an XSD 1.0 schema set (exit 0 valid, 1 invalid, 2 errors).
+    Validate(validate::ValidateArgs),
 }
 
 /// Runs the command line with the given arguments (the first is the program name).
@@ -41,5 +44,6 @@ where
     };
     match cli.command {
         Command::Schemas(args) => schemas::run(args),
+        Command::Validate(args) => validate::run(&args),
     }
 }

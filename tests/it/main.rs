@@ -5,3 +5,5 @@ mod xoev_packs;
 mod xoev_registry;
 mod xoev_support;
 mod xoev_xgewerbeanzeige;
+mod xsd_datatypes_w3c;
+mod xsd_xbau;
