@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -33,6 +34,18 @@ class Result:
     detail: str = ""
     # poststelle only: the error kinds/messages of the first errors (for xfail reasons).
     messages: list[str] = field(default_factory=list)
+
+
+def run_bounded(cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """subprocess.run with a timeout that also kills the process's children (its own session)."""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True) as p:
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise
+        return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -74,7 +87,7 @@ class Xmllint:
             cmd.append("--stream")
         cmd += ["--schema", schema, *files]
         try:
-            p = subprocess.run(cmd, capture_output=True, timeout=timeout)
+            p = run_bounded(cmd, timeout)
         except subprocess.TimeoutExpired:
             return Result("timeout")
         err = p.stderr.decode("utf-8", "replace")
@@ -115,7 +128,7 @@ class Poststelle:
         n = max(1, len(files))
         cmd = [self.binary, "validate", *schema_args, "--json", "--max-errors", "5", *files]
         try:
-            p = subprocess.run(cmd, capture_output=True, timeout=timeout)
+            p = run_bounded(cmd, timeout)
         except subprocess.TimeoutExpired:
             return [Result("timeout")] * n
         err = _short(p.stderr.decode("utf-8", "replace"))

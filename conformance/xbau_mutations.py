@@ -202,19 +202,21 @@ def generate(shared: str, seed: int, per_sample: int) -> list[dict]:
     """The deterministic list of mutations: {id, sample, kind, description, text, entry}."""
     rng = random.Random(seed)
     muts = []
-    for sample in xbau.valid_samples(shared):
+    for si, sample in enumerate(xbau.valid_samples(shared)):
         with open(sample, encoding="utf-8") as f:
             text = f.read()
         doc = xbau.parse(text)
         entry = xbau.entry_for(text, shared)
         cands = candidates(doc)
-        short = os.path.basename(os.path.dirname(sample)).replace("fv-", "") + "/" + os.path.basename(sample).split("_")[0]
+        short = os.path.basename(os.path.dirname(sample)).replace("fv-", "") + "/" + re.sub(r"_sample$|_[0-9a-f-]{36}$", "", os.path.basename(sample)[:-4])
         pools = {k: list(range(len(v))) for k, v in cands.items()}
         for k in KINDS:
             rng.shuffle(pools[k])
         picked = 0
+        # Each sample starts the round-robin at another kind, so small counts still cover all kinds.
+        order = KINDS[si % len(KINDS) :] + KINDS[: si % len(KINDS)]
         while picked < per_sample and any(pools.values()):
-            for k in KINDS:
+            for k in order:
                 if picked >= per_sample or not pools[k]:
                     continue
                 n = pools[k].pop()
