@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod validate;
+
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]
 #[command(name = "poststelle", version, about, long_about = None)]
@@ -17,7 +19,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Validate XML files against an XSD 1.0 schema set (exit 0 valid, 1 invalid, 2 errors).
+    Validate(validate::ValidateArgs),
+}
 
 /// Runs the command line with the given arguments (the first is the program name).
 pub fn run<I, T>(args: I) -> ExitCode
@@ -34,5 +39,7 @@ where
             return ExitCode::from(code);
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+    }
 }

@@ -44,6 +44,10 @@ pub struct XmlLimits {
     /// bytes. Default 64 MiB: FIT-Connect caps Fachdaten at 10 MB, so inline base64 attachments
     /// fit with room to spare, while a single hostile text node cannot pin more memory.
     pub max_text_bytes: usize,
+    /// Size of one piece of markup (a start tag with its attributes, a comment, a processing
+    /// instruction), in bytes. Default 4 MiB: bounds what the tokenizer buffers before the
+    /// per-attribute limits can be checked.
+    pub max_markup_bytes: usize,
 }
 
 impl Default for XmlLimits {
@@ -56,6 +60,7 @@ impl Default for XmlLimits {
             max_name_bytes: 1024,
             max_attribute_value_bytes: 1024 * 1024,
             max_text_bytes: 64 * 1024 * 1024,
+            max_markup_bytes: 4 * 1024 * 1024,
         }
     }
 }

@@ -1,0 +1,302 @@
+use super::*;
+
+/// Renders all events of a document, or the first error.
+fn events(xml: &str) -> Result<Vec<String>, XmlError> {
+    events_with(xml, &XmlLimits::default())
+}
+
+fn events_with(xml: &str, limits: &XmlLimits) -> Result<Vec<String>, XmlError> {
+    let mut r = BoundedReader::from_bytes(xml.as_bytes(), limits);
+    let mut out = Vec::new();
+    loop {
+        let pos = match r.next_event()? {
+            Event::Start(t) => {
+                let n = t.name();
+                let mut s = format!("<{{{}}}{}", n.namespace, n.local);
+                for a in t.attributes() {
+                    s.push_str(&format!(
+                        " {{{}}}{}={:?}",
+                        a.name.namespace, a.name.local, a.value
+                    ));
+                }
+                s.push('>');
+                s
+            }
+            Event::End => "</>".to_owned(),
+            Event::Text(t) => format!("{t:?}"),
+            Event::Eof => break,
+        };
+        out.push(format!("{}@{}", pos, r.position()));
+    }
+    Ok(out)
+}
+
+fn kind(xml: &str) -> XmlErrorKind {
+    events(xml).expect_err("must fail").kind
+}
+
+#[test]
+fn namespaces_attributes_and_positions() {
+    let ev = events(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a:r xmlns:a=\"urn:a\" xmlns=\"urn:d\" x=\"1\" a:y=\"2\">\n  <c/>t&amp;<![CDATA[<x>]]>&#x41;</a:r>",
+    )
+    .expect("well-formed");
+    assert_eq!(
+        ev,
+        vec![
+            "<{urn:a}r {}x=\"1\" {urn:a}y=\"2\">@2:1",
+            "\"\\n  \"@2:50",
+            "<{urn:d}c>@3:3",
+            "</>@3:3",
+            "\"t&<x>A\"@3:7",
+            "</>@3:34",
+        ]
+    );
+}
+
+#[test]
+fn attribute_values_are_normalised_and_unescaped() {
+    let ev = events("<r a=\"x\ty\nz&lt;&#9;\"/>").expect("ok");
+    assert_eq!(ev[0], "<{}r {}a=\"x y z<\\t\">@1:1");
+}
+
+#[test]
+fn line_ends_are_normalised_in_text() {
+    let ev = events("<r>a\r\nb\rc</r>").expect("ok");
+    assert_eq!(ev[1], "\"a\\nb\\nc\"@1:4");
+}
+
+#[test]
+fn doctype_and_entities_are_refused() {
+    assert_eq!(
+        kind("<!DOCTYPE r [<!ENTITY a \"b\">]><r/>"),
+        XmlErrorKind::Doctype
+    );
+    assert_eq!(kind("<r>&nbsp;</r>"), XmlErrorKind::UndeclaredEntity);
+    assert_eq!(kind("<r a=\"&x;\"/>"), XmlErrorKind::UndeclaredEntity);
+    assert_eq!(kind("<r>&#0;</r>"), XmlErrorKind::InvalidCharRef);
+    assert_eq!(kind("<r>&#xD800;</r>"), XmlErrorKind::InvalidCharRef);
+}
+
+#[test]
+fn encodings_other_than_utf8_are_refused() {
+    assert!(matches!(
+        kind("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>"),
+        XmlErrorKind::UnsupportedEncoding(_)
+    ));
+    assert_eq!(
+        kind("<?xml version=\"1.1\"?><r/>"),
+        XmlErrorKind::UnsupportedVersion
+    );
+    let utf16 = [0xFF, 0xFE, b'<', 0, b'r', 0, b'/', 0, b'>', 0];
+    let mut r = BoundedReader::from_bytes(&utf16, &XmlLimits::default());
+    assert!(matches!(
+        r.next_event().expect_err("utf-16").kind,
+        XmlErrorKind::UnsupportedEncoding(_)
+    ));
+    let bad = b"<r>\xC3\x28</r>";
+    let mut r = BoundedReader::from_bytes(bad, &XmlLimits::default());
+    let err = loop {
+        match r.next_event() {
+            Ok(Event::Eof) => panic!("accepted invalid UTF-8"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind, XmlErrorKind::InvalidUtf8);
+    // A UTF-8 byte order mark is fine.
+    assert!(events("\u{FEFF}<r/>").is_ok());
+}
+
+#[test]
+fn forbidden_characters() {
+    assert_eq!(kind("<r>a\u{0}b</r>"), XmlErrorKind::InvalidChar(0));
+    assert_eq!(kind("<r a=\"\u{1}\"/>"), XmlErrorKind::InvalidChar(1));
+    assert_eq!(
+        kind("<r><!-- \u{FFFF} --></r>"),
+        XmlErrorKind::InvalidChar(0xFFFF)
+    );
+}
+
+#[test]
+fn document_structure() {
+    assert!(matches!(kind(""), XmlErrorKind::DocumentStructure(_)));
+    assert!(matches!(
+        kind("text<r/>"),
+        XmlErrorKind::DocumentStructure(_)
+    ));
+    assert!(matches!(
+        kind("<r/><s/>"),
+        XmlErrorKind::DocumentStructure(_)
+    ));
+    assert!(matches!(
+        kind("<r/>tail"),
+        XmlErrorKind::DocumentStructure(_)
+    ));
+    assert!(matches!(kind("<r><s></r>"), XmlErrorKind::Syntax(_)));
+    assert!(matches!(kind("<r><s>"), XmlErrorKind::UnexpectedEof(_)));
+    assert!(matches!(kind("<r a=\"1"), XmlErrorKind::UnexpectedEof(_)));
+    assert!(matches!(
+        kind("<r/><?xml version=\"1.0\"?>"),
+        XmlErrorKind::Syntax(_)
+    ));
+    assert!(events("<!-- c --><?pi x?>\n<r/>\n<!-- after -->\n").is_ok());
+}
+
+#[test]
+fn namespace_rules() {
+    assert_eq!(kind("<p:r/>"), XmlErrorKind::UnboundPrefix("p".into()));
+    assert_eq!(
+        kind("<r p:a=\"1\"/>"),
+        XmlErrorKind::UnboundPrefix("p".into())
+    );
+    assert!(matches!(
+        kind("<r xmlns:p=\"\"/>"),
+        XmlErrorKind::InvalidNamespaceDeclaration(_)
+    ));
+    assert!(matches!(
+        kind("<r xmlns:xml=\"urn:x\"/>"),
+        XmlErrorKind::InvalidNamespaceDeclaration(_)
+    ));
+    assert!(matches!(
+        kind("<r xmlns:xmlns=\"urn:x\"/>"),
+        XmlErrorKind::InvalidNamespaceDeclaration(_)
+    ));
+    assert!(matches!(
+        kind("<r xmlns:a=\"urn:x\" xmlns:b=\"urn:x\" a:z=\"1\" b:z=\"2\"/>"),
+        XmlErrorKind::DuplicateAttribute(_)
+    ));
+    assert!(matches!(
+        kind("<r a=\"1\" a=\"2\"/>"),
+        XmlErrorKind::Syntax(_)
+    ));
+    assert!(matches!(
+        kind("<a:b:c xmlns:a=\"urn:a\"/>"),
+        XmlErrorKind::InvalidName(_)
+    ));
+    // The default namespace does not apply to attributes; xmlns="" undeclares it.
+    let ev = events("<r xmlns=\"urn:d\" a=\"1\"><s xmlns=\"\"/></r>").expect("ok");
+    assert_eq!(ev[0], "<{urn:d}r {}a=\"1\">@1:1");
+    assert_eq!(ev[1], "<{}s>@1:24");
+    // xml: is always bound.
+    assert!(
+        events("<r xml:lang=\"de\"/>").expect("ok")[0]
+            .contains("{http://www.w3.org/XML/1998/namespace}lang")
+    );
+}
+
+#[test]
+fn resolve_prefix_follows_scopes() {
+    let xml = "<r xmlns:p=\"urn:1\">x<s xmlns:p=\"urn:2\">y</s></r>";
+    let mut r = BoundedReader::from_bytes(xml.as_bytes(), &XmlLimits::default());
+    assert!(matches!(r.next_event(), Ok(Event::Start(_))));
+    assert_eq!(r.resolve_prefix("p"), Some("urn:1"));
+    assert!(matches!(r.next_event(), Ok(Event::Text("x"))));
+    // The child's start tag is already read, but the text belongs to the parent's scope.
+    assert_eq!(r.resolve_prefix("p"), Some("urn:1"));
+    assert!(matches!(r.next_event(), Ok(Event::Start(_))));
+    assert_eq!(r.resolve_prefix("p"), Some("urn:2"));
+    assert!(matches!(r.next_event(), Ok(Event::Text("y"))));
+    assert!(matches!(r.next_event(), Ok(Event::End)));
+    assert_eq!(r.resolve_prefix("p"), Some("urn:1"));
+    assert_eq!(r.resolve_prefix(""), None);
+}
+
+#[test]
+fn limits_are_enforced() {
+    let l = XmlLimits {
+        max_depth: 3,
+        ..XmlLimits::default()
+    };
+    assert!(events_with("<a><b><c/></b></a>", &l).is_ok());
+    assert!(matches!(
+        events_with("<a><b><c><d/></c></b></a>", &l)
+            .expect_err("deep")
+            .kind,
+        XmlErrorKind::LimitExceeded {
+            limit: Limit::Depth,
+            ..
+        }
+    ));
+    let l = XmlLimits {
+        max_attributes: 2,
+        ..XmlLimits::default()
+    };
+    assert!(matches!(
+        events_with("<a x=\"1\" y=\"2\" z=\"3\"/>", &l)
+            .expect_err("attrs")
+            .kind,
+        XmlErrorKind::LimitExceeded {
+            limit: Limit::Attributes,
+            ..
+        }
+    ));
+    let l = XmlLimits {
+        max_text_bytes: 8,
+        ..XmlLimits::default()
+    };
+    assert!(matches!(
+        events_with("<a>0123&amp;45678</a>", &l)
+            .expect_err("text")
+            .kind,
+        XmlErrorKind::LimitExceeded {
+            limit: Limit::TextBytes,
+            ..
+        }
+    ));
+    let l = XmlLimits {
+        max_input_bytes: 10,
+        ..XmlLimits::default()
+    };
+    assert!(matches!(
+        events_with("<a>0123456789012345678901234567890123456789</a>", &l)
+            .expect_err("size")
+            .kind,
+        XmlErrorKind::LimitExceeded {
+            limit: Limit::InputBytes,
+            ..
+        }
+    ));
+    let l = XmlLimits {
+        max_name_bytes: 4,
+        ..XmlLimits::default()
+    };
+    assert!(matches!(
+        events_with("<abcdef/>", &l).expect_err("name").kind,
+        XmlErrorKind::LimitExceeded {
+            limit: Limit::NameBytes,
+            ..
+        }
+    ));
+    let l = XmlLimits {
+        max_namespace_declarations: 1,
+        ..XmlLimits::default()
+    };
+    assert!(matches!(
+        events_with("<a xmlns:a=\"urn:a\" xmlns:b=\"urn:b\"/>", &l)
+            .expect_err("ns")
+            .kind,
+        XmlErrorKind::LimitExceeded {
+            limit: Limit::NamespaceDeclarations,
+            ..
+        }
+    ));
+    let l = XmlLimits {
+        max_attribute_value_bytes: 3,
+        ..XmlLimits::default()
+    };
+    assert!(matches!(
+        events_with("<a x=\"1234\"/>", &l).expect_err("value").kind,
+        XmlErrorKind::LimitExceeded {
+            limit: Limit::AttributeValueBytes,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn eof_is_sticky() {
+    let mut r = BoundedReader::from_bytes(b"<r/>", &XmlLimits::default());
+    while !matches!(r.next_event(), Ok(Event::Eof)) {}
+    assert!(matches!(r.next_event(), Ok(Event::Eof)));
+}
