@@ -52,7 +52,7 @@ XS = "http://www.w3.org/2001/XMLSchema"
 
 
 class Test:
-    __slots__ = ("id", "suite", "set", "kind", "expected", "schema_docs", "instance", "status")
+    __slots__ = ("id", "suite", "set", "kind", "expected", "schema_docs", "instance", "status", "doc")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -105,6 +105,10 @@ def load_tests(shared: str, unicode: str, suites: list[str]) -> tuple[list[Test]
         base = os.path.dirname(meta)
         for group in ET.parse(meta).getroot().iter(TS + "testGroup"):
             schema_docs: list[str] = []
+            doc_el = group.find(f"{TS}annotation/{TS}documentation")
+            gdoc = " ".join((doc_el.text or "").split()) if doc_el is not None else ""
+            # Microsoft's descriptions start with "TEST :<section> : ..."; keep the informative part.
+            gdoc = re.sub(r"^TEST\s*:\s*", "", gdoc).rsplit(" : ", 1)[-1]
             for t in group:
                 if t.tag not in (TS + "schemaTest", TS + "instanceTest"):
                     continue
@@ -151,6 +155,7 @@ def load_tests(shared: str, unicode: str, suites: list[str]) -> tuple[list[Test]
                         schema_docs=list(schema_docs) if kind == "schema" or schema_docs else None,
                         instance=instance,
                         status=status,
+                        doc=gdoc,
                     )
                 )
     return tests, skipped
@@ -335,7 +340,9 @@ def reason_for(t: Test, r: eng.Result) -> str:
     }.get((t.kind, t.expected, r.outcome), f"{r.outcome} (expected {t.expected})")
     msg = r.messages[0] if r.messages else r.detail
     msg = re.sub(r"\s+", " ", msg)[:100]
-    return f"{area}: {what}" + (f" — {msg}" if msg else "")
+    if msg:
+        return f"{area}: {what} — engine says: {msg}"
+    return f"{area}: {what} — test: {t.doc[:110]}" if t.doc else f"{area}: {what}"
 
 
 def main() -> int:
