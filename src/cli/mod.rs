@@ -8,12 +8,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub mod schemas;
-pub mod validate;
 pub mod decrypt;
 pub mod encrypt;
 mod keyfile;
 pub mod keys;
+pub mod schemas;
+pub mod validate;
 
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]

@@ -1,12 +1,5 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
-mod xml_hostile;
-mod xoev_packs;
-mod xoev_registry;
-mod xoev_support;
-mod xoev_xgewerbeanzeige;
-mod xsd_datatypes_w3c;
-mod xsd_xbau;
 mod fitconnect_metadata;
 mod fitconnect_set;
 mod jose_cli;
@@ -16,3 +9,10 @@ mod jose_interop_python;
 mod jose_keys;
 mod jose_vectors;
 mod jose_x509;
+mod xml_hostile;
+mod xoev_packs;
+mod xoev_registry;
+mod xoev_support;
+mod xoev_xgewerbeanzeige;
+mod xsd_datatypes_w3c;
+mod xsd_xbau;
