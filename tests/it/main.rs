@@ -14,3 +14,6 @@ mod xoev_packs;
 mod xoev_registry;
 mod xoev_support;
 mod xoev_xgewerbeanzeige;
+mod xsd_datatypes_bench;
+mod xsd_datatypes_w3c;
+mod xsd_xbau;
