@@ -22,9 +22,9 @@ pub struct ValidateArgs {
     /// Load every `*.xsd` in DIR (not recursive); the declaration is chosen by the root element.
     #[arg(long, value_name = "DIR", conflicts_with = "schema")]
     schema_dir: Option<PathBuf>,
-    /// Entry schema document (its includes and imports are followed offline).
+    /// Entry schema document (its includes and imports are followed offline); repeatable.
     #[arg(long, value_name = "FILE.xsd")]
-    schema: Option<PathBuf>,
+    schema: Vec<PathBuf>,
     /// Print one JSON document on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -46,16 +46,26 @@ pub struct ValidateArgs {
 pub fn run(args: &ValidateArgs) -> ExitCode {
     let limits = Limits::default();
     let started = Instant::now();
-    let compiled = match (&args.schema_dir, &args.schema) {
+    let compiled = match (&args.schema_dir, args.schema.as_slice()) {
         (Some(dir), _) => xsd::compile_dir(dir, &limits),
-        (None, Some(file)) => xsd::compile_file(file, &limits),
-        (None, None) => {
+        (None, [file]) => xsd::compile_file(file, &limits),
+        (None, files @ [_, ..]) => {
+            let mut catalog = xsd::Catalog::new();
+            for dir in files.iter().filter_map(|f| f.parent()) {
+                catalog.add_dir(dir);
+            }
+            xsd::compile_files(files, &catalog, &limits)
+        }
+        (None, []) => {
             eprintln!("poststelle validate: give --schema FILE.xsd or --schema-dir DIR");
             return ExitCode::from(2);
         }
     };
     if args.timings {
-        eprintln!("schema compiled in {:.2} ms", started.elapsed().as_secs_f64() * 1e3);
+        eprintln!(
+            "schema compiled in {:.2} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
     }
     let grammar = match compiled {
         Ok(g) => g,
@@ -76,7 +86,10 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         let t = Instant::now();
         let outcome = validate_file(&grammar, path, &limits, &options);
         if args.timings {
-            eprintln!("{shown}: validated in {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+            eprintln!(
+                "{shown}: validated in {:.3} ms",
+                t.elapsed().as_secs_f64() * 1e3
+            );
         }
         match outcome {
             Ok(report) => {
@@ -113,7 +126,10 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         let doc = json!({ "schema_errors": [], "files": json_files });
         println!("{doc}");
     } else if !args.files.is_empty() {
-        eprintln!("{valid} valid, {invalid} invalid, {failed} unreadable ({} file(s))", args.files.len());
+        eprintln!(
+            "{valid} valid, {invalid} invalid, {failed} unreadable ({} file(s))",
+            args.files.len()
+        );
     }
     if failed > 0 {
         ExitCode::from(2)

@@ -77,7 +77,9 @@ mod tests {
                 .resolve(Path::new("/nonexistent/a.xsd"), "https://example.org/x.xsd")
                 .is_none()
         );
-        assert!(is_absolute_url("http://xoev.de/schemata/code/1_0/xoev-code.xsd"));
+        assert!(is_absolute_url(
+            "http://xoev.de/schemata/code/1_0/xoev-code.xsd"
+        ));
         assert!(!is_absolute_url("xoev-code.xsd"));
     }
 }

@@ -163,7 +163,11 @@ impl Model {
             body_nullable: false,
             suffix_nullable: Vec::new(),
         });
-        let children: Vec<u32> = kids.iter().filter(|k| k.max > 0).map(|k| self.add(k)).collect();
+        let children: Vec<u32> = kids
+            .iter()
+            .filter(|k| k.max > 0)
+            .map(|k| self.add(k))
+            .collect();
         let node_nullable = |m: &Self, c: u32| m.nodes[c as usize].nullable();
         let (first, body_nullable, suffix) = match self.nodes[id as usize].kind {
             NodeKind::Element(_) | NodeKind::Any(_) => (vec![id], false, Vec::new()),
@@ -186,7 +190,8 @@ impl Model {
                     .iter()
                     .flat_map(|&c| self.nodes[c as usize].first.clone())
                     .collect();
-                let nullable = children.is_empty() || children.iter().any(|&c| node_nullable(self, c));
+                let nullable =
+                    children.is_empty() || children.iter().any(|&c| node_nullable(self, c));
                 (first, nullable, Vec::new())
             }
             NodeKind::All => {
@@ -214,13 +219,23 @@ impl Model {
     /// Initial state of the root (the caller provides a slice of [`Model::state_len`]).
     pub fn reset(state: &mut [NodeState]) {
         if let Some(root) = state.first_mut() {
-            *root = NodeState { count: 0, idx: NONE, bits: 0 };
+            *root = NodeState {
+                count: 0,
+                idx: NONE,
+                bits: 0,
+            };
         }
     }
 
     /// Feeds one child element named `name` (`None` if the grammar does not know the name) in
     /// namespace `ns`.
-    pub fn step(&self, g: &Grammar, state: &mut [NodeState], name: Option<QNameId>, ns: NsId) -> Step {
+    pub fn step(
+        &self,
+        g: &Grammar,
+        state: &mut [NodeState],
+        name: Option<QNameId>,
+        ns: NsId,
+    ) -> Step {
         self.step_node(g, state, 0, name, ns, false)
     }
 
@@ -242,7 +257,13 @@ impl Model {
         self.complete_node(state, 0)
     }
 
-    fn leaf_match(&self, g: &Grammar, leaf: u32, name: Option<QNameId>, ns: NsId) -> Option<Matched> {
+    fn leaf_match(
+        &self,
+        g: &Grammar,
+        leaf: u32,
+        name: Option<QNameId>,
+        ns: NsId,
+    ) -> Option<Matched> {
         match &self.nodes[leaf as usize].kind {
             NodeKind::Element(e) => {
                 let name = name?;
@@ -280,13 +301,15 @@ impl Model {
         let i = id as usize;
         match node.kind {
             NodeKind::Element(_) | NodeKind::Any(_) => {
-                if st[i].count < node.max {
-                    if let Some(m) = self.leaf_match(g, id, name, ns) {
-                        st[i].count += 1;
-                        return Step::Matched(m);
-                    }
+                if st[i].count < node.max
+                    && let Some(m) = self.leaf_match(g, id, name, ns)
+                {
+                    st[i].count += 1;
+                    return Step::Matched(m);
                 }
-                Step::NoMatch { complete: st[i].count >= node.min }
+                Step::NoMatch {
+                    complete: st[i].count >= node.min,
+                }
             }
             NodeKind::Sequence => loop {
                 let idx = st[i].idx;
@@ -305,7 +328,8 @@ impl Model {
                         }
                     }
                 } else {
-                    let start = self.can_start(g, id, name, ns) || (lenient && st[i].count < node.min);
+                    let start =
+                        self.can_start(g, id, name, ns) || (lenient && st[i].count < node.min);
                     if st[i].count < node.max && start {
                         st[i].count += 1;
                         st[i].idx = 0;
@@ -356,7 +380,9 @@ impl Model {
                         return Step::Matched(m);
                     }
                 }
-                Step::NoMatch { complete: self.complete_node(st, id) }
+                Step::NoMatch {
+                    complete: self.complete_node(st, id),
+                }
             }
         }
     }
@@ -381,9 +407,7 @@ impl Model {
                     return reps_ok;
                 }
                 let child = node.children[s.idx as usize];
-                reps_ok
-                    && self.complete_node(st, child)
-                    && node.suffix_nullable[s.idx as usize + 1]
+                reps_ok && self.complete_node(st, child) && node.suffix_nullable[s.idx as usize + 1]
             }
             NodeKind::Choice => {
                 let reps_ok = s.count >= node.min || node.body_nullable;
@@ -396,9 +420,10 @@ impl Model {
                 if s.bits == 0 && (node.min == 0 || node.body_nullable) {
                     return true;
                 }
-                node.children.iter().enumerate().all(|(k, &c)| {
-                    s.bits & (1 << (k % 64)) != 0 || self.nodes[c as usize].min == 0
-                })
+                node.children
+                    .iter()
+                    .enumerate()
+                    .all(|(k, &c)| s.bits & (1 << (k % 64)) != 0 || self.nodes[c as usize].min == 0)
             }
         }
     }
@@ -424,7 +449,11 @@ impl Model {
                 s.count >= node.min
             }
             NodeKind::Sequence => {
-                let mut pos = if s.idx == NONE { node.children.len() } else { s.idx as usize };
+                let mut pos = if s.idx == NONE {
+                    node.children.len()
+                } else {
+                    s.idx as usize
+                };
                 if pos < node.children.len() {
                     if !self.expected_node(st, node.children[pos], out) {
                         return false;
@@ -476,7 +505,11 @@ impl Model {
                 NodeKind::Choice => {
                     for (a_i, &a) in node.children.iter().enumerate() {
                         for &b in &node.children[a_i + 1..] {
-                            if let Some(pair) = self.overlap(g, &self.nodes[a as usize].first, &self.nodes[b as usize].first) {
+                            if let Some(pair) = self.overlap(
+                                g,
+                                &self.nodes[a as usize].first,
+                                &self.nodes[b as usize].first,
+                            ) {
                                 return Some(pair);
                             }
                         }
@@ -501,10 +534,10 @@ impl Model {
                 } else {
                     Vec::new()
                 };
-                if let Some(pair) = self.overlap(g, &own, &follow[id]) {
-                    if pair.0 != pair.1 {
-                        return Some(pair);
-                    }
+                if let Some(pair) = self.overlap(g, &own, &follow[id])
+                    && pair.0 != pair.1
+                {
+                    return Some(pair);
                 }
             }
         }
@@ -573,10 +606,12 @@ impl Model {
         };
         match (&self.nodes[x as usize].kind, &self.nodes[y as usize].kind) {
             (NodeKind::Any(a), NodeKind::Any(b)) => wildcards_overlap(a, b),
-            (NodeKind::Any(w), _) => names(y)
-                .is_some_and(|ns| ns.iter().any(|&q| w.ns.allows(g.names.ns_of(q)))),
-            (_, NodeKind::Any(w)) => names(x)
-                .is_some_and(|ns| ns.iter().any(|&q| w.ns.allows(g.names.ns_of(q)))),
+            (NodeKind::Any(w), _) => {
+                names(y).is_some_and(|ns| ns.iter().any(|&q| w.ns.allows(g.names.ns_of(q))))
+            }
+            (_, NodeKind::Any(w)) => {
+                names(x).is_some_and(|ns| ns.iter().any(|&q| w.ns.allows(g.names.ns_of(q))))
+            }
             _ => match (names(x), names(y)) {
                 (Some(a), Some(b)) => a.iter().any(|q| b.contains(q)),
                 _ => false,
@@ -595,7 +630,11 @@ fn wildcards_overlap(a: &Wildcard, b: &Wildcard) -> bool {
 }
 
 fn fresh() -> NodeState {
-    NodeState { count: 0, idx: NONE, bits: 0 }
+    NodeState {
+        count: 0,
+        idx: NONE,
+        bits: 0,
+    }
 }
 
 #[cfg(test)]
@@ -636,7 +675,11 @@ mod tests {
     }
 
     fn el(e: u32, min: u32, max: u32) -> Particle {
-        Particle { min, max, term: Term::Element(e) }
+        Particle {
+            min,
+            max,
+            term: Term::Element(e),
+        }
     }
 
     fn run(g: &Grammar, p: &Particle, input: &[u32]) -> bool {
@@ -671,7 +714,11 @@ mod tests {
     #[test]
     fn large_bounds_are_counters_not_states() {
         let g = grammar(&["a"]);
-        let p = Particle { min: 1, max: 1, term: Term::Sequence(vec![el(0, 2, 5000)]) };
+        let p = Particle {
+            min: 1,
+            max: 1,
+            term: Term::Sequence(vec![el(0, 2, 5000)]),
+        };
         assert_eq!(Model::compile(&p).state_len(), 2);
         assert!(!run(&g, &p, &[0]));
         assert!(run(&g, &p, &vec![0; 5000]));
@@ -681,8 +728,16 @@ mod tests {
     #[test]
     fn repeated_choice_and_nested_groups() {
         let g = grammar(&["a", "b", "c"]);
-        let inner = Particle { min: 1, max: 1, term: Term::Sequence(vec![el(0, 1, 1), el(1, 0, 1)]) };
-        let p = Particle { min: 2, max: 3, term: Term::Choice(vec![inner, el(2, 1, 1)]) };
+        let inner = Particle {
+            min: 1,
+            max: 1,
+            term: Term::Sequence(vec![el(0, 1, 1), el(1, 0, 1)]),
+        };
+        let p = Particle {
+            min: 2,
+            max: 3,
+            term: Term::Choice(vec![inner, el(2, 1, 1)]),
+        };
         assert!(run(&g, &p, &[0, 1, 2]));
         assert!(run(&g, &p, &[0, 0, 0]));
         assert!(!run(&g, &p, &[0]));
@@ -692,7 +747,11 @@ mod tests {
     #[test]
     fn all_group_is_a_set() {
         let g = grammar(&["a", "b", "c"]);
-        let p = Particle { min: 1, max: 1, term: Term::All(vec![el(0, 1, 1), el(1, 0, 1), el(2, 1, 1)]) };
+        let p = Particle {
+            min: 1,
+            max: 1,
+            term: Term::All(vec![el(0, 1, 1), el(1, 0, 1), el(2, 1, 1)]),
+        };
         assert!(run(&g, &p, &[2, 0]));
         assert!(run(&g, &p, &[1, 2, 0]));
         assert!(!run(&g, &p, &[0, 0, 2]));
@@ -702,11 +761,23 @@ mod tests {
     #[test]
     fn upa_violations_are_found() {
         let g = grammar(&["a", "b"]);
-        let ambiguous = Particle { min: 1, max: 1, term: Term::Sequence(vec![el(0, 0, 1), el(0, 1, 1)]) };
+        let ambiguous = Particle {
+            min: 1,
+            max: 1,
+            term: Term::Sequence(vec![el(0, 0, 1), el(0, 1, 1)]),
+        };
         assert!(Model::compile(&ambiguous).upa_conflict(&g).is_some());
-        let choice = Particle { min: 1, max: 1, term: Term::Choice(vec![el(0, 1, 1), el(0, 1, 1)]) };
+        let choice = Particle {
+            min: 1,
+            max: 1,
+            term: Term::Choice(vec![el(0, 1, 1), el(0, 1, 1)]),
+        };
         assert!(Model::compile(&choice).upa_conflict(&g).is_some());
-        let fine = Particle { min: 1, max: 1, term: Term::Sequence(vec![el(0, 0, UNBOUNDED), el(1, 1, 1)]) };
+        let fine = Particle {
+            min: 1,
+            max: 1,
+            term: Term::Sequence(vec![el(0, 0, UNBOUNDED), el(1, 1, 1)]),
+        };
         assert!(Model::compile(&fine).upa_conflict(&g).is_none());
     }
 }

@@ -26,10 +26,9 @@ pub fn methods_between(g: &Grammar, sub: TypeId, base: TypeId) -> Option<u8> {
         }
         if let (TypeKind::Simple(sub_st, _), TypeKind::Simple(base_st, _)) =
             (&g.type_def(t).kind, &g.type_def(base).kind)
+            && union_contains(base_st, sub_st)
         {
-            if union_contains(base_st, sub_st) {
-                return Some(methods);
-            }
+            return Some(methods);
         }
         if t == ANY_TYPE {
             return None;
@@ -42,7 +41,12 @@ pub fn methods_between(g: &Grammar, sub: TypeId, base: TypeId) -> Option<u8> {
 }
 
 /// Checks that `sub` may replace `base` when the methods in `blocked` are forbidden.
-pub fn check_derived(g: &Grammar, sub: TypeId, base: TypeId, blocked: u8) -> Result<(), NotDerived> {
+pub fn check_derived(
+    g: &Grammar,
+    sub: TypeId,
+    base: TypeId,
+    blocked: u8,
+) -> Result<(), NotDerived> {
     match methods_between(g, sub, base) {
         None => Err(NotDerived::Unrelated),
         Some(m) if m & blocked != 0 => Err(NotDerived::Blocked),

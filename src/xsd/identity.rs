@@ -86,12 +86,15 @@ impl XPath {
                     continue;
                 }
                 if attr && !(is_field && last) {
-                    return Err(format!("attribute step only allowed at the end of a field: '{expr}'"));
+                    return Err(format!(
+                        "attribute step only allowed at the end of a field: '{expr}'"
+                    ));
                 }
                 let name = if test == "*" {
                     NameTest::Any
                 } else if let Some((prefix, local)) = test.split_once(':') {
-                    let ns = resolve(prefix).ok_or_else(|| format!("prefix '{prefix}' not bound in XPath '{expr}'"))?;
+                    let ns = resolve(prefix)
+                        .ok_or_else(|| format!("prefix '{prefix}' not bound in XPath '{expr}'"))?;
                     if local == "*" {
                         NameTest::AnyIn(ns.into())
                     } else {
@@ -102,7 +105,11 @@ impl XPath {
                     check_ncname(test, expr)?;
                     NameTest::Name("".into(), test.into())
                 };
-                steps.push(if attr { Step::Attribute(name) } else { Step::Child(name) });
+                steps.push(if attr {
+                    Step::Attribute(name)
+                } else {
+                    Step::Child(name)
+                });
             }
             paths.push(Path { descendant, steps });
         }
@@ -114,7 +121,11 @@ fn check_ncname(s: &str, expr: &str) -> Result<(), String> {
     let mut chars = s.chars();
     let ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '\u{b7}'));
-    if ok { Ok(()) } else { Err(format!("invalid name test '{s}' in XPath '{expr}'")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid name test '{s}' in XPath '{expr}'"))
+    }
 }
 
 #[cfg(test)]
@@ -127,7 +138,10 @@ mod tests {
         let x = XPath::parse(".//a:b/c|d", false, &r).expect("valid");
         assert_eq!(x.paths.len(), 2);
         assert!(x.paths[0].descendant);
-        assert_eq!(x.paths[0].steps[0], Step::Child(NameTest::Name("urn:a".into(), "b".into())));
+        assert_eq!(
+            x.paths[0].steps[0],
+            Step::Child(NameTest::Name("urn:a".into(), "b".into()))
+        );
         assert!(XPath::parse("@x/y", true, &r).is_err());
         assert!(XPath::parse("a:b/@c", true, &r).is_ok());
     }

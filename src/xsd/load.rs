@@ -27,7 +27,11 @@ pub(crate) fn load_documents(
         entries.iter().map(|p| (p.clone(), None)).collect();
     while let Some((path, chameleon)) = queue.pop_front() {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-        let chameleon = if namespaced.contains(&canonical) { None } else { chameleon };
+        let chameleon = if namespaced.contains(&canonical) {
+            None
+        } else {
+            chameleon
+        };
         if seen.contains(&(canonical.clone(), chameleon.clone())) {
             continue;
         }
@@ -54,18 +58,29 @@ pub(crate) fn load_documents(
         if !own.is_empty() {
             namespaced.insert(canonical.clone());
         }
-        let key = (canonical.clone(), if own.is_empty() { chameleon.clone() } else { None });
+        let key = (
+            canonical.clone(),
+            if own.is_empty() {
+                chameleon.clone()
+            } else {
+                None
+            },
+        );
         if !seen.insert(key) {
             continue;
         }
-        if let Some(expected) = &chameleon {
-            if !own.is_empty() && own != expected {
-                errors.push(doc.error(
-                    0,
-                    format!("included document has target namespace '{own}', the includer '{expected}'"),
-                ));
-            }
+        if let Some(expected) = &chameleon
+            && !own.is_empty()
+            && own != expected
+        {
+            errors.push(doc.error(
+                0,
+                format!(
+                    "included document has target namespace '{own}', the includer '{expected}'"
+                ),
+            ));
         }
+        errors.extend(super::s4s::check(&doc));
         for child in doc.top_level() {
             let node = &doc.nodes[child as usize];
             let kind = &*node.kind;

@@ -13,6 +13,7 @@ pub mod derivation;
 pub mod error;
 pub mod identity;
 mod load;
+mod s4s;
 mod schema_doc;
 pub mod validator;
 
@@ -29,7 +30,11 @@ pub use validator::{
 };
 
 /// Compiles the schema set reachable from the entry documents.
-pub fn compile_files(entries: &[PathBuf], catalog: &Catalog, limits: &Limits) -> Result<Grammar, XsdError> {
+pub fn compile_files(
+    entries: &[PathBuf],
+    catalog: &Catalog,
+    limits: &Limits,
+) -> Result<Grammar, XsdError> {
     let (docs, mut errors) = load::load_documents(entries, catalog, limits);
     if !errors.is_empty() {
         return Err(XsdError::Schema(errors));

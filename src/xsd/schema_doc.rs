@@ -64,6 +64,8 @@ pub(crate) struct SchemaDoc {
     pub final_default: String,
     /// All XSD elements; `nodes[0]` is `xs:schema`.
     pub nodes: Vec<SNode>,
+    /// Elements outside the XSD namespace found outside annotations: (line, column, name).
+    pub foreign: Vec<(u64, u64, String)>,
 }
 
 impl SchemaDoc {
@@ -84,7 +86,14 @@ impl SchemaDoc {
     }
 }
 
-const QNAME_ATTRS: [&str; 6] = ["type", "base", "ref", "substitutionGroup", "itemType", "refer"];
+const QNAME_ATTRS: [&str; 6] = [
+    "type",
+    "base",
+    "ref",
+    "substitutionGroup",
+    "itemType",
+    "refer",
+];
 const PREFIXED_VALUE_ATTRS: [&str; 4] = ["value", "default", "fixed", "xpath"];
 
 /// Reads the schema document at `path`. `chameleon` is the includer's namespace when the
@@ -108,6 +117,7 @@ pub(crate) fn read_schema_doc(
     let mut skip = 0usize;
     let mut declared_tns: Option<String> = None;
     let mut errors: Vec<SchemaError> = Vec::new();
+    let mut foreign: Vec<(u64, u64, String)> = Vec::new();
     loop {
         let event = reader.next_event().map_err(|e| SchemaError {
             file: path.to_path_buf(),
@@ -129,6 +139,11 @@ pub(crate) fn read_schema_doc(
             Event::Start(tag) => {
                 let name = tag.name();
                 if skip > 0 || name.namespace != XS_NS || name.local == "annotation" {
+                    if skip == 0 && name.namespace != XS_NS {
+                        let label = format!("{{{}}}{}", name.namespace, name.local);
+                        let p = reader.position();
+                        foreign.push((p.line, p.column, label));
+                    }
                     skip += 1;
                     continue;
                 }
@@ -175,7 +190,9 @@ pub(crate) fn read_schema_doc(
                             file: path.to_path_buf(),
                             line: pos.line,
                             column: pos.column,
-                            message: format!("prefix '{prefix}' in {name}=\"{value}\" is not bound"),
+                            message: format!(
+                                "prefix '{prefix}' in {name}=\"{value}\" is not bound"
+                            ),
                         });
                         value
                     }
@@ -207,7 +224,8 @@ pub(crate) fn read_schema_doc(
             };
             attrs.push((name.into_boxed_str(), resolved.into_boxed_str()));
         }
-        let index = u32::try_from(nodes.len()).map_err(|_| io_err("schema document too large".into()))?;
+        let index =
+            u32::try_from(nodes.len()).map_err(|_| io_err("schema document too large".into()))?;
         if let Some(&parent) = stack.last() {
             nodes[parent as usize].children.push(index);
         } else if !nodes.is_empty() {
@@ -246,6 +264,7 @@ pub(crate) fn read_schema_doc(
         block_default,
         final_default,
         nodes,
+        foreign,
     })
 }
 

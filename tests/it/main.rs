@@ -2,3 +2,4 @@
 
 mod xml_hostile;
 mod xsd_datatypes_w3c;
+mod xsd_xbau;

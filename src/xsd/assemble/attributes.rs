@@ -78,7 +78,11 @@ impl Asm<'_> {
             Some(f) => f.trim() == "qualified",
             None => doc.attribute_qualified,
         };
-        let ns = if qualified { doc.target_ns.as_str() } else { "" };
+        let ns = if qualified {
+            doc.target_ns.as_str()
+        } else {
+            ""
+        };
         let name = self.g.names.intern(ns, name);
         let type_id = self.attribute_type(src, node);
         let value = self.value_constraint(src, node, type_id);
@@ -97,8 +101,16 @@ impl Asm<'_> {
         if let Some(clark) = node.attr("type") {
             let t = self.type_ref(clark, src);
             self.ensure_type(t);
-            if self.simple_of(t).is_none() || !matches!(self.g.types[t as usize].kind, crate::xsd::components::TypeKind::Simple(..)) {
-                self.error(src, format!("attribute type '{clark}' is not a simple type"));
+            if self.simple_of(t).is_none()
+                || !matches!(
+                    self.g.types[t as usize].kind,
+                    crate::xsd::components::TypeKind::Simple(..)
+                )
+            {
+                self.error(
+                    src,
+                    format!("attribute type '{clark}' is not a simple type"),
+                );
                 return ANY_SIMPLE_TYPE;
             }
             return t;
@@ -110,7 +122,12 @@ impl Asm<'_> {
     }
 
     /// `default`/`fixed` of a declaration, checked against its simple type.
-    pub(in crate::xsd) fn value_constraint(&mut self, src: Src, node: &SNode, type_id: TypeId) -> Option<ValueConstraint> {
+    pub(in crate::xsd) fn value_constraint(
+        &mut self,
+        src: Src,
+        node: &SNode,
+        type_id: TypeId,
+    ) -> Option<ValueConstraint> {
         let (fixed, lexical) = match (node.attr("default"), node.attr("fixed")) {
             (Some(_), Some(_)) => {
                 self.error(src, "both default and fixed given");
@@ -124,7 +141,10 @@ impl Asm<'_> {
             Some(st) => match st.validate(lexical, &NodeNs(&node.bindings)) {
                 Ok(v) => Some(v),
                 Err(e) => {
-                    self.error(src, format!("value constraint '{lexical}' is not valid for its type: {e}"));
+                    self.error(
+                        src,
+                        format!("value constraint '{lexical}' is not valid for its type: {e}"),
+                    );
                     None
                 }
             },

@@ -133,7 +133,11 @@ impl Asm<'_> {
             Some(f) => f.trim() == "qualified",
             None => doc.element_qualified,
         };
-        let ns = if qualified { doc.target_ns.as_str() } else { "" };
+        let ns = if qualified {
+            doc.target_ns.as_str()
+        } else {
+            ""
+        };
         let name = self.g.names.intern(ns, local);
         let id = self.push_elem(placeholder(name));
         self.elem_slots[id as usize] = Slot::Building;
@@ -179,7 +183,11 @@ impl Asm<'_> {
                     "sequence" => Term::Sequence(children),
                     "choice" => Term::Choice(children),
                     _ => {
-                        if max > 1 || children.iter().any(|c| c.max > 1 || !matches!(c.term, Term::Element(_))) {
+                        if max > 1
+                            || children
+                                .iter()
+                                .any(|c| c.max > 1 || !matches!(c.term, Term::Element(_)))
+                        {
                             self.error(src, "xs:all allows only elements with maxOccurs 1 and itself at most once");
                         }
                         Term::All(children)
@@ -263,8 +271,12 @@ impl Asm<'_> {
     pub(super) fn resolve_keyrefs(&mut self) {
         for (id, refer, src) in std::mem::take(&mut self.keyrefs) {
             match self.idc_names.get(&refer) {
-                Some(&target) if self.g.identity[target as usize].category != IdcCategory::KeyRef => {
-                    if self.g.identity[target as usize].fields.len() != self.g.identity[id as usize].fields.len() {
+                Some(&target)
+                    if self.g.identity[target as usize].category != IdcCategory::KeyRef =>
+                {
+                    if self.g.identity[target as usize].fields.len()
+                        != self.g.identity[id as usize].fields.len()
+                    {
                         self.error(src, "keyref has a different number of fields than its key");
                     }
                     self.g.identity[id as usize].refer = Some(target);
@@ -331,14 +343,18 @@ impl Asm<'_> {
             let type_id = self.g.elements[id as usize].type_id;
             let usable = match &self.g.types[type_id as usize].kind {
                 TypeKind::Simple(..) => true,
-                TypeKind::Complex(ct) => match ct.content {
-                    Content::Simple(_) => true,
-                    Content::Elements { mixed: true, .. } => true,
-                    _ => false,
-                },
+                TypeKind::Complex(ct) => {
+                    matches!(
+                        ct.content,
+                        Content::Simple(_) | Content::Elements { mixed: true, .. }
+                    )
+                }
             };
             if !usable {
-                self.error(src, "value constraint on an element with element-only or empty content");
+                self.error(
+                    src,
+                    "value constraint on an element with element-only or empty content",
+                );
                 continue;
             }
             let vc = self.value_constraint(src, node, type_id);

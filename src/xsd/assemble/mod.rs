@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use crate::config::Limits;
 
 use super::components::{
-    ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, ElemId,
-    Grammar, IdKind, Method, Names, NsConstraint, Process, TypeDef, TypeId, TypeKind, Wildcard,
+    ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, ElemId, Grammar, IdKind,
+    Method, Names, NsConstraint, Process, TypeDef, TypeId, TypeKind, Wildcard,
 };
 use super::content::{Model, Particle, Term, UNBOUNDED};
 use super::datatypes::{Builtin, NsResolver};
@@ -54,7 +54,10 @@ pub(super) struct NodeNs<'a>(pub &'a [(Box<str>, Box<str>)]);
 
 impl NsResolver for NodeNs<'_> {
     fn resolve(&self, prefix: &str) -> Option<&str> {
-        self.0.iter().find(|(p, _)| &**p == prefix).map(|(_, u)| &**u)
+        self.0
+            .iter()
+            .find(|(p, _)| &**p == prefix)
+            .map(|(_, u)| &**u)
     }
 }
 
@@ -206,11 +209,15 @@ impl<'d> Asm<'d> {
             },
             Some(particle),
         );
-        self.type_memo.insert(format!("{{{XS_NS}}}anyType"), ANY_TYPE);
+        self.type_memo
+            .insert(format!("{{{XS_NS}}}anyType"), ANY_TYPE);
         for b in Builtin::all() {
             self.builtin_type(b);
         }
-        debug_assert_eq!(self.type_memo.get(&format!("{{{XS_NS}}}anySimpleType")), Some(&ANY_SIMPLE_TYPE));
+        debug_assert_eq!(
+            self.type_memo.get(&format!("{{{XS_NS}}}anySimpleType")),
+            Some(&ANY_SIMPLE_TYPE)
+        );
     }
 
     fn builtin_type(&mut self, b: Builtin) -> TypeId {
@@ -311,7 +318,9 @@ impl<'d> Asm<'d> {
             let src = self.tables.elements[&clark];
             let id = self.elem_ref(&clark, src);
             self.ensure_elem(id);
-            self.g.global_elements.insert(self.g.elements[id as usize].name, id);
+            self.g
+                .global_elements
+                .insert(self.g.elements[id as usize].name, id);
         }
         let mut attributes: Vec<String> = self.tables.attributes.keys().cloned().collect();
         attributes.sort();
@@ -349,7 +358,10 @@ impl<'d> Asm<'d> {
             if let Some((a, b)) = self.g.models[m].upa_conflict(&self.g) {
                 let describe = |leaf: u32| match &self.g.models[m].nodes[leaf as usize].kind {
                     super::content::NodeKind::Element(e) => {
-                        format!("element {}", self.g.names.display(self.g.elements[*e as usize].name))
+                        format!(
+                            "element {}",
+                            self.g.names.display(self.g.elements[*e as usize].name)
+                        )
                     }
                     _ => "a wildcard".to_owned(),
                 };
@@ -394,7 +406,11 @@ pub(super) fn id_kind_of(st: &SimpleType) -> IdKind {
 
 /// `minOccurs`/`maxOccurs` of a particle node.
 pub(super) fn occurs(node: &SNode) -> Result<(u32, u32), String> {
-    let parse = |v: &str| v.trim().parse::<u64>().map(|n| u32::try_from(n).unwrap_or(UNBOUNDED - 1));
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u64>()
+            .map(|n| u32::try_from(n).unwrap_or(UNBOUNDED - 1))
+    };
     let min = match node.attr("minOccurs") {
         Some(v) => parse(v).map_err(|_| format!("invalid minOccurs '{v}'"))?,
         None => 1,

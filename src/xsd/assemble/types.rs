@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::{Asm, AttrSet, NodeNs, Slot, Src, id_kind_of};
 use crate::xsd::components::{
-    ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, Method, TypeDef,
-    TypeId, TypeKind,
+    ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, Method, TypeDef, TypeId,
+    TypeKind,
 };
 use crate::xsd::content::{Particle, Term};
 use crate::xsd::schema_doc::SNode;
@@ -125,7 +125,10 @@ impl Asm<'_> {
     }
 
     /// The simple type at a `simpleType` node, with its base type and derivation method.
-    pub(in crate::xsd) fn simple_from_node(&mut self, src: Src) -> (Arc<SimpleType>, TypeId, Method) {
+    pub(in crate::xsd) fn simple_from_node(
+        &mut self,
+        src: Src,
+    ) -> (Arc<SimpleType>, TypeId, Method) {
         let fallback = || SimpleType::builtin(crate::xsd::datatypes::Builtin::AnySimpleType);
         let Some((csrc, child)) = self.kids(src).next() else {
             self.error(src, "simpleType without restriction, list or union");
@@ -139,7 +142,11 @@ impl Asm<'_> {
                     self.error(csrc, "restriction base is not a simple type");
                     fallback()
                 });
-                (self.restrict_with_facets(&base_st, csrc), base, Method::Restriction)
+                (
+                    self.restrict_with_facets(&base_st, csrc),
+                    base,
+                    Method::Restriction,
+                )
             }
             "list" => {
                 let item = match child.attr("itemType") {
@@ -188,7 +195,11 @@ impl Asm<'_> {
                 if members.is_empty() {
                     self.error(csrc, "union without member types");
                 }
-                (Arc::new(SimpleType::union_of(members)), ANY_SIMPLE_TYPE, Method::Union)
+                (
+                    Arc::new(SimpleType::union_of(members)),
+                    ANY_SIMPLE_TYPE,
+                    Method::Union,
+                )
             }
             other => {
                 self.error(csrc, format!("unexpected xs:{other} in simpleType"));
@@ -242,7 +253,9 @@ impl Asm<'_> {
             raw.push(RawFacet {
                 kind: *kind,
                 value,
-                fixed: n.attr("fixed").is_some_and(|v| matches!(v.trim(), "true" | "1")),
+                fixed: n
+                    .attr("fixed")
+                    .is_some_and(|v| matches!(v.trim(), "true" | "1")),
                 ns,
             });
         }
@@ -303,7 +316,11 @@ impl Asm<'_> {
                     return;
                 }
                 self.ensure_type(base);
-                let method = if extension { Method::Extension } else { Method::Restriction };
+                let method = if extension {
+                    Method::Extension
+                } else {
+                    Method::Restriction
+                };
                 self.check_final(base, method.bit(), dsrc);
                 let own = self.attr_set(dsrc);
                 if &*cnode.kind == "simpleContent" {
@@ -362,7 +379,13 @@ impl Asm<'_> {
         };
     }
 
-    fn simple_content(&mut self, base: TypeId, extension: bool, dsrc: Src, own: AttrSet) -> (Content, AttrSet) {
+    fn simple_content(
+        &mut self,
+        base: TypeId,
+        extension: bool,
+        dsrc: Src,
+        own: AttrSet,
+    ) -> (Content, AttrSet) {
         let base_def = self.g.types[base as usize].clone();
         match (&base_def.kind, extension) {
             (TypeKind::Simple(..), true) => (Content::Simple(base), own),
@@ -370,7 +393,10 @@ impl Asm<'_> {
                 let content = match ct.content {
                     Content::Simple(t) => Content::Simple(t),
                     _ => {
-                        self.error(dsrc, "simpleContent extension of a type without simple content");
+                        self.error(
+                            dsrc,
+                            "simpleContent extension of a type without simple content",
+                        );
                         Content::Simple(ANY_SIMPLE_TYPE)
                     }
                 };
@@ -382,7 +408,10 @@ impl Asm<'_> {
                     Content::Simple(t) => t,
                     Content::Elements { mixed: true, .. } => ANY_SIMPLE_TYPE,
                     _ => {
-                        self.error(dsrc, "simpleContent restriction of a type without simple content");
+                        self.error(
+                            dsrc,
+                            "simpleContent restriction of a type without simple content",
+                        );
                         ANY_SIMPLE_TYPE
                     }
                 };
@@ -394,9 +423,9 @@ impl Asm<'_> {
                     Some(s) => self.anonymous_type(s),
                     None => base_simple,
                 };
-                let start_st = self
-                    .simple_of(start)
-                    .unwrap_or_else(|| SimpleType::builtin(crate::xsd::datatypes::Builtin::AnySimpleType));
+                let start_st = self.simple_of(start).unwrap_or_else(|| {
+                    SimpleType::builtin(crate::xsd::datatypes::Builtin::AnySimpleType)
+                });
                 let st = self.restrict_with_facets(&start_st, dsrc);
                 let content_type = if Arc::ptr_eq(&st, &start_st) {
                     start
@@ -417,7 +446,10 @@ impl Asm<'_> {
                 (Content::Simple(content_type), restrict_attrs(ct, own))
             }
             (TypeKind::Simple(..), false) => {
-                self.error(dsrc, "simpleContent restriction must have a complex base type");
+                self.error(
+                    dsrc,
+                    "simpleContent restriction must have a complex base type",
+                );
                 (Content::Simple(base), own)
             }
         }

@@ -7,7 +7,7 @@ use crate::xsd::datatypes::NsResolver;
 use crate::xsd::error::ErrorKind;
 
 use super::engine::{Frame, Validator};
-use super::{Observer, TagData};
+use super::{AttributeInfo, Observer, TagData};
 
 impl Validator<'_> {
     pub(super) fn emit_attributes<O: Observer>(
@@ -35,12 +35,20 @@ impl Validator<'_> {
                 match local {
                     "type" | "nil" | "schemaLocation" | "noNamespaceSchemaLocation" => continue,
                     _ => {
-                        self.error(pos, ErrorKind::UnexpectedAttribute, format!("attribute xsi:{local} is not defined"));
+                        self.error(
+                            pos,
+                            ErrorKind::UnexpectedAttribute,
+                            format!("attribute xsi:{local} is not defined"),
+                        );
                         continue;
                     }
                 }
             }
-            let name = if ns_id == UNKNOWN_NS { None } else { g.names.lookup(ns_id, local) };
+            let name = if ns_id == UNKNOWN_NS {
+                None
+            } else {
+                g.names.lookup(ns_id, local)
+            };
             let shown_name = if prefix.is_empty() {
                 local.to_owned()
             } else {
@@ -56,7 +64,7 @@ impl Validator<'_> {
                     let global = name.and_then(|q| g.global_attributes.get(&q));
                     match (w.process, global) {
                         (Process::Skip, _) | (Process::Lax, None) => {
-                            obs.attribute(g, name, ans, local, value, None, false);
+                            obs.attribute(g, &AttributeInfo { name, ns: ans, local, value, typed: None, defaulted: false });
                         }
                         (_, Some(a)) => self.check_attr(a, &shown_name, value, ns, pos, obs, ans, local),
                         (Process::Strict, None) => self.error(
@@ -79,10 +87,24 @@ impl Validator<'_> {
             }
             if u.required {
                 let label = g.names.display(u.name);
-                self.error(pos, ErrorKind::MissingAttribute, format!("required attribute {label} is missing"));
+                self.error(
+                    pos,
+                    ErrorKind::MissingAttribute,
+                    format!("required attribute {label} is missing"),
+                );
             } else if let Some(vc) = &u.value {
                 let (ans, local) = (g.names.ns_uri(g.names.ns_of(u.name)), g.names.local(u.name));
-                obs.attribute(g, Some(u.name), ans, local, &vc.lexical, vc.value.as_ref(), true);
+                obs.attribute(
+                    g,
+                    &AttributeInfo {
+                        name: Some(u.name),
+                        ns: ans,
+                        local,
+                        value: &vc.lexical,
+                        typed: vc.value.as_ref(),
+                        defaulted: true,
+                    },
+                );
             }
         }
     }
@@ -115,7 +137,10 @@ impl Validator<'_> {
                         self.error(
                             pos,
                             ErrorKind::FixedValue,
-                            format!("attribute {shown_name} does not match the fixed value '{}'{shown}", vc.lexical),
+                            format!(
+                                "attribute {shown_name} does not match the fixed value '{}'{shown}",
+                                vc.lexical
+                            ),
                         );
                     }
                 }
@@ -123,7 +148,17 @@ impl Validator<'_> {
                     let normalized = st.normalize(value).into_owned();
                     self.record_id(*id_kind, &normalized, pos);
                 }
-                obs.attribute(g, Some(u.name), ans, local, value, Some(&v), false);
+                obs.attribute(
+                    g,
+                    &AttributeInfo {
+                        name: Some(u.name),
+                        ns: ans,
+                        local,
+                        value,
+                        typed: Some(&v),
+                        defaulted: false,
+                    },
+                );
             }
             Err(e) => {
                 let shown = self.shown(value);
@@ -133,7 +168,17 @@ impl Validator<'_> {
                     ErrorKind::InvalidValue,
                     format!("attribute {shown_name}: value not valid for {label}: {e}{shown}"),
                 );
-                obs.attribute(g, Some(u.name), ans, local, value, None, false);
+                obs.attribute(
+                    g,
+                    &AttributeInfo {
+                        name: Some(u.name),
+                        ns: ans,
+                        local,
+                        value,
+                        typed: None,
+                        defaulted: false,
+                    },
+                );
             }
         }
     }

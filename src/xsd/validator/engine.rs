@@ -11,7 +11,9 @@ use crate::xsd::datatypes::NsResolver;
 use crate::xsd::derivation::{NotDerived, check_derived};
 use crate::xsd::error::{ErrorKind, ValidationError};
 
-use super::{ElementInfo, Observer, TagData, ValidationOptions, ValidationReport, is_xml_whitespace};
+use super::{
+    ElementInfo, Observer, TagData, ValidationOptions, ValidationReport, is_xml_whitespace,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Mode {
@@ -66,7 +68,11 @@ pub struct Validator<'g> {
 
 impl<'g> Validator<'g> {
     /// A validator for one document.
-    pub fn new(grammar: &'g Grammar, options: ValidationOptions, max_identity_entries: usize) -> Self {
+    pub fn new(
+        grammar: &'g Grammar,
+        options: ValidationOptions,
+        max_identity_entries: usize,
+    ) -> Self {
         Self {
             g: grammar,
             opts: options,
@@ -123,7 +129,11 @@ impl<'g> Validator<'g> {
             let def = self.g.type_def(cur);
             if let Some(name) = def.name {
                 let n = self.g.names.display(name);
-                return if cur == t { n } else { format!("a type derived from {n}") };
+                return if cur == t {
+                    n
+                } else {
+                    format!("a type derived from {n}")
+                };
             }
             if def.base == cur {
                 break;
@@ -161,7 +171,13 @@ impl<'g> Validator<'g> {
     }
 
     /// An element starts. `ns` resolves prefixes in its scope (for `xsi:type` and QNames).
-    pub fn start<O: Observer>(&mut self, tag: &TagData, ns: &dyn NsResolver, pos: Pos, obs: &mut O) {
+    pub fn start<O: Observer>(
+        &mut self,
+        tag: &TagData,
+        ns: &dyn NsResolver,
+        pos: Pos,
+        obs: &mut O,
+    ) {
         let g = self.g;
         let path_len = self.path.len();
         self.path.push('/');
@@ -171,7 +187,11 @@ impl<'g> Validator<'g> {
         }
         self.path.push_str(tag.local());
         let ns_id = g.names.ns_id(tag.ns());
-        let name = if ns_id == UNKNOWN_NS { None } else { g.names.lookup(ns_id, tag.local()) };
+        let name = if ns_id == UNKNOWN_NS {
+            None
+        } else {
+            g.names.lookup(ns_id, tag.local())
+        };
         let label = || {
             if tag.ns().is_empty() {
                 tag.local().to_owned()
@@ -198,7 +218,10 @@ impl<'g> Validator<'g> {
                 Mode::Skip => (Mode::Skip, None),
                 Mode::Lax => self.lax_lookup(name),
                 Mode::Validate if parent.nil => {
-                    problem = Some((ErrorKind::Nil, "element is nil (xsi:nil) but has child elements".into()));
+                    problem = Some((
+                        ErrorKind::Nil,
+                        "element is nil (xsi:nil) but has child elements".into(),
+                    ));
                     (Mode::Skip, None)
                 }
                 Mode::Validate => match parent.content {
@@ -208,20 +231,26 @@ impl<'g> Validator<'g> {
                         let st = &mut self.states[base..base + m.state_len()];
                         match m.step(g, st, name, ns_id) {
                             Step::Matched(Matched::Element(e)) => (Mode::Validate, Some(e)),
-                            Step::Matched(Matched::Any(leaf)) => match &m.nodes[leaf as usize].kind {
+                            Step::Matched(Matched::Any(leaf)) => match &m.nodes[leaf as usize].kind
+                            {
                                 NodeKind::Any(w) => match w.process {
                                     Process::Skip => (Mode::Skip, None),
                                     Process::Lax => self.lax_lookup(name),
-                                    Process::Strict => match name.and_then(|q| g.global_elements.get(&q)) {
-                                        Some(&e) => (Mode::Validate, Some(e)),
-                                        None => {
-                                            problem = Some((
-                                                ErrorKind::UnexpectedElement,
-                                                format!("element {} matches a strict wildcard but has no global declaration", label()),
-                                            ));
-                                            (Mode::Skip, None)
+                                    Process::Strict => {
+                                        match name.and_then(|q| g.global_elements.get(&q)) {
+                                            Some(&e) => (Mode::Validate, Some(e)),
+                                            None => {
+                                                problem = Some((
+                                                    ErrorKind::UnexpectedElement,
+                                                    format!(
+                                                        "element {} matches a strict wildcard but has no global declaration",
+                                                        label()
+                                                    ),
+                                                ));
+                                                (Mode::Skip, None)
+                                            }
                                         }
-                                    },
+                                    }
                                 },
                                 _ => (Mode::Skip, None),
                             },
@@ -229,11 +258,15 @@ impl<'g> Validator<'g> {
                                 let expected = self.expected_list(model, base);
                                 problem = Some((
                                     ErrorKind::UnexpectedElement,
-                                    format!("element {} not expected here; expected {expected}", label()),
+                                    format!(
+                                        "element {} not expected here; expected {expected}",
+                                        label()
+                                    ),
                                 ));
                                 // Resynchronise if the element fits once missing ones are skipped.
                                 self.scratch.clear();
-                                self.scratch.extend_from_slice(&self.states[base..base + m.state_len()]);
+                                self.scratch
+                                    .extend_from_slice(&self.states[base..base + m.state_len()]);
                                 let st = &mut self.states[base..base + m.state_len()];
                                 match m.step_skipping_missing(g, st, name, ns_id) {
                                     Step::Matched(Matched::Element(e)) => (Mode::Validate, Some(e)),
@@ -249,14 +282,20 @@ impl<'g> Validator<'g> {
                     FrameContent::Simple(_) => {
                         problem = Some((
                             ErrorKind::UnexpectedElement,
-                            format!("element {} not allowed: the parent has simple content", label()),
+                            format!(
+                                "element {} not allowed: the parent has simple content",
+                                label()
+                            ),
                         ));
                         (Mode::Skip, None)
                     }
                     FrameContent::Empty => {
                         problem = Some((
                             ErrorKind::UnexpectedElement,
-                            format!("element {} not allowed: the parent's content must be empty", label()),
+                            format!(
+                                "element {} not allowed: the parent's content must be empty",
+                                label()
+                            ),
                         ));
                         (Mode::Skip, None)
                     }
@@ -315,7 +354,11 @@ impl<'g> Validator<'g> {
         let g = self.g;
         let d = g.element(e);
         if d.is_abstract {
-            self.error(pos, ErrorKind::Abstract, format!("element {} is abstract", self.element_label(e)));
+            self.error(
+                pos,
+                ErrorKind::Abstract,
+                format!("element {} is abstract", self.element_label(e)),
+            );
         }
         let mut type_id = d.type_id;
         let mut xsi_type = None;
@@ -363,7 +406,10 @@ impl<'g> Validator<'g> {
                         Err(NotDerived::Blocked) => self.error(
                             pos,
                             ErrorKind::XsiType,
-                            format!("xsi:type {} uses a derivation the declaration blocks", self.type_label(t)),
+                            format!(
+                                "xsi:type {} uses a derivation the declaration blocks",
+                                self.type_label(t)
+                            ),
                         ),
                     }
                 }
@@ -374,7 +420,10 @@ impl<'g> Validator<'g> {
             self.error(
                 pos,
                 ErrorKind::Abstract,
-                format!("type {} is abstract; use xsi:type to name a concrete type", self.type_label(type_id)),
+                format!(
+                    "type {} is abstract; use xsi:type to name a concrete type",
+                    self.type_label(type_id)
+                ),
             );
         }
         if let Some(v) = xsi_nil {
@@ -382,10 +431,18 @@ impl<'g> Validator<'g> {
                 "true" | "1" if d.nillable => {
                     frame.nil = true;
                     if d.value.as_ref().is_some_and(|vc| vc.fixed) {
-                        self.error(pos, ErrorKind::Nil, "element with a fixed value cannot be nil".into());
+                        self.error(
+                            pos,
+                            ErrorKind::Nil,
+                            "element with a fixed value cannot be nil".into(),
+                        );
                     }
                 }
-                "true" | "1" => self.error(pos, ErrorKind::Nil, "xsi:nil on an element that is not nillable".into()),
+                "true" | "1" => self.error(
+                    pos,
+                    ErrorKind::Nil,
+                    "xsi:nil on an element that is not nillable".into(),
+                ),
                 "false" | "0" => {}
                 _ => self.error(pos, ErrorKind::Nil, "xsi:nil is not a boolean".into()),
             }
@@ -412,7 +469,11 @@ impl<'g> Validator<'g> {
         let ws = is_xml_whitespace(text);
         if f.nil {
             if !ws {
-                self.error(pos, ErrorKind::Nil, "element is nil (xsi:nil) but has character content".into());
+                self.error(
+                    pos,
+                    ErrorKind::Nil,
+                    "element is nil (xsi:nil) but has character content".into(),
+                );
             }
             return;
         }
@@ -427,7 +488,11 @@ impl<'g> Validator<'g> {
                     } else {
                         "element-only content"
                     };
-                    self.error(pos, ErrorKind::UnexpectedText, format!("character content not allowed ({what})"));
+                    self.error(
+                        pos,
+                        ErrorKind::UnexpectedText,
+                        format!("character content not allowed ({what})"),
+                    );
                 }
             }
         }
@@ -452,7 +517,7 @@ impl<'g> Validator<'g> {
                         );
                     }
                 }
-                FrameContent::Simple(t) => self.end_simple(&f, t, ns, pos, obs),
+                FrameContent::Simple(t) => self.end_simple(&f, t, ns, obs),
                 _ => {}
             }
         }
@@ -462,7 +527,7 @@ impl<'g> Validator<'g> {
         self.text.clear();
     }
 
-    fn end_simple<O: Observer>(&mut self, f: &Frame, t: TypeId, ns: &dyn NsResolver, pos: Pos, obs: &mut O) {
+    fn end_simple<O: Observer>(&mut self, f: &Frame, t: TypeId, ns: &dyn NsResolver, obs: &mut O) {
         if f.nil {
             obs.simple_value(self.g, "", None);
             return;
@@ -487,9 +552,12 @@ impl<'g> Validator<'g> {
                     if !same {
                         let shown = self.shown(lexical);
                         self.error(
-                            pos,
+                            f.pos,
                             ErrorKind::FixedValue,
-                            format!("element value does not match the fixed value '{}'{shown}", vc.lexical),
+                            format!(
+                                "element value does not match the fixed value '{}'{shown}",
+                                vc.lexical
+                            ),
                         );
                     }
                 }
@@ -502,7 +570,11 @@ impl<'g> Validator<'g> {
             Err(e) => {
                 let shown = self.shown(lexical);
                 let label = self.type_label(t);
-                self.error(pos, ErrorKind::InvalidValue, format!("value not valid for {label}: {e}{shown}"));
+                self.error(
+                    f.pos,
+                    ErrorKind::InvalidValue,
+                    format!("value not valid for {label}: {e}{shown}"),
+                );
                 obs.simple_value(g, lexical, None);
             }
         }
@@ -522,7 +594,11 @@ impl<'g> Validator<'g> {
         if self.ids.len() + self.idrefs.len() >= self.max_ids {
             if !self.id_limit_hit {
                 self.id_limit_hit = true;
-                self.error(pos, ErrorKind::Limit, "too many IDs/IDREFs (limit max_identity_entries)".into());
+                self.error(
+                    pos,
+                    ErrorKind::Limit,
+                    "too many IDs/IDREFs (limit max_identity_entries)".into(),
+                );
             }
             return;
         }
@@ -533,10 +609,13 @@ impl<'g> Validator<'g> {
                     self.error(pos, ErrorKind::Id, format!("duplicate ID{shown}"));
                 }
             }
-            IdKind::IdRef => self.idrefs.push((value.into(), pos, self.path.as_str().into())),
+            IdKind::IdRef => self
+                .idrefs
+                .push((value.into(), pos, self.path.as_str().into())),
             IdKind::IdRefs => {
                 for token in value.split_ascii_whitespace() {
-                    self.idrefs.push((token.into(), pos, self.path.as_str().into()));
+                    self.idrefs
+                        .push((token.into(), pos, self.path.as_str().into()));
                 }
             }
             IdKind::None => {}
@@ -546,7 +625,11 @@ impl<'g> Validator<'g> {
     /// Ends the document: resolves IDREFs and returns the report.
     pub fn finish(mut self, pos: Pos) -> ValidationReport {
         if self.root.is_none() && self.errors.is_empty() && self.frames.is_empty() {
-            self.error(pos, ErrorKind::NotWellFormed, "document has no root element".into());
+            self.error(
+                pos,
+                ErrorKind::NotWellFormed,
+                "document has no root element".into(),
+            );
         }
         for (value, at, path) in std::mem::take(&mut self.idrefs) {
             if !self.ids.contains(&value) {

@@ -66,23 +66,30 @@ pub struct ElementInfo<'a> {
     pub nil: bool,
 }
 
+/// One attribute as validated.
+#[derive(Debug, Clone, Copy)]
+pub struct AttributeInfo<'a> {
+    /// Interned name, if the grammar knows it.
+    pub name: Option<QNameId>,
+    /// Namespace URI ("" = none).
+    pub ns: &'a str,
+    /// Local name.
+    pub local: &'a str,
+    /// The value as written (or the default).
+    pub value: &'a str,
+    /// The typed value, if it was assessed and valid.
+    pub typed: Option<&'a Value>,
+    /// Supplied from a default in the schema, absent in the instance.
+    pub defaulted: bool,
+}
+
 /// Receives the validation outcome per element, attribute and simple value, in document order.
 /// All methods default to doing nothing.
 pub trait Observer {
     /// An element starts.
     fn start_element(&mut self, _grammar: &Grammar, _info: &ElementInfo<'_>) {}
-    /// An attribute of the current element (also defaulted ones, with `defaulted`).
-    fn attribute(
-        &mut self,
-        _grammar: &Grammar,
-        _name: Option<QNameId>,
-        _ns: &str,
-        _local: &str,
-        _value: &str,
-        _typed: Option<&Value>,
-        _defaulted: bool,
-    ) {
-    }
+    /// An attribute of the current element (also defaulted ones).
+    fn attribute(&mut self, _grammar: &Grammar, _info: &AttributeInfo<'_>) {}
     /// Character data of mixed content.
     fn text(&mut self, _grammar: &Grammar, _text: &str) {}
     /// The value of an element with simple content (after defaults), at its end.
@@ -220,5 +227,6 @@ pub fn validate_with<R: BufRead, O: Observer>(
 }
 
 pub(crate) fn is_xml_whitespace(text: &str) -> bool {
-    text.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }

@@ -47,7 +47,12 @@ impl TagData {
         let p = self.push(prefix);
         self.name = [n, l, p];
         for (ns, local, prefix, value) in attrs {
-            let a = [self.push(ns), self.push(local), self.push(prefix), self.push(value)];
+            let a = [
+                self.push(ns),
+                self.push(local),
+                self.push(prefix),
+                self.push(value),
+            ];
             self.attrs.push(a);
         }
     }
