@@ -17,7 +17,7 @@ use crate::config::Limits;
 
 use super::components::{
     ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, ElemId, Grammar, IdKind,
-    Method, Names, NsConstraint, Process, TypeDef, TypeId, TypeKind, Wildcard,
+    Method, NameMap, Names, NsConstraint, Process, TypeDef, TypeId, TypeKind, Wildcard,
 };
 use super::content::{Model, Particle, Term, UNBOUNDED};
 use super::datatypes::{Builtin, NsResolver};
@@ -105,9 +105,9 @@ pub(crate) fn assemble(docs: &[SchemaDoc], limits: &Limits) -> Result<Grammar, V
         types: Vec::new(),
         models: Vec::new(),
         identity: Vec::new(),
-        global_elements: HashMap::new(),
-        global_types: HashMap::new(),
-        global_attributes: HashMap::new(),
+        global_elements: NameMap::default(),
+        global_types: NameMap::default(),
+        global_attributes: NameMap::default(),
         xsi_ns,
     };
     let mut asm = Asm {
