@@ -268,6 +268,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=50, help="copies of each sample for the per-message part")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--max-rss-mib", type=float, help="exit 1 if poststelle's peak RSS on a generated message exceeds this")
     args = ap.parse_args()
     binary = args.poststelle or eng.default_poststelle()
     if args.engine != "xmllint" and not os.path.exists(binary):
@@ -286,7 +287,14 @@ def main() -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(out, f, indent=1)
-    return 0
+    status = 0
+    if args.max_rss_mib is not None:
+        for row in out.get("throughput", []):
+            rss = row.get("poststelle", {}).get("max_rss_kib", 0) / 1024
+            if rss > args.max_rss_mib:
+                print(f"FAIL: poststelle peak RSS {rss:.1f} MiB on {row['size_mb']} MB > {args.max_rss_mib} MiB")
+                status = 1
+    return status
 
 
 if __name__ == "__main__":
