@@ -639,7 +639,6 @@ fn fresh() -> NodeState {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use super::*;
     use crate::xsd::components::{ANY_TYPE, Derivations, ElementDecl, NameMap, Names};
