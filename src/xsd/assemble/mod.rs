@@ -9,6 +9,7 @@
 
 mod attributes;
 mod elements;
+mod restriction;
 mod types;
 
 use std::collections::{HashMap, HashSet};
@@ -84,6 +85,8 @@ pub(super) struct Asm<'d> {
     /// Identity constraints waiting for `refer` resolution.
     keyrefs: Vec<(u32, String, Src)>,
     idc_names: HashMap<String, u32>,
+    /// complexContent restrictions to check once everything is built: (type, base, where).
+    restrictions: Vec<(TypeId, TypeId, Src)>,
     errors: Vec<SchemaError>,
 }
 
@@ -129,6 +132,7 @@ pub(crate) fn assemble(docs: &[SchemaDoc], limits: &Limits) -> Result<Grammar, V
         model_src: Vec::new(),
         keyrefs: Vec::new(),
         idc_names: HashMap::new(),
+        restrictions: Vec::new(),
         errors: Vec::new(),
     };
     asm.init_builtins();
@@ -350,6 +354,7 @@ impl<'d> Asm<'d> {
         self.substitution_groups();
         self.element_values();
         self.resolve_keyrefs();
+        self.check_restrictions();
         self.check_upa();
     }
 

@@ -356,6 +356,7 @@ impl Asm<'_> {
                         let attrs = self.extend_attrs(&base_ct, own, dsrc);
                         (base, method, content, particle, attrs)
                     } else {
+                        self.note_restriction(id, base, dsrc);
                         let content = self.make_content(own_particle.as_ref(), mixed, src);
                         let attrs = restrict_attrs(&base_ct, own);
                         (base, method, content, own_particle, attrs)
