@@ -49,6 +49,7 @@ fn rule(kind: &str, parent: &str, ctx: Ctx, node: &SNode) -> Option<Rule> {
         })
     };
     match (kind, ctx) {
+        ("annotation", _) => r(&["id"], &[], NONE),
         ("schema", _) => r(
             &[
                 "attributeFormDefault",
@@ -268,11 +269,20 @@ fn walk<'d>(
         }
     }
     co_occurrence(kind, ctx, node, doc, &mut err);
-    // Children in order: each group of alternatives may follow the previous ones.
+    // Children in order: each group of alternatives may follow the previous ones; one
+    // annotation may come first (in schema and redefine: annotations anywhere).
     let mut stage = 0usize;
     let mut counts = vec![0usize; r.children.len()];
-    for &c in &node.children {
+    for (pos, &c) in node.children.iter().enumerate() {
         let ck = &*doc.nodes[c as usize].kind;
+        if ck == "annotation" {
+            if pos > 0 && !matches!(kind, "schema" | "redefine") {
+                err(format!(
+                    "xs:annotation must be the first child of xs:{kind}, and only one"
+                ));
+            }
+            continue;
+        }
         match r
             .children
             .iter()
@@ -294,6 +304,22 @@ fn walk<'d>(
         }
     }
     single_children(kind, parent, node, doc, &counts, &mut err);
+    if kind == "complexType"
+        && node.children.iter().any(|&c| {
+            matches!(
+                &*doc.nodes[c as usize].kind,
+                "simpleContent" | "complexContent"
+            )
+        })
+        && node
+            .children
+            .iter()
+            .filter(|&&c| &*doc.nodes[c as usize].kind != "annotation")
+            .count()
+            > 1
+    {
+        err("xs:complexType with simpleContent or complexContent has no other children".into());
+    }
     let child_ctx = if matches!(kind, "schema" | "redefine") {
         Ctx::Top
     } else {
@@ -402,7 +428,13 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
                     "xs:{kind} has both a type attribute and an inline type"
                 ));
             }
-            if ctx == Ctx::Local && has("ref") && !node.children.is_empty() {
+            if ctx == Ctx::Local
+                && has("ref")
+                && node
+                    .children
+                    .iter()
+                    .any(|&c| &*doc.nodes[c as usize].kind != "annotation")
+            {
                 err(format!(
                     "xs:{kind} with ref cannot have children other than annotation"
                 ));

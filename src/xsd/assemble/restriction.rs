@@ -134,6 +134,18 @@ impl Asm<'_> {
                 (Some(_), None) => false,
                 (Some(r), Some(b)) => self.restricts(r, b),
             };
+            let mixed = |t: TypeId| match &self.g.types[t as usize].kind {
+                crate::xsd::components::TypeKind::Complex(ct) => {
+                    matches!(
+                        ct.content,
+                        crate::xsd::components::Content::Elements { mixed: true, .. }
+                    )
+                }
+                crate::xsd::components::TypeKind::Simple(..) => false,
+            };
+            if mixed(id) && !mixed(base) {
+                self.error(src, "a restriction of element-only content cannot be mixed");
+            }
             if !ok {
                 self.error(src, "content model is not a valid restriction of the base type's (cos-particle-restrict)");
             }
