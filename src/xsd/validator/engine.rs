@@ -348,9 +348,10 @@ impl<'g> Validator<'g> {
             crate::xsd::content::Model::reset(&mut self.states[base..]);
         }
         let decl = frame.decl;
+        let assessed = frame.mode != Mode::Skip;
         self.frames.push(frame);
         if !self.g.identity.is_empty() {
-            self.idc_start(tag, decl, ns, pos);
+            self.idc_start(tag, decl, assessed, ns, pos);
         }
     }
 

@@ -79,6 +79,7 @@ impl Validator<'_> {
         &mut self,
         tag: &TagData,
         decl: Option<u32>,
+        assessed: bool,
         ns: &dyn NsResolver,
         pos: Pos,
     ) {
@@ -88,7 +89,8 @@ impl Validator<'_> {
         let depth = st.depth;
         st.depth += 1;
         st.seq += 1;
-        if !has_own && st.scopes.is_empty() {
+        // Elements not assessed (skipped after an error) take no part: no cascades.
+        if (!has_own && st.scopes.is_empty()) || !assessed {
             return;
         }
         if st.names.len() <= depth {
