@@ -137,6 +137,7 @@ pub(crate) fn assemble(docs: &[SchemaDoc], limits: &Limits) -> Result<Grammar, V
     };
     asm.init_builtins();
     asm.collect_tables();
+    asm.collect_redefinitions();
     asm.build_all();
     asm.finish();
     if asm.errors.is_empty() {
@@ -302,6 +303,43 @@ impl<'d> Asm<'d> {
                         ),
                     );
                     self.errors.push(e);
+                }
+            }
+        }
+    }
+
+    /// Components inside `xs:redefine` replace the redefined ones; the originals stay reachable
+    /// under a private key for the redefinition's self-reference.
+    fn collect_redefinitions(&mut self) {
+        for (d, doc) in self.docs.iter().enumerate() {
+            let d = u32::try_from(d).expect("document count bounded by limits");
+            for r in doc
+                .top_level()
+                .filter(|&n| &*doc.nodes[n as usize].kind == "redefine")
+            {
+                for &n in &doc.nodes[r as usize].children {
+                    let node = &doc.nodes[n as usize];
+                    let Some(name) = node.attr("name") else {
+                        continue;
+                    };
+                    let table = match &*node.kind {
+                        "complexType" | "simpleType" => &mut self.tables.types,
+                        "group" => &mut self.tables.groups,
+                        "attributeGroup" => &mut self.tables.attr_groups,
+                        _ => continue,
+                    };
+                    let clark = format!("{{{}}}{}", doc.target_ns, name);
+                    match table.remove(&clark) {
+                        Some(orig) => {
+                            table.insert(format!("{clark}{}", super::load::ORIGINAL), orig);
+                        }
+                        None => {
+                            let e = doc
+                                .error(n, format!("redefined component '{clark}' does not exist"));
+                            self.errors.push(e);
+                        }
+                    }
+                    table.insert(clark, Src { doc: d, node: n });
                 }
             }
         }
