@@ -93,14 +93,11 @@ pub(crate) fn load_documents(
                 }
                 continue;
             };
-            match catalog.resolve(&canonical, location) {
-                Some(target) => {
-                    let cham = (kind != "import").then(|| doc.target_ns.clone());
-                    queue.push_back((target, cham));
-                }
-                // XSD 1.0 §4.2: an unresolvable location is not an error in itself; the
-                // references into it fail with "not defined" if they are needed.
-                None => {}
+            // XSD 1.0 §4.2: an unresolvable location is not an error in itself; the references
+            // into it fail with "not defined" if they are needed.
+            if let Some(target) = catalog.resolve(&canonical, location) {
+                let cham = (kind != "import").then(|| doc.target_ns.clone());
+                queue.push_back((target, cham));
             }
         }
         docs.push(doc);
