@@ -152,7 +152,52 @@ impl Asm<'_> {
         }
     }
 
+    /// An element particle whose declaration heads a substitution group stands for a choice of
+    /// the head (unless abstract) and its members (XSD 1.0 §3.9.6).
+    fn as_choice(&self, p: &Particle) -> Option<Particle> {
+        let Term::Element(e) = p.term else {
+            return None;
+        };
+        let d = &self.g.elements[e as usize];
+        if d.substitutes.is_empty() {
+            return None;
+        }
+        let one = |e: u32| Particle {
+            min: 1,
+            max: 1,
+            term: Term::Element(e),
+        };
+        let mut alts: Vec<Particle> = Vec::new();
+        if !d.is_abstract {
+            alts.push(one(e));
+        }
+        alts.extend(d.substitutes.iter().map(|&(_, m)| one(m)));
+        Some(Particle {
+            min: p.min,
+            max: p.max,
+            term: Term::Choice(alts),
+        })
+    }
+
     fn restricts(&self, r: &Particle, b: &Particle) -> bool {
+        self.restricts_at(r, b, 0)
+    }
+
+    fn restricts_at(&self, r: &Particle, b: &Particle, depth: u32) -> bool {
+        // Guards against circular substitution groups (already reported as schema errors).
+        if depth > 64 {
+            return false;
+        }
+        let d = depth + 1;
+        if let Some(bc) = self.as_choice(b) {
+            return match self.as_choice(r) {
+                Some(rc) => self.restricts_at(&rc, &bc, d),
+                None => self.restricts_at(r, &bc, d),
+            };
+        }
+        if let Some(rc) = self.as_choice(r) {
+            return self.restricts_at(&rc, b, d);
+        }
         match (&r.term, &b.term) {
             (Term::Element(re), Term::Element(be)) => self.name_and_type_ok(r, *re, b, *be),
             (Term::Element(re), Term::Any(w)) => {
@@ -170,7 +215,7 @@ impl Asm<'_> {
                         _ => Term::All(vec![r.clone()]),
                     },
                 };
-                self.restricts(&group, b)
+                self.restricts_at(&group, b, d)
             }
             (Term::Any(rw), Term::Any(bw)) => {
                 range_ok(r, b) && ns_subset(&rw.ns, &bw.ns) && process_ok(rw, bw)
@@ -185,16 +230,18 @@ impl Asm<'_> {
                 mn >= u64::from(b.min) && mx <= bmax && self.leaves_in(r, bw)
             }
             (Term::All(rc), Term::All(bc)) | (Term::Sequence(rc), Term::Sequence(bc)) => {
-                range_ok(r, b) && self.recurse(rc, bc, true)
+                range_ok(r, b) && self.recurse(rc, bc, true, d)
             }
-            (Term::Choice(rc), Term::Choice(bc)) => range_ok(r, b) && self.recurse(rc, bc, false),
+            (Term::Choice(rc), Term::Choice(bc)) => {
+                range_ok(r, b) && self.recurse(rc, bc, false, d)
+            }
             (Term::Sequence(rc), Term::All(bc)) => {
                 if !range_ok(r, b) {
                     return false;
                 }
                 let mut used = vec![false; bc.len()];
                 for rp in rc {
-                    match (0..bc.len()).find(|&i| !used[i] && self.restricts(rp, &bc[i])) {
+                    match (0..bc.len()).find(|&i| !used[i] && self.restricts_at(rp, &bc[i], d)) {
                         Some(i) => used[i] = true,
                         None => return false,
                     }
@@ -218,14 +265,14 @@ impl Asm<'_> {
                 range_ok(&summed, b)
                     && rc
                         .iter()
-                        .all(|rp| bc.iter().any(|bp| self.restricts(rp, bp)))
+                        .all(|rp| bc.iter().any(|bp| self.restricts_at(rp, bp, d)))
             }
             _ => false,
         }
     }
 
     /// Recurse (ordered; unmatched base particles must be emptiable) or RecurseLax.
-    fn recurse(&self, rc: &[Particle], bc: &[Particle], strict: bool) -> bool {
+    fn recurse(&self, rc: &[Particle], bc: &[Particle], strict: bool, depth: u32) -> bool {
         let mut j = 0;
         for rp in rc {
             loop {
@@ -233,7 +280,7 @@ impl Asm<'_> {
                     return false;
                 };
                 j += 1;
-                if self.restricts(rp, bp) {
+                if self.restricts_at(rp, bp, depth) {
                     break;
                 }
                 if strict && !emptiable(bp) {
@@ -259,10 +306,7 @@ impl Asm<'_> {
     fn name_and_type_ok(&self, r: &Particle, re: u32, b: &Particle, be: u32) -> bool {
         let (rd, bd) = (&self.g.elements[re as usize], &self.g.elements[be as usize]);
         if rd.name != bd.name {
-            // A member of the base's substitution group is acceptable in its place.
-            if !bd.substitutes.iter().any(|(q, _)| *q == rd.name) {
-                return false;
-            }
+            return false;
         }
         if !range_ok(r, b) || (rd.nillable && !bd.nillable) {
             return false;
