@@ -233,7 +233,48 @@ pub(crate) fn check(doc: &SchemaDoc) -> Vec<SchemaError> {
     }
     let mut ids = HashSet::new();
     walk(doc, 0, "", Ctx::Top, &mut ids, &mut errors);
+    check_imported(doc, &mut errors);
     errors
+}
+
+/// src-resolve 4: a QName may only name a component of the document's own target namespace,
+/// of the XSD namespace, or of a namespace this document imports.
+fn check_imported(doc: &SchemaDoc, errors: &mut Vec<SchemaError>) {
+    let mut allowed: Vec<&str> = vec![doc.target_ns.as_str(), super::schema_doc::XS_NS];
+    for n in doc.top_level() {
+        let node = &doc.nodes[n as usize];
+        if &*node.kind == "import" {
+            allowed.push(node.attr("namespace").unwrap_or(""));
+        }
+    }
+    for (i, node) in doc.nodes.iter().enumerate() {
+        for (name, value) in &node.attrs {
+            if !matches!(
+                &**name,
+                "type"
+                    | "base"
+                    | "ref"
+                    | "substitutionGroup"
+                    | "itemType"
+                    | "memberTypes"
+                    | "refer"
+            ) {
+                continue;
+            }
+            for clark in value.split(' ').filter(|v| v.starts_with('{')) {
+                let (ns, _) = super::schema_doc::split_clark(clark);
+                if !allowed.contains(&ns) {
+                    let n = u32::try_from(i).expect("bounded");
+                    errors.push(doc.error(
+                        n,
+                        format!(
+                            "{name} refers to namespace '{ns}', which this document does not import"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 fn walk<'d>(
