@@ -654,6 +654,7 @@ mod tests {
                 is_abstract: false,
                 value: None,
                 block: Derivations::default(),
+                final_: Derivations::default(),
                 global: true,
                 head: None,
                 substitutes: Vec::new(),
