@@ -228,6 +228,8 @@ pub struct ElementDecl {
     pub value: Option<ValueConstraint>,
     /// Substitutions and `xsi:type` derivations this declaration blocks.
     pub block: Derivations,
+    /// Derivations its substitution-group members may not use (`final`).
+    pub final_: Derivations,
     /// Whether this is a global declaration.
     pub global: bool,
     /// Substitution-group head, if any.

@@ -639,7 +639,6 @@ fn fresh() -> NodeState {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use super::*;
     use crate::xsd::components::{ANY_TYPE, Derivations, ElementDecl, NameMap, Names};
@@ -655,6 +654,7 @@ mod tests {
                 is_abstract: false,
                 value: None,
                 block: Derivations::default(),
+                final_: Derivations::default(),
                 global: true,
                 head: None,
                 substitutes: Vec::new(),

@@ -2,4 +2,5 @@
 
 mod xml_hostile;
 mod xsd_datatypes_w3c;
+mod xsd_validator;
 mod xsd_xbau;
