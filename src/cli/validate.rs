@@ -94,7 +94,9 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                 t.elapsed().as_secs_f64() * 1e3
             );
         }
-        if let (Some(n), Ok(bytes)) = (args.repeat, std::fs::read(path)) {
+        if let Some(n) = args.repeat
+            && let Ok(bytes) = std::fs::read(path)
+        {
             let t = Instant::now();
             for _ in 0..n {
                 std::hint::black_box(xsd::validate_bytes(&grammar, &bytes, &limits, &options));
