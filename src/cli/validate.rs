@@ -37,6 +37,9 @@ pub struct ValidateArgs {
     /// Print the schema compile time and per-file validation times on stderr.
     #[arg(long, hide = true)]
     timings: bool,
+    /// Benchmark: validate each file N more times from memory and print the mean time.
+    #[arg(long, hide = true, value_name = "N")]
+    repeat: Option<u32>,
     /// Instance documents to validate.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -89,6 +92,20 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
             eprintln!(
                 "{shown}: validated in {:.3} ms",
                 t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        if let Some(n) = args.repeat
+            && let Ok(bytes) = std::fs::read(path)
+        {
+            let t = Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(xsd::validate_bytes(&grammar, &bytes, &limits, &options));
+            }
+            let mean = t.elapsed().as_secs_f64() / f64::from(n.max(1));
+            let mbs = bytes.len() as f64 / mean / 1e6;
+            eprintln!(
+                "{shown}: mean {:.4} ms over {n} runs ({mbs:.1} MB/s)",
+                mean * 1e3
             );
         }
         match outcome {

@@ -639,10 +639,9 @@ fn fresh() -> NodeState {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use super::*;
-    use crate::xsd::components::{ANY_TYPE, Derivations, ElementDecl, Names};
+    use crate::xsd::components::{ANY_TYPE, Derivations, ElementDecl, NameMap, Names};
 
     fn grammar(names: &[&str]) -> Grammar {
         let mut n = Names::new();
@@ -655,6 +654,7 @@ mod tests {
                 is_abstract: false,
                 value: None,
                 block: Derivations::default(),
+                final_: Derivations::default(),
                 global: true,
                 head: None,
                 substitutes: Vec::new(),
@@ -667,9 +667,9 @@ mod tests {
             types: Vec::new(),
             models: Vec::new(),
             identity: Vec::new(),
-            global_elements: HashMap::new(),
-            global_types: HashMap::new(),
-            global_attributes: HashMap::new(),
+            global_elements: NameMap::default(),
+            global_types: NameMap::default(),
+            global_attributes: NameMap::default(),
             xsi_ns: UNBOUNDED,
         }
     }

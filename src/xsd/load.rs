@@ -93,25 +93,59 @@ pub(crate) fn load_documents(
                 }
                 continue;
             };
-            match catalog.resolve(&canonical, location) {
-                Some(target) => {
-                    let cham = (kind != "import").then(|| doc.target_ns.clone());
-                    queue.push_back((target, cham));
-                }
-                None if kind == "import" && is_builtin_namespace(node.attr("namespace")) => {}
-                None => errors.push(doc.error(
-                    child,
-                    format!("xs:{kind}: schemaLocation '{location}' has no local file (offline catalogue)"),
-                )),
+            // XSD 1.0 §4.2: an unresolvable location is not an error in itself; the references
+            // into it fail with "not defined" if they are needed.
+            if let Some(target) = catalog.resolve(&canonical, location) {
+                let cham = (kind != "import").then(|| doc.target_ns.clone());
+                queue.push_back((target, cham));
             }
         }
         docs.push(doc);
     }
+    for doc in &mut docs {
+        mark_redefine_self_references(doc);
+    }
     (docs, errors)
 }
 
-fn is_builtin_namespace(ns: Option<&str>) -> bool {
-    ns == Some(super::schema_doc::XS_NS)
+/// Suffix of the key under which a redefined (original) component stays reachable.
+pub(crate) const ORIGINAL: &str = "#original";
+
+/// Inside `xs:redefine`, a type's `base`, a group's inner `group ref` and an attribute group's
+/// inner `attributeGroup ref` naming the component itself mean the original definition.
+fn mark_redefine_self_references(doc: &mut SchemaDoc) {
+    let redefines: Vec<u32> = doc
+        .top_level()
+        .filter(|&n| &*doc.nodes[n as usize].kind == "redefine")
+        .collect();
+    for r in redefines {
+        let components = doc.nodes[r as usize].children.clone();
+        for c in components {
+            let node = &doc.nodes[c as usize];
+            let Some(name) = node.attr("name") else {
+                continue;
+            };
+            let clark = format!("{{{}}}{}", doc.target_ns, name);
+            let (attr, on_kind): (&str, &[&str]) = match &*node.kind {
+                "complexType" | "simpleType" => ("base", &["restriction", "extension"]),
+                "group" => ("ref", &["group"]),
+                "attributeGroup" => ("ref", &["attributeGroup"]),
+                _ => continue,
+            };
+            let mut stack = node.children.clone();
+            while let Some(n) = stack.pop() {
+                let node = &mut doc.nodes[n as usize];
+                if on_kind.contains(&&*node.kind) {
+                    for (k, v) in &mut node.attrs {
+                        if &**k == attr && **v == *clark {
+                            *v = format!("{clark}{ORIGINAL}").into_boxed_str();
+                        }
+                    }
+                }
+                stack.extend(node.children.iter().copied());
+            }
+        }
+    }
 }
 
 /// The `*.xsd` files of a directory (not recursive), sorted for reproducible results.

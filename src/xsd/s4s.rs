@@ -49,6 +49,7 @@ fn rule(kind: &str, parent: &str, ctx: Ctx, node: &SNode) -> Option<Rule> {
         })
     };
     match (kind, ctx) {
+        ("annotation", _) => r(&["id"], &[], NONE),
         ("schema", _) => r(
             &[
                 "attributeFormDefault",
@@ -232,7 +233,48 @@ pub(crate) fn check(doc: &SchemaDoc) -> Vec<SchemaError> {
     }
     let mut ids = HashSet::new();
     walk(doc, 0, "", Ctx::Top, &mut ids, &mut errors);
+    check_imported(doc, &mut errors);
     errors
+}
+
+/// src-resolve 4: a QName may only name a component of the document's own target namespace,
+/// of the XSD namespace, or of a namespace this document imports.
+fn check_imported(doc: &SchemaDoc, errors: &mut Vec<SchemaError>) {
+    let mut allowed: Vec<&str> = vec![doc.target_ns.as_str(), super::schema_doc::XS_NS];
+    for n in doc.top_level() {
+        let node = &doc.nodes[n as usize];
+        if &*node.kind == "import" {
+            allowed.push(node.attr("namespace").unwrap_or(""));
+        }
+    }
+    for (i, node) in doc.nodes.iter().enumerate() {
+        for (name, value) in &node.attrs {
+            if !matches!(
+                &**name,
+                "type"
+                    | "base"
+                    | "ref"
+                    | "substitutionGroup"
+                    | "itemType"
+                    | "memberTypes"
+                    | "refer"
+            ) {
+                continue;
+            }
+            for clark in value.split(' ').filter(|v| v.starts_with('{')) {
+                let (ns, _) = super::schema_doc::split_clark(clark);
+                if !allowed.contains(&ns) {
+                    let n = u32::try_from(i).expect("bounded");
+                    errors.push(doc.error(
+                        n,
+                        format!(
+                            "{name} refers to namespace '{ns}', which this document does not import"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 fn walk<'d>(
@@ -268,11 +310,20 @@ fn walk<'d>(
         }
     }
     co_occurrence(kind, ctx, node, doc, &mut err);
-    // Children in order: each group of alternatives may follow the previous ones.
+    // Children in order: each group of alternatives may follow the previous ones; one
+    // annotation may come first (in schema and redefine: annotations anywhere).
     let mut stage = 0usize;
     let mut counts = vec![0usize; r.children.len()];
-    for &c in &node.children {
+    for (pos, &c) in node.children.iter().enumerate() {
         let ck = &*doc.nodes[c as usize].kind;
+        if ck == "annotation" {
+            if pos > 0 && !matches!(kind, "schema" | "redefine") {
+                err(format!(
+                    "xs:annotation must be the first child of xs:{kind}, and only one"
+                ));
+            }
+            continue;
+        }
         match r
             .children
             .iter()
@@ -294,6 +345,22 @@ fn walk<'d>(
         }
     }
     single_children(kind, parent, node, doc, &counts, &mut err);
+    if kind == "complexType"
+        && node.children.iter().any(|&c| {
+            matches!(
+                &*doc.nodes[c as usize].kind,
+                "simpleContent" | "complexContent"
+            )
+        })
+        && node
+            .children
+            .iter()
+            .filter(|&&c| &*doc.nodes[c as usize].kind != "annotation")
+            .count()
+            > 1
+    {
+        err("xs:complexType with simpleContent or complexContent has no other children".into());
+    }
     let child_ctx = if matches!(kind, "schema" | "redefine") {
         Ctx::Top
     } else {
@@ -402,7 +469,13 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
                     "xs:{kind} has both a type attribute and an inline type"
                 ));
             }
-            if ctx == Ctx::Local && has("ref") && !node.children.is_empty() {
+            if ctx == Ctx::Local
+                && has("ref")
+                && node
+                    .children
+                    .iter()
+                    .any(|&c| &*doc.nodes[c as usize].kind != "annotation")
+            {
                 err(format!(
                     "xs:{kind} with ref cannot have children other than annotation"
                 ));

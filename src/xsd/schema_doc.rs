@@ -138,7 +138,7 @@ pub(crate) fn read_schema_doc(
             }
             Event::Start(tag) => {
                 let name = tag.name();
-                if skip > 0 || name.namespace != XS_NS || name.local == "annotation" {
+                if skip > 0 || name.namespace != XS_NS {
                     if skip == 0 && name.namespace != XS_NS {
                         let label = format!("{{{}}}{}", name.namespace, name.local);
                         let p = reader.position();
@@ -231,6 +231,7 @@ pub(crate) fn read_schema_doc(
         } else if !nodes.is_empty() {
             return Err(io_err("content after the schema element".into()));
         }
+        let is_annotation = &*kind == "annotation";
         nodes.push(SNode {
             kind,
             attrs,
@@ -239,7 +240,12 @@ pub(crate) fn read_schema_doc(
             column: pos.column,
             bindings,
         });
-        stack.push(index);
+        if is_annotation {
+            // Keep the annotation itself (for ordering rules), not its content.
+            skip += 1;
+        } else {
+            stack.push(index);
+        }
     }
     if let Some(first) = errors.into_iter().next() {
         return Err(first);

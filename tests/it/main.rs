@@ -16,4 +16,5 @@ mod xoev_support;
 mod xoev_xgewerbeanzeige;
 mod xsd_datatypes_bench;
 mod xsd_datatypes_w3c;
+mod xsd_validator;
 mod xsd_xbau;

@@ -19,6 +19,7 @@ fn placeholder(name: u32) -> ElementDecl {
         is_abstract: false,
         value: None,
         block: Derivations::default(),
+        final_: Derivations::default(),
         global: true,
         head: None,
         substitutes: Vec::new(),
@@ -92,6 +93,10 @@ impl Asm<'_> {
             node.attr("block").unwrap_or(&doc.block_default),
             Derivations::EXTENSION | Derivations::RESTRICTION | Derivations::SUBSTITUTION,
         );
+        let final_ = Derivations::parse(
+            node.attr("final").unwrap_or(&doc.final_default),
+            Derivations::EXTENSION | Derivations::RESTRICTION,
+        );
         let mut decl = ElementDecl {
             name: self.g.elements[id as usize].name,
             type_id,
@@ -99,6 +104,7 @@ impl Asm<'_> {
             is_abstract: node.attr("abstract").is_some_and(is_true),
             value: None,
             block,
+            final_,
             global,
             head,
             substitutes: Vec::new(),
@@ -324,6 +330,17 @@ impl Asm<'_> {
                         break;
                     }
                     Some(m) => {
+                        if steps == 1 && hd.final_.0 & m != 0 {
+                            let (a, b) =
+                                (self.g.names.display(m_name), self.g.names.display(hd.name));
+                            self.errors.push(crate::xsd::error::SchemaError {
+                                file: std::path::PathBuf::new(),
+                                line: 0,
+                                column: 0,
+                                message: format!("'{a}' cannot join the substitution group of '{b}': the head is final for that derivation"),
+                            });
+                            break;
+                        }
                         let blocked = hd.block.has(Derivations::SUBSTITUTION) || m & h_block != 0;
                         if !m_abstract && !blocked {
                             let eid = u32::try_from(e).expect("bounded");

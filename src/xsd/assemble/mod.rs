@@ -9,6 +9,7 @@
 
 mod attributes;
 mod elements;
+mod restriction;
 mod types;
 
 use std::collections::{HashMap, HashSet};
@@ -17,7 +18,7 @@ use crate::config::Limits;
 
 use super::components::{
     ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, ElemId, Grammar, IdKind,
-    Method, Names, NsConstraint, Process, TypeDef, TypeId, TypeKind, Wildcard,
+    Method, NameMap, Names, NsConstraint, Process, TypeDef, TypeId, TypeKind, Wildcard,
 };
 use super::content::{Model, Particle, Term, UNBOUNDED};
 use super::datatypes::{Builtin, NsResolver};
@@ -84,6 +85,8 @@ pub(super) struct Asm<'d> {
     /// Identity constraints waiting for `refer` resolution.
     keyrefs: Vec<(u32, String, Src)>,
     idc_names: HashMap<String, u32>,
+    /// complexContent restrictions to check once everything is built: (type, base, where).
+    restrictions: Vec<(TypeId, TypeId, Src)>,
     errors: Vec<SchemaError>,
 }
 
@@ -105,9 +108,9 @@ pub(crate) fn assemble(docs: &[SchemaDoc], limits: &Limits) -> Result<Grammar, V
         types: Vec::new(),
         models: Vec::new(),
         identity: Vec::new(),
-        global_elements: HashMap::new(),
-        global_types: HashMap::new(),
-        global_attributes: HashMap::new(),
+        global_elements: NameMap::default(),
+        global_types: NameMap::default(),
+        global_attributes: NameMap::default(),
         xsi_ns,
     };
     let mut asm = Asm {
@@ -129,10 +132,12 @@ pub(crate) fn assemble(docs: &[SchemaDoc], limits: &Limits) -> Result<Grammar, V
         model_src: Vec::new(),
         keyrefs: Vec::new(),
         idc_names: HashMap::new(),
+        restrictions: Vec::new(),
         errors: Vec::new(),
     };
     asm.init_builtins();
     asm.collect_tables();
+    asm.collect_redefinitions();
     asm.build_all();
     asm.finish();
     if asm.errors.is_empty() {
@@ -303,6 +308,43 @@ impl<'d> Asm<'d> {
         }
     }
 
+    /// Components inside `xs:redefine` replace the redefined ones; the originals stay reachable
+    /// under a private key for the redefinition's self-reference.
+    fn collect_redefinitions(&mut self) {
+        for (d, doc) in self.docs.iter().enumerate() {
+            let d = u32::try_from(d).expect("document count bounded by limits");
+            for r in doc
+                .top_level()
+                .filter(|&n| &*doc.nodes[n as usize].kind == "redefine")
+            {
+                for &n in &doc.nodes[r as usize].children {
+                    let node = &doc.nodes[n as usize];
+                    let Some(name) = node.attr("name") else {
+                        continue;
+                    };
+                    let table = match &*node.kind {
+                        "complexType" | "simpleType" => &mut self.tables.types,
+                        "group" => &mut self.tables.groups,
+                        "attributeGroup" => &mut self.tables.attr_groups,
+                        _ => continue,
+                    };
+                    let clark = format!("{{{}}}{}", doc.target_ns, name);
+                    match table.remove(&clark) {
+                        Some(orig) => {
+                            table.insert(format!("{clark}{}", super::load::ORIGINAL), orig);
+                        }
+                        None => {
+                            let e = doc
+                                .error(n, format!("redefined component '{clark}' does not exist"));
+                            self.errors.push(e);
+                        }
+                    }
+                    table.insert(clark, Src { doc: d, node: n });
+                }
+            }
+        }
+    }
+
     /// Builds every global component, referenced or not (xsi:type may name any global type).
     fn build_all(&mut self) {
         let mut types: Vec<String> = self.tables.types.keys().cloned().collect();
@@ -350,6 +392,7 @@ impl<'d> Asm<'d> {
         self.substitution_groups();
         self.element_values();
         self.resolve_keyrefs();
+        self.check_restrictions();
         self.check_upa();
     }
 

@@ -130,7 +130,7 @@ impl Asm<'_> {
         src: Src,
     ) -> (Arc<SimpleType>, TypeId, Method) {
         let fallback = || SimpleType::builtin(crate::xsd::datatypes::Builtin::AnySimpleType);
-        let Some((csrc, child)) = self.kids(src).next() else {
+        let Some((csrc, child)) = self.kids(src).find(|(_, n)| &*n.kind != "annotation") else {
             self.error(src, "simpleType without restriction, list or union");
             return (fallback(), ANY_SIMPLE_TYPE, Method::Restriction);
         };
@@ -356,6 +356,7 @@ impl Asm<'_> {
                         let attrs = self.extend_attrs(&base_ct, own, dsrc);
                         (base, method, content, particle, attrs)
                     } else {
+                        self.note_restriction(id, base, dsrc);
                         let content = self.make_content(own_particle.as_ref(), mixed, src);
                         let attrs = restrict_attrs(&base_ct, own);
                         (base, method, content, own_particle, attrs)
@@ -406,7 +407,11 @@ impl Asm<'_> {
             (TypeKind::Complex(ct), false) => {
                 let base_simple = match ct.content {
                     Content::Simple(t) => t,
-                    Content::Elements { mixed: true, .. } => ANY_SIMPLE_TYPE,
+                    Content::Elements { mixed: true, .. }
+                        if self.kids(dsrc).any(|(_, n)| &*n.kind == "simpleType") =>
+                    {
+                        ANY_SIMPLE_TYPE
+                    }
                     _ => {
                         self.error(
                             dsrc,

@@ -64,6 +64,7 @@ pub struct Validator<'g> {
     id_limit_hit: bool,
     pub(super) seen: Vec<bool>,
     scratch: Vec<NodeState>,
+    pub(super) idc: super::identity::IdcState,
 }
 
 impl<'g> Validator<'g> {
@@ -89,6 +90,7 @@ impl<'g> Validator<'g> {
             id_limit_hit: false,
             seen: Vec::new(),
             scratch: Vec::new(),
+            idc: super::identity::IdcState::default(),
         }
     }
 
@@ -104,6 +106,12 @@ impl<'g> Validator<'g> {
             kind,
             message,
         });
+    }
+
+    /// Records that the event source failed (not well-formed XML or a reader limit); the
+    /// document is invalid.
+    pub fn not_well_formed(&mut self, pos: Pos, message: String) {
+        self.error(pos, ErrorKind::NotWellFormed, message);
     }
 
     /// Whether whitespace-only text matters for the current element (simple or mixed content).
@@ -339,7 +347,12 @@ impl<'g> Validator<'g> {
             self.states.resize(base + len, NodeState::default());
             crate::xsd::content::Model::reset(&mut self.states[base..]);
         }
+        let decl = frame.decl;
+        let assessed = frame.mode != Mode::Skip;
         self.frames.push(frame);
+        if !self.g.identity.is_empty() {
+            self.idc_start(tag, decl, assessed, ns, pos);
+        }
     }
 
     fn start_declared<O: Observer>(
@@ -522,6 +535,9 @@ impl<'g> Validator<'g> {
             }
         }
         self.states.truncate(f.state_base);
+        if !self.g.identity.is_empty() {
+            self.idc_end(pos);
+        }
         obs.end_element(self.g);
         self.path.truncate(f.path_len);
         self.text.clear();
@@ -566,6 +582,9 @@ impl<'g> Validator<'g> {
                     self.record_id(*id_kind, &normalized, f.pos);
                 }
                 obs.simple_value(g, lexical, Some(&v));
+                if self.idc.active() {
+                    self.idc.last_value = Some(v);
+                }
             }
             Err(e) => {
                 let shown = self.shown(lexical);

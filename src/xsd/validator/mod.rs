@@ -8,6 +8,7 @@
 
 mod attributes;
 mod engine;
+mod identity;
 mod tag;
 
 use std::io::BufRead;
@@ -17,7 +18,7 @@ use crate::xml::{BoundedReader, Event};
 
 use super::components::{ElemId, Grammar, QNameId, TypeId};
 use super::datatypes::{NsResolver, Value};
-use super::error::{ErrorKind, ValidationError};
+use super::error::ValidationError;
 use super::schema_doc::XML_NS;
 
 pub use engine::Validator;
@@ -212,15 +213,8 @@ pub fn validate_with<R: BufRead, O: Observer>(
                 return validator.finish(pos);
             }
             Err(e) => {
-                let mut report = validator.finish(e.pos);
-                report.errors.push(ValidationError {
-                    line: e.pos.line,
-                    column: e.pos.column,
-                    path: String::new(),
-                    kind: ErrorKind::NotWellFormed,
-                    message: format!("not well-formed or over a limit: {e}"),
-                });
-                return report;
+                validator.not_well_formed(e.pos, format!("not well-formed or over a limit: {e}"));
+                return validator.finish(e.pos);
             }
         }
     }

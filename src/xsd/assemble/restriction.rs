@@ -1,0 +1,340 @@
+//! "Particle Valid (Restriction)" (XSD 1.0 §3.9.6, cos-particle-restrict): a complex type
+//! derived by restriction may only accept what its base accepts. Checked once all components
+//! exist, on particle trees with pointless groups removed.
+
+use super::{Asm, Src};
+use crate::xsd::components::{Derivations, NsConstraint, Process, TypeId, Wildcard};
+use crate::xsd::content::{Particle, Term, UNBOUNDED};
+use crate::xsd::derivation::methods_between;
+
+/// Removes pointless particles: groups with one child and occurrence (1,1), nested groups of
+/// the same kind with (1,1), empty groups.
+fn normalize(p: &Particle) -> Particle {
+    match &p.term {
+        Term::Sequence(c) | Term::Choice(c) | Term::All(c) => {
+            let is_seq = matches!(p.term, Term::Sequence(_));
+            let is_choice = matches!(p.term, Term::Choice(_));
+            let mut kids = Vec::new();
+            for k in c.iter().map(normalize) {
+                if k.is_empty() {
+                    continue;
+                }
+                let same = k.min == 1
+                    && k.max == 1
+                    && ((is_seq && matches!(k.term, Term::Sequence(_)))
+                        || (is_choice && matches!(k.term, Term::Choice(_))));
+                match (same, k.term) {
+                    (true, Term::Sequence(g) | Term::Choice(g)) => kids.extend(g),
+                    (_, term) => kids.push(Particle {
+                        min: k.min,
+                        max: k.max,
+                        term,
+                    }),
+                }
+            }
+            if kids.len() == 1 && p.min == 1 && p.max == 1 && !matches!(p.term, Term::All(_)) {
+                return kids.pop().expect("one child");
+            }
+            let term = match p.term {
+                Term::Sequence(_) => Term::Sequence(kids),
+                Term::Choice(_) => Term::Choice(kids),
+                _ => Term::All(kids),
+            };
+            Particle {
+                min: p.min,
+                max: p.max,
+                term,
+            }
+        }
+        _ => p.clone(),
+    }
+}
+
+fn range_ok(r: &Particle, b: &Particle) -> bool {
+    r.min >= b.min && (b.max == UNBOUNDED || (r.max != UNBOUNDED && r.max <= b.max))
+}
+
+fn emptiable(p: &Particle) -> bool {
+    p.min == 0
+        || match &p.term {
+            Term::Sequence(c) | Term::All(c) => c.iter().all(emptiable),
+            Term::Choice(c) => c.iter().any(emptiable),
+            _ => false,
+        }
+}
+
+fn ns_subset(r: &NsConstraint, b: &NsConstraint) -> bool {
+    match (r, b) {
+        (_, NsConstraint::Any) => true,
+        (NsConstraint::Not(x), NsConstraint::Not(y)) => x == y,
+        (NsConstraint::List(l), other) => l.iter().all(|&n| other.allows(n)),
+        _ => false,
+    }
+}
+
+fn process_ok(r: &Wildcard, b: &Wildcard) -> bool {
+    match b.process {
+        Process::Strict => r.process == Process::Strict,
+        Process::Lax => r.process != Process::Skip,
+        Process::Skip => true,
+    }
+}
+
+/// Effective total range of a group particle (for NSRecurseCheckCardinality / MapAndSum).
+fn total_range(p: &Particle) -> (u64, u64) {
+    let mul = |a: u64, b: u64| {
+        if a == u64::MAX || b == u64::MAX {
+            u64::MAX
+        } else {
+            a.saturating_mul(b)
+        }
+    };
+    let max_of = |m: u32| {
+        if m == UNBOUNDED {
+            u64::MAX
+        } else {
+            u64::from(m)
+        }
+    };
+    match &p.term {
+        Term::Element(_) | Term::Any(_) => (u64::from(p.min), max_of(p.max)),
+        Term::Sequence(c) | Term::All(c) => {
+            let (mn, mx) = c
+                .iter()
+                .map(total_range)
+                .fold((0u64, 0u64), |(a, b), (x, y)| {
+                    (
+                        a + x,
+                        if b == u64::MAX || y == u64::MAX {
+                            u64::MAX
+                        } else {
+                            b + y
+                        },
+                    )
+                });
+            (mul(u64::from(p.min), mn), mul(max_of(p.max), mx))
+        }
+        Term::Choice(c) => {
+            let mn = c.iter().map(|k| total_range(k).0).min().unwrap_or(0);
+            let mx = c.iter().map(|k| total_range(k).1).max().unwrap_or(0);
+            (mul(u64::from(p.min), mn), mul(max_of(p.max), mx))
+        }
+    }
+}
+
+impl Asm<'_> {
+    /// Checks every recorded complexContent restriction.
+    pub(super) fn check_restrictions(&mut self) {
+        for (id, base, src) in std::mem::take(&mut self.restrictions) {
+            let r = self.type_particles[id as usize].as_ref().map(normalize);
+            let b = self.type_particles[base as usize].as_ref().map(normalize);
+            let ok = match (&r, &b) {
+                (None, _) => true,
+                (Some(r), _) if r.is_empty() => b.as_ref().is_none_or(emptiable),
+                (Some(_), None) => false,
+                (Some(r), Some(b)) => self.restricts(r, b),
+            };
+            let mixed = |t: TypeId| match &self.g.types[t as usize].kind {
+                crate::xsd::components::TypeKind::Complex(ct) => {
+                    matches!(
+                        ct.content,
+                        crate::xsd::components::Content::Elements { mixed: true, .. }
+                    )
+                }
+                crate::xsd::components::TypeKind::Simple(..) => false,
+            };
+            if mixed(id) && !mixed(base) {
+                self.error(src, "a restriction of element-only content cannot be mixed");
+            }
+            if !ok {
+                self.error(src, "content model is not a valid restriction of the base type's (cos-particle-restrict)");
+            }
+        }
+    }
+
+    /// An element particle whose declaration heads a substitution group stands for a choice of
+    /// the head (unless abstract) and its members (XSD 1.0 §3.9.6).
+    fn as_choice(&self, p: &Particle) -> Option<Particle> {
+        let Term::Element(e) = p.term else {
+            return None;
+        };
+        let d = &self.g.elements[e as usize];
+        if d.substitutes.is_empty() {
+            return None;
+        }
+        let one = |e: u32| Particle {
+            min: 1,
+            max: 1,
+            term: Term::Element(e),
+        };
+        let mut alts: Vec<Particle> = Vec::new();
+        if !d.is_abstract {
+            alts.push(one(e));
+        }
+        alts.extend(d.substitutes.iter().map(|&(_, m)| one(m)));
+        Some(Particle {
+            min: p.min,
+            max: p.max,
+            term: Term::Choice(alts),
+        })
+    }
+
+    fn restricts(&self, r: &Particle, b: &Particle) -> bool {
+        self.restricts_at(r, b, 0)
+    }
+
+    fn restricts_at(&self, r: &Particle, b: &Particle, depth: u32) -> bool {
+        // Guards against circular substitution groups (already reported as schema errors).
+        if depth > 64 {
+            return false;
+        }
+        let d = depth + 1;
+        if let Some(bc) = self.as_choice(b) {
+            return match self.as_choice(r) {
+                Some(rc) => self.restricts_at(&rc, &bc, d),
+                None => self.restricts_at(r, &bc, d),
+            };
+        }
+        if let Some(rc) = self.as_choice(r) {
+            return self.restricts_at(&rc, b, d);
+        }
+        match (&r.term, &b.term) {
+            (Term::Element(re), Term::Element(be)) => self.name_and_type_ok(r, *re, b, *be),
+            (Term::Element(re), Term::Any(w)) => {
+                range_ok(r, b)
+                    && w.ns
+                        .allows(self.g.names.ns_of(self.g.elements[*re as usize].name))
+            }
+            (Term::Element(_), Term::Sequence(_) | Term::Choice(_) | Term::All(_)) => {
+                let group = Particle {
+                    min: 1,
+                    max: 1,
+                    term: match b.term {
+                        Term::Sequence(_) => Term::Sequence(vec![r.clone()]),
+                        Term::Choice(_) => Term::Choice(vec![r.clone()]),
+                        _ => Term::All(vec![r.clone()]),
+                    },
+                };
+                self.restricts_at(&group, b, d)
+            }
+            (Term::Any(rw), Term::Any(bw)) => {
+                range_ok(r, b) && ns_subset(&rw.ns, &bw.ns) && process_ok(rw, bw)
+            }
+            (Term::Sequence(_) | Term::Choice(_) | Term::All(_), Term::Any(bw)) => {
+                let (mn, mx) = total_range(r);
+                let bmax = if b.max == UNBOUNDED {
+                    u64::MAX
+                } else {
+                    u64::from(b.max)
+                };
+                mn >= u64::from(b.min) && mx <= bmax && self.leaves_in(r, bw)
+            }
+            (Term::All(rc), Term::All(bc)) | (Term::Sequence(rc), Term::Sequence(bc)) => {
+                range_ok(r, b) && self.recurse(rc, bc, true, d)
+            }
+            (Term::Choice(rc), Term::Choice(bc)) => {
+                range_ok(r, b) && self.recurse(rc, bc, false, d)
+            }
+            (Term::Sequence(rc), Term::All(bc)) => {
+                if !range_ok(r, b) {
+                    return false;
+                }
+                let mut used = vec![false; bc.len()];
+                for rp in rc {
+                    match (0..bc.len()).find(|&i| !used[i] && self.restricts_at(rp, &bc[i], d)) {
+                        Some(i) => used[i] = true,
+                        None => return false,
+                    }
+                }
+                bc.iter().zip(&used).all(|(bp, u)| *u || emptiable(bp))
+            }
+            (Term::Sequence(rc), Term::Choice(bc)) => {
+                let n = u32::try_from(rc.len()).unwrap_or(UNBOUNDED);
+                let mul = |a: u32| {
+                    if a == UNBOUNDED {
+                        UNBOUNDED
+                    } else {
+                        a.saturating_mul(n)
+                    }
+                };
+                let summed = Particle {
+                    min: r.min.saturating_mul(n),
+                    max: mul(r.max),
+                    term: Term::Sequence(Vec::new()),
+                };
+                range_ok(&summed, b)
+                    && rc
+                        .iter()
+                        .all(|rp| bc.iter().any(|bp| self.restricts_at(rp, bp, d)))
+            }
+            _ => false,
+        }
+    }
+
+    /// Recurse (ordered; unmatched base particles must be emptiable) or RecurseLax.
+    fn recurse(&self, rc: &[Particle], bc: &[Particle], strict: bool, depth: u32) -> bool {
+        let mut j = 0;
+        for rp in rc {
+            loop {
+                let Some(bp) = bc.get(j) else {
+                    return false;
+                };
+                j += 1;
+                if self.restricts_at(rp, bp, depth) {
+                    break;
+                }
+                if strict && !emptiable(bp) {
+                    return false;
+                }
+            }
+        }
+        !strict || bc[j..].iter().all(emptiable)
+    }
+
+    fn leaves_in(&self, p: &Particle, w: &Wildcard) -> bool {
+        match &p.term {
+            Term::Element(e) => {
+                w.ns.allows(self.g.names.ns_of(self.g.elements[*e as usize].name))
+            }
+            Term::Any(rw) => ns_subset(&rw.ns, &w.ns),
+            Term::Sequence(c) | Term::Choice(c) | Term::All(c) => {
+                c.iter().all(|k| self.leaves_in(k, w))
+            }
+        }
+    }
+
+    fn name_and_type_ok(&self, r: &Particle, re: u32, b: &Particle, be: u32) -> bool {
+        let (rd, bd) = (&self.g.elements[re as usize], &self.g.elements[be as usize]);
+        if rd.name != bd.name {
+            return false;
+        }
+        if !range_ok(r, b) || (rd.nillable && !bd.nillable) {
+            return false;
+        }
+        if let Some(bv) = bd.value.as_ref().filter(|v| v.fixed) {
+            match &rd.value {
+                Some(rv) if rv.fixed && (rv.value == bv.value || rv.lexical == bv.lexical) => {}
+                _ => return false,
+            }
+        }
+        if bd.block.0
+            & !rd.block.0
+            & (Derivations::EXTENSION | Derivations::RESTRICTION | Derivations::SUBSTITUTION)
+            != 0
+        {
+            return false;
+        }
+        self.type_restricts(rd.type_id, bd.type_id)
+    }
+
+    fn type_restricts(&self, r: TypeId, b: TypeId) -> bool {
+        methods_between(&self.g, r, b).is_some_and(|m| m & Derivations::EXTENSION == 0)
+    }
+
+    /// Records a restriction for [`Asm::check_restrictions`].
+    pub(super) fn note_restriction(&mut self, id: TypeId, base: TypeId, src: Src) {
+        if base != crate::xsd::components::ANY_TYPE {
+            self.restrictions.push((id, base, src));
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Streaming evaluation of identity constraints (`unique`, `key`, `keyref`).
+//!
+//! Each element that declares constraints opens a scope; selector paths are matched against the
+//! element names below it, fields against the names below each selected element. Field values
+//! are compared in the value space (`Value` equality distinguishes types). A keyref is checked
+//! when its scope ends, against the key tables completed inside that scope's subtree.
+
+use std::collections::HashSet;
+
+use crate::xml::Pos;
+use crate::xsd::components::{IdcCategory, TypeKind};
+use crate::xsd::datatypes::{NsResolver, Value};
+use crate::xsd::error::ErrorKind;
+use crate::xsd::identity::{Path, Step};
+
+use super::TagData;
+use super::engine::Validator;
+
+#[derive(Debug)]
+pub(super) struct Scope {
+    idc: u32,
+    depth: usize,
+    seq: u64,
+    table: HashSet<Vec<Value>>,
+    refs: Vec<(Vec<Value>, Pos)>,
+}
+
+#[derive(Debug)]
+pub(super) struct Target {
+    scope: usize,
+    depth: usize,
+    fields: Vec<Option<Value>>,
+    pos: Pos,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct IdcState {
+    /// Names of the open elements (reused buffers).
+    names: Vec<(String, String)>,
+    depth: usize,
+    seq: u64,
+    scopes: Vec<Scope>,
+    targets: Vec<Target>,
+    /// (target index, field index, element depth) waiting for an element's value.
+    sinks: Vec<(usize, usize, usize)>,
+    /// Completed key/unique tables: (constraint, scope start sequence, table).
+    finished: Vec<(u32, u64, HashSet<Vec<Value>>)>,
+    /// Typed value of the element that just ended (only kept while constraints are active).
+    pub last_value: Option<Value>,
+}
+
+impl IdcState {
+    pub(super) fn active(&self) -> bool {
+        !self.scopes.is_empty()
+    }
+}
+
+fn path_matches(p: &Path, names: &[(String, String)], base: usize, steps: &[Step]) -> bool {
+    // `names[base]` is the context element; the path's element steps match names after it.
+    let rel = &names[base + 1..];
+    let n = steps.len();
+    if p.descendant {
+        rel.len() >= n && suffix_match(&rel[rel.len() - n..], steps)
+    } else {
+        rel.len() == n && suffix_match(rel, steps)
+    }
+}
+
+fn suffix_match(names: &[(String, String)], steps: &[Step]) -> bool {
+    names.iter().zip(steps).all(|((ns, local), s)| match s {
+        Step::Child(t) => t.matches(ns, local),
+        _ => false,
+    })
+}
+
+impl Validator<'_> {
+    /// After an element started (its frame pushed at `depth`).
+    pub(super) fn idc_start(
+        &mut self,
+        tag: &TagData,
+        decl: Option<u32>,
+        assessed: bool,
+        ns: &dyn NsResolver,
+        pos: Pos,
+    ) {
+        let g = self.g;
+        let has_own = decl.is_some_and(|e| !g.element(e).identity.is_empty());
+        let st = &mut self.idc;
+        let depth = st.depth;
+        st.depth += 1;
+        st.seq += 1;
+        // Elements not assessed (skipped after an error) take no part: no cascades.
+        if (!has_own && st.scopes.is_empty()) || !assessed {
+            return;
+        }
+        if st.names.len() <= depth {
+            st.names.resize(depth + 1, (String::new(), String::new()));
+        }
+        let slot = &mut st.names[depth];
+        slot.0.clear();
+        slot.0.push_str(tag.ns());
+        slot.1.clear();
+        slot.1.push_str(tag.local());
+        if let Some(e) = decl {
+            for &idc in &g.element(e).identity {
+                st.scopes.push(Scope {
+                    idc,
+                    depth,
+                    seq: st.seq,
+                    table: HashSet::new(),
+                    refs: Vec::new(),
+                });
+            }
+        }
+        let names = &st.names[..=depth];
+        for (si, scope) in st.scopes.iter().enumerate() {
+            let sel = &g.identity[scope.idc as usize].selector;
+            if sel
+                .paths
+                .iter()
+                .any(|p| path_matches(p, names, scope.depth, &p.steps))
+            {
+                let n = g.identity[scope.idc as usize].fields.len();
+                st.targets.push(Target {
+                    scope: si,
+                    depth,
+                    fields: vec![None; n],
+                    pos,
+                });
+            }
+        }
+        let mut duplicate_field = false;
+        for (ti, target) in st.targets.iter_mut().enumerate() {
+            let idc = &g.identity[st.scopes[target.scope].idc as usize];
+            for (fi, field) in idc.fields.iter().enumerate() {
+                for p in &field.paths {
+                    match p.steps.last() {
+                        Some(Step::Attribute(test)) => {
+                            let elem_steps = &p.steps[..p.steps.len() - 1];
+                            if !path_matches(p, names, target.depth, elem_steps) {
+                                continue;
+                            }
+                            for (ans, local, _, value) in tag.attributes() {
+                                if test.matches(ans, local) {
+                                    let typed = attribute_value(g, decl, ans, local, value, ns);
+                                    if target.fields[fi].is_some() {
+                                        duplicate_field = true;
+                                    }
+                                    target.fields[fi] = Some(typed);
+                                }
+                            }
+                        }
+                        _ => {
+                            if path_matches(p, names, target.depth, &p.steps) {
+                                st.sinks.push((ti, fi, depth));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if duplicate_field {
+            self.error(
+                pos,
+                ErrorKind::IdentityConstraint,
+                "a field selects more than one value".into(),
+            );
+        }
+    }
+
+    /// After an element ended (its frame popped).
+    pub(super) fn idc_end(&mut self, pos: Pos) {
+        let g = self.g;
+        let st = &mut self.idc;
+        st.depth = st.depth.saturating_sub(1);
+        let depth = st.depth;
+        let value = st.last_value.take();
+        let mut problems: Vec<(Pos, String)> = Vec::new();
+        let mut k = 0;
+        while k < st.sinks.len() {
+            let (ti, fi, d) = st.sinks[k];
+            if d == depth {
+                st.sinks.swap_remove(k);
+                let target = &mut st.targets[ti];
+                if target.fields[fi].is_some() {
+                    problems.push((pos, "a field selects more than one value".into()));
+                }
+                match &value {
+                    Some(v) => target.fields[fi] = Some(v.clone()),
+                    None => problems.push((
+                        pos,
+                        "a field selects an element without a simple value".into(),
+                    )),
+                }
+            } else {
+                k += 1;
+            }
+        }
+        while st.targets.last().is_some_and(|t| t.depth == depth) {
+            let t = st.targets.pop().expect("checked");
+            st.sinks.retain(|&(ti, _, _)| ti < st.targets.len());
+            let scope = &mut st.scopes[t.scope];
+            let idc = &g.identity[scope.idc as usize];
+            let name = g.names.local(idc.name).to_owned();
+            if t.fields.iter().any(Option::is_none) {
+                if idc.category == IdcCategory::Key {
+                    problems.push((t.pos, format!("key '{name}': a field is missing")));
+                }
+                continue;
+            }
+            let key: Vec<Value> = t.fields.into_iter().map(|f| f.expect("checked")).collect();
+            match idc.category {
+                IdcCategory::KeyRef => scope.refs.push((key, t.pos)),
+                _ => {
+                    if !scope.table.insert(key) {
+                        problems.push((
+                            t.pos,
+                            format!(
+                                "duplicate value for {} '{name}'",
+                                category_name(idc.category)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        // Close scopes of this element: keys first, then keyrefs against completed tables.
+        let mut closing: Vec<Scope> = Vec::new();
+        while st.scopes.last().is_some_and(|s| s.depth == depth) {
+            closing.push(st.scopes.pop().expect("checked"));
+        }
+        for s in closing
+            .iter_mut()
+            .filter(|s| g.identity[s.idc as usize].category != IdcCategory::KeyRef)
+        {
+            st.finished
+                .push((s.idc, s.seq, std::mem::take(&mut s.table)));
+        }
+        for s in closing
+            .iter()
+            .filter(|s| g.identity[s.idc as usize].category == IdcCategory::KeyRef)
+        {
+            let idc = &g.identity[s.idc as usize];
+            let Some(refer) = idc.refer else { continue };
+            for (key, at) in &s.refs {
+                let found = st
+                    .finished
+                    .iter()
+                    .any(|(i, seq, table)| *i == refer && *seq >= s.seq && table.contains(key));
+                if !found {
+                    let name = g.names.local(idc.name).to_owned();
+                    problems.push((*at, format!("keyref '{name}': no matching key value")));
+                }
+            }
+        }
+        if st.scopes.is_empty() {
+            st.finished.clear();
+            st.targets.clear();
+            st.sinks.clear();
+        }
+        for (p, m) in problems {
+            self.error(p, ErrorKind::IdentityConstraint, m);
+        }
+    }
+}
+
+fn category_name(c: IdcCategory) -> &'static str {
+    match c {
+        IdcCategory::Unique => "unique",
+        IdcCategory::Key => "key",
+        IdcCategory::KeyRef => "keyref",
+    }
+}
+
+/// The typed value of an attribute for a field (its declared type, else the string).
+fn attribute_value(
+    g: &crate::xsd::components::Grammar,
+    decl: Option<u32>,
+    ns: &str,
+    local: &str,
+    value: &str,
+    resolver: &dyn NsResolver,
+) -> Value {
+    let q = g.names.lookup(g.names.ns_id(ns), local);
+    let type_id = decl.and_then(|e| {
+        let TypeKind::Complex(ct) = &g.type_def(g.element(e).type_id).kind else {
+            return None;
+        };
+        ct.attributes
+            .iter()
+            .find(|u| Some(u.name) == q)
+            .map(|u| u.type_id)
+    });
+    if let Some(TypeKind::Simple(st, _)) = type_id.map(|t| &g.type_def(t).kind)
+        && let Ok(v) = st.validate(value, resolver)
+    {
+        return v;
+    }
+    Value::String(value.trim().into())
+}

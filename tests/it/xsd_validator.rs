@@ -1,0 +1,218 @@
+//! XSD engine features beyond XBau, on small schemas written for these tests.
+
+use std::path::PathBuf;
+
+use poststelle::Limits;
+use poststelle::xsd::{
+    self, ElementInfo, ErrorKind, Grammar, Observer, ValidationOptions, ValidationReport,
+};
+
+const SCHEMA: &str = r###"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
+    xmlns:t="urn:t" targetNamespace="urn:t" elementFormDefault="qualified">
+  <xs:complexType name="Base">
+    <xs:sequence><xs:element name="a" type="xs:int"/></xs:sequence>
+  </xs:complexType>
+  <xs:complexType name="Derived">
+    <xs:complexContent><xs:extension base="t:Base">
+      <xs:sequence><xs:element name="b" type="xs:string" minOccurs="0"/></xs:sequence>
+      <xs:attribute name="id" type="xs:ID"/>
+    </xs:extension></xs:complexContent>
+  </xs:complexType>
+  <xs:complexType name="Abstract" abstract="true"><xs:sequence/></xs:complexType>
+  <xs:element name="shape" abstract="true" type="xs:string"/>
+  <xs:element name="circle" substitutionGroup="t:shape" type="xs:string"/>
+  <xs:element name="root">
+    <xs:complexType>
+      <xs:sequence>
+        <xs:element name="item" type="t:Base" maxOccurs="5000"/>
+        <xs:element ref="t:shape" minOccurs="0"/>
+        <xs:element name="n" type="xs:decimal" nillable="true" minOccurs="0"/>
+        <xs:element name="d" type="xs:decimal" default="1.0" minOccurs="0"/>
+        <xs:element name="ref" type="xs:IDREF" minOccurs="0" maxOccurs="unbounded"/>
+        <xs:element name="abs" type="t:Abstract" minOccurs="0"/>
+        <xs:any namespace="##other" processContents="lax" minOccurs="0"/>
+      </xs:sequence>
+      <xs:attribute name="v" type="xs:decimal" fixed="1.0"/>
+      <xs:attribute name="req" type="xs:string" use="required"/>
+    </xs:complexType>
+    <xs:key name="itemKey">
+      <xs:selector xpath="t:item"/>
+      <xs:field xpath="t:a"/>
+    </xs:key>
+  </xs:element>
+</xs:schema>"###;
+
+fn grammar() -> Grammar {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path: PathBuf = dir.path().join("t.xsd");
+    std::fs::write(&path, SCHEMA).expect("write schema");
+    xsd::compile_file(&path, &Limits::default()).expect("test schema compiles")
+}
+
+fn check(g: &Grammar, body: &str) -> ValidationReport {
+    let doc = format!(
+        r#"<t:root xmlns:t="urn:t" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" req="x" {body}</t:root>"#
+    );
+    xsd::validate_bytes(
+        g,
+        doc.as_bytes(),
+        &Limits::default(),
+        &ValidationOptions::default(),
+    )
+}
+
+fn kinds(r: &ValidationReport) -> Vec<ErrorKind> {
+    r.errors.iter().map(|e| e.kind).collect()
+}
+
+#[test]
+fn valid_document_with_xsi_type_substitution_nil_and_wildcard() {
+    let g = grammar();
+    let r = check(
+        &g,
+        r#"v="1"><t:item xsi:type="t:Derived" id="i1"><t:a>1</t:a><t:b>x</t:b></t:item>
+        <t:item><t:a>2</t:a></t:item><t:circle>c</t:circle><t:n xsi:nil="true"/><t:d/>
+        <t:ref>i1</t:ref><t:abs xsi:type="t:Abstract2"/>"#,
+    );
+    // Abstract2 does not exist: exactly that one error.
+    assert_eq!(
+        kinds(&r),
+        vec![ErrorKind::XsiType, ErrorKind::Abstract],
+        "{:?}",
+        r.errors
+    );
+    let r = check(
+        &g,
+        r#"><t:item><t:a>1</t:a></t:item><other xmlns="urn:o"><x/></other>"#,
+    );
+    assert!(r.is_valid(), "{:?}", r.errors);
+}
+
+#[test]
+fn violations_are_all_reported_with_their_kind() {
+    let g = grammar();
+    let r = check(
+        &g,
+        r#"v="2" bogus="1"><t:item><t:a>x</t:a></t:item><t:item><t:a>1</t:a><t:b/></t:item>
+        <t:shape>s</t:shape><t:n>1</t:n><t:ref>nowhere</t:ref>"#,
+    );
+    let k = kinds(&r);
+    for expected in [
+        ErrorKind::FixedValue,
+        ErrorKind::UnexpectedAttribute,
+        ErrorKind::InvalidValue,
+        ErrorKind::UnexpectedElement,
+        ErrorKind::Abstract,
+        ErrorKind::Id,
+    ] {
+        assert!(
+            k.contains(&expected),
+            "{expected:?} missing in {:?}",
+            r.errors
+        );
+    }
+    let missing = xsd::validate_bytes(
+        &g,
+        br#"<t:root xmlns:t="urn:t"/>"#,
+        &Limits::default(),
+        &ValidationOptions::default(),
+    );
+    assert_eq!(
+        kinds(&missing),
+        vec![ErrorKind::MissingAttribute, ErrorKind::MissingElement]
+    );
+}
+
+#[test]
+fn keys_must_be_unique() {
+    let g = grammar();
+    let r = check(
+        &g,
+        r#"><t:item><t:a>1</t:a></t:item><t:item><t:a>01</t:a></t:item>"#,
+    );
+    assert_eq!(
+        kinds(&r),
+        vec![ErrorKind::IdentityConstraint],
+        "{:?}",
+        r.errors
+    );
+}
+
+#[test]
+fn large_max_occurs_is_counted() {
+    let g = grammar();
+    let items: String = (0..5001)
+        .map(|i| format!("<t:item><t:a>{i}</t:a></t:item>"))
+        .collect();
+    let r = check(&g, &format!(">{items}"));
+    assert_eq!(kinds(&r), vec![ErrorKind::UnexpectedElement]);
+}
+
+#[derive(Default)]
+struct Recorder {
+    elements: Vec<(String, Option<String>)>,
+    values: Vec<String>,
+}
+
+impl Observer for Recorder {
+    fn start_element(&mut self, g: &Grammar, info: &ElementInfo<'_>) {
+        let ty = info
+            .type_id
+            .and_then(|t| g.type_def(t).name)
+            .map(|q| g.names().local(q).to_owned());
+        self.elements.push((info.local.to_owned(), ty));
+    }
+
+    fn simple_value(&mut self, _g: &Grammar, lexical: &str, typed: Option<&xsd::datatypes::Value>) {
+        self.values.push(format!("{lexical}:{}", typed.is_some()));
+    }
+}
+
+#[test]
+fn observer_sees_actual_types_and_defaults() {
+    let g = grammar();
+    let doc = br#"<t:root xmlns:t="urn:t" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" req="x"><t:item xsi:type="t:Derived"><t:a>7</t:a></t:item><t:d/></t:root>"#;
+    let mut rec = Recorder::default();
+    let r = xsd::validate_with(
+        &g,
+        &doc[..],
+        &Limits::default(),
+        &ValidationOptions::default(),
+        &mut rec,
+    );
+    assert!(r.is_valid(), "{:?}", r.errors);
+    assert_eq!(
+        rec.elements[1],
+        ("item".to_owned(), Some("Derived".to_owned()))
+    );
+    assert_eq!(rec.elements[2], ("a".to_owned(), Some("int".to_owned())));
+    assert_eq!(rec.values, vec!["7:true".to_owned(), "1.0:true".to_owned()]);
+}
+
+#[test]
+fn broken_schemas_are_rejected_with_positions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.xsd");
+    std::fs::write(
+        &path,
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:element name="a" type="missing"/>
+  <xs:complexType name="c"><xs:choice><xs:element name="x"/><xs:element name="x"/></xs:choice></xs:complexType>
+</xs:schema>"#,
+    )
+    .expect("write");
+    let err = xsd::compile_file(&path, &Limits::default()).expect_err("invalid schema");
+    let errors = err.errors();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.line == 2 && e.message.contains("missing")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("Unique Particle Attribution")),
+        "{errors:?}"
+    );
+}
