@@ -51,8 +51,8 @@ fn load(args: &SandboxArgs) -> Result<SandboxConfig, ExitCode> {
                 generated.data_dir = dir.clone();
                 if !args.ephemeral {
                     let text = generated.to_toml().map_err(config_error)?;
-                    let written = std::fs::create_dir_all(&dir)
-                        .and_then(|()| std::fs::write(&path, text));
+                    let written =
+                        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text));
                     if let Err(e) = written {
                         eprintln!("poststelle sandbox: {}: {e}", path.display());
                         return Err(ExitCode::from(2));
@@ -94,7 +94,9 @@ pub(crate) fn run(args: &SandboxArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        eprintln!("poststelle sandbox: preparing keys (RSA-4096 generation on first start takes a while)");
+        eprintln!(
+            "poststelle sandbox: preparing keys (RSA-4096 generation on first start takes a while)"
+        );
         let sandbox = match Sandbox::start(config).await {
             Ok(s) => s,
             Err(SandboxError::Config(e)) => return config_error(e),
@@ -119,7 +121,10 @@ fn print_banner(sandbox: &crate::sandbox::SandboxHandle) {
     println!("poststelle sandbox listening on {base}");
     println!("  Submission API   {base}/v1   (and {base}/v2)");
     println!("  token endpoint   {base}/token   (client_credentials, client_secret_post)");
-    println!("  SET keys (JWKS)  {base}/.well-known/jwks.json   (iss {})", sandbox.issuer());
+    println!(
+        "  SET keys (JWKS)  {base}/.well-known/jwks.json   (iss {})",
+        sandbox.issuer()
+    );
     println!(
         "  state            {}",
         if c.ephemeral {
@@ -144,8 +149,14 @@ fn print_banner(sandbox: &crate::sandbox::SandboxHandle) {
         println!("destination {}", d.id);
         if let Some(keys) = sandbox.destination_keys(&d.id) {
             println!("  encryptionKid          {}", keys.encryption_kid);
-            println!("  decryption key (JWK)   {}", keys.encryption_private_jwk.display());
-            println!("  signing key (JWK)      {}", keys.signing_private_jwk.display());
+            println!(
+                "  decryption key (JWK)   {}",
+                keys.encryption_private_jwk.display()
+            );
+            println!(
+                "  signing key (JWK)      {}",
+                keys.signing_private_jwk.display()
+            );
         }
         if let Some(url) = &d.callback_url {
             println!("  callback               {url}");

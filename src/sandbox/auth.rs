@@ -97,7 +97,11 @@ impl Authority {
         let mut fields: HashMap<String, String> = HashMap::new();
         for (k, v) in form_urlencoded::parse(form) {
             if fields.insert(k.into_owned(), v.into_owned()).is_some() {
-                return Err(OAuthError::new(400, "invalid_request", "repeated parameter"));
+                return Err(OAuthError::new(
+                    400,
+                    "invalid_request",
+                    "repeated parameter",
+                ));
             }
         }
         match fields.get("grant_type").map(String::as_str) {
@@ -109,11 +113,21 @@ impl Authority {
                     "only client_credentials is supported",
                 ));
             }
-            None => return Err(OAuthError::new(400, "invalid_request", "grant_type missing")),
+            None => {
+                return Err(OAuthError::new(
+                    400,
+                    "invalid_request",
+                    "grant_type missing",
+                ));
+            }
         }
         let (Some(id), Some(secret)) = (fields.get("client_id"), fields.get("client_secret"))
         else {
-            return Err(OAuthError::new(401, "invalid_client", "client credentials missing"));
+            return Err(OAuthError::new(
+                401,
+                "invalid_client",
+                "client credentials missing",
+            ));
         };
         let client = self
             .clients
@@ -126,14 +140,18 @@ impl Authority {
                 )
                 .is_ok()
             })
-            .ok_or_else(|| OAuthError::new(401, "invalid_client", "client authentication failed"))?;
+            .ok_or_else(|| {
+                OAuthError::new(401, "invalid_client", "client authentication failed")
+            })?;
         let assigned = self.scopes_of(client.role);
         // Without `scope` the client gets everything assigned (FITKO's advice, §2).
         let scopes = match fields.get("scope") {
             None => assigned,
             Some(requested) => {
-                let requested: Vec<String> =
-                    requested.split_ascii_whitespace().map(str::to_owned).collect();
+                let requested: Vec<String> = requested
+                    .split_ascii_whitespace()
+                    .map(str::to_owned)
+                    .collect();
                 if requested.is_empty() || !requested.iter().all(|s| assigned.contains(s)) {
                     return Err(OAuthError::new(
                         400,
@@ -160,7 +178,11 @@ impl Authority {
             let now = Instant::now();
             tokens.retain(|_, g| g.expires > now);
             if tokens.len() >= MAX_LIVE_TOKENS {
-                return Err(OAuthError::new(503, "temporarily_unavailable", "too many tokens"));
+                return Err(OAuthError::new(
+                    503,
+                    "temporarily_unavailable",
+                    "too many tokens",
+                ));
             }
         }
         tokens.insert(token.clone(), grant);
@@ -202,7 +224,10 @@ impl Authority {
         {
             Ok(())
         } else {
-            Err(ApiProblem::new(problem::INSUFFICIENT_SCOPE, "a send scope is required"))
+            Err(ApiProblem::new(
+                problem::INSUFFICIENT_SCOPE,
+                "a send scope is required",
+            ))
         }
     }
 

@@ -41,11 +41,7 @@ fn may_read(state: &State, grant: &Grant, s: &Submission) -> ApiResult<()> {
     }
 }
 
-async fn page(
-    state: &State,
-    s: &Submission,
-    query: &HashMap<String, String>,
-) -> ApiResult<Reply> {
+async fn page(state: &State, s: &Submission, query: &HashMap<String, String>) -> ApiResult<Reply> {
     let (offset, limit) = paging(state, query)?;
     let case_id = s.case_id.clone();
     let (log, total) = db(state, move |store| store.events(&case_id, offset, limit)).await?;

@@ -361,7 +361,10 @@ impl SandboxConfig {
                 findings.push(format!("client {} is listed twice", c.id));
             }
             if c.secret.len() < 16 {
-                findings.push(format!("client {}: secret shorter than 16 characters", c.id));
+                findings.push(format!(
+                    "client {}: secret shorter than 16 characters",
+                    c.id
+                ));
             }
             for d in &c.destinations {
                 if !ids.contains(d.as_str()) {

@@ -28,7 +28,11 @@ pub(crate) type Reply = Response<Full<Bytes>>;
 const DRAIN: Duration = Duration::from_secs(5);
 
 /// Runs the accept loop until `stop` fires, then drains open connections.
-pub(crate) async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    mut stop: watch::Receiver<bool>,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let header_timeout = Duration::from_secs(state.config.limits.header_timeout_secs);
     loop {

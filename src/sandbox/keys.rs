@@ -59,10 +59,12 @@ pub struct SigningPair {
 
 fn read_jwk(path: &Path) -> Result<Option<Jwk>, KeyError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => Jwk::from_json(&text).map(Some).map_err(|source| KeyError::Jwk {
-            path: path.to_owned(),
-            source,
-        }),
+        Ok(text) => Jwk::from_json(&text)
+            .map(Some)
+            .map_err(|source| KeyError::Jwk {
+                path: path.to_owned(),
+                source,
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(KeyError::Io {
             path: path.to_owned(),

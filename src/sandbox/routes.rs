@@ -53,7 +53,10 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
 }
 
 fn method_not_allowed() -> ApiProblem {
-    ApiProblem::new(problem::METHOD_NOT_ALLOWED, "see the sandbox README for the API")
+    ApiProblem::new(
+        problem::METHOD_NOT_ALLOWED,
+        "see the sandbox README for the API",
+    )
 }
 
 async fn dispatch(state: &Arc<State>, req: Request<Incoming>) -> ApiResult<Reply> {
@@ -282,7 +285,10 @@ impl State {
     /// A configured destination or `destination-not-found`.
     pub(crate) fn destination(&self, id: &str) -> ApiResult<&Destination> {
         self.destinations.get(id).ok_or_else(|| {
-            ApiProblem::new(problem::DESTINATION_NOT_FOUND, "no destination with this id")
+            ApiProblem::new(
+                problem::DESTINATION_NOT_FOUND,
+                "no destination with this id",
+            )
         })
     }
 }

@@ -86,7 +86,10 @@ impl Status {
             (self, next),
             (Self::Incomplete, Self::Submitted)
                 | (Self::Submitted, Self::Forwarded)
-                | (Self::Submitted | Self::Forwarded, Self::Accepted | Self::Rejected)
+                | (
+                    Self::Submitted | Self::Forwarded,
+                    Self::Accepted | Self::Rejected
+                )
         )
     }
 }
@@ -458,10 +461,11 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<String>, u64), StoreError> {
         let conn = self.lock();
-        let total: i64 =
-            conn.query_row("SELECT COUNT(*) FROM events WHERE case_id = ?1", [case_id], |r| {
-                r.get(0)
-            })?;
+        let total: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE case_id = ?1",
+            [case_id],
+            |r| r.get(0),
+        )?;
         let total = u64::try_from(total).map_err(|_| StoreError::Corrupt)?;
         let mut stmt = conn.prepare(
             "SELECT token FROM events WHERE case_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3",
@@ -553,7 +557,10 @@ mod tests {
         let refused: Result<Result<Submission, ()>, _> =
             store.submit("s1", "m", None, 2, |_, _| Err(()));
         assert!(matches!(refused, Ok(Err(()))));
-        assert_eq!(store.submission("s1").expect("get").expect("some").status, Status::Incomplete);
+        assert_eq!(
+            store.submission("s1").expect("get").expect("some").status,
+            Status::Incomplete
+        );
         let ok = store
             .submit("s1", "m", Some("d"), 2, |_, a| {
                 assert_eq!(a.len(), 1);
@@ -566,7 +573,10 @@ mod tests {
             Err(StoreError::State(Status::Submitted))
         ));
         assert!(matches!(
-            store.submit("s1", "m", None, 3, |_, _| Ok::<_, ()>((String::new(), String::new()))),
+            store.submit("s1", "m", None, 3, |_, _| Ok::<_, ()>((
+                String::new(),
+                String::new()
+            ))),
             Err(StoreError::State(Status::Submitted))
         ));
         let (events, total) = store.events("case-s1", 0, 10).expect("events");

@@ -167,9 +167,8 @@ fn check_jwe(
     need_cty: bool,
 ) -> ApiResult<()> {
     let limits = JoseLimits::default();
-    let jwe = CompactJwe::parse(token, &limits).map_err(|e| {
-        ApiProblem::new(problem::INVALID_JWE, format!("{what}: {e}"))
-    })?;
+    let jwe = CompactJwe::parse(token, &limits)
+        .map_err(|e| ApiProblem::new(problem::INVALID_JWE, format!("{what}: {e}")))?;
     if jwe.header().kid != destination.encryption.kid {
         return Err(ApiProblem::new(
             problem::INVALID_JWE,
@@ -178,7 +177,12 @@ fn check_jwe(
     }
     if need_cty {
         let accepted = &state.config.profile.v2_required_cty;
-        if !jwe.header().cty.as_ref().is_some_and(|c| accepted.contains(c)) {
+        if !jwe
+            .header()
+            .cty
+            .as_ref()
+            .is_some_and(|c| accepted.contains(c))
+        {
             return Err(ApiProblem::new(
                 problem::MISSING_CONTENT_TYPE,
                 format!("{what}: cty must be one of {}", accepted.join(", ")),
@@ -189,9 +193,8 @@ fn check_jwe(
 }
 
 fn utf8_token(body: &[u8], what: &str) -> ApiResult<String> {
-    let text = std::str::from_utf8(body).map_err(|_| {
-        ApiProblem::new(problem::INVALID_JWE, format!("{what}: not UTF-8 text"))
-    })?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiProblem::new(problem::INVALID_JWE, format!("{what}: not UTF-8 text")))?;
     Ok(text.trim_ascii().to_owned())
 }
 
@@ -224,7 +227,10 @@ pub(crate) async fn upload(
     let token = utf8_token(&body, "attachment")?;
     check_jwe(state, destination, &token, "attachment", false)?;
     let sid = submission.id.clone();
-    db(state, move |store| store.put_attachment(&sid, &attachment_id, &token)).await?;
+    db(state, move |store| {
+        store.put_attachment(&sid, &attachment_id, &token)
+    })
+    .await?;
     Ok(http::no_content())
 }
 
@@ -248,8 +254,8 @@ pub(crate) async fn submit(
             Some(_) => Err(invalid(&format!("{name} must be a string"))),
         }
     };
-    let metadata = text("encryptedMetadata")?
-        .ok_or_else(|| invalid("encryptedMetadata is required"))?;
+    let metadata =
+        text("encryptedMetadata")?.ok_or_else(|| invalid("encryptedMetadata is required"))?;
     let data = text("encryptedData")?.filter(|d| !d.is_empty());
     let v2 = api == Api::V2;
     if v2 && data.is_none() {
@@ -265,7 +271,11 @@ pub(crate) async fn submit(
         let at = now();
         store.submit(&sid, &metadata, data.as_deref(), at, |s, uploaded| {
             let have: HashSet<&str> = uploaded.iter().map(|(a, _)| a.as_str()).collect();
-            let missing = s.announced.iter().filter(|a| !have.contains(a.as_str())).count();
+            let missing = s
+                .announced
+                .iter()
+                .filter(|a| !have.contains(a.as_str()))
+                .count();
             if missing > 0 {
                 return Err(ApiProblem::new(
                     problem::MISSING_ATTACHMENTS,

@@ -50,8 +50,10 @@ async fn receiver(fail_first: usize) -> (String, mpsc::UnboundedReceiver<Receive
                             .unwrap_or_default()
                             .to_owned()
                     };
-                    let (timestamp, mac) =
-                        (header("callback-timestamp"), header("callback-authentication"));
+                    let (timestamp, mac) = (
+                        header("callback-timestamp"),
+                        header("callback-authentication"),
+                    );
                     let body = req
                         .into_body()
                         .collect()
@@ -106,18 +108,35 @@ async fn callback_is_signed_retried_and_verifiable() {
     );
     assert_eq!(body["submissions"][0]["submissionId"], sid.as_str());
     assert_eq!(body["submissions"][0]["caseId"], case.as_str());
-    assert_eq!(body["submissions"][0]["destinationId"], env.destination.as_str());
+    assert_eq!(
+        body["submissions"][0]["destinationId"],
+        env.destination.as_str()
+    );
 
     let secret = CallbackSecret::new(SECRET.as_bytes());
     let mut guard = ReplayGuard::new();
     let t = now();
     assert_eq!(
-        callback::verify(&secret, &second.timestamp, &second.mac, &second.body, t, &mut guard),
+        callback::verify(
+            &secret,
+            &second.timestamp,
+            &second.mac,
+            &second.body,
+            t,
+            &mut guard
+        ),
         Ok(())
     );
     // The same callback again is a replay.
     assert_eq!(
-        callback::verify(&secret, &second.timestamp, &second.mac, &second.body, t, &mut guard),
+        callback::verify(
+            &secret,
+            &second.timestamp,
+            &second.mac,
+            &second.body,
+            t,
+            &mut guard
+        ),
         Err(CallbackError::Replay)
     );
     // Tampered body.
@@ -125,13 +144,27 @@ async fn callback_is_signed_retried_and_verifiable() {
     tampered.push(b' ');
     let mut fresh = ReplayGuard::new();
     assert_eq!(
-        callback::verify(&secret, &second.timestamp, &second.mac, &tampered, t, &mut fresh),
+        callback::verify(
+            &secret,
+            &second.timestamp,
+            &second.mac,
+            &tampered,
+            t,
+            &mut fresh
+        ),
         Err(CallbackError::BadMac)
     );
     // Wrong secret.
     let wrong = CallbackSecret::new(b"another-secret");
     assert_eq!(
-        callback::verify(&wrong, &second.timestamp, &second.mac, &second.body, t, &mut fresh),
+        callback::verify(
+            &wrong,
+            &second.timestamp,
+            &second.mac,
+            &second.body,
+            t,
+            &mut fresh
+        ),
         Err(CallbackError::BadMac)
     );
     // Stale: checked as if received six minutes later.

@@ -3,7 +3,7 @@
 
 use poststelle::config::JoseLimits;
 use poststelle::fitconnect::problems::{Failure, Instance, Problem};
-use poststelle::fitconnect::set::{self, StaticKeys, SUBMIT_SUBMISSION};
+use poststelle::fitconnect::set::{self, SUBMIT_SUBMISSION, StaticKeys};
 use poststelle::jose::Jwk;
 use poststelle::sandbox::{CREATE_SUBMISSION, Sandbox};
 use serde_json::{Value, json};
@@ -14,13 +14,20 @@ use crate::sandbox_support::{self as support, encrypt, keys, now, problem, start
 async fn token_endpoint_grants_and_refuses() {
     let env = start().await;
     let ok = env
-        .token_response("grant_type=client_credentials&client_id=sender&client_secret=sender-secret-0123456789")
+        .token_response(
+            "grant_type=client_credentials&client_id=sender&client_secret=sender-secret-0123456789",
+        )
         .await;
     assert_eq!(ok.status(), 200);
     let v: Value = ok.json().await.expect("json");
     assert_eq!(v["token_type"], "Bearer");
     assert_eq!(v["expires_in"], 1800);
-    assert!(v["scope"].as_str().expect("scope").contains("send:region:DE"));
+    assert!(
+        v["scope"]
+            .as_str()
+            .expect("scope")
+            .contains("send:region:DE")
+    );
 
     let bad_secret = env
         .token_response("grant_type=client_credentials&client_id=sender&client_secret=nope")
@@ -51,7 +58,9 @@ async fn token_endpoint_grants_and_refuses() {
     assert_eq!(basic.status(), 401);
 
     let grant = env
-        .token_response("grant_type=password&client_id=sender&client_secret=sender-secret-0123456789")
+        .token_response(
+            "grant_type=password&client_id=sender&client_secret=sender-secret-0123456789",
+        )
         .await;
     assert_eq!(grant.status(), 400);
     env.sandbox.shutdown().await;
@@ -79,7 +88,10 @@ async fn destination_and_keys_are_published() {
     assert_eq!(v2["publicServices"][0]["identifier"], support::SERVICE);
     let kid = keys().encryption_kid.clone();
     let key: Value = env
-        .get(&token, &format!("/v1/destinations/{}/keys/{kid}", env.destination))
+        .get(
+            &token,
+            &format!("/v1/destinations/{}/keys/{kid}", env.destination),
+        )
         .await
         .json()
         .await
@@ -154,7 +166,10 @@ async fn full_flow_with_accept() {
     let sub = env.subscriber().await;
 
     let list: Value = env
-        .get(&sub, &format!("/v1/submissions?destinationId={}", env.destination))
+        .get(
+            &sub,
+            &format!("/v1/submissions?destinationId={}", env.destination),
+        )
         .await
         .json()
         .await
@@ -171,7 +186,10 @@ async fn full_flow_with_accept() {
         .expect("json");
     assert_eq!(fetched["serviceType"]["identifier"], support::SERVICE);
     assert_eq!(fetched["attachments"].as_array().expect("ids").len(), 2);
-    assert_eq!(tag(fetched["encryptedMetadata"].as_str().expect("jwe")), tags.metadata);
+    assert_eq!(
+        tag(fetched["encryptedMetadata"].as_str().expect("jwe")),
+        tags.metadata
+    );
 
     let (aid, atag) = tags.attachments.iter().next().expect("one");
     let att = env
@@ -186,11 +204,16 @@ async fn full_flow_with_accept() {
     assert_eq!(sets[1].authentication_tags().expect("tags"), tags);
     assert_eq!(sets[1].sub, format!("submission:{sid}"));
 
-    let resp = env.post_event(&sub, &case, &env.accept(&sid, &case, &tags)).await;
+    let resp = env
+        .post_event(&sub, &case, &env.accept(&sid, &case, &tags))
+        .await;
     assert_eq!(resp.status(), 204);
     // accepted: no longer listed or fetchable; the sender sees the accept in the log.
     let list: Value = env
-        .get(&sub, &format!("/v1/submissions?destinationId={}", env.destination))
+        .get(
+            &sub,
+            &format!("/v1/submissions?destinationId={}", env.destination),
+        )
         .await
         .json()
         .await
@@ -234,7 +257,12 @@ async fn reject_and_forward_transitions() {
     };
     assert_eq!(env.post_event(&sub, &case, &forward).await.status(), 204);
     // forwarded is still deliverable.
-    assert_eq!(env.get(&sub, &format!("/v1/submissions/{sid}")).await.status(), 200);
+    assert_eq!(
+        env.get(&sub, &format!("/v1/submissions/{sid}"))
+            .await
+            .status(),
+        200
+    );
     let problems = [Problem::new(Failure::Technical, &Instance::Other).expect("problem")];
     let reject = set::reject_submission(
         &keys().signing_private,
@@ -243,8 +271,11 @@ async fn reject_and_forward_transitions() {
         now(),
     );
     assert_eq!(env.post_event(&sub, &case, &reject).await.status(), 204);
-    let (status, slug) =
-        problem(env.post_event(&sub, &case, &env.accept(&sid, &case, &tags)).await).await;
+    let (status, slug) = problem(
+        env.post_event(&sub, &case, &env.accept(&sid, &case, &tags))
+            .await,
+    )
+    .await;
     assert_eq!((status, slug.as_str()), (409, "submission-state-invalid"));
     env.sandbox.shutdown().await;
 }
@@ -321,7 +352,10 @@ async fn state_survives_a_restart_with_a_file_database() {
     };
     let sub = env.subscriber().await;
     let list: Value = env
-        .get(&sub, &format!("/v1/submissions?destinationId={}", env.destination))
+        .get(
+            &sub,
+            &format!("/v1/submissions?destinationId={}", env.destination),
+        )
         .await
         .json()
         .await

@@ -44,7 +44,8 @@ async fn subscriber_not_connected_to_the_destination() {
 async fn unknown_destination_and_unknown_ids() {
     let env = start().await;
     let token = env.sender().await;
-    let (status, slug) = problem(env.get(&token, &format!("/v1/destinations/{}", id())).await).await;
+    let (status, slug) =
+        problem(env.get(&token, &format!("/v1/destinations/{}", id())).await).await;
     assert_eq!((status, slug.as_str()), (404, "destination-not-found"));
     let resp = env
         .http
@@ -89,12 +90,21 @@ async fn bad_announced_attachments() {
     let token = env.sender().await;
     let same = id();
     let (status, slug) = problem(env.create("v1", &token, &[same.clone(), same]).await).await;
-    assert_eq!((status, slug.as_str()), (422, "invalid-announced-attachments"));
+    assert_eq!(
+        (status, slug.as_str()),
+        (422, "invalid-announced-attachments")
+    );
     let (status, slug) = problem(env.create("v1", &token, &["not-a-uuid".into()]).await).await;
-    assert_eq!((status, slug.as_str()), (422, "invalid-announced-attachments"));
+    assert_eq!(
+        (status, slug.as_str()),
+        (422, "invalid-announced-attachments")
+    );
     let many: Vec<String> = (0..101).map(|_| id()).collect();
     let (status, slug) = problem(env.create("v1", &token, &many).await).await;
-    assert_eq!((status, slug.as_str()), (422, "invalid-announced-attachments"));
+    assert_eq!(
+        (status, slug.as_str()),
+        (422, "invalid-announced-attachments")
+    );
     let resp = env
         .http
         .post(env.url("/v1/submissions"))
@@ -126,8 +136,9 @@ async fn non_jwe_bodies_and_wrong_media_types() {
     }
     // alg outside the allow-list.
     let header = br#"{"alg":"RSA1_5","enc":"A256GCM","kid":"k"}"#;
-    let bad_alg = poststelle::jose::jwe::encrypt_with_header(b"x", &keys().encryption_public, header)
-        .expect("encrypt");
+    let bad_alg =
+        poststelle::jose::jwe::encrypt_with_header(b"x", &keys().encryption_public, header)
+            .expect("encrypt");
     let (status, slug) = problem(env.upload(&token, &sid, &aid, &bad_alg).await).await;
     assert_eq!((status, slug.as_str()), (422, "invalid-jwe"));
     let resp = env
@@ -156,7 +167,12 @@ async fn submit_needs_every_announced_attachment() {
     let token = env.sender().await;
     let (a, b) = (id(), id());
     let (sid, _) = env.created(&token, &[a.clone(), b]).await;
-    assert_eq!(env.upload(&token, &sid, &a, &encrypt(b"x", None)).await.status(), 204);
+    assert_eq!(
+        env.upload(&token, &sid, &a, &encrypt(b"x", None))
+            .await
+            .status(),
+        204
+    );
     let body = json!({ "encryptedMetadata": encrypt(b"{}", Some("application/json")) });
     let (status, slug) = problem(env.submit("v1", &token, &sid, &body).await).await;
     assert_eq!((status, slug.as_str()), (422, "missing-attachments"));
@@ -201,7 +217,11 @@ async fn oversized_bodies_are_refused() {
          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n",
         big.len()
     );
-    let answer = raw_exchange(env.sandbox.addr(), &[head.as_bytes(), big.as_bytes(), b"\r\n0\r\n\r\n"]).await;
+    let answer = raw_exchange(
+        env.sandbox.addr(),
+        &[head.as_bytes(), big.as_bytes(), b"\r\n0\r\n\r\n"],
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("payload-too-large"));
     let huge = json!({ "destinationId": "x".repeat(2000) });
@@ -253,7 +273,10 @@ async fn paging_limits() {
         .json()
         .await
         .expect("json");
-    assert_eq!((page["count"].clone(), page["totalCount"].clone()), (json!(2), json!(3)));
+    assert_eq!(
+        (page["count"].clone(), page["totalCount"].clone()),
+        (json!(2), json!(3))
+    );
     let page: Value = env
         .get(&sub, &format!("{base}&offset=0&limit=1"))
         .await
@@ -270,7 +293,8 @@ async fn posted_sets_are_verified() {
     let sub = env.subscriber().await;
     let (sid, case, tags) = env.submitted(1).await;
     // Signed with a key that is not the destination's.
-    let other = jwk::generate(KeyUse::Signature, Some(keys().signing_private.kid())).expect("keygen");
+    let other =
+        jwk::generate(KeyUse::Signature, Some(keys().signing_private.kid())).expect("keygen");
     let other = SigningKey::from_jwk(&other.private_jwk).expect("key");
     let forged = set::accept_submission(&other, &env.subject(&sid, &case), &tags, now());
     let (status, slug) = problem(env.post_event(&sub, &case, &forged).await).await;
@@ -280,7 +304,12 @@ async fn posted_sets_are_verified() {
         metadata: "AAAAAAAAAAAAAAAAAAAAAA".into(),
         ..tags.clone()
     };
-    let set = set::accept_submission(&keys().signing_private, &env.subject(&sid, &case), &wrong, now());
+    let set = set::accept_submission(
+        &keys().signing_private,
+        &env.subject(&sid, &case),
+        &wrong,
+        now(),
+    );
     let (status, slug) = problem(env.post_event(&sub, &case, &set).await).await;
     assert_eq!((status, slug.as_str()), (422, "invalid-event"));
     // Not a JWS at all.

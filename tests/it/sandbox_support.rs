@@ -170,11 +170,21 @@ impl Env {
     }
 
     pub(crate) async fn subscriber(&self) -> String {
-        self.token("subscriber", "subscriber-secret-0123456789").await
+        self.token("subscriber", "subscriber-secret-0123456789")
+            .await
     }
 
-    pub(crate) async fn create(&self, v: &str, token: &str, announced: &[String]) -> reqwest::Response {
-        let service = if v == "v2" { "publicService" } else { "serviceType" };
+    pub(crate) async fn create(
+        &self,
+        v: &str,
+        token: &str,
+        announced: &[String],
+    ) -> reqwest::Response {
+        let service = if v == "v2" {
+            "publicService"
+        } else {
+            "serviceType"
+        };
         self.http
             .post(self.url(&format!("/{v}/submissions")))
             .bearer_auth(token)
@@ -200,7 +210,13 @@ impl Env {
         )
     }
 
-    pub(crate) async fn upload(&self, token: &str, sid: &str, aid: &str, body: &str) -> reqwest::Response {
+    pub(crate) async fn upload(
+        &self,
+        token: &str,
+        sid: &str,
+        aid: &str,
+        body: &str,
+    ) -> reqwest::Response {
         self.http
             .put(self.url(&format!("/v1/submissions/{sid}/attachments/{aid}")))
             .bearer_auth(token)
@@ -211,7 +227,13 @@ impl Env {
             .expect("upload")
     }
 
-    pub(crate) async fn submit(&self, v: &str, token: &str, sid: &str, body: &Value) -> reqwest::Response {
+    pub(crate) async fn submit(
+        &self,
+        v: &str,
+        token: &str,
+        sid: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.http
             .put(self.url(&format!("/{v}/submissions/{sid}")))
             .bearer_auth(token)
@@ -263,7 +285,12 @@ impl Env {
     }
 
     pub(crate) fn accept(&self, sid: &str, case: &str, tags: &AuthenticationTags) -> String {
-        set::accept_submission(&keys().signing_private, &self.subject(sid, case), tags, now())
+        set::accept_submission(
+            &keys().signing_private,
+            &self.subject(sid, case),
+            tags,
+            now(),
+        )
     }
 
     pub(crate) fn subject<'a>(&'a self, sid: &'a str, case: &'a str) -> SubmissionRef<'a> {
