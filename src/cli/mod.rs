@@ -12,6 +12,7 @@ pub mod decrypt;
 pub mod encrypt;
 mod keyfile;
 pub mod keys;
+mod sandbox;
 pub mod schemas;
 pub mod validate;
 
@@ -35,6 +36,8 @@ enum Command {
     Encrypt(encrypt::EncryptArgs),
     /// Generate test key pairs or check keys against the FIT-Connect rules.
     Keys(keys::KeysArgs),
+    /// Run a local FIT-Connect delivery service (Submission API, OAuth, callbacks) for tests.
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Runs the command line with the given arguments (the first is the program name).
@@ -58,5 +61,6 @@ where
         Command::Decrypt(args) => decrypt::run(&args),
         Command::Encrypt(args) => encrypt::run(&args),
         Command::Keys(args) => keys::run(&args),
+        Command::Sandbox(args) => sandbox::run(&args),
     }
 }
