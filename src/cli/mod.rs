@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod queue;
+
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]
 #[command(name = "poststelle", version, about, long_about = None)]
@@ -17,7 +19,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
+    Queue(queue::QueueArgs),
+}
 
 /// Runs the command line with the given arguments (the first is the program name).
 pub fn run<I, T>(args: I) -> ExitCode
@@ -34,5 +39,7 @@ where
             return ExitCode::from(code);
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Queue(args) => queue::run(args),
+    }
 }
