@@ -293,7 +293,10 @@ mod tests {
         assert_eq!(code, 0);
         assert!(text.contains("decision    accepted"), "{text}");
         assert!(text.contains("hash        data sha512:ab"), "{text}");
-        assert!(text.contains("2030-"), "timestamps are RFC 3339: {text}");
+        assert!(
+            text.contains("seen        2027-01-15T08:00:00Z"),
+            "timestamps are RFC 3339: {text}"
+        );
         let (code, _) = output(
             &addr,
             QueueAction::Show {
