@@ -72,10 +72,14 @@ impl BlobDir {
         let sha256 = hex(ctx.finish().as_ref());
         let dest = self.path(&sha256);
         let dir = dest.parent().expect("blob paths have a fan-out directory");
+        let new_dir = !dir.exists();
         fs::create_dir_all(dir).map_err(|e| StoreError::io(dir.display(), e))?;
         fs::rename(tmp, &dest).map_err(|e| StoreError::io(dest.display(), e))?;
         sync_dir(dir)?;
-        sync_dir(&self.root)?;
+        if new_dir {
+            // The new fan-out directory's own entry must be durable too.
+            sync_dir(&self.root)?;
+        }
         Ok(WrittenBlob { sha256, size })
     }
 

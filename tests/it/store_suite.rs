@@ -767,3 +767,150 @@ async fn state_survives_reopen<B: Backend>(b: &B) {
     );
     assert_eq!(s.applied_migrations().await.expect("versions"), [1]);
 }
+
+/// Throughput of durable stores (one submission, one job, one small attachment per
+/// transaction). Not an assertion: run with
+/// `cargo test --release --test it store_suite::throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a test"]
+async fn throughput() {
+    async fn measure<S: Store>(name: &str, s: &S) {
+        let n = 300;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let sub = submission(
+                &format!("tp-{i}"),
+                &["bau"],
+                vec![attachment("a", vec![7; 4096])],
+            );
+            s.store_submission(sub, T0).await.expect("store");
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {n} store_submission in {secs:.2} s = {:.0}/s",
+            f64::from(n) / secs
+        );
+        let start = std::time::Instant::now();
+        let mut claimed = 0;
+        loop {
+            let jobs = s.claim_jobs("w", T0, LEASE, 1).await.expect("claim");
+            let Some(job) = jobs.first() else { break };
+            s.complete_job(job.job_id, T0).await.expect("complete");
+            claimed += 1;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {claimed} claim+complete in {secs:.2} s = {:.0}/s",
+            f64::from(claimed) / secs
+        );
+    }
+    let sqlite = Sqlite::new().await;
+    measure("sqlite", sqlite.store()).await;
+    if let Some(pg) = Postgres::new().await {
+        measure("postgres", pg.store()).await;
+    }
+}
+
+/// The child half of [`sqlite_survives_sigkill`]: stores submissions until killed, printing
+/// each id after its commit returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "child process of sqlite_survives_sigkill"]
+async fn sigkill_child() {
+    let Ok(path) = std::env::var("POSTSTELLE_STORE_CRASH_DB") else {
+        return;
+    };
+    let s = SqliteStore::open(&path).await.expect("open");
+    for i in 0..100_000 {
+        let id = format!("crash-{i}");
+        s.record_seen(&id, T0).await.expect("seen");
+        let sub = submission(
+            &id,
+            &["bau"],
+            vec![attachment("a", big_payload(64 * 1024 + i))],
+        );
+        s.store_submission(sub, T0).await.expect("store");
+        println!("committed {id}");
+    }
+}
+
+/// SIGKILL at an arbitrary moment: every submission whose commit returned is complete after
+/// reopening, and nothing is half-written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_survives_sigkill() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("crash.db");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "store_suite::sigkill_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("POSTSTELLE_STORE_CRASH_DB", &path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stop_after = 5 + (getrandom::u32().expect("random") % 20) as usize;
+    let mut committed = vec![];
+    for line in io::BufReader::new(stdout).lines() {
+        let line = line.expect("child output");
+        if let Some(id) = line.strip_prefix("committed ") {
+            committed.push(id.to_owned());
+            if committed.len() == stop_after {
+                break;
+            }
+        }
+    }
+    // Let the child run on into its next transaction, then kill it without warning.
+    tokio::time::sleep(Duration::from_millis(u64::from(
+        getrandom::u32().expect("random") % 30,
+    )))
+    .await;
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    assert_eq!(committed.len(), stop_after, "child stopped early");
+
+    let s = SqliteStore::open(&path).await.expect("reopen after crash");
+    let out = dir.path().join("export.bin");
+    for (i, id) in committed.iter().enumerate() {
+        assert_eq!(
+            s.record_seen(id, T0).await.expect("seen"),
+            Seen::Stored,
+            "{id}"
+        );
+        let view = s.submission(id).await.expect("view").expect("exists");
+        assert_eq!((view.jobs.len(), view.attachments.len()), (1, 1), "{id}");
+        s.export_attachment(id, "a", &out).await.expect("export");
+        assert_eq!(
+            std::fs::read(&out).expect("read"),
+            big_payload(64 * 1024 + i),
+            "{id}"
+        );
+    }
+    // Whatever was in flight is either complete or only "seen" (to be processed again).
+    let all = s
+        .list_jobs(JobFilter {
+            state: None,
+            limit: 100_000,
+        })
+        .await
+        .expect("jobs");
+    for job in &all {
+        let view = s
+            .submission(&job.submission_id)
+            .await
+            .expect("view")
+            .expect("exists");
+        assert_eq!(view.attachments.len(), 1, "job without its attachment");
+        assert!(view.evidence.is_some(), "job without evidence");
+    }
+    let m = s.metrics(T0).await.expect("metrics");
+    assert!(m.submissions_unacked >= committed.len() as u64);
+    assert!(
+        m.submissions_unfinished <= 1,
+        "at most the in-flight one is unfinished"
+    );
+}
