@@ -189,14 +189,26 @@ impl super::Store for SqliteStore {
         .await
     }
 
-    async fn store_submission(&self, sub: NewSubmission, now: Timestamp) -> Result<StoreOutcome> {
-        self.run(move |conn, blobs| {
-            // Blobs first, each durable before the commit that references it.
-            let mut written = Vec::with_capacity(sub.attachments.len());
-            for a in sub.attachments {
-                let blob = blobs.write(a.content.open()?)?;
-                written.push((a.attachment_id, a.filename, a.media_type, blob));
-            }
+    async fn store_submission(
+        &self,
+        mut sub: NewSubmission,
+        now: Timestamp,
+    ) -> Result<StoreOutcome> {
+        // Blobs first, each durable before the commit that references it, and without holding
+        // the connection: a large attachment must not stall the other writers.
+        let attachments = std::mem::take(&mut sub.attachments);
+        let blobs = self.inner.blobs.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            attachments
+                .into_iter()
+                .map(|a| {
+                    let blob = blobs.write(a.content.open()?)?;
+                    Ok((a.attachment_id, a.filename, a.media_type, blob))
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .await??;
+        self.run(move |conn, _| {
             let (decision, problems) = sub.decision.columns()?;
             let auth_tags = serde_json::to_string(&sub.evidence.auth_tags)?;
             let hashes = serde_json::to_string(&sub.evidence.hashes)?;

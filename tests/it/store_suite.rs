@@ -24,6 +24,8 @@ trait Backend: Sized {
     fn store(&self) -> &Self::S;
     /// A new instance on the same database (a restart, or a second gateway).
     fn reopen(&self) -> impl Future<Output = Self::S> + Send;
+    /// Environment that makes `sigkill_child` open this backend's database.
+    fn child_env(&self) -> (&'static str, String);
 }
 
 struct Sqlite {
@@ -52,6 +54,9 @@ impl Backend for Sqlite {
     }
     async fn reopen(&self) -> SqliteStore {
         SqliteStore::open(&self.path).await.expect("reopen sqlite")
+    }
+    fn child_env(&self) -> (&'static str, String) {
+        ("POSTSTELLE_STORE_CRASH_DB", self.path.display().to_string())
     }
 }
 
@@ -87,6 +92,9 @@ impl Backend for Postgres {
         PgStore::connect(&self.url, Some(&self.schema))
             .await
             .expect("reconnect postgres")
+    }
+    fn child_env(&self) -> (&'static str, String) {
+        ("POSTSTELLE_STORE_CRASH_SCHEMA", self.schema.clone())
     }
 }
 
@@ -154,6 +162,7 @@ suite!(
     one_poller_at_a_time,
     metrics_count_states,
     state_survives_reopen,
+    survives_sigkill,
 );
 
 fn evidence() -> Evidence {
@@ -811,35 +820,39 @@ async fn throughput() {
     }
 }
 
-/// The child half of [`sqlite_survives_sigkill`]: stores submissions until killed, printing
-/// each id after its commit returned.
+/// The child half of [`survives_sigkill`]: stores submissions until killed, printing each id
+/// after its commit returned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "child process of sqlite_survives_sigkill"]
+#[ignore = "child process of survives_sigkill"]
 async fn sigkill_child() {
-    let Ok(path) = std::env::var("POSTSTELLE_STORE_CRASH_DB") else {
-        return;
-    };
-    let s = SqliteStore::open(&path).await.expect("open");
-    for i in 0..100_000 {
-        let id = format!("crash-{i}");
-        s.record_seen(&id, T0).await.expect("seen");
-        let sub = submission(
-            &id,
-            &["bau"],
-            vec![attachment("a", big_payload(64 * 1024 + i))],
-        );
-        s.store_submission(sub, T0).await.expect("store");
-        println!("committed {id}");
+    async fn store_until_killed<S: Store>(s: S) {
+        for i in 0..100_000 {
+            let id = format!("crash-{i}");
+            s.record_seen(&id, T0).await.expect("seen");
+            let payload = big_payload(64 * 1024 + i);
+            let sub = submission(&id, &["bau"], vec![attachment("a", payload)]);
+            s.store_submission(sub, T0).await.expect("store");
+            println!("committed {id}");
+        }
+    }
+    if let Ok(path) = std::env::var("POSTSTELLE_STORE_CRASH_DB") {
+        store_until_killed(SqliteStore::open(&path).await.expect("open")).await;
+    } else if let (Ok(schema), Ok(url)) = (
+        std::env::var("POSTSTELLE_STORE_CRASH_SCHEMA"),
+        std::env::var("POSTSTELLE_TEST_DATABASE_URL"),
+    ) {
+        let store = PgStore::connect(&url, Some(&schema))
+            .await
+            .expect("connect");
+        store_until_killed(store).await;
     }
 }
 
 /// SIGKILL at an arbitrary moment: every submission whose commit returned is complete after
 /// reopening, and nothing is half-written.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_survives_sigkill() {
+async fn survives_sigkill<B: Backend>(b: &B) {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("crash.db");
+    let (key, value) = b.child_env();
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
@@ -847,33 +860,37 @@ async fn sqlite_survives_sigkill() {
             "--ignored",
             "--nocapture",
         ])
-        .env("POSTSTELLE_STORE_CRASH_DB", &path)
+        .env(key, value)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn child");
     let stdout = child.stdout.take().expect("piped stdout");
     let stop_after = 5 + (getrandom::u32().expect("random") % 20) as usize;
-    let mut committed = vec![];
-    for line in io::BufReader::new(stdout).lines() {
-        let line = line.expect("child output");
-        if let Some(id) = line.strip_prefix("committed ") {
-            committed.push(id.to_owned());
-            if committed.len() == stop_after {
-                break;
+    let committed = tokio::task::spawn_blocking(move || {
+        let mut committed = vec![];
+        for line in io::BufReader::new(stdout).lines() {
+            let line = line.expect("child output");
+            if let Some(id) = line.strip_prefix("committed ") {
+                committed.push(id.to_owned());
+                if committed.len() == stop_after {
+                    break;
+                }
             }
         }
-    }
+        committed
+    })
+    .await
+    .expect("reader");
     // Let the child run on into its next transaction, then kill it without warning.
-    tokio::time::sleep(Duration::from_millis(u64::from(
-        getrandom::u32().expect("random") % 30,
-    )))
-    .await;
+    let pause = u64::from(getrandom::u32().expect("random") % 30);
+    tokio::time::sleep(Duration::from_millis(pause)).await;
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
     assert_eq!(committed.len(), stop_after, "child stopped early");
 
-    let s = SqliteStore::open(&path).await.expect("reopen after crash");
+    let s = b.reopen().await;
+    let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("export.bin");
     for (i, id) in committed.iter().enumerate() {
         assert_eq!(
@@ -884,21 +901,18 @@ async fn sqlite_survives_sigkill() {
         let view = s.submission(id).await.expect("view").expect("exists");
         assert_eq!((view.jobs.len(), view.attachments.len()), (1, 1), "{id}");
         s.export_attachment(id, "a", &out).await.expect("export");
-        assert_eq!(
-            std::fs::read(&out).expect("read"),
-            big_payload(64 * 1024 + i),
-            "{id}"
+        let content = std::fs::read(&out).expect("read");
+        assert!(
+            content == big_payload(64 * 1024 + i),
+            "{id}: attachment differs"
         );
     }
     // Whatever was in flight is either complete or only "seen" (to be processed again).
-    let all = s
-        .list_jobs(JobFilter {
-            state: None,
-            limit: 100_000,
-        })
-        .await
-        .expect("jobs");
-    for job in &all {
+    let filter = JobFilter {
+        state: None,
+        limit: 100_000,
+    };
+    for job in &s.list_jobs(filter).await.expect("jobs") {
         let view = s
             .submission(&job.submission_id)
             .await
