@@ -582,3 +582,30 @@ fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>
         jobs,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn refuses_a_schema_from_a_newer_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        drop(SqliteStore::open(&path).await.expect("open"));
+        let conn = Connection::open(&path).expect("raw open");
+        conn.execute(sql::MIGRATION_RECORD, params![99, "from the future", 0])
+            .expect("insert");
+        drop(conn);
+        let err = SqliteStore::open(&path).await.expect_err("must refuse");
+        assert!(
+            matches!(
+                err,
+                StoreError::SchemaFromFuture {
+                    found: 99,
+                    known: 1
+                }
+            ),
+            "{err}"
+        );
+    }
+}

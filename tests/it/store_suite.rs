@@ -163,6 +163,7 @@ suite!(
     metrics_count_states,
     state_survives_reopen,
     survives_sigkill,
+    concurrent_stores_of_one_id_store_once,
 );
 
 fn evidence() -> Evidence {
@@ -927,4 +928,40 @@ async fn survives_sigkill<B: Backend>(b: &B) {
         m.submissions_unfinished <= 1,
         "at most the in-flight one is unfinished"
     );
+}
+
+/// The same submission processed by two instances at once (a poll racing a callback, or two
+/// gateways): exactly one stores it, the other finds it stored.
+async fn concurrent_stores_of_one_id_store_once<B: Backend>(b: &B) {
+    let instances = [b.store().clone(), b.reopen().await];
+    for round in 0..5 {
+        let id = format!("race-{round}");
+        let mut tasks = tokio::task::JoinSet::new();
+        for (n, inst) in instances.iter().enumerate() {
+            for _ in 0..2 {
+                let (store, id) = (inst.clone(), id.clone());
+                let payload = vec![u8::try_from(n).expect("small"); 1000];
+                tasks.spawn(async move {
+                    let sub = submission(&id, &["bau", "archiv"], vec![attachment("a", payload)]);
+                    store.store_submission(sub, T0).await.expect("store")
+                });
+            }
+        }
+        let mut outcomes = vec![];
+        while let Some(res) = tasks.join_next().await {
+            outcomes.push(res.expect("task"));
+        }
+        let stored = outcomes
+            .iter()
+            .filter(|&&o| o == StoreOutcome::Stored)
+            .count();
+        assert_eq!(stored, 1, "{outcomes:?}");
+        let view = b
+            .store()
+            .submission(&id)
+            .await
+            .expect("view")
+            .expect("exists");
+        assert_eq!((view.jobs.len(), view.attachments.len()), (2, 1));
+    }
 }
