@@ -50,6 +50,56 @@ pub fn xml_reader(data: &[u8]) {
     assert_eq!(whole, chunked, "event streams differ between buffer sizes");
 }
 
+/// The XBau 2.6 grammar from `$POSTSTELLE_SHARED/xoev/xbau-2.6/xsd_dev` (default
+/// `<manifest dir>/../shared`), compiled once.
+fn xbau_grammar() -> Option<&'static crate::xsd::Grammar> {
+    use std::sync::OnceLock;
+    static GRAMMAR: OnceLock<Option<crate::xsd::Grammar>> = OnceLock::new();
+    GRAMMAR
+        .get_or_init(|| {
+            let shared = std::env::var_os("POSTSTELLE_SHARED")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+                });
+            let dir = shared.join("xoev/xbau-2.6/xsd_dev");
+            crate::xsd::compile_dir(&dir, &crate::Limits::default()).ok()
+        })
+        .as_ref()
+}
+
+/// XSD validator properties on arbitrary bytes against XBau 2.6: no panic; the verdict and the
+/// errors are the same when the document is streamed through a one-byte buffer; a valid
+/// document yields a proof; errors carry positions and paths and never more than the cap.
+pub fn validate_xbau(data: &[u8]) {
+    use crate::xsd::{ValidationOptions, validate_bytes, validate_reader};
+    let Some(grammar) = xbau_grammar() else {
+        return;
+    };
+    let limits = crate::Limits::default();
+    let options = ValidationOptions {
+        max_errors: 20,
+        ..ValidationOptions::default()
+    };
+    let whole = validate_bytes(grammar, data, &limits, &options);
+    let chunked = validate_reader(
+        grammar,
+        BufReader::with_capacity(1, data),
+        &limits,
+        &options,
+    );
+    assert_eq!(whole.errors, chunked.errors, "verdict depends on buffering");
+    assert!(whole.errors.len() <= options.max_errors);
+    for e in &whole.errors {
+        assert!(e.line >= 1 && e.column >= 1, "error without position: {e}");
+    }
+    if whole.is_valid() {
+        assert!(whole.clone().into_validated().is_ok());
+        let again = validate_bytes(grammar, data, &limits, &options);
+        assert!(again.is_valid(), "valid document did not re-validate");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -62,5 +112,17 @@ mod tests {
         ] {
             super::xml_reader(doc);
         }
+    }
+
+    #[test]
+    fn validate_xbau_property_holds_on_samples() {
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+        let sample = shared.join("xoev/samples/xbau/negative/m4_missing_required.xml");
+        if let Ok(bytes) = std::fs::read(sample) {
+            super::validate_xbau(&bytes);
+            super::validate_xbau(&bytes[..bytes.len() / 2]);
+        }
+        super::validate_xbau(b"<x/>");
+        super::validate_xbau(b"\xff\xfe<");
     }
 }

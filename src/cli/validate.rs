@@ -1,0 +1,186 @@
+//! `poststelle validate`: XSD validation of files, xmllint-like.
+//!
+//! The grammar is compiled once for all files. Without files only the schema is compiled (exit 0
+//! if it is valid, 2 with the schema errors otherwise). Text mode prints one line per violation,
+//! `file:line:col: path: message`, on stdout and a summary on stderr; `--json` prints one JSON
+//! document on stdout.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde_json::{Value as Json, json};
+
+use crate::config::Limits;
+use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
+
+/// Arguments of `poststelle validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Load every `*.xsd` in DIR (not recursive); the declaration is chosen by the root element.
+    #[arg(long, value_name = "DIR", conflicts_with = "schema")]
+    schema_dir: Option<PathBuf>,
+    /// Entry schema document (its includes and imports are followed offline); repeatable.
+    #[arg(long, value_name = "FILE.xsd")]
+    schema: Vec<PathBuf>,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Include instance values in messages (local debugging only: values may be personal data).
+    #[arg(long)]
+    show_values: bool,
+    /// Stop reporting after N errors per file.
+    #[arg(long, value_name = "N")]
+    max_errors: Option<usize>,
+    /// Print the schema compile time and per-file validation times on stderr.
+    #[arg(long, hide = true)]
+    timings: bool,
+    /// Instance documents to validate.
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// Runs the command.
+pub fn run(args: &ValidateArgs) -> ExitCode {
+    let limits = Limits::default();
+    let started = Instant::now();
+    let compiled = match (&args.schema_dir, args.schema.as_slice()) {
+        (Some(dir), _) => xsd::compile_dir(dir, &limits),
+        (None, [file]) => xsd::compile_file(file, &limits),
+        (None, files @ [_, ..]) => {
+            let mut catalog = xsd::Catalog::new();
+            for dir in files.iter().filter_map(|f| f.parent()) {
+                catalog.add_dir(dir);
+            }
+            xsd::compile_files(files, &catalog, &limits)
+        }
+        (None, []) => {
+            eprintln!("poststelle validate: give --schema FILE.xsd or --schema-dir DIR");
+            return ExitCode::from(2);
+        }
+    };
+    if args.timings {
+        eprintln!(
+            "schema compiled in {:.2} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    let grammar = match compiled {
+        Ok(g) => g,
+        Err(e) => {
+            report_schema_errors(args.json, e.errors());
+            return ExitCode::from(2);
+        }
+    };
+    let mut options = ValidationOptions::from_limits(&limits);
+    options.show_values = args.show_values;
+    if let Some(n) = args.max_errors {
+        options.max_errors = n.max(1);
+    }
+    let (mut valid, mut invalid, mut failed) = (0usize, 0usize, 0usize);
+    let mut json_files = Vec::new();
+    for path in &args.files {
+        let shown = path.display().to_string();
+        let t = Instant::now();
+        let outcome = validate_file(&grammar, path, &limits, &options);
+        if args.timings {
+            eprintln!(
+                "{shown}: validated in {:.3} ms",
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        match outcome {
+            Ok(report) => {
+                if report.is_valid() {
+                    valid += 1;
+                } else {
+                    invalid += 1;
+                }
+                if args.json {
+                    json_files.push(file_json(&shown, &report));
+                } else {
+                    for e in &report.errors {
+                        println!("{shown}:{}:{}: {}: {}", e.line, e.column, e.path, e.message);
+                    }
+                    if report.truncated {
+                        println!("{shown}: more errors not shown (--max-errors)");
+                    }
+                }
+            }
+            Err(message) => {
+                failed += 1;
+                if args.json {
+                    json_files.push(json!({
+                        "file": shown, "valid": false,
+                        "errors": [{"line": 0, "column": 0, "path": "", "kind": "io", "message": message}],
+                    }));
+                } else {
+                    eprintln!("{shown}: {message}");
+                }
+            }
+        }
+    }
+    if args.json {
+        let doc = json!({ "schema_errors": [], "files": json_files });
+        println!("{doc}");
+    } else if !args.files.is_empty() {
+        eprintln!(
+            "{valid} valid, {invalid} invalid, {failed} unreadable ({} file(s))",
+            args.files.len()
+        );
+    }
+    if failed > 0 {
+        ExitCode::from(2)
+    } else if invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn validate_file(
+    grammar: &Grammar,
+    path: &PathBuf,
+    limits: &Limits,
+    options: &ValidationOptions,
+) -> Result<ValidationReport, String> {
+    let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let reader = BufReader::with_capacity(64 * 1024, file);
+    Ok(xsd::validate_reader(grammar, reader, limits, options))
+}
+
+fn file_json(file: &str, report: &ValidationReport) -> Json {
+    let errors: Vec<Json> = report
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "line": e.line, "column": e.column, "path": e.path,
+                "kind": e.kind.as_str(), "message": e.message,
+            })
+        })
+        .collect();
+    json!({ "file": file, "valid": report.is_valid(), "errors": errors })
+}
+
+fn report_schema_errors(as_json: bool, errors: &[SchemaError]) {
+    if as_json {
+        let list: Vec<Json> = errors
+            .iter()
+            .map(|e| {
+                json!({
+                    "file": e.file.display().to_string(), "line": e.line,
+                    "column": e.column, "message": e.message,
+                })
+            })
+            .collect();
+        println!("{}", json!({ "schema_errors": list, "files": [] }));
+    } else {
+        for e in errors {
+            eprintln!("{e}");
+        }
+        eprintln!("schema invalid: {} error(s)", errors.len());
+    }
+}

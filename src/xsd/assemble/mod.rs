@@ -1,0 +1,427 @@
+//! Assembly of a schema set into a [`Grammar`]: symbol tables over all documents, lazy
+//! resolution of references with cycle detection, derived properties (effective content and
+//! attribute uses, substitution-group closures), schema-component checks, compilation of the
+//! content models.
+//!
+//! Components are built on first reference and memoised; a type under construction that is
+//! needed as a base again is a circular derivation. Content references (an element of type T
+//! inside T) only need the id, so recursive structures are fine.
+
+mod attributes;
+mod elements;
+mod types;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::config::Limits;
+
+use super::components::{
+    ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, ElemId, Grammar, IdKind,
+    Method, Names, NsConstraint, Process, TypeDef, TypeId, TypeKind, Wildcard,
+};
+use super::content::{Model, Particle, Term, UNBOUNDED};
+use super::datatypes::{Builtin, NsResolver};
+use super::error::SchemaError;
+use super::schema_doc::{SNode, SchemaDoc, XS_NS, split_clark};
+use super::simple::{SimpleType, Variety};
+
+/// Where a component is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Src {
+    pub doc: u32,
+    pub node: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Pending(Src),
+    Building,
+    Done,
+}
+
+/// Top-level definitions by kind and Clark name.
+#[derive(Debug, Default)]
+struct Tables {
+    types: HashMap<String, Src>,
+    elements: HashMap<String, Src>,
+    attributes: HashMap<String, Src>,
+    groups: HashMap<String, Src>,
+    attr_groups: HashMap<String, Src>,
+}
+
+/// Prefix bindings of one schema node, for QName values and XPath.
+pub(super) struct NodeNs<'a>(pub &'a [(Box<str>, Box<str>)]);
+
+impl NsResolver for NodeNs<'_> {
+    fn resolve(&self, prefix: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(p, _)| &**p == prefix)
+            .map(|(_, u)| &**u)
+    }
+}
+
+pub(super) struct Asm<'d> {
+    docs: &'d [SchemaDoc],
+    tables: Tables,
+    pub(super) g: Grammar,
+    limits: &'d Limits,
+    type_memo: HashMap<String, TypeId>,
+    type_slots: Vec<Slot>,
+    /// Effective content particle of each complex type (for extension).
+    type_particles: Vec<Option<Particle>>,
+    elem_memo: HashMap<String, ElemId>,
+    elem_slots: Vec<Slot>,
+    /// Element declarations whose value constraint is checked once all types exist.
+    elem_values: Vec<(ElemId, Src)>,
+    group_memo: HashMap<String, Option<Particle>>,
+    group_building: HashSet<String>,
+    attr_group_memo: HashMap<String, AttrSet>,
+    attr_group_building: HashSet<String>,
+    global_attr_memo: HashMap<String, AttrUse>,
+    /// Source of each compiled model (for UPA errors).
+    model_src: Vec<Src>,
+    /// Identity constraints waiting for `refer` resolution.
+    keyrefs: Vec<(u32, String, Src)>,
+    idc_names: HashMap<String, u32>,
+    errors: Vec<SchemaError>,
+}
+
+/// Attribute uses, prohibitions and wildcard collected from attribute declarations.
+#[derive(Debug, Clone, Default)]
+pub(super) struct AttrSet {
+    pub uses: Vec<AttrUse>,
+    pub prohibited: Vec<u32>,
+    pub wildcard: Option<Wildcard>,
+}
+
+/// Builds the grammar from loaded documents.
+pub(crate) fn assemble(docs: &[SchemaDoc], limits: &Limits) -> Result<Grammar, Vec<SchemaError>> {
+    let mut names = Names::new();
+    let xsi_ns = names.intern_ns("http://www.w3.org/2001/XMLSchema-instance");
+    let g = Grammar {
+        names,
+        elements: Vec::new(),
+        types: Vec::new(),
+        models: Vec::new(),
+        identity: Vec::new(),
+        global_elements: HashMap::new(),
+        global_types: HashMap::new(),
+        global_attributes: HashMap::new(),
+        xsi_ns,
+    };
+    let mut asm = Asm {
+        docs,
+        tables: Tables::default(),
+        g,
+        limits,
+        type_memo: HashMap::new(),
+        type_slots: Vec::new(),
+        type_particles: Vec::new(),
+        elem_memo: HashMap::new(),
+        elem_slots: Vec::new(),
+        elem_values: Vec::new(),
+        group_memo: HashMap::new(),
+        group_building: HashSet::new(),
+        attr_group_memo: HashMap::new(),
+        attr_group_building: HashSet::new(),
+        global_attr_memo: HashMap::new(),
+        model_src: Vec::new(),
+        keyrefs: Vec::new(),
+        idc_names: HashMap::new(),
+        errors: Vec::new(),
+    };
+    asm.init_builtins();
+    asm.collect_tables();
+    asm.build_all();
+    asm.finish();
+    if asm.errors.is_empty() {
+        Ok(asm.g)
+    } else {
+        Err(asm.errors)
+    }
+}
+
+impl<'d> Asm<'d> {
+    pub(super) fn doc(&self, src: Src) -> &'d SchemaDoc {
+        &self.docs[src.doc as usize]
+    }
+
+    pub(super) fn node(&self, src: Src) -> &'d SNode {
+        let docs: &'d [SchemaDoc] = self.docs;
+        &docs[src.doc as usize].nodes[src.node as usize]
+    }
+
+    pub(super) fn kids(&self, src: Src) -> impl Iterator<Item = (Src, &'d SNode)> + 'd {
+        let docs: &'d [SchemaDoc] = self.docs;
+        let doc = &docs[src.doc as usize];
+        doc.nodes[src.node as usize].children.iter().map(move |&n| {
+            (
+                Src {
+                    doc: src.doc,
+                    node: n,
+                },
+                &doc.nodes[n as usize],
+            )
+        })
+    }
+
+    pub(super) fn error(&mut self, src: Src, message: impl Into<String>) {
+        let e = self.doc(src).error(src.node, message);
+        self.errors.push(e);
+    }
+
+    /// Interns a Clark name.
+    pub(super) fn intern_clark(&mut self, clark: &str) -> u32 {
+        let (ns, local) = split_clark(clark);
+        self.g.names.intern(ns, local)
+    }
+
+    fn init_builtins(&mut self) {
+        let any = self.g.names.intern(XS_NS, "anyType");
+        let wildcard = Wildcard {
+            ns: NsConstraint::Any,
+            process: Process::Lax,
+        };
+        let particle = Particle {
+            min: 1,
+            max: 1,
+            term: Term::Sequence(vec![Particle {
+                min: 0,
+                max: UNBOUNDED,
+                term: Term::Any(wildcard.clone()),
+            }]),
+        };
+        let model = self.push_model(&particle, Src { doc: 0, node: 0 });
+        self.push_type(
+            TypeDef {
+                name: Some(any),
+                base: ANY_TYPE,
+                method: Method::Restriction,
+                is_abstract: false,
+                final_: Derivations::default(),
+                block: Derivations::default(),
+                kind: TypeKind::Complex(ComplexType {
+                    attributes: Vec::new(),
+                    attr_wildcard: Some(wildcard),
+                    content: Content::Elements { model, mixed: true },
+                }),
+            },
+            Some(particle),
+        );
+        self.type_memo
+            .insert(format!("{{{XS_NS}}}anyType"), ANY_TYPE);
+        for b in Builtin::all() {
+            self.builtin_type(b);
+        }
+        debug_assert_eq!(
+            self.type_memo.get(&format!("{{{XS_NS}}}anySimpleType")),
+            Some(&ANY_SIMPLE_TYPE)
+        );
+    }
+
+    fn builtin_type(&mut self, b: Builtin) -> TypeId {
+        let clark = format!("{{{XS_NS}}}{}", b.local_name());
+        if let Some(&id) = self.type_memo.get(&clark) {
+            return id;
+        }
+        let base = match b.base() {
+            Some(base) => self.builtin_type(base),
+            None => ANY_TYPE,
+        };
+        let st = SimpleType::builtin(b);
+        let method = if b.list_item().is_some() {
+            Method::List
+        } else {
+            Method::Restriction
+        };
+        let id_kind = id_kind_of(&st);
+        let name = self.g.names.intern(XS_NS, b.local_name());
+        let id = self.push_type(
+            TypeDef {
+                name: Some(name),
+                base,
+                method,
+                is_abstract: false,
+                final_: Derivations::default(),
+                block: Derivations::default(),
+                kind: TypeKind::Simple(st, id_kind),
+            },
+            None,
+        );
+        self.type_memo.insert(clark, id);
+        id
+    }
+
+    pub(super) fn push_type(&mut self, def: TypeDef, particle: Option<Particle>) -> TypeId {
+        let id = u32::try_from(self.g.types.len()).expect("fewer than 2^32 types");
+        self.g.types.push(def);
+        self.type_slots.push(Slot::Done);
+        self.type_particles.push(particle);
+        id
+    }
+
+    pub(super) fn push_model(&mut self, particle: &Particle, src: Src) -> u32 {
+        let id = u32::try_from(self.g.models.len()).expect("fewer than 2^32 models");
+        self.g.models.push(Model::compile(particle));
+        self.model_src.push(src);
+        id
+    }
+
+    fn collect_tables(&mut self) {
+        for (d, doc) in self.docs.iter().enumerate() {
+            let d = u32::try_from(d).expect("document count bounded by limits");
+            for n in doc.top_level() {
+                let node = &doc.nodes[n as usize];
+                let Some(name) = node.attr("name") else {
+                    continue;
+                };
+                let table = match &*node.kind {
+                    "complexType" | "simpleType" => &mut self.tables.types,
+                    "element" => &mut self.tables.elements,
+                    "attribute" => &mut self.tables.attributes,
+                    "group" => &mut self.tables.groups,
+                    "attributeGroup" => &mut self.tables.attr_groups,
+                    _ => continue,
+                };
+                let clark = format!("{{{}}}{}", doc.target_ns, name);
+                let src = Src { doc: d, node: n };
+                if let Some(prev) = table.insert(clark.clone(), src) {
+                    let other = &self.docs[prev.doc as usize];
+                    let e = doc.error(
+                        n,
+                        format!(
+                            "duplicate {} '{clark}' (also defined in {}:{})",
+                            node.kind,
+                            other.path.display(),
+                            other.nodes[prev.node as usize].line
+                        ),
+                    );
+                    self.errors.push(e);
+                }
+            }
+        }
+    }
+
+    /// Builds every global component, referenced or not (xsi:type may name any global type).
+    fn build_all(&mut self) {
+        let mut types: Vec<String> = self.tables.types.keys().cloned().collect();
+        types.sort();
+        for clark in types {
+            let src = self.tables.types[&clark];
+            let id = self.type_ref(&clark, src);
+            self.ensure_type(id);
+        }
+        let mut elements: Vec<String> = self.tables.elements.keys().cloned().collect();
+        elements.sort();
+        for clark in elements {
+            let src = self.tables.elements[&clark];
+            let id = self.elem_ref(&clark, src);
+            self.ensure_elem(id);
+            self.g
+                .global_elements
+                .insert(self.g.elements[id as usize].name, id);
+        }
+        let mut attributes: Vec<String> = self.tables.attributes.keys().cloned().collect();
+        attributes.sort();
+        for clark in attributes {
+            let src = self.tables.attributes[&clark];
+            if let Some(a) = self.global_attribute(&clark, src) {
+                self.g.global_attributes.insert(a.name, a);
+            }
+        }
+        // Types referenced only from inside others are built on demand; drain the rest.
+        for id in 0..self.type_slots.len() {
+            self.ensure_type(u32::try_from(id).expect("bounded"));
+        }
+        for id in 0..self.elem_slots.len() {
+            self.ensure_elem(u32::try_from(id).expect("bounded"));
+        }
+        for (id, def) in self.g.types.iter().enumerate() {
+            if let Some(name) = def.name {
+                self.g
+                    .global_types
+                    .insert(name, u32::try_from(id).expect("bounded"));
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.substitution_groups();
+        self.element_values();
+        self.resolve_keyrefs();
+        self.check_upa();
+    }
+
+    fn check_upa(&mut self) {
+        for m in 0..self.g.models.len() {
+            if let Some((a, b)) = self.g.models[m].upa_conflict(&self.g) {
+                let describe = |leaf: u32| match &self.g.models[m].nodes[leaf as usize].kind {
+                    super::content::NodeKind::Element(e) => {
+                        format!(
+                            "element {}",
+                            self.g.names.display(self.g.elements[*e as usize].name)
+                        )
+                    }
+                    _ => "a wildcard".to_owned(),
+                };
+                let message = format!(
+                    "content model violates Unique Particle Attribution: {} and {} compete",
+                    describe(a),
+                    describe(b)
+                );
+                self.error(self.model_src[m], message);
+            }
+        }
+    }
+
+    /// The simple type of a type used for text: simple types and simple content.
+    pub(super) fn simple_of(&self, id: TypeId) -> Option<std::sync::Arc<SimpleType>> {
+        match &self.g.types[id as usize].kind {
+            TypeKind::Simple(st, _) => Some(st.clone()),
+            TypeKind::Complex(ct) => match ct.content {
+                Content::Simple(t) => self.simple_of(t),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// ID role of a simple type.
+pub(super) fn id_kind_of(st: &SimpleType) -> IdKind {
+    match st.variety() {
+        Variety::List(item) => match item.builtin_base() {
+            Some(b) if b.is_derived_from(Builtin::IDREF) => IdKind::IdRefs,
+            _ => IdKind::None,
+        },
+        Variety::Atomic(_) => match st.builtin_base() {
+            Some(b) if b.is_derived_from(Builtin::ID) => IdKind::Id,
+            Some(b) if b.is_derived_from(Builtin::IDREF) => IdKind::IdRef,
+            Some(b) if b.is_derived_from(Builtin::IDREFS) => IdKind::IdRefs,
+            _ => IdKind::None,
+        },
+        Variety::Union(_) => IdKind::None,
+    }
+}
+
+/// `minOccurs`/`maxOccurs` of a particle node.
+pub(super) fn occurs(node: &SNode) -> Result<(u32, u32), String> {
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u64>()
+            .map(|n| u32::try_from(n).unwrap_or(UNBOUNDED - 1))
+    };
+    let min = match node.attr("minOccurs") {
+        Some(v) => parse(v).map_err(|_| format!("invalid minOccurs '{v}'"))?,
+        None => 1,
+    };
+    let max = match node.attr("maxOccurs") {
+        Some(v) if v.trim() == "unbounded" => UNBOUNDED,
+        Some(v) => parse(v).map_err(|_| format!("invalid maxOccurs '{v}'"))?,
+        None => 1,
+    };
+    if min > max {
+        return Err(format!("minOccurs {min} is greater than maxOccurs {max}"));
+    }
+    Ok((min, max))
+}

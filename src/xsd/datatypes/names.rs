@@ -1,0 +1,204 @@
+//! Name-like lexical spaces: Name, NCName, NMTOKEN, language and QName (XML 1.0 5th edition
+//! name characters; Namespaces in XML 1.0 for QName).
+
+use super::NsResolver;
+
+/// NameStartChar without ':' and the ASCII letters/underscore (checked on a fast path), as
+/// inclusive ranges (XML 1.0 5th edition, production [4]).
+pub const NAME_START_RANGES: &[(char, char)] = &[
+    (':', ':'),
+    ('A', 'Z'),
+    ('_', '_'),
+    ('a', 'z'),
+    ('\u{C0}', '\u{D6}'),
+    ('\u{D8}', '\u{F6}'),
+    ('\u{F8}', '\u{2FF}'),
+    ('\u{370}', '\u{37D}'),
+    ('\u{37F}', '\u{1FFF}'),
+    ('\u{200C}', '\u{200D}'),
+    ('\u{2070}', '\u{218F}'),
+    ('\u{2C00}', '\u{2FEF}'),
+    ('\u{3001}', '\u{D7FF}'),
+    ('\u{F900}', '\u{FDCF}'),
+    ('\u{FDF0}', '\u{FFFD}'),
+    ('\u{10000}', '\u{EFFFF}'),
+];
+
+/// NameChar additions to NameStartChar (production [4a]).
+pub const NAME_EXTRA_RANGES: &[(char, char)] = &[
+    ('-', '-'),
+    ('.', '.'),
+    ('0', '9'),
+    ('\u{B7}', '\u{B7}'),
+    ('\u{300}', '\u{36F}'),
+    ('\u{203F}', '\u{2040}'),
+];
+
+fn in_ranges(c: char, ranges: &[(char, char)]) -> bool {
+    ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi)
+}
+
+/// XML NameStartChar.
+pub fn is_name_start(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic() || c == '_' || c == ':'
+    } else {
+        in_ranges(c, NAME_START_RANGES)
+    }
+}
+
+/// XML NameChar.
+pub fn is_name_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-' | '.')
+    } else {
+        in_ranges(c, NAME_START_RANGES) || in_ranges(c, NAME_EXTRA_RANGES)
+    }
+}
+
+/// xs:Name.
+pub fn is_name(s: &str) -> bool {
+    let mut it = s.chars();
+    it.next().is_some_and(is_name_start) && it.all(is_name_char)
+}
+
+/// xs:NCName (a Name without colons).
+pub fn is_ncname(s: &str) -> bool {
+    is_name(s) && !s.contains(':')
+}
+
+/// xs:NMTOKEN.
+pub fn is_nmtoken(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(is_name_char)
+}
+
+/// xs:language: `[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*` (the pattern facet of the built-in).
+pub fn is_language(s: &str) -> bool {
+    let mut first = true;
+    for part in s.split('-') {
+        let ok_len = (1..=8).contains(&part.len());
+        let ok_chars = if first {
+            part.bytes().all(|b| b.is_ascii_alphabetic())
+        } else {
+            part.bytes().all(|b| b.is_ascii_alphanumeric())
+        };
+        if !ok_len || !ok_chars {
+            return false;
+        }
+        first = false;
+    }
+    true
+}
+
+/// Why a QName lexical form has no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QNameError {
+    /// Not `NCName (':' NCName)?`.
+    Syntax,
+    /// The prefix is not bound.
+    Unbound,
+}
+
+/// Split and resolve a QName: returns (namespace name, local part); no namespace is `""`.
+/// Unprefixed names take the default namespace, as QName-valued content does.
+pub fn resolve_qname<'a>(
+    s: &'a str,
+    ns: &'a dyn NsResolver,
+) -> Result<(&'a str, &'a str), QNameError> {
+    let (prefix, local) = match s.split_once(':') {
+        Some((p, l)) => (p, l),
+        None => ("", s),
+    };
+    if !is_ncname(local) || (s.contains(':') && !is_ncname(prefix)) {
+        return Err(QNameError::Syntax);
+    }
+    let uri = match ns.resolve(prefix) {
+        Some(u) => u,
+        None if prefix.is_empty() => "",
+        None => return Err(QNameError::Unbound),
+    };
+    if !prefix.is_empty() && uri.is_empty() {
+        return Err(QNameError::Unbound);
+    }
+    Ok((uri, local))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Ns;
+    impl NsResolver for Ns {
+        fn resolve(&self, p: &str) -> Option<&str> {
+            match p {
+                "a" => Some("urn:a"),
+                "" => Some("urn:default"),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn names() {
+        for ok in [
+            "a",
+            "_x",
+            ":a",
+            "a:b",
+            "é",
+            "a-b.c",
+            "A\u{B7}",
+            "x\u{10000}",
+        ] {
+            assert!(is_name(ok), "{ok}");
+        }
+        for bad in ["", "1a", "-a", ".a", "a b", "\u{B7}a", "a\u{D7}"] {
+            assert!(!is_name(bad), "{bad}");
+        }
+        assert!(is_ncname("a_b"));
+        assert!(!is_ncname("a:b"));
+        assert!(is_nmtoken("1-a:b"));
+        assert!(!is_nmtoken(""));
+        assert!(!is_nmtoken("a b"));
+    }
+
+    #[test]
+    fn language() {
+        for ok in [
+            "de",
+            "de-DE",
+            "en-GB-oed",
+            "i-klingon",
+            "x-a1b2c3d4",
+            "abcdefgh",
+        ] {
+            assert!(is_language(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "de_DE",
+            "abcdefghi",
+            "de-",
+            "-de",
+            "1a",
+            "de--x",
+            "de-123456789",
+        ] {
+            assert!(!is_language(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn qnames() {
+        assert_eq!(resolve_qname("a:x", &Ns), Ok(("urn:a", "x")));
+        assert_eq!(resolve_qname("x", &Ns), Ok(("urn:default", "x")));
+        assert_eq!(resolve_qname("b:x", &Ns), Err(QNameError::Unbound));
+        assert_eq!(resolve_qname("a:", &Ns), Err(QNameError::Syntax));
+        assert_eq!(resolve_qname(":x", &Ns), Err(QNameError::Syntax));
+        assert_eq!(resolve_qname("a:b:c", &Ns), Err(QNameError::Syntax));
+        assert_eq!(
+            resolve_qname("x", &super::super::NoNamespaces),
+            Ok(("", "x"))
+        );
+    }
+}

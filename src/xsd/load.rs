@@ -1,0 +1,126 @@
+//! Loading a schema set: entry documents, then every `xs:include`, `xs:redefine` and
+//! `xs:import` reachable from them. Every location of an imported namespace is loaded (XBau 2.6
+//! imports the Kernmodul namespace from two files), each document once per effective target
+//! namespace (a chameleon document included into two namespaces is two documents).
+
+use std::collections::{HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+use crate::config::Limits;
+
+use super::catalog::Catalog;
+use super::error::SchemaError;
+use super::schema_doc::{SchemaDoc, read_schema_doc};
+
+/// Reads the entry documents and everything they reference.
+pub(crate) fn load_documents(
+    entries: &[PathBuf],
+    catalog: &Catalog,
+    limits: &Limits,
+) -> (Vec<SchemaDoc>, Vec<SchemaError>) {
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen: HashSet<(PathBuf, Option<String>)> = HashSet::new();
+    // Documents with their own target namespace are the same document whoever includes them.
+    let mut namespaced: HashSet<PathBuf> = HashSet::new();
+    let mut queue: VecDeque<(PathBuf, Option<String>)> =
+        entries.iter().map(|p| (p.clone(), None)).collect();
+    while let Some((path, chameleon)) = queue.pop_front() {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let chameleon = if namespaced.contains(&canonical) {
+            None
+        } else {
+            chameleon
+        };
+        if seen.contains(&(canonical.clone(), chameleon.clone())) {
+            continue;
+        }
+        if docs.len() >= limits.xsd.max_schema_documents {
+            errors.push(SchemaError {
+                file: path,
+                line: 0,
+                column: 0,
+                message: format!(
+                    "more than {} schema documents (limit max_schema_documents)",
+                    limits.xsd.max_schema_documents
+                ),
+            });
+            break;
+        }
+        let doc = match read_schema_doc(&canonical, chameleon.as_deref(), &limits.xml) {
+            Ok(doc) => doc,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let own = doc.nodes[0].attr("targetNamespace").unwrap_or("");
+        if !own.is_empty() {
+            namespaced.insert(canonical.clone());
+        }
+        let key = (
+            canonical.clone(),
+            if own.is_empty() {
+                chameleon.clone()
+            } else {
+                None
+            },
+        );
+        if !seen.insert(key) {
+            continue;
+        }
+        if let Some(expected) = &chameleon
+            && !own.is_empty()
+            && own != expected
+        {
+            errors.push(doc.error(
+                0,
+                format!(
+                    "included document has target namespace '{own}', the includer '{expected}'"
+                ),
+            ));
+        }
+        errors.extend(super::s4s::check(&doc));
+        for child in doc.top_level() {
+            let node = &doc.nodes[child as usize];
+            let kind = &*node.kind;
+            if !matches!(kind, "include" | "import" | "redefine") {
+                continue;
+            }
+            let Some(location) = node.attr("schemaLocation") else {
+                if kind != "import" {
+                    errors.push(doc.error(child, format!("xs:{kind} without schemaLocation")));
+                }
+                continue;
+            };
+            match catalog.resolve(&canonical, location) {
+                Some(target) => {
+                    let cham = (kind != "import").then(|| doc.target_ns.clone());
+                    queue.push_back((target, cham));
+                }
+                None if kind == "import" && is_builtin_namespace(node.attr("namespace")) => {}
+                None => errors.push(doc.error(
+                    child,
+                    format!("xs:{kind}: schemaLocation '{location}' has no local file (offline catalogue)"),
+                )),
+            }
+        }
+        docs.push(doc);
+    }
+    (docs, errors)
+}
+
+fn is_builtin_namespace(ns: Option<&str>) -> bool {
+    ns == Some(super::schema_doc::XS_NS)
+}
+
+/// The `*.xsd` files of a directory (not recursive), sorted for reproducible results.
+pub(crate) fn xsd_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xsd") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,335 @@
+//! One schema document read into a small arena of XSD elements: the raw material for assembly.
+//!
+//! QName-valued attributes (`type`, `base`, `ref`, `substitutionGroup`, `itemType`,
+//! `memberTypes`, `refer`) are resolved here, while the namespace bindings are in scope, and
+//! stored in Clark notation `{uri}local`. Chameleon includes are applied at the same time: a
+//! reference to "no namespace" in a document without target namespace, included into a
+//! namespaced one, means the includer's namespace. Annotations and foreign elements are dropped.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use crate::config::XmlLimits;
+use crate::xml::{BoundedReader, Event};
+
+use super::error::SchemaError;
+
+/// The XML Schema namespace.
+pub(crate) const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
+/// The XML namespace (bound to `xml` without declaration).
+pub(crate) const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// One XSD element of a schema document.
+#[derive(Debug)]
+pub(crate) struct SNode {
+    /// Local name in the XSD namespace (`element`, `complexType`, …).
+    pub kind: Box<str>,
+    /// Unqualified attributes; QName-valued ones in Clark notation.
+    pub attrs: Vec<(Box<str>, Box<str>)>,
+    /// Child XSD elements (indices into [`SchemaDoc::nodes`]).
+    pub children: Vec<u32>,
+    /// Where the element starts.
+    pub line: u64,
+    /// Column where the element starts.
+    pub column: u64,
+    /// Bindings of the prefixes used in `value`, `default`, `fixed` and `xpath` attributes.
+    pub bindings: Vec<(Box<str>, Box<str>)>,
+}
+
+impl SNode {
+    /// The value of an unqualified attribute.
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| &**v)
+    }
+}
+
+/// A parsed schema document.
+#[derive(Debug)]
+pub(crate) struct SchemaDoc {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Effective target namespace ("" = none), after chameleon inclusion.
+    pub target_ns: String,
+    /// `elementFormDefault="qualified"`.
+    pub element_qualified: bool,
+    /// `attributeFormDefault="qualified"`.
+    pub attribute_qualified: bool,
+    /// `blockDefault` tokens.
+    pub block_default: String,
+    /// `finalDefault` tokens.
+    pub final_default: String,
+    /// All XSD elements; `nodes[0]` is `xs:schema`.
+    pub nodes: Vec<SNode>,
+    /// Elements outside the XSD namespace found outside annotations: (line, column, name).
+    pub foreign: Vec<(u64, u64, String)>,
+}
+
+impl SchemaDoc {
+    /// The schema element's children.
+    pub(crate) fn top_level(&self) -> impl Iterator<Item = u32> + '_ {
+        self.nodes[0].children.iter().copied()
+    }
+
+    /// Schema error at a node.
+    pub(crate) fn error(&self, node: u32, message: impl Into<String>) -> SchemaError {
+        let n = &self.nodes[node as usize];
+        SchemaError {
+            file: self.path.clone(),
+            line: n.line,
+            column: n.column,
+            message: message.into(),
+        }
+    }
+}
+
+const QNAME_ATTRS: [&str; 6] = [
+    "type",
+    "base",
+    "ref",
+    "substitutionGroup",
+    "itemType",
+    "refer",
+];
+const PREFIXED_VALUE_ATTRS: [&str; 4] = ["value", "default", "fixed", "xpath"];
+
+/// Reads the schema document at `path`. `chameleon` is the includer's namespace when the
+/// document is included; it applies only if the document has no target namespace.
+pub(crate) fn read_schema_doc(
+    path: &Path,
+    chameleon: Option<&str>,
+    limits: &XmlLimits,
+) -> Result<SchemaDoc, SchemaError> {
+    let io_err = |message: String| SchemaError {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        message,
+    };
+    let file = File::open(path).map_err(|e| io_err(format!("cannot read schema document: {e}")))?;
+    let mut reader = BoundedReader::new(BufReader::new(file), limits);
+    let mut nodes: Vec<SNode> = Vec::new();
+    let mut stack: Vec<u32> = Vec::new();
+    // Depth inside a skipped subtree (annotation or foreign element); 0 = not skipping.
+    let mut skip = 0usize;
+    let mut declared_tns: Option<String> = None;
+    let mut errors: Vec<SchemaError> = Vec::new();
+    let mut foreign: Vec<(u64, u64, String)> = Vec::new();
+    loop {
+        let event = reader.next_event().map_err(|e| SchemaError {
+            file: path.to_path_buf(),
+            line: e.pos.line,
+            column: e.pos.column,
+            message: format!("schema document is not well-formed: {e}"),
+        })?;
+        let (kind, raw_attrs) = match event {
+            Event::Eof => break,
+            Event::Text(_) => continue,
+            Event::End => {
+                if skip > 0 {
+                    skip -= 1;
+                } else {
+                    stack.pop();
+                }
+                continue;
+            }
+            Event::Start(tag) => {
+                let name = tag.name();
+                if skip > 0 || name.namespace != XS_NS || name.local == "annotation" {
+                    if skip == 0 && name.namespace != XS_NS {
+                        let label = format!("{{{}}}{}", name.namespace, name.local);
+                        let p = reader.position();
+                        foreign.push((p.line, p.column, label));
+                    }
+                    skip += 1;
+                    continue;
+                }
+                let kind: Box<str> = name.local.into();
+                let attrs: Vec<(String, String)> = tag
+                    .attributes()
+                    .filter(|a| a.name.namespace.is_empty())
+                    .map(|a| (a.name.local.to_owned(), a.value.to_owned()))
+                    .collect();
+                (kind, attrs)
+            }
+        };
+        let pos = reader.position();
+        if nodes.is_empty() {
+            if &*kind != "schema" {
+                return Err(SchemaError {
+                    file: path.to_path_buf(),
+                    line: pos.line,
+                    column: pos.column,
+                    message: "root element is not xs:schema".into(),
+                });
+            }
+            declared_tns = Some(
+                raw_attrs
+                    .iter()
+                    .find(|(n, _)| n == "targetNamespace")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+            );
+        }
+        let own_tns = declared_tns.as_deref().unwrap_or("");
+        let chameleon_ns = match chameleon {
+            Some(outer) if own_tns.is_empty() && !outer.is_empty() => Some(outer),
+            _ => None,
+        };
+        let mut attrs = Vec::with_capacity(raw_attrs.len());
+        let mut bindings: Vec<(Box<str>, Box<str>)> = Vec::new();
+        for (name, value) in raw_attrs {
+            let resolved = if QNAME_ATTRS.contains(&name.as_str()) {
+                match resolve_clark(&reader, &value, chameleon_ns) {
+                    Ok(clark) => clark,
+                    Err(prefix) => {
+                        errors.push(SchemaError {
+                            file: path.to_path_buf(),
+                            line: pos.line,
+                            column: pos.column,
+                            message: format!(
+                                "prefix '{prefix}' in {name}=\"{value}\" is not bound"
+                            ),
+                        });
+                        value
+                    }
+                }
+            } else if name == "memberTypes" {
+                let mut out = String::new();
+                for token in value.split_ascii_whitespace() {
+                    match resolve_clark(&reader, token, chameleon_ns) {
+                        Ok(clark) => {
+                            if !out.is_empty() {
+                                out.push(' ');
+                            }
+                            out.push_str(&clark);
+                        }
+                        Err(prefix) => errors.push(SchemaError {
+                            file: path.to_path_buf(),
+                            line: pos.line,
+                            column: pos.column,
+                            message: format!("prefix '{prefix}' in memberTypes is not bound"),
+                        }),
+                    }
+                }
+                out
+            } else {
+                if PREFIXED_VALUE_ATTRS.contains(&name.as_str()) {
+                    collect_bindings(&reader, &value, chameleon_ns, &mut bindings);
+                }
+                value
+            };
+            attrs.push((name.into_boxed_str(), resolved.into_boxed_str()));
+        }
+        let index =
+            u32::try_from(nodes.len()).map_err(|_| io_err("schema document too large".into()))?;
+        if let Some(&parent) = stack.last() {
+            nodes[parent as usize].children.push(index);
+        } else if !nodes.is_empty() {
+            return Err(io_err("content after the schema element".into()));
+        }
+        nodes.push(SNode {
+            kind,
+            attrs,
+            children: Vec::new(),
+            line: pos.line,
+            column: pos.column,
+            bindings,
+        });
+        stack.push(index);
+    }
+    if let Some(first) = errors.into_iter().next() {
+        return Err(first);
+    }
+    let Some(schema) = nodes.first() else {
+        return Err(io_err("empty schema document".into()));
+    };
+    let declared = schema.attr("targetNamespace").unwrap_or("").to_owned();
+    let target_ns = match chameleon {
+        Some(outer) if declared.is_empty() => outer.to_owned(),
+        _ => declared,
+    };
+    let element_qualified = schema.attr("elementFormDefault") == Some("qualified");
+    let attribute_qualified = schema.attr("attributeFormDefault") == Some("qualified");
+    let block_default = schema.attr("blockDefault").unwrap_or("").to_owned();
+    let final_default = schema.attr("finalDefault").unwrap_or("").to_owned();
+    Ok(SchemaDoc {
+        path: path.to_path_buf(),
+        target_ns,
+        element_qualified,
+        attribute_qualified,
+        block_default,
+        final_default,
+        nodes,
+        foreign,
+    })
+}
+
+fn resolve_clark<R: std::io::BufRead>(
+    reader: &BoundedReader<R>,
+    value: &str,
+    chameleon: Option<&str>,
+) -> Result<String, String> {
+    let value = value.trim();
+    let (prefix, local) = value.split_once(':').unwrap_or(("", value));
+    let ns = if prefix == "xml" {
+        XML_NS
+    } else {
+        match reader.resolve_prefix(prefix) {
+            Some(ns) => ns,
+            None if prefix.is_empty() => "",
+            None => return Err(prefix.to_owned()),
+        }
+    };
+    let ns = match (ns, chameleon) {
+        ("", Some(outer)) => outer,
+        _ => ns,
+    };
+    Ok(format!("{{{ns}}}{local}"))
+}
+
+/// Records the bindings of every `prefix:` that occurs in a value (and the default namespace),
+/// so that QName-typed values and XPath expressions can be resolved after parsing.
+fn collect_bindings<R: std::io::BufRead>(
+    reader: &BoundedReader<R>,
+    value: &str,
+    chameleon: Option<&str>,
+    out: &mut Vec<(Box<str>, Box<str>)>,
+) {
+    let mut push = |prefix: &str, ns: &str| {
+        if !out.iter().any(|(p, _)| &**p == prefix) {
+            out.push((prefix.into(), ns.into()));
+        }
+    };
+    let default_ns = reader.resolve_prefix("").or(chameleon).unwrap_or("");
+    push("", default_ns);
+    let bytes = value.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b != b':' {
+            continue;
+        }
+        let start = value[..i]
+            .rfind(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .map_or(0, |p| p + 1);
+        let prefix = &value[start..i];
+        if prefix.is_empty() {
+            continue;
+        }
+        if prefix == "xml" {
+            push("xml", XML_NS);
+        } else if let Some(ns) = reader.resolve_prefix(prefix) {
+            push(prefix, ns);
+        }
+    }
+}
+
+/// Splits a Clark name `{uri}local` into its parts.
+pub(crate) fn split_clark(clark: &str) -> (&str, &str) {
+    clark
+        .strip_prefix('{')
+        .and_then(|rest| rest.split_once('}'))
+        .unwrap_or(("", clark))
+}

@@ -1,0 +1,185 @@
+//! Attribute assessment: declared uses, wildcards, required and prohibited attributes, fixed
+//! values and defaults, `xsi:*`.
+
+use crate::xml::Pos;
+use crate::xsd::components::{AttrUse, IdKind, Process, TypeKind, UNKNOWN_NS};
+use crate::xsd::datatypes::NsResolver;
+use crate::xsd::error::ErrorKind;
+
+use super::engine::{Frame, Validator};
+use super::{AttributeInfo, Observer, TagData};
+
+impl Validator<'_> {
+    pub(super) fn emit_attributes<O: Observer>(
+        &mut self,
+        frame: &Frame,
+        tag: &TagData,
+        ns: &dyn NsResolver,
+        pos: Pos,
+        obs: &mut O,
+    ) {
+        let g = self.g;
+        let Some(type_id) = frame.type_id else {
+            return;
+        };
+        let ct = match &g.type_def(type_id).kind {
+            TypeKind::Complex(ct) => Some(ct),
+            TypeKind::Simple(..) => None,
+        };
+        let uses: &[AttrUse] = ct.map_or(&[], |c| &c.attributes);
+        self.seen.clear();
+        self.seen.resize(uses.len(), false);
+        for (ans, local, prefix, value) in tag.attributes() {
+            let ns_id = g.names.ns_id(ans);
+            if ns_id == g.xsi_ns {
+                match local {
+                    "type" | "nil" | "schemaLocation" | "noNamespaceSchemaLocation" => continue,
+                    _ => {
+                        self.error(
+                            pos,
+                            ErrorKind::UnexpectedAttribute,
+                            format!("attribute xsi:{local} is not defined"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            let name = if ns_id == UNKNOWN_NS {
+                None
+            } else {
+                g.names.lookup(ns_id, local)
+            };
+            let shown_name = if prefix.is_empty() {
+                local.to_owned()
+            } else {
+                format!("{prefix}:{local}")
+            };
+            if let Some(i) = name.and_then(|q| uses.iter().position(|u| u.name == q)) {
+                self.seen[i] = true;
+                self.check_attr(&uses[i], &shown_name, value, ns, pos, obs, ans, local);
+                continue;
+            }
+            match ct.and_then(|c| c.attr_wildcard.as_ref()) {
+                Some(w) if w.ns.allows(ns_id) => {
+                    let global = name.and_then(|q| g.global_attributes.get(&q));
+                    match (w.process, global) {
+                        (Process::Skip, _) | (Process::Lax, None) => {
+                            obs.attribute(g, &AttributeInfo { name, ns: ans, local, value, typed: None, defaulted: false });
+                        }
+                        (_, Some(a)) => self.check_attr(a, &shown_name, value, ns, pos, obs, ans, local),
+                        (Process::Strict, None) => self.error(
+                            pos,
+                            ErrorKind::UnexpectedAttribute,
+                            format!("attribute {shown_name} matches a strict wildcard but is not declared"),
+                        ),
+                    }
+                }
+                _ => self.error(
+                    pos,
+                    ErrorKind::UnexpectedAttribute,
+                    format!("attribute {shown_name} is not allowed here"),
+                ),
+            }
+        }
+        for (i, u) in uses.iter().enumerate() {
+            if self.seen[i] {
+                continue;
+            }
+            if u.required {
+                let label = g.names.display(u.name);
+                self.error(
+                    pos,
+                    ErrorKind::MissingAttribute,
+                    format!("required attribute {label} is missing"),
+                );
+            } else if let Some(vc) = &u.value {
+                let (ans, local) = (g.names.ns_uri(g.names.ns_of(u.name)), g.names.local(u.name));
+                obs.attribute(
+                    g,
+                    &AttributeInfo {
+                        name: Some(u.name),
+                        ns: ans,
+                        local,
+                        value: &vc.lexical,
+                        typed: vc.value.as_ref(),
+                        defaulted: true,
+                    },
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_attr<O: Observer>(
+        &mut self,
+        u: &AttrUse,
+        shown_name: &str,
+        value: &str,
+        ns: &dyn NsResolver,
+        pos: Pos,
+        obs: &mut O,
+        ans: &str,
+        local: &str,
+    ) {
+        let g = self.g;
+        let TypeKind::Simple(st, id_kind) = &g.type_def(u.type_id).kind else {
+            return;
+        };
+        match st.validate(value, ns) {
+            Ok(v) => {
+                if let Some(vc) = u.value.as_ref().filter(|vc| vc.fixed) {
+                    let same = match &vc.value {
+                        Some(fv) => *fv == v,
+                        None => st.normalize(value) == st.normalize(&vc.lexical),
+                    };
+                    if !same {
+                        let shown = self.shown(value);
+                        self.error(
+                            pos,
+                            ErrorKind::FixedValue,
+                            format!(
+                                "attribute {shown_name} does not match the fixed value '{}'{shown}",
+                                vc.lexical
+                            ),
+                        );
+                    }
+                }
+                if *id_kind != IdKind::None {
+                    let normalized = st.normalize(value).into_owned();
+                    self.record_id(*id_kind, &normalized, pos);
+                }
+                obs.attribute(
+                    g,
+                    &AttributeInfo {
+                        name: Some(u.name),
+                        ns: ans,
+                        local,
+                        value,
+                        typed: Some(&v),
+                        defaulted: false,
+                    },
+                );
+            }
+            Err(e) => {
+                let shown = self.shown(value);
+                let label = self.type_label(u.type_id);
+                self.error(
+                    pos,
+                    ErrorKind::InvalidValue,
+                    format!("attribute {shown_name}: value not valid for {label}: {e}{shown}"),
+                );
+                obs.attribute(
+                    g,
+                    &AttributeInfo {
+                        name: Some(u.name),
+                        ns: ans,
+                        local,
+                        value,
+                        typed: None,
+                        defaulted: false,
+                    },
+                );
+            }
+        }
+    }
+}

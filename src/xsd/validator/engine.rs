@@ -1,0 +1,656 @@
+//! The validator state machine: one frame per open element.
+
+use std::collections::HashSet;
+
+use crate::xml::Pos;
+use crate::xsd::components::{
+    Content, ElemId, Grammar, IdKind, ModelId, Process, TypeId, TypeKind, UNKNOWN_NS,
+};
+use crate::xsd::content::{Matched, NodeKind, NodeState, Step};
+use crate::xsd::datatypes::NsResolver;
+use crate::xsd::derivation::{NotDerived, check_derived};
+use crate::xsd::error::{ErrorKind, ValidationError};
+
+use super::{
+    ElementInfo, Observer, TagData, ValidationOptions, ValidationReport, is_xml_whitespace,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Assessed against a declaration and type.
+    Validate,
+    /// Laxly assessed: children are validated only where a global declaration exists.
+    Lax,
+    /// Not assessed at all.
+    Skip,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum FrameContent {
+    Empty,
+    Simple(TypeId),
+    Elements { model: ModelId, mixed: bool },
+}
+
+#[derive(Debug)]
+pub(super) struct Frame {
+    pub mode: Mode,
+    pub decl: Option<ElemId>,
+    pub type_id: Option<TypeId>,
+    pub nil: bool,
+    pub content: FrameContent,
+    pub state_base: usize,
+    pub path_len: usize,
+    pub text_error: bool,
+    pub pos: Pos,
+}
+
+/// The event-driven validator core. Feed it `start`/`text`/`end` in document order, then call
+/// `finish`.
+#[derive(Debug)]
+pub struct Validator<'g> {
+    pub(super) g: &'g Grammar,
+    pub(super) opts: ValidationOptions,
+    frames: Vec<Frame>,
+    states: Vec<NodeState>,
+    text: String,
+    pub(super) path: String,
+    errors: Vec<ValidationError>,
+    truncated: bool,
+    root: Option<ElemId>,
+    ids: HashSet<Box<str>>,
+    idrefs: Vec<(Box<str>, Pos, Box<str>)>,
+    max_ids: usize,
+    id_limit_hit: bool,
+    pub(super) seen: Vec<bool>,
+    scratch: Vec<NodeState>,
+}
+
+impl<'g> Validator<'g> {
+    /// A validator for one document.
+    pub fn new(
+        grammar: &'g Grammar,
+        options: ValidationOptions,
+        max_identity_entries: usize,
+    ) -> Self {
+        Self {
+            g: grammar,
+            opts: options,
+            frames: Vec::new(),
+            states: Vec::new(),
+            text: String::new(),
+            path: String::new(),
+            errors: Vec::new(),
+            truncated: false,
+            root: None,
+            ids: HashSet::new(),
+            idrefs: Vec::new(),
+            max_ids: max_identity_entries,
+            id_limit_hit: false,
+            seen: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    pub(super) fn error(&mut self, pos: Pos, kind: ErrorKind, message: String) {
+        if self.errors.len() >= self.opts.max_errors {
+            self.truncated = true;
+            return;
+        }
+        self.errors.push(ValidationError {
+            line: pos.line,
+            column: pos.column,
+            path: self.path.clone(),
+            kind,
+            message,
+        });
+    }
+
+    /// Whether whitespace-only text matters for the current element (simple or mixed content).
+    pub fn wants_text(&self) -> bool {
+        matches!(
+            self.frames.last(),
+            Some(Frame {
+                mode: Mode::Validate,
+                content: FrameContent::Simple(_) | FrameContent::Elements { mixed: true, .. },
+                ..
+            })
+        )
+    }
+
+    /// `{ns}local` or `local` of an element for messages.
+    fn element_label(&self, e: ElemId) -> String {
+        self.g.names.display(self.g.element(e).name)
+    }
+
+    pub(super) fn type_label(&self, t: TypeId) -> String {
+        let mut cur = t;
+        for _ in 0..64 {
+            let def = self.g.type_def(cur);
+            if let Some(name) = def.name {
+                let n = self.g.names.display(name);
+                return if cur == t {
+                    n
+                } else {
+                    format!("a type derived from {n}")
+                };
+            }
+            if def.base == cur {
+                break;
+            }
+            cur = def.base;
+        }
+        "an anonymous type".into()
+    }
+
+    fn expected_list(&self, model: ModelId, base: usize) -> String {
+        let m = &self.g.models[model as usize];
+        let st = &self.states[base..base + m.state_len()];
+        let mut names: Vec<String> = Vec::new();
+        for leaf in m.expected(st) {
+            let label = match &m.nodes[leaf as usize].kind {
+                NodeKind::Element(e) => self.element_label(*e),
+                _ => "any element (wildcard)".into(),
+            };
+            if !names.contains(&label) {
+                names.push(label);
+            }
+        }
+        match names.len() {
+            0 => "no further element".into(),
+            1 => names.remove(0),
+            _ => format!("one of {}", names.join(", ")),
+        }
+    }
+
+    fn lax_lookup(&self, name: Option<u32>) -> (Mode, Option<ElemId>) {
+        match name.and_then(|q| self.g.global_elements.get(&q)) {
+            Some(&e) => (Mode::Validate, Some(e)),
+            None => (Mode::Lax, None),
+        }
+    }
+
+    /// An element starts. `ns` resolves prefixes in its scope (for `xsi:type` and QNames).
+    pub fn start<O: Observer>(
+        &mut self,
+        tag: &TagData,
+        ns: &dyn NsResolver,
+        pos: Pos,
+        obs: &mut O,
+    ) {
+        let g = self.g;
+        let path_len = self.path.len();
+        self.path.push('/');
+        if !tag.prefix().is_empty() {
+            self.path.push_str(tag.prefix());
+            self.path.push(':');
+        }
+        self.path.push_str(tag.local());
+        let ns_id = g.names.ns_id(tag.ns());
+        let name = if ns_id == UNKNOWN_NS {
+            None
+        } else {
+            g.names.lookup(ns_id, tag.local())
+        };
+        let label = || {
+            if tag.ns().is_empty() {
+                tag.local().to_owned()
+            } else {
+                format!("{{{}}}{}", tag.ns(), tag.local())
+            }
+        };
+        let mut problem: Option<(ErrorKind, String)> = None;
+        let (mode, decl) = match self.frames.last() {
+            None => match name.and_then(|q| g.global_elements.get(&q)) {
+                Some(&e) => {
+                    self.root = Some(e);
+                    (Mode::Validate, Some(e))
+                }
+                None => {
+                    problem = Some((
+                        ErrorKind::UnknownRoot,
+                        format!("no global element declaration for root element {}", label()),
+                    ));
+                    (Mode::Skip, None)
+                }
+            },
+            Some(parent) => match parent.mode {
+                Mode::Skip => (Mode::Skip, None),
+                Mode::Lax => self.lax_lookup(name),
+                Mode::Validate if parent.nil => {
+                    problem = Some((
+                        ErrorKind::Nil,
+                        "element is nil (xsi:nil) but has child elements".into(),
+                    ));
+                    (Mode::Skip, None)
+                }
+                Mode::Validate => match parent.content {
+                    FrameContent::Elements { model, .. } => {
+                        let m = &g.models[model as usize];
+                        let base = parent.state_base;
+                        let st = &mut self.states[base..base + m.state_len()];
+                        match m.step(g, st, name, ns_id) {
+                            Step::Matched(Matched::Element(e)) => (Mode::Validate, Some(e)),
+                            Step::Matched(Matched::Any(leaf)) => match &m.nodes[leaf as usize].kind
+                            {
+                                NodeKind::Any(w) => match w.process {
+                                    Process::Skip => (Mode::Skip, None),
+                                    Process::Lax => self.lax_lookup(name),
+                                    Process::Strict => {
+                                        match name.and_then(|q| g.global_elements.get(&q)) {
+                                            Some(&e) => (Mode::Validate, Some(e)),
+                                            None => {
+                                                problem = Some((
+                                                    ErrorKind::UnexpectedElement,
+                                                    format!(
+                                                        "element {} matches a strict wildcard but has no global declaration",
+                                                        label()
+                                                    ),
+                                                ));
+                                                (Mode::Skip, None)
+                                            }
+                                        }
+                                    }
+                                },
+                                _ => (Mode::Skip, None),
+                            },
+                            Step::NoMatch { .. } => {
+                                let expected = self.expected_list(model, base);
+                                problem = Some((
+                                    ErrorKind::UnexpectedElement,
+                                    format!(
+                                        "element {} not expected here; expected {expected}",
+                                        label()
+                                    ),
+                                ));
+                                // Resynchronise if the element fits once missing ones are skipped.
+                                self.scratch.clear();
+                                self.scratch
+                                    .extend_from_slice(&self.states[base..base + m.state_len()]);
+                                let st = &mut self.states[base..base + m.state_len()];
+                                match m.step_skipping_missing(g, st, name, ns_id) {
+                                    Step::Matched(Matched::Element(e)) => (Mode::Validate, Some(e)),
+                                    Step::Matched(Matched::Any(_)) => self.lax_lookup(name),
+                                    Step::NoMatch { .. } => {
+                                        st.copy_from_slice(&self.scratch);
+                                        (Mode::Skip, None)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    FrameContent::Simple(_) => {
+                        problem = Some((
+                            ErrorKind::UnexpectedElement,
+                            format!(
+                                "element {} not allowed: the parent has simple content",
+                                label()
+                            ),
+                        ));
+                        (Mode::Skip, None)
+                    }
+                    FrameContent::Empty => {
+                        problem = Some((
+                            ErrorKind::UnexpectedElement,
+                            format!(
+                                "element {} not allowed: the parent's content must be empty",
+                                label()
+                            ),
+                        ));
+                        (Mode::Skip, None)
+                    }
+                },
+            },
+        };
+        if let Some((kind, message)) = problem {
+            self.error(pos, kind, message);
+        }
+        let mut frame = Frame {
+            mode,
+            decl,
+            type_id: None,
+            nil: false,
+            content: FrameContent::Empty,
+            state_base: self.states.len(),
+            path_len,
+            text_error: false,
+            pos,
+        };
+        self.text.clear();
+        if let (Mode::Validate, Some(e)) = (mode, decl) {
+            self.start_declared(&mut frame, e, tag, ns, pos, obs);
+        }
+        obs.start_element(
+            g,
+            &ElementInfo {
+                ns: tag.ns(),
+                local: tag.local(),
+                decl: frame.decl,
+                type_id: frame.type_id,
+                nil: frame.nil,
+            },
+        );
+        if frame.mode == Mode::Validate {
+            self.emit_attributes(&frame, tag, ns, pos, obs);
+        }
+        if let FrameContent::Elements { model, .. } = frame.content {
+            let len = g.models[model as usize].state_len();
+            let base = self.states.len();
+            self.states.resize(base + len, NodeState::default());
+            crate::xsd::content::Model::reset(&mut self.states[base..]);
+        }
+        self.frames.push(frame);
+    }
+
+    fn start_declared<O: Observer>(
+        &mut self,
+        frame: &mut Frame,
+        e: ElemId,
+        tag: &TagData,
+        ns: &dyn NsResolver,
+        pos: Pos,
+        _obs: &mut O,
+    ) {
+        let g = self.g;
+        let d = g.element(e);
+        if d.is_abstract {
+            self.error(
+                pos,
+                ErrorKind::Abstract,
+                format!("element {} is abstract", self.element_label(e)),
+            );
+        }
+        let mut type_id = d.type_id;
+        let mut xsi_type = None;
+        let mut xsi_nil = None;
+        if g.xsi_ns != UNKNOWN_NS {
+            let xsi = g.names.ns_uri(g.xsi_ns);
+            for (ans, local, _, value) in tag.attributes() {
+                if ans == xsi {
+                    match local {
+                        "type" => xsi_type = Some(value),
+                        "nil" => xsi_nil = Some(value),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if let Some(v) = xsi_type {
+            let v = v.trim();
+            let (prefix, local) = v.split_once(':').unwrap_or(("", v));
+            let uri = ns.resolve(prefix).unwrap_or("");
+            let found = g
+                .names
+                .lookup(g.names.ns_id(uri), local)
+                .and_then(|q| g.global_types.get(&q))
+                .copied();
+            match found {
+                None => self.error(
+                    pos,
+                    ErrorKind::XsiType,
+                    format!("xsi:type names an unknown type {{{uri}}}{local}"),
+                ),
+                Some(t) => {
+                    let blocked = d.block.0 | g.type_def(d.type_id).block.0;
+                    match check_derived(g, t, d.type_id, blocked) {
+                        Ok(()) => type_id = t,
+                        Err(NotDerived::Unrelated) => self.error(
+                            pos,
+                            ErrorKind::XsiType,
+                            format!(
+                                "xsi:type {} is not derived from the declared type {}",
+                                self.type_label(t),
+                                self.type_label(d.type_id)
+                            ),
+                        ),
+                        Err(NotDerived::Blocked) => self.error(
+                            pos,
+                            ErrorKind::XsiType,
+                            format!(
+                                "xsi:type {} uses a derivation the declaration blocks",
+                                self.type_label(t)
+                            ),
+                        ),
+                    }
+                }
+            }
+        }
+        let def = g.type_def(type_id);
+        if def.is_abstract {
+            self.error(
+                pos,
+                ErrorKind::Abstract,
+                format!(
+                    "type {} is abstract; use xsi:type to name a concrete type",
+                    self.type_label(type_id)
+                ),
+            );
+        }
+        if let Some(v) = xsi_nil {
+            match v.trim() {
+                "true" | "1" if d.nillable => {
+                    frame.nil = true;
+                    if d.value.as_ref().is_some_and(|vc| vc.fixed) {
+                        self.error(
+                            pos,
+                            ErrorKind::Nil,
+                            "element with a fixed value cannot be nil".into(),
+                        );
+                    }
+                }
+                "true" | "1" => self.error(
+                    pos,
+                    ErrorKind::Nil,
+                    "xsi:nil on an element that is not nillable".into(),
+                ),
+                "false" | "0" => {}
+                _ => self.error(pos, ErrorKind::Nil, "xsi:nil is not a boolean".into()),
+            }
+        }
+        frame.type_id = Some(type_id);
+        frame.content = match &def.kind {
+            TypeKind::Simple(..) => FrameContent::Simple(type_id),
+            TypeKind::Complex(ct) => match ct.content {
+                Content::Empty => FrameContent::Empty,
+                Content::Simple(t) => FrameContent::Simple(t),
+                Content::Elements { model, mixed } => FrameContent::Elements { model, mixed },
+            },
+        };
+    }
+
+    /// Character data of the current element.
+    pub fn text<O: Observer>(&mut self, text: &str, pos: Pos, obs: &mut O) {
+        let Some(f) = self.frames.last_mut() else {
+            return;
+        };
+        if f.mode != Mode::Validate {
+            return;
+        }
+        let ws = is_xml_whitespace(text);
+        if f.nil {
+            if !ws {
+                self.error(
+                    pos,
+                    ErrorKind::Nil,
+                    "element is nil (xsi:nil) but has character content".into(),
+                );
+            }
+            return;
+        }
+        match f.content {
+            FrameContent::Simple(_) => self.text.push_str(text),
+            FrameContent::Elements { mixed: true, .. } => obs.text(self.g, text),
+            FrameContent::Elements { mixed: false, .. } | FrameContent::Empty => {
+                if !ws && !f.text_error {
+                    f.text_error = true;
+                    let what = if matches!(f.content, FrameContent::Empty) {
+                        "empty content"
+                    } else {
+                        "element-only content"
+                    };
+                    self.error(
+                        pos,
+                        ErrorKind::UnexpectedText,
+                        format!("character content not allowed ({what})"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The current element ends.
+    pub fn end<O: Observer>(&mut self, ns: &dyn NsResolver, pos: Pos, obs: &mut O) {
+        let Some(f) = self.frames.pop() else {
+            return;
+        };
+        if f.mode == Mode::Validate {
+            match f.content {
+                FrameContent::Elements { model, .. } if !f.nil => {
+                    let m = &self.g.models[model as usize];
+                    let st = &self.states[f.state_base..f.state_base + m.state_len()];
+                    if !m.is_complete(st) {
+                        let expected = self.expected_list(model, f.state_base);
+                        self.error(
+                            pos,
+                            ErrorKind::MissingElement,
+                            format!("content incomplete; expected {expected}"),
+                        );
+                    }
+                }
+                FrameContent::Simple(t) => self.end_simple(&f, t, ns, obs),
+                _ => {}
+            }
+        }
+        self.states.truncate(f.state_base);
+        obs.end_element(self.g);
+        self.path.truncate(f.path_len);
+        self.text.clear();
+    }
+
+    fn end_simple<O: Observer>(&mut self, f: &Frame, t: TypeId, ns: &dyn NsResolver, obs: &mut O) {
+        if f.nil {
+            obs.simple_value(self.g, "", None);
+            return;
+        }
+        let g = self.g;
+        let TypeKind::Simple(st, id_kind) = &g.type_def(t).kind else {
+            return;
+        };
+        let vc = f.decl.and_then(|e| g.element(e).value.as_ref());
+        let text = std::mem::take(&mut self.text);
+        let (lexical, defaulted) = match vc {
+            Some(vc) if text.is_empty() => (&*vc.lexical, true),
+            _ => (text.as_str(), false),
+        };
+        match st.validate(lexical, ns) {
+            Ok(v) => {
+                if let Some(vc) = vc.filter(|vc| vc.fixed && !defaulted) {
+                    let same = match &vc.value {
+                        Some(fv) => *fv == v,
+                        None => st.normalize(lexical) == st.normalize(&vc.lexical),
+                    };
+                    if !same {
+                        let shown = self.shown(lexical);
+                        self.error(
+                            f.pos,
+                            ErrorKind::FixedValue,
+                            format!(
+                                "element value does not match the fixed value '{}'{shown}",
+                                vc.lexical
+                            ),
+                        );
+                    }
+                }
+                if *id_kind != IdKind::None {
+                    let normalized = st.normalize(lexical).into_owned();
+                    self.record_id(*id_kind, &normalized, f.pos);
+                }
+                obs.simple_value(g, lexical, Some(&v));
+            }
+            Err(e) => {
+                let shown = self.shown(lexical);
+                let label = self.type_label(t);
+                self.error(
+                    f.pos,
+                    ErrorKind::InvalidValue,
+                    format!("value not valid for {label}: {e}{shown}"),
+                );
+                obs.simple_value(g, lexical, None);
+            }
+        }
+        self.text = text;
+    }
+
+    /// ` (value "…")` when values may be shown, else nothing.
+    pub(super) fn shown(&self, value: &str) -> String {
+        if self.opts.show_values {
+            format!(" (value {value:?})")
+        } else {
+            String::new()
+        }
+    }
+
+    pub(super) fn record_id(&mut self, kind: IdKind, value: &str, pos: Pos) {
+        if self.ids.len() + self.idrefs.len() >= self.max_ids {
+            if !self.id_limit_hit {
+                self.id_limit_hit = true;
+                self.error(
+                    pos,
+                    ErrorKind::Limit,
+                    "too many IDs/IDREFs (limit max_identity_entries)".into(),
+                );
+            }
+            return;
+        }
+        match kind {
+            IdKind::Id => {
+                if !self.ids.insert(value.into()) {
+                    let shown = self.shown(value);
+                    self.error(pos, ErrorKind::Id, format!("duplicate ID{shown}"));
+                }
+            }
+            IdKind::IdRef => self
+                .idrefs
+                .push((value.into(), pos, self.path.as_str().into())),
+            IdKind::IdRefs => {
+                for token in value.split_ascii_whitespace() {
+                    self.idrefs
+                        .push((token.into(), pos, self.path.as_str().into()));
+                }
+            }
+            IdKind::None => {}
+        }
+    }
+
+    /// Ends the document: resolves IDREFs and returns the report.
+    pub fn finish(mut self, pos: Pos) -> ValidationReport {
+        if self.root.is_none() && self.errors.is_empty() && self.frames.is_empty() {
+            self.error(
+                pos,
+                ErrorKind::NotWellFormed,
+                "document has no root element".into(),
+            );
+        }
+        for (value, at, path) in std::mem::take(&mut self.idrefs) {
+            if !self.ids.contains(&value) {
+                let shown = self.shown(&value);
+                if self.errors.len() >= self.opts.max_errors {
+                    self.truncated = true;
+                    break;
+                }
+                self.errors.push(ValidationError {
+                    line: at.line,
+                    column: at.column,
+                    path: path.into(),
+                    kind: ErrorKind::Id,
+                    message: format!("IDREF does not match any ID in the document{shown}"),
+                });
+            }
+        }
+        ValidationReport {
+            errors: self.errors,
+            truncated: self.truncated,
+            root: self.root,
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The streaming validator: XML events in, a stack of small element frames, errors out.
+//!
+//! [`Validator`] is the event-driven core (`start`/`text`/`end`/`finish`); it can be fed by any
+//! event source and reports, through an [`Observer`], the matched declaration and the actual
+//! (`xsi:type`-aware) type of every element and the typed value of every simple value, so a
+//! transform can run in the same pass. [`validate_reader`] and [`validate_bytes`] drive it from
+//! the bounded XML reader; memory stays proportional to nesting depth, not document size.
+
+mod attributes;
+mod engine;
+mod tag;
+
+use std::io::BufRead;
+
+use crate::config::Limits;
+use crate::xml::{BoundedReader, Event};
+
+use super::components::{ElemId, Grammar, QNameId, TypeId};
+use super::datatypes::{NsResolver, Value};
+use super::error::{ErrorKind, ValidationError};
+use super::schema_doc::XML_NS;
+
+pub use engine::Validator;
+pub use tag::TagData;
+
+/// Options of one validation run.
+#[derive(Debug, Clone)]
+pub struct ValidationOptions {
+    /// Include instance values in messages (local debugging only: values may be personal data).
+    pub show_values: bool,
+    /// Stop collecting after this many errors (the verdict stays "invalid").
+    pub max_errors: usize,
+}
+
+impl Default for ValidationOptions {
+    fn default() -> Self {
+        Self {
+            show_values: false,
+            max_errors: Limits::default().xsd.max_errors,
+        }
+    }
+}
+
+impl ValidationOptions {
+    /// Defaults from the limits.
+    pub fn from_limits(limits: &Limits) -> Self {
+        Self {
+            show_values: false,
+            max_errors: limits.xsd.max_errors,
+        }
+    }
+}
+
+/// What an element was validated as.
+#[derive(Debug, Clone, Copy)]
+pub struct ElementInfo<'a> {
+    /// Namespace URI of the instance element ("" = none).
+    pub ns: &'a str,
+    /// Local name.
+    pub local: &'a str,
+    /// The matched declaration (None when skipped or laxly assessed without declaration).
+    pub decl: Option<ElemId>,
+    /// The governing type (after `xsi:type`), if any.
+    pub type_id: Option<TypeId>,
+    /// `xsi:nil="true"`.
+    pub nil: bool,
+}
+
+/// One attribute as validated.
+#[derive(Debug, Clone, Copy)]
+pub struct AttributeInfo<'a> {
+    /// Interned name, if the grammar knows it.
+    pub name: Option<QNameId>,
+    /// Namespace URI ("" = none).
+    pub ns: &'a str,
+    /// Local name.
+    pub local: &'a str,
+    /// The value as written (or the default).
+    pub value: &'a str,
+    /// The typed value, if it was assessed and valid.
+    pub typed: Option<&'a Value>,
+    /// Supplied from a default in the schema, absent in the instance.
+    pub defaulted: bool,
+}
+
+/// Receives the validation outcome per element, attribute and simple value, in document order.
+/// All methods default to doing nothing.
+pub trait Observer {
+    /// An element starts.
+    fn start_element(&mut self, _grammar: &Grammar, _info: &ElementInfo<'_>) {}
+    /// An attribute of the current element (also defaulted ones).
+    fn attribute(&mut self, _grammar: &Grammar, _info: &AttributeInfo<'_>) {}
+    /// Character data of mixed content.
+    fn text(&mut self, _grammar: &Grammar, _text: &str) {}
+    /// The value of an element with simple content (after defaults), at its end.
+    fn simple_value(&mut self, _grammar: &Grammar, _lexical: &str, _typed: Option<&Value>) {}
+    /// The current element ends.
+    fn end_element(&mut self, _grammar: &Grammar) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
+/// The result of validating one document.
+#[derive(Debug, Clone, Default)]
+pub struct ValidationReport {
+    /// Violations found (at most `max_errors`).
+    pub errors: Vec<ValidationError>,
+    /// More violations existed than were collected.
+    pub truncated: bool,
+    /// The root element's declaration, if one matched.
+    pub root: Option<ElemId>,
+}
+
+impl ValidationReport {
+    /// Whether the document is valid.
+    pub fn is_valid(&self) -> bool {
+        self.errors.is_empty() && !self.truncated
+    }
+
+    /// The proof type for later stages, or the report itself if invalid.
+    pub fn into_validated(self) -> Result<ValidatedDoc, Self> {
+        match (self.is_valid(), self.root) {
+            (true, Some(root)) => Ok(ValidatedDoc { root }),
+            _ => Err(self),
+        }
+    }
+}
+
+/// Proof that a document was valid against a grammar. Only [`ValidationReport::into_validated`]
+/// creates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidatedDoc {
+    root: ElemId,
+}
+
+impl ValidatedDoc {
+    /// The root element's declaration.
+    pub fn root(&self) -> ElemId {
+        self.root
+    }
+}
+
+struct ReaderNs<'r, R: BufRead>(&'r BoundedReader<R>);
+
+impl<R: BufRead> NsResolver for ReaderNs<'_, R> {
+    fn resolve(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some(XML_NS);
+        }
+        self.0.resolve_prefix(prefix)
+    }
+}
+
+/// Validates a document from a reader (streaming; use a `BufReader<File>` for files).
+pub fn validate_reader<R: BufRead>(
+    grammar: &Grammar,
+    input: R,
+    limits: &Limits,
+    options: &ValidationOptions,
+) -> ValidationReport {
+    validate_with(grammar, input, limits, options, &mut NoObserver)
+}
+
+/// Validates a document held in memory.
+pub fn validate_bytes(
+    grammar: &Grammar,
+    input: &[u8],
+    limits: &Limits,
+    options: &ValidationOptions,
+) -> ValidationReport {
+    validate_with(grammar, input, limits, options, &mut NoObserver)
+}
+
+/// Validates with an observer that sees every element, attribute and value as it is validated.
+pub fn validate_with<R: BufRead, O: Observer>(
+    grammar: &Grammar,
+    input: R,
+    limits: &Limits,
+    options: &ValidationOptions,
+    observer: &mut O,
+) -> ValidationReport {
+    let mut reader = BoundedReader::new(input, &limits.xml);
+    let mut validator = Validator::new(grammar, options.clone(), limits.xsd.max_identity_entries);
+    let mut tag = TagData::default();
+    let mut text_buf = String::new();
+    loop {
+        let event = reader.next_event();
+        match event {
+            Ok(Event::Start(start)) => {
+                tag.fill(&start);
+                let pos = reader.position();
+                validator.start(&tag, &ReaderNs(&reader), pos, observer);
+            }
+            Ok(Event::Text(text)) => {
+                if validator.wants_text() || !is_xml_whitespace(text) {
+                    text_buf.clear();
+                    text_buf.push_str(text);
+                    let pos = reader.position();
+                    validator.text(&text_buf, pos, observer);
+                }
+            }
+            Ok(Event::End) => {
+                let pos = reader.position();
+                validator.end(&ReaderNs(&reader), pos, observer);
+            }
+            Ok(Event::Eof) => {
+                let pos = reader.position();
+                return validator.finish(pos);
+            }
+            Err(e) => {
+                let mut report = validator.finish(e.pos);
+                report.errors.push(ValidationError {
+                    line: e.pos.line,
+                    column: e.pos.column,
+                    path: String::new(),
+                    kind: ErrorKind::NotWellFormed,
+                    message: format!("not well-formed or over a limit: {e}"),
+                });
+                return report;
+            }
+        }
+    }
+}
+
+pub(crate) fn is_xml_whitespace(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
