@@ -12,9 +12,9 @@ pub mod decrypt;
 pub mod encrypt;
 mod keyfile;
 pub mod keys;
+mod queue;
 pub mod schemas;
 pub mod validate;
-mod queue;
 
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]
