@@ -8,6 +8,7 @@
 //! ```text
 //! L4  main.rs → cli                          thin main; composition root
 //! L2  sandbox                                local delivery service (hyper, SQLite)
+//! L2  store                                  durable state (SQLite / PostgreSQL)
 //! L1  xml, xsd, xoev, jose, fitconnect       pure, sync, fuzzable; no I/O on payloads
 //! L0  error, config (incl. Limits)
 //! ```
@@ -20,6 +21,7 @@ pub mod error;
 pub mod fitconnect;
 pub mod jose;
 pub mod sandbox;
+pub mod store;
 pub mod xml;
 pub mod xoev;
 pub mod xsd;

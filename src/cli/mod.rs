@@ -13,6 +13,7 @@ pub mod encrypt;
 mod keyfile;
 pub mod keys;
 mod sandbox;
+mod queue;
 pub mod schemas;
 pub mod validate;
 
@@ -38,6 +39,8 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Run a local FIT-Connect delivery service (Submission API, OAuth, callbacks) for tests.
     Sandbox(sandbox::SandboxArgs),
+    /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
+    Queue(queue::QueueArgs),
 }
 
 /// Runs the command line with the given arguments (the first is the program name).
@@ -62,5 +65,6 @@ where
         Command::Encrypt(args) => encrypt::run(&args),
         Command::Keys(args) => keys::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Queue(args) => queue::run(args),
     }
 }

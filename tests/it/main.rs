@@ -13,6 +13,7 @@ mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
 mod sandbox_support;
+mod store_suite;
 mod xml_hostile;
 mod xoev_packs;
 mod xoev_registry;

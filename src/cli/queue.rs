@@ -1,0 +1,328 @@
+//! `poststelle queue`: inspect the store, list dead letters, re-drive them.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::store::{
+    AnyStore, Decision, JobFilter, JobState, JobSummary, Redrive, Store, StoreError, Timestamp,
+};
+
+/// Arguments of `poststelle queue`.
+#[derive(Debug, Args)]
+pub(crate) struct QueueArgs {
+    /// The store: `sqlite:PATH` or `postgres://user@host/db`.
+    #[arg(long, global = true, default_value = "sqlite:./data/poststelle.db")]
+    store: String,
+    #[command(subcommand)]
+    action: QueueAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueAction {
+    /// List outbox jobs, oldest first.
+    List {
+        /// Only jobs in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Show one submission: decision, evidence, attachments, jobs.
+    Show {
+        /// The submission id.
+        submission_id: String,
+    },
+    /// List dead letters (jobs given up on).
+    DeadLetters {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Re-drive a dead letter (or all): due now, with a fresh attempt count.
+    Redrive {
+        /// The job id (from `queue dead-letters`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        job_id: Option<i64>,
+        /// Re-drive every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StateArg {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+impl From<StateArg> for JobState {
+    fn from(s: StateArg) -> Self {
+        match s {
+            StateArg::Pending => JobState::Pending,
+            StateArg::Delivered => JobState::Delivered,
+            StateArg::Dead => JobState::Dead,
+        }
+    }
+}
+
+/// Runs `poststelle queue`. Exit 0 on success, 1 when the asked submission or dead letter does
+/// not exist, 2 when the store cannot be opened or read.
+pub(crate) fn run(args: QueueArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("poststelle queue: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = io::stdout().lock();
+    match runtime.block_on(execute(args, &mut out)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("poststelle queue: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError> {
+    if let Some(path) = args.store.strip_prefix("sqlite:") {
+        // Inspecting must not create an empty database by accident.
+        if !std::path::Path::new(path).exists() {
+            return Err(StoreError::NotFound {
+                what: "sqlite database file",
+            });
+        }
+    }
+    let store = AnyStore::open(&args.store).await?;
+    let io_err = |e| StoreError::io("<stdout>", e);
+    match args.action {
+        QueueAction::List { state, limit } => {
+            let filter = JobFilter {
+                state: state.map(JobState::from),
+                limit,
+            };
+            write_jobs(out, &store.list_jobs(filter).await?).map_err(io_err)?;
+            Ok(0)
+        }
+        QueueAction::DeadLetters { limit } => {
+            let filter = JobFilter {
+                state: Some(JobState::Dead),
+                limit,
+            };
+            write_jobs(out, &store.list_jobs(filter).await?).map_err(io_err)?;
+            Ok(0)
+        }
+        QueueAction::Show { submission_id } => {
+            let Some(view) = store.submission(&submission_id).await? else {
+                writeln!(out, "no submission {submission_id}").map_err(io_err)?;
+                return Ok(1);
+            };
+            let decision = match &view.decision {
+                None => "-".to_owned(),
+                Some(Decision::Accepted) => "accepted".to_owned(),
+                Some(Decision::Rejected { problems }) => format!("rejected {problems}"),
+            };
+            let policy = view.ack_policy.map_or("-", |p| match p {
+                crate::store::AckPolicy::AfterStore => "after-store",
+                crate::store::AckPolicy::AfterForward => "after-forward",
+            });
+            let w = &mut *out;
+            (|| -> io::Result<()> {
+                writeln!(w, "submission  {}", view.submission_id)?;
+                writeln!(w, "seen        {}", when(Some(view.seen_at)))?;
+                writeln!(w, "stored      {}", when(view.stored_at))?;
+                writeln!(w, "decision    {decision}")?;
+                writeln!(w, "ack policy  {policy}")?;
+                writeln!(w, "acked       {}", when(view.acked_at))?;
+                if let Some(ev) = &view.evidence {
+                    writeln!(w, "received    {}", when(Some(ev.received_at)))?;
+                    writeln!(w, "decided     {}", when(Some(ev.decided_at)))?;
+                    writeln!(w, "auth tags   {}", ev.auth_tags.len())?;
+                    for (name, hash) in &ev.hashes {
+                        writeln!(w, "hash        {name} {hash}")?;
+                    }
+                }
+                for a in &view.attachments {
+                    writeln!(
+                        w,
+                        "attachment  {} {} {} bytes sha256:{}",
+                        a.attachment_id, a.media_type, a.size, a.sha256
+                    )?;
+                }
+                write_jobs(w, &view.jobs)
+            })()
+            .map_err(io_err)?;
+            Ok(0)
+        }
+        QueueAction::Redrive { job_id, all } => {
+            let which = match (job_id, all) {
+                (Some(id), false) => Redrive::Job(id),
+                _ => Redrive::All,
+            };
+            let n = store.redrive(which.clone(), Timestamp::now()).await?;
+            writeln!(out, "re-driven: {n}").map_err(io_err)?;
+            Ok(if n == 0 && matches!(which, Redrive::Job(_)) {
+                1
+            } else {
+                0
+            })
+        }
+    }
+}
+
+fn when(t: Option<Timestamp>) -> String {
+    t.and_then(|t| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.millis()) * 1_000_000).ok()
+    })
+    .and_then(|dt| dt.format(&Rfc3339).ok())
+    .unwrap_or_else(|| "-".to_owned())
+}
+
+fn write_jobs(out: &mut dyn Write, jobs: &[JobSummary]) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:>8}  {:<9}  {:>8}  {:<16}  {:<36}  {:<24}  last error",
+        "job", "state", "attempts", "upstream", "submission", "next / finished"
+    )?;
+    for j in jobs {
+        let t = if j.state == JobState::Pending {
+            Some(j.next_attempt_at)
+        } else {
+            j.finished_at
+        };
+        writeln!(
+            out,
+            "{:>8}  {:<9}  {:>8}  {:<16}  {:<36}  {:<24}  {}",
+            j.job_id,
+            j.state,
+            j.attempts,
+            j.upstream,
+            j.submission_id,
+            when(t),
+            j.last_error.as_deref().unwrap_or("-")
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AckPolicy, Evidence, FailAction, NewSubmission, SqliteStore};
+    use std::time::Duration;
+
+    async fn output(store: &str, action: QueueAction) -> (u8, String) {
+        let mut out = Vec::new();
+        let code = execute(
+            QueueArgs {
+                store: store.to_owned(),
+                action,
+            },
+            &mut out,
+        )
+        .await
+        .expect("queue command");
+        (code, String::from_utf8(out).expect("utf-8"))
+    }
+
+    #[tokio::test]
+    async fn list_show_dead_letters_and_redrive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("q.db");
+        let s = SqliteStore::open(&path).await.expect("open");
+        let t0 = Timestamp(1_800_000_000_000);
+        s.store_submission(
+            NewSubmission {
+                submission_id: "sub-q".to_owned(),
+                envelope: Some("{}".to_owned()),
+                decision: Decision::Accepted,
+                ack_policy: AckPolicy::AfterStore,
+                evidence: Evidence {
+                    submit_set: "a.b.c".to_owned(),
+                    auth_tags: vec!["t".to_owned()],
+                    hashes: vec![("data".to_owned(), "sha512:ab".to_owned())],
+                    received_at: t0,
+                    decided_at: t0,
+                },
+                attachments: vec![],
+                upstreams: vec!["bau".to_owned(), "archiv".to_owned()],
+            },
+            t0,
+        )
+        .await
+        .expect("store");
+        let jobs = s
+            .claim_jobs("w", t0, Duration::from_secs(30), 1)
+            .await
+            .expect("claim");
+        s.fail_job(jobs[0].job_id, "w", FailAction::DeadLetter, "http-400", t0)
+            .await
+            .expect("fail");
+        let addr = format!("sqlite:{}", path.display());
+
+        let (code, text) = output(
+            &addr,
+            QueueAction::List {
+                state: None,
+                limit: 10,
+            },
+        )
+        .await;
+        assert_eq!(code, 0);
+        assert_eq!(text.lines().count(), 3, "{text}");
+        let (_, text) = output(&addr, QueueAction::DeadLetters { limit: 10 }).await;
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains("dead") && text.contains("http-400"), "{text}");
+        let (code, text) = output(
+            &addr,
+            QueueAction::Show {
+                submission_id: "sub-q".to_owned(),
+            },
+        )
+        .await;
+        assert_eq!(code, 0);
+        assert!(text.contains("decision    accepted"), "{text}");
+        assert!(text.contains("hash        data sha512:ab"), "{text}");
+        assert!(
+            text.contains("seen        2027-01-15T08:00:00Z"),
+            "timestamps are RFC 3339: {text}"
+        );
+        let (code, _) = output(
+            &addr,
+            QueueAction::Show {
+                submission_id: "nope".to_owned(),
+            },
+        )
+        .await;
+        assert_eq!(code, 1);
+        let redrive = |job_id, all| QueueAction::Redrive { job_id, all };
+        let (code, text) = output(&addr, redrive(Some(jobs[0].job_id), false)).await;
+        assert_eq!((code, text.as_str()), (0, "re-driven: 1\n"));
+        let (code, _) = output(&addr, redrive(Some(jobs[0].job_id), false)).await;
+        assert_eq!(code, 1, "no longer a dead letter");
+        let (code, text) = output(&addr, redrive(None, true)).await;
+        assert_eq!((code, text.as_str()), (0, "re-driven: 0\n"));
+    }
+
+    #[tokio::test]
+    async fn missing_sqlite_file_is_not_created() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("absent.db");
+        let args = QueueArgs {
+            store: format!("sqlite:{}", path.display()),
+            action: QueueAction::DeadLetters { limit: 1 },
+        };
+        assert!(execute(args, &mut Vec::new()).await.is_err());
+        assert!(!path.exists());
+    }
+}

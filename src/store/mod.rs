@@ -1,0 +1,269 @@
+//! The durable store of the gateway (layer L2, I/O only): submissions, attachments, evidence,
+//! acknowledgement bookkeeping and the forwarding outbox, behind one trait with two backends.
+//!
+//! # Design note
+//!
+//! **Backends.** [`SqliteStore`] (embedded default; WAL, `synchronous=FULL`, one writer
+//! connection) and [`PgStore`] (several gateway instances on one database; claims with
+//! `FOR UPDATE SKIP LOCKED`). Both pass the same test suite (`tests/it/store_suite.rs`).
+//!
+//! **Invariants.**
+//! 1. A submission id is stored at most once: `submissions.submission_id` is the primary key,
+//!    and [`Store::store_submission`] writes nothing when the row is already `stored`.
+//! 2. A stored submission is complete: envelope, decision, evidence, attachment rows and one
+//!    outbox job per upstream are written in one transaction; a committed attachment row always
+//!    refers to complete, durable content.
+//! 3. An acknowledgement is due only for a stored decision (and, under
+//!    [`AckPolicy::AfterForward`], only when every job of the submission is delivered), so
+//!    nothing is acknowledged before it is durable. It is recorded once: only the first
+//!    [`Store::mark_acknowledged`] changes the row.
+//! 4. A pending job is owned by at most one worker at a time: a claim sets a lease
+//!    (worker, expiry) under the write lock (SQLite) or a `SKIP LOCKED` row lock (PostgreSQL);
+//!    an expired lease makes the job claimable again. Only the lease holder may reschedule or
+//!    dead-letter it. Delivery is at-least-once; the submission id is the upstream's
+//!    `Idempotency-Key`.
+//! 5. Evidence is never deleted by the store.
+//!
+//! **Commit points.** (a) [`Store::record_seen`]: the id is known. (b) Attachments: SQLite
+//! streams each into a content-addressed file (`<db>.blobs/aa/<sha256>`): write to `tmp/`,
+//! fsync, rename, fsync the directory — then (c) the one transaction of
+//! [`Store::store_submission`] commits (WAL + FULL: durable on return). PostgreSQL streams the
+//! content as 256 KiB `bytea` chunks inside that same transaction, so there is no second place
+//! to keep consistent (and no large-object bookkeeping). (d) The caller sends the
+//! acknowledgement, then (e) [`Store::mark_acknowledged`]. (f) Claim, (g) deliver, (h)
+//! [`Store::complete_job`] or [`Store::fail_job`].
+//!
+//! **Recovery.** Work resumes from the store; no in-memory state is needed. A crash before (c)
+//! leaves the id `seen` ([`Seen::Unfinished`]): the pipeline processes it again (orphaned blob
+//! files from (b) are harmless, `tmp/` is swept on open). A crash between (d) and (e) leaves the
+//! ack pending: it is sent again and the delivery service tolerates the duplicate. A crash
+//! during (g) leaves a lease that expires; the job is claimed again and re-delivered with the
+//! same idempotency key. A stale worker completing after its lease was taken over is harmless:
+//! completion is idempotent.
+//!
+//! **Time.** Every time-dependent operation takes `now` from the caller ([`Timestamp`],
+//! milliseconds since the epoch), so leases and due times are testable and all instances use
+//! the host clocks (keep them NTP-synchronised; leases should exceed delivery timeouts by more
+//! than the expected skew).
+
+mod blob;
+mod error;
+mod migrations;
+mod postgres;
+mod records;
+mod retry;
+mod sql;
+mod sqlite;
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+pub use error::StoreError;
+pub use postgres::PgStore;
+pub use records::{
+    AckMark, AckPolicy, AttachmentMeta, BlobSource, ClaimedJob, Completion, Decision, Evidence,
+    FailAction, FailOutcome, JobFilter, JobState, JobSummary, NewAttachment, NewSubmission,
+    PendingAck, QueueMetrics, Redrive, Seen, StoreOutcome, SubmissionView, Timestamp,
+};
+pub use retry::RetryPolicy;
+pub use sqlite::SqliteStore;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The durable state of the gateway. Implemented by [`SqliteStore`], [`PgStore`] and the
+/// dispatching [`AnyStore`]; every method is one atomic step.
+pub trait Store: Send + Sync {
+    /// The migration versions applied to this database, ascending.
+    fn applied_migrations(&self) -> impl Future<Output = Result<Vec<i64>>> + Send;
+
+    /// Records a submission id as seen (idempotent) and tells whether it still needs
+    /// processing.
+    fn record_seen(
+        &self,
+        submission_id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Seen>> + Send;
+
+    /// Stores a processed submission in one transaction (see the design note). Writes nothing
+    /// if the id is already stored. On an error nothing of it is visible.
+    fn store_submission(
+        &self,
+        submission: NewSubmission,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send;
+
+    /// Writes an attachment's content to the file `dest` (streaming) and returns its metadata.
+    fn export_attachment(
+        &self,
+        submission_id: &str,
+        attachment_id: &str,
+        dest: &Path,
+    ) -> impl Future<Output = Result<AttachmentMeta>> + Send;
+
+    /// Stored decisions whose acknowledgement is due and not yet recorded, oldest first.
+    fn pending_acks(&self, limit: u32) -> impl Future<Output = Result<Vec<PendingAck>>> + Send;
+
+    /// Records that the acknowledgement was sent (with the SET sent, as evidence). Only the
+    /// first call changes anything.
+    fn mark_acknowledged(
+        &self,
+        submission_id: &str,
+        now: Timestamp,
+        ack_set: Option<String>,
+    ) -> impl Future<Output = Result<AckMark>> + Send;
+
+    /// Claims up to `limit` due jobs for `worker` until `now + lease`, counting an attempt for
+    /// each.
+    fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ClaimedJob>>> + Send;
+
+    /// Marks a job delivered (idempotent).
+    fn complete_job(
+        &self,
+        job_id: i64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Completion>> + Send;
+
+    /// Records a failed attempt by the lease holder: retry later or dead-letter, as the
+    /// [`RetryPolicy`] decided. `error_kind` is a short kind (`timeout`, `http-503`), never
+    /// payload data.
+    fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        action: FailAction,
+        error_kind: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<FailOutcome>> + Send;
+
+    /// Moves dead letters back to pending, due now, with a fresh attempt count; returns how
+    /// many.
+    fn redrive(&self, which: Redrive, now: Timestamp) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Tries to become the one poller of this database. Held until released or until the
+    /// process (PostgreSQL: its lock session) ends. Call before each poll round: it returns
+    /// `true` at once while the lock is held.
+    fn try_acquire_poller(&self) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Gives up the poller role.
+    fn release_poller(&self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Jobs for `queue list` / `queue dead-letters`, oldest first.
+    fn list_jobs(&self, filter: JobFilter) -> impl Future<Output = Result<Vec<JobSummary>>> + Send;
+
+    /// Everything about one submission, for `queue show`.
+    fn submission(
+        &self,
+        submission_id: &str,
+    ) -> impl Future<Output = Result<Option<SubmissionView>>> + Send;
+
+    /// Counts for `/metrics`.
+    fn metrics(&self, now: Timestamp) -> impl Future<Output = Result<QueueMetrics>> + Send;
+}
+
+/// A store chosen at run time from an address.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// `sqlite:PATH`
+    Sqlite(SqliteStore),
+    /// `postgres://…` or `postgresql://…`
+    Postgres(PgStore),
+}
+
+impl AnyStore {
+    /// Opens `sqlite:PATH` or connects to `postgres://…`, applying pending migrations.
+    pub async fn open(address: &str) -> Result<Self> {
+        if let Some(path) = address.strip_prefix("sqlite:") {
+            Ok(Self::Sqlite(SqliteStore::open(path).await?))
+        } else if address.starts_with("postgres://") || address.starts_with("postgresql://") {
+            Ok(Self::Postgres(PgStore::connect(address, None).await?))
+        } else {
+            Err(StoreError::Address)
+        }
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            AnyStore::Sqlite($s) => $e.await,
+            AnyStore::Postgres($s) => $e.await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn applied_migrations(&self) -> Result<Vec<i64>> {
+        dispatch!(self, s => s.applied_migrations())
+    }
+    async fn record_seen(&self, submission_id: &str, now: Timestamp) -> Result<Seen> {
+        dispatch!(self, s => s.record_seen(submission_id, now))
+    }
+    async fn store_submission(
+        &self,
+        submission: NewSubmission,
+        now: Timestamp,
+    ) -> Result<StoreOutcome> {
+        dispatch!(self, s => s.store_submission(submission, now))
+    }
+    async fn export_attachment(&self, sid: &str, aid: &str, dest: &Path) -> Result<AttachmentMeta> {
+        dispatch!(self, s => s.export_attachment(sid, aid, dest))
+    }
+    async fn pending_acks(&self, limit: u32) -> Result<Vec<PendingAck>> {
+        dispatch!(self, s => s.pending_acks(limit))
+    }
+    async fn mark_acknowledged(
+        &self,
+        id: &str,
+        now: Timestamp,
+        ack_set: Option<String>,
+    ) -> Result<AckMark> {
+        dispatch!(self, s => s.mark_acknowledged(id, now, ack_set))
+    }
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>> {
+        dispatch!(self, s => s.claim_jobs(worker, now, lease, limit))
+    }
+    async fn complete_job(&self, job_id: i64, now: Timestamp) -> Result<Completion> {
+        dispatch!(self, s => s.complete_job(job_id, now))
+    }
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        action: FailAction,
+        error_kind: &str,
+        now: Timestamp,
+    ) -> Result<FailOutcome> {
+        dispatch!(self, s => s.fail_job(job_id, worker, action, error_kind, now))
+    }
+    async fn redrive(&self, which: Redrive, now: Timestamp) -> Result<u64> {
+        dispatch!(self, s => s.redrive(which, now))
+    }
+    async fn try_acquire_poller(&self) -> Result<bool> {
+        dispatch!(self, s => s.try_acquire_poller())
+    }
+    async fn release_poller(&self) -> Result<()> {
+        dispatch!(self, s => s.release_poller())
+    }
+    async fn list_jobs(&self, filter: JobFilter) -> Result<Vec<JobSummary>> {
+        dispatch!(self, s => s.list_jobs(filter))
+    }
+    async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionView>> {
+        dispatch!(self, s => s.submission(submission_id))
+    }
+    async fn metrics(&self, now: Timestamp) -> Result<QueueMetrics> {
+        dispatch!(self, s => s.metrics(now))
+    }
+}

@@ -1,0 +1,627 @@
+//! The shared backend: PostgreSQL for several gateway instances on one database.
+//!
+//! Claims use `FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait on or receive the
+//! same job. The poller role is a session advisory lock held on a dedicated connection: the
+//! server releases it when that connection ends, so a crashed instance hands over by itself.
+//! Attachment content is stored as `bytea` chunks inside the submission's transaction.
+//! TLS to the database is not supported yet (`NoTls`): run it on localhost or a private link.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lc_rs::digest;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::io::AsyncWriteExt;
+use tokio_postgres::{Client, Config, NoTls, Row};
+
+use super::blob::hex;
+use super::migrations::{self, MIGRATIONS_TABLE};
+use super::records::{
+    AckMark, AckPolicy, AttachmentMeta, ClaimedJob, Completion, Decision, Evidence, FailAction,
+    FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, PendingAck, QueueMetrics, Redrive,
+    Seen, StoreOutcome, SubmissionView, Timestamp,
+};
+use super::{StoreError, sql};
+
+/// Bytes per `bytea` chunk: bounds memory per attachment and keeps rows far below TOAST limits.
+const CHUNK: usize = 256 * 1024;
+
+/// Connections per instance: claims, stores and acks run concurrently up to this.
+const POOL_SIZE: usize = 8;
+
+/// The PostgreSQL store. Cheap to clone; clones share the pool and the poller lock.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    config: Config,
+    poller_key: i64,
+    poller: tokio::sync::Mutex<Option<Client>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The configuration may hold a password: never print it.
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+fn valid_schema(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'_'))
+        && name.len() <= 63
+        && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'))
+}
+
+async fn connect_one(config: &Config) -> Result<Client> {
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        // The error surfaces to the client as a closed connection; nothing to add here.
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// A lock key per database and schema, so test schemas and separate deployments sharing a
+/// server do not exclude each other.
+fn lock_key(purpose: &str, scope: &str) -> i64 {
+    let d = digest::digest(
+        &digest::SHA256,
+        format!("poststelle:{purpose}:{scope}").as_bytes(),
+    );
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d.as_ref()[..8]);
+    i64::from_be_bytes(b)
+}
+
+fn to_u32(v: i32) -> Result<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt {
+        what: "attempt count",
+    })
+}
+
+fn to_u64(v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt { what: "size" })
+}
+
+fn job_summary(r: &Row) -> Result<JobSummary> {
+    Ok(JobSummary {
+        job_id: r.try_get(0)?,
+        submission_id: r.try_get(1)?,
+        upstream: r.try_get(2)?,
+        state: JobState::parse(r.try_get(3)?)?,
+        attempts: to_u32(r.try_get(4)?)?,
+        created_at: Timestamp(r.try_get(5)?),
+        next_attempt_at: Timestamp(r.try_get(6)?),
+        lease_owner: r.try_get(7)?,
+        lease_until: r.try_get::<_, Option<i64>>(8)?.map(Timestamp),
+        last_error: r.try_get(9)?,
+        finished_at: r.try_get::<_, Option<i64>>(10)?.map(Timestamp),
+    })
+}
+
+fn attachment_meta(r: &Row) -> Result<AttachmentMeta> {
+    Ok(AttachmentMeta {
+        attachment_id: r.try_get(0)?,
+        filename: r.try_get(1)?,
+        media_type: r.try_get(2)?,
+        size: to_u64(r.try_get(3)?)?,
+        sha256: r.try_get(4)?,
+    })
+}
+
+/// Reads up to one chunk (fewer only at the end of the stream) on a blocking thread.
+async fn read_chunk(
+    mut reader: Box<dyn std::io::Read + Send>,
+) -> Result<(Box<dyn std::io::Read + Send>, Vec<u8>)> {
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; CHUNK];
+        let mut len = 0;
+        while len < CHUNK {
+            match reader.read(&mut buf[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(StoreError::io("<attachment>", e)),
+            }
+        }
+        buf.truncate(len);
+        Ok((reader, buf))
+    })
+    .await?
+}
+
+impl PgStore {
+    /// Connects to `url` and applies pending migrations. With `schema`, everything lives in
+    /// that schema (created if missing); otherwise in the connection's `search_path`.
+    pub async fn connect(url: &str, schema: Option<&str>) -> Result<Self> {
+        let mut config: Config = url.parse()?;
+        if let Some(schema) = schema {
+            if !valid_schema(schema) {
+                return Err(StoreError::SchemaName);
+            }
+            let client = connect_one(&config).await?;
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .await?;
+            config.options(format!("-c search_path={schema}"));
+        }
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager).max_size(POOL_SIZE).build()?;
+        let client = pool.get().await?;
+        let scope: String = client
+            .query_one("SELECT current_database() || '.' || current_schema()", &[])
+            .await?
+            .try_get(0)?;
+        drop(client);
+        let store = Self {
+            inner: Arc::new(Inner {
+                pool,
+                config,
+                poller_key: lock_key("poller", &scope),
+                poller: tokio::sync::Mutex::new(None),
+            }),
+        };
+        store.migrate(lock_key("migrate", &scope)).await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, key: i64) -> Result<()> {
+        let mut client = self.inner.pool.get().await?;
+        let known = migrations::latest(migrations::POSTGRES);
+        for m in migrations::POSTGRES {
+            let tx = client.transaction().await?;
+            // Instances starting together migrate one after the other.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+                .await?;
+            tx.batch_execute(MIGRATIONS_TABLE).await?;
+            let applied: Vec<i64> = tx
+                .query(sql::MIGRATIONS_APPLIED, &[])
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<_, _>>()?;
+            if let Some(&found) = applied.last().filter(|&&v| v > known) {
+                return Err(StoreError::SchemaFromFuture { found, known });
+            }
+            if !applied.contains(&m.version) {
+                tx.batch_execute(m.sql).await?;
+                tx.execute(
+                    &sql::pg(sql::MIGRATION_RECORD),
+                    &[&m.version, &m.name, &Timestamp::now().0],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+impl super::Store for PgStore {
+    async fn applied_migrations(&self) -> Result<Vec<i64>> {
+        let client = self.inner.pool.get().await?;
+        let rows = client.query(sql::MIGRATIONS_APPLIED, &[]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    async fn record_seen(&self, submission_id: &str, now: Timestamp) -> Result<Seen> {
+        let client = self.inner.pool.get().await?;
+        if client
+            .execute(&sql::pg(sql::SEEN_INSERT), &[&submission_id, &now.0])
+            .await?
+            == 1
+        {
+            return Ok(Seen::New);
+        }
+        let row = client
+            .query_one(&sql::pg(sql::SUBMISSION_STATE), &[&submission_id])
+            .await?;
+        Ok(if row.try_get::<_, &str>(0)? == "stored" {
+            Seen::Stored
+        } else {
+            Seen::Unfinished
+        })
+    }
+
+    async fn store_submission(&self, sub: NewSubmission, now: Timestamp) -> Result<StoreOutcome> {
+        let (decision, problems) = sub.decision.columns()?;
+        let auth_tags = serde_json::to_string(&sub.evidence.auth_tags)?;
+        let hashes = serde_json::to_string(&sub.evidence.hashes)?;
+        let id = sub.submission_id.as_str();
+        let mut client = self.inner.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(&sql::pg(sql::SEEN_INSERT), &[&id, &now.0])
+            .await?;
+        // The row lock makes a second instance storing the same id wait, then see `stored`.
+        let state: String = tx
+            .query_one(
+                &format!("{} FOR UPDATE", sql::pg(sql::SUBMISSION_STATE)),
+                &[&id],
+            )
+            .await?
+            .try_get(0)?;
+        if state == "stored" {
+            return Ok(StoreOutcome::AlreadyStored);
+        }
+        tx.execute(
+            &sql::pg(sql::SUBMISSION_STORE),
+            &[
+                &id,
+                &now.0,
+                &sub.envelope,
+                &decision,
+                &problems,
+                &sub.ack_policy.as_str(),
+            ],
+        )
+        .await?;
+        tx.execute(
+            &sql::pg(sql::EVIDENCE_INSERT),
+            &[
+                &id,
+                &sub.evidence.submit_set,
+                &auth_tags,
+                &hashes,
+                &sub.evidence.received_at.0,
+                &sub.evidence.decided_at.0,
+            ],
+        )
+        .await?;
+        let outbox = tx.prepare(&sql::pg(sql::OUTBOX_INSERT)).await?;
+        for upstream in &sub.upstreams {
+            tx.execute(&outbox, &[&id, upstream, &now.0]).await?;
+        }
+        let chunk_insert = tx
+            .prepare(
+                "INSERT INTO attachment_chunks (submission_id, attachment_id, seq, data) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .await?;
+        for a in sub.attachments {
+            let mut reader = a.content.open()?;
+            let mut ctx = digest::Context::new(&digest::SHA256);
+            let mut size = 0i64;
+            let mut seq = 0i32;
+            loop {
+                let (r, chunk) = read_chunk(reader).await?;
+                reader = r;
+                if chunk.is_empty() {
+                    break;
+                }
+                ctx.update(&chunk);
+                size += i64::try_from(chunk.len()).expect("chunk length fits in i64");
+                tx.execute(&chunk_insert, &[&id, &a.attachment_id, &seq, &chunk])
+                    .await?;
+                seq += 1;
+            }
+            let sha256 = hex(ctx.finish().as_ref());
+            tx.execute(
+                &sql::pg(sql::ATTACHMENT_INSERT),
+                &[
+                    &id,
+                    &a.attachment_id,
+                    &a.filename,
+                    &a.media_type,
+                    &size,
+                    &sha256,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(StoreOutcome::Stored)
+    }
+
+    async fn export_attachment(
+        &self,
+        submission_id: &str,
+        attachment_id: &str,
+        dest: &Path,
+    ) -> Result<AttachmentMeta> {
+        let client = self.inner.pool.get().await?;
+        let meta = client
+            .query_opt(
+                &sql::pg(sql::ATTACHMENT_META),
+                &[&submission_id, &attachment_id],
+            )
+            .await?
+            .ok_or(StoreError::NotFound { what: "attachment" })?;
+        let meta = attachment_meta(&meta)?;
+        let io_err = |e| StoreError::io(dest.display(), e);
+        let mut file = tokio::fs::File::create(dest).await.map_err(io_err)?;
+        let chunk = client
+            .prepare(
+                "SELECT data FROM attachment_chunks WHERE submission_id = $1 \
+                 AND attachment_id = $2 AND seq = $3",
+            )
+            .await?;
+        // One chunk in memory at a time.
+        let mut seq = 0i32;
+        while let Some(row) = client
+            .query_opt(&chunk, &[&submission_id, &attachment_id, &seq])
+            .await?
+        {
+            file.write_all(row.try_get::<_, &[u8]>(0)?)
+                .await
+                .map_err(io_err)?;
+            seq += 1;
+        }
+        file.sync_all().await.map_err(io_err)?;
+        Ok(meta)
+    }
+
+    async fn pending_acks(&self, limit: u32) -> Result<Vec<PendingAck>> {
+        let client = self.inner.pool.get().await?;
+        let rows = client
+            .query(&sql::pg(sql::PENDING_ACKS), &[&i64::from(limit)])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingAck {
+                    submission_id: r.try_get(0)?,
+                    decision: Decision::from_columns(r.try_get(1)?, r.try_get(2)?)?,
+                    auth_tags: serde_json::from_str(r.try_get(3)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_acknowledged(
+        &self,
+        submission_id: &str,
+        now: Timestamp,
+        ack_set: Option<String>,
+    ) -> Result<AckMark> {
+        let client = self.inner.pool.get().await?;
+        if client
+            .execute(&sql::pg(sql::ACK_MARK), &[&submission_id, &now.0, &ack_set])
+            .await?
+            == 1
+        {
+            return Ok(AckMark::Marked);
+        }
+        let row = client
+            .query_opt(&sql::pg(sql::SUBMISSION_STATE), &[&submission_id])
+            .await?;
+        match row.as_ref().map(|r| r.try_get::<_, &str>(0)).transpose()? {
+            Some("stored") => Ok(AckMark::AlreadyMarked),
+            _ => Err(StoreError::NotFound { what: "submission" }),
+        }
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>> {
+        let client = self.inner.pool.get().await?;
+        let until = now.plus(lease);
+        let rows = client
+            .query(
+                "UPDATE outbox o SET lease_owner = $1, lease_until = $2, \
+                 attempts = o.attempts + 1 FROM (SELECT job_id FROM outbox \
+                 WHERE state = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL \
+                 OR lease_until <= $3) ORDER BY next_attempt_at, job_id LIMIT $4 \
+                 FOR UPDATE SKIP LOCKED) due WHERE o.job_id = due.job_id \
+                 RETURNING o.job_id, o.submission_id, o.upstream, o.attempts, o.created_at, \
+                 o.lease_until, (SELECT coalesce(s.envelope, '') FROM submissions s \
+                 WHERE s.submission_id = o.submission_id)",
+                &[&worker, &until.0, &now.0, &i64::from(limit)],
+            )
+            .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|r| {
+                Ok(ClaimedJob {
+                    job_id: r.try_get(0)?,
+                    submission_id: r.try_get(1)?,
+                    upstream: r.try_get(2)?,
+                    attempts: to_u32(r.try_get(3)?)?,
+                    created_at: Timestamp(r.try_get(4)?),
+                    lease_until: Timestamp(r.try_get(5)?),
+                    envelope: r.try_get(6)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|j| j.job_id);
+        Ok(claimed)
+    }
+
+    async fn complete_job(&self, job_id: i64, now: Timestamp) -> Result<Completion> {
+        let client = self.inner.pool.get().await?;
+        if client
+            .execute(&sql::pg(sql::JOB_COMPLETE), &[&job_id, &now.0])
+            .await?
+            == 1
+        {
+            return Ok(Completion::Completed);
+        }
+        client
+            .query_opt(&sql::pg(sql::JOB_STATE), &[&job_id])
+            .await?
+            .map(|_| Completion::AlreadyDelivered)
+            .ok_or(StoreError::NotFound { what: "job" })
+    }
+
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        action: FailAction,
+        error_kind: &str,
+        now: Timestamp,
+    ) -> Result<FailOutcome> {
+        let client = self.inner.pool.get().await?;
+        let (changed, outcome) = match action {
+            FailAction::RetryAt(at) => (
+                client
+                    .execute(
+                        &sql::pg(sql::JOB_RETRY),
+                        &[&job_id, &worker, &at.0, &error_kind],
+                    )
+                    .await?,
+                FailOutcome::Retrying,
+            ),
+            FailAction::DeadLetter => (
+                client
+                    .execute(
+                        &sql::pg(sql::JOB_DEAD),
+                        &[&job_id, &worker, &now.0, &error_kind],
+                    )
+                    .await?,
+                FailOutcome::DeadLettered,
+            ),
+        };
+        Ok(if changed == 1 {
+            outcome
+        } else {
+            FailOutcome::LeaseLost
+        })
+    }
+
+    async fn redrive(&self, which: Redrive, now: Timestamp) -> Result<u64> {
+        let client = self.inner.pool.get().await?;
+        Ok(match which {
+            Redrive::Job(id) => {
+                client
+                    .execute(&sql::pg(sql::REDRIVE_ONE), &[&id, &now.0])
+                    .await?
+            }
+            Redrive::All => {
+                client
+                    .execute(&sql::pg(sql::REDRIVE_ALL), &[&now.0])
+                    .await?
+            }
+        })
+    }
+
+    async fn try_acquire_poller(&self) -> Result<bool> {
+        let mut held = self.inner.poller.lock().await;
+        if held.as_ref().is_some_and(|c| !c.is_closed()) {
+            return Ok(true);
+        }
+        // A lost lock connection means the lock is gone too: try afresh.
+        *held = None;
+        let client = connect_one(&self.inner.config).await?;
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.inner.poller_key])
+            .await?
+            .try_get(0)?;
+        if got {
+            *held = Some(client);
+        }
+        Ok(got)
+    }
+
+    async fn release_poller(&self) -> Result<()> {
+        if let Some(client) = self.inner.poller.lock().await.take() {
+            client
+                .execute("SELECT pg_advisory_unlock($1)", &[&self.inner.poller_key])
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn list_jobs(&self, filter: JobFilter) -> Result<Vec<JobSummary>> {
+        let client = self.inner.pool.get().await?;
+        let rows = client
+            .query(
+                &sql::pg(sql::LIST_JOBS),
+                &[
+                    &filter.state.map(JobState::as_str),
+                    &i64::from(filter.limit),
+                ],
+            )
+            .await?;
+        rows.iter().map(job_summary).collect()
+    }
+
+    async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionView>> {
+        let client = self.inner.pool.get().await?;
+        let Some(r) = client
+            .query_opt(&sql::pg(sql::SUBMISSION_VIEW), &[&submission_id])
+            .await?
+        else {
+            return Ok(None);
+        };
+        let evidence = client
+            .query_opt(&sql::pg(sql::EVIDENCE_OF), &[&submission_id])
+            .await?
+            .map(|e| {
+                Ok::<_, StoreError>(Evidence {
+                    submit_set: e.try_get(0)?,
+                    auth_tags: serde_json::from_str(e.try_get(1)?)?,
+                    hashes: serde_json::from_str(e.try_get(2)?)?,
+                    received_at: Timestamp(e.try_get(3)?),
+                    decided_at: Timestamp(e.try_get(4)?),
+                })
+            })
+            .transpose()?;
+        let attachments = client
+            .query(&sql::pg(sql::ATTACHMENTS_OF), &[&submission_id])
+            .await?
+            .iter()
+            .map(attachment_meta)
+            .collect::<Result<_>>()?;
+        let jobs = client
+            .query(&sql::pg(sql::JOBS_OF), &[&submission_id])
+            .await?
+            .iter()
+            .map(job_summary)
+            .collect::<Result<_>>()?;
+        let decision: Option<&str> = r.try_get(3)?;
+        let policy: Option<&str> = r.try_get(5)?;
+        Ok(Some(SubmissionView {
+            submission_id: r.try_get(0)?,
+            seen_at: Timestamp(r.try_get(1)?),
+            stored_at: r.try_get::<_, Option<i64>>(2)?.map(Timestamp),
+            decision: decision
+                .map(|d| Decision::from_columns(d, r.try_get(4)?))
+                .transpose()?,
+            ack_policy: policy.map(AckPolicy::parse).transpose()?,
+            acked_at: r.try_get::<_, Option<i64>>(6)?.map(Timestamp),
+            ack_set: r.try_get(7)?,
+            envelope: r.try_get(8)?,
+            evidence,
+            attachments,
+            jobs,
+        }))
+    }
+
+    async fn metrics(&self, now: Timestamp) -> Result<QueueMetrics> {
+        let client = self.inner.pool.get().await?;
+        let r = client.query_one(&sql::pg(sql::METRICS), &[&now.0]).await?;
+        let c =
+            |i: usize| -> Result<u64> { Ok(u64::try_from(r.try_get::<_, i64>(i)?).unwrap_or(0)) };
+        let oldest: Option<i64> = r.try_get(8)?;
+        Ok(QueueMetrics {
+            submissions_unfinished: c(0)?,
+            submissions_unacked: c(1)?,
+            submissions_acked: c(2)?,
+            jobs_pending: c(3)?,
+            jobs_due: c(4)?,
+            jobs_leased: c(5)?,
+            jobs_delivered: c(6)?,
+            jobs_dead: c(7)?,
+            oldest_due_age: oldest.map_or(Duration::ZERO, |t| now.since(Timestamp(t))),
+        })
+    }
+}

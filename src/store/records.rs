@@ -1,0 +1,420 @@
+//! The values that go into and come out of the store.
+
+use std::fmt;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::StoreError;
+
+/// A point in time as milliseconds since the Unix epoch (UTC).
+///
+/// The caller passes `now` into every time-dependent operation: lease expiry and due times are
+/// then deterministic in tests, and all instances sharing a database agree on one clock source
+/// (their own, kept in sync by NTP) instead of mixing database and host clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current wall-clock time.
+    #[must_use]
+    pub fn now() -> Self {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        Self(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Milliseconds since the epoch.
+    #[must_use]
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// This time plus a duration (saturating).
+    #[must_use]
+    pub fn plus(self, d: Duration) -> Self {
+        Self(
+            self.0
+                .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
+    }
+
+    /// The time elapsed from `earlier` to `self` (zero if `earlier` is later).
+    #[must_use]
+    pub fn since(self, earlier: Timestamp) -> Duration {
+        Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
+    }
+}
+
+/// When a decision is acknowledged to the delivery service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AckPolicy {
+    /// As soon as the submission is durably stored (the default).
+    #[default]
+    AfterStore,
+    /// Only once every outbox job of the submission is delivered.
+    AfterForward,
+}
+
+impl AckPolicy {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::AfterStore => "after-store",
+            Self::AfterForward => "after-forward",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "after-store" => Ok(Self::AfterStore),
+            "after-forward" => Ok(Self::AfterForward),
+            _ => Err(StoreError::Corrupt { what: "ack policy" }),
+        }
+    }
+}
+
+/// The gateway's verdict on a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Accepted: acknowledged with accept-submission.
+    Accepted,
+    /// Rejected with these FIT-Connect problems (a JSON array), acknowledged with
+    /// reject-submission.
+    Rejected {
+        /// The problems as the reject SET will carry them.
+        problems: serde_json::Value,
+    },
+}
+
+impl Decision {
+    pub(crate) fn columns(&self) -> Result<(&'static str, Option<String>), StoreError> {
+        Ok(match self {
+            Self::Accepted => ("accepted", None),
+            Self::Rejected { problems } => ("rejected", Some(serde_json::to_string(problems)?)),
+        })
+    }
+
+    pub(crate) fn from_columns(kind: &str, problems: Option<&str>) -> Result<Self, StoreError> {
+        match kind {
+            "accepted" => Ok(Self::Accepted),
+            "rejected" => Ok(Self::Rejected {
+                problems: serde_json::from_str(problems.unwrap_or("[]"))?,
+            }),
+            _ => Err(StoreError::Corrupt { what: "decision" }),
+        }
+    }
+}
+
+/// Where an attachment's bytes come from. Large attachments are streamed, never held whole.
+pub enum BlobSource {
+    /// A file (for example the decrypted attachment the pipeline wrote to a spool file).
+    File(PathBuf),
+    /// Any blocking reader; read in bounded chunks on a blocking thread.
+    Reader(Box<dyn Read + Send>),
+}
+
+impl fmt::Debug for BlobSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(p) => f.debug_tuple("File").field(p).finish(),
+            Self::Reader(_) => f.write_str("Reader(..)"),
+        }
+    }
+}
+
+impl BlobSource {
+    pub(crate) fn open(self) -> Result<Box<dyn Read + Send>, StoreError> {
+        match self {
+            Self::File(p) => {
+                let f = std::fs::File::open(&p).map_err(|e| StoreError::io(p.display(), e))?;
+                Ok(Box::new(f))
+            }
+            Self::Reader(r) => Ok(r),
+        }
+    }
+}
+
+/// One attachment of a submission to store.
+#[derive(Debug)]
+pub struct NewAttachment {
+    /// The FIT-Connect attachment id (unique within the submission).
+    pub attachment_id: String,
+    /// The file name from the metadata, if any.
+    pub filename: Option<String>,
+    /// The media type from the metadata.
+    pub media_type: String,
+    /// The decrypted content.
+    pub content: BlobSource,
+}
+
+/// What the pipeline archives as evidence of a submission (kept beyond the delivery service's
+/// 730-day retention).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The delivery service's submit-submission SET, as received (compact JWS).
+    pub submit_set: String,
+    /// The authentication tags of the metadata, data and attachment JWEs, as in the SET.
+    pub auth_tags: Vec<String>,
+    /// The hashes checked: (object name, algorithm:hex value).
+    pub hashes: Vec<(String, String)>,
+    /// When the submission was received from the delivery service.
+    pub received_at: Timestamp,
+    /// When the gateway decided.
+    pub decided_at: Timestamp,
+}
+
+/// A processed submission, stored in one transaction with its attachments, evidence, decision
+/// and outbox jobs.
+#[derive(Debug)]
+pub struct NewSubmission {
+    /// The FIT-Connect submission id (the idempotency key).
+    pub submission_id: String,
+    /// The JSON envelope handed to the Fachverfahren (absent for rejected submissions).
+    pub envelope: Option<String>,
+    /// The decision.
+    pub decision: Decision,
+    /// When the decision is acknowledged.
+    pub ack_policy: AckPolicy,
+    /// The evidence to archive.
+    pub evidence: Evidence,
+    /// The decrypted attachments.
+    pub attachments: Vec<NewAttachment>,
+    /// One outbox job per routed upstream (names as in the configuration).
+    pub upstreams: Vec<String>,
+}
+
+/// Result of [`crate::store::Store::record_seen`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// First time this id is seen.
+    New,
+    /// Seen before but not stored (a previous run stopped mid-way): process it again.
+    Unfinished,
+    /// Already stored: nothing to process (its ack may still be pending).
+    Stored,
+}
+
+/// Result of [`crate::store::Store::store_submission`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreOutcome {
+    /// Written now.
+    Stored,
+    /// Was already stored; nothing was written.
+    AlreadyStored,
+}
+
+/// A decision whose acknowledgement is due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingAck {
+    /// The submission.
+    pub submission_id: String,
+    /// Accept or reject (with problems).
+    pub decision: Decision,
+    /// The authentication tags the accept SET must carry.
+    pub auth_tags: Vec<String>,
+}
+
+/// Result of [`crate::store::Store::mark_acknowledged`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckMark {
+    /// Recorded now (the first time).
+    Marked,
+    /// Was already recorded; nothing changed.
+    AlreadyMarked,
+}
+
+/// State of an outbox job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for (or in) delivery.
+    Pending,
+    /// Delivered to the upstream.
+    Delivered,
+    /// Given up on; waits for a re-drive.
+    Dead,
+}
+
+impl JobState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "delivered" => Ok(Self::Delivered),
+            "dead" => Ok(Self::Dead),
+            _ => Err(StoreError::Corrupt { what: "job state" }),
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A job claimed for delivery, leased to one worker until `lease_until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    /// The job.
+    pub job_id: i64,
+    /// Its submission (also the `Idempotency-Key` upstream).
+    pub submission_id: String,
+    /// The upstream name.
+    pub upstream: String,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+    /// When the job was created (for the maximum age).
+    pub created_at: Timestamp,
+    /// Until when the lease holds.
+    pub lease_until: Timestamp,
+    /// The envelope to deliver.
+    pub envelope: String,
+}
+
+/// How a failed delivery continues; computed by [`crate::store::RetryPolicy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailAction {
+    /// Try again at this time.
+    RetryAt(Timestamp),
+    /// Give up: move to the dead letters.
+    DeadLetter,
+}
+
+/// Result of [`crate::store::Store::fail_job`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOutcome {
+    /// Scheduled for another attempt.
+    Retrying,
+    /// Moved to the dead letters.
+    DeadLettered,
+    /// The worker no longer holds the lease (it expired and another worker claimed the job,
+    /// or the job is finished); nothing changed.
+    LeaseLost,
+}
+
+/// Result of [`crate::store::Store::complete_job`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// Marked delivered now.
+    Completed,
+    /// Was already delivered (a duplicate completion after a lease expiry); nothing changed.
+    AlreadyDelivered,
+}
+
+/// Which dead letters to re-drive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redrive {
+    /// One job.
+    Job(i64),
+    /// Every dead letter.
+    All,
+}
+
+/// A job as shown by `queue list` / `queue show`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSummary {
+    /// The job.
+    pub job_id: i64,
+    /// Its submission.
+    pub submission_id: String,
+    /// The upstream name.
+    pub upstream: String,
+    /// Its state.
+    pub state: JobState,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it is due next (pending jobs).
+    pub next_attempt_at: Timestamp,
+    /// The worker holding a lease, if any.
+    pub lease_owner: Option<String>,
+    /// Until when that lease holds.
+    pub lease_until: Option<Timestamp>,
+    /// The kind of the last failure (no payload data).
+    pub last_error: Option<String>,
+    /// When it was delivered or dead-lettered.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// Which jobs `queue list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only jobs in this state (all if `None`).
+    pub state: Option<JobState>,
+    /// At most this many (oldest first).
+    pub limit: u32,
+}
+
+/// An attachment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentMeta {
+    /// The attachment id.
+    pub attachment_id: String,
+    /// The file name, if any.
+    pub filename: Option<String>,
+    /// The media type.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content, lower-case hex (integrity check on export).
+    pub sha256: String,
+}
+
+/// Everything known about one submission (`queue show`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionView {
+    /// The submission id.
+    pub submission_id: String,
+    /// When it was first seen.
+    pub seen_at: Timestamp,
+    /// When it was stored (`None` while only seen).
+    pub stored_at: Option<Timestamp>,
+    /// The decision, once stored.
+    pub decision: Option<Decision>,
+    /// The ack policy it was stored under.
+    pub ack_policy: Option<AckPolicy>,
+    /// When the acknowledgement was recorded as sent.
+    pub acked_at: Option<Timestamp>,
+    /// The acknowledgement SET sent, if recorded.
+    pub ack_set: Option<String>,
+    /// The envelope.
+    pub envelope: Option<String>,
+    /// The evidence, once stored.
+    pub evidence: Option<Evidence>,
+    /// The attachments.
+    pub attachments: Vec<AttachmentMeta>,
+    /// The outbox jobs.
+    pub jobs: Vec<JobSummary>,
+}
+
+/// Figures for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueMetrics {
+    /// Submissions seen but not (yet) stored.
+    pub submissions_unfinished: u64,
+    /// Submissions stored whose acknowledgement is not recorded.
+    pub submissions_unacked: u64,
+    /// Submissions stored and acknowledged.
+    pub submissions_acked: u64,
+    /// Pending jobs (due, waiting or leased).
+    pub jobs_pending: u64,
+    /// Pending jobs that are due now and not leased (the queue depth).
+    pub jobs_due: u64,
+    /// Pending jobs under a live lease.
+    pub jobs_leased: u64,
+    /// Delivered jobs.
+    pub jobs_delivered: u64,
+    /// Dead letters.
+    pub jobs_dead: u64,
+    /// How long the oldest due job has been due (zero if none).
+    pub oldest_due_age: Duration,
+}

@@ -1,0 +1,173 @@
+//! The retry policy of the outbox: exponential backoff with jitter, dead letter after a number
+//! of attempts or an age.
+//!
+//! Pure: the random jitter sample is an argument, so every decision is reproducible in tests.
+//! The delay uses "equal jitter": half the exponential delay is fixed, half random. The fixed
+//! half keeps retries from bunching at zero after an upstream outage; the random half spreads
+//! the instances' retries apart.
+
+use std::time::Duration;
+
+use super::records::{FailAction, Timestamp};
+
+/// When and how often a failed delivery is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Delay before the second attempt (before jitter). Default 2 s.
+    pub base_delay: Duration,
+    /// Upper bound of any delay. Default 1 h: an upstream back from maintenance is found within
+    /// the hour.
+    pub max_delay: Duration,
+    /// Attempts before a job becomes a dead letter. Default 12 (about 10 h of trying with the
+    /// defaults).
+    pub max_attempts: u32,
+    /// Age after which a failing job becomes a dead letter regardless of attempts. Default 3 days.
+    pub max_age: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(3600),
+            max_attempts: 12,
+            max_age: Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay after the `attempts`-th failed attempt (1-based), before jitter:
+    /// `base · 2^(attempts−1)`, capped at `max_delay`.
+    #[must_use]
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let exp = attempts.saturating_sub(1).min(32);
+        self.base_delay
+            .checked_mul(1u32 << exp.min(31))
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
+    }
+
+    /// Decides what follows the `attempts`-th failed attempt of a job created at `created_at`.
+    /// `jitter` is a uniform sample from `[0, 1)` (values outside are clamped).
+    #[must_use]
+    pub fn after_failure(
+        &self,
+        attempts: u32,
+        created_at: Timestamp,
+        now: Timestamp,
+        jitter: f64,
+    ) -> FailAction {
+        if attempts >= self.max_attempts || now.since(created_at) >= self.max_age {
+            return FailAction::DeadLetter;
+        }
+        let full = self.backoff(attempts);
+        let half = full / 2;
+        // NaN would make `mul_f64` panic; treat it like any other out-of-range sample.
+        let jitter = if jitter.is_nan() {
+            0.5
+        } else {
+            jitter.clamp(0.0, 1.0)
+        };
+        let random = (full - half).mul_f64(jitter);
+        let at = now.plus(half + random);
+        if at.since(created_at) >= self.max_age {
+            // The next attempt would already be too old: give up now rather than wait for it.
+            return FailAction::DeadLetter;
+        }
+        FailAction::RetryAt(at)
+    }
+
+    /// A fresh jitter sample from the operating system's generator, uniform in `[0, 1)`.
+    #[must_use]
+    pub fn jitter() -> f64 {
+        // 53 random bits give every representable step of [0, 1); on a generator failure fall
+        // back to the midpoint, which only loses the spread, never the backoff.
+        #[expect(clippy::cast_precision_loss, reason = "53-bit value, exact in an f64")]
+        getrandom::u64().map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            max_attempts: 5,
+            max_age: Duration::from_secs(3600),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = policy();
+        let secs: Vec<u64> = (1..=9).map(|a| p.backoff(a).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(p.backoff(u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn jitter_stays_between_half_and_full_delay() {
+        let p = policy();
+        for attempts in 1..5 {
+            let full = p.backoff(attempts);
+            let FailAction::RetryAt(lo) = p.after_failure(attempts, T0, T0, 0.0) else {
+                panic!("retry expected")
+            };
+            let FailAction::RetryAt(hi) = p.after_failure(attempts, T0, T0, 0.999_999) else {
+                panic!("retry expected")
+            };
+            assert_eq!(lo.since(T0), full / 2);
+            assert!(hi.since(T0) <= full && hi.since(T0) > full / 2);
+        }
+    }
+
+    #[test]
+    fn out_of_range_jitter_is_clamped() {
+        let p = policy();
+        assert_eq!(
+            p.after_failure(2, T0, T0, -3.0),
+            FailAction::RetryAt(T0.plus(Duration::from_secs(1)))
+        );
+        assert_eq!(
+            p.after_failure(2, T0, T0, f64::NAN),
+            p.after_failure(2, T0, T0, f64::NAN)
+        );
+    }
+
+    #[test]
+    fn dead_letter_after_max_attempts() {
+        let p = policy();
+        assert!(matches!(
+            p.after_failure(4, T0, T0, 0.5),
+            FailAction::RetryAt(_)
+        ));
+        assert_eq!(p.after_failure(5, T0, T0, 0.5), FailAction::DeadLetter);
+    }
+
+    #[test]
+    fn dead_letter_after_max_age() {
+        let p = policy();
+        let old = T0.plus(Duration::from_secs(3600));
+        assert_eq!(p.after_failure(1, T0, old, 0.0), FailAction::DeadLetter);
+        // Also when the next attempt would fall beyond the age limit.
+        let almost = T0.plus(Duration::from_secs(3599));
+        assert_eq!(p.after_failure(2, T0, almost, 0.0), FailAction::DeadLetter);
+    }
+
+    #[test]
+    fn jitter_samples_are_in_range_and_vary() {
+        let samples: Vec<f64> = (0..64).map(|_| RetryPolicy::jitter()).collect();
+        assert!(samples.iter().all(|s| (0.0..1.0).contains(s)));
+        assert!(
+            samples
+                .iter()
+                .any(|s| (s - samples[0]).abs() > f64::EPSILON)
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! Statements both backends share, written with `?N` placeholders (SQLite); the PostgreSQL
+//! backend rewrites them to `$N` once ([`pg`]). Statements that differ (claims) live with
+//! their backend.
+
+/// `?1`: state filter or NULL; `?2`: limit. The CAST lets PostgreSQL type a NULL parameter.
+pub(crate) const LIST_JOBS: &str = "SELECT job_id, submission_id, upstream, state, attempts, \
+     created_at, next_attempt_at, lease_owner, lease_until, last_error, finished_at FROM outbox \
+     WHERE (CAST(?1 AS TEXT) IS NULL OR state = ?1) ORDER BY job_id LIMIT ?2";
+
+pub(crate) const JOBS_OF: &str = "SELECT job_id, submission_id, upstream, state, attempts, \
+     created_at, next_attempt_at, lease_owner, lease_until, last_error, finished_at FROM outbox \
+     WHERE submission_id = ?1 ORDER BY job_id";
+
+pub(crate) const SEEN_INSERT: &str = "INSERT INTO submissions (submission_id, state, seen_at) \
+     VALUES (?1, 'seen', ?2) ON CONFLICT (submission_id) DO NOTHING";
+
+pub(crate) const SUBMISSION_STATE: &str = "SELECT state FROM submissions WHERE submission_id = ?1";
+
+pub(crate) const SUBMISSION_STORE: &str = "UPDATE submissions SET state = 'stored', \
+     stored_at = ?2, envelope = ?3, decision = ?4, problems = ?5, ack_policy = ?6 \
+     WHERE submission_id = ?1";
+
+pub(crate) const EVIDENCE_INSERT: &str = "INSERT INTO evidence (submission_id, submit_set, \
+     auth_tags, hashes, received_at, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+pub(crate) const OUTBOX_INSERT: &str = "INSERT INTO outbox (submission_id, upstream, state, \
+     attempts, created_at, next_attempt_at) VALUES (?1, ?2, 'pending', 0, ?3, ?3)";
+
+pub(crate) const ATTACHMENT_INSERT: &str = "INSERT INTO attachments (submission_id, \
+     attachment_id, filename, media_type, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+pub(crate) const ATTACHMENT_META: &str = "SELECT attachment_id, filename, media_type, size, \
+     sha256 FROM attachments WHERE submission_id = ?1 AND attachment_id = ?2";
+
+pub(crate) const ATTACHMENTS_OF: &str = "SELECT attachment_id, filename, media_type, size, \
+     sha256 FROM attachments WHERE submission_id = ?1 ORDER BY attachment_id";
+
+/// Stored, unacknowledged decisions whose acknowledgement is due under their ack policy.
+pub(crate) const PENDING_ACKS: &str = "SELECT s.submission_id, s.decision, s.problems, \
+     e.auth_tags FROM submissions s JOIN evidence e ON e.submission_id = s.submission_id \
+     WHERE s.state = 'stored' AND s.acked_at IS NULL AND (s.ack_policy = 'after-store' \
+     OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.submission_id = s.submission_id \
+     AND o.state <> 'delivered')) ORDER BY s.stored_at, s.submission_id LIMIT ?1";
+
+/// Only the first mark changes the row: this is what makes the bookkeeping exactly-once.
+pub(crate) const ACK_MARK: &str = "UPDATE submissions SET acked_at = ?2, ack_set = ?3 \
+     WHERE submission_id = ?1 AND state = 'stored' AND acked_at IS NULL";
+
+/// A duplicate completion (after a lease expired and another worker also delivered) changes
+/// nothing; a completion of a dead letter wins, because the delivery did happen.
+pub(crate) const JOB_COMPLETE: &str = "UPDATE outbox SET state = 'delivered', finished_at = ?2, \
+     lease_owner = NULL, lease_until = NULL WHERE job_id = ?1 AND state IN ('pending', 'dead')";
+
+pub(crate) const JOB_STATE: &str = "SELECT state FROM outbox WHERE job_id = ?1";
+
+/// A failure counts only from the worker that holds the (possibly expired, not re-claimed)
+/// lease: a stale worker must not reschedule a job another worker now owns.
+pub(crate) const JOB_RETRY: &str = "UPDATE outbox SET next_attempt_at = ?3, last_error = ?4, \
+     lease_owner = NULL, lease_until = NULL \
+     WHERE job_id = ?1 AND state = 'pending' AND lease_owner = ?2";
+
+pub(crate) const JOB_DEAD: &str = "UPDATE outbox SET state = 'dead', finished_at = ?3, \
+     last_error = ?4, lease_owner = NULL, lease_until = NULL \
+     WHERE job_id = ?1 AND state = 'pending' AND lease_owner = ?2";
+
+/// Re-drive restarts the attempt count and the age (the age limit counts from the re-drive;
+/// the submission keeps its original times).
+pub(crate) const REDRIVE_ONE: &str = "UPDATE outbox SET state = 'pending', attempts = 0, \
+     created_at = ?2, next_attempt_at = ?2, finished_at = NULL \
+     WHERE job_id = ?1 AND state = 'dead'";
+
+pub(crate) const REDRIVE_ALL: &str = "UPDATE outbox SET state = 'pending', attempts = 0, \
+     created_at = ?1, next_attempt_at = ?1, finished_at = NULL WHERE state = 'dead'";
+
+pub(crate) const SUBMISSION_VIEW: &str = "SELECT submission_id, seen_at, stored_at, decision, \
+     problems, ack_policy, acked_at, ack_set, envelope FROM submissions WHERE submission_id = ?1";
+
+pub(crate) const EVIDENCE_OF: &str = "SELECT submit_set, auth_tags, hashes, received_at, \
+     decided_at FROM evidence WHERE submission_id = ?1";
+
+pub(crate) const MIGRATIONS_APPLIED: &str =
+    "SELECT version FROM schema_migrations ORDER BY version";
+
+pub(crate) const MIGRATION_RECORD: &str =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)";
+
+/// Due = pending, next attempt reached, no live lease.
+pub(crate) const METRICS: &str = "SELECT \
+     (SELECT count(*) FROM submissions WHERE state = 'seen'), \
+     (SELECT count(*) FROM submissions WHERE state = 'stored' AND acked_at IS NULL), \
+     (SELECT count(*) FROM submissions WHERE acked_at IS NOT NULL), \
+     (SELECT count(*) FROM outbox WHERE state = 'pending'), \
+     (SELECT count(*) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 \
+        AND (lease_until IS NULL OR lease_until <= ?1)), \
+     (SELECT count(*) FROM outbox WHERE state = 'pending' AND lease_until > ?1), \
+     (SELECT count(*) FROM outbox WHERE state = 'delivered'), \
+     (SELECT count(*) FROM outbox WHERE state = 'dead'), \
+     (SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending' \
+        AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1))";
+
+/// Rewrites `?N` placeholders to PostgreSQL's `$N`. The shared statements contain no other `?`.
+pub(crate) fn pg(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pg_placeholders() {
+        assert_eq!(super::pg("a = ?1 AND b = ?12"), "a = $1 AND b = $12");
+    }
+}

@@ -1,0 +1,611 @@
+//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, and a
+//! content-addressed blob directory beside it (`<file>.blobs/`).
+//!
+//! rusqlite is blocking, so every operation runs on tokio's blocking pool holding the one
+//! connection: a single writer, which is what SQLite serialises to anyway. Transactions are
+//! `IMMEDIATE`, so a read-then-write never fails half-way on a lock upgrade.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::blob::BlobDir;
+use super::migrations::{self, MIGRATIONS_TABLE};
+use super::records::{
+    AckMark, AckPolicy, AttachmentMeta, ClaimedJob, Completion, Decision, Evidence, FailAction,
+    FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, PendingAck, QueueMetrics, Redrive,
+    Seen, StoreOutcome, SubmissionView, Timestamp,
+};
+use super::{StoreError, sql};
+
+/// The SQLite store. Cheap to clone; clones share the connection.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    conn: Mutex<Connection>,
+    blobs: BlobDir,
+    lock_path: PathBuf,
+    poller: Mutex<Option<File>>,
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, applies pending migrations and
+    /// removes temporary blob files a crash left behind.
+    pub async fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path)).await?
+    }
+
+    fn open_blocking(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir.display(), e))?;
+        }
+        let mut conn = Connection::open(path)?;
+        // WAL: readers do not block the writer. FULL: a commit is on disk when it returns,
+        // which is what "nothing is acknowledged before it is durably stored" needs.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        migrate(&mut conn)?;
+        let mut blob_root = path.as_os_str().to_owned();
+        blob_root.push(".blobs");
+        let blobs = BlobDir::open(PathBuf::from(blob_root))?;
+        blobs.sweep_tmp()?;
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".poller-lock");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                blobs,
+                lock_path: PathBuf::from(lock_path),
+                poller: Mutex::new(None),
+            }),
+        })
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &BlobDir) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // A panic inside a transaction rolled it back when the transaction dropped, so the
+            // connection behind a poisoned lock is still consistent.
+            let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn, &inner.blobs)
+        })
+        .await?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(MIGRATIONS_TABLE)?;
+    let known = migrations::latest(migrations::SQLITE);
+    for m in migrations::SQLITE {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Re-read inside the write lock: another process may have migrated meanwhile.
+        let applied = applied(&tx)?;
+        if let Some(&found) = applied.last().filter(|&&v| v > known) {
+            return Err(StoreError::SchemaFromFuture { found, known });
+        }
+        if !applied.contains(&m.version) {
+            tx.execute_batch(m.sql)?;
+            tx.execute(
+                sql::MIGRATION_RECORD,
+                params![m.version, m.name, Timestamp::now().0],
+            )?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn applied(conn: &Connection) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare(sql::MIGRATIONS_APPLIED)?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp)
+}
+
+fn count(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn job_summary(r: &Row<'_>) -> rusqlite::Result<(JobSummary, String)> {
+    Ok((
+        JobSummary {
+            job_id: r.get(0)?,
+            submission_id: r.get(1)?,
+            upstream: r.get(2)?,
+            state: JobState::Pending,
+            attempts: r.get(4)?,
+            created_at: Timestamp(r.get(5)?),
+            next_attempt_at: Timestamp(r.get(6)?),
+            lease_owner: r.get(7)?,
+            lease_until: ts(r.get(8)?),
+            last_error: r.get(9)?,
+            finished_at: ts(r.get(10)?),
+        },
+        r.get(3)?,
+    ))
+}
+
+fn jobs(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<JobSummary>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(p, job_summary)?;
+    rows.map(|row| {
+        let (mut job, state) = row?;
+        job.state = JobState::parse(&state)?;
+        Ok(job)
+    })
+    .collect()
+}
+
+fn attachment_meta(r: &Row<'_>) -> rusqlite::Result<AttachmentMeta> {
+    Ok(AttachmentMeta {
+        attachment_id: r.get(0)?,
+        filename: r.get(1)?,
+        media_type: r.get(2)?,
+        size: {
+            let v: i64 = r.get(3)?;
+            u64::try_from(v).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(3, v))?
+        },
+        sha256: r.get(4)?,
+    })
+}
+
+impl super::Store for SqliteStore {
+    async fn applied_migrations(&self) -> Result<Vec<i64>> {
+        self.run(|conn, _| applied(conn)).await
+    }
+
+    async fn record_seen(&self, submission_id: &str, now: Timestamp) -> Result<Seen> {
+        let id = submission_id.to_owned();
+        self.run(move |conn, _| {
+            if conn.execute(sql::SEEN_INSERT, params![id, now.0])? == 1 {
+                return Ok(Seen::New);
+            }
+            let state: String = conn.query_row(sql::SUBMISSION_STATE, [&id], |r| r.get(0))?;
+            Ok(if state == "stored" {
+                Seen::Stored
+            } else {
+                Seen::Unfinished
+            })
+        })
+        .await
+    }
+
+    async fn store_submission(
+        &self,
+        mut sub: NewSubmission,
+        now: Timestamp,
+    ) -> Result<StoreOutcome> {
+        // Blobs first, each durable before the commit that references it, and without holding
+        // the connection: a large attachment must not stall the other writers.
+        let attachments = std::mem::take(&mut sub.attachments);
+        let blobs = self.inner.blobs.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            attachments
+                .into_iter()
+                .map(|a| {
+                    let blob = blobs.write(a.content.open()?)?;
+                    Ok((a.attachment_id, a.filename, a.media_type, blob))
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .await??;
+        self.run(move |conn, _| {
+            let (decision, problems) = sub.decision.columns()?;
+            let auth_tags = serde_json::to_string(&sub.evidence.auth_tags)?;
+            let hashes = serde_json::to_string(&sub.evidence.hashes)?;
+            let id = &sub.submission_id;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(sql::SEEN_INSERT, params![id, now.0])?;
+            let state: String = tx.query_row(sql::SUBMISSION_STATE, [id], |r| r.get(0))?;
+            if state == "stored" {
+                return Ok(StoreOutcome::AlreadyStored);
+            }
+            tx.execute(
+                sql::SUBMISSION_STORE,
+                params![
+                    id,
+                    now.0,
+                    sub.envelope,
+                    decision,
+                    problems,
+                    sub.ack_policy.as_str()
+                ],
+            )?;
+            tx.execute(
+                sql::EVIDENCE_INSERT,
+                params![
+                    id,
+                    sub.evidence.submit_set,
+                    auth_tags,
+                    hashes,
+                    sub.evidence.received_at.0,
+                    sub.evidence.decided_at.0
+                ],
+            )?;
+            for upstream in &sub.upstreams {
+                tx.execute(sql::OUTBOX_INSERT, params![id, upstream, now.0])?;
+            }
+            for (attachment_id, filename, media_type, blob) in &written {
+                let size = i64::try_from(blob.size).expect("file sizes fit in i64");
+                tx.execute(
+                    sql::ATTACHMENT_INSERT,
+                    params![id, attachment_id, filename, media_type, size, blob.sha256],
+                )?;
+            }
+            tx.commit()?;
+            Ok(StoreOutcome::Stored)
+        })
+        .await
+    }
+
+    async fn export_attachment(
+        &self,
+        submission_id: &str,
+        attachment_id: &str,
+        dest: &Path,
+    ) -> Result<AttachmentMeta> {
+        let (sid, aid, dest) = (
+            submission_id.to_owned(),
+            attachment_id.to_owned(),
+            dest.to_owned(),
+        );
+        self.run(move |conn, blobs| {
+            let meta = conn
+                .query_row(sql::ATTACHMENT_META, [&sid, &aid], attachment_meta)
+                .optional()?
+                .ok_or(StoreError::NotFound { what: "attachment" })?;
+            let src = blobs.path(&meta.sha256);
+            std::fs::copy(&src, &dest).map_err(|e| StoreError::io(dest.display(), e))?;
+            Ok(meta)
+        })
+        .await
+    }
+
+    async fn pending_acks(&self, limit: u32) -> Result<Vec<PendingAck>> {
+        self.run(move |conn, _| {
+            let mut stmt = conn.prepare(sql::PENDING_ACKS)?;
+            let rows = stmt.query_map([i64::from(limit)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (submission_id, decision, problems, tags) = row?;
+                Ok(PendingAck {
+                    submission_id,
+                    decision: Decision::from_columns(&decision, problems.as_deref())?,
+                    auth_tags: serde_json::from_str(&tags)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn mark_acknowledged(
+        &self,
+        submission_id: &str,
+        now: Timestamp,
+        ack_set: Option<String>,
+    ) -> Result<AckMark> {
+        let id = submission_id.to_owned();
+        self.run(move |conn, _| {
+            if conn.execute(sql::ACK_MARK, params![id, now.0, ack_set])? == 1 {
+                return Ok(AckMark::Marked);
+            }
+            match conn
+                .query_row(sql::SUBMISSION_STATE, [&id], |r| r.get::<_, String>(0))
+                .optional()?
+                .as_deref()
+            {
+                Some("stored") => Ok(AckMark::AlreadyMarked),
+                _ => Err(StoreError::NotFound { what: "submission" }),
+            }
+        })
+        .await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>> {
+        let worker = worker.to_owned();
+        let until = now.plus(lease);
+        self.run(move |conn, _| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut claimed = {
+                let mut stmt = tx.prepare(
+                    "UPDATE outbox SET lease_owner = ?1, lease_until = ?2, \
+                     attempts = attempts + 1 WHERE job_id IN (SELECT job_id FROM outbox \
+                     WHERE state = 'pending' AND next_attempt_at <= ?3 AND (lease_until IS NULL \
+                     OR lease_until <= ?3) ORDER BY next_attempt_at, job_id LIMIT ?4) \
+                     RETURNING job_id, submission_id, upstream, attempts, created_at, \
+                     lease_until, (SELECT coalesce(s.envelope, '') FROM submissions s \
+                     WHERE s.submission_id = outbox.submission_id)",
+                )?;
+                let rows =
+                    stmt.query_map(params![worker, until.0, now.0, i64::from(limit)], |r| {
+                        Ok(ClaimedJob {
+                            job_id: r.get(0)?,
+                            submission_id: r.get(1)?,
+                            upstream: r.get(2)?,
+                            attempts: r.get(3)?,
+                            created_at: Timestamp(r.get(4)?),
+                            lease_until: Timestamp(r.get(5)?),
+                            envelope: r.get(6)?,
+                        })
+                    })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            tx.commit()?;
+            claimed.sort_by_key(|j| j.job_id);
+            Ok(claimed)
+        })
+        .await
+    }
+
+    async fn complete_job(&self, job_id: i64, now: Timestamp) -> Result<Completion> {
+        self.run(move |conn, _| {
+            if conn.execute(sql::JOB_COMPLETE, params![job_id, now.0])? == 1 {
+                return Ok(Completion::Completed);
+            }
+            conn.query_row(sql::JOB_STATE, [job_id], |r| r.get::<_, String>(0))
+                .optional()?
+                .map(|_| Completion::AlreadyDelivered)
+                .ok_or(StoreError::NotFound { what: "job" })
+        })
+        .await
+    }
+
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        action: FailAction,
+        error_kind: &str,
+        now: Timestamp,
+    ) -> Result<FailOutcome> {
+        let (worker, error_kind) = (worker.to_owned(), error_kind.to_owned());
+        self.run(move |conn, _| {
+            let (changed, outcome) = match action {
+                FailAction::RetryAt(at) => (
+                    conn.execute(sql::JOB_RETRY, params![job_id, worker, at.0, error_kind])?,
+                    FailOutcome::Retrying,
+                ),
+                FailAction::DeadLetter => (
+                    conn.execute(sql::JOB_DEAD, params![job_id, worker, now.0, error_kind])?,
+                    FailOutcome::DeadLettered,
+                ),
+            };
+            Ok(if changed == 1 {
+                outcome
+            } else {
+                FailOutcome::LeaseLost
+            })
+        })
+        .await
+    }
+
+    async fn redrive(&self, which: Redrive, now: Timestamp) -> Result<u64> {
+        self.run(move |conn, _| {
+            let n = match which {
+                Redrive::Job(id) => conn.execute(sql::REDRIVE_ONE, params![id, now.0])?,
+                Redrive::All => conn.execute(sql::REDRIVE_ALL, params![now.0])?,
+            };
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn try_acquire_poller(&self) -> Result<bool> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut held = inner.poller.lock().unwrap_or_else(PoisonError::into_inner);
+            if held.is_some() {
+                return Ok(true);
+            }
+            // An OS file lock: released by the kernel when the process dies, like PostgreSQL's
+            // session advisory lock, so a crashed poller never blocks its successor.
+            let file = File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&inner.lock_path)
+                .map_err(|e| StoreError::io(inner.lock_path.display(), e))?;
+            match file.try_lock() {
+                Ok(()) => {
+                    *held = Some(file);
+                    Ok(true)
+                }
+                Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    Err(StoreError::io(inner.lock_path.display(), e))
+                }
+            }
+        })
+        .await?
+    }
+
+    async fn release_poller(&self) -> Result<()> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // Dropping the file releases the lock.
+            inner
+                .poller
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn list_jobs(&self, filter: JobFilter) -> Result<Vec<JobSummary>> {
+        self.run(move |conn, _| {
+            jobs(
+                conn,
+                sql::LIST_JOBS,
+                params![filter.state.map(JobState::as_str), i64::from(filter.limit)],
+            )
+        })
+        .await
+    }
+
+    async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionView>> {
+        let id = submission_id.to_owned();
+        self.run(move |conn, _| submission_view(conn, &id)).await
+    }
+
+    async fn metrics(&self, now: Timestamp) -> Result<QueueMetrics> {
+        self.run(move |conn, _| {
+            let m = conn.query_row(sql::METRICS, [now.0], |r| {
+                let mut c = [0i64; 8];
+                for (i, v) in c.iter_mut().enumerate() {
+                    *v = r.get(i)?;
+                }
+                Ok((c, r.get::<_, Option<i64>>(8)?))
+            })?;
+            let (c, oldest) = m;
+            Ok(QueueMetrics {
+                submissions_unfinished: count(c[0]),
+                submissions_unacked: count(c[1]),
+                submissions_acked: count(c[2]),
+                jobs_pending: count(c[3]),
+                jobs_due: count(c[4]),
+                jobs_leased: count(c[5]),
+                jobs_delivered: count(c[6]),
+                jobs_dead: count(c[7]),
+                oldest_due_age: oldest.map_or(Duration::ZERO, |t| now.since(Timestamp(t))),
+            })
+        })
+        .await
+    }
+}
+
+fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>> {
+    type ViewRow = (
+        String,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<ViewRow> = conn
+        .query_row(sql::SUBMISSION_VIEW, [id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        })
+        .optional()?;
+    let Some((submission_id, seen_at, stored_at, decision, problems, policy, acked, ack_set, env)) =
+        row
+    else {
+        return Ok(None);
+    };
+    let evidence = conn
+        .query_row(sql::EVIDENCE_OF, [id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .optional()?
+        .map(|(submit_set, tags, hashes, received, decided)| {
+            Ok::<_, StoreError>(Evidence {
+                submit_set,
+                auth_tags: serde_json::from_str(&tags)?,
+                hashes: serde_json::from_str(&hashes)?,
+                received_at: Timestamp(received),
+                decided_at: Timestamp(decided),
+            })
+        })
+        .transpose()?;
+    let attachments = {
+        let mut stmt = conn.prepare(sql::ATTACHMENTS_OF)?;
+        let rows = stmt.query_map([id], attachment_meta)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let jobs = jobs(conn, sql::JOBS_OF, [id])?;
+    Ok(Some(SubmissionView {
+        submission_id,
+        seen_at: Timestamp(seen_at),
+        stored_at: ts(stored_at),
+        decision: decision
+            .map(|d| Decision::from_columns(&d, problems.as_deref()))
+            .transpose()?,
+        ack_policy: policy.map(|p| AckPolicy::parse(&p)).transpose()?,
+        acked_at: ts(acked),
+        ack_set,
+        envelope: env,
+        evidence,
+        attachments,
+        jobs,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn refuses_a_schema_from_a_newer_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        drop(SqliteStore::open(&path).await.expect("open"));
+        let conn = Connection::open(&path).expect("raw open");
+        conn.execute(sql::MIGRATION_RECORD, params![99, "from the future", 0])
+            .expect("insert");
+        drop(conn);
+        let err = SqliteStore::open(&path).await.expect_err("must refuse");
+        assert!(
+            matches!(
+                err,
+                StoreError::SchemaFromFuture {
+                    found: 99,
+                    known: 1
+                }
+            ),
+            "{err}"
+        );
+    }
+}

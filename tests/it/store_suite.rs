@@ -1,0 +1,967 @@
+//! One store test suite, run against every backend: SQLite always, PostgreSQL when
+//! `POSTSTELLE_TEST_DATABASE_URL` is set (each test in a fresh schema, dropped afterwards).
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use poststelle::store::{
+    AckMark, AckPolicy, BlobSource, Completion, Decision, Evidence, FailAction, FailOutcome,
+    JobFilter, JobState, NewAttachment, NewSubmission, PgStore, Redrive, RetryPolicy, Seen,
+    SqliteStore, Store, StoreOutcome, Timestamp,
+};
+
+const T0: Timestamp = Timestamp(1_800_000_000_000);
+const LEASE: Duration = Duration::from_secs(30);
+/// Every test is bounded; a hang is a failure, not a stuck CI job.
+const TEST_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A backend under test: the store plus a way to open a second instance on the same data.
+trait Backend: Sized {
+    type S: Store + Clone + 'static;
+    fn store(&self) -> &Self::S;
+    /// A new instance on the same database (a restart, or a second gateway).
+    fn reopen(&self) -> impl Future<Output = Self::S> + Send;
+    /// Environment that makes `sigkill_child` open this backend's database.
+    fn child_env(&self) -> (&'static str, String);
+}
+
+struct Sqlite {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    store: SqliteStore,
+}
+
+impl Sqlite {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("data").join("poststelle.db");
+        let store = SqliteStore::open(&path).await.expect("open sqlite");
+        Self {
+            _dir: dir,
+            path,
+            store,
+        }
+    }
+}
+
+impl Backend for Sqlite {
+    type S = SqliteStore;
+    fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+    async fn reopen(&self) -> SqliteStore {
+        SqliteStore::open(&self.path).await.expect("reopen sqlite")
+    }
+    fn child_env(&self) -> (&'static str, String) {
+        ("POSTSTELLE_STORE_CRASH_DB", self.path.display().to_string())
+    }
+}
+
+struct Postgres {
+    url: String,
+    schema: String,
+    store: PgStore,
+}
+
+impl Postgres {
+    async fn new() -> Option<Self> {
+        let Ok(url) = std::env::var("POSTSTELLE_TEST_DATABASE_URL") else {
+            eprintln!("POSTSTELLE_TEST_DATABASE_URL not set: PostgreSQL store test skipped");
+            return None;
+        };
+        let schema = format!(
+            "poststelle_test_{:016x}",
+            getrandom::u64().expect("random schema name")
+        );
+        let store = PgStore::connect(&url, Some(&schema))
+            .await
+            .expect("connect postgres");
+        Some(Self { url, schema, store })
+    }
+}
+
+impl Backend for Postgres {
+    type S = PgStore;
+    fn store(&self) -> &PgStore {
+        &self.store
+    }
+    async fn reopen(&self) -> PgStore {
+        PgStore::connect(&self.url, Some(&self.schema))
+            .await
+            .expect("reconnect postgres")
+    }
+    fn child_env(&self) -> (&'static str, String) {
+        ("POSTSTELLE_STORE_CRASH_SCHEMA", self.schema.clone())
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // Runs on panics too, on its own thread and runtime (we may be inside the test's).
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                else {
+                    return;
+                };
+                tokio::spawn(conn);
+                let _ = client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let b = super::Sqlite::new().await;
+                    tokio::time::timeout(super::TEST_TIMEOUT, super::$name(&b))
+                        .await
+                        .expect("test timed out");
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(b) = super::Postgres::new().await else { return };
+                    tokio::time::timeout(super::TEST_TIMEOUT, super::$name(&b))
+                        .await
+                        .expect("test timed out");
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    migrations_are_versioned_and_idempotent,
+    seen_and_store_are_idempotent,
+    stored_submission_round_trips,
+    failed_store_leaves_nothing_half_written,
+    ack_after_store_is_recorded_once,
+    ack_after_forward_waits_for_every_job,
+    expired_lease_is_claimable_again,
+    retries_dead_letter_and_redrive,
+    concurrent_claimers_get_disjoint_jobs,
+    one_poller_at_a_time,
+    metrics_count_states,
+    state_survives_reopen,
+    survives_sigkill,
+    concurrent_stores_of_one_id_store_once,
+);
+
+fn evidence() -> Evidence {
+    Evidence {
+        submit_set: "eyJhbGciOiJQUzUxMiJ9.eyJzdWIiOiJ4In0.c2ln".to_owned(),
+        auth_tags: vec!["tagMeta".to_owned(), "tagData".to_owned()],
+        hashes: vec![("data".to_owned(), "sha512:00ff".to_owned())],
+        received_at: T0,
+        decided_at: Timestamp(T0.0 + 5),
+    }
+}
+
+fn submission(id: &str, upstreams: &[&str], attachments: Vec<NewAttachment>) -> NewSubmission {
+    NewSubmission {
+        submission_id: id.to_owned(),
+        envelope: Some(format!(r#"{{"submission":{{"id":"{id}"}}}}"#)),
+        decision: Decision::Accepted,
+        ack_policy: AckPolicy::AfterStore,
+        evidence: evidence(),
+        attachments,
+        upstreams: upstreams.iter().map(|&u| u.to_owned()).collect(),
+    }
+}
+
+fn attachment(id: &str, bytes: Vec<u8>) -> NewAttachment {
+    NewAttachment {
+        attachment_id: id.to_owned(),
+        filename: Some(format!("{id}.pdf")),
+        media_type: "application/pdf".to_owned(),
+        content: BlobSource::Reader(Box::new(io::Cursor::new(bytes))),
+    }
+}
+
+/// Deterministic bytes larger than one storage chunk.
+fn big_payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+async fn stored<S: Store>(s: &S, id: &str, upstreams: &[&str]) {
+    let outcome = s
+        .store_submission(submission(id, upstreams, vec![]), T0)
+        .await
+        .expect("store");
+    assert_eq!(outcome, StoreOutcome::Stored);
+}
+
+async fn migrations_are_versioned_and_idempotent<B: Backend>(b: &B) {
+    assert_eq!(b.store().applied_migrations().await.expect("versions"), [1]);
+    let again = b.reopen().await;
+    assert_eq!(again.applied_migrations().await.expect("versions"), [1]);
+}
+
+async fn seen_and_store_are_idempotent<B: Backend>(b: &B) {
+    let s = b.store();
+    assert_eq!(s.record_seen("sub-1", T0).await.expect("seen"), Seen::New);
+    assert_eq!(
+        s.record_seen("sub-1", T0).await.expect("seen"),
+        Seen::Unfinished
+    );
+    let first = s
+        .store_submission(
+            submission(
+                "sub-1",
+                &["bau", "archiv"],
+                vec![attachment("a1", b"x".to_vec())],
+            ),
+            T0,
+        )
+        .await
+        .expect("store");
+    assert_eq!(first, StoreOutcome::Stored);
+    let second = s
+        .store_submission(
+            submission(
+                "sub-1",
+                &["bau", "archiv"],
+                vec![attachment("a1", b"x".to_vec())],
+            ),
+            T0,
+        )
+        .await
+        .expect("store again");
+    assert_eq!(second, StoreOutcome::AlreadyStored);
+    assert_eq!(
+        s.record_seen("sub-1", T0).await.expect("seen"),
+        Seen::Stored
+    );
+    let view = s.submission("sub-1").await.expect("view").expect("exists");
+    assert_eq!(
+        view.jobs.len(),
+        2,
+        "one job per upstream, not per store call"
+    );
+    assert_eq!(view.attachments.len(), 1);
+    let all = s
+        .list_jobs(JobFilter {
+            state: None,
+            limit: 100,
+        })
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 2);
+    // Storing without a prior record_seen works too.
+    stored(s, "sub-2", &[]).await;
+    assert_eq!(
+        s.record_seen("sub-2", T0).await.expect("seen"),
+        Seen::Stored
+    );
+}
+
+async fn stored_submission_round_trips<B: Backend>(b: &B) {
+    let s = b.store();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = big_payload(700 * 1024 + 17);
+    let from_file = dir.path().join("plan.pdf");
+    std::fs::write(&from_file, b"%PDF-1.7 plan").expect("write source");
+    let mut sub = submission(
+        "sub-rt",
+        &["bau"],
+        vec![
+            attachment("big", big.clone()),
+            NewAttachment {
+                attachment_id: "file".to_owned(),
+                filename: None,
+                media_type: "application/pdf".to_owned(),
+                content: BlobSource::File(from_file),
+            },
+            attachment("empty", vec![]),
+        ],
+    );
+    sub.decision = Decision::Accepted;
+    s.store_submission(sub, T0).await.expect("store");
+
+    let view = s.submission("sub-rt").await.expect("view").expect("exists");
+    assert_eq!(view.evidence, Some(evidence()));
+    assert_eq!(view.decision, Some(Decision::Accepted));
+    assert_eq!(view.ack_policy, Some(AckPolicy::AfterStore));
+    assert_eq!(view.stored_at, Some(T0));
+    assert_eq!(
+        view.envelope.as_deref(),
+        Some(r#"{"submission":{"id":"sub-rt"}}"#)
+    );
+    let ids: Vec<_> = view
+        .attachments
+        .iter()
+        .map(|a| a.attachment_id.as_str())
+        .collect();
+    assert_eq!(ids, ["big", "empty", "file"]);
+
+    let out = dir.path().join("out.bin");
+    let meta = s
+        .export_attachment("sub-rt", "big", &out)
+        .await
+        .expect("export");
+    assert_eq!(meta.size, big.len() as u64);
+    assert_eq!(std::fs::read(&out).expect("read"), big);
+    let meta = s
+        .export_attachment("sub-rt", "empty", &out)
+        .await
+        .expect("export");
+    assert_eq!(meta.size, 0);
+    assert_eq!(
+        meta.sha256,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert!(std::fs::read(&out).expect("read").is_empty());
+    let meta = s
+        .export_attachment("sub-rt", "file", &out)
+        .await
+        .expect("export");
+    assert_eq!(meta.filename, None);
+    assert_eq!(std::fs::read(&out).expect("read"), b"%PDF-1.7 plan");
+    assert!(s.export_attachment("sub-rt", "nope", &out).await.is_err());
+    assert!(s.submission("unknown").await.expect("view").is_none());
+}
+
+/// Fails after delivering `ok` bytes: an attachment source breaking mid-stream.
+struct BreaksAfter {
+    ok: usize,
+}
+
+impl Read for BreaksAfter {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.ok == 0 {
+            return Err(io::Error::other("source broke"));
+        }
+        let n = buf.len().min(self.ok);
+        buf[..n].fill(7);
+        self.ok -= n;
+        Ok(n)
+    }
+}
+
+async fn assert_nothing_stored<S: Store>(s: &S, id: &str) {
+    if let Some(view) = s.submission(id).await.expect("view") {
+        assert_eq!(view.stored_at, None);
+        assert_eq!(view.decision, None);
+        assert_eq!(view.evidence, None);
+        assert!(view.attachments.is_empty());
+        assert!(view.jobs.is_empty());
+    }
+    let m = s.metrics(T0).await.expect("metrics");
+    assert_eq!(m.jobs_pending, 0);
+    assert!(s.pending_acks(10).await.expect("acks").is_empty());
+}
+
+async fn failed_store_leaves_nothing_half_written<B: Backend>(b: &B) {
+    let s = b.store();
+    s.record_seen("sub-f", T0).await.expect("seen");
+    // (a) The second attachment's source breaks after more than one chunk.
+    let broken = NewAttachment {
+        attachment_id: "a2".to_owned(),
+        filename: None,
+        media_type: "application/pdf".to_owned(),
+        content: BlobSource::Reader(Box::new(BreaksAfter { ok: 600 * 1024 })),
+    };
+    let sub = submission(
+        "sub-f",
+        &["bau"],
+        vec![attachment("a1", b"ok".to_vec()), broken],
+    );
+    assert!(s.store_submission(sub, T0).await.is_err());
+    assert_nothing_stored(s, "sub-f").await;
+    // (b) A constraint violation after the submission, evidence and outbox rows were written
+    // in the transaction: a duplicate attachment id.
+    let sub = submission(
+        "sub-f",
+        &["bau"],
+        vec![
+            attachment("dup", b"1".to_vec()),
+            attachment("dup", b"2".to_vec()),
+        ],
+    );
+    assert!(s.store_submission(sub, T0).await.is_err());
+    assert_nothing_stored(s, "sub-f").await;
+    assert_eq!(
+        s.record_seen("sub-f", T0).await.expect("seen"),
+        Seen::Unfinished
+    );
+    // The retry after the failures stores everything.
+    let sub = submission("sub-f", &["bau"], vec![attachment("a1", b"ok".to_vec())]);
+    assert_eq!(
+        s.store_submission(sub, T0).await.expect("store"),
+        StoreOutcome::Stored
+    );
+    let view = s.submission("sub-f").await.expect("view").expect("exists");
+    assert_eq!((view.jobs.len(), view.attachments.len()), (1, 1));
+}
+
+async fn ack_after_store_is_recorded_once<B: Backend>(b: &B) {
+    let s = b.store();
+    stored(s, "sub-a", &["bau"]).await;
+    let mut rejected = submission("sub-r", &[], vec![]);
+    let problems = serde_json::json!([{"type": "https://schema.fitko.de/fit-connect/events/problems/data-schema-violation"}]);
+    rejected.decision = Decision::Rejected {
+        problems: problems.clone(),
+    };
+    rejected.envelope = None;
+    s.store_submission(rejected, Timestamp(T0.0 + 1))
+        .await
+        .expect("store");
+    // Seen but not stored: never due.
+    s.record_seen("sub-seen", T0).await.expect("seen");
+
+    let due = s.pending_acks(10).await.expect("acks");
+    let ids: Vec<_> = due.iter().map(|a| a.submission_id.as_str()).collect();
+    assert_eq!(ids, ["sub-a", "sub-r"]);
+    assert_eq!(due[0].decision, Decision::Accepted);
+    assert_eq!(due[0].auth_tags, ["tagMeta", "tagData"]);
+    assert_eq!(due[1].decision, Decision::Rejected { problems });
+
+    let t = Timestamp(T0.0 + 100);
+    let set = Some("ack.set.sig".to_owned());
+    assert_eq!(
+        s.mark_acknowledged("sub-a", t, set.clone())
+            .await
+            .expect("mark"),
+        AckMark::Marked
+    );
+    // A second sender (restart, second instance) finds it done and changes nothing.
+    assert_eq!(
+        s.mark_acknowledged("sub-a", Timestamp(t.0 + 1), None)
+            .await
+            .expect("mark"),
+        AckMark::AlreadyMarked
+    );
+    let view = s.submission("sub-a").await.expect("view").expect("exists");
+    assert_eq!((view.acked_at, view.ack_set), (Some(t), set));
+    let due = s.pending_acks(10).await.expect("acks");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].submission_id, "sub-r");
+    assert!(s.mark_acknowledged("sub-seen", t, None).await.is_err());
+    assert!(s.mark_acknowledged("unknown", t, None).await.is_err());
+    let m = s.metrics(t).await.expect("metrics");
+    assert_eq!(
+        (
+            m.submissions_acked,
+            m.submissions_unacked,
+            m.submissions_unfinished
+        ),
+        (1, 1, 1)
+    );
+}
+
+async fn ack_after_forward_waits_for_every_job<B: Backend>(b: &B) {
+    let s = b.store();
+    let mut sub = submission("sub-af", &["bau", "archiv"], vec![]);
+    sub.ack_policy = AckPolicy::AfterForward;
+    s.store_submission(sub, T0).await.expect("store");
+    assert!(s.pending_acks(10).await.expect("acks").is_empty());
+    let jobs = s.claim_jobs("w1", T0, LEASE, 10).await.expect("claim");
+    assert_eq!(jobs.len(), 2);
+    s.complete_job(jobs[0].job_id, T0).await.expect("complete");
+    assert!(
+        s.pending_acks(10).await.expect("acks").is_empty(),
+        "one job still pending"
+    );
+    s.complete_job(jobs[1].job_id, T0).await.expect("complete");
+    let due = s.pending_acks(10).await.expect("acks");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].submission_id, "sub-af");
+}
+
+async fn expired_lease_is_claimable_again<B: Backend>(b: &B) {
+    let s = b.store();
+    stored(s, "sub-l", &["bau"]).await;
+    let a = s
+        .claim_jobs("worker-a", T0, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].attempts, 1);
+    assert_eq!(a[0].lease_until, T0.plus(LEASE));
+    assert_eq!(a[0].envelope, r#"{"submission":{"id":"sub-l"}}"#);
+    let during = T0.plus(Duration::from_secs(29));
+    assert!(
+        s.claim_jobs("worker-b", during, LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let after = T0.plus(Duration::from_secs(31));
+    let b_jobs = s
+        .claim_jobs("worker-b", after, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(b_jobs.len(), 1);
+    assert_eq!((b_jobs[0].job_id, b_jobs[0].attempts), (a[0].job_id, 2));
+    // The stale worker may not reschedule the job it lost…
+    let retry = FailAction::RetryAt(after.plus(LEASE));
+    assert_eq!(
+        s.fail_job(a[0].job_id, "worker-a", retry, "timeout", after)
+            .await
+            .expect("fail"),
+        FailOutcome::LeaseLost
+    );
+    // …but its delivery did happen: completion counts, and a second one changes nothing.
+    assert_eq!(
+        s.complete_job(a[0].job_id, after).await.expect("complete"),
+        Completion::Completed
+    );
+    assert_eq!(
+        s.complete_job(b_jobs[0].job_id, after)
+            .await
+            .expect("complete"),
+        Completion::AlreadyDelivered
+    );
+    assert!(s.complete_job(999_999, after).await.is_err());
+    let later = after.plus(Duration::from_secs(3600));
+    assert!(
+        s.claim_jobs("worker-c", later, LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+}
+
+async fn retries_dead_letter_and_redrive<B: Backend>(b: &B) {
+    let s = b.store();
+    stored(s, "sub-d", &["bau"]).await;
+    let policy = RetryPolicy {
+        base_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(10),
+        max_attempts: 3,
+        max_age: Duration::from_secs(3600),
+    };
+    let mut now = T0;
+    let mut outcomes = vec![];
+    loop {
+        let jobs = s.claim_jobs("w", now, LEASE, 1).await.expect("claim");
+        let [job] = jobs.as_slice() else {
+            panic!("one due job expected at {now:?}")
+        };
+        let action = policy.after_failure(job.attempts, job.created_at, now, 0.5);
+        // Not due before the retry time.
+        if let FailAction::RetryAt(at) = action {
+            assert!(at > now);
+        }
+        let outcome = s
+            .fail_job(job.job_id, "w", action, "http-503", now)
+            .await
+            .expect("fail");
+        outcomes.push(outcome);
+        match action {
+            FailAction::RetryAt(at) => {
+                let before = Timestamp(at.0 - 1);
+                assert!(
+                    s.claim_jobs("w", before, LEASE, 1)
+                        .await
+                        .expect("claim")
+                        .is_empty()
+                );
+                now = at;
+            }
+            FailAction::DeadLetter => break,
+        }
+    }
+    assert_eq!(
+        outcomes,
+        [
+            FailOutcome::Retrying,
+            FailOutcome::Retrying,
+            FailOutcome::DeadLettered
+        ]
+    );
+    let far = now.plus(Duration::from_secs(86_400));
+    assert!(
+        s.claim_jobs("w", far, LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let dead = s
+        .list_jobs(JobFilter {
+            state: Some(JobState::Dead),
+            limit: 10,
+        })
+        .await
+        .expect("dead letters");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempts, 3);
+    assert_eq!(dead[0].last_error.as_deref(), Some("http-503"));
+    assert_eq!(s.metrics(far).await.expect("metrics").jobs_dead, 1);
+
+    assert_eq!(
+        s.redrive(Redrive::Job(dead[0].job_id), far)
+            .await
+            .expect("redrive"),
+        1
+    );
+    assert_eq!(
+        s.redrive(Redrive::Job(dead[0].job_id), far)
+            .await
+            .expect("redrive"),
+        0
+    );
+    assert_eq!(s.redrive(Redrive::All, far).await.expect("redrive"), 0);
+    let again = s.claim_jobs("w", far, LEASE, 10).await.expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        again[0].attempts, 1,
+        "re-drive starts a fresh attempt count"
+    );
+    s.fail_job(
+        again[0].job_id,
+        "w",
+        FailAction::DeadLetter,
+        "http-400",
+        far,
+    )
+    .await
+    .expect("fail");
+    assert_eq!(s.redrive(Redrive::All, far).await.expect("redrive all"), 1);
+}
+
+async fn concurrent_claimers_get_disjoint_jobs<B: Backend>(b: &B) {
+    let s = b.store();
+    let upstreams = ["u0", "u1", "u2", "u3"];
+    for i in 0..15 {
+        stored(s, &format!("sub-c{i}"), &upstreams).await;
+    }
+    let total = 15 * upstreams.len();
+    // Two instances (two gateways on one database), four claimers each.
+    let instances = [s.clone(), b.reopen().await];
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, inst) in instances.iter().enumerate() {
+        for w in 0..4 {
+            let store = inst.clone();
+            let worker = format!("i{n}-w{w}");
+            tasks.spawn(async move {
+                let mut got = vec![];
+                loop {
+                    let jobs = store
+                        .claim_jobs(&worker, T0, LEASE, 3)
+                        .await
+                        .expect("claim");
+                    if jobs.is_empty() {
+                        return got;
+                    }
+                    for j in jobs {
+                        assert_eq!(j.attempts, 1, "claimed twice: job {}", j.job_id);
+                        store.complete_job(j.job_id, T0).await.expect("complete");
+                        got.push(j.job_id);
+                    }
+                }
+            });
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut count = 0;
+    while let Some(res) = tasks.join_next().await {
+        for id in res.expect("claimer task") {
+            count += 1;
+            assert!(seen.insert(id), "job {id} claimed by two workers");
+        }
+    }
+    assert_eq!((count, seen.len()), (total, total));
+    let m = s.metrics(T0).await.expect("metrics");
+    assert_eq!((m.jobs_delivered, m.jobs_pending), (total as u64, 0));
+}
+
+async fn one_poller_at_a_time<B: Backend>(b: &B) {
+    let first = b.store();
+    let second = b.reopen().await;
+    assert!(first.try_acquire_poller().await.expect("acquire"));
+    assert!(
+        first
+            .try_acquire_poller()
+            .await
+            .expect("re-acquire while held")
+    );
+    assert!(!second.try_acquire_poller().await.expect("contended"));
+    first.release_poller().await.expect("release");
+    assert!(
+        second
+            .try_acquire_poller()
+            .await
+            .expect("acquire after release")
+    );
+    // A holder that goes away without releasing (a crash) frees the role.
+    drop(second);
+    let mut got = false;
+    for _ in 0..50 {
+        if first.try_acquire_poller().await.expect("acquire") {
+            got = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(got, "poller role not released by a vanished holder");
+}
+
+async fn metrics_count_states<B: Backend>(b: &B) {
+    let s = b.store();
+    assert_eq!(s.metrics(T0).await.expect("metrics").jobs_due, 0);
+    stored(s, "sub-m1", &["a", "b"]).await;
+    stored(s, "sub-m2", &["a"]).await;
+    let later = T0.plus(Duration::from_secs(10));
+    let claimed = s.claim_jobs("w", later, LEASE, 1).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let m = s.metrics(later).await.expect("metrics");
+    assert_eq!((m.jobs_pending, m.jobs_due, m.jobs_leased), (3, 2, 1));
+    assert_eq!(m.oldest_due_age, Duration::from_secs(10));
+    assert_eq!(m.submissions_unacked, 2);
+    let pending = s
+        .list_jobs(JobFilter {
+            state: Some(JobState::Pending),
+            limit: 2,
+        })
+        .await
+        .expect("list");
+    assert_eq!(pending.len(), 2, "limit applies");
+    assert_eq!(pending[0].lease_owner.as_deref(), Some("w"));
+}
+
+async fn state_survives_reopen<B: Backend>(b: &B) {
+    let claimed = {
+        let s = b.reopen().await;
+        stored(&s, "sub-x", &["bau"]).await;
+        s.record_seen("sub-y", T0).await.expect("seen");
+        let jobs = s
+            .claim_jobs("dead-worker", T0, LEASE, 10)
+            .await
+            .expect("claim");
+        assert_eq!(jobs.len(), 1);
+        jobs[0].job_id
+        // The store is dropped here mid-work: the worker never completes.
+    };
+    let s = b.reopen().await;
+    assert_eq!(
+        s.record_seen("sub-x", T0).await.expect("seen"),
+        Seen::Stored
+    );
+    assert_eq!(
+        s.record_seen("sub-y", T0).await.expect("seen"),
+        Seen::Unfinished
+    );
+    let due = s.pending_acks(10).await.expect("acks");
+    assert_eq!(due.len(), 1);
+    assert!(
+        s.claim_jobs("new", T0, LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let after = T0.plus(LEASE);
+    let jobs = s.claim_jobs("new", after, LEASE, 10).await.expect("claim");
+    assert_eq!(
+        (jobs.len(), jobs[0].job_id, jobs[0].attempts),
+        (1, claimed, 2)
+    );
+    assert_eq!(s.applied_migrations().await.expect("versions"), [1]);
+}
+
+/// Throughput of durable stores (one submission, one job, one small attachment per
+/// transaction). Not an assertion: run with
+/// `cargo test --release --test it store_suite::throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a test"]
+async fn throughput() {
+    async fn measure<S: Store>(name: &str, s: &S) {
+        let n = 300;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let sub = submission(
+                &format!("tp-{i}"),
+                &["bau"],
+                vec![attachment("a", vec![7; 4096])],
+            );
+            s.store_submission(sub, T0).await.expect("store");
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {n} store_submission in {secs:.2} s = {:.0}/s",
+            f64::from(n) / secs
+        );
+        let start = std::time::Instant::now();
+        let mut claimed = 0;
+        loop {
+            let jobs = s.claim_jobs("w", T0, LEASE, 1).await.expect("claim");
+            let Some(job) = jobs.first() else { break };
+            s.complete_job(job.job_id, T0).await.expect("complete");
+            claimed += 1;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {claimed} claim+complete in {secs:.2} s = {:.0}/s",
+            f64::from(claimed) / secs
+        );
+    }
+    let sqlite = Sqlite::new().await;
+    measure("sqlite", sqlite.store()).await;
+    if let Some(pg) = Postgres::new().await {
+        measure("postgres", pg.store()).await;
+    }
+}
+
+/// The child half of [`survives_sigkill`]: stores submissions until killed, printing each id
+/// after its commit returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "child process of survives_sigkill"]
+async fn sigkill_child() {
+    async fn store_until_killed<S: Store>(s: S) {
+        for i in 0..100_000 {
+            let id = format!("crash-{i}");
+            s.record_seen(&id, T0).await.expect("seen");
+            let payload = big_payload(64 * 1024 + i);
+            let sub = submission(&id, &["bau"], vec![attachment("a", payload)]);
+            s.store_submission(sub, T0).await.expect("store");
+            println!("committed {id}");
+        }
+    }
+    if let Ok(path) = std::env::var("POSTSTELLE_STORE_CRASH_DB") {
+        store_until_killed(SqliteStore::open(&path).await.expect("open")).await;
+    } else if let (Ok(schema), Ok(url)) = (
+        std::env::var("POSTSTELLE_STORE_CRASH_SCHEMA"),
+        std::env::var("POSTSTELLE_TEST_DATABASE_URL"),
+    ) {
+        let store = PgStore::connect(&url, Some(&schema))
+            .await
+            .expect("connect");
+        store_until_killed(store).await;
+    }
+}
+
+/// SIGKILL at an arbitrary moment: every submission whose commit returned is complete after
+/// reopening, and nothing is half-written.
+async fn survives_sigkill<B: Backend>(b: &B) {
+    use std::io::BufRead;
+    let (key, value) = b.child_env();
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "store_suite::sigkill_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(key, value)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stop_after = 5 + (getrandom::u32().expect("random") % 20) as usize;
+    let committed = tokio::task::spawn_blocking(move || {
+        let mut committed = vec![];
+        for line in io::BufReader::new(stdout).lines() {
+            let line = line.expect("child output");
+            if let Some(id) = line.strip_prefix("committed ") {
+                committed.push(id.to_owned());
+                if committed.len() == stop_after {
+                    break;
+                }
+            }
+        }
+        committed
+    })
+    .await
+    .expect("reader");
+    // Let the child run on into its next transaction, then kill it without warning.
+    let pause = u64::from(getrandom::u32().expect("random") % 30);
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    assert_eq!(committed.len(), stop_after, "child stopped early");
+
+    let s = b.reopen().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("export.bin");
+    for (i, id) in committed.iter().enumerate() {
+        assert_eq!(
+            s.record_seen(id, T0).await.expect("seen"),
+            Seen::Stored,
+            "{id}"
+        );
+        let view = s.submission(id).await.expect("view").expect("exists");
+        assert_eq!((view.jobs.len(), view.attachments.len()), (1, 1), "{id}");
+        s.export_attachment(id, "a", &out).await.expect("export");
+        let content = std::fs::read(&out).expect("read");
+        assert!(
+            content == big_payload(64 * 1024 + i),
+            "{id}: attachment differs"
+        );
+    }
+    // Whatever was in flight is either complete or only "seen" (to be processed again).
+    let filter = JobFilter {
+        state: None,
+        limit: 100_000,
+    };
+    for job in &s.list_jobs(filter).await.expect("jobs") {
+        let view = s
+            .submission(&job.submission_id)
+            .await
+            .expect("view")
+            .expect("exists");
+        assert_eq!(view.attachments.len(), 1, "job without its attachment");
+        assert!(view.evidence.is_some(), "job without evidence");
+    }
+    let m = s.metrics(T0).await.expect("metrics");
+    assert!(m.submissions_unacked >= committed.len() as u64);
+    assert!(
+        m.submissions_unfinished <= 1,
+        "at most the in-flight one is unfinished"
+    );
+}
+
+/// The same submission processed by two instances at once (a poll racing a callback, or two
+/// gateways): exactly one stores it, the other finds it stored.
+async fn concurrent_stores_of_one_id_store_once<B: Backend>(b: &B) {
+    let instances = [b.store().clone(), b.reopen().await];
+    for round in 0..5 {
+        let id = format!("race-{round}");
+        let mut tasks = tokio::task::JoinSet::new();
+        for (n, inst) in instances.iter().enumerate() {
+            for _ in 0..2 {
+                let (store, id) = (inst.clone(), id.clone());
+                let payload = vec![u8::try_from(n).expect("small"); 1000];
+                tasks.spawn(async move {
+                    let sub = submission(&id, &["bau", "archiv"], vec![attachment("a", payload)]);
+                    store.store_submission(sub, T0).await.expect("store")
+                });
+            }
+        }
+        let mut outcomes = vec![];
+        while let Some(res) = tasks.join_next().await {
+            outcomes.push(res.expect("task"));
+        }
+        let stored = outcomes
+            .iter()
+            .filter(|&&o| o == StoreOutcome::Stored)
+            .count();
+        assert_eq!(stored, 1, "{outcomes:?}");
+        let view = b
+            .store()
+            .submission(&id)
+            .await
+            .expect("view")
+            .expect("exists");
+        assert_eq!((view.jobs.len(), view.attachments.len()), (2, 1));
+    }
+}
