@@ -8,6 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod decrypt;
+pub mod encrypt;
+mod keyfile;
+pub mod keys;
+pub mod schemas;
 pub mod validate;
 
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
@@ -20,8 +25,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// List, install and check schema packs (XSD sets of XÖV standards).
+    Schemas(schemas::SchemasArgs),
     /// Validate XML files against an XSD 1.0 schema set (exit 0 valid, 1 invalid, 2 errors).
     Validate(validate::ValidateArgs),
+    /// Decrypt a FIT-Connect JWE (RSA-OAEP-256 + A256GCM) with a private key.
+    Decrypt(decrypt::DecryptArgs),
+    /// Encrypt a file as a FIT-Connect JWE for a public key.
+    Encrypt(encrypt::EncryptArgs),
+    /// Generate test key pairs or check keys against the FIT-Connect rules.
+    Keys(keys::KeysArgs),
 }
 
 /// Runs the command line with the given arguments (the first is the program name).
@@ -40,6 +53,10 @@ where
         }
     };
     match cli.command {
+        Command::Schemas(args) => schemas::run(args),
         Command::Validate(args) => validate::run(&args),
+        Command::Decrypt(args) => decrypt::run(&args),
+        Command::Encrypt(args) => encrypt::run(&args),
+        Command::Keys(args) => keys::run(&args),
     }
 }

@@ -105,6 +105,9 @@ pub struct JoseLimits {
     /// Size of a `zip: DEF` plaintext after inflating, in bytes. Default 64 MiB: bounds
     /// decompression bombs (1 KB → 1 GB).
     pub max_inflated_bytes: usize,
+    /// Size of one compact JWS (SETs of the event log), in bytes. Default 1 MiB: a SET is a
+    /// few KiB; bounds base64 and JSON work done before the signature is checked.
+    pub max_jws_bytes: usize,
 }
 
 impl Default for JoseLimits {
@@ -113,6 +116,7 @@ impl Default for JoseLimits {
             max_token_bytes: 512 * 1024 * 1024,
             max_protected_header_bytes: 8 * 1024,
             max_inflated_bytes: 64 * 1024 * 1024,
+            max_jws_bytes: 1024 * 1024,
         }
     }
 }

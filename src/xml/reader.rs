@@ -380,10 +380,10 @@ impl<R: BufRead> BoundedReader<R> {
             Ok(b) => b,
             Err(e) => return Err(io_error(&e, pos)),
         };
-        let utf16 = matches!(
-            head,
-            [0xFE, 0xFF, ..] | [0xFF, 0xFE, ..] | [0x00, b'<', ..] | [b'<', 0x00, ..]
-        );
+        // Decided on the first byte alone, so the verdict cannot depend on how the input is
+        // buffered: 0xFE/0xFF never start UTF-8, and NUL never starts an XML document; both
+        // mean UTF-16 (with or without a byte order mark).
+        let utf16 = matches!(head.first(), Some(0xFE | 0xFF | 0x00));
         if utf16 {
             return Err(XmlError {
                 kind: XmlErrorKind::UnsupportedEncoding("UTF-16".into()),

@@ -300,3 +300,19 @@ fn eof_is_sticky() {
     while !matches!(r.next_event(), Ok(Event::Eof)) {}
     assert!(matches!(r.next_event(), Ok(Event::Eof)));
 }
+
+/// Fuzz finding (validate_xbau): a UTF-16 byte order mark was only recognised when the first
+/// buffer held two bytes, so the verdict depended on buffering.
+#[test]
+fn utf16_is_recognised_whatever_the_buffering() {
+    let utf16 = [0xFF, 0xFE, b'<', 0, b'r', 0, b'/', 0, b'>', 0];
+    for cap in [1, 2, 64] {
+        let reader = std::io::BufReader::with_capacity(cap, &utf16[..]);
+        let mut r = BoundedReader::new(reader, &XmlLimits::default());
+        let err = r.next_event().expect_err("utf-16");
+        assert!(
+            matches!(err.kind, XmlErrorKind::UnsupportedEncoding(_)),
+            "cap {cap}: {err}"
+        );
+    }
+}

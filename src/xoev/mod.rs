@@ -1,1 +1,12 @@
-//! XÖV standards: the registry of known standards and message types.
+//! XÖV standards: the catalogue of known standards, the registry that identifies messages, and
+//! the store of installed schema packs.
+//!
+//! `catalog`, `registry`, `root` and `xsd_summary` are pure; `pack` and `pack_files` read and write the
+//! operator's schema-pack directory (configuration-time I/O, never payloads).
+
+pub mod catalog;
+pub mod pack;
+pub mod pack_files;
+pub mod registry;
+pub mod root;
+pub mod xsd_summary;

@@ -313,6 +313,13 @@ impl SimpleType {
             }
             seen.insert(f.kind);
             if f.fixed {
+                if matches!(f.kind, FacetKind::Pattern | FacetKind::Enumeration) {
+                    return Err(FacetError::InvalidValue {
+                        facet: f.kind,
+                        value: f.value.into(),
+                        reason: "pattern and enumeration have no fixed attribute".into(),
+                    });
+                }
                 fixed.insert(f.kind);
             }
             match f.kind {

@@ -18,15 +18,22 @@ pub fn hex_octets(s: &str) -> usize {
     s.len() / 2
 }
 
+/// The base64 alphabet as a lookup table (`INVALID` for other bytes).
+const B64: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+const INVALID: u8 = 0xff;
+
 fn b64_value(c: u8) -> Option<u8> {
-    Some(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    })
+    let v = B64[c as usize];
+    (v != INVALID).then_some(v)
 }
 
 /// Check the base64Binary grammar of §3.2.16 on a collapsed form and return the number of
@@ -79,16 +86,19 @@ pub fn base64_octets(s: &str) -> Option<usize> {
 /// Decode base64Binary after checking the grammar.
 pub fn parse_base64(s: &str) -> Option<Box<[u8]>> {
     let len = base64_octets(s)?;
-    let mut out = Vec::with_capacity(len);
+    let mut out = Vec::with_capacity(len + 2);
     let mut acc: u32 = 0;
-    let mut bits = 0;
+    let mut bits = 0u32;
     for &c in s.as_bytes() {
-        let Some(v) = b64_value(c) else { continue };
-        acc = acc << 6 | u32::from(v);
+        let v = B64[c as usize];
+        if v == INVALID {
+            continue; // spaces and padding, already checked
+        }
+        acc = (acc << 6 | u32::from(v)) & 0x00ff_ffff;
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
+            out.push((acc >> bits) as u8);
         }
     }
     out.truncate(len);

@@ -1,16 +1,20 @@
 //! enumeration (§4.3.5): a hash set of values in the value space, built once per type.
 //! String-like types (string family, anyURI) are keyed by their normalised text so the hot
-//! path looks up a `&str` without building a value.
+//! path looks up a `&str` without building a value. The sets use foldhash: enumeration
+//! lookups are among the hottest operations of validation, and the keys come from the
+//! (trusted) schema, so SipHash's flooding resistance buys nothing here while its cost shows.
 
 use std::collections::HashSet;
+
+type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 
 use crate::xsd::datatypes::Value;
 
 /// The enumerated values of a type.
 #[derive(Clone, Debug)]
 pub struct Enumeration {
-    text: Option<HashSet<Box<str>>>,
-    values: HashSet<Value>,
+    text: Option<FastSet<Box<str>>>,
+    values: FastSet<Value>,
 }
 
 impl Enumeration {
@@ -22,7 +26,7 @@ impl Enumeration {
                 Value::String(s) | Value::AnyUri(s) => Some(s.clone()),
                 _ => None,
             })
-            .collect::<Option<HashSet<_>>>();
+            .collect::<Option<FastSet<_>>>();
         Enumeration {
             text,
             values: values.into_iter().collect(),

@@ -244,6 +244,12 @@ fn schema_rules() {
         &XsdLimits::default(),
     );
     assert_eq!(changed.err(), Some(E::FixedChanged(FacetKind::MaxLength)));
+    let mut fixed_pattern = facet(FacetKind::Pattern, "a");
+    fixed_pattern.fixed = true;
+    assert!(matches!(
+        restrict(Builtin::String, &[fixed_pattern]),
+        Err(E::InvalidValue { .. })
+    ));
     // enumeration of a restriction must be a subset
     let ab = Arc::new(
         restrict(

@@ -1,0 +1,196 @@
+//! JOSE benchmarks against the anchors of `rust-stack-and-perf-anchors.md` §2, in one run:
+//! `openssl speed rsa4096` (private ops) is measured by this same program, so the ratio is
+//! taken on the same machine at the same time.
+//!
+//! Run: `cargo bench --bench jose` (everything, incl. the 100 MB JWE; about a minute), or
+//! `cargo bench --bench jose -- --quick` (no 100 MB case, short runs).
+//! Goals: unwraps/s ≥ 1.5 × openssl private ops/s; 100 MB decrypt ≥ 400 MB/s with peak memory
+//! ≤ 2.5 × the payload.
+#![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use poststelle::config::JoseLimits;
+use poststelle::jose::jwe::{self, CompactJwe};
+use poststelle::jose::jwk::{self, DecryptionKey, KeyUse, SigningKey};
+use poststelle::jose::{KeyRing, jws};
+
+fn rate(duration: Duration, mut op: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u32;
+    while start.elapsed() < duration {
+        op();
+        n += 1;
+    }
+    f64::from(n) / start.elapsed().as_secs_f64()
+}
+
+fn openssl_rsa4096_private_ops(seconds: u32) -> Option<f64> {
+    let out = Command::new("openssl")
+        .args(["speed", "-seconds", &seconds.to_string(), "rsa4096"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("rsa") && l.contains("4096"))?;
+    // "rsa 4096 bits 0.004561s 0.000072s 219.2 13896.2": the first time is one private op.
+    let sign_secs: f64 = line
+        .split_whitespace()
+        .find_map(|t| t.strip_suffix('s').and_then(|v| v.parse().ok()))?;
+    Some(1.0 / sign_secs)
+}
+
+/// Peak resident set (VmHWM) in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn current_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn reset_peak_rss() {
+    // Linux: writing 5 to clear_refs resets VmHWM to the current RSS.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let secs = if quick { 1 } else { 3 };
+    let limits = JoseLimits::default();
+    println!(
+        "poststelle JOSE benchmark ({})",
+        if quick { "quick" } else { "full" }
+    );
+
+    let enc = jwk::generate(KeyUse::Encryption, None).unwrap();
+    let kid = enc.private_jwk.kid.clone().unwrap();
+    let ring = KeyRing::from(DecryptionKey::from_jwk(&enc.private_jwk).unwrap());
+    let sig = SigningKey::from_jwk(
+        &jwk::generate(KeyUse::Signature, Some("bench"))
+            .unwrap()
+            .private_jwk,
+    )
+    .unwrap();
+
+    // RSA: our unwrap path (JWE of an empty payload: OAEP unwrap + a trivial GCM open).
+    let empty = jwe::encrypt(b"", &enc.public, &kid, None).unwrap();
+    let unwraps = rate(Duration::from_secs(secs), || {
+        let p = CompactJwe::parse(&empty, &limits)
+            .unwrap()
+            .decrypt(&ring, &limits)
+            .unwrap();
+        assert!(p.bytes().is_empty());
+    });
+    let signs = rate(Duration::from_secs(secs), || {
+        let _ = jws::sign(b"{\"events\":{}}", &sig, Some("secevent+jwt"));
+    });
+    let openssl = openssl_rsa4096_private_ops(u32::try_from(secs).unwrap());
+    println!("RSA-OAEP-256 unwraps/s (JWE, empty payload): {unwraps:.0}");
+    println!("PS512 signs/s:                               {signs:.0}");
+    match openssl {
+        Some(o) => {
+            println!("openssl speed rsa4096 private ops/s:         {o:.0}");
+            println!(
+                "ratio unwrap / openssl private op:           {:.2}x (goal >= 1.5x)",
+                unwraps / o
+            );
+            println!(
+                "ratio PS512 sign / openssl private op:       {:.2}x",
+                signs / o
+            );
+        }
+        None => println!("openssl speed rsa4096: not available"),
+    }
+
+    // JWE decrypt, 1 MiB.
+    let mb = vec![0x5au8; 1 << 20];
+    let token = jwe::encrypt(&mb, &enc.public, &kid, Some("application/pdf")).unwrap();
+    let times: Vec<f64> = (0..if quick { 20 } else { 100 })
+        .map(|_| {
+            let start = Instant::now();
+            let p = CompactJwe::parse(&token, &limits)
+                .unwrap()
+                .decrypt(&ring, &limits)
+                .unwrap();
+            assert_eq!(p.bytes().len(), 1 << 20);
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    let t = median(times);
+    println!(
+        "JWE decrypt 1 MiB: median {:.2} ms ({:.0} MB/s; anchor aws-lc-rs 3.5 ms, josekit 6.4 ms)",
+        t * 1e3,
+        1.048_576 / t
+    );
+
+    if quick {
+        return;
+    }
+    // JWE decrypt, 100 MiB: the token is written to a file and read back so that peak memory
+    // covers only what decryption needs (token + working buffer).
+    let size = 100usize << 20;
+    let dir = std::env::temp_dir().join(format!("poststelle-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("100mb.jwe");
+    {
+        let payload = vec![0xa5u8; size];
+        let token = jwe::encrypt(
+            &payload,
+            &enc.public,
+            &kid,
+            Some("application/octet-stream"),
+        )
+        .unwrap();
+        std::fs::write(&path, token).unwrap();
+    }
+    let mut times = Vec::new();
+    let mut peak_over = 0u64;
+    for _ in 0..3 {
+        let token = std::fs::read_to_string(&path).unwrap();
+        let base = current_rss();
+        reset_peak_rss();
+        let start = Instant::now();
+        let p = CompactJwe::parse(&token, &limits)
+            .unwrap()
+            .decrypt(&ring, &limits)
+            .unwrap();
+        let t = start.elapsed().as_secs_f64();
+        assert_eq!(p.bytes().len(), size);
+        drop(p);
+        // Peak during decryption, including the token itself (it was resident before).
+        peak_over =
+            peak_over.max(peak_rss().saturating_sub(base) + u64::try_from(token.len()).unwrap());
+        times.push(t);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let t = median(times);
+    println!(
+        "JWE decrypt 100 MiB: median {:.0} ms ({:.0} MB/s, goal >= 400; anchor aws-lc-rs 500 MB/s)",
+        t * 1e3,
+        104.857_6 / t
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let factor = peak_over as f64 / size as f64;
+    println!(
+        "JWE decrypt 100 MiB: peak memory {:.0} MiB = {factor:.2}x payload (goal <= 2.5x)",
+        peak_over as f64 / 1048576.0
+    );
+}

@@ -1,0 +1,211 @@
+"""Adapters that run one validator process and reduce its answer to an outcome.
+
+Both harnesses (`w3c.py`, `xbau_mutations.py`) and the benchmarks talk to validators only through
+this module, so the engine is pluggable: `poststelle` (our engine, by its CLI contract) and
+`xmllint` (libxml2, the reference we compare with).
+
+Outcomes:
+  valid         the instance validated (schema tests: the schema compiled)
+  invalid       the instance was reported invalid (incl. not well-formed)
+  schema-error  the schema set did not compile
+  error         anything else: I/O, usage, unexpected exit code
+  crash         the process died on a signal or panicked (Rust exit code 101)
+  timeout       the process exceeded the time limit
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+OUTCOMES = ("valid", "invalid", "schema-error", "error", "crash", "timeout")
+
+
+@dataclass
+class Result:
+    """Outcome of one file (or of a schema-only compile)."""
+
+    outcome: str
+    detail: str = ""
+    # poststelle only: the error kinds/messages of the first errors (for xfail reasons).
+    messages: list[str] = field(default_factory=list)
+
+
+def run_bounded(cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """subprocess.run with a timeout that also kills the process's children (its own session)."""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True) as p:
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise
+        return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Xmllint:
+    """libxml2's xmllint. Exit codes: 0 valid, 1-4 parse/validation errors, 5 schema failed."""
+
+    name = "xmllint"
+
+    def __init__(self, binary: str | None = None, stream: bool = False):
+        self.binary = binary or shutil.which("xmllint") or "xmllint"
+        self.stream = stream
+        # xmllint cannot compile a schema without an instance: validate a trivial document and
+        # look only at whether the schema compiled (exit 5 means it did not).
+        fd, self._dummy = tempfile.mkstemp(prefix="conf-dummy-", suffix=".xml")
+        with os.fdopen(fd, "w") as f:
+            f.write("<conformance-dummy/>\n")
+
+    def version(self) -> str:
+        p = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
+        return (p.stderr or p.stdout).splitlines()[0] if (p.stderr or p.stdout) else "?"
+
+    def compile_schema(self, schema: str, timeout: float) -> Result:
+        r = self._run(schema, [self._dummy], timeout)
+        if r.outcome in ("valid", "invalid"):
+            return Result("valid", r.detail)
+        return r
+
+    def validate(self, schema: str, files: list[str], timeout: float) -> list[Result]:
+        # One process per file: xmllint's exit code is per run, not per file.
+        return [self._run(schema, [f], timeout) for f in files]
+
+    def _run(self, schema: str, files: list[str], timeout: float) -> Result:
+        cmd = [self.binary, "--noout"]
+        if self.stream:
+            cmd.append("--stream")
+        cmd += ["--schema", schema, *files]
+        try:
+            p = run_bounded(cmd, timeout)
+        except subprocess.TimeoutExpired:
+            return Result("timeout")
+        err = p.stderr.decode("utf-8", "replace")
+        if p.returncode == 0:
+            return Result("valid")
+        if p.returncode == 5:
+            return Result("schema-error", _short(err))
+        if p.returncode in (1, 3, 4):
+            return Result("invalid", _short(err))
+        if p.returncode < 0:
+            return Result("crash", f"signal {-p.returncode}")
+        return Result("error", f"exit {p.returncode}: {_short(err)}")
+
+
+class Poststelle:
+    """Our engine through `poststelle validate` (the CLI contract of issue 2)."""
+
+    name = "poststelle"
+
+    def __init__(self, binary: str):
+        self.binary = binary
+
+    def version(self) -> str:
+        p = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
+        return p.stdout.strip() or "?"
+
+    def compile_schema(self, schema: str, timeout: float) -> Result:
+        return self._run(["--schema", schema], [], timeout)[0]
+
+    def validate(self, schema: str, files: list[str], timeout: float) -> list[Result]:
+        # Several files share one compiled grammar in one process.
+        return self._run(["--schema", schema], files, timeout)
+
+    def validate_dir(self, schema_dir: str, files: list[str], timeout: float) -> list[Result]:
+        return self._run(["--schema-dir", schema_dir], files, timeout)
+
+    def _run(self, schema_args: list[str], files: list[str], timeout: float) -> list[Result]:
+        n = max(1, len(files))
+        cmd = [self.binary, "validate", *schema_args, "--json", "--max-errors", "5", *files]
+        try:
+            p = run_bounded(cmd, timeout)
+        except subprocess.TimeoutExpired:
+            return [Result("timeout")] * n
+        err = _short(p.stderr.decode("utf-8", "replace"))
+        if p.returncode < 0 or p.returncode == 101:
+            return [Result("crash", f"exit {p.returncode}: {err}")] * n
+        try:
+            doc = json.loads(p.stdout.decode("utf-8", "replace") or "null")
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            # No JSON: fall back on the exit code alone.
+            if p.returncode == 0:
+                return [Result("valid")] * n
+            if p.returncode == 1:
+                return [Result("invalid", err)] * n
+            return [Result("error", f"exit {p.returncode} (no JSON): {err}")] * n
+        schema_errors = doc.get("schema_errors") or []
+        if schema_errors:
+            msgs = [_short(str(e.get("message", "")), 160) for e in schema_errors[:3]]
+            return [Result("schema-error", "; ".join(msgs), msgs)] * n
+        if not files:
+            if p.returncode == 0:
+                return [Result("valid")]
+            return [Result("error", f"exit {p.returncode}: {err}")]
+        by_file = {}
+        for entry in doc.get("files") or []:
+            by_file[entry.get("file")] = entry
+        results = []
+        for i, f in enumerate(files):
+            entry = by_file.get(f)
+            if entry is None and i < len(doc.get("files") or []):
+                entry = doc["files"][i]
+            if entry is None:
+                results.append(Result("error", f"exit {p.returncode}: file missing in JSON: {err}"))
+                continue
+            errs = entry.get("errors") or []
+            msgs = [
+                _short(f"{e.get('kind', '')}: {e.get('message', '')}", 160) for e in errs[:3]
+            ]
+            if entry.get("valid") is True:
+                results.append(Result("valid"))
+            elif entry.get("valid") is False:
+                results.append(Result("invalid", "; ".join(msgs), msgs))
+            else:
+                results.append(Result("error", f"exit {p.returncode}: {err}"))
+        return results
+
+
+def make_engines(which: str, poststelle_bin: str | None, xmllint_stream: bool = False):
+    """Engines for `--engine poststelle|xmllint|both`."""
+    engines = []
+    if which in ("xmllint", "both"):
+        engines.append(Xmllint(stream=xmllint_stream))
+    if which in ("poststelle", "both"):
+        binary = poststelle_bin or default_poststelle()
+        if not os.path.exists(binary):
+            raise SystemExit(
+                f"poststelle binary not found at {binary}; build it with "
+                "`cargo build --release --locked` or pass --poststelle PATH"
+            )
+        engines.append(Poststelle(binary))
+    return engines
+
+
+def repo_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def shared_dir() -> str:
+    env = os.environ.get("POSTSTELLE_SHARED")
+    if env:
+        return env
+    return os.path.join(os.path.dirname(repo_root()), "shared")
+
+
+def default_poststelle() -> str:
+    env = os.environ.get("POSTSTELLE_BIN")
+    if env:
+        return env
+    return os.path.join(repo_root(), "target", "release", "poststelle")

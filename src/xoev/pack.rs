@@ -1,0 +1,463 @@
+//! The store of installed schema packs: install, load, verify, discover.
+//!
+//! This is the one part of `xoev` that touches the file system, and only for operator-managed
+//! schema files (never payloads). Layout: `<packs>/<pack-id>/…files…` plus
+//! `<packs>/<pack-id>/pack.toml`:
+//!
+//! ```toml
+//! id = "xbau-2.6"
+//! title = "XBau 2.6 …"
+//! fingerprint = "sha256:…"   # see `fingerprint`
+//! files = 45
+//! source = "xsd_dev"          # file name of what was installed, for humans
+//! ```
+//!
+//! Every load recomputes the fingerprint, so a pack changed after installation is refused
+//! everywhere, not only by `schemas check`.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::catalog::{Catalog, PackSpec};
+use super::pack_files::{PackFiles, PackLimits, SourceError, read_dir, read_source};
+use super::registry::{LoadedPack, PackOrigin, Registry, RootIndex};
+use super::xsd_summary::{SummaryError, summarise};
+
+/// Name of the manifest inside an installed pack.
+pub const MANIFEST: &str = "pack.toml";
+
+/// Errors of the pack store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackError {
+    /// Reading the source directory or zip failed or broke a limit.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// A schema file could not be summarised.
+    #[error("{file}: {source}")]
+    Schema {
+        /// Relative path of the file in the pack.
+        file: String,
+        /// What was wrong.
+        source: SummaryError,
+    },
+    /// No `.xsd` file declares a namespace the catalogue knows.
+    #[error("no known standard found (target namespaces: {})", .0.join(", "))]
+    Unrecognised(Vec<String>),
+    /// The pack is already installed and `--force` was not given.
+    #[error("pack {0} is already installed (use --force to replace it)")]
+    AlreadyInstalled(String),
+    /// `pack.toml` is missing or invalid.
+    #[error("{path}: invalid pack manifest: {reason}")]
+    Manifest {
+        /// The manifest path.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The files no longer match the fingerprint recorded at installation.
+    #[error("pack {id}: content fingerprint mismatch (recorded {recorded}, found {found})")]
+    FingerprintMismatch {
+        /// The pack id.
+        id: String,
+        /// Fingerprint in `pack.toml`.
+        recorded: String,
+        /// Fingerprint of the files now.
+        found: String,
+    },
+    /// Writing the pack failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PackError + '_ {
+    move |source| PackError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The manifest of an installed pack (`pack.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PackManifest {
+    /// Pack id from the catalogue.
+    pub id: String,
+    /// Title from the catalogue.
+    pub title: String,
+    /// Content fingerprint at installation.
+    pub fingerprint: String,
+    /// Number of files.
+    pub files: usize,
+    /// File name of the installed directory or zip (no path), for humans.
+    pub source: String,
+}
+
+/// The content fingerprint: SHA-256 over the files sorted by relative path, each fed as
+/// (path length as u64 BE, path bytes, content length as u64 BE, content bytes), written
+/// `sha256:<hex>`. Lengths make the encoding unambiguous; `pack.toml` is not included.
+pub fn fingerprint(files: &PackFiles) -> String {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for (path, bytes) in files {
+        ctx.update(&(path.len() as u64).to_be_bytes());
+        ctx.update(path.as_bytes());
+        ctx.update(&(bytes.len() as u64).to_be_bytes());
+        ctx.update(bytes);
+    }
+    let digest = ctx.finish();
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Recognises the pack among the catalogue's and indexes its global elements.
+fn recognise<'c>(
+    catalog: &'c Catalog,
+    files: &PackFiles,
+    limits: &PackLimits,
+) -> Result<(&'c PackSpec, RootIndex), PackError> {
+    let mut summaries = Vec::new();
+    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".xsd")) {
+        let summary = summarise(bytes, &limits.xml).map_err(|source| PackError::Schema {
+            file: path.clone(),
+            source,
+        })?;
+        summaries.push((path, summary));
+    }
+    let spec = catalog
+        .detect_pack(summaries.iter().map(|(_, s)| s.target_namespace.as_str()))
+        .ok_or_else(|| {
+            let mut found: Vec<String> = summaries
+                .iter()
+                .map(|(_, s)| s.target_namespace.clone())
+                .collect();
+            found.sort();
+            found.dedup();
+            PackError::Unrecognised(found)
+        })?;
+    let mut roots = RootIndex::new();
+    for (path, summary) in &summaries {
+        if !spec
+            .standards
+            .iter()
+            .any(|s| s.namespace == summary.target_namespace)
+        {
+            continue;
+        }
+        for name in &summary.global_elements {
+            roots
+                .entry((summary.target_namespace.clone(), name.clone()))
+                .or_insert_with(|| (*path).clone());
+        }
+    }
+    Ok((spec, roots))
+}
+
+fn loaded(
+    spec: &PackSpec,
+    dir: PathBuf,
+    files: &PackFiles,
+    origin: PackOrigin,
+    roots: RootIndex,
+) -> LoadedPack {
+    LoadedPack {
+        id: spec.id.clone(),
+        dir,
+        fingerprint: fingerprint(files),
+        origin,
+        roots,
+        files: files.keys().cloned().collect(),
+    }
+}
+
+/// Installs a pack from a directory or `.zip` into `packs_dir/<id>/`.
+///
+/// The files are staged in a hidden sibling directory and renamed into place, so a failed
+/// install leaves no half-written pack behind.
+pub fn install(
+    catalog: &Catalog,
+    source: &Path,
+    packs_dir: &Path,
+    force: bool,
+    limits: &PackLimits,
+) -> Result<LoadedPack, PackError> {
+    let files = read_source(source, limits)?;
+    let (spec, roots) = recognise(catalog, &files, limits)?;
+    let target = packs_dir.join(&spec.id);
+    if target.exists() && !force {
+        return Err(PackError::AlreadyInstalled(spec.id.clone()));
+    }
+    fs::create_dir_all(packs_dir).map_err(io_err(packs_dir))?;
+    let staging = packs_dir.join(format!(".staging-{}-{}", spec.id, std::process::id()));
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
+    }
+    // Replacing moves the old pack aside first, so at every moment either the old or the new
+    // pack is complete under `target`, never a mix.
+    let retired = packs_dir.join(format!(".retired-{}-{}", spec.id, std::process::id()));
+    let result = write_pack(spec, source, &files, &staging).and_then(|()| {
+        if target.exists() {
+            fs::rename(&target, &retired).map_err(io_err(&target))?;
+        }
+        fs::rename(&staging, &target).map_err(io_err(&target))?;
+        if retired.exists() {
+            fs::remove_dir_all(&retired).map_err(io_err(&retired))?;
+        }
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result?;
+    Ok(loaded(spec, target, &files, PackOrigin::Installed, roots))
+}
+
+fn write_pack(
+    spec: &PackSpec,
+    source: &Path,
+    files: &PackFiles,
+    dir: &Path,
+) -> Result<(), PackError> {
+    for (rel, bytes) in files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        fs::write(&path, bytes).map_err(io_err(&path))?;
+    }
+    let manifest = PackManifest {
+        id: spec.id.clone(),
+        title: spec.title.clone(),
+        fingerprint: fingerprint(files),
+        files: files.len(),
+        source: source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let text = toml::to_string(&manifest).map_err(|e| PackError::Manifest {
+        path: dir.join(MANIFEST).display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let path = dir.join(MANIFEST);
+    let mut f = fs::File::create(&path).map_err(io_err(&path))?;
+    f.write_all(text.as_bytes()).map_err(io_err(&path))?;
+    f.sync_all().map_err(io_err(&path))
+}
+
+/// Reads the manifest of an installed pack.
+pub fn read_manifest(dir: &Path) -> Result<PackManifest, PackError> {
+    let path = dir.join(MANIFEST);
+    let text = fs::read_to_string(&path).map_err(io_err(&path))?;
+    toml::from_str(&text).map_err(|e| PackError::Manifest {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Loads an installed pack, verifying its fingerprint against `pack.toml`.
+pub fn load_installed(
+    catalog: &Catalog,
+    dir: &Path,
+    limits: &PackLimits,
+) -> Result<LoadedPack, PackError> {
+    let manifest = read_manifest(dir)?;
+    let files = read_dir(dir, limits, Some(MANIFEST))?;
+    let found = fingerprint(&files);
+    if found != manifest.fingerprint {
+        return Err(PackError::FingerprintMismatch {
+            id: manifest.id,
+            recorded: manifest.fingerprint,
+            found,
+        });
+    }
+    let (spec, roots) = recognise(catalog, &files, limits)?;
+    if spec.id != manifest.id {
+        return Err(PackError::Manifest {
+            path: dir.join(MANIFEST).display().to_string(),
+            reason: format!("id {} but the files are pack {}", manifest.id, spec.id),
+        });
+    }
+    Ok(loaded(
+        spec,
+        dir.to_path_buf(),
+        &files,
+        PackOrigin::Installed,
+        roots,
+    ))
+}
+
+/// Loads a directory that has no manifest (a development fallback) as a pack.
+pub fn load_unmanaged(
+    catalog: &Catalog,
+    dir: &Path,
+    origin: PackOrigin,
+    limits: &PackLimits,
+) -> Result<LoadedPack, PackError> {
+    let files = read_dir(dir, limits, None)?;
+    let (spec, roots) = recognise(catalog, &files, limits)?;
+    Ok(loaded(spec, dir.to_path_buf(), &files, origin, roots))
+}
+
+/// Each installed pack directory with the result of loading it.
+pub type PackListing = Vec<(PathBuf, Result<LoadedPack, PackError>)>;
+
+/// The installed packs: each subdirectory of `packs_dir` with a `pack.toml`, with its load
+/// result. A missing `packs_dir` has no packs.
+pub fn list_installed(
+    catalog: &Catalog,
+    packs_dir: &Path,
+    limits: &PackLimits,
+) -> Result<PackListing, PackError> {
+    let entries = match fs::read_dir(packs_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(packs_dir)(e)),
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        // Hidden directories are staging or retired copies of an interrupted install.
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .filter(|p| p.join(MANIFEST).is_file())
+        .collect();
+    dirs.sort();
+    Ok(dirs
+        .into_iter()
+        .map(|d| {
+            let r = load_installed(catalog, &d, limits);
+            (d, r)
+        })
+        .collect())
+}
+
+/// Where packs are looked for, in precedence order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackSources {
+    /// The packs directory (`--packs`, `$POSTSTELLE_PACKS`, default `./schemas-installed`).
+    pub packs_dir: PathBuf,
+    /// The shared test-data directory for development fallbacks (`$POSTSTELLE_SHARED`, else
+    /// `../shared` if it exists); `None` disables them.
+    pub shared_dir: Option<PathBuf>,
+    /// The repository root for the project's own packs (`schemas/…`); `None` disables them.
+    pub repo_dir: Option<PathBuf>,
+}
+
+impl PackSources {
+    /// The default sources: `packs_dir` if given, else `$POSTSTELLE_PACKS`, else
+    /// `./schemas-installed`; shared data from `$POSTSTELLE_SHARED`, else `./../shared`; the
+    /// working directory as the repository root.
+    pub fn from_env(packs_dir: Option<PathBuf>) -> PackSources {
+        let packs_dir = packs_dir
+            .or_else(|| std::env::var_os("POSTSTELLE_PACKS").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("schemas-installed"));
+        let shared_dir = std::env::var_os("POSTSTELLE_SHARED")
+            .map(PathBuf::from)
+            .or_else(|| Some(PathBuf::from("../shared")).filter(|p| p.is_dir()));
+        PackSources {
+            packs_dir,
+            shared_dir,
+            repo_dir: Some(PathBuf::from(".")),
+        }
+    }
+}
+
+/// Builds the registry: installed packs first, then the catalogue's development fallbacks
+/// for packs not installed. Packs that fail to load are returned beside it (they are left
+/// out, so their messages resolve as `PackNotInstalled`).
+pub fn discover<'c>(
+    catalog: &'c Catalog,
+    sources: &PackSources,
+    limits: &PackLimits,
+) -> (Registry<'c>, Vec<(PathBuf, PackError)>) {
+    let mut packs = Vec::new();
+    let mut broken = Vec::new();
+    match list_installed(catalog, &sources.packs_dir, limits) {
+        Ok(list) => {
+            for (dir, r) in list {
+                match r {
+                    Ok(p) => packs.push(p),
+                    Err(e) => broken.push((dir, e)),
+                }
+            }
+        }
+        Err(e) => broken.push((sources.packs_dir.clone(), e)),
+    }
+    for spec in catalog.packs() {
+        if packs.iter().any(|p: &LoadedPack| p.id == spec.id) {
+            continue;
+        }
+        let candidates = [
+            (
+                sources.shared_dir.as_ref(),
+                spec.shared_fallback.as_ref(),
+                PackOrigin::SharedFallback,
+            ),
+            (
+                sources.repo_dir.as_ref(),
+                spec.repo_fallback.as_ref(),
+                PackOrigin::RepoFallback,
+            ),
+        ];
+        for (base, rel, origin) in candidates {
+            let (Some(base), Some(rel)) = (base, rel) else {
+                continue;
+            };
+            let dir = base.join(rel);
+            if !dir.is_dir() {
+                continue;
+            }
+            match load_unmanaged(catalog, &dir, origin, limits) {
+                Ok(p) if p.id == spec.id => {
+                    packs.push(p);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => broken.push((dir, e)),
+            }
+        }
+    }
+    (Registry::new(catalog, packs), broken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_depends_on_paths_and_bytes() {
+        let a: PackFiles = [("a.xsd".to_owned(), b"x".to_vec())].into();
+        let b: PackFiles = [("b.xsd".to_owned(), b"x".to_vec())].into();
+        let c: PackFiles = [("a.xsd".to_owned(), b"y".to_vec())].into();
+        let fa = fingerprint(&a);
+        assert!(fa.starts_with("sha256:") && fa.len() == 7 + 64);
+        assert_ne!(fa, fingerprint(&b));
+        assert_ne!(fa, fingerprint(&c));
+        // The (path, bytes) boundary is unambiguous.
+        let d: PackFiles = [("a.xsdx".to_owned(), Vec::new())].into();
+        assert_ne!(fa, fingerprint(&d));
+    }
+
+    #[test]
+    fn unrecognised_files_are_reported_with_their_namespaces() {
+        let files: PackFiles = [(
+            "x.xsd".to_owned(),
+            br#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:other"/>"#
+                .to_vec(),
+        )]
+        .into();
+        let err =
+            recognise(Catalog::embedded(), &files, &PackLimits::default()).expect_err("unknown");
+        assert!(matches!(err, PackError::Unrecognised(ns) if ns == ["urn:other"]));
+    }
+}

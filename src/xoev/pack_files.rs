@@ -1,0 +1,327 @@
+//! Reading the files of a schema pack from a directory or a zip, within limits.
+//!
+//! Zips come from outside (an XRepository download, a vendor), so they are read defensively:
+//! a bounded number of entries and bytes, each entry's declared and actual size checked, and
+//! no entry name that could leave the pack directory (absolute, `..`, drive letters,
+//! backslashes) or be a symlink.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read as _;
+use std::path::Path;
+
+use super::catalog::is_safe_relative;
+use crate::config::XmlLimits;
+
+/// A pack's files: relative path (with `/`) → bytes, sorted by path.
+pub type PackFiles = BTreeMap<String, Vec<u8>>;
+
+/// Bounds on a pack being installed or loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PackLimits {
+    /// Files (zip entries) in one pack. Default 10,000: XBau 2.6 has 45 XSD files, the whole
+    /// XRepository zip under 200 entries.
+    pub max_files: usize,
+    /// Total uncompressed bytes of one pack. Default 256 MiB: XBau 2.6 is 1.8 MB; bounds zip
+    /// bombs.
+    pub max_total_bytes: u64,
+    /// Directory nesting inside a pack. Default 16.
+    pub max_depth: usize,
+    /// XML limits for reading the schema documents (defaults of [`XmlLimits`]).
+    pub xml: XmlLimits,
+}
+
+impl Default for PackLimits {
+    fn default() -> Self {
+        PackLimits {
+            max_files: 10_000,
+            max_total_bytes: 256 * 1024 * 1024,
+            max_depth: 16,
+            xml: XmlLimits::default(),
+        }
+    }
+}
+
+/// Why the files of a pack could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Reading a file or directory failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The zip archive is malformed.
+    #[error("{path}: not a readable zip archive: {reason}")]
+    Zip {
+        /// The archive path.
+        path: String,
+        /// What the zip reader reported.
+        reason: String,
+    },
+    /// An entry name would escape the pack directory, or is not UTF-8.
+    #[error("unsafe path in pack: {0:?}")]
+    UnsafePath(String),
+    /// A symlink or other special file where a regular file was expected.
+    #[error("not a regular file: {0}")]
+    NotRegular(String),
+    /// More files than `max_files`.
+    #[error("more than {0} files")]
+    TooManyFiles(usize),
+    /// More bytes than `max_total_bytes`.
+    #[error("more than {0} bytes in total")]
+    TooLarge(u64),
+    /// Deeper nesting than `max_depth`.
+    #[error("directories nested deeper than {0}")]
+    TooDeep(usize),
+    /// The source contains no files.
+    #[error("{0}: no files")]
+    Empty(String),
+}
+
+struct Budget<'l> {
+    limits: &'l PackLimits,
+    bytes: u64,
+}
+
+impl Budget<'_> {
+    fn add(&mut self, files: &PackFiles, len: u64) -> Result<(), SourceError> {
+        if files.len() >= self.limits.max_files {
+            return Err(SourceError::TooManyFiles(self.limits.max_files));
+        }
+        self.bytes = self.bytes.saturating_add(len);
+        if self.bytes > self.limits.max_total_bytes {
+            return Err(SourceError::TooLarge(self.limits.max_total_bytes));
+        }
+        Ok(())
+    }
+}
+
+/// Reads every regular file under `dir` (symlinks are refused), except a top-level file named
+/// `exclude` (the manifest).
+pub fn read_dir(
+    dir: &Path,
+    limits: &PackLimits,
+    exclude: Option<&str>,
+) -> Result<PackFiles, SourceError> {
+    let mut files = PackFiles::new();
+    let mut budget = Budget { limits, bytes: 0 };
+    walk(dir, "", 0, &mut files, &mut budget)?;
+    if let Some(name) = exclude {
+        files.remove(name);
+    }
+    Ok(files)
+}
+
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    depth: usize,
+    files: &mut PackFiles,
+    budget: &mut Budget<'_>,
+) -> Result<(), SourceError> {
+    if depth > budget.limits.max_depth {
+        return Err(SourceError::TooDeep(budget.limits.max_depth));
+    }
+    let io = |source| SourceError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort_by_key(fs::DirEntry::file_name);
+    for entry in entries {
+        let name = entry.file_name();
+        let name = name
+            .to_str()
+            .ok_or_else(|| SourceError::UnsafePath(format!("{name:?}")))?;
+        let rel = format!("{prefix}{name}");
+        if !is_safe_relative(&rel) {
+            return Err(SourceError::UnsafePath(rel));
+        }
+        let path = entry.path();
+        // symlink_metadata: a symlink is refused, never followed out of the pack.
+        let meta = fs::symlink_metadata(&path).map_err(|source| SourceError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if meta.is_dir() {
+            walk(&path, &format!("{rel}/"), depth + 1, files, budget)?;
+        } else if meta.is_file() {
+            budget.add(files, meta.len())?;
+            let bytes = fs::read(&path).map_err(|source| SourceError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            files.insert(rel, bytes);
+        } else {
+            return Err(SourceError::NotRegular(rel));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a zip archive's files.
+pub fn read_zip(path: &Path, limits: &PackLimits) -> Result<PackFiles, SourceError> {
+    let zip_err = |e: zip::result::ZipError| SourceError::Zip {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let file = fs::File::open(path).map_err(|source| SourceError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
+    if archive.len() > limits.max_files {
+        return Err(SourceError::TooManyFiles(limits.max_files));
+    }
+    let mut files = PackFiles::new();
+    let mut budget = Budget { limits, bytes: 0 };
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(zip_err)?;
+        let raw_name = entry.name().map_err(zip_err)?.into_owned();
+        if entry.is_dir() {
+            continue;
+        }
+        if entry.is_symlink() {
+            return Err(SourceError::NotRegular(raw_name));
+        }
+        // enclosed_name() rejects absolute names and `..`; is_safe_relative adds our rules.
+        if entry.enclosed_name().is_none() || !is_safe_relative(&raw_name) {
+            return Err(SourceError::UnsafePath(raw_name));
+        }
+        if raw_name.split('/').count() > limits.max_depth + 1 {
+            return Err(SourceError::TooDeep(limits.max_depth));
+        }
+        let declared = entry.size();
+        budget.add(&files, declared)?;
+        // The declared size (already within the budget) may lie: read one byte more than it
+        // to notice an overrun, never more.
+        let mut bytes = Vec::new();
+        (&mut entry)
+            .take(declared.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|source| SourceError::Io {
+                path: raw_name.clone(),
+                source,
+            })?;
+        if bytes.len() as u64 != declared {
+            return Err(SourceError::Zip {
+                path: path.display().to_string(),
+                reason: format!("entry {raw_name} is not the size it declares"),
+            });
+        }
+        files.insert(raw_name, bytes);
+    }
+    Ok(files)
+}
+
+/// Reads an install source (a directory or a `.zip`) and picks the pack's root inside it: an
+/// `xsd_dev/` folder if there is one (XRepository zips carry `xsd/` with absolute imports and
+/// the self-contained `xsd_dev/`), else the single top-level folder all files share, if any.
+pub fn read_source(source: &Path, limits: &PackLimits) -> Result<PackFiles, SourceError> {
+    let files = if source.is_dir() {
+        read_dir(source, limits, Some(super::pack::MANIFEST))?
+    } else {
+        read_zip(source, limits)?
+    };
+    let files = select_root(files);
+    if files.is_empty() {
+        return Err(SourceError::Empty(source.display().to_string()));
+    }
+    Ok(files)
+}
+
+fn select_root(mut files: PackFiles) -> PackFiles {
+    if let Some(dev) = files
+        .keys()
+        .filter_map(|k| {
+            k.find("xsd_dev/")
+                .map(|at| k[..at + "xsd_dev/".len()].to_owned())
+        })
+        .min_by_key(String::len)
+    {
+        return strip(files, &dev);
+    }
+    loop {
+        let Some(first) = files
+            .keys()
+            .next()
+            .and_then(|k| k.split_once('/'))
+            .map(|(d, _)| d)
+        else {
+            return files;
+        };
+        let prefix = format!("{first}/");
+        if !files.keys().all(|k| k.starts_with(&prefix)) {
+            return files;
+        }
+        files = strip(files, &prefix);
+    }
+}
+
+fn strip(files: PackFiles, prefix: &str) -> PackFiles {
+    files
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_owned(), v)))
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(names: &[&str]) -> PackFiles {
+        names
+            .iter()
+            .map(|n| ((*n).to_owned(), Vec::new()))
+            .collect()
+    }
+
+    #[test]
+    fn prefers_xsd_dev_and_strips_common_folders() {
+        let picked = select_root(files(&[
+            "zip/xsd/a.xsd",
+            "zip/xsd_dev/a.xsd",
+            "zip/xsd_dev/b.xsd",
+        ]));
+        assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "b.xsd"]);
+        let picked = select_root(files(&["top/inner/a.xsd", "top/inner/b/c.xsd"]));
+        assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "b/c.xsd"]);
+        let picked = select_root(files(&["a.xsd", "sub/b.xsd"]));
+        assert_eq!(picked.len(), 2);
+    }
+
+    #[test]
+    fn budget_counts_files_and_bytes() {
+        let limits = PackLimits {
+            max_files: 1,
+            max_total_bytes: 10,
+            max_depth: 2,
+            xml: XmlLimits::default(),
+        };
+        let mut b = Budget {
+            limits: &limits,
+            bytes: 0,
+        };
+        let mut fs = PackFiles::new();
+        b.add(&fs, 5).expect("fits");
+        fs.insert("a".into(), vec![0; 5]);
+        assert!(matches!(b.add(&fs, 1), Err(SourceError::TooManyFiles(1))));
+        let mut b = Budget {
+            limits: &limits,
+            bytes: 8,
+        };
+        assert!(matches!(
+            b.add(&PackFiles::new(), 3),
+            Err(SourceError::TooLarge(10))
+        ));
+    }
+}
