@@ -9,11 +9,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod decrypt;
+mod discover;
 pub mod encrypt;
 mod keyfile;
 pub mod keys;
-mod sandbox;
 mod queue;
+mod sandbox;
 pub mod schemas;
 pub mod validate;
 

@@ -5,6 +5,7 @@
 //! `file:line:col: path: message`, on stdout and a summary on stderr; `--json` prints one JSON
 //! document on stdout.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use crate::config::Limits;
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
 /// Arguments of `poststelle validate`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ValidateArgs {
     /// Load every `*.xsd` in DIR (not recursive); the declaration is chosen by the root element.
     #[arg(long, value_name = "DIR", conflicts_with = "schema")]
@@ -47,6 +48,41 @@ pub struct ValidateArgs {
 
 /// Runs the command.
 pub fn run(args: &ValidateArgs) -> ExitCode {
+    ExitCode::from(run_code(args))
+}
+
+/// Without `--schema`/`--schema-dir`, each file's schema is found by its root element through
+/// the catalogue and the installed packs (or the development fallbacks); files sharing an
+/// entry schema share one compiled grammar.
+fn run_discovered(args: &ValidateArgs) -> u8 {
+    let limits = Limits::default();
+    let mut groups: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    let mut worst = 0u8;
+    for file in &args.files {
+        match super::discover::schema_for(file, &limits) {
+            Ok(chosen) => {
+                eprintln!("{}: {}", file.display(), chosen.label);
+                groups.entry(chosen.entry).or_default().push(file.clone());
+            }
+            Err(message) => {
+                eprintln!("{}: {message}", file.display());
+                worst = 2;
+            }
+        }
+    }
+    for (entry, files) in groups {
+        let mut group = args.clone();
+        group.schema = vec![entry];
+        group.files = files;
+        worst = worst.max(run_code(&group));
+    }
+    worst
+}
+
+fn run_code(args: &ValidateArgs) -> u8 {
+    if args.schema_dir.is_none() && args.schema.is_empty() && !args.files.is_empty() {
+        return run_discovered(args);
+    }
     let limits = Limits::default();
     let started = Instant::now();
     let compiled = match (&args.schema_dir, args.schema.as_slice()) {
@@ -60,8 +96,8 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
             xsd::compile_files(files, &catalog, &limits)
         }
         (None, []) => {
-            eprintln!("poststelle validate: give --schema FILE.xsd or --schema-dir DIR");
-            return ExitCode::from(2);
+            eprintln!("poststelle validate: give FILE..., --schema FILE.xsd or --schema-dir DIR");
+            return 2;
         }
     };
     if args.timings {
@@ -74,7 +110,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         Ok(g) => g,
         Err(e) => {
             report_schema_errors(args.json, e.errors());
-            return ExitCode::from(2);
+            return 2;
         }
     };
     let mut options = ValidationOptions::from_limits(&limits);
@@ -149,11 +185,11 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         );
     }
     if failed > 0 {
-        ExitCode::from(2)
+        2
     } else if invalid > 0 {
-        ExitCode::from(1)
+        1
     } else {
-        ExitCode::SUCCESS
+        0
     }
 }
 

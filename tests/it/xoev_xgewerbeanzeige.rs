@@ -16,21 +16,18 @@ fn validate(file: &std::path::Path) -> std::process::Output {
 }
 
 #[test]
-#[ignore = "needs the XSD engine (branch core)"]
 fn kosit_valid_example_is_accepted() {
     let out = validate(&shared().join("xoev/samples/xgewerbeanzeige/xgwa2.2-valid.xml"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
 #[test]
-#[ignore = "needs the XSD engine (branch core)"]
 fn our_example_is_accepted() {
     let out = validate(&repo("examples/xgewerbeanzeige/gewerbeanmeldung.xml"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
 #[test]
-#[ignore = "needs the XSD engine (branch core)"]
 fn kosit_invalid_example_is_rejected_for_both_reasons() {
     let out = validate(&shared().join("xoev/samples/xgewerbeanzeige/xgwa2.2-invalid.xml"));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -39,4 +36,38 @@ fn kosit_invalid_example_is_rejected_for_both_reasons() {
     assert!(report.contains("betriebArt"), "{report}");
     // 2. a `beteiligtePerson` lacks `familienname` (reported where `vorname` comes instead).
     assert!(report.contains("familienname"), "{report}");
+}
+
+/// The README quick start: without `--schema`, each file's pack is found by its root element
+/// (the project's own XGewerbeanzeige pack; XBau from the shared development fallback).
+#[test]
+fn validate_finds_the_pack_by_root_element() {
+    let out = poststelle(&[
+        OsStr::new("validate"),
+        repo("examples/xgewerbeanzeige/gewerbeanmeldung.xml").as_os_str(),
+        repo("examples/xbau/baugenehmigung.antrag.0200.xml").as_os_str(),
+    ]);
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains("XGewerbeanzeige 2.2 sta.gewerbemeldung.0100 (xgewerbeanzeige-2.2@sha256:"),
+        "{report}"
+    );
+    assert!(
+        report.contains("XBau 2.6 baugenehmigung.antrag.0200 (xbau-2.6@sha256:"),
+        "{report}"
+    );
+
+    let invalid = shared().join("xoev/samples/xbau/negative/m2_enum_code.xml");
+    let out = poststelle(&[OsStr::new("validate"), invalid.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    let unknown = shared().join("xoev/samples/xgewerbeanzeige/xy-unknown.xml");
+    let out = poststelle(&[OsStr::new("validate"), unknown.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unsupported document"),
+        "{}",
+        text(&out)
+    );
 }
