@@ -9,7 +9,23 @@ use crate::config::Limits;
 use crate::xoev::catalog::Catalog;
 use crate::xoev::pack::{PackSources, discover};
 use crate::xoev::pack_files::PackLimits;
+use crate::xoev::registry::Registry;
 use crate::xoev::root::document_root;
+
+/// The registry over the embedded catalogue and the packs on this machine, built once per run
+/// (loading a pack fingerprints all its files). Packs that fail to load are reported on stderr
+/// and left out, so their messages resolve as "not installed".
+pub(crate) fn registry() -> Registry<'static> {
+    let (registry, broken) = discover(
+        Catalog::embedded(),
+        &PackSources::from_env(None),
+        &PackLimits::default(),
+    );
+    for (dir, err) in broken {
+        eprintln!("warning: schema pack {} not loaded: {err}", dir.display());
+    }
+    registry
+}
 
 /// The schema chosen for a document.
 pub(crate) struct Chosen {
@@ -20,15 +36,13 @@ pub(crate) struct Chosen {
 }
 
 /// Chooses the schema for the document at `path` by its root element.
-pub(crate) fn schema_for(path: &Path, limits: &Limits) -> Result<Chosen, String> {
+pub(crate) fn schema_for(
+    registry: &Registry<'_>,
+    path: &Path,
+    limits: &Limits,
+) -> Result<Chosen, String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let root = document_root(BufReader::new(file), &limits.xml).map_err(|e| e.to_string())?;
-    let catalog = Catalog::embedded();
-    let (registry, _broken) = discover(
-        catalog,
-        &PackSources::from_env(None),
-        &PackLimits::default(),
-    );
     let resolved = registry
         .resolve(&root.namespace, &root.local)
         .map_err(|e| e.to_string())?;

@@ -58,8 +58,9 @@ fn run_discovered(args: &ValidateArgs) -> u8 {
     let limits = Limits::default();
     let mut groups: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     let mut worst = 0u8;
+    let registry = super::discover::registry();
     for file in &args.files {
-        match super::discover::schema_for(file, &limits) {
+        match super::discover::schema_for(&registry, file, &limits) {
             Ok(chosen) => {
                 eprintln!("{}: {}", file.display(), chosen.label);
                 groups.entry(chosen.entry).or_default().push(file.clone());
