@@ -138,3 +138,35 @@ mod tests {
         super::validate_xbau(b"\xff\xfe<");
     }
 }
+
+#[cfg(test)]
+mod buffering_regression {
+    use std::io::BufReader;
+
+    /// Fuzz finding (validate_xbau, CI seed corpus): the 0200 sample validated from memory but
+    /// not through a one-byte buffer.
+    #[test]
+    fn xbau_0200_sample_validates_whatever_the_buffering() {
+        let Some(grammar) = super::xbau_grammar() else {
+            return;
+        };
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+        let file = shared.join(
+            "xoev/samples/xbau/fv-testdateien/baugenehmigung.antrag.0200_f180ba27-4549-4752-ab01-a7513866faa6.xml",
+        );
+        let Ok(data) = std::fs::read(&file) else {
+            return;
+        };
+        let limits = crate::Limits::default();
+        let options = crate::xsd::ValidationOptions::default();
+        for cap in [1, 2, 3, 7, 64] {
+            let r = crate::xsd::validate_reader(
+                grammar,
+                BufReader::with_capacity(cap, &data[..]),
+                &limits,
+                &options,
+            );
+            assert!(r.is_valid(), "capacity {cap}: {:?}", r.errors);
+        }
+    }
+}

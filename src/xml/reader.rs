@@ -374,21 +374,41 @@ impl<R: BufRead> BoundedReader<R> {
         }
     }
 
+    /// Refuses UTF-16 and consumes a UTF-8 byte order mark, byte by byte, so that neither
+    /// verdict depends on how the input is buffered (quick-xml's own BOM removal only sees the
+    /// first buffer; with a one-byte buffer the BOM became character data before the root).
     fn check_byte_order_mark(&mut self) -> Result<(), XmlError> {
         let pos = Pos { line: 1, column: 1 };
-        let head = match self.tok.get_mut().fill_buf() {
-            Ok(b) => b,
+        let counting = self.tok.get_mut();
+        let first = match counting.fill_buf() {
+            Ok(b) => b.first().copied(),
             Err(e) => return Err(io_error(&e, pos)),
         };
-        // Decided on the first byte alone, so the verdict cannot depend on how the input is
-        // buffered: 0xFE/0xFF never start UTF-8, and NUL never starts an XML document; both
-        // mean UTF-16 (with or without a byte order mark).
-        let utf16 = matches!(head.first(), Some(0xFE | 0xFF | 0x00));
-        if utf16 {
+        // 0xFE/0xFF never start UTF-8, and NUL never starts an XML document; both mean
+        // UTF-16 (with or without a byte order mark).
+        if matches!(first, Some(0xFE | 0xFF | 0x00)) {
             return Err(XmlError {
                 kind: XmlErrorKind::UnsupportedEncoding("UTF-16".into()),
                 pos,
             });
+        }
+        if first == Some(0xEF) {
+            for expected in [0xEF, 0xBB, 0xBF] {
+                let byte = match counting.fill_buf() {
+                    Ok(b) => b.first().copied(),
+                    Err(e) => return Err(io_error(&e, pos)),
+                };
+                if byte != Some(expected) {
+                    // Only a byte order mark may start with 0xEF before the root element.
+                    return Err(XmlError {
+                        kind: XmlErrorKind::DocumentStructure(
+                            "character data outside the root element",
+                        ),
+                        pos,
+                    });
+                }
+                counting.consume(1);
+            }
         }
         Ok(())
     }

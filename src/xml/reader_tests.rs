@@ -316,3 +316,21 @@ fn utf16_is_recognised_whatever_the_buffering() {
         );
     }
 }
+
+/// Fuzz finding (validate_xbau, CI): a UTF-8 byte order mark was only removed when the first
+/// buffer held all three bytes; through a one-byte buffer it became character data.
+#[test]
+fn utf8_bom_is_removed_whatever_the_buffering() {
+    let doc = "\u{FEFF}<r>x</r>";
+    for cap in [1, 2, 3, 64] {
+        let reader = std::io::BufReader::with_capacity(cap, doc.as_bytes());
+        let mut r = BoundedReader::new(reader, &XmlLimits::default());
+        assert!(matches!(r.next_event(), Ok(Event::Start(_))), "cap {cap}");
+    }
+    let bad = b"\xEF\xBB<r/>";
+    let mut r = BoundedReader::from_bytes(bad, &XmlLimits::default());
+    assert!(matches!(
+        r.next_event().expect_err("broken BOM").kind,
+        XmlErrorKind::DocumentStructure(_)
+    ));
+}
