@@ -3,57 +3,16 @@
 
 use super::NsResolver;
 
-/// NameStartChar without ':' and the ASCII letters/underscore (checked on a fast path), as
-/// inclusive ranges (XML 1.0 5th edition, production [4]).
-pub const NAME_START_RANGES: &[(char, char)] = &[
-    (':', ':'),
-    ('A', 'Z'),
-    ('_', '_'),
-    ('a', 'z'),
-    ('\u{C0}', '\u{D6}'),
-    ('\u{D8}', '\u{F6}'),
-    ('\u{F8}', '\u{2FF}'),
-    ('\u{370}', '\u{37D}'),
-    ('\u{37F}', '\u{1FFF}'),
-    ('\u{200C}', '\u{200D}'),
-    ('\u{2070}', '\u{218F}'),
-    ('\u{2C00}', '\u{2FEF}'),
-    ('\u{3001}', '\u{D7FF}'),
-    ('\u{F900}', '\u{FDCF}'),
-    ('\u{FDF0}', '\u{FFFD}'),
-    ('\u{10000}', '\u{EFFFF}'),
-];
-
-/// NameChar additions to NameStartChar (production [4a]).
-pub const NAME_EXTRA_RANGES: &[(char, char)] = &[
-    ('-', '-'),
-    ('.', '.'),
-    ('0', '9'),
-    ('\u{B7}', '\u{B7}'),
-    ('\u{300}', '\u{36F}'),
-    ('\u{203F}', '\u{2040}'),
-];
-
-fn in_ranges(c: char, ranges: &[(char, char)]) -> bool {
-    ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi)
-}
+pub use crate::xml::chars::{NAME_EXTRA_RANGES, NAME_START_RANGES};
 
 /// XML NameStartChar.
 pub fn is_name_start(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_alphabetic() || c == '_' || c == ':'
-    } else {
-        in_ranges(c, NAME_START_RANGES)
-    }
+    c == ':' || crate::xml::chars::is_name_start_char(c)
 }
 
 /// XML NameChar.
 pub fn is_name_char(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-' | '.')
-    } else {
-        in_ranges(c, NAME_START_RANGES) || in_ranges(c, NAME_EXTRA_RANGES)
-    }
+    c == ':' || crate::xml::chars::is_name_char(c)
 }
 
 /// xs:Name.
