@@ -1,9 +1,12 @@
 //! FIT-Connect protocol primitives: types, metadata, SETs, problems, callbacks.
 //!
 //! Layer L1: pure and synchronous; "now" is always a parameter so test vectors can drive the
-//! checks with a fixed clock. The HTTP client lives elsewhere.
+//! checks with a fixed clock. `capture_dir` (reading and writing a downloaded submission as a
+//! directory) is the one file-I/O exception.
 
 pub mod callback;
+pub mod capture_dir;
+pub mod captured;
 pub mod hash;
 pub mod keys;
 pub mod metadata;
