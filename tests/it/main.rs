@@ -2,6 +2,10 @@
 
 mod fitconnect_metadata;
 mod fitconnect_set;
+mod forward_file_drop;
+mod forward_http;
+mod forward_outage;
+mod forward_support;
 mod jose_cli;
 mod jose_hostile;
 mod jose_interop_josekit;
@@ -13,6 +17,8 @@ mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
 mod sandbox_support;
+mod server_callbacks;
+mod server_endpoints;
 mod store_suite;
 mod xml_hostile;
 mod xoev_packs;
