@@ -9,7 +9,7 @@ use poststelle::forward::{
 use poststelle::store::{JobState, RetryPolicy};
 
 use crate::forward_support::{
-    Sink, SinkMode, TestStore, envelope, jobs_in, on_both_backends, store_submission,
+    Sink, SinkMode, TestStore, envelope, jobs_in, on_both_backends, payload, store_submission,
 };
 
 fn policy() -> ForwardPolicy {
@@ -63,6 +63,77 @@ async fn posts_envelope_with_idempotency_key() {
         assert_eq!(f.metrics().count("forwarded", "fv"), 1);
         // Nothing is due any more.
         assert_eq!(f.deliver_due_once().await.expect("round").claimed, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_are_put_before_the_envelope() {
+    on_both_backends(|t| async move {
+        let sink = Sink::start().await;
+        let big = payload(3 << 20, 3);
+        store_submission(
+            &t.store,
+            "sub-att",
+            &["fv"],
+            vec![("att-1", big.clone()), ("att-2", b"small".to_vec())],
+        )
+        .await;
+        let spool = t.path("spool");
+        std::fs::create_dir_all(&spool).expect("spool");
+        let table = RouteTable::single(UpstreamSpec::http(
+            "fv",
+            HttpUpstream::new(sink.url("/in/")),
+        ));
+        let policy = ForwardPolicy {
+            spool_dir: spool.clone(),
+            ..policy()
+        };
+        let f = Forwarder::new(t.store.clone(), Arc::new(table), policy).expect("forwarder");
+
+        // An attachment refused for now: the envelope is not posted, the job waits.
+        sink.set(SinkMode {
+            status: 503,
+            ..SinkMode::default()
+        });
+        assert_eq!(f.deliver_due_once().await.expect("round").retried, 1);
+        assert!(sink.received().iter().all(|r| r.method == "PUT"));
+
+        sink.set(SinkMode::default());
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(f.deliver_due_once().await.expect("round").delivered, 1);
+        let got: Vec<_> = sink
+            .received()
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .collect();
+        let calls: Vec<_> = got
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "PUT /in/sub-att/attachments/att-1",
+                "PUT /in/sub-att/attachments/att-2",
+                "POST /in/"
+            ],
+            "{}",
+            t.backend()
+        );
+        assert_eq!(got[0].body, big);
+        assert_eq!(got[1].body, b"small");
+        assert_eq!(got[0].content_type.as_deref(), Some("application/pdf"));
+        assert_eq!(got[0].idempotency_key.as_deref(), Some("sub-att"));
+        let sha = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"small");
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sha.as_ref());
+        assert_eq!(got[1].digest, Some(format!("sha-256=:{b64}:")));
+        assert_eq!(got[2].body, envelope("sub-att").as_bytes());
+        assert_eq!(
+            std::fs::read_dir(&spool).expect("spool").count(),
+            0,
+            "spool files are removed"
+        );
     })
     .await;
 }

@@ -196,7 +196,9 @@ impl Default for SinkMode {
 /// One request the sink received.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {
+    pub(crate) method: String,
     pub(crate) path: String,
+    pub(crate) digest: Option<String>,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) content_type: Option<String>,
     pub(crate) body: Vec<u8>,
@@ -293,7 +295,8 @@ async fn answer(
             .map(str::to_owned)
     };
     let (idempotency_key, content_type) = (header("idempotency-key"), header("content-type"));
-    let path = req.uri().path().to_owned();
+    let digest = header("repr-digest");
+    let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
     let body = req
         .into_body()
         .collect()
@@ -302,7 +305,9 @@ async fn answer(
         .unwrap_or_default();
     tokio::time::sleep(mode.delay).await;
     received.lock().expect("received").push(Received {
+        method,
         path,
+        digest,
         idempotency_key,
         content_type,
         body,
