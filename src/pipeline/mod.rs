@@ -11,3 +11,9 @@ pub use check::{
     Accepted, CheckEvidence, CheckKeys, CheckedAttachment, GrammarCache, GrammarSource,
     MessageInfo, Rejected, Schemas, check_submission,
 };
+pub mod run;
+
+pub use run::{
+    Counts, DeliveryError, DeliveryService, Listed, Outcome, Pipeline, PipelineError,
+    PipelineSettings, Posted, Router,
+};

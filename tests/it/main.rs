@@ -11,6 +11,7 @@ mod jose_vectors;
 mod jose_x509;
 mod pipeline_check;
 mod pipeline_fixture;
+mod pipeline_run;
 mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
