@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! L4  main.rs → cli                          thin main; composition root
+//! L3  pipeline                               receive orchestration (async)
 //! L2  sandbox                                local delivery service (hyper, SQLite)
 //! L2  store                                  durable state (SQLite / PostgreSQL)
 //! L1  xml, xsd, xoev, jose, fitconnect       pure, sync, fuzzable; no I/O on payloads
@@ -20,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod fitconnect;
 pub mod jose;
+pub mod pipeline;
 pub mod sandbox;
 pub mod store;
 pub mod xml;

@@ -10,6 +10,8 @@ mod jose_interop_python;
 mod jose_keys;
 mod jose_vectors;
 mod jose_x509;
+mod pipeline_check;
+mod pipeline_fixture;
 mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
