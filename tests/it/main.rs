@@ -1,5 +1,6 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
+mod fitconnect_client;
 mod fitconnect_metadata;
 mod fitconnect_set;
 mod jose_cli;
