@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! L4  main.rs → cli                          thin main; composition root
+//! L3  vectors                                test-vector runner and generator
 //! L2  sandbox                                local delivery service (hyper, SQLite)
 //! L2  store                                  durable state (SQLite / PostgreSQL)
 //! L1  xml, xsd, xoev, jose, fitconnect       pure, sync, fuzzable; no I/O on payloads
@@ -22,6 +23,7 @@ pub mod fitconnect;
 pub mod jose;
 pub mod sandbox;
 pub mod store;
+pub mod vectors;
 pub mod xml;
 pub mod xoev;
 pub mod xsd;
