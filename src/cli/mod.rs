@@ -18,6 +18,7 @@ mod sandbox;
 pub mod schemas;
 pub mod transform;
 pub mod validate;
+pub mod vectors;
 
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]
@@ -45,6 +46,8 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
     Queue(queue::QueueArgs),
+    /// Verify the published test vectors (test-vectors/) against this implementation.
+    Vectors(vectors::VectorsArgs),
 }
 
 /// Runs the command line with the given arguments (the first is the program name).
@@ -71,5 +74,6 @@ where
         Command::Keys(args) => keys::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Queue(args) => queue::run(args),
+        Command::Vectors(args) => vectors::run(&args),
     }
 }
