@@ -5,6 +5,7 @@
 //! operator's schema-pack directory (configuration-time I/O, never payloads).
 
 pub mod catalog;
+pub mod json_schema;
 pub mod pack;
 pub mod pack_files;
 pub mod registry;

@@ -22,6 +22,8 @@ mod xml_hostile;
 mod xoev_packs;
 mod xoev_registry;
 mod xoev_support;
+mod xoev_transform;
+mod xoev_transform_rules;
 mod xoev_xgewerbeanzeige;
 mod xsd_datatypes_bench;
 mod xsd_datatypes_w3c;
