@@ -9,4 +9,5 @@ pub mod pack;
 pub mod pack_files;
 pub mod registry;
 pub mod root;
+pub mod transform;
 pub mod xsd_summary;

@@ -1,5 +1,6 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
+mod fitconnect_client;
 mod fitconnect_metadata;
 mod fitconnect_set;
 mod jose_cli;
@@ -9,6 +10,9 @@ mod jose_interop_python;
 mod jose_keys;
 mod jose_vectors;
 mod jose_x509;
+mod pipeline_check;
+mod pipeline_fixture;
+mod pipeline_run;
 mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
