@@ -7,6 +7,7 @@
 pub mod callback;
 pub mod capture_dir;
 pub mod captured;
+pub mod client;
 pub mod hash;
 pub mod keys;
 pub mod metadata;

@@ -5,8 +5,10 @@
 //! operator's schema-pack directory (configuration-time I/O, never payloads).
 
 pub mod catalog;
+pub mod json_schema;
 pub mod pack;
 pub mod pack_files;
 pub mod registry;
 pub mod root;
+pub mod transform;
 pub mod xsd_summary;

@@ -1,5 +1,6 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
+mod fitconnect_client;
 mod fitconnect_metadata;
 mod fitconnect_set;
 mod forward_file_drop;
@@ -13,6 +14,9 @@ mod jose_interop_python;
 mod jose_keys;
 mod jose_vectors;
 mod jose_x509;
+mod pipeline_check;
+mod pipeline_fixture;
+mod pipeline_run;
 mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
@@ -24,6 +28,8 @@ mod xml_hostile;
 mod xoev_packs;
 mod xoev_registry;
 mod xoev_support;
+mod xoev_transform;
+mod xoev_transform_rules;
 mod xoev_xgewerbeanzeige;
 mod xsd_datatypes_bench;
 mod xsd_datatypes_w3c;
