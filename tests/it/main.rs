@@ -14,6 +14,7 @@ mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
 mod sandbox_support;
+mod send_e2e;
 mod store_suite;
 mod xml_hostile;
 mod xoev_packs;
