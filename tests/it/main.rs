@@ -23,6 +23,7 @@ mod sandbox_refusals;
 mod sandbox_support;
 mod server_callbacks;
 mod server_endpoints;
+mod send_e2e;
 mod store_suite;
 mod xml_hostile;
 mod xoev_packs;
