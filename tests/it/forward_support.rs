@@ -359,3 +359,18 @@ pub(crate) async fn jobs_in(store: &AnyStore, state: Option<JobState>) -> Vec<Jo
         .await
         .expect("list jobs")
 }
+
+/// PEM text of one DER object (`CERTIFICATE`, `PRIVATE KEY`).
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}

@@ -5,6 +5,7 @@ mod fitconnect_metadata;
 mod fitconnect_set;
 mod forward_file_drop;
 mod forward_http;
+mod forward_mtls;
 mod forward_outage;
 mod forward_support;
 mod jose_cli;

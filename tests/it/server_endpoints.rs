@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
 use poststelle::fitconnect::callback::CallbackSecret;
 use poststelle::forward::{ForwardPolicy, Forwarder, HttpUpstream, RouteTable, UpstreamSpec};
 use poststelle::server::{
@@ -16,7 +15,7 @@ use poststelle::store::{AnyStore, FailAction, RetryPolicy, Store, Timestamp};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::forward_support::{Sink, SinkMode, TestStore, on_both_backends, store_submission};
+use crate::forward_support::{Sink, SinkMode, TestStore, on_both_backends, pem, store_submission};
 
 const TOKEN: &str = "s3cr3t-admin-token";
 
@@ -476,19 +475,6 @@ async fn shutdown_finishes_a_request_in_flight() {
         .await
         .expect("shutdown completes")
         .expect("shutdown task");
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).expect("ascii"))
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
