@@ -18,6 +18,7 @@ mod sandbox_flow;
 mod sandbox_refusals;
 mod sandbox_support;
 mod store_suite;
+mod vectors_check;
 mod xml_hostile;
 mod xoev_packs;
 mod xoev_registry;
