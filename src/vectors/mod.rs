@@ -9,6 +9,7 @@
 
 pub mod bless;
 mod callback;
+pub mod check;
 mod jwe;
 mod metadata;
 mod set;

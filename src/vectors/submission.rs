@@ -30,7 +30,13 @@ impl SubmissionEnv {
     pub(crate) fn new(suite_dir: &std::path::Path) -> Self {
         let mut sources = PackSources::from_env(None);
         sources.repo_dir = Some(suite_dir.join(".."));
-        let (registry, _broken) = discover(Catalog::embedded(), &sources, &PackLimits::default());
+        Self::from_sources(&sources)
+    }
+
+    /// Schema packs from the given sources (broken packs are left out: their messages then
+    /// resolve as unsupported, which the report shows).
+    pub(crate) fn from_sources(sources: &PackSources) -> Self {
+        let (registry, _broken) = discover(Catalog::embedded(), sources, &PackLimits::default());
         Self {
             metadata: MetadataValidator::new(),
             registry,

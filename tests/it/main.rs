@@ -26,6 +26,7 @@ mod server_callbacks;
 mod server_endpoints;
 mod send_e2e;
 mod store_suite;
+mod vectors_check;
 mod xml_hostile;
 mod xoev_packs;
 mod xoev_registry;
