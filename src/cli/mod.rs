@@ -16,8 +16,8 @@ pub mod keys;
 mod queue;
 mod sandbox;
 pub mod schemas;
-pub mod transform;
 pub mod send;
+pub mod transform;
 pub mod validate;
 pub mod vectors;
 
