@@ -42,16 +42,14 @@ struct Frame {
     order: Option<Vec<Json>>,
     texts: Vec<Json>,
     value: Option<Json>,
-    path_len: usize,
 }
 
 /// Builds the JSON of one document.
 pub(crate) struct Builder<'s> {
     frames: Vec<Frame>,
     shapes: ShapeCache,
-    /// `is_code_type` per type, computed once.
-    code_types: std::collections::HashMap<crate::xsd::components::TypeId, bool>,
-    path: String,
+    /// `is_code_type` per type id (0 = not yet known, 1 = no, 2 = yes).
+    code_types: Vec<u8>,
     pub(crate) root: Option<Json>,
     pub(crate) binaries: Vec<ExtractedBinary>,
     sink: &'s mut dyn BinarySink,
@@ -63,8 +61,7 @@ impl<'s> Builder<'s> {
         Self {
             frames: Vec::new(),
             shapes: ShapeCache::default(),
-            code_types: std::collections::HashMap::new(),
-            path: String::new(),
+            code_types: Vec::new(),
             root: None,
             binaries: Vec::new(),
             sink,
@@ -74,7 +71,12 @@ impl<'s> Builder<'s> {
 
     fn binary(&mut self, bytes: &[u8]) -> Json {
         let id = format!("binary-{}", self.binaries.len() + 1);
-        let entry = ExtractedBinary::new(id, bytes, self.path.clone());
+        let mut path = String::new();
+        for f in &self.frames {
+            path.push('/');
+            path.push_str(&f.key);
+        }
+        let entry = ExtractedBinary::new(id, bytes, path);
         if self.sink_error.is_none()
             && let Err(e) = self.sink.put(&entry, bytes)
         {
@@ -100,7 +102,11 @@ impl Observer for Builder<'_> {
             None => (info.local.to_owned(), false),
             Some(parent) => {
                 let child = parent.shape.as_ref().and_then(|s| {
-                    let q = g.names().lookup(g.names().ns_id(info.ns), info.local)?;
+                    // The matched declaration names the element; look the name up otherwise.
+                    let q = match info.decl {
+                        Some(d) => g.element(d).name,
+                        None => g.names().lookup(g.names().ns_id(info.ns), info.local)?,
+                    };
                     s.children.get(&q)
                 });
                 match child {
@@ -110,9 +116,6 @@ impl Observer for Builder<'_> {
                 }
             }
         };
-        let path_len = self.path.len();
-        self.path.push('/');
-        self.path.push_str(&key);
         let kind = element_kind(g, info.type_id);
         let shape = match kind {
             ElementKind::Elements { model, .. } => Some(self.shapes.get(g, model)),
@@ -133,10 +136,16 @@ impl Observer for Builder<'_> {
             obj.insert(XSI_TYPE_KEY.into(), Json::String(name));
         }
         let code = match info.type_id {
-            Some(t) => *self
-                .code_types
-                .entry(t)
-                .or_insert_with(|| is_code_type(g, t)),
+            Some(t) => {
+                let i = t as usize;
+                if self.code_types.len() <= i {
+                    self.code_types.resize(i + 1, 0);
+                }
+                if self.code_types[i] == 0 {
+                    self.code_types[i] = if is_code_type(g, t) { 2 } else { 1 };
+                }
+                self.code_types[i] == 2
+            }
             None => false,
         };
         self.frames.push(Frame {
@@ -151,7 +160,6 @@ impl Observer for Builder<'_> {
             order,
             texts: Vec::new(),
             value: None,
-            path_len,
         });
     }
 
@@ -205,7 +213,6 @@ impl Observer for Builder<'_> {
         let Some(mut f) = self.frames.pop() else {
             return;
         };
-        self.path.truncate(f.path_len);
         if !f.texts.is_empty() {
             f.obj
                 .insert(TEXT_KEY.into(), Json::Array(std::mem::take(&mut f.texts)));

@@ -6,14 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::xsd::components::{ElemId, Grammar, ModelId, QNameId};
+use crate::xsd::components::{ElemId, Grammar, ModelId, NameMap, QNameId};
 use crate::xsd::content::{NodeKind, UNBOUNDED};
 
 /// The shape of one content model.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ModelShape {
     /// Child element name → its key and array-ness.
-    pub(crate) children: HashMap<QNameId, ChildShape>,
+    pub(crate) children: NameMap<QNameId, ChildShape>,
     /// Children in schema order (first leaf naming them), for `--to-xml` and the JSON Schema.
     pub(crate) ordered: Vec<QNameId>,
     /// A wildcard can match more than one element.
@@ -167,18 +167,22 @@ fn distinct_names(g: &Grammar, m: &crate::xsd::content::Model, n: u32) -> usize 
     names.len() + wild
 }
 
-/// Content-model shapes computed on first use, per transform run (cheap next to the document).
+/// Content-model shapes computed on first use, per transform run (cheap next to the document),
+/// indexed by model id.
 #[derive(Debug, Default)]
 pub(crate) struct ShapeCache {
-    models: HashMap<ModelId, std::rc::Rc<ModelShape>>,
+    models: Vec<Option<std::rc::Rc<ModelShape>>>,
 }
 
 impl ShapeCache {
     /// The shape of a model.
     pub(crate) fn get(&mut self, g: &Grammar, model: ModelId) -> std::rc::Rc<ModelShape> {
-        self.models
-            .entry(model)
-            .or_insert_with(|| std::rc::Rc::new(model_shape(g, model)))
+        let i = model as usize;
+        if self.models.len() <= i {
+            self.models.resize(i + 1, None);
+        }
+        self.models[i]
+            .get_or_insert_with(|| std::rc::Rc::new(model_shape(g, model)))
             .clone()
     }
 }
