@@ -3,6 +3,7 @@
 mod fitconnect_client;
 mod fitconnect_metadata;
 mod fitconnect_set;
+mod interop_python_fitconnect;
 mod jose_cli;
 mod jose_hostile;
 mod jose_interop_josekit;
