@@ -1,8 +1,10 @@
-//! `poststelle vectors`: run the published test vectors, and (hidden) regenerate them.
+//! `poststelle vectors`: run the published test vectors, check a vendor's captured submission
+//! against every receive-side rule, and (hidden) regenerate the vectors.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::vectors::check::{self, RuleStatus};
 use crate::vectors::{self, Status};
 
 /// Arguments of `poststelle vectors`.
@@ -23,6 +25,23 @@ enum VectorsCommand {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run every receive-side rule on a captured submission and report each rule.
+    CheckSubmission {
+        /// The capture directory (submission.json, attachments/, events.json, service-jwks.json,
+        /// capture.json).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Directory with the destination's private decryption key(s) (*.jwk.json) and,
+        /// optionally, its signing JWKS (*.jwks.json) for its own SETs in the event log.
+        #[arg(long, value_name = "DIR")]
+        keys: PathBuf,
+        /// "now" in Unix seconds (default: the capture time in capture.json).
+        #[arg(long, value_name = "UNIX_SECONDS")]
+        now: Option<i64>,
+        /// Print the JSON envelope of an accepted submission.
+        #[arg(long)]
+        envelope: bool,
+    },
     /// Write the suite (keys and randomised artefacts are kept unless --force).
     #[command(hide = true)]
     Bless {
@@ -39,6 +58,12 @@ enum VectorsCommand {
 pub fn run(args: &VectorsArgs) -> ExitCode {
     match &args.command {
         VectorsCommand::Verify { dir, quiet } => verify(dir, *quiet),
+        VectorsCommand::CheckSubmission {
+            dir,
+            keys,
+            now,
+            envelope,
+        } => check_submission(dir, keys, *now, *envelope),
         VectorsCommand::Bless { dir, force } => match vectors::bless::bless(dir, *force) {
             Ok(done) => {
                 println!(
@@ -55,7 +80,54 @@ pub fn run(args: &VectorsArgs) -> ExitCode {
     }
 }
 
-fn verify(dir: &std::path::Path, quiet: bool) -> ExitCode {
+fn check_submission(dir: &Path, keys: &Path, now: Option<i64>, envelope: bool) -> ExitCode {
+    let report = match check::check_capture(dir, keys, now) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("poststelle vectors check-submission: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("check-submission {}", dir.display());
+    for (i, ((name, what), status)) in check::RULES.iter().zip(&report.rules).enumerate() {
+        match status {
+            RuleStatus::Passed => println!("  pass  {}. {name}: {what}", i + 1),
+            RuleStatus::NotReached => {
+                println!(
+                    "  skip  {}. {name}: not checked (an earlier rule failed)",
+                    i + 1
+                );
+            }
+            RuleStatus::Failed(problems) => {
+                println!("  FAIL  {}. {name}: {what}", i + 1);
+                for p in problems {
+                    println!(
+                        "        {} at {}: {} — {}",
+                        check::problem_id(p),
+                        p.instance,
+                        p.title,
+                        p.detail
+                    );
+                }
+            }
+        }
+    }
+    match &report.envelope {
+        Some(env) => {
+            println!("result: ACCEPT (the gateway would store, forward and acknowledge it)");
+            if envelope {
+                println!("{}", serde_json::to_string_pretty(env).unwrap_or_default());
+            }
+            ExitCode::SUCCESS
+        }
+        None => {
+            println!("result: REJECT (reject-submission with the problems above)");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn verify(dir: &Path, quiet: bool) -> ExitCode {
     let report = match vectors::run(dir) {
         Ok(r) => r,
         Err(e) => {

@@ -9,9 +9,11 @@
 
 pub mod bless;
 mod callback;
+pub mod check;
 mod jwe;
 mod metadata;
 mod set;
+mod submission;
 mod xsd;
 
 use std::collections::BTreeMap;
@@ -365,6 +367,11 @@ pub fn run(dir: &Path) -> Result<Report, VectorsError> {
     let manifest = load_manifest(dir)?;
     let env = build_env(dir, &manifest)?;
     let mut xsd_cache = xsd::GrammarCache::default();
+    let submissions = manifest
+        .cases
+        .iter()
+        .any(|c| c.kind == Kind::Submission)
+        .then(|| submission::SubmissionEnv::new(dir));
     let mut report = Report::default();
     for case in &manifest.cases {
         let now = case.now.unwrap_or(env.now);
@@ -374,7 +381,11 @@ pub fn run(dir: &Path) -> Result<Report, VectorsError> {
             Kind::Metadata => metadata::run(&env, case),
             Kind::Callback => callback::run(&env, case, now),
             Kind::Xsd => xsd::run(&env, case, &mut xsd_cache),
-            Kind::Transform | Kind::Submission => Err(format!(
+            Kind::Submission => match &submissions {
+                Some(shared) => submission::run(&env, case, now, shared),
+                None => Err("no submission environment".into()),
+            },
+            Kind::Transform => Err(format!(
                 "kind {} is not implemented by this runner yet",
                 case.kind.as_str()
             )),

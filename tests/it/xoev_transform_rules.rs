@@ -296,3 +296,43 @@ fn xoev_transform_cli_exit_codes_and_round_trip() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn xoev_transform_rules_hostile_input_gives_precise_errors() {
+    let (_dir, g) = grammar();
+    let limits = Limits::default();
+    let doctype = format!("<!DOCTYPE r [<!ENTITY a 'aaaa'>]>{DOC}");
+    assert!(matches!(
+        transform(&g, &identity(), doctype.as_bytes(), &limits),
+        Err(TransformError::Invalid(_))
+    ));
+    let mut bins = MemoryBinaries::default();
+    let out =
+        transform_with_sink(&g, &identity(), DOC.as_bytes(), &limits, &mut bins).expect("valid");
+    let good = out.to_json();
+    // JSON that does not fit the schema: precise errors naming the place, never a panic.
+    let cases: Vec<(&str, Json)> = vec![
+        ("/data/mix", json!({"x": ["1"], "#order": ["x", "x"]})),
+        (
+            "/data/blob",
+            json!({"attachment": "../../etc/passwd", "size": 1, "sha512": "00"}),
+        ),
+        ("/data/farbe", json!("not an object")),
+        ("/data/item", json!([{"nested": true}])),
+    ];
+    for (path, bad) in cases {
+        let mut e = good.clone();
+        let key = path.rsplit('/').next().expect("key");
+        e["data"][key] = bad;
+        let err = to_xml(&g, &e, &bins).expect_err(path);
+        assert!(err.path.starts_with(path), "{path}: {err}");
+    }
+    assert!(
+        to_xml(
+            &g,
+            &json!({"message": {"namespace": "urn:t", "type": "nope"}, "data": {}}),
+            &bins
+        )
+        .is_err()
+    );
+}

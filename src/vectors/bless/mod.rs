@@ -11,6 +11,7 @@ mod callback;
 mod jwe;
 mod metadata;
 mod set;
+mod submission;
 mod xsd;
 
 use std::collections::BTreeMap;
@@ -56,9 +57,9 @@ pub(super) struct Keys {
 
 /// The generator's state: where to write, what was written, the cases so far.
 pub(super) struct Gen {
-    dir: PathBuf,
-    force: bool,
-    done: Blessed,
+    pub(super) dir: PathBuf,
+    pub(super) force: bool,
+    pub(super) done: Blessed,
     cases: Vec<Case>,
     pub(super) keys: Keys,
 }
@@ -100,6 +101,16 @@ impl Gen {
         }
         let bytes = make(&self.keys)?;
         self.file(rel, &bytes)
+    }
+
+    /// Removes and returns the last case (to amend it, then [`Gen::push`] it back).
+    pub(super) fn pop(&mut self) -> Case {
+        self.cases.pop().expect("a case was just added")
+    }
+
+    /// Appends a case.
+    pub(super) fn push(&mut self, case: Case) {
+        self.cases.push(case);
     }
 
     /// Adds a case.
@@ -207,6 +218,7 @@ pub fn bless(dir: &Path, force: bool) -> Result<Blessed, VectorsError> {
     metadata::cases(&mut generator)?;
     callback::cases(&mut generator)?;
     xsd::cases(&mut generator)?;
+    submission::cases(&mut generator, &dir.join(".."))?;
     let manifest = Manifest {
         format: FORMAT,
         now: NOW,

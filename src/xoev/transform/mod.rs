@@ -109,9 +109,22 @@ pub struct Transformed {
 }
 
 impl Transformed {
-    /// `{"message": …, "data": …, "binaries": […]}`, the CLI's output and `--to-xml`'s input.
+    /// `{"message": …, "data": …, "binaries": […]}`, the CLI's output and `--to-xml`'s input
+    /// (a copy; serialize the `Transformed` itself to write it without one).
     pub fn to_json(&self) -> Json {
         json!({ "message": self.message, "data": self.data, "binaries": self.binaries })
+    }
+}
+
+/// Serializes as [`Transformed::to_json`] does, without copying `data`.
+impl serde::Serialize for Transformed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Transformed", 3)?;
+        st.serialize_field("message", &self.message)?;
+        st.serialize_field("data", &self.data)?;
+        st.serialize_field("binaries", &self.binaries)?;
+        st.end()
     }
 }
 
