@@ -141,7 +141,7 @@ pub struct RoundReport {
     pub unrecorded: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Target {
     Http(HttpTarget),
     Drop(DropTarget),
@@ -223,17 +223,22 @@ impl<S: Store + 'static> Forwarder<S> {
         })
     }
 
-    /// Uses these shared metrics instead of private ones. Call before cloning or running.
+    /// Uses these shared metrics instead of private ones (the forwarder and its clones made
+    /// before this call keep theirs).
     #[must_use]
-    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                inner.metrics = metrics;
-                Self {
-                    inner: Arc::new(inner),
-                }
-            }
-            Err(inner) => Self { inner },
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self
+    where
+        S: Clone,
+    {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                store: inner.store.clone(),
+                targets: inner.targets.clone(),
+                policy: inner.policy.clone(),
+                metrics,
+                wake: Arc::new(Notify::new()),
+            }),
         }
     }
 

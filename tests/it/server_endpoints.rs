@@ -398,6 +398,7 @@ async fn limits_bodies_headers_paths_and_methods() {
     let metrics = Arc::new(Metrics::new());
     let limits = ServerLimits {
         max_body_bytes: 1024,
+        body_read_timeout: Duration::from_millis(300),
         ..ServerLimits::default()
     };
     let server = start(handlers(None, &metrics), limits).await;
@@ -421,6 +422,22 @@ async fn limits_bodies_headers_paths_and_methods() {
         "y".repeat(64 * 1024)
     );
     assert_eq!(raw_status(addr, huge.as_bytes()).await, 431);
+    // A body that stops arriving.
+    let mut slow = TcpStream::connect(addr).await.expect("connect");
+    let head =
+        format!("POST /callbacks/d1 HTTP/1.1\r\nhost: x\r\n{AUTH}content-length: 100\r\n\r\n");
+    slow.write_all(head.as_bytes()).await.expect("head");
+    slow.write_all(b"{").await.expect("a byte");
+    let mut answer = vec![0; 256];
+    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut answer))
+        .await
+        .expect("answered before the client gives up")
+        .expect("read");
+    assert!(
+        answer[..n].starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
     assert_eq!(get(format!("http://{addr}/nowhere"), None).await.0, 404);
     assert_eq!(post(format!("http://{addr}/health"), None).await.0, 405);
     assert_eq!(
