@@ -16,6 +16,7 @@ pub mod keys;
 mod queue;
 mod sandbox;
 pub mod schemas;
+pub mod send;
 pub mod transform;
 pub mod validate;
 pub mod vectors;
@@ -44,6 +45,8 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Run a local FIT-Connect delivery service (Submission API, OAuth, callbacks) for tests.
     Sandbox(sandbox::SandboxArgs),
+    /// Send a submission (portal role): encrypt, upload, submit, wait for accept or reject.
+    Send(send::SendArgs),
     /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
     Queue(queue::QueueArgs),
     /// Verify the published test vectors (test-vectors/) against this implementation.
@@ -73,6 +76,7 @@ where
         Command::Encrypt(args) => encrypt::run(&args),
         Command::Keys(args) => keys::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Send(args) => send::run(&args),
         Command::Queue(args) => queue::run(args),
         Command::Vectors(args) => vectors::run(&args),
     }

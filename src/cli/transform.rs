@@ -29,6 +29,9 @@ pub struct TransformArgs {
     /// FILE is the JSON this command printed; print the XML again.
     #[arg(long)]
     to_xml: bool,
+    /// Indent the JSON (default: compact, one line).
+    #[arg(long)]
+    pretty: bool,
     /// The XML message (or, with --to-xml, the JSON).
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -107,10 +110,20 @@ fn run_transform(args: &TransformArgs) -> Result<u8, String> {
     };
     match result {
         Ok(t) => {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &t.to_json())
-                .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
+            // Stdout is line-buffered; the JSON has a line per value.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let written = if args.pretty {
+                serde_json::to_writer_pretty(&mut out, &t)
+            } else {
+                serde_json::to_writer(&mut out, &t)
+            };
+            written
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+                .and_then(|()| out.flush())
                 .map_err(|e| format!("cannot write: {e}"))?;
+            // The process ends now: freeing the JSON value by value would only cost time.
+            std::mem::forget(t);
             Ok(0)
         }
         Err(TransformError::Invalid(report)) => {

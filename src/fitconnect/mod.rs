@@ -12,4 +12,5 @@ pub mod hash;
 pub mod keys;
 pub mod metadata;
 pub mod problems;
+pub mod sender;
 pub mod set;

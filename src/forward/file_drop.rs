@@ -11,20 +11,10 @@ use std::time::{Duration, SystemTime};
 use crate::store::{Store, StoreError};
 
 use super::upstream::DeliveryFailure;
+use super::{attachments_of, safe_component};
 
 /// Leftovers in `.tmp/` older than this are from crashed attempts and are removed on start.
 const STALE_TMP: Duration = Duration::from_secs(3600);
-
-/// Whether `name` is safe as one path component: ids come from the delivery service, so they
-/// are untrusted here.
-fn safe_component(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
 
 fn io_failure(_e: &io::Error) -> DeliveryFailure {
     // Disk full, permissions, a missing mount: an operator can fix these, so retry.
@@ -79,11 +69,7 @@ impl DropTarget {
         if final_dir.exists() {
             return Ok(());
         }
-        let attachments = match store.submission(submission_id).await {
-            Ok(Some(view)) => view.attachments,
-            Ok(None) => return Err(DeliveryFailure::permanent("submission-missing")),
-            Err(_) => return Err(DeliveryFailure::transient("store")),
-        };
+        let attachments = attachments_of(store, submission_id).await?;
         if attachments
             .iter()
             .any(|a| !safe_component(&a.attachment_id))
@@ -140,7 +126,11 @@ impl DropTarget {
         let final_dir = self.dir.join(submission_id);
         let dir = self.dir.clone();
         blocking(move || {
-            // Export fsyncs each file (both backends); the directory entries need their own.
+            // Not every backend's export fsyncs the file it writes: sync each before the rename
+            // makes it visible, then the directory entries.
+            for entry in fs::read_dir(tmp.join("attachments"))? {
+                fs::File::open(entry?.path())?.sync_all()?;
+            }
             sync_dir(&tmp.join("attachments"))?;
             sync_dir(&tmp)?;
             match fs::rename(&tmp, &final_dir) {
@@ -166,30 +156,5 @@ async fn blocking(
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(io_failure(&e)),
         Err(_) => Err(DeliveryFailure::transient("task")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn path_components_are_checked() {
-        for ok in ["f39ab143-d91a-474a-b69f-b00f1a1873c2", "a.b_c-1"] {
-            assert!(safe_component(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            ".",
-            "..",
-            ".tmp",
-            "a/b",
-            "a\\b",
-            "a b",
-            "ü",
-            &"x".repeat(129),
-        ] {
-            assert!(!safe_component(bad), "{bad}");
-        }
     }
 }

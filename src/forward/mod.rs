@@ -39,9 +39,12 @@
 //! - **Re-drive** (`poststelle queue redrive`, the admin API, or [`crate::store::Store::redrive`])
 //!   makes dead letters due now with a fresh attempt count; a running forwarder picks them up at
 //!   its next poll.
-//! - **Attachments** of a file-drop delivery are exported from the store by streaming
-//!   ([`crate::store::Store::export_attachment`]); HTTP upstreams receive the envelope only
-//!   (attachment transfer to HTTP upstreams is not implemented yet).
+//! - **Attachments** are exported from the store by streaming
+//!   ([`crate::store::Store::export_attachment`]), never loaded whole: into the drop directory
+//!   (`<dir>/<submission id>/attachments/<id>`), or, for HTTP, into a spool file that is
+//!   streamed as `PUT <url>/<submission id>/attachments/<id>` before the envelope is posted. The
+//!   envelope's relative `href` (`attachments/<id>`) resolves against `<dir>/<submission id>/`
+//!   or `<url>/<submission id>/` respectively.
 
 mod file_drop;
 mod http;
@@ -50,6 +53,7 @@ mod upstream;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -99,6 +103,9 @@ pub struct ForwardPolicy {
     pub poll_interval: Duration,
     /// This worker's name in leases (unique per process; default random).
     pub worker_id: String,
+    /// Where attachments for HTTP upstreams are exported to while they are uploaded (one file
+    /// per upload, removed afterwards). Default: the system's temporary directory.
+    pub spool_dir: PathBuf,
 }
 
 impl Default for ForwardPolicy {
@@ -113,6 +120,7 @@ impl Default for ForwardPolicy {
                 std::process::id(),
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
+            spool_dir: std::env::temp_dir(),
         }
     }
 }
@@ -313,6 +321,29 @@ impl<S: Store + 'static> Forwarder<S> {
     }
 }
 
+/// The attachments of a stored submission, as a delivery needs them.
+pub(crate) async fn attachments_of<S: Store>(
+    store: &S,
+    submission_id: &str,
+) -> Result<Vec<crate::store::AttachmentMeta>, DeliveryFailure> {
+    match store.submission(submission_id).await {
+        Ok(Some(view)) => Ok(view.attachments),
+        Ok(None) => Err(DeliveryFailure::permanent("submission-missing")),
+        Err(_) => Err(DeliveryFailure::transient("store")),
+    }
+}
+
+/// Whether `name` is safe as one path component (file name, URL segment): ids come from the
+/// delivery service, so they are untrusted here.
+pub(crate) fn safe_component(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 fn tally(report: &mut RoundReport, outcome: Outcome) {
     match outcome {
         Outcome::Delivered => report.delivered += 1,
@@ -326,7 +357,15 @@ impl<S: Store> Inner<S> {
     async fn deliver(&self, job: &ClaimedJob) -> Result<(), DeliveryFailure> {
         match self.targets.get(&job.upstream) {
             None => Err(DeliveryFailure::permanent("unknown-upstream")),
-            Some(Target::Http(t)) => t.deliver(&job.submission_id, &job.envelope).await,
+            Some(Target::Http(t)) => {
+                t.deliver(
+                    &self.store,
+                    &self.policy.spool_dir,
+                    &job.submission_id,
+                    &job.envelope,
+                )
+                .await
+            }
             Some(Target::Drop(t)) => {
                 t.deliver(&self.store, &job.submission_id, &job.envelope)
                     .await
@@ -381,6 +420,32 @@ impl<S: Store> Inner<S> {
                     Ok(FailOutcome::LeaseLost) | Err(_) => Outcome::Unrecorded,
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_components_are_checked() {
+        for ok in ["f39ab143-d91a-474a-b69f-b00f1a1873c2", "a.b_c-1"] {
+            assert!(safe_component(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".tmp",
+            "a/b",
+            "a\\b",
+            "a b",
+            "ü",
+            "a%2Fb",
+            &"x".repeat(129),
+        ] {
+            assert!(!safe_component(bad), "{bad}");
         }
     }
 }

@@ -44,8 +44,8 @@ pub enum UpstreamKind {
 }
 
 /// An HTTP(S) upstream: each submission is one `POST` of its JSON envelope
-/// (`Content-Type: application/json`, `Idempotency-Key: <submission id>`). Redirects are never
-/// followed.
+/// (`Content-Type: application/json`, `Idempotency-Key: <submission id>`), preceded by one `PUT`
+/// per attachment (see [`HttpUpstream::send_attachments`]). Redirects are never followed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUpstream {
     /// The URL posted to (`http://` or `https://`).
@@ -60,6 +60,11 @@ pub struct HttpUpstream {
     /// Extra trusted root certificates (PEM bundle) besides the built-in roots, for upstreams
     /// with an internal CA.
     pub extra_roots: Option<PathBuf>,
+    /// Whether attachments are sent before the envelope, each as
+    /// `PUT <url>/<submission id>/attachments/<attachment id>` (streamed, with `Content-Type`,
+    /// `Repr-Digest: sha-256=:…:` and the submission's `Idempotency-Key`). Default true; an
+    /// upstream that fetches attachments elsewhere turns it off.
+    pub send_attachments: bool,
 }
 
 impl HttpUpstream {
@@ -73,6 +78,7 @@ impl HttpUpstream {
             total_timeout: Duration::from_secs(30),
             client_identity: None,
             extra_roots: None,
+            send_attachments: true,
         }
     }
 }

@@ -21,8 +21,8 @@
 //!    equals the metadata list, each attachment's SHA-512 matches (all reported);
 //! 7. the Fachdaten are XML whose (namespace, root) identifies a known message with an
 //!    installed schema pack, and they are valid against it (streaming validator);
-//! 8. transform to the JSON `data` of the envelope — a single call site for `xoev::transform`;
-//!    until that lands the envelope carries no `data` member.
+//! 8. transform to the JSON `data` of the envelope (`xoev::transform`, in the same streaming
+//!    pass as the validation); `base64Binary` payloads become extra attachments.
 //!
 //! Every failure maps to exactly one [`Failure`] and so to one catalogue problem type.
 
@@ -37,12 +37,15 @@ use crate::fitconnect::captured::CapturedSubmission;
 use crate::fitconnect::hash::{self, EMPTY_SHA512_HEX};
 use crate::fitconnect::metadata::{Metadata, MetadataValidator};
 use crate::fitconnect::problems::{Failure, Instance, Problem};
-use crate::fitconnect::set::{self, AuthenticationTags, Issuer, SetKeyResolver};
+use crate::fitconnect::set::{self, AuthenticationTags, Issuer, SetKeyResolver, StaticKeys};
 use crate::jose::KeyRing;
 use crate::jose::jwe::CompactJwe;
 use crate::xoev::registry::{Registry, Resolved};
 use crate::xoev::root::document_root;
-use crate::xsd::{self, ErrorKind, Grammar, ValidationOptions};
+use crate::xoev::transform::{
+    ExtractedBinary, MemoryBinaries, MessageIdentity, TransformError, transform_with_sink,
+};
+use crate::xsd::{self, ErrorKind, Grammar};
 
 /// The keys a check needs.
 #[derive(Clone, Copy)]
@@ -51,6 +54,38 @@ pub struct CheckKeys<'a> {
     pub decryption: &'a KeyRing,
     /// Verification keys for the SETs of the event log (delivery service and destinations).
     pub sets: &'a dyn SetKeyResolver,
+}
+
+/// The delivery service keys a capture carries (its JWKS at download time), under the issuer
+/// the capture names: the SET verification keys for that capture. Keys that are not RSA
+/// signature keys are skipped (they cannot verify a PS512 SET anyway).
+#[must_use]
+pub fn capture_keys(captured: &CapturedSubmission) -> StaticKeys {
+    let keys = captured
+        .service_jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|k| serde_json::from_value::<crate::jose::Jwk>(k.clone()).ok())
+        .filter_map(|jwk| Some((jwk.kid.clone()?, jwk.public_key().ok()?)))
+        .map(|(kid, key)| (captured.info.issuer.clone(), kid, key))
+        .collect();
+    StaticKeys {
+        delivery_service: keys,
+        destinations: Vec::new(),
+    }
+}
+
+/// Resolves with the first resolver that knows the key.
+pub struct EitherKeys<'a>(pub &'a dyn SetKeyResolver, pub &'a dyn SetKeyResolver);
+
+impl SetKeyResolver for EitherKeys<'_> {
+    fn resolve(&self, issuer: &Issuer, kid: &str) -> Option<&crate::jose::RsaPublicKey> {
+        self.0
+            .resolve(issuer, kid)
+            .or_else(|| self.1.resolve(issuer, kid))
+    }
 }
 
 /// Compiled grammars by entry schema; compiled once, shared by all checks.
@@ -111,21 +146,6 @@ pub struct Schemas<'a> {
     pub grammars: &'a dyn GrammarSource,
 }
 
-/// What the Fachdaten are, as the envelope's `message` member names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageInfo {
-    /// Standard name (`XBau`).
-    pub standard: String,
-    /// Standard version (`2.6`).
-    pub version: String,
-    /// Message type (root element local name).
-    pub message_type: String,
-    /// Root element namespace.
-    pub namespace: String,
-    /// `pack-id@fingerprint`.
-    pub schema_pack: String,
-}
-
 /// One decrypted, hash-checked attachment.
 pub struct CheckedAttachment {
     /// The attachment id.
@@ -179,11 +199,13 @@ pub struct Accepted {
     /// The metadata JSON as decrypted.
     pub metadata_json: Value,
     /// What the Fachdaten are (absent when the submission carries none).
-    pub message: Option<MessageInfo>,
+    pub message: Option<MessageIdentity>,
     /// The Fachdaten plaintext (absent when none).
     pub data: Option<zeroize::Zeroizing<Vec<u8>>>,
-    /// The schema-driven JSON of the Fachdaten (absent until `xoev::transform` is wired).
+    /// The schema-driven JSON of the Fachdaten (absent when none).
     pub data_json: Option<Value>,
+    /// `base64Binary` payloads the transform moved out of the Fachdaten, with their octets.
+    pub binaries: Vec<(ExtractedBinary, zeroize::Zeroizing<Vec<u8>>)>,
     /// The attachments, in metadata order.
     pub attachments: Vec<CheckedAttachment>,
     /// SET, tags and hashes.
@@ -206,7 +228,7 @@ impl Accepted {
         if let Some(service) = &self.service {
             submission["serviceType"] = service.clone();
         }
-        let attachments: Vec<Value> = self
+        let mut attachments: Vec<Value> = self
             .attachments
             .iter()
             .map(|a| {
@@ -221,19 +243,25 @@ impl Accepted {
                 })
             })
             .collect();
+        // Binaries moved out of the XML are attachments too; `data` references them by id.
+        attachments.extend(self.binaries.iter().map(|(b, _)| {
+            json!({
+                "id": b.id,
+                "mimeType": "application/octet-stream",
+                "purpose": "extracted",
+                "path": b.path,
+                "sha512": b.sha512,
+                "size": b.size,
+                "href": format!("attachments/{}", b.id),
+            })
+        }));
         let mut env = json!({
             "submission": submission,
             "metadata": self.metadata_json,
             "attachments": attachments,
         });
         if let Some(m) = &self.message {
-            env["message"] = json!({
-                "standard": m.standard,
-                "version": m.version,
-                "type": m.message_type,
-                "namespace": m.namespace,
-                "schemaPack": m.schema_pack,
-            });
+            env["message"] = json!(m);
         }
         if let Some(data) = &self.data_json {
             env["data"] = data.clone();
@@ -399,18 +427,14 @@ pub fn check_submission(
         return Err(c.reject());
     }
 
-    // 7. Identify and validate the Fachdaten.
-    let message = match &data {
+    // 7 + 8. Identify, validate and transform the Fachdaten (one streaming pass).
+    let (message, data_json, binaries) = match &data {
         Some(bytes) => match validate_data(&mut c, &metadata, bytes, schemas) {
-            Some(m) => Some(m),
+            Some(t) => (Some(t.0), Some(t.1), t.2),
             None => return Err(c.reject()),
         },
-        None => None,
+        None => (None, None, Vec::new()),
     };
-
-    // 8. Transform: the one call site for `xoev::transform` (not merged yet): the envelope
-    //    carries no `data` member until then.
-    let data_json = None;
 
     Ok(Accepted {
         submission_id: sid.to_owned(),
@@ -425,6 +449,7 @@ pub fn check_submission(
         message,
         data,
         data_json,
+        binaries,
         attachments,
         tags: tags.clone(),
         evidence: c.evidence,
@@ -638,13 +663,21 @@ fn check_data(
     Some(plain)
 }
 
-/// Step 7: identify the message and validate it. `None` when rejected (problems recorded).
+/// What step 7 yields: the message, its JSON and the binaries moved out of it.
+type Transformed = (
+    MessageIdentity,
+    Value,
+    Vec<(ExtractedBinary, zeroize::Zeroizing<Vec<u8>>)>,
+);
+
+/// Steps 7 and 8: identify the message, validate and transform it. `None` when rejected
+/// (problems recorded).
 fn validate_data(
     c: &mut Checker<'_>,
     metadata: &Metadata,
     bytes: &[u8],
     schemas: &Schemas<'_>,
-) -> Option<MessageInfo> {
+) -> Option<Transformed> {
     let mime = metadata
         .content_structure
         .data
@@ -681,33 +714,39 @@ fn validate_data(
             return None;
         }
     };
-    let report = xsd::validate_bytes(
-        &grammar,
-        bytes,
-        c.limits,
-        &ValidationOptions::from_limits(c.limits),
-    );
-    if !report.is_valid() {
-        let syntax = report
-            .errors
-            .iter()
-            .any(|e| e.kind == ErrorKind::NotWellFormed);
-        let failure = if syntax {
-            Failure::DataSyntax
-        } else {
-            Failure::DataSchema
-        };
-        c.problems.add(failure, Instance::Data);
-        return None;
+    let identity = MessageIdentity::from_resolved(&resolved);
+    let mut sink = MemoryBinaries::default();
+    match transform_with_sink(&grammar, &identity, bytes, c.limits, &mut sink) {
+        Ok(t) => {
+            let binaries = t
+                .binaries
+                .into_iter()
+                .map(|b| {
+                    let octets = sink.0.remove(&b.id).unwrap_or_default();
+                    (b, zeroize::Zeroizing::new(octets))
+                })
+                .collect();
+            Some((identity, t.data, binaries))
+        }
+        Err(TransformError::Invalid(report)) => {
+            let syntax = report
+                .errors
+                .iter()
+                .any(|e| e.kind == ErrorKind::NotWellFormed);
+            let failure = if syntax {
+                Failure::DataSyntax
+            } else {
+                Failure::DataSchema
+            };
+            c.problems.add(failure, Instance::Data);
+            None
+        }
+        // The root matched the registry but not the grammar's root, or the sink failed: ours.
+        Err(_) => {
+            c.problems.add(Failure::Technical, Instance::Other);
+            None
+        }
     }
-    let m = &resolved.message;
-    Some(MessageInfo {
-        standard: m.standard.to_owned(),
-        version: m.version.to_owned(),
-        message_type: m.message_type.clone(),
-        namespace: m.namespace.to_owned(),
-        schema_pack: resolved.pack.label(),
-    })
 }
 
 #[cfg(test)]

@@ -6,11 +6,13 @@
 //! resume after a restart) lives in the other submodules.
 
 pub mod check;
+pub mod client;
 
 pub use check::{
-    Accepted, CheckEvidence, CheckKeys, CheckedAttachment, GrammarCache, GrammarSource,
-    MessageInfo, Rejected, Schemas, check_submission,
+    Accepted, CheckEvidence, CheckKeys, CheckedAttachment, EitherKeys, GrammarCache, GrammarSource,
+    Rejected, Schemas, capture_keys, check_submission,
 };
+pub use client::ClientDelivery;
 pub mod run;
 
 pub use run::{

@@ -28,13 +28,18 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore};
 
-use super::check::{Accepted, CheckKeys, GrammarCache, Rejected, Schemas, check_submission};
+use super::check::{
+    Accepted, CheckKeys, EitherKeys, GrammarCache, Rejected, Schemas, capture_keys,
+    check_submission,
+};
 use crate::config::Limits;
 use crate::fitconnect::captured::CapturedSubmission;
 use crate::fitconnect::metadata::MetadataValidator;
 use crate::fitconnect::problems::Problem;
 use crate::fitconnect::set::{self, AuthenticationTags, StaticKeys, SubmissionRef};
 use crate::jose::{KeyRing, SigningKey};
+use crate::server::Metrics;
+use crate::server::Stage;
 use crate::store::{
     AckPolicy, BlobSource, Decision, Evidence, NewAttachment, NewSubmission, PendingAck, Seen,
     Store, StoreError, Timestamp,
@@ -129,6 +134,8 @@ pub struct PipelineSettings {
     pub router: Router,
     /// Submissions processed at the same time.
     pub concurrency: usize,
+    /// Shared gateway metrics (received, accepted, rejected by problem, stage latencies).
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl std::fmt::Debug for PipelineSettings {
@@ -384,16 +391,25 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         {
             return Ok(Outcome::AlreadyStored);
         }
+        let metrics = self.shared.settings.metrics.clone();
+        let started = std::time::Instant::now();
         let captured = self.shared.delivery.download(submission_id).await?;
+        if let Some(m) = &metrics {
+            m.submission_received();
+            m.observe_stage(Stage::Fetch, started.elapsed());
+        }
         if let Some(case) = captured.case_id() {
             self.remember_case(submission_id, case);
         }
         let me = self.clone();
         let verdict = tokio::task::spawn_blocking(move || {
             let s = &me.shared.settings;
+            // Configured keys first, then the JWKS the delivery service published with it.
+            let from_capture = capture_keys(&captured);
+            let sets = EitherKeys(&s.set_keys, &from_capture);
             let keys = CheckKeys {
                 decryption: &s.decryption,
-                sets: &s.set_keys,
+                sets: &sets,
             };
             let schemas = Schemas {
                 metadata: &s.metadata,
@@ -421,6 +437,18 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             Outcome::Rejected { .. } => self.count(|c| c.rejected += 1),
             _ => {}
         }
+        if let Some(m) = &metrics {
+            match &outcome {
+                Outcome::Accepted { .. } => m.submission_accepted(),
+                Outcome::Rejected { problems } => {
+                    for p in problems {
+                        m.submission_rejected(&p.type_uri);
+                    }
+                }
+                _ => {}
+            }
+            m.observe_stage(Stage::Total, started.elapsed());
+        }
         self.flush_acks().await?;
         Ok(outcome)
     }
@@ -437,18 +465,30 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             Ok(mut accepted) => {
                 let upstreams = (s.router)(&accepted);
                 let envelope = accepted.envelope(&rfc3339(received)).to_string();
-                let attachments = accepted
+                let blob = |bytes: &mut zeroize::Zeroizing<Vec<u8>>| {
+                    BlobSource::Reader(Box::new(std::io::Cursor::new(std::mem::take(&mut **bytes))))
+                };
+                let mut attachments: Vec<NewAttachment> = accepted
                     .attachments
                     .iter_mut()
                     .map(|a| NewAttachment {
                         attachment_id: a.id.clone(),
                         filename: a.filename.clone(),
                         media_type: a.mime_type.clone(),
-                        content: BlobSource::Reader(Box::new(std::io::Cursor::new(
-                            std::mem::take(&mut *a.content),
-                        ))),
+                        content: blob(&mut a.content),
                     })
                     .collect();
+                attachments.extend(
+                    accepted
+                        .binaries
+                        .iter_mut()
+                        .map(|(b, octets)| NewAttachment {
+                            attachment_id: b.id.clone(),
+                            filename: None,
+                            media_type: "application/octet-stream".to_owned(),
+                            content: blob(octets),
+                        }),
+                );
                 let message = accepted
                     .message
                     .as_ref()

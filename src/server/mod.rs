@@ -50,7 +50,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::fitconnect::callback::{CallbackSecret, ReplayGuard};
+use crate::fitconnect::callback::CallbackSecret;
 use crate::store::AnyStore;
 
 pub use metrics::{Metrics, Stage};
@@ -175,7 +175,7 @@ pub trait Readiness: Send + Sync {
 
 /// The callback endpoint's configuration: the secret of each destination, and the sink.
 pub struct Callbacks {
-    destinations: HashMap<String, (CallbackSecret, Mutex<ReplayGuard>)>,
+    destinations: HashMap<String, (CallbackSecret, Mutex<routes::Accepted>)>,
     sink: Arc<dyn CallbackSink>,
 }
 
@@ -207,7 +207,7 @@ impl Callbacks {
     ) -> Self {
         self.destinations.insert(
             destination_id.into(),
-            (secret, Mutex::new(ReplayGuard::new())),
+            (secret, Mutex::new(routes::Accepted::default())),
         );
         self
     }

@@ -1,6 +1,6 @@
 //! Request dispatch and the public endpoints (health, ready, metrics, callbacks).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt as _, Limited};
@@ -10,7 +10,7 @@ use hyper::{Method, Request, StatusCode};
 
 use super::reply::{self, Refusal};
 use super::{CallbackNotice, Handlers, ServerLimits, admin};
-use crate::fitconnect::callback::{self, CallbackError};
+use crate::fitconnect::callback::{self, CallbackError, ReplayGuard};
 use crate::store::{Store, Timestamp};
 
 pub(super) use reply::Reply;
@@ -131,27 +131,23 @@ async fn callback(
     destination: &str,
     req: Request<Incoming>,
 ) -> Result<Reply, Refusal> {
-    let result = verified_callback(state, destination, req).await;
+    let result = accept_callback(state, destination, req).await;
     state.handlers.metrics.callback(result.is_ok());
-    let notice = result?;
-    let callbacks = state.handlers.callbacks.as_ref().ok_or(Refusal::NotFound)?;
-    callbacks
-        .sink
-        .notify(notice)
-        .map_err(|_| Refusal::Unavailable("the gateway is busy; retry later"))?;
+    result?;
     Ok(reply::json(
         StatusCode::ACCEPTED,
         &serde_json::json!({ "status": "accepted" }),
     ))
 }
 
-async fn verified_callback(
+/// Verifies a callback and hands its notice to the sink, once.
+async fn accept_callback(
     state: &State,
     destination: &str,
     req: Request<Incoming>,
-) -> Result<CallbackNotice, Refusal> {
+) -> Result<(), Refusal> {
     let callbacks = state.handlers.callbacks.as_ref().ok_or(Refusal::NotFound)?;
-    let (secret, guard) = callbacks
+    let (secret, accepted) = callbacks
         .destinations
         .get(destination)
         .ok_or(Refusal::NotFound)?;
@@ -165,22 +161,66 @@ async fn verified_callback(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    {
-        let mut guard = guard
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        callback::verify(secret, &timestamp, &mac, &body, now, &mut guard).map_err(|e| {
-            Refusal::Unauthorized(match e {
-                CallbackError::BadTimestamp => "callback-timestamp is malformed",
-                CallbackError::Stale => "callback-timestamp is outside the accepted window",
-                CallbackError::BadMacFormat | CallbackError::BadMac => {
-                    "callback-authentication does not verify"
-                }
-                CallbackError::Replay => "callback was already received",
-            })
-        })?;
+    // Format, window and MAC. Replays are checked by `Accepted` instead of the verifier's own
+    // guard: a callback the sink refused (503) must stay acceptable for the service's retry.
+    callback::verify(
+        secret,
+        &timestamp,
+        &mac,
+        &body,
+        now,
+        &mut ReplayGuard::new(),
+    )
+    .map_err(|e| {
+        Refusal::Unauthorized(match e {
+            CallbackError::BadTimestamp => "callback-timestamp is malformed",
+            CallbackError::Stale => "callback-timestamp is outside the accepted window",
+            CallbackError::BadMacFormat | CallbackError::BadMac | CallbackError::Replay => {
+                "callback-authentication does not verify"
+            }
+        })
+    })?;
+    let notice = parse_notice(destination, &body)?;
+    let mut accepted = accepted
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    accepted.prune(now);
+    if accepted.contains(&timestamp, &mac) {
+        return Err(Refusal::Unauthorized("callback was already received"));
     }
-    parse_notice(destination, &body)
+    // The sink does not block, so holding the lock makes check, hand-over and record atomic.
+    callbacks
+        .sink
+        .notify(notice)
+        .map_err(|_| Refusal::Unavailable("the gateway is busy; retry later"))?;
+    accepted.insert(&timestamp, &mac);
+    Ok(())
+}
+
+/// The callbacks accepted within the replay window, per destination: (timestamp, MAC).
+#[derive(Debug, Default)]
+pub(super) struct Accepted {
+    seen: HashSet<(i64, String)>,
+}
+
+impl Accepted {
+    fn key(timestamp: &str, mac: &str) -> (i64, String) {
+        // Both were verified: the timestamp is decimal, the MAC lowercase hex.
+        (timestamp.parse().unwrap_or(0), mac.to_owned())
+    }
+
+    fn prune(&mut self, now: i64) {
+        self.seen
+            .retain(|(ts, _)| *ts >= now - callback::MAX_AGE_SECS);
+    }
+
+    fn contains(&self, timestamp: &str, mac: &str) -> bool {
+        self.seen.contains(&Self::key(timestamp, mac))
+    }
+
+    fn insert(&mut self, timestamp: &str, mac: &str) {
+        self.seen.insert(Self::key(timestamp, mac));
+    }
 }
 
 /// Extracts the submission ids of a new-submissions callback. Other (authenticated) callback

@@ -6,7 +6,7 @@ use poststelle::fitconnect::captured::ApiProfile;
 use poststelle::fitconnect::client::verify::{self, EventLogError};
 use poststelle::fitconnect::client::{Client, ClientConfig, ClientError, Credentials};
 use poststelle::fitconnect::problems::{Failure, Instance, Problem};
-use poststelle::fitconnect::set::{ACCEPT_SUBMISSION, REJECT_SUBMISSION, SetError, SubmissionRef};
+use poststelle::fitconnect::set::{ACCEPT_SUBMISSION, REJECT_SUBMISSION, SetError};
 use serde_json::Value;
 
 use crate::sandbox_support::{Env, keys, start};
@@ -43,11 +43,7 @@ async fn subscriber_lists_downloads_verifies_and_accepts() {
     assert_eq!(log.tags, tags);
     assert_eq!(log.sets.len(), 2);
 
-    let subject = SubmissionRef {
-        destination_id: &env.destination,
-        submission_id: &sid,
-        case_id: &case,
-    };
+    let subject = env.subject(&sid, &case);
     client
         .accept(&keys().signing_private, &subject, &log.tags)
         .await
@@ -103,11 +99,7 @@ async fn subscriber_rejects_with_problems_on_v2() {
     assert!(capture.submission.get("publicService").is_some());
     verify::verify_capture(&capture, &[], &JoseLimits::default()).expect("verified");
     let problem = Problem::new(Failure::DataSchema, &Instance::Data).expect("problem");
-    let subject = SubmissionRef {
-        destination_id: &env.destination,
-        submission_id: &sid,
-        case_id: &case,
-    };
+    let subject = env.subject(&sid, &case);
     client
         .reject(&keys().signing_private, &subject, &[problem])
         .await

@@ -69,15 +69,21 @@ fn valid_xgewerbeanzeige_is_accepted_with_envelope_and_evidence() {
     assert_eq!(env["message"]["type"], "sta.gewerbemeldung.0100");
     assert_eq!(env["attachments"][1]["id"], d.attachments[1].0.as_str());
     assert_eq!(env["metadata"], d.metadata);
+    // The schema-driven JSON of the Fachdaten (xoev::transform).
+    assert!(env["data"].is_object(), "{}", env["data"]);
 }
 
 #[test]
 fn valid_xbau_is_accepted() {
     let d = Draft::new(&xbau(), 0);
     let accepted = run(&capture(&d, &d.seal())).expect("accepted");
-    let m = accepted.message.expect("message");
+    let m = accepted.message.clone().expect("message");
     assert_eq!(m.standard, "XBau");
     assert_eq!(m.message_type, "baugenehmigung.antrag.0200");
+    // The example's one inline binary moved out to an attachment.
+    assert_eq!(accepted.binaries.len(), 1);
+    let env = accepted.envelope("2026-01-01T00:00:00Z");
+    assert_eq!(env["attachments"][0]["id"], "binary-1");
 }
 
 #[test]

@@ -141,6 +141,7 @@ pub(crate) fn settings(destination_id: &str, policy: AckPolicy) -> PipelineSetti
         ack_policy: policy,
         router: Arc::new(|_| vec!["drop".to_owned()]),
         concurrency: 2,
+        metrics: None,
     }
 }
 

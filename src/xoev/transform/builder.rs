@@ -49,6 +49,8 @@ struct Frame {
 pub(crate) struct Builder<'s> {
     frames: Vec<Frame>,
     shapes: ShapeCache,
+    /// `is_code_type` per type, computed once.
+    code_types: std::collections::HashMap<crate::xsd::components::TypeId, bool>,
     path: String,
     pub(crate) root: Option<Json>,
     pub(crate) binaries: Vec<ExtractedBinary>,
@@ -61,6 +63,7 @@ impl<'s> Builder<'s> {
         Self {
             frames: Vec::new(),
             shapes: ShapeCache::default(),
+            code_types: std::collections::HashMap::new(),
             path: String::new(),
             root: None,
             binaries: Vec::new(),
@@ -129,11 +132,18 @@ impl Observer for Builder<'_> {
         {
             obj.insert(XSI_TYPE_KEY.into(), Json::String(name));
         }
+        let code = match info.type_id {
+            Some(t) => *self
+                .code_types
+                .entry(t)
+                .or_insert_with(|| is_code_type(g, t)),
+            None => false,
+        };
         self.frames.push(Frame {
             key,
             repeated,
             type_id: info.type_id,
-            code: info.type_id.is_some_and(|t| is_code_type(g, t)),
+            code,
             kind,
             nil: info.nil,
             shape,

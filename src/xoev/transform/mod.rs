@@ -21,8 +21,8 @@
 //!   **always** an array, even with one item. Any other element is a single value. An absent
 //!   optional element is absent (never `null`). Elements matched by a wildcard are always arrays.
 //! * Simple-typed element → its value: `xs:boolean` → `true`/`false`; integer types → JSON
-//!   number when within ±(2^53 − 1), else a string of the exact digits; `xs:decimal` → string in
-//!   the shortest exact form (`"12.5"`, never a binary float); `xs:float`/`xs:double` → number
+//!   number when within ±(2^53 − 1), else a string of the exact digits; `xs:decimal` → string exactly
+//!   as written after whitespace collapsing (`"680.00"`; never a binary float); `xs:float`/`xs:double` → number
 //!   (`"INF"`, `"-INF"`, `"NaN"` as strings); lists → arrays; dates, times and every other type →
 //!   the string after the type's whitespace normalisation (dates stay ISO 8601 as written).
 //! * `xs:base64Binary` → `{"attachment": "binary-N", "size": octets, "sha512": hex}`; the
@@ -109,9 +109,22 @@ pub struct Transformed {
 }
 
 impl Transformed {
-    /// `{"message": …, "data": …, "binaries": […]}`, the CLI's output and `--to-xml`'s input.
+    /// `{"message": …, "data": …, "binaries": […]}`, the CLI's output and `--to-xml`'s input
+    /// (a copy; serialize the `Transformed` itself to write it without one).
     pub fn to_json(&self) -> Json {
         json!({ "message": self.message, "data": self.data, "binaries": self.binaries })
+    }
+}
+
+/// Serializes as [`Transformed::to_json`] does, without copying `data`.
+impl serde::Serialize for Transformed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Transformed", 3)?;
+        st.serialize_field("message", &self.message)?;
+        st.serialize_field("data", &self.data)?;
+        st.serialize_field("binaries", &self.binaries)?;
+        st.end()
     }
 }
 

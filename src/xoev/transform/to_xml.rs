@@ -198,6 +198,13 @@ impl Writer<'_> {
         if nil {
             attrs.push_str(" xsi:nil=\"true\"");
         }
+        let needs_object = matches!(
+            kind,
+            ElementKind::Elements { .. } | ElementKind::Empty | ElementKind::SimpleContent(_)
+        );
+        if needs_object && !nil && obj.is_none() {
+            return Err(self.fail("expected an object"));
+        }
         let o = obj.unwrap_or(&empty);
         if let Some(t) = obj.and_then(|o| o.get(XSI_TYPE_KEY)).and_then(Json::as_str) {
             let (tns, tlocal) = parse_clark(t);
@@ -319,6 +326,12 @@ impl Writer<'_> {
                 let k = entry
                     .as_str()
                     .ok_or_else(|| self.fail("#order entry is not a key"))?;
+                if k != TEXT_KEY
+                    && !by_key.contains_key(k)
+                    && shape.as_ref().is_some_and(|s| !s.has_wildcard)
+                {
+                    return Err(self.fail(format!("#order names {k}, not a child element here")));
+                }
                 let i = cursors.entry(k).or_insert(0);
                 let item = match o.get(k) {
                     Some(Json::Array(items)) if k == TEXT_KEY || repeated(k) => items.get(*i),
@@ -347,6 +360,9 @@ impl Writer<'_> {
         }
         for k in o.keys() {
             if is_child(k) && !keys.contains(&k.as_str()) {
+                if shape.as_ref().is_some_and(|s| !s.has_wildcard) {
+                    return Err(self.fail(format!("{k} is not a child element here")));
+                }
                 keys.push(k);
             }
         }
