@@ -14,6 +14,7 @@ mod jwe;
 mod metadata;
 mod set;
 mod submission;
+mod transform;
 mod xsd;
 
 use std::collections::BTreeMap;
@@ -385,10 +386,7 @@ pub fn run(dir: &Path) -> Result<Report, VectorsError> {
                 Some(shared) => submission::run(&env, case, now, shared),
                 None => Err("no submission environment".into()),
             },
-            Kind::Transform => Err(format!(
-                "kind {} is not implemented by this runner yet",
-                case.kind.as_str()
-            )),
+            Kind::Transform => transform::run(&env, case),
         };
         let status = match (result, &case.xfail) {
             (Ok(()), None) => Status::Pass,

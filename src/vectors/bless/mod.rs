@@ -12,6 +12,7 @@ mod jwe;
 mod metadata;
 mod set;
 mod submission;
+mod transform;
 mod xsd;
 
 use std::collections::BTreeMap;
@@ -218,6 +219,7 @@ pub fn bless(dir: &Path, force: bool) -> Result<Blessed, VectorsError> {
     metadata::cases(&mut generator)?;
     callback::cases(&mut generator)?;
     xsd::cases(&mut generator)?;
+    transform::cases(&mut generator)?;
     submission::cases(&mut generator, &dir.join(".."))?;
     let manifest = Manifest {
         format: FORMAT,

@@ -122,7 +122,7 @@ const SCHEMA: &str = r###"<?xml version="1.0" encoding="UTF-8"?>
 "###;
 
 /// The valid base document, one line per entry (line numbers are index + 1).
-const BASE: &[&str] = &[
+pub(super) const BASE: &[&str] = &[
     r#"<?xml version="1.0" encoding="UTF-8"?>"#,
     r#"<antrag xmlns="urn:poststelle:test-vectors:antrag" version="1.0">"#,
     r"  <kopf>",
@@ -160,13 +160,13 @@ fn person(id: &str) -> [&'static str; 6] {
 }
 
 /// One edit of the base document: replace lines `from..=to` (1-based) with `with`.
-struct Edit<'a> {
-    from: usize,
-    to: usize,
-    with: &'a [&'a str],
+pub(super) struct Edit<'a> {
+    pub(super) from: usize,
+    pub(super) to: usize,
+    pub(super) with: &'a [&'a str],
 }
 
-fn doc(edits: &[Edit<'_>]) -> String {
+pub(super) fn doc(edits: &[Edit<'_>]) -> String {
     let mut lines: Vec<String> = BASE.iter().map(|s| (*s).to_owned()).collect();
     // Apply from the bottom so earlier line numbers stay valid.
     let mut sorted: Vec<&Edit<'_>> = edits.iter().collect();
@@ -179,7 +179,7 @@ fn doc(edits: &[Edit<'_>]) -> String {
 }
 
 /// Replace one line.
-fn line(n: usize, with: &'static str) -> Edit<'static> {
+pub(super) fn line(n: usize, with: &'static str) -> Edit<'static> {
     Edit {
         from: n,
         to: n,
@@ -188,7 +188,7 @@ fn line(n: usize, with: &'static str) -> Edit<'static> {
 }
 
 /// Insert lines before line `n`.
-fn insert<'a>(n: usize, with: &'a [&'a str]) -> Edit<'a> {
+pub(super) fn insert<'a>(n: usize, with: &'a [&'a str]) -> Edit<'a> {
     Edit {
         from: n,
         to: n - 1,
