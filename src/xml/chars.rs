@@ -83,6 +83,13 @@ pub fn is_xml_char(c: char) -> bool {
 /// `EF BF BE`/`EF BF BF`) can be outside `Char`; surrogates cannot occur in a `str`.
 pub fn first_invalid_char(s: &str) -> Option<u32> {
     let bytes = s.as_bytes();
+    // One branch-free pass (vectorised) for the common case of nothing suspicious at all.
+    let suspicious = bytes.iter().fold(false, |acc, &b| {
+        acc | (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') | (b == 0xEF)
+    });
+    if !suspicious {
+        return None;
+    }
     if let Some(&b) = bytes
         .iter()
         .find(|&&b| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')
