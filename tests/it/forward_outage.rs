@@ -93,7 +93,9 @@ async fn beyond_the_budget_dead_letters_then_cli_redrive_delivers() {
         let (stop, worker) = spawn_worker(&f);
         let store = t.store.clone();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while count(&store, JobState::Dead).await < 5 {
+        // The metric is counted after the store has committed the dead letter, so wait for both.
+        while count(&store, JobState::Dead).await < 5 || f.metrics().count("dead_letters", "fv") < 5
+        {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "dead letters expected"
