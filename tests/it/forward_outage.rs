@@ -91,18 +91,13 @@ async fn beyond_the_budget_dead_letters_then_cli_redrive_delivers() {
         }
         let f = forwarder(&t, sink.url("/in"), 3);
         let (stop, worker) = spawn_worker(&f);
-        let store = t.store.clone();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        // The metric is counted after the store has committed the dead letter, so wait for both.
-        while count(&store, JobState::Dead).await < 5 || f.metrics().count("dead_letters", "fv") < 5
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "dead letters expected"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        assert_eq!(f.metrics().count("dead_letters", "fv"), 5);
+        // The metric is counted after the store recorded the outcome: wait on it, then check
+        // the store.
+        crate::forward_support::eventually(Duration::from_secs(20), "dead letters", || {
+            f.metrics().count("dead_letters", "fv") == 5
+        })
+        .await;
+        assert_eq!(count(&t.store, JobState::Dead).await, 5);
         assert_eq!(
             f.metrics().count("retries", "fv"),
             10,
