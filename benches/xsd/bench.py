@@ -9,7 +9,8 @@ Usage (from the repository root, after `cargo build --release --locked`):
 Parts (issue 2, acceptance item 4):
   throughput  a generated XBau message (benches/xsd/gen_xbau.py; default 50 MB and 10 MB, written
               to a temp dir and removed): median wall time of --runs runs of
-              `xmllint --noout --stream --schema ENTRY big.xml` and of
+              `xmllint --noout --stream --schema ENTRY big.xml` (with --xmllint-dom also without
+              --stream, the tree-building mode) and of
               `poststelle validate --schema ENTRY big.xml`; MB/s (1 MB = 10^6 bytes) and peak RSS
               (`/usr/bin/time -v`, maximum over the runs); ratios.
   messages    per-message time with a compiled grammar on the 20 XBau samples: for each entry
@@ -114,6 +115,8 @@ def bench_throughput(args, binary, tmp) -> list[dict]:
         engines = []
         if args.engine in ("xmllint", "both"):
             engines.append(("xmllint --stream", xmllint_cmd(entry, [path], True)))
+            if args.xmllint_dom:
+                engines.append(("xmllint --schema", xmllint_cmd(entry, [path], False)))
         if args.engine in ("poststelle", "both"):
             engines.append(("poststelle", poststelle_cmd(binary, entry, [path])))
         for name, cmd in engines:
@@ -127,7 +130,13 @@ def bench_throughput(args, binary, tmp) -> list[dict]:
             ratio = row["poststelle"]["mb_per_s"] / row["xmllint --stream"]["mb_per_s"]
             row["throughput_ratio"] = ratio
             row["cpu_throughput_ratio"] = row["poststelle"]["mb_per_cpu_s"] / row["xmllint --stream"]["mb_per_cpu_s"]
-            print(f"  poststelle / xmllint throughput: {ratio:.2f}x wall, {row['cpu_throughput_ratio']:.2f}x CPU "
+            if "xmllint --schema" in row:
+                dom = row["xmllint --schema"]
+                row["dom_throughput_ratio"] = row["poststelle"]["mb_per_s"] / dom["mb_per_s"]
+                row["dom_cpu_throughput_ratio"] = row["poststelle"]["mb_per_cpu_s"] / dom["mb_per_cpu_s"]
+                print(f"  poststelle / xmllint --schema (DOM) throughput: {row['dom_throughput_ratio']:.2f}x wall, "
+                      f"{row['dom_cpu_throughput_ratio']:.2f}x CPU")
+            print(f"  poststelle / xmllint --stream throughput: {ratio:.2f}x wall, {row['cpu_throughput_ratio']:.2f}x CPU "
                   f"(goal ≥ 1.5x); poststelle peak RSS "
                   f"{row['poststelle']['max_rss_kib'] / 1024:.1f} MiB (goal ≤ 64 MiB)")
         os.remove(path)
@@ -266,6 +275,8 @@ def main() -> int:
     ap.add_argument("--only", choices=("throughput", "messages", "compile"), action="append")
     ap.add_argument("--sizes", default="50,10", help="MB of the generated messages, comma-separated")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--xmllint-dom", action="store_true",
+                    help="throughput: also time `xmllint --schema` without --stream (builds a tree: memory grows with the input)")
     ap.add_argument("--repeat", type=int, default=50, help="copies of each sample for the per-message part")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--max-rss-mib", type=float, help="exit 1 if poststelle's peak RSS on a generated message exceeds this")

@@ -16,8 +16,10 @@ pub mod keys;
 mod queue;
 mod sandbox;
 pub mod schemas;
+pub mod send;
 pub mod transform;
 pub mod validate;
+pub mod vectors;
 
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]
@@ -43,8 +45,12 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Run a local FIT-Connect delivery service (Submission API, OAuth, callbacks) for tests.
     Sandbox(sandbox::SandboxArgs),
+    /// Send a submission (portal role): encrypt, upload, submit, wait for accept or reject.
+    Send(send::SendArgs),
     /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
     Queue(queue::QueueArgs),
+    /// Verify the published test vectors (test-vectors/) against this implementation.
+    Vectors(vectors::VectorsArgs),
 }
 
 /// Runs the command line with the given arguments (the first is the program name).
@@ -70,6 +76,8 @@ where
         Command::Encrypt(args) => encrypt::run(&args),
         Command::Keys(args) => keys::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Send(args) => send::run(&args),
         Command::Queue(args) => queue::run(args),
+        Command::Vectors(args) => vectors::run(&args),
     }
 }

@@ -55,6 +55,16 @@ pub fn is_name_char(c: char) -> bool {
 
 /// Whether `s` is a non-colonized name (`NCName` of Namespaces in XML).
 pub fn is_ncname(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if bytes.is_ascii() {
+        // Fast path for the names of nearly every document (checked per tag by the reader).
+        return match bytes.split_first() {
+            Some((&c, rest)) if c.is_ascii_alphabetic() || c == b'_' => rest
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')),
+            _ => false,
+        };
+    }
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if is_name_start_char(c) => chars.all(is_name_char),
@@ -73,6 +83,13 @@ pub fn is_xml_char(c: char) -> bool {
 /// `EF BF BE`/`EF BF BF`) can be outside `Char`; surrogates cannot occur in a `str`.
 pub fn first_invalid_char(s: &str) -> Option<u32> {
     let bytes = s.as_bytes();
+    // One branch-free pass (vectorised) for the common case of nothing suspicious at all.
+    let suspicious = bytes.iter().fold(false, |acc, &b| {
+        acc | (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') | (b == 0xEF)
+    });
+    if !suspicious {
+        return None;
+    }
     if let Some(&b) = bytes
         .iter()
         .find(|&&b| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')

@@ -15,7 +15,7 @@ use quick_xml::events::{BytesStart, Event as QEvent};
 
 use super::chars;
 use super::error::{Limit, Pos, XmlError, XmlErrorKind};
-use super::namespaces::{NsStack, XML_NS, XMLNS_NS};
+use super::namespaces::{NsRef, NsStack, XML_NS, XMLNS_NS};
 use super::position::{Counting, LimitHit};
 use crate::config::XmlLimits;
 
@@ -57,28 +57,28 @@ pub struct Attribute<'a> {
 /// A start tag: the element name and its attributes.
 #[derive(Debug, Clone, Copy)]
 pub struct StartTag<'a> {
-    tag: &'a TagBuf,
+    doc: &'a Doc,
 }
 
 impl<'a> StartTag<'a> {
     /// The element's expanded name.
     pub fn name(&self) -> Name<'a> {
-        self.tag.name(&self.tag.name)
+        self.doc.name(&self.doc.tag.name)
     }
 
     /// The attributes in document order (namespace declarations excluded).
     pub fn attributes(&self) -> impl ExactSizeIterator<Item = Attribute<'a>> + 'a {
-        let tag = self.tag;
-        tag.attrs.iter().map(move |a| Attribute {
-            name: tag.name(&a.name),
-            value: &tag.strings[a.value.clone()],
+        let doc = self.doc;
+        doc.tag.attrs.iter().map(move |a| Attribute {
+            name: doc.name(&a.name),
+            value: &doc.tag.strings[a.value.clone()],
         })
     }
 
     /// The namespace declarations made on this element, as (prefix, uri); prefix `""` is the
     /// default namespace and uri `""` undeclares it.
     pub fn namespace_declarations(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        let tag = self.tag;
+        let tag = &self.doc.tag;
         tag.ns_decls
             .iter()
             .map(move |(p, u)| (&tag.strings[p.clone()], &tag.strings[u.clone()]))
@@ -87,7 +87,8 @@ impl<'a> StartTag<'a> {
 
 #[derive(Debug, Default, Clone)]
 struct NameRec {
-    namespace: Range<usize>,
+    /// The URI lives in the namespace stack (not copied per element).
+    namespace: NsRef,
     prefix: Range<usize>,
     local: Range<usize>,
 }
@@ -105,6 +106,9 @@ struct TagBuf {
     name: NameRec,
     attrs: Vec<AttrRec>,
     ns_decls: Vec<(Range<usize>, Range<usize>)>,
+    /// Scratch for [`open`]: (prefix, local, value) of each attribute before its prefix is
+    /// resolved.
+    raw_attrs: Vec<(Range<usize>, Range<usize>, Range<usize>)>,
 }
 
 impl TagBuf {
@@ -118,14 +122,6 @@ impl TagBuf {
         let start = self.strings.len();
         self.strings.push_str(s);
         start..self.strings.len()
-    }
-
-    fn name(&self, n: &NameRec) -> Name<'_> {
-        Name {
-            namespace: &self.strings[n.namespace.clone()],
-            local: &self.strings[n.local.clone()],
-            prefix: &self.strings[n.prefix.clone()],
-        }
     }
 }
 
@@ -158,6 +154,16 @@ struct Doc {
     depth: usize,
 }
 
+impl Doc {
+    fn name(&self, n: &NameRec) -> Name<'_> {
+        Name {
+            namespace: self.ns.uri(n.namespace),
+            local: &self.tag.strings[n.local.clone()],
+            prefix: &self.tag.strings[n.prefix.clone()],
+        }
+    }
+}
+
 /// A streaming, bounded, namespace-aware XML reader. See the module documentation.
 pub struct BoundedReader<R: BufRead> {
     tok: quick_xml::Reader<Counting<R>>,
@@ -168,6 +174,16 @@ pub struct BoundedReader<R: BufRead> {
     state: State,
     pending: Option<(Pending, Pos)>,
     pos: Pos,
+    /// What the last returned event was (for [`BoundedReader::start_tag`] and
+    /// [`BoundedReader::text`]).
+    last: Last,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    Start,
+    Text,
+    Other,
 }
 
 impl<'s> BoundedReader<&'s [u8]> {
@@ -201,6 +217,7 @@ impl<R: BufRead> BoundedReader<R> {
             state: State::Start,
             pending: None,
             pos: Pos { line: 1, column: 1 },
+            last: Last::Other,
         }
     }
 
@@ -231,8 +248,22 @@ impl<R: BufRead> BoundedReader<R> {
         self.doc.ns.in_scope()
     }
 
+    /// The start tag the last event delivered, if it was [`Event::Start`]. Unlike the event
+    /// itself, this borrows the reader immutably, so the tag can be used together with
+    /// [`BoundedReader::resolve_prefix`] without copying it.
+    pub fn start_tag(&self) -> Option<StartTag<'_>> {
+        (self.last == Last::Start).then_some(StartTag { doc: &self.doc })
+    }
+
+    /// The character data the last event delivered, if it was [`Event::Text`] (see
+    /// [`BoundedReader::start_tag`] for why).
+    pub fn text(&self) -> Option<&str> {
+        (self.last == Last::Text).then_some(self.text.as_str())
+    }
+
     /// Reads the next event.
     pub fn next_event(&mut self) -> Result<Event<'_>, XmlError> {
+        self.last = Last::Other;
         if self.state == State::Done {
             return Ok(Event::Eof);
         }
@@ -245,8 +276,7 @@ impl<R: BufRead> BoundedReader<R> {
         self.text.clear();
         let mut text_pos = None;
         loop {
-            let start = self.tok.get_ref().pos();
-            self.tok.get_mut().start_construct();
+            let start = self.tok.get_mut().mark();
             self.buf.clear();
             let event = match self.tok.read_event_into(&mut self.buf) {
                 Ok(e) => e,
@@ -344,6 +374,7 @@ impl<R: BufRead> BoundedReader<R> {
             if let Some(tp) = text_pos {
                 self.pending = Some((next, start));
                 self.pos = tp;
+                self.last = Last::Text;
                 return Ok(Event::Text(&self.text));
             }
             return Ok(self.deliver(next, start));
@@ -357,7 +388,8 @@ impl<R: BufRead> BoundedReader<R> {
                 if empty {
                     self.pending = Some((Pending::End, pos));
                 }
-                Event::Start(StartTag { tag: &self.doc.tag })
+                self.last = Last::Start;
+                Event::Start(StartTag { doc: &self.doc })
             }
             Pending::End => {
                 self.doc.ns.pop_scope();
@@ -413,8 +445,8 @@ impl<R: BufRead> BoundedReader<R> {
         Ok(())
     }
 
-    fn tokenizer_error(&self, e: quick_xml::Error, start: Pos) -> XmlError {
-        let here = self.tok.get_ref().pos();
+    fn tokenizer_error(&mut self, e: quick_xml::Error, start: Pos) -> XmlError {
+        let here = self.tok.get_mut().here();
         match e {
             quick_xml::Error::Io(io) => io_error(&io, here),
             quick_xml::Error::Encoding(_) => XmlError {
@@ -459,7 +491,9 @@ fn open(doc: &mut Doc, limits: &XmlLimits, s: &BytesStart<'_>, pos: Pos) -> Resu
     doc.depth += 1;
 
     // First pass: namespace declarations bind, other attributes are recorded raw.
-    let mut raw_attrs: Vec<(Range<usize>, Range<usize>, Range<usize>)> = Vec::new();
+    // Reused across tags: no allocation per element.
+    let mut raw_attrs = std::mem::take(&mut tag.raw_attrs);
+    raw_attrs.clear();
     let mut count = 0usize;
     for attr in s.attributes() {
         count += 1;
@@ -507,27 +541,27 @@ fn open(doc: &mut Doc, limits: &XmlLimits, s: &BytesStart<'_>, pos: Pos) -> Resu
     }
 
     // Second pass: resolve prefixes now that all declarations of this tag are bound.
-    let ns_range = |tag: &mut TagBuf, ns: &NsStack, p: &str, is_attr: bool| {
+    let ns_ref = |ns: &NsStack, p: &str, is_attr: bool| {
         if is_attr && p.is_empty() {
-            return Ok(0..0);
+            return Ok(NsRef::NONE);
         }
-        match ns.resolve(p, false) {
-            Some(uri) => Ok(tag.push(uri)),
-            None if p.is_empty() => Ok(0..0),
+        match ns.resolve_ref(p) {
+            Some(r) => Ok(r),
+            None if p.is_empty() => Ok(NsRef::NONE),
             None => Err(XmlErrorKind::UnboundPrefix(p.to_owned())),
         }
     };
     let element_prefix = tag.push(prefix);
     let element_local = tag.push(local);
-    let element_ns = ns_range(tag, &doc.ns, prefix, false).map_err(err)?;
+    let element_ns = ns_ref(&doc.ns, prefix, false).map_err(err)?;
     tag.name = NameRec {
         namespace: element_ns,
         prefix: element_prefix,
         local: element_local,
     };
-    for (pr, lr, vr) in raw_attrs {
-        let p = tag.strings[pr.clone()].to_owned();
-        let nr = ns_range(tag, &doc.ns, &p, true).map_err(err)?;
+    for (pr, lr, vr) in raw_attrs.drain(..) {
+        let tag = &mut doc.tag;
+        let nr = ns_ref(&doc.ns, &tag.strings[pr.clone()], true).map_err(err)?;
         tag.attrs.push(AttrRec {
             name: NameRec {
                 namespace: nr,
@@ -537,17 +571,15 @@ fn open(doc: &mut Doc, limits: &XmlLimits, s: &BytesStart<'_>, pos: Pos) -> Resu
             value: vr,
         });
     }
+    doc.tag.raw_attrs = raw_attrs;
     // Duplicates by expanded name (raw-name duplicates were caught by the tokenizer); only
     // prefixed attributes can collide this way, so the quadratic check stays tiny.
-    let prefixed: Vec<&AttrRec> = tag
-        .attrs
-        .iter()
-        .filter(|a| !a.name.prefix.is_empty())
-        .collect();
-    for (i, a) in prefixed.iter().enumerate() {
-        let an = tag.name(&a.name);
-        for b in &prefixed[..i] {
-            let bn = tag.name(&b.name);
+    let doc: &Doc = doc;
+    let prefixed = || doc.tag.attrs.iter().filter(|a| !a.name.prefix.is_empty());
+    for (i, a) in prefixed().enumerate() {
+        let an = doc.name(&a.name);
+        for b in prefixed().take(i) {
+            let bn = doc.name(&b.name);
             if an.local == bn.local && an.namespace == bn.namespace {
                 return Err(err(XmlErrorKind::DuplicateAttribute(format!(
                     "{{{}}}{}",

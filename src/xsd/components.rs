@@ -115,6 +115,10 @@ impl Names {
 
     /// The id of a namespace URI, or [`UNKNOWN_NS`].
     pub fn ns_id(&self, uri: &str) -> NsId {
+        if uri.is_empty() {
+            // Interned first by `Names::new`.
+            return 0;
+        }
         self.ns_ids.get(uri).copied().unwrap_or(UNKNOWN_NS)
     }
 

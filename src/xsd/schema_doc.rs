@@ -17,6 +17,25 @@ use super::error::SchemaError;
 
 /// The XML Schema namespace.
 pub(crate) const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
+/// Schema-for-schemas rules for a child of xs:annotation in the XML Schema namespace: only
+/// xs:appinfo and xs:documentation, and xml:lang on the latter must be an xs:language.
+fn annotation_child_error(tag: &crate::xml::StartTag<'_>) -> Option<String> {
+    let local = tag.name().local;
+    if !matches!(local, "appinfo" | "documentation") {
+        return Some(format!(
+            "xs:{local} is not allowed in xs:annotation (only xs:appinfo and xs:documentation)"
+        ));
+    }
+    let lang = tag
+        .attributes()
+        .find(|a| a.name.namespace == XML_NS && a.name.local == "lang")?;
+    let value = lang
+        .value
+        .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    (local == "documentation" && !super::datatypes::names::is_language(value))
+        .then(|| "xs:documentation/@xml:lang is not a valid xs:language".to_owned())
+}
+
 /// The XML namespace (bound to `xml` without declaration).
 pub(crate) const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
@@ -115,6 +134,8 @@ pub(crate) fn read_schema_doc(
     let mut stack: Vec<u32> = Vec::new();
     // Depth inside a skipped subtree (annotation or foreign element); 0 = not skipping.
     let mut skip = 0usize;
+    // Whether the skipped subtree is an xs:annotation (whose children are still checked).
+    let mut in_annotation = false;
     let mut declared_tns: Option<String> = None;
     let mut errors: Vec<SchemaError> = Vec::new();
     let mut foreign: Vec<(u64, u64, String)> = Vec::new();
@@ -139,9 +160,26 @@ pub(crate) fn read_schema_doc(
             Event::Start(tag) => {
                 let name = tag.name();
                 if skip > 0 || name.namespace != XS_NS {
-                    if skip == 0 && name.namespace != XS_NS {
-                        let label = format!("{{{}}}{}", name.namespace, name.local);
-                        let p = reader.position();
+                    // Everything from the tag first: positions need the reader again.
+                    let annotation_error = if skip == 1 && in_annotation && name.namespace == XS_NS
+                    {
+                        annotation_child_error(&tag)
+                    } else {
+                        None
+                    };
+                    let foreign_label = (skip == 0 && name.namespace != XS_NS)
+                        .then(|| format!("{{{}}}{}", name.namespace, name.local));
+                    let p = reader.position();
+                    if let Some(message) = annotation_error {
+                        errors.push(SchemaError {
+                            file: path.to_path_buf(),
+                            line: p.line,
+                            column: p.column,
+                            message,
+                        });
+                    }
+                    if let Some(label) = foreign_label {
+                        in_annotation = false;
                         foreign.push((p.line, p.column, label));
                     }
                     skip += 1;
@@ -243,6 +281,7 @@ pub(crate) fn read_schema_doc(
         if is_annotation {
             // Keep the annotation itself (for ordering rules), not its content.
             skip += 1;
+            in_annotation = true;
         } else {
             stack.push(index);
         }

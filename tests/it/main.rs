@@ -1,7 +1,14 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
+mod fitconnect_client;
 mod fitconnect_metadata;
 mod fitconnect_set;
+mod forward_file_drop;
+mod forward_http;
+mod forward_mtls;
+mod forward_outage;
+mod forward_support;
+mod interop_python_fitconnect;
 mod jose_cli;
 mod jose_hostile;
 mod jose_interop_josekit;
@@ -9,11 +16,18 @@ mod jose_interop_python;
 mod jose_keys;
 mod jose_vectors;
 mod jose_x509;
+mod pipeline_check;
+mod pipeline_fixture;
+mod pipeline_run;
 mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
 mod sandbox_support;
+mod send_e2e;
+mod server_callbacks;
+mod server_endpoints;
 mod store_suite;
+mod vectors_check;
 mod xml_hostile;
 mod xoev_packs;
 mod xoev_registry;

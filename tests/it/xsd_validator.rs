@@ -216,3 +216,65 @@ fn broken_schemas_are_rejected_with_positions() {
         "{errors:?}"
     );
 }
+
+/// Schema-for-schemas and component rules added for the W3C sets: xs:annotation content,
+/// xml:lang on xs:documentation, value constraints on ID types, two ID attribute uses.
+#[test]
+fn annotation_content_and_id_rules_are_schema_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "nested annotation",
+            r#"<xs:annotation><xs:annotation/></xs:annotation>"#,
+            "not allowed in xs:annotation",
+        ),
+        (
+            "empty xml:lang",
+            r#"<xs:annotation><xs:documentation xml:lang=" "/></xs:annotation>"#,
+            "xml:lang",
+        ),
+        (
+            "element of type ID with a default",
+            r#"<xs:element name="e" type="xs:ID" default="a"/>"#,
+            "xs:ID cannot have a default or fixed value",
+        ),
+        (
+            "attribute of a type derived from ID with a fixed value",
+            r#"<xs:simpleType name="myId"><xs:restriction base="xs:ID"/></xs:simpleType>
+               <xs:attribute name="a" type="myId" fixed="x"/>"#,
+            "xs:ID cannot have a default or fixed value",
+        ),
+        (
+            "two ID attributes",
+            r#"<xs:complexType name="t"><xs:attribute name="a" type="xs:ID"/>
+               <xs:attribute name="b" type="xs:ID"/></xs:complexType>"#,
+            "ct-props-correct 5",
+        ),
+    ];
+    for (i, (what, body, expected)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("s{i}.xsd"));
+        std::fs::write(
+            &path,
+            format!(r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{body}</xs:schema>"#),
+        )
+        .expect("write");
+        let err = xsd::compile_file(&path, &Limits::default()).expect_err(what);
+        assert!(
+            err.errors().iter().any(|e| e.message.contains(expected)),
+            "{what}: {:?}",
+            err.errors()
+        );
+    }
+    // The same shapes without the violation compile.
+    let path = dir.path().join("ok.xsd");
+    std::fs::write(
+        &path,
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:annotation><xs:appinfo><x/></xs:appinfo><xs:documentation xml:lang="de-DE"/></xs:annotation>
+  <xs:complexType name="t"><xs:attribute name="a" type="xs:ID"/>
+    <xs:attribute name="b" type="xs:IDREF" default="x"/></xs:complexType>
+</xs:schema>"#,
+    )
+    .expect("write");
+    xsd::compile_file(&path, &Limits::default()).expect("valid schema");
+}

@@ -1,8 +1,8 @@
 //! Attribute declarations, attribute groups and attribute wildcards.
 
-use super::{Asm, AttrSet, NodeNs, Src};
+use super::{Asm, AttrSet, NodeNs, Src, id_kind_of};
 use crate::xsd::components::{
-    ANY_SIMPLE_TYPE, AttrUse, NsConstraint, Process, TypeId, ValueConstraint, Wildcard,
+    ANY_SIMPLE_TYPE, AttrUse, IdKind, NsConstraint, Process, TypeId, ValueConstraint, Wildcard,
 };
 use crate::xsd::schema_doc::{SNode, split_clark};
 
@@ -137,7 +137,16 @@ impl Asm<'_> {
             (None, Some(f)) => (true, f),
             (None, None) => return None,
         };
-        let value = match self.simple_of(type_id) {
+        let st = self.simple_of(type_id);
+        if st.as_deref().is_some_and(|st| id_kind_of(st) == IdKind::Id) {
+            self.error(
+                src,
+                "a declaration whose type is or is derived from xs:ID cannot have a default or \
+                 fixed value (e-props-correct 4, a-props-correct 3)",
+            );
+            return None;
+        }
+        let value = match st {
             Some(st) => match st.validate(lexical, &NodeNs(&node.bindings)) {
                 Ok(v) => Some(v),
                 Err(e) => {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::{Asm, AttrSet, NodeNs, Slot, Src, id_kind_of};
 use crate::xsd::components::{
-    ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, Method, TypeDef, TypeId,
-    TypeKind,
+    ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, IdKind, Method, TypeDef,
+    TypeId, TypeKind,
 };
 use crate::xsd::content::{Particle, Term};
 use crate::xsd::schema_doc::SNode;
@@ -364,6 +364,24 @@ impl Asm<'_> {
                 }
             }
         };
+        // ct-props-correct 5: at most one attribute use whose type is or derives from xs:ID.
+        let id_uses = attrs
+            .uses
+            .iter()
+            .filter(|u| {
+                matches!(
+                    self.g.types[u.type_id as usize].kind,
+                    TypeKind::Simple(_, IdKind::Id)
+                )
+            })
+            .count();
+        if id_uses > 1 {
+            self.error(
+                src,
+                "more than one attribute use whose type is or is derived from xs:ID \
+                 (ct-props-correct 5)",
+            );
+        }
         self.type_particles[id as usize] = particle;
         self.g.types[id as usize] = TypeDef {
             name,

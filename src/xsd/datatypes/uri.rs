@@ -6,26 +6,44 @@
 
 /// Is `s` (collapsed) in the lexical space of anyURI?
 pub fn is_any_uri(s: &str) -> bool {
-    if s.bytes().filter(|&b| b == b'#').count() > 1 {
-        return false;
-    }
-    // Escaping never touches '%', so it must already start an escape.
+    // One pass (this runs for every listURI attribute of an XÖV code): the first '/', '?' or
+    // '#' ends the part where a scheme may stand, the first ':' before it ends the scheme.
     let b = s.as_bytes();
-    for (i, _) in s.match_indices('%') {
-        if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-            && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-        {
-            return false;
+    let mut hashes = 0;
+    let mut head_end = None;
+    let mut colon = None;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'#' => {
+                hashes += 1;
+                if hashes > 1 {
+                    return false;
+                }
+                head_end.get_or_insert(i);
+            }
+            b'/' | b'?' => {
+                head_end.get_or_insert(i);
+            }
+            b':' if head_end.is_none() => {
+                colon.get_or_insert(i);
+            }
+            // Escaping never touches '%', so it must already start an escape.
+            b'%' if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)) =>
+            {
+                return false;
+            }
+            _ => {}
         }
     }
-    let head_end = s.find(['/', '?', '#']).unwrap_or(s.len());
-    let Some(colon) = s[..head_end].find(':') else {
+    let Some(colon) = colon else {
         return true;
     };
-    let scheme = &s[..colon];
-    let mut bytes = scheme.bytes();
-    let scheme_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    let scheme = &b[..colon];
+    let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme[1..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
     scheme_ok && colon + 1 < s.len()
 }
 
@@ -43,10 +61,15 @@ mod tests {
             "a/b:c",
             "#frag",
             "ä",
+            "a?b:c",
+            "urn:xoev-de:kosit:codeliste:verzeichnisdienst",
+            "http://x/%20#y:z",
         ] {
             assert!(super::is_any_uri(ok), "{ok}");
         }
-        for bad in [":a", "b:", "1a:b", "a#b#c", "a b:c", "%", "a%2", "%zz"] {
+        for bad in [
+            ":a", "b:", "1a:b", "a#b#c", "a b:c", "%", "a%2", "%zz", "a:b#%g0", "#a:b#",
+        ] {
             assert!(!super::is_any_uri(bad), "{bad}");
         }
     }

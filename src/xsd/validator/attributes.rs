@@ -7,13 +7,13 @@ use crate::xsd::datatypes::NsResolver;
 use crate::xsd::error::ErrorKind;
 
 use super::engine::{Frame, Validator};
-use super::{AttributeInfo, Observer, TagData};
+use super::{AttributeInfo, Observer, Tag};
 
 impl Validator<'_> {
     pub(super) fn emit_attributes<O: Observer>(
         &mut self,
         frame: &Frame,
-        tag: &TagData,
+        tag: &impl Tag,
         ns: &dyn NsResolver,
         pos: Pos,
         obs: &mut O,
@@ -49,14 +49,17 @@ impl Validator<'_> {
             } else {
                 g.names.lookup(ns_id, local)
             };
-            let shown_name = if prefix.is_empty() {
-                local.to_owned()
-            } else {
-                format!("{prefix}:{local}")
+            // Built only for messages (not per attribute: this is the hot path).
+            let shown_name = || {
+                if prefix.is_empty() {
+                    local.to_owned()
+                } else {
+                    format!("{prefix}:{local}")
+                }
             };
             if let Some(i) = name.and_then(|q| uses.iter().position(|u| u.name == q)) {
                 self.seen[i] = true;
-                self.check_attr(&uses[i], &shown_name, value, ns, pos, obs, ans, local);
+                self.check_attr(&uses[i], shown_name, value, ns, pos, obs, ans, local);
                 continue;
             }
             match ct.and_then(|c| c.attr_wildcard.as_ref()) {
@@ -64,20 +67,35 @@ impl Validator<'_> {
                     let global = name.and_then(|q| g.global_attributes.get(&q));
                     match (w.process, global) {
                         (Process::Skip, _) | (Process::Lax, None) => {
-                            obs.attribute(g, &AttributeInfo { name, ns: ans, local, value, typed: None, defaulted: false });
+                            obs.attribute(
+                                g,
+                                &AttributeInfo {
+                                    name,
+                                    ns: ans,
+                                    local,
+                                    value,
+                                    typed: None,
+                                    defaulted: false,
+                                },
+                            );
                         }
-                        (_, Some(a)) => self.check_attr(a, &shown_name, value, ns, pos, obs, ans, local),
+                        (_, Some(a)) => {
+                            self.check_attr(a, shown_name, value, ns, pos, obs, ans, local)
+                        }
                         (Process::Strict, None) => self.error(
                             pos,
                             ErrorKind::UnexpectedAttribute,
-                            format!("attribute {shown_name} matches a strict wildcard but is not declared"),
+                            format!(
+                                "attribute {} matches a strict wildcard but is not declared",
+                                shown_name()
+                            ),
                         ),
                     }
                 }
                 _ => self.error(
                     pos,
                     ErrorKind::UnexpectedAttribute,
-                    format!("attribute {shown_name} is not allowed here"),
+                    format!("attribute {} is not allowed here", shown_name()),
                 ),
             }
         }
@@ -113,7 +131,7 @@ impl Validator<'_> {
     fn check_attr<O: Observer>(
         &mut self,
         u: &AttrUse,
-        shown_name: &str,
+        shown_name: impl Fn() -> String,
         value: &str,
         ns: &dyn NsResolver,
         pos: Pos,
@@ -138,7 +156,8 @@ impl Validator<'_> {
                             pos,
                             ErrorKind::FixedValue,
                             format!(
-                                "attribute {shown_name} does not match the fixed value '{}'{shown}",
+                                "attribute {} does not match the fixed value '{}'{shown}",
+                                shown_name(),
                                 vc.lexical
                             ),
                         );
@@ -166,7 +185,10 @@ impl Validator<'_> {
                 self.error(
                     pos,
                     ErrorKind::InvalidValue,
-                    format!("attribute {shown_name}: value not valid for {label}: {e}{shown}"),
+                    format!(
+                        "attribute {}: value not valid for {label}: {e}{shown}",
+                        shown_name()
+                    ),
                 );
                 obs.attribute(
                     g,

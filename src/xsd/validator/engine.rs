@@ -4,16 +4,14 @@ use std::collections::HashSet;
 
 use crate::xml::Pos;
 use crate::xsd::components::{
-    Content, ElemId, Grammar, IdKind, ModelId, Process, TypeId, TypeKind, UNKNOWN_NS,
+    Content, ElemId, Grammar, IdKind, ModelId, NsId, Process, TypeId, TypeKind, UNKNOWN_NS,
 };
 use crate::xsd::content::{Matched, NodeKind, NodeState, Step};
 use crate::xsd::datatypes::NsResolver;
 use crate::xsd::derivation::{NotDerived, check_derived};
 use crate::xsd::error::{ErrorKind, ValidationError};
 
-use super::{
-    ElementInfo, Observer, TagData, ValidationOptions, ValidationReport, is_xml_whitespace,
-};
+use super::{ElementInfo, Observer, Tag, ValidationOptions, ValidationReport, is_xml_whitespace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Mode {
@@ -65,6 +63,9 @@ pub struct Validator<'g> {
     pub(super) seen: Vec<bool>,
     scratch: Vec<NodeState>,
     pub(super) idc: super::identity::IdcState,
+    /// The namespace URI of the last element and its id: consecutive elements mostly share
+    /// one namespace, and comparing is cheaper than hashing.
+    ns_cache: (String, NsId),
 }
 
 impl<'g> Validator<'g> {
@@ -91,6 +92,7 @@ impl<'g> Validator<'g> {
             seen: Vec::new(),
             scratch: Vec::new(),
             idc: super::identity::IdcState::default(),
+            ns_cache: (String::new(), 0),
         }
     }
 
@@ -171,6 +173,19 @@ impl<'g> Validator<'g> {
         }
     }
 
+    /// The id of an element's namespace URI, through the one-entry cache.
+    fn element_ns_id(&mut self, uri: &str) -> NsId {
+        if uri.is_empty() {
+            return self.g.names.ns_id("");
+        }
+        if self.ns_cache.0 != uri {
+            self.ns_cache.0.clear();
+            self.ns_cache.0.push_str(uri);
+            self.ns_cache.1 = self.g.names.ns_id(uri);
+        }
+        self.ns_cache.1
+    }
+
     fn lax_lookup(&self, name: Option<u32>) -> (Mode, Option<ElemId>) {
         match name.and_then(|q| self.g.global_elements.get(&q)) {
             Some(&e) => (Mode::Validate, Some(e)),
@@ -181,7 +196,7 @@ impl<'g> Validator<'g> {
     /// An element starts. `ns` resolves prefixes in its scope (for `xsi:type` and QNames).
     pub fn start<O: Observer>(
         &mut self,
-        tag: &TagData,
+        tag: &impl Tag,
         ns: &dyn NsResolver,
         pos: Pos,
         obs: &mut O,
@@ -194,7 +209,7 @@ impl<'g> Validator<'g> {
             self.path.push(':');
         }
         self.path.push_str(tag.local());
-        let ns_id = g.names.ns_id(tag.ns());
+        let ns_id = self.element_ns_id(tag.ns());
         let name = if ns_id == UNKNOWN_NS {
             None
         } else {
@@ -373,7 +388,7 @@ impl<'g> Validator<'g> {
         &mut self,
         frame: &mut Frame,
         e: ElemId,
-        tag: &TagData,
+        tag: &impl Tag,
         ns: &dyn NsResolver,
         pos: Pos,
         _obs: &mut O,

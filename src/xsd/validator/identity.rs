@@ -13,7 +13,7 @@ use crate::xsd::datatypes::{NsResolver, Value};
 use crate::xsd::error::ErrorKind;
 use crate::xsd::identity::{Path, Step};
 
-use super::TagData;
+use super::Tag;
 use super::engine::Validator;
 
 #[derive(Debug)]
@@ -77,7 +77,7 @@ impl Validator<'_> {
     /// After an element started (its frame pushed at `depth`).
     pub(super) fn idc_start(
         &mut self,
-        tag: &TagData,
+        tag: &impl Tag,
         decl: Option<u32>,
         assessed: bool,
         ns: &dyn NsResolver,

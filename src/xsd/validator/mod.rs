@@ -22,7 +22,8 @@ use super::error::ValidationError;
 use super::schema_doc::XML_NS;
 
 pub use engine::Validator;
-pub use tag::TagData;
+use tag::ReaderTag;
+pub use tag::{Tag, TagData};
 
 /// Options of one validation run.
 #[derive(Debug, Clone)]
@@ -189,29 +190,35 @@ pub fn validate_with<R: BufRead, O: Observer>(
 ) -> ValidationReport {
     let mut reader = BoundedReader::new(input, &limits.xml);
     let mut validator = Validator::new(grammar, options.clone(), limits.xsd.max_identity_entries);
-    let mut tag = TagData::default();
-    let mut text_buf = String::new();
     loop {
-        let event = reader.next_event();
+        // The event's own borrow ends here; the tag and the text are then borrowed from the
+        // reader immutably, next to its namespace bindings (no copy per event).
+        let event = reader.next_event().map(|e| match e {
+            Event::Start(_) => Ev::Start,
+            Event::Text(_) => Ev::Text,
+            Event::End => Ev::End,
+            Event::Eof => Ev::Eof,
+        });
         match event {
-            Ok(Event::Start(start)) => {
-                tag.fill(&start);
-                let pos = reader.position();
-                validator.start(&tag, &ReaderNs(&reader), pos, observer);
-            }
-            Ok(Event::Text(text)) => {
-                if validator.wants_text() || !is_xml_whitespace(text) {
-                    text_buf.clear();
-                    text_buf.push_str(text);
+            Ok(Ev::Start) => {
+                if let Some(start) = reader.start_tag() {
+                    let tag = ReaderTag::new(start);
                     let pos = reader.position();
-                    validator.text(&text_buf, pos, observer);
+                    validator.start(&tag, &ReaderNs(&reader), pos, observer);
                 }
             }
-            Ok(Event::End) => {
+            Ok(Ev::Text) => {
+                if let Some(text) = reader.text()
+                    && (validator.wants_text() || !is_xml_whitespace(text))
+                {
+                    validator.text(text, reader.position(), observer);
+                }
+            }
+            Ok(Ev::End) => {
                 let pos = reader.position();
                 validator.end(&ReaderNs(&reader), pos, observer);
             }
-            Ok(Event::Eof) => {
+            Ok(Ev::Eof) => {
                 let pos = reader.position();
                 return validator.finish(pos);
             }
@@ -221,6 +228,14 @@ pub fn validate_with<R: BufRead, O: Observer>(
             }
         }
     }
+}
+
+/// The kind of an [`Event`], without its borrow of the reader.
+enum Ev {
+    Start,
+    Text,
+    End,
+    Eof,
 }
 
 pub(crate) fn is_xml_whitespace(text: &str) -> bool {

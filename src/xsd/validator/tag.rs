@@ -1,9 +1,56 @@
-//! An owned copy of one start tag in a reusable buffer, so the reader can be asked for namespace
-//! bindings while the tag is validated (no allocation per element after warm-up).
+//! The start tag as the validator sees it: [`Tag`], implemented by the reader's own tag (no
+//! copy) and by [`TagData`], an owned tag in a reusable buffer for other event sources.
 
 use std::ops::Range;
 
-use crate::xml::StartTag;
+use crate::xml::{Name, StartTag};
+
+/// One start tag: element name and attributes.
+pub trait Tag {
+    /// Namespace URI of the element ("" = none).
+    fn ns(&self) -> &str;
+    /// Local name of the element.
+    fn local(&self) -> &str;
+    /// Prefix of the element as written.
+    fn prefix(&self) -> &str;
+    /// Attributes as `(namespace, local, prefix, value)`, namespace declarations excluded.
+    fn attributes(&self) -> impl Iterator<Item = (&str, &str, &str, &str)>;
+}
+
+/// The reader's start tag with its name resolved once.
+pub(super) struct ReaderTag<'a> {
+    name: Name<'a>,
+    tag: StartTag<'a>,
+}
+
+impl<'a> ReaderTag<'a> {
+    pub(super) fn new(tag: StartTag<'a>) -> Self {
+        Self {
+            name: tag.name(),
+            tag,
+        }
+    }
+}
+
+impl Tag for ReaderTag<'_> {
+    fn ns(&self) -> &str {
+        self.name.namespace
+    }
+
+    fn local(&self) -> &str {
+        self.name.local
+    }
+
+    fn prefix(&self) -> &str {
+        self.name.prefix
+    }
+
+    fn attributes(&self) -> impl Iterator<Item = (&str, &str, &str, &str)> {
+        self.tag
+            .attributes()
+            .map(|a| (a.name.namespace, a.name.local, a.name.prefix, a.value))
+    }
+}
 
 /// One start tag: name and attributes, with the text in one reused buffer.
 #[derive(Debug, Default, Clone)]
@@ -56,24 +103,22 @@ impl TagData {
             self.attrs.push(a);
         }
     }
+}
 
-    /// Namespace URI of the element ("" = none).
-    pub fn ns(&self) -> &str {
+impl Tag for TagData {
+    fn ns(&self) -> &str {
         &self.buf[self.name[0].clone()]
     }
 
-    /// Local name of the element.
-    pub fn local(&self) -> &str {
+    fn local(&self) -> &str {
         &self.buf[self.name[1].clone()]
     }
 
-    /// Prefix of the element as written.
-    pub fn prefix(&self) -> &str {
+    fn prefix(&self) -> &str {
         &self.buf[self.name[2].clone()]
     }
 
-    /// Attributes as `(namespace, local, prefix, value)`.
-    pub fn attributes(&self) -> impl Iterator<Item = (&str, &str, &str, &str)> + '_ {
+    fn attributes(&self) -> impl Iterator<Item = (&str, &str, &str, &str)> {
         self.attrs.iter().map(|[n, l, p, v]| {
             (
                 &self.buf[n.clone()],
