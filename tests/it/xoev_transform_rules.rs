@@ -124,11 +124,11 @@ fn xoev_transform_rules_are_pinned() {
             "flag": true,
             "count": 42,
             "big": "123456789012345678901234567890",
-            "amount": "12.50",
+            "amount": "12.5",
             "day": "2026-12-02",
             "farbe": {"code": "rot", "listURI": "urn:farben", "listVersionID": "1.0"},
             "blob": {"attachment": "binary-1", "size": 5, "sha512": sha},
-            "measure": {"@unit": "m", "#value": "3.0"},
+            "measure": {"@unit": "m", "#value": "3"},
             "note": {"#text": ["Hello ", " world"], "b": ["bold"], "#order": ["#text", "b", "#text"]},
             "pair": {"k": ["a", "b"], "v": ["1", "2"], "#order": ["k", "v", "k", "v"]},
             "mix": {"x": ["1", "3"], "y": ["2"], "#order": ["x", "y", "x"]}

@@ -21,8 +21,8 @@
 //!   **always** an array, even with one item. Any other element is a single value. An absent
 //!   optional element is absent (never `null`). Elements matched by a wildcard are always arrays.
 //! * Simple-typed element → its value: `xs:boolean` → `true`/`false`; integer types → JSON
-//!   number when within ±(2^53 − 1), else a string of the exact digits; `xs:decimal` → string exactly
-//!   as written after whitespace collapsing (`"680.00"`; never a binary float); `xs:float`/`xs:double` → number
+//!   number when within ±(2^53 − 1), else a string of the exact digits; `xs:decimal` → string in
+//!   the shortest exact form (`0012.50` → `"12.5"`; never a binary float); `xs:float`/`xs:double` → number
 //!   (`"INF"`, `"-INF"`, `"NaN"` as strings); lists → arrays; dates, times and every other type →
 //!   the string after the type's whitespace normalisation (dates stay ISO 8601 as written).
 //! * `xs:base64Binary` → `{"attachment": "binary-N", "size": octets, "sha512": hex}`; the

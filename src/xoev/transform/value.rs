@@ -15,8 +15,7 @@ pub(crate) enum ValueKind {
     Boolean,
     /// Integer types → number, or a string beyond ±(2^53 − 1).
     Integer,
-    /// `xs:decimal` (not integer) → string, exactly as written after whitespace collapsing
-    /// (`"680.00"` stays `"680.00"`: exact, and trailing zeros of amounts are kept).
+    /// `xs:decimal` (not integer) → string, shortest exact form (`0012.50` → `"12.5"`).
     Decimal,
     /// `xs:float`/`xs:double` → number, or `"INF"`, `"-INF"`, `"NaN"`.
     Float,
@@ -66,6 +65,7 @@ pub(crate) fn to_json(
             }
             _ => Json::String(d.to_string()),
         },
+        (ValueKind::Decimal, Some(Value::Decimal(d))) => Json::String(d.to_string()),
         (ValueKind::Float, Some(Value::Float(f))) => float_json(f64::from(f.get()), st, lexical),
         (ValueKind::Float, Some(Value::Double(f))) => float_json(f.get(), st, lexical),
         (ValueKind::List(item), Some(Value::List(items))) => {
