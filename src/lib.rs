@@ -8,6 +8,7 @@
 //! ```text
 //! L4  main.rs → cli                          thin main; composition root
 //! L2  sandbox                                local delivery service (hyper, SQLite)
+//! L2  fitconnect::{client, sender}           Submission API client (reqwest), sender role
 //! L2  store                                  durable state (SQLite / PostgreSQL)
 //! L1  xml, xsd, xoev, jose, fitconnect       pure, sync, fuzzable; no I/O on payloads
 //! L0  error, config (incl. Limits)
