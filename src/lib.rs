@@ -12,6 +12,7 @@
 //! L3  vectors                                test-vector runner and generator
 //! L2  server                                 HTTP(S): callbacks, health, metrics, admin API
 //! L2  sandbox                                local delivery service (hyper, SQLite)
+//! L2  fitconnect::{client, sender}           Submission API client (reqwest), sender role
 //! L2  store                                  durable state (SQLite / PostgreSQL)
 //! L1  xml, xsd, xoev, jose, fitconnect       pure, sync, fuzzable; no I/O on payloads
 //! L0  error, config (incl. Limits)

@@ -2,7 +2,8 @@
 //!
 //! Layer L1: pure and synchronous; "now" is always a parameter so test vectors can drive the
 //! checks with a fixed clock. `capture_dir` (reading and writing a downloaded submission as a
-//! directory) is the one file-I/O exception.
+//! directory) is the one file-I/O exception. `client` (the HTTP client of the Submission API)
+//! and `sender` (the portal role on top of it) are layer L2 and do network I/O.
 
 pub mod callback;
 pub mod capture_dir;
