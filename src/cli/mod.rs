@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod decrypt;
+mod demo;
 mod discover;
 pub mod encrypt;
 mod keyfile;
@@ -16,6 +17,7 @@ pub mod keys;
 mod queue;
 mod sandbox;
 pub mod schemas;
+mod serve;
 pub mod transform;
 pub mod validate;
 
@@ -43,6 +45,10 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Run a local FIT-Connect delivery service (Submission API, OAuth, callbacks) for tests.
     Sandbox(sandbox::SandboxArgs),
+    /// Run sandbox + gateway + file-drop upstream in one process with example submissions.
+    Demo(demo::DemoArgs),
+    /// Run the gateway: receive, check, store, acknowledge and forward submissions.
+    Serve(serve::ServeArgs),
     /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
     Queue(queue::QueueArgs),
 }
@@ -71,5 +77,7 @@ where
         Command::Keys(args) => keys::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Queue(args) => queue::run(args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Demo(args) => demo::run(&args),
     }
 }

@@ -3,6 +3,7 @@
 mod fitconnect_client;
 mod fitconnect_metadata;
 mod fitconnect_set;
+mod gateway_demo;
 mod jose_cli;
 mod jose_hostile;
 mod jose_interop_josekit;
