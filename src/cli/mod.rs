@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod decrypt;
+mod demo;
 mod discover;
 pub mod encrypt;
 mod keyfile;
@@ -17,6 +18,7 @@ mod queue;
 mod sandbox;
 pub mod schemas;
 pub mod send;
+mod serve;
 pub mod transform;
 pub mod validate;
 pub mod vectors;
@@ -47,6 +49,10 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Send a submission (portal role): encrypt, upload, submit, wait for accept or reject.
     Send(send::SendArgs),
+    /// Run sandbox + gateway + file-drop upstream in one process with example submissions.
+    Demo(demo::DemoArgs),
+    /// Run the gateway: receive, check, store, acknowledge and forward submissions.
+    Serve(serve::ServeArgs),
     /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
     Queue(queue::QueueArgs),
     /// Verify the published test vectors (test-vectors/) against this implementation.
@@ -79,5 +85,7 @@ where
         Command::Send(args) => send::run(&args),
         Command::Queue(args) => queue::run(args),
         Command::Vectors(args) => vectors::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Demo(args) => demo::run(&args),
     }
 }

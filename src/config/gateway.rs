@@ -19,7 +19,7 @@
 //! callback_secret_file = "secrets/callback-secret"   # optional
 //!
 //! [store]
-//! address = "sqlite:data/poststelle.sqlite3"        # or postgres://…
+//! address = "sqlite:data/poststelle.db"        # or postgres://…
 //!
 //! [pipeline]
 //! ack_policy = "after-store"  # or after-forward
@@ -373,7 +373,7 @@ impl GatewayConfig {
         let store = raw
             .store
             .and_then(|s| s.address)
-            .unwrap_or_else(|| "sqlite:data/poststelle.sqlite3".into());
+            .unwrap_or_else(|| "sqlite:data/poststelle.db".into());
         let store = match store.strip_prefix("sqlite:") {
             Some(p) => format!("sqlite:{}", path(Path::new(p)).display()),
             None if store.starts_with("postgres://") || store.starts_with("postgresql://") => store,
@@ -531,7 +531,7 @@ mod tests {
     fn empty_config_is_the_sandbox_default() {
         let c = GatewayConfig::embedded_default();
         assert!(matches!(c.delivery, DeliverySource::Sandbox { .. }));
-        assert_eq!(c.store, "sqlite:./data/poststelle.sqlite3");
+        assert_eq!(c.store, "sqlite:./data/poststelle.db");
         assert_eq!(c.default_upstreams, vec!["outbox".to_owned()]);
         assert!(!c.after_forward);
         assert!(c.dangerous_settings().is_empty());

@@ -10,6 +10,7 @@ mod forward_mtls;
 mod forward_outage;
 mod forward_support;
 mod interop_python_fitconnect;
+mod gateway_demo;
 mod jose_cli;
 mod jose_hostile;
 mod jose_interop_josekit;

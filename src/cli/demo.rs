@@ -1,0 +1,295 @@
+//! `poststelle demo`: the whole flow in one process — a local sandbox (delivery service), the
+//! gateway (pipeline, SQLite store, forwarder, server) and a file-drop upstream — fed with the
+//! repository's example XGewerbeanzeige and XBau submissions plus one that must be rejected,
+//! with a readable account of each step.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::config::gateway::GatewayConfig;
+use crate::fitconnect::captured::ApiProfile;
+use crate::fitconnect::client::{Client, ClientConfig, Credentials, NewSubmission};
+use crate::fitconnect::hash::sha512_hex;
+use crate::jose::{DecryptionKey, Jwk, jwe};
+use crate::pipeline::Outcome;
+use crate::sandbox::{ClientRole, Sandbox, SandboxConfig};
+
+/// Arguments of `poststelle demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Working directory (wiped first) for the sandbox, the store and the outbox.
+    #[arg(long, value_name = "DIR", default_value = "demo-data")]
+    data_dir: PathBuf,
+}
+
+/// One submission of the demo.
+struct Example {
+    label: &'static str,
+    xml: Vec<u8>,
+    /// Break the data hash in the metadata: the gateway must reject it.
+    tamper: bool,
+}
+
+fn examples(log: &dyn Fn(&str)) -> Vec<Example> {
+    let mut out = Vec::new();
+    let read = |p: &str| std::fs::read(p).ok();
+    if let Some(xml) = read("examples/xgewerbeanzeige/gewerbeanmeldung.xml") {
+        out.push(Example {
+            label: "XGewerbeanzeige Gewerbeanmeldung (examples/xgewerbeanzeige)",
+            xml: xml.clone(),
+            tamper: false,
+        });
+        out.push(Example {
+            label: "XGewerbeanzeige with a wrong data hash (must be rejected)",
+            xml,
+            tamper: true,
+        });
+    } else {
+        log(
+            "examples/xgewerbeanzeige/gewerbeanmeldung.xml not found: run the demo in the repository root",
+        );
+    }
+    let shared = std::env::var_os("POSTSTELLE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared"));
+    if shared.join("xoev/xbau-2.6").is_dir() {
+        if let Some(xml) = read("examples/xbau/baugenehmigung.antrag.0200.xml") {
+            out.push(Example {
+                label: "XBau Bauantrag (examples/xbau, official XBau 2.6 pack from ../shared)",
+                xml,
+                tamper: false,
+            });
+        }
+    } else {
+        log(
+            "the XBau 2.6 pack (../shared/xoev/xbau-2.6) is absent: running the XGewerbeanzeige part only",
+        );
+    }
+    out
+}
+
+fn metadata(xml: &[u8], attachment: (&str, &[u8]), tamper: bool) -> serde_json::Value {
+    let data_hash = if tamper {
+        "0".repeat(128)
+    } else {
+        sha512_hex(xml)
+    };
+    serde_json::json!({
+        "publicServiceType": {"identifier": SERVICE, "name": "Demo"},
+        "contentStructure": {
+            "data": {
+                "hash": {"type": "sha512", "content": data_hash},
+                "submissionSchema": {"schemaUri": "urn:xoev-de:demo", "mimeType": "application/xml"}
+            },
+            "attachments": [{
+                "attachmentId": attachment.0, "purpose": "attachment",
+                "mimeType": "application/pdf", "filename": "anlage.pdf",
+                "hash": {"type": "sha512", "content": sha512_hex(attachment.1)}
+            }]
+        }
+    })
+}
+
+const SERVICE: &str = "urn:de:fim:leika:leistung:99099002067003";
+
+type DemoError = String;
+
+async fn send(
+    sender: &Client,
+    destination: &str,
+    key: &DecryptionKey,
+    example: &Example,
+) -> Result<String, DemoError> {
+    let aid = uuid::Uuid::new_v4().to_string();
+    let pdf = b"%PDF-1.7 demo attachment".to_vec();
+    let created = sender
+        .create_submission(&NewSubmission {
+            destination_id: destination.to_owned(),
+            service_identifier: SERVICE.to_owned(),
+            service_name: "Demo".to_owned(),
+            announced_attachments: vec![aid.clone()],
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let public = key.public_key();
+    let enc = |bytes: &[u8], cty: &str| {
+        jwe::encrypt(bytes, public, key.kid(), Some(cty)).map_err(|e| e.to_string())
+    };
+    let att = enc(&pdf, "application/pdf")?;
+    sender
+        .upload_attachment(&created.submission_id, &aid, &att)
+        .await
+        .map_err(|e| e.to_string())?;
+    let meta = metadata(&example.xml, (&aid, &pdf), example.tamper);
+    let meta = enc(
+        &serde_json::to_vec(&meta).map_err(|e| e.to_string())?,
+        "application/json",
+    )?;
+    let data = enc(&example.xml, "application/xml")?;
+    sender
+        .submit(&created.submission_id, &meta, Some(&data))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(created.submission_id)
+}
+
+fn count_files(dir: &Path) -> usize {
+    // Hidden entries are the upstream's own work area (atomic rename), not deliveries.
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
+    let say = |m: &str| println!("{m}");
+    let dir = &args.data_dir;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+
+    say("[1/5] starting the sandbox delivery service (RSA-4096 keys are generated: a few seconds)");
+    let mut sc = SandboxConfig::generated();
+    sc.listen = "127.0.0.1:0".parse().map_err(|_| "address".to_owned())?;
+    sc.data_dir = dir.join("sandbox");
+    let sender_client = sc
+        .clients
+        .iter()
+        .find(|c| c.role == ClientRole::Sender)
+        .cloned()
+        .ok_or("no sender client")?;
+    std::fs::create_dir_all(&sc.data_dir).map_err(|e| e.to_string())?;
+    std::fs::write(
+        sc.data_dir.join("sandbox.toml"),
+        sc.to_toml().map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let destination = sc.destinations[0].id.clone();
+    let sandbox = Sandbox::start(sc.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = sandbox.base_url().to_owned();
+    say(&format!(
+        "      sandbox at {url}, destination {destination}"
+    ));
+
+    say("[2/5] starting the gateway (SQLite store, file-drop upstream, server)");
+    let toml = format!(
+        "[delivery_service]\nsandbox_dir = {:?}\nsandbox_url = {url:?}\n\
+         [store]\naddress = \"sqlite:{}\"\n\
+         [[upstream]]\nname = \"outbox\"\nfile_drop = {:?}\n\
+         [server]\nlisten = \"127.0.0.1:0\"\n",
+        sc.data_dir.display().to_string(),
+        dir.join("gateway.sqlite3").display(),
+        dir.join("outbox").display().to_string(),
+    );
+    let config = GatewayConfig::from_toml(&toml, &dir).map_err(|e| e.join("; "))?;
+    let dest = super::serve::destination(&config).map_err(|e| e.join("; "))?;
+    let log = |m: &str| println!("      {m}");
+    let gw = super::serve::assemble(&config, dest, &log)
+        .await
+        .map_err(|(_, e)| e.join("; "))?;
+    say(&format!(
+        "      gateway server at http://{}",
+        gw.server.addr()
+    ));
+
+    say("[3/5] sending the example submissions as a sender would");
+    let key_path = sc
+        .data_dir
+        .join("keys")
+        .join(&destination)
+        .join("encryption.private.jwk.json");
+    let key_text = std::fs::read_to_string(&key_path).map_err(|e| e.to_string())?;
+    let key = DecryptionKey::from_jwk(&Jwk::from_json(&key_text).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let sender = Client::new(
+        ClientConfig::sandbox(&url, ApiProfile::V1),
+        Credentials::new(&sender_client.id, &sender_client.secret),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut sent = Vec::new();
+    for ex in examples(&log) {
+        let id = send(&sender, &destination, &key, &ex).await?;
+        say(&format!("      sent {id}: {}", ex.label));
+        sent.push((id, ex.label));
+    }
+
+    say(
+        "[4/5] the gateway polls: download → verify SET and tags → decrypt → validate → store → acknowledge",
+    );
+    let outcomes = gw.pipeline.poll_once().await.map_err(|e| e.to_string())?;
+    for (id, label) in &sent {
+        let line = match outcomes.iter().find(|(o, _)| o == id).map(|(_, o)| o) {
+            Some(Outcome::Accepted { message, upstreams }) => format!(
+                "ACCEPTED  {} → stored, queued for {}",
+                message.as_deref().unwrap_or("(no data)"),
+                upstreams.join(", ")
+            ),
+            Some(Outcome::Rejected { problems }) => format!(
+                "REJECTED  {}",
+                problems
+                    .iter()
+                    .map(|p| format!("{} ({}, {})", p.type_uri, p.title, p.instance))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            Some(other) => format!("{other:?}"),
+            None => "not processed (see the log above)".to_owned(),
+        };
+        say(&format!("      {label}\n        {id}: {line}"));
+    }
+    let c = gw.pipeline.counts();
+    say(&format!(
+        "      acknowledged at the delivery service: {} (accept/reject SETs posted to the case event logs)",
+        c.acknowledged
+    ));
+
+    say("[5/5] forwarding to the file-drop upstream");
+    let report = gw
+        .forwarder
+        .deliver_due_once()
+        .await
+        .map_err(|e| e.to_string())?;
+    let outbox = dir.join("outbox");
+    say(&format!(
+        "      delivered {} of {} job(s); {} submission(s) in {}",
+        report.delivered,
+        report.claimed,
+        count_files(&outbox),
+        outbox.display()
+    ));
+    gw.server.shutdown().await;
+    sandbox.shutdown().await;
+    say(&format!(
+        "done. Everything is in {} (store: gateway.sqlite3; try `poststelle queue --store sqlite:{} list`)",
+        dir.display(),
+        dir.join("gateway.sqlite3").display()
+    ));
+    Ok(())
+}
+
+/// Runs `poststelle demo`.
+pub(crate) fn run(args: &DemoArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("poststelle demo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(demo(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("poststelle demo: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! `poststelle serve`: the gateway. The composition root: configuration → keys, schema packs,
+//! store, delivery-service client, pipeline, forwarder, server; then poll, forward and serve
+//! until Ctrl-C, finishing in-flight work.
+//!
+//! Exit codes: 0 after a clean shutdown, 64 for configuration errors (all reported at once),
+//! 2 when a resource (store, listen address) cannot be opened.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::config::Limits;
+use crate::config::gateway::{DeliverySource, GatewayConfig, UpstreamSettings};
+use crate::fitconnect::callback::CallbackSecret;
+use crate::fitconnect::captured::ApiProfile;
+use crate::fitconnect::client::{Client, ClientConfig, Credentials};
+use crate::fitconnect::metadata::MetadataValidator;
+use crate::fitconnect::set::StaticKeys;
+use crate::forward::{
+    FileDropUpstream, ForwardPolicy, Forwarder, HttpUpstream, Pattern, Route, RouteKey, RouteMatch,
+    RouteTable, UpstreamSpec,
+};
+use crate::jose::{DecryptionKey, Jwk, KeyRing, SigningKey};
+use crate::pipeline::{ClientDelivery, GrammarCache, Pipeline, PipelineSettings};
+use crate::sandbox::SandboxConfig;
+use crate::server::{
+    AdminToken, CallbackNotice, CallbackSink, Callbacks, Handlers, Metrics, Server, ServerConfig,
+    ServerHandle, SinkFull,
+};
+use crate::store::{AckPolicy, AnyStore};
+use crate::xoev::catalog::Catalog;
+use crate::xoev::pack::{PackSources, discover};
+use crate::xoev::pack_files::PackLimits;
+
+/// Arguments of `poststelle serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The configuration file (TOML); without it the embedded defaults are used (local sandbox,
+    /// SQLite under ./data, file drop ./data/outbox).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Check the configuration and exit (0 valid, 64 invalid).
+    #[arg(long)]
+    check: bool,
+}
+
+/// The destination's identity and keys, resolved from the configuration.
+pub(crate) struct Destination {
+    pub(crate) id: String,
+    pub(crate) decryption: KeyRing,
+    pub(crate) signing: SigningKey,
+    pub(crate) callback_secret: Option<Vec<u8>>,
+    pub(crate) client: Client,
+}
+
+fn read_jwk(path: &Path, errors: &mut Vec<String>) -> Option<Jwk> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| errors.push(format!("{}: {e}", path.display())))
+        .ok()?;
+    Jwk::from_json(&text)
+        .map_err(|e| errors.push(format!("{}: {e}", path.display())))
+        .ok()
+}
+
+fn keys_from(
+    encryption: &[PathBuf],
+    signing: &Path,
+    errors: &mut Vec<String>,
+) -> Option<(KeyRing, SigningKey)> {
+    let mut ring = KeyRing::new();
+    for path in encryption {
+        if let Some(jwk) = read_jwk(path, errors) {
+            match DecryptionKey::from_jwk(&jwk).map(|k| ring.insert(k)) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) | Err(e) => errors.push(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+    let signing = read_jwk(signing, errors).and_then(|jwk| {
+        SigningKey::from_jwk(&jwk)
+            .map_err(|e| errors.push(format!("{}: {e}", signing.display())))
+            .ok()
+    })?;
+    Some((ring, signing))
+}
+
+/// Resolves the delivery service, the destination and its keys.
+pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<String>> {
+    let mut errors = Vec::new();
+    let resolved = match &config.delivery {
+        DeliverySource::Sandbox { dir, url } => {
+            let path = dir.join("sandbox.toml");
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                vec![format!(
+                    "{}: {e} (start `poststelle sandbox` first, or configure [delivery_service])",
+                    path.display()
+                )]
+            })?;
+            let sandbox = SandboxConfig::from_toml(&text)
+                .map_err(|e| vec![format!("{}: {e}", path.display())])?;
+            let d = sandbox
+                .destinations
+                .first()
+                .ok_or_else(|| vec![format!("{}: no destination", path.display())])?;
+            let subscriber = sandbox
+                .clients
+                .iter()
+                .find(|c| c.destinations.contains(&d.id))
+                .ok_or_else(|| vec![format!("{}: no subscriber client", path.display())])?;
+            let keys = dir.join("keys").join(&d.id);
+            let enc = d
+                .encryption_key
+                .clone()
+                .unwrap_or_else(|| keys.join("encryption.private.jwk.json"));
+            let sig = d
+                .signing_key
+                .clone()
+                .unwrap_or_else(|| keys.join("signing.private.jwk.json"));
+            let client = Client::new(
+                ClientConfig::sandbox(url, ApiProfile::V1),
+                Credentials::new(&subscriber.id, &subscriber.secret),
+            );
+            keys_from(&[enc], &sig, &mut errors).map(|(ring, signing)| {
+                (
+                    d.id.clone(),
+                    ring,
+                    signing,
+                    d.callback_secret.clone().map(String::into_bytes),
+                    client,
+                )
+            })
+        }
+        DeliverySource::Remote {
+            preset,
+            submission_api,
+            token_url,
+            profile,
+            client_id,
+            client_secret_file,
+        } => {
+            let mut cc = match preset.as_deref().map(ClientConfig::preset) {
+                Some(Some(c)) => Some(c),
+                Some(None) => {
+                    errors.push(format!(
+                        "delivery_service.preset: unknown preset {:?}",
+                        preset.as_deref().unwrap_or_default()
+                    ));
+                    None
+                }
+                None => Some(ClientConfig::new(
+                    submission_api.as_deref().unwrap_or_default(),
+                    token_url.as_deref().unwrap_or_default(),
+                    ApiProfile::V1,
+                )),
+            };
+            if let Some(c) = &mut cc {
+                if let Some(api) = submission_api {
+                    c.submission_api.clone_from(api);
+                }
+                if let Some(t) = token_url {
+                    c.token_url.clone_from(t);
+                }
+                match profile.as_deref() {
+                    Some("v2") => c.profile = ApiProfile::V2,
+                    Some(_) => c.profile = ApiProfile::V1,
+                    None => {}
+                }
+            }
+            let secret = std::fs::read_to_string(client_secret_file)
+                .map_err(|e| errors.push(format!("{}: {e}", client_secret_file.display())))
+                .ok();
+            let d = config.destination.as_ref().ok_or_else(|| {
+                vec!["[destination] is required with a remote delivery service".to_owned()]
+            })?;
+            let callback_secret = d.callback_secret_file.as_ref().and_then(|p| {
+                std::fs::read(p)
+                    .map_err(|e| errors.push(format!("{}: {e}", p.display())))
+                    .ok()
+            });
+            let keys = keys_from(&d.encryption_keys, &d.signing_key, &mut errors);
+            match (cc, secret, keys) {
+                (Some(cc), Some(secret), Some((ring, signing))) => Some((
+                    d.id.clone(),
+                    ring,
+                    signing,
+                    callback_secret,
+                    Client::new(cc, Credentials::new(client_id, secret.trim())),
+                )),
+                _ => None,
+            }
+        }
+    };
+    match resolved {
+        Some((id, decryption, signing, callback_secret, Ok(client))) if errors.is_empty() => {
+            Ok(Destination {
+                id,
+                decryption,
+                signing,
+                callback_secret,
+                client,
+            })
+        }
+        Some((.., Err(e))) => {
+            errors.push(format!("delivery service client: {e}"));
+            Err(errors)
+        }
+        _ => Err(errors),
+    }
+}
+
+/// The route table of the configuration.
+pub(crate) fn route_table(config: &GatewayConfig) -> Result<RouteTable, Vec<String>> {
+    let upstreams = config
+        .upstreams
+        .iter()
+        .map(|u| match u {
+            UpstreamSettings::FileDrop { name, dir } => {
+                UpstreamSpec::file_drop(name.clone(), FileDropUpstream::new(dir.clone()))
+            }
+            UpstreamSettings::Http { name, url } => {
+                UpstreamSpec::http(name.clone(), HttpUpstream::new(url.clone()))
+            }
+        })
+        .collect();
+    let routes = config
+        .routes
+        .iter()
+        .map(|r| Route {
+            when: RouteMatch {
+                service_identifier: r.service.clone().map(Pattern::new),
+                message_type: r.message_type.clone().map(Pattern::new),
+                destination_id: r.destination.clone().map(Pattern::new),
+            },
+            to: r.to.clone(),
+        })
+        .collect();
+    RouteTable::new(upstreams, routes, config.default_upstreams.clone())
+        .map_err(|errs| errs.iter().map(ToString::to_string).collect())
+}
+
+/// The running gateway's parts.
+pub(crate) struct Gateway {
+    pub(crate) pipeline: Pipeline<AnyStore, ClientDelivery>,
+    pub(crate) forwarder: Forwarder<AnyStore>,
+    pub(crate) server: ServerHandle,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+struct Sink(tokio::sync::mpsc::Sender<Vec<String>>);
+
+impl CallbackSink for Sink {
+    fn notify(&self, notice: CallbackNotice) -> Result<(), SinkFull> {
+        self.0.try_send(notice.submission_ids).map_err(|_| SinkFull)
+    }
+}
+
+/// Builds and starts every part (the pipeline and forwarder loops are left to the caller).
+pub(crate) async fn assemble(
+    config: &GatewayConfig,
+    dest: Destination,
+    log: &dyn Fn(&str),
+) -> Result<Gateway, (u8, Vec<String>)> {
+    let table = Arc::new(route_table(config).map_err(|e| (64, e))?);
+    if let Some(path) = config.store.strip_prefix("sqlite:")
+        && let Some(parent) = Path::new(path).parent()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| (2, vec![format!("{}: {e}", parent.display())]))?;
+    }
+    let store = AnyStore::open(&config.store)
+        .await
+        .map_err(|e| (2, vec![format!("store: {e}")]))?;
+    let (registry, broken) = discover(
+        Catalog::embedded(),
+        &PackSources::from_env(None),
+        &PackLimits::default(),
+    );
+    for (dir, err) in broken {
+        log(&format!(
+            "warning: schema pack {} not loaded: {err}",
+            dir.display()
+        ));
+    }
+    for pack in registry.packs() {
+        log(&format!("schema pack {}", pack.label()));
+    }
+    let metrics = Arc::new(Metrics::new());
+    let router_table = Arc::clone(&table);
+    let destination_id = dest.id.clone();
+    let settings = PipelineSettings {
+        destination_id: dest.id.clone(),
+        decryption: dest.decryption,
+        set_keys: StaticKeys::default(),
+        signing: dest.signing,
+        metadata: MetadataValidator::new(),
+        registry,
+        grammars: GrammarCache::default(),
+        limits: Limits::default(),
+        ack_policy: if config.after_forward {
+            AckPolicy::AfterForward
+        } else {
+            AckPolicy::AfterStore
+        },
+        router: Arc::new(move |a| {
+            let service = a
+                .metadata
+                .public_service_type
+                .as_ref()
+                .or(a.metadata.public_service.as_ref())
+                .map(|s| s.identifier.as_str());
+            router_table
+                .route(&RouteKey {
+                    service_identifier: service,
+                    message_type: a.message.as_ref().map(|m| m.message_type.as_str()),
+                    destination_id: Some(&destination_id),
+                })
+                .to_vec()
+        }),
+        concurrency: config.concurrency,
+        metrics: Some(Arc::clone(&metrics)),
+    };
+    let pipeline = Pipeline::new(
+        store.clone(),
+        ClientDelivery {
+            client: dest.client,
+            destination_id: dest.id.clone(),
+        },
+        settings,
+    );
+    let forwarder = Forwarder::new(store.clone(), table, ForwardPolicy::default())
+        .map_err(|e| (64, vec![e.to_string()]))?
+        .with_metrics(Arc::clone(&metrics));
+    let callbacks = dest.callback_secret.as_ref().map(|secret| {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<String>>(1024);
+        let p = pipeline.clone();
+        tokio::spawn(async move {
+            while let Some(ids) = rx.recv().await {
+                p.process_all(ids).await;
+                p.notify();
+            }
+        });
+        Callbacks::new(Arc::new(Sink(tx))).destination(dest.id.clone(), CallbackSecret::new(secret))
+    });
+    let admin_token = match &config.admin_token_file {
+        Some(p) => Some(AdminToken::new(
+            std::fs::read_to_string(p)
+                .map_err(|e| (64, vec![format!("{}: {e}", p.display())]))?
+                .trim(),
+        )),
+        None => None,
+    };
+    let handlers = Handlers {
+        metrics: Arc::clone(&metrics),
+        store: Some(store),
+        readiness: None,
+        callbacks,
+        admin_token,
+    };
+    let server = Server::start(ServerConfig::new(config.listen), handlers)
+        .await
+        .map_err(|e| (2, vec![e.to_string()]))?;
+    Ok(Gateway {
+        pipeline,
+        forwarder,
+        server,
+        metrics,
+    })
+}
+
+fn load(args: &ServeArgs) -> Result<GatewayConfig, Vec<String>> {
+    match &args.config {
+        None => Ok(GatewayConfig::embedded_default()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| vec![format!("{}: {e}", path.display())])?;
+            let base = path.parent().unwrap_or(Path::new("."));
+            GatewayConfig::from_toml(&text, base)
+        }
+    }
+}
+
+fn report(errors: &[String]) {
+    for e in errors {
+        eprintln!("poststelle serve: {e}");
+    }
+}
+
+/// Runs `poststelle serve`.
+pub(crate) fn run(args: &ServeArgs) -> ExitCode {
+    let config = match load(args) {
+        Ok(c) => c,
+        Err(errors) => {
+            report(&errors);
+            return ExitCode::from(64);
+        }
+    };
+    for d in config.dangerous_settings() {
+        eprintln!("poststelle serve: DANGEROUS setting in effect: {d}");
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("poststelle serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        let dest = match destination(&config) {
+            Ok(d) => d,
+            Err(errors) => {
+                report(&errors);
+                return ExitCode::from(64);
+            }
+        };
+        if args.check {
+            eprintln!("poststelle serve: configuration is valid");
+            return ExitCode::SUCCESS;
+        }
+        let log = |m: &str| eprintln!("poststelle serve: {m}");
+        let gw = match assemble(&config, dest, &log).await {
+            Ok(g) => g,
+            Err((code, errors)) => {
+                report(&errors);
+                return ExitCode::from(code);
+            }
+        };
+        log(&format!(
+            "listening on http://{} (callbacks, /health, /ready, /metrics); store {}; polling every {} s",
+            gw.server.addr(),
+            config.store,
+            config.poll_interval_secs
+        ));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let fwd = gw.forwarder.clone();
+        let fwd_task = tokio::spawn({
+            let s = stopped(stop_rx.clone());
+            async move { fwd.run(s).await }
+        });
+        let p = gw.pipeline.clone();
+        let interval = Duration::from_secs(config.poll_interval_secs);
+        let poll_task = tokio::spawn({
+            let s = stopped(stop_rx.clone());
+            async move { p.run(interval, s).await }
+        });
+        let _ = tokio::signal::ctrl_c().await;
+        log("shutting down: finishing in-flight work");
+        let _ = stop_tx.send(true);
+        let _ = poll_task.await;
+        let _ = fwd_task.await;
+        gw.server.shutdown().await;
+        let c = gw.pipeline.counts();
+        log(&format!(
+            "stopped: {} accepted, {} rejected, {} acknowledged",
+            c.accepted, c.rejected, c.acknowledged
+        ));
+        drop(gw.metrics);
+        ExitCode::SUCCESS
+    })
+}

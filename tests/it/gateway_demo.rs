@@ -1,0 +1,73 @@
+//! Acceptance 1 (end to end, in one process): `poststelle demo` runs sandbox → gateway →
+//! file-drop upstream with the example XGewerbeanzeige and XBau submissions and one with a
+//! wrong data hash; the account must show both accepted, the reject with exactly the
+//! `hash-mismatch` problem, three acknowledgements, and two deliveries in the outbox.
+
+use std::process::Command;
+
+#[test]
+fn demo_accepts_the_examples_rejects_the_tampered_one_and_delivers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_poststelle"))
+        .args(["demo", "--data-dir"])
+        .arg(dir.path().join("demo"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "POSTSTELLE_SHARED",
+            crate::pipeline_fixture::shared().as_os_str(),
+        )
+        .env_remove("POSTSTELLE_PACKS")
+        .output()
+        .expect("demo runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("ACCEPTED  XGewerbeanzeige 2.2 sta.gewerbemeldung.0100"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ACCEPTED  XBau 2.6 baugenehmigung.antrag.0200"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "REJECTED  https://schema.fitko.de/fit-connect/events/problems/hash-mismatch"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("acknowledged at the delivery service: 3"),
+        "{text}"
+    );
+    assert!(text.contains("delivered 2 of 2 job(s)"), "{text}");
+    // Each delivery is a directory named by submission id holding the JSON envelope.
+    let outbox = dir.path().join("demo/outbox");
+    let delivered: Vec<_> = std::fs::read_dir(&outbox)
+        .expect("outbox")
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(delivered.len(), 2, "{text}");
+    let mut types = Vec::new();
+    for entry in delivered {
+        let env: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(entry.path().join("envelope.json")).expect("envelope"),
+        )
+        .expect("json");
+        assert_eq!(
+            env["submission"]["id"].as_str(),
+            Some(&*entry.file_name().to_string_lossy())
+        );
+        assert!(env["data"].is_object(), "transformed data in the envelope");
+        types.push(env["message"]["type"].as_str().expect("type").to_owned());
+    }
+    types.sort();
+    assert_eq!(
+        types,
+        ["baugenehmigung.antrag.0200", "sta.gewerbemeldung.0100"]
+    );
+}
