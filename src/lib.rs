@@ -7,6 +7,10 @@
 //!
 //! ```text
 //! L4  main.rs → cli                          thin main; composition root
+//! L3  pipeline                               receive orchestration (async)
+//! L3  forward                                outbox worker: routes, upstreams, retries
+//! L3  vectors                                test-vector runner and generator
+//! L2  server                                 HTTP(S): callbacks, health, metrics, admin API
 //! L2  sandbox                                local delivery service (hyper, SQLite)
 //! L2  store                                  durable state (SQLite / PostgreSQL)
 //! L1  xml, xsd, xoev, jose, fitconnect       pure, sync, fuzzable; no I/O on payloads
@@ -19,9 +23,13 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fitconnect;
+pub mod forward;
 pub mod jose;
+pub mod pipeline;
 pub mod sandbox;
+pub mod server;
 pub mod store;
+pub mod vectors;
 pub mod xml;
 pub mod xoev;
 pub mod xsd;

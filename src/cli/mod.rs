@@ -16,7 +16,10 @@ pub mod keys;
 mod queue;
 mod sandbox;
 pub mod schemas;
+pub mod send;
+pub mod transform;
 pub mod validate;
+pub mod vectors;
 
 /// poststelle — hardened FIT-Connect / XÖV gateway and offline tools.
 #[derive(Debug, Parser)]
@@ -32,6 +35,8 @@ enum Command {
     Schemas(schemas::SchemasArgs),
     /// Validate XML files against an XSD 1.0 schema set (exit 0 valid, 1 invalid, 2 errors).
     Validate(validate::ValidateArgs),
+    /// Validate an XÖV message and print its schema-driven JSON (exit 0, 1 invalid, 2 errors).
+    Transform(transform::TransformArgs),
     /// Decrypt a FIT-Connect JWE (RSA-OAEP-256 + A256GCM) with a private key.
     Decrypt(decrypt::DecryptArgs),
     /// Encrypt a file as a FIT-Connect JWE for a public key.
@@ -40,8 +45,12 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Run a local FIT-Connect delivery service (Submission API, OAuth, callbacks) for tests.
     Sandbox(sandbox::SandboxArgs),
+    /// Send a submission (portal role): encrypt, upload, submit, wait for accept or reject.
+    Send(send::SendArgs),
     /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
     Queue(queue::QueueArgs),
+    /// Verify the published test vectors (test-vectors/) against this implementation.
+    Vectors(vectors::VectorsArgs),
 }
 
 /// Runs the command line with the given arguments (the first is the program name).
@@ -62,10 +71,13 @@ where
     match cli.command {
         Command::Schemas(args) => schemas::run(args),
         Command::Validate(args) => validate::run(&args),
+        Command::Transform(args) => transform::run(&args),
         Command::Decrypt(args) => decrypt::run(&args),
         Command::Encrypt(args) => encrypt::run(&args),
         Command::Keys(args) => keys::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Send(args) => send::run(&args),
         Command::Queue(args) => queue::run(args),
+        Command::Vectors(args) => vectors::run(&args),
     }
 }

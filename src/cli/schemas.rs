@@ -34,6 +34,15 @@ enum SchemasCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Print the JSON Schema (draft 2020-12) of `poststelle transform`'s output for a message.
+    JsonSchema {
+        /// Pack id (`xbau-2.6`).
+        pack: String,
+        /// Message type: the root element's local name (`baugenehmigung.antrag.0200`).
+        message: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Re-verify installed packs: fingerprint and every entry XSD the catalogue names.
     Check {
         /// Pack ids to check (default: all installed).
@@ -74,7 +83,8 @@ pub fn run(args: SchemasArgs) -> ExitCode {
     let store = match &args.command {
         SchemasCommand::Install { store, .. }
         | SchemasCommand::List { store }
-        | SchemasCommand::Check { store, .. } => store,
+        | SchemasCommand::Check { store, .. }
+        | SchemasCommand::JsonSchema { store, .. } => store,
     };
     let owned = match store.catalog() {
         Ok(c) => c,
@@ -92,6 +102,59 @@ pub fn run(args: SchemasArgs) -> ExitCode {
         }
         SchemasCommand::List { .. } => list(catalog, &sources, &limits),
         SchemasCommand::Check { ids, .. } => check(catalog, &sources.packs_dir, ids, &limits),
+        SchemasCommand::JsonSchema { pack, message, .. } => {
+            json_schema(catalog, &sources, &limits, pack, message)
+        }
+    }
+}
+
+/// `schemas json-schema PACK MESSAGE`: exit 0 with the schema on stdout, 2 when the pack or
+/// message is unknown or the XSDs do not compile.
+fn json_schema(
+    catalog: &Catalog,
+    sources: &PackSources,
+    limits: &PackLimits,
+    pack_id: &str,
+    message: &str,
+) -> ExitCode {
+    let (registry, _) = pack::discover(catalog, sources, limits);
+    let Some(p) = registry.pack(pack_id) else {
+        eprintln!("poststelle schemas json-schema: schema pack {pack_id} is not available");
+        return ExitCode::from(2);
+    };
+    let Some(((ns, _), file)) = p.roots.iter().find(|((_, local), _)| local == message) else {
+        eprintln!("poststelle schemas json-schema: {pack_id} declares no message {message}");
+        return ExitCode::from(2);
+    };
+    let entry = match registry.resolve(ns, message) {
+        Ok(r) if r.pack.id == p.id => r.entry,
+        _ => p.dir.join(file),
+    };
+    let xsd_limits = crate::config::Limits::default();
+    let grammar = match crate::xsd::compile_file(&entry, &xsd_limits) {
+        Ok(g) => g,
+        Err(e) => {
+            for err in e.errors() {
+                eprintln!("{err}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    match crate::xoev::json_schema::json_schema(&grammar, ns, message) {
+        Ok(schema) => match serde_json::to_string_pretty(&schema) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("poststelle schemas json-schema: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Err(e) => {
+            eprintln!("poststelle schemas json-schema: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

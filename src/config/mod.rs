@@ -1,5 +1,7 @@
-//! Configuration shared by all layers: the [`Limits`] that bound every input.
+//! Configuration shared by all layers: the [`Limits`] that bound every input, and the
+//! `serve` configuration ([`gateway`]).
 
+pub mod gateway;
 mod limits;
 
 pub use limits::{JoseLimits, Limits, XmlLimits, XsdLimits};

@@ -7,8 +7,10 @@
 pub mod callback;
 pub mod capture_dir;
 pub mod captured;
+pub mod client;
 pub mod hash;
 pub mod keys;
 pub mod metadata;
 pub mod problems;
+pub mod sender;
 pub mod set;

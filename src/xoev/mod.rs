@@ -1,12 +1,15 @@
 //! XÖV standards: the catalogue of known standards, the registry that identifies messages, and
 //! the store of installed schema packs.
 //!
-//! `catalog`, `registry`, `root` and `xsd_summary` are pure; `pack` and `pack_files` read and write the
+//! `catalog`, `registry`, `root`, `xsd_summary`, `transform` (XML → JSON and back) and
+//! `json_schema` (the JSON Schema of that JSON) are pure; `pack` and `pack_files` read and write the
 //! operator's schema-pack directory (configuration-time I/O, never payloads).
 
 pub mod catalog;
+pub mod json_schema;
 pub mod pack;
 pub mod pack_files;
 pub mod registry;
 pub mod root;
+pub mod transform;
 pub mod xsd_summary;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use poststelle::fitconnect::keys::generate_test_key_pair;
 use poststelle::fitconnect::set::{self, AuthenticationTags, SubmissionRef};
 use poststelle::jose::jwe;
 use poststelle::jose::jwk::{self, Jwk, KeyUse, RsaPublicKey, SigningKey};
@@ -34,14 +35,16 @@ pub(crate) fn keys() -> &'static Keys {
             path
         };
         let service = jwk::generate(KeyUse::Signature, None).expect("keygen");
-        let encryption = jwk::generate(KeyUse::Encryption, None).expect("keygen");
-        let signing = jwk::generate(KeyUse::Signature, None).expect("keygen");
+        // Destination keys with a self-signed x5c, as FIT-Connect publishes them, so that
+        // senders can check them (with the dangerous self-signed switch).
+        let encryption = generate_test_key_pair(KeyUse::Encryption, now()).expect("keygen");
+        let signing = generate_test_key_pair(KeyUse::Signature, now()).expect("keygen");
         let encryption_kid = encryption.private_jwk.kid.clone().expect("kid");
         Keys {
             service: write("service.jwk.json", &service.private_jwk),
             encryption: write("encryption.jwk.json", &encryption.private_jwk),
             signing: write("signing.jwk.json", &signing.private_jwk),
-            encryption_public: encryption.public.clone(),
+            encryption_public: encryption.public_jwk.public_key().expect("public key"),
             encryption_kid,
             signing_private: SigningKey::from_jwk(&signing.private_jwk).expect("signing key"),
             _dir: dir,

@@ -355,6 +355,20 @@ impl<'g> Validator<'g> {
         );
         if frame.mode == Mode::Validate {
             self.emit_attributes(&frame, tag, ns, pos, obs);
+        } else {
+            // Unassessed elements: attributes are passed on untyped so observers lose nothing.
+            for (ans, local, _, value) in tag.attributes() {
+                let name = g.names.lookup(g.names.ns_id(ans), local);
+                let info = super::AttributeInfo {
+                    name,
+                    ns: ans,
+                    local,
+                    value,
+                    typed: None,
+                    defaulted: false,
+                };
+                obs.attribute(g, &info);
+            }
         }
         if let FrameContent::Elements { model, .. } = frame.content {
             let len = g.models[model as usize].state_len();
@@ -492,6 +506,9 @@ impl<'g> Validator<'g> {
             return;
         };
         if f.mode != Mode::Validate {
+            if !is_xml_whitespace(text) {
+                obs.unassessed_text(self.g, text);
+            }
             return;
         }
         let ws = is_xml_whitespace(text);

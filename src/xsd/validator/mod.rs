@@ -98,6 +98,9 @@ pub trait Observer {
     fn simple_value(&mut self, _grammar: &Grammar, _lexical: &str, _typed: Option<&Value>) {}
     /// The current element ends.
     fn end_element(&mut self, _grammar: &Grammar) {}
+    /// Character data (not whitespace-only) of an element that was not assessed (skipped or
+    /// laxly matched without a declaration), so that a transform can keep it.
+    fn unassessed_text(&mut self, _grammar: &Grammar, _text: &str) {}
 }
 
 /// An observer that ignores everything.

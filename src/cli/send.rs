@@ -1,0 +1,369 @@
+//! `poststelle send`: play the portal. Builds the metadata, checks the destination's key,
+//! encrypts, creates, uploads, submits, follows the event log and prints the decision.
+//!
+//! Exit codes: 0 accepted (or submitted, with `--wait 0`); 1 rejected (the problems are
+//! printed); 2 usage, I/O, network or protocol errors; 3 no decision within `--wait`;
+//! 64 invalid configuration (e.g. an unreadable `sandbox.toml`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use super::keyfile::read_bounded;
+use crate::error::CliError;
+use crate::fitconnect::captured::ApiProfile;
+use crate::fitconnect::client::{Client, ClientConfig, Credentials};
+use crate::fitconnect::sender::{
+    self, DataSchema, Decision, Outgoing, OutgoingAttachment, Progress, SendOptions,
+};
+use crate::jose::x509::TrustPolicy;
+use crate::sandbox::{ClientRole, SandboxConfig};
+use crate::xoev::catalog::Catalog;
+
+/// Largest Fachdaten file (FIT-Connect: 10 MB; larger data travel as attachment).
+const MAX_DATA_BYTES: u64 = 10 * 1000 * 1000;
+/// Largest attachment file: FIT-Connect allows 500 MB encrypted, and base64 adds a third.
+const MAX_ATTACHMENT_BYTES: u64 = 370 * 1000 * 1000;
+
+/// Path profile on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Api {
+    /// `/v1/…` (documented).
+    V1,
+    /// `/v2/…` (observed in current clients).
+    V2,
+}
+
+/// Arguments of `poststelle send`.
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// Send to the local `poststelle sandbox`: base URL, credentials, destination and service
+    /// default to its `sandbox.toml`; self-signed destination keys are accepted.
+    #[arg(long, conflicts_with = "env")]
+    sandbox: bool,
+    /// The sandbox's data directory (with `sandbox.toml`).
+    #[arg(long, value_name = "DIR", default_value = "sandbox-data")]
+    sandbox_dir: PathBuf,
+    /// Submission API base URL (without /v1); with --sandbox it overrides the configured address.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// OAuth token endpoint [default: <url>/token].
+    #[arg(long, value_name = "URL")]
+    token_url: Option<String>,
+    /// A FIT-Connect environment preset: test, test-v2, stage, prod (see the README).
+    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    env: Option<String>,
+    /// Path profile [default: v1, or the preset's].
+    #[arg(long, value_enum)]
+    api: Option<Api>,
+    /// OAuth client id (a sender client).
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// OAuth client secret [default: $POSTSTELLE_CLIENT_SECRET].
+    #[arg(long, value_name = "SECRET")]
+    client_secret: Option<String>,
+    /// destinationId.
+    #[arg(long, value_name = "UUID")]
+    destination: Option<String>,
+    /// Service identifier, e.g. urn:de:fim:leika:leistung:99099002067003.
+    #[arg(long, value_name = "URN")]
+    service_identifier: Option<String>,
+    /// Service name.
+    #[arg(long, value_name = "NAME", default_value = "")]
+    service_name: String,
+    /// The Fachdaten file (XML or JSON, at most 10 MB).
+    #[arg(long, value_name = "FILE")]
+    data: PathBuf,
+    /// submissionSchema URI [default: detected: XÖV messages by root element, JSON by $schema].
+    #[arg(long, value_name = "URI")]
+    schema_uri: Option<String>,
+    /// An attachment file; repeatable. The MIME type follows the file extension.
+    #[arg(long, value_name = "FILE")]
+    attachment: Vec<PathBuf>,
+    /// Seconds to wait for accept or reject (0: submit and exit).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    wait: u64,
+    /// Accept self-signed destination keys (test environments only; implied by --sandbox).
+    #[arg(long)]
+    dangerous_allow_self_signed: bool,
+    /// Print the result as one JSON document on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn mime_of(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "xml" => "application/xml",
+        "json" => "application/json",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "txt" => "text/plain",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+struct Target {
+    config: ClientConfig,
+    credentials: Credentials,
+    destination: String,
+    service: String,
+    trust: TrustPolicy,
+}
+
+fn sandbox_defaults(args: &SendArgs) -> Result<SandboxConfig, CliError> {
+    let path = args.sandbox_dir.join("sandbox.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| CliError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    SandboxConfig::from_toml(&text).map_err(|e| CliError::Config(e.to_string()))
+}
+
+fn target(args: &SendArgs) -> Result<Target, CliError> {
+    let usage = |m: &str| CliError::Usage(m.to_owned());
+    let sandbox = if args.sandbox {
+        Some(sandbox_defaults(args)?)
+    } else {
+        None
+    };
+    let profile = |fallback: ApiProfile| match args.api {
+        Some(Api::V1) => ApiProfile::V1,
+        Some(Api::V2) => ApiProfile::V2,
+        None => fallback,
+    };
+    let mut config = if let Some(name) = &args.env {
+        let mut c = ClientConfig::preset(name).ok_or_else(|| {
+            usage(&format!(
+                "unknown --env {name}: use test, test-v2, stage, prod"
+            ))
+        })?;
+        c.profile = profile(c.profile);
+        c
+    } else if let Some(url) = &args.url {
+        let token = args
+            .token_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/token", url.trim_end_matches('/')));
+        ClientConfig::new(url, &token, profile(ApiProfile::V1))
+    } else if let Some(s) = &sandbox {
+        let mut addr = s.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        ClientConfig::sandbox(&format!("http://{addr}"), profile(ApiProfile::V1))
+    } else {
+        return Err(usage(
+            "name the delivery service: --sandbox, --url or --env",
+        ));
+    };
+    if let Some(issuer) = sandbox.as_ref().and_then(|s| s.issuer.clone()) {
+        config.issuer = Some(issuer);
+    }
+    let sender = sandbox
+        .as_ref()
+        .and_then(|s| s.clients.iter().find(|c| c.role == ClientRole::Sender));
+    let client_id = args
+        .client_id
+        .clone()
+        .or_else(|| sender.map(|c| c.id.clone()))
+        .ok_or_else(|| usage("--client-id is required"))?;
+    let secret = args
+        .client_secret
+        .clone()
+        .or_else(|| std::env::var("POSTSTELLE_CLIENT_SECRET").ok())
+        .or_else(|| {
+            sender
+                .filter(|c| c.id == client_id)
+                .map(|c| c.secret.clone())
+        })
+        .ok_or_else(|| usage("--client-secret (or POSTSTELLE_CLIENT_SECRET) is required"))?;
+    let first = sandbox.as_ref().and_then(|s| s.destinations.first());
+    let destination = args
+        .destination
+        .clone()
+        .or_else(|| first.map(|d| d.id.clone()))
+        .ok_or_else(|| usage("--destination is required"))?;
+    let service = args
+        .service_identifier
+        .clone()
+        .or_else(|| {
+            first
+                .filter(|d| d.id.eq_ignore_ascii_case(&destination))
+                .and_then(|d| d.services.first())
+                .map(|s| s.identifier.clone())
+        })
+        .ok_or_else(|| usage("--service-identifier is required"))?;
+    let trust = if args.sandbox || args.dangerous_allow_self_signed {
+        eprintln!("poststelle send: DANGEROUS: self-signed destination keys are accepted");
+        TrustPolicy::dangerous_self_signed()
+    } else {
+        TrustPolicy::default()
+    };
+    Ok(Target {
+        config,
+        credentials: Credentials::new(&client_id, &secret),
+        destination,
+        service,
+        trust,
+    })
+}
+
+fn outgoing(args: &SendArgs, t: &Target) -> Result<Outgoing, CliError> {
+    let data = read_bounded(&args.data, MAX_DATA_BYTES)?;
+    let data_schema = match &args.schema_uri {
+        Some(uri) => DataSchema {
+            schema_uri: uri.clone(),
+            mime_type: if mime_of(&args.data) == "application/json" {
+                "application/json".into()
+            } else {
+                "application/xml".into()
+            },
+        },
+        None => sender::detect_schema(&data, Catalog::embedded())
+            .map_err(|e| CliError::Usage(format!("{}: {e}", args.data.display())))?,
+    };
+    let attachments = args
+        .attachment
+        .iter()
+        .map(|path| {
+            Ok(OutgoingAttachment {
+                filename: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                mime_type: mime_of(path).to_owned(),
+                purpose: "attachment".into(),
+                bytes: read_bounded(path, MAX_ATTACHMENT_BYTES)?,
+            })
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    Ok(Outgoing {
+        destination_id: t.destination.clone(),
+        service_identifier: t.service.clone(),
+        service_name: args.service_name.clone(),
+        data,
+        data_schema,
+        attachments,
+    })
+}
+
+fn report_progress(p: Progress) {
+    match p {
+        Progress::KeyChecked { kid } => eprintln!("destination key {kid} checked"),
+        Progress::Created {
+            submission_id,
+            case_id,
+        } => eprintln!("created submission {submission_id} (case {case_id})"),
+        Progress::Uploaded { index, total } => eprintln!("uploaded attachment {index}/{total}"),
+        Progress::Submitted => eprintln!("submitted; waiting for accept or reject"),
+        Progress::Waiting { elapsed_secs } => eprintln!("… still waiting ({elapsed_secs} s)"),
+    }
+}
+
+/// Runs the command.
+pub(crate) fn run(args: &SendArgs) -> ExitCode {
+    ExitCode::from(execute(args, &mut std::io::stdout().lock()))
+}
+
+#[derive(Debug, clap::Parser)]
+#[command(name = "send")]
+struct SendCli {
+    #[command(flatten)]
+    args: SendArgs,
+}
+
+/// `poststelle send ARGS…` with the result written to `out` instead of stdout (progress
+/// still goes to stderr); returns the exit code. For tests and embedding; `argv[0]` is the
+/// command name. Must not be called from inside a Tokio runtime (it runs its own).
+pub fn run_to<I, T>(argv: I, out: &mut dyn Write) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match <SendCli as clap::Parser>::try_parse_from(argv) {
+        Ok(cli) => execute(&cli.args, out),
+        Err(e) => {
+            let _ = e.print();
+            2
+        }
+    }
+}
+
+fn execute(args: &SendArgs, stdout: &mut dyn Write) -> u8 {
+    let fail = |e: &dyn std::fmt::Display, code: u8| {
+        eprintln!("poststelle send: {e}");
+        code
+    };
+    let (t, out) = match target(args).and_then(|t| outgoing(args, &t).map(|o| (t, o))) {
+        Ok(v) => v,
+        Err(e @ CliError::Config(_)) => return fail(&e, 64),
+        Err(e) => return fail(&e, 2),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&e, 2),
+    };
+    let options = SendOptions {
+        trust: t.trust.clone(),
+        wait: Duration::from_secs(args.wait),
+        poll_interval: Duration::from_secs(1),
+    };
+    let result = runtime.block_on(async {
+        let client = Client::new(t.config.clone(), t.credentials.clone())?;
+        sender::send(&client, &out, &options, &mut report_progress).await
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return fail(&e, 2),
+    };
+    let (word, code) = match (&report.decision, args.wait) {
+        (Some(Decision::Accepted), _) => ("accepted", 0),
+        (Some(Decision::Rejected { .. }), _) => ("rejected", 1),
+        (None, 0) => ("submitted", 0),
+        (None, _) => ("pending", 3),
+    };
+    let problems = match &report.decision {
+        Some(Decision::Rejected { problems }) => problems.as_slice(),
+        _ => &[],
+    };
+    // A closed stdout loses only the echo; the exit code still tells the decision.
+    if args.json {
+        let _ = writeln!(
+            stdout,
+            "{}",
+            json!({
+                "result": word,
+                "submissionId": report.submission_id,
+                "caseId": report.case_id,
+                "problems": problems,
+            })
+        );
+    } else {
+        let _ = writeln!(stdout, "{word} {}", report.submission_id);
+        for p in problems {
+            let _ = writeln!(
+                stdout,
+                "  {} [{}] {}: {}",
+                p.type_uri, p.instance, p.title, p.detail
+            );
+        }
+        if code == 3 {
+            eprintln!(
+                "poststelle send: no decision within {} s; the submission stays on the delivery service",
+                args.wait
+            );
+        }
+    }
+    code
+}

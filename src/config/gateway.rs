@@ -1,0 +1,619 @@
+//! The `poststelle serve` configuration: TOML read into raw serde structs (unknown keys are
+//! errors), then checked in full into [`GatewayConfig`]. Every problem is collected, so one run
+//! names all of them (`serve` exits 64).
+//!
+//! Without a file, [`GatewayConfig::embedded_default`] is used: a local sandbox
+//! (`poststelle sandbox`, its generated `sandbox-data/sandbox.toml` names the destination, the
+//! subscriber and the key files), SQLite under `./data`, a file-drop upstream `./data/outbox`.
+//!
+//! ```toml
+//! [delivery_service]          # either `sandbox_dir` or preset/submission_api + credentials
+//! preset = "test"             # test | test-v2 | stage | prod (fitconnect::client presets)
+//! client_id = "…"
+//! client_secret_file = "secrets/client-secret"
+//!
+//! [destination]               # not needed with sandbox_dir
+//! id = "…uuid…"
+//! encryption_keys = ["keys/encryption.private.jwk.json"]
+//! signing_key = "keys/signing.private.jwk.json"
+//! callback_secret_file = "secrets/callback-secret"   # optional
+//!
+//! [store]
+//! address = "sqlite:data/poststelle.sqlite3"        # or postgres://…
+//!
+//! [pipeline]
+//! ack_policy = "after-store"  # or after-forward
+//! concurrency = 4
+//! poll_interval_secs = 30
+//!
+//! [[upstream]]
+//! name = "outbox"
+//! file_drop = "data/outbox"   # or url = "https://fachverfahren.example/in"
+//!
+//! [[route]]
+//! message_type = "baugenehmigung.*"   # and/or service, destination (glob patterns)
+//! to = ["outbox"]
+//!
+//! [routing]
+//! default = ["outbox"]
+//!
+//! [server]
+//! listen = "127.0.0.1:8090"
+//! admin_token_file = "secrets/admin-token"   # optional
+//!
+//! [dangerous]                 # logged at startup
+//! allow_plain_http = false    # http:// delivery service or upstream (local sandbox only)
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    delivery_service: Option<RawDelivery>,
+    destination: Option<RawDestination>,
+    store: Option<RawStore>,
+    pipeline: Option<RawPipeline>,
+    #[serde(default)]
+    upstream: Vec<RawUpstream>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
+    routing: Option<RawRouting>,
+    server: Option<RawServer>,
+    dangerous: Option<RawDangerous>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    sandbox_dir: Option<PathBuf>,
+    sandbox_url: Option<String>,
+    preset: Option<String>,
+    submission_api: Option<String>,
+    token_url: Option<String>,
+    profile: Option<String>,
+    client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    id: Option<String>,
+    #[serde(default)]
+    encryption_keys: Vec<PathBuf>,
+    signing_key: Option<PathBuf>,
+    callback_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    address: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    ack_policy: Option<String>,
+    concurrency: Option<usize>,
+    poll_interval_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    name: Option<String>,
+    file_drop: Option<PathBuf>,
+    url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    service: Option<String>,
+    message_type: Option<String>,
+    destination: Option<String>,
+    #[serde(default)]
+    to: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouting {
+    #[serde(default)]
+    default: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
+    admin_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDangerous {
+    allow_plain_http: Option<bool>,
+}
+
+/// Where submissions come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliverySource {
+    /// A local sandbox: its generated config in `dir` names destination, client and keys.
+    Sandbox {
+        /// The sandbox data directory (`sandbox-data`).
+        dir: PathBuf,
+        /// Its base URL.
+        url: String,
+    },
+    /// A FIT-Connect delivery service.
+    Remote {
+        /// Preset name, if one was used.
+        preset: Option<String>,
+        /// Submission API base URL (overrides the preset).
+        submission_api: Option<String>,
+        /// OAuth token URL (overrides the preset).
+        token_url: Option<String>,
+        /// `v1` or `v2` (overrides the preset).
+        profile: Option<String>,
+        /// OAuth client id.
+        client_id: String,
+        /// File holding the client secret.
+        client_secret_file: PathBuf,
+    },
+}
+
+/// The destination the gateway receives for (with `DeliverySource::Sandbox` it comes from the
+/// sandbox config instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationSettings {
+    /// Destination id (UUID).
+    pub id: String,
+    /// Private decryption JWK files.
+    pub encryption_keys: Vec<PathBuf>,
+    /// Private signing JWK file.
+    pub signing_key: PathBuf,
+    /// Callback secret file, when callbacks are configured.
+    pub callback_secret_file: Option<PathBuf>,
+}
+
+/// One upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamSettings {
+    /// A file-drop directory.
+    FileDrop {
+        /// Configured name.
+        name: String,
+        /// Directory.
+        dir: PathBuf,
+    },
+    /// HTTP(S) POST of the JSON envelope.
+    Http {
+        /// Configured name.
+        name: String,
+        /// URL.
+        url: String,
+    },
+}
+
+impl UpstreamSettings {
+    /// The configured name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        match self {
+            Self::FileDrop { name, .. } | Self::Http { name, .. } => name,
+        }
+    }
+}
+
+/// One route: glob patterns (all given ones must match) → upstream names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RouteSettings {
+    /// Service identifier pattern.
+    pub service: Option<String>,
+    /// Message type pattern.
+    pub message_type: Option<String>,
+    /// Destination id pattern.
+    pub destination: Option<String>,
+    /// Upstream names.
+    pub to: Vec<String>,
+}
+
+/// The checked `serve` configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// Where submissions come from.
+    pub delivery: DeliverySource,
+    /// The destination (None with a sandbox source).
+    pub destination: Option<DestinationSettings>,
+    /// Store address (`sqlite:PATH` or `postgres://…`).
+    pub store: String,
+    /// `after-store` (default) or `after-forward`.
+    pub after_forward: bool,
+    /// Submissions processed at the same time.
+    pub concurrency: usize,
+    /// Seconds between polls.
+    pub poll_interval_secs: u64,
+    /// Upstreams.
+    pub upstreams: Vec<UpstreamSettings>,
+    /// Routes.
+    pub routes: Vec<RouteSettings>,
+    /// Upstreams for submissions no route matches.
+    pub default_upstreams: Vec<String>,
+    /// Server listen address.
+    pub listen: SocketAddr,
+    /// Admin token file (admin API off without it).
+    pub admin_token_file: Option<PathBuf>,
+    /// `[dangerous] allow_plain_http`.
+    pub allow_plain_http: bool,
+}
+
+/// The default sandbox URL (`poststelle sandbox` listens there by default).
+pub const DEFAULT_SANDBOX_URL: &str = "http://127.0.0.1:8080";
+
+impl GatewayConfig {
+    /// The configuration without a file: local sandbox, SQLite under `./data`, file drop
+    /// `./data/outbox`, server on 127.0.0.1:8090.
+    #[must_use]
+    pub fn embedded_default() -> Self {
+        Self::from_toml("", Path::new(".")).expect("the empty configuration is valid")
+    }
+
+    /// Parses and checks a configuration; relative paths are taken relative to `base`.
+    ///
+    /// # Errors
+    /// Every problem found, one line each.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Self, Vec<String>> {
+        let raw: Raw = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+        let mut errors = Vec::new();
+        let path = |p: &Path| -> PathBuf {
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                base.join(p)
+            }
+        };
+        let dangerous = raw.dangerous.unwrap_or_default();
+        let d = raw.delivery_service.unwrap_or_default();
+        let remote = d.preset.is_some() || d.submission_api.is_some();
+        let delivery = if remote {
+            if d.sandbox_dir.is_some() || d.sandbox_url.is_some() {
+                errors.push(
+                    "delivery_service: give either sandbox_dir/sandbox_url or preset/submission_api"
+                        .to_owned(),
+                );
+            }
+            // Presets live with the client (layer L2); `serve` resolves the name and reports
+            // an unknown one with the other errors.
+            if d.preset.is_none() && (d.submission_api.is_none() || d.token_url.is_none()) {
+                errors.push(
+                    "delivery_service: submission_api and token_url are required without a preset"
+                        .into(),
+                );
+            }
+            if let Some(profile) = &d.profile
+                && profile != "v1"
+                && profile != "v2"
+            {
+                errors.push(format!(
+                    "delivery_service.profile: {profile:?} is not v1 or v2"
+                ));
+            }
+            for url in d.submission_api.iter().chain(d.token_url.iter()) {
+                check_url(url, dangerous.allow_plain_http == Some(true), &mut errors);
+            }
+            if d.client_id.is_none() {
+                errors.push("delivery_service.client_id is required".into());
+            }
+            if d.client_secret_file.is_none() {
+                errors.push("delivery_service.client_secret_file is required".into());
+            }
+            DeliverySource::Remote {
+                preset: d.preset.clone(),
+                submission_api: d.submission_api.clone(),
+                token_url: d.token_url.clone(),
+                profile: d.profile.clone(),
+                client_id: d.client_id.clone().unwrap_or_default(),
+                client_secret_file: path(d.client_secret_file.as_deref().unwrap_or(Path::new(""))),
+            }
+        } else {
+            let url = d
+                .sandbox_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SANDBOX_URL.to_owned());
+            // The sandbox is local and speaks plain HTTP: that needs no `[dangerous]` switch,
+            // but only on loopback.
+            let loopback = ["http://127.0.0.1", "http://localhost", "https://"];
+            if !loopback.iter().any(|p| url.starts_with(p)) {
+                errors.push(format!(
+                    "delivery_service.sandbox_url: {url:?} must be https or a loopback http URL"
+                ));
+            }
+            DeliverySource::Sandbox {
+                dir: path(
+                    d.sandbox_dir
+                        .as_deref()
+                        .unwrap_or(Path::new("sandbox-data")),
+                ),
+                url,
+            }
+        };
+
+        let destination = match (raw.destination, remote) {
+            (Some(dest), _) => {
+                let id = dest.id.unwrap_or_default();
+                if uuid::Uuid::try_parse(&id).is_err() || id.len() != 36 {
+                    errors.push("destination.id must be a UUID".into());
+                }
+                if dest.encryption_keys.is_empty() {
+                    errors.push("destination.encryption_keys: at least one key file".into());
+                }
+                if dest.signing_key.is_none() {
+                    errors.push("destination.signing_key is required".into());
+                }
+                Some(DestinationSettings {
+                    id,
+                    encryption_keys: dest.encryption_keys.iter().map(|p| path(p)).collect(),
+                    signing_key: path(dest.signing_key.as_deref().unwrap_or(Path::new(""))),
+                    callback_secret_file: dest.callback_secret_file.as_deref().map(path),
+                })
+            }
+            (None, true) => {
+                errors.push("[destination] is required with a remote delivery service".into());
+                None
+            }
+            (None, false) => None,
+        };
+
+        let store = raw
+            .store
+            .and_then(|s| s.address)
+            .unwrap_or_else(|| "sqlite:data/poststelle.sqlite3".into());
+        let store = match store.strip_prefix("sqlite:") {
+            Some(p) => format!("sqlite:{}", path(Path::new(p)).display()),
+            None if store.starts_with("postgres://") || store.starts_with("postgresql://") => store,
+            None => {
+                errors.push(format!(
+                    "store.address: {store:?} is neither sqlite:PATH nor postgres://…"
+                ));
+                store
+            }
+        };
+
+        let p = raw.pipeline.unwrap_or_default();
+        let after_forward = match p.ack_policy.as_deref() {
+            None | Some("after-store") => false,
+            Some("after-forward") => true,
+            Some(other) => {
+                errors.push(format!(
+                    "pipeline.ack_policy: {other:?} is not after-store or after-forward"
+                ));
+                false
+            }
+        };
+        let concurrency = p.concurrency.unwrap_or(4);
+        if !(1..=256).contains(&concurrency) {
+            errors.push("pipeline.concurrency must be 1..=256".into());
+        }
+        let poll_interval_secs = p.poll_interval_secs.unwrap_or(30);
+        if poll_interval_secs == 0 {
+            errors.push("pipeline.poll_interval_secs must be at least 1".into());
+        }
+
+        let mut upstreams = Vec::new();
+        for (i, u) in raw.upstream.iter().enumerate() {
+            let Some(name) = u.name.clone().filter(|n| !n.is_empty()) else {
+                errors.push(format!("upstream[{i}].name is required"));
+                continue;
+            };
+            match (&u.file_drop, &u.url) {
+                (Some(dir), None) => upstreams.push(UpstreamSettings::FileDrop {
+                    name,
+                    dir: path(dir),
+                }),
+                (None, Some(url)) => {
+                    check_url(url, dangerous.allow_plain_http == Some(true), &mut errors);
+                    upstreams.push(UpstreamSettings::Http {
+                        name,
+                        url: url.clone(),
+                    });
+                }
+                _ => errors.push(format!(
+                    "upstream {name:?}: give exactly one of file_drop or url"
+                )),
+            }
+        }
+        if upstreams.is_empty() && raw.upstream.is_empty() {
+            upstreams.push(UpstreamSettings::FileDrop {
+                name: "outbox".into(),
+                dir: path(Path::new("data/outbox")),
+            });
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for u in &upstreams {
+            if !names.insert(u.name().to_owned()) {
+                errors.push(format!("upstream {:?} is configured twice", u.name()));
+            }
+        }
+        let routes: Vec<RouteSettings> = raw
+            .route
+            .into_iter()
+            .map(|r| RouteSettings {
+                service: r.service,
+                message_type: r.message_type,
+                destination: r.destination,
+                to: r.to,
+            })
+            .collect();
+        let default_upstreams = match raw.routing {
+            Some(r) => r.default,
+            None if routes.is_empty() => upstreams.iter().map(|u| u.name().to_owned()).collect(),
+            None => Vec::new(),
+        };
+        for (i, r) in routes.iter().enumerate() {
+            if r.to.is_empty() {
+                errors.push(format!("route[{i}].to names no upstream"));
+            }
+        }
+        for name in routes
+            .iter()
+            .flat_map(|r| r.to.iter())
+            .chain(default_upstreams.iter())
+        {
+            if !names.contains(name) {
+                errors.push(format!("routing names unknown upstream {name:?}"));
+            }
+        }
+
+        let server = raw.server.unwrap_or_default();
+        let listen_text = server.listen.unwrap_or_else(|| "127.0.0.1:8090".into());
+        let listen = listen_text.parse().unwrap_or_else(|_| {
+            errors.push(format!("server.listen: {listen_text:?} is not IP:PORT"));
+            SocketAddr::from(([127, 0, 0, 1], 8090))
+        });
+
+        if errors.is_empty() {
+            Ok(GatewayConfig {
+                delivery,
+                destination,
+                store,
+                after_forward,
+                concurrency,
+                poll_interval_secs,
+                upstreams,
+                routes,
+                default_upstreams,
+                listen,
+                admin_token_file: server.admin_token_file.as_deref().map(path),
+                allow_plain_http: dangerous.allow_plain_http == Some(true),
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The `[dangerous]` settings in effect, one line each, for the startup log.
+    #[must_use]
+    pub fn dangerous_settings(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.allow_plain_http {
+            out.push("allow_plain_http: plain http:// delivery service or upstream URLs");
+        }
+        out
+    }
+}
+
+fn check_url(url: &str, allow_http: bool, errors: &mut Vec<String>) {
+    if url.starts_with("https://") {
+        return;
+    }
+    if url.starts_with("http://") {
+        if !allow_http {
+            errors.push(format!(
+                "{url:?}: plain http needs [dangerous] allow_plain_http = true"
+            ));
+        }
+        return;
+    }
+    errors.push(format!("{url:?} is not an http(s) URL"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_the_sandbox_default() {
+        let c = GatewayConfig::embedded_default();
+        assert!(matches!(c.delivery, DeliverySource::Sandbox { .. }));
+        assert_eq!(c.store, "sqlite:./data/poststelle.sqlite3");
+        assert_eq!(c.default_upstreams, vec!["outbox".to_owned()]);
+        assert!(!c.after_forward);
+        assert!(c.dangerous_settings().is_empty());
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        let text = r#"
+            [delivery_service]
+            submission_api = "http://insecure.example"
+            [destination]
+            id = "x"
+            [pipeline]
+            ack_policy = "sometimes"
+            concurrency = 0
+            [[upstream]]
+            name = "a"
+            [[route]]
+            to = ["b"]
+            [server]
+            listen = "everywhere"
+        "#;
+        let errors = GatewayConfig::from_toml(text, Path::new(".")).expect_err("invalid");
+        let all = errors.join("\n");
+        for needle in [
+            "token_url are required",
+            "allow_plain_http",
+            "client_id",
+            "client_secret_file",
+            "destination.id",
+            "encryption_keys",
+            "signing_key",
+            "ack_policy",
+            "concurrency",
+            "exactly one of file_drop or url",
+            "unknown upstream \"b\"",
+            "server.listen",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let errors = GatewayConfig::from_toml("[store]\nadress = \"x\"\n", Path::new("."))
+            .expect_err("typo");
+        assert!(errors[0].contains("adress"), "{errors:?}");
+    }
+
+    #[test]
+    fn remote_with_preset_and_routes() {
+        let text = r#"
+            [delivery_service]
+            preset = "test"
+            client_id = "c"
+            client_secret_file = "secret"
+            [destination]
+            id = "40847c29-06aa-40e2-bf28-c29884c694c4"
+            encryption_keys = ["enc.jwk.json"]
+            signing_key = "sig.jwk.json"
+            [[upstream]]
+            name = "bau"
+            url = "https://bau.example/in"
+            [[upstream]]
+            name = "archiv"
+            file_drop = "/var/spool/archiv"
+            [[route]]
+            message_type = "baugenehmigung.*"
+            to = ["bau"]
+            [routing]
+            default = ["archiv"]
+        "#;
+        let c = GatewayConfig::from_toml(text, Path::new("/etc/poststelle")).expect("valid");
+        let DeliverySource::Remote { preset, .. } = &c.delivery else {
+            panic!("remote")
+        };
+        assert_eq!(preset.as_deref(), Some("test"));
+        assert_eq!(
+            c.destination.expect("dest").signing_key,
+            PathBuf::from("/etc/poststelle/sig.jwk.json")
+        );
+        assert_eq!(c.routes.len(), 1);
+        assert_eq!(c.default_upstreams, vec!["archiv".to_owned()]);
+    }
+}

@@ -1,0 +1,248 @@
+//! One HTTP exchange with retries: bounded body reading, no redirects, timeouts, backoff with
+//! jitter on 429/5xx honouring `Retry-After`.
+
+use std::time::Duration;
+
+use hyper::body::Bytes;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+
+use super::{Client, ClientError};
+
+/// A request body; cheap to clone for retries.
+#[derive(Debug, Clone)]
+pub(super) enum Body {
+    Empty,
+    Json(Bytes),
+    Form(Bytes),
+    Jose(Bytes),
+}
+
+/// What kind of exchange this is: decides the response size limit and the timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Expect {
+    /// A JSON answer (`max_json_bytes`, `request_timeout`).
+    Json,
+    /// Any answer of the token endpoint (as `Json`).
+    Any,
+    /// An attachment download (`max_attachment_bytes`, `transfer_timeout`).
+    Attachment,
+    /// An upload: small answer, long transfer (`max_json_bytes`, `transfer_timeout`).
+    Upload,
+}
+
+/// A received response: status and the whole (bounded) body.
+#[derive(Debug)]
+pub(super) struct Response {
+    pub(super) status: u16,
+    pub(super) body: Vec<u8>,
+}
+
+/// A random factor in [0.5, 1.0) ("equal jitter"), so that many clients do not retry in step.
+fn jitter(d: Duration) -> Duration {
+    let mut b = [0u8; 2];
+    if aws_lc_rs::rand::fill(&mut b).is_err() {
+        return d;
+    }
+    let r = f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX);
+    d.mul_f64(0.5 + r / 2.0)
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    // Only the delta-seconds form; an HTTP-date falls back to the backoff.
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    v.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The error's kind and its causes, without the URL.
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut msg = String::from(if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "reading the response failed"
+    } else {
+        "request failed"
+    });
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+fn idempotent(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::PUT | Method::HEAD)
+}
+
+enum Attempt {
+    Done(Response),
+    /// Retry after the given delay (None: the policy's backoff).
+    Retry(Option<Duration>, ClientError),
+    Fail(ClientError),
+}
+
+impl Client {
+    /// Sends one logical request, retrying per the policy.
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        what: &str,
+        token: Option<&str>,
+        body: Body,
+        expect: Expect,
+    ) -> Result<Response, ClientError> {
+        let policy = &self.inner.config.retry;
+        let mut backoff = policy.initial_backoff;
+        let mut attempt = 1;
+        loop {
+            let outcome = self
+                .attempt(method.clone(), url, what, token, body.clone(), expect)
+                .await;
+            let (delay, error) = match outcome {
+                Attempt::Done(r) => return Ok(r),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::Retry(delay, error) => (delay, error),
+            };
+            if attempt >= policy.max_attempts.max(1) {
+                return Err(error);
+            }
+            let wait = match delay {
+                // The service said how long; waiting longer than allowed is giving up.
+                Some(d) if d > policy.max_retry_after => return Err(error),
+                Some(d) => d,
+                None => jitter(backoff),
+            };
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(policy.max_backoff);
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: Method,
+        url: &str,
+        what: &str,
+        token: Option<&str>,
+        body: Body,
+        expect: Expect,
+    ) -> Attempt {
+        let c = &self.inner.config;
+        let (limit, timeout) = match expect {
+            Expect::Json | Expect::Any => (c.max_json_bytes, c.request_timeout),
+            Expect::Attachment => (c.max_attachment_bytes, c.transfer_timeout),
+            Expect::Upload => (c.max_json_bytes, c.transfer_timeout),
+        };
+        let mut req = self
+            .inner
+            .http
+            .request(method.clone(), url)
+            .timeout(timeout);
+        if let Some(token) = token {
+            req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        req = match body {
+            Body::Empty => req,
+            Body::Json(b) => req.header(CONTENT_TYPE, "application/json").body(b),
+            Body::Form(b) => req
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(b),
+            Body::Jose(b) => req.header(CONTENT_TYPE, "application/jose").body(b),
+        };
+        let transport = |e: &reqwest::Error| {
+            if e.is_timeout() {
+                ClientError::Timeout {
+                    what: what.to_owned(),
+                }
+            } else {
+                ClientError::Transport {
+                    what: what.to_owned(),
+                    // Without the URL: it is known from `what` and the configuration.
+                    message: describe(e),
+                }
+            }
+        };
+        let mut resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) if idempotent(&method) && (e.is_connect() || e.is_timeout()) => {
+                return Attempt::Retry(None, transport(&e));
+            }
+            Err(e) => return Attempt::Fail(transport(&e)),
+        };
+        let status = resp.status().as_u16();
+        if (300..400).contains(&status) {
+            return Attempt::Fail(ClientError::Redirect {
+                what: what.to_owned(),
+                status,
+            });
+        }
+        let retryable = status == 429 || (status >= 500 && idempotent(&method));
+        if retryable {
+            let delay = retry_after(resp.headers());
+            return Attempt::Retry(
+                delay,
+                ClientError::Status {
+                    what: what.to_owned(),
+                    status,
+                    problem: None,
+                },
+            );
+        }
+        let too_large = || ClientError::TooLarge {
+            what: what.to_owned(),
+            limit,
+        };
+        let announced = resp
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > limit as u64) {
+            return Attempt::Fail(too_large());
+        }
+        let mut body = Vec::with_capacity(announced.map_or(0, |n| n as usize).min(limit));
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Attempt::Fail(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Attempt::Fail(transport(&e)),
+            }
+        }
+        Attempt::Done(Response { status, body })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_half_and_whole() {
+        let d = Duration::from_millis(1000);
+        for _ in 0..100 {
+            let j = jitter(d);
+            assert!(j >= Duration::from_millis(500) && j <= d, "{j:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_only() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(RETRY_AFTER, "3".parse().expect("value"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("value"),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+}

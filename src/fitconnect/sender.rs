@@ -1,0 +1,520 @@
+//! The sender (portal) side as a library: build the metadata (hashes, submission schema,
+//! attachment entries), check the destination's key, encrypt, create, upload, submit, then
+//! follow the case event log until the destination accepts or rejects.
+//!
+//! Layer L2 (uses [`crate::fitconnect::client`]). `poststelle send` is a thin CLI over
+//! [`send`]. The decision is read from the event log and every SET there is verified: the
+//! delivery service's with its JWKS, the destination's with its signing key fetched by
+//! `iss`/`kid` and checked with the FIT-Connect key rules; an `accept-submission` must carry
+//! the authentication tags of exactly the JWEs this sender uploaded.
+
+use std::io::BufReader;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::client::verify::{self, EventLogError};
+use super::client::{Client, ClientError, CreatedSubmission, NewSubmission, unix_now};
+use super::hash::{HASH_TYPE, sha512_hex};
+use super::keys::validate_public_key;
+use super::metadata::{MetadataValidator, VERSIONS};
+use super::problems::Problem;
+use super::set::{
+    self, ACCEPT_SUBMISSION, AuthenticationTags, Issuer, REJECT_SUBMISSION, SetError, StaticKeys,
+};
+use crate::config::{JoseLimits, XmlLimits};
+use crate::jose::jwe;
+use crate::jose::jwk::KeyUse;
+use crate::jose::x509::TrustPolicy;
+use crate::xoev::catalog::Catalog;
+use crate::xoev::{registry, root};
+
+/// The Fachdaten's schema reference (`contentStructure.data.submissionSchema`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSchema {
+    /// `schemaUri`.
+    pub schema_uri: String,
+    /// `application/xml` or `application/json`.
+    pub mime_type: String,
+}
+
+/// One attachment to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingAttachment {
+    /// File name (metadata `filename`), without directories.
+    pub filename: Option<String>,
+    /// MIME type (metadata `mimeType`, JWE `cty`).
+    pub mime_type: String,
+    /// `form`, `attachment` or `report`.
+    pub purpose: String,
+    /// The plaintext bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A submission to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// destinationId.
+    pub destination_id: String,
+    /// Service identifier URN.
+    pub service_identifier: String,
+    /// Service name.
+    pub service_name: String,
+    /// The Fachdaten bytes, hashed and encrypted exactly as given.
+    pub data: Vec<u8>,
+    /// Their schema reference.
+    pub data_schema: DataSchema,
+    /// Attachments.
+    pub attachments: Vec<OutgoingAttachment>,
+}
+
+/// How [`send`] behaves.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    /// Trust policy for the destination's keys (self-signed only with the dangerous switch).
+    pub trust: TrustPolicy,
+    /// How long to follow the event log for a decision (zero: do not wait).
+    pub wait: Duration,
+    /// Pause between two reads of the event log.
+    pub poll_interval: Duration,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        Self {
+            trust: TrustPolicy::default(),
+            wait: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Progress of [`send`], for a status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// The destination's key passed the checks.
+    KeyChecked {
+        /// Its kid.
+        kid: String,
+    },
+    /// The submission exists.
+    Created {
+        /// submissionId.
+        submission_id: String,
+        /// caseId.
+        case_id: String,
+    },
+    /// One attachment is uploaded (1-based).
+    Uploaded {
+        /// Number of this attachment.
+        index: usize,
+        /// Number of attachments.
+        total: usize,
+    },
+    /// Metadata and data are submitted.
+    Submitted,
+    /// Still waiting for accept or reject.
+    Waiting {
+        /// Seconds since submission.
+        elapsed_secs: u64,
+    },
+}
+
+/// What the destination decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// `accept-submission` with the tags of what was sent.
+    Accepted,
+    /// `reject-submission` with its problems.
+    Rejected {
+        /// The problems (type, title, detail, instance).
+        problems: Vec<Problem>,
+    },
+}
+
+/// The result of [`send`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendReport {
+    /// submissionId.
+    pub submission_id: String,
+    /// caseId.
+    pub case_id: String,
+    /// The tags of the uploaded JWEs.
+    pub tags: AuthenticationTags,
+    /// The decision, or `None` when none came within the wait.
+    pub decision: Option<Decision>,
+}
+
+/// Why sending failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// A call to the delivery service failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// Encrypting failed.
+    #[error("encryption: {0}")]
+    Encrypt(#[from] crate::jose::JweError),
+    /// The metadata we built do not pass the metadata schema (a bug or a bad input value).
+    #[error("the built metadata violate the metadata schema: {0}")]
+    Metadata(String),
+    /// A SET of the event log failed verification.
+    #[error("event log: {0}")]
+    EventLog(#[from] EventLogError),
+    /// The destination accepted, but with tags that are not the ones this sender uploaded.
+    #[error("accept-submission carries authentication tags of other JWEs")]
+    AcceptTagsDiffer,
+    /// A reject carries malformed problems.
+    #[error("reject-submission: {0}")]
+    RejectPayload(SetError),
+}
+
+/// Why the schema of the Fachdaten could not be determined.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DetectError {
+    /// Neither XML nor JSON.
+    #[error("the data are neither an XML document nor a JSON object")]
+    UnknownFormat,
+    /// XML that the hardened reader refuses before the root element.
+    #[error("the XML data are not readable up to the root element: {0}")]
+    Xml(String),
+    /// An XML message the catalogue does not know.
+    #[error("unknown XÖV message: {0}; pass the schema URI explicitly")]
+    UnknownMessage(String),
+    /// A JSON object without `$schema`.
+    #[error("the JSON data have no $schema member; pass the schema URI explicitly")]
+    NoJsonSchema,
+}
+
+/// Determines `submissionSchema` from the Fachdaten: an XML root element through the XÖV
+/// catalogue (`<kennung>_<version>#<message>`, e.g.
+/// `urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.antrag.0200`), a JSON object by its
+/// `$schema` member.
+///
+/// # Errors
+/// [`DetectError`] when neither works.
+pub fn detect_schema(data: &[u8], catalog: &Catalog) -> Result<DataSchema, DetectError> {
+    let start = data
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &data[i..])
+        .unwrap_or_default();
+    let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+    if start.first() == Some(&b'<') {
+        let name = root::document_root(BufReader::new(data), &XmlLimits::default())
+            .map_err(|e| DetectError::Xml(e.to_string()))?;
+        let found = registry::identify(catalog, &name.namespace, &name.local)
+            .map_err(|e| DetectError::UnknownMessage(e.to_string()))?;
+        let kennung = found.kennung.ok_or_else(|| {
+            DetectError::UnknownMessage(format!(
+                "{} {} has no kennung",
+                found.standard, found.version
+            ))
+        })?;
+        return Ok(DataSchema {
+            schema_uri: format!("{kennung}_{}#{}", found.version, found.message_type),
+            mime_type: "application/xml".into(),
+        });
+    }
+    if start.first() == Some(&b'{') {
+        let doc: Value = serde_json::from_slice(data).map_err(|_| DetectError::UnknownFormat)?;
+        let uri = doc
+            .get("$schema")
+            .and_then(Value::as_str)
+            .ok_or(DetectError::NoJsonSchema)?;
+        return Ok(DataSchema {
+            schema_uri: uri.to_owned(),
+            mime_type: "application/json".into(),
+        });
+    }
+    Err(DetectError::UnknownFormat)
+}
+
+/// The metadata (schema 1.0.0) for `out` with the given attachment ids (same order).
+#[must_use]
+pub fn build_metadata(out: &Outgoing, attachment_ids: &[String]) -> Value {
+    let attachments: Vec<Value> = out
+        .attachments
+        .iter()
+        .zip(attachment_ids)
+        .map(|(a, id)| {
+            let mut entry = json!({
+                "attachmentId": id,
+                "hash": { "type": HASH_TYPE, "content": sha512_hex(&a.bytes) },
+                "mimeType": a.mime_type,
+                "purpose": a.purpose,
+            });
+            if let Some(name) = &a.filename {
+                entry["filename"] = Value::String(name.clone());
+            }
+            entry
+        })
+        .collect();
+    json!({
+        "$schema": VERSIONS[0].uri,
+        "publicServiceType": {
+            "identifier": out.service_identifier,
+            "name": out.service_name,
+        },
+        "contentStructure": {
+            "data": {
+                "submissionSchema": {
+                    "schemaUri": out.data_schema.schema_uri,
+                    "mimeType": out.data_schema.mime_type,
+                },
+                "hash": { "type": HASH_TYPE, "content": sha512_hex(&out.data) },
+            },
+            "attachments": attachments,
+        },
+    })
+}
+
+fn tag_of(jwe: &str) -> String {
+    jwe.rsplit('.').next().unwrap_or_default().to_owned()
+}
+
+/// Sends `out` and follows the event log for up to `options.wait`.
+///
+/// # Errors
+/// [`SendError`] for the first failed step; a submission already created stays on the
+/// delivery service (incomplete ones are deleted there after a day).
+pub async fn send(
+    client: &Client,
+    out: &Outgoing,
+    options: &SendOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<SendReport, SendError> {
+    let (_, key) = client
+        .encryption_key(&out.destination_id, &options.trust, unix_now())
+        .await?;
+    progress(Progress::KeyChecked {
+        kid: key.kid.clone(),
+    });
+    let ids: Vec<String> = out
+        .attachments
+        .iter()
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let metadata = build_metadata(out, &ids);
+    MetadataValidator::new()
+        .validate_value(&metadata)
+        .map_err(|e| SendError::Metadata(e.to_string()))?;
+    let metadata = serde_json::to_vec(&metadata).expect("JSON value serializes");
+    let created: CreatedSubmission = client
+        .create_submission(&NewSubmission {
+            destination_id: out.destination_id.clone(),
+            service_identifier: out.service_identifier.clone(),
+            service_name: out.service_name.clone(),
+            announced_attachments: ids.clone(),
+        })
+        .await?;
+    progress(Progress::Created {
+        submission_id: created.submission_id.clone(),
+        case_id: created.case_id.clone(),
+    });
+    let mut tags = AuthenticationTags::default();
+    for (i, (a, id)) in out.attachments.iter().zip(&ids).enumerate() {
+        let token = jwe::encrypt(&a.bytes, &key.key, &key.kid, Some(&a.mime_type))?;
+        client
+            .upload_attachment(&created.submission_id, id, &token)
+            .await?;
+        tags.attachments.insert(id.clone(), tag_of(&token));
+        progress(Progress::Uploaded {
+            index: i + 1,
+            total: ids.len(),
+        });
+    }
+    let encrypted_metadata = jwe::encrypt(&metadata, &key.key, &key.kid, Some("application/json"))?;
+    let encrypted_data = jwe::encrypt(
+        &out.data,
+        &key.key,
+        &key.kid,
+        Some(&out.data_schema.mime_type),
+    )?;
+    tags.metadata = tag_of(&encrypted_metadata);
+    tags.data = Some(tag_of(&encrypted_data));
+    client
+        .submit(
+            &created.submission_id,
+            &encrypted_metadata,
+            Some(&encrypted_data),
+        )
+        .await?;
+    progress(Progress::Submitted);
+    let started = Instant::now();
+    let mut decision = None;
+    loop {
+        decision = read_decision(client, &created, &out.destination_id, &tags, &options.trust)
+            .await?
+            .or(decision);
+        if decision.is_some() || started.elapsed() >= options.wait {
+            break;
+        }
+        tokio::time::sleep(options.poll_interval.min(options.wait - started.elapsed())).await;
+        progress(Progress::Waiting {
+            elapsed_secs: started.elapsed().as_secs(),
+        });
+    }
+    Ok(SendReport {
+        submission_id: created.submission_id,
+        case_id: created.case_id,
+        tags,
+        decision,
+    })
+}
+
+/// Reads the case event log once and returns the destination's decision on this submission,
+/// if there is one; every SET is verified first.
+///
+/// # Errors
+/// Download errors, a SET that fails verification, an accept with foreign tags.
+pub async fn read_decision(
+    client: &Client,
+    created: &CreatedSubmission,
+    destination_id: &str,
+    sent: &AuthenticationTags,
+    trust: &TrustPolicy,
+) -> Result<Option<Decision>, SendError> {
+    let limits = JoseLimits::default();
+    let events = client.events(&created.case_id).await?;
+    let log = events
+        .get("eventLog")
+        .and_then(Value::as_array)
+        .ok_or(EventLogError::NotAList)?;
+    let mut keys: StaticKeys =
+        verify::service_keys(&client.service_jwks().await?, client.config().issuer())?;
+    let now = unix_now();
+    let subject = format!("submission:{}", created.submission_id);
+    let mut decision = None;
+    for (index, entry) in log.iter().enumerate() {
+        let token = entry.as_str().ok_or(EventLogError::NotAList)?;
+        let set_err = |source| EventLogError::Set { index, source };
+        // Destination keys are fetched on demand, by the SET's own iss and kid.
+        if let Some((iss, kid)) = destination_issuer(token, &limits) {
+            let known = keys
+                .destinations
+                .iter()
+                .any(|(i, k, _)| *i == iss && *k == kid);
+            if !known && iss.eq_ignore_ascii_case(destination_id) {
+                let jwk = client.destination_key(&iss, &kid).await?;
+                let key = validate_public_key(&jwk, KeyUse::Signature, trust, now)
+                    .map_err(ClientError::Key)?;
+                keys.destinations.push((iss, kid, key.key));
+            }
+        }
+        let verified = set::verify(token, &keys, &limits, now).map_err(set_err)?;
+        if !verified.sub.eq_ignore_ascii_case(&subject)
+            || !matches!(&verified.issuer, Issuer::Destination(d) if d.eq_ignore_ascii_case(destination_id))
+        {
+            continue;
+        }
+        if verified.event == ACCEPT_SUBMISSION {
+            let tags = verified.authentication_tags().map_err(set_err)?;
+            if &tags != sent {
+                return Err(SendError::AcceptTagsDiffer);
+            }
+            decision = Some(Decision::Accepted);
+        } else if verified.event == REJECT_SUBMISSION {
+            let problems = verified
+                .payload
+                .get("problems")
+                .cloned()
+                .map(serde_json::from_value::<Vec<Problem>>)
+                .transpose()
+                .map_err(|_| {
+                    SendError::RejectPayload(SetError::EventPayload {
+                        what: "problems malformed",
+                    })
+                })?
+                .unwrap_or_default();
+            decision = Some(Decision::Rejected { problems });
+        }
+    }
+    Ok(decision)
+}
+
+/// `(iss, kid)` of a SET whose `iss` is a destination (UUID), read before verification only
+/// to pick the key; `None` otherwise.
+fn destination_issuer(token: &str, limits: &JoseLimits) -> Option<(String, String)> {
+    let jws = crate::jose::CompactJws::parse(token, limits).ok()?;
+    let payload: Value = serde_json::from_slice(jws.unverified_payload()).ok()?;
+    let iss = payload.get("iss")?.as_str()?;
+    set::is_uuid(iss).then(|| (iss.to_ascii_lowercase(), jws.header().kid.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_xbau_and_json_schemas() {
+        let catalog = Catalog::embedded();
+        let xml = br#"<?xml version="1.0"?>
+<xbau:baugenehmigung.antrag.0200 xmlns:xbau="http://www.xleitstelle.de/xbau/2/6"/>"#;
+        assert_eq!(
+            detect_schema(xml, catalog),
+            Ok(DataSchema {
+                schema_uri: "urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.antrag.0200".into(),
+                mime_type: "application/xml".into(),
+            })
+        );
+        let json = br#"{"$schema": "https://schema.fitko.de/fim/s00000092_1.0.schema.json"}"#;
+        assert_eq!(
+            detect_schema(json, catalog).expect("json").mime_type,
+            "application/json"
+        );
+        assert_eq!(
+            detect_schema(b"{}", catalog),
+            Err(DetectError::NoJsonSchema)
+        );
+        assert_eq!(
+            detect_schema(b"%PDF", catalog),
+            Err(DetectError::UnknownFormat)
+        );
+        assert!(matches!(
+            detect_schema(b"<x xmlns='urn:unknown'/>", catalog),
+            Err(DetectError::UnknownMessage(_))
+        ));
+    }
+
+    #[test]
+    fn built_metadata_validate_and_hash_the_plaintext() {
+        let out = Outgoing {
+            destination_id: "879ee109-a690-4db8-ab32-424284184d7d".into(),
+            service_identifier: "urn:de:fim:leika:leistung:99099002067003".into(),
+            service_name: "Test".into(),
+            data: b"<x/>".to_vec(),
+            data_schema: DataSchema {
+                schema_uri: "urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.antrag.0200".into(),
+                mime_type: "application/xml".into(),
+            },
+            attachments: vec![OutgoingAttachment {
+                filename: Some("plan.pdf".into()),
+                mime_type: "application/pdf".into(),
+                purpose: "attachment".into(),
+                bytes: b"%PDF-1.7".to_vec(),
+            }],
+        };
+        let id = "ce75a6b8-d72f-4b94-b09e-af6be35bc2ae".to_owned();
+        let m = build_metadata(&out, std::slice::from_ref(&id));
+        MetadataValidator::new()
+            .validate_value(&m)
+            .expect("valid 1.0.0");
+        assert_eq!(
+            m["contentStructure"]["data"]["hash"]["content"],
+            sha512_hex(b"<x/>")
+        );
+        assert_eq!(
+            m["contentStructure"]["attachments"][0]["attachmentId"],
+            id.as_str()
+        );
+        assert_eq!(
+            m["contentStructure"]["attachments"][0]["filename"],
+            "plan.pdf"
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! Delivery to an HTTP(S) upstream: each attachment `PUT` (streamed from a spool file), then
+//! one `POST` of the envelope.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use base64::Engine as _;
+use hyper::body::{Body, Bytes, Frame, SizeHint};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use reqwest::{Certificate, Client, Identity, redirect};
+use tokio::io::{AsyncRead, ReadBuf};
+
+use super::upstream::{DeliveryFailure, HttpUpstream};
+use super::{ForwardError, attachments_of, safe_component};
+use crate::store::{AttachmentMeta, Store, StoreError};
+
+/// Read size when streaming an attachment.
+const CHUNK: usize = 64 * 1024;
+
+/// The idempotency header: the submission id, so a re-delivery after a lost response is
+/// recognisable upstream.
+pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// A ready client for one upstream.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpTarget {
+    client: Client,
+    url: reqwest::Url,
+    attachments: bool,
+}
+
+fn read_pem(upstream: &str, path: &Path) -> Result<Vec<u8>, ForwardError> {
+    std::fs::read(path).map_err(|e| ForwardError::Upstream {
+        upstream: upstream.to_owned(),
+        reason: format!("{}: {e}", path.display()),
+    })
+}
+
+impl HttpTarget {
+    /// Builds the client: no redirects, the configured timeouts, optional client certificate and
+    /// extra roots.
+    pub(crate) fn new(name: &str, spec: &HttpUpstream) -> Result<Self, ForwardError> {
+        let bad = |reason: String| ForwardError::Upstream {
+            upstream: name.to_owned(),
+            reason,
+        };
+        let url = reqwest::Url::parse(&spec.url).map_err(|e| bad(format!("url: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(bad("url must be http:// or https:// with a host".to_owned()));
+        }
+        let mut builder = Client::builder()
+            .redirect(redirect::Policy::none())
+            .connect_timeout(spec.connect_timeout)
+            .timeout(spec.total_timeout)
+            .user_agent(concat!("poststelle/", env!("CARGO_PKG_VERSION")));
+        if let Some(id) = &spec.client_identity {
+            let mut pem = read_pem(name, &id.cert_chain_pem)?;
+            pem.push(b'\n');
+            pem.extend(read_pem(name, &id.private_key_pem)?);
+            let identity =
+                Identity::from_pem(&pem).map_err(|e| bad(format!("client identity: {e}")))?;
+            builder = builder.identity(identity);
+        }
+        if let Some(roots) = &spec.extra_roots {
+            let certs = Certificate::from_pem_bundle(&read_pem(name, roots)?)
+                .map_err(|e| bad(format!("extra roots: {e}")))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let client = builder.build().map_err(|e| bad(format!("client: {e}")))?;
+        Ok(Self {
+            client,
+            url,
+            attachments: spec.send_attachments,
+        })
+    }
+
+    /// One delivery attempt: the attachments (if enabled and any), then the envelope. The
+    /// envelope goes last so that when the upstream sees it, everything it refers to is there.
+    pub(crate) async fn deliver<S: Store>(
+        &self,
+        store: &S,
+        spool: &Path,
+        submission_id: &str,
+        envelope: &str,
+    ) -> Result<(), DeliveryFailure> {
+        let key = HeaderValue::from_str(submission_id)
+            .map_err(|_| DeliveryFailure::permanent("bad-submission-id"))?;
+        if self.attachments {
+            let attachments = attachments_of(store, submission_id).await?;
+            for a in &attachments {
+                self.put_attachment(store, spool, submission_id, &key, a)
+                    .await?;
+            }
+        }
+        let response = self
+            .client
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(IDEMPOTENCY_KEY, key)
+            .body(envelope.to_owned())
+            .send()
+            .await
+            .map_err(|e| DeliveryFailure::transient(transport_kind(&e)))?;
+        check(&response)
+    }
+
+    /// `PUT <url>/<submission id>/attachments/<attachment id>` — where the envelope's relative
+    /// `href` (`attachments/<id>`) points, resolved against `<url>/<submission id>/`.
+    async fn put_attachment<S: Store>(
+        &self,
+        store: &S,
+        spool: &Path,
+        submission_id: &str,
+        key: &HeaderValue,
+        a: &AttachmentMeta,
+    ) -> Result<(), DeliveryFailure> {
+        if !safe_component(submission_id) {
+            return Err(DeliveryFailure::permanent("unsafe-submission-id"));
+        }
+        if !safe_component(&a.attachment_id) {
+            return Err(DeliveryFailure::permanent("unsafe-attachment-id"));
+        }
+        let mut url = self.url.clone();
+        url.path_segments_mut()
+            .map_err(|()| DeliveryFailure::permanent("url-cannot-be-base"))?
+            .pop_if_empty()
+            .extend([submission_id, "attachments", &a.attachment_id]);
+        let file = SpoolFile(spool.join(format!(".forward-{}", uuid::Uuid::new_v4().simple())));
+        let meta = match store
+            .export_attachment(submission_id, &a.attachment_id, &file.0)
+            .await
+        {
+            Ok(meta) => meta,
+            Err(StoreError::NotFound { .. }) => {
+                return Err(DeliveryFailure::permanent("attachment-missing"));
+            }
+            Err(StoreError::Io { .. }) => return Err(DeliveryFailure::transient("io")),
+            Err(_) => return Err(DeliveryFailure::transient("store")),
+        };
+        let body = FileBody::open(&file.0, meta.size)
+            .await
+            .map_err(|_| DeliveryFailure::transient("io"))?;
+        let media_type = HeaderValue::from_str(&meta.media_type)
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+        let digest = hex_to_base64(&meta.sha256).ok_or(DeliveryFailure::permanent("bad-digest"))?;
+        let digest = HeaderValue::from_str(&format!("sha-256=:{digest}:"))
+            .map_err(|_| DeliveryFailure::permanent("bad-digest"))?;
+        let response = self
+            .client
+            .put(url)
+            .header(CONTENT_TYPE, media_type)
+            .header(CONTENT_LENGTH, meta.size)
+            .header(IDEMPOTENCY_KEY, key.clone())
+            .header("repr-digest", digest)
+            .body(reqwest::Body::wrap(body))
+            .send()
+            .await
+            .map_err(|e| DeliveryFailure::transient(transport_kind(&e)))?;
+        check(&response)
+    }
+}
+
+fn check(response: &reqwest::Response) -> Result<(), DeliveryFailure> {
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(DeliveryFailure::from_status(status.as_u16()))
+    }
+}
+
+fn hex_to_base64(hex: &str) -> Option<String> {
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// A spool file, removed when dropped (after the upload, or when the attempt fails).
+struct SpoolFile(PathBuf);
+
+impl Drop for SpoolFile {
+    fn drop(&mut self) {
+        // Best effort: a leftover only wastes space; its name marks it as ours.
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A request body streamed from a file in bounded chunks, so an attachment is never held whole
+/// in memory.
+struct FileBody {
+    file: tokio::fs::File,
+    buf: Box<[u8]>,
+    remaining: u64,
+}
+
+impl FileBody {
+    async fn open(path: &Path, size: u64) -> io::Result<Self> {
+        Ok(Self {
+            file: tokio::fs::File::open(path).await?,
+            buf: vec![0; CHUNK].into_boxed_slice(),
+            remaining: size,
+        })
+    }
+}
+
+impl Body for FileBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        if this.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let mut read = ReadBuf::new(&mut this.buf);
+        match Pin::new(&mut this.file).poll_read(cx, &mut read) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(Ok(())) => {
+                let filled = read.filled();
+                if filled.is_empty() {
+                    // Shorter than the stored size: the upstream must not get a truncated file.
+                    return Poll::Ready(Some(Err(io::ErrorKind::UnexpectedEof.into())));
+                }
+                let n = u64::try_from(filled.len())
+                    .unwrap_or(u64::MAX)
+                    .min(this.remaining);
+                this.remaining -= n;
+                let n = usize::try_from(n).unwrap_or(filled.len());
+                Poll::Ready(Some(Ok(Frame::data(Bytes::copy_from_slice(&filled[..n])))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+fn transport_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "transport"
+    }
+}

@@ -1,0 +1,456 @@
+//! Forwarding (layer L3): routes submissions to upstreams and runs the outbox worker that
+//! delivers them, with retries, dead letters and re-drive.
+//!
+//! # Using it
+//!
+//! ```text
+//! // At configuration time (pipeline/config): declare upstreams and routes.
+//! let table = RouteTable::new(
+//!     vec![UpstreamSpec::http("bau", HttpUpstream::new("https://bau.example/in")),
+//!          UpstreamSpec::file_drop("archiv", FileDropUpstream::new("/var/spool/archiv"))],
+//!     vec![Route { when: RouteMatch { message_type: Some(Pattern::new("baugenehmigung.*")),
+//!                                     ..RouteMatch::default() },
+//!                  to: vec!["bau".into(), "archiv".into()] }],
+//!     vec!["archiv".into()],                       // default upstreams
+//! )?;
+//! // When storing a submission: NewSubmission { upstreams: table.route(&key).to_vec(), .. }
+//! // The worker:
+//! let forwarder = Forwarder::new(store.clone(), Arc::new(table), ForwardPolicy::default())?
+//!     .with_metrics(metrics.clone());
+//! let wake = forwarder.waker();                    // wake.notify_one() after storing: no poll delay
+//! tokio::spawn(async move { forwarder.run(shutdown_future).await });
+//! ```
+//!
+//! [`Forwarder::run`] claims due jobs (with a lease, see the store design note), delivers up to
+//! [`ForwardPolicy::concurrency`] at a time and records each outcome; when `shutdown`
+//! completes it claims nothing more and returns once the in-flight deliveries are finished
+//! (each is bounded by its upstream's timeouts). [`Forwarder::deliver_due_once`] does one
+//! claim-and-deliver round for tests and tools.
+//!
+//! # Semantics
+//!
+//! - **Delivery** is at-least-once: a crash after the upstream received a submission but before
+//!   the job was marked delivered re-delivers it after the lease expires, with the same
+//!   `Idempotency-Key` (HTTP) or onto the same directory name (file drop, then a no-op).
+//! - **Outcomes**: 2xx → delivered. Transient failures (connect, timeout, 408/409/425/429/5xx,
+//!   I/O) → retried at the time [`RetryPolicy::after_failure`] computes (exponential backoff,
+//!   equal jitter), until `max_attempts` or `max_age`, then dead letter. Permanent failures
+//!   (other 3xx/4xx, unsafe ids, an upstream no longer configured) → dead letter at once.
+//! - **Re-drive** (`poststelle queue redrive`, the admin API, or [`crate::store::Store::redrive`])
+//!   makes dead letters due now with a fresh attempt count; a running forwarder picks them up at
+//!   its next poll.
+//! - **Attachments** are exported from the store by streaming
+//!   ([`crate::store::Store::export_attachment`]), never loaded whole: into the drop directory
+//!   (`<dir>/<submission id>/attachments/<id>`), or, for HTTP, into a spool file that is
+//!   streamed as `PUT <url>/<submission id>/attachments/<id>` before the envelope is posted. The
+//!   envelope's relative `href` (`attachments/<id>`) resolves against `<dir>/<submission id>/`
+//!   or `<url>/<submission id>/` respectively.
+
+mod file_drop;
+mod http;
+mod route;
+mod upstream;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::server::metrics::{Metrics, Stage};
+use crate::store::{ClaimedJob, FailAction, FailOutcome, RetryPolicy, Store, Timestamp};
+
+pub use route::{Pattern, Route, RouteError, RouteKey, RouteMatch, RouteTable};
+pub use upstream::{
+    ClientIdentity, DeliveryFailure, FileDropUpstream, HttpUpstream, UpstreamKind, UpstreamSpec,
+};
+
+use file_drop::DropTarget;
+use http::HttpTarget;
+
+/// Errors building a [`Forwarder`] or talking to the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ForwardError {
+    /// An upstream cannot be set up (bad URL, unreadable certificate, drop directory not
+    /// creatable).
+    #[error("upstream {upstream}: {reason}")]
+    Upstream {
+        /// The upstream's name.
+        upstream: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// How the outbox worker runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardPolicy {
+    /// Backoff, attempts and age before dead letter.
+    pub retry: RetryPolicy,
+    /// Deliveries in flight at most. Default 8.
+    pub concurrency: usize,
+    /// Lease on a claimed job: it must exceed the longest delivery (upstream total timeout,
+    /// plus attachment export) plus clock skew between instances. Default 5 min.
+    pub lease: Duration,
+    /// How often the store is asked for due jobs when idle. Default 1 s.
+    pub poll_interval: Duration,
+    /// This worker's name in leases (unique per process; default random).
+    pub worker_id: String,
+    /// Where attachments for HTTP upstreams are exported to while they are uploaded (one file
+    /// per upload, removed afterwards). Default: the system's temporary directory.
+    pub spool_dir: PathBuf,
+}
+
+impl Default for ForwardPolicy {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            concurrency: 8,
+            lease: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(1),
+            worker_id: format!(
+                "fwd-{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            spool_dir: std::env::temp_dir(),
+        }
+    }
+}
+
+/// What one round of deliveries did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    /// Jobs claimed.
+    pub claimed: usize,
+    /// Delivered.
+    pub delivered: usize,
+    /// Failed and scheduled again.
+    pub retried: usize,
+    /// Moved to the dead letters.
+    pub dead_lettered: usize,
+    /// Outcome not recorded: the lease was lost, or the store failed while recording (the job
+    /// is retried after its lease expires).
+    pub unrecorded: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Http(HttpTarget),
+    Drop(DropTarget),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Delivered,
+    Retried,
+    DeadLettered,
+    Unrecorded,
+}
+
+struct Inner<S> {
+    store: S,
+    targets: HashMap<String, Target>,
+    policy: ForwardPolicy,
+    metrics: Arc<Metrics>,
+    wake: Arc<Notify>,
+}
+
+/// The outbox worker. Cheap to clone (shared state).
+pub struct Forwarder<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Forwarder<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Forwarder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarder")
+            .field("worker_id", &self.inner.policy.worker_id)
+            .field("upstreams", &self.inner.targets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store + 'static> Forwarder<S> {
+    /// Builds the HTTP clients and opens the drop directories of every upstream in `routes`.
+    ///
+    /// # Errors
+    /// [`ForwardError::Upstream`] for the first upstream that cannot be set up.
+    pub fn new(
+        store: S,
+        routes: Arc<RouteTable>,
+        policy: ForwardPolicy,
+    ) -> Result<Self, ForwardError> {
+        let mut targets = HashMap::new();
+        for spec in routes.upstreams() {
+            let target = match &spec.kind {
+                UpstreamKind::Http(h) => Target::Http(HttpTarget::new(&spec.name, h)?),
+                UpstreamKind::FileDrop(d) => Target::Drop(DropTarget::open(&d.dir).map_err(
+                    |e| ForwardError::Upstream {
+                        upstream: spec.name.clone(),
+                        reason: format!("{}: {e}", d.dir.display()),
+                    },
+                )?),
+            };
+            targets.insert(spec.name.clone(), target);
+        }
+        let policy = ForwardPolicy {
+            concurrency: policy.concurrency.max(1),
+            ..policy
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                targets,
+                policy,
+                metrics: Arc::new(Metrics::new()),
+                wake: Arc::new(Notify::new()),
+            }),
+        })
+    }
+
+    /// Uses these shared metrics instead of private ones (the forwarder and its clones made
+    /// before this call keep theirs).
+    #[must_use]
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self
+    where
+        S: Clone,
+    {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                store: inner.store.clone(),
+                targets: inner.targets.clone(),
+                policy: inner.policy.clone(),
+                metrics,
+                wake: Arc::new(Notify::new()),
+            }),
+        }
+    }
+
+    /// The metrics this forwarder counts into.
+    #[must_use]
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// A handle that wakes [`Forwarder::run`] at once (call `notify_one()` after storing new
+    /// jobs or a re-drive) instead of waiting for the next poll.
+    #[must_use]
+    pub fn waker(&self) -> Arc<Notify> {
+        Arc::clone(&self.inner.wake)
+    }
+
+    /// Claims up to `concurrency` due jobs once, delivers them concurrently and records every
+    /// outcome.
+    ///
+    /// # Errors
+    /// The store failed to claim (outcomes that fail to record count as `unrecorded`).
+    pub async fn deliver_due_once(&self) -> Result<RoundReport, ForwardError> {
+        let jobs = self.claim(self.inner.policy.concurrency).await?;
+        let mut report = RoundReport {
+            claimed: jobs.len(),
+            ..RoundReport::default()
+        };
+        let mut set = JoinSet::new();
+        for job in jobs {
+            let inner = Arc::clone(&self.inner);
+            set.spawn(async move { inner.process(job).await });
+        }
+        while let Some(done) = set.join_next().await {
+            tally(&mut report, done.unwrap_or(Outcome::Unrecorded));
+        }
+        Ok(report)
+    }
+
+    /// Runs the worker until `shutdown` completes, then finishes the deliveries in flight and
+    /// returns what it did. Store errors do not stop it: it waits a poll interval and tries
+    /// again.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> RoundReport {
+        let mut report = RoundReport::default();
+        let mut set: JoinSet<Outcome> = JoinSet::new();
+        let interval = self.inner.policy.poll_interval;
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let free = self.inner.policy.concurrency.saturating_sub(set.len());
+            // A full batch suggests more are due: ask again as soon as a slot frees.
+            let mut more_due = false;
+            if free > 0
+                && let Ok(jobs) = self.claim(free).await
+            {
+                more_due = jobs.len() == free;
+                report.claimed += jobs.len();
+                for job in jobs {
+                    let inner = Arc::clone(&self.inner);
+                    set.spawn(async move { inner.process(job).await });
+                }
+            }
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                Some(done) = set.join_next(), if !set.is_empty() => {
+                    tally(&mut report, done.unwrap_or(Outcome::Unrecorded));
+                }
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(interval), if !more_due => {}
+            }
+        }
+        while let Some(done) = set.join_next().await {
+            tally(&mut report, done.unwrap_or(Outcome::Unrecorded));
+        }
+        report
+    }
+
+    async fn claim(&self, limit: usize) -> Result<Vec<ClaimedJob>, ForwardError> {
+        let p = &self.inner.policy;
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        Ok(self
+            .inner
+            .store
+            .claim_jobs(&p.worker_id, Timestamp::now(), p.lease, limit)
+            .await?)
+    }
+}
+
+/// The attachments of a stored submission, as a delivery needs them.
+pub(crate) async fn attachments_of<S: Store>(
+    store: &S,
+    submission_id: &str,
+) -> Result<Vec<crate::store::AttachmentMeta>, DeliveryFailure> {
+    match store.submission(submission_id).await {
+        Ok(Some(view)) => Ok(view.attachments),
+        Ok(None) => Err(DeliveryFailure::permanent("submission-missing")),
+        Err(_) => Err(DeliveryFailure::transient("store")),
+    }
+}
+
+/// Whether `name` is safe as one path component (file name, URL segment): ids come from the
+/// delivery service, so they are untrusted here.
+pub(crate) fn safe_component(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn tally(report: &mut RoundReport, outcome: Outcome) {
+    match outcome {
+        Outcome::Delivered => report.delivered += 1,
+        Outcome::Retried => report.retried += 1,
+        Outcome::DeadLettered => report.dead_lettered += 1,
+        Outcome::Unrecorded => report.unrecorded += 1,
+    }
+}
+
+impl<S: Store> Inner<S> {
+    async fn deliver(&self, job: &ClaimedJob) -> Result<(), DeliveryFailure> {
+        match self.targets.get(&job.upstream) {
+            None => Err(DeliveryFailure::permanent("unknown-upstream")),
+            Some(Target::Http(t)) => {
+                t.deliver(
+                    &self.store,
+                    &self.policy.spool_dir,
+                    &job.submission_id,
+                    &job.envelope,
+                )
+                .await
+            }
+            Some(Target::Drop(t)) => {
+                t.deliver(&self.store, &job.submission_id, &job.envelope)
+                    .await
+            }
+        }
+    }
+
+    async fn process(&self, job: ClaimedJob) -> Outcome {
+        let started = Instant::now();
+        let result = self.deliver(&job).await;
+        self.metrics
+            .observe_stage(Stage::Forward, started.elapsed());
+        let now = Timestamp::now();
+        match result {
+            Ok(()) => match self.store.complete_job(job.job_id, now).await {
+                Ok(_) => {
+                    self.metrics.forwarded(&job.upstream);
+                    Outcome::Delivered
+                }
+                Err(_) => Outcome::Unrecorded,
+            },
+            Err(failure) => {
+                let action = if failure.permanent {
+                    FailAction::DeadLetter
+                } else {
+                    self.policy.retry.after_failure(
+                        job.attempts,
+                        job.created_at,
+                        now,
+                        RetryPolicy::jitter(),
+                    )
+                };
+                let recorded = self
+                    .store
+                    .fail_job(
+                        job.job_id,
+                        &self.policy.worker_id,
+                        action,
+                        &failure.kind,
+                        now,
+                    )
+                    .await;
+                match recorded {
+                    Ok(FailOutcome::Retrying) => {
+                        self.metrics.forward_retry(&job.upstream);
+                        Outcome::Retried
+                    }
+                    Ok(FailOutcome::DeadLettered) => {
+                        self.metrics.dead_letter(&job.upstream);
+                        Outcome::DeadLettered
+                    }
+                    Ok(FailOutcome::LeaseLost) | Err(_) => Outcome::Unrecorded,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_components_are_checked() {
+        for ok in ["f39ab143-d91a-474a-b69f-b00f1a1873c2", "a.b_c-1"] {
+            assert!(safe_component(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".tmp",
+            "a/b",
+            "a\\b",
+            "a b",
+            "ü",
+            "a%2Fb",
+            &"x".repeat(129),
+        ] {
+            assert!(!safe_component(bad), "{bad}");
+        }
+    }
+}

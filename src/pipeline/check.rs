@@ -1,0 +1,803 @@
+//! The receive checks of one downloaded submission (architecture.md §3), as one pure function.
+//!
+//! [`check_submission`] takes a [`CapturedSubmission`] (the bytes the delivery service sent),
+//! the keys, the schemas, the limits and "now", and answers [`Accepted`] (everything needed to
+//! store, forward and acknowledge it) or [`Rejected`] (the FIT-Connect problems for the
+//! `reject-submission` event). It does no network or payload I/O and never logs, so the
+//! gateway, the `submission` test vectors and `poststelle vectors check-submission` run exactly
+//! the same code. (The one exception: a [`GrammarSource`] may compile a schema pack from disk
+//! the first time a message type is seen — configuration-time I/O, never payload I/O.)
+//!
+//! The steps, in order; a step whose input is unusable ends the check, otherwise problems are
+//! collected where several can be reported at once:
+//!
+//! 1. the submission JSON names `submissionId`, `caseId`, `destinationId` (UUIDs);
+//! 2. every SET of the event log verifies (PS512, `typ`, claims, one event) and exactly one is
+//!    the delivery service's `submit-submission` for this submission and case;
+//! 3. its `authenticationTags` equal part 5 of each downloaded JWE (all mismatches reported);
+//! 4. metadata, data and every attachment decrypt (all failures reported);
+//! 5. the metadata validate against the schema their `$schema` names;
+//! 6. the Fachdaten are present when announced and their SHA-512 matches; the attachment set
+//!    equals the metadata list, each attachment's SHA-512 matches (all reported);
+//! 7. the Fachdaten are XML whose (namespace, root) identifies a known message with an
+//!    installed schema pack, and they are valid against it (streaming validator);
+//! 8. transform to the JSON `data` of the envelope (`xoev::transform`, in the same streaming
+//!    pass as the validation); `base64Binary` payloads become extra attachments.
+//!
+//! Every failure maps to exactly one [`Failure`] and so to one catalogue problem type.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::config::Limits;
+use crate::fitconnect::captured::CapturedSubmission;
+use crate::fitconnect::hash::{self, EMPTY_SHA512_HEX};
+use crate::fitconnect::metadata::{Metadata, MetadataValidator};
+use crate::fitconnect::problems::{Failure, Instance, Problem};
+use crate::fitconnect::set::{self, AuthenticationTags, Issuer, SetKeyResolver, StaticKeys};
+use crate::jose::KeyRing;
+use crate::jose::jwe::CompactJwe;
+use crate::xoev::registry::{Registry, Resolved};
+use crate::xoev::root::document_root;
+use crate::xoev::transform::{
+    ExtractedBinary, MemoryBinaries, MessageIdentity, TransformError, transform_with_sink,
+};
+use crate::xsd::{self, ErrorKind, Grammar};
+
+/// The keys a check needs.
+#[derive(Clone, Copy)]
+pub struct CheckKeys<'a> {
+    /// The destination's private decryption keys (by `kid`).
+    pub decryption: &'a KeyRing,
+    /// Verification keys for the SETs of the event log (delivery service and destinations).
+    pub sets: &'a dyn SetKeyResolver,
+}
+
+/// The delivery service keys a capture carries (its JWKS at download time), under the issuer
+/// the capture names: the SET verification keys for that capture. Keys that are not RSA
+/// signature keys are skipped (they cannot verify a PS512 SET anyway).
+#[must_use]
+pub fn capture_keys(captured: &CapturedSubmission) -> StaticKeys {
+    let keys = captured
+        .service_jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|k| serde_json::from_value::<crate::jose::Jwk>(k.clone()).ok())
+        .filter_map(|jwk| Some((jwk.kid.clone()?, jwk.public_key().ok()?)))
+        .map(|(kid, key)| (captured.info.issuer.clone(), kid, key))
+        .collect();
+    StaticKeys {
+        delivery_service: keys,
+        destinations: Vec::new(),
+    }
+}
+
+/// Resolves with the first resolver that knows the key.
+pub struct EitherKeys<'a>(pub &'a dyn SetKeyResolver, pub &'a dyn SetKeyResolver);
+
+impl SetKeyResolver for EitherKeys<'_> {
+    fn resolve(&self, issuer: &Issuer, kid: &str) -> Option<&crate::jose::RsaPublicKey> {
+        self.0
+            .resolve(issuer, kid)
+            .or_else(|| self.1.resolve(issuer, kid))
+    }
+}
+
+/// Compiled grammars by entry schema; compiled once, shared by all checks.
+pub trait GrammarSource: Send + Sync {
+    /// The grammar for a resolved message.
+    ///
+    /// # Errors
+    /// A short description when the pack's schemas do not compile.
+    fn grammar(&self, resolved: &Resolved<'_>, limits: &Limits) -> Result<Arc<Grammar>, String>;
+}
+
+/// A [`GrammarSource`] that compiles each entry schema the first time it is asked for and keeps
+/// it (packs are immutable once installed: their fingerprint is part of the envelope).
+#[derive(Default)]
+pub struct GrammarCache {
+    compiled: Mutex<HashMap<PathBuf, Arc<Grammar>>>,
+}
+
+impl std::fmt::Debug for GrammarCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrammarCache").finish_non_exhaustive()
+    }
+}
+
+impl GrammarSource for GrammarCache {
+    fn grammar(&self, resolved: &Resolved<'_>, limits: &Limits) -> Result<Arc<Grammar>, String> {
+        if let Some(g) = self.lock().get(&resolved.entry) {
+            return Ok(Arc::clone(g));
+        }
+        // Compiled outside the lock: two first requests may both compile; the result is equal.
+        let grammar = Arc::new(
+            xsd::compile_file(&resolved.entry, limits)
+                .map_err(|e| format!("schema pack {} does not compile: {e}", resolved.pack.id))?,
+        );
+        self.lock()
+            .insert(resolved.entry.clone(), Arc::clone(&grammar));
+        Ok(grammar)
+    }
+}
+
+impl GrammarCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Grammar>>> {
+        // A panic while holding the lock cannot leave the map inconsistent (single insert).
+        self.compiled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The schemas a check needs.
+#[derive(Clone, Copy)]
+pub struct Schemas<'a> {
+    /// FIT-Connect metadata schemas.
+    pub metadata: &'a MetadataValidator,
+    /// XÖV standards and installed packs.
+    pub registry: &'a Registry<'a>,
+    /// Compiled grammars of the packs.
+    pub grammars: &'a dyn GrammarSource,
+}
+
+/// One decrypted, hash-checked attachment.
+pub struct CheckedAttachment {
+    /// The attachment id.
+    pub id: String,
+    /// File name from the metadata.
+    pub filename: Option<String>,
+    /// Media type from the metadata.
+    pub mime_type: String,
+    /// Purpose from the metadata (`form`, `attachment`, `report`, `data`).
+    pub purpose: String,
+    /// Lowercase hex SHA-512 of the content (checked against the metadata).
+    pub sha512: String,
+    /// The plaintext (zeroized on drop).
+    pub content: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for CheckedAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckedAttachment")
+            .field("id", &self.id)
+            .field("mime_type", &self.mime_type)
+            .field("size", &self.content.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The evidence of a check, archived with the decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckEvidence {
+    /// The delivery service's `submit-submission` SET, verbatim (once found and verified).
+    pub submit_set: Option<String>,
+    /// The authentication tags of the submit event (once read).
+    pub tags: Option<AuthenticationTags>,
+    /// The hashes that were checked and matched: (object, `sha512:<hex>`).
+    pub hashes: Vec<(String, String)>,
+}
+
+/// A submission that passed every check.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The submission id.
+    pub submission_id: String,
+    /// The case id.
+    pub case_id: String,
+    /// The destination id.
+    pub destination_id: String,
+    /// `serviceType` (v1) or `publicService` (v2) of the submission JSON, as sent.
+    pub service: Option<Value>,
+    /// The validated metadata.
+    pub metadata: Metadata,
+    /// The metadata JSON as decrypted.
+    pub metadata_json: Value,
+    /// What the Fachdaten are (absent when the submission carries none).
+    pub message: Option<MessageIdentity>,
+    /// The Fachdaten plaintext (absent when none).
+    pub data: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// The schema-driven JSON of the Fachdaten (absent when none).
+    pub data_json: Option<Value>,
+    /// `base64Binary` payloads the transform moved out of the Fachdaten, with their octets.
+    pub binaries: Vec<(ExtractedBinary, zeroize::Zeroizing<Vec<u8>>)>,
+    /// The attachments, in metadata order.
+    pub attachments: Vec<CheckedAttachment>,
+    /// SET, tags and hashes.
+    pub evidence: CheckEvidence,
+    /// The tags to put into `accept-submission`.
+    pub tags: AuthenticationTags,
+}
+
+impl Accepted {
+    /// The JSON envelope for the Fachverfahren (architecture.md §6). `received_at` is RFC 3339;
+    /// attachment `href`s are relative names (`attachments/<id>`) the forwarder resolves.
+    #[must_use]
+    pub fn envelope(&self, received_at: &str) -> Value {
+        let mut submission = json!({
+            "id": self.submission_id,
+            "caseId": self.case_id,
+            "destinationId": self.destination_id,
+            "receivedAt": received_at,
+        });
+        if let Some(service) = &self.service {
+            submission["serviceType"] = service.clone();
+        }
+        let mut attachments: Vec<Value> = self
+            .attachments
+            .iter()
+            .map(|a| {
+                json!({
+                    "id": a.id,
+                    "filename": a.filename,
+                    "mimeType": a.mime_type,
+                    "purpose": a.purpose,
+                    "sha512": a.sha512,
+                    "size": a.content.len(),
+                    "href": format!("attachments/{}", a.id),
+                })
+            })
+            .collect();
+        // Binaries moved out of the XML are attachments too; `data` references them by id.
+        attachments.extend(self.binaries.iter().map(|(b, _)| {
+            json!({
+                "id": b.id,
+                "mimeType": "application/octet-stream",
+                "purpose": "extracted",
+                "path": b.path,
+                "sha512": b.sha512,
+                "size": b.size,
+                "href": format!("attachments/{}", b.id),
+            })
+        }));
+        let mut env = json!({
+            "submission": submission,
+            "metadata": self.metadata_json,
+            "attachments": attachments,
+        });
+        if let Some(m) = &self.message {
+            env["message"] = json!(m);
+        }
+        if let Some(data) = &self.data_json {
+            env["data"] = data.clone();
+        }
+        env
+    }
+}
+
+/// A submission that must be rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    /// The problems for `reject-submission` (at least one).
+    pub problems: Vec<Problem>,
+    /// What was established before the check stopped (boxed: rejections stay small).
+    pub evidence: Box<CheckEvidence>,
+}
+
+impl Rejected {
+    /// The failures' problem type URIs, for logs and metrics.
+    pub fn types(&self) -> impl Iterator<Item = &str> {
+        self.problems.iter().map(|p| p.type_uri.as_str())
+    }
+}
+
+/// Collects problems; the catalogue decides which instance kinds a problem allows.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, failure: Failure, instance: Instance) {
+        let problem = Problem::new(failure, &instance).unwrap_or_else(|_| {
+            // Unreachable with the embedded catalogue (unit test `every_failure_instance_is_allowed`);
+            // fall back to the one entry that allows `other` rather than panic.
+            Problem::new(Failure::Technical, &Instance::Other)
+                .expect("technical-error allows instance other")
+        });
+        if !self.0.contains(&problem) {
+            self.0.push(problem);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+struct Checker<'a> {
+    captured: &'a CapturedSubmission,
+    limits: &'a Limits,
+    problems: Problems,
+    evidence: CheckEvidence,
+}
+
+impl Checker<'_> {
+    fn reject(self) -> Rejected {
+        Rejected {
+            problems: self.problems.0,
+            evidence: Box::new(self.evidence),
+        }
+    }
+
+    fn fail(mut self, failure: Failure, instance: Instance) -> Rejected {
+        self.problems.add(failure, instance);
+        self.reject()
+    }
+}
+
+fn uuid_member<'v>(submission: &'v Value, name: &str) -> Option<&'v str> {
+    submission
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| set::is_uuid(s))
+}
+
+/// Runs every receive check on a downloaded submission (see the module doc for the order).
+///
+/// # Errors
+/// [`Rejected`] with at least one problem when the submission must be rejected.
+pub fn check_submission(
+    captured: &CapturedSubmission,
+    keys: &CheckKeys<'_>,
+    schemas: &Schemas<'_>,
+    limits: &Limits,
+    now: i64,
+) -> Result<Accepted, Rejected> {
+    let mut c = Checker {
+        captured,
+        limits,
+        problems: Problems::default(),
+        evidence: CheckEvidence::default(),
+    };
+    let sub = &captured.submission;
+    // 1. Identity. These come from the delivery service, not the sender: a broken submission
+    //    JSON is a technical error, not the sender's fault.
+    let (Some(sid), Some(case), Some(dest)) = (
+        uuid_member(sub, "submissionId"),
+        uuid_member(sub, "caseId"),
+        uuid_member(sub, "destinationId"),
+    ) else {
+        return Err(c.fail(Failure::Technical, Instance::Other));
+    };
+    let encrypted_metadata = sub.get("encryptedMetadata").and_then(Value::as_str);
+    let encrypted_data = sub
+        .get("encryptedData")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty());
+
+    // 2. Event log.
+    let tags = match submit_event(&mut c, sid, case, keys.sets, now) {
+        Ok(tags) => tags,
+        Err(()) => return Err(c.reject()),
+    };
+
+    // 3. Authentication tags against part 5 of each downloaded JWE.
+    compare_tags(&mut c, &tags, encrypted_metadata, encrypted_data);
+    if !c.problems.is_empty() {
+        return Err(c.reject());
+    }
+
+    // 4. Decrypt.
+    let Some(encrypted_metadata) = encrypted_metadata else {
+        return Err(c.fail(Failure::JweMalformed, Instance::Metadata));
+    };
+    let metadata_plain = match decrypt(encrypted_metadata, keys.decryption, limits) {
+        Ok(p) => p,
+        Err(f) => return Err(c.fail(f, Instance::Metadata)),
+    };
+    let data_plain = match encrypted_data.map(|d| decrypt(d, keys.decryption, limits)) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(f)) => {
+            c.problems.add(f, Instance::Data);
+            None
+        }
+    };
+    let mut attachment_plain = BTreeMap::new();
+    for (id, token) in &captured.attachments {
+        match decrypt(token, keys.decryption, limits) {
+            Ok(p) => {
+                attachment_plain.insert(id.clone(), p);
+            }
+            Err(f) => c.problems.add(f, Instance::Attachment(id.clone())),
+        }
+    }
+    if !c.problems.is_empty() {
+        return Err(c.reject());
+    }
+
+    // 5. Metadata schema.
+    let metadata = match schemas.metadata.validate(&metadata_plain) {
+        Ok(m) => m,
+        Err(e) => return Err(c.fail(Failure::from(&e), Instance::Metadata)),
+    };
+    let metadata_json: Value = match serde_json::from_slice(&metadata_plain) {
+        Ok(v) => v,
+        Err(_) => return Err(c.fail(Failure::MetadataNotJson, Instance::Metadata)),
+    };
+
+    // 6. Hashes and the attachment set.
+    let attachments = check_attachments(&mut c, &metadata, attachment_plain);
+    let data = check_data(&mut c, &metadata, data_plain, &attachments);
+    if !c.problems.is_empty() {
+        return Err(c.reject());
+    }
+
+    // 7 + 8. Identify, validate and transform the Fachdaten (one streaming pass).
+    let (message, data_json, binaries) = match &data {
+        Some(bytes) => match validate_data(&mut c, &metadata, bytes, schemas) {
+            Some(t) => (Some(t.0), Some(t.1), t.2),
+            None => return Err(c.reject()),
+        },
+        None => (None, None, Vec::new()),
+    };
+
+    Ok(Accepted {
+        submission_id: sid.to_owned(),
+        case_id: case.to_owned(),
+        destination_id: dest.to_owned(),
+        service: sub
+            .get("serviceType")
+            .or_else(|| sub.get("publicService"))
+            .cloned(),
+        metadata,
+        metadata_json,
+        message,
+        data,
+        data_json,
+        binaries,
+        attachments,
+        tags: tags.clone(),
+        evidence: c.evidence,
+    })
+}
+
+/// Step 2: verifies every SET and finds the one submit-submission of this submission.
+fn submit_event(
+    c: &mut Checker<'_>,
+    sid: &str,
+    case: &str,
+    set_keys: &dyn SetKeyResolver,
+    now: i64,
+) -> Result<AuthenticationTags, ()> {
+    let want_sub = format!("submission:{sid}");
+    let want_txn = format!("case:{case}");
+    let mut submit = None;
+    if c.captured
+        .events
+        .get("eventLog")
+        .is_none_or(|l| !l.is_array())
+    {
+        c.problems
+            .add(Failure::SubmitEventMissing, Instance::Submission);
+        return Err(());
+    }
+    for token in c.captured.event_log() {
+        let verified = match set::verify(token, set_keys, &c.limits.jose, now) {
+            Ok(v) => v,
+            Err(e) => {
+                c.problems.add(Failure::from(&e), Instance::Submission);
+                return Err(());
+            }
+        };
+        if verified.event != set::SUBMIT_SUBMISSION || verified.sub != want_sub {
+            continue;
+        }
+        // Only the delivery service we downloaded from may submit, and only into this case.
+        let from_service = matches!(&verified.issuer,
+            Issuer::DeliveryService(iss) if *iss == c.captured.info.issuer);
+        if !from_service || verified.txn != want_txn || submit.is_some() {
+            c.problems.add(Failure::SetInvalid, Instance::Submission);
+            return Err(());
+        }
+        submit = Some((token, verified));
+    }
+    let Some((token, verified)) = submit else {
+        c.problems
+            .add(Failure::SubmitEventMissing, Instance::Submission);
+        return Err(());
+    };
+    c.evidence.submit_set = Some(token.to_owned());
+    match verified.authentication_tags() {
+        Ok(tags) => {
+            c.evidence.tags = Some(tags.clone());
+            Ok(tags)
+        }
+        Err(_) => {
+            c.problems
+                .add(Failure::AuthenticationTagsMissing, Instance::Submission);
+            Err(())
+        }
+    }
+}
+
+/// Part 5 of a compact JWE, without parsing the rest.
+fn jwe_tag(token: &str) -> Option<&str> {
+    let mut parts = token.split('.');
+    let tag = parts.nth(4)?;
+    parts.next().is_none().then_some(tag)
+}
+
+/// Step 3: every downloaded JWE's tag equals the submit event's tag for it.
+fn compare_tags(
+    c: &mut Checker<'_>,
+    tags: &AuthenticationTags,
+    metadata: Option<&str>,
+    data: Option<&str>,
+) {
+    if metadata.and_then(jwe_tag) != Some(tags.metadata.as_str()) {
+        c.problems
+            .add(Failure::AuthenticationTagMismatch, Instance::Metadata);
+    }
+    if data.and_then(jwe_tag) != tags.data.as_deref() {
+        c.problems
+            .add(Failure::AuthenticationTagMismatch, Instance::Data);
+    }
+    for (id, token) in &c.captured.attachments {
+        if jwe_tag(token) != tags.attachments.get(id).map(String::as_str) {
+            c.problems.add(
+                Failure::AuthenticationTagMismatch,
+                Instance::Attachment(id.clone()),
+            );
+        }
+    }
+}
+
+fn decrypt(
+    token: &str,
+    keys: &KeyRing,
+    limits: &Limits,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
+    let jwe = CompactJwe::parse(token, &limits.jose).map_err(|e| Failure::from(&e))?;
+    let plain = jwe
+        .decrypt(keys, &limits.jose)
+        .map_err(|e| Failure::from(&e))?;
+    Ok(zeroize::Zeroizing::new(plain.bytes().to_vec()))
+}
+
+/// Step 6 for attachments: downloaded set == metadata list (== announced list), hashes.
+fn check_attachments(
+    c: &mut Checker<'_>,
+    metadata: &Metadata,
+    mut plain: BTreeMap<String, zeroize::Zeroizing<Vec<u8>>>,
+) -> Vec<CheckedAttachment> {
+    let listed: BTreeSet<&str> = metadata
+        .content_structure
+        .attachments
+        .iter()
+        .map(|a| a.attachment_id.as_str())
+        .collect();
+    let announced: Option<BTreeSet<&str>> = c
+        .captured
+        .submission
+        .get("attachments")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect());
+    let unexpected = plain.keys().any(|id| !listed.contains(id.as_str()))
+        || announced
+            .as_ref()
+            .is_some_and(|a| a.iter().any(|id| !listed.contains(id)));
+    if unexpected {
+        c.problems
+            .add(Failure::AttachmentsUnexpected, Instance::Submission);
+    }
+    if listed.iter().any(|id| !plain.contains_key(*id)) {
+        c.problems
+            .add(Failure::AttachmentsMissing, Instance::Submission);
+    }
+    let mut out = Vec::new();
+    for a in &metadata.content_structure.attachments {
+        let Some(content) = plain.remove(&a.attachment_id) else {
+            continue;
+        };
+        let actual = hash::sha512_hex(&content);
+        if a.hash.hash_type != hash::HASH_TYPE || actual != a.hash.content {
+            c.problems.add(
+                Failure::HashMismatch,
+                Instance::Attachment(a.attachment_id.clone()),
+            );
+            continue;
+        }
+        c.evidence.hashes.push((
+            format!("attachment:{}", a.attachment_id),
+            format!("sha512:{actual}"),
+        ));
+        out.push(CheckedAttachment {
+            id: a.attachment_id.clone(),
+            filename: a.filename.clone(),
+            mime_type: a.mime_type.clone(),
+            purpose: a.purpose.clone(),
+            sha512: actual,
+            content,
+        });
+    }
+    out
+}
+
+/// Step 6 for the Fachdaten: present when announced, hash matches. Fachdaten over 10 MB travel
+/// as an attachment with purpose `data` and the empty hash in `data.hash` (protocol §8).
+fn check_data(
+    c: &mut Checker<'_>,
+    metadata: &Metadata,
+    plain: Option<zeroize::Zeroizing<Vec<u8>>>,
+    attachments: &[CheckedAttachment],
+) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let Some(data_ref) = &metadata.content_structure.data else {
+        if plain.is_some() {
+            c.problems
+                .add(Failure::DataSchemaMissing, Instance::Metadata);
+        }
+        return None;
+    };
+    let plain = match plain {
+        Some(p) => p,
+        None if data_ref.hash.content == EMPTY_SHA512_HEX => {
+            match attachments.iter().find(|a| a.purpose == "data") {
+                Some(a) => zeroize::Zeroizing::new(a.content.to_vec()),
+                None => {
+                    c.problems.add(Failure::DataMissing, Instance::Data);
+                    return None;
+                }
+            }
+        }
+        None => {
+            c.problems.add(Failure::DataMissing, Instance::Data);
+            return None;
+        }
+    };
+    let actual = hash::sha512_hex(&plain);
+    let placeholder = data_ref.hash.content == EMPTY_SHA512_HEX;
+    if !placeholder
+        && (data_ref.hash.hash_type != hash::HASH_TYPE || actual != data_ref.hash.content)
+    {
+        c.problems.add(Failure::HashMismatch, Instance::Data);
+        return None;
+    }
+    c.evidence
+        .hashes
+        .push(("data".to_owned(), format!("sha512:{actual}")));
+    Some(plain)
+}
+
+/// What step 7 yields: the message, its JSON and the binaries moved out of it.
+type Transformed = (
+    MessageIdentity,
+    Value,
+    Vec<(ExtractedBinary, zeroize::Zeroizing<Vec<u8>>)>,
+);
+
+/// Steps 7 and 8: identify the message, validate and transform it. `None` when rejected
+/// (problems recorded).
+fn validate_data(
+    c: &mut Checker<'_>,
+    metadata: &Metadata,
+    bytes: &[u8],
+    schemas: &Schemas<'_>,
+) -> Option<Transformed> {
+    let mime = metadata
+        .content_structure
+        .data
+        .as_ref()
+        .map(|d| d.submission_schema.mime_type.as_str())
+        .unwrap_or_default();
+    if mime != "application/xml" {
+        // JSON Fachdaten (FIM) need a JSON Schema per service: not supported by this gateway.
+        c.problems
+            .add(Failure::DataSchemaUnsupported, Instance::Metadata);
+        return None;
+    }
+    let root = match document_root(bytes, &c.limits.xml) {
+        Ok(r) => r,
+        Err(_) => {
+            c.problems.add(Failure::DataSyntax, Instance::Data);
+            return None;
+        }
+    };
+    let resolved = match schemas.registry.resolve(&root.namespace, &root.local) {
+        Ok(r) => r,
+        // Unknown namespace or root, or no installed pack for it: this gateway does not
+        // support the schema the Fachdaten use.
+        Err(_) => {
+            c.problems
+                .add(Failure::DataSchemaUnsupported, Instance::Data);
+            return None;
+        }
+    };
+    let grammar = match schemas.grammars.grammar(&resolved, c.limits) {
+        Ok(g) => g,
+        Err(_) => {
+            c.problems.add(Failure::Technical, Instance::Other);
+            return None;
+        }
+    };
+    let identity = MessageIdentity::from_resolved(&resolved);
+    let mut sink = MemoryBinaries::default();
+    match transform_with_sink(&grammar, &identity, bytes, c.limits, &mut sink) {
+        Ok(t) => {
+            let binaries = t
+                .binaries
+                .into_iter()
+                .map(|b| {
+                    let octets = sink.0.remove(&b.id).unwrap_or_default();
+                    (b, zeroize::Zeroizing::new(octets))
+                })
+                .collect();
+            Some((identity, t.data, binaries))
+        }
+        Err(TransformError::Invalid(report)) => {
+            let syntax = report
+                .errors
+                .iter()
+                .any(|e| e.kind == ErrorKind::NotWellFormed);
+            let failure = if syntax {
+                Failure::DataSyntax
+            } else {
+                Failure::DataSchema
+            };
+            c.problems.add(failure, Instance::Data);
+            None
+        }
+        // The root matched the registry but not the grammar's root, or the sink failed: ours.
+        Err(_) => {
+            c.problems.add(Failure::Technical, Instance::Other);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_instance_used_here_is_allowed() {
+        let used = [
+            (Failure::Technical, Instance::Other),
+            (Failure::SetInvalid, Instance::Submission),
+            (Failure::SubmitEventMissing, Instance::Submission),
+            (Failure::AuthenticationTagsMissing, Instance::Submission),
+            (Failure::AuthenticationTagMismatch, Instance::Metadata),
+            (Failure::AuthenticationTagMismatch, Instance::Data),
+            (
+                Failure::AuthenticationTagMismatch,
+                Instance::Attachment("a".into()),
+            ),
+            (Failure::JweDecryptionFailed, Instance::Metadata),
+            (Failure::JweDecryptionFailed, Instance::Data),
+            (
+                Failure::JweDecryptionFailed,
+                Instance::Attachment("a".into()),
+            ),
+            (Failure::MetadataSchema, Instance::Metadata),
+            (Failure::MetadataNotJson, Instance::Metadata),
+            (Failure::MetadataVersionUnsupported, Instance::Metadata),
+            (Failure::AttachmentsUnexpected, Instance::Submission),
+            (Failure::AttachmentsMissing, Instance::Submission),
+            (Failure::HashMismatch, Instance::Attachment("a".into())),
+            (Failure::HashMismatch, Instance::Data),
+            (Failure::DataMissing, Instance::Data),
+            (Failure::DataSchemaMissing, Instance::Metadata),
+            (Failure::DataSchemaUnsupported, Instance::Metadata),
+            (Failure::DataSchemaUnsupported, Instance::Data),
+            (Failure::DataSyntax, Instance::Data),
+            (Failure::DataSchema, Instance::Data),
+        ];
+        for (failure, instance) in used {
+            assert!(
+                Problem::new(failure, &instance).is_ok(),
+                "{failure:?} at {instance:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn jwe_tag_is_the_fifth_part_only() {
+        assert_eq!(jwe_tag("a.b.c.d.e"), Some("e"));
+        assert_eq!(jwe_tag("a.b.c.d"), None);
+        assert_eq!(jwe_tag("a.b.c.d.e.f"), None);
+    }
+}

@@ -1,0 +1,21 @@
+//! The receive pipeline (layer L3): from a delivery service's submission to a stored, decided
+//! and acknowledged submission (architecture.md §3).
+//!
+//! [`check`] is the pure heart: every verification of one downloaded submission, no I/O.
+//! The orchestration around it (poll and callback triggers, download, store, acknowledge,
+//! resume after a restart) lives in the other submodules.
+
+pub mod check;
+pub mod client;
+
+pub use check::{
+    Accepted, CheckEvidence, CheckKeys, CheckedAttachment, EitherKeys, GrammarCache, GrammarSource,
+    Rejected, Schemas, capture_keys, check_submission,
+};
+pub use client::ClientDelivery;
+pub mod run;
+
+pub use run::{
+    Counts, DeliveryError, DeliveryService, Listed, Outcome, Pipeline, PipelineError,
+    PipelineSettings, Posted, Router,
+};

@@ -1,0 +1,660 @@
+//! The receive orchestration: triggers → download → record_seen → check → store → acknowledge.
+//!
+//! **Triggers.** [`Pipeline::poll_once`] lists the destination's deliverable submissions (only
+//! the instance holding the store's poller lock polls); [`Pipeline::notify`] takes the ids of a
+//! verified callback. Both end in [`Pipeline::process`], bounded by a semaphore
+//! ([`PipelineSettings::concurrency`]); an id already in flight in this process is skipped.
+//!
+//! **Per submission.** `record_seen` (a stored id is not processed again) → download → the pure
+//! [`check_submission`](super::check_submission) on a blocking thread (RSA, XSD) →
+//! `store_submission` (envelope, decision, evidence, attachments and one outbox job per routed
+//! upstream in one transaction) → [`Pipeline::flush_acks`].
+//!
+//! **Acknowledgement.** Only decisions the store reports as due are acknowledged (after-store:
+//! once stored; after-forward: once every job is delivered), so nothing is acknowledged before
+//! it is durable. The SET is posted, then `mark_acknowledged` records it. A crash in between
+//! sends the SET again after the restart; a delivery service that answers "already decided"
+//! (HTTP 409) counts as acknowledged, so the case log holds one decision.
+//!
+//! **Recovery.** No in-memory state is needed: a submission seen but not stored is listed by the
+//! delivery service again (it is not acknowledged) and processed again; stored decisions whose
+//! ack is pending are found by `pending_acks`. The case id an ack needs comes from the
+//! submission list (or the download) of this run.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
+
+use super::check::{
+    Accepted, CheckKeys, EitherKeys, GrammarCache, Rejected, Schemas, capture_keys,
+    check_submission,
+};
+use crate::config::Limits;
+use crate::fitconnect::captured::CapturedSubmission;
+use crate::fitconnect::metadata::MetadataValidator;
+use crate::fitconnect::problems::Problem;
+use crate::fitconnect::set::{self, AuthenticationTags, StaticKeys, SubmissionRef};
+use crate::jose::{KeyRing, SigningKey};
+use crate::server::Metrics;
+use crate::server::Stage;
+use crate::store::{
+    AckPolicy, BlobSource, Decision, Evidence, NewAttachment, NewSubmission, PendingAck, Seen,
+    Store, StoreError, Timestamp,
+};
+use crate::xoev::registry::Registry;
+
+/// A failed call to the delivery service (transport, status, shape), as text without payload.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("delivery service: {0}")]
+pub struct DeliveryError(pub String);
+
+/// One deliverable submission as the list names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The submission id.
+    pub submission_id: String,
+    /// Its case id.
+    pub case_id: String,
+}
+
+/// What posting a decision SET achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posted {
+    /// The delivery service took the SET.
+    Accepted,
+    /// The submission already carries a decision (an earlier run posted it before a crash).
+    AlreadyDecided,
+}
+
+/// The subscriber side of the delivery service, as the pipeline needs it. Implemented for the
+/// FIT-Connect HTTP client; tests use in-memory fakes.
+pub trait DeliveryService: Send + Sync + 'static {
+    /// Every deliverable submission of the destination (all pages).
+    fn list(&self) -> impl Future<Output = Result<Vec<Listed>, DeliveryError>> + Send;
+    /// The submission with its attachments, event log and the service's keys, verbatim.
+    fn download(
+        &self,
+        submission_id: &str,
+    ) -> impl Future<Output = Result<CapturedSubmission, DeliveryError>> + Send;
+    /// Posts a signed SET to the case's event log.
+    fn post_event(
+        &self,
+        case_id: &str,
+        set_token: &str,
+    ) -> impl Future<Output = Result<Posted, DeliveryError>> + Send;
+}
+
+/// A shared delivery service (tests keep a handle to inspect it).
+impl<T: DeliveryService> DeliveryService for Arc<T> {
+    fn list(&self) -> impl Future<Output = Result<Vec<Listed>, DeliveryError>> + Send {
+        T::list(self)
+    }
+    fn download(
+        &self,
+        submission_id: &str,
+    ) -> impl Future<Output = Result<CapturedSubmission, DeliveryError>> + Send {
+        T::download(self, submission_id)
+    }
+    fn post_event(
+        &self,
+        case_id: &str,
+        set_token: &str,
+    ) -> impl Future<Output = Result<Posted, DeliveryError>> + Send {
+        T::post_event(self, case_id, set_token)
+    }
+}
+
+/// Chooses the upstreams (configured names) an accepted submission is forwarded to.
+pub type Router = Arc<dyn Fn(&Accepted) -> Vec<String> + Send + Sync>;
+
+/// Everything the checks and acknowledgements need, owned (built once at start).
+pub struct PipelineSettings {
+    /// The destination this pipeline receives for.
+    pub destination_id: String,
+    /// Private decryption keys of the destination.
+    pub decryption: KeyRing,
+    /// SET verification keys (delivery service JWKS; destination signing keys).
+    pub set_keys: StaticKeys,
+    /// The destination's signing key for accept/reject SETs.
+    pub signing: SigningKey,
+    /// FIT-Connect metadata schemas.
+    pub metadata: MetadataValidator,
+    /// XÖV registry with the installed packs.
+    pub registry: Registry<'static>,
+    /// Compiled grammars (shared cache).
+    pub grammars: GrammarCache,
+    /// Input limits.
+    pub limits: Limits,
+    /// When decisions are acknowledged.
+    pub ack_policy: AckPolicy,
+    /// Where accepted submissions go.
+    pub router: Router,
+    /// Submissions processed at the same time.
+    pub concurrency: usize,
+    /// Shared gateway metrics (received, accepted, rejected by problem, stage latencies).
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+impl std::fmt::Debug for PipelineSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineSettings")
+            .field("destination_id", &self.destination_id)
+            .field("ack_policy", &self.ack_policy)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What happened to one submission in [`Pipeline::process`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Checked, stored and accepted (message type when known).
+    Accepted {
+        /// Message label (`XBau 2.6 baugenehmigung.antrag.0200`), if the submission has data.
+        message: Option<String>,
+        /// Upstreams it is queued for.
+        upstreams: Vec<String>,
+    },
+    /// Checked, stored and rejected with these problems.
+    Rejected {
+        /// The problems.
+        problems: Vec<Problem>,
+    },
+    /// Already stored earlier (possibly by another instance); nothing to do.
+    AlreadyStored,
+    /// In flight in this process already.
+    InFlight,
+}
+
+/// Why processing stopped (the submission stays unfinished and is retried by the next poll).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The delivery service failed.
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The check task panicked or was cancelled.
+    #[error("check task failed")]
+    Task,
+}
+
+/// Counters of one run (for progress output and metrics).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counts {
+    /// Submissions stored as accepted.
+    pub accepted: u64,
+    /// Submissions stored as rejected.
+    pub rejected: u64,
+    /// Decisions acknowledged at the delivery service.
+    pub acknowledged: u64,
+    /// Processing attempts that failed (retried later).
+    pub errors: u64,
+}
+
+struct Shared<S, D> {
+    store: S,
+    delivery: D,
+    settings: PipelineSettings,
+    permits: Semaphore,
+    in_flight: Mutex<HashSet<String>>,
+    cases: Mutex<HashMap<String, String>>,
+    ack_lock: tokio::sync::Mutex<()>,
+    counts: Mutex<Counts>,
+    wake: Notify,
+}
+
+/// The receive pipeline of one destination. Cheap to clone (shared state).
+pub struct Pipeline<S, D> {
+    shared: Arc<Shared<S, D>>,
+}
+
+impl<S, D> Clone for Pipeline<S, D> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// Encodes tags for [`Evidence::auth_tags`]: `metadata:<tag>`, `data:<tag>`,
+/// `attachment:<id>:<tag>` — the store keeps strings, the accept SET needs the structure back.
+#[must_use]
+pub fn encode_tags(tags: &AuthenticationTags) -> Vec<String> {
+    let mut out = vec![format!("metadata:{}", tags.metadata)];
+    if let Some(d) = &tags.data {
+        out.push(format!("data:{d}"));
+    }
+    out.extend(
+        tags.attachments
+            .iter()
+            .map(|(id, t)| format!("attachment:{id}:{t}")),
+    );
+    out
+}
+
+/// The inverse of [`encode_tags`]; `None` for anything else.
+#[must_use]
+pub fn decode_tags(encoded: &[String]) -> Option<AuthenticationTags> {
+    let mut metadata = None;
+    let mut data = None;
+    let mut attachments = BTreeMap::new();
+    for e in encoded {
+        let (kind, rest) = e.split_once(':')?;
+        match kind {
+            "metadata" => metadata = Some(rest.to_owned()),
+            "data" => data = Some(rest.to_owned()),
+            "attachment" => {
+                let (id, tag) = rest.split_once(':')?;
+                attachments.insert(id.to_owned(), tag.to_owned());
+            }
+            _ => return None,
+        }
+    }
+    Some(AuthenticationTags {
+        metadata: metadata?,
+        data,
+        attachments,
+    })
+}
+
+fn unix_seconds(now: Timestamp) -> i64 {
+    now.millis() / 1000
+}
+
+fn rfc3339(now: Timestamp) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds(now))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
+    /// A pipeline over this store and delivery service.
+    pub fn new(store: S, delivery: D, settings: PipelineSettings) -> Self {
+        let permits = Semaphore::new(settings.concurrency.max(1));
+        Self {
+            shared: Arc::new(Shared {
+                store,
+                delivery,
+                settings,
+                permits,
+                in_flight: Mutex::new(HashSet::new()),
+                cases: Mutex::new(HashMap::new()),
+                ack_lock: tokio::sync::Mutex::new(()),
+                counts: Mutex::new(Counts::default()),
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.shared.store
+    }
+
+    /// The delivery service.
+    pub fn delivery(&self) -> &D {
+        &self.shared.delivery
+    }
+
+    /// Counters so far.
+    #[must_use]
+    pub fn counts(&self) -> Counts {
+        lock(&self.shared.counts).clone()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Counts)) {
+        f(&mut lock(&self.shared.counts));
+    }
+
+    fn remember_case(&self, submission_id: &str, case_id: &str) {
+        lock(&self.shared.cases).insert(submission_id.to_owned(), case_id.to_owned());
+    }
+
+    /// Lists and processes every deliverable submission (if this instance holds the poller
+    /// lock), then sends due acknowledgements. Returns what each processed id came to.
+    ///
+    /// # Errors
+    /// Listing or the store failed; per-submission failures are counted, not returned.
+    pub async fn poll_once(&self) -> Result<Vec<(String, Outcome)>, PipelineError> {
+        if !self.shared.store.try_acquire_poller().await? {
+            self.flush_acks().await?;
+            return Ok(Vec::new());
+        }
+        let listed = self.shared.delivery.list().await?;
+        for l in &listed {
+            self.remember_case(&l.submission_id, &l.case_id);
+        }
+        let ids = listed.into_iter().map(|l| l.submission_id).collect();
+        let out = self.process_all(ids).await;
+        self.flush_acks().await?;
+        Ok(out)
+    }
+
+    /// Processes the ids of a callback (or any other trigger), bounded by the concurrency.
+    pub async fn process_all(&self, ids: Vec<String>) -> Vec<(String, Outcome)> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in ids {
+            let me = self.clone();
+            tasks.spawn(async move {
+                let r = me.process(&id).await;
+                (id, r)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((id, Ok(outcome))) => out.push((id, outcome)),
+                Ok((_, Err(_))) | Err(_) => self.count(|c| c.errors += 1),
+            }
+        }
+        out
+    }
+
+    /// Wakes the run loop (a callback arrived).
+    pub fn notify(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Processes one submission: seen → download → check → store → acknowledge when due.
+    ///
+    /// # Errors
+    /// The delivery service or the store failed; the id stays unfinished and is retried.
+    pub async fn process(&self, submission_id: &str) -> Result<Outcome, PipelineError> {
+        if !set::is_uuid(submission_id) {
+            return Err(DeliveryError("listed submission id is not a UUID".into()).into());
+        }
+        if !lock(&self.shared.in_flight).insert(submission_id.to_owned()) {
+            return Ok(Outcome::InFlight);
+        }
+        let _guard = InFlight(self, submission_id.to_owned());
+        let _permit = self
+            .shared
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| PipelineError::Task)?;
+        let received = Timestamp::now();
+        if self
+            .shared
+            .store
+            .record_seen(submission_id, received)
+            .await?
+            == Seen::Stored
+        {
+            return Ok(Outcome::AlreadyStored);
+        }
+        let metrics = self.shared.settings.metrics.clone();
+        let started = std::time::Instant::now();
+        let captured = self.shared.delivery.download(submission_id).await?;
+        if let Some(m) = &metrics {
+            m.submission_received();
+            m.observe_stage(Stage::Fetch, started.elapsed());
+        }
+        if let Some(case) = captured.case_id() {
+            self.remember_case(submission_id, case);
+        }
+        let me = self.clone();
+        let verdict = tokio::task::spawn_blocking(move || {
+            let s = &me.shared.settings;
+            // Configured keys first, then the JWKS the delivery service published with it.
+            let from_capture = capture_keys(&captured);
+            let sets = EitherKeys(&s.set_keys, &from_capture);
+            let keys = CheckKeys {
+                decryption: &s.decryption,
+                sets: &sets,
+            };
+            let schemas = Schemas {
+                metadata: &s.metadata,
+                registry: &s.registry,
+                grammars: &s.grammars,
+            };
+            check_submission(
+                &captured,
+                &keys,
+                &schemas,
+                &s.limits,
+                unix_seconds(Timestamp::now()),
+            )
+        })
+        .await
+        .map_err(|_| PipelineError::Task)?;
+        let decided = Timestamp::now();
+        let (new, outcome) = self.to_store(submission_id, verdict, received, decided);
+        let stored = self.shared.store.store_submission(new, decided).await?;
+        if stored == crate::store::StoreOutcome::AlreadyStored {
+            return Ok(Outcome::AlreadyStored);
+        }
+        match &outcome {
+            Outcome::Accepted { .. } => self.count(|c| c.accepted += 1),
+            Outcome::Rejected { .. } => self.count(|c| c.rejected += 1),
+            _ => {}
+        }
+        if let Some(m) = &metrics {
+            match &outcome {
+                Outcome::Accepted { .. } => m.submission_accepted(),
+                Outcome::Rejected { problems } => {
+                    for p in problems {
+                        m.submission_rejected(&p.type_uri);
+                    }
+                }
+                _ => {}
+            }
+            m.observe_stage(Stage::Total, started.elapsed());
+        }
+        self.flush_acks().await?;
+        Ok(outcome)
+    }
+
+    fn to_store(
+        &self,
+        submission_id: &str,
+        verdict: Result<Accepted, Rejected>,
+        received: Timestamp,
+        decided: Timestamp,
+    ) -> (NewSubmission, Outcome) {
+        let s = &self.shared.settings;
+        match verdict {
+            Ok(mut accepted) => {
+                let upstreams = (s.router)(&accepted);
+                let envelope = accepted.envelope(&rfc3339(received)).to_string();
+                let blob = |bytes: &mut zeroize::Zeroizing<Vec<u8>>| {
+                    BlobSource::Reader(Box::new(std::io::Cursor::new(std::mem::take(&mut **bytes))))
+                };
+                let mut attachments: Vec<NewAttachment> = accepted
+                    .attachments
+                    .iter_mut()
+                    .map(|a| NewAttachment {
+                        attachment_id: a.id.clone(),
+                        filename: a.filename.clone(),
+                        media_type: a.mime_type.clone(),
+                        content: blob(&mut a.content),
+                    })
+                    .collect();
+                attachments.extend(
+                    accepted
+                        .binaries
+                        .iter_mut()
+                        .map(|(b, octets)| NewAttachment {
+                            attachment_id: b.id.clone(),
+                            filename: None,
+                            media_type: "application/octet-stream".to_owned(),
+                            content: blob(octets),
+                        }),
+                );
+                let message = accepted
+                    .message
+                    .as_ref()
+                    .map(|m| format!("{} {} {}", m.standard, m.version, m.message_type));
+                let evidence = Evidence {
+                    submit_set: accepted.evidence.submit_set.clone().unwrap_or_default(),
+                    auth_tags: encode_tags(&accepted.tags),
+                    hashes: accepted.evidence.hashes.clone(),
+                    received_at: received,
+                    decided_at: decided,
+                };
+                let new = NewSubmission {
+                    submission_id: submission_id.to_owned(),
+                    envelope: Some(envelope),
+                    decision: Decision::Accepted,
+                    ack_policy: s.ack_policy,
+                    evidence,
+                    attachments,
+                    upstreams: upstreams.clone(),
+                };
+                (new, Outcome::Accepted { message, upstreams })
+            }
+            Err(rejected) => {
+                let evidence = Evidence {
+                    submit_set: rejected.evidence.submit_set.clone().unwrap_or_default(),
+                    auth_tags: rejected
+                        .evidence
+                        .tags
+                        .as_ref()
+                        .map(encode_tags)
+                        .unwrap_or_default(),
+                    hashes: rejected.evidence.hashes.clone(),
+                    received_at: received,
+                    decided_at: decided,
+                };
+                let problems = serde_json::to_value(&rejected.problems)
+                    .unwrap_or(serde_json::Value::Array(Vec::new()));
+                let new = NewSubmission {
+                    submission_id: submission_id.to_owned(),
+                    envelope: None,
+                    decision: Decision::Rejected { problems },
+                    ack_policy: s.ack_policy,
+                    evidence,
+                    attachments: Vec::new(),
+                    upstreams: Vec::new(),
+                };
+                (
+                    new,
+                    Outcome::Rejected {
+                        problems: rejected.problems,
+                    },
+                )
+            }
+        }
+    }
+
+    /// Sends every due acknowledgement whose case is known to this run and records it.
+    /// One flush at a time per process.
+    ///
+    /// # Errors
+    /// The store failed. A failed post leaves the ack pending for the next flush.
+    pub async fn flush_acks(&self) -> Result<u64, PipelineError> {
+        let _one = self.shared.ack_lock.lock().await;
+        let mut sent = 0;
+        loop {
+            let due = self.shared.store.pending_acks(100).await?;
+            let mut progressed = false;
+            for ack in &due {
+                let case = lock(&self.shared.cases).get(&ack.submission_id).cloned();
+                let Some(case) = case else { continue };
+                if self.acknowledge(ack, &case).await? {
+                    sent += 1;
+                    progressed = true;
+                }
+            }
+            if !progressed || due.len() < 100 {
+                return Ok(sent);
+            }
+        }
+    }
+
+    async fn acknowledge(&self, ack: &PendingAck, case: &str) -> Result<bool, PipelineError> {
+        let s = &self.shared.settings;
+        let subject = SubmissionRef {
+            destination_id: &s.destination_id,
+            submission_id: &ack.submission_id,
+            case_id: case,
+        };
+        let now = Timestamp::now();
+        let token = match &ack.decision {
+            Decision::Accepted => {
+                let Some(tags) = decode_tags(&ack.auth_tags) else {
+                    return Ok(false);
+                };
+                set::accept_submission(&s.signing, &subject, &tags, unix_seconds(now))
+            }
+            Decision::Rejected { problems } => {
+                let problems: Vec<Problem> =
+                    serde_json::from_value(problems.clone()).unwrap_or_default();
+                set::reject_submission(&s.signing, &subject, &problems, unix_seconds(now))
+            }
+        };
+        match self.shared.delivery.post_event(case, &token).await {
+            Ok(_) => {
+                self.shared
+                    .store
+                    .mark_acknowledged(&ack.submission_id, Timestamp::now(), Some(token))
+                    .await?;
+                self.count(|c| c.acknowledged += 1);
+                Ok(true)
+            }
+            Err(_) => {
+                self.count(|c| c.errors += 1);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Polls every `interval` (and at once when [`Pipeline::notify`] is called) until
+    /// `shutdown` completes; in-flight work of the current round is finished first.
+    pub async fn run(&self, interval: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            if self.poll_once().await.is_err() {
+                self.count(|c| c.errors += 1);
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(interval) => {}
+                () = self.shared.wake.notified() => {}
+            }
+        }
+        let _ = self.shared.store.release_poller().await;
+    }
+}
+
+struct InFlight<'a, S, D>(&'a Pipeline<S, D>, String);
+
+impl<S, D> Drop for InFlight<'_, S, D> {
+    fn drop(&mut self) {
+        lock(&self.0.shared.in_flight).remove(&self.1);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The guarded maps stay consistent across a panic (single inserts/removes).
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip_through_the_evidence_encoding() {
+        let mut tags = AuthenticationTags {
+            metadata: "m".repeat(22),
+            data: Some("d".repeat(22)),
+            attachments: BTreeMap::new(),
+        };
+        tags.attachments.insert(
+            "6f1b7a4e-1c1d-4e5f-8a9b-0c1d2e3f4a5b".into(),
+            "a".repeat(22),
+        );
+        assert_eq!(decode_tags(&encode_tags(&tags)), Some(tags));
+        assert_eq!(decode_tags(&["bogus".into()]), None);
+        assert_eq!(decode_tags(&[]), None);
+    }
+}

@@ -1,0 +1,192 @@
+//! The admin API: queue inspection and re-drive, behind a bearer token.
+
+use aws_lc_rs::digest;
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
+use serde_json::{Value, json};
+
+use super::reply::{self, Refusal, Reply};
+use super::routes::State;
+use crate::store::{
+    AttachmentMeta, Decision, JobFilter, JobState, JobSummary, Redrive, Store, SubmissionView,
+    Timestamp,
+};
+
+/// Most jobs one listing returns.
+const MAX_LIMIT: u32 = 1000;
+
+/// Compares the presented token with the configured one in constant time. Both are hashed
+/// first so neither the content nor the length of the secret leaks through timing.
+fn authorized(state: &State, req: &Request<Incoming>) -> Result<(), Refusal> {
+    let token = state
+        .handlers
+        .admin_token
+        .as_ref()
+        .ok_or(Refusal::NotFound)?;
+    let presented = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(Refusal::Unauthorized("a bearer token is required"))?;
+    let a = digest::digest(&digest::SHA256, presented.as_bytes());
+    let b = digest::digest(&digest::SHA256, token.0.as_bytes());
+    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref())
+        .map_err(|_| Refusal::Unauthorized("the bearer token is not valid"))
+}
+
+/// Answers `/admin/...` (`rest` is the path after `admin`).
+pub(super) async fn handle(
+    state: &State,
+    rest: &[&str],
+    req: Request<Incoming>,
+) -> Result<Reply, Refusal> {
+    authorized(state, &req)?;
+    let store = state
+        .handlers
+        .store
+        .as_ref()
+        .ok_or(Refusal::Unavailable("no store configured"))?;
+    let query = query(&req);
+    let limit = query
+        .iter()
+        .find(|(k, _)| k == "limit")
+        .map(|(_, v)| {
+            v.parse::<u32>()
+                .map_err(|_| Refusal::BadRequest("limit must be a number"))
+        })
+        .transpose()?
+        .unwrap_or(100)
+        .min(MAX_LIMIT);
+    let store_failed = |_| Refusal::Unavailable("the store is not available");
+    match (rest, req.method()) {
+        (["jobs"], &Method::GET) => {
+            let state_filter = match query
+                .iter()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.as_str())
+            {
+                None => None,
+                Some("pending") => Some(JobState::Pending),
+                Some("delivered") => Some(JobState::Delivered),
+                Some("dead") => Some(JobState::Dead),
+                Some(_) => {
+                    return Err(Refusal::BadRequest(
+                        "state must be pending, delivered or dead",
+                    ));
+                }
+            };
+            let jobs = store
+                .list_jobs(JobFilter {
+                    state: state_filter,
+                    limit,
+                })
+                .await
+                .map_err(store_failed)?;
+            Ok(reply::json(StatusCode::OK, &jobs_json(&jobs)))
+        }
+        (["dead-letters"], &Method::GET) => {
+            let jobs = store
+                .list_jobs(JobFilter {
+                    state: Some(JobState::Dead),
+                    limit,
+                })
+                .await
+                .map_err(store_failed)?;
+            Ok(reply::json(StatusCode::OK, &jobs_json(&jobs)))
+        }
+        (["submissions", id], &Method::GET) => {
+            let view = store.submission(id).await.map_err(store_failed)?;
+            let view = view.ok_or(Refusal::NotFound)?;
+            Ok(reply::json(StatusCode::OK, &submission_json(&view)))
+        }
+        (["jobs", id, "redrive"], &Method::POST) => {
+            let id: i64 = id.parse().map_err(|_| Refusal::NotFound)?;
+            let n = store
+                .redrive(Redrive::Job(id), Timestamp::now())
+                .await
+                .map_err(store_failed)?;
+            if n == 0 {
+                return Err(Refusal::NotFound);
+            }
+            Ok(reply::json(StatusCode::OK, &json!({ "redriven": n })))
+        }
+        (["dead-letters", "redrive"], &Method::POST) => {
+            let n = store
+                .redrive(Redrive::All, Timestamp::now())
+                .await
+                .map_err(store_failed)?;
+            Ok(reply::json(StatusCode::OK, &json!({ "redriven": n })))
+        }
+        (
+            ["jobs" | "dead-letters"]
+            | ["submissions", _]
+            | ["jobs", _, "redrive"]
+            | ["dead-letters", "redrive"],
+            _,
+        ) => Err(Refusal::MethodNotAllowed),
+        _ => Err(Refusal::NotFound),
+    }
+}
+
+fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
+    req.uri()
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+fn millis(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| json!(t.millis()))
+}
+
+fn jobs_json(jobs: &[JobSummary]) -> Value {
+    Value::Array(jobs.iter().map(job_json).collect())
+}
+
+fn job_json(j: &JobSummary) -> Value {
+    json!({
+        "jobId": j.job_id,
+        "submissionId": j.submission_id,
+        "upstream": j.upstream,
+        "state": j.state.to_string(),
+        "attempts": j.attempts,
+        "createdAt": j.created_at.millis(),
+        "nextAttemptAt": j.next_attempt_at.millis(),
+        "leaseOwner": j.lease_owner,
+        "leaseUntil": millis(j.lease_until),
+        "lastError": j.last_error,
+        "finishedAt": millis(j.finished_at),
+    })
+}
+
+fn attachment_json(a: &AttachmentMeta) -> Value {
+    // The file name may carry personal data (a citizen's name); it stays out.
+    json!({
+        "attachmentId": a.attachment_id,
+        "mediaType": a.media_type,
+        "size": a.size,
+        "sha256": a.sha256,
+    })
+}
+
+/// One submission for operators: states, decision, timestamps, attachments and jobs. The
+/// envelope, evidence tokens and file names stay out (personal data).
+fn submission_json(v: &SubmissionView) -> Value {
+    let decision = match &v.decision {
+        None => Value::Null,
+        Some(Decision::Accepted) => json!({ "kind": "accepted" }),
+        Some(Decision::Rejected { problems }) => {
+            json!({ "kind": "rejected", "problems": problems })
+        }
+    };
+    json!({
+        "submissionId": v.submission_id,
+        "seenAt": v.seen_at.millis(),
+        "storedAt": millis(v.stored_at),
+        "ackedAt": millis(v.acked_at),
+        "decision": decision,
+        "attachments": v.attachments.iter().map(attachment_json).collect::<Vec<_>>(),
+        "jobs": jobs_json(&v.jobs),
+    })
+}

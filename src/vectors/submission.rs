@@ -1,0 +1,144 @@
+//! `submission` cases: a captured submission run through `pipeline::check_submission` with the
+//! context's keys at "now".
+//!
+//! Expected: `{"result": "accept", "envelope": <file>}` — the JSON envelope for the Fachverfahren,
+//! compared member by member (`schemaPack` up to the `@fingerprint`; a `data` member only when
+//! the expected envelope has one) — or `{"result": "reject", "problems": [{"type", "instance"}]}`,
+//! the exact problem list in any order.
+
+use serde_json::{Value, json};
+
+use super::{Case, Env, expected_str};
+use crate::fitconnect::capture_dir;
+use crate::fitconnect::metadata::MetadataValidator;
+use crate::pipeline::{self, CheckKeys, GrammarCache, Schemas};
+use crate::xoev::catalog::Catalog;
+use crate::xoev::pack::{PackSources, discover};
+use crate::xoev::pack_files::PackLimits;
+use crate::xoev::registry::Registry;
+
+/// What every submission case shares: schemas and compiled grammars.
+pub(crate) struct SubmissionEnv {
+    metadata: MetadataValidator,
+    registry: Registry<'static>,
+    grammars: GrammarCache,
+}
+
+impl SubmissionEnv {
+    /// Schema packs: installed ones, then the development fallbacks; the repository's own packs
+    /// are looked up beside the suite directory (`test-vectors/..`).
+    pub(crate) fn new(suite_dir: &std::path::Path) -> Self {
+        let mut sources = PackSources::from_env(None);
+        sources.repo_dir = Some(suite_dir.join(".."));
+        Self::from_sources(&sources)
+    }
+
+    /// Schema packs from the given sources (broken packs are left out: their messages then
+    /// resolve as unsupported, which the report shows).
+    pub(crate) fn from_sources(sources: &PackSources) -> Self {
+        let (registry, _broken) = discover(Catalog::embedded(), sources, &PackLimits::default());
+        Self {
+            metadata: MetadataValidator::new(),
+            registry,
+            grammars: GrammarCache::default(),
+        }
+    }
+
+    /// The schemas for `check_submission`.
+    pub(crate) fn schemas(&self) -> Schemas<'_> {
+        Schemas {
+            metadata: &self.metadata,
+            registry: &self.registry,
+            grammars: &self.grammars,
+        }
+    }
+}
+
+/// RFC 3339 UTC for the envelope's `receivedAt`.
+pub(crate) fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// `schemaPack` without the fingerprint (packs are reinstalled; the id is what a case names).
+fn normalise(mut envelope: Value, keep_data: bool) -> Value {
+    if let Some(pack) = envelope
+        .pointer_mut("/message/schemaPack")
+        .and_then(|p| p.as_str().map(str::to_owned))
+    {
+        envelope["message"]["schemaPack"] = json!(pack.split('@').next().unwrap_or_default());
+    }
+    if !keep_data && let Some(map) = envelope.as_object_mut() {
+        map.remove("data");
+    }
+    envelope
+}
+
+pub(super) fn run(env: &Env, case: &Case, now: i64, shared: &SubmissionEnv) -> Result<(), String> {
+    let rel = case
+        .inputs
+        .get("capture")
+        .ok_or("case has no input \"capture\"")?;
+    let capture = capture_dir::read(&env.path(rel)).map_err(|e| e.to_string())?;
+    let keys = CheckKeys {
+        decryption: &env.keyring,
+        sets: &env.set_keys,
+    };
+    let result = pipeline::check_submission(&capture, &keys, &shared.schemas(), &env.limits, now);
+    match (expected_str(case, "result")?, result) {
+        ("accept", Ok(accepted)) => {
+            let expected: Value = serde_json::from_slice(&env.input(case, "envelope")?)
+                .map_err(|e| format!("envelope: {e}"))?;
+            let keep_data = expected.get("data").is_some();
+            let actual = normalise(accepted.envelope(&rfc3339(now)), keep_data);
+            if actual == normalise(expected.clone(), keep_data) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "envelope differs: expected {expected}, got {actual}"
+                ))
+            }
+        }
+        ("reject", Err(rejected)) => {
+            let mut actual: Vec<(String, String)> = rejected
+                .problems
+                .iter()
+                .map(|p| (p.type_uri.clone(), p.instance.clone()))
+                .collect();
+            let mut expected: Vec<(String, String)> = case
+                .expected
+                .get("problems")
+                .and_then(Value::as_array)
+                .ok_or("expected.problems missing")?
+                .iter()
+                .map(|p| {
+                    let s = |k: &str| {
+                        p.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    (s("type"), s("instance"))
+                })
+                .collect();
+            actual.sort();
+            expected.sort();
+            if actual == expected {
+                Ok(())
+            } else {
+                Err(format!("problems: expected {expected:?}, got {actual:?}"))
+            }
+        }
+        ("accept", Err(rejected)) => Err(format!(
+            "expected accept, rejected with {:?}",
+            rejected.types().collect::<Vec<_>>()
+        )),
+        ("reject", Ok(_)) => Err("expected a rejection, the submission was accepted".into()),
+        (other, _) => Err(format!("unknown expected.result {other:?}")),
+    }
+}

@@ -1,0 +1,446 @@
+#!/usr/bin/env python3
+"""Independent cross-check of the poststelle test vectors (jwe, set, metadata, callback).
+
+This script shares no code with poststelle: it re-implements the rules from the FIT-Connect
+documentation (as summarised in test-vectors/README.md) in Python, uses jwcrypto for the
+cryptography and jsonschema for the metadata schema, and checks that every case of those four
+kinds yields the result the manifest expects. It proves the vectors are right, not merely
+consistent with our implementation.
+
+    python3 test-vectors/crosscheck.py [--xmllint] [DIR]   # DIR defaults to the script's directory
+
+With --xmllint the xsd cases are checked too, for their valid/invalid verdict only, with libxml2's
+xmllint (positions and error kinds are poststelle's and not compared).
+
+Metadata are validated against the official FIT-Connect 1.0.0 schema when
+$POSTSTELLE_SHARED/fit-connect/metadata.schema.v1.0.0.json exists, else against the project's
+schema in ../schemas/fit-connect/. Exit status 0 if every case matches, 1 otherwise.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import sys
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jwcrypto import jwe as jwe_mod
+from jwcrypto import jwk, jws
+
+JWE_FORBIDDEN = {"jku", "jwk", "x5u", "epk", "apu", "apv", "p2s", "p2c", "iv", "tag", "b64"}
+JWS_FORBIDDEN = {"jku", "jwk", "x5u", "x5c", "b64", "enc", "zip"}
+MAX_INFLATED = 64 * 1024 * 1024
+EVENT_PREFIX = "https://schema.fitko.de/fit-connect/events/"
+SUBMIT = EVENT_PREFIX + "submit-submission"
+ACCEPT = EVENT_PREFIX + "accept-submission"
+REJECT = EVENT_PREFIX + "reject-submission"
+MIN_IAT = 1577833200
+IAT_SKEW = 300
+CALLBACK_MAX_AGE = 300
+CALLBACK_SKEW = 60
+METADATA_V1 = "https://schema.fitko.de/fit-connect/metadata/1.0.0/metadata.schema.json"
+B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+SET_SCHEMA_RE = re.compile(
+    r"^https://schema\.fitko\.de/fit-connect/set-payload/1\.(\d+)\.(\d+)/set-payload\.schema\.json$"
+)
+
+
+class Refused(Exception):
+    """A check failed; the argument is the reason name used by the manifest."""
+
+
+def b64d(part):
+    if not B64URL.match(part) or len(part) % 4 == 1:
+        raise Refused("base64")
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def strict_json_object(raw, duplicate_reason, syntax_reason):
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise Refused(duplicate_reason)
+        return dict(pairs)
+
+    try:
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise Refused(syntax_reason) from None
+    if not isinstance(value, dict):
+        raise Refused(syntax_reason)
+    return value
+
+
+def header_string(header, name, required):
+    if name not in header:
+        if required:
+            raise Refused("missing-header-member")
+        return None
+    if not isinstance(header[name], str):
+        raise Refused("header-member-type")
+    return header[name]
+
+
+# ---------------------------------------------------------------------------------------- jwe
+
+JWE_FAILURE = {
+    "alg-not-allowed": "jwe-unsupported-algorithm",
+    "enc-not-allowed": "jwe-unsupported-algorithm",
+    "zip-not-supported": "jwe-unsupported-algorithm",
+    "crit-not-supported": "jwe-unsupported-algorithm",
+    "forbidden-header-member": "jwe-unsupported-algorithm",
+    "unknown-kid": "jwe-unknown-key",
+    "decryption-failed": "jwe-decryption-failed",
+    "inflate-failed": "jwe-inflate",
+    "inflate-too-large": "jwe-inflate",
+}
+
+
+def decrypt_jwe(token, key):
+    if token.lstrip().startswith("{"):
+        raise Refused("json-serialization")
+    parts = token.split(".")
+    if len(parts) != 5:
+        raise Refused("part-count")
+    header = strict_json_object(b64d(parts[0]), "duplicate-header-member", "header-not-json")
+    if "crit" in header:
+        raise Refused("crit-not-supported")
+    if header_string(header, "alg", True) != "RSA-OAEP-256":
+        raise Refused("alg-not-allowed")
+    if header_string(header, "enc", True) != "A256GCM":
+        raise Refused("enc-not-allowed")
+    if header_string(header, "zip", False) not in (None, "DEF"):
+        raise Refused("zip-not-supported")
+    if JWE_FORBIDDEN & header.keys():
+        raise Refused("forbidden-header-member")
+    kid = header_string(header, "kid", True)
+    header_string(header, "cty", False)
+    header_string(header, "typ", False)
+    encrypted_key, iv, ciphertext, tag = (b64d(p) for p in parts[1:])
+    if len(iv) != 12:
+        raise Refused("iv-length")
+    if len(tag) != 16:
+        raise Refused("tag-length")
+    if kid != key.get("kid"):
+        raise Refused("unknown-kid")
+    if len(encrypted_key) != 512:
+        raise Refused("encrypted-key-length")
+    token_obj = jwe_mod.JWE(algs=["RSA-OAEP-256", "A256GCM"])
+    try:
+        token_obj.deserialize(token)
+        token_obj.decrypt(key, max_plaintext=MAX_INFLATED)
+    except Exception as err:  # noqa: BLE001 - jwcrypto wraps the cause; classify by its log
+        log = " ".join(getattr(token_obj, "decryptlog", []) or []) + repr(err)
+        if token_obj.plaintext == b"" and getattr(token_obj, "decryptlog", None) == ["Success"]:
+            # jwcrypto 1.6 decrypts an empty plaintext, then mistakes b"" for "no recipient".
+            return b""
+        if "output size" in log:
+            raise Refused("inflate-too-large") from None
+        if "zlib" in log or "Error -3" in log:
+            raise Refused("inflate-failed") from None
+        raise Refused("decryption-failed") from None
+    return token_obj.plaintext
+
+
+def check_jwe(suite, case):
+    token = suite.read(case["inputs"]["token"]).decode("ascii", "replace")
+    expected = case["expected"]
+    try:
+        plain = decrypt_jwe(token, suite.decryption_key)
+    except Refused as r:
+        reason = str(r)
+        if expected["result"] != "error":
+            return f"expected plaintext, got {reason}"
+        failure = JWE_FAILURE.get(reason, "jwe-malformed")
+        if (failure, reason) != (expected["failure"], expected["reason"]):
+            return f"expected {expected['failure']}/{expected['reason']}, got {failure}/{reason}"
+        return None
+    if expected["result"] != "plaintext":
+        return "expected an error, the JWE decrypted"
+    if hashlib.sha512(plain).hexdigest() != expected["sha512"] or len(plain) != expected["length"]:
+        return "plaintext hash or length differs"
+    return None
+
+
+# ---------------------------------------------------------------------------------------- set
+
+def claim_str(claims, name):
+    if name not in claims:
+        raise Refused("missing-claim:" + name)
+    if not isinstance(claims[name], str):
+        raise Refused("bad-claim:" + name)
+    return claims[name]
+
+
+def prefixed_uuid(value, prefixes):
+    return any(value.startswith(p) and UUID_RE.match(value[len(p):]) for p in prefixes)
+
+
+def valid_tags(payload):
+    tags = payload.get("authenticationTags")
+    if not isinstance(tags, dict) or not isinstance(tags.get("metadata"), str):
+        return False
+    if set(tags) - {"metadata", "data", "attachments"}:
+        return False
+    attachments = tags.get("attachments", {})
+    if not isinstance(attachments, dict):
+        return False
+    values = [tags["metadata"]] + ([tags["data"]] if "data" in tags else []) + list(attachments.values())
+    for tag in values:
+        if not isinstance(tag, str) or len(tag) != 22 or not B64URL.match(tag):
+            return False
+    return all(UUID_RE.match(k) for k in attachments)
+
+
+def valid_problems(payload):
+    problems = payload.get("problems")
+    if not isinstance(problems, list):
+        return False
+    fields = {"type", "title", "detail", "instance"}
+    return all(isinstance(p, dict) and set(p) == fields and all(isinstance(v, str) for v in p.values())
+               for p in problems)
+
+
+def verify_set(token, suite, now):
+    if token.lstrip().startswith("{"):
+        raise Refused("json-serialization")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise Refused("part-count")
+    header = strict_json_object(b64d(parts[0]), "duplicate-header-member", "header-not-json")
+    signature = b64d(parts[2])
+    if "crit" in header:
+        raise Refused("crit-not-supported")
+    if header_string(header, "alg", True) != "PS512":
+        raise Refused("alg-not-allowed")
+    if JWS_FORBIDDEN & header.keys():
+        raise Refused("forbidden-header-member")
+    kid = header_string(header, "kid", True)
+    if header.get("typ") != "secevent+jwt":
+        raise Refused("typ")
+    try:
+        claims = json.loads(b64d(parts[1]).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise Refused("payload-not-json") from None
+    if not isinstance(claims, dict):
+        raise Refused("payload-not-json")
+    iss = claims.get("iss")
+    if iss is None:
+        raise Refused("missing-claim:iss")
+    if not isinstance(iss, str):
+        raise Refused("bad-claim:iss")
+    if UUID_RE.match(iss):
+        key = suite.destination_keys.get((iss, kid))
+    elif iss.startswith("https://") or iss.startswith("http://"):
+        key = suite.delivery_keys.get((iss, kid))
+    else:
+        raise Refused("bad-claim:iss")
+    if key is None:
+        raise Refused("unknown-key")
+    if len(signature) != 512:
+        raise Refused("signature-length")
+    try:
+        obj = jws.JWS()
+        obj.deserialize(token)
+        obj.verify(key, alg="PS512")
+    except Exception:  # noqa: BLE001 - any verification failure is a bad signature here
+        raise Refused("bad-signature") from None
+    minor = None
+    if "$schema" in claims:
+        m = SET_SCHEMA_RE.match(claims["$schema"]) if isinstance(claims["$schema"], str) else None
+        if not m:
+            raise Refused("bad-claim:$schema")
+        minor = int(m.group(1))
+    if not UUID_RE.match(claim_str(claims, "jti")):
+        raise Refused("bad-claim:jti")
+    if "iat" not in claims:
+        raise Refused("missing-claim:iat")
+    iat = claims["iat"]
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        raise Refused("bad-claim:iat")
+    if iat < MIN_IAT or iat > now + IAT_SKEW:
+        raise Refused("iat-out-of-range")
+    sub_prefixes = ["submission:"] if minor is not None and minor < 2 else ["submission:", "reply:"]
+    if not prefixed_uuid(claim_str(claims, "sub"), sub_prefixes):
+        raise Refused("bad-claim:sub")
+    if not prefixed_uuid(claim_str(claims, "txn"), ["case:"]):
+        raise Refused("bad-claim:txn")
+    if "events" not in claims:
+        raise Refused("missing-claim:events")
+    events = claims["events"]
+    if not isinstance(events, dict):
+        raise Refused("bad-claim:events")
+    if len(events) != 1:
+        raise Refused("event-count")
+    (event, payload), = events.items()
+    if not event.startswith(EVENT_PREFIX):
+        raise Refused("bad-claim:events")
+    if not isinstance(payload, dict):
+        raise Refused("event-payload")
+    if minor is not None and event in (SUBMIT, ACCEPT) and not valid_tags(payload):
+        raise Refused("event-payload")
+    if minor is not None and event == REJECT and not valid_problems(payload):
+        raise Refused("event-payload")
+    return event
+
+
+def check_set(suite, case):
+    token = suite.read(case["inputs"]["token"]).decode("ascii", "replace")
+    expected = case["expected"]
+    try:
+        event = verify_set(token, suite, case.get("now", suite.now))
+    except Refused as r:
+        if expected["result"] != "error":
+            return f"expected valid, got {r}"
+        return None if str(r) == expected["reason"] else f"expected {expected['reason']}, got {r}"
+    if expected["result"] != "valid":
+        return f"expected {expected['reason']}, the SET verified"
+    return None if event == expected["event"] else f"event {event}"
+
+
+# ----------------------------------------------------------------------------------- metadata
+
+def pointer(path):
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def check_metadata(suite, case):
+    raw = suite.read(case["inputs"]["document"])
+    expected = case["expected"]
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        problem, pointers = None, []
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        doc, problem, pointers = None, "syntax-violation", []
+    if problem is None:
+        schema = doc.get("$schema", METADATA_V1) if isinstance(doc, dict) else METADATA_V1
+        if schema != METADATA_V1:
+            problem = "unsupported-metadata-schema"
+        else:
+            errors = list(suite.metadata_validator.iter_errors(doc))
+            if errors:
+                problem, pointers = "schema-violation", [pointer(e.absolute_path) for e in errors]
+    if problem is None:
+        return None if expected["result"] == "valid" else f"expected {expected['problem']}, valid"
+    if expected["result"] != "error" or expected["problem"] != problem:
+        return f"expected {expected}, got {problem}"
+    if "pointer" in expected and expected["pointer"] not in pointers:
+        return f"no violation at {expected['pointer']!r} (got {pointers})"
+    return None
+
+
+# ----------------------------------------------------------------------------------- callback
+
+def verify_callback(secret, timestamp, authentication, body, now, seen):
+    if not timestamp or len(timestamp) > 12 or not all(c in "0123456789" for c in timestamp):
+        return "bad-timestamp"
+    ts = int(timestamp)
+    if ts < now - CALLBACK_MAX_AGE or ts > now + CALLBACK_SKEW:
+        return "stale"
+    if len(authentication) != 128 or not all(c in "0123456789abcdef" for c in authentication):
+        return "bad-mac-format"
+    mac = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha512).hexdigest()
+    if not hmac.compare_digest(mac, authentication):
+        return "bad-mac"
+    if (ts, mac) in seen:
+        return "replay"
+    seen.add((ts, mac))
+    return "accept"
+
+
+def check_callback(suite, case):
+    request = json.loads(suite.read(case["inputs"]["request"]))
+    body = suite.read(case["inputs"]["body"])
+    now = case.get("now", suite.now)
+    seen = set()
+    results = [
+        verify_callback(request["secret"].encode(), request["timestamp"], request["authentication"],
+                        body, now, seen)
+        for _ in range(request.get("deliveries", 1))
+    ]
+    return None if results == case["expected"]["results"] else f"got {results}"
+
+
+# -------------------------------------------------------------------------------------- suite
+
+class Suite:
+    def __init__(self, directory):
+        self.dir = directory
+        self.manifest = json.loads(self.read("manifest.json"))
+        if self.manifest["format"] != 1:
+            raise SystemExit("unsupported manifest format")
+        self.now = self.manifest["now"]
+        ctx = self.manifest["context"]
+        self.decryption_key = jwk.JWK(**json.loads(self.read(ctx["destination"]["decryptionKey"])))
+        self.delivery_keys = self.jwks(ctx["deliveryService"]["jwks"], ctx["deliveryService"]["iss"])
+        self.destination_keys = self.jwks(ctx["destination"]["signingJwks"],
+                                          ctx["destination"]["destinationId"])
+        shared = os.environ.get("POSTSTELLE_SHARED")
+        official = os.path.join(shared, "fit-connect", "metadata.schema.v1.0.0.json") if shared else None
+        if official and os.path.isfile(official):
+            schema_path, self.schema_label = official, "official FIT-Connect metadata 1.0.0 schema"
+        else:
+            schema_path = os.path.join(directory, "..", "schemas", "fit-connect", "metadata-1.0.0.schema.json")
+            self.schema_label = "project metadata 1.0.0 schema"
+        with open(schema_path, "rb") as f:
+            schema = json.load(f)
+        self.metadata_validator = Draft202012Validator(schema, format_checker=FormatChecker())
+
+    def read(self, rel):
+        with open(os.path.join(self.dir, rel), "rb") as f:
+            return f.read()
+
+    def jwks(self, rel, iss):
+        keys = {}
+        for key in json.loads(self.read(rel))["keys"]:
+            keys[(iss, key["kid"])] = jwk.JWK(**key)
+        return keys
+
+
+def check_xsd_with_xmllint(suite, case):
+    """Valid/invalid verdict of libxml2 (an independent XSD validator); positions differ by design."""
+    import subprocess  # only with --xmllint
+
+    if case["rule"].startswith("poststelle:"):
+        return None  # a gateway policy beyond XML Schema (e.g. DOCTYPE refused): not libxml2's call
+    schema = os.path.join(suite.dir, case["inputs"]["schema"])
+    instance = os.path.join(suite.dir, case["inputs"]["instance"])
+    run = subprocess.run(["xmllint", "--noout", "--nonet", "--schema", schema, instance],
+                         capture_output=True, check=False)
+    verdict = "valid" if run.returncode == 0 else "invalid"
+    return None if verdict == case["expected"]["result"] else f"xmllint says {verdict}"
+
+
+CHECKS = {"jwe": check_jwe, "set": check_set, "metadata": check_metadata, "callback": check_callback}
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--xmllint"]
+    if "--xmllint" in sys.argv[1:]:
+        CHECKS["xsd"] = check_xsd_with_xmllint
+    directory = args[0] if args else os.path.dirname(os.path.abspath(__file__))
+    suite = Suite(directory)
+    passed = failed = 0
+    for case in suite.manifest["cases"]:
+        check = CHECKS.get(case["kind"])
+        if check is None:
+            continue
+        try:
+            problem = check(suite, case)
+        except Exception as err:  # noqa: BLE001 - a crash is a failed case, with its cause
+            problem = f"crashed: {err!r}"
+        if problem and not case.get("xfail"):
+            failed += 1
+            print(f"FAIL {case['id']}: {problem}")
+        else:
+            passed += 1
+    kinds = "/".join(sorted(CHECKS))
+    print(f"crosscheck {kinds} ({suite.schema_label}): {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+//! The receive orchestration over a real SQLite store and an in-memory delivery service:
+//! decisions are stored, then acknowledged exactly once; work resumes after a "crash".
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use poststelle::fitconnect::captured::CapturedSubmission;
+use poststelle::fitconnect::metadata::MetadataValidator;
+use poststelle::fitconnect::set::{self, StaticKeys};
+use poststelle::jose::{DecryptionKey, Jwk, KeyRing, SigningKey, base64url};
+use poststelle::pipeline::{
+    DeliveryError, DeliveryService, GrammarCache, Listed, Outcome, Pipeline, PipelineSettings,
+    Posted,
+};
+use poststelle::store::{AckPolicy, SqliteStore, Store};
+use poststelle::xoev::catalog::Catalog;
+use poststelle::xoev::pack::{PackSources, discover};
+use poststelle::xoev::pack_files::PackLimits;
+use serde_json::Value;
+
+use crate::pipeline_fixture::{Draft, ISSUER, capture, keys, repo, shared, xbau, xgewerbeanzeige};
+use crate::sandbox_support;
+
+/// A posted decision: (submission id, event URI, payload).
+type Post = (String, String, Value);
+
+/// An in-memory delivery service: lists undecided submissions, refuses a second decision.
+#[derive(Default)]
+struct Fake {
+    submissions: Mutex<BTreeMap<String, CapturedSubmission>>,
+    posts: Mutex<Vec<Post>>,
+    fail_posts: Mutex<bool>,
+}
+
+impl Fake {
+    fn add(&self, c: CapturedSubmission) -> String {
+        let id = c.submission_id().expect("id").to_owned();
+        self.submissions.lock().expect("lock").insert(id.clone(), c);
+        id
+    }
+
+    fn decided(&self, id: &str) -> bool {
+        self.posts
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|(s, _, _)| s == id)
+    }
+
+    fn posts(&self) -> Vec<Post> {
+        self.posts.lock().expect("lock").clone()
+    }
+}
+
+impl DeliveryService for Fake {
+    async fn list(&self) -> Result<Vec<Listed>, DeliveryError> {
+        let all: Vec<(String, String)> = self
+            .submissions
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(id, c)| (id.clone(), c.case_id().expect("case").to_owned()))
+            .collect();
+        Ok(all
+            .into_iter()
+            .filter(|(id, _)| !self.decided(id))
+            .map(|(submission_id, case_id)| Listed {
+                submission_id,
+                case_id,
+            })
+            .collect())
+    }
+
+    async fn download(&self, id: &str) -> Result<CapturedSubmission, DeliveryError> {
+        self.submissions
+            .lock()
+            .expect("lock")
+            .get(id)
+            .cloned()
+            .ok_or_else(|| DeliveryError("404".into()))
+    }
+
+    async fn post_event(&self, _case: &str, token: &str) -> Result<Posted, DeliveryError> {
+        if *self.fail_posts.lock().expect("lock") {
+            return Err(DeliveryError("503".into()));
+        }
+        let payload = token.split('.').nth(1).expect("payload");
+        let claims: Value =
+            serde_json::from_slice(&base64url::decode(payload).expect("b64")).expect("json");
+        let sid = claims["sub"]
+            .as_str()
+            .and_then(|s| s.strip_prefix("submission:"))
+            .expect("sub")
+            .to_owned();
+        if self.decided(&sid) {
+            return Ok(Posted::AlreadyDecided);
+        }
+        let (event, payload) = claims["events"]
+            .as_object()
+            .and_then(|e| e.iter().next())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .expect("event");
+        self.posts.lock().expect("lock").push((sid, event, payload));
+        Ok(Posted::Accepted)
+    }
+}
+
+fn jwk(path: &std::path::Path) -> Jwk {
+    Jwk::from_json(&std::fs::read_to_string(path).expect("read")).expect("jwk")
+}
+
+pub(crate) fn settings(destination_id: &str, policy: AckPolicy) -> PipelineSettings {
+    let k = sandbox_support::keys();
+    let mut decryption = KeyRing::new();
+    decryption
+        .insert(DecryptionKey::from_jwk(&jwk(&k.encryption)).expect("key"))
+        .expect("insert");
+    let service = &keys().service;
+    let sources = PackSources {
+        packs_dir: repo("target/no-installed-packs"),
+        shared_dir: Some(shared()),
+        repo_dir: Some(repo("")),
+    };
+    let (registry, _) = discover(Catalog::embedded(), &sources, &PackLimits::default());
+    PipelineSettings {
+        destination_id: destination_id.to_owned(),
+        decryption,
+        set_keys: StaticKeys {
+            delivery_service: vec![(
+                ISSUER.to_owned(),
+                service.kid().to_owned(),
+                service.public_key().clone(),
+            )],
+            destinations: vec![],
+        },
+        signing: SigningKey::from_jwk(&jwk(&k.signing)).expect("signing"),
+        metadata: MetadataValidator::new(),
+        registry,
+        grammars: GrammarCache::default(),
+        limits: poststelle::Limits::default(),
+        ack_policy: policy,
+        router: Arc::new(|_| vec!["drop".to_owned()]),
+        concurrency: 2,
+        metrics: None,
+    }
+}
+
+async fn setup() -> (tempfile::TempDir, SqliteStore, String, Arc<Fake>) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = SqliteStore::open(dir.path().join("db.sqlite"))
+        .await
+        .expect("store");
+    (
+        dir,
+        store,
+        uuid::Uuid::new_v4().to_string(),
+        Arc::new(Fake::default()),
+    )
+}
+
+fn draft_for(dest: &str, data: &[u8], n: usize) -> Draft {
+    let mut d = Draft::new(data, n);
+    d.destination_id = dest.to_owned();
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_stores_then_acknowledges_each_decision_once() {
+    let (_dir, store, dest, fake) = setup().await;
+    let d1 = draft_for(&dest, &xgewerbeanzeige(), 2);
+    let s1 = d1.seal();
+    let a = fake.add(capture(&d1, &s1));
+    let d2 = draft_for(&dest, &xbau(), 0);
+    let b = fake.add(capture(&d2, &d2.seal()));
+    let mut d3 = draft_for(&dest, &xgewerbeanzeige(), 0);
+    d3.metadata["contentStructure"]["data"]["hash"]["content"] = "0".repeat(128).into();
+    let c = fake.add(capture(&d3, &d3.seal()));
+
+    let p = Pipeline::new(
+        store.clone(),
+        Arc::clone(&fake),
+        settings(&dest, AckPolicy::AfterStore),
+    );
+    let outcomes: BTreeMap<String, Outcome> =
+        p.poll_once().await.expect("poll").into_iter().collect();
+    assert!(matches!(&outcomes[&a], Outcome::Accepted { upstreams, .. } if upstreams == &["drop"]));
+    assert!(
+        matches!(&outcomes[&b], Outcome::Accepted { message: Some(m), .. } if m.starts_with("XBau 2.6"))
+    );
+    assert!(
+        matches!(&outcomes[&c], Outcome::Rejected { problems } if problems[0].type_uri.ends_with("/hash-mismatch"))
+    );
+
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 3, "{posts:?}");
+    let by_id: BTreeMap<_, _> = posts
+        .iter()
+        .map(|(s, e, p)| (s.clone(), (e.clone(), p.clone())))
+        .collect();
+    assert_eq!(by_id[&a].0, set::ACCEPT_SUBMISSION);
+    // The accept SET carries the tags of the submit event.
+    assert_eq!(
+        by_id[&a].1["authenticationTags"],
+        serde_json::to_value(&s1.tags).expect("json")
+    );
+    assert_eq!(by_id[&c].0, set::REJECT_SUBMISSION);
+    assert_eq!(
+        by_id[&c].1["problems"][0]["instance"], "data",
+        "{:?}",
+        by_id[&c]
+    );
+
+    // Stored: the envelope, attachments and one job per accepted submission.
+    let view = store.submission(&a).await.expect("view").expect("stored");
+    assert!(format!("{view:?}").contains(&d1.attachments[0].0));
+    assert_eq!(store.pending_acks(10).await.expect("acks"), vec![]);
+
+    // A second round finds nothing new and posts nothing again.
+    assert!(p.poll_once().await.expect("poll").is_empty());
+    assert_eq!(fake.posts().len(), 3);
+    assert_eq!(p.counts().acknowledged, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsent_ack_is_sent_once_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("db.sqlite");
+    let dest = uuid::Uuid::new_v4().to_string();
+    let fake = Arc::new(Fake::default());
+    let d = draft_for(&dest, &xgewerbeanzeige(), 1);
+    let id = fake.add(capture(&d, &d.seal()));
+    *fake.fail_posts.lock().expect("lock") = true;
+    {
+        let store = SqliteStore::open(&path).await.expect("store");
+        let p = Pipeline::new(
+            store.clone(),
+            Arc::clone(&fake),
+            settings(&dest, AckPolicy::AfterStore),
+        );
+        p.poll_once().await.expect("poll");
+        // Stored, but the delivery service was down: the ack is still due.
+        assert_eq!(store.pending_acks(10).await.expect("acks").len(), 1);
+        assert!(fake.posts().is_empty());
+    }
+    *fake.fail_posts.lock().expect("lock") = false;
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    let p = Pipeline::new(
+        store.clone(),
+        Arc::clone(&fake),
+        settings(&dest, AckPolicy::AfterStore),
+    );
+    let outcomes = p.poll_once().await.expect("poll");
+    assert_eq!(outcomes, vec![(id.clone(), Outcome::AlreadyStored)]);
+    assert_eq!(fake.posts().len(), 1);
+    assert_eq!(fake.posts()[0].1, set::ACCEPT_SUBMISSION);
+    assert!(store.pending_acks(10).await.expect("acks").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_forward_holds_the_ack_until_delivery() {
+    let (_dir, store, dest, fake) = setup().await;
+    let d = draft_for(&dest, &xgewerbeanzeige(), 0);
+    fake.add(capture(&d, &d.seal()));
+    let p = Pipeline::new(
+        store.clone(),
+        Arc::clone(&fake),
+        settings(&dest, AckPolicy::AfterForward),
+    );
+    p.poll_once().await.expect("poll");
+    assert!(fake.posts().is_empty(), "not forwarded yet: no ack");
+    let now = poststelle::store::Timestamp::now();
+    let jobs = store
+        .claim_jobs("w", now, std::time::Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert_eq!(jobs.len(), 1);
+    store
+        .complete_job(jobs[0].job_id, now)
+        .await
+        .expect("complete");
+    p.flush_acks().await.expect("flush");
+    assert_eq!(fake.posts().len(), 1);
+}

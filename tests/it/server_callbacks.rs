@@ -1,0 +1,183 @@
+//! The callback endpoint: only fresh, authentic, first-time callbacks reach the pipeline.
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use poststelle::fitconnect::callback::CallbackSecret;
+use poststelle::server::{
+    CallbackNotice, CallbackSink, Callbacks, Handlers, Metrics, Server, ServerConfig, ServerHandle,
+    SinkFull,
+};
+
+const SECRET: &[u8] = b"the destination's callback secret";
+const DEST: &str = "2c1c4f5d-7c5b-4d8e-9b7e-4c0d0b7b0001";
+const BODY: &str = r#"{"type":"https://schema.fitko.de/fit-connect/submission-api/callbacks/new-submissions","submissionIds":["f39ab143-d91a-474a-b69f-b00f1a1873c2"],"submissions":[{"destinationId":"2c1c4f5d-7c5b-4d8e-9b7e-4c0d0b7b0001","submissionId":"f39ab143-d91a-474a-b69f-b00f1a1873c2","caseId":"9eec7d3e-0000-4000-8000-000000000000"}]}"#;
+
+/// Records notices; refuses when `full`.
+#[derive(Default)]
+struct RecordingSink {
+    notices: Mutex<Vec<CallbackNotice>>,
+    full: Mutex<bool>,
+}
+
+impl CallbackSink for RecordingSink {
+    fn notify(&self, notice: CallbackNotice) -> Result<(), SinkFull> {
+        if *self.full.lock().expect("full") {
+            return Err(SinkFull);
+        }
+        self.notices.lock().expect("notices").push(notice);
+        Ok(())
+    }
+}
+
+async fn start(sink: &Arc<RecordingSink>) -> (ServerHandle, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::new());
+    let handlers = Handlers {
+        metrics: Arc::clone(&metrics),
+        store: None,
+        readiness: None,
+        callbacks: Some(
+            Callbacks::new(Arc::clone(sink) as Arc<dyn CallbackSink>)
+                .destination(DEST, CallbackSecret::new(SECRET)),
+        ),
+        admin_token: None,
+    };
+    let config = ServerConfig::new("127.0.0.1:0".parse().expect("addr"));
+    (
+        Server::start(config, handlers).await.expect("start"),
+        metrics,
+    )
+}
+
+fn now() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+    .expect("time")
+}
+
+async fn post(
+    addr: std::net::SocketAddr,
+    dest: &str,
+    ts: &str,
+    mac: &str,
+    body: &str,
+) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}/callbacks/{dest}"))
+        .header("callback-timestamp", ts)
+        .header("callback-authentication", mac)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authentic_callback_reaches_the_sink_once() {
+    let sink = Arc::new(RecordingSink::default());
+    let (server, metrics) = start(&sink).await;
+    let ts = now().to_string();
+    let mac = CallbackSecret::new(SECRET).sign(&ts, BODY.as_bytes());
+    let (status, _) = post(server.addr(), DEST, &ts, &mac, BODY).await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        *sink.notices.lock().expect("notices"),
+        [CallbackNotice {
+            destination_id: DEST.to_owned(),
+            submission_ids: vec!["f39ab143-d91a-474a-b69f-b00f1a1873c2".to_owned()],
+        }]
+    );
+    // The same request again is a replay.
+    let (status, text) = post(server.addr(), DEST, &ts, &mac, BODY).await;
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("already received"), "{text}");
+    assert_eq!(sink.notices.lock().expect("notices").len(), 1);
+    assert_eq!(metrics.count("callbacks", "accepted"), 1);
+    assert_eq!(metrics.count("callbacks", "refused"), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_wrong_secret_stale_and_missing_are_refused() {
+    let sink = Arc::new(RecordingSink::default());
+    let (server, _) = start(&sink).await;
+    let addr = server.addr();
+    let ts = now().to_string();
+    let good = CallbackSecret::new(SECRET);
+
+    let tampered = BODY.replace("f39ab143", "f39ab144");
+    let (status, text) = post(addr, DEST, &ts, &good.sign(&ts, BODY.as_bytes()), &tampered).await;
+    assert_eq!(status, 401, "tampered body: {text}");
+    assert!(text.contains("does not verify"), "{text}");
+
+    let wrong = CallbackSecret::new(b"another secret");
+    let (status, _) = post(addr, DEST, &ts, &wrong.sign(&ts, BODY.as_bytes()), BODY).await;
+    assert_eq!(status, 401, "wrong secret");
+
+    let old = (now() - 301).to_string();
+    let (status, text) = post(addr, DEST, &old, &good.sign(&old, BODY.as_bytes()), BODY).await;
+    assert_eq!(status, 401, "stale: {text}");
+    assert!(text.contains("window"), "{text}");
+
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}/callbacks/{DEST}"))
+        .body(BODY)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 401, "no headers");
+
+    let (status, _) = post(
+        addr,
+        "unknown-destination",
+        &ts,
+        &good.sign(&ts, BODY.as_bytes()),
+        BODY,
+    )
+    .await;
+    assert_eq!(status, 404, "unknown destination");
+
+    // Authentic but not JSON: refused as malformed, never handed on.
+    let junk = "not json";
+    let (status, _) = post(addr, DEST, &ts, &good.sign(&ts, junk.as_bytes()), junk).await;
+    assert_eq!(status, 400);
+    assert!(sink.notices.lock().expect("notices").is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_sink_answers_503_and_the_retry_is_accepted() {
+    let sink = Arc::new(RecordingSink::default());
+    *sink.full.lock().expect("full") = true;
+    let (server, _) = start(&sink).await;
+    let ts = now().to_string();
+    let mac = CallbackSecret::new(SECRET).sign(&ts, BODY.as_bytes());
+    let resp = reqwest::Client::new()
+        .post(format!("http://{}/callbacks/{DEST}", server.addr()))
+        .header("callback-timestamp", &ts)
+        .header("callback-authentication", &mac)
+        .body(BODY)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    // The delivery service's retry of the same callback is not a replay: it was never taken.
+    *sink.full.lock().expect("full") = false;
+    let (status, _) = post(server.addr(), DEST, &ts, &mac, BODY).await;
+    assert_eq!(status, 202);
+    assert_eq!(sink.notices.lock().expect("notices").len(), 1);
+    server.shutdown().await;
+}
