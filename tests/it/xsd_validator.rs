@@ -218,7 +218,8 @@ fn broken_schemas_are_rejected_with_positions() {
 }
 
 /// Schema-for-schemas and component rules added for the W3C sets: xs:annotation content,
-/// xml:lang on xs:documentation, value constraints on ID types, two ID attribute uses.
+/// xml:lang on xs:documentation, value constraints on ID types, two ID attribute uses, complex
+/// types where a simple type's base, item or member type must stand.
 #[test]
 fn annotation_content_and_id_rules_are_schema_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -249,6 +250,13 @@ fn annotation_content_and_id_rules_are_schema_errors() {
             r#"<xs:complexType name="t"><xs:attribute name="a" type="xs:ID"/>
                <xs:attribute name="b" type="xs:ID"/></xs:complexType>"#,
             "ct-props-correct 5",
+        ),
+        (
+            "list of a complex type",
+            r#"<xs:complexType name="c"><xs:simpleContent><xs:extension base="xs:int"/>
+               </xs:simpleContent></xs:complexType>
+               <xs:simpleType name="l"><xs:list itemType="c"/></xs:simpleType>"#,
+            "the list item type is a complex type",
         ),
     ];
     for (i, (what, body, expected)) in cases.iter().enumerate() {

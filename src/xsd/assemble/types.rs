@@ -124,6 +124,18 @@ impl Asm<'_> {
         Derivations::parse(tokens, 0xff)
     }
 
+    /// A simple type's base, item and member types must be simple type definitions, not complex
+    /// types with simple content (Structures §3.14: {base type definition}, {item type
+    /// definition}, {member type definitions}). Types still being built are left to the
+    /// circularity check.
+    fn require_simple(&mut self, t: TypeId, src: Src, what: &str) {
+        if matches!(self.type_slots[t as usize], Slot::Done)
+            && matches!(self.g.types[t as usize].kind, TypeKind::Complex(_))
+        {
+            self.error(src, format!("{what} is a complex type, not a simple type"));
+        }
+    }
+
     /// The simple type at a `simpleType` node, with its base type and derivation method.
     pub(in crate::xsd) fn simple_from_node(
         &mut self,
@@ -137,6 +149,7 @@ impl Asm<'_> {
         match &*child.kind {
             "restriction" => {
                 let base = self.simple_base(csrc, child);
+                self.require_simple(base, csrc, "the restriction base");
                 self.check_final(base, Derivations::RESTRICTION, csrc);
                 let base_st = self.simple_of(base).unwrap_or_else(|| {
                     self.error(csrc, "restriction base is not a simple type");
@@ -153,6 +166,7 @@ impl Asm<'_> {
                     Some(clark) => {
                         let t = self.type_ref(clark, csrc);
                         self.ensure_type(t);
+                        self.require_simple(t, csrc, "the list item type");
                         t
                     }
                     None => match self.kids(csrc).find(|(_, n)| &*n.kind == "simpleType") {
@@ -179,6 +193,7 @@ impl Asm<'_> {
                     for clark in list.split(' ').filter(|s| !s.is_empty()) {
                         let t = self.type_ref(clark, csrc);
                         self.ensure_type(t);
+                        self.require_simple(t, csrc, "a union member type");
                         self.check_final(t, Derivations::UNION, csrc);
                         members.push(self.simple_of(t).unwrap_or_else(fallback));
                     }
