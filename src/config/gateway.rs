@@ -38,7 +38,7 @@
 //! default = ["outbox"]
 //!
 //! [server]
-//! listen = "127.0.0.1:8090"
+//! listen = "127.0.0.1:8091"
 //! admin_token_file = "secrets/admin-token"   # optional
 //!
 //! [dangerous]                 # logged at startup
@@ -254,11 +254,11 @@ pub struct GatewayConfig {
 }
 
 /// The default sandbox URL (`poststelle sandbox` listens there by default).
-pub const DEFAULT_SANDBOX_URL: &str = "http://127.0.0.1:8080";
+pub const DEFAULT_SANDBOX_URL: &str = "http://127.0.0.1:8090";
 
 impl GatewayConfig {
     /// The configuration without a file: local sandbox, SQLite under `./data`, file drop
-    /// `./data/outbox`, server on 127.0.0.1:8090.
+    /// `./data/outbox`, server on 127.0.0.1:8091.
     #[must_use]
     pub fn embedded_default() -> Self {
         Self::from_toml("", Path::new(".")).expect("the empty configuration is valid")
@@ -471,10 +471,10 @@ impl GatewayConfig {
         }
 
         let server = raw.server.unwrap_or_default();
-        let listen_text = server.listen.unwrap_or_else(|| "127.0.0.1:8090".into());
+        let listen_text = server.listen.unwrap_or_else(|| "127.0.0.1:8091".into());
         let listen = listen_text.parse().unwrap_or_else(|_| {
             errors.push(format!("server.listen: {listen_text:?} is not IP:PORT"));
-            SocketAddr::from(([127, 0, 0, 1], 8090))
+            SocketAddr::from(([127, 0, 0, 1], 8091))
         });
 
         if errors.is_empty() {

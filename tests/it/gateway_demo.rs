@@ -71,3 +71,25 @@ fn demo_accepts_the_examples_rejects_the_tampered_one_and_delivers() {
         ["baugenehmigung.antrag.0200", "sta.gewerbemeldung.0100"]
     );
 }
+
+/// `serve` checks the whole configuration first: every error at once, exit 64.
+#[test]
+fn serve_reports_all_configuration_errors_with_exit_64() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        "[pipeline]\nack_policy = \"sometimes\"\nconcurrency = 0\n[server]\nlisten = \"x\"\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_poststelle"))
+        .args(["serve", "--check", "--config"])
+        .arg(&config)
+        .output()
+        .expect("serve runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{text}");
+    for needle in ["ack_policy", "concurrency", "server.listen"] {
+        assert!(text.contains(needle), "{needle} missing in {text}");
+    }
+}
