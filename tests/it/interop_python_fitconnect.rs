@@ -7,7 +7,7 @@
 //! the destination's test keys are also written to DIR (that is how
 //! `test-vectors/captures/python-fitconnect-0.4.2/` was produced).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -26,16 +26,24 @@ use crate::send_e2e::{first_submission, open_capture};
 const SENDER: &str = r#"
 import json, sys
 from fitconnect.fitconnect import FITConnectClient, Environment
-token_url, api_url, client_id, secret, destination, leika, n = sys.argv[1:8]
+token_url, api_url, client_id, secret, destination, leika, n, xml_path, schema_uri = sys.argv[1:10]
 client = FITConnectClient(Environment.TESTING, client_id, secret)
 client.token_url = token_url
 client.submission_api_url = api_url
-data = {"$schema": "https://schema.fitko.de/fim/s00000092_1.0.schema.json",
-        "antrag": {"art": "interop", "text": "Gr\u00fc\u00dfe aus Python"}}
+# XML Fachdaten (our XGewerbeanzeige example) with the schema reference given explicitly, as the
+# SDK asks for data that is not a JSON object with `$schema`.
+with open(xml_path, "rb") as f:
+    data = f.read()
 result = client.submission(destination, leika, data=data,
+                           data_schema={"schemaUri": schema_uri, "mimeType": "application/xml"},
                            attachments=[b"%PDF-1.7 interop attachment"] * int(n))
 print(json.dumps(result))
 "#;
+
+/// Our XGewerbeanzeige example: the Fachdaten the SDK sends.
+fn example_xml() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/xgewerbeanzeige/gewerbeanmeldung.xml")
+}
 
 fn sdk_available() -> bool {
     Command::new("python3")
@@ -70,6 +78,13 @@ async fn python_sdk_sends_and_our_subscriber_accepts() {
         return;
     }
     let env = start().await;
+    let xml_path = example_xml();
+    let schema_uri = poststelle::fitconnect::sender::detect_schema(
+        &std::fs::read(&xml_path).expect("example XML"),
+        poststelle::xoev::catalog::Catalog::embedded(),
+    )
+    .expect("example is a known XÖV message")
+    .schema_uri;
     let run_sdk = |attachments: &str| {
         let args = [
             format!("{}/token", env.base),
@@ -79,6 +94,8 @@ async fn python_sdk_sends_and_our_subscriber_accepts() {
             env.destination.clone(),
             SERVICE.to_owned(),
             attachments.to_owned(),
+            xml_path.display().to_string(),
+            schema_uri.clone(),
         ];
         let sender = tokio::task::spawn_blocking(move || {
             Command::new("python3")
@@ -135,7 +152,7 @@ async fn python_sdk_sends_and_our_subscriber_accepts() {
     let meta = open_capture(&capture);
     assert_eq!(
         meta["contentStructure"]["data"]["submissionSchema"]["mimeType"],
-        "application/json"
+        "application/xml"
     );
     assert_eq!(
         meta["contentStructure"]["attachments"][0]["mimeType"],
@@ -198,10 +215,42 @@ fn committed_python_capture_verifies_and_decrypts() {
         meta["contentStructure"]["data"]["hash"]["content"],
         poststelle::fitconnect::hash::sha512_hex(&data)
     );
-    let data: Value = serde_json::from_slice(&data).expect("data JSON");
-    assert_eq!(data["antrag"]["art"], "interop");
+    assert_eq!(
+        data,
+        std::fs::read(example_xml()).expect("example XML"),
+        "the Fachdaten are our XGewerbeanzeige example"
+    );
     // A tampered copy fails: the submit event's tag no longer matches the metadata JWE.
     let mut tampered = capture.clone();
     tampered.submission["encryptedData"] = capture.submission["encryptedMetadata"].clone();
     assert!(verify::verify_capture(&tampered, &[], &JoseLimits::default()).is_err());
+}
+
+/// `vectors check-submission` on the SDK's submission (issue 7, acceptance 3): every
+/// receive-side rule passes, and a tampered copy names the broken rule.
+#[test]
+fn check_submission_on_the_python_capture_is_clean_and_names_tampering() {
+    use poststelle::vectors::check::{RULES, RuleStatus, check_capture};
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors/captures/python-fitconnect-0.4.2");
+    let report = check_capture(&dir, &dir, None).expect("runs");
+    assert_eq!(report.rules, vec![RuleStatus::Passed; RULES.len()]);
+    assert!(report.accepted());
+    let env = report.envelope.expect("envelope");
+    assert_eq!(env["message"]["standard"], "XGewerbeanzeige");
+
+    // Tampered: the data JWE is replaced by the metadata JWE; the tag rule must fail.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut capture = capture_dir::read(&dir).expect("read capture");
+    capture.submission["encryptedData"] = capture.submission["encryptedMetadata"].clone();
+    capture_dir::write(tmp.path(), &capture).expect("write");
+    let report = check_capture(tmp.path(), &dir, None).expect("runs");
+    assert!(!report.accepted());
+    let failed: Vec<&str> = RULES
+        .iter()
+        .zip(&report.rules)
+        .filter(|(_, s)| matches!(s, RuleStatus::Failed(_)))
+        .map(|((name, _), _)| *name)
+        .collect();
+    assert_eq!(failed, ["authentication-tags"]);
 }
