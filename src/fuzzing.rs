@@ -121,6 +121,10 @@ mod tests {
             b"<r><a></r>",
             b"<!DOCTYPE x><x/>",
             b"<r>\xff</r>",
+            // Found by the fuzzer: two byte order marks; quick-xml dropped the second one
+            // only when it lay in its first buffer.
+            b"\xef\xbb\xbf\xef\xbb\xbf<?xml version='1.0'?><r a='1'/>",
+            b"\xef\xbb\xbf\xef\xbf\xbd<r/>",
         ] {
             super::xml_reader(doc);
         }

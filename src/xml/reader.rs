@@ -441,6 +441,21 @@ impl<R: BufRead> BoundedReader<R> {
                 }
                 counting.consume(1);
             }
+            // A second mark (or any other character from U+F000 to U+FFFF, none of them
+            // white space) is character data before the root. quick-xml would silently drop
+            // a second mark when it lies in its first buffer, so decide it here, byte-exact.
+            match counting.fill_buf() {
+                Ok(b) if b.first() == Some(&0xEF) => {
+                    return Err(XmlError {
+                        kind: XmlErrorKind::DocumentStructure(
+                            "character data outside the root element",
+                        ),
+                        pos: Pos { line: 1, column: 2 },
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => return Err(io_error(&e, pos)),
+            }
         }
         Ok(())
     }

@@ -334,3 +334,26 @@ fn utf8_bom_is_removed_whatever_the_buffering() {
         XmlErrorKind::DocumentStructure(_)
     ));
 }
+
+/// Fuzz finding (xml_reader, CI): after our byte order mark, quick-xml dropped a second one when
+/// it lay in its first buffer, so two marks were accepted from a slice and refused through a
+/// one-byte buffer. A second mark is character data before the root, whatever the buffering.
+#[test]
+fn a_second_byte_order_mark_is_refused_whatever_the_buffering() {
+    for doc in [
+        &b"\xEF\xBB\xBF\xEF\xBB\xBF<?xml version='1.0'?><r/>"[..],
+        b"\xEF\xBB\xBF\xEF\xBB\xBF<r/>",
+        b"\xEF\xBB\xBF\xEF\xBF\xBD<r/>",
+    ] {
+        for cap in [1, 2, 3, 4, 6, 64] {
+            let reader = std::io::BufReader::with_capacity(cap, doc);
+            let mut r = BoundedReader::new(reader, &XmlLimits::default());
+            let err = r.next_event().expect_err("second mark");
+            assert!(
+                matches!(err.kind, XmlErrorKind::DocumentStructure(_)),
+                "cap {cap}: {err}"
+            );
+            assert_eq!((err.pos.line, err.pos.column), (1, 2), "cap {cap}");
+        }
+    }
+}
