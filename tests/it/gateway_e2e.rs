@@ -386,6 +386,12 @@ async fn each_cause_is_rejected_at_the_sandbox_and_valid_ones_reach_the_upstream
     .expect("test timed out");
 }
 
+async fn get_json(env: &Env, token: &str, path: &str) -> Value {
+    let resp = env.get(token, path).await;
+    assert_eq!(resp.status(), 200, "GET {path}");
+    resp.json().await.expect("JSON body")
+}
+
 /// The fault injection the tag-mismatch case needs is off unless switched on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_replaces_parts_only_with_the_dangerous_switch() {
@@ -402,33 +408,19 @@ async fn the_sandbox_replaces_parts_only_with_the_dangerous_switch() {
     let env = start_with(|c| c.dangerous.allow_replacing_parts = true).await;
     let (sid, case, tags) = env.submitted(1).await;
     let token = env.subscriber().await;
-    let before = env
-        .get(&token, &format!("/v1/cases/{case}/events"))
-        .await
-        .text()
-        .await
-        .expect("log");
+    let log = format!("/v1/cases/{case}/events");
+    let before = get_json(&env, &token, &log).await;
     env.sandbox
         .dangerous_replace_part(&sid, &Part::Metadata, &other)
         .expect("replaced");
-    let fetched: Value = env
-        .get(&token, &format!("/v1/submissions/{sid}"))
-        .await
-        .json()
-        .await
-        .expect("submission");
+    let fetched = get_json(&env, &token, &format!("/v1/submissions/{sid}")).await;
     assert_eq!(fetched["encryptedMetadata"], other.as_str());
     assert_ne!(
         crate::sandbox_support::tag(&other),
         tags.metadata,
         "a fresh encryption has a fresh tag"
     );
-    let after = env
-        .get(&token, &format!("/v1/cases/{case}/events"))
-        .await
-        .text()
-        .await
-        .expect("log");
+    let after = get_json(&env, &token, &log).await;
     assert_eq!(before, after, "the event log is left as it was");
     // Unknown parts are refused.
     assert!(matches!(

@@ -13,14 +13,19 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use poststelle::pipeline::Outcome;
 use poststelle::store::AnyStore;
 
 use crate::forward_support::{Sink, SinkMode, TEST_TIMEOUT, TestStore, eventually, spawn_worker};
-use crate::gateway_e2e::{Posted, decisions, envelopes, gateway, send_draft};
+use crate::gateway_e2e::{Posted, Sent, decisions, envelopes, gateway, send_draft};
 use crate::pipeline_fixture::{Draft, xgewerbeanzeige};
 use crate::sandbox_support::start;
 
 const N: usize = 40;
+
+fn want_ids(sent: &[Sent]) -> Vec<String> {
+    sent.iter().map(|s| s.submission_id.clone()).collect()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_database_forward_each_submission_once() {
@@ -49,7 +54,7 @@ async fn two_instances_on_one_database_forward_each_submission_once() {
             let d = Draft::new(&xgewerbeanzeige(), i % 2);
             sent.push(send_draft(&env, &token, &d).await.0);
         }
-        let ids: Vec<String> = sent.iter().map(|s| s.submission_id.clone()).collect();
+        let ids = want_ids(&sent);
         let reversed: Vec<String> = ids.iter().rev().cloned().collect();
         let (ra, rb) = tokio::join!(
             a.pipeline.process_all(ids),
@@ -63,6 +68,13 @@ async fn two_instances_on_one_database_forward_each_submission_once() {
         assert!(
             ca.accepted > 0 && cb.accepted > 0,
             "both decided: {ca:?} {cb:?}"
+        );
+
+        // Told again (a callback repeated, a restart): nothing is stored or queued twice.
+        let again = a.pipeline.process_all(want_ids(&sent)).await;
+        assert!(
+            again.iter().all(|(_, o)| *o == Outcome::AlreadyStored),
+            "{again:?}"
         );
 
         let (stop_a, worker_a) = spawn_worker(&a.forwarder);
@@ -80,7 +92,7 @@ async fn two_instances_on_one_database_forward_each_submission_once() {
         );
 
         let delivered = envelopes(&sink);
-        let want: BTreeSet<String> = sent.iter().map(|s| s.submission_id.clone()).collect();
+        let want: BTreeSet<String> = want_ids(&sent).into_iter().collect();
         assert_eq!(delivered.keys().cloned().collect::<BTreeSet<_>>(), want);
         let twice: Vec<&String> = delivered
             .iter()
