@@ -26,6 +26,9 @@ pub enum StoreError {
     /// The submission does not exist.
     #[error("submission not found")]
     NotFound,
+    /// The submission has no such part (no data, or no attachment with that id).
+    #[error("the submission has no such part")]
+    PartNotFound,
     /// The submission is not in a state that allows the change.
     #[error("submission is {0}")]
     State(Status),
@@ -466,7 +469,7 @@ impl Store {
     /// part's tag no longer matches its `submit-submission` SET.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] (no such submission or part), [`StoreError::State`] (not
+    /// [`StoreError::NotFound`] / [`StoreError::PartNotFound`], [`StoreError::State`] (not
     /// submitted yet, or already decided) or [`StoreError::Sqlite`].
     pub fn replace_part(
         &self,
@@ -496,7 +499,7 @@ impl Store {
             )?,
         };
         if changed != 1 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::PartNotFound);
         }
         tx.commit()?;
         Ok(())
@@ -631,10 +634,14 @@ mod tests {
         // No data was sent, and there is no attachment a2: nothing to replace.
         assert!(matches!(
             store.replace_part("s1", &Part::Data, "d"),
-            Err(StoreError::NotFound)
+            Err(StoreError::PartNotFound)
         ));
         assert!(matches!(
             store.replace_part("s1", &Part::Attachment("a2".into()), "x"),
+            Err(StoreError::PartNotFound)
+        ));
+        assert!(matches!(
+            store.replace_part("s2", &Part::Metadata, "x"),
             Err(StoreError::NotFound)
         ));
         assert_eq!(

@@ -21,7 +21,7 @@ use poststelle::fitconnect::set;
 use poststelle::forward::{ForwardPolicy, Forwarder, HttpUpstream, RouteTable, UpstreamSpec};
 use poststelle::jose::base64url;
 use poststelle::pipeline::{ClientDelivery, Pipeline};
-use poststelle::sandbox::{Part, ReplaceError};
+use poststelle::sandbox::{Part, ReplaceError, StoreError};
 use poststelle::store::{AckPolicy, AnyStore, SqliteStore};
 use serde_json::{Value, json};
 
@@ -429,7 +429,7 @@ async fn the_sandbox_replaces_parts_only_with_the_dangerous_switch() {
             &Part::Attachment(uuid::Uuid::new_v4().to_string()),
             &other
         ),
-        Err(ReplaceError::Store(_))
+        Err(ReplaceError::Store(StoreError::PartNotFound))
     ));
     env.sandbox.shutdown().await;
 }
