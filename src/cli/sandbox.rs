@@ -106,6 +106,9 @@ pub(crate) fn run(args: &SandboxArgs) -> ExitCode {
             }
         };
         print_banner(&sandbox);
+        for d in sandbox.config().dangerous.in_effect() {
+            eprintln!("poststelle sandbox: DANGEROUS setting in effect: {d}");
+        }
         if tokio::signal::ctrl_c().await.is_err() {
             eprintln!("poststelle sandbox: cannot wait for Ctrl-C; stopping");
         }

@@ -48,6 +48,10 @@ pub struct SandboxConfig {
     pub destinations: Vec<DestinationConfig>,
     /// The OAuth clients.
     pub clients: Vec<ClientConfig>,
+    /// Fault-injection switches for testing subscribers; all off by default, and written to
+    /// a generated configuration only when one is on.
+    #[serde(skip_serializing_if = "Dangerous::is_off")]
+    pub dangerous: Dangerous,
 }
 
 impl Default for SandboxConfig {
@@ -64,7 +68,37 @@ impl Default for SandboxConfig {
             callbacks: CallbackPolicy::default(),
             destinations: Vec::new(),
             clients: Vec::new(),
+            dangerous: Dangerous::default(),
         }
+    }
+}
+
+/// `[dangerous]`: switches that make the sandbox misbehave on purpose, so that a subscriber's
+/// checks can be tested against a real delivery service. Never turn one on outside tests;
+/// `poststelle sandbox` names every switch that is on at startup.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Dangerous {
+    /// Allow [`SandboxHandle::dangerous_replace_part`](super::SandboxHandle::dangerous_replace_part):
+    /// replace a JWE of a submitted submission *after* the `submit-submission` SET recorded its
+    /// authentication tag, so that subscribers download a part whose tag differs from the
+    /// event log (the tag-mismatch case of the receive checks). Default false.
+    pub allow_replacing_parts: bool,
+}
+
+impl Dangerous {
+    fn is_off(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The switches that are on, one line each, for the startup log.
+    #[must_use]
+    pub fn in_effect(&self) -> Vec<&'static str> {
+        let mut on = Vec::new();
+        if self.allow_replacing_parts {
+            on.push("dangerous.allow_replacing_parts: stored JWEs may be replaced after submit");
+        }
+        on
     }
 }
 
@@ -426,6 +460,24 @@ mod tests {
         let c = SandboxConfig::generated();
         let text = c.to_toml().expect("toml");
         assert_eq!(SandboxConfig::from_toml(&text).expect("parse"), c);
+    }
+
+    #[test]
+    fn dangerous_switches_are_off_by_default_and_named_when_on() {
+        let c = SandboxConfig::generated();
+        assert!(c.dangerous.in_effect().is_empty());
+        let text = c.to_toml().expect("toml");
+        assert!(!text.contains("dangerous"), "{text}");
+        let on =
+            SandboxConfig::from_toml("[dangerous]\nallow_replacing_parts = true\n").expect("parse");
+        assert!(on.dangerous.allow_replacing_parts);
+        assert_eq!(on.dangerous.in_effect().len(), 1);
+        let text = on.to_toml().expect("toml");
+        assert_eq!(SandboxConfig::from_toml(&text).expect("parse"), on);
+        assert!(matches!(
+            SandboxConfig::from_toml("[dangerous]\nallow_everything = true\n"),
+            Err(ConfigError::Toml(_))
+        ));
     }
 
     #[test]

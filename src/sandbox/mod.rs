@@ -41,10 +41,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{ClientConfig, ClientRole, ConfigError, DestinationConfig, SandboxConfig};
+pub use config::{
+    ClientConfig, ClientRole, ConfigError, Dangerous, DestinationConfig, SandboxConfig,
+};
 pub use events::{CREATE_SUBMISSION, FORWARD_SUBMISSION};
 pub use keys::KeyError;
-pub use store::{Status, StoreError};
+pub use store::{Part, Status, StoreError};
 
 use auth::Authority;
 use callback::Callbacks;
@@ -72,6 +74,18 @@ pub enum SandboxError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+/// Why [`SandboxHandle::dangerous_replace_part`] refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplaceError {
+    /// `[dangerous] allow_replacing_parts` is off (the default).
+    #[error("replacing parts needs [dangerous] allow_replacing_parts = true")]
+    Disabled,
+    /// The submission or part does not exist, or is not in the submitted state.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Unix seconds now.
@@ -300,6 +314,30 @@ impl SandboxHandle {
     #[must_use]
     pub fn service_public_jwk(&self) -> &serde_json::Value {
         &self.state.service_key.public.jwk
+    }
+
+    /// Fault injection (off unless `[dangerous] allow_replacing_parts`): replaces one JWE of a
+    /// submitted submission after its `submit-submission` SET recorded the tags, so the next
+    /// download hands out a part whose tag differs from the event log — what a subscriber must
+    /// reject with `incorrect-authentication-tag`. The event log is left as it is. A short
+    /// blocking SQLite write.
+    ///
+    /// # Errors
+    /// [`ReplaceError::Disabled`] unless switched on; [`ReplaceError::Store`] for an unknown
+    /// submission or part, or one that is not submitted (or already decided).
+    pub fn dangerous_replace_part(
+        &self,
+        submission_id: &str,
+        part: &Part,
+        jwe: &str,
+    ) -> Result<(), ReplaceError> {
+        if !self.state.config.dangerous.allow_replacing_parts {
+            return Err(ReplaceError::Disabled);
+        }
+        self.state
+            .store
+            .replace_part(&submission_id.to_ascii_lowercase(), part, jwe)?;
+        Ok(())
     }
 
     /// Stops accepting, lets open requests finish (a few seconds at most) and returns.

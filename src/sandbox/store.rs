@@ -26,6 +26,9 @@ pub enum StoreError {
     /// The submission does not exist.
     #[error("submission not found")]
     NotFound,
+    /// The submission has no such part (no data, or no attachment with that id).
+    #[error("the submission has no such part")]
+    PartNotFound,
     /// The submission is not in a state that allows the change.
     #[error("submission is {0}")]
     State(Status),
@@ -98,6 +101,17 @@ impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// One encrypted part of a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// `encryptedMetadata`.
+    Metadata,
+    /// `encryptedData`.
+    Data,
+    /// The attachment with this id.
+    Attachment(String),
 }
 
 /// One submission as stored.
@@ -450,6 +464,47 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces one stored JWE of a submitted (or forwarded) submission without touching its
+    /// event log — fault injection behind `[dangerous] allow_replacing_parts`: afterwards the
+    /// part's tag no longer matches its `submit-submission` SET.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] / [`StoreError::PartNotFound`], [`StoreError::State`] (not
+    /// submitted yet, or already decided) or [`StoreError::Sqlite`].
+    pub fn replace_part(
+        &self,
+        submission_id: &str,
+        part: &Part,
+        jwe: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let status = Self::status_in(&tx, submission_id)?;
+        if !status.is_deliverable() {
+            return Err(StoreError::State(status));
+        }
+        let changed = match part {
+            Part::Metadata => tx.execute(
+                "UPDATE submissions SET encrypted_metadata = ?2 WHERE id = ?1",
+                params![submission_id, jwe],
+            )?,
+            Part::Data => tx.execute(
+                "UPDATE submissions SET encrypted_data = ?2 WHERE id = ?1 \
+                 AND encrypted_data IS NOT NULL",
+                params![submission_id, jwe],
+            )?,
+            Part::Attachment(id) => tx.execute(
+                "UPDATE attachments SET jwe = ?3 WHERE submission_id = ?1 AND attachment_id = ?2",
+                params![submission_id, id.to_ascii_lowercase(), jwe],
+            )?,
+        };
+        if changed != 1 {
+            return Err(StoreError::PartNotFound);
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// A page of a case's event log (oldest first) and the total count.
     ///
     /// # Errors
@@ -547,6 +602,52 @@ mod tests {
         assert!(!Accepted.may_become(Rejected));
         assert!(!Rejected.may_become(Submitted));
         assert!(!Submitted.may_become(Submitted));
+    }
+
+    #[test]
+    fn replacing_a_part_needs_a_submitted_submission_and_keeps_the_log() {
+        let store = Store::in_memory().expect("store");
+        store.create_submission(&sample("s1")).expect("create");
+        store.put_attachment("s1", "a1", "jwe").expect("upload");
+        assert!(matches!(
+            store.replace_part("s1", &Part::Attachment("a1".into()), "other"),
+            Err(StoreError::State(Status::Incomplete))
+        ));
+        store
+            .submit("s1", "m", None, 2, |_, _| {
+                Ok::<_, ()>(("submit".into(), "token".into()))
+            })
+            .expect("store")
+            .expect("submitted");
+        store
+            .replace_part("s1", &Part::Attachment("A1".into()), "other")
+            .expect("replaced");
+        store
+            .replace_part("s1", &Part::Metadata, "m2")
+            .expect("replaced");
+        assert_eq!(
+            store.attachment("s1", "a1").expect("get"),
+            Some("other".into())
+        );
+        let s = store.submission("s1").expect("get").expect("some");
+        assert_eq!(s.encrypted_metadata.as_deref(), Some("m2"));
+        // No data was sent, and there is no attachment a2: nothing to replace.
+        assert!(matches!(
+            store.replace_part("s1", &Part::Data, "d"),
+            Err(StoreError::PartNotFound)
+        ));
+        assert!(matches!(
+            store.replace_part("s1", &Part::Attachment("a2".into()), "x"),
+            Err(StoreError::PartNotFound)
+        ));
+        assert!(matches!(
+            store.replace_part("s2", &Part::Metadata, "x"),
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(
+            store.events("case-s1", 0, 10).expect("events"),
+            (vec!["token".to_owned()], 1)
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod forward_mtls;
 mod forward_outage;
 mod forward_support;
 mod gateway_demo;
+mod gateway_e2e;
+mod gateway_shared_pg;
 mod interop_python_fitconnect;
 mod jose_cli;
 mod jose_hostile;
