@@ -172,15 +172,39 @@ fn build(
     payload: Value,
     now: i64,
 ) -> String {
+    sign_event(
+        key,
+        subject.destination_id,
+        subject.submission_id,
+        subject.case_id,
+        event,
+        payload,
+        now,
+    )
+}
+
+/// Builds and signs a SET with one event about a submission: `iss` = `issuer` (a destination
+/// id for subscriber SETs, the delivery service's URL for its own), `sub` =
+/// `submission:<id>`, `txn` = `case:<id>`, a fresh `jti`, `iat` = `now`.
+#[must_use]
+pub fn sign_event(
+    key: &SigningKey,
+    issuer: &str,
+    submission_id: &str,
+    case_id: &str,
+    event: &str,
+    payload: Value,
+    now: i64,
+) -> String {
     let mut events = Map::new();
     events.insert(event.to_owned(), payload);
     let claims = serde_json::json!({
         "$schema": SET_PAYLOAD_SCHEMA,
         "jti": new_jti(),
-        "iss": subject.destination_id,
+        "iss": issuer,
         "iat": now,
-        "sub": format!("submission:{}", subject.submission_id),
-        "txn": format!("case:{}", subject.case_id),
+        "sub": format!("submission:{submission_id}"),
+        "txn": format!("case:{case_id}"),
         "events": events,
     });
     let payload = serde_json::to_vec(&claims).expect("JSON value serializes");

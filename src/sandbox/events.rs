@@ -6,14 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::problem::{self, ApiProblem, ApiResult};
 use super::store::{Status, Submission};
 use crate::config::JoseLimits;
 use crate::fitconnect::set::{self, AuthenticationTags, Issuer, StaticKeys};
 use crate::jose::jwk::{RsaPublicKey, SigningKey};
-use crate::jose::jws;
 
 /// `create-submission` (written by the delivery service).
 pub const CREATE_SUBMISSION: &str = "https://schema.fitko.de/fit-connect/events/create-submission";
@@ -30,19 +29,15 @@ pub(crate) fn service_set(
     payload: Value,
     now: i64,
 ) -> String {
-    let mut events = Map::new();
-    events.insert(event.to_owned(), payload);
-    let claims = json!({
-        "$schema": set::SET_PAYLOAD_SCHEMA,
-        "jti": set::new_jti(),
-        "iss": issuer,
-        "iat": now,
-        "sub": format!("submission:{}", submission.id),
-        "txn": format!("case:{}", submission.case_id),
-        "events": events,
-    });
-    let bytes = serde_json::to_vec(&claims).expect("JSON value serializes");
-    jws::sign(&bytes, key, Some(set::SET_TYP))
+    set::sign_event(
+        key,
+        issuer,
+        &submission.id,
+        &submission.case_id,
+        event,
+        payload,
+        now,
+    )
 }
 
 /// Part 5 of a compact JWE (its authentication tag), as the protocol defines the tags.
