@@ -68,7 +68,7 @@ impl Asm<'_> {
                 })
                 .map(|(_, n)| n)
         };
-        if !derivation.is_some_and(|n| n.attr("base") == Some(original.as_str())) {
+        if derivation.is_none_or(|n| n.attr("base") != Some(original.as_str())) {
             self.error(
                 src,
                 format!(

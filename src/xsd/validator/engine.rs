@@ -631,12 +631,19 @@ impl<'g> Validator<'g> {
             Some(vc) if text.is_empty() => (&*vc.lexical, true),
             _ => (text.as_str(), false),
         };
-        match st.validate(lexical, ns) {
+        let fixed = vc.filter(|vc| vc.fixed && !defaulted);
+        let need_value = obs.wants_values() || self.idc.active() || fixed.is_some();
+        let checked = if need_value {
+            st.validate(lexical, ns).map(Some)
+        } else {
+            st.check(lexical, ns).map(|()| None)
+        };
+        match checked {
             Ok(v) => {
-                if let Some(vc) = vc.filter(|vc| vc.fixed && !defaulted) {
-                    let same = match &vc.value {
-                        Some(fv) => *fv == v,
-                        None => st.normalize(lexical) == st.normalize(&vc.lexical),
+                if let Some(vc) = fixed {
+                    let same = match (&vc.value, &v) {
+                        (Some(fv), Some(v)) => fv == v,
+                        _ => st.normalize(lexical) == st.normalize(&vc.lexical),
                     };
                     if !same {
                         let shown = self.shown(lexical);
@@ -654,9 +661,9 @@ impl<'g> Validator<'g> {
                     let normalized = st.normalize(lexical).into_owned();
                     self.record_id(*id_kind, &normalized, f.pos);
                 }
-                obs.simple_value(g, lexical, Some(&v));
+                obs.simple_value(g, lexical, v.as_ref());
                 if self.idc.active() {
-                    self.idc.last_value = Some(v);
+                    self.idc.last_value = v;
                 }
             }
             Err(e) => {
