@@ -183,6 +183,9 @@ pub struct BoundedReader<R: BufRead> {
 enum Last {
     Start,
     Text,
+    /// An end tag: the element's namespace scope is still in place (a validator resolves
+    /// QName content at the end of its element) and is popped by the next call.
+    End,
     Other,
 }
 
@@ -263,6 +266,9 @@ impl<R: BufRead> BoundedReader<R> {
 
     /// Reads the next event.
     pub fn next_event(&mut self) -> Result<Event<'_>, XmlError> {
+        if self.last == Last::End {
+            self.doc.ns.pop_scope();
+        }
         self.last = Last::Other;
         if self.state == State::Done {
             return Ok(Event::Eof);
@@ -392,7 +398,7 @@ impl<R: BufRead> BoundedReader<R> {
                 Event::Start(StartTag { doc: &self.doc })
             }
             Pending::End => {
-                self.doc.ns.pop_scope();
+                self.last = Last::End;
                 self.doc.depth -= 1;
                 if self.doc.depth == 0 {
                     self.state = State::Epilog;

@@ -197,9 +197,15 @@ fn resolve_prefix_follows_scopes() {
     assert!(matches!(r.next_event(), Ok(Event::Start(_))));
     assert_eq!(r.resolve_prefix("p"), Some("urn:2"));
     assert!(matches!(r.next_event(), Ok(Event::Text("y"))));
+    // At its end tag the element's own declarations are still in scope (QName content is
+    // resolved when the element ends, as SAX ends prefix mappings after endElement).
+    assert!(matches!(r.next_event(), Ok(Event::End)));
+    assert_eq!(r.resolve_prefix("p"), Some("urn:2"));
     assert!(matches!(r.next_event(), Ok(Event::End)));
     assert_eq!(r.resolve_prefix("p"), Some("urn:1"));
     assert_eq!(r.resolve_prefix(""), None);
+    assert!(matches!(r.next_event(), Ok(Event::Eof)));
+    assert_eq!(r.resolve_prefix("p"), None);
 }
 
 #[test]

@@ -7,6 +7,12 @@
 //! [`NodeState`]s, reused without allocation. Choices are resolved by first sets; for schemas
 //! that satisfy Unique Particle Attribution (checked at compile time by [`Model::upa_conflict`])
 //! the greedy walk is the unique attribution.
+//!
+//! UPA fixes the particle an element matches, not the counters: in `(a{1,2} b?){2}` the second
+//! `a` either repeats the first or starts the group's second iteration, and only the end of
+//! the content tells which was right. Models with such a repeated group whose minimum is above
+//! one ([`Model::multi`]) keep up to [`MAX_CONFIGS`] alternative counter states side by side
+//! (the extra states live in the same slice); all other models keep the single greedy state.
 
 use super::components::{ElemId, Grammar, NsId, QNameId, Wildcard};
 
@@ -104,10 +110,16 @@ impl Node {
 pub struct Model {
     /// Nodes; `nodes[0]` is the root.
     pub nodes: Vec<Node>,
+    /// Whether a repeated group with `minOccurs` > 1 contains repetition, so that the split of
+    /// the children into iterations is ambiguous and alternatives are tracked.
+    pub multi: bool,
 }
 
+/// Most counter configurations tracked at once for a [`Model::multi`] model.
+pub const MAX_CONFIGS: usize = 8;
+
 /// Mutable per-node state of a running match.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NodeState {
     count: u32,
     idx: u32,
@@ -140,9 +152,26 @@ pub enum Step {
 impl Model {
     /// Compiles a particle tree.
     pub fn compile(particle: &Particle) -> Self {
-        let mut model = Self { nodes: Vec::new() };
+        let mut model = Self {
+            nodes: Vec::new(),
+            multi: false,
+        };
         model.add(particle);
+        model.multi = model.nodes.iter().enumerate().any(|(i, n)| {
+            matches!(n.kind, NodeKind::Sequence | NodeKind::Choice)
+                && n.min >= 2
+                && n.max >= 2
+                && model.repeats_below(i)
+        });
         model
+    }
+
+    /// Whether a node below `id` can occur more than once.
+    fn repeats_below(&self, id: usize) -> bool {
+        self.nodes[id]
+            .children
+            .iter()
+            .any(|&c| self.nodes[c as usize].max > 1 || self.repeats_below(c as usize))
     }
 
     fn add(&mut self, p: &Particle) -> u32 {
@@ -213,17 +242,34 @@ impl Model {
 
     /// Number of state slots a running match needs.
     pub fn state_len(&self) -> usize {
-        self.nodes.len()
+        if self.multi {
+            1 + MAX_CONFIGS * self.nodes.len()
+        } else {
+            self.nodes.len()
+        }
     }
 
-    /// Initial state of the root (the caller provides a slice of [`Model::state_len`]).
-    pub fn reset(state: &mut [NodeState]) {
-        if let Some(root) = state.first_mut() {
-            *root = NodeState {
-                count: 0,
+    /// Initial state (the caller provides a slice of [`Model::state_len`]).
+    pub fn reset(&self, state: &mut [NodeState]) {
+        if self.multi {
+            // Slot 0 counts the configurations; configuration 0 starts at slot 1.
+            state[0] = NodeState {
+                count: 1,
                 idx: NONE,
                 bits: 0,
             };
+            state[1] = fresh();
+        } else if let Some(root) = state.first_mut() {
+            *root = fresh();
+        }
+    }
+
+    /// The first (greedy) configuration of a state.
+    fn primary<'s>(&self, state: &'s [NodeState]) -> &'s [NodeState] {
+        if self.multi {
+            &state[1..=self.nodes.len()]
+        } else {
+            state
         }
     }
 
@@ -236,7 +282,97 @@ impl Model {
         name: Option<QNameId>,
         ns: NsId,
     ) -> Step {
+        if self.multi {
+            return self.step_multi(g, state, name, ns);
+        }
         self.step_node(g, state, 0, name, ns, false)
+    }
+
+    /// [`Model::step`] over every tracked configuration: each may take the element greedily or
+    /// by closing the current iteration of a group on its active path and starting the next.
+    fn step_multi(
+        &self,
+        g: &Grammar,
+        state: &mut [NodeState],
+        name: Option<QNameId>,
+        ns: NsId,
+    ) -> Step {
+        let n = self.nodes.len();
+        let k = (state[0].count as usize).clamp(1, MAX_CONFIGS);
+        let mut next: Vec<Vec<NodeState>> = Vec::new();
+        let mut matched = None;
+        let mut complete = false;
+        let keep = |cfg: Vec<NodeState>, next: &mut Vec<Vec<NodeState>>| {
+            if next.len() < MAX_CONFIGS && !next.contains(&cfg) {
+                next.push(cfg);
+            }
+        };
+        for c in 0..k {
+            let cfg = &state[1 + c * n..1 + (c + 1) * n];
+            let mut greedy = cfg.to_vec();
+            match self.step_node(g, &mut greedy, 0, name, ns, false) {
+                Step::Matched(m) => {
+                    matched.get_or_insert(m);
+                    keep(greedy, &mut next);
+                }
+                Step::NoMatch { complete: done } => complete |= done,
+            }
+            let mut id = 0u32;
+            while let Some(child) = self.active_child(cfg, id) {
+                let node = &self.nodes[id as usize];
+                if node.max > 1
+                    && cfg[id as usize].count < node.max
+                    && self.iteration_complete(cfg, id)
+                    && self.can_start(g, id, name, ns)
+                {
+                    let mut restart = cfg.to_vec();
+                    restart[id as usize].idx = match node.kind {
+                        NodeKind::Sequence => u32::try_from(node.children.len()).unwrap_or(NONE),
+                        _ => NONE,
+                    };
+                    if let Step::Matched(m) = self.step_node(g, &mut restart, 0, name, ns, false) {
+                        matched.get_or_insert(m);
+                        keep(restart, &mut next);
+                    }
+                }
+                id = child;
+            }
+        }
+        match matched {
+            Some(m) => {
+                state[0].count = u32::try_from(next.len()).unwrap_or(1);
+                for (c, cfg) in next.iter().enumerate() {
+                    state[1 + c * n..1 + (c + 1) * n].copy_from_slice(cfg);
+                }
+                Step::Matched(m)
+            }
+            None => Step::NoMatch { complete },
+        }
+    }
+
+    /// The child of a sequence or choice its current iteration is in.
+    fn active_child(&self, st: &[NodeState], id: u32) -> Option<u32> {
+        let node = &self.nodes[id as usize];
+        let s = st[id as usize];
+        match node.kind {
+            NodeKind::Sequence | NodeKind::Choice if s.idx != NONE => {
+                node.children.get(s.idx as usize).copied()
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the current iteration of a sequence or choice could end here.
+    fn iteration_complete(&self, st: &[NodeState], id: u32) -> bool {
+        let node = &self.nodes[id as usize];
+        let idx = st[id as usize].idx as usize;
+        match self.active_child(st, id) {
+            Some(child) => {
+                self.complete_node(st, child)
+                    && (!matches!(node.kind, NodeKind::Sequence) || node.suffix_nullable[idx + 1])
+            }
+            None => false,
+        }
     }
 
     /// Error recovery after a [`Step::NoMatch`]: like [`Model::step`], but required particles
@@ -249,11 +385,21 @@ impl Model {
         name: Option<QNameId>,
         ns: NsId,
     ) -> Step {
+        if self.multi {
+            // Recovery continues from the greedy configuration alone.
+            state[0].count = 1;
+            return self.step_node(g, &mut state[1..=self.nodes.len()], 0, name, ns, true);
+        }
         self.step_node(g, state, 0, name, ns, true)
     }
 
     /// Whether the model accepts the children seen so far as complete.
     pub fn is_complete(&self, state: &[NodeState]) -> bool {
+        if self.multi {
+            let n = self.nodes.len();
+            let k = (state[0].count as usize).clamp(1, MAX_CONFIGS);
+            return (0..k).any(|c| self.complete_node(&state[1 + c * n..1 + (c + 1) * n], 0));
+        }
         self.complete_node(state, 0)
     }
 
@@ -431,7 +577,7 @@ impl Model {
     /// The leaves that could come next (for "expected …" messages), deduplicated.
     pub fn expected(&self, st: &[NodeState]) -> Vec<u32> {
         let mut out = Vec::new();
-        self.expected_node(st, 0, &mut out);
+        self.expected_node(self.primary(st), 0, &mut out);
         out.dedup();
         out
     }
@@ -685,7 +831,7 @@ mod tests {
     fn run(g: &Grammar, p: &Particle, input: &[u32]) -> bool {
         let m = Model::compile(p);
         let mut st = vec![NodeState::default(); m.state_len()];
-        Model::reset(&mut st);
+        m.reset(&mut st);
         let ns = g.names.ns_id("urn:t");
         for &e in input {
             let q = g.elements[e as usize].name;
@@ -742,6 +888,32 @@ mod tests {
         assert!(run(&g, &p, &[0, 0, 0]));
         assert!(!run(&g, &p, &[0]));
         assert!(!run(&g, &p, &[2, 2, 2, 2]));
+    }
+
+    #[test]
+    fn iterations_of_a_repeated_group_are_split_as_needed() {
+        let g = grammar(&["a", "b"]);
+        // (a+){2,}: two a's are two iterations of one a each.
+        let p = Particle {
+            min: 2,
+            max: UNBOUNDED,
+            term: Term::Sequence(vec![el(0, 1, UNBOUNDED)]),
+        };
+        assert!(Model::compile(&p).multi);
+        assert!(run(&g, &p, &[0, 0]));
+        assert!(run(&g, &p, &[0, 0, 0, 0, 0]));
+        assert!(!run(&g, &p, &[0]));
+        // (a{1,2} b?){2}: "a a b" is (a)(a b); "a a b a" is (a a b)(a).
+        let q = Particle {
+            min: 2,
+            max: 2,
+            term: Term::Sequence(vec![el(0, 1, 2), el(1, 0, 1)]),
+        };
+        assert!(run(&g, &q, &[0, 0, 1]));
+        assert!(run(&g, &q, &[0, 0, 1, 0]));
+        assert!(run(&g, &q, &[0, 0, 0, 0]));
+        assert!(!run(&g, &q, &[0, 0, 0, 0, 0]));
+        assert!(!run(&g, &q, &[0, 1, 1]));
     }
 
     #[test]

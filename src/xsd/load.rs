@@ -102,18 +102,21 @@ pub(crate) fn load_documents(
         }
         docs.push(doc);
     }
-    for doc in &mut docs {
-        mark_redefine_self_references(doc);
+    for (d, doc) in docs.iter_mut().enumerate() {
+        mark_redefine_self_references(doc, d);
     }
     (docs, errors)
 }
 
-/// Suffix of the key under which a redefined (original) component stays reachable.
-pub(crate) const ORIGINAL: &str = "#original";
+/// The key under which the original of a component redefined by document `doc` stays
+/// reachable (per redefining document, so that chains of redefinitions stay apart).
+pub(crate) fn original_key(clark: &str, doc: usize) -> String {
+    format!("{clark}#original{doc}")
+}
 
 /// Inside `xs:redefine`, a type's `base`, a group's inner `group ref` and an attribute group's
 /// inner `attributeGroup ref` naming the component itself mean the original definition.
-fn mark_redefine_self_references(doc: &mut SchemaDoc) {
+fn mark_redefine_self_references(doc: &mut SchemaDoc, d: usize) {
     let redefines: Vec<u32> = doc
         .top_level()
         .filter(|&n| &*doc.nodes[n as usize].kind == "redefine")
@@ -138,7 +141,7 @@ fn mark_redefine_self_references(doc: &mut SchemaDoc) {
                 if on_kind.contains(&&*node.kind) {
                     for (k, v) in &mut node.attrs {
                         if &**k == attr && **v == *clark {
-                            *v = format!("{clark}{ORIGINAL}").into_boxed_str();
+                            *v = original_key(&clark, d).into_boxed_str();
                         }
                     }
                 }

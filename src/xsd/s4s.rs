@@ -23,7 +23,9 @@ const FACETS: [&str; 12] = [
     "fractionDigits",
 ];
 const PARTICLES: [&str; 4] = ["group", "all", "choice", "sequence"];
-const ATTR_DECLS: [&str; 3] = ["attribute", "attributeGroup", "anyAttribute"];
+const ATTR_DECLS: [&str; 2] = ["attribute", "attributeGroup"];
+/// `xs:anyAttribute` comes after every attribute and attribute group reference.
+const ANY_ATTR: [&str; 1] = ["anyAttribute"];
 
 /// Where an element occurs, which decides its allowed attributes and children.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +149,7 @@ fn rule(kind: &str, parent: &str, ctx: Ctx, node: &SNode) -> Option<Rule> {
                     "sequence",
                 ],
                 &ATTR_DECLS,
+                &ANY_ATTR,
             ],
         ),
         ("simpleContent", _) => r(&["id"], &[], &[&["restriction", "extension"]]),
@@ -154,14 +157,16 @@ fn rule(kind: &str, parent: &str, ctx: Ctx, node: &SNode) -> Option<Rule> {
         ("restriction", _) if parent == "simpleContent" => r(
             &["base", "id"],
             &["base"],
-            &[&["simpleType"], &FACETS, &ATTR_DECLS],
+            &[&["simpleType"], &FACETS, &ATTR_DECLS, &ANY_ATTR],
         ),
         ("extension", _) if parent == "simpleContent" => {
-            r(&["base", "id"], &["base"], &[&ATTR_DECLS])
+            r(&["base", "id"], &["base"], &[&ATTR_DECLS, &ANY_ATTR])
         }
-        ("restriction" | "extension", _) if parent == "complexContent" => {
-            r(&["base", "id"], &["base"], &[&PARTICLES, &ATTR_DECLS])
-        }
+        ("restriction" | "extension", _) if parent == "complexContent" => r(
+            &["base", "id"],
+            &["base"],
+            &[&PARTICLES, &ATTR_DECLS, &ANY_ATTR],
+        ),
         ("restriction", _) => r(&["base", "id"], &[], &[&["simpleType"], &FACETS]),
         ("simpleType", _) => r(
             if ctx == Ctx::Top {
@@ -180,7 +185,7 @@ fn rule(kind: &str, parent: &str, ctx: Ctx, node: &SNode) -> Option<Rule> {
             &[&["all", "choice", "sequence"]],
         ),
         ("group", Ctx::Local) => r(&["ref", "minOccurs", "maxOccurs", "id"], &["ref"], NONE),
-        ("attributeGroup", Ctx::Top) => r(&["name", "id"], &["name"], &[&ATTR_DECLS]),
+        ("attributeGroup", Ctx::Top) => r(&["name", "id"], &["name"], &[&ATTR_DECLS, &ANY_ATTR]),
         ("attributeGroup", Ctx::Local) => r(&["ref", "id"], &["ref"], NONE),
         ("sequence" | "choice", Ctx::Local) => r(
             &["minOccurs", "maxOccurs", "id"],
@@ -487,7 +492,17 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
                 if node.attr("name") == Some("xmlns") {
                     err("attribute must not be named xmlns".into());
                 }
-                if doc.target_ns == "http://www.w3.org/2001/XMLSchema-instance" {
+                // no-xsi: only declarations whose target namespace is the xsi namespace
+                // (global ones, qualified local ones).
+                let qualified = ctx == Ctx::Top
+                    || match node.attr("form") {
+                        Some(f) => f.trim() == "qualified",
+                        None => doc.attribute_qualified,
+                    };
+                if doc.target_ns == "http://www.w3.org/2001/XMLSchema-instance"
+                    && qualified
+                    && !has("ref")
+                {
                     err("attributes cannot be declared in the xsi namespace".into());
                 }
             }

@@ -286,3 +286,281 @@ fn annotation_content_and_id_rules_are_schema_errors() {
     .expect("write");
     xsd::compile_file(&path, &Limits::default()).expect("valid schema");
 }
+
+/// Component constraints on derivations (W3C ComplexType/Attribute sets): attribute
+/// restriction (derivation-ok-restriction 2–4), extension content (cos-ct-extends, cos-all-limited),
+/// attribute references (au-props-correct 2), clashing attribute uses, anyAttribute last.
+#[test]
+fn derivation_constraints_are_schema_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = r#"<xs:complexType name="b"><xs:sequence><xs:element name="x"/></xs:sequence>
+        <xs:attribute name="r" use="required"/><xs:attribute name="f" fixed="1"/>
+        </xs:complexType>"#;
+    let cases = [
+        (
+            "required attribute made optional",
+            r#"<xs:complexType name="d"><xs:complexContent><xs:restriction base="b">
+               <xs:sequence><xs:element name="x"/></xs:sequence>
+               <xs:attribute name="r" use="optional"/></xs:restriction></xs:complexContent>
+               </xs:complexType>"#,
+            "derivation-ok-restriction 2.1.1",
+        ),
+        (
+            "required attribute prohibited",
+            r#"<xs:complexType name="d"><xs:complexContent><xs:restriction base="b">
+               <xs:sequence><xs:element name="x"/></xs:sequence>
+               <xs:attribute name="r" use="prohibited"/></xs:restriction></xs:complexContent>
+               </xs:complexType>"#,
+            "derivation-ok-restriction 3",
+        ),
+        (
+            "fixed value changed",
+            r#"<xs:complexType name="d"><xs:complexContent><xs:restriction base="b">
+               <xs:sequence><xs:element name="x"/></xs:sequence>
+               <xs:attribute name="r" use="required"/><xs:attribute name="f" fixed="2"/>
+               </xs:restriction></xs:complexContent></xs:complexType>"#,
+            "derivation-ok-restriction 2.1.3",
+        ),
+        (
+            "new attribute without a base wildcard",
+            r#"<xs:complexType name="d"><xs:complexContent><xs:restriction base="b">
+               <xs:sequence><xs:element name="x"/></xs:sequence>
+               <xs:attribute name="r" use="required"/><xs:attribute name="n"/>
+               </xs:restriction></xs:complexContent></xs:complexType>"#,
+            "derivation-ok-restriction 2.2",
+        ),
+        (
+            "wildcard without a base wildcard",
+            r#"<xs:complexType name="d"><xs:complexContent><xs:restriction base="b">
+               <xs:sequence><xs:element name="x"/></xs:sequence>
+               <xs:attribute name="r" use="required"/><xs:anyAttribute/>
+               </xs:restriction></xs:complexContent></xs:complexType>"#,
+            "derivation-ok-restriction 4.1",
+        ),
+        (
+            "mixed extension of element-only content",
+            r#"<xs:complexType name="d"><xs:complexContent mixed="true">
+               <xs:extension base="b"/></xs:complexContent></xs:complexType>"#,
+            "cos-ct-extends",
+        ),
+        (
+            "all group added by extension",
+            r#"<xs:complexType name="d"><xs:complexContent><xs:extension base="b">
+               <xs:all><xs:element name="y"/></xs:all></xs:extension></xs:complexContent>
+               </xs:complexType>"#,
+            "cos-all-limited",
+        ),
+        (
+            "reference changes a fixed value",
+            r#"<xs:attribute name="g" fixed="1"/>
+               <xs:complexType name="d"><xs:attribute ref="g" fixed="2"/></xs:complexType>"#,
+            "au-props-correct 2",
+        ),
+        (
+            "two declarations of one attribute",
+            r#"<xs:attribute name="g"/>
+               <xs:attributeGroup name="ag"><xs:attribute name="g"/></xs:attributeGroup>
+               <xs:attributeGroup name="ag2"><xs:attribute ref="g"/>
+               <xs:attributeGroup ref="ag"/></xs:attributeGroup>"#,
+            "declared twice",
+        ),
+        (
+            "anyAttribute before an attribute",
+            r#"<xs:complexType name="d"><xs:anyAttribute/><xs:attribute name="a"/>
+               </xs:complexType>"#,
+            "out of order",
+        ),
+    ];
+    for (i, (what, body, expected)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("s{i}.xsd"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{base}{body}</xs:schema>"#
+            ),
+        )
+        .expect("write");
+        let err = xsd::compile_file(&path, &Limits::default()).expect_err(what);
+        assert!(
+            err.errors().iter().any(|e| e.message.contains(expected)),
+            "{what}: {:?}",
+            err.errors()
+        );
+    }
+    // Valid counterparts: a proper restriction, a group referenced twice, recursion through an
+    // element declaration inside a named group.
+    let path = dir.path().join("ok.xsd");
+    std::fs::write(
+        &path,
+        format!(
+            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{base}
+  <xs:complexType name="d"><xs:complexContent><xs:restriction base="b">
+    <xs:sequence><xs:element name="x"/></xs:sequence>
+    <xs:attribute name="r" type="xs:token" use="required"/><xs:attribute name="f" fixed="1"/>
+  </xs:restriction></xs:complexContent></xs:complexType>
+  <xs:attribute name="g"/>
+  <xs:attributeGroup name="ag"><xs:attribute ref="g"/></xs:attributeGroup>
+  <xs:complexType name="twice"><xs:attributeGroup ref="ag"/><xs:attributeGroup ref="ag"/>
+  </xs:complexType>
+  <xs:group name="tree"><xs:sequence><xs:element name="node" minOccurs="0">
+    <xs:complexType><xs:sequence><xs:group ref="tree"/></xs:sequence></xs:complexType>
+  </xs:element></xs:sequence></xs:group>
+</xs:schema>"#
+        ),
+    )
+    .expect("write");
+    xsd::compile_file(&path, &Limits::default()).expect("valid schema");
+}
+
+/// src-redefine 5–7: a redefined type derives from its original, a redefined group refers to
+/// itself once with occurrence 1 or restricts the original, a redefined attribute group
+/// restricts the original when it does not refer to itself. Chains of redefinitions resolve.
+#[test]
+fn redefine_constraints() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("orig.xsd"),
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:complexType name="t"><xs:sequence><xs:element name="a"/></xs:sequence></xs:complexType>
+  <xs:group name="g"><xs:sequence><xs:element name="a"/></xs:sequence></xs:group>
+  <xs:attributeGroup name="ag"><xs:attribute name="r" use="required"/></xs:attributeGroup>
+</xs:schema>"#,
+    )
+    .expect("write");
+    let compile = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:redefine schemaLocation="orig.xsd">{body}</xs:redefine></xs:schema>"#
+            ),
+        )
+        .expect("write");
+        xsd::compile_file(&path, &Limits::default())
+    };
+    let cases = [
+        (
+            r#"<xs:complexType name="t"><xs:sequence><xs:element name="b"/></xs:sequence>
+               </xs:complexType>"#,
+            "src-redefine 5",
+        ),
+        (
+            r#"<xs:group name="g"><xs:sequence><xs:group ref="g" minOccurs="0"/></xs:sequence>
+               </xs:group>"#,
+            "src-redefine 6.1.2",
+        ),
+        (
+            r#"<xs:group name="g"><xs:sequence><xs:group ref="g"/><xs:group ref="g"/>
+               </xs:sequence></xs:group>"#,
+            "src-redefine 6.1.1",
+        ),
+        (
+            r#"<xs:group name="g"><xs:sequence><xs:element name="b"/></xs:sequence></xs:group>"#,
+            "src-redefine 6.2.2",
+        ),
+        (
+            r#"<xs:attributeGroup name="ag"><xs:attribute name="s"/></xs:attributeGroup>"#,
+            "src-redefine 7.2.2",
+        ),
+    ];
+    for (i, (body, expected)) in cases.iter().enumerate() {
+        let err = compile(&format!("bad{i}.xsd"), body).expect_err(expected);
+        assert!(
+            err.errors().iter().any(|e| e.message.contains(expected)),
+            "{expected}: {:?}",
+            err.errors()
+        );
+    }
+    compile(
+        "ok.xsd",
+        r#"<xs:complexType name="t"><xs:complexContent><xs:extension base="t">
+             <xs:sequence><xs:element name="b"/></xs:sequence></xs:extension></xs:complexContent>
+           </xs:complexType>
+           <xs:group name="g"><xs:sequence><xs:group ref="g"/><xs:element name="b"/>
+             </xs:sequence></xs:group>
+           <xs:attributeGroup name="ag"><xs:attributeGroup ref="ag"/><xs:attribute name="s"/>
+           </xs:attributeGroup>"#,
+    )
+    .expect("valid redefinitions");
+    // B redefines the original, A redefines B: A's self-reference means B's version.
+    std::fs::write(
+        dir.path().join("b.xsd"),
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:redefine schemaLocation="orig.xsd"><xs:complexType name="t"><xs:complexContent>
+    <xs:extension base="t"><xs:attribute name="x"/></xs:extension></xs:complexContent>
+  </xs:complexType></xs:redefine></xs:schema>"#,
+    )
+    .expect("write");
+    let a = dir.path().join("a.xsd");
+    std::fs::write(
+        &a,
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:redefine schemaLocation="b.xsd"><xs:complexType name="t"><xs:complexContent>
+    <xs:extension base="t"><xs:attribute name="y"/></xs:extension></xs:complexContent>
+  </xs:complexType></xs:redefine>
+  <xs:element name="e" type="t"/></xs:schema>"#,
+    )
+    .expect("write");
+    let g = xsd::compile_file(&a, &Limits::default()).expect("chained redefinition");
+    let ok = |doc: &str| {
+        xsd::validate_bytes(
+            &g,
+            doc.as_bytes(),
+            &Limits::default(),
+            &ValidationOptions::default(),
+        )
+        .errors
+        .is_empty()
+    };
+    assert!(ok(r#"<e x="1" y="2"><a/></e>"#));
+    assert!(!ok(r#"<e z="1"><a/></e>"#));
+}
+
+/// Instance rules found through the W3C sets: fixed values on mixed content, defaulted
+/// attributes in identity-constraint fields, QName content resolved with the element's own
+/// namespace declarations, repeated groups whose iterations are only known at the end.
+#[test]
+fn fixed_mixed_content_defaulted_fields_qnames_and_group_iterations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.xsd");
+    std::fs::write(
+        &path,
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:element name="root"><xs:complexType><xs:sequence>
+    <xs:element name="fixed" fixed="abc" minOccurs="0"/>
+    <xs:element name="uid" minOccurs="0" maxOccurs="unbounded"><xs:complexType>
+      <xs:attribute name="val" type="xs:string" default="test"/></xs:complexType></xs:element>
+    <xs:element name="q" type="xs:QName" minOccurs="0"/>
+    <xs:element name="rep" minOccurs="0"><xs:complexType>
+      <xs:sequence minOccurs="2" maxOccurs="2">
+        <xs:element name="a" maxOccurs="2"/><xs:element name="b" minOccurs="0"/>
+      </xs:sequence></xs:complexType></xs:element>
+  </xs:sequence></xs:complexType>
+  <xs:unique name="u"><xs:selector xpath="uid"/><xs:field xpath="@val"/></xs:unique>
+  </xs:element>
+</xs:schema>"#,
+    )
+    .expect("write");
+    let g = xsd::compile_file(&path, &Limits::default()).expect("schema");
+    let errors = |body: &str| {
+        xsd::validate_bytes(
+            &g,
+            format!("<root>{body}</root>").as_bytes(),
+            &Limits::default(),
+            &ValidationOptions::default(),
+        )
+        .errors
+    };
+    assert!(errors("<fixed>abc</fixed>").is_empty());
+    assert!(errors("<fixed/>").is_empty());
+    assert!(!errors("<fixed>abd</fixed>").is_empty());
+    assert!(!errors("<fixed>abc<x/></fixed>").is_empty());
+    assert!(errors(r#"<uid val="a"/><uid/>"#).is_empty());
+    assert!(!errors(r#"<uid val="test"/><uid/>"#).is_empty());
+    assert!(errors(r#"<q xmlns:p="urn:p">p:x</q>"#).is_empty());
+    assert!(!errors(r#"<q>p:x</q>"#).is_empty());
+    assert!(errors("<rep><a/><a/><b/></rep>").is_empty());
+    assert!(errors("<rep><a/><a/><b/><a/></rep>").is_empty());
+    assert!(!errors("<rep><a/><b/><b/></rep>").is_empty());
+}

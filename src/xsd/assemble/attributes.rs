@@ -24,6 +24,7 @@ impl Asm<'_> {
                             let name = self.g.names.display(u.name);
                             self.error(csrc, format!("attribute '{name}' declared twice"));
                         } else {
+                            set.origins.push(self.attribute_origin(csrc, child));
                             set.uses.push(u);
                         }
                     }
@@ -33,12 +34,31 @@ impl Asm<'_> {
                         continue;
                     };
                     let group = self.attr_group(clark, csrc);
-                    for u in group.uses {
-                        if !set.uses.iter().any(|x| x.name == u.name) {
-                            set.uses.push(u);
+                    for (i, u) in group.uses.into_iter().enumerate() {
+                        let origin = group.origins.get(i).copied();
+                        match set.uses.iter().position(|x| x.name == u.name) {
+                            None => {
+                                set.origins.push(origin.unwrap_or(csrc));
+                                set.uses.push(u);
+                            }
+                            // The same declaration reached twice (a group referenced twice)
+                            // is one attribute use; two declarations of one name are an error
+                            // (ct-props-correct 4, ag-props-correct 2).
+                            Some(j)
+                                if origin.is_some() && set.origins.get(j) == origin.as_ref() => {}
+                            Some(_) => {
+                                let name = self.g.names.display(u.name);
+                                self.error(
+                                    csrc,
+                                    format!(
+                                        "attribute '{name}' declared twice (ct-props-correct 4)"
+                                    ),
+                                );
+                            }
                         }
                     }
-                    set.prohibited.extend(group.prohibited);
+                    // XSD 1.0: prohibited uses inside an attribute group take no effect where
+                    // the group is referenced (only a restriction's own prohibitions do).
                     if let Some(w) = group.wildcard {
                         group_wildcards.push(w);
                     }
@@ -59,12 +79,32 @@ impl Asm<'_> {
         set
     }
 
+    /// The declaration behind an attribute node: the global one for a reference.
+    fn attribute_origin(&self, src: Src, node: &SNode) -> Src {
+        node.attr("ref")
+            .and_then(|clark| self.tables.attributes.get(clark).copied())
+            .unwrap_or(src)
+    }
+
     fn local_attribute(&mut self, src: Src, node: &SNode) -> Option<AttrUse> {
         let required = node.attr("use").is_some_and(|u| u.trim() == "required");
         if let Some(clark) = node.attr("ref") {
             let mut u = self.global_attribute(clark, src)?;
             u.required = required;
             if let Some(vc) = self.value_constraint(src, node, u.type_id) {
+                // au-props-correct 2: a fixed declaration stays fixed, with the same value.
+                if let Some(decl_vc) = u.value.as_ref().filter(|v| v.fixed) {
+                    let same = vc.fixed
+                        && (vc.lexical == decl_vc.lexical
+                            || (vc.value.is_some() && vc.value == decl_vc.value));
+                    if !same {
+                        self.error(
+                            src,
+                            "the attribute declaration has a fixed value; a reference may only \
+                             repeat it (au-props-correct 2)",
+                        );
+                    }
+                }
                 u.value = Some(vc);
             }
             return Some(u);
@@ -200,7 +240,7 @@ impl Asm<'_> {
         Some(u)
     }
 
-    fn attr_group(&mut self, clark: &str, at: Src) -> AttrSet {
+    pub(super) fn attr_group(&mut self, clark: &str, at: Src) -> AttrSet {
         if let Some(set) = self.attr_group_memo.get(clark) {
             return set.clone();
         }

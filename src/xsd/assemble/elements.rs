@@ -73,11 +73,17 @@ impl Asm<'_> {
         };
         let type_id = if let Some(clark) = node.attr("type") {
             self.type_ref(clark, src)
-        } else if let Some((tsrc, _)) = self
+        } else if let Some((tsrc, tnode)) = self
             .kids(src)
             .find(|(_, n)| matches!(&*n.kind, "complexType" | "simpleType"))
         {
-            self.anonymous_type(tsrc)
+            if !global && &*tnode.kind == "complexType" {
+                // Built later: its content may refer back to a model group that is still
+                // being built (recursion through an element declaration is allowed).
+                self.deferred_anonymous_type(tsrc)
+            } else {
+                self.anonymous_type(tsrc)
+            }
         } else if let Some(h) = head {
             if matches!(self.elem_slots[h as usize], Slot::Building) {
                 self.error(src, "circular substitution group");
@@ -205,7 +211,7 @@ impl Asm<'_> {
         Some(Particle { min, max, term })
     }
 
-    fn named_group(&mut self, clark: &str, at: Src) -> Option<Particle> {
+    pub(super) fn named_group(&mut self, clark: &str, at: Src) -> Option<Particle> {
         if let Some(p) = self.group_memo.get(clark) {
             return p.clone();
         }

@@ -9,6 +9,7 @@
 
 mod attributes;
 mod elements;
+mod redefine;
 mod restriction;
 mod types;
 
@@ -94,6 +95,9 @@ pub(super) struct Asm<'d> {
 #[derive(Debug, Clone, Default)]
 pub(super) struct AttrSet {
     pub uses: Vec<AttrUse>,
+    /// The declaration of each use in `uses` (same order), where collected by
+    /// [`Asm::attr_set`]: tells one declaration reached twice from two declarations.
+    pub origins: Vec<Src>,
     pub prohibited: Vec<u32>,
     pub wildcard: Option<Wildcard>,
 }
@@ -310,8 +314,11 @@ impl<'d> Asm<'d> {
 
     /// Components inside `xs:redefine` replace the redefined ones; the originals stay reachable
     /// under a private key for the redefinition's self-reference.
+    /// Documents are visited last-loaded first, so in a chain (A redefines B, which redefines
+    /// C) the redefinition nearest to the original is applied first.
     fn collect_redefinitions(&mut self) {
-        for (d, doc) in self.docs.iter().enumerate() {
+        for (d, doc) in self.docs.iter().enumerate().rev() {
+            let key = |clark: &str| super::load::original_key(clark, d);
             let d = u32::try_from(d).expect("document count bounded by limits");
             for r in doc
                 .top_level()
@@ -331,7 +338,7 @@ impl<'d> Asm<'d> {
                     let clark = format!("{{{}}}{}", doc.target_ns, name);
                     match table.remove(&clark) {
                         Some(orig) => {
-                            table.insert(format!("{clark}{}", super::load::ORIGINAL), orig);
+                            table.insert(key(&clark), orig);
                         }
                         None => {
                             let e = doc
@@ -372,13 +379,29 @@ impl<'d> Asm<'d> {
                 self.g.global_attributes.insert(a.name, a);
             }
         }
+        // Unreferenced groups and attribute groups must be correct too (src-resolve etc.).
+        let mut groups: Vec<(String, Src)> = self
+            .tables
+            .groups
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for (clark, src) in groups {
+            self.named_group(&clark, src);
+        }
+        let mut attr_groups: Vec<(String, Src)> = self
+            .tables
+            .attr_groups
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        attr_groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for (clark, src) in attr_groups {
+            self.attr_group(&clark, src);
+        }
         // Types referenced only from inside others are built on demand; drain the rest.
-        for id in 0..self.type_slots.len() {
-            self.ensure_type(u32::try_from(id).expect("bounded"));
-        }
-        for id in 0..self.elem_slots.len() {
-            self.ensure_elem(u32::try_from(id).expect("bounded"));
-        }
+        self.drain_pending();
         for (id, def) in self.g.types.iter().enumerate() {
             if let Some(name) = def.name {
                 self.g
@@ -388,11 +411,28 @@ impl<'d> Asm<'d> {
         }
     }
 
+    /// Builds every type and element still pending. Building may allocate more (deferred
+    /// anonymous types, local elements): loops until nothing is pending.
+    pub(super) fn drain_pending(&mut self) {
+        let (mut t, mut e) = (0, 0);
+        while t < self.type_slots.len() || e < self.elem_slots.len() {
+            while t < self.type_slots.len() {
+                self.ensure_type(u32::try_from(t).expect("bounded"));
+                t += 1;
+            }
+            while e < self.elem_slots.len() {
+                self.ensure_elem(u32::try_from(e).expect("bounded"));
+                e += 1;
+            }
+        }
+    }
+
     fn finish(&mut self) {
         self.substitution_groups();
         self.element_values();
         self.resolve_keyrefs();
         self.check_restrictions();
+        self.check_redefinitions();
         self.check_upa();
     }
 

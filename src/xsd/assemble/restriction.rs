@@ -3,7 +3,7 @@
 //! exist, on particle trees with pointless groups removed.
 
 use super::{Asm, Src};
-use crate::xsd::components::{Derivations, NsConstraint, Process, TypeId, Wildcard};
+use crate::xsd::components::{AttrUse, Derivations, NsConstraint, Process, TypeId, Wildcard};
 use crate::xsd::content::{Particle, Term, UNBOUNDED};
 use crate::xsd::derivation::methods_between;
 
@@ -126,14 +126,10 @@ impl Asm<'_> {
     /// Checks every recorded complexContent restriction.
     pub(super) fn check_restrictions(&mut self) {
         for (id, base, src) in std::mem::take(&mut self.restrictions) {
-            let r = self.type_particles[id as usize].as_ref().map(normalize);
-            let b = self.type_particles[base as usize].as_ref().map(normalize);
-            let ok = match (&r, &b) {
-                (None, _) => true,
-                (Some(r), _) if r.is_empty() => b.as_ref().is_none_or(emptiable),
-                (Some(_), None) => false,
-                (Some(r), Some(b)) => self.restricts(r, b),
-            };
+            let ok = self.particle_restricts(
+                self.type_particles[id as usize].as_ref(),
+                self.type_particles[base as usize].as_ref(),
+            );
             let mixed = |t: TypeId| match &self.g.types[t as usize].kind {
                 crate::xsd::components::TypeKind::Complex(ct) => {
                     matches!(
@@ -335,6 +331,128 @@ impl Asm<'_> {
     pub(super) fn note_restriction(&mut self, id: TypeId, base: TypeId, src: Src) {
         if base != crate::xsd::components::ANY_TYPE {
             self.restrictions.push((id, base, src));
+        }
+    }
+}
+
+/// The attribute side of a restriction: derived attribute uses and wildcard against the base's.
+pub(super) struct AttrBase<'a> {
+    /// The base's attribute uses.
+    pub uses: &'a [AttrUse],
+    /// The base's attribute wildcard.
+    pub wildcard: Option<&'a Wildcard>,
+    /// The base is `xs:anyType` (exempt from the processContents rule).
+    pub ur_type: bool,
+}
+
+impl Asm<'_> {
+    /// derivation-ok-restriction 2–4 (XSD 1.0 §3.4.6), also used for attribute groups in
+    /// `xs:redefine` without self-reference (src-redefine 7.2.2): every attribute use of the
+    /// restriction matches a base use (as required as it, with a type derived from its type and
+    /// the same fixed value) or the base wildcard; no required base attribute is lost; the
+    /// wildcard is a subset of the base's.
+    pub(super) fn check_attr_restriction(
+        &mut self,
+        base: &AttrBase<'_>,
+        uses: &[AttrUse],
+        wildcard: Option<&Wildcard>,
+        what: &str,
+        at: Src,
+    ) {
+        let mut problems: Vec<String> = Vec::new();
+        for r in uses {
+            let name = || self.g.names.display(r.name);
+            match base.uses.iter().find(|b| b.name == r.name) {
+                Some(b) => {
+                    if b.required && !r.required {
+                        problems.push(format!(
+                            "attribute '{}' is required in the base and must stay required \
+                             (derivation-ok-restriction 2.1.1)",
+                            name()
+                        ));
+                    }
+                    if methods_between(&self.g, r.type_id, b.type_id).is_none() {
+                        problems.push(format!(
+                            "the type of attribute '{}' is not derived from its type in the base \
+                             (derivation-ok-restriction 2.1.2)",
+                            name()
+                        ));
+                    }
+                    if let Some(bv) = b.value.as_ref().filter(|v| v.fixed) {
+                        let same = r.value.as_ref().is_some_and(|rv| {
+                            rv.fixed
+                                && (rv.lexical == bv.lexical
+                                    || (rv.value.is_some() && rv.value == bv.value))
+                        });
+                        if !same {
+                            problems.push(format!(
+                                "attribute '{}' has a fixed value in the base that the \
+                                 restriction must keep (derivation-ok-restriction 2.1.3)",
+                                name()
+                            ));
+                        }
+                    }
+                }
+                None => {
+                    let ns = self.g.names.ns_of(r.name);
+                    if !base.wildcard.is_some_and(|w| w.ns.allows(ns)) {
+                        problems.push(format!(
+                            "attribute '{}' is neither declared in the base nor allowed by its \
+                             attribute wildcard (derivation-ok-restriction 2.2)",
+                            name()
+                        ));
+                    }
+                }
+            }
+        }
+        for b in base.uses.iter().filter(|b| b.required) {
+            if !uses.iter().any(|r| r.name == b.name) {
+                problems.push(format!(
+                    "required attribute '{}' of the base is missing (derivation-ok-restriction 3)",
+                    self.g.names.display(b.name)
+                ));
+            }
+        }
+        if let Some(w) = wildcard {
+            match base.wildcard {
+                None => problems.push(
+                    "an attribute wildcard needs one in the base (derivation-ok-restriction 4.1)"
+                        .into(),
+                ),
+                Some(bw) => {
+                    if !ns_subset(&w.ns, &bw.ns) {
+                        problems.push(
+                            "the attribute wildcard allows namespaces the base's does not \
+                             (derivation-ok-restriction 4.2)"
+                                .into(),
+                        );
+                    }
+                    if !base.ur_type && !process_ok(w, bw) {
+                        problems.push(
+                            "the attribute wildcard's processContents is weaker than the base's \
+                             (derivation-ok-restriction 4.3)"
+                                .into(),
+                        );
+                    }
+                }
+            }
+        }
+        for p in problems {
+            self.error(at, format!("{what}: {p}"));
+        }
+    }
+}
+
+impl Asm<'_> {
+    /// Whether particle `r` (None = empty) is a valid restriction of `b` (cos-particle-restrict).
+    pub(super) fn particle_restricts(&self, r: Option<&Particle>, b: Option<&Particle>) -> bool {
+        let r = r.map(normalize);
+        let b = b.map(normalize);
+        match (&r, &b) {
+            (None, _) => true,
+            (Some(r), _) if r.is_empty() => b.as_ref().is_none_or(emptiable),
+            (Some(_), None) => false,
+            (Some(r), Some(b)) => self.restricts(r, b),
         }
     }
 }

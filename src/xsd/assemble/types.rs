@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::restriction::AttrBase;
 use super::{Asm, AttrSet, NodeNs, Slot, Src, id_kind_of};
 use crate::xsd::components::{
     ANY_SIMPLE_TYPE, ANY_TYPE, AttrUse, ComplexType, Content, Derivations, IdKind, Method, TypeDef,
@@ -95,6 +96,14 @@ impl Asm<'_> {
         self.type_slots[id as usize] = Slot::Building;
         self.build_type(id, src);
         self.type_slots[id as usize] = Slot::Done;
+        id
+    }
+
+    /// An anonymous type allocated now and built by [`Asm::ensure_type`] (or the final drain
+    /// of pending types).
+    pub(in crate::xsd) fn deferred_anonymous_type(&mut self, src: Src) -> TypeId {
+        let id = self.push_type(placeholder(), None);
+        self.type_slots[id as usize] = Slot::Pending(src);
         id
     }
 
@@ -353,6 +362,14 @@ impl Asm<'_> {
                     };
                     if extension {
                         let base_particle = self.type_particles[base as usize].clone();
+                        self.check_extension_content(
+                            base,
+                            &base_ct,
+                            base_particle.as_ref(),
+                            own_particle.as_ref(),
+                            mixed,
+                            dsrc,
+                        );
                         let particle = match (base_particle, own_particle) {
                             (b, None) => b,
                             (None, o) => o,
@@ -374,6 +391,7 @@ impl Asm<'_> {
                         self.note_restriction(id, base, dsrc);
                         let content = self.make_content(own_particle.as_ref(), mixed, src);
                         let attrs = restrict_attrs(&base_ct, own);
+                        self.check_restricted_attrs(base, &base_ct, &attrs, dsrc);
                         (base, method, content, own_particle, attrs)
                     }
                 }
@@ -411,6 +429,45 @@ impl Asm<'_> {
                 content,
             }),
         };
+    }
+
+    /// Schema-component constraints on a complexContent extension's content type:
+    /// cos-ct-extends 1.4.3.2.2.1 (a non-empty explicit content of an extension and the base's
+    /// content are both mixed or both element-only; `mixed="true"` alone is explicit content,
+    /// an empty sequence) and cos-all-limited (an `xs:all` cannot become part of a sequence, so
+    /// neither side may be an `all` group when both have particles).
+    fn check_extension_content(
+        &mut self,
+        base: TypeId,
+        base_ct: &ComplexType,
+        base_particle: Option<&Particle>,
+        own_particle: Option<&Particle>,
+        mixed: bool,
+        at: Src,
+    ) {
+        let own_nonempty = own_particle.is_some_and(|p| !p.is_empty());
+        if let Content::Elements {
+            mixed: base_mixed, ..
+        } = base_ct.content
+            && base != ANY_TYPE
+            && (own_nonempty || mixed)
+            && base_mixed != mixed
+        {
+            self.error(
+                at,
+                "an extension and its base must both be mixed or both element-only \
+                 (cos-ct-extends 1.4.3.2.2.1)",
+            );
+        }
+        let base_nonempty = base_particle.is_some_and(|p| !p.is_empty());
+        let is_all = |p: Option<&Particle>| p.is_some_and(|p| matches!(p.term, Term::All(_)));
+        if base_nonempty && own_nonempty && (is_all(base_particle) || is_all(own_particle)) {
+            self.error(
+                at,
+                "an xs:all group cannot be combined with other particles by extension \
+                 (cos-all-limited)",
+            );
+        }
     }
 
     fn simple_content(
@@ -481,7 +538,9 @@ impl Asm<'_> {
                         None,
                     )
                 };
-                (Content::Simple(content_type), restrict_attrs(ct, own))
+                let attrs = restrict_attrs(ct, own);
+                self.check_restricted_attrs(base, ct, &attrs, dsrc);
+                (Content::Simple(content_type), attrs)
             }
             (TypeKind::Simple(..), false) => {
                 self.error(
@@ -491,6 +550,27 @@ impl Asm<'_> {
                 (Content::Simple(base), own)
             }
         }
+    }
+
+    fn check_restricted_attrs(
+        &mut self,
+        base: TypeId,
+        base_ct: &ComplexType,
+        attrs: &AttrSet,
+        at: Src,
+    ) {
+        let base_set = AttrBase {
+            uses: &base_ct.attributes,
+            wildcard: base_ct.attr_wildcard.as_ref(),
+            ur_type: base == ANY_TYPE,
+        };
+        self.check_attr_restriction(
+            &base_set,
+            &attrs.uses,
+            attrs.wildcard.as_ref(),
+            "restriction",
+            at,
+        );
     }
 
     fn extend_attrs(&mut self, base: &ComplexType, own: AttrSet, at: Src) -> AttrSet {
@@ -509,6 +589,7 @@ impl Asm<'_> {
         };
         AttrSet {
             uses,
+            origins: Vec::new(),
             prohibited: Vec::new(),
             wildcard,
         }
@@ -549,6 +630,7 @@ fn restrict_attrs(base: &ComplexType, own: AttrSet) -> AttrSet {
     uses.extend(own.uses);
     AttrSet {
         uses,
+        origins: Vec::new(),
         prohibited: Vec::new(),
         wildcard: own.wildcard,
     }

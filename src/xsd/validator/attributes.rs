@@ -143,12 +143,18 @@ impl Validator<'_> {
         let TypeKind::Simple(st, id_kind) = &g.type_def(u.type_id).kind else {
             return;
         };
-        match st.validate(value, ns) {
+        let fixed = u.value.as_ref().filter(|vc| vc.fixed);
+        let checked = if obs.wants_values() || fixed.is_some() {
+            st.validate(value, ns).map(Some)
+        } else {
+            st.check(value, ns).map(|()| None)
+        };
+        match checked {
             Ok(v) => {
-                if let Some(vc) = u.value.as_ref().filter(|vc| vc.fixed) {
-                    let same = match &vc.value {
-                        Some(fv) => *fv == v,
-                        None => st.normalize(value) == st.normalize(&vc.lexical),
+                if let Some(vc) = fixed {
+                    let same = match (&vc.value, &v) {
+                        (Some(fv), Some(v)) => fv == v,
+                        _ => st.normalize(value) == st.normalize(&vc.lexical),
                     };
                     if !same {
                         let shown = self.shown(value);
@@ -174,7 +180,7 @@ impl Validator<'_> {
                         ns: ans,
                         local,
                         value,
-                        typed: Some(&v),
+                        typed: v.as_ref(),
                         defaulted: false,
                     },
                 );

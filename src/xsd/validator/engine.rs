@@ -41,6 +41,10 @@ pub(super) struct Frame {
     pub path_len: usize,
     pub text_error: bool,
     pub pos: Pos,
+    /// An element child has started.
+    pub children: bool,
+    /// Mixed content under a fixed value constraint: the text is collected and compared.
+    pub fixed_mixed: bool,
 }
 
 /// The event-driven validator core. Feed it `start`/`text`/`end` in document order, then call
@@ -223,6 +227,9 @@ impl<'g> Validator<'g> {
             }
         };
         let mut problem: Option<(ErrorKind, String)> = None;
+        if let Some(parent) = self.frames.last_mut() {
+            parent.children = true;
+        }
         let (mode, decl) = match self.frames.last() {
             None => match name.and_then(|q| g.global_elements.get(&q)) {
                 Some(&e) => {
@@ -338,6 +345,8 @@ impl<'g> Validator<'g> {
             path_len,
             text_error: false,
             pos,
+            children: false,
+            fixed_mixed: false,
         };
         self.text.clear();
         if let (Mode::Validate, Some(e)) = (mode, decl) {
@@ -374,13 +383,13 @@ impl<'g> Validator<'g> {
             let len = g.models[model as usize].state_len();
             let base = self.states.len();
             self.states.resize(base + len, NodeState::default());
-            crate::xsd::content::Model::reset(&mut self.states[base..]);
+            g.models[model as usize].reset(&mut self.states[base..]);
         }
-        let decl = frame.decl;
+        let (decl, type_id) = (frame.decl, frame.type_id);
         let assessed = frame.mode != Mode::Skip;
         self.frames.push(frame);
         if !self.g.identity.is_empty() {
-            self.idc_start(tag, decl, assessed, ns, pos);
+            self.idc_start(tag, decl, type_id, assessed, ns, pos);
         }
     }
 
@@ -498,6 +507,8 @@ impl<'g> Validator<'g> {
                 Content::Elements { model, mixed } => FrameContent::Elements { model, mixed },
             },
         };
+        frame.fixed_mixed = matches!(frame.content, FrameContent::Elements { mixed: true, .. })
+            && d.value.as_ref().is_some_and(|vc| vc.fixed);
     }
 
     /// Character data of the current element.
@@ -524,7 +535,12 @@ impl<'g> Validator<'g> {
         }
         match f.content {
             FrameContent::Simple(_) => self.text.push_str(text),
-            FrameContent::Elements { mixed: true, .. } => obs.text(self.g, text),
+            FrameContent::Elements { mixed: true, .. } => {
+                if f.fixed_mixed {
+                    self.text.push_str(text);
+                }
+                obs.text(self.g, text);
+            }
             FrameContent::Elements { mixed: false, .. } | FrameContent::Empty => {
                 if !ws && !f.text_error {
                     f.text_error = true;
@@ -565,6 +581,9 @@ impl<'g> Validator<'g> {
                 FrameContent::Simple(t) => self.end_simple(&f, t, ns, obs),
                 _ => {}
             }
+            if f.fixed_mixed && !f.nil {
+                self.check_fixed_mixed(&f);
+            }
         }
         self.states.truncate(f.state_base);
         if !self.g.identity.is_empty() {
@@ -573,6 +592,28 @@ impl<'g> Validator<'g> {
         obs.end_element(self.g);
         self.path.truncate(f.path_len);
         self.text.clear();
+    }
+
+    /// cvc-elt 5.2.2: an element with a fixed value and mixed content has no element children
+    /// and, unless empty, exactly the fixed value as its character content.
+    fn check_fixed_mixed(&mut self, f: &Frame) {
+        let Some(vc) = f.decl.and_then(|e| self.g.element(e).value.as_ref()) else {
+            return;
+        };
+        if f.children {
+            self.error(
+                f.pos,
+                ErrorKind::FixedValue,
+                "element with a fixed value cannot have element children".into(),
+            );
+        } else if !self.text.is_empty() && *self.text != *vc.lexical {
+            let shown = self.shown(&self.text);
+            let message = format!(
+                "element value does not match the fixed value '{}'{shown}",
+                vc.lexical
+            );
+            self.error(f.pos, ErrorKind::FixedValue, message);
+        }
     }
 
     fn end_simple<O: Observer>(&mut self, f: &Frame, t: TypeId, ns: &dyn NsResolver, obs: &mut O) {
@@ -590,12 +631,19 @@ impl<'g> Validator<'g> {
             Some(vc) if text.is_empty() => (&*vc.lexical, true),
             _ => (text.as_str(), false),
         };
-        match st.validate(lexical, ns) {
+        let fixed = vc.filter(|vc| vc.fixed && !defaulted);
+        let need_value = obs.wants_values() || self.idc.active() || fixed.is_some();
+        let checked = if need_value {
+            st.validate(lexical, ns).map(Some)
+        } else {
+            st.check(lexical, ns).map(|()| None)
+        };
+        match checked {
             Ok(v) => {
-                if let Some(vc) = vc.filter(|vc| vc.fixed && !defaulted) {
-                    let same = match &vc.value {
-                        Some(fv) => *fv == v,
-                        None => st.normalize(lexical) == st.normalize(&vc.lexical),
+                if let Some(vc) = fixed {
+                    let same = match (&vc.value, &v) {
+                        (Some(fv), Some(v)) => fv == v,
+                        _ => st.normalize(lexical) == st.normalize(&vc.lexical),
                     };
                     if !same {
                         let shown = self.shown(lexical);
@@ -613,9 +661,9 @@ impl<'g> Validator<'g> {
                     let normalized = st.normalize(lexical).into_owned();
                     self.record_id(*id_kind, &normalized, f.pos);
                 }
-                obs.simple_value(g, lexical, Some(&v));
+                obs.simple_value(g, lexical, v.as_ref());
                 if self.idc.active() {
-                    self.idc.last_value = Some(v);
+                    self.idc.last_value = v;
                 }
             }
             Err(e) => {

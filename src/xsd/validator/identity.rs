@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use crate::xml::Pos;
-use crate::xsd::components::{IdcCategory, TypeKind};
+use crate::xsd::components::{IdcCategory, TypeId, TypeKind};
 use crate::xsd::datatypes::{NsResolver, Value};
 use crate::xsd::error::ErrorKind;
 use crate::xsd::identity::{Path, Step};
@@ -79,6 +79,7 @@ impl Validator<'_> {
         &mut self,
         tag: &impl Tag,
         decl: Option<u32>,
+        type_id: Option<TypeId>,
         assessed: bool,
         ns: &dyn NsResolver,
         pos: Pos,
@@ -130,6 +131,7 @@ impl Validator<'_> {
             }
         }
         let mut duplicate_field = false;
+        let mut untyped_field = false;
         for (ti, target) in st.targets.iter_mut().enumerate() {
             let idc = &g.identity[st.scopes[target.scope].idc as usize];
             for (fi, field) in idc.fields.iter().enumerate() {
@@ -142,12 +144,37 @@ impl Validator<'_> {
                             }
                             for (ans, local, _, value) in tag.attributes() {
                                 if test.matches(ans, local) {
-                                    let typed = attribute_value(g, decl, ans, local, value, ns);
+                                    let Some(typed) =
+                                        attribute_value(g, type_id, ans, local, value, ns)
+                                    else {
+                                        untyped_field = true;
+                                        continue;
+                                    };
                                     if target.fields[fi].is_some() {
                                         duplicate_field = true;
                                     }
                                     target.fields[fi] = Some(typed);
                                 }
+                            }
+                            // An absent attribute with a default or fixed value is in the
+                            // post-schema-validation infoset with that value.
+                            for u in defaulted_uses(g, type_id) {
+                                let (ans, local) =
+                                    (g.names.ns_uri(g.names.ns_of(u.name)), g.names.local(u.name));
+                                if !test.matches(ans, local)
+                                    || tag.attributes().any(|(n, l, _, _)| n == ans && l == local)
+                                {
+                                    continue;
+                                }
+                                let Some(vc) = &u.value else { continue };
+                                let typed = vc
+                                    .value
+                                    .clone()
+                                    .unwrap_or_else(|| Value::String(vc.lexical.clone()));
+                                if target.fields[fi].is_some() {
+                                    duplicate_field = true;
+                                }
+                                target.fields[fi] = Some(typed);
                             }
                         }
                         _ => {
@@ -158,6 +185,13 @@ impl Validator<'_> {
                     }
                 }
             }
+        }
+        if untyped_field {
+            self.error(
+                pos,
+                ErrorKind::IdentityConstraint,
+                "a field selects an attribute without a declared simple type".into(),
+            );
         }
         if duplicate_field {
             self.error(
@@ -272,18 +306,20 @@ fn category_name(c: IdcCategory) -> &'static str {
     }
 }
 
-/// The typed value of an attribute for a field (its declared type, else the string).
+/// The typed value of an attribute for a field: by its attribute use in the element's type, else
+/// by a global attribute declaration (an attribute matched by a wildcard); `None` when no
+/// declaration governs it (a field must select a node with a simple type, §3.11.4).
 fn attribute_value(
     g: &crate::xsd::components::Grammar,
-    decl: Option<u32>,
+    type_id: Option<TypeId>,
     ns: &str,
     local: &str,
     value: &str,
     resolver: &dyn NsResolver,
-) -> Value {
+) -> Option<Value> {
     let q = g.names.lookup(g.names.ns_id(ns), local);
-    let type_id = decl.and_then(|e| {
-        let TypeKind::Complex(ct) = &g.type_def(g.element(e).type_id).kind else {
+    let own = type_id.and_then(|t| {
+        let TypeKind::Complex(ct) = &g.type_def(t).kind else {
             return None;
         };
         ct.attributes
@@ -291,10 +327,28 @@ fn attribute_value(
             .find(|u| Some(u.name) == q)
             .map(|u| u.type_id)
     });
-    if let Some(TypeKind::Simple(st, _)) = type_id.map(|t| &g.type_def(t).kind)
+    let type_id = match own {
+        Some(t) => t,
+        None => q
+            .and_then(|q| g.global_attributes.get(&q))
+            .map(|u| u.type_id)?,
+    };
+    if let TypeKind::Simple(st, _) = &g.type_def(type_id).kind
         && let Ok(v) = st.validate(value, resolver)
     {
-        return v;
+        return Some(v);
     }
-    Value::String(value.trim().into())
+    Some(Value::String(value.trim().into()))
+}
+
+/// Attribute uses of an element's type that carry a default or fixed value.
+fn defaulted_uses(
+    g: &crate::xsd::components::Grammar,
+    type_id: Option<TypeId>,
+) -> impl Iterator<Item = &crate::xsd::components::AttrUse> {
+    let uses: &[crate::xsd::components::AttrUse] = match type_id.map(|t| &g.type_def(t).kind) {
+        Some(TypeKind::Complex(ct)) => &ct.attributes,
+        _ => &[],
+    };
+    uses.iter().filter(|u| u.value.is_some())
 }

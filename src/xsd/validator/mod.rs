@@ -88,6 +88,12 @@ pub struct AttributeInfo<'a> {
 /// Receives the validation outcome per element, attribute and simple value, in document order.
 /// All methods default to doing nothing.
 pub trait Observer {
+    /// Whether [`Observer::simple_value`] and [`Observer::attribute`] need the typed values.
+    /// Without that, the validator skips building values no facet or constraint needs (string
+    /// types then validate without allocating). Default `true`.
+    fn wants_values(&self) -> bool {
+        true
+    }
     /// An element starts.
     fn start_element(&mut self, _grammar: &Grammar, _info: &ElementInfo<'_>) {}
     /// An attribute of the current element (also defaulted ones).
@@ -107,7 +113,11 @@ pub trait Observer {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoObserver;
 
-impl Observer for NoObserver {}
+impl Observer for NoObserver {
+    fn wants_values(&self) -> bool {
+        false
+    }
+}
 
 /// The result of validating one document.
 #[derive(Debug, Clone, Default)]
