@@ -344,6 +344,17 @@ fn xoev_transform_rules_hostile_input_gives_precise_errors() {
 fn xoev_transform_rules_stream_matches_value_and_obeys_the_buffer_limit() {
     let (_dir, g) = grammar();
     let limits = Limits::default();
+    let stream = |doc: &str, out: &mut Vec<u8>, options: &WriteOptions| {
+        transform_to_writer(
+            &g,
+            &identity(),
+            doc.as_bytes(),
+            &limits,
+            &mut DiscardBinaries,
+            out,
+            options,
+        )
+    };
     let value = transform(&g, &identity(), DOC.as_bytes(), &limits).expect("valid");
     for pretty in [false, true] {
         let mut out = Vec::new();
@@ -351,16 +362,7 @@ fn xoev_transform_rules_stream_matches_value_and_obeys_the_buffer_limit() {
             pretty,
             ..WriteOptions::default()
         };
-        let written = transform_to_writer(
-            &g,
-            &identity(),
-            DOC.as_bytes(),
-            &limits,
-            &mut DiscardBinaries,
-            &mut out,
-            &options,
-        )
-        .expect("valid");
+        let written = stream(DOC, &mut out, &options).expect("valid");
         // The test build has serde_json's `preserve_order` (a dev-dependency enables it), so
         // the value serializes in insertion order, which is the order the stream writes.
         let expected = if pretty {
@@ -382,30 +384,14 @@ fn xoev_transform_rules_stream_matches_value_and_obeys_the_buffer_limit() {
         max_buffered: 40,
         ..WriteOptions::default()
     };
-    let result = transform_to_writer(
-        &g,
-        &identity(),
-        DOC.as_bytes(),
-        &limits,
-        &mut DiscardBinaries,
-        std::io::sink(),
-        &tight,
-    );
+    let result = stream(DOC, &mut Vec::new(), &tight);
     assert!(
         matches!(result, Err(TransformError::BufferLimit { limit: 40 })),
         "{result:?}"
     );
     // Invalid wins over the buffer limit: the report is what the user needs.
     let invalid = DOC.replace("<t:flag>1</t:flag>", "<t:flag>maybe</t:flag>");
-    let result = transform_to_writer(
-        &g,
-        &identity(),
-        invalid.as_bytes(),
-        &limits,
-        &mut DiscardBinaries,
-        std::io::sink(),
-        &tight,
-    );
+    let result = stream(&invalid, &mut Vec::new(), &tight);
     assert!(
         matches!(result, Err(TransformError::Invalid(_))),
         "{result:?}"

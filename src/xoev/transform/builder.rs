@@ -5,7 +5,7 @@
 //! order is *streamed*: its `{`, its attributes and then each child are written as they come,
 //! and only the open frames are in memory. An element is streamed when its parent is streamed
 //! and its type has element-only content whose model keeps same-named siblings together (not
-//! `order_sensitive`, see [`ModelShape`]); every other element (simple values, attribute-only
+//! `order_sensitive`, see [`ModelShape`]) and has no wildcard; every other element (simple values, attribute-only
 //! elements, `xsi:nil`, mixed content, models that need `#order` or may interleave a repeated
 //! name) is *held* as a [`Node`] until it ends, and then written in one piece. Held subtrees are
 //! bounded by `max_buffered` (estimated JSON bytes); over it the transform fails with
@@ -33,7 +33,7 @@ use super::kind::{
 };
 use super::shape::{ModelShape, ShapeCache, clark};
 use super::value::{ValueKind, to_json, value_kind};
-use super::writer::{JsonOut, Node, leaf_size, text_size};
+use super::writer::{JsonOut, Node, node_size, text_size};
 
 /// Key of the document-order list of an order-sensitive element.
 pub const ORDER_KEY: &str = "#order";
@@ -304,19 +304,6 @@ impl<'s, W: Write> Builder<'s, W> {
     }
 }
 
-fn node_size(n: &Node) -> usize {
-    match n {
-        Node::Leaf(v) => leaf_size(v),
-        Node::Array(items) => 2 + items.iter().map(|i| node_size(i) + 1).sum::<usize>(),
-        Node::Object(m) => {
-            2 + m
-                .iter()
-                .map(|(k, v)| text_size(k) + 2 + node_size(v))
-                .sum::<usize>()
-        }
-    }
-}
-
 impl<W: Write> Observer for Builder<'_, W> {
     fn start_element(&mut self, g: &Grammar, info: &ElementInfo<'_>) {
         if self.failure.is_some() {
@@ -353,11 +340,14 @@ impl<W: Write> Observer for Builder<'_, W> {
             _ => None,
         };
         // Streamed: below a streamed parent (or the root), element-only content that keeps
-        // same-named siblings together, not nil.
+        // same-named siblings together, not nil. Models with a wildcard are held: elements it
+        // matches are keyed by name at run time, so two wildcard particles could bring the same
+        // key back after other siblings.
         let stream = self.out.is_some()
             && order.is_none()
             && !info.nil
             && matches!(kind, ElementKind::Elements { mixed: false, .. })
+            && shape.as_ref().is_some_and(|s| !s.has_wildcard)
             && self.frames.last().is_none_or(|p| p.stream.is_some());
         if stream && let (Some(out), Some(parent)) = (self.out.as_mut(), self.frames.last_mut()) {
             let freed = parent.open(out);

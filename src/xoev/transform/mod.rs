@@ -25,9 +25,9 @@
 //! element with element-only content whose model keeps same-named siblings adjacent. An
 //! element is *held* — its JSON built in memory and written when it ends — when it is a simple
 //! value or has simple or empty content (small: attributes and one value), is `xsi:nil`, has
-//! mixed content (`#text` and `#order` follow the children), or its model is order-sensitive
+//! mixed content (`#text` and `#order` follow the children), its model is order-sensitive
 //! (needs `#order`; a repeated name may come back after other siblings and must join the
-//! array at its first place). Everything inside a held element is held with it. Held JSON is
+//! array at its first place), or its model has a wildcard (keys known only at run time). Everything inside a held element is held with it. Held JSON is
 //! bounded by [`WriteOptions::max_buffered`] (estimated output bytes, default
 //! [`DEFAULT_MAX_BUFFERED`], 16 MiB); a document that needs more fails with
 //! [`TransformError::BufferLimit`] instead of growing. The list of extracted binaries

@@ -61,18 +61,30 @@ pub(crate) fn text_size(s: &str) -> usize {
 }
 
 /// Approximate size of a scalar (or list) in the output.
-pub(crate) fn leaf_size(v: &Json) -> usize {
+fn leaf_size(v: &Json) -> usize {
     match v {
         Json::String(s) => text_size(s),
-        Json::Array(items) => 2 + items.iter().map(|i| leaf_size(i) + 1).sum::<usize>(),
-        Json::Object(m) => {
-            2 + m
-                .iter()
-                .map(|(k, v)| text_size(k) + 2 + leaf_size(v))
-                .sum::<usize>()
-        }
+        Json::Array(items) => array_size(items.iter().map(leaf_size)),
+        Json::Object(m) => object_size(m.iter().map(|(k, v)| (k.as_str(), leaf_size(v)))),
         Json::Null | Json::Bool(_) | Json::Number(_) => 8,
     }
+}
+
+/// Approximate size of a held value in the output.
+pub(crate) fn node_size(n: &Node) -> usize {
+    match n {
+        Node::Leaf(v) => leaf_size(v),
+        Node::Array(items) => array_size(items.iter().map(node_size)),
+        Node::Object(m) => object_size(m.iter().map(|(k, v)| (k.as_str(), node_size(v)))),
+    }
+}
+
+fn array_size(items: impl Iterator<Item = usize>) -> usize {
+    2 + items.map(|n| n + 1).sum::<usize>()
+}
+
+fn object_size<'a>(members: impl Iterator<Item = (&'a str, usize)>) -> usize {
+    2 + members.map(|(k, n)| text_size(k) + 2 + n).sum::<usize>()
 }
 
 /// The structural JSON writer. The first I/O error is kept and every later write skipped.
@@ -172,53 +184,55 @@ impl<W: Write> JsonOut<W> {
     /// The separator and the key of an object member, up to its value.
     pub(crate) fn key(&mut self, first: bool, key: &str) {
         self.item(first);
-        self.scalar_str(key);
+        self.scalar(key);
         self.raw(if self.pretty { b": " } else { b":" });
     }
 
-    fn scalar_str(&mut self, s: &str) {
+    /// A scalar (or string) as `serde_json` writes it.
+    fn scalar<T: serde::Serialize + ?Sized>(&mut self, v: &T) {
         if self.error.is_none() {
             let mut c = Counted {
                 w: &mut self.w,
                 n: &mut self.written,
             };
-            if let Err(e) = serde_json::to_writer(&mut c, s) {
+            if let Err(e) = serde_json::to_writer(&mut c, v) {
                 self.error = Some(e.into());
             }
         }
     }
 
+    fn array<'a, T: 'a>(&mut self, items: impl Iterator<Item = &'a T>, each: fn(&mut Self, &T)) {
+        self.begin(true);
+        let mut first = true;
+        for item in items {
+            self.item(first);
+            first = false;
+            each(self, item);
+        }
+        self.end(true, !first);
+    }
+
+    fn object<'a, T: 'a>(
+        &mut self,
+        members: impl Iterator<Item = (&'a String, &'a T)>,
+        each: fn(&mut Self, &T),
+    ) {
+        self.begin(false);
+        let mut first = true;
+        for (k, v) in members {
+            self.key(first, k);
+            first = false;
+            each(self, v);
+        }
+        self.end(false, !first);
+    }
+
     /// Any `serde_json` value (objects in their map's order).
     pub(crate) fn json(&mut self, v: &Json) {
         match v {
-            Json::Array(items) => {
-                self.begin(true);
-                for (i, item) in items.iter().enumerate() {
-                    self.item(i == 0);
-                    self.json(item);
-                }
-                self.end(true, !items.is_empty());
-            }
-            Json::Object(map) => {
-                self.begin(false);
-                for (i, (k, v)) in map.iter().enumerate() {
-                    self.key(i == 0, k);
-                    self.json(v);
-                }
-                self.end(false, !map.is_empty());
-            }
-            Json::String(s) => self.scalar_str(s),
-            scalar => {
-                if self.error.is_none() {
-                    let mut c = Counted {
-                        w: &mut self.w,
-                        n: &mut self.written,
-                    };
-                    if let Err(e) = serde_json::to_writer(&mut c, scalar) {
-                        self.error = Some(e.into());
-                    }
-                }
-            }
+            Json::Array(items) => self.array(items.iter(), Self::json),
+            Json::Object(map) => self.object(map.iter(), Self::json),
+            scalar => self.scalar(scalar),
         }
     }
 
@@ -226,28 +240,14 @@ impl<W: Write> JsonOut<W> {
     pub(crate) fn node(&mut self, n: &Node) {
         match n {
             Node::Leaf(v) => self.json(v),
-            Node::Array(items) => {
-                self.begin(true);
-                for (i, item) in items.iter().enumerate() {
-                    self.item(i == 0);
-                    self.node(item);
-                }
-                self.end(true, !items.is_empty());
-            }
-            Node::Object(members) => {
-                self.begin(false);
-                for (i, (k, v)) in members.iter().enumerate() {
-                    self.key(i == 0, k);
-                    self.node(v);
-                }
-                self.end(false, !members.is_empty());
-            }
+            Node::Array(items) => self.array(items.iter(), Self::node),
+            Node::Object(members) => self.object(members.iter().map(|(k, v)| (k, v)), Self::node),
         }
     }
 
     /// A string member value (`key` written before).
     pub(crate) fn string(&mut self, s: &str) {
-        self.scalar_str(s);
+        self.scalar(s);
     }
 }
 
