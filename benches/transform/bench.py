@@ -10,10 +10,13 @@ written to a temp dir and removed). Then, --runs times each:
   validate   `poststelle validate --schema ENTRY big.xml`
   transform  `poststelle transform --binaries TMP big.xml > /dev/null` (schema found by the root
              element through the registry: the same entry XSD; one streaming pass validates and
-             builds the JSON, which is then printed; base64 payloads go to TMP)
+             writes the JSON to a temporary file, which is copied to stdout once the document is
+             known to be valid; base64 payloads go to TMP)
 Reported: median wall and CPU time, MB/s (1 MB = 10^6 bytes), peak RSS (`/usr/bin/time -v`,
 maximum over the runs) and the throughput ratio transform/validate (issue 4 goal: ≥ 0.60).
-Exit 1 if the ratio (by CPU time) is below --min-ratio.
+Exit 1 if the ratio (by CPU time) is below --min-ratio, or if the transform's peak RSS is above
+--max-rss-mb (default 64 MB = 64 * 10^6 bytes: the transform streams, so its memory must not
+follow the document size).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ def main() -> int:
     ap.add_argument("--sizes", default="50", help="MB of the generated messages, comma-separated")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--min-ratio", type=float, default=0.6)
+    ap.add_argument("--max-rss-mb", type=float, default=64.0,
+                    help="most peak RSS of the transform, MB (10^6 bytes)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     binary = args.poststelle or eng.default_poststelle()
@@ -70,6 +75,16 @@ def main() -> int:
             row["ratio_wall"], row["ratio_cpu"] = ratio, cpu_ratio
             print(f"  transform / validate throughput: {ratio:.2f} wall, {cpu_ratio:.2f} CPU (goal ≥ {args.min_ratio})")
             if cpu_ratio < args.min_ratio:
+                status = 1
+            rss = {k: row[k]["max_rss_kib"] * 1024 / 1e6 for k in ("validate", "transform")}
+            row["peak_rss_mb"] = rss
+            ok = rss["transform"] <= args.max_rss_mb
+            print(f"  peak RSS: validate {rss['validate']:.1f} MB, transform {rss['transform']:.1f} MB "
+                  f"(limit {args.max_rss_mb:g} MB: {'ok' if ok else 'EXCEEDED'})")
+            if not ok:
+                status = 1
+            if row["transform"]["exit"] != 0 or row["validate"]["exit"] != 0:
+                print("  a run failed (exit code above)")
                 status = 1
             os.remove(path)
             rows.append(row)

@@ -4,16 +4,24 @@
 //! Exit codes like `validate`: 0 done, 1 the document is invalid (errors on stderr, as
 //! `file:line:col: path: message`, no values), 2 usage, I/O, schema or unsupported-document
 //! errors.
+//!
+//! The JSON is written while the document is validated, in one pass with bounded memory. So
+//! that an invalid document never leaves JSON that looks complete, the output goes to a
+//! temporary file first: with `--output FILE` a temporary file next to FILE, renamed onto FILE
+//! only when the document was valid (FILE is left untouched otherwise); on stdout a temporary
+//! file in `$TMPDIR`, copied to stdout only when the document was valid (nothing is printed
+//! otherwise) and then removed. Either way this needs disk space for the JSON, not memory.
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::{BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::config::Limits;
 use crate::xoev::root::document_root;
 use crate::xoev::transform::{
-    DirBinaries, DiscardBinaries, MessageIdentity, TransformError, to_xml, transform_with_sink,
+    BinarySink, DirBinaries, DiscardBinaries, MessageIdentity, TransformError, WriteOptions,
+    to_xml, transform_to_writer,
 };
 use crate::xsd::{self, Grammar};
 
@@ -32,6 +40,9 @@ pub struct TransformArgs {
     /// Indent the JSON (default: compact, one line).
     #[arg(long)]
     pretty: bool,
+    /// Write the JSON to FILE (replaced only when the document is valid) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
     /// The XML message (or, with --to-xml, the JSON).
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -87,6 +98,76 @@ fn grammar_for(
     Ok((grammar, MessageIdentity::from_resolved(&resolved)))
 }
 
+/// Where the JSON goes until the document is known to be valid: a new file, removed on drop
+/// unless published.
+struct Spool {
+    file: File,
+    path: PathBuf,
+    /// `--output FILE`: renamed onto FILE; `None`: copied to stdout.
+    target: Option<PathBuf>,
+    published: bool,
+}
+
+impl Spool {
+    fn new(output: Option<&Path>) -> Result<Self, String> {
+        let unique = format!(
+            ".poststelle-transform-{}.tmp",
+            uuid::Uuid::new_v4().simple()
+        );
+        let path = match output {
+            // Next to FILE, so that the rename stays on one file system.
+            Some(target) => match target.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.join(unique),
+                _ => PathBuf::from(unique),
+            },
+            None => std::env::temp_dir().join(unique),
+        };
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        Ok(Spool {
+            file,
+            path,
+            target: output.map(Path::to_path_buf),
+            published: false,
+        })
+    }
+
+    /// Makes the complete JSON visible: rename onto the output file, or copy to stdout.
+    fn publish(mut self) -> Result<(), String> {
+        let failed = |e: std::io::Error| format!("cannot write: {e}");
+        match self.target.clone() {
+            Some(target) => {
+                self.file.sync_all().map_err(failed)?;
+                std::fs::rename(&self.path, &target)
+                    .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+                self.published = true;
+                Ok(())
+            }
+            None => {
+                self.file.rewind().map_err(failed)?;
+                let mut out = std::io::stdout().lock();
+                std::io::copy(&mut self.file, &mut out)
+                    .and_then(|_| out.flush())
+                    .map(drop)
+                    .map_err(failed)
+            }
+        }
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if !self.published {
+            // Best effort: a leftover is a hidden `.tmp` file, never the output.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 fn run_transform(args: &TransformArgs) -> Result<u8, String> {
     let limits = Limits::default();
     let open = |p: &Path| File::open(p).map_err(|e| format!("cannot read: {e}"));
@@ -94,38 +175,36 @@ fn run_transform(args: &TransformArgs) -> Result<u8, String> {
         document_root(BufReader::new(open(&args.file)?), &limits.xml).map_err(|e| e.to_string())?;
     let (grammar, identity) = grammar_for(args, &root.namespace, &root.local, &limits)?;
     let input = BufReader::with_capacity(64 * 1024, open(&args.file)?);
-    let result = match &args.binaries {
+    let mut dir_sink;
+    let mut discard = DiscardBinaries;
+    let sink: &mut dyn BinarySink = match &args.binaries {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            transform_with_sink(
-                &grammar,
-                &identity,
-                input,
-                &limits,
-                &mut DirBinaries(dir.clone()),
-            )
+            dir_sink = DirBinaries(dir.clone());
+            &mut dir_sink
         }
-        None => transform_with_sink(&grammar, &identity, input, &limits, &mut DiscardBinaries),
+        None => &mut discard,
     };
+    let spool = Spool::new(args.output.as_deref())?;
+    let mut out = BufWriter::with_capacity(1 << 16, &spool.file);
+    let options = WriteOptions {
+        pretty: args.pretty,
+        ..WriteOptions::default()
+    };
+    let result = transform_to_writer(
+        &grammar, &identity, input, &limits, sink, &mut out, &options,
+    );
     match result {
-        Ok(t) => {
-            // Stdout is line-buffered; the JSON has a line per value.
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            let written = if args.pretty {
-                serde_json::to_writer_pretty(&mut out, &t)
-            } else {
-                serde_json::to_writer(&mut out, &t)
-            };
-            written
-                .map_err(std::io::Error::from)
-                .and_then(|()| writeln!(out))
+        Ok(_) => {
+            writeln!(out)
                 .and_then(|()| out.flush())
                 .map_err(|e| format!("cannot write: {e}"))?;
-            // The process ends now: freeing the JSON value by value would only cost time.
-            std::mem::forget(t);
+            drop(out);
+            spool.publish()?;
             Ok(0)
         }
+        // The spool is dropped unpublished: nothing on stdout, FILE untouched.
         Err(TransformError::Invalid(report)) => {
             let shown = args.file.display();
             for e in &report.errors {

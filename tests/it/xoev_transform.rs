@@ -18,7 +18,10 @@ use poststelle::xoev::pack::{PackSources, discover};
 use poststelle::xoev::pack_files::PackLimits;
 use poststelle::xoev::registry::Registry;
 use poststelle::xoev::root::document_root;
-use poststelle::xoev::transform::{MemoryBinaries, MessageIdentity, to_xml, transform_with_sink};
+use poststelle::xoev::transform::{
+    DiscardBinaries, MemoryBinaries, MessageIdentity, WriteOptions, to_xml, transform_to_writer,
+    transform_with_sink,
+};
 use poststelle::xsd::{self, Grammar, ValidationOptions};
 use serde_json::Value as Json;
 
@@ -270,6 +273,37 @@ fn xoev_transform_samples_snapshot_round_trip_and_json_schema() {
         let envelope = out.to_json();
         insta::assert_json_snapshot!(name.clone(), redact(&envelope, ""));
 
+        // The streaming writer writes exactly the serialization of that value, compact and
+        // pretty (the test build has serde_json's `preserve_order`, so the value serializes in
+        // insertion order, the order the stream writes).
+        for pretty in [false, true] {
+            let mut streamed = Vec::new();
+            let input = BufReader::new(File::open(file).expect("sample"));
+            let options = WriteOptions {
+                pretty,
+                ..WriteOptions::default()
+            };
+            let expected = if pretty {
+                serde_json::to_vec_pretty(&out)
+            } else {
+                serde_json::to_vec(&out)
+            }
+            .expect("serializes");
+            match transform_to_writer(
+                &grammar,
+                &identity,
+                input,
+                &limits,
+                &mut DiscardBinaries,
+                &mut streamed,
+                &options,
+            ) {
+                Ok(_) if streamed == expected => {}
+                Ok(_) => failures.push(format!("{name}: streamed JSON differs (pretty {pretty})")),
+                Err(e) => failures.push(format!("{name}: streaming failed: {e}")),
+            }
+        }
+
         // Round trip: JSON → XML validates, has the input's infoset and transforms to the same JSON.
         let xml = match to_xml(&grammar, &envelope, &bins) {
             Ok(x) => x,
@@ -326,4 +360,106 @@ fn xoev_transform_samples_snapshot_round_trip_and_json_schema() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A writer that keeps nothing: counts the bytes and their lines.
+#[derive(Default)]
+struct Counting {
+    bytes: u64,
+}
+
+impl std::io::Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Our XBau example with `copies` more `antragsteller` and `anlage` elements (both repeatable).
+fn enlarged_example(copies: usize) -> String {
+    let text = std::fs::read_to_string(repo("examples/xbau/baugenehmigung.antrag.0200.xml"))
+        .expect("example");
+    let block = |open: &str, close: &str| {
+        let start = text.find(open).expect("open tag");
+        let end = text[start..].find(close).expect("close tag") + start + close.len();
+        (end, &text[start..end])
+    };
+    let (a_end, antragsteller) = block("<xbau:antragsteller>", "</xbau:antragsteller>");
+    let (l_end, anlage) = block("<anlage>", "</anlage>");
+    assert!(a_end < l_end);
+    let mut out = String::with_capacity(text.len() + copies * (antragsteller.len() + anlage.len()));
+    out.push_str(&text[..a_end]);
+    for _ in 0..copies {
+        out.push_str(antragsteller);
+    }
+    out.push_str(&text[a_end..l_end]);
+    for _ in 0..copies {
+        out.push_str(anlage);
+    }
+    out.push_str(&text[l_end..]);
+    out
+}
+
+/// Acceptance 4 of issue 4: the transform writes the JSON while it validates, holding memory
+/// that does not grow with the document. A message 100 times larger holds the same number of
+/// bytes (the elements that are held, like code values, are small and written at once), the
+/// stream is the exact serialization of the value API's result, and the counting writer sees
+/// every byte.
+#[test]
+fn xoev_transform_stream_large_message_holds_bounded_memory() {
+    let registry = registry();
+    let limits = Limits::default();
+    let mut cache = HashMap::new();
+    let example = repo("examples/xbau/baugenehmigung.antrag.0200.xml");
+    let (grammar, identity) = load(&registry, &mut cache, &example);
+    let mut peaks = Vec::new();
+    for copies in [20, 2000] {
+        let xml = enlarged_example(copies);
+        let mut counter = Counting::default();
+        let written = transform_to_writer(
+            &grammar,
+            &identity,
+            xml.as_bytes(),
+            &limits,
+            &mut DiscardBinaries,
+            &mut counter,
+            &WriteOptions::default(),
+        )
+        .expect("enlarged example is valid");
+        assert_eq!(written.bytes, counter.bytes);
+        if copies == 20 {
+            let value = transform_with_sink(
+                &grammar,
+                &identity,
+                xml.as_bytes(),
+                &limits,
+                &mut DiscardBinaries,
+            )
+            .expect("valid");
+            let mut out = Vec::new();
+            transform_to_writer(
+                &grammar,
+                &identity,
+                xml.as_bytes(),
+                &limits,
+                &mut DiscardBinaries,
+                &mut out,
+                &WriteOptions::default(),
+            )
+            .expect("valid");
+            assert!(out == serde_json::to_vec(&value).expect("serializes"));
+        } else {
+            assert!(xml.len() > 2_000_000, "{} bytes of XML", xml.len());
+            assert!(counter.bytes > 1_000_000, "{} bytes of JSON", counter.bytes);
+        }
+        peaks.push(written.peak_buffered);
+    }
+    assert_eq!(
+        peaks[0], peaks[1],
+        "held bytes do not grow with the document"
+    );
+    assert!(peaks[1] < 4096, "held at most {} bytes", peaks[1]);
 }

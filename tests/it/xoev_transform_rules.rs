@@ -5,7 +5,8 @@
 use poststelle::config::Limits;
 use poststelle::xoev::json_schema::json_schema;
 use poststelle::xoev::transform::{
-    MemoryBinaries, MessageIdentity, TransformError, to_xml, transform, transform_with_sink,
+    DiscardBinaries, MemoryBinaries, MessageIdentity, TransformError, WriteOptions, to_xml,
+    transform, transform_to_writer, transform_with_sink,
 };
 use poststelle::xsd::{self, Grammar};
 use serde_json::{Value as Json, json};
@@ -334,5 +335,107 @@ fn xoev_transform_rules_hostile_input_gives_precise_errors() {
             &bins
         )
         .is_err()
+    );
+}
+
+/// Streaming: the written bytes are the serialization of the value API's result (compact and
+/// pretty); parts that must be held (mixed content, `#order`) obey the limit.
+#[test]
+fn xoev_transform_rules_stream_matches_value_and_obeys_the_buffer_limit() {
+    let (_dir, g) = grammar();
+    let limits = Limits::default();
+    let stream = |doc: &str, out: &mut Vec<u8>, options: &WriteOptions| {
+        transform_to_writer(
+            &g,
+            &identity(),
+            doc.as_bytes(),
+            &limits,
+            &mut DiscardBinaries,
+            out,
+            options,
+        )
+    };
+    let value = transform(&g, &identity(), DOC.as_bytes(), &limits).expect("valid");
+    for pretty in [false, true] {
+        let mut out = Vec::new();
+        let options = WriteOptions {
+            pretty,
+            ..WriteOptions::default()
+        };
+        let written = stream(DOC, &mut out, &options).expect("valid");
+        // The test build has serde_json's `preserve_order` (a dev-dependency enables it), so
+        // the value serializes in insertion order, which is the order the stream writes.
+        let expected = if pretty {
+            serde_json::to_vec_pretty(&value)
+        } else {
+            serde_json::to_vec(&value)
+        }
+        .expect("serializes");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&expected)
+        );
+        assert_eq!(written.bytes, out.len() as u64);
+        assert_eq!(written.binaries, value.binaries);
+        // note, pair and mix are held until they end: small, but not nothing.
+        assert!(written.peak_buffered > 0);
+    }
+    let tight = WriteOptions {
+        max_buffered: 40,
+        ..WriteOptions::default()
+    };
+    let result = stream(DOC, &mut Vec::new(), &tight);
+    assert!(
+        matches!(result, Err(TransformError::BufferLimit { limit: 40 })),
+        "{result:?}"
+    );
+    // Invalid wins over the buffer limit: the report is what the user needs.
+    let invalid = DOC.replace("<t:flag>1</t:flag>", "<t:flag>maybe</t:flag>");
+    let result = stream(&invalid, &mut Vec::new(), &tight);
+    assert!(
+        matches!(result, Err(TransformError::Invalid(_))),
+        "{result:?}"
+    );
+}
+
+/// The CLI publishes JSON only for a valid document: `--output FILE` is replaced atomically
+/// when valid and left untouched (no temporary file left behind) when not; the JSON is the
+/// same as on stdout.
+#[test]
+fn xoev_transform_cli_output_file_only_for_valid_documents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("out.json");
+    let example = repo("examples/xbau/baugenehmigung.antrag.0200.xml");
+    let stdout = poststelle(&["transform".as_ref(), example.as_os_str()]);
+    assert_eq!(stdout.status.code(), Some(0), "{}", text(&stdout));
+    let out = poststelle(&[
+        "transform".as_ref(),
+        "--output".as_ref(),
+        target.as_os_str(),
+        example.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read(&target).expect("written"), stdout.stdout);
+
+    std::fs::write(&target, b"previous").expect("write");
+    let negative = shared().join("xoev/samples/xbau/negative/m2_enum_code.xml");
+    let out = poststelle(&[
+        "transform".as_ref(),
+        "-o".as_ref(),
+        target.as_os_str(),
+        negative.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("invalid, not transformed"));
+    assert_eq!(std::fs::read(&target).expect("kept"), b"previous");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("out.json")],
+        "no temporary file left"
     );
 }

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
+
+use super::writer::Node;
 
 /// One binary payload taken out of the document.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,7 +40,22 @@ impl ExtractedBinary {
 
     /// The JSON value that stands in the data for this payload.
     pub fn reference(&self) -> Json {
-        json!({ "attachment": self.id, "size": self.size, "sha512": self.sha512 })
+        self.reference_node().into_json()
+    }
+
+    /// [`ExtractedBinary::reference`], members in their documented order.
+    pub(crate) fn reference_node(&self) -> Node {
+        Node::Object(vec![
+            (
+                "attachment".into(),
+                Node::Leaf(Json::String(self.id.clone())),
+            ),
+            ("size".into(), Node::Leaf(Json::from(self.size))),
+            (
+                "sha512".into(),
+                Node::Leaf(Json::String(self.sha512.clone())),
+            ),
+        ])
     }
 }
 

@@ -1,14 +1,38 @@
 //! The schema-driven XÖV → JSON transform, validation and transform in one streaming pass.
 //!
-//! [`transform`] validates the document with the XSD engine and, through the validator's
-//! [`Observer`](crate::xsd::Observer) hook, builds the JSON of every element as soon as it ends,
-//! using the declaration and type the validator matched. There is no document tree: memory is
-//! the output JSON plus one small frame per open element. `xs:base64Binary` payloads never enter
-//! the JSON; their octets go to a [`BinarySink`] and the JSON keeps a reference.
+//! [`transform_to_writer`] validates the document with the XSD engine and, through the
+//! validator's [`Observer`](crate::xsd::Observer) hook, writes the JSON of every element to a
+//! [`std::io::Write`] while the document streams by, using the declaration and type the
+//! validator matched. There is no document tree and no output value: memory is one small frame
+//! per open element, plus the few parts of the JSON that cannot be written before their element
+//! ends (below), bounded by [`WriteOptions::max_buffered`]. `xs:base64Binary` payloads never
+//! enter the JSON; their octets go to a [`BinarySink`] and the JSON keeps a reference.
+//!
+//! [`transform`] / [`transform_with_sink`] give the same JSON as a `serde_json::Value` (for
+//! callers that work on the value: pipeline, vectors); they hold the whole output.
 //!
 //! A document that is not valid yields [`TransformError::Invalid`] with the validation report
-//! (the pipeline maps it to the FIT-Connect problem for schema violations); no partial JSON is
-//! returned. [`to_xml`] turns the JSON back into XML for the same grammar.
+//! (the pipeline maps it to the FIT-Connect problem for schema violations). The value API then
+//! returns no JSON; [`transform_to_writer`] has already written a prefix of the JSON, which
+//! is not closed and must be discarded (the CLI writes to a temporary file and only publishes
+//! it when the document was valid). [`to_xml`] turns the JSON back into XML for the same
+//! grammar.
+//!
+//! # What is held in memory while streaming
+//!
+//! Object members appear in the order they occur in the document (attributes first), an
+//! array at the place of its first item. That order can be written as it comes for every
+//! element with element-only content whose model keeps same-named siblings adjacent. An
+//! element is *held* — its JSON built in memory and written when it ends — when it is a simple
+//! value or has simple or empty content (small: attributes and one value), is `xsi:nil`, has
+//! mixed content (`#text` and `#order` follow the children), its model is order-sensitive
+//! (needs `#order`; a repeated name may come back after other siblings and must join the
+//! array at its first place), or its model has a wildcard (keys known only at run time). Everything inside a held element is held with it. Held JSON is
+//! bounded by [`WriteOptions::max_buffered`] (estimated output bytes, default
+//! [`DEFAULT_MAX_BUFFERED`], 16 MiB); a document that needs more fails with
+//! [`TransformError::BufferLimit`] instead of growing. The list of extracted binaries
+//! (`binaries`, written after `data`) is kept too: about 200 bytes plus the path per
+//! `base64Binary` value.
 //!
 //! # The mapping (the contract for Fachverfahren vendors; the README repeats it)
 //!
@@ -51,13 +75,16 @@ pub(crate) mod kind;
 pub(crate) mod shape;
 mod to_xml;
 pub(crate) mod value;
+mod writer;
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 
 use serde_json::{Value as Json, json};
 
 use crate::config::Limits;
 use crate::xsd::{Grammar, ValidatedDoc, ValidationOptions, ValidationReport};
+
+use writer::JsonOut;
 
 pub use binary::{
     BinarySink, BinarySource, DirBinaries, DiscardBinaries, ExtractedBinary, MemoryBinaries,
@@ -145,6 +172,61 @@ pub enum TransformError {
     /// The binary sink failed.
     #[error("cannot store an extracted binary: {0}")]
     Sink(std::io::Error),
+    /// A part of the JSON that has to be held until its element ends (see the module doc)
+    /// grew over [`WriteOptions::max_buffered`].
+    #[error(
+        "a part of the JSON written in one piece (mixed content, #order, or repeats that may \
+         interleave) needs more than {limit} bytes"
+    )]
+    BufferLimit {
+        /// The limit in (estimated) JSON bytes.
+        limit: usize,
+    },
+    /// The output could not be written.
+    #[error("cannot write the JSON: {0}")]
+    Write(std::io::Error),
+    /// A repeated element came back after other siblings where the schema analysis said it
+    /// cannot (a bug: the JSON would have a duplicate key, so nothing is claimed valid).
+    #[error("internal: element {key} recurs after other siblings; cannot stream its parent")]
+    OutOfOrder {
+        /// The JSON key of the element.
+        key: String,
+    },
+}
+
+/// Default of [`WriteOptions::max_buffered`]: 16 MiB of JSON text.
+pub const DEFAULT_MAX_BUFFERED: usize = 16 << 20;
+
+/// How [`transform_to_writer`] writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Indent like `serde_json::to_writer_pretty` (default: compact like `to_writer`).
+    pub pretty: bool,
+    /// Most (estimated) JSON bytes held in memory at once for elements that cannot be written
+    /// as they come (see the module doc).
+    pub max_buffered: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self {
+            pretty: false,
+            max_buffered: DEFAULT_MAX_BUFFERED,
+        }
+    }
+}
+
+/// What [`transform_to_writer`] wrote.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The `base64Binary` payloads moved out of `data`, in document order (also in the JSON).
+    pub binaries: Vec<ExtractedBinary>,
+    /// Proof that the document was valid.
+    pub validated: ValidatedDoc,
+    /// Bytes of JSON written.
+    pub bytes: u64,
+    /// Most (estimated) JSON bytes held in memory at once.
+    pub peak_buffered: usize,
 }
 
 /// Validates and transforms one document in one streaming pass; binaries are dropped after
@@ -169,6 +251,92 @@ pub fn transform_with_sink<R: BufRead>(
     let options = ValidationOptions::from_limits(limits);
     let mut builder = builder::Builder::new(sink);
     let report = crate::xsd::validate_with(grammar, xml, limits, &options, &mut builder);
+    let validated = finish(grammar, message, report, &mut builder)?;
+    Ok(Transformed {
+        message: message.clone(),
+        data: builder
+            .root
+            .take()
+            .map_or(Json::Null, writer::Node::into_json),
+        binaries: std::mem::take(&mut builder.binaries),
+        validated,
+    })
+}
+
+/// Validates and transforms one document in one streaming pass, writing
+/// `{"message": …, "data": …, "binaries": […]}` to `out` as the document is read (the same
+/// bytes as serializing [`Transformed`] with `serde_json`, members in document order).
+///
+/// On an error, what was written is an unfinished prefix: discard it.
+pub fn transform_to_writer<R: BufRead, W: Write>(
+    grammar: &Grammar,
+    message: &MessageIdentity,
+    xml: R,
+    limits: &Limits,
+    sink: &mut dyn BinarySink,
+    out: W,
+    write: &WriteOptions,
+) -> Result<Written, TransformError> {
+    let mut json = JsonOut::new(out, write.pretty);
+    json.begin(false);
+    json.key(true, "message");
+    json.begin(false);
+    let fields = [
+        ("standard", &message.standard),
+        ("version", &message.version),
+        ("type", &message.message_type),
+        ("namespace", &message.namespace),
+        ("schemaPack", &message.schema_pack),
+    ];
+    for (i, (k, v)) in fields.into_iter().enumerate() {
+        json.key(i == 0, k);
+        json.string(v);
+    }
+    json.end(false, true);
+    json.key(false, "data");
+    let options = ValidationOptions::from_limits(limits);
+    let mut builder = builder::Builder::streaming(sink, json, write.max_buffered);
+    let report = crate::xsd::validate_with(grammar, xml, limits, &options, &mut builder);
+    let validated = finish(grammar, message, report, &mut builder)?;
+    let Some(mut json) = builder.take_output() else {
+        // `streaming` always has an output.
+        return Err(TransformError::Write(std::io::Error::other("no output")));
+    };
+    json.key(false, "binaries");
+    json.begin(true);
+    for (i, b) in builder.binaries.iter().enumerate() {
+        json.item(i == 0);
+        json.begin(false);
+        json.key(true, "id");
+        json.string(&b.id);
+        json.key(false, "size");
+        json.json(&Json::from(b.size));
+        json.key(false, "sha512");
+        json.string(&b.sha512);
+        json.key(false, "path");
+        json.string(&b.path);
+        json.end(false, true);
+    }
+    json.end(true, !builder.binaries.is_empty());
+    json.end(false, true);
+    if let Some(e) = json.error.take() {
+        return Err(TransformError::Write(e));
+    }
+    Ok(Written {
+        binaries: std::mem::take(&mut builder.binaries),
+        validated,
+        bytes: json.written(),
+        peak_buffered: builder.peak_buffered,
+    })
+}
+
+/// The verdict after the pass: validity first, then the identity, then our own failures.
+fn finish<W: Write>(
+    grammar: &Grammar,
+    message: &MessageIdentity,
+    report: ValidationReport,
+    builder: &mut builder::Builder<'_, W>,
+) -> Result<ValidatedDoc, TransformError> {
     let validated = report.into_validated().map_err(TransformError::Invalid)?;
     let root = grammar.element(validated.root()).name;
     let names = grammar.names();
@@ -182,10 +350,17 @@ pub fn transform_with_sink<R: BufRead>(
     if let Some(e) = builder.sink_error.take() {
         return Err(TransformError::Sink(e));
     }
-    Ok(Transformed {
-        message: message.clone(),
-        data: builder.root.take().unwrap_or(Json::Null),
-        binaries: std::mem::take(&mut builder.binaries),
-        validated,
-    })
+    match builder.failure.take() {
+        None => Ok(validated),
+        Some(builder::Failure::BufferLimit) => Err(TransformError::BufferLimit {
+            limit: builder.max_buffered(),
+        }),
+        Some(builder::Failure::OutOfOrder(key)) => Err(TransformError::OutOfOrder { key }),
+        Some(builder::Failure::Write) => Err(TransformError::Write(
+            builder
+                .take_output()
+                .and_then(|mut o| o.error.take())
+                .unwrap_or_else(|| std::io::Error::other("write failed")),
+        )),
+    }
 }
