@@ -594,23 +594,46 @@ fn open(doc: &mut Doc, limits: &XmlLimits, s: &BytesStart<'_>, pos: Pos) -> Resu
     }
     doc.tag.raw_attrs = raw_attrs;
     // Duplicates by expanded name (raw-name duplicates were caught by the tokenizer); only
-    // prefixed attributes can collide this way, so the quadratic check stays tiny.
+    // prefixed attributes can collide this way. A scan for the usual handful, a hash set past
+    // that, so that a hostile tag with thousands of prefixed attributes stays linear.
     let doc: &Doc = doc;
-    let prefixed = || doc.tag.attrs.iter().filter(|a| !a.name.prefix.is_empty());
-    for (i, a) in prefixed().enumerate() {
-        let an = doc.name(&a.name);
-        for b in prefixed().take(i) {
-            let bn = doc.name(&b.name);
-            if an.local == bn.local && an.namespace == bn.namespace {
-                return Err(err(XmlErrorKind::DuplicateAttribute(format!(
-                    "{{{}}}{}",
-                    an.namespace, an.local
-                ))));
-            }
+    let mut prefixed = doc
+        .tag
+        .attrs
+        .iter()
+        .filter(|a| !a.name.prefix.is_empty())
+        .map(|a| doc.name(&a.name));
+    let duplicate = |n: &Name<'_>| {
+        err(XmlErrorKind::DuplicateAttribute(format!(
+            "{{{}}}{}",
+            n.namespace, n.local
+        )))
+    };
+    let mut seen: Vec<Name<'_>> = Vec::new();
+    for n in prefixed.by_ref() {
+        if seen
+            .iter()
+            .any(|m| m.local == n.local && m.namespace == n.namespace)
+        {
+            return Err(duplicate(&n));
+        }
+        seen.push(n);
+        if seen.len() == SMALL_ATTRIBUTE_SCAN {
+            break;
+        }
+    }
+    let mut hashed: std::collections::HashSet<(&str, &str)> =
+        seen.iter().map(|n| (n.namespace, n.local)).collect();
+    for n in prefixed {
+        if !hashed.insert((n.namespace, n.local)) {
+            return Err(duplicate(&n));
         }
     }
     Ok(())
 }
+
+/// Prefixed attributes checked for expanded-name duplicates by a scan before a hash set.
+const SMALL_ATTRIBUTE_SCAN: usize = 16;
 
 fn limit(limit: Limit, max: usize) -> XmlErrorKind {
     XmlErrorKind::LimitExceeded {

@@ -363,3 +363,29 @@ fn a_second_byte_order_mark_is_refused_whatever_the_buffering() {
         }
     }
 }
+
+/// Thousands of attributes (the W3C suite's attgD003 has 2,000) are read; a duplicate by
+/// expanded name among them, written with another prefix, is found past the scanned handful.
+#[test]
+fn many_prefixed_attributes_and_a_late_expanded_name_duplicate() {
+    let attrs: String = (0..3000).map(|i| format!(" p:a{i}='v'")).collect();
+    let doc = format!("<r xmlns:p='urn:x' xmlns:q='urn:x'{attrs}/>");
+    let mut r = BoundedReader::from_bytes(doc.as_bytes(), &XmlLimits::default());
+    match r.next_event() {
+        Ok(Event::Start(tag)) => assert_eq!(tag.attributes().count(), 3000),
+        other => panic!("expected the start tag, got {other:?}"),
+    }
+    let dup = format!("<r xmlns:p='urn:x' xmlns:q='urn:x'{attrs} q:a2999='w'/>");
+    let mut r = BoundedReader::from_bytes(dup.as_bytes(), &XmlLimits::default());
+    let err = r.next_event().expect_err("duplicate");
+    assert!(
+        matches!(&err.kind, XmlErrorKind::DuplicateAttribute(n) if n == "{urn:x}a2999"),
+        "{err}"
+    );
+    let early = "<r xmlns:p='urn:x' xmlns:q='urn:x' p:a='1' q:a='2'/>";
+    let mut r = BoundedReader::from_bytes(early.as_bytes(), &XmlLimits::default());
+    assert!(matches!(
+        r.next_event().expect_err("duplicate").kind,
+        XmlErrorKind::DuplicateAttribute(_)
+    ));
+}
