@@ -273,12 +273,14 @@ async fn crash_run(backend: &str, store: &str) {
 
     gw.start();
     let mut sent: BTreeMap<String, String> = BTreeMap::new();
+    // (seconds, submissions started, distinct keys forwarded) at each kill.
+    let mut timeline: Vec<String> = Vec::new();
     let subscriber = client(&base, "subscriber", "subscriber-secret-0123456789");
     // Kill at random moments while the sender sends (at least MIN_KILLS times), restarting at
     // once or after a short pause.
     while !senders.is_empty() || gw.kills < MIN_KILLS {
         assert!(Instant::now() < deadline, "budget exceeded while killing");
-        let wait = rng.millis(1_000, 6_000);
+        let wait = rng.millis(700, 5_000);
         let until = tokio::time::Instant::now() + wait;
         while tokio::time::Instant::now() < until {
             tokio::select! {
@@ -290,6 +292,12 @@ async fn crash_run(backend: &str, store: &str) {
         }
         gw.assert_running();
         gw.kill();
+        timeline.push(format!(
+            "{:.1}s/{}/{}",
+            started.elapsed().as_secs_f64(),
+            next.load(std::sync::atomic::Ordering::SeqCst).min(SUBMISSIONS),
+            sink.delivered_keys().len()
+        ));
         tokio::time::sleep(rng.millis(0, 800)).await;
         gw.start();
     }
@@ -423,6 +431,10 @@ async fn crash_run(backend: &str, store: &str) {
         sending_done.as_secs_f64(),
         keys.len(),
         settled.as_secs_f64(),
+    );
+    println!(
+        "gateway_crash[{backend}]: kills at (time/sent/forwarded): {}",
+        timeline.join(", ")
     );
     assert!(gw.kills >= MIN_KILLS, "killed at least {MIN_KILLS} times");
     sandbox.shutdown().await;

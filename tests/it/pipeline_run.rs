@@ -281,3 +281,47 @@ async fn after_forward_holds_the_ack_until_delivery() {
     p.flush_acks().await.expect("flush");
     assert_eq!(fake.posts().len(), 1);
 }
+
+/// A crash between posting the decision and recording it: after the restart the submission is
+/// no longer listed (it is decided), so the case comes from the stored submit SET; the post is
+/// answered "already decided" and the ack is closed, without a second decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ack_posted_but_unrecorded_is_closed_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("db.sqlite");
+    let dest = uuid::Uuid::new_v4().to_string();
+    let fake = Arc::new(Fake::default());
+    let d = draft_for(&dest, &xgewerbeanzeige(), 0);
+    let id = fake.add(capture(&d, &d.seal()));
+    *fake.fail_posts.lock().expect("lock") = true;
+    {
+        let store = SqliteStore::open(&path).await.expect("store");
+        let p = Pipeline::new(
+            store.clone(),
+            Arc::clone(&fake),
+            settings(&dest, AckPolicy::AfterStore),
+        );
+        p.poll_once().await.expect("poll");
+        assert_eq!(store.pending_acks(10).await.expect("acks").len(), 1);
+    }
+    // The post reached the delivery service just before the crash.
+    *fake.fail_posts.lock().expect("lock") = false;
+    fake.posts.lock().expect("lock").push((
+        id.clone(),
+        set::ACCEPT_SUBMISSION.to_owned(),
+        Value::Null,
+    ));
+    assert!(fake.list().await.expect("list").is_empty());
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    let p = Pipeline::new(
+        store.clone(),
+        Arc::clone(&fake),
+        settings(&dest, AckPolicy::AfterStore),
+    );
+    assert!(p.poll_once().await.expect("poll").is_empty());
+    assert!(
+        store.pending_acks(10).await.expect("acks").is_empty(),
+        "the ack is recorded"
+    );
+    assert_eq!(fake.posts().len(), 1, "one decision at the delivery service");
+}
