@@ -393,14 +393,13 @@ impl<S: Store> Inner<S> {
                 result = &mut delivery => return Some(result),
                 () = tokio::time::sleep(beat) => {
                     let until = Timestamp::now().plus(lease);
-                    match self
+                    let renewed = self
                         .store
                         .extend_lease(job.job_id, &self.policy.worker_id, until)
-                        .await
-                    {
-                        Ok(false) => return None,
-                        // A store hiccup: the lease still runs; try again at the next beat.
-                        Ok(true) | Err(_) => {}
+                        .await;
+                    // A store error is a hiccup: the lease still runs; try at the next beat.
+                    if matches!(renewed, Ok(false)) {
+                        return None;
                     }
                 }
             }

@@ -295,7 +295,8 @@ async fn crash_run(backend: &str, store: &str) {
         timeline.push(format!(
             "{:.1}s/{}/{}",
             started.elapsed().as_secs_f64(),
-            next.load(std::sync::atomic::Ordering::SeqCst).min(SUBMISSIONS),
+            next.load(std::sync::atomic::Ordering::SeqCst)
+                .min(SUBMISSIONS),
             sink.delivered_keys().len()
         ));
         tokio::time::sleep(rng.millis(0, 800)).await;
