@@ -8,13 +8,16 @@
 //! ≤ 2.5 × the payload.
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use poststelle::config::JoseLimits;
 use poststelle::jose::jwe::{self, CompactJwe};
 use poststelle::jose::jwk::{self, DecryptionKey, KeyUse, SigningKey};
 use poststelle::jose::{KeyRing, jws};
+
+#[path = "../common/openssl.rs"]
+mod openssl;
+use openssl::openssl_rsa4096_private_ops;
 
 /// CPU time of this thread in seconds (`/proc/thread-self/schedstat`, nanosecond resolution).
 /// `openssl speed` divides by CPU time too, so ratios stay fair on a loaded machine.
@@ -51,22 +54,6 @@ fn timed(op: impl FnOnce()) -> (f64, f64) {
     let cpu = cpu_secs();
     op();
     (cpu_secs() - cpu, start.elapsed().as_secs_f64())
-}
-
-fn openssl_rsa4096_private_ops(seconds: u32) -> Option<f64> {
-    let out = Command::new("openssl")
-        .args(["speed", "-seconds", &seconds.to_string(), "rsa4096"])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("rsa") && l.contains("4096"))?;
-    // "rsa 4096 bits 0.004561s 0.000072s 219.2 13896.2": the first time is one private op.
-    let sign_secs: f64 = line
-        .split_whitespace()
-        .find_map(|t| t.strip_suffix('s').and_then(|v| v.parse().ok()))?;
-    Some(1.0 / sign_secs)
 }
 
 /// Peak resident set (VmHWM) in bytes.

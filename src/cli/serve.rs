@@ -330,7 +330,12 @@ pub(crate) async fn assemble(
         },
         settings,
     );
-    let forwarder = Forwarder::new(store.clone(), table, ForwardPolicy::default())
+    let policy = ForwardPolicy {
+        lease: Duration::from_secs(config.forward_lease_secs),
+        concurrency: config.forward_concurrency,
+        ..ForwardPolicy::default()
+    };
+    let forwarder = Forwarder::new(store.clone(), table, policy)
         .map_err(|e| (64, vec![e.to_string()]))?
         .with_metrics(Arc::clone(&metrics));
     let callbacks = dest.callback_secret.as_ref().map(|secret| {

@@ -26,6 +26,10 @@
 //! concurrency = 4
 //! poll_interval_secs = 30
 //!
+//! [forwarding]
+//! lease_secs = 60             # claim lease, renewed while a delivery runs (min 2)
+//! concurrency = 8             # deliveries in flight
+//!
 //! [[upstream]]
 //! name = "outbox"
 //! file_drop = "data/outbox"   # or url = "https://fachverfahren.example/in"
@@ -57,6 +61,7 @@ struct Raw {
     destination: Option<RawDestination>,
     store: Option<RawStore>,
     pipeline: Option<RawPipeline>,
+    forwarding: Option<RawForwarding>,
     #[serde(default)]
     upstream: Vec<RawUpstream>,
     #[serde(default)]
@@ -101,6 +106,13 @@ struct RawPipeline {
     ack_policy: Option<String>,
     concurrency: Option<usize>,
     poll_interval_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForwarding {
+    lease_secs: Option<u64>,
+    concurrency: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,6 +251,10 @@ pub struct GatewayConfig {
     pub concurrency: usize,
     /// Seconds between polls.
     pub poll_interval_secs: u64,
+    /// Lease of a claimed outbox job in seconds (renewed while its delivery runs).
+    pub forward_lease_secs: u64,
+    /// Deliveries in flight at most.
+    pub forward_concurrency: usize,
     /// Upstreams.
     pub upstreams: Vec<UpstreamSettings>,
     /// Routes.
@@ -405,6 +421,16 @@ impl GatewayConfig {
             errors.push("pipeline.poll_interval_secs must be at least 1".into());
         }
 
+        let f = raw.forwarding.unwrap_or_default();
+        let forward_lease_secs = f.lease_secs.unwrap_or(60);
+        if !(2..=86_400).contains(&forward_lease_secs) {
+            errors.push("forwarding.lease_secs must be 2..=86400".into());
+        }
+        let forward_concurrency = f.concurrency.unwrap_or(8);
+        if !(1..=256).contains(&forward_concurrency) {
+            errors.push("forwarding.concurrency must be 1..=256".into());
+        }
+
         let mut upstreams = Vec::new();
         for (i, u) in raw.upstream.iter().enumerate() {
             let Some(name) = u.name.clone().filter(|n| !n.is_empty()) else {
@@ -485,6 +511,8 @@ impl GatewayConfig {
                 after_forward,
                 concurrency,
                 poll_interval_secs,
+                forward_lease_secs,
+                forward_concurrency,
                 upstreams,
                 routes,
                 default_upstreams,
@@ -547,6 +575,8 @@ mod tests {
             [pipeline]
             ack_policy = "sometimes"
             concurrency = 0
+            [forwarding]
+            lease_secs = 1
             [[upstream]]
             name = "a"
             [[route]]
@@ -566,6 +596,7 @@ mod tests {
             "signing_key",
             "ack_policy",
             "concurrency",
+            "forwarding.lease_secs",
             "exactly one of file_drop or url",
             "unknown upstream \"b\"",
             "server.listen",

@@ -126,11 +126,8 @@ impl DropTarget {
         let final_dir = self.dir.join(submission_id);
         let dir = self.dir.clone();
         blocking(move || {
-            // Not every backend's export fsyncs the file it writes: sync each before the rename
-            // makes it visible, then the directory entries.
-            for entry in fs::read_dir(tmp.join("attachments"))? {
-                fs::File::open(entry?.path())?.sync_all()?;
-            }
+            // Every export is fsynced by the store (both backends); the directory entries
+            // must be durable too before the rename makes them visible.
             sync_dir(&tmp.join("attachments"))?;
             sync_dir(&tmp)?;
             match fs::rename(&tmp, &final_dir) {

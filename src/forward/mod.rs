@@ -96,8 +96,10 @@ pub struct ForwardPolicy {
     pub retry: RetryPolicy,
     /// Deliveries in flight at most. Default 8.
     pub concurrency: usize,
-    /// Lease on a claimed job: it must exceed the longest delivery (upstream total timeout,
-    /// plus attachment export) plus clock skew between instances. Default 5 min.
+    /// Lease on a claimed job. While a delivery runs it is renewed every third of its length
+    /// ([`crate::store::Store::extend_lease`]), so it need only exceed that interval plus the
+    /// clock skew between instances, not the longest delivery; the jobs of a crashed worker
+    /// are claimable again once it expires. Default 60 s.
     pub lease: Duration,
     /// How often the store is asked for due jobs when idle. Default 1 s.
     pub poll_interval: Duration,
@@ -113,7 +115,7 @@ impl Default for ForwardPolicy {
         Self {
             retry: RetryPolicy::default(),
             concurrency: 8,
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             worker_id: format!(
                 "fwd-{}-{}",
@@ -378,9 +380,37 @@ impl<S: Store> Inner<S> {
         }
     }
 
+    /// Delivers while renewing the lease every third of its length. `None` when the lease was
+    /// lost meanwhile (another worker took the job over after it expired): the attempt is
+    /// abandoned, its outcome belongs to the new holder.
+    async fn deliver_leased(&self, job: &ClaimedJob) -> Option<Result<(), DeliveryFailure>> {
+        let lease = self.policy.lease;
+        let beat = (lease / 3).max(Duration::from_millis(100));
+        let delivery = self.deliver(job);
+        let mut delivery = std::pin::pin!(delivery);
+        loop {
+            tokio::select! {
+                result = &mut delivery => return Some(result),
+                () = tokio::time::sleep(beat) => {
+                    let until = Timestamp::now().plus(lease);
+                    let renewed = self
+                        .store
+                        .extend_lease(job.job_id, &self.policy.worker_id, until)
+                        .await;
+                    // A store error is a hiccup: the lease still runs; try at the next beat.
+                    if matches!(renewed, Ok(false)) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
     async fn process(&self, job: ClaimedJob) -> Outcome {
         let started = Instant::now();
-        let result = self.deliver(&job).await;
+        let Some(result) = self.deliver_leased(&job).await else {
+            return Outcome::Unrecorded;
+        };
         self.metrics
             .observe_stage(Stage::Forward, started.elapsed());
         let now = Timestamp::now();

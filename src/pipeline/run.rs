@@ -264,6 +264,18 @@ pub fn decode_tags(encoded: &[String]) -> Option<AuthenticationTags> {
     })
 }
 
+/// The case id (`txn` = `case:<uuid>`) of a stored submit-submission SET. The SET was verified
+/// before it was stored, so its payload is read without verifying it again.
+fn case_of_submit_set(token: &str) -> Option<String> {
+    if token.is_empty() {
+        return None;
+    }
+    let jws = crate::jose::CompactJws::parse(token, &crate::config::JoseLimits::default()).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(jws.unverified_payload()).ok()?;
+    let case = claims.get("txn")?.as_str()?.strip_prefix("case:")?;
+    set::is_uuid(case).then(|| case.to_owned())
+}
+
 fn unix_seconds(now: Timestamp) -> i64 {
     now.millis() / 1000
 }
@@ -557,7 +569,13 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             let due = self.shared.store.pending_acks(100).await?;
             let mut progressed = false;
             for ack in &due {
-                let case = lock(&self.shared.cases).get(&ack.submission_id).cloned();
+                // The case comes from this run's list or download, or else from the stored
+                // submit SET: after a crash between posting the SET and recording it, the
+                // submission is no longer listed, yet the ack must still be closed.
+                let case = lock(&self.shared.cases)
+                    .get(&ack.submission_id)
+                    .cloned()
+                    .or_else(|| case_of_submit_set(&ack.submit_set));
                 let Some(case) = case else { continue };
                 if self.acknowledge(ack, &case).await? {
                     sent += 1;
@@ -656,5 +674,29 @@ mod tests {
         assert_eq!(decode_tags(&encode_tags(&tags)), Some(tags));
         assert_eq!(decode_tags(&["bogus".into()]), None);
         assert_eq!(decode_tags(&[]), None);
+    }
+
+    #[test]
+    fn the_case_of_a_stored_submit_set_is_read_back() {
+        use base64::Engine as _;
+        let b64 = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let case = "0b4e7a6c-3f1d-4c8e-9a2b-5d6e7f8a9b0c";
+        let token = |txn: &str| {
+            format!(
+                "{}.{}.c2ln",
+                b64(&serde_json::json!({"alg": "PS512", "kid": "k", "typ": "secevent+jwt"})),
+                b64(&serde_json::json!({"txn": txn, "sub": "submission:x"}))
+            )
+        };
+        assert_eq!(
+            case_of_submit_set(&token(&format!("case:{case}"))),
+            Some(case.to_owned())
+        );
+        assert_eq!(case_of_submit_set(&token("case:not-a-uuid")), None);
+        assert_eq!(case_of_submit_set(&token(case)), None);
+        assert_eq!(case_of_submit_set(""), None);
+        assert_eq!(case_of_submit_set("a.b"), None);
     }
 }

@@ -123,6 +123,16 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<ClaimedJob>>> + Send;
 
+    /// Extends the lease of a job `worker` holds to `until` (a heartbeat while a delivery
+    /// runs). Returns `false` when the lease is no longer this worker's (taken over after it
+    /// expired, or the job is finished).
+    fn extend_lease(
+        &self,
+        job_id: i64,
+        worker: &str,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
     /// Marks a job delivered (idempotent).
     fn complete_job(
         &self,
@@ -234,6 +244,9 @@ impl Store for AnyStore {
         limit: u32,
     ) -> Result<Vec<ClaimedJob>> {
         dispatch!(self, s => s.claim_jobs(worker, now, lease, limit))
+    }
+    async fn extend_lease(&self, job_id: i64, worker: &str, until: Timestamp) -> Result<bool> {
+        dispatch!(self, s => s.extend_lease(job_id, worker, until))
     }
     async fn complete_job(&self, job_id: i64, now: Timestamp) -> Result<Completion> {
         dispatch!(self, s => s.complete_job(job_id, now))

@@ -377,6 +377,7 @@ impl super::Store for PgStore {
                     submission_id: r.try_get(0)?,
                     decision: Decision::from_columns(r.try_get(1)?, r.try_get(2)?)?,
                     auth_tags: serde_json::from_str(r.try_get(3)?)?,
+                    submit_set: r.try_get(4)?,
                 })
             })
             .collect()
@@ -443,6 +444,14 @@ impl super::Store for PgStore {
             .collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|j| j.job_id);
         Ok(claimed)
+    }
+
+    async fn extend_lease(&self, job_id: i64, worker: &str, until: Timestamp) -> Result<bool> {
+        let client = self.inner.pool.get().await?;
+        Ok(client
+            .execute(&sql::pg(sql::JOB_EXTEND), &[&job_id, &worker, &until.0])
+            .await?
+            == 1)
     }
 
     async fn complete_job(&self, job_id: i64, now: Timestamp) -> Result<Completion> {

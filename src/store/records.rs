@@ -213,6 +213,10 @@ pub struct PendingAck {
     pub decision: Decision,
     /// The authentication tags the accept SET must carry.
     pub auth_tags: Vec<String>,
+    /// The delivery service's submit-submission SET kept as evidence (empty if there was
+    /// none): it names the case, so an acknowledgement can be sent after a restart even when
+    /// the submission is no longer listed.
+    pub submit_set: String,
 }
 
 /// Result of [`crate::store::Store::mark_acknowledged`].

@@ -37,7 +37,7 @@ pub(crate) const ATTACHMENTS_OF: &str = "SELECT attachment_id, filename, media_t
 
 /// Stored, unacknowledged decisions whose acknowledgement is due under their ack policy.
 pub(crate) const PENDING_ACKS: &str = "SELECT s.submission_id, s.decision, s.problems, \
-     e.auth_tags FROM submissions s JOIN evidence e ON e.submission_id = s.submission_id \
+     e.auth_tags, e.submit_set FROM submissions s JOIN evidence e ON e.submission_id = s.submission_id \
      WHERE s.state = 'stored' AND s.acked_at IS NULL AND (s.ack_policy = 'after-store' \
      OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.submission_id = s.submission_id \
      AND o.state <> 'delivered')) ORDER BY s.stored_at, s.submission_id LIMIT ?1";
@@ -50,6 +50,10 @@ pub(crate) const ACK_MARK: &str = "UPDATE submissions SET acked_at = ?2, ack_set
 /// nothing; a completion of a dead letter wins, because the delivery did happen.
 pub(crate) const JOB_COMPLETE: &str = "UPDATE outbox SET state = 'delivered', finished_at = ?2, \
      lease_owner = NULL, lease_until = NULL WHERE job_id = ?1 AND state IN ('pending', 'dead')";
+
+/// Only the current lease holder extends its lease (a heartbeat during a long delivery).
+pub(crate) const JOB_EXTEND: &str = "UPDATE outbox SET lease_until = ?3 \
+     WHERE job_id = ?1 AND state = 'pending' AND lease_owner = ?2";
 
 pub(crate) const JOB_STATE: &str = "SELECT state FROM outbox WHERE job_id = ?1";
 

@@ -274,7 +274,13 @@ impl super::Store for SqliteStore {
                 .optional()?
                 .ok_or(StoreError::NotFound { what: "attachment" })?;
             let src = blobs.path(&meta.sha256);
-            std::fs::copy(&src, &dest).map_err(|e| StoreError::io(dest.display(), e))?;
+            // Durable on return, like the PostgreSQL export: a file-drop delivery renames the
+            // exported file into place and is then recorded as delivered.
+            let io_err = |e| StoreError::io(dest.display(), e);
+            let mut from = File::open(&src).map_err(|e| StoreError::io(src.display(), e))?;
+            let mut to = File::create(&dest).map_err(io_err)?;
+            std::io::copy(&mut from, &mut to).map_err(io_err)?;
+            to.sync_all().map_err(io_err)?;
             Ok(meta)
         })
         .await
@@ -289,14 +295,16 @@ impl super::Store for SqliteStore {
                     r.get::<_, String>(1)?,
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
                 ))
             })?;
             rows.map(|row| {
-                let (submission_id, decision, problems, tags) = row?;
+                let (submission_id, decision, problems, tags, submit_set) = row?;
                 Ok(PendingAck {
                     submission_id,
                     decision: Decision::from_columns(&decision, problems.as_deref())?,
                     auth_tags: serde_json::from_str(&tags)?,
+                    submit_set,
                 })
             })
             .collect()
@@ -365,6 +373,14 @@ impl super::Store for SqliteStore {
             tx.commit()?;
             claimed.sort_by_key(|j| j.job_id);
             Ok(claimed)
+        })
+        .await
+    }
+
+    async fn extend_lease(&self, job_id: i64, worker: &str, until: Timestamp) -> Result<bool> {
+        let worker = worker.to_owned();
+        self.run(move |conn, _| {
+            Ok(conn.execute(sql::JOB_EXTEND, params![job_id, worker, until.0])? == 1)
         })
         .await
     }

@@ -9,6 +9,7 @@ mod forward_http;
 mod forward_mtls;
 mod forward_outage;
 mod forward_support;
+mod gateway_crash;
 mod gateway_demo;
 mod gateway_e2e;
 mod gateway_shared_pg;

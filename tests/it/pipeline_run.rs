@@ -221,28 +221,33 @@ async fn poll_stores_then_acknowledges_each_decision_once() {
     assert_eq!(p.counts().acknowledged, 3);
 }
 
+/// Stores one submission at `path` while the delivery service refuses posts, so its ack stays
+/// due; returns its id. The store is closed afterwards (the "crash").
+async fn stored_with_ack_pending(path: &std::path::Path, dest: &str, fake: &Arc<Fake>) -> String {
+    let d = draft_for(dest, &xgewerbeanzeige(), 1);
+    let id = fake.add(capture(&d, &d.seal()));
+    *fake.fail_posts.lock().expect("lock") = true;
+    let store = SqliteStore::open(path).await.expect("store");
+    let p = Pipeline::new(
+        store.clone(),
+        Arc::clone(fake),
+        settings(dest, AckPolicy::AfterStore),
+    );
+    p.poll_once().await.expect("poll");
+    // Stored, but the delivery service was down: the ack is still due.
+    assert_eq!(store.pending_acks(10).await.expect("acks").len(), 1);
+    assert!(fake.posts().is_empty());
+    *fake.fail_posts.lock().expect("lock") = false;
+    id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsent_ack_is_sent_once_after_a_restart() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("db.sqlite");
     let dest = uuid::Uuid::new_v4().to_string();
     let fake = Arc::new(Fake::default());
-    let d = draft_for(&dest, &xgewerbeanzeige(), 1);
-    let id = fake.add(capture(&d, &d.seal()));
-    *fake.fail_posts.lock().expect("lock") = true;
-    {
-        let store = SqliteStore::open(&path).await.expect("store");
-        let p = Pipeline::new(
-            store.clone(),
-            Arc::clone(&fake),
-            settings(&dest, AckPolicy::AfterStore),
-        );
-        p.poll_once().await.expect("poll");
-        // Stored, but the delivery service was down: the ack is still due.
-        assert_eq!(store.pending_acks(10).await.expect("acks").len(), 1);
-        assert!(fake.posts().is_empty());
-    }
-    *fake.fail_posts.lock().expect("lock") = false;
+    let id = stored_with_ack_pending(&path, &dest, &fake).await;
     let store = SqliteStore::open(&path).await.expect("reopen");
     let p = Pipeline::new(
         store.clone(),
@@ -280,4 +285,39 @@ async fn after_forward_holds_the_ack_until_delivery() {
         .expect("complete");
     p.flush_acks().await.expect("flush");
     assert_eq!(fake.posts().len(), 1);
+}
+
+/// A crash between posting the decision and recording it: after the restart the submission is
+/// no longer listed (it is decided), so the case comes from the stored submit SET; the post is
+/// answered "already decided" and the ack is closed, without a second decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ack_posted_but_unrecorded_is_closed_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("db.sqlite");
+    let dest = uuid::Uuid::new_v4().to_string();
+    let fake = Arc::new(Fake::default());
+    let id = stored_with_ack_pending(&path, &dest, &fake).await;
+    // The post reached the delivery service just before the crash.
+    fake.posts.lock().expect("lock").push((
+        id.clone(),
+        set::ACCEPT_SUBMISSION.to_owned(),
+        Value::Null,
+    ));
+    assert!(fake.list().await.expect("list").is_empty());
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    let p = Pipeline::new(
+        store.clone(),
+        Arc::clone(&fake),
+        settings(&dest, AckPolicy::AfterStore),
+    );
+    assert!(p.poll_once().await.expect("poll").is_empty());
+    assert!(
+        store.pending_acks(10).await.expect("acks").is_empty(),
+        "the ack is recorded"
+    );
+    assert_eq!(
+        fake.posts().len(),
+        1,
+        "one decision at the delivery service"
+    );
 }

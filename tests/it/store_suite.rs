@@ -157,6 +157,7 @@ suite!(
     ack_after_store_is_recorded_once,
     ack_after_forward_waits_for_every_job,
     expired_lease_is_claimable_again,
+    only_the_holder_extends_a_lease,
     retries_dead_letter_and_redrive,
     concurrent_claimers_get_disjoint_jobs,
     one_poller_at_a_time,
@@ -433,6 +434,8 @@ async fn ack_after_store_is_recorded_once<B: Backend>(b: &B) {
     assert_eq!(ids, ["sub-a", "sub-r"]);
     assert_eq!(due[0].decision, Decision::Accepted);
     assert_eq!(due[0].auth_tags, ["tagMeta", "tagData"]);
+    // The submit SET (it names the case) comes along, for an ack after a restart.
+    assert_eq!(due[0].submit_set, evidence().submit_set);
     assert_eq!(due[1].decision, Decision::Rejected { problems });
 
     let t = Timestamp(T0.0 + 100);
@@ -538,6 +541,58 @@ async fn expired_lease_is_claimable_again<B: Backend>(b: &B) {
             .await
             .expect("claim")
             .is_empty()
+    );
+}
+
+/// A heartbeat keeps a long delivery's job: the holder extends its lease, nobody else can,
+/// and an extended lease is not claimable where the original would have expired.
+async fn only_the_holder_extends_a_lease<B: Backend>(b: &B) {
+    let s = b.store();
+    stored(s, "sub-x", &["bau"]).await;
+    let a = s
+        .claim_jobs("worker-a", T0, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(a.len(), 1);
+    let job = a[0].job_id;
+    let renewed = T0.plus(LEASE).plus(LEASE);
+    assert!(
+        s.extend_lease(job, "worker-a", renewed)
+            .await
+            .expect("extend")
+    );
+    assert!(
+        !s.extend_lease(job, "worker-b", renewed.plus(LEASE))
+            .await
+            .expect("extend"),
+        "only the holder extends"
+    );
+    let past_first = T0.plus(LEASE).plus(Duration::from_secs(1));
+    assert!(
+        s.claim_jobs("worker-b", past_first, LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the renewed lease still holds"
+    );
+    let past_renewed = renewed.plus(Duration::from_secs(1));
+    let b_jobs = s
+        .claim_jobs("worker-b", past_renewed, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(b_jobs.len(), 1, "claimable once the renewed lease expired");
+    assert!(
+        !s.extend_lease(job, "worker-a", past_renewed.plus(LEASE))
+            .await
+            .expect("extend"),
+        "a lease taken over cannot be extended by its former holder"
+    );
+    s.complete_job(job, past_renewed).await.expect("complete");
+    assert!(
+        !s.extend_lease(job, "worker-b", past_renewed.plus(LEASE))
+            .await
+            .expect("extend"),
+        "a finished job has no lease"
     );
 }
 
