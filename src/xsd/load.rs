@@ -117,36 +117,29 @@ pub(crate) fn original_key(clark: &str, doc: usize) -> String {
 /// Inside `xs:redefine`, a type's `base`, a group's inner `group ref` and an attribute group's
 /// inner `attributeGroup ref` naming the component itself mean the original definition.
 fn mark_redefine_self_references(doc: &mut SchemaDoc, d: usize) {
-    let redefines: Vec<u32> = doc
-        .top_level()
-        .filter(|&n| &*doc.nodes[n as usize].kind == "redefine")
+    let components: Vec<(u32, String)> = doc
+        .redefined_components()
+        .map(|(c, name)| (c, format!("{{{}}}{}", doc.target_ns, name)))
         .collect();
-    for r in redefines {
-        let components = doc.nodes[r as usize].children.clone();
-        for c in components {
-            let node = &doc.nodes[c as usize];
-            let Some(name) = node.attr("name") else {
-                continue;
-            };
-            let clark = format!("{{{}}}{}", doc.target_ns, name);
-            let (attr, on_kind): (&str, &[&str]) = match &*node.kind {
-                "complexType" | "simpleType" => ("base", &["restriction", "extension"]),
-                "group" => ("ref", &["group"]),
-                "attributeGroup" => ("ref", &["attributeGroup"]),
-                _ => continue,
-            };
-            let mut stack = node.children.clone();
-            while let Some(n) = stack.pop() {
-                let node = &mut doc.nodes[n as usize];
-                if on_kind.contains(&&*node.kind) {
-                    for (k, v) in &mut node.attrs {
-                        if &**k == attr && **v == *clark {
-                            *v = original_key(&clark, d).into_boxed_str();
-                        }
+    for (c, clark) in components {
+        let node = &doc.nodes[c as usize];
+        let (attr, on_kind): (&str, &[&str]) = match &*node.kind {
+            "complexType" | "simpleType" => ("base", &["restriction", "extension"]),
+            "group" => ("ref", &["group"]),
+            "attributeGroup" => ("ref", &["attributeGroup"]),
+            _ => continue,
+        };
+        let mut stack = node.children.clone();
+        while let Some(n) = stack.pop() {
+            let node = &mut doc.nodes[n as usize];
+            if on_kind.contains(&&*node.kind) {
+                for (k, v) in &mut node.attrs {
+                    if &**k == attr && **v == *clark {
+                        *v = original_key(&clark, d).into_boxed_str();
                     }
                 }
-                stack.extend(node.children.iter().copied());
             }
+            stack.extend(node.children.iter().copied());
         }
     }
 }

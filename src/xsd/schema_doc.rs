@@ -93,6 +93,14 @@ impl SchemaDoc {
         self.nodes[0].children.iter().copied()
     }
 
+    /// The named components inside this document's `xs:redefine` elements: (node, name).
+    pub(crate) fn redefined_components(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        self.top_level()
+            .filter(|&n| &*self.nodes[n as usize].kind == "redefine")
+            .flat_map(|r| self.nodes[r as usize].children.iter().copied())
+            .filter_map(|n| self.nodes[n as usize].attr("name").map(|name| (n, name)))
+    }
+
     /// Schema error at a node.
     pub(crate) fn error(&self, node: u32, message: impl Into<String>) -> SchemaError {
         let n = &self.nodes[node as usize];

@@ -320,34 +320,25 @@ impl<'d> Asm<'d> {
         for (d, doc) in self.docs.iter().enumerate().rev() {
             let key = |clark: &str| super::load::original_key(clark, d);
             let d = u32::try_from(d).expect("document count bounded by limits");
-            for r in doc
-                .top_level()
-                .filter(|&n| &*doc.nodes[n as usize].kind == "redefine")
-            {
-                for &n in &doc.nodes[r as usize].children {
-                    let node = &doc.nodes[n as usize];
-                    let Some(name) = node.attr("name") else {
-                        continue;
-                    };
-                    let table = match &*node.kind {
-                        "complexType" | "simpleType" => &mut self.tables.types,
-                        "group" => &mut self.tables.groups,
-                        "attributeGroup" => &mut self.tables.attr_groups,
-                        _ => continue,
-                    };
-                    let clark = format!("{{{}}}{}", doc.target_ns, name);
-                    match table.remove(&clark) {
-                        Some(orig) => {
-                            table.insert(key(&clark), orig);
-                        }
-                        None => {
-                            let e = doc
-                                .error(n, format!("redefined component '{clark}' does not exist"));
-                            self.errors.push(e);
-                        }
+            for (n, name) in doc.redefined_components() {
+                let table = match &*doc.nodes[n as usize].kind {
+                    "complexType" | "simpleType" => &mut self.tables.types,
+                    "group" => &mut self.tables.groups,
+                    "attributeGroup" => &mut self.tables.attr_groups,
+                    _ => continue,
+                };
+                let clark = format!("{{{}}}{}", doc.target_ns, name);
+                match table.remove(&clark) {
+                    Some(orig) => {
+                        table.insert(key(&clark), orig);
                     }
-                    table.insert(clark, Src { doc: d, node: n });
+                    None => {
+                        let e =
+                            doc.error(n, format!("redefined component '{clark}' does not exist"));
+                        self.errors.push(e);
+                    }
                 }
+                table.insert(clark, Src { doc: d, node: n });
             }
         }
     }

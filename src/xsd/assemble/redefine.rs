@@ -12,23 +12,14 @@ impl Asm<'_> {
         for d in 0..self.docs.len() {
             let doc = &self.docs[d];
             let d = u32::try_from(d).expect("document count bounded by limits");
-            for r in doc
-                .top_level()
-                .filter(|&n| &*doc.nodes[n as usize].kind == "redefine")
-            {
-                for &n in &doc.nodes[r as usize].children {
-                    let node = &doc.nodes[n as usize];
-                    let Some(name) = node.attr("name") else {
-                        continue;
-                    };
-                    let clark = format!("{{{}}}{}", doc.target_ns, name);
-                    let src = Src { doc: d, node: n };
-                    match &*node.kind {
-                        "simpleType" | "complexType" => self.check_redefined_type(&clark, src),
-                        "group" => self.check_redefined_group(&clark, src),
-                        "attributeGroup" => self.check_redefined_attr_group(&clark, src),
-                        _ => {}
-                    }
+            for (n, name) in doc.redefined_components() {
+                let clark = format!("{{{}}}{}", doc.target_ns, name);
+                let src = Src { doc: d, node: n };
+                match &*doc.nodes[n as usize].kind {
+                    "simpleType" | "complexType" => self.check_redefined_type(&clark, src),
+                    "group" => self.check_redefined_group(&clark, src),
+                    "attributeGroup" => self.check_redefined_attr_group(&clark, src),
+                    _ => {}
                 }
             }
         }
