@@ -220,6 +220,32 @@ fn broken_schemas_are_rejected_with_positions() {
 /// Schema-for-schemas and component rules added for the W3C sets: xs:annotation content,
 /// xml:lang on xs:documentation, value constraints on ID types, two ID attribute uses, complex
 /// types where a simple type's base, item or member type must stand.
+/// Writes `<xs:schema>{prefix}{body}</xs:schema>` as `dir/s{i}.xsd` and asserts that compiling
+/// it fails with an error whose message contains `expected`.
+fn assert_schema_error(
+    dir: &std::path::Path,
+    i: usize,
+    prefix: &str,
+    body: &str,
+    what: &str,
+    expected: &str,
+) {
+    let path = dir.join(format!("s{i}.xsd"));
+    std::fs::write(
+        &path,
+        format!(
+            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{prefix}{body}</xs:schema>"#
+        ),
+    )
+    .expect("write");
+    let err = xsd::compile_file(&path, &Limits::default()).expect_err(what);
+    assert!(
+        err.errors().iter().any(|e| e.message.contains(expected)),
+        "{what}: {:?}",
+        err.errors()
+    );
+}
+
 #[test]
 fn annotation_content_and_id_rules_are_schema_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -260,18 +286,7 @@ fn annotation_content_and_id_rules_are_schema_errors() {
         ),
     ];
     for (i, (what, body, expected)) in cases.iter().enumerate() {
-        let path = dir.path().join(format!("s{i}.xsd"));
-        std::fs::write(
-            &path,
-            format!(r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{body}</xs:schema>"#),
-        )
-        .expect("write");
-        let err = xsd::compile_file(&path, &Limits::default()).expect_err(what);
-        assert!(
-            err.errors().iter().any(|e| e.message.contains(expected)),
-            "{what}: {:?}",
-            err.errors()
-        );
+        assert_schema_error(dir.path(), i, "", body, what, expected);
     }
     // The same shapes without the violation compile.
     let path = dir.path().join("ok.xsd");
@@ -372,20 +387,7 @@ fn derivation_constraints_are_schema_errors() {
         ),
     ];
     for (i, (what, body, expected)) in cases.iter().enumerate() {
-        let path = dir.path().join(format!("s{i}.xsd"));
-        std::fs::write(
-            &path,
-            format!(
-                r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{base}{body}</xs:schema>"#
-            ),
-        )
-        .expect("write");
-        let err = xsd::compile_file(&path, &Limits::default()).expect_err(what);
-        assert!(
-            err.errors().iter().any(|e| e.message.contains(expected)),
-            "{what}: {:?}",
-            err.errors()
-        );
+        assert_schema_error(dir.path(), i, base, body, what, expected);
     }
     // Valid counterparts: a proper restriction, a group referenced twice, recursion through an
     // element declaration inside a named group.
