@@ -28,6 +28,14 @@ pub fn decode_into(text: &str, out: &mut Vec<u8>) -> bool {
     URL_SAFE_NO_PAD.decode_vec(text, out).is_ok()
 }
 
+/// Decodes strict unpadded base64url bytes into `out` (which must have room for
+/// [`decoded_len`]); the number of bytes written, `None` on any deviation. Used piecewise on
+/// groups of four characters, with the rest as the last piece.
+#[must_use]
+pub fn decode_to_slice(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    URL_SAFE_NO_PAD.decode_slice(text, out).ok()
+}
+
 /// Decodes standard, padded base64 as used by the `x5c` header (RFC 7517 §4.7).
 #[must_use]
 pub fn decode_standard(text: &str) -> Option<Vec<u8>> {

@@ -9,13 +9,12 @@
 //! (RFC 7516 §11.5, Manger/Marvin). The precise reason is kept in [`DecryptFailure::reason`]
 //! for debug logs; it names no secret.
 
-use std::io::Read as _;
-
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::base64url;
+use super::inflate::inflate_all;
 use super::header::{HeaderJsonError, HeaderMembers};
 use super::jwk::{ALG_RSA_OAEP_256, RsaPublicKey};
 use super::keyring::KeyRing;
@@ -23,8 +22,8 @@ use crate::config::JoseLimits;
 
 /// The only content encryption FIT-Connect uses.
 pub const ENC_A256GCM: &str = "A256GCM";
-const IV_LEN: usize = 12;
-const TAG_LEN: usize = 16;
+pub(super) const IV_LEN: usize = 12;
+pub(super) const TAG_LEN: usize = 16;
 const CEK_LEN: usize = 32;
 /// RSA-8192, the largest modulus aws-lc accepts, gives 1024-byte encrypted keys.
 const MAX_ENCRYPTED_KEY_LEN: usize = 1024;
@@ -246,7 +245,7 @@ fn string_member(members: &HeaderMembers, name: &'static str) -> Result<Option<S
 }
 
 impl JweHeader {
-    fn from_json(json: &[u8]) -> Result<Self, JweError> {
+    pub(super) fn from_json(json: &[u8]) -> Result<Self, JweError> {
         let members = HeaderMembers::parse(json).map_err(|e| match e {
             HeaderJsonError::Duplicate => JweError::DuplicateHeaderMember,
             HeaderJsonError::Syntax { line, column } => JweError::HeaderNotJson { line, column },
@@ -305,7 +304,7 @@ impl std::fmt::Debug for CompactJwe<'_> {
     }
 }
 
-fn fixed<const N: usize>(
+pub(super) fn fixed<const N: usize>(
     text: &str,
     part: Part,
     wrong: fn(usize) -> JweError,
@@ -322,6 +321,103 @@ fn fixed<const N: usize>(
     }
     let bytes = base64url::decode(text).ok_or(JweError::Base64 { part })?;
     bytes.try_into().map_err(|v: Vec<u8>| wrong(v.len()))
+}
+
+/// Part 1: within the size limit, strict base64url, a valid FIT-Connect header.
+pub(super) fn parse_protected(h: &str, limits: &JoseLimits) -> Result<JweHeader, JweError> {
+    if h.len() > limits.max_protected_header_bytes {
+        return Err(JweError::HeaderTooLarge {
+            limit: limits.max_protected_header_bytes,
+        });
+    }
+    let header_json = base64url::decode(h).ok_or(JweError::Base64 {
+        part: Part::ProtectedHeader,
+    })?;
+    JweHeader::from_json(&header_json)
+}
+
+/// Part 2, bounded before decoding: the part is attacker-sized up to the token limit.
+pub(super) fn check_encrypted_key_len(text_len: usize) -> Result<(), JweError> {
+    let found = base64url::decoded_len(text_len);
+    if found > MAX_ENCRYPTED_KEY_LEN {
+        return Err(JweError::EncryptedKeyTooLarge { found });
+    }
+    Ok(())
+}
+
+/// Part 2 decoded (after [`check_encrypted_key_len`]).
+pub(super) fn decode_encrypted_key(k: &str) -> Result<Vec<u8>, JweError> {
+    base64url::decode(k).ok_or(JweError::Base64 {
+        part: Part::EncryptedKey,
+    })
+}
+
+/// The content encryption key of a JWE, or a random one that fails like a bad tag.
+pub(super) struct Cek {
+    pub(super) key: Zeroizing<[u8; CEK_LEN]>,
+    /// Whether the RSA-OAEP unwrap succeeded (false: `key` is random).
+    pub(super) unwrapped: bool,
+}
+
+impl Cek {
+    /// A random key that can only fail (stands in when no key could be chosen).
+    pub(super) fn random() -> Self {
+        let mut key = Zeroizing::new([0u8; CEK_LEN]);
+        aws_lc_rs::rand::fill(key.as_mut()).expect("system RNG available");
+        Self {
+            key,
+            unwrapped: false,
+        }
+    }
+
+    /// The error to report when the GCM layer (or the unwrap) failed.
+    pub(super) fn failure(&self) -> JweError {
+        JweError::Decrypt(DecryptFailure {
+            reason: if self.unwrapped {
+                DecryptReason::Tag
+            } else {
+                DecryptReason::KeyUnwrap
+            },
+        })
+    }
+}
+
+/// Unwraps the CEK with the key of `kid`. A failed unwrap is not reported here: the caller
+/// goes on with a random CEK so that it fails exactly like a bad tag (RFC 7516 §11.5).
+pub(super) fn unwrap_cek(
+    kid: &str,
+    encrypted_key: &[u8],
+    keys: &KeyRing,
+) -> Result<Cek, JweError> {
+    let key = keys.get(kid).ok_or(JweError::UnknownKid)?;
+    let expected = key.public_key().modulus_len();
+    if encrypted_key.len() != expected {
+        return Err(JweError::EncryptedKeyLength {
+            found: encrypted_key.len(),
+            expected,
+        });
+    }
+    let mut cek = Zeroizing::new([0u8; CEK_LEN]);
+    let mut unwrap_buf = Zeroizing::new(vec![0u8; expected]);
+    let unwrapped = key
+        .oaep()
+        .decrypt(
+            &aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256,
+            encrypted_key,
+            &mut unwrap_buf,
+            None,
+        )
+        .ok()
+        .filter(|cek| cek.len() == CEK_LEN)
+        .map(|bytes| cek.copy_from_slice(bytes))
+        .is_some();
+    if !unwrapped {
+        aws_lc_rs::rand::fill(cek.as_mut()).expect("system RNG available");
+    }
+    Ok(Cek {
+        key: cek,
+        unwrapped,
+    })
 }
 
 impl<'a> CompactJwe<'a> {
@@ -347,24 +443,9 @@ impl<'a> CompactJwe<'a> {
                 found: token.split('.').take(6).count(),
             });
         };
-        if h.len() > limits.max_protected_header_bytes {
-            return Err(JweError::HeaderTooLarge {
-                limit: limits.max_protected_header_bytes,
-            });
-        }
-        let header_json = base64url::decode(h).ok_or(JweError::Base64 {
-            part: Part::ProtectedHeader,
-        })?;
-        let header = JweHeader::from_json(&header_json)?;
-        // Bound before decoding: the part is attacker-sized up to the token limit.
-        if base64url::decoded_len(k.len()) > MAX_ENCRYPTED_KEY_LEN {
-            return Err(JweError::EncryptedKeyTooLarge {
-                found: base64url::decoded_len(k.len()),
-            });
-        }
-        let encrypted_key = base64url::decode(k).ok_or(JweError::Base64 {
-            part: Part::EncryptedKey,
-        })?;
+        let header = parse_protected(h, limits)?;
+        check_encrypted_key_len(k.len())?;
+        let encrypted_key = decode_encrypted_key(k)?;
         let iv = fixed::<IV_LEN>(iv, Part::Iv, |found| JweError::IvLength { found })?;
         let tag = fixed::<TAG_LEN>(t, Part::Tag, |found| JweError::TagLength { found })?;
         let mut ciphertext = Vec::with_capacity(base64url::decoded_len(c.len()) + TAG_LEN);
@@ -408,47 +489,16 @@ impl<'a> CompactJwe<'a> {
     /// [`JweError::UnknownKid`], [`JweError::EncryptedKeyLength`], the opaque
     /// [`JweError::Decrypt`], or the inflate errors.
     pub fn decrypt(self, keys: &KeyRing, limits: &JoseLimits) -> Result<Plaintext, JweError> {
-        let key = keys.get(&self.header.kid).ok_or(JweError::UnknownKid)?;
-        let expected = key.public_key().modulus_len();
-        if self.encrypted_key.len() != expected {
-            return Err(JweError::EncryptedKeyLength {
-                found: self.encrypted_key.len(),
-                expected,
-            });
-        }
-        let mut cek = Zeroizing::new([0u8; CEK_LEN]);
-        let mut unwrap_buf = Zeroizing::new(vec![0u8; expected]);
-        let unwrapped = key
-            .oaep()
-            .decrypt(
-                &aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256,
-                &self.encrypted_key,
-                &mut unwrap_buf,
-                None,
-            )
-            .ok()
-            .filter(|cek| cek.len() == CEK_LEN)
-            .map(|bytes| cek.copy_from_slice(bytes))
-            .is_some();
-        if !unwrapped {
-            // RFC 7516 §11.5: carry on with a random CEK so this fails like a bad tag.
-            aws_lc_rs::rand::fill(cek.as_mut()).expect("system RNG available");
-        }
-        let reason = if unwrapped {
-            DecryptReason::Tag
-        } else {
-            DecryptReason::KeyUnwrap
-        };
-        let fail = JweError::Decrypt(DecryptFailure { reason });
+        let cek = unwrap_cek(&self.header.kid, &self.encrypted_key, keys)?;
         let mut buffer = Zeroizing::new(self.ciphertext);
         buffer.extend_from_slice(&self.tag);
-        let len = match open_a256gcm(&cek, self.iv, self.protected.as_bytes(), &mut buffer) {
-            Some(len) if unwrapped => len,
-            _ => return Err(fail),
+        let len = match open_a256gcm(&cek.key, self.iv, self.protected.as_bytes(), &mut buffer) {
+            Some(len) if cek.unwrapped => len,
+            _ => return Err(cek.failure()),
         };
         buffer.truncate(len);
         let bytes = if self.header.deflated {
-            inflate(&buffer, limits.max_inflated_bytes)?
+            inflate_all(&buffer, limits.max_inflated_bytes)?
         } else {
             buffer
         };
@@ -473,21 +523,6 @@ fn open_a256gcm(
     aead.open_in_place(Nonce::assume_unique_for_key(iv), Aad::from(aad), buffer)
         .ok()
         .map(|p| p.len())
-}
-
-/// Inflates raw DEFLATE (RFC 1951, the JWE `DEF`), reading at most `limit + 1` bytes.
-fn inflate(compressed: &[u8], limit: usize) -> Result<Zeroizing<Vec<u8>>, JweError> {
-    let cap = compressed.len().saturating_mul(4).min(limit);
-    let mut out = Zeroizing::new(Vec::with_capacity(cap));
-    let bound = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    flate2::read::DeflateDecoder::new(compressed)
-        .take(bound)
-        .read_to_end(&mut out)
-        .map_err(|_| JweError::InflateFailed)?;
-    if out.len() > limit {
-        return Err(JweError::InflateTooLarge { limit });
-    }
-    Ok(out)
 }
 
 /// A decrypted JWE payload; zeroized on drop, not `Clone`.

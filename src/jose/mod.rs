@@ -5,7 +5,9 @@
 
 pub mod base64url;
 mod header;
+mod inflate;
 pub mod jwe;
+pub mod jwe_stream;
 pub mod jwk;
 pub mod jws;
 pub mod keyring;
@@ -13,6 +15,7 @@ mod rsa_der;
 pub mod x509;
 
 pub use jwe::{CompactJwe, JweError, JweHeader, Plaintext};
+pub use jwe_stream::{StreamError, StreamedPlaintext, decrypt_seekable};
 pub use jwk::{DecryptionKey, Jwk, JwkError, KeyUse, RsaPublicKey, SigningKey};
 pub use jws::{CompactJws, JwsError, VerifiedJws};
 pub use keyring::KeyRing;

@@ -6,7 +6,7 @@
 use super::{Case, Env, expected_str, same};
 use crate::fitconnect::hash::sha512_hex;
 use crate::fitconnect::problems::Failure;
-use crate::jose::{CompactJwe, JweError};
+use crate::jose::{CompactJwe, JweError, StreamError, decrypt_seekable};
 
 /// The stable name of a JWE error in the vectors (kebab-case of the check that failed).
 #[must_use]
@@ -38,11 +38,37 @@ pub(super) fn reason(err: &JweError) -> &'static str {
     }
 }
 
+/// The gateway decrypts attachments streamed from a spool file: that path must reach the same
+/// verdict (plaintext or error) for every vector.
+fn same_when_streamed(
+    env: &Env,
+    token: &str,
+    in_memory: &Result<crate::jose::Plaintext, JweError>,
+) -> Result<(), String> {
+    let mut out = Vec::new();
+    let streamed = decrypt_seekable(
+        &mut std::io::Cursor::new(token.as_bytes()),
+        &mut out,
+        &env.keyring,
+        &env.limits.jose,
+    );
+    match (in_memory, streamed) {
+        (Ok(p), Ok(_)) if p.bytes() == &out[..] => Ok(()),
+        (Err(a), Err(StreamError::Jwe(b))) if *a == b => Ok(()),
+        (a, b) => Err(format!(
+            "streamed decryption differs: in memory {:?}, streamed {:?}",
+            a.as_ref().map(|p| p.bytes().len()).map_err(reason),
+            b.map(|p| p.len()).map_err(|e| e.to_string())
+        )),
+    }
+}
+
 pub(super) fn run(env: &Env, case: &Case) -> Result<(), String> {
     let token = env.input_text(case, "token")?;
     let limits = &env.limits.jose;
     let result =
         CompactJwe::parse(&token, limits).and_then(|jwe| jwe.decrypt(&env.keyring, limits));
+    same_when_streamed(env, &token, &result)?;
     match (expected_str(case, "result")?, result) {
         ("plaintext", Ok(plain)) => {
             same(

@@ -131,6 +131,14 @@ pub enum ClientError {
         /// The cause.
         message: String,
     },
+    /// Writing a download to its local spool file failed (not the service's fault).
+    #[error("{what}: spool file: {message}")]
+    Spool {
+        /// The request.
+        what: String,
+        /// The I/O error.
+        message: String,
+    },
     /// The request or the response body took longer than the configured timeout.
     #[error("{what}: timed out")]
     Timeout {
@@ -200,6 +208,17 @@ impl ClientError {
             _ => None,
         }
     }
+}
+
+/// A submission downloaded with its attachment JWEs in unnamed spool files
+/// ([`Client::download_spooled`]).
+#[derive(Debug)]
+pub struct SpooledDownload {
+    /// Submission, event log and JWKS as [`Client::download`] gives them; `attachments` is
+    /// empty.
+    pub captured: CapturedSubmission,
+    /// The attachment JWEs by id, each in an unnamed file (read from its start).
+    pub attachments: BTreeMap<String, std::fs::File>,
 }
 
 /// One page of `GET /submissions?destinationId=…`.
@@ -382,6 +401,7 @@ impl Client {
                 None,
                 Body::Form(form.as_bytes().to_vec().into()),
                 Expect::Any,
+                None,
             )
             .await?;
         if resp.status != 200 {
@@ -418,6 +438,7 @@ impl Client {
         path: &str,
         body: Body,
         expect: Expect,
+        mut spool: transport::Spool<'_>,
     ) -> Result<transport::Response, ClientError> {
         let url = format!("{}{path}", self.inner.config.api_base());
         // The path without the query, for error messages.
@@ -433,6 +454,7 @@ impl Client {
                     Some(&token),
                     body.clone(),
                     expect,
+                    spool.as_deref_mut(),
                 )
                 .await?;
             if resp.status == 401 && !refreshed {
@@ -454,7 +476,7 @@ impl Client {
         ok: &[u16],
     ) -> Result<Vec<u8>, ClientError> {
         let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
-        let resp = self.api(method, path, body, expect).await?;
+        let resp = self.api(method, path, body, expect, None).await?;
         if ok.contains(&resp.status) {
             Ok(resp.body)
         } else {
@@ -595,7 +617,7 @@ impl Client {
         let url = format!("{}/.well-known/jwks.json", self.inner.config.submission_api);
         let what = "GET /.well-known/jwks.json";
         let resp = self
-            .send(Method::GET, &url, what, None, Body::Empty, Expect::Json)
+            .send(Method::GET, &url, what, None, Body::Empty, Expect::Json, None)
             .await?;
         if resp.status != 200 {
             return Err(ClientError::Status {
@@ -607,6 +629,35 @@ impl Client {
         parse_json(what, &resp.body)
     }
 
+    /// `GET /submissions/{id}/attachments/{attachmentId}` streamed into `file` (emptied
+    /// first; retries start over), never held in memory. Returns the bytes written.
+    ///
+    /// # Errors
+    /// As [`Client::attachment`]; [`ClientError::Spool`] when writing the file fails.
+    pub async fn attachment_to_file(
+        &self,
+        submission_id: &str,
+        attachment_id: &str,
+        file: &mut tokio::fs::File,
+    ) -> Result<u64, ClientError> {
+        let what = "GET /submissions/{id}/attachments/{attachmentId}";
+        check_id(what, submission_id)?;
+        check_id(what, attachment_id)?;
+        let path = format!("/submissions/{submission_id}/attachments/{attachment_id}");
+        let resp = self
+            .api(Method::GET, &path, Body::Empty, Expect::Attachment, Some(file))
+            .await?;
+        if resp.status == 200 {
+            Ok(resp.spooled)
+        } else {
+            Err(ClientError::Status {
+                what: what.to_owned(),
+                status: resp.status,
+                problem: serde_json::from_slice(&resp.body).ok(),
+            })
+        }
+    }
+
     /// Downloads a submission with all its attachments, its case event log and the delivery
     /// service's JWKS, verbatim, as a [`CapturedSubmission`]. Nothing is checked here; run
     /// [`verify::verify_capture`] on the result.
@@ -614,13 +665,53 @@ impl Client {
     /// # Errors
     /// The first failed download.
     pub async fn download(&self, submission_id: &str) -> Result<CapturedSubmission, ClientError> {
+        let (mut captured, ids) = self.download_submission(submission_id).await?;
+        for id in ids {
+            let jwe = self.attachment(submission_id, &id).await?;
+            captured.attachments.insert(id, jwe);
+        }
+        self.download_log(captured).await
+    }
+
+    /// As [`Client::download`], but each attachment JWE is streamed into an unnamed file in
+    /// `spool_dir` (removed by the OS when dropped, also after a crash), so memory does not
+    /// grow with attachment size.
+    ///
+    /// # Errors
+    /// The first failed download; [`ClientError::Spool`] when a spool file cannot be made.
+    pub async fn download_spooled(
+        &self,
+        submission_id: &str,
+        spool_dir: &std::path::Path,
+    ) -> Result<SpooledDownload, ClientError> {
+        let what = "GET /submissions/{id}/attachments/{attachmentId}";
+        let spool_error = |e: std::io::Error| ClientError::Spool {
+            what: what.to_owned(),
+            message: e.to_string(),
+        };
+        let (captured, ids) = self.download_submission(submission_id).await?;
+        let mut attachments = BTreeMap::new();
+        for id in ids {
+            let std_file = tempfile::tempfile_in(spool_dir).map_err(spool_error)?;
+            let mut file = tokio::fs::File::from_std(std_file);
+            self.attachment_to_file(submission_id, &id, &mut file)
+                .await?;
+            attachments.insert(id, file.into_std().await);
+        }
+        let captured = self.download_log(captured).await?;
+        Ok(SpooledDownload {
+            captured,
+            attachments,
+        })
+    }
+
+    /// The submission JSON (in a capture without attachments yet) and its attachment ids.
+    async fn download_submission(
+        &self,
+        submission_id: &str,
+    ) -> Result<(CapturedSubmission, Vec<String>), ClientError> {
         let submission = self.submission(submission_id).await?;
         let what = "GET /submissions/{id}";
-        let case_id = submission
-            .get("caseId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| shape(what, "no caseId"))?
-            .to_owned();
         let ids: Vec<String> = match submission.get("attachments") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a
@@ -633,24 +724,35 @@ impl Client {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(shape(what, "attachments is not an array")),
         };
-        let mut attachments = BTreeMap::new();
-        for id in ids {
-            let jwe = self.attachment(submission_id, &id).await?;
-            attachments.insert(id, jwe);
+        if submission.get("caseId").and_then(Value::as_str).is_none() {
+            return Err(shape(what, "no caseId"));
         }
-        let events = self.events(&case_id).await?;
-        let service_jwks = self.service_jwks().await?;
-        Ok(CapturedSubmission {
+        let captured = CapturedSubmission {
             submission,
-            attachments,
-            events,
-            service_jwks,
+            attachments: BTreeMap::new(),
+            events: Value::Null,
+            service_jwks: Value::Null,
             info: CaptureInfo {
                 issuer: self.inner.config.issuer().to_owned(),
                 captured_at: unix_now(),
                 profile: self.inner.config.profile,
             },
-        })
+        };
+        Ok((captured, ids))
+    }
+
+    /// Completes a capture with the case's event log and the service's JWKS.
+    async fn download_log(
+        &self,
+        mut captured: CapturedSubmission,
+    ) -> Result<CapturedSubmission, ClientError> {
+        let case_id = captured
+            .case_id()
+            .ok_or_else(|| shape("GET /submissions/{id}", "no caseId"))?
+            .to_owned();
+        captured.events = self.events(&case_id).await?;
+        captured.service_jwks = self.service_jwks().await?;
+        Ok(captured)
     }
 
     /// `POST /cases/{caseId}/events` with a signed SET (`application/jose`).

@@ -31,12 +31,17 @@ pub(super) enum Expect {
     Upload,
 }
 
-/// A received response: status and the whole (bounded) body.
+/// A received response: status and the whole (bounded) body. With a spool file, a 200 body
+/// went to the file instead (`body` is empty, `spooled` its length).
 #[derive(Debug)]
 pub(super) struct Response {
     pub(super) status: u16,
     pub(super) body: Vec<u8>,
+    pub(super) spooled: u64,
 }
+
+/// Where a `200` body of an [`Expect::Attachment`] exchange goes instead of memory.
+pub(super) type Spool<'a> = Option<&'a mut tokio::fs::File>;
 
 /// A random factor in [0.5, 1.0) ("equal jitter"), so that many clients do not retry in step.
 fn jitter(d: Duration) -> Duration {
@@ -94,13 +99,22 @@ impl Client {
         token: Option<&str>,
         body: Body,
         expect: Expect,
+        mut spool: Spool<'_>,
     ) -> Result<Response, ClientError> {
         let policy = &self.inner.config.retry;
         let mut backoff = policy.initial_backoff;
         let mut attempt = 1;
         loop {
             let outcome = self
-                .attempt(method.clone(), url, what, token, body.clone(), expect)
+                .attempt(
+                    method.clone(),
+                    url,
+                    what,
+                    token,
+                    body.clone(),
+                    expect,
+                    spool.as_deref_mut(),
+                )
                 .await;
             let (delay, error) = match outcome {
                 Attempt::Done(r) => return Ok(r),
@@ -130,6 +144,7 @@ impl Client {
         token: Option<&str>,
         body: Body,
         expect: Expect,
+        spool: Spool<'_>,
     ) -> Attempt {
         let c = &self.inner.config;
         let (limit, timeout) = match expect {
@@ -204,6 +219,28 @@ impl Client {
         if announced.is_some_and(|n| n > limit as u64) {
             return Attempt::Fail(too_large());
         }
+        let spooling = spool.is_some();
+        if let (Some(file), 200) = (spool, status) {
+            return match spool_body(&mut resp, file, limit).await {
+                Ok(spooled) => Attempt::Done(Response {
+                    status,
+                    body: Vec::new(),
+                    spooled,
+                }),
+                Err(Spooling::TooLarge) => Attempt::Fail(too_large()),
+                Err(Spooling::Body(e)) => Attempt::Fail(transport(&e)),
+                Err(Spooling::File(e)) => Attempt::Fail(ClientError::Spool {
+                    what: what.to_owned(),
+                    message: e.to_string(),
+                }),
+            };
+        }
+        // Error answers are small problem documents even on attachment downloads.
+        let limit = if spooling {
+            c.max_json_bytes
+        } else {
+            limit
+        };
         let mut body = Vec::with_capacity(announced.map_or(0, |n| n as usize).min(limit));
         loop {
             match resp.chunk().await {
@@ -217,8 +254,48 @@ impl Client {
                 Err(e) => return Attempt::Fail(transport(&e)),
             }
         }
-        Attempt::Done(Response { status, body })
+        Attempt::Done(Response {
+            status,
+            body,
+            spooled: 0,
+        })
     }
+}
+
+enum Spooling {
+    TooLarge,
+    Body(reqwest::Error),
+    File(std::io::Error),
+}
+
+/// Streams a response body into `file` (emptied first, so a retry starts clean), at most
+/// `limit` bytes, and makes it durable enough to be read back.
+async fn spool_body(
+    resp: &mut reqwest::Response,
+    file: &mut tokio::fs::File,
+    limit: usize,
+) -> Result<u64, Spooling> {
+    use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
+    file.set_len(0).await.map_err(Spooling::File)?;
+    file.seek(std::io::SeekFrom::Start(0))
+        .await
+        .map_err(Spooling::File)?;
+    let mut written = 0u64;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                written += chunk.len() as u64;
+                if written > limit as u64 {
+                    return Err(Spooling::TooLarge);
+                }
+                file.write_all(&chunk).await.map_err(Spooling::File)?;
+            }
+            Ok(None) => break,
+            Err(e) => return Err(Spooling::Body(e)),
+        }
+    }
+    file.flush().await.map_err(Spooling::File)?;
+    Ok(written)
 }
 
 #[cfg(test)]
