@@ -24,6 +24,7 @@ use crate::forward::{
     RouteTable, UpstreamSpec,
 };
 use crate::jose::{DecryptionKey, Jwk, KeyRing, SigningKey};
+use crate::pipeline::spool::prepare_spool_dir;
 use crate::pipeline::{ClientDelivery, GrammarCache, Pipeline, PipelineSettings};
 use crate::sandbox::SandboxConfig;
 use crate::server::{
@@ -287,6 +288,8 @@ pub(crate) async fn assemble(
     for pack in registry.packs() {
         log(&format!("schema pack {}", pack.label()));
     }
+    prepare_spool_dir(&config.spool_dir)
+        .map_err(|e| (2, vec![format!("spool: {}: {e}", config.spool_dir.display())]))?;
     let metrics = Arc::new(Metrics::new());
     let router_table = Arc::clone(&table);
     let destination_id = dest.id.clone();
@@ -321,6 +324,7 @@ pub(crate) async fn assemble(
         }),
         concurrency: config.concurrency,
         metrics: Some(Arc::clone(&metrics)),
+        spool_dir: config.spool_dir.clone(),
     };
     let pipeline = Pipeline::new(
         store.clone(),
@@ -333,6 +337,7 @@ pub(crate) async fn assemble(
     let policy = ForwardPolicy {
         lease: Duration::from_secs(config.forward_lease_secs),
         concurrency: config.forward_concurrency,
+        spool_dir: config.spool_dir.clone(),
         ..ForwardPolicy::default()
     };
     let forwarder = Forwarder::new(store.clone(), table, policy)

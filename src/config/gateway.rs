@@ -25,6 +25,7 @@
 //! ack_policy = "after-store"  # or after-forward
 //! concurrency = 4
 //! poll_interval_secs = 30
+//! spool_dir = "data/spool"    # attachments while processed and uploaded (unnamed files)
 //!
 //! [forwarding]
 //! lease_secs = 60             # claim lease, renewed while a delivery runs (min 2)
@@ -106,6 +107,7 @@ struct RawPipeline {
     ack_policy: Option<String>,
     concurrency: Option<usize>,
     poll_interval_secs: Option<u64>,
+    spool_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,6 +253,9 @@ pub struct GatewayConfig {
     pub concurrency: usize,
     /// Seconds between polls.
     pub poll_interval_secs: u64,
+    /// Spool directory: attachment JWEs and plaintexts while a submission is processed, and
+    /// exports for HTTP uploads. This instance's own (files in it are swept at start).
+    pub spool_dir: PathBuf,
     /// Lease of a claimed outbox job in seconds (renewed while its delivery runs).
     pub forward_lease_secs: u64,
     /// Deliveries in flight at most.
@@ -420,6 +425,7 @@ impl GatewayConfig {
         if poll_interval_secs == 0 {
             errors.push("pipeline.poll_interval_secs must be at least 1".into());
         }
+        let spool_dir = path(p.spool_dir.as_deref().unwrap_or(Path::new("data/spool")));
 
         let f = raw.forwarding.unwrap_or_default();
         let forward_lease_secs = f.lease_secs.unwrap_or(60);
@@ -511,6 +517,7 @@ impl GatewayConfig {
                 after_forward,
                 concurrency,
                 poll_interval_secs,
+                spool_dir,
                 forward_lease_secs,
                 forward_concurrency,
                 upstreams,
@@ -560,6 +567,7 @@ mod tests {
         let c = GatewayConfig::embedded_default();
         assert!(matches!(c.delivery, DeliverySource::Sandbox { .. }));
         assert_eq!(c.store, "sqlite:./data/poststelle.db");
+        assert_eq!(c.spool_dir, Path::new("./data/spool"));
         assert_eq!(c.default_upstreams, vec!["outbox".to_owned()]);
         assert!(!c.after_forward);
         assert!(c.dangerous_settings().is_empty());

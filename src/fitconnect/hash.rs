@@ -39,6 +39,43 @@ pub fn matches_sha512(bytes: &[u8], expected: &str) -> bool {
         .is_ok()
 }
 
+/// A writer that computes the SHA-512 of everything written through it.
+pub struct Sha512Writer<W> {
+    inner: W,
+    ctx: digest::Context,
+}
+
+impl<W: std::io::Write> Sha512Writer<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            ctx: digest::Context::new(&digest::SHA512),
+        }
+    }
+
+    /// The inner writer (flushed) and the lowercase hex SHA-512 of what was written.
+    ///
+    /// # Errors
+    /// Flushing the inner writer failed.
+    pub fn finish(mut self) -> std::io::Result<(W, String)> {
+        self.inner.flush()?;
+        Ok((self.inner, hex_lower(self.ctx.finish().as_ref())))
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Sha512Writer<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.ctx.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,19 +127,9 @@ fn part_text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|_| "!".to_owned())
 }
 
-/// Pass 1: the token's size, the JSON check and the separators, as `CompactJwe::parse` does.
-fn scan<R: Read + Seek + ?Sized>(
-    input: &mut R,
-    limits: &JoseLimits,
-) -> Result<(u64, [u64; 4]), StreamError> {
-    let total = input.seek(SeekFrom::End(0)).map_err(StreamError::Read)?;
-    if total > limits.max_token_bytes as u64 {
-        return Err(JweError::TokenTooLarge {
-            limit: limits.max_token_bytes,
-        }
-        .into());
-    }
-    seek_to(input, 0)?;
+/// The first non-white-space byte and the positions of the first five dots, from the start.
+fn find_dots<R: Read + Seek + ?Sized>(input: &mut R) -> Result<(Option<u8>, Vec<u64>), io::Error> {
+    input.seek(SeekFrom::Start(0))?;
     let mut buf = vec![0u8; SCAN_CHUNK];
     let mut first = None;
     let mut dots = Vec::with_capacity(5);
@@ -149,7 +139,7 @@ fn scan<R: Read + Seek + ?Sized>(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(StreamError::Read(e)),
+            Err(e) => return Err(e),
         };
         let chunk = &buf[..n];
         if first.is_none() {
@@ -168,6 +158,22 @@ fn scan<R: Read + Seek + ?Sized>(
             break;
         }
     }
+    Ok((first, dots))
+}
+
+/// Pass 1: the token's size, the JSON check and the separators, as `CompactJwe::parse` does.
+fn scan<R: Read + Seek + ?Sized>(
+    input: &mut R,
+    limits: &JoseLimits,
+) -> Result<(u64, [u64; 4]), StreamError> {
+    let total = input.seek(SeekFrom::End(0)).map_err(StreamError::Read)?;
+    if total > limits.max_token_bytes as u64 {
+        return Err(JweError::TokenTooLarge {
+            limit: limits.max_token_bytes,
+        }
+        .into());
+    }
+    let (first, dots) = find_dots(input).map_err(StreamError::Read)?;
     if first == Some(b'{') {
         return Err(JweError::JsonSerialization.into());
     }
@@ -178,6 +184,31 @@ fn scan<R: Read + Seek + ?Sized>(
         }
         .into()),
     }
+}
+
+/// Part 5 of the compact JWE in `input` when it has exactly five parts, as sent (what a
+/// `submit-submission` event's `authenticationTags` must equal). A part 5 longer than any tag
+/// is returned as a text no tag can equal.
+///
+/// # Errors
+/// Reading the source failed.
+pub fn authentication_tag<R: Read + Seek + ?Sized>(input: &mut R) -> io::Result<Option<String>> {
+    let total = input.seek(SeekFrom::End(0))?;
+    let (_, dots) = find_dots(input)?;
+    let [.., last] = dots[..] else {
+        return Ok(None);
+    };
+    if dots.len() != 4 {
+        return Ok(None);
+    }
+    let len = total - last - 1;
+    if len > SMALL_PART {
+        return Ok(Some("!too-long".to_owned()));
+    }
+    input.seek(SeekFrom::Start(last + 1))?;
+    let mut buf = Vec::new();
+    input.take(len).read_to_end(&mut buf)?;
+    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
 }
 
 /// An IV or tag part: read when short, else scanned for the alphabet only (its length alone
@@ -503,6 +534,18 @@ mod tests {
             let token = deflated_token(&plain);
             assert_eq!(agree(token.as_bytes(), &limits()), Ok(plain), "deflated len {len}");
         }
+    }
+
+    #[test]
+    fn authentication_tag_is_part_five_of_five() {
+        let tag = |t: &str| authentication_tag(&mut Cursor::new(t.as_bytes())).expect("read");
+        assert_eq!(tag("a.b.c.d.e"), Some("e".to_owned()));
+        assert_eq!(tag("a.b.c.d."), Some(String::new()));
+        assert_eq!(tag("a.b.c.d"), None);
+        assert_eq!(tag("a.b.c.d.e.f"), None);
+        assert_eq!(tag(""), None);
+        let long = format!("a.b.c.d.{}", "x".repeat(100));
+        assert!(tag(&long).is_some_and(|t| t.len() < 100 && !t.bytes().all(is_b64url)));
     }
 
     #[test]

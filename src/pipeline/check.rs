@@ -158,8 +158,99 @@ pub struct CheckedAttachment {
     pub purpose: String,
     /// Lowercase hex SHA-512 of the content (checked against the metadata).
     pub sha512: String,
-    /// The plaintext (zeroized on drop).
-    pub content: zeroize::Zeroizing<Vec<u8>>,
+    /// The plaintext.
+    pub content: AttachmentContent,
+}
+
+/// The plaintext of an attachment: in memory (captures, test vectors) or in an unnamed spool
+/// file (the gateway, which streams attachments and never holds them whole).
+pub enum AttachmentContent {
+    /// Zeroized on drop.
+    Memory(zeroize::Zeroizing<Vec<u8>>),
+    /// An unnamed file (removed by the OS when dropped), `len` bytes from its start.
+    File {
+        /// The file.
+        file: std::fs::File,
+        /// Its length.
+        len: u64,
+    },
+}
+
+impl AttachmentContent {
+    /// Length in bytes.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        match self {
+            Self::Memory(b) => b.len() as u64,
+            Self::File { len, .. } => *len,
+        }
+    }
+
+    /// Whether it is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, when held in memory.
+    #[must_use]
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Self::Memory(b) => Some(b),
+            Self::File { .. } => None,
+        }
+    }
+
+    /// At most `limit` bytes from the start, in memory.
+    ///
+    /// # Errors
+    /// Reading the spool file failed.
+    pub fn read_prefix(&self, limit: u64) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
+        use std::io::{Read as _, Seek as _};
+        match self {
+            Self::Memory(b) => Ok(zeroize::Zeroizing::new(
+                b[..usize::try_from(limit).unwrap_or(usize::MAX).min(b.len())].to_vec(),
+            )),
+            Self::File { file, .. } => {
+                let mut f: &std::fs::File = file;
+                f.seek(std::io::SeekFrom::Start(0))?;
+                let mut out = zeroize::Zeroizing::new(Vec::new());
+                f.take(limit).read_to_end(&mut out)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// An attachment the gateway decrypted while it streamed from its spool file
+/// ([`check_submission_spooled`]).
+pub struct SpooledAttachment {
+    /// Part 5 of its JWE when the JWE has exactly five parts (what step 3 compares).
+    pub tag: Option<String>,
+    /// The plaintext with its SHA-512, or why the JWE was refused.
+    pub decrypted: Result<DecryptedFile, crate::jose::JweError>,
+}
+
+/// A decrypted, authenticated attachment plaintext in an unnamed spool file.
+pub struct DecryptedFile {
+    /// The file (any position; read from its start).
+    pub file: std::fs::File,
+    /// Plaintext length.
+    pub len: u64,
+    /// Lowercase hex SHA-512 of the plaintext, computed while it was written.
+    pub sha512: String,
+}
+
+/// One downloaded attachment as the checks take it.
+enum AttachmentPart<'c> {
+    Compact(&'c str),
+    Spooled(SpooledAttachment),
+}
+
+/// A decrypted attachment with its SHA-512, before the hash is checked.
+struct Plain {
+    content: AttachmentContent,
+    sha512: String,
 }
 
 impl std::fmt::Debug for CheckedAttachment {
@@ -347,6 +438,43 @@ pub fn check_submission(
     limits: &Limits,
     now: i64,
 ) -> Result<Accepted, Rejected> {
+    let parts = captured
+        .attachments
+        .iter()
+        .map(|(id, token)| (id.clone(), AttachmentPart::Compact(token)))
+        .collect();
+    check_parts(captured, parts, keys, schemas, limits, now)
+}
+
+/// [`check_submission`] for a submission whose attachments were decrypted while they streamed
+/// from spool files (the gateway): `spooled` replaces the capture's in-memory attachments.
+/// Steps and problems are the same; the attachment plaintexts stay in their files.
+///
+/// # Errors
+/// [`Rejected`] with at least one problem when the submission must be rejected.
+pub fn check_submission_spooled(
+    captured: &CapturedSubmission,
+    spooled: BTreeMap<String, SpooledAttachment>,
+    keys: &CheckKeys<'_>,
+    schemas: &Schemas<'_>,
+    limits: &Limits,
+    now: i64,
+) -> Result<Accepted, Rejected> {
+    let parts = spooled
+        .into_iter()
+        .map(|(id, s)| (id, AttachmentPart::Spooled(s)))
+        .collect();
+    check_parts(captured, parts, keys, schemas, limits, now)
+}
+
+fn check_parts(
+    captured: &CapturedSubmission,
+    parts: BTreeMap<String, AttachmentPart<'_>>,
+    keys: &CheckKeys<'_>,
+    schemas: &Schemas<'_>,
+    limits: &Limits,
+    now: i64,
+) -> Result<Accepted, Rejected> {
     let mut c = Checker {
         captured,
         limits,
@@ -376,7 +504,7 @@ pub fn check_submission(
     };
 
     // 3. Authentication tags against part 5 of each downloaded JWE.
-    compare_tags(&mut c, &tags, encrypted_metadata, encrypted_data);
+    compare_tags(&mut c, &tags, encrypted_metadata, encrypted_data, &parts);
     if !c.problems.is_empty() {
         return Err(c.reject());
     }
@@ -398,12 +526,30 @@ pub fn check_submission(
         }
     };
     let mut attachment_plain = BTreeMap::new();
-    for (id, token) in &captured.attachments {
-        match decrypt(token, keys.decryption, limits) {
-            Ok(p) => {
-                attachment_plain.insert(id.clone(), p);
+    for (id, part) in parts {
+        let plain = match part {
+            AttachmentPart::Compact(token) => {
+                decrypt(token, keys.decryption, limits).map(|p| Plain {
+                    sha512: hash::sha512_hex(&p),
+                    content: AttachmentContent::Memory(p),
+                })
             }
-            Err(f) => c.problems.add(f, Instance::Attachment(id.clone())),
+            AttachmentPart::Spooled(s) => s
+                .decrypted
+                .map(|d| Plain {
+                    content: AttachmentContent::File {
+                        file: d.file,
+                        len: d.len,
+                    },
+                    sha512: d.sha512,
+                })
+                .map_err(|e| Failure::from(&e)),
+        };
+        match plain {
+            Ok(p) => {
+                attachment_plain.insert(id, p);
+            }
+            Err(f) => c.problems.add(f, Instance::Attachment(id)),
         }
     }
     if !c.problems.is_empty() {
@@ -528,6 +674,7 @@ fn compare_tags(
     tags: &AuthenticationTags,
     metadata: Option<&str>,
     data: Option<&str>,
+    attachments: &BTreeMap<String, AttachmentPart<'_>>,
 ) {
     if metadata.and_then(jwe_tag) != Some(tags.metadata.as_str()) {
         c.problems
@@ -537,8 +684,12 @@ fn compare_tags(
         c.problems
             .add(Failure::AuthenticationTagMismatch, Instance::Data);
     }
-    for (id, token) in &c.captured.attachments {
-        if jwe_tag(token) != tags.attachments.get(id).map(String::as_str) {
+    for (id, part) in attachments {
+        let tag = match part {
+            AttachmentPart::Compact(token) => jwe_tag(token),
+            AttachmentPart::Spooled(s) => s.tag.as_deref(),
+        };
+        if tag != tags.attachments.get(id).map(String::as_str) {
             c.problems.add(
                 Failure::AuthenticationTagMismatch,
                 Instance::Attachment(id.clone()),
@@ -563,7 +714,7 @@ fn decrypt(
 fn check_attachments(
     c: &mut Checker<'_>,
     metadata: &Metadata,
-    mut plain: BTreeMap<String, zeroize::Zeroizing<Vec<u8>>>,
+    mut plain: BTreeMap<String, Plain>,
 ) -> Vec<CheckedAttachment> {
     let listed: BTreeSet<&str> = metadata
         .content_structure
@@ -591,10 +742,13 @@ fn check_attachments(
     }
     let mut out = Vec::new();
     for a in &metadata.content_structure.attachments {
-        let Some(content) = plain.remove(&a.attachment_id) else {
+        let Some(Plain {
+            content,
+            sha512: actual,
+        }) = plain.remove(&a.attachment_id)
+        else {
             continue;
         };
-        let actual = hash::sha512_hex(&content);
         if a.hash.hash_type != hash::HASH_TYPE || actual != a.hash.content {
             c.problems.add(
                 Failure::HashMismatch,
@@ -637,7 +791,14 @@ fn check_data(
         Some(p) => p,
         None if data_ref.hash.content == EMPTY_SHA512_HEX => {
             match attachments.iter().find(|a| a.purpose == "data") {
-                Some(a) => zeroize::Zeroizing::new(a.content.to_vec()),
+                // Held for the validation; beyond the XML input limit the reader refuses it.
+                Some(a) => match a.content.read_prefix(c.limits.xml.max_input_bytes + 1) {
+                    Ok(bytes) => bytes,
+                    Err(_) => {
+                        c.problems.add(Failure::Technical, Instance::Other);
+                        return None;
+                    }
+                },
                 None => {
                     c.problems.add(Failure::DataMissing, Instance::Data);
                     return None;

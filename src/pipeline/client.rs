@@ -2,7 +2,7 @@
 
 use super::run::{DeliveryError, DeliveryService, Listed, Posted};
 use crate::fitconnect::captured::CapturedSubmission;
-use crate::fitconnect::client::{Client, ClientError};
+use crate::fitconnect::client::{Client, ClientError, SpooledDownload};
 
 /// The HTTP client bound to one destination.
 #[derive(Debug)]
@@ -37,6 +37,17 @@ impl DeliveryService for ClientDelivery {
     async fn download(&self, submission_id: &str) -> Result<CapturedSubmission, DeliveryError> {
         self.client
             .download(submission_id)
+            .await
+            .map_err(|e| err(&e))
+    }
+
+    async fn download_spooled(
+        &self,
+        submission_id: &str,
+        spool_dir: &std::path::Path,
+    ) -> Result<SpooledDownload, DeliveryError> {
+        self.client
+            .download_spooled(submission_id, spool_dir)
             .await
             .map_err(|e| err(&e))
     }

@@ -9,11 +9,13 @@ pub mod check;
 pub mod client;
 
 pub use check::{
-    Accepted, CheckEvidence, CheckKeys, CheckedAttachment, EitherKeys, GrammarCache, GrammarSource,
-    Rejected, Schemas, capture_keys, check_submission,
+    Accepted, AttachmentContent, CheckEvidence, CheckKeys, CheckedAttachment, DecryptedFile,
+    EitherKeys, GrammarCache, GrammarSource, Rejected, Schemas, SpooledAttachment, capture_keys,
+    check_submission, check_submission_spooled,
 };
 pub use client::ClientDelivery;
 pub mod run;
+pub mod spool;
 
 pub use run::{
     Counts, DeliveryError, DeliveryService, Listed, Outcome, Pipeline, PipelineError,

@@ -23,15 +23,18 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore};
 
 use super::check::{
-    Accepted, CheckKeys, EitherKeys, GrammarCache, Rejected, Schemas, capture_keys,
-    check_submission,
+    Accepted, AttachmentContent, CheckKeys, EitherKeys, GrammarCache, Rejected, Schemas,
+    capture_keys, check_submission, check_submission_spooled,
 };
+use super::spool::decrypt_spooled;
+use crate::fitconnect::client::SpooledDownload;
 use crate::config::Limits;
 use crate::fitconnect::captured::CapturedSubmission;
 use crate::fitconnect::metadata::MetadataValidator;
@@ -79,6 +82,21 @@ pub trait DeliveryService: Send + Sync + 'static {
         &self,
         submission_id: &str,
     ) -> impl Future<Output = Result<CapturedSubmission, DeliveryError>> + Send;
+    /// As [`DeliveryService::download`], with the attachment JWEs streamed into unnamed
+    /// files in `spool_dir` instead of memory. The default keeps them in the capture.
+    fn download_spooled(
+        &self,
+        submission_id: &str,
+        spool_dir: &Path,
+    ) -> impl Future<Output = Result<SpooledDownload, DeliveryError>> + Send {
+        let _ = spool_dir;
+        async move {
+            Ok(SpooledDownload {
+                captured: self.download(submission_id).await?,
+                attachments: BTreeMap::new(),
+            })
+        }
+    }
     /// Posts a signed SET to the case's event log.
     fn post_event(
         &self,
@@ -97,6 +115,13 @@ impl<T: DeliveryService> DeliveryService for Arc<T> {
         submission_id: &str,
     ) -> impl Future<Output = Result<CapturedSubmission, DeliveryError>> + Send {
         T::download(self, submission_id)
+    }
+    fn download_spooled(
+        &self,
+        submission_id: &str,
+        spool_dir: &Path,
+    ) -> impl Future<Output = Result<SpooledDownload, DeliveryError>> + Send {
+        T::download_spooled(self, submission_id, spool_dir)
     }
     fn post_event(
         &self,
@@ -136,6 +161,9 @@ pub struct PipelineSettings {
     pub concurrency: usize,
     /// Shared gateway metrics (received, accepted, rejected by problem, stage latencies).
     pub metrics: Option<Arc<Metrics>>,
+    /// Where attachment JWEs and plaintexts live (unnamed files) while a submission is
+    /// processed; on the file system of the store for cheap imports.
+    pub spool_dir: PathBuf,
 }
 
 impl std::fmt::Debug for PipelineSettings {
@@ -183,6 +211,9 @@ pub enum PipelineError {
     /// The check task panicked or was cancelled.
     #[error("check task failed")]
     Task,
+    /// A spool file could not be read or written (local I/O; the submission is tried again).
+    #[error("spool: {0}")]
+    Spool(String),
 }
 
 /// Counters of one run (for progress output and metrics).
@@ -405,7 +436,14 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         }
         let metrics = self.shared.settings.metrics.clone();
         let started = std::time::Instant::now();
-        let captured = self.shared.delivery.download(submission_id).await?;
+        let SpooledDownload {
+            captured,
+            attachments: spooled,
+        } = self
+            .shared
+            .delivery
+            .download_spooled(submission_id, &self.shared.settings.spool_dir)
+            .await?;
         if let Some(m) = &metrics {
             m.submission_received();
             m.observe_stage(Stage::Fetch, started.elapsed());
@@ -414,7 +452,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             self.remember_case(submission_id, case);
         }
         let me = self.clone();
-        let verdict = tokio::task::spawn_blocking(move || {
+        let verdict = tokio::task::spawn_blocking(move || -> Result<_, PipelineError> {
             let s = &me.shared.settings;
             // Configured keys first, then the JWKS the delivery service published with it.
             let from_capture = capture_keys(&captured);
@@ -428,16 +466,22 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 registry: &s.registry,
                 grammars: &s.grammars,
             };
-            check_submission(
-                &captured,
-                &keys,
-                &schemas,
-                &s.limits,
-                unix_seconds(Timestamp::now()),
-            )
+            let now = unix_seconds(Timestamp::now());
+            if spooled.is_empty() {
+                return Ok(check_submission(&captured, &keys, &schemas, &s.limits, now));
+            }
+            let mut decrypted = BTreeMap::new();
+            for (id, jwe) in spooled {
+                let d = decrypt_spooled(jwe, &s.spool_dir, &s.decryption, &s.limits.jose)
+                    .map_err(|e| PipelineError::Spool(e.to_string()))?;
+                decrypted.insert(id, d);
+            }
+            Ok(check_submission_spooled(
+                &captured, decrypted, &keys, &schemas, &s.limits, now,
+            ))
         })
         .await
-        .map_err(|_| PipelineError::Task)?;
+        .map_err(|_| PipelineError::Task)??;
         let decided = Timestamp::now();
         let (new, outcome) = self.to_store(submission_id, verdict, received, decided);
         let stored = self.shared.store.store_submission(new, decided).await?;
@@ -480,6 +524,13 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 let blob = |bytes: &mut zeroize::Zeroizing<Vec<u8>>| {
                     BlobSource::Reader(Box::new(std::io::Cursor::new(std::mem::take(&mut **bytes))))
                 };
+                let content = |c: &mut AttachmentContent| {
+                    let empty = AttachmentContent::Memory(zeroize::Zeroizing::default());
+                    match std::mem::replace(c, empty) {
+                        AttachmentContent::Memory(mut bytes) => blob(&mut bytes),
+                        AttachmentContent::File { file, .. } => BlobSource::OpenFile(file),
+                    }
+                };
                 let mut attachments: Vec<NewAttachment> = accepted
                     .attachments
                     .iter_mut()
@@ -487,7 +538,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                         attachment_id: a.id.clone(),
                         filename: a.filename.clone(),
                         media_type: a.mime_type.clone(),
-                        content: blob(&mut a.content),
+                        content: content(&mut a.content),
                     })
                     .collect();
                 attachments.extend(

@@ -112,6 +112,8 @@ pub enum BlobSource {
     File(PathBuf),
     /// Any blocking reader; read in bounded chunks on a blocking thread.
     Reader(Box<dyn Read + Send>),
+    /// An open file, read from its start (an unnamed spool file).
+    OpenFile(std::fs::File),
 }
 
 impl fmt::Debug for BlobSource {
@@ -119,6 +121,7 @@ impl fmt::Debug for BlobSource {
         match self {
             Self::File(p) => f.debug_tuple("File").field(p).finish(),
             Self::Reader(_) => f.write_str("Reader(..)"),
+            Self::OpenFile(_) => f.write_str("OpenFile(..)"),
         }
     }
 }
@@ -131,6 +134,12 @@ impl BlobSource {
                 Ok(Box::new(f))
             }
             Self::Reader(r) => Ok(r),
+            Self::OpenFile(mut f) => {
+                use std::io::Seek as _;
+                f.rewind()
+                    .map_err(|e| StoreError::io("<spool file>", e))?;
+                Ok(Box::new(f))
+            }
         }
     }
 }

@@ -142,6 +142,8 @@ pub(crate) fn settings(destination_id: &str, policy: AckPolicy) -> PipelineSetti
         router: Arc::new(|_| vec!["drop".to_owned()]),
         concurrency: 2,
         metrics: None,
+        // Unnamed files only: sharing the system's directory between tests is safe.
+        spool_dir: std::env::temp_dir(),
     }
 }
 

@@ -1,0 +1,128 @@
+//! Attachments on disk while a submission is processed (architecture.md §3, "memory per
+//! submission bounded").
+//!
+//! The client streams each attachment JWE into an unnamed file in the spool directory
+//! ([`Client::download_spooled`](crate::fitconnect::client::Client::download_spooled));
+//! [`decrypt_spooled`] decrypts it into a second unnamed file while hashing the plaintext, and
+//! the store imports that file. Unnamed files (`O_TMPFILE` where the file system has it) are
+//! removed by the OS when the last handle closes — also after a crash — so nothing needs
+//! sweeping and nothing is visible to other processes. The plaintext file counts only once
+//! the GCM tag verified: on any error it is dropped unread.
+
+use std::io::{self, BufWriter};
+use std::path::Path;
+
+use crate::config::JoseLimits;
+use crate::fitconnect::hash::Sha512Writer;
+use crate::jose::{KeyRing, StreamError, authentication_tag, decrypt_seekable};
+
+use super::check::{DecryptedFile, SpooledAttachment};
+
+/// Plaintext bytes buffered before a write to the spool file.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// Makes sure the spool directory exists (and is private to this user).
+///
+/// # Errors
+/// The directory cannot be created.
+pub fn prepare_spool_dir(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Decrypts the attachment JWE in `jwe` into an unnamed file in `spool_dir`.
+///
+/// A refused JWE is a result ([`SpooledAttachment::decrypted`] is `Err`), not an error.
+///
+/// # Errors
+/// Local I/O failed (reading the JWE file, creating or writing the plaintext file): the
+/// submission cannot be judged now and must be processed again later.
+pub fn decrypt_spooled(
+    mut jwe: std::fs::File,
+    spool_dir: &Path,
+    keys: &KeyRing,
+    limits: &JoseLimits,
+) -> io::Result<SpooledAttachment> {
+    let tag = authentication_tag(&mut jwe)?;
+    let plain = tempfile::tempfile_in(spool_dir)?;
+    let mut out = Sha512Writer::new(BufWriter::with_capacity(WRITE_BUFFER, &plain));
+    let decrypted = match decrypt_seekable(&mut jwe, &mut out, keys, limits) {
+        Ok(p) => {
+            let (_, sha512) = out.finish()?;
+            Ok(DecryptedFile {
+                file: plain,
+                len: p.len(),
+                sha512,
+            })
+        }
+        Err(StreamError::Jwe(e)) => Err(e),
+        Err(StreamError::Read(e) | StreamError::Write(e)) => return Err(e),
+    };
+    Ok(SpooledAttachment { tag, decrypted })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Seek as _, Write as _};
+
+    use super::*;
+    use crate::fitconnect::hash::sha512_hex;
+    use crate::jose::{JweError, jwe};
+
+    fn spooled(text: &[u8]) -> std::fs::File {
+        let mut f = tempfile::tempfile().expect("tempfile");
+        f.write_all(text).expect("write");
+        f
+    }
+
+    #[test]
+    fn plaintext_lands_in_a_file_with_its_hash_and_tag() {
+        let (keys, public, kid) = crate::jose::test_keys::encryption();
+        let plain: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+        let token = jwe::encrypt(&plain, public, kid, None).expect("encrypt");
+        let dir = tempfile::tempdir().expect("dir");
+        let s = decrypt_spooled(
+            spooled(token.as_bytes()),
+            dir.path(),
+            keys,
+            &JoseLimits::default(),
+        )
+        .expect("local I/O");
+        assert_eq!(s.tag.as_deref(), token.rsplit('.').next());
+        let d = s.decrypted.expect("decrypts");
+        assert_eq!(d.len, plain.len() as u64);
+        assert_eq!(d.sha512, sha512_hex(&plain));
+        let mut f = d.file;
+        f.rewind().expect("rewind");
+        let mut back = Vec::new();
+        f.read_to_end(&mut back).expect("read");
+        assert_eq!(back, plain);
+        // Unnamed: nothing is left in the spool directory.
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0);
+
+        // A tampered tag is a refused JWE, not a local error.
+        let mut bad = token.into_bytes();
+        let at = bad.len() - 3;
+        bad[at] = if bad[at] == b'A' { b'B' } else { b'A' };
+        let s = decrypt_spooled(spooled(&bad), dir.path(), keys, &JoseLimits::default())
+            .expect("local I/O");
+        assert!(matches!(s.decrypted, Err(JweError::Decrypt(_))));
+    }
+
+    #[test]
+    fn a_missing_spool_dir_is_a_local_error() {
+        let keys = KeyRing::default();
+        let r = decrypt_spooled(
+            spooled(b"a.b.c.d.e"),
+            Path::new("/nonexistent/poststelle-spool"),
+            &keys,
+            &JoseLimits::default(),
+        );
+        assert!(r.is_err());
+    }
+}
