@@ -343,6 +343,12 @@ pub(crate) async fn assemble(
     let forwarder = Forwarder::new(store.clone(), table, policy)
         .map_err(|e| (64, vec![e.to_string()]))?
         .with_metrics(Arc::clone(&metrics));
+    if forwarder.swept_exports() > 0 {
+        log(&format!(
+            "spool: removed {} export file(s) an earlier run left behind",
+            forwarder.swept_exports()
+        ));
+    }
     let callbacks = dest.callback_secret.as_ref().map(|secret| {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<String>>(1024);
         let p = pipeline.clone();

@@ -127,7 +127,10 @@ impl HttpTarget {
             .map_err(|()| DeliveryFailure::permanent("url-cannot-be-base"))?
             .pop_if_empty()
             .extend([submission_id, "attachments", &a.attachment_id]);
-        let file = SpoolFile(spool.join(format!(".forward-{}", uuid::Uuid::new_v4().simple())));
+        let file = SpoolFile(spool.join(format!(
+            "{EXPORT_PREFIX}{}",
+            uuid::Uuid::new_v4().simple()
+        )));
         let meta = match store
             .export_attachment(submission_id, &a.attachment_id, &file.0)
             .await
@@ -142,6 +145,8 @@ impl HttpTarget {
         let body = FileBody::open(&file.0, meta.size)
             .await
             .map_err(|_| DeliveryFailure::transient("io"))?;
+        // The open handle reads on; without a name the export cannot outlive this process.
+        drop(file);
         let media_type = HeaderValue::from_str(&meta.media_type)
             .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
         let digest = hex_to_base64(&meta.sha256).ok_or(DeliveryFailure::permanent("bad-digest"))?;
@@ -179,8 +184,41 @@ fn hex_to_base64(hex: &str) -> Option<String> {
     Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
-/// A spool file, removed when dropped (after the upload, or when the attempt fails).
+/// Prefix of the export files in the spool directory.
+const EXPORT_PREFIX: &str = ".forward-";
+
+/// A spool file, removed when dropped (once opened for the upload, or when the attempt fails).
 struct SpoolFile(PathBuf);
+
+/// Removes export files a killed process left in `dir` (a crash between export and upload)
+/// that are older than `min_age` — younger ones may be another instance's in-flight export.
+/// Returns how many were removed; a missing directory has none.
+///
+/// # Errors
+/// The directory cannot be read.
+pub(crate) fn sweep_exports(dir: &Path, min_age: std::time::Duration) -> io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_name().to_string_lossy().starts_with(EXPORT_PREFIX) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age >= min_age));
+        if old && entry.file_type().is_ok_and(|t| t.is_file()) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
 
 impl Drop for SpoolFile {
     fn drop(&mut self) {

@@ -106,8 +106,13 @@ pub struct ForwardPolicy {
     /// This worker's name in leases (unique per process; default random).
     pub worker_id: String,
     /// Where attachments for HTTP upstreams are exported to while they are uploaded (one file
-    /// per upload, removed afterwards). Default: the system's temporary directory.
+    /// per upload; its name is removed as soon as the upload has it open). Export files older
+    /// than [`ForwardPolicy::stale_export_age`] are swept when a forwarder starts. Default: the
+    /// system's temporary directory; `serve` uses its own `[pipeline] spool_dir`.
     pub spool_dir: PathBuf,
+    /// Age from which an export file in the spool directory counts as a crash leftover.
+    /// Default 10 minutes (an export lives from the store read until the upload opened it).
+    pub stale_export_age: Duration,
 }
 
 impl Default for ForwardPolicy {
@@ -123,6 +128,7 @@ impl Default for ForwardPolicy {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
             spool_dir: std::env::temp_dir(),
+            stale_export_age: Duration::from_secs(600),
         }
     }
 }
@@ -163,6 +169,8 @@ struct Inner<S> {
     policy: ForwardPolicy,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
+    /// Stale export files removed at start.
+    swept_exports: usize,
 }
 
 /// The outbox worker. Cheap to clone (shared state).
@@ -214,6 +222,12 @@ impl<S: Store + 'static> Forwarder<S> {
             concurrency: policy.concurrency.max(1),
             ..policy
         };
+        let swept = http::sweep_exports(&policy.spool_dir, policy.stale_export_age).map_err(|e| {
+            ForwardError::Upstream {
+                upstream: "(spool)".into(),
+                reason: format!("{}: {e}", policy.spool_dir.display()),
+            }
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -221,8 +235,16 @@ impl<S: Store + 'static> Forwarder<S> {
                 policy,
                 metrics: Arc::new(Metrics::new()),
                 wake: Arc::new(Notify::new()),
+                swept_exports: swept,
             }),
         })
+    }
+
+    /// How many stale export files (crash leftovers) the start removed from the spool
+    /// directory.
+    #[must_use]
+    pub fn swept_exports(&self) -> usize {
+        self.inner.swept_exports
     }
 
     /// Uses these shared metrics instead of private ones (the forwarder and its clones made
@@ -240,6 +262,7 @@ impl<S: Store + 'static> Forwarder<S> {
                 policy: inner.policy.clone(),
                 metrics,
                 wake: Arc::new(Notify::new()),
+                swept_exports: inner.swept_exports,
             }),
         }
     }

@@ -255,3 +255,47 @@ async fn bad_upstream_configuration_is_refused() {
     let err = Forwarder::new(t.store.clone(), Arc::new(table), policy()).expect_err("refused");
     assert!(err.to_string().contains("missing-cert.pem"), "{err}");
 }
+
+#[test]
+fn stale_export_files_are_swept_at_start_and_fresh_ones_kept() {
+    let dir = tempfile::tempdir().expect("dir");
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let touch = |name: &str, modified: Option<std::time::SystemTime>| {
+        let f = std::fs::File::create(dir.path().join(name)).expect("create");
+        if let Some(t) = modified {
+            f.set_modified(t).expect("mtime");
+        }
+    };
+    touch(".forward-0123456789abcdef", Some(old)); // a killed process's export
+    touch(".forward-fedcba9876543210", None); // another instance's export in flight
+    touch("unrelated.pdf", Some(old)); // not ours
+    let table = RouteTable::single(UpstreamSpec::http(
+        "fv",
+        HttpUpstream::new("http://127.0.0.1:9/in/"),
+    ));
+    let policy = ForwardPolicy {
+        spool_dir: dir.path().to_owned(),
+        ..policy()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = rt.block_on(async {
+        poststelle::store::AnyStore::open(&format!(
+            "sqlite:{}",
+            dir.path().join("db.sqlite").display()
+        ))
+        .await
+        .expect("store")
+    });
+    let f = Forwarder::new(store, Arc::new(table), policy).expect("forwarder");
+    assert_eq!(f.swept_exports(), 1);
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("db.sqlite"))
+        .collect();
+    left.sort();
+    assert_eq!(left, [".forward-fedcba9876543210", "unrelated.pdf"]);
+}
