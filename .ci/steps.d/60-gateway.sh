@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Gateway crash safety (issue 6, acceptance 2): 200 submissions through sandbox → `poststelle
-# serve` (a child process, SIGKILLed at random moments at least 5 times and restarted) → HTTP
-# sink, on SQLite and on PostgreSQL (POSTSTELLE_TEST_DATABASE_URL, set by .ci/run). Each test
-# prints its seed and counts (kills, restarts, forwarded keys, duplicates, acknowledgements)
-# and is bounded to well under 4 minutes (debug build). Replay a schedule with
-# POSTSTELLE_CRASH_SEED=<seed>.
+# Gateway process tests (issue 6), `poststelle serve` as a child process (debug build):
+# - crash safety (acceptance 2): 200 submissions through sandbox → serve (SIGKILLed at random
+#   moments at least 5 times and restarted) → HTTP sink, on SQLite and on PostgreSQL
+#   (POSTSTELLE_TEST_DATABASE_URL, set by .ci/run). Each test prints its seed and counts (kills,
+#   restarts, forwarded keys, duplicates, acknowledgements) and is bounded to well under 4
+#   minutes. Replay a schedule with POSTSTELLE_CRASH_SEED=<seed>.
+# - bounded memory (scope): a 96 MiB attachment must not raise serve's peak RSS by a third of
+#   its size (prints the figures).
 set -euo pipefail
 start=$(date +%s)
 cargo test --locked --test it gateway_crash -- --ignored --test-threads=1 --nocapture
 echo "--- gateway crash tests: $(( $(date +%s) - start )) s"
+start=$(date +%s)
+cargo test --locked --test it gateway_memory -- --ignored --test-threads=1 --nocapture
+echo "--- gateway memory test: $(( $(date +%s) - start )) s"

@@ -80,16 +80,16 @@ fn seed() -> u64 {
 }
 
 /// The gateway child process: started, SIGKILLed and restarted; output appended to one log.
-struct Gateway {
-    config: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
-    starts: u32,
-    kills: u32,
+pub(crate) struct Gateway {
+    pub(crate) config: PathBuf,
+    pub(crate) log: PathBuf,
+    pub(crate) child: Option<Child>,
+    pub(crate) starts: u32,
+    pub(crate) kills: u32,
 }
 
 impl Gateway {
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -112,7 +112,7 @@ impl Gateway {
     }
 
     /// SIGKILL (`Child::kill` on Unix) and reap.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -121,7 +121,7 @@ impl Gateway {
     }
 
     /// Fails the test if the gateway exited by itself (it must only die by our hand).
-    fn assert_running(&mut self) {
+    pub(crate) fn assert_running(&mut self) {
         if let Some(child) = &mut self.child
             && let Ok(Some(status)) = child.try_wait()
         {
@@ -129,7 +129,7 @@ impl Gateway {
         }
     }
 
-    fn tail(&self) -> String {
+    pub(crate) fn tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
@@ -145,7 +145,7 @@ impl Drop for Gateway {
     }
 }
 
-fn client(base: &str, id: &str, secret: &str) -> Client {
+pub(crate) fn client(base: &str, id: &str, secret: &str) -> Client {
     Client::new(
         ClientConfig::sandbox(base, ApiProfile::V1),
         Credentials::new(id, secret),
@@ -199,7 +199,12 @@ fn decisions(log: &Value) -> (usize, usize) {
     counts
 }
 
-fn gateway_toml(sandbox_dir: &Path, sandbox: &SandboxHandle, store: &str, sink: &Sink) -> String {
+pub(crate) fn gateway_toml(
+    sandbox_dir: &Path,
+    sandbox: &SandboxHandle,
+    store: &str,
+    sink: &Sink,
+) -> String {
     format!(
         "[delivery_service]\nsandbox_dir = {:?}\nsandbox_url = {:?}\n\
          [store]\naddress = {store:?}\n\

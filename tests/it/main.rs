@@ -12,6 +12,7 @@ mod forward_support;
 mod gateway_crash;
 mod gateway_demo;
 mod gateway_e2e;
+mod gateway_memory;
 mod gateway_shared_pg;
 mod interop_python_fitconnect;
 mod jose_cli;
