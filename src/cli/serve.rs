@@ -288,8 +288,12 @@ pub(crate) async fn assemble(
     for pack in registry.packs() {
         log(&format!("schema pack {}", pack.label()));
     }
-    prepare_spool_dir(&config.spool_dir)
-        .map_err(|e| (2, vec![format!("spool: {}: {e}", config.spool_dir.display())]))?;
+    prepare_spool_dir(&config.spool_dir).map_err(|e| {
+        (
+            2,
+            vec![format!("spool: {}: {e}", config.spool_dir.display())],
+        )
+    })?;
     let metrics = Arc::new(Metrics::new());
     let router_table = Arc::clone(&table);
     let destination_id = dest.id.clone();
@@ -371,7 +375,7 @@ pub(crate) async fn assemble(
     let handlers = Handlers {
         metrics: Arc::clone(&metrics),
         store: Some(store),
-        readiness: None,
+        readiness: Some(Arc::new(pipeline.clone())),
         callbacks,
         admin_token,
     };

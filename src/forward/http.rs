@@ -127,10 +127,8 @@ impl HttpTarget {
             .map_err(|()| DeliveryFailure::permanent("url-cannot-be-base"))?
             .pop_if_empty()
             .extend([submission_id, "attachments", &a.attachment_id]);
-        let file = SpoolFile(spool.join(format!(
-            "{EXPORT_PREFIX}{}",
-            uuid::Uuid::new_v4().simple()
-        )));
+        let file =
+            SpoolFile(spool.join(format!("{EXPORT_PREFIX}{}", uuid::Uuid::new_v4().simple())));
         let meta = match store
             .export_attachment(submission_id, &a.attachment_id, &file.0)
             .await
@@ -206,14 +204,21 @@ pub(crate) fn sweep_exports(dir: &Path, min_age: std::time::Duration) -> io::Res
     let mut removed = 0;
     for entry in entries {
         let entry = entry?;
-        if !entry.file_name().to_string_lossy().starts_with(EXPORT_PREFIX) {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(EXPORT_PREFIX)
+        {
             continue;
         }
         let old = entry
             .metadata()
             .and_then(|m| m.modified())
             .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age >= min_age));
-        if old && entry.file_type().is_ok_and(|t| t.is_file()) && std::fs::remove_file(entry.path()).is_ok() {
+        if old
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
             removed += 1;
         }
     }

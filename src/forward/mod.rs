@@ -222,12 +222,13 @@ impl<S: Store + 'static> Forwarder<S> {
             concurrency: policy.concurrency.max(1),
             ..policy
         };
-        let swept = http::sweep_exports(&policy.spool_dir, policy.stale_export_age).map_err(|e| {
-            ForwardError::Upstream {
-                upstream: "(spool)".into(),
-                reason: format!("{}: {e}", policy.spool_dir.display()),
-            }
-        })?;
+        let swept =
+            http::sweep_exports(&policy.spool_dir, policy.stale_export_age).map_err(|e| {
+                ForwardError::Upstream {
+                    upstream: "(spool)".into(),
+                    reason: format!("{}: {e}", policy.spool_dir.display()),
+                }
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,

@@ -41,7 +41,11 @@ impl Inflater {
     }
 
     /// Decodes `input` and writes what it yields to `out`.
-    pub(super) fn push(&mut self, mut input: &[u8], out: &mut dyn Write) -> Result<(), InflateError> {
+    pub(super) fn push(
+        &mut self,
+        mut input: &[u8],
+        out: &mut dyn Write,
+    ) -> Result<(), InflateError> {
         while !input.is_empty() {
             if self.ended {
                 // Bytes after the end of the DEFLATE stream.
@@ -70,7 +74,11 @@ impl Inflater {
         Ok(self.written)
     }
 
-    fn step(&mut self, input: &[u8], flush: FlushDecompress) -> Result<(usize, usize), InflateError> {
+    fn step(
+        &mut self,
+        input: &[u8],
+        flush: FlushDecompress,
+    ) -> Result<(usize, usize), InflateError> {
         let (in_before, out_before) = (self.state.total_in(), self.state.total_out());
         let status = self
             .state
@@ -126,7 +134,10 @@ mod tests {
     fn whole_and_piecewise_agree() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         let z = deflate(&data);
-        assert_eq!(&inflate_all(&z, data.len()).expect("inflate")[..], &data[..]);
+        assert_eq!(
+            &inflate_all(&z, data.len()).expect("inflate")[..],
+            &data[..]
+        );
         let mut out = Vec::new();
         let mut inf = Inflater::new(data.len());
         for piece in z.chunks(7) {

@@ -14,8 +14,8 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::base64url;
-use super::inflate::inflate_all;
 use super::header::{HeaderJsonError, HeaderMembers};
+use super::inflate::inflate_all;
 use super::jwk::{ALG_RSA_OAEP_256, RsaPublicKey};
 use super::keyring::KeyRing;
 use crate::config::JoseLimits;
@@ -384,11 +384,7 @@ impl Cek {
 
 /// Unwraps the CEK with the key of `kid`. A failed unwrap is not reported here: the caller
 /// goes on with a random CEK so that it fails exactly like a bad tag (RFC 7516 §11.5).
-pub(super) fn unwrap_cek(
-    kid: &str,
-    encrypted_key: &[u8],
-    keys: &KeyRing,
-) -> Result<Cek, JweError> {
+pub(super) fn unwrap_cek(kid: &str, encrypted_key: &[u8], keys: &KeyRing) -> Result<Cek, JweError> {
     let key = keys.get(kid).ok_or(JweError::UnknownKid)?;
     let expected = key.public_key().modulus_len();
     if encrypted_key.len() != expected {

@@ -115,7 +115,8 @@ fn seek_to<R: Seek + ?Sized>(input: &mut R, at: u64) -> Result<(), StreamError> 
 
 fn read_range<R: Read + Seek + ?Sized>(input: &mut R, r: Range) -> Result<Vec<u8>, StreamError> {
     seek_to(input, r.start)?;
-    let len = usize::try_from(r.len).map_err(|_| StreamError::Read(io::ErrorKind::OutOfMemory.into()))?;
+    let len =
+        usize::try_from(r.len).map_err(|_| StreamError::Read(io::ErrorKind::OutOfMemory.into()))?;
     let mut buf = vec![0u8; len];
     input.read_exact(&mut buf).map_err(StreamError::Read)?;
     Ok(buf)
@@ -255,9 +256,8 @@ struct GcmStream {
 
 impl GcmStream {
     fn new(cek: &Cek, iv: [u8; IV_LEN], aad: &[u8]) -> Self {
-        let unbound = || {
-            UnboundCipherKey::new(&AES_256, &cek.key[..]).expect("CEK has the AES-256 length")
-        };
+        let unbound =
+            || UnboundCipherKey::new(&AES_256, &cek.key[..]).expect("CEK has the AES-256 length");
         let ecb = EncryptingKey::ecb(unbound()).expect("AES-256 supports ECB");
         let mut h = Zeroizing::new([0u8; 16]);
         ecb.encrypt(&mut h[..]).expect("one whole block");
@@ -408,9 +408,10 @@ pub fn decrypt_seekable<R: Read + Seek + ?Sized>(
     let (iv, _) = fixed_part::<IV_LEN, _>(input, range(d2 + 1, d3), Part::Iv, |found| {
         JweError::IvLength { found }
     })?;
-    let (tag, tag_text) = fixed_part::<TAG_LEN, _>(input, range(d4 + 1, total), Part::Tag, |found| {
-        JweError::TagLength { found }
-    })?;
+    let (tag, tag_text) =
+        fixed_part::<TAG_LEN, _>(input, range(d4 + 1, total), Part::Tag, |found| {
+            JweError::TagLength { found }
+        })?;
     let c = range(d3 + 1, d4);
     if c.len % 4 == 1 {
         return Err(JweError::Base64 {
@@ -443,7 +444,9 @@ pub fn decrypt_seekable<R: Read + Seek + ?Sized>(
     let mut left = c.len;
     while left > 0 {
         let n = usize::try_from(left.min(CHUNK_CHARS as u64)).unwrap_or(CHUNK_CHARS);
-        input.read_exact(&mut text[..n]).map_err(StreamError::Read)?;
+        input
+            .read_exact(&mut text[..n])
+            .map_err(StreamError::Read)?;
         let Some(m) = base64url::decode_to_slice(&text[..n], &mut ct) else {
             return Err(JweError::Base64 {
                 part: Part::Ciphertext,
@@ -508,7 +511,12 @@ mod tests {
     fn agree(token: &[u8], limits: &JoseLimits) -> Result<Vec<u8>, String> {
         let a = in_memory(token, limits);
         let b = streamed(token, limits);
-        assert_eq!(a, b, "token {:?}", String::from_utf8_lossy(&token[..token.len().min(120)]));
+        assert_eq!(
+            a,
+            b,
+            "token {:?}",
+            String::from_utf8_lossy(&token[..token.len().min(120)])
+        );
         b
     }
 
@@ -520,19 +528,30 @@ mod tests {
 
     fn deflated_token(plain: &[u8]) -> String {
         let (_, public, kid) = test_keys::encryption();
-        let header = format!(r#"{{"alg":"RSA-OAEP-256","enc":"A256GCM","zip":"DEF","kid":"{kid}"}}"#);
+        let header =
+            format!(r#"{{"alg":"RSA-OAEP-256","enc":"A256GCM","zip":"DEF","kid":"{kid}"}}"#);
         encrypt_with_header(&deflate(plain), public, header.as_bytes()).expect("encrypt")
     }
 
     #[test]
     fn same_plaintext_as_in_memory_for_every_length_class() {
         let (_, public, kid) = test_keys::encryption();
-        for len in [0usize, 1, 15, 16, 17, 31, 32, 33, 1000, 196_607, 196_608, 196_609, 700_001] {
+        for len in [
+            0usize, 1, 15, 16, 17, 31, 32, 33, 1000, 196_607, 196_608, 196_609, 700_001,
+        ] {
             let plain: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
             let token = encrypt(&plain, public, kid, Some("application/pdf")).expect("encrypt");
-            assert_eq!(agree(token.as_bytes(), &limits()), Ok(plain.clone()), "len {len}");
+            assert_eq!(
+                agree(token.as_bytes(), &limits()),
+                Ok(plain.clone()),
+                "len {len}"
+            );
             let token = deflated_token(&plain);
-            assert_eq!(agree(token.as_bytes(), &limits()), Ok(plain), "deflated len {len}");
+            assert_eq!(
+                agree(token.as_bytes(), &limits()),
+                Ok(plain),
+                "deflated len {len}"
+            );
         }
     }
 
@@ -553,8 +572,13 @@ mod tests {
         let (keys, public, kid) = test_keys::encryption();
         let token = encrypt(b"hello", public, kid, Some("text/plain")).expect("encrypt");
         let mut out = Vec::new();
-        let p = decrypt_seekable(&mut Cursor::new(token.as_bytes()), &mut out, keys, &limits())
-            .expect("decrypt");
+        let p = decrypt_seekable(
+            &mut Cursor::new(token.as_bytes()),
+            &mut out,
+            keys,
+            &limits(),
+        )
+        .expect("decrypt");
         assert_eq!(out, b"hello");
         assert_eq!(p.kid(), kid);
         assert_eq!(p.content_type(), Some("text/plain"));
@@ -586,12 +610,43 @@ mod tests {
             format!("{token}.x"),
             format!("{}..{}", parts[0], parts[2..].join(".")),
             // IV and tag far too long, with and without a bad character.
-            format!("{}.{}.{}.{}.{}", parts[0], parts[1], "A".repeat(1000), parts[3], parts[4]),
-            format!("{}.{}.{}!.{}.{}", parts[0], parts[1], "A".repeat(1000), parts[3], parts[4]),
-            format!("{}.{}.{}.{}.{}", parts[0], parts[1], parts[2], parts[3], "B".repeat(200_000)),
+            format!(
+                "{}.{}.{}.{}.{}",
+                parts[0],
+                parts[1],
+                "A".repeat(1000),
+                parts[3],
+                parts[4]
+            ),
+            format!(
+                "{}.{}.{}!.{}.{}",
+                parts[0],
+                parts[1],
+                "A".repeat(1000),
+                parts[3],
+                parts[4]
+            ),
+            format!(
+                "{}.{}.{}.{}.{}",
+                parts[0],
+                parts[1],
+                parts[2],
+                parts[3],
+                "B".repeat(200_000)
+            ),
             // Ciphertext: one character too many, a non-canonical end, a bad character late.
-            format!("{}.{}.{}.{}A.{}", parts[0], parts[1], parts[2], parts[3], parts[4]),
-            format!("{}.{}.{}.{}.{}", parts[0], parts[1], parts[2], &parts[3][..parts[3].len() - 1], parts[4]),
+            format!(
+                "{}.{}.{}.{}A.{}",
+                parts[0], parts[1], parts[2], parts[3], parts[4]
+            ),
+            format!(
+                "{}.{}.{}.{}.{}",
+                parts[0],
+                parts[1],
+                parts[2],
+                &parts[3][..parts[3].len() - 1],
+                parts[4]
+            ),
             // Unknown kid with a broken ciphertext: the ciphertext error comes first.
             format!(
                 "{}.{}.{}.{}!.{}",
@@ -610,7 +665,14 @@ mod tests {
                 parts[4]
             ),
             // Encrypted key too short for the key.
-            format!("{}.{}.{}.{}.{}", parts[0], &parts[1][..40], parts[2], parts[3], parts[4]),
+            format!(
+                "{}.{}.{}.{}.{}",
+                parts[0],
+                &parts[1][..40],
+                parts[2],
+                parts[3],
+                parts[4]
+            ),
         ];
         for t in &cases {
             assert!(agree(t.as_bytes(), &limits()).is_err(), "{t:.80}");
@@ -639,9 +701,14 @@ mod tests {
         assert!(agree(token.as_bytes(), &tight).is_err_and(|e| e.starts_with("InflateTooLarge")));
         // Not DEFLATE inside a good GCM layer.
         let (_, public, kid) = test_keys::encryption();
-        let header = format!(r#"{{"alg":"RSA-OAEP-256","enc":"A256GCM","zip":"DEF","kid":"{kid}"}}"#);
-        let bad = encrypt_with_header(b"\xff\xfe not deflate", public, header.as_bytes()).expect("enc");
-        assert_eq!(agree(bad.as_bytes(), &limits()), Err("InflateFailed".into()));
+        let header =
+            format!(r#"{{"alg":"RSA-OAEP-256","enc":"A256GCM","zip":"DEF","kid":"{kid}"}}"#);
+        let bad =
+            encrypt_with_header(b"\xff\xfe not deflate", public, header.as_bytes()).expect("enc");
+        assert_eq!(
+            agree(bad.as_bytes(), &limits()),
+            Err("InflateFailed".into())
+        );
         // The same with a broken tag: the tag failure wins.
         let mut t = bad.into_bytes();
         let last = t.len() - 2;
@@ -662,7 +729,12 @@ mod tests {
         }
         let (keys, public, kid) = test_keys::encryption();
         let token = encrypt(&[1u8; 5000], public, kid, None).expect("encrypt");
-        let r = decrypt_seekable(&mut Cursor::new(token.as_bytes()), &mut Full, keys, &limits());
+        let r = decrypt_seekable(
+            &mut Cursor::new(token.as_bytes()),
+            &mut Full,
+            keys,
+            &limits(),
+        );
         assert!(matches!(r, Err(StreamError::Write(_))), "{r:?}");
 
         struct Broken;

@@ -18,6 +18,6 @@ pub mod run;
 pub mod spool;
 
 pub use run::{
-    Counts, DeliveryError, DeliveryService, Listed, Outcome, Pipeline, PipelineError,
-    PipelineSettings, Posted, Router,
+    Counts, DeliveryError, DeliveryService, Health, Listed, Outcome, Pipeline, PipelineError,
+    PipelineSettings, Posted, Router, UNREADY_AFTER_FAILED_ROUNDS,
 };

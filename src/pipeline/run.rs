@@ -34,9 +34,9 @@ use super::check::{
     capture_keys, check_submission, check_submission_spooled,
 };
 use super::spool::decrypt_spooled;
-use crate::fitconnect::client::SpooledDownload;
 use crate::config::Limits;
 use crate::fitconnect::captured::CapturedSubmission;
+use crate::fitconnect::client::SpooledDownload;
 use crate::fitconnect::metadata::MetadataValidator;
 use crate::fitconnect::problems::Problem;
 use crate::fitconnect::set::{self, AuthenticationTags, StaticKeys, SubmissionRef};
@@ -216,6 +216,55 @@ pub enum PipelineError {
     Spool(String),
 }
 
+impl PipelineError {
+    /// Whether the failure is this instance's own (store, spool, task), not the delivery
+    /// service's or one submission's.
+    #[must_use]
+    pub fn is_local(&self) -> bool {
+        !matches!(self, Self::Delivery(_))
+    }
+}
+
+/// Poll rounds failing in a row after which the pipeline reports itself not ready.
+pub const UNREADY_AFTER_FAILED_ROUNDS: u32 = 3;
+
+/// How the pipeline's poll rounds went, for `/ready` ([`Pipeline::health`]).
+///
+/// A round fails when listing at the delivery service, the store or sending acknowledgements
+/// fails, or when a submission failed for a local reason (store, spool directory). The
+/// pipeline is ready once a round succeeded and while fewer than
+/// [`UNREADY_AFTER_FAILED_ROUNDS`] rounds in a row failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    /// Rounds that succeeded since the start.
+    pub rounds_ok: u64,
+    /// Rounds that failed in a row (0 after a good round).
+    pub failed_in_a_row: u32,
+    /// The last failure's text (no payload data).
+    pub last_error: Option<String>,
+    round_local_errors: u32,
+}
+
+impl Health {
+    fn end_round(&mut self, error: Option<&PipelineError>) {
+        if let Some(e) = error {
+            self.last_error = Some(e.to_string());
+        }
+        if error.is_some() || self.round_local_errors > 0 {
+            self.failed_in_a_row = self.failed_in_a_row.saturating_add(1);
+        } else {
+            self.rounds_ok += 1;
+            self.failed_in_a_row = 0;
+        }
+    }
+
+    /// Ready: a round succeeded and fewer than [`UNREADY_AFTER_FAILED_ROUNDS`] failed since.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.rounds_ok > 0 && self.failed_in_a_row < UNREADY_AFTER_FAILED_ROUNDS
+    }
+}
+
 /// Counters of one run (for progress output and metrics).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counts {
@@ -238,6 +287,7 @@ struct Shared<S, D> {
     cases: Mutex<HashMap<String, String>>,
     ack_lock: tokio::sync::Mutex<()>,
     counts: Mutex<Counts>,
+    health: Mutex<Health>,
     wake: Notify,
 }
 
@@ -332,6 +382,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 cases: Mutex::new(HashMap::new()),
                 ack_lock: tokio::sync::Mutex::new(()),
                 counts: Mutex::new(Counts::default()),
+                health: Mutex::new(Health::default()),
                 wake: Notify::new(),
             }),
         }
@@ -367,6 +418,19 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
     /// # Errors
     /// Listing or the store failed; per-submission failures are counted, not returned.
     pub async fn poll_once(&self) -> Result<Vec<(String, Outcome)>, PipelineError> {
+        lock(&self.shared.health).round_local_errors = 0;
+        let result = self.poll_round().await;
+        lock(&self.shared.health).end_round(result.as_ref().err());
+        result
+    }
+
+    /// The pipeline's health as `/ready` sees it.
+    #[must_use]
+    pub fn health(&self) -> Health {
+        lock(&self.shared.health).clone()
+    }
+
+    async fn poll_round(&self) -> Result<Vec<(String, Outcome)>, PipelineError> {
         if !self.shared.store.try_acquire_poller().await? {
             self.flush_acks().await?;
             return Ok(Vec::new());
@@ -395,7 +459,18 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok((id, Ok(outcome))) => out.push((id, outcome)),
-                Ok((_, Err(_))) | Err(_) => self.count(|c| c.errors += 1),
+                Ok((_, Err(e))) => {
+                    self.count(|c| c.errors += 1);
+                    if e.is_local() {
+                        let mut h = lock(&self.shared.health);
+                        h.round_local_errors += 1;
+                        h.last_error = Some(e.to_string());
+                    }
+                }
+                Err(_) => {
+                    self.count(|c| c.errors += 1);
+                    lock(&self.shared.health).round_local_errors += 1;
+                }
             }
         }
         out
@@ -691,6 +766,12 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             }
         }
         let _ = self.shared.store.release_poller().await;
+    }
+}
+
+impl<S: Store + 'static, D: DeliveryService> crate::server::Readiness for Pipeline<S, D> {
+    fn is_ready(&self) -> bool {
+        lock(&self.shared.health).is_ready()
     }
 }
 

@@ -136,8 +136,7 @@ impl BlobSource {
             Self::Reader(r) => Ok(r),
             Self::OpenFile(mut f) => {
                 use std::io::Seek as _;
-                f.rewind()
-                    .map_err(|e| StoreError::io("<spool file>", e))?;
+                f.rewind().map_err(|e| StoreError::io("<spool file>", e))?;
                 Ok(Box::new(f))
             }
         }

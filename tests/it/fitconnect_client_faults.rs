@@ -361,3 +361,55 @@ async fn oversized_bodies_are_refused_announced_or_chunked() {
         .expect_err("not a UUID");
     assert!(matches!(err, ClientError::Response { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn spooled_attachment_downloads_keep_only_the_good_body_and_obey_the_limit() {
+    const AID: &str = "0b3c1d8e-5f6a-4b7c-8d9e-0f1a2b3c4d5e";
+    let body = "A".repeat(3000);
+    let path = format!("GET /v1/submissions/{SID}/attachments/{AID}");
+    let s = stub(move |key, n, _| match key {
+        "POST /token" => token(1800),
+        // The first answer is a server error with a body of its own; the retry gets the JWE.
+        k if k == path && n == 1 => http(503, &[], "temporarily unavailable"),
+        k if k == path => http(200, &[("content-type", "application/jose")], &body),
+        _ => http(404, &[], ""),
+    })
+    .await;
+    let client = s.client(|_| {});
+    let std_file = tempfile::tempfile().expect("spool file");
+    let mut file = tokio::fs::File::from_std(std_file);
+    let n = client
+        .attachment_to_file(SID, AID, &mut file)
+        .await
+        .expect("download");
+    assert_eq!(n, 3000);
+    let mut back = String::new();
+    let mut std_file = file.into_std().await;
+    std::io::Seek::rewind(&mut std_file).expect("rewind");
+    std::io::Read::read_to_string(&mut std_file, &mut back).expect("read");
+    assert_eq!(
+        back,
+        "A".repeat(3000),
+        "only the successful body, from the start"
+    );
+
+    // Beyond max_attachment_bytes: refused while streaming.
+    let client = s.client(|c| c.max_attachment_bytes = 1000);
+    let mut file = tokio::fs::File::from_std(tempfile::tempfile().expect("spool file"));
+    let err = client
+        .attachment_to_file(SID, AID, &mut file)
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(err, ClientError::TooLarge { limit: 1000, .. }),
+        "{err}"
+    );
+
+    // A 404 is a status error with the small problem body read into memory, not the file.
+    let mut file = tokio::fs::File::from_std(tempfile::tempfile().expect("spool file"));
+    let err = client
+        .attachment_to_file(SID, SID, &mut file)
+        .await
+        .expect_err("not found");
+    assert_eq!(err.status(), Some(404), "{err}");
+}

@@ -6,7 +6,7 @@
 //! (128 MiB of JWE). After each has been forwarded, the child's peak resident set (`VmHWM`) is
 //! read. Holding the large attachment whole anywhere on its way (download, decryption, store,
 //! upload) would raise the peak by at least its size; the test allows a third of it. The
-//! figures are printed. `#[ignore]`d (a large transfer through a debug build); CI runs it from
+//! figures are printed. On the way, `/ready` of the running process is checked. `#[ignore]`d (a large transfer through a debug build); CI runs it from
 //! `.ci/steps.d/60-gateway.sh`.
 
 use std::time::{Duration, Instant};
@@ -51,7 +51,11 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-async fn send(sender: &poststelle::fitconnect::client::Client, destination: &str, bytes: Vec<u8>) -> String {
+async fn send(
+    sender: &poststelle::fitconnect::client::Client,
+    destination: &str,
+    bytes: Vec<u8>,
+) -> String {
     let xml = xgewerbeanzeige();
     let out = Outgoing {
         destination_id: destination.to_owned(),
@@ -90,7 +94,11 @@ async fn forwarded(sink: &Sink, gw: &mut Gateway, submission_id: &str) {
         if posted {
             return;
         }
-        assert!(Instant::now() < deadline, "not forwarded in time:\n{}", gw.tail());
+        assert!(
+            Instant::now() < deadline,
+            "not forwarded in time:\n{}",
+            gw.tail()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -103,15 +111,21 @@ async fn a_large_attachment_is_streamed_not_held_in_memory() {
     std::fs::create_dir_all(&sandbox_dir).expect("sandbox dir");
     let destination = uuid::Uuid::new_v4().to_string();
     let config = sandbox_support::config(&sandbox_dir, &destination);
-    std::fs::write(sandbox_dir.join("sandbox.toml"), config.to_toml().expect("toml"))
-        .expect("sandbox.toml");
+    std::fs::write(
+        sandbox_dir.join("sandbox.toml"),
+        config.to_toml().expect("toml"),
+    )
+    .expect("sandbox.toml");
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
     let sink = Sink::start().await;
     let store = format!("sqlite:{}", dir.path().join("gw.db").display());
     let config_path = dir.path().join("gateway.toml");
     let toml = gateway_toml(&sandbox_dir, &sandbox, &store, &sink).replace(
         "[pipeline]\n",
-        &format!("[pipeline]\nspool_dir = {:?}\n", dir.path().join("spool").display().to_string()),
+        &format!(
+            "[pipeline]\nspool_dir = {:?}\n",
+            dir.path().join("spool").display().to_string()
+        ),
     );
     std::fs::write(&config_path, toml).expect("gateway.toml");
     let mut gw = Gateway {
@@ -128,6 +142,21 @@ async fn a_large_attachment_is_streamed_not_held_in_memory() {
     let small = send(&sender, &destination, noise(MIB, 1)).await;
     forwarded(&sink, &mut gw, &small).await;
     let after_small = peak_rss(pid);
+    // The running gateway reports itself ready: store and pipeline (its poll rounds) are good.
+    let log = std::fs::read_to_string(&gw.log).expect("log");
+    let addr = log
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("listen address in the log");
+    let ready = reqwest::get(format!("http://{addr}/ready"))
+        .await
+        .expect("GET /ready");
+    assert_eq!(ready.status(), 200);
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.expect("json"),
+        serde_json::json!({"store": true, "pipeline": true})
+    );
 
     let large_bytes = noise(LARGE, 2);
     let large_sha = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &large_bytes);

@@ -52,7 +52,10 @@ fn valid_xgewerbeanzeige_is_accepted_with_envelope_and_evidence() {
     assert_eq!(accepted.tags, s.tags);
     assert_eq!(accepted.attachments.len(), 2);
     assert_eq!(
-        accepted.attachments[0].content.as_bytes().expect("in memory"),
+        accepted.attachments[0]
+            .content
+            .as_bytes()
+            .expect("in memory"),
         &d.attachments[0].1[..]
     );
     let m = accepted.message.as_ref().expect("message");

@@ -30,6 +30,7 @@ struct Fake {
     submissions: Mutex<BTreeMap<String, CapturedSubmission>>,
     posts: Mutex<Vec<Post>>,
     fail_posts: Mutex<bool>,
+    fail_list: Mutex<bool>,
 }
 
 impl Fake {
@@ -54,6 +55,9 @@ impl Fake {
 
 impl DeliveryService for Fake {
     async fn list(&self) -> Result<Vec<Listed>, DeliveryError> {
+        if *self.fail_list.lock().expect("lock") {
+            return Err(DeliveryError("connection refused".into()));
+        }
         let all: Vec<(String, String)> = self
             .submissions
             .lock()
@@ -322,4 +326,42 @@ async fn an_ack_posted_but_unrecorded_is_closed_after_a_restart() {
         1,
         "one decision at the delivery service"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_poll_rounds() {
+    use poststelle::server::Readiness as _;
+    let (_dir, store, dest, fake) = setup().await;
+    let p = Pipeline::new(
+        store,
+        Arc::clone(&fake),
+        settings(&dest, AckPolicy::AfterStore),
+    );
+    assert!(!p.is_ready(), "not ready before a first round");
+    p.poll_once().await.expect("round");
+    assert!(p.is_ready());
+    assert_eq!(p.health().rounds_ok, 1);
+
+    *fake.fail_list.lock().expect("lock") = true;
+    for round in 1..=poststelle::pipeline::UNREADY_AFTER_FAILED_ROUNDS {
+        assert!(p.poll_once().await.is_err());
+        assert_eq!(p.health().failed_in_a_row, round);
+        assert_eq!(
+            p.is_ready(),
+            round < poststelle::pipeline::UNREADY_AFTER_FAILED_ROUNDS,
+            "after {round} failed rounds"
+        );
+    }
+    assert!(
+        p.health()
+            .last_error
+            .is_some_and(|e| e.contains("connection refused")),
+        "{:?}",
+        p.health()
+    );
+
+    *fake.fail_list.lock().expect("lock") = false;
+    p.poll_once().await.expect("round");
+    assert!(p.is_ready(), "ready again after a good round");
+    assert_eq!(p.health().failed_in_a_row, 0);
 }

@@ -65,7 +65,7 @@ use crate::fitconnect::problems::Problem;
 use crate::fitconnect::set::{self, AuthenticationTags, SubmissionRef};
 use crate::jose::jwk::{Jwk, KeyUse, SigningKey};
 use crate::jose::x509::TrustPolicy;
-use transport::{Body, Expect};
+use transport::{Body, Exchange, Expect};
 
 /// OAuth client credentials (client_secret_post). The secret is zeroized on drop and never
 /// printed.
@@ -395,12 +395,14 @@ impl Client {
         let started = Instant::now();
         let resp = self
             .send(
-                Method::POST,
-                &c.token_url,
-                "POST token",
-                None,
-                Body::Form(form.as_bytes().to_vec().into()),
-                Expect::Any,
+                &Exchange {
+                    method: Method::POST,
+                    url: &c.token_url,
+                    what: "POST token",
+                    token: None,
+                    body: Body::Form(form.as_bytes().to_vec().into()),
+                    expect: Expect::Any,
+                },
                 None,
             )
             .await?;
@@ -448,12 +450,14 @@ impl Client {
             let token = self.access_token().await?;
             let resp = self
                 .send(
-                    method.clone(),
-                    &url,
-                    &what,
-                    Some(&token),
-                    body.clone(),
-                    expect,
+                    &Exchange {
+                        method: method.clone(),
+                        url: &url,
+                        what: &what,
+                        token: Some(&token),
+                        body: body.clone(),
+                        expect,
+                    },
                     spool.as_deref_mut(),
                 )
                 .await?;
@@ -617,7 +621,17 @@ impl Client {
         let url = format!("{}/.well-known/jwks.json", self.inner.config.submission_api);
         let what = "GET /.well-known/jwks.json";
         let resp = self
-            .send(Method::GET, &url, what, None, Body::Empty, Expect::Json, None)
+            .send(
+                &Exchange {
+                    method: Method::GET,
+                    url: &url,
+                    what,
+                    token: None,
+                    body: Body::Empty,
+                    expect: Expect::Json,
+                },
+                None,
+            )
             .await?;
         if resp.status != 200 {
             return Err(ClientError::Status {
@@ -645,7 +659,13 @@ impl Client {
         check_id(what, attachment_id)?;
         let path = format!("/submissions/{submission_id}/attachments/{attachment_id}");
         let resp = self
-            .api(Method::GET, &path, Body::Empty, Expect::Attachment, Some(file))
+            .api(
+                Method::GET,
+                &path,
+                Body::Empty,
+                Expect::Attachment,
+                Some(file),
+            )
             .await?;
         if resp.status == 200 {
             Ok(resp.spooled)

@@ -40,6 +40,19 @@ pub(super) struct Response {
     pub(super) spooled: u64,
 }
 
+/// One logical request (cheap to repeat for retries).
+#[derive(Debug)]
+pub(super) struct Exchange<'a> {
+    pub(super) method: Method,
+    pub(super) url: &'a str,
+    /// Method and path for messages (no query values, no host).
+    pub(super) what: &'a str,
+    /// Bearer token.
+    pub(super) token: Option<&'a str>,
+    pub(super) body: Body,
+    pub(super) expect: Expect,
+}
+
 /// Where a `200` body of an [`Expect::Attachment`] exchange goes instead of memory.
 pub(super) type Spool<'a> = Option<&'a mut tokio::fs::File>;
 
@@ -93,29 +106,14 @@ impl Client {
     /// Sends one logical request, retrying per the policy.
     pub(super) async fn send(
         &self,
-        method: Method,
-        url: &str,
-        what: &str,
-        token: Option<&str>,
-        body: Body,
-        expect: Expect,
+        x: &Exchange<'_>,
         mut spool: Spool<'_>,
     ) -> Result<Response, ClientError> {
         let policy = &self.inner.config.retry;
         let mut backoff = policy.initial_backoff;
         let mut attempt = 1;
         loop {
-            let outcome = self
-                .attempt(
-                    method.clone(),
-                    url,
-                    what,
-                    token,
-                    body.clone(),
-                    expect,
-                    spool.as_deref_mut(),
-                )
-                .await;
+            let outcome = self.attempt(x, spool.as_deref_mut()).await;
             let (delay, error) = match outcome {
                 Attempt::Done(r) => return Ok(r),
                 Attempt::Fail(e) => return Err(e),
@@ -136,16 +134,8 @@ impl Client {
         }
     }
 
-    async fn attempt(
-        &self,
-        method: Method,
-        url: &str,
-        what: &str,
-        token: Option<&str>,
-        body: Body,
-        expect: Expect,
-        spool: Spool<'_>,
-    ) -> Attempt {
+    async fn attempt(&self, x: &Exchange<'_>, spool: Spool<'_>) -> Attempt {
+        let (method, what, expect) = (&x.method, x.what, x.expect);
         let c = &self.inner.config;
         let (limit, timeout) = match expect {
             Expect::Json | Expect::Any => (c.max_json_bytes, c.request_timeout),
@@ -155,12 +145,12 @@ impl Client {
         let mut req = self
             .inner
             .http
-            .request(method.clone(), url)
+            .request(method.clone(), x.url)
             .timeout(timeout);
-        if let Some(token) = token {
+        if let Some(token) = x.token {
             req = req.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        req = match body {
+        req = match x.body.clone() {
             Body::Empty => req,
             Body::Json(b) => req.header(CONTENT_TYPE, "application/json").body(b),
             Body::Form(b) => req
@@ -183,7 +173,7 @@ impl Client {
         };
         let mut resp = match req.send().await {
             Ok(r) => r,
-            Err(e) if idempotent(&method) && (e.is_connect() || e.is_timeout()) => {
+            Err(e) if idempotent(method) && (e.is_connect() || e.is_timeout()) => {
                 return Attempt::Retry(None, transport(&e));
             }
             Err(e) => return Attempt::Fail(transport(&e)),
@@ -195,7 +185,7 @@ impl Client {
                 status,
             });
         }
-        let retryable = status == 429 || (status >= 500 && idempotent(&method));
+        let retryable = status == 429 || (status >= 500 && idempotent(method));
         if retryable {
             let delay = retry_after(resp.headers());
             return Attempt::Retry(
@@ -236,11 +226,7 @@ impl Client {
             };
         }
         // Error answers are small problem documents even on attachment downloads.
-        let limit = if spooling {
-            c.max_json_bytes
-        } else {
-            limit
-        };
+        let limit = if spooling { c.max_json_bytes } else { limit };
         let mut body = Vec::with_capacity(announced.map_or(0, |n| n as usize).min(limit));
         loop {
             match resp.chunk().await {
