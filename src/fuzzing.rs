@@ -112,6 +112,55 @@ pub fn validate_xbau(data: &[u8]) {
     }
 }
 
+/// The destination key the JWE test vectors are encrypted for (our own generated test key),
+/// so the vectors are meaningful seeds.
+fn vector_keyring() -> &'static crate::jose::KeyRing {
+    static KEYS: std::sync::OnceLock<crate::jose::KeyRing> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let jwk = crate::jose::Jwk::from_json(include_str!(
+            "../test-vectors/keys/destination-encryption.private.jwk.json"
+        ))
+        .expect("vector key parses");
+        crate::jose::KeyRing::from(
+            crate::jose::DecryptionKey::from_jwk(&jwk).expect("vector key is a decryption key"),
+        )
+    })
+}
+
+/// JWE property: for any bytes, the streamed decryption (what the gateway does with
+/// attachments) reaches the verdict of the in-memory path — the same plaintext or the same
+/// error — and bytes that are not UTF-8 (which the in-memory path cannot even take) are refused.
+pub fn jwe_stream(data: &[u8]) {
+    use crate::jose::{CompactJwe, StreamError, decrypt_seekable};
+    let keys = vector_keyring();
+    let limits = crate::config::JoseLimits {
+        max_inflated_bytes: 1 << 20,
+        ..crate::config::JoseLimits::default()
+    };
+    let mut out = Vec::new();
+    let streamed = decrypt_seekable(&mut std::io::Cursor::new(data), &mut out, keys, &limits);
+    let Ok(token) = std::str::from_utf8(data) else {
+        assert!(
+            matches!(streamed, Err(StreamError::Jwe(_))),
+            "non-UTF-8 bytes: {streamed:?}"
+        );
+        return;
+    };
+    let in_memory = CompactJwe::parse(token, &limits).and_then(|j| j.decrypt(keys, &limits));
+    match (in_memory, streamed) {
+        (Ok(p), Ok(s)) => {
+            assert_eq!(p.bytes(), &out[..], "plaintexts differ");
+            assert_eq!(s.len(), out.len() as u64);
+            assert_eq!(p.authentication_tag(), s.authentication_tag());
+        }
+        (Err(a), Err(StreamError::Jwe(b))) => assert_eq!(a, b, "errors differ"),
+        (a, b) => panic!(
+            "verdicts differ: in memory {:?}, streamed {b:?}",
+            a.map(|p| p.bytes().len())
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -128,6 +177,26 @@ mod tests {
         ] {
             super::xml_reader(doc);
         }
+    }
+
+    #[test]
+    fn jwe_stream_property_holds_on_the_vectors_and_mutations() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors/jwe");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).expect("vectors") {
+            let token = std::fs::read(entry.expect("entry").path()).expect("read");
+            super::jwe_stream(&token);
+            // A few cheap mutations of each: truncated, a byte flipped in the middle, not UTF-8.
+            super::jwe_stream(&token[..token.len() / 2]);
+            let mut t = token.clone();
+            let mid = t.len() / 2;
+            t[mid] ^= 0x01;
+            super::jwe_stream(&t);
+            t.push(0xff);
+            super::jwe_stream(&t);
+            n += 1;
+        }
+        assert!(n >= 40, "only {n} vectors");
     }
 
     #[test]

@@ -19,6 +19,8 @@ for target in $(cargo +nightly fuzz list); do
   [ -d "seeds/$target" ] && seeds+=("seeds/$target")
   case "$target" in
     xml_reader|validate_xbau) seeds+=("$shared/xoev/samples/xbau/fv-testdateien" "$shared/xoev/samples/xbau/negative") ;;
+    # Our own JWE test vectors, encrypted for the key the target uses.
+    jwe_stream) seeds+=("../test-vectors/jwe") ;;
   esac
   echo "fuzzing $target for ${secs}s (seed $seed)"
   log="$logs/$target.log"
