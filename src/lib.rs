@@ -20,6 +20,7 @@
 //! A module imports only from lower layers.
 #![forbid(unsafe_code)]
 
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod error;

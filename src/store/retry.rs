@@ -2,13 +2,12 @@
 //! of attempts or an age.
 //!
 //! Pure: the random jitter sample is an argument, so every decision is reproducible in tests.
-//! The delay uses "equal jitter": half the exponential delay is fixed, half random. The fixed
-//! half keeps retries from bunching at zero after an upstream outage; the random half spreads
-//! the instances' retries apart.
+//! The delay is [`crate::backoff`]'s exponential backoff with equal jitter.
 
 use std::time::Duration;
 
 use super::records::{FailAction, Timestamp};
+use crate::backoff;
 
 /// When and how often a failed delivery is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +40,7 @@ impl RetryPolicy {
     /// `base · 2^(attempts−1)`, capped at `max_delay`.
     #[must_use]
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let exp = attempts.saturating_sub(1).min(32);
-        self.base_delay
-            .checked_mul(1u32 << exp.min(31))
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay)
+        backoff::exponential(self.base_delay, self.max_delay, attempts)
     }
 
     /// Decides what follows the `attempts`-th failed attempt of a job created at `created_at`.
@@ -61,16 +56,7 @@ impl RetryPolicy {
         if attempts >= self.max_attempts || now.since(created_at) >= self.max_age {
             return FailAction::DeadLetter;
         }
-        let full = self.backoff(attempts);
-        let half = full / 2;
-        // NaN would make `mul_f64` panic; treat it like any other out-of-range sample.
-        let jitter = if jitter.is_nan() {
-            0.5
-        } else {
-            jitter.clamp(0.0, 1.0)
-        };
-        let random = (full - half).mul_f64(jitter);
-        let at = now.plus(half + random);
+        let at = now.plus(backoff::equal_jitter(self.backoff(attempts), jitter));
         if at.since(created_at) >= self.max_age {
             // The next attempt would already be too old: give up now rather than wait for it.
             return FailAction::DeadLetter;
@@ -81,10 +67,7 @@ impl RetryPolicy {
     /// A fresh jitter sample from the operating system's generator, uniform in `[0, 1)`.
     #[must_use]
     pub fn jitter() -> f64 {
-        // 53 random bits give every representable step of [0, 1); on a generator failure fall
-        // back to the midpoint, which only loses the spread, never the backoff.
-        #[expect(clippy::cast_precision_loss, reason = "53-bit value, exact in an f64")]
-        getrandom::u64().map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64)
+        backoff::sample()
     }
 }
 
@@ -158,16 +141,5 @@ mod tests {
         // Also when the next attempt would fall beyond the age limit.
         let almost = T0.plus(Duration::from_secs(3599));
         assert_eq!(p.after_failure(2, T0, almost, 0.0), FailAction::DeadLetter);
-    }
-
-    #[test]
-    fn jitter_samples_are_in_range_and_vary() {
-        let samples: Vec<f64> = (0..64).map(|_| RetryPolicy::jitter()).collect();
-        assert!(samples.iter().all(|s| (0.0..1.0).contains(s)));
-        assert!(
-            samples
-                .iter()
-                .any(|s| (s - samples[0]).abs() > f64::EPSILON)
-        );
     }
 }

@@ -8,6 +8,7 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 
 use super::{Client, ClientError};
+use crate::backoff;
 
 /// A request body; cheap to clone for retries.
 #[derive(Debug, Clone)]
@@ -56,16 +57,6 @@ pub(super) struct Exchange<'a> {
 /// Where a `200` body of an [`Expect::Attachment`] exchange goes instead of memory.
 pub(super) type Spool<'a> = Option<&'a mut tokio::fs::File>;
 
-/// A random factor in [0.5, 1.0) ("equal jitter"), so that many clients do not retry in step.
-fn jitter(d: Duration) -> Duration {
-    let mut b = [0u8; 2];
-    if aws_lc_rs::rand::fill(&mut b).is_err() {
-        return d;
-    }
-    let r = f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX);
-    d.mul_f64(0.5 + r / 2.0)
-}
-
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     // Only the delta-seconds form; an HTTP-date falls back to the backoff.
     let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
@@ -110,7 +101,6 @@ impl Client {
         mut spool: Spool<'_>,
     ) -> Result<Response, ClientError> {
         let policy = &self.inner.config.retry;
-        let mut backoff = policy.initial_backoff;
         let mut attempt = 1;
         loop {
             let outcome = self.attempt(x, spool.as_deref_mut()).await;
@@ -126,10 +116,13 @@ impl Client {
                 // The service said how long; waiting longer than allowed is giving up.
                 Some(d) if d > policy.max_retry_after => return Err(error),
                 Some(d) => d,
-                None => jitter(backoff),
+                // Equal jitter, so that many clients do not retry in step.
+                None => backoff::equal_jitter(
+                    backoff::exponential(policy.initial_backoff, policy.max_backoff, attempt),
+                    backoff::sample(),
+                ),
             };
             tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(policy.max_backoff);
             attempt += 1;
         }
     }
@@ -287,15 +280,6 @@ async fn spool_body(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jitter_stays_within_half_and_whole() {
-        let d = Duration::from_millis(1000);
-        for _ in 0..100 {
-            let j = jitter(d);
-            assert!(j >= Duration::from_millis(500) && j <= d, "{j:?}");
-        }
-    }
 
     #[test]
     fn retry_after_reads_seconds_only() {
