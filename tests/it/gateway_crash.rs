@@ -199,12 +199,7 @@ fn decisions(log: &Value) -> (usize, usize) {
     counts
 }
 
-pub(crate) fn gateway_toml(
-    sandbox_dir: &Path,
-    sandbox: &SandboxHandle,
-    store: &str,
-    sink: &Sink,
-) -> String {
+fn gateway_toml(sandbox_dir: &Path, sandbox: &SandboxHandle, store: &str, sink: &Sink) -> String {
     format!(
         "[delivery_service]\nsandbox_dir = {:?}\nsandbox_url = {:?}\n\
          [store]\naddress = {store:?}\n\
@@ -219,6 +214,51 @@ pub(crate) fn gateway_toml(
     )
 }
 
+/// Sandbox (in this process), HTTP sink and a configured (not yet started) `serve` child.
+pub(crate) struct Rig {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) destination: String,
+    pub(crate) sandbox: SandboxHandle,
+    pub(crate) sink: Sink,
+    pub(crate) gateway: Gateway,
+}
+
+impl Rig {
+    /// `pipeline_extra`: more `[pipeline]` lines for the gateway's configuration.
+    pub(crate) async fn new(store: &str, pipeline_extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sandbox_dir = dir.path().join("sandbox");
+        std::fs::create_dir_all(&sandbox_dir).expect("sandbox dir");
+        let destination = uuid::Uuid::new_v4().to_string();
+        let config = sandbox_support::config(&sandbox_dir, &destination);
+        std::fs::write(
+            sandbox_dir.join("sandbox.toml"),
+            config.to_toml().expect("toml"),
+        )
+        .expect("sandbox.toml");
+        let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+        let sink = Sink::start().await;
+        let config_path = dir.path().join("gateway.toml");
+        let toml = gateway_toml(&sandbox_dir, &sandbox, store, &sink)
+            .replace("[pipeline]\n", &format!("[pipeline]\n{pipeline_extra}"));
+        std::fs::write(&config_path, toml).expect("gateway.toml");
+        let gateway = Gateway {
+            config: config_path,
+            log: dir.path().join("gateway.log"),
+            child: None,
+            starts: 0,
+            kills: 0,
+        };
+        Self {
+            dir,
+            destination,
+            sandbox,
+            sink,
+            gateway,
+        }
+    }
+}
+
 async fn crash_run(backend: &str, store: &str) {
     let seed = seed();
     println!(
@@ -228,31 +268,13 @@ async fn crash_run(backend: &str, store: &str) {
     let started = Instant::now();
     let deadline = started + BUDGET;
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sandbox_dir = dir.path().join("sandbox");
-    std::fs::create_dir_all(&sandbox_dir).expect("sandbox dir");
-    let destination = uuid::Uuid::new_v4().to_string();
-    let config = sandbox_support::config(&sandbox_dir, &destination);
-    std::fs::write(
-        sandbox_dir.join("sandbox.toml"),
-        config.to_toml().expect("toml"),
-    )
-    .expect("sandbox.toml");
-    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
-    let sink = Sink::start().await;
-    let config_path = dir.path().join("gateway.toml");
-    std::fs::write(
-        &config_path,
-        gateway_toml(&sandbox_dir, &sandbox, store, &sink),
-    )
-    .expect("gateway.toml");
-    let mut gw = Gateway {
-        config: config_path,
-        log: dir.path().join("gateway.log"),
-        child: None,
-        starts: 0,
-        kills: 0,
-    };
+    let Rig {
+        dir: _dir, // kept until the end: the sandbox, the store and the log live in it
+        destination,
+        sandbox,
+        sink,
+        gateway: mut gw,
+    } = Rig::new(store, "").await;
 
     // The sender: SENDERS tasks share the numbers 0..SUBMISSIONS, pacing themselves so the
     // flow spans the kills.

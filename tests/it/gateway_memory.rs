@@ -15,13 +15,12 @@ use poststelle::fitconnect::sender::{
     self, Outgoing, OutgoingAttachment, SendOptions, detect_schema,
 };
 use poststelle::jose::x509::TrustPolicy;
-use poststelle::sandbox::Sandbox;
 use poststelle::xoev::catalog::Catalog;
 
 use crate::forward_support::Sink;
-use crate::gateway_crash::{Gateway, client, gateway_toml};
+use crate::gateway_crash::{Gateway, Rig, client};
 use crate::pipeline_fixture::xgewerbeanzeige;
-use crate::sandbox_support::{self, SERVICE};
+use crate::sandbox_support::SERVICE;
 
 const MIB: usize = 1 << 20;
 /// The large attachment.
@@ -106,35 +105,24 @@ async fn forwarded(sink: &Sink, gw: &mut Gateway, submission_id: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a 96 MiB attachment through a debug build: run with --ignored (CI: .ci/steps.d/60-gateway.sh)"]
 async fn a_large_attachment_is_streamed_not_held_in_memory() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sandbox_dir = dir.path().join("sandbox");
-    std::fs::create_dir_all(&sandbox_dir).expect("sandbox dir");
-    let destination = uuid::Uuid::new_v4().to_string();
-    let config = sandbox_support::config(&sandbox_dir, &destination);
-    std::fs::write(
-        sandbox_dir.join("sandbox.toml"),
-        config.to_toml().expect("toml"),
-    )
-    .expect("sandbox.toml");
-    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
-    let sink = Sink::start().await;
-    let store = format!("sqlite:{}", dir.path().join("gw.db").display());
-    let config_path = dir.path().join("gateway.toml");
-    let toml = gateway_toml(&sandbox_dir, &sandbox, &store, &sink).replace(
-        "[pipeline]\n",
+    let spool = tempfile::tempdir().expect("spool dir");
+    let Rig {
+        dir: _dir,
+        destination,
+        sandbox,
+        sink,
+        gateway: mut gw,
+    } = Rig::new(
         &format!(
-            "[pipeline]\nspool_dir = {:?}\n",
-            dir.path().join("spool").display().to_string()
+            "sqlite:{}",
+            spool.path().join("gw.db").display() // beside the spool: one file system
         ),
-    );
-    std::fs::write(&config_path, toml).expect("gateway.toml");
-    let mut gw = Gateway {
-        config: config_path,
-        log: dir.path().join("gateway.log"),
-        child: None,
-        starts: 0,
-        kills: 0,
-    };
+        &format!(
+            "spool_dir = {:?}\n",
+            spool.path().join("spool").display().to_string()
+        ),
+    )
+    .await;
     gw.start();
     let pid = gw.child.as_ref().expect("running").id();
     let sender = client(sandbox.base_url(), "sender", "sender-secret-0123456789");
@@ -178,7 +166,7 @@ async fn a_large_attachment_is_streamed_not_held_in_memory() {
         large_sha.as_ref()
     );
     // Nothing left in the spool directory (unnamed files; exports unlinked).
-    let left = std::fs::read_dir(dir.path().join("spool"))
+    let left = std::fs::read_dir(spool.path().join("spool"))
         .expect("spool dir")
         .count();
     assert_eq!(left, 0, "spool files left behind");
