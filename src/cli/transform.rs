@@ -31,7 +31,7 @@ pub struct TransformArgs {
     /// Load every `*.xsd` in DIR instead of finding the schema pack by the root element.
     #[arg(long, value_name = "DIR")]
     schema_dir: Option<PathBuf>,
-    /// Write each extracted base64Binary payload to DIR/<id>.bin (with --to-xml: read them).
+    /// Write each extracted base64Binary payload to `DIR/<id>.bin` (with --to-xml: read them).
     #[arg(long, value_name = "DIR")]
     binaries: Option<PathBuf>,
     /// FILE is the JSON this command printed; print the XML again.

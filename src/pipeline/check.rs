@@ -3,10 +3,13 @@
 //! [`check_submission`] takes a [`CapturedSubmission`] (the bytes the delivery service sent),
 //! the keys, the schemas, the limits and "now", and answers [`Accepted`] (everything needed to
 //! store, forward and acknowledge it) or [`Rejected`] (the FIT-Connect problems for the
-//! `reject-submission` event). It does no network or payload I/O and never logs, so the
-//! gateway, the `submission` test vectors and `poststelle vectors check-submission` run exactly
-//! the same code. (The one exception: a [`GrammarSource`] may compile a schema pack from disk
-//! the first time a message type is seen — configuration-time I/O, never payload I/O.)
+//! `reject-submission` event). It does no network I/O and never logs, so the gateway, the
+//! `submission` test vectors and `poststelle vectors check-submission` run exactly the same
+//! code. The gateway's variant, [`check_submission_spooled`], takes attachments already
+//! decrypted file to file ([`super::spool`]); the checks only compare their tags and hashes and
+//! leave the plaintexts in their files (the one read: Fachdaten sent as a `data` attachment,
+//! read for validation within the XML input limit). A [`GrammarSource`] may compile a schema
+//! pack from disk the first time a message type is seen (configuration-time I/O).
 //!
 //! The steps, in order; a step whose input is unusable ends the check, otherwise problems are
 //! collected where several can be reported at once:

@@ -5,8 +5,10 @@
 //! verified callback. Both end in [`Pipeline::process`], bounded by a semaphore
 //! ([`PipelineSettings::concurrency`]); an id already in flight in this process is skipped.
 //!
-//! **Per submission.** `record_seen` (a stored id is not processed again) → download → the pure
-//! [`check_submission`](super::check_submission) on a blocking thread (RSA, XSD) →
+//! **Per submission.** `record_seen` (a stored id is not processed again) → download (attachment
+//! JWEs streamed into unnamed spool files, [`DeliveryService::download_spooled`]) → on a blocking
+//! thread, each attachment decrypted file to file ([`super::spool`]) and the checks
+//! ([`check_submission_spooled`]; RSA, XSD) →
 //! `store_submission` (envelope, decision, evidence, attachments and one outbox job per routed
 //! upstream in one transaction) → [`Pipeline::flush_acks`].
 //!

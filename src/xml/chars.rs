@@ -1,7 +1,7 @@
 //! Character classes of XML 1.0 (fifth edition) and Namespaces in XML 1.0.
 
 /// NameStartChar (colon included, as the production has it), as
-/// inclusive ranges (XML 1.0 5th edition, production [4]).
+/// inclusive ranges (XML 1.0 5th edition, production \[4\]).
 pub const NAME_START_RANGES: &[(char, char)] = &[
     (':', ':'),
     ('A', 'Z'),
@@ -21,7 +21,7 @@ pub const NAME_START_RANGES: &[(char, char)] = &[
     ('\u{10000}', '\u{EFFFF}'),
 ];
 
-/// NameChar additions to NameStartChar (production [4a]).
+/// NameChar additions to NameStartChar (production \[4a\]).
 pub const NAME_EXTRA_RANGES: &[(char, char)] = &[
     ('-', '-'),
     ('.', '.'),
