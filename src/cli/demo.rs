@@ -184,10 +184,12 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
     let toml = format!(
         "[delivery_service]\nsandbox_dir = {:?}\nsandbox_url = {url:?}\n\
          [store]\naddress = \"sqlite:{}\"\n\
+         [pipeline]\nspool_dir = {:?}\n\
          [[upstream]]\nname = \"outbox\"\nfile_drop = {:?}\n\
          [server]\nlisten = \"127.0.0.1:0\"\n",
         sc.data_dir.display().to_string(),
         dir.join("gateway.sqlite3").display(),
+        dir.join("spool").display().to_string(),
         dir.join("outbox").display().to_string(),
     );
     let config = GatewayConfig::from_toml(&toml, &dir).map_err(|e| e.join("; "))?;
