@@ -79,6 +79,63 @@ fn normalise(mut envelope: Value, keep_data: bool) -> Value {
     envelope
 }
 
+/// What a check decided, for comparing two runs: the envelope, or the sorted problems.
+fn verdict(result: &Result<pipeline::Accepted, pipeline::Rejected>, now: i64) -> Value {
+    match result {
+        Ok(a) => json!({"accept": a.envelope(&rfc3339(now))}),
+        Err(r) => {
+            let mut problems: Vec<(String, String)> = r
+                .problems
+                .iter()
+                .map(|p| (p.type_uri.clone(), p.instance.clone()))
+                .collect();
+            problems.sort();
+            json!({"reject": problems})
+        }
+    }
+}
+
+/// The gateway checks attachments that were streamed to spool files and decrypted file to
+/// file: that path must decide every vector exactly as the in-memory one.
+fn same_when_spooled(
+    env: &Env,
+    shared: &SubmissionEnv,
+    capture: &crate::fitconnect::captured::CapturedSubmission,
+    keys: &CheckKeys<'_>,
+    now: i64,
+    in_memory: &Result<pipeline::Accepted, pipeline::Rejected>,
+) -> Result<(), String> {
+    use std::io::Write as _;
+    let spool = std::env::temp_dir();
+    let mut spooled = std::collections::BTreeMap::new();
+    for (id, token) in &capture.attachments {
+        let mut file = tempfile::tempfile_in(&spool).map_err(|e| format!("spool: {e}"))?;
+        file.write_all(token.as_bytes())
+            .map_err(|e| format!("spool: {e}"))?;
+        let d = pipeline::spool::decrypt_spooled(file, &spool, &env.keyring, &env.limits.jose)
+            .map_err(|e| format!("spool: {e}"))?;
+        spooled.insert(id.clone(), d);
+    }
+    let mut bare = capture.clone();
+    bare.attachments.clear();
+    let streamed = pipeline::check_submission_spooled(
+        &bare,
+        spooled,
+        keys,
+        &shared.schemas(),
+        &env.limits,
+        now,
+    );
+    let (a, b) = (verdict(in_memory, now), verdict(&streamed, now));
+    if a == b {
+        Ok(())
+    } else {
+        Err(format!(
+            "spooled attachments decide differently: in memory {a}, spooled {b}"
+        ))
+    }
+}
+
 pub(super) fn run(env: &Env, case: &Case, now: i64, shared: &SubmissionEnv) -> Result<(), String> {
     let rel = case
         .inputs
@@ -90,6 +147,7 @@ pub(super) fn run(env: &Env, case: &Case, now: i64, shared: &SubmissionEnv) -> R
         sets: &env.set_keys,
     };
     let result = pipeline::check_submission(&capture, &keys, &shared.schemas(), &env.limits, now);
+    same_when_spooled(env, shared, &capture, &keys, now, &result)?;
     match (expected_str(case, "result")?, result) {
         ("accept", Ok(accepted)) => {
             let expected: Value = serde_json::from_slice(&env.input(case, "envelope")?)
