@@ -14,7 +14,7 @@
 //! L2  sandbox                                local delivery service (hyper, SQLite)
 //! L2  fitconnect::{client, sender}           Submission API client (reqwest), sender role
 //! L2  store                                  durable state (SQLite / PostgreSQL)
-//! L1  xml, xsd, xoev, jose, fitconnect       pure, sync, fuzzable; no I/O on payloads
+//! L1  json, xml, xsd, xoev, jose, fitconnect pure, sync, fuzzable; no I/O on payloads
 //! L0  error, config (incl. Limits)
 //! ```
 //! A module imports only from lower layers.
@@ -27,6 +27,7 @@ pub mod error;
 pub mod fitconnect;
 pub mod forward;
 pub mod jose;
+pub mod json;
 pub mod pipeline;
 pub mod sandbox;
 pub mod server;

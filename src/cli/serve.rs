@@ -297,10 +297,20 @@ pub(crate) async fn assemble(
     let metrics = Arc::new(Metrics::new());
     let router_table = Arc::clone(&table);
     let destination_id = dest.id.clone();
+    // Our own accept/reject SETs of earlier submissions are in the case logs: they verify
+    // with the destination's signing key (the service's keys come with each download).
+    let set_keys = StaticKeys {
+        delivery_service: Vec::new(),
+        destinations: vec![(
+            dest.id.clone(),
+            dest.signing.kid().to_owned(),
+            dest.signing.public_key().clone(),
+        )],
+    };
     let settings = PipelineSettings {
         destination_id: dest.id.clone(),
         decryption: dest.decryption,
-        set_keys: StaticKeys::default(),
+        set_keys,
         signing: dest.signing,
         metadata: MetadataValidator::new(),
         registry,

@@ -98,6 +98,9 @@ fn check_submission(dir: &Path, keys: &Path, now: Option<i64>, envelope: bool) -
                     i + 1
                 );
             }
+            RuleStatus::Deferred(reason) => {
+                println!("  wait  {}. {name}: cannot be decided yet: {reason}", i + 1);
+            }
             RuleStatus::Failed(problems) => {
                 println!("  FAIL  {}. {name}: {what}", i + 1);
                 for p in problems {
@@ -119,6 +122,12 @@ fn check_submission(dir: &Path, keys: &Path, now: Option<i64>, envelope: bool) -
                 println!("{}", serde_json::to_string_pretty(env).unwrap_or_default());
             }
             ExitCode::SUCCESS
+        }
+        None if report.deferred() => {
+            println!(
+                "result: DEFERRED (the gateway keeps it unacknowledged and checks it again later)"
+            );
+            ExitCode::from(1)
         }
         None => {
             println!("result: REJECT (reject-submission with the problems above)");

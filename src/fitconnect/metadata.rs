@@ -82,6 +82,10 @@ pub enum MetadataError {
     /// Valid by schema but not representable in the typed model (a bug in schema or model).
     #[error("metadata do not fit the typed model")]
     Model,
+    /// JSON that the strict reader refuses: a duplicate member name (at its JSON pointer),
+    /// too deep, too large.
+    #[error("metadata: {0}")]
+    Json(crate::json::JsonError),
 }
 
 impl MetadataError {
@@ -89,7 +93,7 @@ impl MetadataError {
     #[must_use]
     pub fn failure(&self) -> Failure {
         match self {
-            MetadataError::NotJson { .. } => Failure::MetadataNotJson,
+            MetadataError::NotJson { .. } | MetadataError::Json(_) => Failure::MetadataNotJson,
             MetadataError::UnsupportedVersion => Failure::MetadataVersionUnsupported,
             MetadataError::SchemaViolation { .. } | MetadataError::Model => Failure::MetadataSchema,
         }
@@ -234,10 +238,13 @@ impl MetadataValidator {
     /// # Errors
     /// Any [`MetadataError`]; [`MetadataError::failure`] names the reject problem.
     pub fn validate(&self, bytes: &[u8]) -> Result<Metadata, MetadataError> {
-        let doc: Value = serde_json::from_slice(bytes).map_err(|e| MetadataError::NotJson {
-            line: e.line(),
-            column: e.column(),
-        })?;
+        let doc =
+            crate::json::parse(bytes, &crate::json::JsonLimits::PROTOCOL).map_err(|e| match e {
+                crate::json::JsonError::Syntax { line, column } => {
+                    MetadataError::NotJson { line, column }
+                }
+                other => MetadataError::Json(other),
+            })?;
         let version = self.validate_value(&doc)?;
         let mut metadata: Metadata =
             serde_json::from_value(doc).map_err(|_| MetadataError::Model)?;

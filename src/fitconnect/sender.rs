@@ -13,15 +13,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::client::verify::{self, EventLogError};
 use super::client::{Client, ClientError, CreatedSubmission, NewSubmission, unix_now};
+use super::event_log::{self, EventLogError, SubmissionDecision};
 use super::hash::{HASH_TYPE, sha512_hex};
 use super::keys::validate_public_key;
 use super::metadata::{MetadataValidator, VERSIONS};
 use super::problems::Problem;
-use super::set::{
-    self, ACCEPT_SUBMISSION, AuthenticationTags, Issuer, REJECT_SUBMISSION, SetError, StaticKeys,
-};
+use super::set::AuthenticationTags;
 use crate::config::{JoseLimits, XmlLimits};
 use crate::jose::jwe;
 use crate::jose::jwk::KeyUse;
@@ -161,15 +159,10 @@ pub enum SendError {
     /// The metadata we built do not pass the metadata schema (a bug or a bad input value).
     #[error("the built metadata violate the metadata schema: {0}")]
     Metadata(String),
-    /// A SET of the event log failed verification.
+    /// The event log failed a check (a SET does not verify, an accept carries tags of other
+    /// JWEs, a reject carries no valid problems).
     #[error("event log: {0}")]
     EventLog(#[from] EventLogError),
-    /// The destination accepted, but with tags that are not the ones this sender uploaded.
-    #[error("accept-submission carries authentication tags of other JWEs")]
-    AcceptTagsDiffer,
-    /// A reject carries malformed problems.
-    #[error("reject-submission: {0}")]
-    RejectPayload(SetError),
 }
 
 /// Why the schema of the Fachdaten could not be determined.
@@ -368,7 +361,9 @@ pub async fn send(
 }
 
 /// Reads the case event log once and returns the destination's decision on this submission,
-/// if there is one; every SET is verified first.
+/// if there is one ([`event_log::decision`]); every SET is verified first
+/// ([`event_log::verify_log`]), the destination's with its signing keys fetched by `kid` and
+/// checked with the FIT-Connect key rules.
 ///
 /// # Errors
 /// Download errors, a SET that fails verification, an accept with foreign tags.
@@ -381,69 +376,25 @@ pub async fn read_decision(
 ) -> Result<Option<Decision>, SendError> {
     let limits = JoseLimits::default();
     let events = client.events(&created.case_id).await?;
-    let log = events
-        .get("eventLog")
-        .and_then(Value::as_array)
-        .ok_or(EventLogError::NotAList)?;
-    let mut keys: StaticKeys =
-        verify::service_keys(&client.service_jwks().await?, client.config().issuer())?;
+    let issuer = client.config().issuer().to_owned();
+    let mut keys = event_log::service_keys(&client.service_jwks().await?, &issuer)?;
     let now = unix_now();
-    let subject = format!("submission:{}", created.submission_id);
-    let mut decision = None;
-    for (index, entry) in log.iter().enumerate() {
-        let token = entry.as_str().ok_or(EventLogError::NotAList)?;
-        let set_err = |source| EventLogError::Set { index, source };
-        // Destination keys are fetched on demand, by the SET's own iss and kid.
-        if let Some((iss, kid)) = destination_issuer(token, &limits) {
-            let known = keys
-                .destinations
-                .iter()
-                .any(|(i, k, _)| *i == iss && *k == kid);
-            if !known && iss.eq_ignore_ascii_case(destination_id) {
-                let jwk = client.destination_key(&iss, &kid).await?;
-                let key = validate_public_key(&jwk, KeyUse::Signature, trust, now)
-                    .map_err(ClientError::Key)?;
-                keys.destinations.push((iss, kid, key.key));
-            }
-        }
-        let verified = set::verify(token, &keys, &limits, now).map_err(set_err)?;
-        if !verified.sub.eq_ignore_ascii_case(&subject)
-            || !matches!(&verified.issuer, Issuer::Destination(d) if d.eq_ignore_ascii_case(destination_id))
-        {
-            continue;
-        }
-        if verified.event == ACCEPT_SUBMISSION {
-            let tags = verified.authentication_tags().map_err(set_err)?;
-            if &tags != sent {
-                return Err(SendError::AcceptTagsDiffer);
-            }
-            decision = Some(Decision::Accepted);
-        } else if verified.event == REJECT_SUBMISSION {
-            let problems = verified
-                .payload
-                .get("problems")
-                .cloned()
-                .map(serde_json::from_value::<Vec<Problem>>)
-                .transpose()
-                .map_err(|_| {
-                    SendError::RejectPayload(SetError::EventPayload {
-                        what: "problems malformed",
-                    })
-                })?
-                .unwrap_or_default();
-            decision = Some(Decision::Rejected { problems });
-        }
+    // Destination keys are fetched on demand, by the kids the destination's SETs name.
+    for kid in event_log::destination_kids(&events, destination_id, &limits) {
+        let jwk = client.destination_key(destination_id, &kid).await?;
+        let key =
+            validate_public_key(&jwk, KeyUse::Signature, trust, now).map_err(ClientError::Key)?;
+        keys.destinations
+            .push((destination_id.to_ascii_lowercase(), kid, key.key));
     }
-    Ok(decision)
-}
-
-/// `(iss, kid)` of a SET whose `iss` is a destination (UUID), read before verification only
-/// to pick the key; `None` otherwise.
-fn destination_issuer(token: &str, limits: &JoseLimits) -> Option<(String, String)> {
-    let jws = crate::jose::CompactJws::parse(token, limits).ok()?;
-    let payload: Value = serde_json::from_slice(jws.unverified_payload()).ok()?;
-    let iss = payload.get("iss")?.as_str()?;
-    set::is_uuid(iss).then(|| (iss.to_ascii_lowercase(), jws.header().kid.clone()))
+    let subject = event_log::Subject::new(&created.submission_id, &created.case_id)?;
+    let sets = event_log::verify_log(&events, &subject, &issuer, &keys, &limits, now)?;
+    Ok(
+        event_log::decision(&sets, &subject, destination_id, sent)?.map(|d| match d {
+            SubmissionDecision::Accepted => Decision::Accepted,
+            SubmissionDecision::Rejected(problems) => Decision::Rejected { problems },
+        }),
+    )
 }
 
 #[cfg(test)]

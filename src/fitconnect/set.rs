@@ -83,6 +83,9 @@ pub enum SetError {
     /// No key is known for this issuer and kid.
     #[error("no verification key for the SET issuer and kid")]
     UnknownKey,
+    /// A member name occurs twice in the payload (at any depth).
+    #[error("SET payload has a duplicate member name")]
+    DuplicateMember,
 }
 
 /// Who issued a SET, which decides where its key comes from.
@@ -116,8 +119,13 @@ impl SetKeyResolver for StaticKeys {
             Issuer::DeliveryService(url) => (&self.delivery_service, url),
             Issuer::Destination(id) => (&self.destinations, id),
         };
+        // Destination ids are UUIDs (case-insensitive); service issuers are URLs (exact).
+        let same = |i: &String| match issuer {
+            Issuer::DeliveryService(_) => i == iss,
+            Issuer::Destination(_) => i.eq_ignore_ascii_case(iss),
+        };
         list.iter()
-            .find(|(i, k, _)| i == iss && k == kid)
+            .find(|(i, k, _)| same(i) && k == kid)
             .map(|(_, _, key)| key)
     }
 }
@@ -239,6 +247,8 @@ pub fn reject_submission(
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifiedSet {
+    /// The compact JWS as received (archived as evidence).
+    pub token: String,
     /// `kid` of the signing key.
     pub kid: String,
     /// The issuer.
@@ -431,6 +441,7 @@ pub fn verify(
         });
     }
     let set = VerifiedSet {
+        token: token.to_owned(),
         kid,
         issuer,
         jti: jti.to_owned(),
@@ -463,14 +474,14 @@ pub fn verify(
 }
 
 fn parse_payload(bytes: &[u8]) -> Result<Value, SetError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| SetError::PayloadNotJson {
-        line: e.line(),
-        column: e.column(),
-    })?;
-    if value.is_object() {
-        Ok(value)
-    } else {
-        Err(SetError::PayloadNotJson { line: 1, column: 1 })
+    match crate::json::parse(bytes, &crate::json::JsonLimits::PROTOCOL) {
+        Ok(value) if value.is_object() => Ok(value),
+        Ok(_) => Err(SetError::PayloadNotJson { line: 1, column: 1 }),
+        Err(crate::json::JsonError::DuplicateMember { .. }) => Err(SetError::DuplicateMember),
+        Err(crate::json::JsonError::Syntax { line, column }) => {
+            Err(SetError::PayloadNotJson { line, column })
+        }
+        Err(_) => Err(SetError::PayloadNotJson { line: 1, column: 1 }),
     }
 }
 

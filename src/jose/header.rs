@@ -3,10 +3,6 @@
 //! RFC 7515 §4 says a header with duplicate names MUST be rejected (or the last one taken);
 //! parsers disagreeing on which duplicate wins is a known confusion attack, so we reject.
 
-use std::fmt;
-
-use serde::Deserialize;
-use serde::de::{MapAccess, Visitor};
 use serde_json::Value;
 
 /// Header members in their original order, names unique.
@@ -24,51 +20,20 @@ pub(crate) enum HeaderJsonError {
 
 impl HeaderMembers {
     pub(crate) fn parse(json: &[u8]) -> Result<Self, HeaderJsonError> {
-        let mut de = serde_json::Deserializer::from_slice(json);
-        let members = match HeaderMembers::deserialize(&mut de) {
-            Ok(m) => m,
-            Err(e) if e.to_string().starts_with("duplicate header member") => {
-                return Err(HeaderJsonError::Duplicate);
+        // The one strict JSON rule of the crate (duplicates refused at every depth).
+        match crate::json::parse(json, &crate::json::JsonLimits::PROTOCOL) {
+            Ok(Value::Object(members)) => Ok(Self(members.into_iter().collect())),
+            Ok(_) => Err(HeaderJsonError::Syntax { line: 1, column: 1 }),
+            Err(crate::json::JsonError::DuplicateMember { .. }) => Err(HeaderJsonError::Duplicate),
+            Err(crate::json::JsonError::Syntax { line, column }) => {
+                Err(HeaderJsonError::Syntax { line, column })
             }
-            Err(e) => {
-                return Err(HeaderJsonError::Syntax {
-                    line: e.line(),
-                    column: e.column(),
-                });
-            }
-        };
-        de.end().map_err(|e| HeaderJsonError::Syntax {
-            line: e.line(),
-            column: e.column(),
-        })?;
-        Ok(members)
+            Err(_) => Err(HeaderJsonError::Syntax { line: 1, column: 1 }),
+        }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&Value> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
-    }
-}
-
-impl<'de> Deserialize<'de> for HeaderMembers {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = HeaderMembers;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderMembers, A::Error> {
-                let mut members: Vec<(String, Value)> = Vec::new();
-                while let Some((name, value)) = map.next_entry::<String, Value>()? {
-                    if members.iter().any(|(n, _)| *n == name) {
-                        return Err(serde::de::Error::custom("duplicate header member"));
-                    }
-                    members.push((name, value));
-                }
-                Ok(HeaderMembers(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
     }
 }
 

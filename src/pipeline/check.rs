@@ -37,10 +37,11 @@ use serde_json::{Value, json};
 
 use crate::config::Limits;
 use crate::fitconnect::captured::CapturedSubmission;
+use crate::fitconnect::event_log::{self, Disposition, DownloadedTags, EventLogError, Subject};
 use crate::fitconnect::hash::{self, EMPTY_SHA512_HEX};
 use crate::fitconnect::metadata::{Metadata, MetadataValidator};
 use crate::fitconnect::problems::{Failure, Instance, Problem};
-use crate::fitconnect::set::{self, AuthenticationTags, Issuer, SetKeyResolver, StaticKeys};
+use crate::fitconnect::set::{self, AuthenticationTags, StaticKeys};
 use crate::jose::KeyRing;
 use crate::jose::jwe::CompactJwe;
 use crate::xoev::registry::{Registry, Resolved};
@@ -55,40 +56,9 @@ use crate::xsd::{self, ErrorKind, Grammar};
 pub struct CheckKeys<'a> {
     /// The destination's private decryption keys (by `kid`).
     pub decryption: &'a KeyRing,
-    /// Verification keys for the SETs of the event log (delivery service and destinations).
-    pub sets: &'a dyn SetKeyResolver,
-}
-
-/// The delivery service keys a capture carries (its JWKS at download time), under the issuer
-/// the capture names: the SET verification keys for that capture. Keys that are not RSA
-/// signature keys are skipped (they cannot verify a PS512 SET anyway).
-#[must_use]
-pub fn capture_keys(captured: &CapturedSubmission) -> StaticKeys {
-    let keys = captured
-        .service_jwks
-        .get("keys")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|k| serde_json::from_value::<crate::jose::Jwk>(k.clone()).ok())
-        .filter_map(|jwk| Some((jwk.kid.clone()?, jwk.public_key().ok()?)))
-        .map(|(kid, key)| (captured.info.issuer.clone(), kid, key))
-        .collect();
-    StaticKeys {
-        delivery_service: keys,
-        destinations: Vec::new(),
-    }
-}
-
-/// Resolves with the first resolver that knows the key.
-pub struct EitherKeys<'a>(pub &'a dyn SetKeyResolver, pub &'a dyn SetKeyResolver);
-
-impl SetKeyResolver for EitherKeys<'_> {
-    fn resolve(&self, issuer: &Issuer, kid: &str) -> Option<&crate::jose::RsaPublicKey> {
-        self.0
-            .resolve(issuer, kid)
-            .or_else(|| self.1.resolve(issuer, kid))
-    }
+    /// Verification keys for the SETs of the event log: the delivery service's (under the
+    /// capture's issuer, see [`event_log::service_keys`]) and the destinations' signing keys.
+    pub sets: &'a StaticKeys,
 }
 
 /// Compiled grammars by entry schema; compiled once, shared by all checks.
@@ -373,6 +343,42 @@ pub struct Rejected {
     pub evidence: Box<CheckEvidence>,
 }
 
+/// Why a check did not accept a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refused {
+    /// The submission is broken: acknowledged with `reject-submission`.
+    Rejected(Rejected),
+    /// Not decided: a fact the check needs is not available (yet) and that is not the
+    /// sender's fault — a SET key that is not known, a SET about another part of the case that
+    /// does not verify, an unusable JWKS of the delivery service. The submission is kept
+    /// unacknowledged and checked again later.
+    Deferred(Deferred),
+}
+
+/// A check that could not decide (see [`Refused::Deferred`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deferred {
+    /// Why, for the log (protocol terms only, never payload values).
+    pub reason: String,
+}
+
+impl Refused {
+    /// The rejection, if this is one.
+    #[must_use]
+    pub fn rejected(self) -> Option<Rejected> {
+        match self {
+            Self::Rejected(r) => Some(r),
+            Self::Deferred(_) => None,
+        }
+    }
+}
+
+impl From<Rejected> for Refused {
+    fn from(r: Rejected) -> Self {
+        Self::Rejected(r)
+    }
+}
+
 impl Rejected {
     /// The failures' problem type URIs, for logs and metrics.
     pub fn types(&self) -> impl Iterator<Item = &str> {
@@ -410,16 +416,35 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn reject(self) -> Rejected {
-        Rejected {
+    fn reject(self) -> Refused {
+        Refused::Rejected(Rejected {
             problems: self.problems.0,
             evidence: Box::new(self.evidence),
-        }
+        })
     }
 
-    fn fail(mut self, failure: Failure, instance: Instance) -> Rejected {
+    fn fail(mut self, failure: Failure, instance: Instance) -> Refused {
         self.problems.add(failure, instance);
         self.reject()
+    }
+
+    /// The consequence of an event-log failure: a reject with its problem, or deferred.
+    fn event_log(mut self, error: &EventLogError) -> Refused {
+        match error.disposition() {
+            Disposition::Reject(failure, instance) => {
+                if let EventLogError::TagMismatch(parts) = error {
+                    for part in parts {
+                        self.problems
+                            .add(Failure::AuthenticationTagMismatch, part.clone());
+                    }
+                    return self.reject();
+                }
+                self.fail(failure, instance)
+            }
+            Disposition::Retry => Refused::Deferred(Deferred {
+                reason: error.to_string(),
+            }),
+        }
     }
 }
 
@@ -433,14 +458,15 @@ fn uuid_member<'v>(submission: &'v Value, name: &str) -> Option<&'v str> {
 /// Runs every receive check on a downloaded submission (see the module doc for the order).
 ///
 /// # Errors
-/// [`Rejected`] with at least one problem when the submission must be rejected.
+/// [`Refused::Rejected`] with at least one problem when the submission must be rejected;
+/// [`Refused::Deferred`] when it cannot be decided now.
 pub fn check_submission(
     captured: &CapturedSubmission,
     keys: &CheckKeys<'_>,
     schemas: &Schemas<'_>,
     limits: &Limits,
     now: i64,
-) -> Result<Accepted, Rejected> {
+) -> Result<Accepted, Refused> {
     let parts = captured
         .attachments
         .iter()
@@ -454,7 +480,8 @@ pub fn check_submission(
 /// Steps and problems are the same; the attachment plaintexts stay in their files.
 ///
 /// # Errors
-/// [`Rejected`] with at least one problem when the submission must be rejected.
+/// [`Refused::Rejected`] with at least one problem when the submission must be rejected;
+/// [`Refused::Deferred`] when it cannot be decided now.
 pub fn check_submission_spooled(
     captured: &CapturedSubmission,
     spooled: BTreeMap<String, SpooledAttachment>,
@@ -462,7 +489,7 @@ pub fn check_submission_spooled(
     schemas: &Schemas<'_>,
     limits: &Limits,
     now: i64,
-) -> Result<Accepted, Rejected> {
+) -> Result<Accepted, Refused> {
     let parts = spooled
         .into_iter()
         .map(|(id, s)| (id, AttachmentPart::Spooled(s)))
@@ -477,7 +504,7 @@ fn check_parts(
     schemas: &Schemas<'_>,
     limits: &Limits,
     now: i64,
-) -> Result<Accepted, Rejected> {
+) -> Result<Accepted, Refused> {
     let mut c = Checker {
         captured,
         limits,
@@ -500,16 +527,50 @@ fn check_parts(
         .and_then(Value::as_str)
         .filter(|d| !d.is_empty());
 
-    // 2. Event log.
-    let tags = match submit_event(&mut c, sid, case, keys.sets, now) {
-        Ok(tags) => tags,
-        Err(()) => return Err(c.reject()),
+    // 2. Event log (fitconnect::event_log: every SET verified, the one submit event).
+    let issuer = captured.info.issuer.as_str();
+    let subject = match Subject::new(sid, case) {
+        Ok(s) => s,
+        Err(e) => return Err(c.event_log(&e)),
+    };
+    let sets = match event_log::verify_log(
+        &captured.events,
+        &subject,
+        issuer,
+        keys.sets,
+        &limits.jose,
+        now,
+    ) {
+        Ok(sets) => sets,
+        Err(e) => return Err(c.event_log(&e)),
+    };
+    let tags = match event_log::submit_event(&sets, &subject, issuer) {
+        Ok((submit, tags)) => {
+            c.evidence.submit_set = Some(submit.token.clone());
+            c.evidence.tags = Some(tags.clone());
+            tags
+        }
+        Err(e) => return Err(c.event_log(&e)),
     };
 
     // 3. Authentication tags against part 5 of each downloaded JWE.
-    compare_tags(&mut c, &tags, encrypted_metadata, encrypted_data, &parts);
-    if !c.problems.is_empty() {
-        return Err(c.reject());
+    let downloaded = DownloadedTags {
+        metadata: encrypted_metadata.and_then(event_log::jwe_tag),
+        data: encrypted_data.and_then(event_log::jwe_tag),
+        data_present: encrypted_data.is_some(),
+        attachments: parts
+            .iter()
+            .map(|(id, part)| {
+                let tag = match part {
+                    AttachmentPart::Compact(token) => event_log::jwe_tag(token),
+                    AttachmentPart::Spooled(s) => s.tag.as_deref(),
+                };
+                (id.clone(), tag)
+            })
+            .collect(),
+    };
+    if let Err(e) = event_log::compare_tags(&tags, &downloaded) {
+        return Err(c.event_log(&e));
     }
 
     // 4. Decrypt.
@@ -603,102 +664,6 @@ fn check_parts(
         tags: tags.clone(),
         evidence: c.evidence,
     })
-}
-
-/// Step 2: verifies every SET and finds the one submit-submission of this submission.
-fn submit_event(
-    c: &mut Checker<'_>,
-    sid: &str,
-    case: &str,
-    set_keys: &dyn SetKeyResolver,
-    now: i64,
-) -> Result<AuthenticationTags, ()> {
-    let want_sub = format!("submission:{sid}");
-    let want_txn = format!("case:{case}");
-    let mut submit = None;
-    if c.captured
-        .events
-        .get("eventLog")
-        .is_none_or(|l| !l.is_array())
-    {
-        c.problems
-            .add(Failure::SubmitEventMissing, Instance::Submission);
-        return Err(());
-    }
-    for token in c.captured.event_log() {
-        let verified = match set::verify(token, set_keys, &c.limits.jose, now) {
-            Ok(v) => v,
-            Err(e) => {
-                c.problems.add(Failure::from(&e), Instance::Submission);
-                return Err(());
-            }
-        };
-        if verified.event != set::SUBMIT_SUBMISSION || verified.sub != want_sub {
-            continue;
-        }
-        // Only the delivery service we downloaded from may submit, and only into this case.
-        let from_service = matches!(&verified.issuer,
-            Issuer::DeliveryService(iss) if *iss == c.captured.info.issuer);
-        if !from_service || verified.txn != want_txn || submit.is_some() {
-            c.problems.add(Failure::SetInvalid, Instance::Submission);
-            return Err(());
-        }
-        submit = Some((token, verified));
-    }
-    let Some((token, verified)) = submit else {
-        c.problems
-            .add(Failure::SubmitEventMissing, Instance::Submission);
-        return Err(());
-    };
-    c.evidence.submit_set = Some(token.to_owned());
-    match verified.authentication_tags() {
-        Ok(tags) => {
-            c.evidence.tags = Some(tags.clone());
-            Ok(tags)
-        }
-        Err(_) => {
-            c.problems
-                .add(Failure::AuthenticationTagsMissing, Instance::Submission);
-            Err(())
-        }
-    }
-}
-
-/// Part 5 of a compact JWE, without parsing the rest.
-fn jwe_tag(token: &str) -> Option<&str> {
-    let mut parts = token.split('.');
-    let tag = parts.nth(4)?;
-    parts.next().is_none().then_some(tag)
-}
-
-/// Step 3: every downloaded JWE's tag equals the submit event's tag for it.
-fn compare_tags(
-    c: &mut Checker<'_>,
-    tags: &AuthenticationTags,
-    metadata: Option<&str>,
-    data: Option<&str>,
-    attachments: &BTreeMap<String, AttachmentPart<'_>>,
-) {
-    if metadata.and_then(jwe_tag) != Some(tags.metadata.as_str()) {
-        c.problems
-            .add(Failure::AuthenticationTagMismatch, Instance::Metadata);
-    }
-    if data.and_then(jwe_tag) != tags.data.as_deref() {
-        c.problems
-            .add(Failure::AuthenticationTagMismatch, Instance::Data);
-    }
-    for (id, part) in attachments {
-        let tag = match part {
-            AttachmentPart::Compact(token) => jwe_tag(token),
-            AttachmentPart::Spooled(s) => s.tag.as_deref(),
-        };
-        if tag != tags.attachments.get(id).map(String::as_str) {
-            c.problems.add(
-                Failure::AuthenticationTagMismatch,
-                Instance::Attachment(id.clone()),
-            );
-        }
-    }
 }
 
 fn decrypt(
@@ -956,12 +921,5 @@ mod tests {
                 "{failure:?} at {instance:?}"
             );
         }
-    }
-
-    #[test]
-    fn jwe_tag_is_the_fifth_part_only() {
-        assert_eq!(jwe_tag("a.b.c.d.e"), Some("e"));
-        assert_eq!(jwe_tag("a.b.c.d"), None);
-        assert_eq!(jwe_tag("a.b.c.d.e.f"), None);
     }
 }

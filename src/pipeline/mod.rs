@@ -10,7 +10,7 @@ pub mod client;
 
 pub use check::{
     Accepted, AttachmentContent, CheckEvidence, CheckKeys, CheckedAttachment, DecryptedFile,
-    EitherKeys, GrammarCache, GrammarSource, Rejected, Schemas, SpooledAttachment, capture_keys,
+    Deferred, GrammarCache, GrammarSource, Refused, Rejected, Schemas, SpooledAttachment,
     check_submission, check_submission_spooled,
 };
 pub use client::ClientDelivery;

@@ -32,13 +32,14 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 
 use super::check::{
-    Accepted, AttachmentContent, CheckKeys, EitherKeys, GrammarCache, Rejected, Schemas,
-    capture_keys, check_submission, check_submission_spooled,
+    Accepted, AttachmentContent, CheckKeys, Deferred, GrammarCache, Refused, Schemas,
+    check_submission, check_submission_spooled,
 };
 use super::spool::decrypt_spooled;
 use crate::config::Limits;
 use crate::fitconnect::captured::CapturedSubmission;
 use crate::fitconnect::client::SpooledDownload;
+use crate::fitconnect::event_log;
 use crate::fitconnect::metadata::MetadataValidator;
 use crate::fitconnect::problems::Problem;
 use crate::fitconnect::set::{self, AuthenticationTags, StaticKeys, SubmissionRef};
@@ -143,7 +144,9 @@ pub struct PipelineSettings {
     pub destination_id: String,
     /// Private decryption keys of the destination.
     pub decryption: KeyRing,
-    /// SET verification keys (delivery service JWKS; destination signing keys).
+    /// SET verification keys besides the JWKS the delivery service publishes with each
+    /// download: the destinations' own signing keys (their earlier accept/reject SETs are in
+    /// the case logs) and any extra delivery-service keys.
     pub set_keys: StaticKeys,
     /// The destination's signing key for accept/reject SETs.
     pub signing: SigningKey,
@@ -193,6 +196,12 @@ pub enum Outcome {
     Rejected {
         /// The problems.
         problems: Vec<Problem>,
+    },
+    /// Not decided: the check needs a fact that is not available yet (an unknown SET key, an
+    /// unverifiable SET about another part of the case). Left unacknowledged; tried again.
+    Deferred {
+        /// Why (protocol terms, no payload values).
+        reason: String,
     },
     /// Already stored earlier (possibly by another instance); nothing to do.
     AlreadyStored,
@@ -278,6 +287,8 @@ pub struct Counts {
     pub acknowledged: u64,
     /// Processing attempts that failed (retried later).
     pub errors: u64,
+    /// Checks that could not decide yet (retried later).
+    pub deferred: u64,
 }
 
 struct Shared<S, D> {
@@ -531,9 +542,22 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         let me = self.clone();
         let verdict = tokio::task::spawn_blocking(move || -> Result<_, PipelineError> {
             let s = &me.shared.settings;
-            // Configured keys first, then the JWKS the delivery service published with it.
-            let from_capture = capture_keys(&captured);
-            let sets = EitherKeys(&s.set_keys, &from_capture);
+            // The JWKS the delivery service published with the download (only usable PS512
+            // keys), plus the configured keys: the destinations' own signing keys, so that
+            // the case's earlier accept/reject SETs verify.
+            let mut sets =
+                match event_log::service_keys(&captured.service_jwks, &captured.info.issuer) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        return Ok(Err(Refused::Deferred(Deferred {
+                            reason: e.to_string(),
+                        })));
+                    }
+                };
+            sets.delivery_service
+                .extend(s.set_keys.delivery_service.iter().cloned());
+            sets.destinations
+                .extend(s.set_keys.destinations.iter().cloned());
             let keys = CheckKeys {
                 decryption: &s.decryption,
                 sets: &sets,
@@ -559,6 +583,14 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         })
         .await
         .map_err(|_| PipelineError::Task)??;
+        let verdict = match verdict {
+            Err(Refused::Deferred(d)) => {
+                self.count(|c| c.deferred += 1);
+                return Ok(Outcome::Deferred { reason: d.reason });
+            }
+            Err(Refused::Rejected(r)) => Err(r),
+            Ok(a) => Ok(a),
+        };
         let decided = Timestamp::now();
         let (new, outcome) = self.to_store(submission_id, verdict, received, decided);
         let stored = self.shared.store.store_submission(new, decided).await?;
@@ -589,7 +621,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
     fn to_store(
         &self,
         submission_id: &str,
-        verdict: Result<Accepted, Rejected>,
+        verdict: Result<Accepted, super::check::Rejected>,
         received: Timestamp,
         decided: Timestamp,
     ) -> (NewSubmission, Outcome) {

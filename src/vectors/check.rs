@@ -82,6 +82,9 @@ pub enum RuleStatus {
     Failed(Vec<Problem>),
     /// Not checked because an earlier rule failed.
     NotReached,
+    /// Could not be decided with the keys at hand (the gateway tries again later), e.g. a SET
+    /// signed with a key that is not known.
+    Deferred(String),
 }
 
 /// The report of one check.
@@ -98,6 +101,14 @@ impl CheckReport {
     #[must_use]
     pub fn accepted(&self) -> bool {
         self.envelope.is_some()
+    }
+
+    /// Whether the gateway would defer the decision (no accept, no reject yet).
+    #[must_use]
+    pub fn deferred(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| matches!(r, RuleStatus::Deferred(_)))
     }
 }
 
@@ -171,7 +182,18 @@ pub fn check_capture(
             rules: vec![RuleStatus::Passed; RULES.len()],
             envelope: Some(accepted.envelope(&rfc3339(now))),
         },
-        Err(rejected) => {
+        Err(pipeline::Refused::Deferred(d)) => CheckReport {
+            // Only the event log can defer (an unknown key, an unverifiable unrelated SET).
+            rules: (0..RULES.len())
+                .map(|i| match i {
+                    0 => RuleStatus::Passed,
+                    1 => RuleStatus::Deferred(d.reason.clone()),
+                    _ => RuleStatus::NotReached,
+                })
+                .collect(),
+            envelope: None,
+        },
+        Err(pipeline::Refused::Rejected(rejected)) => {
             let failed = rejected.problems.iter().map(rule_of).min().unwrap_or(0);
             let rules = (0..RULES.len())
                 .map(|i| match i.cmp(&failed) {

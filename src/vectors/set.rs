@@ -36,6 +36,7 @@ pub(super) fn reason(err: &SetError) -> String {
         SetError::EventCount { .. } => "event-count".to_owned(),
         SetError::EventPayload { .. } => "event-payload".to_owned(),
         SetError::UnknownKey => "unknown-key".to_owned(),
+        SetError::DuplicateMember => "duplicate-member".to_owned(),
     }
 }
 

@@ -80,10 +80,11 @@ fn normalise(mut envelope: Value, keep_data: bool) -> Value {
 }
 
 /// What a check decided, for comparing two runs: the envelope, or the sorted problems.
-fn verdict(result: &Result<pipeline::Accepted, pipeline::Rejected>, now: i64) -> Value {
+fn verdict(result: &Result<pipeline::Accepted, pipeline::Refused>, now: i64) -> Value {
     match result {
         Ok(a) => json!({"accept": a.envelope(&rfc3339(now))}),
-        Err(r) => {
+        Err(pipeline::Refused::Deferred(d)) => json!({"defer": d.reason}),
+        Err(pipeline::Refused::Rejected(r)) => {
             let mut problems: Vec<(String, String)> = r
                 .problems
                 .iter()
@@ -103,7 +104,7 @@ fn same_when_spooled(
     capture: &crate::fitconnect::captured::CapturedSubmission,
     keys: &CheckKeys<'_>,
     now: i64,
-    in_memory: &Result<pipeline::Accepted, pipeline::Rejected>,
+    in_memory: &Result<pipeline::Accepted, pipeline::Refused>,
 ) -> Result<(), String> {
     use std::io::Write as _;
     let spool = std::env::temp_dir();
@@ -162,7 +163,8 @@ pub(super) fn run(env: &Env, case: &Case, now: i64, shared: &SubmissionEnv) -> R
                 ))
             }
         }
-        ("reject", Err(rejected)) => {
+        ("defer", Err(pipeline::Refused::Deferred(_))) => Ok(()),
+        ("reject", Err(pipeline::Refused::Rejected(rejected))) => {
             let mut actual: Vec<(String, String)> = rejected
                 .problems
                 .iter()
@@ -192,10 +194,15 @@ pub(super) fn run(env: &Env, case: &Case, now: i64, shared: &SubmissionEnv) -> R
                 Err(format!("problems: expected {expected:?}, got {actual:?}"))
             }
         }
-        ("accept", Err(rejected)) => Err(format!(
-            "expected accept, rejected with {:?}",
+        ("accept" | "defer", Err(pipeline::Refused::Rejected(rejected))) => Err(format!(
+            "expected {}, rejected with {:?}",
+            expected_str(case, "result")?,
             rejected.types().collect::<Vec<_>>()
         )),
+        (_, Err(pipeline::Refused::Deferred(d))) => {
+            Err(format!("the check deferred the decision: {}", d.reason))
+        }
+        ("defer", Ok(_)) => Err("expected a deferred decision, the submission was accepted".into()),
         ("reject", Ok(_)) => Err("expected a rejection, the submission was accepted".into()),
         (other, _) => Err(format!("unknown expected.result {other:?}")),
     }

@@ -3,8 +3,8 @@
 
 use poststelle::config::JoseLimits;
 use poststelle::fitconnect::captured::ApiProfile;
-use poststelle::fitconnect::client::verify::{self, EventLogError};
 use poststelle::fitconnect::client::{Client, ClientConfig, ClientError, Credentials};
+use poststelle::fitconnect::event_log::{self as verify, Disposition, EventLogError};
 use poststelle::fitconnect::problems::{Failure, Instance, Problem};
 use poststelle::fitconnect::set::{ACCEPT_SUBMISSION, REJECT_SUBMISSION, SetError};
 use serde_json::Value;
@@ -74,16 +74,17 @@ async fn subscriber_lists_downloads_verifies_and_accepts() {
     );
     let mut capture = capture;
     capture.events = events.clone();
-    let log = verify::verify_event_log(&capture, &[dest_key], &JoseLimits::default())
+    let log = verify::verify_capture(&capture, &[dest_key], &JoseLimits::default())
         .expect("log with accept verifies");
     assert_eq!(log.sets.last().expect("set").event, ACCEPT_SUBMISSION);
     assert!(last.as_str().is_some());
     // Without the destination key nothing is skipped: the accept SET is unverifiable.
     assert!(matches!(
-        verify::verify_event_log(&capture, &[], &JoseLimits::default()),
+        verify::verify_capture(&capture, &[], &JoseLimits::default()),
         Err(EventLogError::Set {
             index: 2,
-            source: SetError::UnknownKey
+            source: SetError::UnknownKey,
+            ..
         })
     ));
     env.sandbox.shutdown().await;
@@ -138,8 +139,8 @@ async fn tampered_captures_fail_the_checks() {
         .insert(id.clone(), crate::sandbox_support::encrypt(b"other", None));
     let err = verify::verify_capture(&swapped, &[], &limits).expect_err("mismatch");
     assert_eq!(
-        err.failure(),
-        (Failure::AuthenticationTagMismatch, Instance::Attachment(id))
+        err.disposition(),
+        Disposition::Reject(Failure::AuthenticationTagMismatch, Instance::Attachment(id))
     );
 
     // A submit SET from another issuer (wrong JWKS) does not verify.
@@ -156,7 +157,10 @@ async fn tampered_captures_fail_the_checks() {
         .truncate(1);
     let err = verify::verify_capture(&truncated, &[], &limits).expect_err("missing");
     assert_eq!(err, EventLogError::SubmitEventMissing);
-    assert_eq!(err.failure().0, Failure::SubmitEventMissing);
+    assert_eq!(
+        err.disposition(),
+        Disposition::Reject(Failure::SubmitEventMissing, Instance::Submission)
+    );
 
     // Wrong credentials: a precise token error, no panic.
     let bad = Client::new(

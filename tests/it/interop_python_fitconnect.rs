@@ -14,7 +14,7 @@ use std::time::Duration;
 use poststelle::config::JoseLimits;
 use poststelle::fitconnect::capture_dir;
 use poststelle::fitconnect::captured::ApiProfile;
-use poststelle::fitconnect::client::verify;
+use poststelle::fitconnect::event_log as verify;
 use serde_json::Value;
 
 use crate::fitconnect_client::subscriber;

@@ -2,8 +2,9 @@
 //! rejects each cause with exactly its FIT-Connect problem type and instance.
 
 use poststelle::fitconnect::captured::CapturedSubmission;
-use poststelle::fitconnect::set;
-use poststelle::pipeline::{Accepted, Rejected, check_submission};
+use poststelle::fitconnect::set::{self, StaticKeys};
+use poststelle::jose::jws;
+use poststelle::pipeline::{Accepted, CheckKeys, Refused, Rejected, check_submission};
 use serde_json::json;
 
 use crate::pipeline_fixture::{
@@ -14,7 +15,7 @@ use crate::sandbox_support;
 
 const P: &str = "https://schema.fitko.de/fit-connect/events/problems/";
 
-fn run(c: &CapturedSubmission) -> Result<Accepted, Rejected> {
+fn raw(c: &CapturedSubmission) -> Result<Accepted, Refused> {
     check_submission(
         c,
         &check_keys(),
@@ -22,6 +23,10 @@ fn run(c: &CapturedSubmission) -> Result<Accepted, Rejected> {
         &limits(),
         sandbox_support::now(),
     )
+}
+
+fn run(c: &CapturedSubmission) -> Result<Accepted, Rejected> {
+    raw(c).map_err(|refused| refused.rejected().expect("a decision, not deferred"))
 }
 
 /// The (type suffix, instance) pairs of a rejection.
@@ -259,17 +264,95 @@ fn event_log_without_submit_event_is_invalid_event_log() {
 }
 
 #[test]
-fn set_signed_by_an_unknown_key_is_invalid_event_log() {
+fn set_signed_by_an_unknown_key_is_deferred_not_rejected() {
     let d = Draft::new(&xgewerbeanzeige(), 0);
     let s = d.seal();
-    // Signed by the destination's key but claiming to be the delivery service.
-    let forged = service_set(
+    // Signed by a key the delivery service's JWKS does not (or no longer) hold: not the
+    // sender's fault, possibly key rotation — the decision is deferred, never a reject.
+    let unknown = service_set(
         &submit_claims(&d, &s.tags),
         &sandbox_support::keys().signing_private,
     );
+    let refused = raw(&capture_with_log(&d, &s, vec![unknown])).expect_err("not accepted");
+    assert!(matches!(refused, Refused::Deferred(_)), "{refused:?}");
+}
+
+/// Check keys with the destination's own signing key registered (as `serve` does).
+fn with_destination_key(d: &Draft) -> StaticKeys {
+    let k = keys();
+    let signing = &sandbox_support::keys().signing_private;
+    StaticKeys {
+        delivery_service: k.sets.delivery_service.clone(),
+        destinations: vec![(
+            d.destination_id.clone(),
+            signing.kid().to_owned(),
+            signing.public_key().clone(),
+        )],
+    }
+}
+
+#[test]
+fn our_own_accept_of_an_earlier_submission_in_the_case_does_not_break_the_next() {
+    let d = Draft::new(&xgewerbeanzeige(), 0);
+    let s = d.seal();
+    let earlier = uuid::Uuid::new_v4().to_string();
+    let mut earlier_claims = submit_claims(&d, &s.tags);
+    earlier_claims["sub"] = json!(format!("submission:{earlier}"));
+    let our_accept = set::accept_submission(
+        &sandbox_support::keys().signing_private,
+        &set::SubmissionRef {
+            destination_id: &d.destination_id,
+            submission_id: &earlier,
+            case_id: &d.case_id,
+        },
+        &s.tags,
+        sandbox_support::now(),
+    );
+    let log = vec![
+        service_set(&earlier_claims, &keys().service),
+        our_accept,
+        service_set(&submit_claims(&d, &s.tags), &keys().service),
+    ];
+    let c = capture_with_log(&d, &s, log);
+    // Without the destination's key the unrelated SET cannot be verified: deferred, not a
+    // (permanent) reject.
+    assert!(matches!(raw(&c), Err(Refused::Deferred(_))));
+    // With it (serve registers every destination's signing key) the submission is accepted.
+    let sets = with_destination_key(&d);
+    let check = CheckKeys {
+        decryption: &keys().ring,
+        sets: &sets,
+    };
+    let accepted = check_submission(&c, &check, &schemas(), &limits(), sandbox_support::now())
+        .expect("accepted");
+    assert_eq!(accepted.submission_id, d.submission_id);
+}
+
+#[test]
+fn a_set_with_a_duplicate_sub_is_invalid_event_log() {
+    let d = Draft::new(&xgewerbeanzeige(), 0);
+    let s = d.seal();
+    let claims = submit_claims(&d, &s.tags).to_string();
+    // Two `sub` members: one parser would read the other submission, one this.
+    let other = format!(r#"{{"sub":"submission:{}","#, uuid::Uuid::new_v4());
+    let doubled = claims.replacen('{', &other, 1);
+    let token = jws::sign(doubled.as_bytes(), &keys().service, Some(set::SET_TYP));
     assert_eq!(
-        problems(&capture_with_log(&d, &s, vec![forged])),
+        problems(&capture_with_log(&d, &s, vec![token])),
         one("invalid-event-log", "submission")
+    );
+}
+
+#[test]
+fn metadata_with_a_duplicate_member_is_a_syntax_violation() {
+    let mut d = Draft::new(&xgewerbeanzeige(), 0);
+    let text = d.metadata.to_string();
+    // `contentStructure` twice: the last would silently win in a lenient parser.
+    let doubled = text.replacen('{', r#"{"contentStructure":{"attachments":[]},"#, 1);
+    d.raw_metadata = Some(doubled.into_bytes());
+    assert_eq!(
+        problems(&capture(&d, &d.seal())),
+        one("syntax-violation", "metadata")
     );
 }
 

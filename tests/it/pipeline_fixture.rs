@@ -12,7 +12,7 @@ use poststelle::fitconnect::captured::{ApiProfile, CaptureInfo, CapturedSubmissi
 use poststelle::fitconnect::hash::sha512_hex;
 use poststelle::fitconnect::metadata::MetadataValidator;
 use poststelle::fitconnect::set::{self, AuthenticationTags, StaticKeys};
-use poststelle::jose::{DecryptionKey, Jwk, KeyRing, SigningKey, jws};
+use poststelle::jose::{DecryptionKey, Jwk, KeyRing, KeyUse, SigningKey, jws};
 use poststelle::pipeline::{CheckKeys, GrammarCache, Schemas};
 use poststelle::xoev::catalog::Catalog;
 use poststelle::xoev::pack::{PackSources, discover};
@@ -130,6 +130,8 @@ pub(crate) struct Draft {
     pub(crate) attachments: Vec<(String, Vec<u8>)>,
     /// Metadata computed from the above by [`Draft::new`] (correct hashes).
     pub(crate) metadata: Value,
+    /// Metadata bytes to encrypt instead of `metadata` (for JSON that a `Value` cannot hold).
+    pub(crate) raw_metadata: Option<Vec<u8>>,
 }
 
 impl Draft {
@@ -150,6 +152,7 @@ impl Draft {
             data: Some(data.to_vec()),
             attachments,
             metadata: Value::Null,
+            raw_metadata: None,
         };
         d.metadata = d.correct_metadata();
         d
@@ -184,7 +187,10 @@ impl Draft {
     /// Encrypts everything for the fixture destination key.
     pub(crate) fn seal(&self) -> Sealed {
         let metadata = sandbox_support::encrypt(
-            &serde_json::to_vec(&self.metadata).expect("json"),
+            &self
+                .raw_metadata
+                .clone()
+                .unwrap_or_else(|| serde_json::to_vec(&self.metadata).expect("json")),
             Some("application/json"),
         );
         let data = self
@@ -247,6 +253,15 @@ pub(crate) fn submit_claims(d: &Draft, tags: &AuthenticationTags) -> Value {
     })
 }
 
+/// The delivery service's JWKS as it publishes it (its public PS512 key).
+pub(crate) fn service_jwks() -> Value {
+    let service = &keys().service;
+    let jwk = service
+        .public_key()
+        .to_jwk(service.kid(), KeyUse::Signature, None);
+    json!({"keys": [serde_json::from_str::<Value>(&jwk.to_json()).expect("json")]})
+}
+
 /// The captured submission with this event log.
 pub(crate) fn capture_with_log(d: &Draft, s: &Sealed, log: Vec<String>) -> CapturedSubmission {
     let mut submission = json!({
@@ -264,7 +279,7 @@ pub(crate) fn capture_with_log(d: &Draft, s: &Sealed, log: Vec<String>) -> Captu
         submission,
         attachments: s.attachments.clone(),
         events: json!({ "eventLog": log }),
-        service_jwks: json!({"keys": []}),
+        service_jwks: service_jwks(),
         info: CaptureInfo {
             issuer: ISSUER.to_owned(),
             captured_at: sandbox_support::now(),

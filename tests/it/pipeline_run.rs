@@ -365,3 +365,27 @@ async fn readiness_follows_the_poll_rounds() {
     assert!(p.is_ready(), "ready again after a good round");
     assert_eq!(p.health().failed_in_a_row, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_key_marked_for_encryption_does_not_verify_sets() {
+    let (_dir, store, dest, fake) = setup().await;
+    let d = draft_for(&dest, &xgewerbeanzeige(), 0);
+    let mut c = capture(&d, &d.seal());
+    // The delivery service's signing key, published as an encryption key: not usable for SETs.
+    let key = &mut c.service_jwks["keys"][0];
+    key["use"] = "enc".into();
+    key["alg"] = "RSA-OAEP-256".into();
+    key["key_ops"] = serde_json::json!(["wrapKey"]);
+    let id = fake.add(c);
+    let mut s = settings(&dest, AckPolicy::AfterStore);
+    s.set_keys = StaticKeys::default(); // as `serve`: only the JWKS names service keys
+    let p = Pipeline::new(store.clone(), Arc::clone(&fake), s);
+    let outcomes: BTreeMap<String, Outcome> =
+        p.poll_once().await.expect("poll").into_iter().collect();
+    assert!(
+        matches!(&outcomes[&id], Outcome::Deferred { reason } if reason.contains("JWKS")),
+        "{:?}",
+        outcomes[&id]
+    );
+    assert!(fake.posts().is_empty(), "nothing is acknowledged");
+}

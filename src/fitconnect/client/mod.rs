@@ -24,7 +24,7 @@
 //! Client::download(submission_id)                          -> CapturedSubmission
 //! Client::post_event(case_id, set)                         (application/jose)
 //! Client::accept(key, subject, tags) / reject(key, subject, problems)
-//! verify::{verify_capture, verify_event_log, downloaded_tags, compare_tags, service_keys}
+//! (checks: fitconnect::event_log::{verify_capture, verify_log, submit_event, compare_tags})
 //! sender side: destination(id), destination_key(id, kid), encryption_key(id, policy, now),
 //!   create_submission(NewSubmission), upload_attachment(sid, aid, jwe), submit(sid, meta, data)
 //! ```
@@ -32,12 +32,13 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), poststelle::fitconnect::client::ClientError> {
 //! use poststelle::fitconnect::captured::ApiProfile;
-//! use poststelle::fitconnect::client::{Client, ClientConfig, Credentials, verify};
+//! use poststelle::fitconnect::client::{Client, ClientConfig, Credentials};
+//! use poststelle::fitconnect::event_log;
 //! let config = ClientConfig::sandbox("http://127.0.0.1:8090", ApiProfile::V1);
 //! let client = Client::new(config, Credentials::new("subscriber-…", "secret…"))?;
 //! for item in client.list_all_submissions("5f6a…").await? {
 //!     let capture = client.download(&item.submission_id).await?;
-//!     let log = verify::verify_capture(&capture, &[], &Default::default());
+//!     let log = event_log::verify_capture(&capture, &[], &Default::default());
 //!     // decrypt, validate, store … then client.accept(&key, &subject, &log?.tags)
 //! }
 //! # Ok(()) }
@@ -45,7 +46,6 @@
 
 pub mod config;
 mod transport;
-pub mod verify;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -680,7 +680,7 @@ impl Client {
 
     /// Downloads a submission with all its attachments, its case event log and the delivery
     /// service's JWKS, verbatim, as a [`CapturedSubmission`]. Nothing is checked here; run
-    /// [`verify::verify_capture`] on the result.
+    /// [`crate::fitconnect::event_log::verify_capture`] on the result.
     ///
     /// # Errors
     /// The first failed download.
