@@ -76,12 +76,17 @@ fn metadata(xml: &[u8], attachment: (&str, &[u8]), tamper: bool) -> serde_json::
     } else {
         sha512_hex(xml)
     };
+    // What a sender declares for these Fachdaten (`<kennung>_<version>#<message>`).
+    let schema_uri =
+        crate::fitconnect::sender::detect_schema(xml, crate::xoev::catalog::Catalog::embedded())
+            .map(|s| s.schema_uri)
+            .unwrap_or_default();
     serde_json::json!({
         "publicServiceType": {"identifier": SERVICE, "name": "Demo"},
         "contentStructure": {
             "data": {
                 "hash": {"type": "sha512", "content": data_hash},
-                "submissionSchema": {"schemaUri": "urn:xoev-de:demo", "mimeType": "application/xml"}
+                "submissionSchema": {"schemaUri": schema_uri, "mimeType": "application/xml"}
             },
             "attachments": [{
                 "attachmentId": attachment.0, "purpose": "attachment",

@@ -130,7 +130,7 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
             let decision = match &view.decision {
                 None => "-".to_owned(),
                 Some(Decision::Accepted) => "accepted".to_owned(),
-                Some(Decision::Rejected { problems }) => format!("rejected {problems}"),
+                Some(Decision::Rejected { .. }) => "rejected".to_owned(),
             };
             let policy = view.ack_policy.map_or("-", |p| match p {
                 crate::store::AckPolicy::AfterStore => "after-store",
@@ -139,15 +139,39 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
             let w = &mut *out;
             (|| -> io::Result<()> {
                 writeln!(w, "submission  {}", view.submission_id)?;
+                writeln!(w, "case        {}", view.case_id.as_deref().unwrap_or("-"))?;
+                writeln!(
+                    w,
+                    "destination {}",
+                    view.destination_id.as_deref().unwrap_or("-")
+                )?;
+                writeln!(
+                    w,
+                    "message     {}",
+                    view.message_type.as_deref().unwrap_or("-")
+                )?;
                 writeln!(w, "seen        {}", when(Some(view.seen_at)))?;
                 writeln!(w, "stored      {}", when(view.stored_at))?;
                 writeln!(w, "decision    {decision}")?;
+                if let Some(Decision::Rejected { problems }) = &view.decision {
+                    for p in problems {
+                        writeln!(w, "problem     {} at {}", p.type_uri, p.instance)?;
+                    }
+                }
                 writeln!(w, "ack policy  {policy}")?;
                 writeln!(w, "acked       {}", when(view.acked_at))?;
                 if let Some(ev) = &view.evidence {
                     writeln!(w, "received    {}", when(Some(ev.received_at)))?;
                     writeln!(w, "decided     {}", when(Some(ev.decided_at)))?;
-                    writeln!(w, "auth tags   {}", ev.auth_tags.len())?;
+                    match &ev.auth_tags {
+                        None => writeln!(w, "auth tags   -")?,
+                        Some(t) => writeln!(
+                            w,
+                            "auth tags   metadata{}, {} attachment(s)",
+                            if t.data.is_some() { ", data" } else { "" },
+                            t.attachments.len()
+                        )?,
+                    }
                     for (name, hash) in &ev.hashes {
                         writeln!(w, "hash        {name} {hash}")?;
                     }
@@ -244,12 +268,15 @@ mod tests {
         s.store_submission(
             NewSubmission {
                 submission_id: "sub-q".to_owned(),
+                case_id: None,
+                destination_id: "dest".to_owned(),
+                message_type: None,
                 envelope: Some("{}".to_owned()),
                 decision: Decision::Accepted,
                 ack_policy: AckPolicy::AfterStore,
                 evidence: Evidence {
                     submit_set: "a.b.c".to_owned(),
-                    auth_tags: vec!["t".to_owned()],
+                    auth_tags: None,
                     hashes: vec![("data".to_owned(), "sha512:ab".to_owned())],
                     received_at: t0,
                     decided_at: t0,

@@ -17,6 +17,7 @@ use crate::config::gateway::{DeliverySource, GatewayConfig, UpstreamSettings};
 use crate::fitconnect::callback::CallbackSecret;
 use crate::fitconnect::captured::ApiProfile;
 use crate::fitconnect::client::{Client, ClientConfig, Credentials};
+use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::metadata::MetadataValidator;
 use crate::fitconnect::set::StaticKeys;
 use crate::forward::{
@@ -51,6 +52,8 @@ pub(crate) struct ServeArgs {
 /// The destination's identity and keys, resolved from the configuration.
 pub(crate) struct Destination {
     pub(crate) id: String,
+    /// What it accepts (services, schemas, reply channels).
+    pub(crate) policy: DestinationPolicy,
     pub(crate) decryption: KeyRing,
     pub(crate) signing: SigningKey,
     pub(crate) callback_secret: Option<Vec<u8>>,
@@ -124,9 +127,14 @@ pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<Str
                 ClientConfig::sandbox(url, ApiProfile::V1),
                 Credentials::new(&subscriber.id, &subscriber.secret),
             );
+            let policy = DestinationPolicy {
+                id: d.id.clone(),
+                services: d.services.clone(),
+                reply_channels: Vec::new(),
+            };
             keys_from(&[enc], &sig, &mut errors).map(|(ring, signing)| {
                 (
-                    d.id.clone(),
+                    policy,
                     ring,
                     signing,
                     d.callback_secret.clone().map(String::into_bytes),
@@ -184,7 +192,11 @@ pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<Str
             let keys = keys_from(&d.encryption_keys, &d.signing_key, &mut errors);
             match (cc, secret, keys) {
                 (Some(cc), Some(secret), Some((ring, signing))) => Some((
-                    d.id.clone(),
+                    DestinationPolicy {
+                        id: d.id.clone(),
+                        services: d.services.clone(),
+                        reply_channels: d.reply_channels.clone(),
+                    },
                     ring,
                     signing,
                     callback_secret,
@@ -195,9 +207,10 @@ pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<Str
         }
     };
     match resolved {
-        Some((id, decryption, signing, callback_secret, Ok(client))) if errors.is_empty() => {
+        Some((policy, decryption, signing, callback_secret, Ok(client))) if errors.is_empty() => {
             Ok(Destination {
-                id,
+                id: policy.id.clone(),
+                policy,
                 decryption,
                 signing,
                 callback_secret,
@@ -308,7 +321,7 @@ pub(crate) async fn assemble(
         )],
     };
     let settings = PipelineSettings {
-        destination_id: dest.id.clone(),
+        destination: dest.policy.clone(),
         decryption: dest.decryption,
         set_keys,
         signing: dest.signing,
@@ -322,12 +335,9 @@ pub(crate) async fn assemble(
             AckPolicy::AfterStore
         },
         router: Arc::new(move |a| {
-            let service = a
-                .metadata
-                .public_service_type
-                .as_ref()
-                .or(a.metadata.public_service.as_ref())
-                .map(|s| s.identifier.as_str());
+            // The service the delivery service asserts (checked against the metadata and the
+            // destination's offers), never the metadata's claim alone.
+            let service = a.service_identifier.as_deref();
             router_table
                 .route(&RouteKey {
                     service_identifier: service,

@@ -17,6 +17,12 @@
 //! encryption_keys = ["keys/encryption.private.jwk.json"]
 //! signing_key = "keys/signing.private.jwk.json"
 //! callback_secret_file = "secrets/callback-secret"   # optional
+//! reply_channels = ["eMail", "fitConnect"]  # offered reply channels (default: any)
+//!
+//! [[destination.service]]     # services offered (default: any); a submission for another
+//! identifier = "urn:de:fim:leika:leistung:99050012104000"   # service is rejected
+//! submission_schemas = [{ schema_uri = "urn:xoev-de:kosit:standard:xgewerbeanzeige_2.2",
+//!                         mime_type = "application/xml" }]
 //!
 //! [store]
 //! address = "sqlite:data/poststelle.db"        # or postgres://…
@@ -93,6 +99,10 @@ struct RawDestination {
     encryption_keys: Vec<PathBuf>,
     signing_key: Option<PathBuf>,
     callback_secret_file: Option<PathBuf>,
+    #[serde(default, rename = "service")]
+    services: Vec<crate::fitconnect::destination::Service>,
+    #[serde(default)]
+    reply_channels: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,6 +204,11 @@ pub struct DestinationSettings {
     pub signing_key: PathBuf,
     /// Callback secret file, when callbacks are configured.
     pub callback_secret_file: Option<PathBuf>,
+    /// Services offered, with the submission schemas each accepts (`[[destination.service]]`;
+    /// empty: any service).
+    pub services: Vec<crate::fitconnect::destination::Service>,
+    /// Reply channels offered (`eMail`, `deMail`, `fink`, `elster`, `fitConnect`; empty: any).
+    pub reply_channels: Vec<String>,
 }
 
 /// One upstream.
@@ -377,11 +392,21 @@ impl GatewayConfig {
                 if dest.signing_key.is_none() {
                     errors.push("destination.signing_key is required".into());
                 }
+                for c in &dest.reply_channels {
+                    if !crate::fitconnect::destination::REPLY_CHANNELS.contains(&c.as_str()) {
+                        errors.push(format!(
+                            "destination.reply_channels: {c:?} is not one of {}",
+                            crate::fitconnect::destination::REPLY_CHANNELS.join(", ")
+                        ));
+                    }
+                }
                 Some(DestinationSettings {
                     id,
                     encryption_keys: dest.encryption_keys.iter().map(|p| path(p)).collect(),
                     signing_key: path(dest.signing_key.as_deref().unwrap_or(Path::new(""))),
                     callback_secret_file: dest.callback_secret_file.as_deref().map(path),
+                    services: dest.services,
+                    reply_channels: dest.reply_channels,
                 })
             }
             (None, true) => {

@@ -9,6 +9,7 @@ pub mod callback;
 pub mod capture_dir;
 pub mod captured;
 pub mod client;
+pub mod destination;
 pub mod event_log;
 pub mod hash;
 pub mod keys;

@@ -202,14 +202,14 @@ pub fn detect_schema(data: &[u8], catalog: &Catalog) -> Result<DataSchema, Detec
             .map_err(|e| DetectError::Xml(e.to_string()))?;
         let found = registry::identify(catalog, &name.namespace, &name.local)
             .map_err(|e| DetectError::UnknownMessage(e.to_string()))?;
-        let kennung = found.kennung.ok_or_else(|| {
+        let schema_uri = found.schema_uri().ok_or_else(|| {
             DetectError::UnknownMessage(format!(
                 "{} {} has no kennung",
                 found.standard, found.version
             ))
         })?;
         return Ok(DataSchema {
-            schema_uri: format!("{kennung}_{}#{}", found.version, found.message_type),
+            schema_uri,
             mime_type: "application/xml".into(),
         });
     }

@@ -37,6 +37,7 @@ use serde_json::{Value, json};
 
 use crate::config::Limits;
 use crate::fitconnect::captured::CapturedSubmission;
+use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::event_log::{self, Disposition, DownloadedTags, EventLogError, Subject};
 use crate::fitconnect::hash::{self, EMPTY_SHA512_HEX};
 use crate::fitconnect::metadata::{Metadata, MetadataValidator};
@@ -108,9 +109,12 @@ impl GrammarCache {
     }
 }
 
-/// The schemas a check needs.
+/// The schemas a check needs, and what the destination accepts.
 #[derive(Clone, Copy)]
 pub struct Schemas<'a> {
+    /// The destination's offers: services, submission schemas, reply channels
+    /// ([`DestinationPolicy::check`]).
+    pub destination: &'a DestinationPolicy,
     /// FIT-Connect metadata schemas.
     pub metadata: &'a MetadataValidator,
     /// XÖV standards and installed packs.
@@ -258,6 +262,10 @@ pub struct Accepted {
     pub destination_id: String,
     /// `serviceType` (v1) or `publicService` (v2) of the submission JSON, as sent.
     pub service: Option<Value>,
+    /// The service identifier the submission is for: the delivery service's assertion (checked
+    /// against the metadata and the destination's offers). Routing uses this, never the
+    /// metadata's claim alone.
+    pub service_identifier: Option<String>,
     /// The validated metadata.
     pub metadata: Metadata,
     /// The metadata JSON as decrypted.
@@ -630,6 +638,18 @@ fn check_parts(
         Err(_) => return Err(c.fail(Failure::MetadataNotJson, Instance::Metadata)),
     };
 
+    // 5b. What the destination accepts (fitconnect::destination): service, schema, channel.
+    if !schemas.destination.id.is_empty() && !schemas.destination.id.eq_ignore_ascii_case(dest) {
+        return Err(Refused::Deferred(Deferred {
+            reason: "the delivery service handed over a submission for another destination"
+                .to_owned(),
+        }));
+    }
+    let service_identifier = match schemas.destination.check(sub, &metadata) {
+        Ok(s) => s.map(str::to_owned),
+        Err(v) => return Err(c.fail(v.failure(), Instance::Metadata)),
+    };
+
     // 6. Hashes and the attachment set.
     let attachments = check_attachments(&mut c, &metadata, attachment_plain);
     let data = check_data(&mut c, &metadata, data_plain, &attachments);
@@ -654,6 +674,7 @@ fn check_parts(
             .get("serviceType")
             .or_else(|| sub.get("publicService"))
             .cloned(),
+        service_identifier,
         metadata,
         metadata_json,
         message,
@@ -678,25 +699,32 @@ fn decrypt(
     Ok(zeroize::Zeroizing::new(plain.bytes().to_vec()))
 }
 
-/// Step 6 for attachments: downloaded set == metadata list (== announced list), hashes.
+/// Step 6 for attachments: downloaded set == metadata list (== announced list), each listed
+/// once, hashes. Attachment ids are UUIDs and compared in lower case (they are case-insensitive;
+/// the checked attachments carry the lower-case form).
 fn check_attachments(
     c: &mut Checker<'_>,
     metadata: &Metadata,
-    mut plain: BTreeMap<String, Plain>,
+    plain: BTreeMap<String, Plain>,
 ) -> Vec<CheckedAttachment> {
-    let listed: BTreeSet<&str> = metadata
-        .content_structure
-        .attachments
-        .iter()
-        .map(|a| a.attachment_id.as_str())
-        .collect();
-    let announced: Option<BTreeSet<&str>> = c
+    let lower = |id: &str| id.to_ascii_lowercase();
+    let downloaded = plain.len();
+    let mut plain: BTreeMap<String, Plain> =
+        plain.into_iter().map(|(id, p)| (lower(&id), p)).collect();
+    let mut listed = BTreeSet::new();
+    let mut twice = false;
+    for a in &metadata.content_structure.attachments {
+        twice |= !listed.insert(lower(&a.attachment_id));
+    }
+    let announced: Option<BTreeSet<String>> = c
         .captured
         .submission
         .get("attachments")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect());
-    let unexpected = plain.keys().any(|id| !listed.contains(id.as_str()))
+        .map(|a| a.iter().filter_map(Value::as_str).map(lower).collect());
+    let unexpected = twice
+        || plain.len() != downloaded
+        || plain.keys().any(|id| !listed.contains(id))
         || announced
             .as_ref()
             .is_some_and(|a| a.iter().any(|id| !listed.contains(id)));
@@ -704,32 +732,30 @@ fn check_attachments(
         c.problems
             .add(Failure::AttachmentsUnexpected, Instance::Submission);
     }
-    if listed.iter().any(|id| !plain.contains_key(*id)) {
+    if listed.iter().any(|id| !plain.contains_key(id)) {
         c.problems
             .add(Failure::AttachmentsMissing, Instance::Submission);
     }
     let mut out = Vec::new();
     for a in &metadata.content_structure.attachments {
+        let id = lower(&a.attachment_id);
         let Some(Plain {
             content,
             sha512: actual,
-        }) = plain.remove(&a.attachment_id)
+        }) = plain.remove(&id)
         else {
             continue;
         };
         if a.hash.hash_type != hash::HASH_TYPE || actual != a.hash.content {
-            c.problems.add(
-                Failure::HashMismatch,
-                Instance::Attachment(a.attachment_id.clone()),
-            );
+            c.problems
+                .add(Failure::HashMismatch, Instance::Attachment(id));
             continue;
         }
-        c.evidence.hashes.push((
-            format!("attachment:{}", a.attachment_id),
-            format!("sha512:{actual}"),
-        ));
+        c.evidence
+            .hashes
+            .push((format!("attachment:{id}"), format!("sha512:{actual}")));
         out.push(CheckedAttachment {
-            id: a.attachment_id.clone(),
+            id,
             filename: a.filename.clone(),
             mime_type: a.mime_type.clone(),
             purpose: a.purpose.clone(),
@@ -740,49 +766,59 @@ fn check_attachments(
     out
 }
 
-/// Step 6 for the Fachdaten: present when announced, hash matches. Fachdaten over 10 MB travel
-/// as an attachment with purpose `data` and the empty hash in `data.hash` (protocol §8).
+/// Step 6 for the Fachdaten: present when announced, hash matches.
+///
+/// Inline Fachdaten (`encryptedData`) are always checked against `data.hash` — no value of it
+/// switches the comparison off — and then no attachment may carry the purpose `data` (it would
+/// reach the Fachverfahren unvalidated). Fachdaten over 10 MB travel instead as exactly one
+/// attachment with purpose `data` while `encryptedData` is absent and `data.hash` holds the
+/// SHA-512 of the empty string (protocol §8); that attachment's own hash was checked with the
+/// attachments.
 fn check_data(
     c: &mut Checker<'_>,
     metadata: &Metadata,
     plain: Option<zeroize::Zeroizing<Vec<u8>>>,
     attachments: &[CheckedAttachment],
 ) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let data_attachments: Vec<&CheckedAttachment> =
+        attachments.iter().filter(|a| a.purpose == "data").collect();
     let Some(data_ref) = &metadata.content_structure.data else {
-        if plain.is_some() {
+        if plain.is_some() || !data_attachments.is_empty() {
             c.problems
                 .add(Failure::DataSchemaMissing, Instance::Metadata);
         }
         return None;
     };
-    let plain = match plain {
-        Some(p) => p,
-        None if data_ref.hash.content == EMPTY_SHA512_HEX => {
-            match attachments.iter().find(|a| a.purpose == "data") {
+    let Some(plain) = plain else {
+        return match data_attachments.as_slice() {
+            [a] if data_ref.hash.content == EMPTY_SHA512_HEX => {
                 // Held for the validation; beyond the XML input limit the reader refuses it.
-                Some(a) => match a.content.read_prefix(c.limits.xml.max_input_bytes + 1) {
-                    Ok(bytes) => bytes,
+                match a.content.read_prefix(c.limits.xml.max_input_bytes + 1) {
+                    Ok(bytes) => Some(bytes),
                     Err(_) => {
                         c.problems.add(Failure::Technical, Instance::Other);
-                        return None;
+                        None
                     }
-                },
-                None => {
-                    c.problems.add(Failure::DataMissing, Instance::Data);
-                    return None;
                 }
             }
-        }
-        None => {
-            c.problems.add(Failure::DataMissing, Instance::Data);
-            return None;
-        }
+            [_, _, ..] => {
+                c.problems
+                    .add(Failure::AttachmentsUnexpected, Instance::Submission);
+                None
+            }
+            _ => {
+                c.problems.add(Failure::DataMissing, Instance::Data);
+                None
+            }
+        };
     };
+    if !data_attachments.is_empty() {
+        c.problems
+            .add(Failure::AttachmentsUnexpected, Instance::Submission);
+        return None;
+    }
     let actual = hash::sha512_hex(&plain);
-    let placeholder = data_ref.hash.content == EMPTY_SHA512_HEX;
-    if !placeholder
-        && (data_ref.hash.hash_type != hash::HASH_TYPE || actual != data_ref.hash.content)
-    {
+    if data_ref.hash.hash_type != hash::HASH_TYPE || actual != data_ref.hash.content {
         c.problems.add(Failure::HashMismatch, Instance::Data);
         return None;
     }
@@ -843,6 +879,18 @@ fn validate_data(
             return None;
         }
     };
+    // The document must be what the metadata declare: a sender must not announce one standard
+    // (and be routed by it) and send another.
+    let declared = metadata
+        .content_structure
+        .data
+        .as_ref()
+        .map(|d| d.submission_schema.schema_uri.as_str())
+        .unwrap_or_default();
+    if !resolved.message.matches_schema_uri(declared) {
+        c.problems.add(Failure::DataSchema, Instance::Data);
+        return None;
+    }
     let identity = MessageIdentity::from_resolved(&resolved);
     let mut sink = MemoryBinaries::default();
     match transform_with_sink(&grammar, &identity, bytes, c.limits, &mut sink) {

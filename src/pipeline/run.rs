@@ -39,16 +39,17 @@ use super::spool::decrypt_spooled;
 use crate::config::Limits;
 use crate::fitconnect::captured::CapturedSubmission;
 use crate::fitconnect::client::SpooledDownload;
+use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::event_log;
 use crate::fitconnect::metadata::MetadataValidator;
 use crate::fitconnect::problems::Problem;
-use crate::fitconnect::set::{self, AuthenticationTags, StaticKeys, SubmissionRef};
+use crate::fitconnect::set::{self, StaticKeys, SubmissionRef};
 use crate::jose::{KeyRing, SigningKey};
 use crate::server::Metrics;
 use crate::server::Stage;
 use crate::store::{
-    AckPolicy, BlobSource, Decision, Evidence, NewAttachment, NewSubmission, PendingAck, Seen,
-    Store, StoreError, Timestamp,
+    AckDue, AckPolicy, BlobSource, Decision, Evidence, NewAttachment, NewSubmission, PendingAck,
+    Seen, Store, StoreError, Timestamp,
 };
 use crate::xoev::registry::Registry;
 
@@ -140,8 +141,9 @@ pub type Router = Arc<dyn Fn(&Accepted) -> Vec<String> + Send + Sync>;
 
 /// Everything the checks and acknowledgements need, owned (built once at start).
 pub struct PipelineSettings {
-    /// The destination this pipeline receives for.
-    pub destination_id: String,
+    /// The destination this pipeline receives for, with what it accepts (services, schemas,
+    /// reply channels).
+    pub destination: DestinationPolicy,
     /// Private decryption keys of the destination.
     pub decryption: KeyRing,
     /// SET verification keys besides the JWKS the delivery service publishes with each
@@ -174,7 +176,7 @@ pub struct PipelineSettings {
 impl std::fmt::Debug for PipelineSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PipelineSettings")
-            .field("destination_id", &self.destination_id)
+            .field("destination", &self.destination.id)
             .field("ack_policy", &self.ack_policy)
             .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
@@ -317,57 +319,10 @@ impl<S, D> Clone for Pipeline<S, D> {
     }
 }
 
-/// Encodes tags for [`Evidence::auth_tags`]: `metadata:<tag>`, `data:<tag>`,
-/// `attachment:<id>:<tag>` — the store keeps strings, the accept SET needs the structure back.
-#[must_use]
-pub fn encode_tags(tags: &AuthenticationTags) -> Vec<String> {
-    let mut out = vec![format!("metadata:{}", tags.metadata)];
-    if let Some(d) = &tags.data {
-        out.push(format!("data:{d}"));
-    }
-    out.extend(
-        tags.attachments
-            .iter()
-            .map(|(id, t)| format!("attachment:{id}:{t}")),
-    );
-    out
-}
-
-/// The inverse of [`encode_tags`]; `None` for anything else.
-#[must_use]
-pub fn decode_tags(encoded: &[String]) -> Option<AuthenticationTags> {
-    let mut metadata = None;
-    let mut data = None;
-    let mut attachments = BTreeMap::new();
-    for e in encoded {
-        let (kind, rest) = e.split_once(':')?;
-        match kind {
-            "metadata" => metadata = Some(rest.to_owned()),
-            "data" => data = Some(rest.to_owned()),
-            "attachment" => {
-                let (id, tag) = rest.split_once(':')?;
-                attachments.insert(id.to_owned(), tag.to_owned());
-            }
-            _ => return None,
-        }
-    }
-    Some(AuthenticationTags {
-        metadata: metadata?,
-        data,
-        attachments,
-    })
-}
-
-/// The case id (`txn` = `case:<uuid>`) of a stored submit-submission SET. The SET was verified
-/// before it was stored, so its payload is read without verifying it again.
-fn case_of_submit_set(token: &str) -> Option<String> {
-    if token.is_empty() {
-        return None;
-    }
-    let jws = crate::jose::CompactJws::parse(token, &crate::config::JoseLimits::default()).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(jws.unverified_payload()).ok()?;
-    let case = claims.get("txn")?.as_str()?.strip_prefix("case:")?;
-    set::is_uuid(case).then(|| case.to_owned())
+/// The identifiers a stored submission keeps besides its id.
+struct Ids {
+    case_id: Option<String>,
+    destination_id: String,
 }
 
 fn unix_seconds(now: Timestamp) -> i64 {
@@ -539,6 +494,21 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         if let Some(case) = captured.case_id() {
             self.remember_case(submission_id, case);
         }
+        // The case and destination as the delivery service named them (the list is the
+        // fallback when the submission JSON carries no valid case id).
+        let ids = Ids {
+            case_id: captured
+                .case_id()
+                .filter(|c| set::is_uuid(c))
+                .map(str::to_owned)
+                .or_else(|| lock(&self.shared.cases).get(submission_id).cloned())
+                .map(|c| c.to_ascii_lowercase()),
+            destination_id: captured
+                .destination_id()
+                .filter(|d| set::is_uuid(d))
+                .unwrap_or(&self.shared.settings.destination.id)
+                .to_ascii_lowercase(),
+        };
         let me = self.clone();
         let verdict = tokio::task::spawn_blocking(move || -> Result<_, PipelineError> {
             let s = &me.shared.settings;
@@ -563,6 +533,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 sets: &sets,
             };
             let schemas = Schemas {
+                destination: &s.destination,
                 metadata: &s.metadata,
                 registry: &s.registry,
                 grammars: &s.grammars,
@@ -592,7 +563,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             Ok(a) => Ok(a),
         };
         let decided = Timestamp::now();
-        let (new, outcome) = self.to_store(submission_id, verdict, received, decided);
+        let (new, outcome) = self.to_store(submission_id, ids, verdict, received, decided);
         let stored = self.shared.store.store_submission(new, decided).await?;
         if stored == crate::store::StoreOutcome::AlreadyStored {
             return Ok(Outcome::AlreadyStored);
@@ -621,6 +592,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
     fn to_store(
         &self,
         submission_id: &str,
+        ids: Ids,
         verdict: Result<Accepted, super::check::Rejected>,
         received: Timestamp,
         decided: Timestamp,
@@ -667,13 +639,16 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                     .map(|m| format!("{} {} {}", m.standard, m.version, m.message_type));
                 let evidence = Evidence {
                     submit_set: accepted.evidence.submit_set.clone().unwrap_or_default(),
-                    auth_tags: encode_tags(&accepted.tags),
+                    auth_tags: Some(accepted.tags.clone()),
                     hashes: accepted.evidence.hashes.clone(),
                     received_at: received,
                     decided_at: decided,
                 };
                 let new = NewSubmission {
                     submission_id: submission_id.to_owned(),
+                    case_id: ids.case_id,
+                    destination_id: ids.destination_id,
+                    message_type: accepted.message.as_ref().map(|m| m.message_type.clone()),
                     envelope: Some(envelope),
                     decision: Decision::Accepted,
                     ack_policy: s.ack_policy,
@@ -686,22 +661,20 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             Err(rejected) => {
                 let evidence = Evidence {
                     submit_set: rejected.evidence.submit_set.clone().unwrap_or_default(),
-                    auth_tags: rejected
-                        .evidence
-                        .tags
-                        .as_ref()
-                        .map(encode_tags)
-                        .unwrap_or_default(),
+                    auth_tags: rejected.evidence.tags.clone(),
                     hashes: rejected.evidence.hashes.clone(),
                     received_at: received,
                     decided_at: decided,
                 };
-                let problems = serde_json::to_value(&rejected.problems)
-                    .unwrap_or(serde_json::Value::Array(Vec::new()));
                 let new = NewSubmission {
                     submission_id: submission_id.to_owned(),
+                    case_id: ids.case_id,
+                    destination_id: ids.destination_id,
+                    message_type: None,
                     envelope: None,
-                    decision: Decision::Rejected { problems },
+                    decision: Decision::Rejected {
+                        problems: rejected.problems.clone(),
+                    },
                     ack_policy: s.ack_policy,
                     evidence,
                     attachments: Vec::new(),
@@ -728,14 +701,20 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         loop {
             let due = self.shared.store.pending_acks(100).await?;
             let mut progressed = false;
-            for ack in &due {
-                // The case comes from this run's list or download, or else from the stored
-                // submit SET: after a crash between posting the SET and recording it, the
-                // submission is no longer listed, yet the ack must still be closed.
-                let case = lock(&self.shared.cases)
-                    .get(&ack.submission_id)
-                    .cloned()
-                    .or_else(|| case_of_submit_set(&ack.submit_set));
+            for row in &due {
+                let ack = match row {
+                    AckDue::Ready(ack) => ack,
+                    AckDue::Undecodable { .. } => {
+                        // Nothing is sent for a record that cannot be decoded.
+                        self.count(|c| c.errors += 1);
+                        continue;
+                    }
+                };
+                // Stored with the decision; this run's list covers rows stored without one.
+                let case = ack
+                    .case_id
+                    .clone()
+                    .or_else(|| lock(&self.shared.cases).get(&ack.submission_id).cloned());
                 let Some(case) = case else { continue };
                 if self.acknowledge(ack, &case).await? {
                     sent += 1;
@@ -751,22 +730,19 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
     async fn acknowledge(&self, ack: &PendingAck, case: &str) -> Result<bool, PipelineError> {
         let s = &self.shared.settings;
         let subject = SubmissionRef {
-            destination_id: &s.destination_id,
+            destination_id: ack.destination_id.as_deref().unwrap_or(&s.destination.id),
             submission_id: &ack.submission_id,
             case_id: case,
         };
         let now = Timestamp::now();
-        let token = match &ack.decision {
-            Decision::Accepted => {
-                let Some(tags) = decode_tags(&ack.auth_tags) else {
-                    return Ok(false);
-                };
-                set::accept_submission(&s.signing, &subject, &tags, unix_seconds(now))
+        let token = match (&ack.decision, &ack.auth_tags) {
+            (Decision::Accepted, Some(tags)) => {
+                set::accept_submission(&s.signing, &subject, tags, unix_seconds(now))
             }
-            Decision::Rejected { problems } => {
-                let problems: Vec<Problem> =
-                    serde_json::from_value(problems.clone()).unwrap_or_default();
-                set::reject_submission(&s.signing, &subject, &problems, unix_seconds(now))
+            // Decoding refuses an accepted row without tags; nothing to send for it.
+            (Decision::Accepted, None) => return Ok(false),
+            (Decision::Rejected { problems }, _) => {
+                set::reject_submission(&s.signing, &subject, problems, unix_seconds(now))
             }
         };
         match self.shared.delivery.post_event(case, &token).await {
@@ -820,49 +796,4 @@ impl<S, D> Drop for InFlight<'_, S, D> {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The guarded maps stay consistent across a panic (single inserts/removes).
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_round_trip_through_the_evidence_encoding() {
-        let mut tags = AuthenticationTags {
-            metadata: "m".repeat(22),
-            data: Some("d".repeat(22)),
-            attachments: BTreeMap::new(),
-        };
-        tags.attachments.insert(
-            "6f1b7a4e-1c1d-4e5f-8a9b-0c1d2e3f4a5b".into(),
-            "a".repeat(22),
-        );
-        assert_eq!(decode_tags(&encode_tags(&tags)), Some(tags));
-        assert_eq!(decode_tags(&["bogus".into()]), None);
-        assert_eq!(decode_tags(&[]), None);
-    }
-
-    #[test]
-    fn the_case_of_a_stored_submit_set_is_read_back() {
-        use base64::Engine as _;
-        let b64 = |v: &serde_json::Value| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-        };
-        let case = "0b4e7a6c-3f1d-4c8e-9a2b-5d6e7f8a9b0c";
-        let token = |txn: &str| {
-            format!(
-                "{}.{}.c2ln",
-                b64(&serde_json::json!({"alg": "PS512", "kid": "k", "typ": "secevent+jwt"})),
-                b64(&serde_json::json!({"txn": txn, "sub": "submission:x"}))
-            )
-        };
-        assert_eq!(
-            case_of_submit_set(&token(&format!("case:{case}"))),
-            Some(case.to_owned())
-        );
-        assert_eq!(case_of_submit_set(&token("case:not-a-uuid")), None);
-        assert_eq!(case_of_submit_set(&token(case)), None);
-        assert_eq!(case_of_submit_set(""), None);
-        assert_eq!(case_of_submit_set("a.b"), None);
-    }
 }

@@ -244,32 +244,9 @@ fn active() -> String {
     "active".to_owned()
 }
 
-/// One service (Leistung) of a destination.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceConfig {
-    /// `urn:de:fim:leika:leistung:…` or another URN.
-    pub identifier: String,
-    /// Display name.
-    #[serde(default)]
-    pub name: String,
-    /// Region keys (e.g. ARS).
-    #[serde(default)]
-    pub regions: Vec<String>,
-    /// Fachdatenschemata accepted.
-    #[serde(default)]
-    pub submission_schemas: Vec<SchemaRef>,
-}
-
-/// A submission schema reference.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SchemaRef {
-    /// Schema URI.
-    pub schema_uri: String,
-    /// `application/xml` or `application/json`.
-    pub mime_type: String,
-}
+/// One service (Leistung) of a destination: the receive side's type, so the sandbox serves and
+/// the gateway checks the same facts.
+pub use crate::fitconnect::destination::{SchemaRef, Service as ServiceConfig};
 
 /// What an OAuth client may do.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -320,11 +297,17 @@ impl SandboxConfig {
                     identifier: "urn:de:fim:leika:leistung:99099002067003".into(),
                     name: "Sandbox test service".into(),
                     regions: vec!["DE".into()],
-                    submission_schemas: vec![SchemaRef {
-                        schema_uri: "urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.antrag.0200"
-                            .into(),
-                        mime_type: "application/xml".into(),
-                    }],
+                    // The standards of the demo messages (any of their messages).
+                    submission_schemas: vec![
+                        SchemaRef {
+                            schema_uri: "urn:xoev-de:bmk:standard:xbau_2.6".into(),
+                            mime_type: "application/xml".into(),
+                        },
+                        SchemaRef {
+                            schema_uri: "urn:xoev-de:kosit:standard:xgewerbeanzeige_2.2".into(),
+                            mime_type: "application/xml".into(),
+                        },
+                    ],
                 }],
                 metadata_versions: Vec::new(),
                 callback_url: None,

@@ -4,11 +4,82 @@
 //! `schema_migrations`; versions only ever grow. A database with a version this binary does not
 //! know is refused (an older binary must not write into a newer schema).
 
+use super::StoreError;
+use crate::fitconnect::set::AuthenticationTags;
+
 /// One schema step.
 pub(crate) struct Migration {
     pub(crate) version: i64,
     pub(crate) name: &'static str,
     pub(crate) sql: &'static str,
+    /// A data step in Rust after `sql`, in the same transaction (values SQL cannot compute).
+    pub(crate) backfill: Backfill,
+}
+
+/// The Rust data steps of migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backfill {
+    /// None.
+    None,
+    /// Version 2: every evidence row gets its case id (from the stored submit SET) and its
+    /// authentication tags in the typed form ([`v2_evidence`]).
+    TypedEvidence,
+}
+
+/// Version 1 stored authentication tags as a JSON list of `metadata:<tag>`, `data:<tag>`,
+/// `attachment:<id>:<tag>`; version 2 stores [`AuthenticationTags`] as JSON (`null` when none
+/// were read). Also returns the case id the submit SET names (`txn` = `case:<uuid>`); the SET
+/// was verified before it was stored, so its payload is read without verifying again — this
+/// runs once, in the migration, and nowhere else.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] for a tag list or SET that is not what version 1 wrote.
+pub(crate) fn v2_evidence(
+    submit_set: &str,
+    legacy_tags: &str,
+) -> Result<(Option<String>, String), StoreError> {
+    let corrupt = |what| StoreError::Corrupt { what };
+    let list: Vec<String> =
+        serde_json::from_str(legacy_tags).map_err(|_| corrupt("version 1 tag list"))?;
+    let tags = if list.is_empty() {
+        None
+    } else {
+        let mut tags = AuthenticationTags::default();
+        let mut metadata = None;
+        for entry in &list {
+            let (kind, rest) = entry
+                .split_once(':')
+                .ok_or(corrupt("version 1 tag entry"))?;
+            match kind {
+                "metadata" => metadata = Some(rest.to_owned()),
+                "data" => tags.data = Some(rest.to_owned()),
+                "attachment" => {
+                    let (id, tag) = rest
+                        .split_once(':')
+                        .ok_or(corrupt("version 1 attachment tag"))?;
+                    tags.attachments.insert(id.to_owned(), tag.to_owned());
+                }
+                _ => return Err(corrupt("version 1 tag entry")),
+            }
+        }
+        tags.metadata = metadata.ok_or(corrupt("version 1 metadata tag"))?;
+        Some(tags)
+    };
+    let case = if submit_set.is_empty() {
+        None
+    } else {
+        let jws = crate::jose::CompactJws::parse(submit_set, &crate::config::JoseLimits::default())
+            .map_err(|_| corrupt("stored submit SET"))?;
+        let claims: serde_json::Value = serde_json::from_slice(jws.unverified_payload())
+            .map_err(|_| corrupt("stored submit SET"))?;
+        claims
+            .get("txn")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| t.strip_prefix("case:"))
+            .filter(|c| crate::fitconnect::set::is_uuid(c))
+            .map(str::to_ascii_lowercase)
+    };
+    Ok((case, serde_json::to_string(&tags)?))
 }
 
 /// The table that records applied migrations (same shape on both backends).
@@ -19,10 +90,12 @@ pub(crate) const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_mig
 )";
 
 /// SQLite: timestamps are INTEGER milliseconds; blobs live in the blob directory.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "submissions, attachments, evidence, outbox",
-    sql: "
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "submissions, attachments, evidence, outbox",
+        backfill: Backfill::None,
+        sql: "
 CREATE TABLE submissions (
     submission_id TEXT PRIMARY KEY,
     state TEXT NOT NULL CHECK (state IN ('seen', 'stored')),
@@ -71,14 +144,37 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_state ON outbox (state, job_id);
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "typed evidence: case, destination and message type columns; callback replay table",
+        backfill: Backfill::TypedEvidence,
+        sql: "
+ALTER TABLE submissions ADD COLUMN case_id TEXT;
+ALTER TABLE submissions ADD COLUMN destination_id TEXT;
+ALTER TABLE submissions ADD COLUMN message_type TEXT;
+UPDATE submissions SET
+    destination_id = json_extract(envelope, '$.submission.destinationId'),
+    message_type = json_extract(envelope, '$.message.type')
+    WHERE envelope IS NOT NULL AND json_valid(envelope);
+CREATE TABLE callbacks_seen (
+    destination_id TEXT NOT NULL,
+    timestamp_secs INTEGER NOT NULL,
+    mac TEXT NOT NULL,
+    PRIMARY KEY (destination_id, timestamp_secs, mac)
+);
+",
+    },
+];
 
 /// PostgreSQL: timestamps are BIGINT milliseconds; attachment content is stored as bytea
 /// chunks inside the same transaction as the rows that reference it.
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "submissions, attachments, evidence, outbox",
-    sql: "
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "submissions, attachments, evidence, outbox",
+        backfill: Backfill::None,
+        sql: "
 CREATE TABLE submissions (
     submission_id TEXT PRIMARY KEY,
     state TEXT NOT NULL CHECK (state IN ('seen', 'stored')),
@@ -136,9 +232,51 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_state ON outbox (state, job_id);
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "typed evidence: case, destination and message type columns; callback replay table",
+        backfill: Backfill::TypedEvidence,
+        sql: "
+ALTER TABLE submissions ADD COLUMN case_id TEXT;
+ALTER TABLE submissions ADD COLUMN destination_id TEXT;
+ALTER TABLE submissions ADD COLUMN message_type TEXT;
+UPDATE submissions SET
+    destination_id = (envelope::jsonb) -> 'submission' ->> 'destinationId',
+    message_type = (envelope::jsonb) -> 'message' ->> 'type'
+    WHERE envelope IS NOT NULL;
+CREATE TABLE callbacks_seen (
+    destination_id TEXT NOT NULL,
+    timestamp_secs BIGINT NOT NULL,
+    mac TEXT NOT NULL,
+    PRIMARY KEY (destination_id, timestamp_secs, mac)
+);
+",
+    },
+];
 
 /// The highest version a list knows.
 pub(crate) fn latest(list: &[Migration]) -> i64 {
     list.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_1_tags_become_typed_and_garbage_is_corrupt() {
+        let (case, tags) =
+            v2_evidence("", r#"["metadata:m","data:d","attachment:a-1:t1"]"#).expect("v1 list");
+        assert_eq!(case, None);
+        let tags: Option<AuthenticationTags> = serde_json::from_str(&tags).expect("typed");
+        let tags = tags.expect("some");
+        assert_eq!(tags.metadata, "m");
+        assert_eq!(tags.data.as_deref(), Some("d"));
+        assert_eq!(tags.attachments["a-1"], "t1");
+        assert_eq!(v2_evidence("", "[]").expect("empty").1, "null");
+        assert!(v2_evidence("", r#"["bogus"]"#).is_err());
+        assert!(v2_evidence("", r#"["data:d"]"#).is_err(), "no metadata tag");
+        assert!(v2_evidence("not.a.jws", "[]").is_err());
+    }
 }

@@ -62,9 +62,10 @@ use std::time::Duration;
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use records::{
-    AckMark, AckPolicy, AttachmentMeta, BlobSource, ClaimedJob, Completion, Decision, Evidence,
-    FailAction, FailOutcome, JobFilter, JobState, JobSummary, NewAttachment, NewSubmission,
-    PendingAck, QueueMetrics, Redrive, Seen, StoreOutcome, SubmissionView, Timestamp,
+    AckDue, AckMark, AckPolicy, AttachmentMeta, BlobSource, ClaimedJob, Completion, Decision,
+    Evidence, FailAction, FailOutcome, JobFilter, JobState, JobSummary, NewAttachment,
+    NewSubmission, PendingAck, QueueMetrics, Redrive, Seen, StoreOutcome, SubmissionView,
+    Timestamp,
 };
 pub use retry::RetryPolicy;
 pub use sqlite::SqliteStore;
@@ -101,8 +102,9 @@ pub trait Store: Send + Sync {
         dest: &Path,
     ) -> impl Future<Output = Result<AttachmentMeta>> + Send;
 
-    /// Stored decisions whose acknowledgement is due and not yet recorded, oldest first.
-    fn pending_acks(&self, limit: u32) -> impl Future<Output = Result<Vec<PendingAck>>> + Send;
+    /// Stored decisions whose acknowledgement is due and not yet recorded, oldest first. A row
+    /// whose decision or evidence cannot be decoded comes back as [`AckDue::Undecodable`].
+    fn pending_acks(&self, limit: u32) -> impl Future<Output = Result<Vec<AckDue>>> + Send;
 
     /// Records that the acknowledgement was sent (with the SET sent, as evidence). Only the
     /// first call changes anything.
@@ -225,7 +227,7 @@ impl Store for AnyStore {
     async fn export_attachment(&self, sid: &str, aid: &str, dest: &Path) -> Result<AttachmentMeta> {
         dispatch!(self, s => s.export_attachment(sid, aid, dest))
     }
-    async fn pending_acks(&self, limit: u32) -> Result<Vec<PendingAck>> {
+    async fn pending_acks(&self, limit: u32) -> Result<Vec<AckDue>> {
         dispatch!(self, s => s.pending_acks(limit))
     }
     async fn mark_acknowledged(

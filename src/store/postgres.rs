@@ -18,9 +18,9 @@ use tokio_postgres::{Client, Config, NoTls, Row};
 use super::blob::hex;
 use super::migrations::{self, MIGRATIONS_TABLE};
 use super::records::{
-    AckMark, AckPolicy, AttachmentMeta, ClaimedJob, Completion, Decision, Evidence, FailAction,
-    FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, PendingAck, QueueMetrics, Redrive,
-    Seen, StoreOutcome, SubmissionView, Timestamp,
+    self, AckDue, AckMark, AttachmentMeta, ClaimedJob, Completion, FailAction, FailOutcome,
+    JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen, StoreOutcome,
+    SubmissionView, Timestamp,
 };
 use super::{StoreError, sql};
 
@@ -198,6 +198,7 @@ impl PgStore {
             }
             if !applied.contains(&m.version) {
                 tx.batch_execute(m.sql).await?;
+                backfill(&tx, m.backfill).await?;
                 tx.execute(
                     &sql::pg(sql::MIGRATION_RECORD),
                     &[&m.version, &m.name, &Timestamp::now().0],
@@ -207,6 +208,25 @@ impl PgStore {
             tx.commit().await?;
         }
         Ok(())
+    }
+}
+
+/// The Rust data step of a migration, inside its transaction.
+async fn backfill(tx: &tokio_postgres::Transaction<'_>, step: migrations::Backfill) -> Result<()> {
+    match step {
+        migrations::Backfill::None => Ok(()),
+        migrations::Backfill::TypedEvidence => {
+            let rows = tx.query(sql::V2_EVIDENCE_ROWS, &[]).await?;
+            let update_tags = tx.prepare(&sql::pg(sql::V2_EVIDENCE_UPDATE)).await?;
+            let update_case = tx.prepare(&sql::pg(sql::V2_CASE_UPDATE)).await?;
+            for r in &rows {
+                let id: &str = r.try_get(0)?;
+                let (case, tags) = migrations::v2_evidence(r.try_get(1)?, r.try_get(2)?)?;
+                tx.execute(&update_tags, &[&id, &tags]).await?;
+                tx.execute(&update_case, &[&id, &case]).await?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -241,7 +261,7 @@ impl super::Store for PgStore {
 
     async fn store_submission(&self, sub: NewSubmission, now: Timestamp) -> Result<StoreOutcome> {
         let (decision, problems) = sub.decision.columns()?;
-        let auth_tags = serde_json::to_string(&sub.evidence.auth_tags)?;
+        let auth_tags = records::tags_column(sub.evidence.auth_tags.as_ref())?;
         let hashes = serde_json::to_string(&sub.evidence.hashes)?;
         let id = sub.submission_id.as_str();
         let mut client = self.inner.pool.get().await?;
@@ -268,6 +288,9 @@ impl super::Store for PgStore {
                 &decision,
                 &problems,
                 &sub.ack_policy.as_str(),
+                &sub.case_id,
+                &sub.destination_id,
+                &sub.message_type,
             ],
         )
         .await?;
@@ -366,19 +389,22 @@ impl super::Store for PgStore {
         Ok(meta)
     }
 
-    async fn pending_acks(&self, limit: u32) -> Result<Vec<PendingAck>> {
+    async fn pending_acks(&self, limit: u32) -> Result<Vec<AckDue>> {
         let client = self.inner.pool.get().await?;
         let rows = client
             .query(&sql::pg(sql::PENDING_ACKS), &[&i64::from(limit)])
             .await?;
         rows.iter()
             .map(|r| {
-                Ok(PendingAck {
+                Ok(records::PendingRow {
                     submission_id: r.try_get(0)?,
-                    decision: Decision::from_columns(r.try_get(1)?, r.try_get(2)?)?,
-                    auth_tags: serde_json::from_str(r.try_get(3)?)?,
-                    submit_set: r.try_get(4)?,
-                })
+                    decision: r.try_get(1)?,
+                    problems: r.try_get(2)?,
+                    auth_tags: r.try_get(3)?,
+                    case_id: r.try_get(4)?,
+                    destination_id: r.try_get(5)?,
+                }
+                .decode())
             })
             .collect()
     }
@@ -575,13 +601,14 @@ impl super::Store for PgStore {
             .query_opt(&sql::pg(sql::EVIDENCE_OF), &[&submission_id])
             .await?
             .map(|e| {
-                Ok::<_, StoreError>(Evidence {
+                records::EvidenceRow {
                     submit_set: e.try_get(0)?,
-                    auth_tags: serde_json::from_str(e.try_get(1)?)?,
-                    hashes: serde_json::from_str(e.try_get(2)?)?,
-                    received_at: Timestamp(e.try_get(3)?),
-                    decided_at: Timestamp(e.try_get(4)?),
-                })
+                    auth_tags: e.try_get(1)?,
+                    hashes: e.try_get(2)?,
+                    received_at: e.try_get(3)?,
+                    decided_at: e.try_get(4)?,
+                }
+                .decode()
             })
             .transpose()?;
         let attachments = client
@@ -596,23 +623,22 @@ impl super::Store for PgStore {
             .iter()
             .map(job_summary)
             .collect::<Result<_>>()?;
-        let decision: Option<&str> = r.try_get(3)?;
-        let policy: Option<&str> = r.try_get(5)?;
-        Ok(Some(SubmissionView {
+        records::ViewRow {
             submission_id: r.try_get(0)?,
-            seen_at: Timestamp(r.try_get(1)?),
-            stored_at: r.try_get::<_, Option<i64>>(2)?.map(Timestamp),
-            decision: decision
-                .map(|d| Decision::from_columns(d, r.try_get(4)?))
-                .transpose()?,
-            ack_policy: policy.map(AckPolicy::parse).transpose()?,
-            acked_at: r.try_get::<_, Option<i64>>(6)?.map(Timestamp),
+            seen_at: r.try_get(1)?,
+            stored_at: r.try_get(2)?,
+            decision: r.try_get(3)?,
+            problems: r.try_get(4)?,
+            ack_policy: r.try_get(5)?,
+            acked_at: r.try_get(6)?,
             ack_set: r.try_get(7)?,
             envelope: r.try_get(8)?,
-            evidence,
-            attachments,
-            jobs,
-        }))
+            case_id: r.try_get(9)?,
+            destination_id: r.try_get(10)?,
+            message_type: r.try_get(11)?,
+        }
+        .into_view(evidence, attachments, jobs)
+        .map(Some)
     }
 
     async fn metrics(&self, now: Timestamp) -> Result<QueueMetrics> {

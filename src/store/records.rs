@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::StoreError;
+use crate::fitconnect::problems::Problem;
+use crate::fitconnect::set::AuthenticationTags;
 
 /// A point in time as milliseconds since the Unix epoch (UTC).
 ///
@@ -75,15 +77,15 @@ impl AckPolicy {
 }
 
 /// The gateway's verdict on a submission.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Accepted: acknowledged with accept-submission.
     Accepted,
-    /// Rejected with these FIT-Connect problems (a JSON array), acknowledged with
+    /// Rejected with these FIT-Connect problems (at least one), acknowledged with
     /// reject-submission.
     Rejected {
-        /// The problems as the reject SET will carry them.
-        problems: serde_json::Value,
+        /// The problems as the reject SET carries them.
+        problems: Vec<Problem>,
     },
 }
 
@@ -91,19 +93,52 @@ impl Decision {
     pub(crate) fn columns(&self) -> Result<(&'static str, Option<String>), StoreError> {
         Ok(match self {
             Self::Accepted => ("accepted", None),
+            Self::Rejected { problems } if problems.is_empty() => {
+                return Err(StoreError::Corrupt {
+                    what: "a rejection without problems",
+                });
+            }
             Self::Rejected { problems } => ("rejected", Some(serde_json::to_string(problems)?)),
         })
     }
 
+    /// The typed decision of a row. A rejection whose problems are missing, not the problem
+    /// shape or empty is corrupt — never an empty reject.
     pub(crate) fn from_columns(kind: &str, problems: Option<&str>) -> Result<Self, StoreError> {
+        let corrupt = StoreError::Corrupt {
+            what: "rejection problems",
+        };
         match kind {
             "accepted" => Ok(Self::Accepted),
-            "rejected" => Ok(Self::Rejected {
-                problems: serde_json::from_str(problems.unwrap_or("[]"))?,
-            }),
+            "rejected" => {
+                let problems: Vec<Problem> =
+                    serde_json::from_str(problems.ok_or(StoreError::Corrupt {
+                        what: "rejection problems",
+                    })?)
+                    .map_err(|_| StoreError::Corrupt {
+                        what: "rejection problems",
+                    })?;
+                if problems.is_empty() {
+                    return Err(corrupt);
+                }
+                Ok(Self::Rejected { problems })
+            }
             _ => Err(StoreError::Corrupt { what: "decision" }),
         }
     }
+}
+
+/// The stored authentication tags (`null` when none were established, e.g. a rejection before
+/// the event log was read).
+pub(crate) fn tags_column(tags: Option<&AuthenticationTags>) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(&tags)?)
+}
+
+/// Reads [`tags_column`] back; anything else is corrupt.
+pub(crate) fn tags_from_column(text: &str) -> Result<Option<AuthenticationTags>, StoreError> {
+    serde_json::from_str(text).map_err(|_| StoreError::Corrupt {
+        what: "authentication tags",
+    })
 }
 
 /// Where an attachment's bytes come from. Large attachments are streamed, never held whole.
@@ -160,10 +195,12 @@ pub struct NewAttachment {
 /// 730-day retention).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
-    /// The delivery service's submit-submission SET, as received (compact JWS).
+    /// The delivery service's submit-submission SET, as received (compact JWS; empty when the
+    /// check stopped before one was found).
     pub submit_set: String,
-    /// The authentication tags of the metadata, data and attachment JWEs, as in the SET.
-    pub auth_tags: Vec<String>,
+    /// The authentication tags of the metadata, data and attachment JWEs, as in the SET (absent
+    /// when the check stopped before they were read).
+    pub auth_tags: Option<AuthenticationTags>,
     /// The hashes checked: (object name, algorithm:hex value).
     pub hashes: Vec<(String, String)>,
     /// When the submission was received from the delivery service.
@@ -178,6 +215,13 @@ pub struct Evidence {
 pub struct NewSubmission {
     /// The FIT-Connect submission id (the idempotency key).
     pub submission_id: String,
+    /// Its case (the acknowledgement is posted to the case's event log); absent only when the
+    /// delivery service named none that is a UUID.
+    pub case_id: Option<String>,
+    /// The destination it was addressed to.
+    pub destination_id: String,
+    /// The message type of its Fachdaten, when identified (`baugenehmigung.antrag.0200`).
+    pub message_type: Option<String>,
     /// The JSON envelope handed to the Fachverfahren (absent for rejected submissions).
     pub envelope: Option<String>,
     /// The decision.
@@ -213,18 +257,33 @@ pub enum StoreOutcome {
 }
 
 /// A decision whose acknowledgement is due.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAck {
     /// The submission.
     pub submission_id: String,
+    /// Its case (where the SET is posted), when known.
+    pub case_id: Option<String>,
+    /// Its destination (the SET's issuer).
+    pub destination_id: Option<String>,
     /// Accept or reject (with problems).
     pub decision: Decision,
     /// The authentication tags the accept SET must carry.
-    pub auth_tags: Vec<String>,
-    /// The delivery service's submit-submission SET kept as evidence (empty if there was
-    /// none): it names the case, so an acknowledgement can be sent after a restart even when
-    /// the submission is no longer listed.
-    pub submit_set: String,
+    pub auth_tags: Option<AuthenticationTags>,
+}
+
+/// One row of [`crate::store::Store::pending_acks`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckDue {
+    /// Decodable: the SET can be built.
+    Ready(PendingAck),
+    /// The stored decision or evidence cannot be decoded: nothing may be sent for it (an
+    /// empty or wrong acknowledgement would be worse than none). The operator must look.
+    Undecodable {
+        /// The submission.
+        submission_id: String,
+        /// What could not be decoded.
+        what: &'static str,
+    },
 }
 
 /// Result of [`crate::store::Store::mark_acknowledged`].
@@ -386,6 +445,13 @@ pub struct AttachmentMeta {
 pub struct SubmissionView {
     /// The submission id.
     pub submission_id: String,
+    /// Its case, when known.
+    pub case_id: Option<String>,
+    /// Its destination, when known (rows stored before migration 2 know it only for
+    /// accepted submissions).
+    pub destination_id: Option<String>,
+    /// The message type of its Fachdaten, when identified.
+    pub message_type: Option<String>,
     /// When it was first seen.
     pub seen_at: Timestamp,
     /// When it was stored (`None` while only seen).
@@ -429,4 +495,115 @@ pub struct QueueMetrics {
     pub jobs_dead: u64,
     /// How long the oldest due job has been due (zero if none).
     pub oldest_due_age: Duration,
+}
+
+/// The columns of a pending acknowledgement as both backends read them.
+pub(crate) struct PendingRow {
+    pub(crate) submission_id: String,
+    pub(crate) decision: String,
+    pub(crate) problems: Option<String>,
+    pub(crate) auth_tags: String,
+    pub(crate) case_id: Option<String>,
+    pub(crate) destination_id: Option<String>,
+}
+
+impl PendingRow {
+    /// The typed row; what cannot be decoded is named, never defaulted.
+    pub(crate) fn decode(self) -> AckDue {
+        let undecodable = |e: StoreError| AckDue::Undecodable {
+            submission_id: self.submission_id.clone(),
+            what: match e {
+                StoreError::Corrupt { what } => what,
+                _ => "stored decision",
+            },
+        };
+        let decision = match Decision::from_columns(&self.decision, self.problems.as_deref()) {
+            Ok(d) => d,
+            Err(e) => return undecodable(e),
+        };
+        let auth_tags = match tags_from_column(&self.auth_tags) {
+            Ok(t) => t,
+            Err(e) => return undecodable(e),
+        };
+        if decision == Decision::Accepted && auth_tags.is_none() {
+            return undecodable(StoreError::Corrupt {
+                what: "authentication tags of an accepted submission",
+            });
+        }
+        AckDue::Ready(PendingAck {
+            submission_id: self.submission_id,
+            case_id: self.case_id,
+            destination_id: self.destination_id,
+            decision,
+            auth_tags,
+        })
+    }
+}
+
+/// The columns of `queue show`'s submission row as both backends read them.
+pub(crate) struct ViewRow {
+    pub(crate) submission_id: String,
+    pub(crate) seen_at: i64,
+    pub(crate) stored_at: Option<i64>,
+    pub(crate) decision: Option<String>,
+    pub(crate) problems: Option<String>,
+    pub(crate) ack_policy: Option<String>,
+    pub(crate) acked_at: Option<i64>,
+    pub(crate) ack_set: Option<String>,
+    pub(crate) envelope: Option<String>,
+    pub(crate) case_id: Option<String>,
+    pub(crate) destination_id: Option<String>,
+    pub(crate) message_type: Option<String>,
+}
+
+/// The columns of an evidence row.
+pub(crate) struct EvidenceRow {
+    pub(crate) submit_set: String,
+    pub(crate) auth_tags: String,
+    pub(crate) hashes: String,
+    pub(crate) received_at: i64,
+    pub(crate) decided_at: i64,
+}
+
+impl EvidenceRow {
+    pub(crate) fn decode(self) -> Result<Evidence, StoreError> {
+        Ok(Evidence {
+            submit_set: self.submit_set,
+            auth_tags: tags_from_column(&self.auth_tags)?,
+            hashes: serde_json::from_str(&self.hashes).map_err(|_| StoreError::Corrupt {
+                what: "evidence hashes",
+            })?,
+            received_at: Timestamp(self.received_at),
+            decided_at: Timestamp(self.decided_at),
+        })
+    }
+}
+
+impl ViewRow {
+    pub(crate) fn into_view(
+        self,
+        evidence: Option<Evidence>,
+        attachments: Vec<AttachmentMeta>,
+        jobs: Vec<JobSummary>,
+    ) -> Result<SubmissionView, StoreError> {
+        Ok(SubmissionView {
+            submission_id: self.submission_id,
+            case_id: self.case_id,
+            destination_id: self.destination_id,
+            message_type: self.message_type,
+            seen_at: Timestamp(self.seen_at),
+            stored_at: self.stored_at.map(Timestamp),
+            decision: self
+                .decision
+                .map(|d| Decision::from_columns(&d, self.problems.as_deref()))
+                .transpose()?,
+            ack_policy: self.ack_policy.map(|p| AckPolicy::parse(&p)).transpose()?,
+            acked_at: self.acked_at.map(Timestamp),
+            ack_set: self.ack_set,
+            envelope: self.envelope,
+            evidence,
+            attachments,
+            jobs,
+        })
+    }
 }

@@ -17,8 +17,8 @@ pub(crate) const SEEN_INSERT: &str = "INSERT INTO submissions (submission_id, st
 pub(crate) const SUBMISSION_STATE: &str = "SELECT state FROM submissions WHERE submission_id = ?1";
 
 pub(crate) const SUBMISSION_STORE: &str = "UPDATE submissions SET state = 'stored', \
-     stored_at = ?2, envelope = ?3, decision = ?4, problems = ?5, ack_policy = ?6 \
-     WHERE submission_id = ?1";
+     stored_at = ?2, envelope = ?3, decision = ?4, problems = ?5, ack_policy = ?6, \
+     case_id = ?7, destination_id = ?8, message_type = ?9 WHERE submission_id = ?1";
 
 pub(crate) const EVIDENCE_INSERT: &str = "INSERT INTO evidence (submission_id, submit_set, \
      auth_tags, hashes, received_at, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -37,7 +37,8 @@ pub(crate) const ATTACHMENTS_OF: &str = "SELECT attachment_id, filename, media_t
 
 /// Stored, unacknowledged decisions whose acknowledgement is due under their ack policy.
 pub(crate) const PENDING_ACKS: &str = "SELECT s.submission_id, s.decision, s.problems, \
-     e.auth_tags, e.submit_set FROM submissions s JOIN evidence e ON e.submission_id = s.submission_id \
+     e.auth_tags, s.case_id, s.destination_id FROM submissions s \
+     JOIN evidence e ON e.submission_id = s.submission_id \
      WHERE s.state = 'stored' AND s.acked_at IS NULL AND (s.ack_policy = 'after-store' \
      OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.submission_id = s.submission_id \
      AND o.state <> 'delivered')) ORDER BY s.stored_at, s.submission_id LIMIT ?1";
@@ -77,7 +78,18 @@ pub(crate) const REDRIVE_ALL: &str = "UPDATE outbox SET state = 'pending', attem
      created_at = ?1, next_attempt_at = ?1, finished_at = NULL WHERE state = 'dead'";
 
 pub(crate) const SUBMISSION_VIEW: &str = "SELECT submission_id, seen_at, stored_at, decision, \
-     problems, ack_policy, acked_at, ack_set, envelope FROM submissions WHERE submission_id = ?1";
+     problems, ack_policy, acked_at, ack_set, envelope, case_id, destination_id, message_type \
+     FROM submissions WHERE submission_id = ?1";
+
+/// Migration 2's data step: the evidence rows to convert.
+pub(crate) const V2_EVIDENCE_ROWS: &str =
+    "SELECT submission_id, submit_set, auth_tags FROM evidence ORDER BY submission_id";
+
+pub(crate) const V2_EVIDENCE_UPDATE: &str =
+    "UPDATE evidence SET auth_tags = ?2 WHERE submission_id = ?1";
+
+pub(crate) const V2_CASE_UPDATE: &str =
+    "UPDATE submissions SET case_id = ?2 WHERE submission_id = ?1";
 
 pub(crate) const EVIDENCE_OF: &str = "SELECT submit_set, auth_tags, hashes, received_at, \
      decided_at FROM evidence WHERE submission_id = ?1";

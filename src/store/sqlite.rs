@@ -15,9 +15,9 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::blob::BlobDir;
 use super::migrations::{self, MIGRATIONS_TABLE};
 use super::records::{
-    AckMark, AckPolicy, AttachmentMeta, ClaimedJob, Completion, Decision, Evidence, FailAction,
-    FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, PendingAck, QueueMetrics, Redrive,
-    Seen, StoreOutcome, SubmissionView, Timestamp,
+    self, AckDue, AckMark, AttachmentMeta, ClaimedJob, Completion, FailAction, FailOutcome,
+    JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen, StoreOutcome,
+    SubmissionView, Timestamp,
 };
 use super::{StoreError, sql};
 
@@ -101,6 +101,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         }
         if !applied.contains(&m.version) {
             tx.execute_batch(m.sql)?;
+            backfill(&tx, m.backfill)?;
             tx.execute(
                 sql::MIGRATION_RECORD,
                 params![m.version, m.name, Timestamp::now().0],
@@ -109,6 +110,26 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// The Rust data step of a migration, inside its transaction.
+fn backfill(tx: &rusqlite::Transaction<'_>, step: migrations::Backfill) -> Result<()> {
+    match step {
+        migrations::Backfill::None => Ok(()),
+        migrations::Backfill::TypedEvidence => {
+            let rows: Vec<(String, String, String)> = {
+                let mut stmt = tx.prepare(sql::V2_EVIDENCE_ROWS)?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for (id, submit_set, tags) in rows {
+                let (case, tags) = migrations::v2_evidence(&submit_set, &tags)?;
+                tx.execute(sql::V2_EVIDENCE_UPDATE, params![id, tags])?;
+                tx.execute(sql::V2_CASE_UPDATE, params![id, case])?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {
@@ -210,7 +231,7 @@ impl super::Store for SqliteStore {
         .await??;
         self.run(move |conn, _| {
             let (decision, problems) = sub.decision.columns()?;
-            let auth_tags = serde_json::to_string(&sub.evidence.auth_tags)?;
+            let auth_tags = records::tags_column(sub.evidence.auth_tags.as_ref())?;
             let hashes = serde_json::to_string(&sub.evidence.hashes)?;
             let id = &sub.submission_id;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -227,7 +248,10 @@ impl super::Store for SqliteStore {
                     sub.envelope,
                     decision,
                     problems,
-                    sub.ack_policy.as_str()
+                    sub.ack_policy.as_str(),
+                    sub.case_id,
+                    sub.destination_id,
+                    sub.message_type
                 ],
             )?;
             tx.execute(
@@ -286,28 +310,21 @@ impl super::Store for SqliteStore {
         .await
     }
 
-    async fn pending_acks(&self, limit: u32) -> Result<Vec<PendingAck>> {
+    async fn pending_acks(&self, limit: u32) -> Result<Vec<AckDue>> {
         self.run(move |conn, _| {
             let mut stmt = conn.prepare(sql::PENDING_ACKS)?;
             let rows = stmt.query_map([i64::from(limit)], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?;
-            rows.map(|row| {
-                let (submission_id, decision, problems, tags, submit_set) = row?;
-                Ok(PendingAck {
-                    submission_id,
-                    decision: Decision::from_columns(&decision, problems.as_deref())?,
-                    auth_tags: serde_json::from_str(&tags)?,
-                    submit_set,
+                Ok(records::PendingRow {
+                    submission_id: r.get(0)?,
+                    decision: r.get(1)?,
+                    problems: r.get(2)?,
+                    auth_tags: r.get(3)?,
+                    case_id: r.get(4)?,
+                    destination_id: r.get(5)?,
                 })
-            })
-            .collect()
+            })?;
+            rows.map(|row| Ok(row?.decode()))
+                .collect::<Result<Vec<_>>>()
         })
         .await
     }
@@ -524,57 +541,39 @@ impl super::Store for SqliteStore {
 }
 
 fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>> {
-    type ViewRow = (
-        String,
-        i64,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-    );
-    let row: Option<ViewRow> = conn
+    let row = conn
         .query_row(sql::SUBMISSION_VIEW, [id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-            ))
+            Ok(records::ViewRow {
+                submission_id: r.get(0)?,
+                seen_at: r.get(1)?,
+                stored_at: r.get(2)?,
+                decision: r.get(3)?,
+                problems: r.get(4)?,
+                ack_policy: r.get(5)?,
+                acked_at: r.get(6)?,
+                ack_set: r.get(7)?,
+                envelope: r.get(8)?,
+                case_id: r.get(9)?,
+                destination_id: r.get(10)?,
+                message_type: r.get(11)?,
+            })
         })
         .optional()?;
-    let Some((submission_id, seen_at, stored_at, decision, problems, policy, acked, ack_set, env)) =
-        row
-    else {
+    let Some(row) = row else {
         return Ok(None);
     };
     let evidence = conn
         .query_row(sql::EVIDENCE_OF, [id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })
-        .optional()?
-        .map(|(submit_set, tags, hashes, received, decided)| {
-            Ok::<_, StoreError>(Evidence {
-                submit_set,
-                auth_tags: serde_json::from_str(&tags)?,
-                hashes: serde_json::from_str(&hashes)?,
-                received_at: Timestamp(received),
-                decided_at: Timestamp(decided),
+            Ok(records::EvidenceRow {
+                submit_set: r.get(0)?,
+                auth_tags: r.get(1)?,
+                hashes: r.get(2)?,
+                received_at: r.get(3)?,
+                decided_at: r.get(4)?,
             })
         })
+        .optional()?
+        .map(records::EvidenceRow::decode)
         .transpose()?;
     let attachments = {
         let mut stmt = conn.prepare(sql::ATTACHMENTS_OF)?;
@@ -582,21 +581,7 @@ fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
     let jobs = jobs(conn, sql::JOBS_OF, [id])?;
-    Ok(Some(SubmissionView {
-        submission_id,
-        seen_at: Timestamp(seen_at),
-        stored_at: ts(stored_at),
-        decision: decision
-            .map(|d| Decision::from_columns(&d, problems.as_deref()))
-            .transpose()?,
-        ack_policy: policy.map(|p| AckPolicy::parse(&p)).transpose()?,
-        acked_at: ts(acked),
-        ack_set,
-        envelope: env,
-        evidence,
-        attachments,
-        jobs,
-    }))
+    row.into_view(evidence, attachments, jobs).map(Some)
 }
 
 #[cfg(test)]
@@ -618,7 +603,7 @@ mod tests {
                 err,
                 StoreError::SchemaFromFuture {
                     found: 99,
-                    known: 1
+                    known: 2
                 }
             ),
             "{err}"

@@ -170,7 +170,12 @@ pub fn check_capture(
             .push((captured.info.issuer.clone(), kid, key));
     }
     let now = now.unwrap_or(captured.info.captured_at);
-    let env = SubmissionEnv::from_sources(&crate::xoev::pack::PackSources::from_env(None));
+    // A vendor's capture is checked against an open destination (any service, schema and reply
+    // channel): what its real destination offers is not known here.
+    let env = SubmissionEnv::from_sources(
+        &crate::xoev::pack::PackSources::from_env(None),
+        crate::fitconnect::destination::DestinationPolicy::open(&destination),
+    );
     let check_keys = CheckKeys {
         decryption: &ring,
         sets: &sets,

@@ -76,6 +76,24 @@ pub struct Destination {
     pub signing_jwks: String,
     /// Its private decryption key (TEST ONLY) as a JWK.
     pub decryption_key: String,
+    /// The services it offers (with the submission schemas each accepts); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<crate::fitconnect::destination::Service>,
+    /// The reply channels it offers (`eMail`, `fitConnect`, …); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reply_channels: Vec<String>,
+}
+
+impl Destination {
+    /// What this destination accepts, for the receive checks.
+    #[must_use]
+    pub fn policy(&self) -> crate::fitconnect::destination::DestinationPolicy {
+        crate::fitconnect::destination::DestinationPolicy {
+            id: self.destination_id.clone(),
+            services: self.services.clone(),
+            reply_channels: self.reply_channels.clone(),
+        }
+    }
 }
 
 /// The kind of a case: which check it drives.
@@ -372,7 +390,7 @@ pub fn run(dir: &Path) -> Result<Report, VectorsError> {
         .cases
         .iter()
         .any(|c| c.kind == Kind::Submission)
-        .then(|| submission::SubmissionEnv::new(dir));
+        .then(|| submission::SubmissionEnv::new(dir, manifest.context.destination.policy()));
     let mut report = Report::default();
     for case in &manifest.cases {
         let now = case.now.unwrap_or(env.now);

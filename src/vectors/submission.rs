@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{Case, Env, expected_str};
 use crate::fitconnect::capture_dir;
+use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::metadata::MetadataValidator;
 use crate::pipeline::{self, CheckKeys, GrammarCache, Schemas};
 use crate::xoev::catalog::Catalog;
@@ -22,31 +23,34 @@ pub(crate) struct SubmissionEnv {
     metadata: MetadataValidator,
     registry: Registry<'static>,
     grammars: GrammarCache,
+    destination: DestinationPolicy,
 }
 
 impl SubmissionEnv {
     /// Schema packs: installed ones, then the development fallbacks; the repository's own packs
     /// are looked up beside the suite directory (`test-vectors/..`).
-    pub(crate) fn new(suite_dir: &std::path::Path) -> Self {
+    pub(crate) fn new(suite_dir: &std::path::Path, destination: DestinationPolicy) -> Self {
         let mut sources = PackSources::from_env(None);
         sources.repo_dir = Some(suite_dir.join(".."));
-        Self::from_sources(&sources)
+        Self::from_sources(&sources, destination)
     }
 
     /// Schema packs from the given sources (broken packs are left out: their messages then
     /// resolve as unsupported, which the report shows).
-    pub(crate) fn from_sources(sources: &PackSources) -> Self {
+    pub(crate) fn from_sources(sources: &PackSources, destination: DestinationPolicy) -> Self {
         let (registry, _broken) = discover(Catalog::embedded(), sources, &PackLimits::default());
         Self {
             metadata: MetadataValidator::new(),
             registry,
             grammars: GrammarCache::default(),
+            destination,
         }
     }
 
     /// The schemas for `check_submission`.
     pub(crate) fn schemas(&self) -> Schemas<'_> {
         Schemas {
+            destination: &self.destination,
             metadata: &self.metadata,
             registry: &self.registry,
             grammars: &self.grammars,

@@ -71,6 +71,35 @@ pub struct Identified<'c> {
     pub listed: bool,
 }
 
+impl Identified<'_> {
+    /// The FIT-Connect submission schema URI of this message: `<kennung>_<version>#<message>`
+    /// (e.g. `urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.antrag.0200`, the routing
+    /// specification's form), when the standard's kennung is known.
+    #[must_use]
+    pub fn schema_uri(&self) -> Option<String> {
+        let kennung = self.kennung?;
+        Some(format!("{kennung}_{}#{}", self.version, self.message_type))
+    }
+
+    /// Whether a declared `submissionSchema.schemaUri` names this message: the standard's
+    /// `<kennung>_<version>`, alone or with `#<message type>`. A message whose kennung is not
+    /// known matches nothing.
+    #[must_use]
+    pub fn matches_schema_uri(&self, declared: &str) -> bool {
+        let Some(kennung) = self.kennung else {
+            return false;
+        };
+        let (base, fragment) = match declared.split_once('#') {
+            Some((b, f)) => (b, Some(f)),
+            None => (declared, None),
+        };
+        base.strip_prefix(kennung)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|v| v == self.version)
+            && fragment.is_none_or(|f| f == self.message_type)
+    }
+}
+
 /// Global element declarations of a pack: (namespace, local name) → file declaring it.
 pub type RootIndex = BTreeMap<(String, String), String>;
 

@@ -146,12 +146,15 @@ pub(crate) async fn store_submission(
         .store_submission(
             NewSubmission {
                 submission_id: id.to_owned(),
+                case_id: None,
+                destination_id: "dest".to_owned(),
+                message_type: None,
                 envelope: Some(envelope(id)),
                 decision: Decision::Accepted,
                 ack_policy: AckPolicy::AfterStore,
                 evidence: Evidence {
                     submit_set: "a.b.c".to_owned(),
-                    auth_tags: vec!["t".to_owned()],
+                    auth_tags: None,
                     hashes: vec![],
                     received_at: now,
                     decided_at: now,

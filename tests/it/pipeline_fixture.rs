@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use poststelle::Limits;
 use poststelle::fitconnect::captured::{ApiProfile, CaptureInfo, CapturedSubmission};
+use poststelle::fitconnect::destination::DestinationPolicy;
 use poststelle::fitconnect::hash::sha512_hex;
 use poststelle::fitconnect::metadata::MetadataValidator;
 use poststelle::fitconnect::set::{self, AuthenticationTags, StaticKeys};
@@ -111,13 +112,28 @@ fn schema_set() -> &'static SchemaSet {
     })
 }
 
+/// A destination that offers anything (the drafts use random destination ids).
+static OPEN: DestinationPolicy = DestinationPolicy {
+    id: String::new(),
+    services: Vec::new(),
+    reply_channels: Vec::new(),
+};
+
 pub(crate) fn schemas() -> Schemas<'static> {
     let s = schema_set();
     Schemas {
+        destination: &OPEN,
         metadata: &s.metadata,
         registry: &s.registry,
         grammars: &s.grammars,
     }
+}
+
+/// The submission schema URI a sender declares for these Fachdaten (unknown XML: a URN of no
+/// known standard).
+pub(crate) fn schema_uri(data: &[u8]) -> String {
+    poststelle::fitconnect::sender::detect_schema(data, Catalog::embedded())
+        .map_or_else(|_| "urn:xoev-de:test".to_owned(), |s| s.schema_uri)
 }
 
 /// A submission before encryption; change any member to break one thing.
@@ -175,7 +191,7 @@ impl Draft {
         if let Some(data) = &self.data {
             structure["data"] = json!({
                 "hash": {"type": "sha512", "content": sha512_hex(data)},
-                "submissionSchema": {"schemaUri": "urn:xoev-de:test", "mimeType": "application/xml"}
+                "submissionSchema": {"schemaUri": schema_uri(data), "mimeType": "application/xml"}
             });
         }
         json!({

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use poststelle::fitconnect::captured::CapturedSubmission;
+use poststelle::fitconnect::destination::DestinationPolicy;
 use poststelle::fitconnect::metadata::MetadataValidator;
 use poststelle::fitconnect::set::{self, StaticKeys};
 use poststelle::jose::{DecryptionKey, Jwk, KeyRing, SigningKey, base64url};
@@ -127,7 +128,7 @@ pub(crate) fn settings(destination_id: &str, policy: AckPolicy) -> PipelineSetti
     };
     let (registry, _) = discover(Catalog::embedded(), &sources, &PackLimits::default());
     PipelineSettings {
-        destination_id: destination_id.to_owned(),
+        destination: DestinationPolicy::open(destination_id),
         decryption,
         set_keys: StaticKeys {
             delivery_service: vec![(

@@ -7,11 +7,28 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use poststelle::fitconnect::problems::{Failure, Instance, Problem};
+use poststelle::fitconnect::set::AuthenticationTags;
 use poststelle::store::{
-    AckMark, AckPolicy, BlobSource, Completion, Decision, Evidence, FailAction, FailOutcome,
-    JobFilter, JobState, NewAttachment, NewSubmission, PgStore, Redrive, RetryPolicy, Seen,
-    SqliteStore, Store, StoreOutcome, Timestamp,
+    AckDue, AckMark, AckPolicy, BlobSource, Completion, Decision, Evidence, FailAction,
+    FailOutcome, JobFilter, JobState, NewAttachment, NewSubmission, PendingAck, PgStore, Redrive,
+    RetryPolicy, Seen, SqliteStore, Store, StoreOutcome, Timestamp,
 };
+
+/// The decodable rows (a test that expects none undecodable).
+fn ready(due: Vec<AckDue>) -> Vec<PendingAck> {
+    due.into_iter()
+        .map(|d| match d {
+            AckDue::Ready(a) => a,
+            AckDue::Undecodable {
+                submission_id,
+                what,
+            } => {
+                panic!("{submission_id}: undecodable {what}")
+            }
+        })
+        .collect()
+}
 
 const T0: Timestamp = Timestamp(1_800_000_000_000);
 const LEASE: Duration = Duration::from_secs(30);
@@ -26,6 +43,8 @@ trait Backend: Sized {
     fn reopen(&self) -> impl Future<Output = Self::S> + Send;
     /// Environment that makes `sigkill_child` open this backend's database.
     fn child_env(&self) -> (&'static str, String);
+    /// Runs raw SQL on the database (to damage a row on purpose).
+    fn exec(&self, sql: &str) -> impl Future<Output = ()> + Send;
 }
 
 struct Sqlite {
@@ -57,6 +76,10 @@ impl Backend for Sqlite {
     }
     fn child_env(&self) -> (&'static str, String) {
         ("POSTSTELLE_STORE_CRASH_DB", self.path.display().to_string())
+    }
+    async fn exec(&self, sql: &str) {
+        let conn = rusqlite::Connection::open(&self.path).expect("open sqlite");
+        conn.execute_batch(sql).expect("raw sql");
     }
 }
 
@@ -95,6 +118,16 @@ impl Backend for Postgres {
     }
     fn child_env(&self) -> (&'static str, String) {
         ("POSTSTELLE_STORE_CRASH_SCHEMA", self.schema.clone())
+    }
+    async fn exec(&self, sql: &str) {
+        let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("SET search_path TO {}; {sql}", self.schema))
+            .await
+            .expect("raw sql");
     }
 }
 
@@ -165,12 +198,56 @@ suite!(
     state_survives_reopen,
     survives_sigkill,
     concurrent_stores_of_one_id_store_once,
+    undecodable_decisions_are_never_acknowledged,
 );
+
+async fn undecodable_decisions_are_never_acknowledged<B: Backend>(b: &B) {
+    let s = b.store();
+    let mut r = submission("sub-bad", &[], vec![]);
+    r.decision = Decision::Rejected {
+        problems: problems(),
+    };
+    s.store_submission(r, T0).await.expect("store");
+    stored(s, "sub-good", &[]).await;
+    // Damaged on disk: the problems are no longer a problem list.
+    b.exec("UPDATE submissions SET problems = '{\"x\":1}' WHERE submission_id = 'sub-bad'")
+        .await;
+    let due = s.pending_acks(10).await.expect("acks");
+    assert!(due.contains(&AckDue::Undecodable {
+        submission_id: "sub-bad".to_owned(),
+        what: "rejection problems",
+    }));
+    assert!(matches!(&due[..], [_, _]), "{due:?}");
+    // `queue show` refuses to present it as an empty rejection, too.
+    assert!(s.submission("sub-bad").await.is_err());
+    // An empty list is just as undecodable (a reject SET needs a problem).
+    b.exec("UPDATE submissions SET problems = '[]' WHERE submission_id = 'sub-bad'")
+        .await;
+    assert!(
+        s.pending_acks(10)
+            .await
+            .expect("acks")
+            .iter()
+            .any(|d| matches!(d, AckDue::Undecodable { .. }))
+    );
+}
+
+fn tags() -> AuthenticationTags {
+    AuthenticationTags {
+        metadata: "tagMeta".to_owned(),
+        data: Some("tagData".to_owned()),
+        attachments: [("a1".to_owned(), "tagA1".to_owned())].into(),
+    }
+}
+
+fn problems() -> Vec<Problem> {
+    vec![Problem::new(Failure::DataSchema, &Instance::Data).expect("catalogue problem")]
+}
 
 fn evidence() -> Evidence {
     Evidence {
         submit_set: "eyJhbGciOiJQUzUxMiJ9.eyJzdWIiOiJ4In0.c2ln".to_owned(),
-        auth_tags: vec!["tagMeta".to_owned(), "tagData".to_owned()],
+        auth_tags: Some(tags()),
         hashes: vec![("data".to_owned(), "sha512:00ff".to_owned())],
         received_at: T0,
         decided_at: Timestamp(T0.0 + 5),
@@ -180,6 +257,9 @@ fn evidence() -> Evidence {
 fn submission(id: &str, upstreams: &[&str], attachments: Vec<NewAttachment>) -> NewSubmission {
     NewSubmission {
         submission_id: id.to_owned(),
+        case_id: Some(format!("case-of-{id}")),
+        destination_id: "dest-1".to_owned(),
+        message_type: Some("baugenehmigung.antrag.0200".to_owned()),
         envelope: Some(format!(r#"{{"submission":{{"id":"{id}"}}}}"#)),
         decision: Decision::Accepted,
         ack_policy: AckPolicy::AfterStore,
@@ -212,9 +292,12 @@ async fn stored<S: Store>(s: &S, id: &str, upstreams: &[&str]) {
 }
 
 async fn migrations_are_versioned_and_idempotent<B: Backend>(b: &B) {
-    assert_eq!(b.store().applied_migrations().await.expect("versions"), [1]);
+    assert_eq!(
+        b.store().applied_migrations().await.expect("versions"),
+        [1, 2]
+    );
     let again = b.reopen().await;
-    assert_eq!(again.applied_migrations().await.expect("versions"), [1]);
+    assert_eq!(again.applied_migrations().await.expect("versions"), [1, 2]);
 }
 
 async fn seen_and_store_are_idempotent<B: Backend>(b: &B) {
@@ -418,10 +501,10 @@ async fn ack_after_store_is_recorded_once<B: Backend>(b: &B) {
     let s = b.store();
     stored(s, "sub-a", &["bau"]).await;
     let mut rejected = submission("sub-r", &[], vec![]);
-    let problems = serde_json::json!([{"type": "https://schema.fitko.de/fit-connect/events/problems/data-schema-violation"}]);
     rejected.decision = Decision::Rejected {
-        problems: problems.clone(),
+        problems: problems(),
     };
+    rejected.evidence.auth_tags = None;
     rejected.envelope = None;
     s.store_submission(rejected, Timestamp(T0.0 + 1))
         .await
@@ -429,14 +512,21 @@ async fn ack_after_store_is_recorded_once<B: Backend>(b: &B) {
     // Seen but not stored: never due.
     s.record_seen("sub-seen", T0).await.expect("seen");
 
-    let due = s.pending_acks(10).await.expect("acks");
+    let due = ready(s.pending_acks(10).await.expect("acks"));
     let ids: Vec<_> = due.iter().map(|a| a.submission_id.as_str()).collect();
     assert_eq!(ids, ["sub-a", "sub-r"]);
     assert_eq!(due[0].decision, Decision::Accepted);
-    assert_eq!(due[0].auth_tags, ["tagMeta", "tagData"]);
-    // The submit SET (it names the case) comes along, for an ack after a restart.
-    assert_eq!(due[0].submit_set, evidence().submit_set);
-    assert_eq!(due[1].decision, Decision::Rejected { problems });
+    assert_eq!(due[0].auth_tags, Some(tags()));
+    // The case comes along typed, for an ack after a restart.
+    assert_eq!(due[0].case_id.as_deref(), Some("case-of-sub-a"));
+    assert_eq!(due[0].destination_id.as_deref(), Some("dest-1"));
+    assert_eq!(
+        due[1].decision,
+        Decision::Rejected {
+            problems: problems()
+        }
+    );
+    assert_eq!(due[1].auth_tags, None);
 
     let t = Timestamp(T0.0 + 100);
     let set = Some("ack.set.sig".to_owned());
@@ -455,7 +545,7 @@ async fn ack_after_store_is_recorded_once<B: Backend>(b: &B) {
     );
     let view = s.submission("sub-a").await.expect("view").expect("exists");
     assert_eq!((view.acked_at, view.ack_set), (Some(t), set));
-    let due = s.pending_acks(10).await.expect("acks");
+    let due = ready(s.pending_acks(10).await.expect("acks"));
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].submission_id, "sub-r");
     assert!(s.mark_acknowledged("sub-seen", t, None).await.is_err());
@@ -485,7 +575,7 @@ async fn ack_after_forward_waits_for_every_job<B: Backend>(b: &B) {
         "one job still pending"
     );
     s.complete_job(jobs[1].job_id, T0).await.expect("complete");
-    let due = s.pending_acks(10).await.expect("acks");
+    let due = ready(s.pending_acks(10).await.expect("acks"));
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].submission_id, "sub-af");
 }
@@ -830,7 +920,7 @@ async fn state_survives_reopen<B: Backend>(b: &B) {
         (jobs.len(), jobs[0].job_id, jobs[0].attempts),
         (1, claimed, 2)
     );
-    assert_eq!(s.applied_migrations().await.expect("versions"), [1]);
+    assert_eq!(s.applied_migrations().await.expect("versions"), [1, 2]);
 }
 
 /// Throughput of durable stores (one submission, one job, one small attachment per

@@ -104,16 +104,6 @@ impl Gen {
         self.file(rel, &bytes)
     }
 
-    /// Removes and returns the last case (to amend it, then [`Gen::push`] it back).
-    pub(super) fn pop(&mut self) -> Case {
-        self.cases.pop().expect("a case was just added")
-    }
-
-    /// Appends a case.
-    pub(super) fn push(&mut self, case: Case) {
-        self.cases.push(case);
-    }
-
     /// Adds a case.
     pub(super) fn case(
         &mut self,
@@ -233,6 +223,19 @@ pub fn bless(dir: &Path, force: bool) -> Result<Blessed, VectorsError> {
                 destination_id: DESTINATION_ID.to_owned(),
                 signing_jwks: "keys/destination-signing.jwks.json".to_owned(),
                 decryption_key: "keys/destination-encryption.private.jwk.json".to_owned(),
+                services: vec![crate::fitconnect::destination::Service {
+                    identifier: submission::SERVICE_ID.to_owned(),
+                    name: "Gewerbeanmeldung".to_owned(),
+                    regions: Vec::new(),
+                    submission_schemas: vec![crate::fitconnect::destination::SchemaRef {
+                        schema_uri: submission::SERVICE_SCHEMA.to_owned(),
+                        mime_type: "application/xml".to_owned(),
+                    }],
+                }],
+                reply_channels: submission::REPLY_CHANNELS
+                    .iter()
+                    .map(|c| (*c).to_owned())
+                    .collect(),
             },
         },
         cases: std::mem::take(&mut generator.cases),

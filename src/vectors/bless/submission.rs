@@ -24,7 +24,14 @@ const CREATE_SUBMISSION: &str = "https://schema.fitko.de/fit-connect/events/crea
 const ATT_PDF: &str = "0b3b3f3e-1b4c-4f5c-9a6f-2f0e4d7c8a11";
 const ATT_PNG: &str = "7c0f7d52-55a1-4f0e-8f5e-3b2a1c0d9e88";
 const XGWA_NS: &str = "http://www.xgewerbeanzeige.de/spezifikation/2.2";
-const SERVICE_ID: &str = "urn:de:fim:leika:leistung:99050012104000";
+/// The service the test destination offers (manifest context).
+pub(super) const SERVICE_ID: &str = "urn:de:fim:leika:leistung:99050012104000";
+/// The standard the service accepts (any of its messages).
+pub(super) const SERVICE_SCHEMA: &str = "urn:xoev-de:kosit:standard:xgewerbeanzeige_2.2";
+/// The reply channels the test destination offers (manifest context; not FINK).
+pub(super) const REPLY_CHANNELS: &[&str] = &["eMail", "deMail", "elster", "fitConnect"];
+/// An earlier submission of the same case.
+const EARLIER_SUBMISSION_ID: &str = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a";
 
 fn err(e: impl std::fmt::Display) -> VectorsError {
     VectorsError::Format(e.to_string())
@@ -59,6 +66,12 @@ struct Sub {
     attachments: Vec<(String, Vec<u8>, Value)>,
     events: Events,
     drop_case_id: bool,
+    /// The service the submission was created for (the submission JSON's `serviceType`).
+    service: &'static str,
+    /// The case log also holds an earlier submission of the case and our accept of it.
+    earlier_accept: bool,
+    /// An unrelated SET (about another submission of the case) signed by an unknown key.
+    unknown_key_set: bool,
 }
 
 fn header(kid: &str, cty: &str) -> Value {
@@ -106,6 +119,9 @@ fn base(kid: &str, xml: &[u8]) -> Sub {
         ],
         events: Events::Correct,
         drop_case_id: false,
+        service: SERVICE_ID,
+        earlier_accept: false,
+        unknown_key_set: false,
     }
 }
 
@@ -207,6 +223,29 @@ fn build(keys: &Keys, sub: &Sub) -> Result<CapturedSubmission, VectorsError> {
         map.insert("events".into(), json!({SUBMIT_SUBMISSION: {}}));
     }
     let mut log = vec![create];
+    if sub.earlier_accept || sub.unknown_key_set {
+        // An earlier submission of the same case: the service's submit event and, signed by
+        // the destination (or, for `unknown_key_set`, by a key nobody knows), our accept.
+        let mut earlier = submit_claims.clone();
+        earlier["jti"] = json!("6a1f1e0e-8b0a-4c53-a0a4-1d1f3c2b7e10");
+        earlier["sub"] = json!(format!("submission:{EARLIER_SUBMISSION_ID}"));
+        log.push(sign_set(keys, false, &earlier));
+        let signer = if sub.unknown_key_set {
+            &keys.unrelated_sig
+        } else {
+            &keys.destination_sig
+        };
+        log.push(crate::fitconnect::set::accept_submission(
+            signer,
+            &crate::fitconnect::set::SubmissionRef {
+                destination_id: DESTINATION_ID,
+                submission_id: EARLIER_SUBMISSION_ID,
+                case_id: CASE_ID,
+            },
+            &serde_json::from_value(tags.clone()).map_err(err)?,
+            NOW - 90,
+        ));
+    }
     if sub.events != Events::NoSubmit {
         log.push(sign_set(keys, sub.events == Events::Forged, &submit_claims));
     }
@@ -214,7 +253,7 @@ fn build(keys: &Keys, sub: &Sub) -> Result<CapturedSubmission, VectorsError> {
         "destinationId": DESTINATION_ID,
         "submissionId": SUBMISSION_ID,
         "caseId": CASE_ID,
-        "serviceType": {"name": "Gewerbeanmeldung", "identifier": SERVICE_ID},
+        "serviceType": {"name": "Gewerbeanmeldung", "identifier": sub.service},
         "attachments": sub.attachments.iter().map(|(id, _, _)| id.clone()).collect::<Vec<_>>(),
         "encryptedMetadata": metadata_jwe,
     });
@@ -297,7 +336,7 @@ fn reject(
 
 fn envelope(sub: &Sub, with_message: bool) -> Value {
     let attachments: Vec<Value> = sub.attachments.iter().map(|(id, bytes, h)| {
-        let entry = sub.metadata["contentStructure"]["attachments"].as_array().and_then(|l| l.iter().find(|a| a["attachmentId"] == json!(id))).cloned().unwrap_or(Value::Null);
+        let entry = sub.metadata["contentStructure"]["attachments"].as_array().and_then(|l| l.iter().find(|a| a["attachmentId"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(id)))).cloned().unwrap_or(Value::Null);
         json!({"id": id, "filename": entry["filename"], "mimeType": h["cty"], "purpose": entry["purpose"],
                "sha512": sha512_hex(bytes), "size": bytes.len(), "href": format!("attachments/{id}")})
     }).collect();
@@ -658,31 +697,107 @@ pub(super) fn cases(g: &mut Gen, repo: &Path) -> Result<(), VectorsError> {
         }),
         &[("missing-attachments", "submission")],
     )?;
-    let mut svc = b.clone();
-    svc.metadata["publicServiceType"]["identifier"] =
-        json!("urn:de:fim:leika:leistung:99000000000000");
-    let mut case = reject_case(
+    let other_service = "urn:de:fim:leika:leistung:99000000000000";
+    reject(
         g,
         "submission-unsupported-service",
-        "The public service is not one the destination offers.",
-        "FIT-Connect §4 unsupported-service; §1.2",
-        &svc,
+        "The submission was created for a public service the destination does not offer.",
+        "FIT-Connect §4 unsupported-service; §1.2; §7 (destination services)",
+        &edit(&|s| {
+            s.service = other_service;
+            s.metadata["publicServiceType"]["identifier"] = json!(other_service);
+        }),
         &[("unsupported-service", "metadata")],
     )?;
-    case.xfail = Some("pipeline::check has no destination configuration (offered services) yet; it accepts any service".into());
-    g.push(case);
-    let mut rc = b.clone();
-    rc.metadata["replyChannel"] = json!({"fink": {"finkPostfachRef": "fink-ref-1"}});
-    let mut case = reject_case(
+    reject(
+        g,
+        "submission-service-differs-from-created",
+        "The metadata claim another service than the delivery service says the submission was created for (a sender steering it to another Fachverfahren).",
+        "FIT-Connect §4 unsupported-service; decide from what the delivery service asserts",
+        &meta(&|m| m["publicServiceType"]["identifier"] = json!(other_service)),
+        &[("unsupported-service", "metadata")],
+    )?;
+    reject(
         g,
         "submission-unsupported-reply-channel",
         "The metadata ask for a reply channel the destination does not support (FINK).",
         "FIT-Connect §4 unsupported-reply-channel; §5 replyChannel",
-        &rc,
+        &meta(&|m| m["replyChannel"] = json!({"fink": {"finkPostfachRef": "fink-ref-1"}})),
         &[("unsupported-reply-channel", "metadata")],
     )?;
-    case.xfail = Some("pipeline::check has no destination configuration (supported reply channels) yet; it accepts any reply channel".into());
-    g.push(case);
+    reject(
+        g,
+        "submission-schema-not-accepted-by-service",
+        "The declared submission schema (XBau) is not one the service accepts.",
+        "FIT-Connect §4 unsupported-schema; §7 (publicServices[].submissionSchemas)",
+        &meta(&|m| {
+            m["contentStructure"]["data"]["submissionSchema"]["schemaUri"] =
+                json!("urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.antrag.0200");
+        }),
+        &[("unsupported-schema", "metadata")],
+    )?;
+    reject(
+        g,
+        "submission-declared-schema-differs-from-document",
+        "The metadata declare another message than the Fachdaten are (declared sta.gewerbemeldung.0200, sent 0100).",
+        "FIT-Connect §5 submissionSchema names the Fachdaten; schema-violation",
+        &meta(&|m| {
+            m["contentStructure"]["data"]["submissionSchema"]["schemaUri"] =
+                json!(format!("{SERVICE_SCHEMA}#sta.gewerbemeldung.0200"));
+        }),
+        &[("schema-violation", "data")],
+    )?;
+    reject(
+        g,
+        "submission-empty-hash-placeholder-with-inline-data",
+        "data.hash is the SHA-512 of the empty string (the > 10 MB placeholder) while the Fachdaten travel inline: the placeholder never switches the hash check off.",
+        "FIT-Connect §8 (placeholder only without encryptedData); hash-mismatch",
+        &meta(&|m| m["contentStructure"]["data"]["hash"]["content"] = json!(EMPTY_SHA512_HEX)),
+        &[("hash-mismatch", "data")],
+    )?;
+    reject(
+        g,
+        "submission-attachment-listed-twice",
+        "The metadata list the same attachment twice.",
+        "FIT-Connect §4 incorrect-attachments",
+        &meta(&|m| {
+            let list = m["contentStructure"]["attachments"]
+                .as_array_mut()
+                .expect("array");
+            let first = list[0].clone();
+            list.push(first);
+        }),
+        &[("incorrect-attachments", "submission")],
+    )?;
+    accept(
+        g,
+        "submission-valid-uppercase-attachment-id",
+        "The metadata spell an attachment id in upper case; UUIDs are case-insensitive.",
+        &meta(&|m| {
+            let id = m["contentStructure"]["attachments"][0]["attachmentId"]
+                .as_str()
+                .expect("id")
+                .to_ascii_uppercase();
+            m["contentStructure"]["attachments"][0]["attachmentId"] = json!(id);
+        }),
+        true,
+    )?;
+    accept(
+        g,
+        "submission-valid-after-our-earlier-accept",
+        "The case log also holds an earlier submission and the destination's own accept of it (signed with the destination's key).",
+        &edit(&|s| s.earlier_accept = true),
+        true,
+    )?;
+    add(
+        g,
+        "submission-deferred-unknown-key-on-unrelated-set",
+        "The case log holds a SET about another submission signed by a key nobody knows: not the sender's fault, decided later (no reject).",
+        "FIT-Connect §3.3; fitconnect::event_log rule 2",
+        &edit(&|s| s.unknown_key_set = true),
+        json!({"result": "defer"}),
+        None,
+    )?;
     reject(
         g,
         "submission-technical-error-no-case-id",
@@ -692,17 +807,4 @@ pub(super) fn cases(g: &mut Gen, repo: &Path) -> Result<(), VectorsError> {
         &[("technical-error", "other")],
     )?;
     Ok(())
-}
-
-/// A reject case returned instead of added, so the caller can mark it `xfail`.
-fn reject_case(
-    g: &mut Gen,
-    id: &str,
-    desc: &str,
-    rule: &str,
-    sub: &Sub,
-    problems: &[(&str, &str)],
-) -> Result<crate::vectors::Case, VectorsError> {
-    reject(g, id, desc, rule, sub, problems)?;
-    Ok(g.pop())
 }
