@@ -12,9 +12,10 @@ consistent with our implementation.
 With --xmllint the xsd cases are checked too, for their valid/invalid verdict only, with libxml2's
 xmllint (positions and error kinds are poststelle's and not compared).
 
-Metadata are validated against the official FIT-Connect 1.0.0 schema when
-$POSTSTELLE_SHARED/fit-connect/metadata.schema.v1.0.0.json exists, else against the project's
-schema in ../schemas/fit-connect/. Exit status 0 if every case matches, 1 otherwise.
+Metadata are validated against the schema their $schema names (absent: 1.0.0): the official
+FIT-Connect file when $POSTSTELLE_SHARED/fit-connect/metadata.schema.v<version>.json exists
+(1.0.0, 2.0.0), else the project's schema in ../schemas/fit-connect/ (always for 2.1.0, whose
+official text is not available). Exit status 0 if every case matches, 1 otherwise.
 """
 
 import base64
@@ -40,7 +41,9 @@ MIN_IAT = 1577833200
 IAT_SKEW = 300
 CALLBACK_MAX_AGE = 300
 CALLBACK_SKEW = 60
-METADATA_V1 = "https://schema.fitko.de/fit-connect/metadata/1.0.0/metadata.schema.json"
+METADATA_VERSIONS = ("1.0.0", "2.0.0", "2.1.0")
+METADATA_URI = "https://schema.fitko.de/fit-connect/metadata/{}/metadata.schema.json"
+METADATA_V1 = METADATA_URI.format("1.0.0")
 B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SET_SCHEMA_RE = re.compile(
@@ -315,16 +318,21 @@ def check_metadata(suite, case):
         problem, pointers = None, []
     except (UnicodeDecodeError, json.JSONDecodeError):
         doc, problem, pointers = None, "syntax-violation", []
+    version = None
     if problem is None:
         schema = doc.get("$schema", METADATA_V1) if isinstance(doc, dict) else METADATA_V1
-        if schema != METADATA_V1:
+        version, validator = suite.metadata_validators.get(schema, (None, None)) \
+            if isinstance(schema, str) else (None, None)
+        if validator is None:
             problem = "unsupported-metadata-schema"
         else:
-            errors = list(suite.metadata_validator.iter_errors(doc))
+            errors = list(validator.iter_errors(doc))
             if errors:
                 problem, pointers = "schema-violation", [pointer(e.absolute_path) for e in errors]
     if problem is None:
-        return None if expected["result"] == "valid" else f"expected {expected['problem']}, valid"
+        if expected["result"] != "valid":
+            return f"expected {expected['problem']}, valid"
+        return None if expected["version"] == version else f"valid as {version}, expected {expected['version']}"
     if expected["result"] != "error" or expected["problem"] != problem:
         return f"expected {expected}, got {problem}"
     if "pointer" in expected and expected["pointer"] not in pointers:
@@ -379,15 +387,20 @@ class Suite:
         self.destination_keys = self.jwks(ctx["destination"]["signingJwks"],
                                           ctx["destination"]["destinationId"])
         shared = os.environ.get("POSTSTELLE_SHARED")
-        official = os.path.join(shared, "fit-connect", "metadata.schema.v1.0.0.json") if shared else None
-        if official and os.path.isfile(official):
-            schema_path, self.schema_label = official, "official FIT-Connect metadata 1.0.0 schema"
-        else:
-            schema_path = os.path.join(directory, "..", "schemas", "fit-connect", "metadata-1.0.0.schema.json")
-            self.schema_label = "project metadata 1.0.0 schema"
-        with open(schema_path, "rb") as f:
-            schema = json.load(f)
-        self.metadata_validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        self.metadata_validators, labels = {}, []
+        for version in METADATA_VERSIONS:
+            official = os.path.join(shared, "fit-connect", f"metadata.schema.v{version}.json") if shared else None
+            if official and os.path.isfile(official):
+                schema_path = official
+                labels.append(f"{version} official")
+            else:
+                schema_path = os.path.join(directory, "..", "schemas", "fit-connect", f"metadata-{version}.schema.json")
+                labels.append(f"{version} project")
+            with open(schema_path, "rb") as f:
+                schema = json.load(f)
+            self.metadata_validators[METADATA_URI.format(version)] = (
+                version, Draft202012Validator(schema, format_checker=FormatChecker()))
+        self.schema_label = "metadata schemas " + ", ".join(labels)
 
     def read(self, rel):
         with open(os.path.join(self.dir, rel), "rb") as f:

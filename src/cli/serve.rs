@@ -301,6 +301,11 @@ pub(crate) async fn assemble(
     for pack in registry.packs() {
         log(&format!("schema pack {}", pack.label()));
     }
+    if config.unconfirmed_metadata_versions {
+        log(
+            "metadata 2.1.0 is accepted and validated against the project's reconstruction (the official schema was not available; [pipeline] unconfirmed_metadata_versions = false refuses it)",
+        );
+    }
     prepare_spool_dir(&config.spool_dir).map_err(|e| {
         (
             2,
@@ -325,7 +330,7 @@ pub(crate) async fn assemble(
         decryption: dest.decryption,
         set_keys,
         signing: dest.signing,
-        metadata: MetadataValidator::new(),
+        metadata: MetadataValidator::with_unconfirmed(config.unconfirmed_metadata_versions),
         registry,
         grammars: GrammarCache::default(),
         limits: Limits::default(),

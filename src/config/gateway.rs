@@ -32,6 +32,7 @@
 //! concurrency = 4
 //! poll_interval_secs = 30
 //! spool_dir = "data/spool"    # attachments while processed and uploaded (unnamed files)
+//! unconfirmed_metadata_versions = true   # metadata 2.1.0, validated against our reconstruction
 //!
 //! [forwarding]
 //! lease_secs = 60             # claim lease, renewed while a delivery runs (min 2)
@@ -118,6 +119,7 @@ struct RawPipeline {
     concurrency: Option<usize>,
     poll_interval_secs: Option<u64>,
     spool_dir: Option<PathBuf>,
+    unconfirmed_metadata_versions: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -271,6 +273,9 @@ pub struct GatewayConfig {
     /// Spool directory: attachment JWEs and plaintexts while a submission is processed, and
     /// exports for HTTP uploads. This instance's own (files in it are swept at start).
     pub spool_dir: PathBuf,
+    /// Accept metadata versions whose official schema was not available and that are validated
+    /// against the project's reconstruction (2.1.0, what current senders write). Default true.
+    pub unconfirmed_metadata_versions: bool,
     /// Lease of a claimed outbox job in seconds (renewed while its delivery runs).
     pub forward_lease_secs: u64,
     /// Deliveries in flight at most.
@@ -451,6 +456,7 @@ impl GatewayConfig {
             errors.push("pipeline.poll_interval_secs must be at least 1".into());
         }
         let spool_dir = path(p.spool_dir.as_deref().unwrap_or(Path::new("data/spool")));
+        let unconfirmed_metadata_versions = p.unconfirmed_metadata_versions.unwrap_or(true);
 
         let f = raw.forwarding.unwrap_or_default();
         let forward_lease_secs = f.lease_secs.unwrap_or(60);
@@ -543,6 +549,7 @@ impl GatewayConfig {
                 concurrency,
                 poll_interval_secs,
                 spool_dir,
+                unconfirmed_metadata_versions,
                 forward_lease_secs,
                 forward_concurrency,
                 upstreams,

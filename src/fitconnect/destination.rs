@@ -73,7 +73,14 @@ pub struct Service {
 }
 
 /// The reply channels FIT-Connect metadata know (`replyChannel` members).
-pub const REPLY_CHANNELS: &[&str] = &["eMail", "deMail", "fink", "elster", "fitConnect"];
+pub const REPLY_CHANNELS: &[&str] = &[
+    "eMail",
+    "deMail",
+    "fink",
+    "elster",
+    "fitConnect",
+    "idBundDeMailbox",
+];
 
 /// What one destination accepts.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -191,13 +198,12 @@ impl DestinationPolicy {
             }
         }
         if !self.reply_channels.is_empty()
-            && let Some(channels) = metadata.reply_channel.as_ref()
+            && let Some(channel) = metadata.reply_channel.as_ref()
+            && !self.reply_channels.iter().any(|c| c == channel.name())
         {
-            for kind in channels.keys() {
-                if !self.reply_channels.iter().any(|c| c == kind) {
-                    return Err(PolicyViolation::ReplyChannelNotOffered(kind.clone()));
-                }
-            }
+            return Err(PolicyViolation::ReplyChannelNotOffered(
+                channel.name().to_owned(),
+            ));
         }
         Ok(service_id)
     }

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::captured::ApiProfile;
 use super::client::{Client, ClientError, CreatedSubmission, NewSubmission, unix_now};
 use super::event_log::{self, EventLogError, SubmissionDecision};
 use super::hash::{HASH_TYPE, sha512_hex};
 use super::keys::validate_public_key;
-use super::metadata::{MetadataValidator, VERSIONS};
+use super::metadata::{self, Generation, MetadataValidator};
 use super::problems::Problem;
 use super::set::AuthenticationTags;
 use crate::config::{JoseLimits, XmlLimits};
@@ -227,9 +228,13 @@ pub fn detect_schema(data: &[u8], catalog: &Catalog) -> Result<DataSchema, Detec
     Err(DetectError::UnknownFormat)
 }
 
-/// The metadata (schema 1.0.0) for `out` with the given attachment ids (same order).
+/// The metadata for `out` with the given attachment ids (same order), in the version the
+/// senders of the path profile write: 1.0.0 with `publicServiceType` for v1; 2.1.0 for v2,
+/// where the service travels in the Submission API and is repeated as `publicService` (not a
+/// member of the 2.x schemas, which allow it; current v2 clients send it, and receivers that
+/// route on the metadata read it).
 #[must_use]
-pub fn build_metadata(out: &Outgoing, attachment_ids: &[String]) -> Value {
+pub fn build_metadata(out: &Outgoing, attachment_ids: &[String], profile: ApiProfile) -> Value {
     let attachments: Vec<Value> = out
         .attachments
         .iter()
@@ -247,9 +252,13 @@ pub fn build_metadata(out: &Outgoing, attachment_ids: &[String]) -> Value {
             entry
         })
         .collect();
+    let (generation, service_member) = match profile {
+        ApiProfile::V1 => (Generation::V1, "publicServiceType"),
+        ApiProfile::V2 => (Generation::V2, "publicService"),
+    };
     json!({
-        "$schema": VERSIONS[0].uri,
-        "publicServiceType": {
+        "$schema": metadata::newest(generation).uri,
+        service_member: {
             "identifier": out.service_identifier,
             "name": out.service_name,
         },
@@ -292,8 +301,10 @@ pub async fn send(
         .iter()
         .map(|_| uuid::Uuid::new_v4().to_string())
         .collect();
-    let metadata = build_metadata(out, &ids);
-    MetadataValidator::new()
+    let metadata = build_metadata(out, &ids, client.config().profile);
+    // Checked against every schema the project has, the 2.1.0 reconstruction included (it
+    // holds the 2.0.0 rules), so a v2 document is valid for 2.0.0 receivers as well.
+    MetadataValidator::with_unconfirmed(true)
         .validate_value(&metadata)
         .map_err(|e| SendError::Metadata(e.to_string()))?;
     let metadata = serde_json::to_vec(&metadata).expect("JSON value serializes");
@@ -451,21 +462,36 @@ mod tests {
             }],
         };
         let id = "ce75a6b8-d72f-4b94-b09e-af6be35bc2ae".to_owned();
-        let m = build_metadata(&out, std::slice::from_ref(&id));
-        MetadataValidator::new()
-            .validate_value(&m)
-            .expect("valid 1.0.0");
-        assert_eq!(
-            m["contentStructure"]["data"]["hash"]["content"],
-            sha512_hex(b"<x/>")
-        );
-        assert_eq!(
-            m["contentStructure"]["attachments"][0]["attachmentId"],
-            id.as_str()
-        );
-        assert_eq!(
-            m["contentStructure"]["attachments"][0]["filename"],
-            "plan.pdf"
-        );
+        let validator = MetadataValidator::with_unconfirmed(true);
+        for (profile, version, service) in [
+            (ApiProfile::V1, "1.0.0", "publicServiceType"),
+            (ApiProfile::V2, "2.1.0", "publicService"),
+        ] {
+            let m = build_metadata(&out, std::slice::from_ref(&id), profile);
+            let typed = validator
+                .validate(m.to_string().as_bytes())
+                .expect("valid metadata");
+            assert_eq!(typed.version, version, "{profile:?}");
+            assert_eq!(
+                m[service]["identifier"], "urn:de:fim:leika:leistung:99099002067003",
+                "{profile:?}"
+            );
+            assert_eq!(
+                m["contentStructure"]["data"]["hash"]["content"],
+                sha512_hex(b"<x/>")
+            );
+            assert_eq!(
+                m["contentStructure"]["attachments"][0]["attachmentId"],
+                id.as_str()
+            );
+            assert_eq!(
+                m["contentStructure"]["attachments"][0]["filename"],
+                "plan.pdf"
+            );
+        }
+        // The v2 document holds the confirmed 2.0.0 rules too.
+        let mut v2 = build_metadata(&out, std::slice::from_ref(&id), ApiProfile::V2);
+        v2["$schema"] = metadata::VERSIONS[1].uri.into();
+        assert_eq!(MetadataValidator::new().validate_value(&v2), Ok("2.0.0"));
     }
 }

@@ -242,3 +242,42 @@ async fn send_exit_codes_for_pending_submitted_and_errors() {
     assert_eq!(code, 2);
     env.sandbox.shutdown().await;
 }
+
+/// Issue 14 (metadata 2.x): with the v2 path profile `send` writes metadata 2.1.0, as current
+/// senders do, with the service in the Submission API and repeated as `publicService`.
+#[tokio::test]
+async fn send_writes_metadata_2_1_0_in_the_v2_profile() {
+    let env = start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    prepare(&env, dir.path());
+    let plan = dir.path().join("plan.pdf").display().to_string();
+    let args = send_args(
+        &env,
+        dir.path(),
+        "0",
+        &["--api", "v2", "--attachment", &plan],
+    );
+    let (code, stdout) = run_send(args).await;
+    assert_eq!(code, 0, "{stdout}");
+    let client = subscriber(&env, ApiProfile::V2);
+    let sid = first_submission(&client, &env.destination).await;
+    let capture = client.download(&sid).await.expect("download");
+    let meta = decrypt(
+        &key_ring(),
+        capture.submission["encryptedMetadata"]
+            .as_str()
+            .expect("metadata"),
+    );
+    let typed = MetadataValidator::with_unconfirmed(true)
+        .validate(&meta)
+        .expect("valid 2.1.0");
+    assert_eq!(typed.version, "2.1.0");
+    assert_eq!(typed.public_service_type, None);
+    let service = typed.public_service.expect("publicService");
+    assert_eq!(
+        Some(service.identifier.as_str()),
+        capture.submission["publicService"]["identifier"].as_str()
+    );
+    assert_eq!(typed.content_structure.attachments.len(), 1);
+    env.sandbox.shutdown().await;
+}

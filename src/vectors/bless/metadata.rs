@@ -1,5 +1,5 @@
 //! `metadata` cases: FIT-Connect §5 (metadata schema 1.0.0, version chosen by `$schema`) and
-//! §4 (the problem type a violation produces).
+//! §4 (the problem type a violation produces). The 2.x cases are in `metadata_v2`.
 
 use serde_json::{Value, json};
 
@@ -35,7 +35,7 @@ fn edit(f: impl FnOnce(&mut Value)) -> Value {
     v
 }
 
-fn add(
+pub(super) fn add(
     g: &mut Gen,
     id: &str,
     desc: &str,
@@ -67,7 +67,7 @@ fn valid(g: &mut Gen, id: &str, desc: &str, doc: &Value) -> Result<(), VectorsEr
     )
 }
 
-fn violation(
+pub(super) fn violation(
     g: &mut Gen,
     id: &str,
     desc: &str,

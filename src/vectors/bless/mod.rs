@@ -10,6 +10,7 @@
 mod callback;
 mod jwe;
 mod metadata;
+mod metadata_v2;
 mod set;
 mod submission;
 mod transform;
@@ -207,6 +208,7 @@ pub fn bless(dir: &Path, force: bool) -> Result<Blessed, VectorsError> {
     jwe::cases(&mut generator)?;
     set::cases(&mut generator)?;
     metadata::cases(&mut generator)?;
+    metadata_v2::cases(&mut generator)?;
     callback::cases(&mut generator)?;
     xsd::cases(&mut generator)?;
     transform::cases(&mut generator)?;

@@ -2,17 +2,10 @@
 //! FIT-Connect 1.0.0 schema (read from `../shared`, never copied) over several hundred valid and
 //! invalid documents. Both run through the same compiler settings; verdicts must be identical.
 
-use std::path::PathBuf;
-
 use poststelle::fitconnect::metadata::{MetadataValidator, VERSIONS, compile_schema};
 use serde_json::{Value, json};
 
-fn shared() -> PathBuf {
-    std::env::var_os("POSTSTELLE_SHARED").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-        PathBuf::from,
-    )
-}
+use super::{Mutation, documents, remove, set, shared};
 
 const H: &str = "868ccc0dcf5c9c5ac6b2c1f5b4e0c0b7f0a8c7f3ad2d70b1d3fa6b0e3e1cbd9f1a4f3e9c2d0e6b5a7f8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1";
 
@@ -28,31 +21,6 @@ fn base() -> Value {
         },
         "additionalReferenceInfo": {"senderReference": "ThAVEL-Test-9879", "applicationDate": "2022-05-04"}
     })
-}
-
-type Mutation = (&'static str, fn(&mut Value));
-
-fn set(doc: &mut Value, pointer: &str, value: Value) {
-    let (parent, key) = pointer.rsplit_once('/').expect("pointer");
-    // In random combinations an earlier mutation may have removed the parent: then no-op.
-    match doc.pointer_mut(parent) {
-        Some(Value::Object(map)) => {
-            map.insert(key.to_owned(), value);
-        }
-        Some(Value::Array(items)) => {
-            if let Some(item) = key.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                *item = value;
-            }
-        }
-        _ => {}
-    }
-}
-
-fn remove(doc: &mut Value, pointer: &str) {
-    let (parent, key) = pointer.rsplit_once('/').expect("pointer");
-    if let Some(Value::Object(map)) = doc.pointer_mut(parent) {
-        map.remove(key);
-    }
 }
 
 fn payment() -> Value {
@@ -410,45 +378,6 @@ const MUTATIONS: &[Mutation] = &[
     ("root-string", |d| *d = json!("metadata")),
 ];
 
-/// A small deterministic generator (xorshift64*), so the document set is reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % u64::try_from(n).expect("fits")).expect("fits")
-    }
-}
-
-fn documents() -> Vec<(String, Value)> {
-    let mut docs = vec![("base".to_owned(), base())];
-    for (name, m) in MUTATIONS {
-        let mut d = base();
-        m(&mut d);
-        docs.push(((*name).to_owned(), d));
-    }
-    let mut rng = Rng(0x5eed_f17c_0000_0001);
-    for _ in 0..260 {
-        let mut d = base();
-        let mut names = Vec::new();
-        for _ in 0..=rng.below(3) {
-            let (name, m) = MUTATIONS[rng.below(MUTATIONS.len())];
-            if d.is_object() {
-                m(&mut d);
-                names.push(name);
-            }
-        }
-        docs.push((names.join("+"), d));
-    }
-    docs
-}
-
 #[test]
 fn our_1_0_0_schema_agrees_with_the_official_one() {
     let official_path = shared().join("fit-connect/metadata.schema.v1.0.0.json");
@@ -461,7 +390,7 @@ fn our_1_0_0_schema_agrees_with_the_official_one() {
     let ours = compile_schema(&ours).expect("our schema compiles");
     let validator = MetadataValidator::new();
 
-    let docs = documents();
+    let docs = documents(base, MUTATIONS, 0x5eed_f17c_0000_0001);
     let (mut valid, mut invalid) = (0, 0);
     for (name, doc) in &docs {
         let expected = official.is_valid(doc);

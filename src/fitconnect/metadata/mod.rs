@@ -1,16 +1,26 @@
-//! FIT-Connect metadata: the typed model and its validation against the JSON Schema that its
-//! `$schema` selects.
+//! FIT-Connect metadata: validation against the JSON Schema that `$schema` selects, and the
+//! typed model of what passed.
 //!
 //! The schemas are the project's own (`schemas/fit-connect/`), embedded at build time and
 //! compiled with a retriever that refuses every external reference: no `$ref` is ever fetched.
 //! Metadata 1.0.0 has no `$schema` member (it arrived with 1.1.0), so a document without one is
-//! 1.0.0. Any version not in [`VERSIONS`] is refused with the `unsupported-metadata-schema`
-//! problem. Violations report the JSON pointer and keyword, never the offending value.
+//! 1.0.0. 2.0.0 follows the published schema; 2.1.0 is a reconstruction, refused unless
+//! [`MetadataValidator::with_unconfirmed`] enables it. Any version not in [`VERSIONS`] is
+//! refused with the `unsupported-metadata-schema` problem. Violations report the JSON pointer
+//! and keyword, never the offending value.
 
-use std::collections::BTreeMap;
+mod model;
+mod reply_channel;
 
-use serde::Deserialize;
 use serde_json::Value;
+
+pub use model::{
+    Attachment, AuthenticationInformation, Author, ContentStructure, DataRef, DataSet, Generation,
+    Hash, Metadata, PaymentInformation, Product, PublicService, SubmissionSchema,
+};
+pub use reply_channel::{
+    DeMail, EMail, Elster, Fink, FitConnect, IdBundDeMailbox, ReplyChannel, ReplyKey,
+};
 
 use super::problems::Failure;
 
@@ -26,35 +36,48 @@ pub struct SchemaVersion {
     pub schema: &'static str,
     /// Whether the schema is a reconstruction not verified against the official one.
     pub unconfirmed: bool,
+    /// Which members the version declares (what the typed model reads).
+    pub generation: Generation,
 }
 
-const RECONSTRUCTED_2X: &str =
-    include_str!("../../schemas/fit-connect/metadata-2.x.reconstructed.schema.json");
-
 /// The metadata versions the gateway knows. Confirmed versions are always accepted; the
-/// `unconfirmed` ones (a lenient reconstruction of 2.0.0/2.1.0, whose official schema was not
-/// available) only when [`MetadataValidator::with_unconfirmed`] enables them. Every other
+/// `unconfirmed` one (2.1.0, reconstructed from 2.0.0 because its official text was not
+/// available) only when [`MetadataValidator::with_unconfirmed`] enables it. Every other
 /// version (1.1–1.5, 3.0, …) is refused until the project has a schema for it.
 pub const VERSIONS: &[SchemaVersion] = &[
     SchemaVersion {
         version: "1.0.0",
         uri: "https://schema.fitko.de/fit-connect/metadata/1.0.0/metadata.schema.json",
-        schema: include_str!("../../schemas/fit-connect/metadata-1.0.0.schema.json"),
+        schema: include_str!("../../../schemas/fit-connect/metadata-1.0.0.schema.json"),
         unconfirmed: false,
+        generation: Generation::V1,
     },
     SchemaVersion {
         version: "2.0.0",
         uri: "https://schema.fitko.de/fit-connect/metadata/2.0.0/metadata.schema.json",
-        schema: RECONSTRUCTED_2X,
-        unconfirmed: true,
+        schema: include_str!("../../../schemas/fit-connect/metadata-2.0.0.schema.json"),
+        unconfirmed: false,
+        generation: Generation::V2,
     },
     SchemaVersion {
         version: "2.1.0",
         uri: "https://schema.fitko.de/fit-connect/metadata/2.1.0/metadata.schema.json",
-        schema: RECONSTRUCTED_2X,
+        schema: include_str!("../../../schemas/fit-connect/metadata-2.1.0.schema.json"),
         unconfirmed: true,
+        generation: Generation::V2,
     },
 ];
+
+/// The version a sender writes for a generation: the newest one known (2.1.0 for 2.x, which
+/// is what current senders write).
+#[must_use]
+pub fn newest(generation: Generation) -> &'static SchemaVersion {
+    VERSIONS
+        .iter()
+        .rev()
+        .find(|v| v.generation == generation)
+        .expect("VERSIONS has an entry for every generation (unit-tested)")
+}
 
 /// Why metadata are refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -71,6 +94,13 @@ pub enum MetadataError {
     /// `$schema` names a version that is not supported (or is not a string).
     #[error("metadata schema version is not supported")]
     UnsupportedVersion,
+    /// `$schema` names a version the gateway knows only as a reconstruction, and unconfirmed
+    /// versions are not enabled.
+    #[error("metadata schema version {version} is known only as a reconstruction and not enabled")]
+    UnconfirmedVersion {
+        /// The version named.
+        version: &'static str,
+    },
     /// The document violates its schema.
     #[error("metadata violate schema {version}: {}", .violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     SchemaViolation {
@@ -94,7 +124,9 @@ impl MetadataError {
     pub fn failure(&self) -> Failure {
         match self {
             MetadataError::NotJson { .. } | MetadataError::Json(_) => Failure::MetadataNotJson,
-            MetadataError::UnsupportedVersion => Failure::MetadataVersionUnsupported,
+            MetadataError::UnsupportedVersion | MetadataError::UnconfirmedVersion { .. } => {
+                Failure::MetadataVersionUnsupported
+            }
             MetadataError::SchemaViolation { .. } | MetadataError::Model => Failure::MetadataSchema,
         }
     }
@@ -149,9 +181,10 @@ pub fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, String> {
         .map_err(|e| e.masked().to_string())
 }
 
-/// Compiled validators for every supported version; build once, share freely.
+/// Compiled validators for the known versions; build once, share freely.
 pub struct MetadataValidator {
     compiled: Vec<(&'static SchemaVersion, jsonschema::Validator)>,
+    unconfirmed: bool,
 }
 
 impl std::fmt::Debug for MetadataValidator {
@@ -169,13 +202,13 @@ impl Default for MetadataValidator {
 }
 
 impl MetadataValidator {
-    /// Compiles the embedded schemas of the confirmed versions.
+    /// Compiles the embedded schemas of the confirmed versions (1.0.0, 2.0.0).
     #[must_use]
     pub fn new() -> Self {
         Self::with_unconfirmed(false)
     }
 
-    /// Compiles the embedded schemas; with `unconfirmed`, also the reconstructed ones.
+    /// Compiles the embedded schemas; with `unconfirmed`, also the reconstructed one (2.1.0).
     #[must_use]
     pub fn with_unconfirmed(unconfirmed: bool) -> Self {
         let compiled = VERSIONS
@@ -183,14 +216,23 @@ impl MetadataValidator {
             .filter(|v| unconfirmed || !v.unconfirmed)
             .map(|v| {
                 let schema: Value =
-                    serde_json::from_str(v.schema).expect("embedded schema is JSON");
+                    serde_json::from_str(v.schema).expect("embedded schema is JSON (unit-tested)");
                 (
                     v,
                     compile_schema(&schema).expect("embedded schema compiles (unit-tested)"),
                 )
             })
             .collect();
-        Self { compiled }
+        Self {
+            compiled,
+            unconfirmed,
+        }
+    }
+
+    /// Whether the unconfirmed versions are enabled.
+    #[must_use]
+    pub fn unconfirmed_enabled(&self) -> bool {
+        self.unconfirmed
     }
 
     /// Picks the schema by `$schema` (absent: 1.0.0).
@@ -203,17 +245,16 @@ impl MetadataValidator {
             Some(Value::String(s)) => s.as_str(),
             Some(_) => return Err(MetadataError::UnsupportedVersion),
         };
-        self.compiled
-            .iter()
-            .find(|(v, _)| v.uri == uri)
-            .ok_or(MetadataError::UnsupportedVersion)
+        if let Some(found) = self.compiled.iter().find(|(v, _)| v.uri == uri) {
+            return Ok(found);
+        }
+        Err(match VERSIONS.iter().find(|v| v.uri == uri) {
+            Some(v) => MetadataError::UnconfirmedVersion { version: v.version },
+            None => MetadataError::UnsupportedVersion,
+        })
     }
 
-    /// Validates a parsed document; the schema version used on success.
-    ///
-    /// # Errors
-    /// [`MetadataError::UnsupportedVersion`] or [`MetadataError::SchemaViolation`].
-    pub fn validate_value(&self, doc: &Value) -> Result<&'static str, MetadataError> {
+    fn check(&self, doc: &Value) -> Result<&'static SchemaVersion, MetadataError> {
         let (version, validator) = self.select(doc)?;
         let violations: Vec<Violation> = validator
             .iter_errors(doc)
@@ -224,13 +265,22 @@ impl MetadataValidator {
             })
             .collect();
         if violations.is_empty() {
-            Ok(version.version)
+            Ok(version)
         } else {
             Err(MetadataError::SchemaViolation {
                 version: version.version,
                 violations,
             })
         }
+    }
+
+    /// Validates a parsed document; the schema version used on success.
+    ///
+    /// # Errors
+    /// [`MetadataError::UnsupportedVersion`], [`MetadataError::UnconfirmedVersion`] or
+    /// [`MetadataError::SchemaViolation`].
+    pub fn validate_value(&self, doc: &Value) -> Result<&'static str, MetadataError> {
+        self.check(doc).map(|v| v.version)
     }
 
     /// Parses, validates and types decrypted metadata.
@@ -245,167 +295,22 @@ impl MetadataValidator {
                 }
                 other => MetadataError::Json(other),
             })?;
-        let version = self.validate_value(&doc)?;
+        let version = self.check(&doc)?;
+        let reply_channel = match doc.get("replyChannel") {
+            Some(value) => {
+                ReplyChannel::read(value, version.generation).map_err(|()| MetadataError::Model)?
+            }
+            None => None,
+        };
+        let public_service = model::unofficial_public_service(&doc);
         let mut metadata: Metadata =
-            serde_json::from_value(doc).map_err(|_| MetadataError::Model)?;
-        metadata.version = version;
+            serde_json::from_value(model::typed_view(doc, version.generation))
+                .map_err(|_| MetadataError::Model)?;
+        metadata.version = version.version;
+        metadata.reply_channel = reply_channel;
+        metadata.public_service = public_service;
         Ok(metadata)
     }
-}
-
-/// Validated metadata (FIT-Connect 1.0.0, plus the optional members later versions added).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Metadata {
-    /// The schema version the document was validated against.
-    #[serde(skip)]
-    pub version: &'static str,
-    /// `$schema` (1.1.0+).
-    #[serde(rename = "$schema")]
-    pub schema: Option<String>,
-    /// What the submission contains.
-    pub content_structure: ContentStructure,
-    /// The public service (1.x: `publicServiceType`).
-    pub public_service_type: Option<PublicService>,
-    /// The public service (2.x: `publicService`).
-    pub public_service: Option<PublicService>,
-    /// Authentication reports (1.x).
-    pub authentication_information: Option<Vec<AuthenticationInformation>>,
-    /// Payment information.
-    pub payment_information: Option<PaymentInformation>,
-    /// The reply channel chosen by the applicant.
-    pub reply_channel: Option<BTreeMap<String, Value>>,
-    /// Sender references; senders add `x-…` members.
-    pub additional_reference_info: Option<BTreeMap<String, Value>>,
-    /// Author (2.x).
-    pub author: Option<Value>,
-    /// Additional data sets (2.x, e.g. identification reports).
-    pub data_sets: Option<Vec<DataSet>>,
-}
-
-/// `contentStructure`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ContentStructure {
-    /// The Fachdaten, if any.
-    pub data: Option<DataRef>,
-    /// The attachments.
-    pub attachments: Vec<Attachment>,
-}
-
-/// The Fachdaten declaration.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct DataRef {
-    /// Hash of the plaintext Fachdaten.
-    pub hash: Hash,
-    /// Their schema.
-    pub submission_schema: SubmissionSchema,
-    /// Signature information.
-    pub signature: Option<Value>,
-}
-
-/// A FIT-Connect hash (`type` is always `sha512`).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Hash {
-    /// `sha512`.
-    #[serde(rename = "type")]
-    pub hash_type: String,
-    /// Lowercase hex.
-    pub content: String,
-}
-
-/// The schema of the Fachdaten.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct SubmissionSchema {
-    /// Schema URI (FIM JSON URL or XÖV URN).
-    pub schema_uri: String,
-    /// `application/json` or `application/xml`.
-    pub mime_type: String,
-}
-
-/// One attachment declaration.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Attachment {
-    /// UUID.
-    pub attachment_id: String,
-    /// Hash of the plaintext.
-    pub hash: Hash,
-    /// `form`, `attachment`, `report` (later also `data`).
-    pub purpose: String,
-    /// MIME type.
-    pub mime_type: String,
-    /// File name.
-    pub filename: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-    /// Fragment ids of a chunked attachment (1.3.0+).
-    pub fragments: Option<Vec<String>>,
-}
-
-/// A public service reference.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PublicService {
-    /// URN (`urn:de:fim:leika:leistung:…`).
-    pub identifier: String,
-    /// Name.
-    pub name: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-}
-
-/// An authentication report reference (1.x).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AuthenticationInformation {
-    /// `identificationReport`.
-    #[serde(rename = "type")]
-    pub info_type: String,
-    /// Semantic version.
-    pub version: String,
-    /// base64url content.
-    pub content: String,
-}
-
-/// Payment information.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct PaymentInformation {
-    /// Reference / purpose.
-    pub transaction_reference: String,
-    /// Payment provider's transaction id.
-    pub transaction_id: String,
-    /// Payment method.
-    pub payment_method: String,
-    /// Status.
-    pub status: String,
-    /// Gross amount.
-    pub gross_amount: Option<f64>,
-}
-
-/// A data set (2.x).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct DataSet {
-    /// UUID.
-    pub data_set_id: Option<String>,
-    /// Schema reference.
-    pub schema: Option<Value>,
-    /// Hash.
-    pub hash: Option<Hash>,
-    /// Content.
-    pub content: Option<Value>,
 }
 
 #[cfg(test)]
@@ -473,27 +378,57 @@ mod tests {
     }
 
     #[test]
-    fn reconstructed_2x_only_when_enabled() {
+    fn metadata_2_1_0_is_refused_until_unconfirmed_versions_are_enabled() {
         let mut d = doc();
-        d["$schema"] =
-            "https://schema.fitko.de/fit-connect/metadata/2.1.0/metadata.schema.json".into();
-        d["publicService"] = serde_json::json!({"identifier": "urn:de:fim:leika:leistung:99099002067003", "name": "x"});
+        d["$schema"] = VERSIONS[2].uri.into();
+        d.as_object_mut()
+            .expect("object")
+            .remove("publicServiceType");
         let strict = MetadataValidator::new();
-        assert_eq!(
-            strict.validate(d.to_string().as_bytes()).map(|m| m.version),
-            Err(MetadataError::UnsupportedVersion)
-        );
+        assert!(!strict.unconfirmed_enabled());
+        let err = strict
+            .validate(d.to_string().as_bytes())
+            .expect_err("not enabled");
+        assert_eq!(err, MetadataError::UnconfirmedVersion { version: "2.1.0" });
+        assert_eq!(err.failure(), Failure::MetadataVersionUnsupported);
         let lenient = MetadataValidator::with_unconfirmed(true);
         let m = lenient
             .validate(d.to_string().as_bytes())
             .expect("valid 2.1.0");
         assert_eq!(m.version, "2.1.0");
-        assert!(m.public_service.is_some());
-        d["contentStructure"]["attachments"][0]["fragments"] = serde_json::json!([]);
-        let err = lenient
+        // The reconstruction's one relaxation: 2.0.0 closes additionalReferenceInfo, so the
+        // sender's x- member is refused there.
+        d["$schema"] = VERSIONS[1].uri.into();
+        let err = strict
             .validate(d.to_string().as_bytes())
-            .expect_err("empty fragments");
-        assert_eq!(err.failure(), Failure::MetadataSchema);
+            .expect_err("x- member in 2.0.0");
+        assert_eq!(
+            err.to_string(),
+            "metadata violate schema 2.0.0: /additionalReferenceInfo (additionalProperties)"
+        );
+        d["additionalReferenceInfo"]
+            .as_object_mut()
+            .expect("object")
+            .remove("x-sender");
+        let m = strict
+            .validate(d.to_string().as_bytes())
+            .expect("2.0.0 by default");
+        assert_eq!(m.version, "2.0.0");
+    }
+
+    #[test]
+    fn every_embedded_schema_compiles_and_each_generation_has_a_newest_version() {
+        for v in VERSIONS {
+            let schema: Value = serde_json::from_str(v.schema).expect("JSON");
+            compile_schema(&schema).expect("compiles");
+            assert!(v.uri.contains(v.version), "{}", v.version);
+        }
+        assert_eq!(newest(Generation::V1).version, "1.0.0");
+        assert_eq!(newest(Generation::V2).version, "2.1.0");
+        assert_eq!(
+            format!("{:?}", MetadataValidator::with_unconfirmed(true)),
+            r#"["1.0.0", "2.0.0", "2.1.0"]"#
+        );
     }
 
     #[test]
