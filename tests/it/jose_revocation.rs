@@ -487,3 +487,37 @@ fn ocsp_request_and_response_interoperate_with_openssl() {
         }
     ));
 }
+
+/// Hostile evidence: every truncation and every single-bit flip of a valid CRL and OCSP
+/// response is an error or (where the bit is outside what is signed and judged) the very same
+/// verdict — never a panic, never another status.
+#[test]
+fn truncated_or_flipped_crl_and_ocsp_bytes_never_change_the_verdict() {
+    let s = setup();
+    let crl_der = pki_support::crl(&s.ca, &[&s.leaf], now() - HOUR, now() + HOUR);
+    let ocsp_der = current_good(&s.link, &issuer_responder(&s.ca));
+    type Judge =
+        fn(&[u8], &ChainLink, i64) -> Result<poststelle::jose::x509::StatusInfo, StatusError>;
+    for (name, bytes, judge) in [
+        ("CRL", &crl_der, crl::status as Judge),
+        ("OCSP", &ocsp_der, ocsp::status as Judge),
+    ] {
+        let original = judge(bytes, &s.link, now()).expect("valid evidence");
+        for len in 0..bytes.len() {
+            assert!(
+                judge(&bytes[..len], &s.link, now()).is_err(),
+                "{name} truncated to {len} bytes was accepted"
+            );
+        }
+        for i in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x01;
+            if let Ok(info) = judge(&flipped, &s.link, now()) {
+                assert_eq!(
+                    info, original,
+                    "{name}: flipping byte {i} changed the verdict"
+                );
+            }
+        }
+    }
+}
