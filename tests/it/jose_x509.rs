@@ -574,3 +574,31 @@ fn trust_anchors_load_from_a_pem_bundle_or_der() {
     );
     assert!(anchors_from_pem_or_der(&[0x30, 0x03, 0x01, 0x01, 0xff]).is_err());
 }
+
+#[test]
+fn x5c_required_explicit_policy_is_refused_and_plain_policies_are_understood() {
+    // policyConstraints { requireExplicitPolicy 0 }, critical as RFC 5280 asks.
+    let mut require =
+        CustomExtension::from_oid_content(&[2, 5, 29, 36], vec![0x30, 0x03, 0x80, 0x01, 0x00]);
+    require.set_criticality(true);
+    let mut p = ca_params("Policy root", None);
+    p.custom_extensions = vec![require];
+    let ca = crate::pki_support::root_with(p);
+    let leaf = leaf_with(&enc_leaf_params(), encryption(), &ca);
+    assert_eq!(
+        check_with(&jwk_with(encryption(), vec![leaf]), &[ca.der()]),
+        cert_err(CertError::PolicyConstraints { index: 1 })
+    );
+    // A critical certificatePolicies (anyPolicy) needs no policy processing to be accepted.
+    let any_policy = vec![0x30, 0x08, 0x30, 0x06, 0x06, 0x04, 0x55, 0x1d, 0x20, 0x00];
+    let mut ext = CustomExtension::from_oid_content(&[2, 5, 29, 32], any_policy);
+    ext.set_criticality(true);
+    let ca = root("Root");
+    let mut p = enc_leaf_params();
+    p.custom_extensions = vec![ext];
+    let leaf = leaf_with(&p, encryption(), &ca);
+    assert_eq!(
+        check_with(&jwk_with(encryption(), vec![leaf]), &[ca.der()]),
+        Ok(())
+    );
+}
