@@ -43,7 +43,7 @@ type UsageCheck = fn(&x509_parser::extensions::KeyUsage) -> bool;
 /// Longest chain accepted (leaf, intermediates, root).
 pub const MAX_CHAIN_LEN: usize = 8;
 
-/// Largest PEM bundle of trust anchors read by [`anchors_from_pem`] (certificates, not a
+/// Largest PEM bundle of trust anchors read by [`anchors_from_pem_or_der`] (certificates, not a
 /// system store: a V-PKI bundle has a handful).
 pub const MAX_ANCHORS: usize = 64;
 
