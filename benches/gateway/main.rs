@@ -349,13 +349,10 @@ async fn run(a: Args) {
             );
             let (id, secret) = (sender_id.clone(), sender_secret.clone());
             tasks.spawn(async move {
-                let client = Client::new(
-                    ClientConfig::sandbox(&base, ApiProfile::V1),
-                    Credentials::new(&id, &secret),
-                )
-                .unwrap();
+                let mut config = ClientConfig::sandbox(&base, ApiProfile::V1);
+                config.trust = TrustPolicy::dangerous_self_signed();
+                let client = Client::new(config, Credentials::new(&id, &secret)).unwrap();
                 let options = SendOptions {
-                    trust: TrustPolicy::dangerous_self_signed(),
                     wait: Duration::ZERO,
                     poll_interval: Duration::from_millis(100),
                 };

@@ -40,3 +40,22 @@ pub(crate) fn read_key_text(path: &Path) -> Result<Zeroizing<String>, CliError> 
 pub(crate) fn is_pem(text: &str) -> bool {
     text.trim_start().starts_with("-----BEGIN")
 }
+
+/// Largest trust anchor bundle or CRL file read from disk: a V-PKI bundle has a handful of
+/// certificates; large CA CRLs reach a few MiB.
+const MAX_PKI_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads trust anchors: a PEM bundle (one or more `CERTIFICATE` blocks) or one DER
+/// certificate.
+pub(crate) fn read_anchors(path: &Path) -> Result<Vec<Vec<u8>>, CliError> {
+    let bytes = read_bounded(path, MAX_PKI_FILE_BYTES)?;
+    crate::jose::x509::anchors_from_pem_or_der(&bytes)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
+
+/// Reads a CRL file (DER or PEM `X509 CRL`).
+pub(crate) fn read_crl(path: &Path) -> Result<Vec<u8>, CliError> {
+    let bytes = read_bounded(path, MAX_PKI_FILE_BYTES)?;
+    crate::jose::x509::crl::der_from_pem_or_der(&bytes)
+        .ok_or_else(|| CliError::Usage(format!("{}: not a DER or PEM CRL", path.display())))
+}

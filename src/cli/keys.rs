@@ -38,8 +38,8 @@ enum KeysCommand {
         /// What the key is for (default: taken from its alg).
         #[arg(long = "use", value_enum)]
         key_use: Option<UseArg>,
-        /// Trust anchor certificate (DER); repeatable.
-        #[arg(long = "anchor", value_name = "CERT.der")]
+        /// Trust anchor certificates (PEM bundle or one DER certificate); repeatable.
+        #[arg(long = "trust-anchor", visible_alias = "anchor", value_name = "FILE")]
         anchors: Vec<PathBuf>,
         /// DANGEROUS: accept a self-signed certificate (sandbox and tests only).
         #[arg(long)]
@@ -182,9 +182,7 @@ fn check(
     }
     let mut policy = TrustPolicy::default();
     for anchor in anchors {
-        policy
-            .anchors
-            .push(keyfile::read_bounded(anchor, 1024 * 1024)?);
+        policy.anchors.extend(keyfile::read_anchors(anchor)?);
     }
     if dangerous {
         eprintln!("warning: DANGEROUS: accepting self-signed certificates");

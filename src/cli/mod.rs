@@ -48,7 +48,8 @@ enum Command {
     /// Run a local FIT-Connect delivery service (Submission API, OAuth, callbacks) for tests.
     Sandbox(sandbox::SandboxArgs),
     /// Send a submission (portal role): encrypt, upload, submit, wait for accept or reject.
-    Send(send::SendArgs),
+    // Boxed: the trust and revocation options make it much larger than the other commands.
+    Send(Box<send::SendArgs>),
     /// Run sandbox + gateway + file-drop upstream in one process with example submissions.
     Demo(demo::DemoArgs),
     /// Run the gateway: receive, check, store, acknowledge and forward submissions.

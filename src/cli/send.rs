@@ -2,8 +2,13 @@
 //! encrypts, creates, uploads, submits, follows the event log and prints the decision.
 //!
 //! Exit codes: 0 accepted (or submitted, with `--wait 0`); 1 rejected (the problems are
-//! printed); 2 usage, I/O, network or protocol errors; 3 no decision within `--wait`;
-//! 64 invalid configuration (e.g. an unreadable `sandbox.toml`).
+//! printed); 2 usage, I/O, network or protocol errors (a refused destination key too); 3 no
+//! decision within `--wait`; 64 invalid configuration (e.g. an unreadable `sandbox.toml`).
+//!
+//! Trust in the destination's keys: `--trust-anchor` (the Verwaltungs-PKI roots), revocation
+//! per `--revocation` (default `require`, `prefer` for test environments) with `--crl` files
+//! for offline use. `--dangerous-allow-self-signed` is accepted only for the sandbox, a
+//! loopback URL and the `test`/`test-v2` presets.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,14 +18,13 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::keyfile::read_bounded;
+use super::keyfile::{read_anchors, read_bounded, read_crl};
 use crate::error::CliError;
 use crate::fitconnect::captured::ApiProfile;
-use crate::fitconnect::client::{Client, ClientConfig, Credentials};
+use crate::fitconnect::client::{Client, ClientConfig, Credentials, RevocationMode};
 use crate::fitconnect::sender::{
     self, DataSchema, Decision, Outgoing, OutgoingAttachment, Progress, SendOptions,
 };
-use crate::jose::x509::TrustPolicy;
 use crate::sandbox::{ClientRole, SandboxConfig};
 use crate::xoev::catalog::Catalog;
 
@@ -87,7 +91,24 @@ pub(crate) struct SendArgs {
     /// Seconds to wait for accept or reject (0: submit and exit).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     wait: u64,
-    /// Accept self-signed destination keys (test environments only; implied by --sandbox).
+    /// Trust anchors for the destination's keys (the Verwaltungs-PKI roots): a PEM bundle or
+    /// one DER certificate; repeatable.
+    #[arg(long, value_name = "FILE")]
+    trust_anchor: Vec<PathBuf>,
+    /// Revocation check of the destination's certificates: require (no valid status: refuse),
+    /// prefer (refuse revoked, warn when no status), off (DANGEROUS) [default: require;
+    /// prefer for the sandbox, loopback and the test presets].
+    #[arg(long, value_name = "POLICY", value_parser = ["require", "prefer", "off"])]
+    revocation: Option<String>,
+    /// A CRL (DER or PEM) to check the destination's certificates against before any
+    /// network access; repeatable.
+    #[arg(long, value_name = "FILE")]
+    crl: Vec<PathBuf>,
+    /// Do not fetch CRLs or ask OCSP responders: only the --crl files count (offline use).
+    #[arg(long)]
+    revocation_offline: bool,
+    /// DANGEROUS: accept self-signed destination keys. Only for the sandbox (where it is
+    /// implied), a loopback --url and the test/test-v2 presets; refused for stage and prod.
     #[arg(long)]
     dangerous_allow_self_signed: bool,
     /// Print the result as one JSON document on stdout.
@@ -118,7 +139,6 @@ struct Target {
     credentials: Credentials,
     destination: String,
     service: String,
-    trust: TrustPolicy,
 }
 
 fn sandbox_defaults(args: &SendArgs) -> Result<SandboxConfig, CliError> {
@@ -204,19 +224,47 @@ fn target(args: &SendArgs) -> Result<Target, CliError> {
                 .map(|s| s.identifier.clone())
         })
         .ok_or_else(|| usage("--service-identifier is required"))?;
-    let trust = if args.sandbox || args.dangerous_allow_self_signed {
-        eprintln!("poststelle send: DANGEROUS: self-signed destination keys are accepted");
-        TrustPolicy::dangerous_self_signed()
-    } else {
-        TrustPolicy::default()
-    };
+    trust(args, &mut config)?;
     Ok(Target {
         config,
         credentials: Credentials::new(&client_id, &secret),
         destination,
         service,
-        trust,
     })
+}
+
+/// Applies the trust options to `config`: anchors, the self-signed switch (test environments
+/// only), the revocation policy and offline CRLs. DANGEROUS choices are named on stderr.
+fn trust(args: &SendArgs, config: &mut ClientConfig) -> Result<(), CliError> {
+    for path in &args.trust_anchor {
+        config.trust.anchors.extend(read_anchors(path)?);
+    }
+    if args.dangerous_allow_self_signed && !(args.sandbox || config.test_environment) {
+        return Err(CliError::Usage(
+            "--dangerous-allow-self-signed is allowed only with --sandbox, a loopback --url or \
+             the test/test-v2 presets"
+                .into(),
+        ));
+    }
+    if args.sandbox || args.dangerous_allow_self_signed {
+        eprintln!("poststelle send: DANGEROUS: self-signed destination keys are accepted");
+        config.trust.dangerous_allow_self_signed = true;
+        // The sandbox's keys are self-signed wherever it listens.
+        config.test_environment = true;
+    }
+    if let Some(mode) = &args.revocation {
+        config.revocation.mode = mode.parse().map_err(CliError::Usage)?;
+    }
+    if config.revocation.mode == RevocationMode::Off {
+        eprintln!(
+            "poststelle send: DANGEROUS: revocation checking is off (a revoked destination key would be used)"
+        );
+    }
+    for path in &args.crl {
+        config.revocation.crls.push(read_crl(path)?);
+    }
+    config.revocation.online = !args.revocation_offline;
+    Ok(())
 }
 
 fn outgoing(args: &SendArgs, t: &Target) -> Result<Outgoing, CliError> {
@@ -258,6 +306,9 @@ fn outgoing(args: &SendArgs, t: &Target) -> Result<Outgoing, CliError> {
 fn report_progress(p: Progress) {
     match p {
         Progress::KeyChecked { kid } => eprintln!("destination key {kid} checked"),
+        Progress::RevocationUnavailable { kid, index, detail } => eprintln!(
+            "poststelle send: warning: no revocation status for x5c[{index}] of key {kid} ({detail}); used anyway (revocation = prefer)"
+        ),
         Progress::Created {
             submission_id,
             case_id,
@@ -315,7 +366,6 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> u8 {
         Err(e) => return fail(&e, 2),
     };
     let options = SendOptions {
-        trust: t.trust.clone(),
         wait: Duration::from_secs(args.wait),
         poll_interval: Duration::from_secs(1),
     };
@@ -366,4 +416,89 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> u8 {
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target_of(extra: &[&str]) -> Result<Target, CliError> {
+        let mut argv = vec![
+            "send",
+            "--client-id",
+            "sender",
+            "--client-secret",
+            "secret",
+            "--destination",
+            "879ee109-a690-4db8-ab32-424284184d7d",
+            "--service-identifier",
+            "urn:de:fim:leika:leistung:99099002067003",
+            "--data",
+            "antrag.xml",
+        ];
+        argv.extend_from_slice(extra);
+        let cli = <SendCli as clap::Parser>::try_parse_from(argv).expect("arguments parse");
+        target(&cli.args)
+    }
+
+    #[test]
+    fn dangerous_allow_self_signed_is_refused_for_stage_and_prod() {
+        for env in ["stage", "prod"] {
+            match target_of(&["--env", env, "--dangerous-allow-self-signed"]) {
+                Err(CliError::Usage(m)) => assert!(m.contains("allowed only"), "{m}"),
+                Err(e) => panic!("{env}: expected a usage error, got {e}"),
+                Ok(_) => panic!("{env}: the dangerous switch was accepted"),
+            }
+        }
+        match target_of(&[
+            "--url",
+            "https://delivery.example",
+            "--dangerous-allow-self-signed",
+        ]) {
+            Err(CliError::Usage(m)) => assert!(m.contains("allowed only"), "{m}"),
+            _ => panic!("a non-loopback --url must not allow self-signed keys"),
+        }
+        for extra in [
+            &["--env", "test"][..],
+            &["--env", "test-v2"],
+            &["--url", "http://127.0.0.1:8090"],
+        ] {
+            let t = target_of(&[extra, &["--dangerous-allow-self-signed"]].concat())
+                .unwrap_or_else(|e| panic!("{extra:?}: {e}"));
+            assert!(t.config.trust.dangerous_allow_self_signed, "{extra:?}");
+        }
+        // Without the switch nothing is dangerous, and production requires revocation status.
+        let t = target_of(&["--env", "prod"]).expect("prod");
+        assert!(!t.config.trust.dangerous_allow_self_signed);
+        assert_eq!(t.config.revocation.mode, RevocationMode::Require);
+    }
+
+    #[test]
+    fn trust_options_reach_the_client_configuration() {
+        let t = target_of(&[
+            "--env",
+            "prod",
+            "--revocation",
+            "prefer",
+            "--revocation-offline",
+        ])
+        .expect("prod");
+        assert_eq!(t.config.revocation.mode, RevocationMode::Prefer);
+        assert!(!t.config.revocation.online);
+        let t = target_of(&["--env", "test", "--revocation", "off"]).expect("test");
+        assert_eq!(t.config.revocation.mode, RevocationMode::Off);
+        match target_of(&[
+            "--env",
+            "prod",
+            "--trust-anchor",
+            "/nonexistent/anchors.pem",
+        ]) {
+            Err(CliError::Io { .. }) => {}
+            _ => panic!("a missing anchor file must be an error"),
+        }
+        match target_of(&["--env", "prod", "--crl", "/nonexistent/root.crl"]) {
+            Err(CliError::Io { .. }) => {}
+            _ => panic!("a missing CRL file must be an error"),
+        }
+    }
 }

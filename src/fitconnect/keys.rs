@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use crate::jose::jwk::{self, Jwk, JwkError, KeyUse, RsaPublicKey};
-use crate::jose::x509::{self, CertError, TrustPolicy};
+use crate::jose::x509::{self, CertError, TrustPolicy, VerifiedChain};
 
 /// Exact modulus size FIT-Connect requires.
 pub const RSA_BITS: usize = 4096;
@@ -46,6 +46,9 @@ pub struct ValidatedPublicKey {
     pub key_use: KeyUse,
     /// The key.
     pub key: RsaPublicKey,
+    /// The validated `x5c` path, for the revocation check (empty for a pinned or a dangerous
+    /// self-signed certificate).
+    pub chain: VerifiedChain,
 }
 
 /// Checks a public JWK against the FIT-Connect rules at `now` (Unix seconds).
@@ -99,8 +102,13 @@ pub fn validate_public_key(
         return Err(rule("modulus must have 4096 bits"));
     }
     let x5c = jwk.x5c.as_deref().unwrap_or_default();
-    x509::validate_chain(x5c, &key, key_use, policy, now)?;
-    Ok(ValidatedPublicKey { kid, key_use, key })
+    let chain = x509::verify_chain(x5c, &key, key_use, policy, now)?;
+    Ok(ValidatedPublicKey {
+        kid,
+        key_use,
+        key,
+        chain,
+    })
 }
 
 /// A JWK Set (`{"keys": […]}`).

@@ -7,6 +7,10 @@
 //! delivery service's with its JWKS, the destination's with its signing key fetched by
 //! `iss`/`kid` and checked with the FIT-Connect key rules; an `accept-submission` must carry
 //! the authentication tags of exactly the JWEs this sender uploaded.
+//!
+//! Destination keys (encryption and signing) are trusted by the client's configuration:
+//! [`ClientConfig::trust`](super::client::ClientConfig::trust) and
+//! [`ClientConfig::revocation`](super::client::ClientConfig::revocation).
 
 use std::io::BufReader;
 use std::time::{Duration, Instant};
@@ -14,17 +18,15 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::captured::ApiProfile;
-use super::client::{Client, ClientError, CreatedSubmission, NewSubmission, unix_now};
+use super::client::{Client, ClientError, CreatedSubmission, NewSubmission, TrustedKey, unix_now};
 use super::event_log::{self, EventLogError, SubmissionDecision};
 use super::hash::{HASH_TYPE, sha512_hex};
-use super::keys::validate_public_key;
 use super::metadata::{self, Generation, MetadataValidator};
 use super::problems::Problem;
 use super::set::AuthenticationTags;
 use crate::config::{JoseLimits, XmlLimits};
 use crate::jose::jwe;
 use crate::jose::jwk::KeyUse;
-use crate::jose::x509::TrustPolicy;
 use crate::xoev::catalog::Catalog;
 use crate::xoev::{registry, root};
 
@@ -67,11 +69,9 @@ pub struct Outgoing {
     pub attachments: Vec<OutgoingAttachment>,
 }
 
-/// How [`send`] behaves.
+/// How [`send`] behaves (whom to trust is the client's configuration).
 #[derive(Debug, Clone)]
 pub struct SendOptions {
-    /// Trust policy for the destination's keys (self-signed only with the dangerous switch).
-    pub trust: TrustPolicy,
     /// How long to follow the event log for a decision (zero: do not wait).
     pub wait: Duration,
     /// Pause between two reads of the event log.
@@ -81,7 +81,6 @@ pub struct SendOptions {
 impl Default for SendOptions {
     fn default() -> Self {
         Self {
-            trust: TrustPolicy::default(),
             wait: Duration::from_secs(300),
             poll_interval: Duration::from_secs(2),
         }
@@ -96,6 +95,16 @@ pub enum Progress {
     KeyChecked {
         /// Its kid.
         kid: String,
+    },
+    /// `revocation = "prefer"`: a certificate of a destination key has no revocation status;
+    /// the key is used anyway. Reported once per key and certificate.
+    RevocationUnavailable {
+        /// The key's kid.
+        kid: String,
+        /// Position of the certificate in `x5c`.
+        index: usize,
+        /// What was tried and why it failed.
+        detail: String,
     },
     /// The submission exists.
     Created {
@@ -290,9 +299,12 @@ pub async fn send(
     options: &SendOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SendReport, SendError> {
-    let (_, key) = client
-        .encryption_key(&out.destination_id, &options.trust, unix_now())
+    let mut warned = std::collections::HashSet::new();
+    let (_, trusted) = client
+        .encryption_key(&out.destination_id, unix_now())
         .await?;
+    warn_unavailable(&trusted, &mut warned, progress);
+    let key = trusted.key;
     progress(Progress::KeyChecked {
         kid: key.kid.clone(),
     });
@@ -352,7 +364,16 @@ pub async fn send(
     let started = Instant::now();
     let mut decision = None;
     loop {
-        decision = read_decision(client, &created, &out.destination_id, &tags, &options.trust)
+        let mut report = |p: Progress| {
+            // The log is read every poll: say each missing status once.
+            if let Progress::RevocationUnavailable { kid, index, .. } = &p
+                && !warned.insert((kid.clone(), *index))
+            {
+                return;
+            }
+            progress(p);
+        };
+        decision = read_decision(client, &created, &out.destination_id, &tags, &mut report)
             .await?
             .or(decision);
         if decision.is_some() || started.elapsed() >= options.wait {
@@ -371,10 +392,28 @@ pub async fn send(
     })
 }
 
+/// Reports the links of `key` without revocation status (once per kid and link in `warned`).
+fn warn_unavailable(
+    key: &TrustedKey,
+    warned: &mut std::collections::HashSet<(String, usize)>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) {
+    for (index, detail) in key.revocation.unavailable() {
+        if warned.insert((key.key.kid.clone(), index)) {
+            progress(Progress::RevocationUnavailable {
+                kid: key.key.kid.clone(),
+                index,
+                detail: detail.to_owned(),
+            });
+        }
+    }
+}
+
 /// Reads the case event log once and returns the destination's decision on this submission,
 /// if there is one ([`event_log::decision`]); every SET is verified first
-/// ([`event_log::verify_log`]), the destination's with its signing keys fetched by `kid` and
-/// checked with the FIT-Connect key rules.
+/// ([`event_log::verify_log`]). The destination's signing keys are fetched by the kids its
+/// SETs name and trusted as the client's configuration says; missing revocation statuses
+/// (`prefer`) go to `progress`.
 ///
 /// # Errors
 /// Download errors, a SET that fails verification, an accept with foreign tags.
@@ -383,7 +422,7 @@ pub async fn read_decision(
     created: &CreatedSubmission,
     destination_id: &str,
     sent: &AuthenticationTags,
-    trust: &TrustPolicy,
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Option<Decision>, SendError> {
     let limits = JoseLimits::default();
     let events = client.events(&created.case_id).await?;
@@ -392,11 +431,13 @@ pub async fn read_decision(
     let now = unix_now();
     // Destination keys are fetched on demand, by the kids the destination's SETs name.
     for kid in event_log::destination_kids(&events, destination_id, &limits) {
-        let jwk = client.destination_key(destination_id, &kid).await?;
-        let key =
-            validate_public_key(&jwk, KeyUse::Signature, trust, now).map_err(ClientError::Key)?;
+        let trusted = client
+            .trusted_destination_key(destination_id, &kid, KeyUse::Signature, now)
+            .await?;
+        let mut once = std::collections::HashSet::new();
+        warn_unavailable(&trusted, &mut once, progress);
         keys.destinations
-            .push((destination_id.to_ascii_lowercase(), kid, key.key));
+            .push((destination_id.to_ascii_lowercase(), kid, trusted.key.key));
     }
     let subject = event_log::Subject::new(&created.submission_id, &created.case_id)?;
     let sets = event_log::verify_log(&events, &subject, &issuer, &keys, &limits, now)?;

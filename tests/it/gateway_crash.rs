@@ -145,12 +145,11 @@ impl Drop for Gateway {
     }
 }
 
+/// A client for the sandbox at `base`; as a sender it accepts the sandbox's self-signed keys.
 pub(crate) fn client(base: &str, id: &str, secret: &str) -> Client {
-    Client::new(
-        ClientConfig::sandbox(base, ApiProfile::V1),
-        Credentials::new(id, secret),
-    )
-    .expect("client")
+    let mut config = ClientConfig::sandbox(base, ApiProfile::V1);
+    config.trust = TrustPolicy::dangerous_self_signed();
+    Client::new(config, Credentials::new(id, secret)).expect("client")
 }
 
 /// Sends submission `i`: the example XGewerbeanzeige and one small PDF of its own.
@@ -170,7 +169,6 @@ async fn send_one(sender: &Client, destination: &str, i: usize) -> (String, Stri
         }],
     };
     let options = SendOptions {
-        trust: TrustPolicy::dangerous_self_signed(),
         wait: Duration::ZERO,
         poll_interval: Duration::from_millis(100),
     };

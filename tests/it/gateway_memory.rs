@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use poststelle::fitconnect::sender::{
     self, Outgoing, OutgoingAttachment, SendOptions, detect_schema,
 };
-use poststelle::jose::x509::TrustPolicy;
 use poststelle::xoev::catalog::Catalog;
 
 use crate::forward_support::Sink;
@@ -70,7 +69,6 @@ async fn send(
         }],
     };
     let options = SendOptions {
-        trust: TrustPolicy::dangerous_self_signed(),
         wait: Duration::ZERO,
         poll_interval: Duration::from_millis(100),
     };

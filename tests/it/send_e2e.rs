@@ -135,7 +135,7 @@ async fn finish(rx: tokio::sync::oneshot::Receiver<(u8, String)>) -> (u8, String
         .expect("send thread")
 }
 
-async fn run_send(args: Vec<String>) -> (u8, String) {
+pub(crate) async fn run_send(args: Vec<String>) -> (u8, String) {
     finish(spawn_send(args)).await
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::fitconnect::captured::ApiProfile;
+use crate::jose::x509::TrustPolicy;
 
 const PRESETS_TOML: &str = include_str!("presets.toml");
 
@@ -30,6 +31,84 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How the revocation status of destination certificates is established (see
+/// [`crate::fitconnect::client::revocation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationMode {
+    /// Every certificate below the trust anchor needs a current `good` status from a CRL or
+    /// an OCSP response; without one the key is refused. The default outside test
+    /// environments.
+    Require,
+    /// Use the status that can be obtained; a revoked certificate is refused, a missing status
+    /// is reported as a warning. The default against the sandbox, loopback and the FIT-Connect
+    /// test environment, which publish no CRL or OCSP for their (self-signed) keys.
+    Prefer,
+    /// DANGEROUS: no revocation check at all (a revoked key would be used).
+    Off,
+}
+
+impl std::str::FromStr for RevocationMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "require" => Ok(Self::Require),
+            "prefer" => Ok(Self::Prefer),
+            "off" => Ok(Self::Off),
+            other => Err(format!(
+                "revocation must be require, prefer or off, not {other:?}"
+            )),
+        }
+    }
+}
+
+/// Revocation checking of destination certificates (CRL and OCSP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationConfig {
+    /// The policy. Default: [`RevocationMode::Require`], or [`RevocationMode::Prefer`] for a
+    /// test environment ([`ClientConfig::test_environment`]).
+    pub mode: RevocationMode,
+    /// CRLs supplied by the operator (DER), consulted before any network access: with
+    /// `online = false` they are the only source (offline operation).
+    pub crls: Vec<Vec<u8>>,
+    /// Ask the OCSP responders (authority information access) and fetch the CRLs
+    /// (distribution points) named in the certificates. Default true.
+    pub online: bool,
+    /// Timeout of one OCSP request or CRL download. Default 10 s.
+    pub timeout: Duration,
+    /// Largest CRL downloaded. Default 16 MiB (large CA CRLs reach a few MiB).
+    pub max_crl_bytes: usize,
+    /// Largest OCSP response. Default 64 KiB (a response with a responder certificate is
+    /// a few KiB).
+    pub max_ocsp_bytes: usize,
+    /// Longest time a status is kept in the cache, even if its `nextUpdate` is later.
+    /// Default 1 h.
+    pub max_cache_age: Duration,
+    /// Certificates whose status is cached. Default 256.
+    pub max_cache_entries: usize,
+    /// How long a failed lookup is remembered, so that polling does not hammer an
+    /// unreachable responder. Default 60 s.
+    pub failure_cache_age: Duration,
+}
+
+impl RevocationConfig {
+    /// The defaults with `mode`.
+    #[must_use]
+    pub fn with_mode(mode: RevocationMode) -> Self {
+        Self {
+            mode,
+            crls: Vec::new(),
+            online: true,
+            timeout: Duration::from_secs(10),
+            max_crl_bytes: 16 << 20,
+            max_ocsp_bytes: 64 << 10,
+            max_cache_age: Duration::from_secs(3600),
+            max_cache_entries: 256,
+            failure_cache_age: Duration::from_secs(60),
         }
     }
 }
@@ -64,14 +143,29 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// `User-Agent` (the routing API refuses requests without one).
     pub user_agent: String,
+    /// Trust anchors for destination keys (the Verwaltungs-PKI roots). Default: none, so every
+    /// destination key is refused until anchors are configured. The dangerous self-signed
+    /// switch is accepted by [`Client::new`](super::Client::new) only for a test environment.
+    pub trust: TrustPolicy,
+    /// Revocation checking of destination certificates.
+    pub revocation: RevocationConfig,
+    /// Whether this is a test environment: the sandbox, a loopback URL or a preset marked
+    /// `test` (FIT-Connect TEST). Decides where dangerous self-signed keys may be accepted and
+    /// the default revocation mode; set by the constructors.
+    pub test_environment: bool,
 }
 
 impl ClientConfig {
     /// A configuration for explicit URLs with the default bounds.
     #[must_use]
     pub fn new(submission_api: &str, token_url: &str, profile: ApiProfile) -> Self {
+        let submission_api = submission_api.trim_end_matches('/').to_owned();
+        let test_environment = is_loopback_url(&submission_api)
+            || presets()
+                .iter()
+                .any(|p| p.test && p.submission_api.trim_end_matches('/') == submission_api);
         Self {
-            submission_api: submission_api.trim_end_matches('/').to_owned(),
+            submission_api,
             token_url: token_url.to_owned(),
             issuer: None,
             profile,
@@ -84,6 +178,13 @@ impl ClientConfig {
             token_refresh_margin: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             user_agent: concat!("poststelle/", env!("CARGO_PKG_VERSION")).to_owned(),
+            trust: TrustPolicy::default(),
+            revocation: RevocationConfig::with_mode(if test_environment {
+                RevocationMode::Prefer
+            } else {
+                RevocationMode::Require
+            }),
+            test_environment,
         }
     }
 
@@ -92,7 +193,12 @@ impl ClientConfig {
     #[must_use]
     pub fn sandbox(base_url: &str, profile: ApiProfile) -> Self {
         let base = base_url.trim_end_matches('/');
-        Self::new(base, &format!("{base}/token"), profile)
+        let mut config = Self::new(base, &format!("{base}/token"), profile);
+        // The sandbox may listen on another address than loopback; it is a test service all
+        // the same.
+        config.test_environment = true;
+        config.revocation.mode = RevocationMode::Prefer;
+        config
     }
 
     /// A configuration from a named preset (`test`, `test-v2`, `stage`, `prod`; see
@@ -140,11 +246,30 @@ pub struct Preset {
     /// SET issuer when it differs from `submission_api`.
     #[serde(default)]
     pub issuer: Option<String>,
+    /// A test environment (FIT-Connect TEST): dangerous self-signed keys may be allowed and
+    /// revocation defaults to `prefer`. Default false.
+    #[serde(default)]
+    pub test: bool,
 }
 
 #[derive(Deserialize)]
 struct PresetFile {
     preset: Vec<Preset>,
+}
+
+/// Whether `url` is `http(s)://` to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`), by
+/// its parsed host, not by a string prefix (`http://127.0.0.1.example` is not loopback).
+#[must_use]
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The embedded environment presets.
@@ -182,6 +307,42 @@ mod tests {
         );
         assert_eq!(test.issuer(), test.submission_api);
         assert!(ClientConfig::preset("nowhere").is_none());
+    }
+
+    #[test]
+    fn test_environments_are_the_sandbox_loopback_and_test_presets() {
+        for (name, test) in [
+            ("test", true),
+            ("test-v2", true),
+            ("stage", false),
+            ("prod", false),
+        ] {
+            let c = ClientConfig::preset(name).expect("preset");
+            assert_eq!(c.test_environment, test, "{name}");
+            let mode = if test {
+                RevocationMode::Prefer
+            } else {
+                RevocationMode::Require
+            };
+            assert_eq!(c.revocation.mode, mode, "{name}");
+        }
+        let local = ClientConfig::new(
+            "http://127.0.0.1:9/",
+            "http://127.0.0.1:9/token",
+            ApiProfile::V1,
+        );
+        assert!(local.test_environment);
+        let tricked = ClientConfig::new(
+            "http://127.0.0.1.example/",
+            "http://127.0.0.1.example/token",
+            ApiProfile::V1,
+        );
+        assert!(!tricked.test_environment);
+        assert_eq!(tricked.revocation.mode, RevocationMode::Require);
+        assert!(ClientConfig::sandbox("http://192.0.2.1:8090", ApiProfile::V1).test_environment);
+        assert!(is_loopback_url("http://[::1]:80/x"));
+        assert!(is_loopback_url("http://LOCALHOST"));
+        assert!(!is_loopback_url("not a url"));
     }
 
     #[test]

@@ -25,9 +25,14 @@
 //! Client::post_event(case_id, set)                         (application/jose)
 //! Client::accept(key, subject, tags) / reject(key, subject, problems)
 //! (checks: fitconnect::event_log::{verify_capture, verify_log, submit_event, compare_tags})
-//! sender side: destination(id), destination_key(id, kid), encryption_key(id, policy, now),
+//! sender side: destination(id), destination_key(id, kid), encryption_key(id, now),
+//!   trusted_destination_key(id, kid, use, now), check_revocation(chain, now),
 //!   create_submission(NewSubmission), upload_attachment(sid, aid, jwe), submit(sid, meta, data)
 //! ```
+//!
+//! Destination keys are trusted through [`ClientConfig::trust`] (anchors; the dangerous
+//! self-signed switch only for a [`ClientConfig::test_environment`]) and
+//! [`ClientConfig::revocation`] (CRL/OCSP, see [`revocation`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), poststelle::fitconnect::client::ClientError> {
@@ -45,6 +50,7 @@
 //! ```
 
 pub mod config;
+pub mod revocation;
 mod transport;
 
 use std::collections::BTreeMap;
@@ -57,14 +63,16 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
-pub use config::{ClientConfig, Preset, RetryPolicy, presets};
+pub use config::{
+    ClientConfig, Preset, RetryPolicy, RevocationConfig, RevocationMode, is_loopback_url, presets,
+};
+pub use revocation::{LinkOutcome, RevocationError, RevocationReport};
 
 use crate::fitconnect::captured::{ApiProfile, CaptureInfo, CapturedSubmission};
 use crate::fitconnect::keys::{PublicKeyError, ValidatedPublicKey, validate_public_key};
 use crate::fitconnect::problems::Problem;
 use crate::fitconnect::set::{self, AuthenticationTags, SubmissionRef};
 use crate::jose::jwk::{Jwk, KeyUse, SigningKey};
-use crate::jose::x509::TrustPolicy;
 use transport::{Body, Exchange, Expect};
 
 /// OAuth client credentials (client_secret_post). The secret is zeroized on drop and never
@@ -190,6 +198,9 @@ pub enum ClientError {
     /// A destination key failed the FIT-Connect key rules.
     #[error("destination key: {0}")]
     Key(#[from] PublicKeyError),
+    /// A destination key's certificate is revoked, or (`require`) has no valid status.
+    #[error("destination key: {0}")]
+    Revocation(#[from] RevocationError),
 }
 
 fn problem_suffix(problem: &Option<ApiProblem>) -> String {
@@ -286,6 +297,17 @@ struct Inner {
     config: ClientConfig,
     credentials: Credentials,
     token: Mutex<Option<CachedToken>>,
+    revocation: std::sync::Mutex<revocation::StatusCache>,
+}
+
+/// A destination key that passed the key rules, the path validation and the revocation check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrustedKey {
+    /// The key.
+    pub key: ValidatedPublicKey,
+    /// What the revocation check found (links without status under `prefer`).
+    pub revocation: RevocationReport,
 }
 
 /// The FIT-Connect client. Cloning is cheap; clones share the connection pool and the
@@ -335,8 +357,16 @@ impl Client {
     /// Builds the client (no network traffic yet).
     ///
     /// # Errors
-    /// [`ClientError::Setup`] if the TLS backend cannot be initialised.
+    /// [`ClientError::Setup`] if the TLS backend cannot be initialised, or if dangerous
+    /// self-signed destination keys are allowed for an environment that is not a test one.
     pub fn new(config: ClientConfig, credentials: Credentials) -> Result<Self, ClientError> {
+        if config.trust.dangerous_allow_self_signed && !config.test_environment {
+            return Err(ClientError::Setup(
+                "self-signed destination keys may be allowed only for the sandbox, a loopback \
+                 URL or a FIT-Connect test environment"
+                    .into(),
+            ));
+        }
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
@@ -350,6 +380,7 @@ impl Client {
                 config,
                 credentials,
                 token: Mutex::new(None),
+                revocation: std::sync::Mutex::default(),
             }),
         })
     }
@@ -863,19 +894,37 @@ impl Client {
         parse_json(what, &body)
     }
 
-    /// The destination (must be `active`) and its encryption key, checked with the
-    /// FIT-Connect key rules under `policy` (self-signed keys only with
-    /// [`TrustPolicy::dangerous_self_signed`]).
+    /// A destination's public key by `kid`, checked with the FIT-Connect key rules, its `x5c`
+    /// path validated against [`ClientConfig::trust`] and its revocation status checked per
+    /// [`ClientConfig::revocation`].
     ///
     /// # Errors
-    /// [`ClientError::Key`] for a refused key; [`ClientError::Response`] for an inactive
+    /// [`ClientError::Key`] for a refused key; [`ClientError::Revocation`] for a revoked one
+    /// (or one without status under `require`); download errors.
+    pub async fn trusted_destination_key(
+        &self,
+        destination_id: &str,
+        kid: &str,
+        key_use: KeyUse,
+        now: i64,
+    ) -> Result<TrustedKey, ClientError> {
+        let jwk = self.destination_key(destination_id, kid).await?;
+        let key = validate_public_key(&jwk, key_use, &self.inner.config.trust, now)?;
+        let revocation = self.check_revocation(&key.chain, now).await?;
+        Ok(TrustedKey { key, revocation })
+    }
+
+    /// The destination (must be `active`) and its encryption key, trusted as
+    /// [`Client::trusted_destination_key`] checks it.
+    ///
+    /// # Errors
+    /// As [`Client::trusted_destination_key`]; [`ClientError::Response`] for an inactive
     /// destination or one without `encryptionKid`.
     pub async fn encryption_key(
         &self,
         destination_id: &str,
-        policy: &TrustPolicy,
         now: i64,
-    ) -> Result<(Value, ValidatedPublicKey), ClientError> {
+    ) -> Result<(Value, TrustedKey), ClientError> {
         let what = "GET /destinations/{id}";
         let destination = self.destination(destination_id).await?;
         if destination.get("status").and_then(Value::as_str) != Some("active") {
@@ -886,9 +935,10 @@ impl Client {
             .and_then(Value::as_str)
             .ok_or_else(|| shape(what, "no encryptionKid"))?
             .to_owned();
-        let jwk = self.destination_key(destination_id, &kid).await?;
-        let key = validate_public_key(&jwk, KeyUse::Encryption, policy, now)?;
-        if key.kid != kid {
+        let key = self
+            .trusted_destination_key(destination_id, &kid, KeyUse::Encryption, now)
+            .await?;
+        if key.key.kid != kid {
             return Err(shape(what, "the key's kid is not the encryptionKid"));
         }
         Ok((destination, key))

@@ -194,12 +194,7 @@ impl Client {
             what: what.to_owned(),
             limit,
         };
-        let announced = resp
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if announced.is_some_and(|n| n > limit as u64) {
+        if announced_length(&resp).is_some_and(|n| n > limit as u64) {
             return Attempt::Fail(too_large());
         }
         let spooling = spool.is_some();
@@ -220,24 +215,58 @@ impl Client {
         }
         // Error answers are small problem documents even on attachment downloads.
         let limit = if spooling { c.max_json_bytes } else { limit };
-        let mut body = Vec::with_capacity(announced.map_or(0, |n| n as usize).min(limit));
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > limit {
-                        return Attempt::Fail(too_large());
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return Attempt::Fail(transport(&e)),
-            }
-        }
+        let body = match read_limited(&mut resp, limit).await {
+            Ok(body) => body,
+            Err(Limited::TooLarge) => return Attempt::Fail(too_large()),
+            Err(Limited::Body(e)) => return Attempt::Fail(transport(&e)),
+        };
         Attempt::Done(Response {
             status,
             body,
             spooled: 0,
         })
+    }
+}
+
+/// The `Content-Length` the server announced, if it is a number.
+fn announced_length(resp: &reqwest::Response) -> Option<u64> {
+    resp.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Why [`read_limited`] stopped.
+pub(super) enum Limited {
+    /// The body is longer than the limit (announced or counted).
+    TooLarge,
+    /// Reading failed.
+    Body(reqwest::Error),
+}
+
+/// Reads a whole response body, at most `limit` bytes: a `Content-Length` above the limit is
+/// refused before reading, and the count is kept while reading (the header may be absent or
+/// lie).
+pub(super) async fn read_limited(
+    resp: &mut reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, Limited> {
+    let announced = announced_length(resp);
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(Limited::TooLarge);
+    }
+    let mut body = Vec::with_capacity(announced.map_or(0, |n| n as usize).min(limit));
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(Limited::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(Limited::Body(e)),
+        }
     }
 }
 
