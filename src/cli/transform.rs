@@ -1,9 +1,11 @@
 //! `poststelle transform`: validate an XÖV message and print its schema-driven JSON on stdout;
 //! with `--to-xml`, turn such JSON back into XML.
 //!
-//! Exit codes like `validate`: 0 done, 1 the document is invalid (errors on stderr, as
-//! `file:line:col: path: message`, no values), 2 usage, I/O, schema or unsupported-document
-//! errors.
+//! Exit codes like `validate`: 0 done, 1 the document is invalid or over a limit (errors on
+//! stderr, as `file:line:col: path: message`, no values), 2 usage, I/O, schema or
+//! unsupported-document errors. With `--to-xml` the XML is validated by the same engine
+//! before it is written: JSON that does not fit the schema, a value with a character XML 1.0
+//! does not allow, or a result that is not valid gives exit 1 and nothing on stdout.
 //!
 //! The JSON is written while the document is validated, in one pass with bounded memory. So
 //! that an invalid document never leaves JSON that looks complete, the output goes to a
@@ -235,7 +237,33 @@ fn run_to_xml(args: &TransformArgs) -> Result<u8, String> {
     };
     let (grammar, _) = grammar_for(args, &field("namespace")?, &field("type")?, &limits)?;
     let dir = args.binaries.clone().unwrap_or_else(|| PathBuf::from("."));
-    let xml = to_xml(&grammar, &envelope, &DirBinaries(dir)).map_err(|e| e.to_string())?;
+    let shown = args.file.display();
+    let xml = match to_xml(&grammar, &envelope, &DirBinaries(dir)) {
+        Ok(xml) => xml,
+        // The JSON does not describe a message of this schema (names the place, not values).
+        Err(e) => {
+            eprintln!("{shown}: {e}");
+            eprintln!("{shown}: invalid, no XML written");
+            return Ok(1);
+        }
+    };
+    // What is written must be a valid message: checked by the same engine that validates
+    // incoming messages, before a byte reaches stdout.
+    let options = xsd::ValidationOptions::from_limits(&limits);
+    let report = xsd::validate_bytes(&grammar, xml.as_bytes(), &limits, &options);
+    if !report.is_valid() {
+        for e in &report.errors {
+            eprintln!(
+                "{shown}: the XML written from it, {}:{}: {}: {}",
+                e.line, e.column, e.path, e.message
+            );
+        }
+        if report.truncated {
+            eprintln!("{shown}: more errors not shown");
+        }
+        eprintln!("{shown}: invalid, no XML written");
+        return Ok(1);
+    }
     std::io::stdout()
         .lock()
         .write_all(xml.as_bytes())
