@@ -230,6 +230,6 @@ pub fn execute(args: &KeysArgs) -> Result<ExitCode, CliError> {
 pub fn run(args: &KeysArgs) -> ExitCode {
     execute(args).unwrap_or_else(|e| {
         eprintln!("error: {e}");
-        ExitCode::from(2)
+        ExitCode::from(e.exit_code())
     })
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::config::Limits;
-use crate::xoev::root::document_root;
+use crate::error::exit;
 use crate::xoev::transform::{
     BinarySink, DirBinaries, DiscardBinaries, MessageIdentity, TransformError, WriteOptions,
     to_xml, transform_to_writer,
@@ -60,7 +60,7 @@ pub fn run(args: &TransformArgs) -> ExitCode {
         Ok(code) => code,
         Err(message) => {
             eprintln!("{}: {message}", args.file.display());
-            2
+            exit::FAILED
         }
     };
     ExitCode::from(code)
@@ -173,8 +173,13 @@ impl Drop for Spool {
 fn run_transform(args: &TransformArgs) -> Result<u8, String> {
     let limits = Limits::default();
     let open = |p: &Path| File::open(p).map_err(|e| format!("cannot read: {e}"));
-    let root =
-        document_root(BufReader::new(open(&args.file)?), &limits.xml).map_err(|e| e.to_string())?;
+    let root = match super::discover::root_of(&args.file, &limits) {
+        Ok(root) => root,
+        Err(not) => {
+            eprintln!("{}: {}", args.file.display(), not.message);
+            return Ok(not.code);
+        }
+    };
     let (grammar, identity) = grammar_for(args, &root.namespace, &root.local, &limits)?;
     let input = BufReader::with_capacity(64 * 1024, open(&args.file)?);
     let mut dir_sink;
@@ -204,7 +209,7 @@ fn run_transform(args: &TransformArgs) -> Result<u8, String> {
                 .map_err(|e| format!("cannot write: {e}"))?;
             drop(out);
             spool.publish()?;
-            Ok(0)
+            Ok(exit::OK)
         }
         // The spool is dropped unpublished: nothing on stdout, FILE untouched.
         Err(TransformError::Invalid(report)) => {
@@ -216,7 +221,12 @@ fn run_transform(args: &TransformArgs) -> Result<u8, String> {
                 eprintln!("{shown}: more errors not shown");
             }
             eprintln!("{shown}: invalid, not transformed");
-            Ok(1)
+            Ok(exit::INVALID)
+        }
+        // Over a limit of the transform's own: refused like a document over a reader limit.
+        Err(e @ TransformError::BufferLimit { .. }) => {
+            eprintln!("{}: {e}", args.file.display());
+            Ok(exit::INVALID)
         }
         Err(e) => Err(e.to_string()),
     }
@@ -244,7 +254,7 @@ fn run_to_xml(args: &TransformArgs) -> Result<u8, String> {
         Err(e) => {
             eprintln!("{shown}: {e}");
             eprintln!("{shown}: invalid, no XML written");
-            return Ok(1);
+            return Ok(exit::INVALID);
         }
     };
     // What is written must be a valid message: checked by the same engine that validates
@@ -262,11 +272,11 @@ fn run_to_xml(args: &TransformArgs) -> Result<u8, String> {
             eprintln!("{shown}: more errors not shown");
         }
         eprintln!("{shown}: invalid, no XML written");
-        return Ok(1);
+        return Ok(exit::INVALID);
     }
     std::io::stdout()
         .lock()
         .write_all(xml.as_bytes())
         .map_err(|e| format!("cannot write: {e}"))?;
-    Ok(0)
+    Ok(exit::OK)
 }

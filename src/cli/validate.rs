@@ -15,6 +15,7 @@ use std::time::Instant;
 use serde_json::{Value as Json, json};
 
 use crate::config::Limits;
+use crate::error::exit;
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
 /// Arguments of `poststelle validate`.
@@ -58,7 +59,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
 fn run_discovered(args: &ValidateArgs) -> u8 {
     let limits = Limits::default();
     let mut groups: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-    let mut worst = 0u8;
+    let mut worst = exit::OK;
     let registry = super::discover::registry();
     for file in &args.files {
         match super::discover::schema_for(&registry, file, &limits) {
@@ -66,9 +67,9 @@ fn run_discovered(args: &ValidateArgs) -> u8 {
                 eprintln!("{}: {}", file.display(), chosen.label);
                 groups.entry(chosen.entry).or_default().push(file.clone());
             }
-            Err(message) => {
-                eprintln!("{}: {message}", file.display());
-                worst = 2;
+            Err(not) => {
+                eprintln!("{}: {}", file.display(), not.message);
+                worst = worst.max(not.code);
             }
         }
     }
@@ -99,7 +100,7 @@ fn run_code(args: &ValidateArgs) -> u8 {
         }
         (None, []) => {
             eprintln!("poststelle validate: give FILE..., --schema FILE.xsd or --schema-dir DIR");
-            return 2;
+            return exit::FAILED;
         }
     };
     if args.timings {
@@ -113,7 +114,7 @@ fn run_code(args: &ValidateArgs) -> u8 {
         Ok(g) => g,
         Err(e) => {
             report_schema_errors(args.json, e.errors());
-            return 2;
+            return exit::FAILED;
         }
     };
     let mut options = ValidationOptions::from_limits(&limits);
@@ -188,11 +189,11 @@ fn run_code(args: &ValidateArgs) -> u8 {
         );
     }
     if failed > 0 {
-        2
+        exit::FAILED
     } else if invalid > 0 {
-        1
+        exit::INVALID
     } else {
-        0
+        exit::OK
     }
 }
 

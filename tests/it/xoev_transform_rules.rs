@@ -498,13 +498,13 @@ fn transform_to_xml_exits_1_without_output_when_the_result_is_invalid() {
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(out.stdout.is_empty(), "no XML for an invalid result");
     assert!(shown.contains(":count: value not valid"), "{shown}");
-    assert!(!shown.contains("forty-two"), "no values in messages: {shown}");
+    assert!(
+        !shown.contains("forty-two"),
+        "no values in messages: {shown}"
+    );
     // A required element missing from the JSON: the same.
     let out = to_xml_cli(|e| {
-        e["data"]
-            .as_object_mut()
-            .expect("object")
-            .remove("flag");
+        e["data"].as_object_mut().expect("object").remove("flag");
     });
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(out.stdout.is_empty());
@@ -514,8 +514,14 @@ fn transform_to_xml_exits_1_without_output_when_the_result_is_invalid() {
 fn to_xml_refuses_json_keys_that_are_not_xml_names() {
     let (_dir, g) = grammar();
     let mut bins = MemoryBinaries::default();
-    let out = transform_with_sink(&g, &identity(), DOC.as_bytes(), &Limits::default(), &mut bins)
-        .expect("valid");
+    let out = transform_with_sink(
+        &g,
+        &identity(),
+        DOC.as_bytes(),
+        &Limits::default(),
+        &mut bins,
+    )
+    .expect("valid");
     let mut e = out.to_json();
     e["data"]["@bad name=\"x\""] = json!("1");
     let err = to_xml(&g, &e, &bins).expect_err("not a name");
