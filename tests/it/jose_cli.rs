@@ -163,3 +163,46 @@ fn decrypt_exits_1_for_a_jwe_over_the_size_limit() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("larger than the limit"));
 }
+
+#[cfg(unix)]
+#[test]
+fn keys_generate_writes_private_keys_0600_over_existing_files_and_never_through_symlinks() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("keys");
+    std::fs::create_dir(&out).expect("mkdir");
+    // Left over from an earlier run, world-readable: before, they kept that mode.
+    let private = [
+        "enc.private.jwk.json",
+        "enc.private.pem",
+        "sig.private.jwk.json",
+        "sig.private.pem",
+    ];
+    for name in private {
+        let p = out.join(name);
+        std::fs::write(&p, b"old").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let out_arg = out.to_str().expect("utf-8");
+    assert_eq!(
+        run(["poststelle", "keys", "generate", "--out", out_arg]),
+        ExitCode::SUCCESS
+    );
+    for name in private {
+        assert_eq!(mode(&out.join(name)), 0o600, "{name}");
+        assert_ne!(std::fs::read(out.join(name)).expect("read"), b"old");
+    }
+
+    // A symlink where a private key goes: refused, its target untouched.
+    let target = dir.path().join("readable-by-all");
+    std::fs::write(&target, b"not a key").expect("write");
+    std::fs::remove_file(out.join("enc.private.jwk.json")).expect("rm");
+    std::os::unix::fs::symlink(&target, out.join("enc.private.jwk.json")).expect("symlink");
+    assert_eq!(
+        run(["poststelle", "keys", "generate", "--out", out_arg]),
+        ExitCode::from(2)
+    );
+    assert_eq!(std::fs::read(&target).expect("read"), b"not a key");
+}
