@@ -357,3 +357,16 @@ fn idrefs_under_a_deep_path_count_their_path_against_the_byte_limit() {
     assert_eq!(limit.len(), 1, "{:?}", report.errors);
     assert!(limit[0].contains("(limit xsd.max_identity_bytes)"));
 }
+
+#[test]
+fn xs_all_groups_still_compile_beside_the_particle_count_check() {
+    // The count's bound once shadowed the group's own maxOccurs, and every xs:all was refused.
+    let schema = format!(
+        r#"{HEAD}<xs:element name="root"><xs:complexType><xs:all>
+        <xs:element name="a" type="xs:string"/><xs:element name="b" type="xs:string" minOccurs="0"/>
+        </xs:all></xs:complexType></xs:element></xs:schema>"#
+    );
+    let g = compile_str(&schema, &Limits::default()).expect("compiles");
+    let ok = validate(&g, r#"<t:root xmlns:t="urn:t"><t:b/><t:a/></t:root>"#);
+    assert!(ok.is_valid(), "{:?}", ok.errors);
+}

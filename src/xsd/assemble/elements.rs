@@ -214,18 +214,18 @@ impl Asm<'_> {
                 let kids: Vec<Src> = self.kids(src).map(|(s, _)| s).collect();
                 let mut children = Vec::new();
                 let mut size = 1usize;
-                let max = self.limits.xsd.max_content_model_particles;
+                let max_particles = self.limits.xsd.max_content_model_particles;
                 for k in kids {
                     if let Some(p) = self.particle(k) {
                         // Checked while building: group references copy their group, so a
                         // few references can multiply the size.
                         size = size.saturating_add(p.size_and_depth().0);
-                        if size > max {
+                        if size > max_particles {
                             self.over_limit(
                                 Some(src),
                                 format!(
-                                    "model group with more than {max} particles (limit \
-                                     xsd.max_content_model_particles)"
+                                    "model group with more than {max_particles} particles \
+                                     (limit xsd.max_content_model_particles)"
                                 ),
                             );
                             return None;

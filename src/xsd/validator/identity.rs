@@ -375,10 +375,27 @@ impl Validator<'_> {
             .iter_mut()
             .filter(|s| g.identity[s.idc as usize].category != IdcCategory::KeyRef)
         {
+            // A finished table is kept for keyrefs of enclosing scopes: an empty one could
+            // match nothing, and a kept one costs an entry of its own (a million elements
+            // with a one-row table each are a million tables).
+            if s.table.is_empty() {
+                continue;
+            }
+            let own = size_of::<(u32, u64, HashSet<Vec<Value>>)>();
+            match held.take(1, own) {
+                Ok(()) => {}
+                Err(message) => {
+                    held.give_back(s.held.entries, s.held.bytes);
+                    if let Some(message) = message {
+                        problems.push((pos, ErrorKind::Limit, message));
+                    }
+                    continue;
+                }
+            }
             st.finished
                 .push((s.idc, s.seq, std::mem::take(&mut s.table)));
-            st.finished_held.entries += s.held.entries;
-            st.finished_held.bytes += s.held.bytes;
+            st.finished_held.entries += s.held.entries + 1;
+            st.finished_held.bytes += s.held.bytes + own;
         }
         for s in closing
             .iter()
@@ -406,10 +423,17 @@ impl Validator<'_> {
                 }
             }
         }
-        if st.scopes.is_empty() {
+        // Finished tables serve keyrefs only: without an open keyref scope they go.
+        let keyref_open = st
+            .scopes
+            .iter()
+            .any(|s| g.identity[s.idc as usize].category == IdcCategory::KeyRef);
+        if !keyref_open {
             st.finished.clear();
             let done = std::mem::take(&mut st.finished_held);
             held.give_back(done.entries, done.bytes);
+        }
+        if st.scopes.is_empty() {
             st.targets.clear();
             st.sinks.clear();
         }
