@@ -27,6 +27,22 @@ impl fmt::Display for Origin {
     }
 }
 
+/// The exit codes of every command, in one place (the README's "Exit codes" line says the
+/// same): the offline tools answer like xmllint, the gateway's configuration check like
+/// sysexits.
+pub mod exit {
+    /// Success; every input valid.
+    pub const OK: u8 = 0;
+    /// Some input is invalid or breaks a limit (`Limits`): it is refused, as the gateway
+    /// would refuse it. A limit is part of what is accepted, so over a limit is not "could
+    /// not decide" but "no".
+    pub const INVALID: u8 = 1;
+    /// Usage, I/O, schema or unsupported-document errors: no verdict on the input.
+    pub const FAILED: u8 = 2;
+    /// An invalid configuration file (`EX_USAGE` of sysexits).
+    pub const CONFIG: u8 = 64;
+}
+
 /// Errors of the command-line layer, with the exit code each maps to.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -34,6 +50,10 @@ pub enum CliError {
     /// Wrong arguments or an unreadable input file (exit 2).
     #[error("{0}")]
     Usage(String),
+    /// An input file is larger than a limit allows (exit 1, like any input that breaks a
+    /// limit).
+    #[error("{0}")]
+    OverLimit(String),
     /// A configuration file is invalid (exit 64, like `EX_USAGE` from sysexits).
     #[error("configuration error: {0}")]
     Config(String),
@@ -45,4 +65,16 @@ pub enum CliError {
         /// The underlying error.
         source: std::io::Error,
     },
+}
+
+impl CliError {
+    /// The exit code this error maps to ([`exit`]).
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::OverLimit(_) => exit::INVALID,
+            Self::Config(_) => exit::CONFIG,
+            Self::Usage(_) | Self::Io { .. } => exit::FAILED,
+        }
+    }
 }

@@ -15,7 +15,7 @@
 //! L2  fitconnect::{client, sender}           Submission API client (reqwest), sender role
 //! L2  store                                  durable state (SQLite / PostgreSQL)
 //! L1  json, xml, xsd, xoev, jose, fitconnect pure, sync, fuzzable; no I/O on payloads
-//! L0  error, config (incl. Limits)
+//! L0  error, config (incl. Limits), private_file (writing secret files)
 //! ```
 //! A module imports only from lower layers.
 #![forbid(unsafe_code)]
@@ -29,6 +29,7 @@ pub mod forward;
 pub mod jose;
 pub mod json;
 pub mod pipeline;
+pub mod private_file;
 pub mod sandbox;
 pub mod server;
 pub mod store;

@@ -1,7 +1,9 @@
 //! `poststelle decrypt --key KEY.jwk FILE.jwe`: decrypts a FIT-Connect JWE offline.
 //!
-//! The plaintext goes to stdout (bytes as they are), a one-line header summary to stderr. Exit
-//! 0 on success, 1 if the JWE is refused or does not decrypt, 2 on usage or I/O errors.
+//! The plaintext goes to stdout (bytes as they are), a one-line header summary to stderr with
+//! the sender's `kid` and `cty` escaped (they are the sender's text and must not drive the
+//! terminal). Exit 0 on success, 1 if the JWE is refused, breaks a limit or does not decrypt,
+//! 2 on usage or I/O errors.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ use clap::Args;
 
 use super::keyfile;
 use crate::config::Limits;
-use crate::error::CliError;
+use crate::error::{CliError, exit};
 use crate::jose::jwe::{CompactJwe, JweError};
 use crate::jose::jwk::{DecryptionKey, Jwk};
 use crate::jose::keyring::KeyRing;
@@ -59,15 +61,15 @@ pub fn execute(args: &DecryptArgs) -> Result<ExitCode, CliError> {
             "{}: not a compact JWE (not ASCII text)",
             args.file.display()
         );
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(exit::INVALID));
     };
     let file = args.file.display();
     let result = CompactJwe::parse(text.trim_end(), &limits.jose).and_then(|jwe| {
         let h = jwe.header();
         eprintln!(
             "kid={} cty={} zip={} tag={}",
-            h.kid,
-            h.cty.as_deref().unwrap_or("-"),
+            super::printable(&h.kid),
+            h.cty.as_deref().map_or("-".into(), super::printable),
             if h.deflated { "DEF" } else { "-" },
             jwe.authentication_tag()
         );
@@ -84,11 +86,11 @@ pub fn execute(args: &DecryptArgs) -> Result<ExitCode, CliError> {
         }
         Err(JweError::Decrypt(failure)) if args.verbose => {
             eprintln!("{file}: JWE decryption failed ({:?})", failure.reason());
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(exit::INVALID))
         }
         Err(e) => {
             eprintln!("{file}: {e}");
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(exit::INVALID))
         }
     }
 }
@@ -98,6 +100,6 @@ pub fn execute(args: &DecryptArgs) -> Result<ExitCode, CliError> {
 pub fn run(args: &DecryptArgs) -> ExitCode {
     execute(args).unwrap_or_else(|e| {
         eprintln!("error: {e}");
-        ExitCode::from(2)
+        ExitCode::from(e.exit_code())
     })
 }

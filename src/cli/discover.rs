@@ -6,11 +6,13 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use crate::config::Limits;
+use crate::error::exit;
+use crate::xml::XmlErrorKind;
 use crate::xoev::catalog::Catalog;
 use crate::xoev::pack::{PackSources, discover};
 use crate::xoev::pack_files::PackLimits;
 use crate::xoev::registry::Registry;
-use crate::xoev::root::document_root;
+use crate::xoev::root::{RootName, document_root};
 
 /// The registry over the embedded catalogue and the packs on this machine, built once per run
 /// (loading a pack fingerprints all its files). Packs that fail to load are reported on stderr
@@ -35,17 +37,48 @@ pub(crate) struct Chosen {
     pub(crate) label: String,
 }
 
+/// Why a document got no schema (or no root), with the exit code that earns.
+pub(crate) struct NotChosen {
+    /// [`exit::INVALID`] when the document itself is refused (not well-formed, over a reader
+    /// limit), [`exit::FAILED`] when it cannot be judged (unreadable, unsupported).
+    pub(crate) code: u8,
+    /// What happened, without values.
+    pub(crate) message: String,
+}
+
+impl NotChosen {
+    fn failed(message: impl ToString) -> Self {
+        Self {
+            code: exit::FAILED,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The root element of the document at `path`. Reading only up to the root is already
+/// reading the document: a document that is not well-formed or breaks a reader limit there is
+/// refused input, exactly as if the validator had found it.
+pub(crate) fn root_of(path: &Path, limits: &Limits) -> Result<RootName, NotChosen> {
+    let file = File::open(path).map_err(|e| NotChosen::failed(format!("cannot open: {e}")))?;
+    document_root(BufReader::new(file), &limits.xml).map_err(|e| NotChosen {
+        code: match e.kind {
+            XmlErrorKind::Io(_) => exit::FAILED,
+            _ => exit::INVALID,
+        },
+        message: e.to_string(),
+    })
+}
+
 /// Chooses the schema for the document at `path` by its root element.
 pub(crate) fn schema_for(
     registry: &Registry<'_>,
     path: &Path,
     limits: &Limits,
-) -> Result<Chosen, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let root = document_root(BufReader::new(file), &limits.xml).map_err(|e| e.to_string())?;
+) -> Result<Chosen, NotChosen> {
+    let root = root_of(path, limits)?;
     let resolved = registry
         .resolve(&root.namespace, &root.local)
-        .map_err(|e| e.to_string())?;
+        .map_err(NotChosen::failed)?;
     // Packs are flat directories: absolute `schemaLocation` URLs resolve to the file of the
     // same name beside the entry (`xsd::compile_file`), which is what the catalogue's URL map
     // says for every known pack.

@@ -56,6 +56,6 @@ pub fn execute(args: &EncryptArgs) -> Result<ExitCode, CliError> {
 pub fn run(args: &EncryptArgs) -> ExitCode {
     execute(args).unwrap_or_else(|e| {
         eprintln!("error: {e}");
-        ExitCode::from(2)
+        ExitCode::from(e.exit_code())
     })
 }

@@ -16,11 +16,12 @@ pub(crate) fn io_error(path: &Path, source: std::io::Error) -> CliError {
     }
 }
 
-/// Reads a file of at most `limit` bytes (checked before reading).
+/// Reads a file of at most `limit` bytes (checked before reading; a larger file is
+/// [`CliError::OverLimit`]).
 pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, CliError> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
     if meta.len() > limit {
-        return Err(CliError::Usage(format!(
+        return Err(CliError::OverLimit(format!(
             "{}: larger than the limit of {limit} bytes",
             path.display()
         )));

@@ -17,6 +17,7 @@ use crate::error::CliError;
 use crate::fitconnect::keys::{self, Jwks, TestKeyPair};
 use crate::jose::jwk::{DecryptionKey, Jwk, KeyUse, SigningKey};
 use crate::jose::x509::TrustPolicy;
+use crate::private_file;
 
 /// Arguments of `poststelle keys`.
 #[derive(Debug, Args)]
@@ -62,18 +63,14 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// Writes a key file: private halves through [`private_file::write`] (0600 from creation, no
+/// symlink followed, atomic replace), public ones as ordinary files.
 fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), CliError> {
     use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
     if private {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
+        return private_file::write(path, contents).map_err(|e| keyfile::io_error(path, e));
     }
-    #[cfg(not(unix))]
-    let _ = private;
-    let mut file = options.open(path).map_err(|e| keyfile::io_error(path, e))?;
+    let mut file = std::fs::File::create(path).map_err(|e| keyfile::io_error(path, e))?;
     file.write_all(contents)
         .and_then(|()| file.sync_all())
         .map_err(|e| keyfile::io_error(path, e))
@@ -228,6 +225,6 @@ pub fn execute(args: &KeysArgs) -> Result<ExitCode, CliError> {
 pub fn run(args: &KeysArgs) -> ExitCode {
     execute(args).unwrap_or_else(|e| {
         eprintln!("error: {e}");
-        ExitCode::from(2)
+        ExitCode::from(e.exit_code())
     })
 }

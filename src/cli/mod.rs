@@ -1,7 +1,7 @@
 //! The command line: parses arguments and dispatches to one module per command.
 //!
-//! Exit codes follow xmllint and sysexits: 0 success, 1 "the input is invalid", 2 usage, I/O or
-//! schema errors, 64 invalid configuration.
+//! Exit codes follow xmllint and sysexits ([`crate::error::exit`]): 0 success, 1 "the input is
+//! invalid or breaks a limit", 2 usage, I/O or schema errors, 64 invalid configuration.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -60,6 +60,19 @@ enum Command {
     Vectors(vectors::VectorsArgs),
 }
 
+/// `s` safe to print on a terminal: control characters (C0, C1, DEL) and other invisible
+/// format characters (bidi overrides) are escaped as `\u{…}`, backslashes and quotes as
+/// `\\` and `\"`; text without them is borrowed unchanged. For strings a peer chose (JWE
+/// header members), which must not move the cursor, recolour or hide output.
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let plain = s.chars().all(|c| c.escape_debug().len() == 1);
+    if plain {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.escape_debug().to_string())
+    }
+}
+
 /// Runs the command line with the given arguments (the first is the program name).
 pub fn run<I, T>(args: I) -> ExitCode
 where
@@ -88,5 +101,23 @@ where
         Command::Vectors(args) => vectors::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn printable_escapes_what_drives_a_terminal() {
+        assert_eq!(printable("enc-key-2026"), "enc-key-2026");
+        assert!(matches!(
+            printable("enc-key"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("x\u{7}\u{9b}\u{7f}"), "x\\u{7}\\u{9b}\\u{7f}");
+        assert_eq!(printable("abc\u{202e}def"), "abc\\u{202e}def");
+        assert_eq!(printable("a\nb\"c"), "a\\nb\\\"c");
     }
 }

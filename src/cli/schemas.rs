@@ -165,7 +165,14 @@ fn install(
     force: bool,
     limits: &PackLimits,
 ) -> ExitCode {
-    match pack::install(catalog, source, packs_dir, force, limits) {
+    match pack::install(
+        catalog,
+        source,
+        packs_dir,
+        force,
+        limits,
+        &crate::config::Limits::default(),
+    ) {
         Ok(p) => {
             println!(
                 "installed {} ({} files, {} message roots) into {}",
@@ -217,29 +224,6 @@ fn list(catalog: &Catalog, sources: &PackSources, limits: &PackLimits) -> ExitCo
     } else {
         ExitCode::from(1)
     }
-}
-
-/// What compiling a pack's entry schemas gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CompileOutcome {
-    /// Every entry compiled.
-    Compiled,
-    /// The XSD engine is not part of this build yet; nothing was compiled.
-    EngineNotAvailable,
-    /// An entry failed to compile.
-    Failed(String),
-}
-
-/// SEAM(engine): compile every entry XSD of the pack with `crate::xsd`, resolving absolute
-/// `schemaLocation`s through `Catalog::resolve_url` and relative ones inside `pack.dir`. To be
-/// wired when the XSD engine lands (branch `core`); until then `check` verifies fingerprints and
-/// entry files only, and says so.
-pub fn compile_entries(
-    _catalog: &Catalog,
-    _pack: &LoadedPack,
-    _entries: &[&str],
-) -> CompileOutcome {
-    CompileOutcome::EngineNotAvailable
 }
 
 /// Entry files the catalogue names for this pack that the pack lacks.
@@ -298,19 +282,23 @@ fn check(catalog: &Catalog, packs_dir: &Path, ids: &[String], limits: &PackLimit
             failed = true;
             continue;
         }
-        let compiled = match compile_entries(catalog, p, &entries) {
-            CompileOutcome::Compiled => "compiled".to_owned(),
-            CompileOutcome::EngineNotAvailable => "not compiled (XSD engine pending)".to_owned(),
-            CompileOutcome::Failed(why) => {
-                println!("FAIL\t{}\tcompile: {why}", p.id);
-                failed = true;
-                continue;
-            }
+        let Some(spec) = catalog.pack(&p.id) else {
+            println!("FAIL\t{}\tnot in the catalogue", p.id);
+            failed = true;
+            continue;
         };
+        let compiled = pack::entry_files(spec, &p.files, &p.roots);
+        if let Err(e) = pack::compile_entries(&p.dir, &compiled, &crate::config::Limits::default())
+        {
+            println!("FAIL\t{}\t{e}", p.id);
+            failed = true;
+            continue;
+        }
         println!(
-            "OK\t{}\tfingerprint verified, {} entry schemas present, {compiled}",
+            "OK\t{}\tfingerprint verified, {} entry schemas present, {} compiled",
             p.label(),
-            entries.len()
+            entries.len(),
+            compiled.len()
         );
     }
     for id in ids {
@@ -338,7 +326,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     #[test]
-    fn compile_seam_reports_engine_pending() {
+    fn missing_entries_are_listed_from_the_catalogue() {
         let p = LoadedPack {
             id: "xbau-2.6".to_owned(),
             dir: PathBuf::from("p"),
@@ -348,10 +336,6 @@ mod tests {
             files: vec![],
         };
         let c = Catalog::embedded();
-        assert_eq!(
-            compile_entries(c, &p, &[]),
-            CompileOutcome::EngineNotAvailable
-        );
         let (entries, missing) = missing_entries(c, &p);
         assert_eq!(entries.len(), 25);
         assert_eq!(missing.len(), 25);

@@ -1,9 +1,11 @@
 //! `poststelle transform`: validate an XÖV message and print its schema-driven JSON on stdout;
 //! with `--to-xml`, turn such JSON back into XML.
 //!
-//! Exit codes like `validate`: 0 done, 1 the document is invalid (errors on stderr, as
-//! `file:line:col: path: message`, no values), 2 usage, I/O, schema or unsupported-document
-//! errors.
+//! Exit codes like `validate`: 0 done, 1 the document is invalid or over a limit (errors on
+//! stderr, as `file:line:col: path: message`, no values), 2 usage, I/O, schema or
+//! unsupported-document errors. With `--to-xml` the XML is validated by the same engine
+//! before it is written: JSON that does not fit the schema, a value with a character XML 1.0
+//! does not allow, or a result that is not valid gives exit 1 and nothing on stdout.
 //!
 //! The JSON is written while the document is validated, in one pass with bounded memory. So
 //! that an invalid document never leaves JSON that looks complete, the output goes to a
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::config::Limits;
-use crate::xoev::root::document_root;
+use crate::error::exit;
 use crate::xoev::transform::{
     BinarySink, DirBinaries, DiscardBinaries, MessageIdentity, TransformError, WriteOptions,
     to_xml, transform_to_writer,
@@ -58,7 +60,7 @@ pub fn run(args: &TransformArgs) -> ExitCode {
         Ok(code) => code,
         Err(message) => {
             eprintln!("{}: {message}", args.file.display());
-            2
+            exit::FAILED
         }
     };
     ExitCode::from(code)
@@ -171,8 +173,13 @@ impl Drop for Spool {
 fn run_transform(args: &TransformArgs) -> Result<u8, String> {
     let limits = Limits::default();
     let open = |p: &Path| File::open(p).map_err(|e| format!("cannot read: {e}"));
-    let root =
-        document_root(BufReader::new(open(&args.file)?), &limits.xml).map_err(|e| e.to_string())?;
+    let root = match super::discover::root_of(&args.file, &limits) {
+        Ok(root) => root,
+        Err(not) => {
+            eprintln!("{}: {}", args.file.display(), not.message);
+            return Ok(not.code);
+        }
+    };
     let (grammar, identity) = grammar_for(args, &root.namespace, &root.local, &limits)?;
     let input = BufReader::with_capacity(64 * 1024, open(&args.file)?);
     let mut dir_sink;
@@ -202,7 +209,7 @@ fn run_transform(args: &TransformArgs) -> Result<u8, String> {
                 .map_err(|e| format!("cannot write: {e}"))?;
             drop(out);
             spool.publish()?;
-            Ok(0)
+            Ok(exit::OK)
         }
         // The spool is dropped unpublished: nothing on stdout, FILE untouched.
         Err(TransformError::Invalid(report)) => {
@@ -214,7 +221,12 @@ fn run_transform(args: &TransformArgs) -> Result<u8, String> {
                 eprintln!("{shown}: more errors not shown");
             }
             eprintln!("{shown}: invalid, not transformed");
-            Ok(1)
+            Ok(exit::INVALID)
+        }
+        // Over a limit of the transform's own: refused like a document over a reader limit.
+        Err(e @ TransformError::BufferLimit { .. }) => {
+            eprintln!("{}: {e}", args.file.display());
+            Ok(exit::INVALID)
         }
         Err(e) => Err(e.to_string()),
     }
@@ -235,10 +247,36 @@ fn run_to_xml(args: &TransformArgs) -> Result<u8, String> {
     };
     let (grammar, _) = grammar_for(args, &field("namespace")?, &field("type")?, &limits)?;
     let dir = args.binaries.clone().unwrap_or_else(|| PathBuf::from("."));
-    let xml = to_xml(&grammar, &envelope, &DirBinaries(dir)).map_err(|e| e.to_string())?;
+    let shown = args.file.display();
+    let xml = match to_xml(&grammar, &envelope, &DirBinaries(dir)) {
+        Ok(xml) => xml,
+        // The JSON does not describe a message of this schema (names the place, not values).
+        Err(e) => {
+            eprintln!("{shown}: {e}");
+            eprintln!("{shown}: invalid, no XML written");
+            return Ok(exit::INVALID);
+        }
+    };
+    // What is written must be a valid message: checked by the same engine that validates
+    // incoming messages, before a byte reaches stdout.
+    let options = xsd::ValidationOptions::from_limits(&limits);
+    let report = xsd::validate_bytes(&grammar, xml.as_bytes(), &limits, &options);
+    if !report.is_valid() {
+        for e in &report.errors {
+            eprintln!(
+                "{shown}: the XML written from it, {}:{}: {}: {}",
+                e.line, e.column, e.path, e.message
+            );
+        }
+        if report.truncated {
+            eprintln!("{shown}: more errors not shown");
+        }
+        eprintln!("{shown}: invalid, no XML written");
+        return Ok(exit::INVALID);
+    }
     std::io::stdout()
         .lock()
         .write_all(xml.as_bytes())
         .map_err(|e| format!("cannot write: {e}"))?;
-    Ok(0)
+    Ok(exit::OK)
 }

@@ -79,8 +79,40 @@ pub struct XsdLimits {
     /// Compiled size of one pattern facet's regex, in bytes (`regex` size limit). Default 16 MiB:
     /// the DIN 91379 character classes of XÖV need a few MiB.
     pub max_regex_bytes: usize,
-    /// IDs, IDREFs and identity-constraint entries tracked in one document. Default 1,000,000.
+    /// IDs, IDREFs and identity-constraint entries (rows of `xs:unique`/`xs:key` tables and
+    /// pending `xs:keyref` values) held at once for one document. Default 1,000,000: XÖV
+    /// messages carry a few hundred; a row costs about 100 bytes plus its values, which
+    /// [`max_identity_bytes`](Self::max_identity_bytes) bounds.
     pub max_identity_entries: usize,
+    /// Bytes of the values (and the element paths kept for messages) behind those entries.
+    /// Default 64 MiB: a few hundred short keys need kilobytes; without this bound a million
+    /// entries of long values, or IDREFs under a deep path, could pin gigabytes.
+    pub max_identity_bytes: usize,
+    /// How many type definitions may be built on one another: base types, list item and union
+    /// member types, anonymous types inside them, substitution-group heads. Default 64: XBau
+    /// 2.6 needs 5. Each level of a `complexContent` extension copies the base's content
+    /// model, so a chain of n levels costs n² (2,000 levels took over 4 GB); the bound also
+    /// keeps the compiler's recursion far from the end of a 2 MiB thread stack.
+    pub max_derivation_depth: usize,
+    /// Nesting of model groups in one content model, group references included. Default 64
+    /// (XBau 2.6 needs 3): matching a child element recurses once per level, at compile time
+    /// and for every element validated.
+    pub max_content_model_depth: usize,
+    /// Particles (element declarations, wildcards, groups) of one compiled content model.
+    /// Default 2,000 (XBau 2.6's largest has 23): the Unique Particle Attribution check is
+    /// quadratic in it (2,000 optional elements in a row take about a second), and an element
+    /// being validated holds up to 128 bytes of matcher state per particle.
+    pub max_content_model_particles: usize,
+    /// Particles of all compiled content models of one schema set together. Default 200,000
+    /// (XBau 2.6 has 3,026): about 200 bytes each compiled, so the models of a grammar stay
+    /// below 40 MiB.
+    pub max_grammar_particles: usize,
+    /// Schema components of one schema set: type definitions, element declarations, the
+    /// effective attribute uses of complex types (inherited ones repeated), substitution-group
+    /// memberships and identity constraints. Default 250,000 (XBau 2.6 has 4,522); bounds the
+    /// copies that extension (attribute uses) and substitution groups (transitive members)
+    /// make, at roughly 100 bytes each.
+    pub max_components: usize,
 }
 
 impl Default for XsdLimits {
@@ -90,6 +122,12 @@ impl Default for XsdLimits {
             max_schema_documents: 2_000,
             max_regex_bytes: 16 * 1024 * 1024,
             max_identity_entries: 1_000_000,
+            max_identity_bytes: 64 * 1024 * 1024,
+            max_derivation_depth: 64,
+            max_content_model_depth: 64,
+            max_content_model_particles: 2_000,
+            max_grammar_particles: 200_000,
+            max_components: 250_000,
         }
     }
 }

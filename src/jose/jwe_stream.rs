@@ -323,12 +323,14 @@ impl GcmStream {
         lengths[..8].copy_from_slice(&(self.aad_len * 8).to_be_bytes());
         lengths[8..].copy_from_slice(&(self.ct_len * 8).to_be_bytes());
         self.ghash.update_padded(&lengths);
-        let s = self.ghash.finalize();
-        let mut computed = [0u8; TAG_LEN];
+        // GHASH's output XOR the tag is E(K, J0): wiped like `ej0` itself. The GHASH state
+        // (its key H) is wiped by `ghash` on drop (its `zeroize` feature).
+        let s = Zeroizing::new(<[u8; 16]>::from(self.ghash.finalize()));
+        let mut computed = Zeroizing::new([0u8; TAG_LEN]);
         for (i, c) in computed.iter_mut().enumerate() {
             *c = s[i] ^ self.ej0[i];
         }
-        aws_lc_rs::constant_time::verify_slices_are_equal(&computed, tag).is_ok()
+        aws_lc_rs::constant_time::verify_slices_are_equal(&computed[..], tag).is_ok()
     }
 }
 
@@ -388,6 +390,17 @@ pub fn decrypt_seekable<R: Read + Seek + ?Sized>(
     keys: &KeyRing,
     limits: &JoseLimits,
 ) -> Result<StreamedPlaintext, StreamError> {
+    decrypt_within(input, output, keys, limits, MAX_GCM_CIPHERTEXT)
+}
+
+/// [`decrypt_seekable`] with GCM's length bound as a parameter (tests cannot make 64 GiB).
+fn decrypt_within<R: Read + Seek + ?Sized>(
+    input: &mut R,
+    output: &mut dyn Write,
+    keys: &KeyRing,
+    limits: &JoseLimits,
+    max_ciphertext: u64,
+) -> Result<StreamedPlaintext, StreamError> {
     let (total, [d1, d2, d3, d4]) = scan(input, limits)?;
     let range = |from: u64, to: u64| Range {
         start: from,
@@ -428,6 +441,11 @@ pub fn decrypt_seekable<R: Read + Seek + ?Sized>(
     let ct_total = usize::try_from(c.len)
         .map(base64url::decoded_len)
         .unwrap_or(usize::MAX) as u64;
+    // Known before the first block: a ciphertext longer than GCM allows can never verify, and
+    // past 2^32 − 2 blocks aws-lc's 128-bit counter would no longer be GCM's 32-bit one, so not
+    // a byte of it is decrypted or written. Its base64 is still checked, so that the verdict
+    // stays the in-memory path's (a bad character there is a base64 error, not a failure).
+    let oversized = ct_total > max_ciphertext;
     let mut gcm = GcmStream::new(&cek, iv, protected.as_bytes());
     let mut sink = if header.deflated {
         Sink::Deflated {
@@ -453,14 +471,16 @@ pub fn decrypt_seekable<R: Read + Seek + ?Sized>(
             }
             .into());
         };
-        let plain = gcm.update(&ct[..m], &mut pt);
-        sink.take(plain, output)?;
+        if !oversized {
+            let plain = gcm.update(&ct[..m], &mut pt);
+            sink.take(plain, output)?;
+        }
         left -= n as u64;
     }
     if let Some(e) = held_back {
         return Err(e.into());
     }
-    if !cek.unwrapped || ct_total > MAX_GCM_CIPHERTEXT || !gcm.verify(&tag) {
+    if !cek.unwrapped || oversized || !gcm.verify(&tag) {
         return Err(cek.failure().into());
     }
     let len = sink.finish(ct_total, output)?;
@@ -565,6 +585,50 @@ mod tests {
         assert_eq!(tag(""), None);
         let long = format!("a.b.c.d.{}", "x".repeat(100));
         assert!(tag(&long).is_some_and(|t| t.len() < 100 && !t.bytes().all(is_b64url)));
+    }
+
+    #[test]
+    fn gcm_length_limit_is_checked_before_streaming() {
+        let (keys, public, kid) = test_keys::encryption();
+        let token = encrypt(&[7u8; 64], public, kid, None).expect("encrypt");
+        let run = |max: u64, out: &mut Vec<u8>| {
+            decrypt_within(
+                &mut Cursor::new(token.as_bytes()),
+                out,
+                keys,
+                &limits(),
+                max,
+            )
+        };
+        let mut out = Vec::new();
+        assert!(run(64, &mut out).is_ok());
+        assert_eq!(out, [7u8; 64]);
+        // One block over the bound: refused, and not a byte of plaintext was written (before,
+        // the whole ciphertext was decrypted into the output first).
+        let mut out = Vec::new();
+        match run(48, &mut out) {
+            Err(StreamError::Jwe(JweError::Decrypt(_))) => {}
+            other => panic!("expected a decryption failure, got {other:?}"),
+        }
+        assert!(out.is_empty(), "{} bytes written", out.len());
+    }
+
+    #[test]
+    fn ghash_state_is_zeroized_on_drop() {
+        // GHASH's key H (E(K, 0^128)) lives inside `ghash::GHash`, out of our reach; the crate
+        // wipes it on drop only with its `zeroize` feature, so that feature is the fix.
+        let manifest: toml::Table = include_str!("../../Cargo.toml")
+            .parse()
+            .expect("Cargo.toml parses");
+        let features = manifest["dependencies"]["ghash"]
+            .get("features")
+            .and_then(toml::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            features.iter().any(|f| f.as_str() == Some("zeroize")),
+            "ghash without its zeroize feature: {features:?}"
+        );
     }
 
     #[test]

@@ -91,8 +91,9 @@ pub enum JwkError {
     Generation,
 }
 
-/// A JSON Web Key as it appears on the wire; private members are zeroized on drop.
-#[derive(Debug, Default, Deserialize, Serialize, Zeroize, ZeroizeOnDrop)]
+/// A JSON Web Key as it appears on the wire; private members are zeroized on drop and never
+/// printed by `Debug`.
+#[derive(Default, Deserialize, Serialize, Zeroize, ZeroizeOnDrop)]
 #[non_exhaustive]
 pub struct Jwk {
     /// Key type (`RSA`).
@@ -140,6 +141,31 @@ pub struct Jwk {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[zeroize(skip)]
     pub oth: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for Jwk {
+    /// Public members as they are; of the private ones (`d`, `p`, `q`, `dp`, `dq`, `qi`) only
+    /// whether they are present, so a key never reaches a log through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let private = |m: &Option<String>| m.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Jwk")
+            .field("kty", &self.kty)
+            .field("key_use", &self.key_use)
+            .field("key_ops", &self.key_ops)
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .field("x5c", &self.x5c)
+            .field("n", &self.n)
+            .field("e", &self.e)
+            .field("d", &private(&self.d))
+            .field("p", &private(&self.p))
+            .field("q", &private(&self.q))
+            .field("dp", &private(&self.dp))
+            .field("dq", &private(&self.dq))
+            .field("qi", &private(&self.qi))
+            .field("oth", &self.oth.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Jwk {
@@ -615,6 +641,25 @@ mod tests {
                 min: 4096
             })
         );
+    }
+
+    #[test]
+    fn jwk_debug_does_not_print_private_members() {
+        let jwk = Jwk::from_json(
+            r#"{"kty":"RSA","kid":"k1","n":"public-n","e":"AQAB","d":"SECRET-d","p":"SECRET-p",
+                "q":"SECRET-q","dp":"SECRET-dp","dq":"SECRET-dq","qi":"SECRET-qi",
+                "oth":[{"r":"SECRET-r"}]}"#,
+        )
+        .expect("parses");
+        let shown = format!("{jwk:?} {jwk:#?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("public-n") && shown.contains("k1"),
+            "{shown}"
+        );
+        assert!(shown.contains(r#"d: Some("<redacted>")"#), "{shown}");
+        let public = Jwk::from_json(r#"{"kty":"RSA","n":"x","e":"AQAB"}"#).expect("parses");
+        assert!(format!("{public:?}").contains("d: None"));
     }
 
     #[test]

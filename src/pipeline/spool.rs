@@ -9,8 +9,10 @@
 //! sweeping and nothing is visible to other processes. The plaintext file counts only once
 //! the GCM tag verified: on any error it is dropped unread.
 
-use std::io::{self, BufWriter};
+use std::io::{self, Write};
 use std::path::Path;
+
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::config::JoseLimits;
 use crate::fitconnect::hash::Sha512Writer;
@@ -50,7 +52,7 @@ pub fn decrypt_spooled(
 ) -> io::Result<SpooledAttachment> {
     let tag = authentication_tag(&mut jwe)?;
     let plain = tempfile::tempfile_in(spool_dir)?;
-    let mut out = Sha512Writer::new(BufWriter::with_capacity(WRITE_BUFFER, &plain));
+    let mut out = Sha512Writer::new(PlaintextBuffer::new(&plain));
     let decrypted = match decrypt_seekable(&mut jwe, &mut out, keys, limits) {
         Ok(p) => {
             let (_, sha512) = out.finish()?;
@@ -64,6 +66,54 @@ pub fn decrypt_spooled(
         Err(StreamError::Read(e) | StreamError::Write(e)) => return Err(e),
     };
     Ok(SpooledAttachment { tag, decrypted })
+}
+
+/// A write buffer for decrypted bytes (`BufWriter` would leave them in freed memory): the
+/// part written out is wiped after every flush, and the whole buffer on drop. Bytes still
+/// buffered at drop are discarded, not written — every caller flushes (`Sha512Writer::finish`)
+/// and drops the file on any error anyway.
+struct PlaintextBuffer<W: Write> {
+    inner: W,
+    buf: Zeroizing<Vec<u8>>,
+    len: usize,
+}
+
+impl<W: Write> PlaintextBuffer<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            buf: Zeroizing::new(vec![0; WRITE_BUFFER]),
+            len: 0,
+        }
+    }
+
+    fn flush_buf(&mut self) -> io::Result<()> {
+        let written = self.inner.write_all(&self.buf[..self.len]);
+        self.buf[..self.len].zeroize();
+        self.len = 0;
+        written
+    }
+}
+
+impl<W: Write> Write for PlaintextBuffer<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.len + data.len() > self.buf.len() {
+            self.flush_buf()?;
+        }
+        if data.len() >= self.buf.len() {
+            // As large as the buffer: straight through, nothing copied.
+            self.inner.write_all(data)?;
+        } else {
+            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+            self.len += data.len();
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_buf()?;
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +162,28 @@ mod tests {
         let s = decrypt_spooled(spooled(&bad), dir.path(), keys, &JoseLimits::default())
             .expect("local I/O");
         assert!(matches!(s.decrypted, Err(JweError::Decrypt(_))));
+    }
+
+    #[test]
+    fn spool_plaintext_buffer_is_wiped_after_each_flush() {
+        let mut out = Vec::new();
+        let mut w = PlaintextBuffer::new(&mut out);
+        w.write_all(b"Fachdaten: Max Mustermann").expect("write");
+        assert!(w.buf.iter().any(|&b| b != 0), "buffered until flushed");
+        w.flush().expect("flush");
+        assert!(
+            w.buf.iter().all(|&b| b == 0),
+            "buffer wiped after the flush"
+        );
+        // A write larger than the buffer goes straight through and leaves nothing behind.
+        let big = vec![0xA5u8; WRITE_BUFFER + 1];
+        w.write_all(b"x").expect("write");
+        w.write_all(&big).expect("write");
+        assert!(w.buf.iter().all(|&b| b == 0));
+        drop(w);
+        let mut expected = b"Fachdaten: Max Mustermannx".to_vec();
+        expected.extend_from_slice(&big);
+        assert_eq!(out, expected);
     }
 
     #[test]

@@ -81,22 +81,9 @@ fn write_private(path: &Path, jwk: &Jwk) -> Result<(), KeyError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    // Written to a temporary name and renamed so a crash never leaves half a key behind.
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, jwk.to_json()).map_err(io)?;
-    restrict_permissions(&tmp).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
-}
-
-#[cfg(unix)]
-fn restrict_permissions(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict_permissions(_path: &Path) -> std::io::Result<()> {
-    Ok(())
+    // 0600 from creation, atomic replace, never through a symlink.
+    let text = zeroize::Zeroizing::new(jwk.to_json());
+    crate::private_file::write(path, text.as_bytes()).map_err(io)
 }
 
 /// Generates a key with a self-signed certificate in `x5c`.

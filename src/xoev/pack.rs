@@ -25,6 +25,7 @@ use super::catalog::{Catalog, PackSpec};
 use super::pack_files::{PackFiles, PackLimits, SourceError, read_dir, read_source};
 use super::registry::{LoadedPack, PackOrigin, Registry, RootIndex};
 use super::xsd_summary::{SummaryError, summarise};
+use crate::config::Limits;
 
 /// Name of the manifest inside an installed pack.
 pub const MANIFEST: &str = "pack.toml";
@@ -47,6 +48,19 @@ pub enum PackError {
     /// No `.xsd` file declares a namespace the catalogue knows.
     #[error("no known standard found (target namespaces: {})", .0.join(", "))]
     Unrecognised(Vec<String>),
+    /// An entry schema of the pack does not compile (schema errors, or a limit of
+    /// `limits.xsd` hit by a hostile or broken pack).
+    #[error(
+        "entry schema {entry} does not compile ({} error(s)); first: {}",
+        .errors.len(),
+        .errors.first().map(ToString::to_string).unwrap_or_default()
+    )]
+    Compile {
+        /// The entry file, relative to the pack.
+        entry: String,
+        /// The schema errors.
+        errors: Vec<crate::xsd::SchemaError>,
+    },
     /// The pack is already installed and `--force` was not given.
     #[error("pack {0} is already installed (use --force to replace it)")]
     AlreadyInstalled(String),
@@ -177,7 +191,41 @@ fn loaded(
     }
 }
 
-/// Installs a pack from a directory or `.zip` into `packs_dir/<id>/`.
+/// The entry schema documents of a pack, sorted and deduplicated: each message's `entry` from
+/// the catalogue where the pack has it, and every file declaring a message root (what
+/// [`Registry::resolve`] can hand to the XSD engine).
+pub fn entry_files(spec: &PackSpec, files: &[String], roots: &RootIndex) -> Vec<String> {
+    let mut entries: Vec<String> = spec
+        .standards
+        .iter()
+        .flat_map(|s| &s.messages)
+        .filter_map(|m| m.entry.clone())
+        .filter(|e| files.contains(e))
+        .chain(roots.values().cloned())
+        .collect();
+    entries.sort_unstable();
+    entries.dedup();
+    entries
+}
+
+/// Compiles each entry schema in `dir` with the XSD engine, within `limits` — as the gateway
+/// will when a message of the pack arrives, so a pack that breaks a limit is refused here and
+/// not on the first submission.
+///
+/// # Errors
+/// [`PackError::Compile`] for the first entry that does not compile.
+pub fn compile_entries(dir: &Path, entries: &[String], limits: &Limits) -> Result<(), PackError> {
+    for entry in entries {
+        crate::xsd::compile_file(&dir.join(entry), limits).map_err(|e| PackError::Compile {
+            entry: entry.clone(),
+            errors: e.errors().to_vec(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Installs a pack from a directory or `.zip` into `packs_dir/<id>/`, after compiling its
+/// entry schemas within `xsd_limits` ([`compile_entries`]).
 ///
 /// The files are staged in a hidden sibling directory and renamed into place, so a failed
 /// install leaves no half-written pack behind.
@@ -187,6 +235,7 @@ pub fn install(
     packs_dir: &Path,
     force: bool,
     limits: &PackLimits,
+    xsd_limits: &Limits,
 ) -> Result<LoadedPack, PackError> {
     let files = read_source(source, limits)?;
     let (spec, roots) = recognise(catalog, &files, limits)?;
@@ -202,7 +251,10 @@ pub fn install(
     // Replacing moves the old pack aside first, so at every moment either the old or the new
     // pack is complete under `target`, never a mix.
     let retired = packs_dir.join(format!(".retired-{}-{}", spec.id, std::process::id()));
+    let names: Vec<String> = files.keys().cloned().collect();
+    let entries = entry_files(spec, &names, &roots);
     let result = write_pack(spec, source, &files, &staging).and_then(|()| {
+        compile_entries(&staging, &entries, xsd_limits)?;
         if target.exists() {
             fs::rename(&target, &retired).map_err(io_err(&target))?;
         }

@@ -55,6 +55,42 @@ impl Particle {
         }
     }
 
+    /// The content of an extension: `base` followed by `own`, as one sequence. Sequences
+    /// that occur exactly once are spliced in (pointless particles, §3.9.6), so a chain of
+    /// extensions gives one flat sequence, not a nesting as deep as the chain: the compiled
+    /// model, its first sets and every recursion over it stay proportional to the particles.
+    pub fn sequence_of(base: Particle, own: Particle) -> Self {
+        let mut kids = Vec::new();
+        for p in [base, own] {
+            match p {
+                Particle {
+                    min: 1,
+                    max: 1,
+                    term: Term::Sequence(children),
+                } => kids.extend(children),
+                other => kids.push(other),
+            }
+        }
+        Self {
+            min: 1,
+            max: 1,
+            term: Term::Sequence(kids),
+        }
+    }
+
+    /// Number of particles in the tree and its nesting depth (a leaf has depth 1).
+    pub fn size_and_depth(&self) -> (usize, usize) {
+        match &self.term {
+            Term::Element(_) | Term::Any(_) => (1, 1),
+            Term::Sequence(c) | Term::Choice(c) | Term::All(c) => {
+                c.iter().fold((1, 1), |(size, depth), k| {
+                    let (s, d) = k.size_and_depth();
+                    (size.saturating_add(s), depth.max(d + 1))
+                })
+            }
+        }
+    }
+
     /// Whether the particle can only match nothing.
     pub fn is_empty(&self) -> bool {
         self.max == 0
@@ -157,6 +193,8 @@ impl Model {
             multi: false,
         };
         model.add(particle);
+        // Grammars live as long as the process: no growth slack in the largest arena.
+        model.nodes.shrink_to_fit();
         model.multi = model.nodes.iter().enumerate().any(|(i, n)| {
             matches!(n.kind, NodeKind::Sequence | NodeKind::Choice)
                 && n.min >= 2
@@ -739,29 +777,20 @@ impl Model {
     }
 
     fn leaves_overlap(&self, g: &Grammar, x: u32, y: u32) -> bool {
-        let names = |leaf: u32| -> Option<Vec<QNameId>> {
-            match &self.nodes[leaf as usize].kind {
-                NodeKind::Element(e) => {
-                    let d = g.element(*e);
-                    let mut v = vec![d.name];
-                    v.extend(d.substitutes.iter().map(|(q, _)| *q));
-                    Some(v)
-                }
-                _ => None,
-            }
+        // Called for pairs of leaves, quadratically often: no allocation here.
+        let names = |e: ElemId| {
+            let d = g.element(e);
+            std::iter::once(d.name).chain(d.substitutes.iter().map(|&(q, _)| q))
         };
         match (&self.nodes[x as usize].kind, &self.nodes[y as usize].kind) {
             (NodeKind::Any(a), NodeKind::Any(b)) => wildcards_overlap(a, b),
-            (NodeKind::Any(w), _) => {
-                names(y).is_some_and(|ns| ns.iter().any(|&q| w.ns.allows(g.names.ns_of(q))))
+            (NodeKind::Any(w), NodeKind::Element(e)) | (NodeKind::Element(e), NodeKind::Any(w)) => {
+                names(*e).any(|q| w.ns.allows(g.names.ns_of(q)))
             }
-            (_, NodeKind::Any(w)) => {
-                names(x).is_some_and(|ns| ns.iter().any(|&q| w.ns.allows(g.names.ns_of(q))))
+            (NodeKind::Element(a), NodeKind::Element(b)) => {
+                names(*a).any(|q| names(*b).any(|r| r == q))
             }
-            _ => match (names(x), names(y)) {
-                (Some(a), Some(b)) => a.iter().any(|q| b.contains(q)),
-                _ => false,
-            },
+            _ => false,
         }
     }
 }
@@ -928,6 +957,28 @@ mod tests {
         assert!(run(&g, &p, &[1, 2, 0]));
         assert!(!run(&g, &p, &[0, 0, 2]));
         assert!(!run(&g, &p, &[0]));
+    }
+
+    #[test]
+    fn extension_sequences_are_spliced_not_nested() {
+        let seq = |kids| Particle {
+            min: 1,
+            max: 1,
+            term: Term::Sequence(kids),
+        };
+        let mut p = seq(vec![el(0, 0, 1)]);
+        for _ in 0..100 {
+            p = Particle::sequence_of(p, seq(vec![el(1, 0, 1)]));
+        }
+        assert_eq!(p.size_and_depth(), (102, 2));
+        // A repeated base group stays a group of its own.
+        let repeated = Particle {
+            min: 0,
+            max: UNBOUNDED,
+            term: Term::Sequence(vec![el(0, 1, 1)]),
+        };
+        let q = Particle::sequence_of(repeated, el(1, 1, 1));
+        assert_eq!(q.size_and_depth(), (4, 3));
     }
 
     #[test]

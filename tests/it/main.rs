@@ -47,5 +47,6 @@ mod xoev_transform_rules;
 mod xoev_xgewerbeanzeige;
 mod xsd_datatypes_bench;
 mod xsd_datatypes_w3c;
+mod xsd_limits;
 mod xsd_validator;
 mod xsd_xbau;

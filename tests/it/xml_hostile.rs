@@ -255,3 +255,57 @@ fn errors_do_not_echo_document_content() {
     let (err, _, _) = run(&b"<r>secret-name\0</r>"[..], &XmlLimits::default());
     assert!(!err.to_string().contains("secret"), "{err}");
 }
+
+/// One rule for the offline tools: a document over a reader limit is refused input (exit 1),
+/// wherever the limit is met — on the root element while the schema is looked up, or deeper
+/// while validating. Before, attributes on the root gave 2 and depth gave 1.
+#[test]
+fn limit_violations_exit_1_for_attributes_and_depth_alike() {
+    use super::xoev_support::{poststelle, text, xbau_xsd_dev};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = r#"x:baugenehmigung.antrag.0200 xmlns:x="http://www.xleitstelle.de/xbau/2/6""#;
+    let attrs: String = (0..5_000).map(|i| format!(" a{i}=\"1\"")).collect();
+    let docs = [
+        ("root-attributes.xml", format!("<{root}{attrs}/>")),
+        (
+            "inner-attributes.xml",
+            format!("<{root}><x:y{attrs}/></x:baugenehmigung.antrag.0200>"),
+        ),
+        (
+            "depth.xml",
+            format!(
+                "<{root}>{}{}</x:baugenehmigung.antrag.0200>",
+                "<x:a>".repeat(300),
+                "</x:a>".repeat(300)
+            ),
+        ),
+    ];
+    let schema_dir = xbau_xsd_dev();
+    for (name, doc) in docs {
+        let path = dir.path().join(name);
+        std::fs::write(&path, doc).expect("write");
+        let runs = [
+            vec!["validate".as_ref(), path.as_os_str()],
+            vec![
+                "validate".as_ref(),
+                "--schema-dir".as_ref(),
+                schema_dir.as_os_str(),
+                path.as_os_str(),
+            ],
+            vec!["transform".as_ref(), path.as_os_str()],
+        ];
+        for args in runs {
+            let out = poststelle(&args);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{name} {args:?}: {}",
+                text(&out)
+            );
+            assert!(
+                out.stdout.is_empty() || args[0] == "validate",
+                "{name}: no JSON"
+            );
+        }
+    }
+}

@@ -4,6 +4,7 @@ use std::ffi::OsStr;
 use std::io::Write as _;
 use std::path::Path;
 
+use poststelle::Limits;
 use poststelle::xoev::catalog::Catalog;
 use poststelle::xoev::pack::{self, PackError};
 use poststelle::xoev::pack_files::{PackLimits, SourceError};
@@ -62,11 +63,8 @@ fn install_list_check_and_tamper() {
     let report = text(&out);
     assert!(report.contains("OK\txbau-2.6@sha256:"), "{report}");
     assert!(report.contains("25 entry schemas present"), "{report}");
-    // The engine seam is visible until the XSD engine is wired in.
-    assert!(
-        report.contains("not compiled (XSD engine pending)"),
-        "{report}"
-    );
+    assert!(report.contains(" compiled"), "{report}");
+    assert!(!report.contains("not compiled"), "{report}");
 
     // Tamper with one file: every later load refuses the pack.
     let victim = packs.join("xbau-2.6/xbau-codes.xsd");
@@ -142,6 +140,7 @@ fn install_recognises_the_reconstructed_xgewerbeanzeige_pack() {
         tmp.path(),
         false,
         &PackLimits::default(),
+        &Limits::default(),
     )
     .expect("installs");
     assert_eq!(p.id, "xgewerbeanzeige-2.2");
@@ -164,6 +163,7 @@ fn unknown_standards_are_refused() {
         tmp.path(),
         false,
         &PackLimits::default(),
+        &Limits::default(),
     )
     .expect_err("unknown");
     assert!(matches!(err, PackError::Unrecognised(_)), "{err}");
@@ -210,6 +210,7 @@ fn install_from_an_xrepository_style_zip_prefers_xsd_dev() {
         &packs,
         false,
         &PackLimits::default(),
+        &Limits::default(),
     )
     .expect("zip installs");
     assert_eq!(p.id, "xbau-2.6");
@@ -235,7 +236,14 @@ fn hostile_zips_are_refused() {
     let install = |name: &str, entries: &[(&str, &[u8])], limits: &PackLimits| {
         let path = tmp.path().join(name);
         write_zip(&path, entries);
-        pack::install(Catalog::embedded(), &path, &packs, false, limits)
+        pack::install(
+            Catalog::embedded(),
+            &path,
+            &packs,
+            false,
+            limits,
+            &Limits::default(),
+        )
     };
     let err = install(
         "trav.zip",
@@ -286,6 +294,42 @@ fn hostile_zips_are_refused() {
 }
 
 #[test]
+fn install_refuses_a_pack_whose_schemas_break_a_compiler_limit() {
+    // A pack in the XBau namespace whose message type sits at the end of a 2,000-level
+    // extension chain: before the limits, compiling it took over 4 GB.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("hostile");
+    std::fs::create_dir(&src).expect("mkdir");
+    let schema = crate::xsd_limits::extension_chain_in(
+        "http://www.xleitstelle.de/xbau/2/6",
+        "baugenehmigung.antrag.0200",
+        2_000,
+        |i| format!("T{i}"),
+    );
+    std::fs::write(src.join("xbau-hostile.xsd"), schema).expect("write");
+    let packs = tmp.path().join("packs");
+    let out = run(
+        &["schemas", "install", src.to_str().expect("utf-8")],
+        &packs,
+    );
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("entry schema xbau-hostile.xsd does not compile"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("(limit xsd.max_derivation_depth)"),
+        "{shown}"
+    );
+    // Nothing is left behind: no pack, no staging directory.
+    let left: Vec<_> = std::fs::read_dir(&packs)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn leftovers_of_an_interrupted_install_are_not_packs() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let packs = tmp.path();
@@ -295,6 +339,7 @@ fn leftovers_of_an_interrupted_install_are_not_packs() {
         packs,
         false,
         &PackLimits::default(),
+        &Limits::default(),
     )
     .expect("installs");
     // Simulate a crash between staging and rename: a hidden copy with a manifest.
@@ -312,6 +357,7 @@ fn leftovers_of_an_interrupted_install_are_not_packs() {
         packs,
         true,
         &PackLimits::default(),
+        &Limits::default(),
     )
     .expect("force");
     assert_eq!(again.fingerprint, p.fingerprint);

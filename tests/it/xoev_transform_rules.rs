@@ -439,3 +439,92 @@ fn xoev_transform_cli_output_file_only_for_valid_documents() {
         "no temporary file left"
     );
 }
+
+/// `transform --to-xml` on an envelope the CLI itself produced from [`DOC`], after `edit`.
+fn to_xml_cli(edit: impl FnOnce(&mut Json)) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schemas = dir.path().join("xsd");
+    std::fs::create_dir(&schemas).expect("mkdir");
+    std::fs::write(schemas.join("code.xsd"), CODE_XSD).expect("write");
+    std::fs::write(schemas.join("main.xsd"), MAIN_XSD).expect("write");
+    let doc = dir.path().join("doc.xml");
+    std::fs::write(&doc, DOC).expect("write");
+    let bins = dir.path().join("bins");
+    let out = poststelle(&[
+        "transform".as_ref(),
+        "--schema-dir".as_ref(),
+        schemas.as_os_str(),
+        "--binaries".as_ref(),
+        bins.as_os_str(),
+        doc.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut envelope: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+    edit(&mut envelope);
+    let json_file = dir.path().join("edited.json");
+    std::fs::write(&json_file, envelope.to_string()).expect("write");
+    poststelle(&[
+        "transform".as_ref(),
+        "--to-xml".as_ref(),
+        "--schema-dir".as_ref(),
+        schemas.as_os_str(),
+        "--binaries".as_ref(),
+        bins.as_os_str(),
+        json_file.as_os_str(),
+    ])
+}
+
+#[test]
+fn transform_to_xml_refuses_characters_not_allowed_in_xml() {
+    let unedited = to_xml_cli(|_| {});
+    assert_eq!(unedited.status.code(), Some(0), "{}", text(&unedited));
+    let out = to_xml_cli(|e| e["data"]["item"][0] = json!("secret\u{1}value"));
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(out.stdout.is_empty(), "no XML for an invalid result");
+    assert!(shown.contains("/data/item"), "{shown}");
+    assert!(shown.contains("U+0001"), "{shown}");
+    assert!(!shown.contains("secret"), "no values in messages: {shown}");
+    let out = to_xml_cli(|e| e["data"]["note"]["#text"][0] = json!("\u{FFFF}"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("U+FFFF"), "{}", text(&out));
+}
+
+#[test]
+fn transform_to_xml_exits_1_without_output_when_the_result_is_invalid() {
+    // Before: exit 0 with XML that `validate` rejects.
+    let out = to_xml_cli(|e| e["data"]["count"] = json!("forty-two"));
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(out.stdout.is_empty(), "no XML for an invalid result");
+    assert!(shown.contains(":count: value not valid"), "{shown}");
+    assert!(
+        !shown.contains("forty-two"),
+        "no values in messages: {shown}"
+    );
+    // A required element missing from the JSON: the same.
+    let out = to_xml_cli(|e| {
+        e["data"].as_object_mut().expect("object").remove("flag");
+    });
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn to_xml_refuses_json_keys_that_are_not_xml_names() {
+    let (_dir, g) = grammar();
+    let mut bins = MemoryBinaries::default();
+    let out = transform_with_sink(
+        &g,
+        &identity(),
+        DOC.as_bytes(),
+        &Limits::default(),
+        &mut bins,
+    )
+    .expect("valid");
+    let mut e = out.to_json();
+    e["data"]["@bad name=\"x\""] = json!("1");
+    let err = to_xml(&g, &e, &bins).expect_err("not a name");
+    assert_eq!(err.path, "/data");
+    assert!(err.reason.contains("not an XML name"), "{err}");
+}

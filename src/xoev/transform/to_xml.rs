@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde_json::{Map, Value as Json};
 
+use crate::xml::chars::{first_invalid_char, is_ncname};
 use crate::xsd::Grammar;
 use crate::xsd::components::{ElemId, TypeId, TypeKind};
 
@@ -109,6 +110,28 @@ impl Writer<'_> {
         }
     }
 
+    /// `s` as it may appear in an XML 1.0 document: characters outside production `Char`
+    /// (C0 controls but tab, newline and carriage return; U+FFFE, U+FFFF) have no escape
+    /// there, so the JSON is refused, naming the character (not the value).
+    fn xml_text<'s>(&self, s: &'s str, what: &str) -> Result<&'s str, ToXmlError> {
+        match first_invalid_char(s) {
+            None => Ok(s),
+            Some(c) => Err(self.fail(format!(
+                "{what} contains U+{c:04X}, a character not allowed in XML 1.0"
+            ))),
+        }
+    }
+
+    /// A local name taken from a JSON key (wildcard children, attributes): must be an NCName,
+    /// or the output would not be well-formed.
+    fn xml_name<'s>(&self, local: &'s str, what: &str) -> Result<&'s str, ToXmlError> {
+        if is_ncname(local) {
+            Ok(local)
+        } else {
+            Err(self.fail(format!("{what} name is not an XML name (NCName)")))
+        }
+    }
+
     /// Prefix for a namespace: grammar namespaces are declared on the root as `n<id>`; others
     /// get a local declaration on the element that uses them.
     fn prefix(&self, ns: &str, local_decls: &mut Vec<(String, String)>) -> String {
@@ -138,7 +161,9 @@ impl Writer<'_> {
                 .map_err(|e| self.fail(format!("binary {id}: {e}")))?;
             return Ok(base64::engine::general_purpose::STANDARD.encode(bytes));
         }
-        to_lexical(v).ok_or_else(|| self.fail("expected a simple value"))
+        let lexical = to_lexical(v).ok_or_else(|| self.fail("expected a simple value"))?;
+        self.xml_text(&lexical, "the value")?;
+        Ok(lexical)
     }
 
     fn element(
@@ -161,6 +186,8 @@ impl Writer<'_> {
                 .ok_or_else(|| self.fail("@xsi:type names an unknown type"))?;
             type_id = Some(t);
         }
+        self.xml_name(local, "the element")?;
+        self.xml_text(ns, "the element's namespace")?;
         let kind = element_kind(g, type_id);
         let code = type_id.is_some_and(|t| is_code_type(g, t));
         let nil = v.is_null() || obj.and_then(|o| o.get(XSI_NIL_KEY)) == Some(&Json::Bool(true));
@@ -232,6 +259,8 @@ impl Writer<'_> {
                 continue;
             };
             let (ans, alocal) = parse_clark(name);
+            self.xml_name(alocal, "an attribute")?;
+            self.xml_text(ans, "an attribute's namespace")?;
             let lexical = self.lexical(av)?;
             attrs.push(' ');
             if !ans.is_empty() {
@@ -346,6 +375,7 @@ impl Writer<'_> {
                     let t = item
                         .as_str()
                         .ok_or_else(|| self.fail("#text item is not a string"))?;
+                    let t = self.xml_text(t, "the #text item")?;
                     escape(&mut self.out, t, false);
                 } else {
                     let (ns, local, decl) = resolve(k);

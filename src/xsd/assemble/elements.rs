@@ -55,13 +55,18 @@ impl Asm<'_> {
             Slot::Done | Slot::Building => {}
             Slot::Pending(src) => {
                 self.elem_slots[id as usize] = Slot::Building;
-                self.build_element(id, src, true);
+                // Substitution-group heads are built first: the same recursion as base types.
+                if self.enter_definition(src) {
+                    self.build_element(id, src, true);
+                    self.leave_definition(src);
+                }
                 self.elem_slots[id as usize] = Slot::Done;
             }
         }
     }
 
     fn build_element(&mut self, id: ElemId, src: Src, global: bool) {
+        self.count_components(1, Some(src));
         let node = self.node(src);
         let doc = self.doc(src);
         let head = match node.attr("substitutionGroup") {
@@ -158,8 +163,30 @@ impl Asm<'_> {
         id
     }
 
-    /// The particle at an `element`, `group` (ref), `sequence`, `choice`, `all` or `any` node.
+    /// The particle at an `element`, `group` (ref), `sequence`, `choice`, `all` or `any` node,
+    /// within `xsd.max_content_model_depth` and `xsd.max_content_model_particles` (`None` once
+    /// a limit is hit: the assembly stops).
     pub(in crate::xsd) fn particle(&mut self, src: Src) -> Option<Particle> {
+        if self.budget.exhausted {
+            return None;
+        }
+        let max = self.limits.xsd.max_content_model_depth;
+        if self.budget.particle_depth >= max {
+            self.over_limit(
+                Some(src),
+                format!(
+                    "model groups nested more than {max} deep (limit xsd.max_content_model_depth)"
+                ),
+            );
+            return None;
+        }
+        self.budget.particle_depth += 1;
+        let p = self.particle_at(src);
+        self.budget.particle_depth -= 1;
+        p
+    }
+
+    fn particle_at(&mut self, src: Src) -> Option<Particle> {
         let node = self.node(src);
         let (min, max) = match occurs(node) {
             Ok(mm) => mm,
@@ -185,9 +212,24 @@ impl Asm<'_> {
             }
             kind @ ("sequence" | "choice" | "all") => {
                 let kids: Vec<Src> = self.kids(src).map(|(s, _)| s).collect();
-                let mut children = Vec::with_capacity(kids.len());
+                let mut children = Vec::new();
+                let mut size = 1usize;
+                let max_particles = self.limits.xsd.max_content_model_particles;
                 for k in kids {
                     if let Some(p) = self.particle(k) {
+                        // Checked while building: group references copy their group, so a
+                        // few references can multiply the size.
+                        size = size.saturating_add(p.size_and_depth().0);
+                        if size > max_particles {
+                            self.over_limit(
+                                Some(src),
+                                format!(
+                                    "model group with more than {max_particles} particles \
+                                     (limit xsd.max_content_model_particles)"
+                                ),
+                            );
+                            return None;
+                        }
                         children.push(p);
                     }
                 }
@@ -262,6 +304,7 @@ impl Asm<'_> {
         };
         let selector = parse(self, "selector", false).into_iter().next()?;
         let fields = parse(self, "field", true);
+        self.count_components(1, Some(src));
         let id = u32::try_from(self.g.identity.len()).expect("bounded");
         self.g.identity.push(IdentityConstraint {
             name: qname,
@@ -351,6 +394,10 @@ impl Asm<'_> {
                         if !m_abstract && !blocked {
                             let eid = u32::try_from(e).expect("bounded");
                             self.g.elements[h as usize].substitutes.push((m_name, eid));
+                            self.count_components(1, None);
+                            if self.budget.exhausted {
+                                return;
+                            }
                         }
                     }
                 }

@@ -88,7 +88,30 @@ pub(super) struct Asm<'d> {
     idc_names: HashMap<String, u32>,
     /// complexContent restrictions to check once everything is built: (type, base, where).
     restrictions: Vec<(TypeId, TypeId, Src)>,
+    /// Resource accounting against `limits.xsd` (see [`Budget`]).
+    budget: Budget,
     errors: Vec<SchemaError>,
+}
+
+/// What the schema set has cost so far, against `limits.xsd`. Once a limit is hit the
+/// assembly stops building (`exhausted`): the set is refused, and whatever would follow is
+/// exactly the work the limit is there to prevent.
+#[derive(Debug, Default)]
+struct Budget {
+    /// Definition depth of each type (0 for built-ins): 1 + the deepest definition it was
+    /// built from.
+    type_depth: Vec<u32>,
+    /// One entry per type or element under construction: the deepest definition it has used
+    /// so far. Its length is the recursion depth of the builder.
+    building: Vec<u32>,
+    /// Nesting of `particle` calls (model groups and group references being built).
+    particle_depth: usize,
+    /// Particles of all compiled content models.
+    particles: usize,
+    /// Components counted against `max_components`.
+    components: usize,
+    /// A limit was hit: build nothing more.
+    exhausted: bool,
 }
 
 /// Attribute uses, prohibitions and wildcard collected from attribute declarations.
@@ -137,13 +160,16 @@ pub(crate) fn assemble(docs: &[SchemaDoc], limits: &Limits) -> Result<Grammar, V
         keyrefs: Vec::new(),
         idc_names: HashMap::new(),
         restrictions: Vec::new(),
+        budget: Budget::default(),
         errors: Vec::new(),
     };
     asm.init_builtins();
     asm.collect_tables();
     asm.collect_redefinitions();
     asm.build_all();
-    asm.finish();
+    if !asm.budget.exhausted {
+        asm.finish();
+    }
     if asm.errors.is_empty() {
         Ok(asm.g)
     } else {
@@ -267,14 +293,133 @@ impl<'d> Asm<'d> {
         self.g.types.push(def);
         self.type_slots.push(Slot::Done);
         self.type_particles.push(particle);
+        self.budget.type_depth.push(0);
         id
     }
 
+    /// Compiles a content model, unless it breaks a particle limit (then an empty model
+    /// stands in and the assembly stops: see [`Budget`]).
     pub(super) fn push_model(&mut self, particle: &Particle, src: Src) -> u32 {
         let id = u32::try_from(self.g.models.len()).expect("fewer than 2^32 models");
-        self.g.models.push(Model::compile(particle));
+        let (size, depth) = particle.size_and_depth();
+        let xsd = &self.limits.xsd;
+        let refused = if size > xsd.max_content_model_particles {
+            Some(format!(
+                "content model with {size} particles, more than {} (limit \
+                 xsd.max_content_model_particles)",
+                xsd.max_content_model_particles
+            ))
+        } else if depth > xsd.max_content_model_depth {
+            Some(format!(
+                "model groups nested {depth} deep, more than {} (limit \
+                 xsd.max_content_model_depth)",
+                xsd.max_content_model_depth
+            ))
+        } else if self.budget.particles + size > xsd.max_grammar_particles {
+            Some(format!(
+                "content models with more than {} particles in all (limit \
+                 xsd.max_grammar_particles)",
+                xsd.max_grammar_particles
+            ))
+        } else {
+            None
+        };
+        let model = match refused {
+            Some(message) => {
+                self.over_limit(Some(src), message);
+                Model::compile(&Particle::empty())
+            }
+            None => {
+                self.budget.particles += size;
+                Model::compile(particle)
+            }
+        };
+        self.g.models.push(model);
         self.model_src.push(src);
         id
+    }
+
+    /// Counts `n` more components against `xsd.max_components`.
+    pub(super) fn count_components(&mut self, n: usize, at: Option<Src>) {
+        self.budget.components = self.budget.components.saturating_add(n);
+        if self.budget.components > self.limits.xsd.max_components {
+            let max = self.limits.xsd.max_components;
+            self.over_limit(
+                at,
+                format!(
+                    "more than {max} schema components: types, elements, attribute uses, \
+                     substitution-group members and identity constraints (limit \
+                     xsd.max_components)"
+                ),
+            );
+        }
+    }
+
+    /// Reports a broken limit (once) and stops the assembly.
+    pub(super) fn over_limit(&mut self, at: Option<Src>, message: String) {
+        if self.budget.exhausted {
+            return;
+        }
+        self.budget.exhausted = true;
+        let message = format!("schema set refused: {message}");
+        match at {
+            Some(src) => self.error(src, message),
+            None => self.errors.push(SchemaError {
+                file: std::path::PathBuf::new(),
+                line: 0,
+                column: 0,
+                message,
+            }),
+        }
+    }
+
+    /// Whether a definition may start building now: false once the assembly stopped, or when
+    /// it would nest deeper than `xsd.max_derivation_depth` (reported).
+    pub(super) fn enter_definition(&mut self, at: Src) -> bool {
+        if self.budget.exhausted {
+            return false;
+        }
+        let max = self.limits.xsd.max_derivation_depth;
+        if self.budget.building.len() >= max {
+            self.over_limit(
+                Some(at),
+                format!(
+                    "type definitions built on one another more than {max} deep (limit \
+                     xsd.max_derivation_depth)"
+                ),
+            );
+            return false;
+        }
+        self.budget.building.push(0);
+        true
+    }
+
+    /// Ends a definition started by [`Asm::enter_definition`]; returns its depth (1 + the
+    /// deepest type it was derived from, see [`Asm::uses_type`]), reported when over
+    /// `xsd.max_derivation_depth`.
+    pub(super) fn leave_definition(&mut self, at: Src) -> u32 {
+        let used = self.budget.building.pop().unwrap_or(0);
+        let depth = used.saturating_add(1);
+        let max = self.limits.xsd.max_derivation_depth;
+        if depth as usize > max {
+            self.over_limit(
+                Some(at),
+                format!(
+                    "a chain of more than {max} type definitions built on one another (limit \
+                     xsd.max_derivation_depth)"
+                ),
+            );
+        }
+        depth
+    }
+
+    /// Notes that the definition being built is derived from type `t` (its base, list item or
+    /// union member type), for its definition depth.
+    pub(super) fn uses_type(&mut self, t: TypeId) {
+        let depth = self.budget.type_depth.get(t as usize).copied().unwrap_or(0);
+        if let Some(top) = self.budget.building.last_mut() {
+            *top = (*top).max(depth);
+        }
     }
 
     fn collect_tables(&mut self) {

@@ -84,17 +84,28 @@ impl Asm<'_> {
             }
             Slot::Pending(src) => {
                 self.type_slots[id as usize] = Slot::Building;
-                self.build_type(id, src);
+                self.build_counted(id, src);
                 self.type_slots[id as usize] = Slot::Done;
             }
         }
+    }
+
+    /// Builds a type within the limits on definition depth and components; once a limit is
+    /// hit the placeholder stays (the schema set is refused anyway).
+    fn build_counted(&mut self, id: TypeId, src: Src) {
+        if !self.enter_definition(src) {
+            return;
+        }
+        self.count_components(1, Some(src));
+        self.build_type(id, src);
+        self.budget.type_depth[id as usize] = self.leave_definition(src);
     }
 
     /// An anonymous type defined inline at `src` (`complexType` or `simpleType`).
     pub(in crate::xsd) fn anonymous_type(&mut self, src: Src) -> TypeId {
         let id = self.push_type(placeholder(), None);
         self.type_slots[id as usize] = Slot::Building;
-        self.build_type(id, src);
+        self.build_counted(id, src);
         self.type_slots[id as usize] = Slot::Done;
         id
     }
@@ -158,6 +169,7 @@ impl Asm<'_> {
         match &*child.kind {
             "restriction" => {
                 let base = self.simple_base(csrc, child);
+                self.uses_type(base);
                 self.require_simple(base, csrc, "the restriction base");
                 self.check_final(base, Derivations::RESTRICTION, csrc);
                 let base_st = self.simple_of(base).unwrap_or_else(|| {
@@ -186,6 +198,7 @@ impl Asm<'_> {
                         }
                     },
                 };
+                self.uses_type(item);
                 self.check_final(item, Derivations::LIST, csrc);
                 let item_st = self.simple_of(item).unwrap_or_else(fallback);
                 match SimpleType::list_of(item_st) {
@@ -202,6 +215,7 @@ impl Asm<'_> {
                     for clark in list.split(' ').filter(|s| !s.is_empty()) {
                         let t = self.type_ref(clark, csrc);
                         self.ensure_type(t);
+                        self.uses_type(t);
                         self.require_simple(t, csrc, "a union member type");
                         self.check_final(t, Derivations::UNION, csrc);
                         members.push(self.simple_of(t).unwrap_or_else(fallback));
@@ -214,6 +228,7 @@ impl Asm<'_> {
                     .collect();
                 for s in inline {
                     let t = self.anonymous_type(s);
+                    self.uses_type(t);
                     members.push(self.simple_of(t).unwrap_or_else(fallback));
                 }
                 if members.is_empty() {
@@ -340,6 +355,7 @@ impl Asm<'_> {
                     return;
                 }
                 self.ensure_type(base);
+                self.uses_type(base);
                 let method = if extension {
                     Method::Extension
                 } else {
@@ -375,11 +391,7 @@ impl Asm<'_> {
                             (None, o) => o,
                             (Some(b), Some(o)) if b.is_empty() => Some(o),
                             (Some(b), Some(o)) if o.is_empty() => Some(b),
-                            (Some(b), Some(o)) => Some(Particle {
-                                min: 1,
-                                max: 1,
-                                term: Term::Sequence(vec![b, o]),
-                            }),
+                            (Some(b), Some(o)) => Some(Particle::sequence_of(b, o)),
                         };
                         if let Content::Elements { mixed: true, .. } = base_ct.content {
                             mixed = true;
@@ -415,6 +427,7 @@ impl Asm<'_> {
                  (ct-props-correct 5)",
             );
         }
+        self.count_components(attrs.uses.len(), Some(src));
         self.type_particles[id as usize] = particle;
         self.g.types[id as usize] = TypeDef {
             name,
@@ -518,6 +531,7 @@ impl Asm<'_> {
                     Some(s) => self.anonymous_type(s),
                     None => base_simple,
                 };
+                self.uses_type(start);
                 let start_st = self.simple_of(start).unwrap_or_else(|| {
                     SimpleType::builtin(crate::xsd::datatypes::Builtin::AnySimpleType)
                 });

@@ -68,6 +68,25 @@ impl Value {
         }
     }
 
+    /// Bytes this value occupies (inline and on the heap), for the limits on what a validator
+    /// may hold per document (`xsd.max_identity_bytes`).
+    pub fn held_bytes(&self) -> usize {
+        let heap = match self {
+            Value::String(s) | Value::AnyUri(s) => s.len(),
+            Value::HexBinary(b) | Value::Base64Binary(b) => b.len(),
+            Value::QName(q) | Value::Notation(q) => q.ns.len() + q.local.len(),
+            Value::Decimal(Decimal::Big { digits, .. }) => digits.len(),
+            Value::DateTime(d) => d.frac.extra.as_ref().map_or(0, |e| e.len()),
+            Value::List(items) => items.iter().map(Value::held_bytes).sum(),
+            Value::Boolean(_)
+            | Value::Decimal(Decimal::Small { .. })
+            | Value::Float(_)
+            | Value::Double(_)
+            | Value::Duration(_) => 0,
+        };
+        size_of::<Value>() + heap
+    }
+
     /// The number of units the length facets count: characters for strings and URIs,
     /// octets for binary values, items for lists; `None` where length facets do not apply
     /// (QName and NOTATION, whose length facets XSD 1.0 errata make always satisfied).

@@ -62,8 +62,8 @@ pub struct Validator<'g> {
     root: Option<ElemId>,
     ids: HashSet<Box<str>>,
     idrefs: Vec<(Box<str>, Pos, Box<str>)>,
-    max_ids: usize,
-    id_limit_hit: bool,
+    /// What IDs, IDREFs and identity-constraint tables hold, against the limits.
+    pub(super) held: super::identity::Held,
     pub(super) seen: Vec<bool>,
     scratch: Vec<NodeState>,
     pub(super) idc: super::identity::IdcState,
@@ -73,11 +73,12 @@ pub struct Validator<'g> {
 }
 
 impl<'g> Validator<'g> {
-    /// A validator for one document.
+    /// A validator for one document, holding at most `limits.max_identity_entries` IDs,
+    /// IDREFs and identity-constraint entries of `limits.max_identity_bytes` together.
     pub fn new(
         grammar: &'g Grammar,
         options: ValidationOptions,
-        max_identity_entries: usize,
+        limits: &crate::config::XsdLimits,
     ) -> Self {
         Self {
             g: grammar,
@@ -91,8 +92,7 @@ impl<'g> Validator<'g> {
             root: None,
             ids: HashSet::new(),
             idrefs: Vec::new(),
-            max_ids: max_identity_entries,
-            id_limit_hit: false,
+            held: super::identity::Held::new(limits),
             seen: Vec::new(),
             scratch: Vec::new(),
             idc: super::identity::IdcState::default(),
@@ -690,34 +690,47 @@ impl<'g> Validator<'g> {
     }
 
     pub(super) fn record_id(&mut self, kind: IdKind, value: &str, pos: Pos) {
-        if self.ids.len() + self.idrefs.len() >= self.max_ids {
-            if !self.id_limit_hit {
-                self.id_limit_hit = true;
-                self.error(
-                    pos,
-                    ErrorKind::Limit,
-                    "too many IDs/IDREFs (limit max_identity_entries)".into(),
-                );
-            }
-            return;
-        }
+        // An IDREF keeps its element path for the message at the end of the document.
+        let entry = size_of::<(Box<str>, Pos, Box<str>)>();
         match kind {
             IdKind::Id => {
+                if !self.hold(1, entry + value.len(), pos) {
+                    return;
+                }
                 if !self.ids.insert(value.into()) {
                     let shown = self.shown(value);
                     self.error(pos, ErrorKind::Id, format!("duplicate ID{shown}"));
                 }
             }
-            IdKind::IdRef => self
-                .idrefs
-                .push((value.into(), pos, self.path.as_str().into())),
+            IdKind::IdRef => {
+                if self.hold(1, entry + value.len() + self.path.len(), pos) {
+                    self.idrefs
+                        .push((value.into(), pos, self.path.as_str().into()));
+                }
+            }
             IdKind::IdRefs => {
                 for token in value.split_ascii_whitespace() {
+                    if !self.hold(1, entry + token.len() + self.path.len(), pos) {
+                        return;
+                    }
                     self.idrefs
                         .push((token.into(), pos, self.path.as_str().into()));
                 }
             }
             IdKind::None => {}
+        }
+    }
+
+    /// Takes `entries` and `bytes` from the identity budget; reports the limit (once per
+    /// document) and returns false when they do not fit.
+    pub(super) fn hold(&mut self, entries: usize, bytes: usize, pos: Pos) -> bool {
+        match self.held.take(entries, bytes) {
+            Ok(()) => true,
+            Err(Some(message)) => {
+                self.error(pos, ErrorKind::Limit, message);
+                false
+            }
+            Err(None) => false,
         }
     }
 
@@ -730,7 +743,13 @@ impl<'g> Validator<'g> {
                 "document has no root element".into(),
             );
         }
-        for (value, at, path) in std::mem::take(&mut self.idrefs) {
+        // Over the identity limit some IDs were not recorded: no verdict on IDREFs then.
+        let idrefs = if self.held.exhausted() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.idrefs)
+        };
+        for (value, at, path) in idrefs {
             if !self.ids.contains(&value) {
                 let shown = self.shown(&value);
                 if self.errors.len() >= self.opts.max_errors {

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use crate::config::XsdLimits;
 use crate::xml::Pos;
 use crate::xsd::components::{IdcCategory, TypeId, TypeKind};
 use crate::xsd::datatypes::{NsResolver, Value};
@@ -16,6 +17,81 @@ use crate::xsd::identity::{Path, Step};
 use super::Tag;
 use super::engine::Validator;
 
+/// What a validator holds for ID/IDREF and identity-constraint checking, against
+/// `xsd.max_identity_entries` and `xsd.max_identity_bytes`: entries live until the end of the
+/// document (IDs, IDREFs) or until their tables are dropped (identity constraints).
+#[derive(Debug)]
+pub(super) struct Held {
+    max_entries: usize,
+    max_bytes: usize,
+    entries: usize,
+    bytes: usize,
+    exhausted: bool,
+}
+
+impl Held {
+    pub(super) fn new(limits: &XsdLimits) -> Self {
+        Self {
+            max_entries: limits.max_identity_entries,
+            max_bytes: limits.max_identity_bytes,
+            entries: 0,
+            bytes: 0,
+            exhausted: false,
+        }
+    }
+
+    /// Takes room for `entries` holding `bytes`. `Err(Some(message))` the first time a limit
+    /// is hit, `Err(None)` after that: the document is refused, one error says why.
+    pub(super) fn take(&mut self, entries: usize, bytes: usize) -> Result<(), Option<String>> {
+        if self.exhausted {
+            return Err(None);
+        }
+        let (e, b) = (self.entries + entries, self.bytes.saturating_add(bytes));
+        let message = if e > self.max_entries {
+            format!(
+                "more than {} ID, IDREF and identity-constraint entries in one document (limit \
+                 xsd.max_identity_entries)",
+                self.max_entries
+            )
+        } else if b > self.max_bytes {
+            format!(
+                "ID, IDREF and identity-constraint values of more than {} bytes in one document \
+                 (limit xsd.max_identity_bytes)",
+                self.max_bytes
+            )
+        } else {
+            (self.entries, self.bytes) = (e, b);
+            return Ok(());
+        };
+        self.exhausted = true;
+        Err(Some(message))
+    }
+
+    /// Returns what dropped entries held.
+    pub(super) fn give_back(&mut self, entries: usize, bytes: usize) {
+        self.entries = self.entries.saturating_sub(entries);
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+
+    /// A limit was hit: IDs, keys and keyrefs seen so far are incomplete, so the checks that
+    /// need all of them (IDREF and keyref resolution) are skipped.
+    pub(super) fn exhausted(&self) -> bool {
+        self.exhausted
+    }
+}
+
+/// Bytes one identity-constraint row holds: its values plus the table's bookkeeping.
+fn row_bytes(key: &[Value]) -> usize {
+    size_of::<Vec<Value>>() + 16 + key.iter().map(Value::held_bytes).sum::<usize>()
+}
+
+/// A key or unique table (or a keyref's pending values) with what it holds.
+#[derive(Debug, Default)]
+struct Tally {
+    entries: usize,
+    bytes: usize,
+}
+
 #[derive(Debug)]
 pub(super) struct Scope {
     idc: u32,
@@ -23,6 +99,7 @@ pub(super) struct Scope {
     seq: u64,
     table: HashSet<Vec<Value>>,
     refs: Vec<(Vec<Value>, Pos)>,
+    held: Tally,
 }
 
 #[derive(Debug)]
@@ -45,6 +122,8 @@ pub(super) struct IdcState {
     sinks: Vec<(usize, usize, usize)>,
     /// Completed key/unique tables: (constraint, scope start sequence, table).
     finished: Vec<(u32, u64, HashSet<Vec<Value>>)>,
+    /// What the finished tables hold together.
+    finished_held: Tally,
     /// Typed value of the element that just ended (only kept while constraints are active).
     pub last_value: Option<Value>,
 }
@@ -110,6 +189,7 @@ impl Validator<'_> {
                     seq: st.seq,
                     table: HashSet::new(),
                     refs: Vec::new(),
+                    held: Tally::default(),
                 });
             }
         }
@@ -205,11 +285,12 @@ impl Validator<'_> {
     /// After an element ended (its frame popped).
     pub(super) fn idc_end(&mut self, pos: Pos) {
         let g = self.g;
+        let held = &mut self.held;
         let st = &mut self.idc;
         st.depth = st.depth.saturating_sub(1);
         let depth = st.depth;
         let value = st.last_value.take();
-        let mut problems: Vec<(Pos, String)> = Vec::new();
+        let mut problems: Vec<(Pos, ErrorKind, String)> = Vec::new();
         let mut k = 0;
         while k < st.sinks.len() {
             let (ti, fi, d) = st.sinks[k];
@@ -217,12 +298,17 @@ impl Validator<'_> {
                 st.sinks.swap_remove(k);
                 let target = &mut st.targets[ti];
                 if target.fields[fi].is_some() {
-                    problems.push((pos, "a field selects more than one value".into()));
+                    problems.push((
+                        pos,
+                        ErrorKind::IdentityConstraint,
+                        "a field selects more than one value".into(),
+                    ));
                 }
                 match &value {
                     Some(v) => target.fields[fi] = Some(v.clone()),
                     None => problems.push((
                         pos,
+                        ErrorKind::IdentityConstraint,
                         "a field selects an element without a simple value".into(),
                     )),
                 }
@@ -238,17 +324,39 @@ impl Validator<'_> {
             let name = g.names.local(idc.name).to_owned();
             if t.fields.iter().any(Option::is_none) {
                 if idc.category == IdcCategory::Key {
-                    problems.push((t.pos, format!("key '{name}': a field is missing")));
+                    problems.push((
+                        t.pos,
+                        ErrorKind::IdentityConstraint,
+                        format!("key '{name}': a field is missing"),
+                    ));
                 }
                 continue;
             }
             let key: Vec<Value> = t.fields.into_iter().map(|f| f.expect("checked")).collect();
+            let bytes = row_bytes(&key);
+            match held.take(1, bytes) {
+                Ok(()) => {}
+                Err(Some(message)) => {
+                    problems.push((t.pos, ErrorKind::Limit, message));
+                    continue;
+                }
+                Err(None) => continue,
+            }
             match idc.category {
-                IdcCategory::KeyRef => scope.refs.push((key, t.pos)),
+                IdcCategory::KeyRef => {
+                    scope.refs.push((key, t.pos));
+                    scope.held.entries += 1;
+                    scope.held.bytes += bytes;
+                }
                 _ => {
-                    if !scope.table.insert(key) {
+                    if scope.table.insert(key) {
+                        scope.held.entries += 1;
+                        scope.held.bytes += bytes;
+                    } else {
+                        held.give_back(1, bytes);
                         problems.push((
                             t.pos,
+                            ErrorKind::IdentityConstraint,
                             format!(
                                 "duplicate value for {} '{name}'",
                                 category_name(idc.category)
@@ -267,15 +375,39 @@ impl Validator<'_> {
             .iter_mut()
             .filter(|s| g.identity[s.idc as usize].category != IdcCategory::KeyRef)
         {
+            // A finished table is kept for keyrefs of enclosing scopes: an empty one could
+            // match nothing, and a kept one costs an entry of its own (a million elements
+            // with a one-row table each are a million tables).
+            if s.table.is_empty() {
+                continue;
+            }
+            let own = size_of::<(u32, u64, HashSet<Vec<Value>>)>();
+            match held.take(1, own) {
+                Ok(()) => {}
+                Err(message) => {
+                    held.give_back(s.held.entries, s.held.bytes);
+                    if let Some(message) = message {
+                        problems.push((pos, ErrorKind::Limit, message));
+                    }
+                    continue;
+                }
+            }
             st.finished
                 .push((s.idc, s.seq, std::mem::take(&mut s.table)));
+            st.finished_held.entries += s.held.entries + 1;
+            st.finished_held.bytes += s.held.bytes + own;
         }
         for s in closing
             .iter()
             .filter(|s| g.identity[s.idc as usize].category == IdcCategory::KeyRef)
         {
+            held.give_back(s.held.entries, s.held.bytes);
             let idc = &g.identity[s.idc as usize];
             let Some(refer) = idc.refer else { continue };
+            if held.exhausted() {
+                // Keys were left out once the limit was hit: no verdict on keyrefs.
+                continue;
+            }
             for (key, at) in &s.refs {
                 let found = st
                     .finished
@@ -283,17 +415,30 @@ impl Validator<'_> {
                     .any(|(i, seq, table)| *i == refer && *seq >= s.seq && table.contains(key));
                 if !found {
                     let name = g.names.local(idc.name).to_owned();
-                    problems.push((*at, format!("keyref '{name}': no matching key value")));
+                    problems.push((
+                        *at,
+                        ErrorKind::IdentityConstraint,
+                        format!("keyref '{name}': no matching key value"),
+                    ));
                 }
             }
         }
-        if st.scopes.is_empty() {
+        // Finished tables serve keyrefs only: without an open keyref scope they go.
+        let keyref_open = st
+            .scopes
+            .iter()
+            .any(|s| g.identity[s.idc as usize].category == IdcCategory::KeyRef);
+        if !keyref_open {
             st.finished.clear();
+            let done = std::mem::take(&mut st.finished_held);
+            held.give_back(done.entries, done.bytes);
+        }
+        if st.scopes.is_empty() {
             st.targets.clear();
             st.sinks.clear();
         }
-        for (p, m) in problems {
-            self.error(p, ErrorKind::IdentityConstraint, m);
+        for (p, kind, m) in problems {
+            self.error(p, kind, m);
         }
     }
 }

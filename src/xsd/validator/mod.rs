@@ -199,7 +199,7 @@ pub fn validate_with<R: BufRead, O: Observer>(
     observer: &mut O,
 ) -> ValidationReport {
     let mut reader = BoundedReader::new(input, &limits.xml);
-    let mut validator = Validator::new(grammar, options.clone(), limits.xsd.max_identity_entries);
+    let mut validator = Validator::new(grammar, options.clone(), &limits.xsd);
     loop {
         // The event's own borrow ends here; the tag and the text are then borrowed from the
         // reader immutably, next to its namespace bindings (no copy per event).
