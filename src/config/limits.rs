@@ -157,6 +157,11 @@ pub struct HttpLimits {
     /// Time a connection beyond the limits has to complete its TLS handshake and request head,
     /// in ms. Default 1,000: a probe sends its request at once.
     pub probe_timeout_ms: u64,
+    /// Length of the kernel's queue of connections not yet accepted (capped by the system,
+    /// e.g. Linux `net.core.somaxconn`). Default 4,096: the accept loop drains it at once, but
+    /// a flood of reconnecting attackers can fill a short queue between two turns, and a probe
+    /// whose SYN is dropped there retries only after a second.
+    pub listen_backlog: u32,
     /// Buffer for the request line and headers, in bytes (at least 8 KiB; larger heads get
     /// 431). Default 16 KiB.
     pub max_header_bytes: usize,
@@ -189,6 +194,7 @@ impl Default for HttpLimits {
             max_connections_per_client: 32,
             probe_connections: 16,
             probe_timeout_ms: 1_000,
+            listen_backlog: 4_096,
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             header_timeout_ms: 5_000,
@@ -250,6 +256,7 @@ impl HttpLimits {
                 self.max_connections_per_client as u64,
             ),
             ("probe_timeout_ms", self.probe_timeout_ms),
+            ("listen_backlog", u64::from(self.listen_backlog)),
             ("max_headers", self.max_headers as u64),
             ("header_timeout_ms", self.header_timeout_ms),
             ("tls_handshake_timeout_ms", self.tls_handshake_timeout_ms),

@@ -1,10 +1,19 @@
 //! Who gets a connection slot: the total and per-client limits, the probe slots beyond them,
 //! and the counts the listener reports.
+//!
+//! Probe slots go to connections nobody can tell apart yet: a probe and an attacker look the
+//! same until the request head arrives. So a full set of probe slots does not refuse a new
+//! connection: it evicts the oldest one that has not sent its request head yet. A probe, which
+//! sends its request at once, is then only lost if `probe_connections` newer connections
+//! arrive within that instant; an attacker that holds probe slots by sending nothing merely
+//! churns.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
 
 use crate::config::HttpLimits;
 
@@ -38,7 +47,8 @@ impl From<IpAddr> for Client {
 pub(super) enum Slot {
     /// A regular slot: all routes, keep-alive.
     Main(Ticket),
-    /// A probe slot: one request with a short deadline, probes only.
+    /// A probe slot: one request with a short deadline, probes only; evictable until
+    /// [`Ticket::started`].
     Probe(Ticket),
     /// Nothing: close at once.
     Refused,
@@ -49,6 +59,9 @@ struct Counts {
     main: usize,
     probe: usize,
     per_client: HashMap<Client, usize>,
+    /// Probe-slot connections without a request head yet, oldest first: (id, eviction signal).
+    waiting: VecDeque<(u64, Arc<Eviction>)>,
+    next_id: u64,
 }
 
 /// Connection counts of a listener, for metrics and tests.
@@ -60,7 +73,9 @@ pub struct ListenerStats {
     pub probing: u64,
     /// Connections given a probe slot since the start (over a limit).
     pub overflowed_total: u64,
-    /// Connections closed at once since the start (over every limit).
+    /// Probe-slot connections closed for a newer one since the start.
+    pub evicted_total: u64,
+    /// Connections closed at once since the start (over every limit, no probe slot to free).
     pub refused_total: u64,
 }
 
@@ -72,6 +87,7 @@ pub(super) struct Admission {
     probes: usize,
     counts: Mutex<Counts>,
     overflowed: AtomicU64,
+    evicted: AtomicU64,
     refused: AtomicU64,
 }
 
@@ -83,6 +99,7 @@ impl Admission {
             probes: limits.probe_connections,
             counts: Mutex::new(Counts::default()),
             overflowed: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
             refused: AtomicU64::new(0),
         })
     }
@@ -105,18 +122,32 @@ impl Admission {
             return Slot::Main(Ticket {
                 admission: Arc::clone(self),
                 client: Some(client),
+                waiting: None,
             });
         }
-        if counts.probe < self.probes {
-            counts.probe += 1;
-            self.overflowed.fetch_add(1, Ordering::Relaxed);
-            return Slot::Probe(Ticket {
-                admission: Arc::clone(self),
-                client: None,
-            });
+        if counts.probe >= self.probes {
+            // Full: the oldest connection still silent makes room (its slot is counted free
+            // now; its task ends at its next poll).
+            let Some((_, evicted)) = counts.waiting.pop_front() else {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                return Slot::Refused;
+            };
+            evicted.done.store(true, Ordering::Release);
+            evicted.notify.notify_one();
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+            counts.probe -= 1;
         }
-        self.refused.fetch_add(1, Ordering::Relaxed);
-        Slot::Refused
+        counts.probe += 1;
+        counts.next_id += 1;
+        let id = counts.next_id;
+        let eviction = Arc::new(Eviction::default());
+        counts.waiting.push_back((id, Arc::clone(&eviction)));
+        self.overflowed.fetch_add(1, Ordering::Relaxed);
+        Slot::Probe(Ticket {
+            admission: Arc::clone(self),
+            client: None,
+            waiting: Some((id, eviction)),
+        })
     }
 
     pub(super) fn stats(&self) -> ListenerStats {
@@ -125,9 +156,18 @@ impl Admission {
             open: counts.main as u64,
             probing: counts.probe as u64,
             overflowed_total: self.overflowed.load(Ordering::Relaxed),
+            evicted_total: self.evicted.load(Ordering::Relaxed),
             refused_total: self.refused.load(Ordering::Relaxed),
         }
     }
+}
+
+/// The eviction signal of a probe-slot connection.
+#[derive(Debug, Default)]
+struct Eviction {
+    notify: Notify,
+    /// Set when the slot was handed to a newer connection (then it is no longer counted).
+    done: AtomicBool,
 }
 
 /// A held slot; dropping it frees the slot.
@@ -136,14 +176,40 @@ pub(super) struct Ticket {
     admission: Arc<Admission>,
     /// `Some` for a regular slot (counted per client), `None` for a probe slot.
     client: Option<Client>,
+    /// A probe slot's place in the eviction queue and its eviction signal.
+    waiting: Option<(u64, Arc<Eviction>)>,
+}
+
+impl Ticket {
+    /// Resolves when the connection was evicted for a newer one (never for a regular slot).
+    pub(super) async fn evicted(&self) {
+        match &self.waiting {
+            Some((_, eviction)) => eviction.notify.notified().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The request head arrived: the connection is no longer evictable.
+    pub(super) fn started(&self) {
+        if let Some((id, _)) = &self.waiting {
+            self.admission.lock().waiting.retain(|(w, _)| w != id);
+        }
+    }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         let mut counts = self.admission.lock();
-        match self.client {
-            None => counts.probe -= 1,
-            Some(client) => {
+        match (self.client, &self.waiting) {
+            (None, Some((id, eviction))) => {
+                counts.waiting.retain(|(w, _)| w != id);
+                // An evicted connection's slot was handed on when it was evicted.
+                if !eviction.done.load(Ordering::Acquire) {
+                    counts.probe -= 1;
+                }
+            }
+            (None, None) => counts.probe -= 1,
+            (Some(client), _) => {
                 counts.main -= 1;
                 if let Some(n) = counts.per_client.get_mut(&client) {
                     *n -= 1;
@@ -173,8 +239,8 @@ mod tests {
         text.parse().expect("ip")
     }
 
-    #[test]
-    fn one_client_cannot_take_the_slots_of_others() {
+    #[tokio::test]
+    async fn one_client_cannot_take_the_slots_of_others() {
         let a = Admission::new(&limits(4, 2, 1));
         let mut held = Vec::new();
         let mut mine = Vec::new();
@@ -182,9 +248,22 @@ mod tests {
             mine.push(a.admit(ip("10.0.0.1")));
         }
         assert!(mine.iter().all(|s| matches!(s, Slot::Main(_))));
-        // The third from the same address gets the probe slot, the fourth nothing.
+        // The third from the same address gets the probe slot; the fourth too, evicting the
+        // third (which sent no request head yet); once a probe has started, it stays and
+        // the next is refused.
+        let evicted = a.admit(ip("10.0.0.1"));
+        let Slot::Probe(first) = &evicted else {
+            panic!("probe slot")
+        };
         let probe = a.admit(ip("10.0.0.1"));
-        assert!(matches!(probe, Slot::Probe(_)));
+        let Slot::Probe(second) = &probe else {
+            panic!("probe slot")
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(1), first.evicted())
+            .await
+            .expect("the older probe-slot connection is evicted");
+        drop(evicted);
+        second.started();
         assert!(matches!(a.admit(ip("10.0.0.1")), Slot::Refused));
         // Others still get regular slots, up to the total.
         held.push(a.admit(ip("10.0.0.2")));
@@ -196,7 +275,8 @@ mod tests {
             ListenerStats {
                 open: 4,
                 probing: 1,
-                overflowed_total: 1,
+                overflowed_total: 2,
+                evicted_total: 1,
                 refused_total: 2
             }
         );

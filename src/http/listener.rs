@@ -16,12 +16,12 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::admission::{Admission, ListenerStats, Slot};
+use super::admission::{Admission, ListenerStats, Slot, Ticket};
 use super::reply::{Problem, Reply};
 use super::{ListenError, TlsFiles, tls};
 use crate::config::HttpLimits;
@@ -134,7 +134,19 @@ impl Listener {
             addr: config.addr,
             source,
         };
-        let listener = TcpListener::bind(config.addr).await.map_err(bind_failed)?;
+        let socket = if config.addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
+        .map_err(bind_failed)?;
+        // As `TcpListener::bind` does: a restarted server may bind while old connections of
+        // its predecessor linger in TIME_WAIT.
+        socket.set_reuseaddr(true).map_err(bind_failed)?;
+        socket.bind(config.addr).map_err(bind_failed)?;
+        let listener = socket
+            .listen(config.limits.listen_backlog)
+            .map_err(bind_failed)?;
         let addr = listener.local_addr().map_err(bind_failed)?;
         Ok(Bound {
             listener,
@@ -195,7 +207,14 @@ impl AcceptLoop {
             };
             let (ticket, probe) = match self.admission.admit(peer.ip()) {
                 Slot::Main(t) => (t, false),
-                Slot::Probe(t) => (t, true),
+                Slot::Probe(t) => {
+                    // Under a flood the loop runs behind, so a probe's request is often here
+                    // already: then it is not evicted while its task waits to be scheduled.
+                    if self.tls.is_none() && head_is_waiting(&stream) {
+                        t.started();
+                    }
+                    (t, true)
+                }
                 // Closing at once: the client learns it is refused instead of waiting.
                 Slot::Refused => continue,
             };
@@ -210,13 +229,29 @@ impl AcceptLoop {
                 probe,
             };
             let watcher = graceful.watcher();
+            let ticket = Arc::new(ticket);
             tokio::spawn(async move {
-                conn.run(stream, watcher).await;
-                drop(ticket);
+                tokio::select! {
+                    () = conn.run(stream, watcher, Arc::clone(&ticket)) => {}
+                    // A newer connection took this probe slot before a request head came.
+                    () = ticket.evicted() => {}
+                }
             });
         }
         drop(self.listener);
         let _ = tokio::time::timeout(self.limits.drain_timeout(), graceful.shutdown()).await;
+    }
+}
+
+/// Whether a complete request head waits in the socket's receive buffer (without reading it
+/// and without waiting).
+fn head_is_waiting(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 2048];
+    let mut read = tokio::io::ReadBuf::new(&mut buf);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match stream.poll_peek(&mut cx, &mut read) {
+        std::task::Poll::Ready(Ok(_)) => memchr::memmem::find(read.filled(), b"\r\n\r\n").is_some(),
+        _ => false,
     }
 }
 
@@ -230,7 +265,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(self, stream: TcpStream, watcher: Watcher) {
+    async fn run(self, stream: TcpStream, watcher: Watcher, ticket: Arc<Ticket>) {
         let _ = stream.set_nodelay(true);
         let handshake = if self.probe {
             self.limits.probe_timeout()
@@ -238,23 +273,25 @@ impl Connection {
             self.limits.tls_handshake_timeout()
         };
         match self.tls.clone() {
-            None => self.serve(stream, watcher).await,
+            None => self.serve(stream, watcher, ticket).await,
             Some(acceptor) => {
                 if let Ok(Ok(tls)) = tokio::time::timeout(handshake, acceptor.accept(stream)).await
                 {
-                    self.serve(tls, watcher).await;
+                    self.serve(tls, watcher, ticket).await;
                 }
             }
         }
     }
 
-    async fn serve<IO>(self, io: IO, watcher: Watcher)
+    async fn serve<IO>(self, io: IO, watcher: Watcher, ticket: Arc<Ticket>)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let request_timeout = self.limits.request_timeout();
         let handler = self.handler;
         let service = service_fn(move |req| {
+            // A request head arrived: a probe slot's connection is no longer evictable.
+            ticket.started();
             let answer = handler(req);
             async move {
                 let reply = tokio::time::timeout(request_timeout, answer)

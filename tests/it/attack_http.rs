@@ -43,7 +43,7 @@ const SLOW: usize = 300;
 /// Attackers get this long to open their connections before probing starts.
 const WARM_UP: Duration = Duration::from_secs(3);
 /// Probes per measurement, one every [`PROBE_EVERY`].
-const PROBES: usize = 60;
+const PROBES: usize = 100;
 const PROBE_EVERY: Duration = Duration::from_millis(100);
 /// A probe that takes longer counts as failed.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
