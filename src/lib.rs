@@ -11,6 +11,8 @@
 //! L3  forward                                outbox worker: routes, upstreams, retries
 //! L3  vectors                                test-vector runner and generator
 //! L2  server                                 HTTP(S): callbacks, health, metrics, admin API
+//! L2  http                                   the listener, body reading and replies server and
+//!                                            sandbox share (imports only L0)
 //! L2  sandbox                                local delivery service (hyper, SQLite)
 //! L2  fitconnect::{client, sender}           Submission API client (reqwest), sender role
 //! L2  store                                  durable state (SQLite / PostgreSQL)
@@ -26,6 +28,7 @@ pub mod config;
 pub mod error;
 pub mod fitconnect;
 pub mod forward;
+pub mod http;
 pub mod jose;
 pub mod json;
 pub mod pipeline;

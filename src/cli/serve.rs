@@ -404,7 +404,11 @@ pub(crate) async fn assemble(
         callbacks,
         admin_token,
     };
-    let server = Server::start(ServerConfig::new(config.listen), handlers)
+    let mut server_config = ServerConfig::new(config.listen);
+    server_config.probe_listen = config.probe_listen;
+    server_config.http = config.limits.http.clone();
+    server_config.limits = config.limits.server.clone();
+    let server = Server::start(server_config, handlers)
         .await
         .map_err(|e| (2, vec![e.to_string()]))?;
     Ok(Gateway {
@@ -478,6 +482,9 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             config.store,
             config.poll_interval_secs
         ));
+        if let Some(probe) = gw.server.probe_addr() {
+            log(&format!("probes on http://{probe} (/health, /ready, /metrics)"));
+        }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;

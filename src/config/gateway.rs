@@ -51,7 +51,16 @@
 //!
 //! [server]
 //! listen = "127.0.0.1:8091"
+//! probe_listen = "127.0.0.1:8092"            # optional: /health, /ready, /metrics only
 //! admin_token_file = "secrets/admin-token"   # optional
+//!
+//! [limits.http]               # the listeners (config::HttpLimits; all keys optional)
+//! max_connections = 256
+//! max_connections_per_client = 32
+//! header_timeout_ms = 5000
+//!
+//! [limits.server]             # the routes (config::ServerLimits)
+//! max_callback_bytes = 65536
 //!
 //! [dangerous]                 # logged at startup
 //! allow_plain_http = false    # http:// delivery service or upstream (local sandbox only)
@@ -62,9 +71,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::{HttpLimits, Limits, ServerLimits};
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    limits: Option<RawLimits>,
     delivery_service: Option<RawDelivery>,
     destination: Option<RawDestination>,
     store: Option<RawStore>,
@@ -158,7 +170,19 @@ struct RawRouting {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     listen: Option<String>,
+    probe_listen: Option<String>,
     admin_token_file: Option<PathBuf>,
+}
+
+/// The groups of [`Limits`] `serve` lets the file set; the others are refused as unknown keys
+/// until the code that enforces them reads the configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    #[serde(default)]
+    http: HttpLimits,
+    #[serde(default)]
+    server: ServerLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,6 +312,11 @@ pub struct GatewayConfig {
     pub default_upstreams: Vec<String>,
     /// Server listen address.
     pub listen: SocketAddr,
+    /// The probe listener's address (`/health`, `/ready`, `/metrics` only), if any.
+    pub probe_listen: Option<SocketAddr>,
+    /// The limits: `[limits.http]` and `[limits.server]` from the file, the other groups at
+    /// their defaults.
+    pub limits: Limits,
     /// Admin token file (admin API off without it).
     pub admin_token_file: Option<PathBuf>,
     /// `[dangerous] allow_plain_http`.
@@ -539,6 +568,20 @@ impl GatewayConfig {
             errors.push(format!("server.listen: {listen_text:?} is not IP:PORT"));
             SocketAddr::from(([127, 0, 0, 1], 8091))
         });
+        let probe_listen = server.probe_listen.as_deref().and_then(|text| {
+            let parsed = text.parse().ok();
+            if parsed.is_none() {
+                errors.push(format!("server.probe_listen: {text:?} is not IP:PORT"));
+            }
+            parsed
+        });
+        let raw_limits = raw.limits.unwrap_or_default();
+        errors.extend(raw_limits.http.problems("limits.http"));
+        let limits = Limits {
+            http: raw_limits.http,
+            server: raw_limits.server,
+            ..Limits::default()
+        };
 
         if errors.is_empty() {
             Ok(GatewayConfig {
@@ -556,6 +599,8 @@ impl GatewayConfig {
                 routes,
                 default_upstreams,
                 listen,
+                probe_listen,
+                limits,
                 admin_token_file: server.admin_token_file.as_deref().map(path),
                 allow_plain_http: dangerous.allow_plain_http == Some(true),
             })
@@ -643,6 +688,45 @@ mod tests {
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn server_probe_listener_and_http_limits_are_configurable() {
+        let text = r#"
+            [server]
+            probe_listen = "127.0.0.1:9000"
+            [limits.http]
+            max_connections_per_client = 8
+            header_timeout_ms = 2000
+            [limits.server]
+            max_callback_bytes = 4096
+        "#;
+        let c = GatewayConfig::from_toml(text, Path::new(".")).expect("valid");
+        assert_eq!(
+            c.probe_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9000)))
+        );
+        assert_eq!(c.limits.http.max_connections_per_client, 8);
+        assert_eq!(c.limits.http.header_timeout_ms, 2000);
+        assert_eq!(c.limits.http.max_connections, 256, "defaults stay");
+        assert_eq!(c.limits.server.max_callback_bytes, 4096);
+        let errors = GatewayConfig::from_toml(
+            "[server]\nprobe_listen = \"x\"\n[limits.http]\nheader_timeout_ms = 0\n",
+            Path::new("."),
+        )
+        .expect_err("invalid");
+        assert!(
+            errors.iter().any(|e| e.contains("probe_listen")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("limits.http.header_timeout_ms")),
+            "{errors:?}"
+        );
+        // Groups serve does not read from the file yet are refused, not silently ignored.
+        assert!(GatewayConfig::from_toml("[limits.xml]\nmax_depth = 3\n", Path::new(".")).is_err());
     }
 
     #[test]

@@ -3,8 +3,14 @@
 //! One struct, grouped by layer, so that the denial-of-service posture of the whole gateway can
 //! be reviewed in one file and tuned in one config section. Each default is what a typical
 //! XÖV/FIT-Connect deployment needs plus headroom; none is unbounded.
+//!
+//! The sandbox (`poststelle sandbox`) is a separate program with its own configuration file;
+//! its bounds are [`SandboxLimits`] (its `[limits]` section), defined here too so that every
+//! bound of the project is reviewed in this one file.
 
-use serde::Deserialize;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 /// All limits, grouped by the module that enforces them.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -17,6 +23,10 @@ pub struct Limits {
     pub xsd: XsdLimits,
     /// Limits of the JOSE layer (JWE/JWS parsing and decryption).
     pub jose: JoseLimits,
+    /// Limits of the gateway's HTTP listener (`serve`: callbacks, probes, admin API).
+    pub http: HttpLimits,
+    /// Limits of the gateway's own routes (the callback endpoint).
+    pub server: ServerLimits,
 }
 
 /// Limits enforced while reading XML, before any schema logic runs.
@@ -158,5 +168,247 @@ impl Default for JoseLimits {
             max_inflated_bytes: 64 * 1024 * 1024,
             max_jws_bytes: 1024 * 1024,
         }
+    }
+}
+
+/// Limits of an HTTP listener (the `http` module: `serve`'s server and the sandbox).
+///
+/// They make starvation expensive: a connection that sends nothing, or sends slowly, holds a
+/// slot only briefly, one client address cannot take every slot, and `/health` and `/ready`
+/// keep a small budget of their own beyond the limits (see `http` for the design).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HttpLimits {
+    /// Connections served at once. Default 256: callbacks, probes and operators need a
+    /// handful; the rest is headroom for bursts. Further connections are not queued in the
+    /// kernel backlog (where a probe would wait behind them) but refused at once.
+    pub max_connections: usize,
+    /// Connections from one client address at once (IPv6: one /64). Default 32, so that one
+    /// attacker cannot take the slots of others. Behind a reverse proxy every request comes
+    /// from the proxy's address: set it to `max_connections` there and let the proxy limit.
+    pub max_connections_per_client: usize,
+    /// Connections beyond either limit that are still read, with [`Self::probe_timeout_ms`],
+    /// and answered only for `/health` and `/ready` (anything else: 503). Default 16: enough
+    /// for the probes of an orchestrator; further connections are closed at once.
+    pub probe_connections: usize,
+    /// Time a connection beyond the limits has to complete its TLS handshake and request head,
+    /// in ms. Default 1,000: a probe sends its request at once.
+    pub probe_timeout_ms: u64,
+    /// Length of the kernel's queue of connections not yet accepted (capped by the system,
+    /// e.g. Linux `net.core.somaxconn`). Default 4,096: the accept loop drains it at once, but
+    /// a flood of reconnecting attackers can fill a short queue between two turns, and a probe
+    /// whose SYN is dropped there retries only after a second.
+    pub listen_backlog: u32,
+    /// Buffer for the request line and headers, in bytes (at least 8 KiB; larger heads get
+    /// 431). Default 16 KiB.
+    pub max_header_bytes: usize,
+    /// Header fields in one request. Default 64.
+    pub max_headers: usize,
+    /// Time for a request head to arrive, in ms, counted from the moment the connection waits
+    /// for it: it is also the keep-alive idle time. Default 5,000: a silent socket holds a slot
+    /// at most this long (the attack run measured 10 s slots exhausting the pool).
+    pub header_timeout_ms: u64,
+    /// Time for the TLS handshake, in ms. Default 5,000.
+    pub tls_handshake_timeout_ms: u64,
+    /// Time from a complete request head to the response (body reading included), in ms.
+    /// Default 60,000: the slowest legitimate request is a store query of the admin API.
+    pub request_timeout_ms: u64,
+    /// Slowest accepted request body after [`Self::body_grace_ms`], in bytes per second.
+    /// Default 16 KiB/s: a client that drips its body is cut off long before any overall
+    /// deadline (the attack run held slots 30 s with one byte per second).
+    pub min_body_bytes_per_sec: u64,
+    /// Time a body may take before the minimum rate applies, in ms. Default 2,000: covers the
+    /// first round trips of a slow but honest link.
+    pub body_grace_ms: u64,
+    /// How long shutdown waits for requests in flight, in ms. Default 30,000.
+    pub drain_timeout_ms: u64,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 256,
+            max_connections_per_client: 32,
+            probe_connections: 16,
+            probe_timeout_ms: 1_000,
+            listen_backlog: 4_096,
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            header_timeout_ms: 5_000,
+            tls_handshake_timeout_ms: 5_000,
+            request_timeout_ms: 60_000,
+            min_body_bytes_per_sec: 16 * 1024,
+            body_grace_ms: 2_000,
+            drain_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl HttpLimits {
+    /// [`Self::header_timeout_ms`] as a duration.
+    #[must_use]
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    /// [`Self::probe_timeout_ms`] as a duration.
+    #[must_use]
+    pub fn probe_timeout(&self) -> Duration {
+        Duration::from_millis(self.probe_timeout_ms)
+    }
+
+    /// [`Self::tls_handshake_timeout_ms`] as a duration.
+    #[must_use]
+    pub fn tls_handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.tls_handshake_timeout_ms)
+    }
+
+    /// [`Self::request_timeout_ms`] as a duration.
+    #[must_use]
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// [`Self::body_grace_ms`] as a duration.
+    #[must_use]
+    pub fn body_grace(&self) -> Duration {
+        Duration::from_millis(self.body_grace_ms)
+    }
+
+    /// [`Self::drain_timeout_ms`] as a duration.
+    #[must_use]
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_millis(self.drain_timeout_ms)
+    }
+
+    /// The findings of a configuration that cannot work (zero limits or timeouts), each
+    /// prefixed with `section` (e.g. `limits.http`).
+    #[must_use]
+    pub fn problems(&self, section: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, value) in [
+            ("max_connections", self.max_connections as u64),
+            (
+                "max_connections_per_client",
+                self.max_connections_per_client as u64,
+            ),
+            ("probe_timeout_ms", self.probe_timeout_ms),
+            ("listen_backlog", u64::from(self.listen_backlog)),
+            ("max_headers", self.max_headers as u64),
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("tls_handshake_timeout_ms", self.tls_handshake_timeout_ms),
+            ("request_timeout_ms", self.request_timeout_ms),
+        ] {
+            if value == 0 {
+                out.push(format!("{section}.{name} must be at least 1"));
+            }
+        }
+        out
+    }
+}
+
+/// Limits of the gateway's own routes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ServerLimits {
+    /// Largest callback body, in bytes (413 beyond, before a byte of it is read when the
+    /// length is declared). Default 64 KiB: a callback names submission ids, a few hundred
+    /// bytes each at most.
+    pub max_callback_bytes: usize,
+    /// Time for a callback body to arrive once its headers passed the checks, in ms. Default
+    /// 5,000: the body is read before its MAC can be checked, so this bounds what an
+    /// unauthenticated sender can hold.
+    pub callback_body_timeout_ms: u64,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_callback_bytes: 64 * 1024,
+            callback_body_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl ServerLimits {
+    /// [`Self::callback_body_timeout_ms`] as a duration.
+    #[must_use]
+    pub fn callback_body_timeout(&self) -> Duration {
+        Duration::from_millis(self.callback_body_timeout_ms)
+    }
+}
+
+/// Bounds of the sandbox (`poststelle sandbox`, its `[limits]` section).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SandboxLimits {
+    /// Body of JSON control requests (create submission, token). Default 64 KiB.
+    pub max_json_bytes: usize,
+    /// Body of `PUT /submissions/{id}` (two JWEs). Default 20 MiB: Fachdaten are capped at
+    /// 10 MB, JWE base64 adds a third, plus metadata.
+    pub max_submit_bytes: usize,
+    /// One attachment JWE. Default 500 MB (FIT-Connect's documented maximum, §9). Uploads are
+    /// streamed to a file, so this bounds disk, not memory.
+    pub max_attachment_bytes: usize,
+    /// Announced attachments per submission. Default 100 (§9).
+    pub max_attachments: usize,
+    /// One posted SET. Default 64 KiB.
+    pub max_set_bytes: usize,
+    /// Time to receive a whole request body, in seconds. Default 600 (500 MB uploads; the
+    /// minimum rate of `http` cuts off slow senders much earlier).
+    pub body_timeout_secs: u64,
+    /// Largest page (`limit`) for lists. Default 500 (§9).
+    pub max_page: u32,
+    /// Page size when `limit` is absent. Default 100.
+    pub default_page: u32,
+    /// The earlier name of `http.header_timeout_ms`, in seconds; still read so that the
+    /// `sandbox.toml` files written by earlier versions start, and then it wins. Not written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_timeout_secs: Option<u64>,
+    /// The listener: connections, head and body timing. Defaults as for the gateway, except a
+    /// request timeout of 660 s (a 500 MB upload) and a drain time of 5 s (a test double).
+    pub http: HttpLimits,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        Self {
+            max_json_bytes: 64 * 1024,
+            max_submit_bytes: 20 * 1024 * 1024,
+            max_attachment_bytes: 500 * 1000 * 1000,
+            max_attachments: 100,
+            max_set_bytes: 64 * 1024,
+            body_timeout_secs: 600,
+            max_page: 500,
+            default_page: 100,
+            header_timeout_secs: None,
+            http: HttpLimits {
+                request_timeout_ms: 660_000,
+                drain_timeout_ms: 5_000,
+                ..HttpLimits::default()
+            },
+        }
+    }
+}
+
+impl SandboxLimits {
+    /// [`Self::body_timeout_secs`] as a duration.
+    #[must_use]
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
+
+    /// The listener limits in effect: [`Self::http`], with the legacy
+    /// [`Self::header_timeout_secs`] applied when it is given.
+    #[must_use]
+    pub fn listener(&self) -> HttpLimits {
+        let mut http = self.http.clone();
+        if let Some(secs) = self.header_timeout_secs {
+            http.header_timeout_ms = secs.saturating_mul(1000);
+        }
+        http
     }
 }

@@ -4,4 +4,6 @@
 pub mod gateway;
 mod limits;
 
-pub use limits::{JoseLimits, Limits, XmlLimits, XsdLimits};
+pub use limits::{
+    HttpLimits, JoseLimits, Limits, SandboxLimits, ServerLimits, XmlLimits, XsdLimits,
+};

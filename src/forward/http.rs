@@ -3,21 +3,15 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use base64::Engine as _;
-use hyper::body::{Body, Bytes, Frame, SizeHint};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use reqwest::{Certificate, Client, Identity, redirect};
-use tokio::io::{AsyncRead, ReadBuf};
 
 use super::upstream::{DeliveryFailure, HttpUpstream};
 use super::{ForwardError, attachments_of, safe_component};
+use crate::http::reply::FileBody;
 use crate::store::{AttachmentMeta, Store, StoreError};
-
-/// Read size when streaming an attachment.
-const CHUNK: usize = 64 * 1024;
 
 /// The idempotency header: the submission id, so a re-delivery after a lost response is
 /// recognisable upstream.
@@ -229,65 +223,6 @@ impl Drop for SpoolFile {
     fn drop(&mut self) {
         // Best effort: a leftover only wastes space; its name marks it as ours.
         let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// A request body streamed from a file in bounded chunks, so an attachment is never held whole
-/// in memory.
-struct FileBody {
-    file: tokio::fs::File,
-    buf: Box<[u8]>,
-    remaining: u64,
-}
-
-impl FileBody {
-    async fn open(path: &Path, size: u64) -> io::Result<Self> {
-        Ok(Self {
-            file: tokio::fs::File::open(path).await?,
-            buf: vec![0; CHUNK].into_boxed_slice(),
-            remaining: size,
-        })
-    }
-}
-
-impl Body for FileBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        let this = self.get_mut();
-        if this.remaining == 0 {
-            return Poll::Ready(None);
-        }
-        let mut read = ReadBuf::new(&mut this.buf);
-        match Pin::new(&mut this.file).poll_read(cx, &mut read) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(Ok(())) => {
-                let filled = read.filled();
-                if filled.is_empty() {
-                    // Shorter than the stored size: the upstream must not get a truncated file.
-                    return Poll::Ready(Some(Err(io::ErrorKind::UnexpectedEof.into())));
-                }
-                let n = u64::try_from(filled.len())
-                    .unwrap_or(u64::MAX)
-                    .min(this.remaining);
-                this.remaining -= n;
-                let n = usize::try_from(n).unwrap_or(filled.len());
-                Poll::Ready(Some(Ok(Frame::data(Bytes::copy_from_slice(&filled[..n])))))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.remaining == 0
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.remaining)
     }
 }
 

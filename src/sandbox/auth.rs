@@ -198,16 +198,14 @@ impl Authority {
     pub(crate) fn grant(&self, authorization: Option<&str>) -> ApiResult<Grant> {
         let unauthorized = |d: &str| ApiProblem::new(problem::UNAUTHORIZED, d);
         let value = authorization.ok_or_else(|| unauthorized("Authorization header missing"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| unauthorized("not a Bearer token"))?;
+        let token =
+            crate::http::bearer_token(value).ok_or_else(|| unauthorized("not a Bearer token"))?;
         let tokens = self
             .tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let grant = tokens
-            .get(token.trim())
+            .get(token)
             .ok_or_else(|| unauthorized("unknown token"))?;
         if grant.expires <= Instant::now() {
             return Err(unauthorized("token expired"));
@@ -279,6 +277,9 @@ mod tests {
         let token = ok["access_token"].as_str().expect("token string");
         let grant = a.grant(Some(&format!("Bearer {token}"))).expect("grant");
         assert!(a.require_send(&grant).is_ok());
+        // The scheme in any case (RFC 7235), as the gateway's admin API takes it.
+        assert!(a.grant(Some(&format!("BEARER {token}"))).is_ok());
+        assert!(a.grant(Some(&format!("Basic {token}"))).is_err());
         assert_eq!(
             a.require_subscribe(&grant, "d").map_err(|p| p.kind),
             Err(problem::INSUFFICIENT_SCOPE)

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::SandboxLimits;
+
 /// Why a configuration is refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -38,7 +40,7 @@ pub struct SandboxConfig {
     pub token_lifetime_secs: u64,
     /// PKCS#8 PEM or private JWK file of the sandbox's own PS512 key; generated when absent.
     pub service_signing_key: Option<PathBuf>,
-    /// Request size and time limits.
+    /// Request size and time limits, the listener's included (`[limits]`, `[limits.http]`).
     pub limits: SandboxLimits,
     /// Protocol values that are not confirmed and therefore data.
     pub profile: Profile,
@@ -99,47 +101,6 @@ impl Dangerous {
             on.push("dangerous.allow_replacing_parts: stored JWEs may be replaced after submit");
         }
         on
-    }
-}
-
-/// Bounds on requests.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct SandboxLimits {
-    /// Body of JSON control requests (create submission, token). Default 64 KiB.
-    pub max_json_bytes: usize,
-    /// Body of `PUT /submissions/{id}` (two JWEs). Default 20 MiB: Fachdaten are capped at
-    /// 10 MB, JWE base64 adds a third, plus metadata.
-    pub max_submit_bytes: usize,
-    /// One attachment JWE. Default 500 MB (FIT-Connect's documented maximum, §9).
-    pub max_attachment_bytes: usize,
-    /// Announced attachments per submission. Default 100 (§9).
-    pub max_attachments: usize,
-    /// One posted SET. Default 64 KiB.
-    pub max_set_bytes: usize,
-    /// Time to receive a whole request body, in seconds. Default 600 (500 MB uploads).
-    pub body_timeout_secs: u64,
-    /// Time to receive the request head, in seconds. Default 30.
-    pub header_timeout_secs: u64,
-    /// Largest page (`limit`) for lists. Default 500 (§9).
-    pub max_page: u32,
-    /// Page size when `limit` is absent. Default 100.
-    pub default_page: u32,
-}
-
-impl Default for SandboxLimits {
-    fn default() -> Self {
-        Self {
-            max_json_bytes: 64 * 1024,
-            max_submit_bytes: 20 * 1024 * 1024,
-            max_attachment_bytes: 500 * 1000 * 1000,
-            max_attachments: 100,
-            max_set_bytes: 64 * 1024,
-            body_timeout_secs: 600,
-            header_timeout_secs: 30,
-            max_page: 500,
-            default_page: 100,
-        }
     }
 }
 
@@ -396,6 +357,7 @@ impl SandboxConfig {
         if l.default_page == 0 || l.default_page > l.max_page {
             findings.push("limits.default_page must be 1..=max_page".into());
         }
+        findings.extend(l.listener().problems("limits.http"));
         if findings.is_empty() {
             Ok(())
         } else {

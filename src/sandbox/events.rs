@@ -46,6 +46,7 @@ fn tag_of(jwe: &str) -> String {
 }
 
 /// The authentication tags of a submission's JWEs.
+/// `attachments`: (attachmentId, authentication tag), as the store keeps them.
 pub(crate) fn authentication_tags(
     metadata: &str,
     data: Option<&str>,
@@ -54,10 +55,7 @@ pub(crate) fn authentication_tags(
     AuthenticationTags {
         metadata: tag_of(metadata),
         data: data.map(tag_of),
-        attachments: attachments
-            .iter()
-            .map(|(id, jwe)| (id.clone(), tag_of(jwe)))
-            .collect::<BTreeMap<_, _>>(),
+        attachments: attachments.iter().cloned().collect::<BTreeMap<_, _>>(),
     }
 }
 

@@ -31,15 +31,13 @@ pub mod problem;
 mod routes;
 pub mod store;
 mod submissions;
+mod upload;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 pub use config::{
     ClientConfig, ClientRole, ConfigError, Dangerous, DestinationConfig, SandboxConfig,
@@ -66,7 +64,10 @@ pub enum SandboxError {
     /// The database could not be opened.
     #[error("sandbox database: {0}")]
     Store(#[from] StoreError),
-    /// Binding the listener or creating the data directory failed.
+    /// The listener could not start.
+    #[error(transparent)]
+    Listen(#[from] crate::http::ListenError),
+    /// Creating the data directory failed.
     #[error("{what}: {source}")]
     Io {
         /// What was attempted.
@@ -125,10 +126,8 @@ pub struct Sandbox;
 /// for open requests to finish.
 #[derive(Debug)]
 pub struct SandboxHandle {
-    addr: SocketAddr,
+    listener: crate::http::Listener,
     base_url: String,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
     state: Arc<State>,
 }
 
@@ -219,7 +218,10 @@ impl Sandbox {
         let store = if config.ephemeral {
             Store::in_memory()?
         } else {
-            Store::open(&config.data_dir.join("sandbox.sqlite3"))?
+            Store::open(
+                &config.data_dir.join("sandbox.sqlite3"),
+                &config.data_dir.join("attachments"),
+            )?
         };
         // Key generation takes seconds (RSA-4096): off the async workers.
         let cfg = config.clone();
@@ -229,17 +231,13 @@ impl Sandbox {
                 what: "key preparation".into(),
                 source: std::io::Error::other(e.to_string()),
             })??;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| SandboxError::Io {
-                what: format!("binding {}", config.listen),
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| SandboxError::Io {
-            what: "reading the bound address".into(),
-            source,
-        })?;
-        let base_url = format!("http://{addr}");
+        let listen = crate::http::ListenerConfig {
+            addr: config.listen,
+            tls: None,
+            limits: config.limits.listener(),
+        };
+        let bound = crate::http::Listener::bind(&listen).await?;
+        let base_url = format!("http://{}", bound.addr());
         let issuer = config.issuer.clone().unwrap_or_else(|| base_url.clone());
         let state = Arc::new(State {
             auth: Authority::new(
@@ -257,13 +255,26 @@ impl Sandbox {
             service_key,
             destinations,
         });
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(http::serve(listener, Arc::clone(&state), stopped));
+        let route = |probe: bool| {
+            let state = Arc::clone(&state);
+            crate::http::handler(move |req| {
+                let state = Arc::clone(&state);
+                async move {
+                    if probe {
+                        routes::probe(state, req).await
+                    } else {
+                        routes::handle(state, req).await
+                    }
+                }
+            })
+        };
+        let listener = bound.serve(crate::http::Routes {
+            main: route(false),
+            probes: route(true),
+        });
         Ok(SandboxHandle {
-            addr,
+            listener,
             base_url,
-            stop,
-            task,
             state,
         })
     }
@@ -273,7 +284,7 @@ impl SandboxHandle {
     /// The bound address (with the real port when `listen` had port 0).
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.listener.addr()
     }
 
     /// `http://<addr>`: base of the Submission API (`/v1`, `/v2`), `/token` and
@@ -340,9 +351,14 @@ impl SandboxHandle {
         Ok(())
     }
 
+    /// Connection counts of the listener.
+    #[must_use]
+    pub fn stats(&self) -> crate::http::ListenerStats {
+        self.listener.stats()
+    }
+
     /// Stops accepting, lets open requests finish (a few seconds at most) and returns.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.listener.shutdown().await;
     }
 }

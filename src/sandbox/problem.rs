@@ -7,7 +7,7 @@
 //! ([`Profile::problem_prefix`](super::config::Profile)), so it can follow FITKO without a
 //! code change.
 
-use serde::Serialize;
+use crate::http::reply::Problem;
 
 /// One row of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +68,8 @@ catalogue! {
     INVALID_EVENT = 422, "invalid-event", "The security event token was refused.";
     REQUEST_TIMEOUT = 408, "request-timeout", "The request body was not received in time.";
     INTERNAL_ERROR = 500, "internal-error", "The sandbox failed to process the request.";
+    SERVICE_UNAVAILABLE = 503, "service-unavailable",
+        "The sandbox is busy; retry later.";
 }
 
 /// A problem to answer with: its kind plus a detail that never echoes request content.
@@ -92,22 +94,15 @@ impl ApiProblem {
     /// The `application/problem+json` body for `prefix` and the request path (`instance`).
     #[must_use]
     pub fn body(&self, prefix: &str, instance: &str) -> Vec<u8> {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            r#type: String,
-            title: &'a str,
-            status: u16,
-            detail: &'a str,
-            instance: &'a str,
-        }
-        serde_json::to_vec(&Body {
-            r#type: format!("{prefix}{}", self.kind.slug),
+        let type_uri = format!("{prefix}{}", self.kind.slug);
+        Problem {
+            type_uri: &type_uri,
             title: self.kind.title,
             status: self.kind.status,
             detail: &self.detail,
-            instance,
-        })
-        .expect("a problem body serializes")
+            instance: Some(instance),
+        }
+        .to_json()
     }
 }
 

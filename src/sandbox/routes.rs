@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -52,6 +51,27 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
     }
 }
 
+/// Answers a request on a connection beyond the listener's limits: `/health` only.
+pub(crate) async fn probe(state: Arc<State>, req: Request<Incoming>) -> Reply {
+    if req.uri().path() == "/health" && req.method() == Method::GET {
+        return health();
+    }
+    let busy = ApiProblem::new(
+        problem::SERVICE_UNAVAILABLE,
+        "the sandbox is at its connection limit; retry later",
+    );
+    http::problem(
+        &busy,
+        &state.config.profile.problem_prefix,
+        req.uri().path(),
+    )
+}
+
+/// `GET /health`: 200 while the sandbox serves (liveness for orchestrated test setups).
+fn health() -> Reply {
+    http::text(200, "ok\n")
+}
+
 fn method_not_allowed() -> ApiProblem {
     ApiProblem::new(
         problem::METHOD_NOT_ALLOWED,
@@ -67,6 +87,8 @@ async fn dispatch(state: &Arc<State>, req: Request<Incoming>) -> ApiResult<Reply
     match segments.as_slice() {
         ["token"] if method == Method::POST => token(state, req).await,
         ["token"] => Err(method_not_allowed()),
+        ["health"] if method == Method::GET => Ok(health()),
+        ["health"] => Err(method_not_allowed()),
         [".well-known", "jwks.json"] if method == Method::GET => Ok(http::json(
             200,
             &json!({ "keys": [state.service_key.public.jwk] }),
@@ -206,10 +228,9 @@ fn destination(state: &State, api: Api, id: &str) -> ApiResult<Reply> {
     ))
 }
 
-/// Reads the body within `limit` and the configured body timeout.
+/// Reads the body within `limit`, the configured body timeout and minimum rate.
 pub(crate) async fn read(state: &State, req: Request<Incoming>, limit: usize) -> ApiResult<Bytes> {
-    let timeout = Duration::from_secs(state.config.limits.body_timeout_secs);
-    http::read_body(req, limit, timeout).await
+    http::read_body(req, state.body_limits(limit)).await
 }
 
 /// Refuses a request whose media type (parameters ignored) is not one of `accepted`.
@@ -282,6 +303,12 @@ fn store_problem(e: StoreError) -> ApiProblem {
 }
 
 impl State {
+    /// The bounds of a body of at most `max_bytes`.
+    pub(crate) fn body_limits(&self, max_bytes: usize) -> crate::http::BodyLimits {
+        let limits = &self.config.limits;
+        crate::http::BodyLimits::new(max_bytes, limits.body_timeout(), &limits.http)
+    }
+
     /// A configured destination or `destination-not-found`.
     pub(crate) fn destination(&self, id: &str) -> ApiResult<&Destination> {
         self.destinations.get(id).ok_or_else(|| {

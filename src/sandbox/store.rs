@@ -1,17 +1,28 @@
-//! Durable sandbox state in SQLite (a file, or `:memory:` with `--ephemeral`).
+//! Durable sandbox state in SQLite (a file, or `:memory:` with `--ephemeral`), attachment JWEs
+//! as files beside it.
 //!
 //! Design note:
 //! - Tables: `submissions` (one row per submission, status and the two JWEs), `attachments`
-//!   (one row per uploaded attachment JWE), `events` (the case event log, one SET per row,
-//!   ordered by an autoincrement `seq` — the log is append-only).
+//!   (one row per uploaded attachment: its file in the blob directory, its authentication tag
+//!   and size), `events` (the case event log, one SET per row, ordered by an autoincrement
+//!   `seq` — the log is append-only).
+//! - Attachment JWEs (up to 500 MB each) never pass through memory whole: an upload is
+//!   streamed into `<uuid>.part` in the blob directory, renamed to `<uuid>.jwe` and (file
+//!   mode) fsynced, and only then recorded in a row ([`Store::put_attachment`]). A replaced
+//!   file is deleted after the commit that stopped naming it. A crash leaves at most files
+//!   no row names; [`Store::open`] sweeps them. Downloads stream the named file.
 //! - Every mutating call is one transaction; a state check and the write it guards happen in
 //!   the same transaction, so concurrent requests cannot both pass a check (e.g. two submits).
 //! - File mode uses WAL with `synchronous=FULL`: a 2xx answer means the change is on disk.
 //! - Recovery is SQLite's own; on restart the sandbox serves exactly what was committed.
+//! - Databases of earlier versions held attachment JWEs in the row (`attachments.jwe`); they
+//!   are moved to files once, when such a database is opened.
 //! - Access tokens are not stored: after a restart clients fetch a new token, as they must
 //!   after 30 minutes anyway.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension as _, params};
@@ -35,6 +46,9 @@ pub enum StoreError {
     /// A stored value is corrupt.
     #[error("stored value is corrupt")]
     Corrupt,
+    /// An attachment file could not be written, read or removed.
+    #[error("attachment file: {0}")]
+    File(#[from] std::io::Error),
 }
 
 /// Status of a submission (protocol notes §1.5).
@@ -141,10 +155,36 @@ pub struct Submission {
     pub created_at: i64,
 }
 
+/// An attachment JWE complete in the blob directory, not yet recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentFile {
+    /// The file name within the blob directory (`<uuid>.jwe`).
+    pub name: String,
+    /// Part 5 of the JWE as sent (its authentication tag).
+    pub tag: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A size as SQLite stores it (files are far below `i64::MAX` bytes).
+fn sql_size(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
+}
+
 /// The shared, thread-safe store handle.
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    blobs: Arc<Blobs>,
+}
+
+/// The blob directory; in ephemeral mode a temporary one, removed with the store.
+#[derive(Debug)]
+struct Blobs {
+    dir: PathBuf,
+    /// Whether files are fsynced (file mode) before their row is written.
+    durable: bool,
+    _temp: Option<tempfile::TempDir>,
 }
 
 const SCHEMA: &str = "
@@ -167,7 +207,9 @@ CREATE INDEX IF NOT EXISTS submissions_by_case ON submissions(case_id);
 CREATE TABLE IF NOT EXISTS attachments (
     submission_id TEXT NOT NULL,
     attachment_id TEXT NOT NULL,
-    jwe TEXT NOT NULL,
+    file TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    size INTEGER NOT NULL,
     PRIMARY KEY (submission_id, attachment_id)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -206,31 +248,164 @@ const SELECT_SUBMISSION: &str = "SELECT id, case_id, destination_id, client_id, 
      service, announced, status, encrypted_metadata, encrypted_data, created_at FROM submissions";
 
 impl Store {
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`, with attachment files in
+    /// `blob_dir` (created if needed); moves attachments of an earlier version's database into
+    /// files and removes files no row names.
     ///
     /// # Errors
-    /// [`StoreError::Sqlite`].
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// [`StoreError::Sqlite`] or [`StoreError::File`].
+    pub fn open(path: &Path, blob_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(blob_dir)?;
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        Self::init(conn)
+        let store = Self::init(
+            conn,
+            Blobs {
+                dir: blob_dir.to_owned(),
+                durable: true,
+                _temp: None,
+            },
+        )?;
+        store.sweep()?;
+        Ok(store)
     }
 
-    /// An in-memory database (lost when the sandbox stops).
+    /// An in-memory database with attachment files in a temporary directory (all lost when
+    /// the sandbox stops).
     ///
     /// # Errors
-    /// [`StoreError::Sqlite`].
+    /// [`StoreError::Sqlite`] or [`StoreError::File`].
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?)
+        let temp = tempfile::Builder::new()
+            .prefix("poststelle-sandbox-")
+            .tempdir()?;
+        Self::init(
+            Connection::open_in_memory()?,
+            Blobs {
+                dir: temp.path().to_owned(),
+                durable: false,
+                _temp: Some(temp),
+            },
+        )
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    fn init(conn: Connection, blobs: Blobs) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let legacy = Self::legacy_attachments(&conn)?;
+        if legacy {
+            conn.execute_batch("ALTER TABLE attachments RENAME TO attachments_v1;")?;
+        }
         conn.execute_batch(SCHEMA)?;
-        Ok(Self {
+        let store = Self {
             conn: Arc::new(Mutex::new(conn)),
+            blobs: Arc::new(blobs),
+        };
+        if legacy {
+            store.migrate_legacy()?;
+        }
+        Ok(store)
+    }
+
+    /// Whether the `attachments` table is an earlier version's (JWE in the row).
+    fn legacy_attachments(conn: &Connection) -> Result<bool, StoreError> {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('attachments')")?;
+        let columns = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(columns.iter().any(|c| c == "jwe"))
+    }
+
+    /// Moves the JWEs of `attachments_v1` into files, one row at a time.
+    fn migrate_legacy(&self) -> Result<(), StoreError> {
+        let keys: Vec<(String, String)> = {
+            let conn = self.lock();
+            let mut stmt =
+                conn.prepare("SELECT submission_id, attachment_id FROM attachments_v1")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        for (sid, aid) in keys {
+            let jwe: String = self.lock().query_row(
+                "SELECT jwe FROM attachments_v1 WHERE submission_id = ?1 AND attachment_id = ?2",
+                [&sid, &aid],
+                |r| r.get(0),
+            )?;
+            let file = self.write_file(&jwe)?;
+            let conn = self.lock();
+            conn.execute(
+                "INSERT OR REPLACE INTO attachments (submission_id, attachment_id, file, tag, size) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![sid, aid, file.name, file.tag, sql_size(file.size)],
+            )?;
+            conn.execute(
+                "DELETE FROM attachments_v1 WHERE submission_id = ?1 AND attachment_id = ?2",
+                [&sid, &aid],
+            )?;
+        }
+        self.lock().execute_batch("DROP TABLE attachments_v1;")?;
+        Ok(())
+    }
+
+    /// Removes files in the blob directory that no row names (a crash between writing a file
+    /// and recording it, or after a replacing commit).
+    fn sweep(&self) -> Result<(), StoreError> {
+        let named: HashSet<String> = {
+            let conn = self.lock();
+            let mut stmt = conn.prepare("SELECT file FROM attachments")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        for entry in std::fs::read_dir(&self.blobs.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = name.ends_with(".part") || name.ends_with(".jwe");
+            if ours && !named.contains(&name) {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The directory attachment files are written to.
+    #[must_use]
+    pub fn blob_dir(&self) -> &Path {
+        &self.blobs.dir
+    }
+
+    /// Whether attachment files must be fsynced before they are recorded (file mode).
+    #[must_use]
+    pub fn durable(&self) -> bool {
+        self.blobs.durable
+    }
+
+    /// The path of a recorded attachment file.
+    #[must_use]
+    pub fn blob_path(&self, name: &str) -> PathBuf {
+        self.blobs.dir.join(name)
+    }
+
+    /// Writes a JWE held in memory as an attachment file (migration, fault injection).
+    fn write_file(&self, jwe: &str) -> Result<AttachmentFile, StoreError> {
+        let name = format!("{}.jwe", uuid::Uuid::new_v4());
+        let path = self.blob_path(&name);
+        let mut file = std::fs::File::create(&path)?;
+        file.write_all(jwe.as_bytes())?;
+        if self.blobs.durable {
+            file.sync_all()?;
+        }
+        Ok(AttachmentFile {
+            name,
+            tag: jwe.rsplit('.').next().unwrap_or_default().to_owned(),
+            size: jwe.len() as u64,
         })
+    }
+
+    /// Deletes a file no row names any more; a failure leaves garbage for the next sweep.
+    fn forget_file(&self, name: Option<String>) {
+        if let Some(name) = name {
+            let _ = std::fs::remove_file(self.blob_path(&name));
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -311,7 +486,9 @@ impl Store {
         }
     }
 
-    /// Stores an attachment JWE while the submission is `incomplete` (re-upload replaces).
+    /// Records an attachment file (complete in the blob directory) while the submission is
+    /// `incomplete`; a re-upload replaces the earlier file, which is then deleted. On an error
+    /// the file is not recorded and the caller deletes it.
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::State`] or [`StoreError::Sqlite`].
@@ -319,21 +496,40 @@ impl Store {
         &self,
         submission_id: &str,
         attachment_id: &str,
-        jwe: &str,
+        file: &AttachmentFile,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        let status = Self::status_in(&tx, submission_id)?;
-        if status != Status::Incomplete {
-            return Err(StoreError::State(status));
-        }
-        tx.execute(
-            "INSERT OR REPLACE INTO attachments (submission_id, attachment_id, jwe) \
-             VALUES (?1, ?2, ?3)",
-            params![submission_id, attachment_id, jwe],
-        )?;
-        tx.commit()?;
+        let replaced = {
+            let mut conn = self.lock();
+            let tx = conn.transaction()?;
+            let status = Self::status_in(&tx, submission_id)?;
+            if status != Status::Incomplete {
+                return Err(StoreError::State(status));
+            }
+            let replaced = Self::file_in(&tx, submission_id, attachment_id)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO attachments (submission_id, attachment_id, file, tag, size) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![submission_id, attachment_id, file.name, file.tag, sql_size(file.size)],
+            )?;
+            tx.commit()?;
+            replaced
+        };
+        self.forget_file(replaced);
         Ok(())
+    }
+
+    fn file_in(
+        conn: &Connection,
+        submission_id: &str,
+        attachment_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(conn
+            .query_row(
+                "SELECT file FROM attachments WHERE submission_id = ?1 AND attachment_id = ?2",
+                [submission_id, attachment_id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     fn status_in(conn: &Connection, submission_id: &str) -> Result<Status, StoreError> {
@@ -348,41 +544,52 @@ impl Store {
         Status::parse(&status).ok_or(StoreError::Corrupt)
     }
 
-    /// Uploaded attachments of a submission: (attachmentId, JWE).
+    /// Uploaded attachments of a submission: (attachmentId, authentication tag).
     ///
     /// # Errors
     /// [`StoreError::Sqlite`].
     pub fn attachments(&self, submission_id: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let conn = self.lock();
+        Self::tags_in(&self.lock(), submission_id)
+    }
+
+    fn tags_in(
+        conn: &Connection,
+        submission_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let mut stmt = conn.prepare(
-            "SELECT attachment_id, jwe FROM attachments WHERE submission_id = ?1 \
+            "SELECT attachment_id, tag FROM attachments WHERE submission_id = ?1 \
              ORDER BY attachment_id",
         )?;
         let rows = stmt.query_map([submission_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// One attachment JWE.
+    /// One attachment file: its path and size.
     ///
     /// # Errors
-    /// [`StoreError::Sqlite`].
+    /// [`StoreError::Sqlite`] or [`StoreError::Corrupt`] (a negative size).
     pub fn attachment(
         &self,
         submission_id: &str,
         attachment_id: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<(PathBuf, u64)>, StoreError> {
         let conn = self.lock();
-        Ok(conn
+        let row: Option<(String, i64)> = conn
             .query_row(
-                "SELECT jwe FROM attachments WHERE submission_id = ?1 AND attachment_id = ?2",
+                "SELECT file, size FROM attachments WHERE submission_id = ?1 AND attachment_id = ?2",
                 [submission_id, attachment_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?)
+            .optional()?;
+        row.map(|(file, size)| {
+            let size = u64::try_from(size).map_err(|_| StoreError::Corrupt)?;
+            Ok((self.blob_path(&file), size))
+        })
+        .transpose()
     }
 
     /// Marks a submission `submitted` with its JWEs and appends the SET built by `make_set`
-    /// from the stored attachments, all in one transaction. `make_set` returns `None` to
+    /// from the stored attachments (attachmentId, authentication tag), all in one transaction. `make_set` returns `None` to
     /// abort (e.g. missing attachments), in which case nothing changes.
     ///
     /// # Errors
@@ -401,12 +608,7 @@ impl Store {
         if !submission.status.may_become(Status::Submitted) {
             return Err(StoreError::State(submission.status));
         }
-        let attachments: Vec<(String, String)> = {
-            let mut stmt =
-                tx.prepare("SELECT attachment_id, jwe FROM attachments WHERE submission_id = ?1")?;
-            let rows = stmt.query_map([submission_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
+        let attachments = Self::tags_in(&tx, submission_id)?;
         let (event, token) = match make_set(&submission, &attachments) {
             Ok(set) => set,
             Err(e) => return Ok(Err(e)),
@@ -477,32 +679,64 @@ impl Store {
         part: &Part,
         jwe: &str,
     ) -> Result<(), StoreError> {
+        let written = match part {
+            Part::Attachment(_) => Some(self.write_file(jwe)?),
+            Part::Metadata | Part::Data => None,
+        };
+        let result = self.replace_in_db(submission_id, part, jwe, written.as_ref());
+        match (result, written) {
+            (Ok(replaced), _) => {
+                self.forget_file(replaced);
+                Ok(())
+            }
+            (Err(e), written) => {
+                self.forget_file(written.map(|w| w.name));
+                Err(e)
+            }
+        }
+    }
+
+    /// The transaction of [`Self::replace_part`]: the attachment file it stopped naming.
+    fn replace_in_db(
+        &self,
+        submission_id: &str,
+        part: &Part,
+        jwe: &str,
+        written: Option<&AttachmentFile>,
+    ) -> Result<Option<String>, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let status = Self::status_in(&tx, submission_id)?;
         if !status.is_deliverable() {
             return Err(StoreError::State(status));
         }
-        let changed = match part {
-            Part::Metadata => tx.execute(
+        let mut replaced = None;
+        let changed = match (part, written) {
+            (Part::Metadata, _) => tx.execute(
                 "UPDATE submissions SET encrypted_metadata = ?2 WHERE id = ?1",
                 params![submission_id, jwe],
             )?,
-            Part::Data => tx.execute(
+            (Part::Data, _) => tx.execute(
                 "UPDATE submissions SET encrypted_data = ?2 WHERE id = ?1 \
                  AND encrypted_data IS NOT NULL",
                 params![submission_id, jwe],
             )?,
-            Part::Attachment(id) => tx.execute(
-                "UPDATE attachments SET jwe = ?3 WHERE submission_id = ?1 AND attachment_id = ?2",
-                params![submission_id, id.to_ascii_lowercase(), jwe],
-            )?,
+            (Part::Attachment(id), Some(file)) => {
+                let id = id.to_ascii_lowercase();
+                replaced = Self::file_in(&tx, submission_id, &id)?;
+                tx.execute(
+                    "UPDATE attachments SET file = ?3, tag = ?4, size = ?5 \
+                     WHERE submission_id = ?1 AND attachment_id = ?2",
+                    params![submission_id, id, file.name, file.tag, sql_size(file.size)],
+                )?
+            }
+            (Part::Attachment(_), None) => 0,
         };
         if changed != 1 {
             return Err(StoreError::PartNotFound);
         }
         tx.commit()?;
-        Ok(())
+        Ok(replaced)
     }
 
     /// A page of a case's event log (oldest first) and the total count.
@@ -591,6 +825,25 @@ mod tests {
         }
     }
 
+    /// Uploads `jwe` as an attachment the way the route does: a file first, then the row.
+    fn put(store: &Store, sid: &str, aid: &str, jwe: &str) -> Result<(), StoreError> {
+        let file = store.write_file(jwe)?;
+        store.put_attachment(sid, aid, &file).inspect_err(|_| {
+            let _ = std::fs::remove_file(store.blob_path(&file.name));
+        })
+    }
+
+    fn content(store: &Store, sid: &str, aid: &str) -> Option<String> {
+        let (path, size) = store.attachment(sid, aid).expect("get")?;
+        let text = std::fs::read_to_string(path).expect("file");
+        assert_eq!(text.len() as u64, size);
+        Some(text)
+    }
+
+    fn files(store: &Store) -> usize {
+        std::fs::read_dir(store.blob_dir()).expect("dir").count()
+    }
+
     #[test]
     fn transitions_follow_the_status_model() {
         use Status::*;
@@ -608,7 +861,7 @@ mod tests {
     fn replacing_a_part_needs_a_submitted_submission_and_keeps_the_log() {
         let store = Store::in_memory().expect("store");
         store.create_submission(&sample("s1")).expect("create");
-        store.put_attachment("s1", "a1", "jwe").expect("upload");
+        put(&store, "s1", "a1", "jwe").expect("upload");
         assert!(matches!(
             store.replace_part("s1", &Part::Attachment("a1".into()), "other"),
             Err(StoreError::State(Status::Incomplete))
@@ -625,10 +878,12 @@ mod tests {
         store
             .replace_part("s1", &Part::Metadata, "m2")
             .expect("replaced");
+        assert_eq!(content(&store, "s1", "a1").as_deref(), Some("other"));
         assert_eq!(
-            store.attachment("s1", "a1").expect("get"),
-            Some("other".into())
+            store.attachments("s1").expect("tags"),
+            vec![("a1".to_owned(), "other".to_owned())]
         );
+        assert_eq!(files(&store), 1, "the replaced file is gone");
         let s = store.submission("s1").expect("get").expect("some");
         assert_eq!(s.encrypted_metadata.as_deref(), Some("m2"));
         // No data was sent, and there is no attachment a2: nothing to replace.
@@ -654,7 +909,9 @@ mod tests {
     fn submit_is_atomic_and_only_once() {
         let store = Store::in_memory().expect("store");
         store.create_submission(&sample("s1")).expect("create");
-        store.put_attachment("s1", "a1", "jwe").expect("upload");
+        put(&store, "s1", "a1", "h.k.iv.c.first").expect("upload");
+        put(&store, "s1", "a1", "h.k.iv.c.tag").expect("re-upload");
+        assert_eq!(files(&store), 1, "a re-upload replaces the file");
         let refused: Result<Result<Submission, ()>, _> =
             store.submit("s1", "m", None, 2, |_, _| Err(()));
         assert!(matches!(refused, Ok(Err(()))));
@@ -664,15 +921,16 @@ mod tests {
         );
         let ok = store
             .submit("s1", "m", Some("d"), 2, |_, a| {
-                assert_eq!(a.len(), 1);
+                assert_eq!(a, [("a1".to_owned(), "tag".to_owned())]);
                 Ok::<_, ()>(("submit".into(), "token".into()))
             })
             .expect("store");
         assert_eq!(ok.expect("submitted").status, Status::Submitted);
         assert!(matches!(
-            store.put_attachment("s1", "a1", "x"),
+            put(&store, "s1", "a1", "x"),
             Err(StoreError::State(Status::Submitted))
         ));
+        assert_eq!(files(&store), 1, "the refused upload left no file");
         assert!(matches!(
             store.submit("s1", "m", None, 3, |_, _| Ok::<_, ()>((
                 String::new(),
@@ -683,5 +941,41 @@ mod tests {
         let (events, total) = store.events("case-s1", 0, 10).expect("events");
         assert_eq!((events, total), (vec!["token".to_owned()], 1));
         assert_eq!(store.deliverable("d", 0, 10).expect("list").1, 1);
+    }
+
+    #[test]
+    fn attachments_of_an_earlier_database_become_files_and_strays_are_swept() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = dir.path().join("sandbox.sqlite3");
+        let blobs = dir.path().join("attachments");
+        {
+            // The schema of earlier versions: the JWE in the row.
+            let conn = Connection::open(&db).expect("db");
+            conn.execute_batch(&SCHEMA.replace(
+                "file TEXT NOT NULL,\n    tag TEXT NOT NULL,\n    size INTEGER NOT NULL,",
+                "jwe TEXT NOT NULL,",
+            ))
+            .expect("old schema");
+            conn.execute(
+                "INSERT INTO attachments (submission_id, attachment_id, jwe) VALUES ('s1', 'a1', 'h.k.iv.c.t1')",
+                [],
+            )
+            .expect("old row");
+        }
+        std::fs::create_dir_all(&blobs).expect("blobs");
+        std::fs::write(blobs.join("stray.part"), "half an upload").expect("stray");
+        std::fs::write(blobs.join("unrelated.txt"), "not ours").expect("other");
+        let store = Store::open(&db, &blobs).expect("open");
+        assert_eq!(content(&store, "s1", "a1").as_deref(), Some("h.k.iv.c.t1"));
+        assert_eq!(
+            store.attachments("s1").expect("tags"),
+            vec![("a1".to_owned(), "t1".to_owned())]
+        );
+        assert!(!blobs.join("stray.part").exists());
+        assert!(blobs.join("unrelated.txt").exists());
+        drop(store);
+        // Opening again changes nothing.
+        let store = Store::open(&db, &blobs).expect("reopen");
+        assert_eq!(content(&store, "s1", "a1").as_deref(), Some("h.k.iv.c.t1"));
     }
 }

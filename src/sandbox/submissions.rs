@@ -14,10 +14,12 @@ use super::http::{self, Reply};
 use super::problem::{self, ApiProblem, ApiResult};
 use super::routes::{Api, db, paging, read, require_content_type};
 use super::store::{Status, Submission};
+use super::upload::{Spool, UploadError};
 use super::{Destination, State, now};
 use crate::config::JoseLimits;
 use crate::fitconnect::set::{self, SUBMIT_SUBMISSION};
-use crate::jose::CompactJwe;
+use crate::http::BodyReader;
+use crate::jose::{CompactJwe, JweError, JweHeader};
 
 fn invalid(detail: &str) -> ApiProblem {
     ApiProblem::new(problem::INVALID_REQUEST, detail)
@@ -167,9 +169,23 @@ fn check_jwe(
     need_cty: bool,
 ) -> ApiResult<()> {
     let limits = JoseLimits::default();
-    let jwe = CompactJwe::parse(token, &limits)
-        .map_err(|e| ApiProblem::new(problem::INVALID_JWE, format!("{what}: {e}")))?;
-    if jwe.header().kid != destination.encryption.kid {
+    let jwe = CompactJwe::parse(token, &limits).map_err(|e| invalid_jwe(what, &e))?;
+    check_header(state, destination, jwe.header(), what, need_cty)
+}
+
+fn invalid_jwe(what: &str, e: &JweError) -> ApiProblem {
+    ApiProblem::new(problem::INVALID_JWE, format!("{what}: {e}"))
+}
+
+/// The header part of [`check_jwe`].
+fn check_header(
+    state: &State,
+    destination: &Destination,
+    header: &JweHeader,
+    what: &str,
+    need_cty: bool,
+) -> ApiResult<()> {
+    if header.kid != destination.encryption.kid {
         return Err(ApiProblem::new(
             problem::INVALID_JWE,
             format!("{what}: kid is not the destination's encryption key"),
@@ -177,12 +193,7 @@ fn check_jwe(
     }
     if need_cty {
         let accepted = &state.config.profile.v2_required_cty;
-        if !jwe
-            .header()
-            .cty
-            .as_ref()
-            .is_some_and(|c| accepted.contains(c))
-        {
+        if !header.cty.as_ref().is_some_and(|c| accepted.contains(c)) {
             return Err(ApiProblem::new(
                 problem::MISSING_CONTENT_TYPE,
                 format!("{what}: cty must be one of {}", accepted.join(", ")),
@@ -190,12 +201,6 @@ fn check_jwe(
         }
     }
     Ok(())
-}
-
-fn utf8_token(body: &[u8], what: &str) -> ApiResult<String> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiProblem::new(problem::INVALID_JWE, format!("{what}: not UTF-8 text")))?;
-    Ok(text.trim_ascii().to_owned())
 }
 
 /// `PUT /v{1,2}/submissions/{id}/attachments/{attachmentId}`.
@@ -207,7 +212,8 @@ pub(crate) async fn upload(
     req: Request<Incoming>,
 ) -> ApiResult<Reply> {
     require_content_type(&req, &["application/jose"])?;
-    // Cheap checks first: a 500 MB body is read only for an upload that can succeed.
+    // Cheap checks first: a 500 MB body is read only for an upload that can succeed. It is
+    // then streamed to a file (`upload`), never held whole.
     let submission = own_submission(state, grant, id).await?;
     let attachment_id = attachment_id.to_ascii_lowercase();
     if !submission.announced.contains(&attachment_id) {
@@ -223,14 +229,28 @@ pub(crate) async fn upload(
         ));
     }
     let destination = state.destination(&submission.destination_id)?;
-    let body = read(state, req, state.config.limits.max_attachment_bytes).await?;
-    let token = utf8_token(&body, "attachment")?;
-    check_jwe(state, destination, &token, "attachment", false)?;
+    let (parts, body) = req.into_parts();
+    let limits = state.body_limits(state.config.limits.max_attachment_bytes);
+    let mut reader = BodyReader::new(body, &parts.headers, limits).map_err(http::body_problem)?;
+    let mut spool = Spool::new(state.store.blob_dir().to_owned());
+    let (file, header) = spool
+        .write(&mut reader, &JoseLimits::default(), state.store.durable())
+        .await
+        .map_err(|e| match e {
+            UploadError::Body(e) => http::body_problem(e),
+            UploadError::Jwe(e) => invalid_jwe("attachment", &e),
+            UploadError::File(_) => ApiProblem::new(
+                problem::INTERNAL_ERROR,
+                "the attachment could not be stored",
+            ),
+        })?;
+    check_header(state, destination, &header, "attachment", false)?;
     let sid = submission.id.clone();
     db(state, move |store| {
-        store.put_attachment(&sid, &attachment_id, &token)
+        store.put_attachment(&sid, &attachment_id, &file)
     })
     .await?;
+    spool.keep();
     Ok(http::no_content())
 }
 
@@ -390,8 +410,12 @@ pub(crate) async fn fetch_attachment(
 ) -> ApiResult<Reply> {
     let s = deliverable(state, grant, id).await?;
     let aid = attachment_id.to_ascii_lowercase();
-    let token = db(state, move |store| store.attachment(&s.id, &aid))
+    let (path, size) = db(state, move |store| store.attachment(&s.id, &aid))
         .await?
         .ok_or_else(|| ApiProblem::new(problem::ATTACHMENT_NOT_FOUND, "unknown attachment id"))?;
-    Ok(http::jose(token))
+    // Streamed from its file: a 500 MB attachment is never read whole.
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| ApiProblem::new(problem::INTERNAL_ERROR, "the attachment file is missing"))?;
+    Ok(crate::http::reply::file(file, size, "application/jose"))
 }

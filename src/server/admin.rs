@@ -27,7 +27,7 @@ fn authorized(state: &State, req: &Request<Incoming>) -> Result<(), Refusal> {
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(crate::http::bearer_token)
         .ok_or(Refusal::Unauthorized("a bearer token is required"))?;
     let a = digest::digest(&digest::SHA256, presented.as_bytes());
     let b = digest::digest(&digest::SHA256, token.0.as_bytes());

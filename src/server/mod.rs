@@ -25,118 +25,69 @@
 //! | `GET /health` | 200 while the process serves (liveness) |
 //! | `GET /ready` | 200 when the store answers and the pipeline says it is ready, else 503 |
 //! | `GET /metrics` | Prometheus text, see [`metrics`] |
-//! | `POST /callbacks/{destinationId}` | FIT-Connect callback: 202 once verified and handed to the [`CallbackSink`]; 401 unauthenticated (bad/missing MAC, stale timestamp, replay), 404 unknown destination, 400 malformed body, 413 too large, 503 sink full |
+//! | `POST /callbacks/{destinationId}` | FIT-Connect callback: 202 once verified and handed to the [`CallbackSink`]; 401 unauthenticated (bad/missing MAC, stale timestamp, replay — timestamp and MAC format are checked before the body is read), 404 unknown destination, 400 malformed body, 408 body too slow, 413 too large, 503 sink full |
 //! | `GET /admin/jobs?state=&limit=` | outbox jobs (JSON) |
 //! | `GET /admin/dead-letters?limit=` | dead letters (JSON) |
 //! | `GET /admin/submissions/{id}` | one submission without envelope or personal data (JSON) |
 //! | `POST /admin/jobs/{jobId}/redrive` | re-drive one dead letter |
 //! | `POST /admin/dead-letters/redrive` | re-drive all dead letters |
 //!
-//! Admin requests need `Authorization: Bearer <token>` (compared in constant time); without a
-//! configured token the admin API does not exist (404).
+//! Admin requests need `Authorization: Bearer <token>` (the scheme in any case, RFC 7235; the
+//! token compared in constant time); without a configured token the admin API does not exist
+//! (404).
+//!
+//! The listener is [`crate::http`]'s: connection limits per client and in total, short head and
+//! body deadlines, and probe slots beyond the limits where only `/health` and `/ready` are
+//! answered. With [`ServerConfig::probe_listen`] a second listener serves `/health`, `/ready`
+//! and `/metrics` with slots of its own.
 
 mod admin;
-mod listener;
 pub mod metrics;
 mod reply;
 mod routes;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
+use crate::config::{HttpLimits, ServerLimits};
 use crate::fitconnect::callback::CallbackSecret;
+use crate::http::{self, ListenError, Listener, ListenerConfig, ListenerStats};
 use crate::store::AnyStore;
 
+pub use crate::http::TlsFiles;
 pub use metrics::{Metrics, Stage};
 
-/// Errors starting the server.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServerError {
-    /// The address cannot be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The TLS certificate or key cannot be read or used.
-    #[error("TLS: {0}")]
-    Tls(String),
-}
-
-/// PEM files of the server's TLS certificate chain and private key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// The certificate chain, leaf first.
-    pub cert_chain_pem: PathBuf,
-    /// The private key (PKCS#8, PKCS#1 or SEC1).
-    pub private_key_pem: PathBuf,
-}
-
-/// Request limits and timeouts of the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerLimits {
-    /// Largest request body accepted (413 beyond). Default 1 MiB: callbacks are small.
-    pub max_body_bytes: usize,
-    /// Buffer for the request line and headers (at least 8 KiB; larger heads get 431).
-    /// Default 16 KiB.
-    pub max_header_bytes: usize,
-    /// Most header fields in a request. Default 64.
-    pub max_headers: usize,
-    /// Time for the request head to arrive. Default 10 s.
-    pub header_read_timeout: Duration,
-    /// Time for the body to arrive. Default 30 s.
-    pub body_read_timeout: Duration,
-    /// Time for the TLS handshake. Default 10 s.
-    pub tls_handshake_timeout: Duration,
-    /// Connections served at once; further ones wait in the accept backlog. Default 256.
-    pub max_connections: usize,
-    /// How long shutdown waits for in-flight requests. Default 30 s.
-    pub drain_timeout: Duration,
-}
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 1 << 20,
-            max_header_bytes: 16 << 10,
-            max_headers: 64,
-            header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: Duration::from_secs(30),
-            tls_handshake_timeout: Duration::from_secs(10),
-            max_connections: 256,
-            drain_timeout: Duration::from_secs(30),
-        }
-    }
-}
+/// Errors starting the server: the listener's.
+pub type ServerError = ListenError;
 
 /// Where and how the server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The listen address (port 0 picks a free port).
     pub listen: SocketAddr,
-    /// TLS, if the server terminates it itself (the FIT-Connect callback URL must be HTTPS; a
-    /// terminating proxy in front is the alternative).
+    /// A second, plain-HTTP listener that serves only `/health`, `/ready` and `/metrics`, with
+    /// slots of its own: probes on it survive any flood of the main port. Bind it to an address
+    /// attackers cannot reach (`[server] probe_listen`).
+    pub probe_listen: Option<SocketAddr>,
+    /// TLS on the main listener, if the server terminates it itself (the FIT-Connect callback
+    /// URL must be HTTPS; a terminating proxy in front is the alternative).
     pub tls: Option<TlsFiles>,
-    /// Limits and timeouts.
+    /// Connection limits and timeouts of the listeners (`[limits.http]`).
+    pub http: HttpLimits,
+    /// Limits of the routes (`[limits.server]`).
     pub limits: ServerLimits,
 }
 
 impl ServerConfig {
-    /// Plain HTTP on `listen` with the default limits.
+    /// Plain HTTP on `listen` with the default limits and no probe listener.
     #[must_use]
     pub fn new(listen: SocketAddr) -> Self {
         Self {
             listen,
+            probe_listen: None,
             tls: None,
+            http: HttpLimits::default(),
             limits: ServerLimits::default(),
         }
     }
@@ -259,63 +210,96 @@ impl std::fmt::Debug for Handlers {
 pub struct Server;
 
 impl Server {
-    /// Binds `config.listen`, loads TLS if configured, and serves `handlers` in the background.
+    /// Binds `config.listen` (and `config.probe_listen`), loads TLS if configured, and serves
+    /// `handlers` in the background.
     ///
     /// # Errors
-    /// [`ServerError`] when the address cannot be bound or TLS cannot be set up.
+    /// [`ServerError`] when an address cannot be bound or TLS cannot be set up.
     pub async fn start(
         config: ServerConfig,
         handlers: Handlers,
     ) -> Result<ServerHandle, ServerError> {
-        let tls = match &config.tls {
-            Some(files) => Some(listener::tls_acceptor(files)?),
-            None => None,
-        };
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-        let (stop, stopped) = watch::channel(false);
         let state = Arc::new(routes::State {
             handlers,
-            limits: config.limits,
+            limits: config.limits.clone(),
+            http: config.http.clone(),
         });
-        let task = tokio::spawn(listener::serve(
-            listener,
-            tls,
-            state,
-            config.limits,
-            stopped,
-        ));
-        Ok(ServerHandle { addr, stop, task })
+        let routes = http::Routes {
+            main: routes::handler(&state, routes::Mode::Main),
+            probes: routes::handler(&state, routes::Mode::Overflow),
+        };
+        let main = Listener::start(
+            &ListenerConfig {
+                addr: config.listen,
+                tls: config.tls.clone(),
+                limits: config.http.clone(),
+            },
+            routes,
+        )
+        .await?;
+        let probe = match config.probe_listen {
+            None => None,
+            Some(addr) => {
+                let probes = routes::handler(&state, routes::Mode::Probe);
+                let started = Listener::start(
+                    &ListenerConfig {
+                        addr,
+                        tls: None,
+                        limits: config.http.clone(),
+                    },
+                    http::Routes {
+                        main: probes.clone(),
+                        probes,
+                    },
+                )
+                .await;
+                match started {
+                    Ok(listener) => Some(listener),
+                    Err(e) => {
+                        main.shutdown().await;
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        Ok(ServerHandle { main, probe })
     }
 }
 
 /// A running server.
 #[derive(Debug)]
 pub struct ServerHandle {
-    addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    main: Listener,
+    probe: Option<Listener>,
 }
 
 impl ServerHandle {
-    /// The bound address.
+    /// The bound address of the main listener.
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.main.addr()
+    }
+
+    /// The bound address of the probe listener, if one is configured.
+    #[must_use]
+    pub fn probe_addr(&self) -> Option<SocketAddr> {
+        self.probe.as_ref().map(Listener::addr)
+    }
+
+    /// Connection counts of the main listener.
+    #[must_use]
+    pub fn stats(&self) -> ListenerStats {
+        self.main.stats()
     }
 
     /// Stops accepting connections and waits until in-flight requests are answered (at most
-    /// [`ServerLimits::drain_timeout`]).
+    /// [`HttpLimits::drain_timeout_ms`]).
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        let probe = async {
+            if let Some(p) = self.probe {
+                p.shutdown().await;
+            }
+        };
+        tokio::join!(self.main.shutdown(), probe);
     }
 }

@@ -1,13 +1,12 @@
-//! Response builders and the one mapping from refusals to HTTP status and problem details
-//! (RFC 9457).
+//! The one mapping from refusals to HTTP status and problem details (RFC 9457).
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
+use hyper::header::HeaderValue;
 
-/// What every handler returns.
-pub(super) type Reply = Response<Full<Bytes>>;
+use crate::http::BodyError;
+use crate::http::reply::Problem;
+
+pub(super) use crate::http::reply::{Reply, json, with_type};
 
 /// Why a request is refused. Texts name the kind of failure, never request contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,9 +15,20 @@ pub(super) enum Refusal {
     MethodNotAllowed,
     Unauthorized(&'static str),
     BadRequest(&'static str),
-    PayloadTooLarge(usize),
+    PayloadTooLarge(u64),
     RequestTimeout,
     Unavailable(&'static str),
+}
+
+impl From<BodyError> for Refusal {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge { limit } => Self::PayloadTooLarge(limit),
+            BodyError::BadLength => Self::BadRequest("bad Content-Length"),
+            BodyError::Timeout | BodyError::TooSlow => Self::RequestTimeout,
+            _ => Self::BadRequest("the body could not be read"),
+        }
+    }
 }
 
 impl Refusal {
@@ -57,17 +67,15 @@ impl Refusal {
     /// The `application/problem+json` response.
     pub(super) fn reply(&self) -> Reply {
         let (status, kind, detail) = self.parts();
-        let body = serde_json::json!({
-            "type": format!("urn:poststelle:problem:{kind}"),
-            "title": status.canonical_reason().unwrap_or("error"),
-            "status": status.as_u16(),
-            "detail": detail,
-        });
-        let mut resp = with_type(
-            status,
-            "application/problem+json",
-            serde_json::to_vec(&body).unwrap_or_default(),
-        );
+        let type_uri = format!("urn:poststelle:problem:{kind}");
+        let mut resp = Problem {
+            type_uri: &type_uri,
+            title: status.canonical_reason().unwrap_or("error"),
+            status: status.as_u16(),
+            detail: &detail,
+            instance: None,
+        }
+        .reply();
         match self {
             Self::Unauthorized(_) => {
                 resp.headers_mut()
@@ -81,22 +89,4 @@ impl Refusal {
         }
         resp
     }
-}
-
-/// A response with a body of the given type.
-pub(super) fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Reply {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
-}
-
-/// A JSON response.
-pub(super) fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
-    with_type(
-        status,
-        "application/json",
-        serde_json::to_vec(value).unwrap_or_default(),
-    )
 }

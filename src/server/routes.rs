@@ -1,16 +1,17 @@
 //! Request dispatch and the public endpoints (health, ready, metrics, callbacks).
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http_body_util::{BodyExt as _, Limited};
-use hyper::body::{Bytes, Incoming};
-use hyper::header::CONTENT_LENGTH;
+use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
 use super::reply::{self, Refusal};
-use super::{CallbackNotice, Handlers, ServerLimits, admin};
-use crate::fitconnect::callback::{self, CallbackError, ReplayGuard};
+use super::{CallbackNotice, Handlers, admin};
+use crate::config::{HttpLimits, ServerLimits};
+use crate::fitconnect::callback::{self, CallbackError, CallbackSecret, ReplayGuard};
+use crate::http::{self, BodyLimits};
 use crate::store::{Store, Timestamp};
 
 pub(super) use reply::Reply;
@@ -24,13 +25,56 @@ const MAX_CALLBACK_IDS: usize = 1000;
 pub(super) struct State {
     pub(super) handlers: Handlers,
     pub(super) limits: ServerLimits,
+    pub(super) http: HttpLimits,
 }
 
-/// Answers one request.
-pub(super) async fn handle(state: &State, req: Request<Incoming>) -> Reply {
-    match route(state, req).await {
-        Ok(reply) => reply,
-        Err(refusal) => refusal.reply(),
+/// Which routes a handler serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Everything, on connections within the limits.
+    Main,
+    /// `/health` and `/ready` on a probe slot beyond the limits; everything else 503.
+    Overflow,
+    /// The probe listener: `/health`, `/ready`, `/metrics`; everything else 404.
+    Probe,
+}
+
+/// The listener's handler for `mode`.
+pub(super) fn handler(state: &Arc<State>, mode: Mode) -> http::Handler {
+    let state = Arc::clone(state);
+    http::handler(move |req| {
+        let state = Arc::clone(&state);
+        async move {
+            let answer = match mode {
+                Mode::Main => route(&state, req).await,
+                Mode::Overflow | Mode::Probe => {
+                    let (path, method) = (req.uri().path().to_owned(), req.method().clone());
+                    probe(&state, mode, &path, &method).await
+                }
+            };
+            answer.unwrap_or_else(|refusal| refusal.reply())
+        }
+    })
+}
+
+fn health() -> Reply {
+    reply::with_type(
+        StatusCode::OK,
+        "text/plain; charset=utf-8",
+        b"ok\n".as_slice(),
+    )
+}
+
+/// The probe routes, answered without reading a body.
+async fn probe(state: &State, mode: Mode, path: &str, method: &Method) -> Result<Reply, Refusal> {
+    match (path, method, mode) {
+        ("/health", &Method::GET, _) => Ok(health()),
+        ("/ready", &Method::GET, _) => ready(state).await,
+        ("/metrics", &Method::GET, Mode::Probe) => Ok(metrics(state).await),
+        (_, _, Mode::Probe) => Err(Refusal::NotFound),
+        _ => Err(Refusal::Unavailable(
+            "the server is at its connection limit; retry later",
+        )),
     }
 }
 
@@ -39,11 +83,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Reply, Refusal> 
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method().clone();
     match (segments.as_slice(), &method) {
-        (["health"], &Method::GET) => Ok(reply::with_type(
-            StatusCode::OK,
-            "text/plain; charset=utf-8",
-            b"ok\n".to_vec(),
-        )),
+        (["health"], &Method::GET) => Ok(health()),
         (["ready"], &Method::GET) => ready(state).await,
         (["metrics"], &Method::GET) => Ok(metrics(state).await),
         (["callbacks", destination], &Method::POST) => {
@@ -94,34 +134,6 @@ async fn metrics(state: &State) -> Reply {
     )
 }
 
-/// Reads the whole body: refused beyond the limit (an honest `Content-Length` before a byte is
-/// read) or when it does not arrive in time.
-pub(super) async fn read_body(
-    req: Request<Incoming>,
-    limits: &ServerLimits,
-) -> Result<Bytes, Refusal> {
-    let limit = limits.max_body_bytes;
-    if let Some(len) = req.headers().get(CONTENT_LENGTH) {
-        let len: u64 = len
-            .to_str()
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .ok_or(Refusal::BadRequest("bad Content-Length"))?;
-        if len > limit as u64 {
-            return Err(Refusal::PayloadTooLarge(limit));
-        }
-    }
-    let body = Limited::new(req.into_body(), limit);
-    match tokio::time::timeout(limits.body_read_timeout, body.collect()).await {
-        Err(_) => Err(Refusal::RequestTimeout),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(Refusal::PayloadTooLarge(limit))
-        }
-        Ok(Err(_)) => Err(Refusal::BadRequest("the body could not be read")),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-    }
-}
-
 fn header<'r>(req: &'r Request<Incoming>, name: &str) -> Option<&'r str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -138,6 +150,38 @@ async fn callback(
         StatusCode::ACCEPTED,
         &serde_json::json!({ "status": "accepted" }),
     ))
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn unauthenticated(e: CallbackError) -> Refusal {
+    Refusal::Unauthorized(match e {
+        CallbackError::BadTimestamp => "callback-timestamp is malformed",
+        CallbackError::Stale => "callback-timestamp is outside the accepted window",
+        CallbackError::BadMacFormat | CallbackError::BadMac | CallbackError::Replay => {
+            "callback-authentication does not verify"
+        }
+    })
+}
+
+/// The checks of [`callback::verify`] that need no body, before a byte of it is read: the
+/// timestamp's format and window, the MAC's format. The verifier itself decides (one rule in
+/// one place): run over an empty body, it reaches the MAC comparison only when all of those
+/// passed, so a MAC mismatch there means "headers fine, body still to check".
+fn check_headers(
+    secret: &CallbackSecret,
+    timestamp: &str,
+    mac: &str,
+    now: i64,
+) -> Result<(), Refusal> {
+    match callback::verify(secret, timestamp, mac, b"", now, &mut ReplayGuard::new()) {
+        Ok(()) | Err(CallbackError::BadMac) => Ok(()),
+        Err(e) => Err(unauthenticated(e)),
+    }
 }
 
 /// Verifies a callback and hands its notice to the sink, once.
@@ -157,10 +201,16 @@ async fn accept_callback(
     let mac = header(&req, "callback-authentication")
         .ok_or(Refusal::Unauthorized("callback-authentication missing"))?
         .to_owned();
-    let body = read_body(req, &state.limits).await?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    check_headers(secret, &timestamp, &mac, unix_now())?;
+    // Only now is the body read: small, and within a short deadline, because its MAC can only
+    // be checked once it is all there.
+    let limits = BodyLimits::new(
+        state.limits.max_callback_bytes,
+        state.limits.callback_body_timeout(),
+        &state.http,
+    );
+    let body = http::body::read_all(req, limits).await?;
+    let now = unix_now();
     // Format, window and MAC. Replays are checked by `Accepted` instead of the verifier's own
     // guard: a callback the sink refused (503) must stay acceptable for the service's retry.
     callback::verify(
@@ -171,15 +221,7 @@ async fn accept_callback(
         now,
         &mut ReplayGuard::new(),
     )
-    .map_err(|e| {
-        Refusal::Unauthorized(match e {
-            CallbackError::BadTimestamp => "callback-timestamp is malformed",
-            CallbackError::Stale => "callback-timestamp is outside the accepted window",
-            CallbackError::BadMacFormat | CallbackError::BadMac | CallbackError::Replay => {
-                "callback-authentication does not verify"
-            }
-        })
-    })?;
+    .map_err(unauthenticated)?;
     let notice = parse_notice(destination, &body)?;
     let mut accepted = accepted
         .lock()

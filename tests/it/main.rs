@@ -1,5 +1,6 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
+mod attack_http;
 mod fitconnect_client;
 mod fitconnect_client_faults;
 mod fitconnect_metadata;

@@ -1,13 +1,15 @@
 //! The callback endpoint: only fresh, authentic, first-time callbacks reach the pipeline.
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use poststelle::fitconnect::callback::CallbackSecret;
 use poststelle::server::{
     CallbackNotice, CallbackSink, Callbacks, Handlers, Metrics, Server, ServerConfig, ServerHandle,
     SinkFull,
 };
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 
 const SECRET: &[u8] = b"the destination's callback secret";
 const DEST: &str = "2c1c4f5d-7c5b-4d8e-9b7e-4c0d0b7b0001";
@@ -179,5 +181,62 @@ async fn full_sink_answers_503_and_the_retry_is_accepted() {
     let (status, _) = post(server.addr(), DEST, &ts, &mac, BODY).await;
     assert_eq!(status, 202);
     assert_eq!(sink.notices.lock().expect("notices").len(), 1);
+    server.shutdown().await;
+}
+
+/// Sends a callback head that announces a body and then sends none of it; the answer (status
+/// and problem text) and how long it took.
+async fn head_only(addr: std::net::SocketAddr, ts: &str, mac: &str) -> (String, Duration) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /callbacks/{DEST} HTTP/1.1\r\nhost: x\r\ncallback-timestamp: {ts}\r\n\
+         callback-authentication: {mac}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n",
+        BODY.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let started = Instant::now();
+    let mut answer = vec![0; 2048];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("an answer, not a hang")
+        .expect("read");
+    (
+        String::from_utf8_lossy(&answer[..n]).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// Issue 19: the callback body (up to 1 MiB, 30 s) was read before anything was checked, so
+/// an unauthenticated sender could hold a slot with a slow body. What the headers allow is now
+/// checked first: the refusal comes while the body is still missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callback_with_stale_timestamp_is_refused_before_the_body_is_read() {
+    let sink = Arc::new(RecordingSink::default());
+    let (server, metrics) = start(&sink).await;
+    let stale = (now() - 3600).to_string();
+    let mac = CallbackSecret::new(SECRET).sign(&stale, BODY.as_bytes());
+    for (ts, mac, why) in [
+        (stale.as_str(), mac.as_str(), "outside the accepted window"),
+        ("yesterday", mac.as_str(), "malformed"),
+        (&now().to_string(), "not-hex", "does not verify"),
+    ] {
+        let (answer, took) = head_only(server.addr(), ts, mac).await;
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+        assert!(answer.contains(why), "{answer}");
+        // Well before the 5 s the body would be waited for.
+        assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+    // A fresh timestamp and a well-formed MAC pass the head checks: the body is waited for,
+    // and as none comes the minimum rate ends the request (408) after its 2 s of grace.
+    let ts = now().to_string();
+    let (answer, took) = head_only(server.addr(), &ts, &"0".repeat(128)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert!(sink.notices.lock().expect("notices").is_empty());
+    assert_eq!(metrics.count("callbacks", "refused"), 4);
     server.shutdown().await;
 }

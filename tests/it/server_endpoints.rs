@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use poststelle::config::{HttpLimits, ServerLimits};
 use poststelle::fitconnect::callback::CallbackSecret;
 use poststelle::forward::{ForwardPolicy, Forwarder, HttpUpstream, RouteTable, UpstreamSpec};
 use poststelle::server::{
     AdminToken, CallbackNotice, CallbackSink, Callbacks, Handlers, Metrics, Readiness, Server,
-    ServerConfig, ServerHandle, ServerLimits, SinkFull, Stage, TlsFiles,
+    ServerConfig, ServerHandle, SinkFull, Stage, TlsFiles,
 };
 use poststelle::store::{AnyStore, FailAction, RetryPolicy, Store, Timestamp};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -48,8 +49,13 @@ fn handlers(store: Option<AnyStore>, metrics: &Arc<Metrics>) -> Handlers {
 }
 
 async fn start(handlers: Handlers, limits: ServerLimits) -> ServerHandle {
+    start_with(handlers, limits, HttpLimits::default()).await
+}
+
+async fn start_with(handlers: Handlers, limits: ServerLimits, http: HttpLimits) -> ServerHandle {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().expect("addr"));
     config.limits = limits;
+    config.http = http;
     Server::start(config, handlers).await.expect("start server")
 }
 
@@ -377,6 +383,13 @@ async fn admin_api_needs_the_token_and_redrives() {
     server.shutdown().await;
 }
 
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
 /// Sends raw bytes and returns the status code of the answer.
 async fn raw_status(addr: std::net::SocketAddr, request: &[u8]) -> u16 {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
@@ -396,23 +409,27 @@ async fn raw_status(addr: std::net::SocketAddr, request: &[u8]) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_bodies_headers_paths_and_methods() {
     let metrics = Arc::new(Metrics::new());
-    let limits = ServerLimits {
-        max_body_bytes: 1024,
-        body_read_timeout: Duration::from_millis(300),
-        ..ServerLimits::default()
-    };
+    let mut limits = ServerLimits::default();
+    limits.max_callback_bytes = 1024;
+    limits.callback_body_timeout_ms = 300;
     let server = start(handlers(None, &metrics), limits).await;
     let addr = server.addr();
     let big = "x".repeat(2000);
-    // Callback headers are checked before the body is read; these pass that first check.
-    const AUTH: &str = "callback-timestamp: 1\r\ncallback-authentication: 00\r\n";
+    // Callback headers are checked before the body is read; these pass that first check (a
+    // fresh timestamp and a well-formed MAC, which only the body can refute).
+    let auth = format!(
+        "callback-timestamp: {}\r\ncallback-authentication: {}\r\n",
+        unix_now(),
+        "0".repeat(128)
+    );
+    let auth = auth.as_str();
     // Declared too large: refused before the body is read.
     let declared =
-        format!("POST /callbacks/d1 HTTP/1.1\r\nhost: x\r\n{AUTH}content-length: 2000\r\n\r\n");
+        format!("POST /callbacks/d1 HTTP/1.1\r\nhost: x\r\n{auth}content-length: 2000\r\n\r\n");
     assert_eq!(raw_status(addr, declared.as_bytes()).await, 413);
     // Chunked without a length: refused once the limit is passed.
     let chunked = format!(
-        "POST /callbacks/d1 HTTP/1.1\r\nhost: x\r\n{AUTH}transfer-encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
+        "POST /callbacks/d1 HTTP/1.1\r\nhost: x\r\n{auth}transfer-encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
         big.len()
     );
     assert_eq!(raw_status(addr, chunked.as_bytes()).await, 413);
@@ -425,7 +442,7 @@ async fn limits_bodies_headers_paths_and_methods() {
     // A body that stops arriving.
     let mut slow = TcpStream::connect(addr).await.expect("connect");
     let head =
-        format!("POST /callbacks/d1 HTTP/1.1\r\nhost: x\r\n{AUTH}content-length: 100\r\n\r\n");
+        format!("POST /callbacks/d1 HTTP/1.1\r\nhost: x\r\n{auth}content-length: 100\r\n\r\n");
     slow.write_all(head.as_bytes()).await.expect("head");
     slow.write_all(b"{").await.expect("a byte");
     let mut answer = vec![0; 256];
@@ -537,4 +554,163 @@ async fn serves_tls_with_the_configured_certificate() {
         .await
         .expect_err("refused");
     assert!(err.to_string().contains("absent.pem"), "{err}");
+}
+
+/// Issue 19: `admin` refused `Authorization: bearer <token>`; the scheme is case-insensitive
+/// (RFC 7235 §2.1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_accepts_lowercase_bearer() {
+    let t = TestStore::sqlite().await;
+    let metrics = Arc::new(Metrics::new());
+    let server = start(
+        handlers(Some(t.store.clone()), &metrics),
+        ServerLimits::default(),
+    )
+    .await;
+    let url = format!("http://{}/admin/jobs", server.addr());
+    for scheme in ["bearer", "BEARER", "Bearer", "bEaReR"] {
+        let resp = reqwest::Client::new()
+            .get(&url)
+            .header("authorization", format!("{scheme} {TOKEN}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status().as_u16(), 200, "{scheme}");
+    }
+    for value in [
+        format!("Basic {TOKEN}"),
+        format!("bearer{TOKEN}"),
+        "bearer".into(),
+    ] {
+        let resp = reqwest::Client::new()
+            .get(&url)
+            .header("authorization", value.as_str())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status().as_u16(), 401, "{value}");
+    }
+    server.shutdown().await;
+}
+
+/// Issue 19: silent connections held the single pool's slots and the accept loop waited for
+/// one, so `/health` went unanswered for over a minute. Now one client address gets at most
+/// `max_connections_per_client` slots and the accept loop never waits: other clients' probes
+/// are answered at once, and even when every slot is taken a probe gets a probe slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_do_not_starve_health() {
+    let metrics = Arc::new(Metrics::new());
+    let mut http = HttpLimits::default();
+    http.max_connections = 8;
+    http.max_connections_per_client = 4;
+    http.probe_connections = 2;
+    // Silent sockets would hold their slots for the whole test.
+    http.header_timeout_ms = 60_000;
+    let server = start_with(handlers(None, &metrics), ServerLimits::default(), http).await;
+    let addr = server.addr();
+    // One attacker address opens far more silent connections than it may hold.
+    let mut silent = Vec::new();
+    for _ in 0..40 {
+        if let Some(s) = crate::attack_http::connect_from("127.0.0.2", addr).await {
+            silent.push(s);
+        }
+    }
+    if silent.is_empty() {
+        println!("skipped: cannot bind 127.0.0.2 (no loopback /8 here)");
+        server.shutdown().await;
+        return;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stats = server.stats();
+    assert_eq!(
+        stats.open, 4,
+        "one address holds at most its share: {stats:?}"
+    );
+    // Another client is served at once, on a regular slot.
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let (status, body) = get(format!("http://{addr}/health"), None).await;
+        assert_eq!((status, body.as_str()), (200, "ok\n"));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+    // The excess connections that got probe slots lose them after the probe timeout (1 s).
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    assert_eq!(server.stats().probing, 0, "{:?}", server.stats());
+    // A second attacker address takes the remaining regular slots: now a probe from anywhere
+    // lands on a probe slot, where /health and /ready are answered and nothing else.
+    for _ in 0..4 {
+        if let Some(s) = crate::attack_http::connect_from("127.0.0.3", addr).await {
+            silent.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = server.stats();
+    assert_eq!(before.open, 8, "{before:?}");
+    let started = std::time::Instant::now();
+    assert_eq!(get(format!("http://{addr}/health"), None).await.0, 200);
+    assert_eq!(ready_state(&format!("http://{addr}")).await.0, 200);
+    let (status, body) = post(format!("http://{addr}/callbacks/d1"), None).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(server.stats().overflowed_total, before.overflowed_total + 3);
+    // Silent connections in the probe slots as well: each new connection evicts the oldest
+    // one that has not sent a request, so a probe still gets through.
+    for _ in 0..6 {
+        if let Some(s) = crate::attack_http::connect_from("127.0.0.4", addr).await {
+            silent.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(server.stats().probing, 2, "{:?}", server.stats());
+    let started = std::time::Instant::now();
+    let (status, body) = get(format!("http://{addr}/health"), None).await;
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(
+        server.stats().evicted_total > before.evicted_total + 4,
+        "{:?}",
+        server.stats()
+    );
+    drop(silent);
+    server.shutdown().await;
+}
+
+/// With `probe_listen`, probes have slots of their own: answered while the main port is full,
+/// and only the probe routes are there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_listener_answers_while_the_main_port_is_full() {
+    let metrics = Arc::new(Metrics::new());
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().expect("addr"));
+    config.probe_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    config.http.max_connections = 4;
+    config.http.max_connections_per_client = 4;
+    config.http.probe_connections = 0;
+    config.http.header_timeout_ms = 60_000;
+    let server = Server::start(config, handlers(None, &metrics))
+        .await
+        .expect("start");
+    let addr = server.addr();
+    let probe = server.probe_addr().expect("probe listener");
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(TcpStream::connect(addr).await.expect("connect"));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The main port refuses at once instead of letting the client wait.
+    assert!(reqwest::get(format!("http://{addr}/health")).await.is_err());
+    assert_eq!(get(format!("http://{probe}/health"), None).await.0, 200);
+    assert_eq!(ready_state(&format!("http://{probe}")).await.0, 200);
+    assert_eq!(get(format!("http://{probe}/metrics"), None).await.0, 200);
+    assert_eq!(
+        get(format!("http://{probe}/admin/jobs"), Some(TOKEN))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        post(format!("http://{probe}/callbacks/d1"), None).await.0,
+        404
+    );
+    drop(silent);
+    server.shutdown().await;
 }
