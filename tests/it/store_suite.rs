@@ -1110,3 +1110,128 @@ async fn concurrent_stores_of_one_id_store_once<B: Backend>(b: &B) {
         assert_eq!((view.jobs.len(), view.attachments.len()), (2, 1));
     }
 }
+
+/// What a version-1 store (written by main at f5283fa, `tests/it/data/store/`) must read back
+/// as after migration 2.
+async fn assert_version_1_data_survives<S: Store>(s: &S) {
+    const CASE: &str = "0b4e7a6c-3f1d-4c8e-9a2b-5d6e7f8a9b0c";
+    const DEST: &str = "879ee109-a690-4db8-ab32-424284184d7d";
+    const ATT: &str = "5e0f6a39-3c55-4f38-9d47-0a8ff0a0e7a1";
+    assert_eq!(s.applied_migrations().await.expect("versions"), [1, 2]);
+    let due = ready(s.pending_acks(10).await.expect("acks"));
+    let ids: Vec<&str> = due.iter().map(|a| a.submission_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "11111111-1111-4111-8111-111111111111",
+            "22222222-2222-4222-8222-222222222222",
+            "33333333-3333-4333-8333-333333333333"
+        ]
+    );
+    let tags = due[0].auth_tags.clone().expect("typed tags");
+    assert_eq!(tags.metadata, "rJzLKF3ApPQN-gUfK-Ahgw");
+    assert_eq!(tags.data.as_deref(), Some("LbKRwun2tAcaqAdxGJQoYg"));
+    assert_eq!(tags.attachments[ATT], "RH7FW5Ug6qDgqKwO56g1Qg");
+    assert_eq!(
+        due[0].case_id.as_deref(),
+        Some(CASE),
+        "case read from the submit SET"
+    );
+    assert_eq!(due[0].destination_id.as_deref(), Some(DEST));
+    assert_eq!(due[0].decision, Decision::Accepted);
+    match &due[1].decision {
+        Decision::Rejected { problems } => {
+            assert!(problems[0].type_uri.ends_with("/hash-mismatch"));
+            assert_eq!(problems[0].instance, "data");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(due[1].case_id.as_deref(), Some(CASE));
+    // Rejected before the event log was read: no tags, no submit SET, no case.
+    assert_eq!(
+        (due[2].auth_tags.clone(), due[2].case_id.clone()),
+        (None, None)
+    );
+    let acked = s
+        .submission("44444444-4444-4444-8444-444444444444")
+        .await
+        .expect("view")
+        .expect("exists");
+    assert_eq!(acked.ack_set.as_deref(), Some("ack.set.sig"));
+    assert_eq!(
+        acked.message_type.as_deref(),
+        Some("baugenehmigung.antrag.0200")
+    );
+    assert_eq!(acked.case_id.as_deref(), Some(CASE));
+    let evidence = acked.evidence.expect("evidence");
+    assert_eq!(evidence.auth_tags, Some(tags));
+    assert_eq!(
+        evidence.hashes,
+        [("data".to_owned(), "sha512:00".to_owned())]
+    );
+    assert_eq!(acked.attachments.len(), 1);
+    assert_eq!(acked.jobs.len(), 1);
+    let seen = s
+        .record_seen("55555555-5555-4555-8555-555555555555", T0)
+        .await
+        .expect("seen");
+    assert_eq!(seen, Seen::Unfinished);
+}
+
+#[tokio::test]
+async fn migration_2_keeps_a_version_1_sqlite_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v1.db");
+    let dump = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/store/v1-sqlite.sql"),
+    )
+    .expect("fixture");
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute_batch(&dump)
+        .expect("load the version-1 database");
+    let s = SqliteStore::open(&path).await.expect("migrates");
+    assert_version_1_data_survives(&s).await;
+    // Opening again applies nothing twice.
+    drop(s);
+    assert_version_1_data_survives(&SqliteStore::open(&path).await.expect("reopen")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_2_keeps_a_version_1_postgres_database() {
+    let Ok(url) = std::env::var("POSTSTELLE_TEST_DATABASE_URL") else {
+        eprintln!("POSTSTELLE_TEST_DATABASE_URL not set: PostgreSQL migration test skipped");
+        return;
+    };
+    let schema = format!(
+        "poststelle_v1_{:016x}",
+        getrandom::u64().expect("random schema name")
+    );
+    let dump = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/data/store/v1-postgres.sql"),
+    )
+    .expect("fixture")
+    .replace("v1fixture", &schema);
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+        .batch_execute(&dump)
+        .await
+        .expect("load the version-1 schema");
+    let result = async {
+        let s = PgStore::connect(&url, Some(&schema))
+            .await
+            .expect("migrates");
+        assert_version_1_data_survives(&s).await;
+        let again = PgStore::connect(&url, Some(&schema)).await.expect("reopen");
+        assert_version_1_data_survives(&again).await;
+    };
+    let outcome = tokio::time::timeout(TEST_TIMEOUT, result).await;
+    let _ = client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await;
+    outcome.expect("test timed out");
+}
