@@ -56,8 +56,37 @@ pub(crate) struct Destination {
     pub(crate) policy: DestinationPolicy,
     pub(crate) decryption: KeyRing,
     pub(crate) signing: SigningKey,
-    pub(crate) callback_secret: Option<Vec<u8>>,
+    pub(crate) callback_secret: Option<CallbackSecret>,
     pub(crate) client: Client,
+}
+
+/// A secret from a file: surrounding white space (a trailing newline) is not part of it, and
+/// an empty one is a configuration error — an empty HMAC key or token would let anybody in.
+fn read_secret(path: &Path, errors: &mut Vec<String>) -> Option<zeroize::Zeroizing<String>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => zeroize::Zeroizing::new(t),
+        Err(e) => {
+            errors.push(format!("{}: {e}", path.display()));
+            return None;
+        }
+    };
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        errors.push(format!("{}: the secret is empty", path.display()));
+        return None;
+    }
+    Some(zeroize::Zeroizing::new(trimmed.to_owned()))
+}
+
+/// A callback secret from configuration; an empty one is an error.
+fn callback_secret(
+    secret: &[u8],
+    origin: &str,
+    errors: &mut Vec<String>,
+) -> Option<CallbackSecret> {
+    CallbackSecret::new(secret)
+        .map_err(|e| errors.push(format!("{origin}: {e}")))
+        .ok()
 }
 
 fn read_jwk(path: &Path, errors: &mut Vec<String>) -> Option<Jwk> {
@@ -132,15 +161,15 @@ pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<Str
                 services: d.services.clone(),
                 reply_channels: Vec::new(),
             };
-            keys_from(&[enc], &sig, &mut errors).map(|(ring, signing)| {
-                (
-                    policy,
-                    ring,
-                    signing,
-                    d.callback_secret.clone().map(String::into_bytes),
-                    client,
+            let secret = d.callback_secret.as_ref().and_then(|s| {
+                callback_secret(
+                    s.as_bytes(),
+                    &format!("{}: destination {} callback_secret", path.display(), d.id),
+                    &mut errors,
                 )
-            })
+            });
+            keys_from(&[enc], &sig, &mut errors)
+                .map(|(ring, signing)| (policy, ring, signing, secret, client))
         }
         DeliverySource::Remote {
             preset,
@@ -178,16 +207,13 @@ pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<Str
                     None => {}
                 }
             }
-            let secret = std::fs::read_to_string(client_secret_file)
-                .map_err(|e| errors.push(format!("{}: {e}", client_secret_file.display())))
-                .ok();
+            let secret = read_secret(client_secret_file, &mut errors);
             let d = config.destination.as_ref().ok_or_else(|| {
                 vec!["[destination] is required with a remote delivery service".to_owned()]
             })?;
             let callback_secret = d.callback_secret_file.as_ref().and_then(|p| {
-                std::fs::read(p)
-                    .map_err(|e| errors.push(format!("{}: {e}", p.display())))
-                    .ok()
+                let text = read_secret(p, &mut errors)?;
+                callback_secret(text.as_bytes(), &p.display().to_string(), &mut errors)
             });
             let keys = keys_from(&d.encryption_keys, &d.signing_key, &mut errors);
             match (cc, secret, keys) {
@@ -378,7 +404,7 @@ pub(crate) async fn assemble(
             forwarder.swept_exports()
         ));
     }
-    let callbacks = dest.callback_secret.as_ref().map(|secret| {
+    let callbacks = dest.callback_secret.map(|secret| {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<String>>(1024);
         let p = pipeline.clone();
         tokio::spawn(async move {
@@ -387,14 +413,14 @@ pub(crate) async fn assemble(
                 p.notify();
             }
         });
-        Callbacks::new(Arc::new(Sink(tx))).destination(dest.id.clone(), CallbackSecret::new(secret))
+        Callbacks::new(Arc::new(Sink(tx))).destination(dest.id.clone(), secret)
     });
     let admin_token = match &config.admin_token_file {
-        Some(p) => Some(AdminToken::new(
-            std::fs::read_to_string(p)
-                .map_err(|e| (64, vec![format!("{}: {e}", p.display())]))?
-                .trim(),
-        )),
+        Some(p) => {
+            let mut errors = Vec::new();
+            let token = read_secret(p, &mut errors).ok_or((64, errors))?;
+            Some(AdminToken::new(token.as_str()))
+        }
         None => None,
     };
     let handlers = Handlers {

@@ -57,7 +57,10 @@ impl Callbacks {
             }],
         });
         let body = serde_json::to_vec(&body).expect("JSON value serializes");
-        let secret = CallbackSecret::new(secret.as_bytes());
+        // The configuration refuses an empty secret (checked at load).
+        let Ok(secret) = CallbackSecret::new(secret.as_bytes()) else {
+            return;
+        };
         let policy = self.policy.clone();
         tokio::spawn(async move {
             deliver(&client, &url, &secret, body, &policy).await;

@@ -316,6 +316,11 @@ impl SandboxConfig {
             if !ids.insert(d.id.as_str()) {
                 findings.push(format!("destination {} is listed twice", d.id));
             }
+            if d.callback_secret.as_ref().is_some_and(|s| {
+                crate::fitconnect::callback::CallbackSecret::new(s.as_bytes()).is_err()
+            }) {
+                findings.push(format!("destination {}: callback_secret is empty", d.id));
+            }
             match (&d.callback_url, &d.callback_secret) {
                 (Some(url), Some(_)) => {
                     if let Err(why) = check_callback_url(url, self.callbacks.allow_http_loopback) {

@@ -10,7 +10,7 @@
 //!     store: Some(store.clone()),                       // AnyStore: /ready, /metrics, admin
 //!     readiness: Some(pipeline_ready.clone()),          // Arc<dyn Readiness>
 //!     callbacks: Some(Callbacks::new(sink)              // Arc<dyn CallbackSink>
-//!         .destination(destination_id, CallbackSecret::new(secret))),
+//!         .destination(destination_id, CallbackSecret::new(secret)?)),
 //!     admin_token: Some(AdminToken::new(token)),
 //! };
 //! let handle = Server::start(ServerConfig::new(addr), handlers).await?;
@@ -51,7 +51,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::config::{HttpLimits, ServerLimits};
-use crate::fitconnect::callback::CallbackSecret;
+use crate::fitconnect::callback::{CallbackSecret, ReplayGuard};
 use crate::http::{self, ListenError, Listener, ListenerConfig, ListenerStats};
 use crate::store::AnyStore;
 
@@ -125,9 +125,12 @@ pub trait Readiness: Send + Sync {
 }
 
 /// The callback endpoint's configuration: the secret of each destination, and the sink.
+/// Accepted callbacks are remembered for replay protection in the store when the server has
+/// one (a restart keeps them), else in memory.
 pub struct Callbacks {
-    destinations: HashMap<String, (CallbackSecret, Mutex<routes::Accepted>)>,
+    destinations: HashMap<String, CallbackSecret>,
     sink: Arc<dyn CallbackSink>,
+    replays: Mutex<ReplayGuard>,
 }
 
 impl std::fmt::Debug for Callbacks {
@@ -145,6 +148,7 @@ impl Callbacks {
         Self {
             destinations: HashMap::new(),
             sink,
+            replays: Mutex::new(ReplayGuard::new()),
         }
     }
 
@@ -156,10 +160,8 @@ impl Callbacks {
         destination_id: impl Into<String>,
         secret: CallbackSecret,
     ) -> Self {
-        self.destinations.insert(
-            destination_id.into(),
-            (secret, Mutex::new(routes::Accepted::default())),
-        );
+        self.destinations
+            .insert(destination_id.into().to_ascii_lowercase(), secret);
         self
     }
 }

@@ -1,6 +1,5 @@
 //! Request dispatch and the public endpoints (health, ready, metrics, callbacks).
 
-use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,7 +9,7 @@ use hyper::{Method, Request, StatusCode};
 use super::reply::{self, Refusal};
 use super::{CallbackNotice, Handlers, admin};
 use crate::config::{HttpLimits, ServerLimits};
-use crate::fitconnect::callback::{self, CallbackError, CallbackSecret, ReplayGuard};
+use crate::fitconnect::callback::{self, CallbackError, NoticeError};
 use crate::http::{self, BodyLimits};
 use crate::store::{Store, Timestamp};
 
@@ -18,8 +17,6 @@ pub(super) use reply::Reply;
 
 /// The store must answer `/ready` and `/metrics` within this time.
 const STORE_PROBE: Duration = Duration::from_secs(2);
-/// Most submission ids one callback may name.
-const MAX_CALLBACK_IDS: usize = 1000;
 
 /// Everything a request handler needs.
 pub(super) struct State {
@@ -162,38 +159,25 @@ fn unauthenticated(e: CallbackError) -> Refusal {
     Refusal::Unauthorized(match e {
         CallbackError::BadTimestamp => "callback-timestamp is malformed",
         CallbackError::Stale => "callback-timestamp is outside the accepted window",
-        CallbackError::BadMacFormat | CallbackError::BadMac | CallbackError::Replay => {
+        CallbackError::BadMacFormat | CallbackError::BadMac => {
             "callback-authentication does not verify"
         }
+        CallbackError::Replay => "callback was already received",
     })
 }
 
-/// The checks of [`callback::verify`] that need no body, before a byte of it is read: the
-/// timestamp's format and window, the MAC's format. The verifier itself decides (one rule in
-/// one place): run over an empty body, it reaches the MAC comparison only when all of those
-/// passed, so a MAC mismatch there means "headers fine, body still to check".
-fn check_headers(
-    secret: &CallbackSecret,
-    timestamp: &str,
-    mac: &str,
-    now: i64,
-) -> Result<(), Refusal> {
-    match callback::verify(secret, timestamp, mac, b"", now, &mut ReplayGuard::new()) {
-        Ok(()) | Err(CallbackError::BadMac) => Ok(()),
-        Err(e) => Err(unauthenticated(e)),
-    }
-}
-
-/// Verifies a callback and hands its notice to the sink, once.
+/// Verifies a callback and hands its notice to the sink, once (`fitconnect::callback`: headers
+/// before the body, MAC, notice, replay check → hand-over → record).
 async fn accept_callback(
     state: &State,
     destination: &str,
     req: Request<Incoming>,
 ) -> Result<(), Refusal> {
     let callbacks = state.handlers.callbacks.as_ref().ok_or(Refusal::NotFound)?;
-    let (secret, accepted) = callbacks
+    let destination = destination.to_ascii_lowercase();
+    let secret = callbacks
         .destinations
-        .get(destination)
+        .get(&destination)
         .ok_or(Refusal::NotFound)?;
     let timestamp = header(&req, "callback-timestamp")
         .ok_or(Refusal::Unauthorized("callback-timestamp missing"))?
@@ -201,7 +185,7 @@ async fn accept_callback(
     let mac = header(&req, "callback-authentication")
         .ok_or(Refusal::Unauthorized("callback-authentication missing"))?
         .to_owned();
-    check_headers(secret, &timestamp, &mac, unix_now())?;
+    callback::check_headers(&timestamp, &mac, unix_now()).map_err(unauthenticated)?;
     // Only now is the body read: small, and within a short deadline, because its MAC can only
     // be checked once it is all there.
     let limits = BodyLimits::new(
@@ -211,122 +195,46 @@ async fn accept_callback(
     );
     let body = http::body::read_all(req, limits).await?;
     let now = unix_now();
-    // Format, window and MAC. Replays are checked by `Accepted` instead of the verifier's own
-    // guard: a callback the sink refused (503) must stay acceptable for the service's retry.
-    callback::verify(
-        secret,
-        &timestamp,
-        &mac,
-        &body,
-        now,
-        &mut ReplayGuard::new(),
-    )
-    .map_err(unauthenticated)?;
-    let notice = parse_notice(destination, &body)?;
-    let mut accepted = accepted
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    accepted.prune(now);
-    if accepted.contains(&timestamp, &mac) {
-        return Err(Refusal::Unauthorized("callback was already received"));
+    let key = callback::authenticate(secret, &timestamp, &mac, &body, now)
+        .map_err(unauthenticated)?
+        .replay_key(&destination);
+    let notice = callback::parse_notice(&body).map_err(|e| {
+        Refusal::BadRequest(match e {
+            NoticeError::TooMany => "callback names too many submissions",
+            NoticeError::BadId => "callback names a malformed submission id",
+            _ => "callback body is not the expected JSON",
+        })
+    })?;
+    let replayed = match &state.handlers.store {
+        Some(store) => store
+            .callback_replayed(&key)
+            .await
+            .map_err(|_| Refusal::Unavailable("the store is not available; retry later"))?,
+        None => lock(&callbacks.replays).is_replay(&key, now),
+    };
+    if replayed {
+        return Err(unauthenticated(CallbackError::Replay));
     }
-    // The sink does not block, so holding the lock makes check, hand-over and record atomic.
     callbacks
         .sink
-        .notify(notice)
+        .notify(CallbackNotice {
+            destination_id: destination,
+            submission_ids: notice.submission_ids,
+        })
         .map_err(|_| Refusal::Unavailable("the gateway is busy; retry later"))?;
-    accepted.insert(&timestamp, &mac);
+    // Recorded after the hand-over: a callback the sink refused stays acceptable for the
+    // service's retry. Two identical callbacks racing both trigger a poll, which is harmless.
+    match &state.handlers.store {
+        Some(store) => store
+            .record_callback(&key, now)
+            .await
+            .map_err(|_| Refusal::Unavailable("the store is not available; retry later"))?,
+        None => lock(&callbacks.replays).record(key),
+    }
     Ok(())
 }
 
-/// The callbacks accepted within the replay window, per destination: (timestamp, MAC).
-#[derive(Debug, Default)]
-pub(super) struct Accepted {
-    seen: HashSet<(i64, String)>,
-}
-
-impl Accepted {
-    fn key(timestamp: &str, mac: &str) -> (i64, String) {
-        // Both were verified: the timestamp is decimal, the MAC lowercase hex.
-        (timestamp.parse().unwrap_or(0), mac.to_owned())
-    }
-
-    fn prune(&mut self, now: i64) {
-        self.seen
-            .retain(|(ts, _)| *ts >= now - callback::MAX_AGE_SECS);
-    }
-
-    fn contains(&self, timestamp: &str, mac: &str) -> bool {
-        self.seen.contains(&Self::key(timestamp, mac))
-    }
-
-    fn insert(&mut self, timestamp: &str, mac: &str) {
-        self.seen.insert(Self::key(timestamp, mac));
-    }
-}
-
-/// Extracts the submission ids of a new-submissions callback. Other (authenticated) callback
-/// types yield an empty list: the notice still triggers a poll.
-fn parse_notice(destination: &str, body: &[u8]) -> Result<CallbackNotice, Refusal> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Entry {
-        submission_id: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Body {
-        #[serde(default)]
-        submissions: Vec<Entry>,
-        #[serde(default)]
-        submission_ids: Vec<String>,
-    }
-    let parsed: Body = serde_json::from_slice(body)
-        .map_err(|_| Refusal::BadRequest("callback body is not the expected JSON"))?;
-    let ids: BTreeSet<String> = parsed
-        .submissions
-        .into_iter()
-        .filter_map(|e| e.submission_id)
-        .chain(parsed.submission_ids)
-        .collect();
-    if ids.len() > MAX_CALLBACK_IDS {
-        return Err(Refusal::BadRequest("callback names too many submissions"));
-    }
-    if ids.iter().any(|id| {
-        id.is_empty()
-            || id.len() > 64
-            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    }) {
-        return Err(Refusal::BadRequest(
-            "callback names a malformed submission id",
-        ));
-    }
-    Ok(CallbackNotice {
-        destination_id: destination.to_owned(),
-        submission_ids: ids.into_iter().collect(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notice_merges_both_id_lists_and_refuses_bad_ids() {
-        let body = br#"{"type":"https://schema.fitko.de/fit-connect/submission-api/callbacks/new-submissions",
-            "submissionIds":["b","a"],"submissions":[{"destinationId":"d","submissionId":"a","caseId":"c"}]}"#;
-        let n = parse_notice("d", body).expect("valid");
-        assert_eq!(n.submission_ids, ["a", "b"]);
-        assert_eq!(
-            parse_notice("d", br#"{"submissionIds":["../x"]}"#),
-            Err(Refusal::BadRequest(
-                "callback names a malformed submission id"
-            ))
-        );
-        assert!(parse_notice("d", b"[1]").is_err());
-        assert_eq!(
-            parse_notice("d", b"{}").expect("empty").submission_ids,
-            Vec::<String>::new()
-        );
-    }
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the set inconsistent (single inserts).
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

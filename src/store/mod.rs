@@ -68,6 +68,8 @@ pub use records::{
     Timestamp,
 };
 pub use retry::RetryPolicy;
+
+use crate::fitconnect::callback::ReplayKey;
 pub use sqlite::SqliteStore;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -177,6 +179,14 @@ pub trait Store: Send + Sync {
 
     /// Counts for `/metrics`.
     fn metrics(&self, now: Timestamp) -> impl Future<Output = Result<QueueMetrics>> + Send;
+
+    /// Whether a callback with this replay key was accepted before.
+    fn callback_replayed(&self, key: &ReplayKey) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Records an accepted callback and forgets the ones outside the replay window (`now` in
+    /// Unix seconds).
+    fn record_callback(&self, key: &ReplayKey, now: i64)
+    -> impl Future<Output = Result<()>> + Send;
 }
 
 /// A store chosen at run time from an address.
@@ -280,5 +290,11 @@ impl Store for AnyStore {
     }
     async fn metrics(&self, now: Timestamp) -> Result<QueueMetrics> {
         dispatch!(self, s => s.metrics(now))
+    }
+    async fn callback_replayed(&self, key: &ReplayKey) -> Result<bool> {
+        dispatch!(self, s => s.callback_replayed(key))
+    }
+    async fn record_callback(&self, key: &ReplayKey, now: i64) -> Result<()> {
+        dispatch!(self, s => s.record_callback(key, now))
     }
 }

@@ -23,6 +23,7 @@ use super::records::{
     SubmissionView, Timestamp,
 };
 use super::{StoreError, sql};
+use crate::fitconnect::callback::ReplayKey;
 
 /// Bytes per `bytea` chunk: bounds memory per attachment and keeps rows far below TOAST limits.
 const CHUNK: usize = 256 * 1024;
@@ -387,6 +388,35 @@ impl super::Store for PgStore {
         }
         file.sync_all().await.map_err(io_err)?;
         Ok(meta)
+    }
+
+    async fn callback_replayed(&self, key: &ReplayKey) -> Result<bool> {
+        let client = self.inner.pool.get().await?;
+        let n: i64 = client
+            .query_one(
+                &sql::pg(sql::CALLBACK_SEEN),
+                &[&key.destination, &key.timestamp, &key.mac],
+            )
+            .await?
+            .try_get(0)?;
+        Ok(n > 0)
+    }
+
+    async fn record_callback(&self, key: &ReplayKey, now: i64) -> Result<()> {
+        let client = self.inner.pool.get().await?;
+        client
+            .execute(
+                &sql::pg(sql::CALLBACK_RECORD),
+                &[&key.destination, &key.timestamp, &key.mac],
+            )
+            .await?;
+        client
+            .execute(
+                &sql::pg(sql::CALLBACK_PRUNE),
+                &[&ReplayKey::forget_before(now)],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn pending_acks(&self, limit: u32) -> Result<Vec<AckDue>> {

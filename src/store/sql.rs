@@ -94,6 +94,16 @@ pub(crate) const V2_CASE_UPDATE: &str =
 pub(crate) const EVIDENCE_OF: &str = "SELECT submit_set, auth_tags, hashes, received_at, \
      decided_at FROM evidence WHERE submission_id = ?1";
 
+/// Callback replay protection (`fitconnect::callback` rule 4).
+pub(crate) const CALLBACK_SEEN: &str = "SELECT count(*) FROM callbacks_seen \
+     WHERE destination_id = ?1 AND timestamp_secs = ?2 AND mac = ?3";
+
+pub(crate) const CALLBACK_RECORD: &str = "INSERT INTO callbacks_seen \
+     (destination_id, timestamp_secs, mac) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
+
+/// Keys outside the window are refused by their timestamp alone.
+pub(crate) const CALLBACK_PRUNE: &str = "DELETE FROM callbacks_seen WHERE timestamp_secs < ?1";
+
 pub(crate) const MIGRATIONS_APPLIED: &str =
     "SELECT version FROM schema_migrations ORDER BY version";
 

@@ -20,6 +20,7 @@ use super::records::{
     SubmissionView, Timestamp,
 };
 use super::{StoreError, sql};
+use crate::fitconnect::callback::ReplayKey;
 
 /// The SQLite store. Cheap to clone; clones share the connection.
 #[derive(Debug, Clone)]
@@ -306,6 +307,32 @@ impl super::Store for SqliteStore {
             std::io::copy(&mut from, &mut to).map_err(io_err)?;
             to.sync_all().map_err(io_err)?;
             Ok(meta)
+        })
+        .await
+    }
+
+    async fn callback_replayed(&self, key: &ReplayKey) -> Result<bool> {
+        let key = key.clone();
+        self.run(move |conn, _| {
+            let n: i64 = conn.query_row(
+                sql::CALLBACK_SEEN,
+                params![key.destination, key.timestamp, key.mac],
+                |r| r.get(0),
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn record_callback(&self, key: &ReplayKey, now: i64) -> Result<()> {
+        let key = key.clone();
+        self.run(move |conn, _| {
+            conn.execute(
+                sql::CALLBACK_RECORD,
+                params![key.destination, key.timestamp, key.mac],
+            )?;
+            conn.execute(sql::CALLBACK_PRUNE, [ReplayKey::forget_before(now)])?;
+            Ok(())
         })
         .await
     }

@@ -48,12 +48,15 @@ pub(super) fn run(env: &Env, case: &Case, now: i64) -> Result<(), String> {
         .iter()
         .map(|v| v.as_str().unwrap_or("?"))
         .collect();
-    let secret = CallbackSecret::new(request.secret.as_bytes());
+    let secret = CallbackSecret::new(request.secret.as_bytes())
+        .map_err(|e| format!("request.secret: {e}"))?;
     let mut guard = ReplayGuard::new();
+    let destination = &env.destination_id;
     let actual: Vec<&str> = (0..request.deliveries.min(16))
         .map(|_| {
             match callback::verify(
                 &secret,
+                destination,
                 &request.timestamp,
                 &request.authentication,
                 &body,

@@ -256,6 +256,8 @@ pub(crate) struct Env {
     pub(crate) limits: Limits,
     pub(crate) keyring: KeyRing,
     pub(crate) set_keys: StaticKeys,
+    /// The destination under test (callbacks are addressed to it).
+    pub(crate) destination_id: String,
 }
 
 impl Env {
@@ -374,6 +376,7 @@ fn build_env(dir: &Path, manifest: &Manifest) -> Result<Env, VectorsError> {
         limits: Limits::default(),
         keyring: KeyRing::from(key),
         set_keys,
+        destination_id: ctx.destination.destination_id.clone(),
     })
 }
 

@@ -355,7 +355,9 @@ async fn serve_and_sandbox_answer_health_under_slowloris_and_connection_floods()
             .as_secs()
             .to_string();
         // A MAC of the right form that no body will match.
-        let mac = CallbackSecret::new(b"not the secret").sign(&ts, b"");
+        let mac = CallbackSecret::new(b"not the secret")
+            .expect("secret")
+            .sign(&ts, b"");
         format!(
             "POST /callbacks/{destination} HTTP/1.1\r\nhost: gw\r\ncallback-timestamp: {ts}\r\n\
              callback-authentication: {mac}\r\ncontent-type: application/json\r\n\

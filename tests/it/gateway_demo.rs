@@ -93,3 +93,52 @@ fn serve_reports_all_configuration_errors_with_exit_64() {
         assert!(text.contains(needle), "{needle} missing in {text}");
     }
 }
+
+/// Secret files are trimmed, and an empty one (an empty HMAC key or token would let anybody
+/// in) stops `serve` at start with exit 64, naming the file.
+#[test]
+fn empty_callback_secret_file_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let keys = dir.path().join("keys");
+    let generated = Command::new(env!("CARGO_BIN_EXE_poststelle"))
+        .args(["keys", "generate", "--out"])
+        .arg(&keys)
+        .output()
+        .expect("keys generate runs");
+    assert!(generated.status.success());
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    write("client-secret", "client secret\n");
+    let run = |callback: &str, admin: &str| {
+        write("callback-secret", callback);
+        write("admin-token", admin);
+        let config = write(
+            "gateway.toml",
+            "[delivery_service]\npreset = \"test\"\nclient_id = \"c\"\nclient_secret_file = \"client-secret\"\n\
+                 [destination]\nid = \"879ee109-a690-4db8-ab32-424284184d7d\"\n\
+                 encryption_keys = [\"keys/enc.private.jwk.json\"]\nsigning_key = \"keys/sig.private.jwk.json\"\n\
+                 callback_secret_file = \"callback-secret\"\n[server]\nadmin_token_file = \"admin-token\"\n",
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_poststelle"))
+            .args(["serve", "--check", "--config"])
+            .arg(&config)
+            .output()
+            .expect("serve runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text) = run("\n", "token\n");
+    assert_eq!(code, Some(64), "{text}");
+    assert!(
+        text.contains("callback-secret") && text.contains("empty"),
+        "{text}"
+    );
+    // With a trailing newline only, the secret is fine.
+    let (code, text) = run("the secret\n", "token\n");
+    assert_eq!(code, Some(0), "{text}");
+}

@@ -113,12 +113,13 @@ async fn callback_is_signed_retried_and_verifiable() {
         env.destination.as_str()
     );
 
-    let secret = CallbackSecret::new(SECRET.as_bytes());
+    let secret = CallbackSecret::new(SECRET.as_bytes()).expect("secret");
     let mut guard = ReplayGuard::new();
     let t = now();
     assert_eq!(
         callback::verify(
             &secret,
+            &env.destination,
             &second.timestamp,
             &second.mac,
             &second.body,
@@ -131,6 +132,7 @@ async fn callback_is_signed_retried_and_verifiable() {
     assert_eq!(
         callback::verify(
             &secret,
+            &env.destination,
             &second.timestamp,
             &second.mac,
             &second.body,
@@ -146,6 +148,7 @@ async fn callback_is_signed_retried_and_verifiable() {
     assert_eq!(
         callback::verify(
             &secret,
+            &env.destination,
             &second.timestamp,
             &second.mac,
             &tampered,
@@ -155,10 +158,11 @@ async fn callback_is_signed_retried_and_verifiable() {
         Err(CallbackError::BadMac)
     );
     // Wrong secret.
-    let wrong = CallbackSecret::new(b"another-secret");
+    let wrong = CallbackSecret::new(b"another-secret").expect("secret");
     assert_eq!(
         callback::verify(
             &wrong,
+            &env.destination,
             &second.timestamp,
             &second.mac,
             &second.body,
@@ -172,6 +176,7 @@ async fn callback_is_signed_retried_and_verifiable() {
     assert_eq!(
         callback::verify(
             &secret,
+            &env.destination,
             &second.timestamp,
             &second.mac,
             &second.body,

@@ -40,7 +40,7 @@ async fn start(sink: &Arc<RecordingSink>) -> (ServerHandle, Arc<Metrics>) {
         readiness: None,
         callbacks: Some(
             Callbacks::new(Arc::clone(sink) as Arc<dyn CallbackSink>)
-                .destination(DEST, CallbackSecret::new(SECRET)),
+                .destination(DEST, CallbackSecret::new(SECRET).expect("secret")),
         ),
         admin_token: None,
     };
@@ -86,7 +86,9 @@ async fn authentic_callback_reaches_the_sink_once() {
     let sink = Arc::new(RecordingSink::default());
     let (server, metrics) = start(&sink).await;
     let ts = now().to_string();
-    let mac = CallbackSecret::new(SECRET).sign(&ts, BODY.as_bytes());
+    let mac = CallbackSecret::new(SECRET)
+        .expect("secret")
+        .sign(&ts, BODY.as_bytes());
     let (status, _) = post(server.addr(), DEST, &ts, &mac, BODY).await;
     assert_eq!(status, 202);
     assert_eq!(
@@ -112,14 +114,14 @@ async fn tampered_wrong_secret_stale_and_missing_are_refused() {
     let (server, _) = start(&sink).await;
     let addr = server.addr();
     let ts = now().to_string();
-    let good = CallbackSecret::new(SECRET);
+    let good = CallbackSecret::new(SECRET).expect("secret");
 
     let tampered = BODY.replace("f39ab143", "f39ab144");
     let (status, text) = post(addr, DEST, &ts, &good.sign(&ts, BODY.as_bytes()), &tampered).await;
     assert_eq!(status, 401, "tampered body: {text}");
     assert!(text.contains("does not verify"), "{text}");
 
-    let wrong = CallbackSecret::new(b"another secret");
+    let wrong = CallbackSecret::new(b"another secret").expect("secret");
     let (status, _) = post(addr, DEST, &ts, &wrong.sign(&ts, BODY.as_bytes()), BODY).await;
     assert_eq!(status, 401, "wrong secret");
 
@@ -160,7 +162,9 @@ async fn full_sink_answers_503_and_the_retry_is_accepted() {
     *sink.full.lock().expect("full") = true;
     let (server, _) = start(&sink).await;
     let ts = now().to_string();
-    let mac = CallbackSecret::new(SECRET).sign(&ts, BODY.as_bytes());
+    let mac = CallbackSecret::new(SECRET)
+        .expect("secret")
+        .sign(&ts, BODY.as_bytes());
     let resp = reqwest::Client::new()
         .post(format!("http://{}/callbacks/{DEST}", server.addr()))
         .header("callback-timestamp", &ts)
@@ -215,7 +219,9 @@ async fn callback_with_stale_timestamp_is_refused_before_the_body_is_read() {
     let sink = Arc::new(RecordingSink::default());
     let (server, metrics) = start(&sink).await;
     let stale = (now() - 3600).to_string();
-    let mac = CallbackSecret::new(SECRET).sign(&stale, BODY.as_bytes());
+    let mac = CallbackSecret::new(SECRET)
+        .expect("secret")
+        .sign(&stale, BODY.as_bytes());
     for (ts, mac, why) in [
         (stale.as_str(), mac.as_str(), "outside the accepted window"),
         ("yesterday", mac.as_str(), "malformed"),
@@ -239,4 +245,46 @@ async fn callback_with_stale_timestamp_is_refused_before_the_body_is_read() {
     assert!(sink.notices.lock().expect("notices").is_empty());
     assert_eq!(metrics.count("callbacks", "refused"), 4);
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_replayed_after_a_restart_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = poststelle::store::AnyStore::open(&format!(
+        "sqlite:{}",
+        dir.path().join("gw.db").display()
+    ))
+    .await
+    .expect("store");
+    let sink = Arc::new(RecordingSink::default());
+    let start_with_store = || {
+        let handlers = Handlers {
+            metrics: Arc::new(Metrics::new()),
+            store: Some(store.clone()),
+            readiness: None,
+            callbacks: Some(
+                Callbacks::new(Arc::clone(&sink) as Arc<dyn CallbackSink>)
+                    .destination(DEST, CallbackSecret::new(SECRET).expect("secret")),
+            ),
+            admin_token: None,
+        };
+        Server::start(
+            ServerConfig::new("127.0.0.1:0".parse().expect("addr")),
+            handlers,
+        )
+    };
+    let ts = now().to_string();
+    let mac = CallbackSecret::new(SECRET)
+        .expect("secret")
+        .sign(&ts, BODY.as_bytes());
+    let first = start_with_store().await.expect("start");
+    assert_eq!(post(first.addr(), DEST, &ts, &mac, BODY).await.0, 202);
+    first.shutdown().await;
+    // A new process on the same store: the accepted callback is still remembered.
+    let second = start_with_store().await.expect("restart");
+    let (status, text) = post(second.addr(), DEST, &ts, &mac, BODY).await;
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("already received"), "{text}");
+    assert_eq!(sink.notices.lock().expect("notices").len(), 1);
+    second.shutdown().await;
 }

@@ -42,7 +42,8 @@ fn handlers(store: Option<AnyStore>, metrics: &Arc<Metrics>) -> Handlers {
         store,
         readiness: None,
         callbacks: Some(
-            Callbacks::new(Arc::new(NullSink)).destination("d1", CallbackSecret::new(b"k")),
+            Callbacks::new(Arc::new(NullSink))
+                .destination("d1", CallbackSecret::new(b"k").expect("secret")),
         ),
         admin_token: Some(AdminToken::new(TOKEN)),
     }
@@ -469,13 +470,13 @@ async fn shutdown_finishes_a_request_in_flight() {
     let metrics = Arc::new(Metrics::new());
     let server = start(handlers(None, &metrics), ServerLimits::default()).await;
     let addr = server.addr();
-    let body = br#"{"submissionIds":["a-1"]}"#;
+    let body = br#"{"submissionIds":["0b4e7a6c-3f1d-4c8e-9a2b-5d6e7f8a9b0c"]}"#;
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs()
         .to_string();
-    let mac = CallbackSecret::new(b"k").sign(&ts, body);
+    let mac = CallbackSecret::new(b"k").expect("secret").sign(&ts, body);
     let head = format!(
         "POST /callbacks/d1 HTTP/1.1\r\nhost: x\r\ncallback-timestamp: {ts}\r\ncallback-authentication: {mac}\r\ncontent-length: {}\r\n\r\n",
         body.len()
