@@ -224,12 +224,8 @@ def verify_set(token, suite, now):
     kid = header_string(header, "kid", True)
     if header.get("typ") != "secevent+jwt":
         raise Refused("typ")
-    try:
-        claims = json.loads(b64d(parts[1]).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise Refused("payload-not-json") from None
-    if not isinstance(claims, dict):
-        raise Refused("payload-not-json")
+    # Member names are unique at every depth (a duplicate `sub` is ambiguous).
+    claims = strict_json_object(b64d(parts[1]), "duplicate-member", "payload-not-json")
     iss = claims.get("iss")
     if iss is None:
         raise Refused("missing-claim:iss")

@@ -356,6 +356,7 @@ pub(crate) async fn assemble(
         decryption: dest.decryption,
         set_keys,
         signing: dest.signing,
+        set_payload_schema: dest.client.config().set_payload_schema,
         metadata: MetadataValidator::with_unconfirmed(config.unconfirmed_metadata_versions),
         registry,
         grammars: GrammarCache::default(),

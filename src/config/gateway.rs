@@ -113,9 +113,46 @@ struct RawDestination {
     signing_key: Option<PathBuf>,
     callback_secret_file: Option<PathBuf>,
     #[serde(default, rename = "service")]
-    services: Vec<crate::fitconnect::destination::Service>,
+    services: Vec<RawService>,
     #[serde(default)]
     reply_channels: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    identifier: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    regions: Vec<String>,
+    #[serde(default)]
+    submission_schemas: Vec<RawSchemaRef>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchemaRef {
+    schema_uri: String,
+    mime_type: String,
+}
+
+impl From<RawService> for crate::fitconnect::destination::Service {
+    fn from(raw: RawService) -> Self {
+        Self {
+            identifier: raw.identifier,
+            name: raw.name,
+            regions: raw.regions,
+            submission_schemas: raw
+                .submission_schemas
+                .into_iter()
+                .map(|s| crate::fitconnect::destination::SchemaRef {
+                    schema_uri: s.schema_uri,
+                    mime_type: s.mime_type,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -439,7 +476,7 @@ impl GatewayConfig {
                     encryption_keys: dest.encryption_keys.iter().map(|p| path(p)).collect(),
                     signing_key: path(dest.signing_key.as_deref().unwrap_or(Path::new(""))),
                     callback_secret_file: dest.callback_secret_file.as_deref().map(path),
-                    services: dest.services,
+                    services: dest.services.into_iter().map(Into::into).collect(),
                     reply_channels: dest.reply_channels,
                 })
             }

@@ -26,9 +26,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use aws_lc_rs::hmac;
-use serde::Deserialize;
 
 use super::hash::hex_lower;
+use super::types::NewSubmissionsCallback;
 
 /// How old a callback timestamp may be, in seconds (FIT-Connect: 5 minutes).
 pub const MAX_AGE_SECS: i64 = 300;
@@ -285,21 +285,9 @@ pub enum NoticeError {
 /// # Errors
 /// [`NoticeError`].
 pub fn parse_notice(body: &[u8]) -> Result<Notice, NoticeError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Entry {
-        submission_id: Option<String>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Body {
-        #[serde(default)]
-        submissions: Vec<Entry>,
-        #[serde(default)]
-        submission_ids: Vec<String>,
-    }
-    let parsed: Body = crate::json::from_slice(body, &crate::json::JsonLimits::PROTOCOL)
-        .map_err(|_| NoticeError::Shape)?;
+    let parsed: NewSubmissionsCallback =
+        crate::json::from_slice(body, &crate::json::JsonLimits::PROTOCOL)
+            .map_err(|_| NoticeError::Shape)?;
     if parsed.submissions.len() + parsed.submission_ids.len() > 2 * MAX_NOTICE_IDS {
         return Err(NoticeError::TooMany);
     }
@@ -307,7 +295,7 @@ pub fn parse_notice(body: &[u8]) -> Result<Notice, NoticeError> {
     for id in parsed
         .submissions
         .into_iter()
-        .filter_map(|e| e.submission_id)
+        .map(|e| e.submission_id)
         .chain(parsed.submission_ids)
     {
         if !super::set::is_uuid(&id) {

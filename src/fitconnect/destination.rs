@@ -26,9 +26,10 @@ use super::metadata::Metadata;
 use super::problems::Failure;
 
 /// A submission schema reference (`schemaUri` + `mimeType`). Written in FIT-Connect's JSON
-/// spelling (camelCase); configuration files may use snake_case.
+/// spelling (camelCase); configuration files may use snake_case. Members the delivery service
+/// adds are ignored (configuration parsing refuses unknown keys in its own raw types).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct SchemaRef {
     /// Schema URI (`urn:xoev-de:bmk:standard:xbau_2.6`, a FIM JSON schema URL, …).
     #[serde(alias = "schema_uri")]
@@ -55,9 +56,10 @@ impl SchemaRef {
     }
 }
 
-/// One service (Leistung) a destination offers.
+/// One service (Leistung) a destination offers (the delivery service's `publicServices[]`;
+/// members it adds are ignored).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Service {
     /// `urn:de:fim:leika:leistung:…` or another URN.
     pub identifier: String,

@@ -623,6 +623,15 @@ mod tests {
         assert_eq!(compare_tags(&t, &d), Ok(()));
     }
 
+    fn claims<'a>(iss: &'a str, sub_id: &'a str, case: &'a str) -> set::SetClaims<'a> {
+        set::SetClaims {
+            issuer: iss,
+            submission_id: sub_id,
+            case_id: case,
+            schema: set::PayloadSchema::default(),
+        }
+    }
+
     fn signed(
         key: &crate::jose::SigningKey,
         iss: &str,
@@ -630,7 +639,7 @@ mod tests {
         event: &str,
         payload: Value,
     ) -> String {
-        set::sign_event(key, iss, sub_id, CASE, event, payload, NOW)
+        set::sign_event(key, &claims(iss, sub_id, CASE), event, payload, NOW)
     }
 
     fn service_only() -> StaticKeys {
@@ -705,9 +714,7 @@ mod tests {
         );
         let other_case = set::sign_event(
             key,
-            ISS,
-            SID,
-            "11111111-2222-4333-8444-555555555555",
+            &claims(ISS, SID, "11111111-2222-4333-8444-555555555555"),
             SUBMIT_SUBMISSION,
             serde_json::json!({"authenticationTags": tags()}),
             NOW,

@@ -17,3 +17,4 @@ pub mod metadata;
 pub mod problems;
 pub mod sender;
 pub mod set;
+pub mod types;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::captured::ApiProfile;
-use super::client::{Client, ClientError, CreatedSubmission, NewSubmission, TrustedKey, unix_now};
+use super::client::{Client, ClientError, NewSubmission, SubmissionIds, TrustedKey, unix_now};
 use super::event_log::{self, EventLogError, SubmissionDecision};
 use super::hash::{HASH_TYPE, sha512_hex};
 use super::metadata::{self, Generation, MetadataValidator};
@@ -169,6 +169,10 @@ pub enum SendError {
     /// The metadata we built do not pass the metadata schema (a bug or a bad input value).
     #[error("the built metadata violate the metadata schema: {0}")]
     Metadata(String),
+    /// The destination does not offer the service, or the service does not accept the
+    /// submission schema (from `GET /destinations/{id}`).
+    #[error("{0}")]
+    NotOffered(String),
     /// The event log failed a check (a SET does not verify, an accept carries tags of other
     /// JWEs, a reject carries no valid problems).
     #[error("event log: {0}")]
@@ -300,9 +304,34 @@ pub async fn send(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SendReport, SendError> {
     let mut warned = std::collections::HashSet::new();
-    let (_, trusted) = client
+    let (destination, trusted) = client
         .encryption_key(&out.destination_id, unix_now())
         .await?;
+    // What the destination says it accepts: refuse here rather than be rejected later.
+    let offered = destination.offered();
+    if !offered.is_empty() {
+        let service = offered
+            .iter()
+            .find(|s| s.identifier == out.service_identifier)
+            .ok_or_else(|| {
+                SendError::NotOffered(format!(
+                    "the destination does not offer service {}",
+                    out.service_identifier
+                ))
+            })?;
+        let schema = &out.data_schema;
+        if !service.submission_schemas.is_empty()
+            && !service
+                .submission_schemas
+                .iter()
+                .any(|s| s.accepts(&schema.schema_uri, &schema.mime_type))
+        {
+            return Err(SendError::NotOffered(format!(
+                "the service does not accept submission schema {} ({})",
+                schema.schema_uri, schema.mime_type
+            )));
+        }
+    }
     warn_unavailable(&trusted, &mut warned, progress);
     let key = trusted.key;
     progress(Progress::KeyChecked {
@@ -320,7 +349,7 @@ pub async fn send(
         .validate_value(&metadata)
         .map_err(|e| SendError::Metadata(e.to_string()))?;
     let metadata = serde_json::to_vec(&metadata).expect("JSON value serializes");
-    let created: CreatedSubmission = client
+    let created: SubmissionIds = client
         .create_submission(&NewSubmission {
             destination_id: out.destination_id.clone(),
             service_identifier: out.service_identifier.clone(),
@@ -419,7 +448,7 @@ fn warn_unavailable(
 /// Download errors, a SET that fails verification, an accept with foreign tags.
 pub async fn read_decision(
     client: &Client,
-    created: &CreatedSubmission,
+    created: &SubmissionIds,
     destination_id: &str,
     sent: &AuthenticationTags,
     progress: &mut (dyn FnMut(Progress) + Send),

@@ -27,9 +27,46 @@ pub const SUBMIT_SUBMISSION: &str = "https://schema.fitko.de/fit-connect/events/
 pub const ACCEPT_SUBMISSION: &str = "https://schema.fitko.de/fit-connect/events/accept-submission";
 /// The `reject-submission` event (written by the subscriber).
 pub const REJECT_SUBMISSION: &str = "https://schema.fitko.de/fit-connect/events/reject-submission";
-/// The set-payload schema version our SETs declare.
-pub const SET_PAYLOAD_SCHEMA: &str =
-    "https://schema.fitko.de/fit-connect/set-payload/1.0.0/set-payload.schema.json";
+/// A set-payload schema version a SET declares in `$schema` (protocol notes §3.3).
+///
+/// Which one a SET must declare is a fact of the delivery service, not of the protocol: the
+/// live FIT-Connect service (v2, TEST, observed 2026-06-14) declares 1.2.2 in its own
+/// submit-submission SETs and answers a subscriber SET declaring the documented 1.0.0 with
+/// "Payload Schema not supported". It is therefore profile data
+/// (`fitconnect::client::presets.toml`, the sandbox's profile), 1.2.2 by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PayloadSchema {
+    /// `set-payload/1.0.0` (the documented version, `sub` only `submission:`).
+    #[serde(rename = "1.0.0")]
+    V1_0_0,
+    /// `set-payload/1.2.2` (what the live v2 service requires; `sub` also `reply:`).
+    #[default]
+    #[serde(rename = "1.2.2")]
+    V1_2_2,
+}
+
+impl PayloadSchema {
+    /// The `$schema` URI.
+    #[must_use]
+    pub fn uri(self) -> &'static str {
+        match self {
+            Self::V1_0_0 => {
+                "https://schema.fitko.de/fit-connect/set-payload/1.0.0/set-payload.schema.json"
+            }
+            Self::V1_2_2 => {
+                "https://schema.fitko.de/fit-connect/set-payload/1.2.2/set-payload.schema.json"
+            }
+        }
+    }
+
+    /// The version named by `uri`, if it is one of ours.
+    #[must_use]
+    pub fn from_uri(uri: &str) -> Option<Self> {
+        [Self::V1_0_0, Self::V1_2_2]
+            .into_iter()
+            .find(|v| v.uri() == uri)
+    }
+}
 /// Smallest `iat` the set-payload schema allows (2020-01-01).
 pub const MIN_IAT: i64 = 1_577_833_200;
 /// How far in the future an `iat` may lie (clock skew), in seconds.
@@ -179,27 +216,41 @@ fn build(
     event: &str,
     payload: Value,
     now: i64,
+    schema: PayloadSchema,
 ) -> String {
     sign_event(
         key,
-        subject.destination_id,
-        subject.submission_id,
-        subject.case_id,
+        &SetClaims {
+            issuer: subject.destination_id,
+            submission_id: subject.submission_id,
+            case_id: subject.case_id,
+            schema,
+        },
         event,
         payload,
         now,
     )
 }
 
-/// Builds and signs a SET with one event about a submission: `iss` = `issuer` (a destination
-/// id for subscriber SETs, the delivery service's URL for its own), `sub` =
-/// `submission:<id>`, `txn` = `case:<id>`, a fresh `jti`, `iat` = `now`.
+/// Who issues a SET about which submission, under which payload schema.
+#[derive(Debug, Clone, Copy)]
+pub struct SetClaims<'a> {
+    /// `iss`: a destination id for subscriber SETs, the delivery service's URL for its own.
+    pub issuer: &'a str,
+    /// `sub` = `submission:<id>`.
+    pub submission_id: &'a str,
+    /// `txn` = `case:<id>`.
+    pub case_id: &'a str,
+    /// `$schema`.
+    pub schema: PayloadSchema,
+}
+
+/// Builds and signs a SET with one event about a submission ([`SetClaims`]), a fresh `jti`,
+/// `iat` = `now`.
 #[must_use]
 pub fn sign_event(
     key: &SigningKey,
-    issuer: &str,
-    submission_id: &str,
-    case_id: &str,
+    claims: &SetClaims<'_>,
     event: &str,
     payload: Value,
     now: i64,
@@ -207,12 +258,12 @@ pub fn sign_event(
     let mut events = Map::new();
     events.insert(event.to_owned(), payload);
     let claims = serde_json::json!({
-        "$schema": SET_PAYLOAD_SCHEMA,
+        "$schema": claims.schema.uri(),
         "jti": new_jti(),
-        "iss": issuer,
+        "iss": claims.issuer,
         "iat": now,
-        "sub": format!("submission:{submission_id}"),
-        "txn": format!("case:{case_id}"),
+        "sub": format!("submission:{}", claims.submission_id),
+        "txn": format!("case:{}", claims.case_id),
         "events": events,
     });
     let payload = serde_json::to_vec(&claims).expect("JSON value serializes");
@@ -226,9 +277,10 @@ pub fn accept_submission(
     subject: &SubmissionRef<'_>,
     tags: &AuthenticationTags,
     now: i64,
+    schema: PayloadSchema,
 ) -> String {
     let payload = serde_json::json!({ "authenticationTags": tags });
-    build(key, subject, ACCEPT_SUBMISSION, payload, now)
+    build(key, subject, ACCEPT_SUBMISSION, payload, now, schema)
 }
 
 /// Builds a signed `reject-submission` SET carrying the problems.
@@ -238,9 +290,10 @@ pub fn reject_submission(
     subject: &SubmissionRef<'_>,
     problems: &[Problem],
     now: i64,
+    schema: PayloadSchema,
 ) -> String {
     let payload = serde_json::json!({ "problems": problems });
-    build(key, subject, REJECT_SUBMISSION, payload, now)
+    build(key, subject, REJECT_SUBMISSION, payload, now, schema)
 }
 
 /// A verified SET.
@@ -522,7 +575,13 @@ mod tests {
                 "RH7FW5Ug6qDgqKwO56g1Qg".into(),
             )]),
         };
-        let token = accept_submission(test_keys::signing(), &subject(), &tags, NOW);
+        let token = accept_submission(
+            test_keys::signing(),
+            &subject(),
+            &tags,
+            NOW,
+            PayloadSchema::default(),
+        );
         let set = verify(&token, &resolver(), &JoseLimits::default(), NOW).expect("valid");
         assert_eq!(set.event, ACCEPT_SUBMISSION);
         assert_eq!(set.issuer, Issuer::Destination(DEST.into()));
@@ -540,6 +599,7 @@ mod tests {
             &subject(),
             std::slice::from_ref(&problem),
             NOW,
+            PayloadSchema::default(),
         );
         let set = verify(&token, &resolver(), &JoseLimits::default(), NOW).expect("valid");
         assert_eq!(set.event, REJECT_SUBMISSION);
@@ -577,7 +637,8 @@ mod tests {
 
     #[test]
     fn schema_uri_versions() {
-        assert_eq!(schema_version_ok(SET_PAYLOAD_SCHEMA), Some((1, 0)));
+        assert_eq!(schema_version_ok(PayloadSchema::V1_0_0.uri()), Some((1, 0)));
+        assert_eq!(schema_version_ok(PayloadSchema::V1_2_2.uri()), Some((1, 2)));
         assert_eq!(
             schema_version_ok(
                 "https://schema.fitko.de/fit-connect/set-payload/1.2.2/set-payload.schema.json"

@@ -39,8 +39,8 @@ pub fn with_type(status: StatusCode, content_type: &'static str, body: impl Into
 
 /// An `application/json` response.
 #[must_use]
-pub fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
-    // A `Value` has string keys only, so serializing it cannot fail.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Reply {
+    // JSON values and the wire types have string keys only, so serializing cannot fail.
     let bytes = serde_json::to_vec(value).expect("a JSON value serializes");
     with_type(status, "application/json", bytes)
 }

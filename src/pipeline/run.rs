@@ -43,7 +43,7 @@ use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::event_log;
 use crate::fitconnect::metadata::MetadataValidator;
 use crate::fitconnect::problems::Problem;
-use crate::fitconnect::set::{self, StaticKeys, SubmissionRef};
+use crate::fitconnect::set::{self, PayloadSchema, StaticKeys, SubmissionRef};
 use crate::jose::{KeyRing, SigningKey};
 use crate::server::Metrics;
 use crate::server::Stage;
@@ -152,6 +152,9 @@ pub struct PipelineSettings {
     pub set_keys: StaticKeys,
     /// The destination's signing key for accept/reject SETs.
     pub signing: SigningKey,
+    /// The set-payload schema those SETs declare (what the delivery service requires; the
+    /// client configuration's `set_payload_schema`).
+    pub set_payload_schema: PayloadSchema,
     /// FIT-Connect metadata schemas.
     pub metadata: MetadataValidator,
     /// XÖV registry with the installed packs.
@@ -736,14 +739,22 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         };
         let now = Timestamp::now();
         let token = match (&ack.decision, &ack.auth_tags) {
-            (Decision::Accepted, Some(tags)) => {
-                set::accept_submission(&s.signing, &subject, tags, unix_seconds(now))
-            }
+            (Decision::Accepted, Some(tags)) => set::accept_submission(
+                &s.signing,
+                &subject,
+                tags,
+                unix_seconds(now),
+                s.set_payload_schema,
+            ),
             // Decoding refuses an accepted row without tags; nothing to send for it.
             (Decision::Accepted, None) => return Ok(false),
-            (Decision::Rejected { problems }, _) => {
-                set::reject_submission(&s.signing, &subject, problems, unix_seconds(now))
-            }
+            (Decision::Rejected { problems }, _) => set::reject_submission(
+                &s.signing,
+                &subject,
+                problems,
+                unix_seconds(now),
+                s.set_payload_schema,
+            ),
         };
         match self.shared.delivery.post_event(case, &token).await {
             Ok(_) => {

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use crate::fitconnect::types::{NewSubmissionsCallback, SubmissionIds};
 
 use super::Destination;
 use super::config::CallbackPolicy;
@@ -47,15 +47,15 @@ impl Callbacks {
         ) else {
             return;
         };
-        let body = json!({
-            "type": self.callback_type,
-            "submissionIds": [submission.id],
-            "submissions": [{
-                "destinationId": submission.destination_id,
-                "submissionId": submission.id,
-                "caseId": submission.case_id,
+        let body = NewSubmissionsCallback {
+            callback_type: self.callback_type.clone(),
+            submission_ids: vec![submission.id.clone()],
+            submissions: vec![SubmissionIds {
+                destination_id: submission.destination_id.clone(),
+                submission_id: submission.id.clone(),
+                case_id: submission.case_id.clone(),
             }],
-        });
+        };
         let body = serde_json::to_vec(&body).expect("JSON value serializes");
         // The configuration refuses an empty secret (checked at load).
         let Ok(secret) = CallbackSecret::new(secret.as_bytes()) else {

@@ -10,14 +10,15 @@ use std::sync::Arc;
 
 use hyper::Request;
 use hyper::body::Incoming;
-use serde_json::json;
+
+use crate::fitconnect::types::EventLogPage;
 
 use super::auth::Grant;
 use super::config::ClientRole;
 use super::events;
 use super::http::{self, Reply};
 use super::problem::{self, ApiProblem, ApiResult};
-use super::routes::{db, paging, read, require_content_type};
+use super::routes::{Api, db, paging, read, require_content_type};
 use super::store::Submission;
 use super::{State, now};
 
@@ -47,12 +48,12 @@ async fn page(state: &State, s: &Submission, query: &HashMap<String, String>) ->
     let (log, total) = db(state, move |store| store.events(&case_id, offset, limit)).await?;
     Ok(http::json(
         200,
-        &json!({
-            "count": log.len(),
-            "offset": offset,
-            "totalCount": total,
-            "eventLog": log,
-        }),
+        &EventLogPage {
+            count: Some(log.len() as u64),
+            offset: Some(u64::from(offset)),
+            total_count: Some(total),
+            event_log: log,
+        },
     ))
 }
 
@@ -87,6 +88,7 @@ pub(crate) async fn list_for_submission(
 /// destination's signing key.
 pub(crate) async fn post(
     state: &Arc<State>,
+    api: Api,
     grant: &Grant,
     case_id: &str,
     req: Request<Incoming>,
@@ -127,6 +129,7 @@ pub(crate) async fn post(
         &destination.signing.kid,
         &destination.signing.key,
         &expected,
+        (api == Api::V2).then_some(state.config.profile.set_payload_schema),
         at,
     )?;
     let sid = s.id.clone();

@@ -122,6 +122,11 @@ pub struct Profile {
     pub v2_required_cty: Vec<String>,
     /// Metadata schema versions a destination declares when its config names none.
     pub default_metadata_versions: Vec<String>,
+    /// The set-payload schema of the sandbox's own SETs, and the one SETs posted on the v2
+    /// path must declare (the live v2 service declares 1.2.2 and answers 1.0.0 with "Payload
+    /// Schema not supported", OBSERVED 2026-06-14; the HTTP status of that answer is
+    /// UNCONFIRMED, the sandbox uses 422). The v1 path accepts any set-payload 1.x.
+    pub set_payload_schema: crate::fitconnect::set::PayloadSchema,
 }
 
 impl Default for Profile {
@@ -142,6 +147,7 @@ impl Default for Profile {
             event_content_types: vec![s("application/jose"), s("application/jwt")],
             v2_required_cty: vec![s("application/json"), s("application/xml")],
             default_metadata_versions: vec![s("1.0.0"), s("2.0.0"), s("2.1.0"), s("3.0.0")],
+            set_payload_schema: crate::fitconnect::set::PayloadSchema::V1_2_2,
         }
     }
 }

@@ -24,6 +24,7 @@ pub const FORWARD_SUBMISSION: &str =
 pub(crate) fn service_set(
     key: &SigningKey,
     issuer: &str,
+    schema: set::PayloadSchema,
     submission: &Submission,
     event: &str,
     payload: Value,
@@ -31,9 +32,12 @@ pub(crate) fn service_set(
 ) -> String {
     set::sign_event(
         key,
-        issuer,
-        &submission.id,
-        &submission.case_id,
+        &set::SetClaims {
+            issuer,
+            submission_id: &submission.id,
+            case_id: &submission.case_id,
+            schema,
+        },
         event,
         payload,
         now,
@@ -70,12 +74,15 @@ pub(crate) struct PostedEvent {
 
 /// Verifies a SET posted by the subscriber of `submission` against the destination's
 /// signing key and checks that it names this submission and case.
+/// `required_schema`: the set-payload schema the SET must declare (the v2 path), or `None`
+/// (the v1 path: any 1.x, or none).
 pub(crate) fn check_posted(
     token: &str,
     submission: &Submission,
     signing_kid: &str,
     signing_key: &RsaPublicKey,
     expected_tags: &AuthenticationTags,
+    required_schema: Option<set::PayloadSchema>,
     now: i64,
 ) -> ApiResult<PostedEvent> {
     let invalid = |d: &str| ApiProblem::new(problem::INVALID_EVENT, d);
@@ -91,6 +98,21 @@ pub(crate) fn check_posted(
     // new) — vendors debugging their SETs need it.
     let verified = set::verify(token, &keys, &JoseLimits::default(), now)
         .map_err(|e| invalid(&e.to_string()))?;
+    if let Some(required) = required_schema
+        && verified.schema.as_deref() != Some(required.uri())
+    {
+        return Err(ApiProblem::new(
+            problem::PAYLOAD_SCHEMA_NOT_SUPPORTED,
+            format!(
+                "this service requires $schema {} (set-payload {})",
+                required.uri(),
+                serde_json::to_value(required)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
     if verified.issuer != Issuer::Destination(submission.destination_id.clone()) {
         return Err(invalid("iss must be the destinationId of the submission"));
     }

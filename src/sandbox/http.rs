@@ -20,7 +20,7 @@ fn status(code: u16) -> StatusCode {
 }
 
 /// A JSON response.
-pub(crate) fn json(code: u16, value: &serde_json::Value) -> Reply {
+pub(crate) fn json<T: serde::Serialize + ?Sized>(code: u16, value: &T) -> Reply {
     reply::json(status(code), value)
 }
 

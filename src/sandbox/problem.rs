@@ -66,6 +66,8 @@ catalogue! {
     MISSING_CONTENT_TYPE = 422, "missing-content-type",
         "The JWE header lacks an accepted cty.";
     INVALID_EVENT = 422, "invalid-event", "The security event token was refused.";
+    PAYLOAD_SCHEMA_NOT_SUPPORTED = 422, "payload-schema-not-supported",
+        "Payload Schema not supported";
     REQUEST_TIMEOUT = 408, "request-timeout", "The request body was not received in time.";
     INTERNAL_ERROR = 500, "internal-error", "The sandbox failed to process the request.";
     SERVICE_UNAVAILABLE = 503, "service-unavailable",

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request};
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::fitconnect::types::DestinationInfo;
 
 use super::http::{self, Reply};
 use super::problem::{self, ApiProblem, ApiResult};
@@ -123,13 +125,9 @@ async fn api_route(
     let m = method.clone();
     match (rest, m) {
         (["destinations", id], Method::GET) => destination(state, api, id),
-        (["destinations", id, "keys"], Method::GET) => {
-            let d = state.destination(id)?;
-            Ok(http::json(
-                200,
-                &json!({ "keys": [d.encryption.jwk, d.signing.jwk] }),
-            ))
-        }
+        // The live service has keys per kid only; a list request answers 404 (observed
+        // 2026-06-14, protocol notes §13).
+        (["destinations", _, "keys"], Method::GET) => Err(not_found()),
         (["destinations", id, "keys", kid], Method::GET) => {
             let d = state.destination(id)?;
             [&d.encryption, &d.signing]
@@ -160,7 +158,9 @@ async fn api_route(
         (["cases", case, "events"], Method::GET) => {
             case_log::list(state, &grant, case, query).await
         }
-        (["cases", case, "events"], Method::POST) => case_log::post(state, &grant, case, req).await,
+        (["cases", case, "events"], Method::POST) => {
+            case_log::post(state, api, &grant, case, req).await
+        }
         (
             ["destinations", _]
             | ["destinations", _, "keys", ..]
@@ -191,40 +191,26 @@ async fn token(state: &Arc<State>, req: Request<Incoming>) -> ApiResult<Reply> {
 
 fn destination(state: &State, api: Api, id: &str) -> ApiResult<Reply> {
     let d = state.destination(id)?;
-    let services: Vec<Value> = d
-        .config
-        .services
-        .iter()
-        .map(|s| {
-            json!({
-                "identifier": s.identifier,
-                "name": s.name,
-                "regions": s.regions,
-                "submissionSchemas": s.submission_schemas.iter().map(|r| json!({
-                    "schemaUri": r.schema_uri, "mimeType": r.mime_type,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
     let versions = if d.config.metadata_versions.is_empty() {
         &state.config.profile.default_metadata_versions
     } else {
         &d.config.metadata_versions
     };
-    let services_field = match api {
-        Api::V1 => "services",
-        Api::V2 => "publicServices",
+    let services = Some(d.config.services.clone());
+    let (services, public_services) = match api {
+        Api::V1 => (services, None),
+        Api::V2 => (None, services),
     };
     Ok(http::json(
         200,
-        &json!({
-            "destinationId": d.config.id,
-            "status": d.config.status,
-            services_field: services,
-            "encryptionKid": d.encryption.kid,
-            "metadataVersions": versions,
-            "replyChannels": {},
-        }),
+        &DestinationInfo {
+            destination_id: d.config.id.clone(),
+            status: d.config.status.clone(),
+            encryption_kid: d.encryption.kid.clone(),
+            services,
+            public_services,
+            metadata_versions: versions.clone(),
+        },
     ))
 }
 

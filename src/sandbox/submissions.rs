@@ -8,6 +8,8 @@ use hyper::Request;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
+use crate::fitconnect::types::{SubmissionIds, SubmissionPage};
+
 use super::auth::Grant;
 use super::events::{self, CREATE_SUBMISSION};
 use super::http::{self, Reply};
@@ -92,17 +94,18 @@ pub(crate) async fn create(
         encrypted_data: None,
         created_at: now(),
     };
-    let reply = json!({
-        "destinationId": submission.destination_id,
-        "submissionId": submission.id,
-        "caseId": submission.case_id,
-    });
+    let reply = SubmissionIds {
+        destination_id: submission.destination_id.clone(),
+        submission_id: submission.id.clone(),
+        case_id: submission.case_id.clone(),
+    };
     let st = Arc::clone(state);
     db(state, move |store| {
         store.create_submission(&submission)?;
         let token = events::service_set(
             &st.service_key.private,
             &st.issuer,
+            st.config.profile.set_payload_schema,
             &submission,
             CREATE_SUBMISSION,
             json!({}),
@@ -307,6 +310,7 @@ pub(crate) async fn submit(
             let token = events::service_set(
                 &st.service_key.private,
                 &st.issuer,
+                st.config.profile.set_payload_schema,
                 s,
                 SUBMIT_SUBMISSION,
                 payload,
@@ -319,11 +323,11 @@ pub(crate) async fn submit(
     state.callbacks.new_submission(destination, &submitted);
     Ok(http::json(
         200,
-        &json!({
-            "destinationId": submitted.destination_id,
-            "submissionId": submitted.id,
-            "caseId": submitted.case_id,
-        }),
+        &SubmissionIds {
+            destination_id: submitted.destination_id,
+            submission_id: submitted.id,
+            case_id: submitted.case_id,
+        },
     ))
 }
 
@@ -342,24 +346,22 @@ pub(crate) async fn list(
     let (offset, limit) = paging(state, query)?;
     let dest = destination_id.clone();
     let (rows, total) = db(state, move |store| store.deliverable(&dest, offset, limit)).await?;
-    let items: Vec<Value> = rows
+    let submissions: Vec<SubmissionIds> = rows
         .into_iter()
-        .map(|(submission_id, case_id)| {
-            json!({
-                "destinationId": destination_id,
-                "submissionId": submission_id,
-                "caseId": case_id,
-            })
+        .map(|(submission_id, case_id)| SubmissionIds {
+            destination_id: destination_id.clone(),
+            submission_id,
+            case_id,
         })
         .collect();
     Ok(http::json(
         200,
-        &json!({
-            "count": items.len(),
-            "offset": offset,
-            "totalCount": total,
-            "submissions": items,
-        }),
+        &SubmissionPage {
+            count: Some(submissions.len() as u64),
+            offset: Some(u64::from(offset)),
+            total_count: Some(total),
+            submissions,
+        },
     ))
 }
 

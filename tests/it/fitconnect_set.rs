@@ -22,7 +22,7 @@ fn keys() -> StaticKeys {
 
 fn claims() -> Value {
     json!({
-        "$schema": set::SET_PAYLOAD_SCHEMA,
+        "$schema": set::PayloadSchema::V1_0_0.uri(),
         "jti": "ee7e1bfd-1111-4000-8000-000000000001",
         "iss": ZD,
         "iat": jose_keys::now() - 60,

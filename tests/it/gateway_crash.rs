@@ -409,6 +409,7 @@ async fn crash_run(backend: &str, store: &str) {
         },
         &set::AuthenticationTags::default(),
         sandbox_support::now(),
+        set::PayloadSchema::default(),
     );
     let refused = subscriber.post_event(case, &second).await;
     assert_eq!(

@@ -433,3 +433,94 @@ async fn the_sandbox_replaces_parts_only_with_the_dangerous_switch() {
     ));
     env.sandbox.shutdown().await;
 }
+
+/// Issue 14: the live v2 service takes subscriber SETs declaring set-payload 1.2.2 only and
+/// answers 1.0.0 with "Payload Schema not supported". The gateway's accept and reject, posted
+/// on the v2 path, declare 1.2.2 and the sandbox (which verifies them with the set-payload
+/// rules) takes them; a 1.0.0 SET is refused there with the live answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_acknowledges_on_the_v2_path_with_set_payload_1_2_2() {
+    let env = start().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = AnyStore::Sqlite(
+        SqliteStore::open(dir.path().join("gw.db"))
+            .await
+            .expect("store"),
+    );
+    let client = subscriber(&env, ApiProfile::V2);
+    let mut s = settings(&env.destination, AckPolicy::AfterStore);
+    s.set_payload_schema = client.config().set_payload_schema;
+    assert_eq!(s.set_payload_schema, set::PayloadSchema::V1_2_2);
+    let pipeline = Pipeline::new(
+        store,
+        ClientDelivery {
+            client,
+            destination_id: env.destination.clone(),
+        },
+        s,
+    );
+    let token = env.sender().await;
+    let good = Draft::new(&xgewerbeanzeige(), 1);
+    let (good, _) = send_draft(&env, &token, &good).await;
+    let mut bad = Draft::new(&xgewerbeanzeige(), 0);
+    bad.metadata["contentStructure"]["data"]["hash"]["content"] = json!("0".repeat(128));
+    let (bad, _) = send_draft(&env, &token, &bad).await;
+    tokio::time::timeout(TEST_TIMEOUT, pipeline.poll_once())
+        .await
+        .expect("in time")
+        .expect("poll");
+    assert!(matches!(
+        &decisions(&env, &good).await[..],
+        [Posted::Accept(_)]
+    ));
+    assert_eq!(
+        decisions(&env, &bad).await,
+        [Posted::Reject(problem("hash-mismatch", "data"))]
+    );
+    // Both SETs the gateway posted declare set-payload 1.2.2.
+    for sent in [&good, &bad] {
+        let events = subscriber(&env, ApiProfile::V2)
+            .events(&sent.case_id)
+            .await
+            .expect("log");
+        let ours: Vec<Value> = events["eventLog"]
+            .as_array()
+            .expect("log")
+            .iter()
+            .map(|t| claims(t.as_str().expect("SET")))
+            .filter(|c| c["iss"] == env.destination.as_str())
+            .collect();
+        assert_eq!(ours.len(), 1);
+        assert_eq!(ours[0]["$schema"], set::PayloadSchema::V1_2_2.uri());
+    }
+    // A subscriber SET declaring the documented 1.0.0 is refused on the v2 path …
+    let third = Draft::new(&xgewerbeanzeige(), 0);
+    let (third, sealed) = send_draft(&env, &token, &third).await;
+    let subject = set::SubmissionRef {
+        destination_id: &env.destination,
+        submission_id: &third.submission_id,
+        case_id: &third.case_id,
+    };
+    let old = set::accept_submission(
+        &crate::sandbox_support::keys().signing_private,
+        &subject,
+        &sealed.tags,
+        crate::sandbox_support::now(),
+        set::PayloadSchema::V1_0_0,
+    );
+    let refused = subscriber(&env, ApiProfile::V2)
+        .post_event(&third.case_id, &old)
+        .await
+        .expect_err("1.0.0 refused on v2");
+    assert_eq!(refused.status(), Some(422), "{refused}");
+    assert!(
+        refused.to_string().contains("Payload Schema not supported"),
+        "{refused}"
+    );
+    // … while the v1 path takes any set-payload 1.x.
+    subscriber(&env, ApiProfile::V1)
+        .post_event(&third.case_id, &old)
+        .await
+        .expect("1.0.0 accepted on v1");
+    env.sandbox.shutdown().await;
+}

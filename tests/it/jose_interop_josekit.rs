@@ -79,8 +79,13 @@ fn we_sign_a_set_josekit_verifies() {
         metadata: "rJzLKF3ApPQN-gUfK-Ahgw".into(),
         ..AuthenticationTags::default()
     };
-    let token =
-        set::accept_submission(&jose_keys::signing_key(), &subject, &tags, jose_keys::now());
+    let token = set::accept_submission(
+        &jose_keys::signing_key(),
+        &subject,
+        &tags,
+        jose_keys::now(),
+        set::PayloadSchema::default(),
+    );
     let verifier = PS512
         .verifier_from_jwk(&josekit_jwk(&jose_keys::without_ops(&signing().public_jwk)))
         .expect("verifier");
@@ -98,7 +103,7 @@ fn we_sign_a_set_josekit_verifies() {
 #[test]
 fn josekit_signs_a_set_we_verify() {
     let claims = serde_json::json!({
-        "$schema": set::SET_PAYLOAD_SCHEMA,
+        "$schema": set::PayloadSchema::V1_2_2.uri(),
         "jti": "ee7e1bfd-0000-4000-8000-000000000001",
         "iss": "https://submission-api-testing.fit-connect.fitko.dev",
         "iat": jose_keys::now() - 10,

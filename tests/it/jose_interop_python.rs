@@ -100,8 +100,13 @@ fn jwcrypto_four_directions() {
         metadata: token.rsplit('.').next().expect("5 parts").to_owned(),
         ..AuthenticationTags::default()
     };
-    let set_token =
-        set::accept_submission(&jose_keys::signing_key(), &subject, &tags, jose_keys::now());
+    let set_token = set::accept_submission(
+        &jose_keys::signing_key(),
+        &subject,
+        &tags,
+        jose_keys::now(),
+        set::PayloadSchema::default(),
+    );
     std::fs::write(path("ours.set"), &set_token).expect("write");
     let claims: serde_json::Value =
         serde_json::from_slice(&py(&["verify", &path("sig.pub.json"), &path("ours.set")]))

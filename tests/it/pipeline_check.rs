@@ -307,6 +307,7 @@ fn our_own_accept_of_an_earlier_submission_in_the_case_does_not_break_the_next()
         },
         &s.tags,
         sandbox_support::now(),
+        set::PayloadSchema::default(),
     );
     let log = vec![
         service_set(&earlier_claims, &keys().service),

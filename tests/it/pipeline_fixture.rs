@@ -259,7 +259,7 @@ pub(crate) fn service_set(claims: &Value, signer: &SigningKey) -> String {
 
 pub(crate) fn submit_claims(d: &Draft, tags: &AuthenticationTags) -> Value {
     json!({
-        "$schema": set::SET_PAYLOAD_SCHEMA,
+        "$schema": set::PayloadSchema::V1_2_2.uri(),
         "jti": uuid::Uuid::new_v4().to_string(),
         "iss": ISSUER,
         "iat": sandbox_support::now(),

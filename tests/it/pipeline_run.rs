@@ -139,6 +139,7 @@ pub(crate) fn settings(destination_id: &str, policy: AckPolicy) -> PipelineSetti
             destinations: vec![],
         },
         signing: SigningKey::from_jwk(&jwk(&k.signing)).expect("signing"),
+        set_payload_schema: set::PayloadSchema::default(),
         metadata: MetadataValidator::new(),
         registry,
         grammars: GrammarCache::default(),

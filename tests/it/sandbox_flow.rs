@@ -231,6 +231,7 @@ async fn full_flow_with_accept() {
         &env.subject(&sid, &case),
         &problems,
         now(),
+        set::PayloadSchema::default(),
     );
     let (status, slug) = problem(env.post_event(&sub, &case, &reject).await).await;
     assert_eq!((status, slug.as_str()), (409, "submission-state-invalid"));
@@ -245,7 +246,7 @@ async fn reject_and_forward_transitions() {
     let forward = {
         // forward-submission: built like the subscriber's other SETs, signed with its key.
         let claims = json!({
-            "$schema": set::SET_PAYLOAD_SCHEMA, "jti": set::new_jti(), "iss": env.destination,
+            "$schema": set::PayloadSchema::V1_2_2.uri(), "jti": set::new_jti(), "iss": env.destination,
             "iat": now(), "sub": format!("submission:{sid}"), "txn": format!("case:{case}"),
             "events": { poststelle::sandbox::FORWARD_SUBMISSION: {} },
         });
@@ -269,6 +270,7 @@ async fn reject_and_forward_transitions() {
         &env.subject(&sid, &case),
         &problems,
         now(),
+        set::PayloadSchema::default(),
     );
     assert_eq!(env.post_event(&sub, &case, &reject).await.status(), 204);
     let (status, slug) = problem(

@@ -296,7 +296,13 @@ async fn posted_sets_are_verified() {
     let other =
         jwk::generate(KeyUse::Signature, Some(keys().signing_private.kid())).expect("keygen");
     let other = SigningKey::from_jwk(&other.private_jwk).expect("key");
-    let forged = set::accept_submission(&other, &env.subject(&sid, &case), &tags, now());
+    let forged = set::accept_submission(
+        &other,
+        &env.subject(&sid, &case),
+        &tags,
+        now(),
+        set::PayloadSchema::default(),
+    );
     let (status, slug) = problem(env.post_event(&sub, &case, &forged).await).await;
     assert_eq!((status, slug.as_str()), (422, "invalid-event"));
     // Right key, wrong tags.
@@ -309,6 +315,7 @@ async fn posted_sets_are_verified() {
         &env.subject(&sid, &case),
         &wrong,
         now(),
+        set::PayloadSchema::default(),
     );
     let (status, slug) = problem(env.post_event(&sub, &case, &set).await).await;
     assert_eq!((status, slug.as_str()), (422, "invalid-event"));
@@ -321,5 +328,36 @@ async fn posted_sets_are_verified() {
     let (status, slug) = problem(env.post_event(&sender, &case, &good).await).await;
     assert_eq!((status, slug.as_str()), (403, "insufficient-scope"));
     assert_eq!(env.post_event(&sub, &case, &good).await.status(), 204);
+    env.sandbox.shutdown().await;
+}
+
+/// Issue 14, live fact (2026-06-14): keys only per kid; the list request answers 404.
+#[tokio::test]
+async fn destination_keys_are_served_per_kid_only() {
+    let env = start().await;
+    let token = env.sender().await;
+    for v in ["v1", "v2"] {
+        let list = env
+            .get(
+                &token,
+                &format!("/{v}/destinations/{}/keys", env.destination),
+            )
+            .await;
+        assert_eq!(list.status(), 404, "{v}");
+        let info: Value = env
+            .get(&token, &format!("/{v}/destinations/{}", env.destination))
+            .await
+            .json()
+            .await
+            .expect("destination");
+        let kid = info["encryptionKid"].as_str().expect("encryptionKid");
+        let one = env
+            .get(
+                &token,
+                &format!("/{v}/destinations/{}/keys/{kid}", env.destination),
+            )
+            .await;
+        assert_eq!(one.status(), 200, "{v}");
+    }
     env.sandbox.shutdown().await;
 }

@@ -293,6 +293,7 @@ impl Env {
             &self.subject(sid, case),
             tags,
             now(),
+            set::PayloadSchema::default(),
         )
     }
 

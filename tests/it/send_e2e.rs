@@ -229,8 +229,17 @@ async fn send_exit_codes_for_pending_submitted_and_errors() {
     std::fs::write(d.join("antrag.xml"), "<x xmlns='urn:unknown'/>").expect("write");
     let (code, stdout) = run_send(send_args(&env, d, "0", &[])).await;
     assert_eq!((code, stdout.as_str()), (2, ""));
-    // … but with --schema-uri it goes through.
+    // With --schema-uri the sender asks the destination first: a schema its service does not
+    // accept (GET /destinations/{id}: publicServices[].submissionSchemas) is refused before
+    // anything is created …
     let uri = ["--schema-uri", "urn:example:schema"];
+    let (code, _) = run_send(send_args(&env, d, "0", &uri)).await;
+    assert_eq!(code, 2);
+    // … one it accepts goes through.
+    let uri = [
+        "--schema-uri",
+        "urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.antrag.0200",
+    ];
     let (code, _) = run_send(send_args(&env, d, "0", &uri)).await;
     assert_eq!(code, 0);
     // An unparsable sandbox.toml is a configuration error (64); a missing one an I/O error.

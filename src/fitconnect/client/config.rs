@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::fitconnect::captured::ApiProfile;
+use crate::fitconnect::set::PayloadSchema;
 use crate::jose::x509::TrustPolicy;
 
 const PRESETS_TOML: &str = include_str!("presets.toml");
@@ -153,6 +154,11 @@ pub struct ClientConfig {
     /// `test` (FIT-Connect TEST). Decides where dangerous self-signed keys may be accepted and
     /// the default revocation mode; set by the constructors.
     pub test_environment: bool,
+    /// The set-payload schema the SETs this client posts declare (`$schema`): the version the
+    /// delivery service requires. Default by profile: 1.2.2 for v2 and the sandbox (the live
+    /// service refuses 1.0.0, observed 2026-06-14), 1.0.0 (documented) for v1; a preset may
+    /// name it (`set_payload_schema` in `presets.toml`).
+    pub set_payload_schema: PayloadSchema,
 }
 
 impl ClientConfig {
@@ -185,6 +191,10 @@ impl ClientConfig {
                 RevocationMode::Require
             }),
             test_environment,
+            set_payload_schema: match profile {
+                ApiProfile::V1 => PayloadSchema::V1_0_0,
+                ApiProfile::V2 => PayloadSchema::V1_2_2,
+            },
         }
     }
 
@@ -198,6 +208,8 @@ impl ClientConfig {
         // the same.
         config.test_environment = true;
         config.revocation.mode = RevocationMode::Prefer;
+        // Like the live service, on either path.
+        config.set_payload_schema = PayloadSchema::V1_2_2;
         config
     }
 
@@ -208,6 +220,9 @@ impl ClientConfig {
         let p = presets().iter().find(|p| p.name == name)?;
         let mut config = Self::new(&p.submission_api, &p.token_url, p.profile);
         config.issuer.clone_from(&p.issuer);
+        if let Some(schema) = p.set_payload_schema {
+            config.set_payload_schema = schema;
+        }
         Some(config)
     }
 
@@ -250,6 +265,9 @@ pub struct Preset {
     /// revocation defaults to `prefer`. Default false.
     #[serde(default)]
     pub test: bool,
+    /// The set-payload schema the environment requires of posted SETs (default: by profile).
+    #[serde(default)]
+    pub set_payload_schema: Option<PayloadSchema>,
 }
 
 #[derive(Deserialize)]

@@ -19,7 +19,7 @@
 //! ClientConfig::{new, sandbox, preset}, config::presets()
 //! Client::access_token()                                   -> String
 //! Client::list_submissions(destination, offset, limit)     -> SubmissionPage
-//! Client::list_all_submissions(destination)                -> Vec<SubmissionListItem>
+//! Client::list_all_submissions(destination)                -> Vec<SubmissionIds>
 //! Client::submission(id) / attachment(id, aid) / events(case) / service_jwks()
 //! Client::download(submission_id)                          -> CapturedSubmission
 //! Client::post_event(case_id, set)                         (application/jose)
@@ -50,6 +50,11 @@
 //! ```
 
 pub mod config;
+
+use crate::fitconnect::types::{
+    CreateSubmission, DestinationInfo, ServiceMember, ServiceRef, Submit,
+};
+pub use crate::fitconnect::types::{ProblemDetails, SubmissionIds, SubmissionPage};
 pub mod revocation;
 mod transport;
 
@@ -59,7 +64,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
@@ -107,21 +112,6 @@ impl std::fmt::Debug for Credentials {
             .field("client_secret", &"<redacted>")
             .finish()
     }
-}
-
-/// A problem response (`application/problem+json`) of the delivery service.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[non_exhaustive]
-pub struct ApiProblem {
-    /// Problem type URI.
-    #[serde(rename = "type", default)]
-    pub type_uri: String,
-    /// Title.
-    #[serde(default)]
-    pub title: String,
-    /// Detail.
-    #[serde(default)]
-    pub detail: String,
 }
 
 /// Why a call failed.
@@ -177,7 +167,7 @@ pub enum ClientError {
         /// The status code.
         status: u16,
         /// The problem body, when the service sent one.
-        problem: Option<ApiProblem>,
+        problem: Option<Box<ProblemDetails>>,
     },
     /// The token endpoint refused the credentials.
     #[error("token endpoint: HTTP {status} {error}")]
@@ -203,7 +193,7 @@ pub enum ClientError {
     Revocation(#[from] RevocationError),
 }
 
-fn problem_suffix(problem: &Option<ApiProblem>) -> String {
+fn problem_suffix(problem: &Option<Box<ProblemDetails>>) -> String {
     match problem {
         Some(p) if !p.type_uri.is_empty() => format!(" {} ({})", p.type_uri, p.title),
         _ => String::new(),
@@ -232,36 +222,6 @@ pub struct SpooledDownload {
     pub attachments: BTreeMap<String, std::fs::File>,
 }
 
-/// One page of `GET /submissions?destinationId=…`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct SubmissionPage {
-    /// The items of this page.
-    pub submissions: Vec<SubmissionListItem>,
-    /// Total number of deliverable submissions (when the service sends it).
-    #[serde(default)]
-    pub total_count: Option<u64>,
-    /// Offset of this page (when the service sends it).
-    #[serde(default)]
-    pub offset: Option<u64>,
-}
-
-/// One entry of a submission list.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct SubmissionListItem {
-    /// destinationId.
-    #[serde(default)]
-    pub destination_id: String,
-    /// submissionId.
-    pub submission_id: String,
-    /// caseId.
-    #[serde(default)]
-    pub case_id: String,
-}
-
 /// What `POST /submissions` needs (sender side).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSubmission {
@@ -273,17 +233,6 @@ pub struct NewSubmission {
     pub service_name: String,
     /// Attachment ids (fresh UUIDv4 each) announced now and uploaded before submit.
     pub announced_attachments: Vec<String>,
-}
-
-/// The answer to `POST /submissions`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct CreatedSubmission {
-    /// submissionId.
-    pub submission_id: String,
-    /// caseId.
-    pub case_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -518,7 +467,7 @@ impl Client {
             Err(ClientError::Status {
                 what,
                 status: resp.status,
-                problem: serde_json::from_slice(&resp.body).ok(),
+                problem: serde_json::from_slice(&resp.body).ok().map(Box::new),
             })
         }
     }
@@ -562,7 +511,7 @@ impl Client {
     pub async fn list_all_submissions(
         &self,
         destination_id: &str,
-    ) -> Result<Vec<SubmissionListItem>, ClientError> {
+    ) -> Result<Vec<SubmissionIds>, ClientError> {
         const PAGE: u32 = 500;
         let mut all = Vec::new();
         for _ in 0..self.inner.config.max_pages {
@@ -704,7 +653,7 @@ impl Client {
             Err(ClientError::Status {
                 what: what.to_owned(),
                 status: resp.status,
-                problem: serde_json::from_slice(&resp.body).ok(),
+                problem: serde_json::from_slice(&resp.body).ok().map(Box::new),
             })
         }
     }
@@ -833,7 +782,13 @@ impl Client {
         subject: &SubmissionRef<'_>,
         tags: &AuthenticationTags,
     ) -> Result<(), ClientError> {
-        let token = set::accept_submission(key, subject, tags, unix_now());
+        let token = set::accept_submission(
+            key,
+            subject,
+            tags,
+            unix_now(),
+            self.config().set_payload_schema,
+        );
         self.post_event(subject.case_id, &token).await
     }
 
@@ -847,7 +802,13 @@ impl Client {
         subject: &SubmissionRef<'_>,
         problems: &[Problem],
     ) -> Result<(), ClientError> {
-        let token = set::reject_submission(key, subject, problems, unix_now());
+        let token = set::reject_submission(
+            key,
+            subject,
+            problems,
+            unix_now(),
+            self.config().set_payload_schema,
+        );
         self.post_event(subject.case_id, &token).await
     }
 
@@ -857,10 +818,13 @@ impl Client {
     ///
     /// # Errors
     /// Transport, status or shape errors.
-    pub async fn destination(&self, destination_id: &str) -> Result<Value, ClientError> {
-        check_id("GET /destinations/{id}", destination_id)?;
-        self.get_json(&format!("/destinations/{destination_id}"))
-            .await
+    pub async fn destination(&self, destination_id: &str) -> Result<DestinationInfo, ClientError> {
+        let what = "GET /destinations/{id}";
+        check_id(what, destination_id)?;
+        let value = self
+            .get_json(&format!("/destinations/{destination_id}"))
+            .await?;
+        serde_json::from_value(value).map_err(|e| shape(what, e.to_string()))
     }
 
     /// `GET /destinations/{id}/keys/{kid}` as a JWK (not yet checked).
@@ -924,17 +888,13 @@ impl Client {
         &self,
         destination_id: &str,
         now: i64,
-    ) -> Result<(Value, TrustedKey), ClientError> {
+    ) -> Result<(DestinationInfo, TrustedKey), ClientError> {
         let what = "GET /destinations/{id}";
         let destination = self.destination(destination_id).await?;
-        if destination.get("status").and_then(Value::as_str) != Some("active") {
+        if destination.status != "active" {
             return Err(shape(what, "the destination is not active"));
         }
-        let kid = destination
-            .get("encryptionKid")
-            .and_then(Value::as_str)
-            .ok_or_else(|| shape(what, "no encryptionKid"))?
-            .to_owned();
+        let kid = destination.encryption_kid.clone();
         let key = self
             .trusted_destination_key(destination_id, &kid, KeyUse::Encryption, now)
             .await?;
@@ -951,17 +911,21 @@ impl Client {
     pub async fn create_submission(
         &self,
         new: &NewSubmission,
-    ) -> Result<CreatedSubmission, ClientError> {
-        let field = match self.inner.config.profile {
-            ApiProfile::V1 => "serviceType",
-            ApiProfile::V2 => "publicService",
+    ) -> Result<SubmissionIds, ClientError> {
+        let member = match self.inner.config.profile {
+            ApiProfile::V1 => ServiceMember::ServiceType,
+            ApiProfile::V2 => ServiceMember::PublicService,
         };
-        let body = json!({
-            "destinationId": new.destination_id,
-            "announcedAttachments": new.announced_attachments,
-            field: { "name": new.service_name, "identifier": new.service_identifier },
-        });
-        let body = serde_json::to_vec(&body).expect("JSON value serializes");
+        let body = CreateSubmission::new(
+            &new.destination_id,
+            new.announced_attachments.clone(),
+            ServiceRef {
+                identifier: new.service_identifier.clone(),
+                name: new.service_name.clone(),
+            },
+            member,
+        );
+        let body = serde_json::to_vec(&body).expect("the wire type serializes");
         let resp = self
             .api_ok(
                 Method::POST,
@@ -1009,11 +973,11 @@ impl Client {
         encrypted_data: Option<&str>,
     ) -> Result<(), ClientError> {
         check_id("PUT /submissions/{id}", submission_id)?;
-        let mut body = json!({ "encryptedMetadata": encrypted_metadata });
-        if let Some(data) = encrypted_data {
-            body["encryptedData"] = Value::String(data.to_owned());
-        }
-        let body = serde_json::to_vec(&body).expect("JSON value serializes");
+        let body = Submit {
+            encrypted_metadata: encrypted_metadata.to_owned(),
+            encrypted_data: encrypted_data.map(str::to_owned),
+        };
+        let body = serde_json::to_vec(&body).expect("the wire type serializes");
         self.api_ok(
             Method::PUT,
             &format!("/submissions/{submission_id}"),

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{CASE_ID, DELIVERY_SERVICE_ISS, DESTINATION_ID, Gen, Keys, NOW, SUBMISSION_ID};
 use crate::fitconnect::set::{
-    ACCEPT_SUBMISSION, REJECT_SUBMISSION, SET_PAYLOAD_SCHEMA, SUBMIT_SUBMISSION,
+    ACCEPT_SUBMISSION, PayloadSchema, REJECT_SUBMISSION, SUBMIT_SUBMISSION,
 };
 use crate::jose::{SigningKey, base64url};
 use crate::vectors::{Kind, VectorsError};
@@ -55,7 +55,7 @@ fn tags() -> Value {
 /// The claims of a well-formed SET by the delivery service.
 fn submit_claims() -> Value {
     json!({
-        "$schema": SET_PAYLOAD_SCHEMA,
+        "$schema": PayloadSchema::V1_0_0.uri(),
         "jti": "0b8e6a4a-7a39-4c5e-9d43-3a3f0e5b9a10",
         "iss": DELIVERY_SERVICE_ISS,
         "iat": NOW - 60,
@@ -647,5 +647,68 @@ pub(super) fn cases(g: &mut Gen) -> Result<(), VectorsError> {
         payload: serde_json::to_vec(&destination_claims(ACCEPT_SUBMISSION, tags())).expect("json"),
     };
     add(g, spec, json!({"result": "error", "reason": "unknown-key"}))?;
+    // Live facts (FIT-Connect TEST, v2, observed 2026-06-14; protocol notes §13): the delivery
+    // service's SETs and the subscriber SETs it takes declare set-payload 1.2.2.
+    const LIVE: &str = "FIT-Connect v2 live fact (TEST, observed 2026-06-14, protocol notes §13): SETs declare set-payload 1.2.2; subscriber SET iss = destinationId, sub = submission:<id>, txn = case:<id>";
+    let v122 = |mut c: Value| {
+        c["$schema"] = json!(PayloadSchema::V1_2_2.uri());
+        c
+    };
+    let kid = g.keys.destination_sig.kid().to_owned();
+    let spec = Spec {
+        id: "set-valid-accept-submission-payload-1.2.2",
+        desc: "A destination's accept-submission declaring set-payload 1.2.2, as the live v2 service requires.",
+        rule: LIVE,
+        signer: Signer::Destination,
+        header: header(&kid),
+        payload: serde_json::to_vec(&v122(destination_claims(ACCEPT_SUBMISSION, tags())))
+            .expect("json"),
+    };
+    add(
+        g,
+        spec,
+        json!({"result": "valid", "event": ACCEPT_SUBMISSION}),
+    )?;
+    valid(
+        g,
+        "set-valid-submit-submission-payload-1.2.2",
+        "The delivery service's submit-submission declaring set-payload 1.2.2 (what the live v2 service writes).",
+        Signer::Delivery,
+        &v122(submit_claims()),
+    )?;
+    let spec = Spec {
+        id: "set-accept-submission-payload-1.2.2-without-tags",
+        desc: "With set-payload 1.2.2 declared, accept-submission must carry authenticationTags.",
+        rule: LIVE,
+        signer: Signer::Destination,
+        header: header(&kid),
+        payload: serde_json::to_vec(&v122(destination_claims(ACCEPT_SUBMISSION, json!({}))))
+            .expect("json"),
+    };
+    add(
+        g,
+        spec,
+        json!({"result": "error", "reason": "event-payload"}),
+    )?;
+    // Two `sub` members: parsers that take the first and the last disagree about the subject.
+    let text = serde_json::to_string(&submit_claims()).expect("json");
+    let doubled = text.replacen(
+        '{',
+        "{\"sub\":\"submission:7f0c0c52-2f7a-4c47-8c1d-000000000001\",",
+        1,
+    );
+    let spec = Spec {
+        id: "set-duplicate-sub-member",
+        desc: "The payload names sub twice (another submission first): refused, whichever a lenient parser would take.",
+        rule: "RFC 8259 §4 / RFC 7519 §4 (duplicate claim names); issue 19",
+        signer: Signer::Delivery,
+        header: header(&dkid),
+        payload: doubled.into_bytes(),
+    };
+    add(
+        g,
+        spec,
+        json!({"result": "error", "reason": "duplicate-member"}),
+    )?;
     Ok(())
 }

@@ -15,7 +15,11 @@ use super::{CASE_ID, DELIVERY_SERVICE_ISS, DESTINATION_ID, Gen, Keys, NOW, SUBMI
 use crate::fitconnect::captured::{ApiProfile, CaptureInfo, CapturedSubmission};
 use crate::fitconnect::hash::{EMPTY_SHA512_HEX, sha512_hex};
 use crate::fitconnect::keys::Jwks;
-use crate::fitconnect::set::{SET_PAYLOAD_SCHEMA, SUBMIT_SUBMISSION};
+use crate::fitconnect::set::{PayloadSchema, SUBMIT_SUBMISSION};
+
+/// The committed captures declare the documented set-payload 1.0.0 (receivers accept every
+/// 1.x); `set` cases cover 1.2.2.
+const SET_PAYLOAD_SCHEMA: PayloadSchema = PayloadSchema::V1_0_0;
 use crate::jose::base64url;
 use crate::jose::jwe::encrypt_with_header;
 use crate::vectors::{Kind, VectorsError};
@@ -190,7 +194,7 @@ fn build(keys: &Keys, sub: &Sub) -> Result<CapturedSubmission, VectorsError> {
         attachments.insert(id.clone(), seal(keys, h, bytes)?);
     }
     let claims = |jti: &str, iat: i64, case: &str, event: &str, payload: Value| {
-        json!({"$schema": SET_PAYLOAD_SCHEMA, "jti": jti, "iss": DELIVERY_SERVICE_ISS, "iat": iat,
+        json!({"$schema": SET_PAYLOAD_SCHEMA.uri(), "jti": jti, "iss": DELIVERY_SERVICE_ISS, "iat": iat,
                "sub": format!("submission:{SUBMISSION_ID}"), "txn": format!("case:{case}"),
                "events": {event: payload}})
     };
@@ -244,6 +248,7 @@ fn build(keys: &Keys, sub: &Sub) -> Result<CapturedSubmission, VectorsError> {
             },
             &serde_json::from_value(tags.clone()).map_err(err)?,
             NOW - 90,
+            SET_PAYLOAD_SCHEMA,
         ));
     }
     if sub.events != Events::NoSubmit {
