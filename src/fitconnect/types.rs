@@ -110,19 +110,28 @@ pub struct Submit {
     pub encrypted_data: Option<String>,
 }
 
+/// The paging members of a list answer (each when the service sends it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Paging {
+    /// Items on this page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// Offset of this page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// Total number of items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<u64>,
+}
+
 /// One page of `GET /submissions?destinationId=…`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubmissionPage {
-    /// Items on this page (when the service sends it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u64>,
-    /// Offset of this page (when the service sends it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offset: Option<u64>,
-    /// Total number of deliverable submissions (when the service sends it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_count: Option<u64>,
+    /// Paging.
+    #[serde(flatten)]
+    pub paging: Paging,
     /// The items of this page.
     pub submissions: Vec<SubmissionIds>,
 }
@@ -131,15 +140,9 @@ pub struct SubmissionPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventLogPage {
-    /// Items on this page (when the service sends it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u64>,
-    /// Offset of this page (when the service sends it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offset: Option<u64>,
-    /// Total number of SETs (when the service sends it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_count: Option<u64>,
+    /// Paging.
+    #[serde(flatten)]
+    pub paging: Paging,
     /// The SETs.
     pub event_log: Vec<String>,
 }

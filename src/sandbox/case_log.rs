@@ -11,7 +11,7 @@ use std::sync::Arc;
 use hyper::Request;
 use hyper::body::Incoming;
 
-use crate::fitconnect::types::EventLogPage;
+use crate::fitconnect::types::{EventLogPage, Paging};
 
 use super::auth::Grant;
 use super::config::ClientRole;
@@ -49,9 +49,11 @@ async fn page(state: &State, s: &Submission, query: &HashMap<String, String>) ->
     Ok(http::json(
         200,
         &EventLogPage {
-            count: Some(log.len() as u64),
-            offset: Some(u64::from(offset)),
-            total_count: Some(total),
+            paging: Paging {
+                count: Some(log.len() as u64),
+                offset: Some(u64::from(offset)),
+                total_count: Some(total),
+            },
             event_log: log,
         },
     ))

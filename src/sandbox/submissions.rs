@@ -8,7 +8,7 @@ use hyper::Request;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use crate::fitconnect::types::{SubmissionIds, SubmissionPage};
+use crate::fitconnect::types::{Paging, SubmissionIds, SubmissionPage};
 
 use super::auth::Grant;
 use super::events::{self, CREATE_SUBMISSION};
@@ -357,9 +357,11 @@ pub(crate) async fn list(
     Ok(http::json(
         200,
         &SubmissionPage {
-            count: Some(submissions.len() as u64),
-            offset: Some(u64::from(offset)),
-            total_count: Some(total),
+            paging: Paging {
+                count: Some(submissions.len() as u64),
+                offset: Some(u64::from(offset)),
+                total_count: Some(total),
+            },
             submissions,
         },
     ))

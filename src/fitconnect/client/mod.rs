@@ -520,7 +520,11 @@ impl Client {
                 .await?;
             let n = page.submissions.len();
             all.extend(page.submissions);
-            let done = n == 0 || page.total_count.is_some_and(|t| all.len() as u64 >= t);
+            let done = n == 0
+                || page
+                    .paging
+                    .total_count
+                    .is_some_and(|t| all.len() as u64 >= t);
             if done || n < PAGE as usize {
                 break;
             }
