@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::config::Limits;
 use crate::config::gateway::{DeliverySource, GatewayConfig, UpstreamSettings};
 use crate::fitconnect::callback::CallbackSecret;
 use crate::fitconnect::captured::ApiProfile;
@@ -360,7 +359,7 @@ pub(crate) async fn assemble(
         metadata: MetadataValidator::with_unconfirmed(config.unconfirmed_metadata_versions),
         registry,
         grammars: GrammarCache::default(),
-        limits: Limits::default(),
+        limits: config.limits.clone(),
         ack_policy: if config.after_forward {
             AckPolicy::AfterForward
         } else {

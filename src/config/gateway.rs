@@ -62,6 +62,11 @@
 //! [limits.server]             # the routes (config::ServerLimits)
 //! max_callback_bytes = 65536
 //!
+//! [limits.pipeline]           # memory of the receive pipeline (config::PipelineLimits)
+//! max_inline_data_bytes = 16777216
+//! memory_budget_bytes = 201326592
+//! # [limits.xml], [limits.xsd], [limits.jose]: the other groups of config::Limits
+//!
 //! [dangerous]                 # logged at startup
 //! allow_plain_http = false    # http:// delivery service or upstream (local sandbox only)
 //! ```
@@ -220,6 +225,14 @@ struct RawLimits {
     http: HttpLimits,
     #[serde(default)]
     server: ServerLimits,
+    #[serde(default)]
+    xml: crate::config::XmlLimits,
+    #[serde(default)]
+    xsd: crate::config::XsdLimits,
+    #[serde(default)]
+    jose: crate::config::JoseLimits,
+    #[serde(default)]
+    pipeline: crate::config::PipelineLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -435,8 +448,11 @@ impl GatewayConfig {
                 .unwrap_or_else(|| DEFAULT_SANDBOX_URL.to_owned());
             // The sandbox is local and speaks plain HTTP: that needs no `[dangerous]` switch,
             // but only on loopback.
-            let loopback = ["http://127.0.0.1", "http://localhost", "https://"];
-            if !loopback.iter().any(|p| url.starts_with(p)) {
+            // By the parsed host: `http://127.0.0.1.example` is not loopback.
+            let https = url
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+            if !https && !crate::fitconnect::client::config::is_loopback_url(&url) {
                 errors.push(format!(
                     "delivery_service.sandbox_url: {url:?} must be https or a loopback http URL"
                 ));
@@ -614,10 +630,24 @@ impl GatewayConfig {
         });
         let raw_limits = raw.limits.unwrap_or_default();
         errors.extend(raw_limits.http.problems("limits.http"));
+        let p = &raw_limits.pipeline;
+        if p.max_inline_data_bytes == 0
+            || p.max_data_attachment_bytes == 0
+            || p.memory_per_data_byte == 0
+            || p.memory_budget_bytes < 1024 * 1024
+        {
+            errors.push(
+                "limits.pipeline: every bound must be positive and memory_budget_bytes at least 1 MiB"
+                    .to_owned(),
+            );
+        }
         let limits = Limits {
             http: raw_limits.http,
             server: raw_limits.server,
-            ..Limits::default()
+            xml: raw_limits.xml,
+            xsd: raw_limits.xsd,
+            jose: raw_limits.jose,
+            pipeline: raw_limits.pipeline,
         };
 
         if errors.is_empty() {
@@ -685,6 +715,27 @@ mod tests {
         assert_eq!(c.default_upstreams, vec!["outbox".to_owned()]);
         assert!(!c.after_forward);
         assert!(c.dangerous_settings().is_empty());
+    }
+
+    #[test]
+    fn a_plain_http_sandbox_must_be_on_a_loopback_host() {
+        for (url, ok) in [
+            ("http://127.0.0.1:8090", true),
+            ("http://localhost:8090", true),
+            ("http://[::1]:8090", true),
+            ("HTTPS://sandbox.example", true),
+            ("http://127.0.0.1.example:8090", false),
+            ("http://localhost.example", false),
+            ("http://sandbox.example", false),
+        ] {
+            let text = format!("[delivery_service]\nsandbox_url = \"{url}\"\n");
+            let verdict = GatewayConfig::from_toml(&text, Path::new("."));
+            let refused = verdict.as_ref().err().is_some_and(|e| {
+                e.iter()
+                    .any(|m| m.contains("must be https or a loopback http URL"))
+            });
+            assert_eq!(!refused, ok, "{url}: {:?}", verdict.err());
+        }
     }
 
     #[test]
@@ -762,8 +813,23 @@ mod tests {
                 .any(|e| e.contains("limits.http.header_timeout_ms")),
             "{errors:?}"
         );
-        // Groups serve does not read from the file yet are refused, not silently ignored.
-        assert!(GatewayConfig::from_toml("[limits.xml]\nmax_depth = 3\n", Path::new(".")).is_err());
+        // Every group of `Limits` is read from the file (serve hard-codes none); unknown keys
+        // in a group are refused.
+        let c = GatewayConfig::from_toml(
+            "[limits.xml]\nmax_depth = 3\n[limits.pipeline]\nmax_inline_data_bytes = 1024\n",
+            Path::new("."),
+        )
+        .expect("valid");
+        assert_eq!(c.limits.xml.max_depth, 3);
+        assert_eq!(c.limits.pipeline.max_inline_data_bytes, 1024);
+        assert!(GatewayConfig::from_toml("[limits.xml]\nmax_dept = 3\n", Path::new(".")).is_err());
+        assert!(
+            GatewayConfig::from_toml(
+                "[limits.pipeline]\nmemory_budget_bytes = 5\n",
+                Path::new(".")
+            )
+            .is_err()
+        );
     }
 
     #[test]

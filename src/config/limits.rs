@@ -27,6 +27,8 @@ pub struct Limits {
     pub http: HttpLimits,
     /// Limits of the gateway's own routes (the callback endpoint).
     pub server: ServerLimits,
+    /// Per-submission and total memory bounds of the receive pipeline.
+    pub pipeline: PipelineLimits,
 }
 
 /// Limits enforced while reading XML, before any schema logic runs.
@@ -337,6 +339,45 @@ impl ServerLimits {
     #[must_use]
     pub fn callback_body_timeout(&self) -> Duration {
         Duration::from_millis(self.callback_body_timeout_ms)
+    }
+}
+
+/// Memory bounds of the receive pipeline (`pipeline`): what one submission may make the
+/// gateway hold, and what all submissions in progress may hold together.
+///
+/// Attachments are streamed file to file and never count here; what is held in memory is the
+/// Fachdaten (decrypted, validated, transformed into the JSON envelope, stored). A submission
+/// reserves [`Self::memory_per_data_byte`] times its Fachdaten size from
+/// [`Self::memory_budget_bytes`] before it is decrypted; submissions wait while the budget is
+/// taken, so the pipeline's concurrency is bounded by memory, not only by count.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PipelineLimits {
+    /// Fachdaten sent inline (`encryptedData`), after decryption and inflating, in bytes.
+    /// Default 16 MiB: FIT-Connect defines 10 MB as the maximum of inline Fachdaten (larger
+    /// ones travel as an attachment with purpose `data`); a `zip: DEF` payload inflating
+    /// beyond this is refused while it inflates (`encryption-issue`), never held whole.
+    pub max_inline_data_bytes: usize,
+    /// Fachdaten sent as an attachment with purpose `data` (read into memory for validation),
+    /// in bytes. Default 64 MiB.
+    pub max_data_attachment_bytes: usize,
+    /// Memory all submissions in progress may reserve together, in bytes. Default 192 MiB.
+    pub memory_budget_bytes: usize,
+    /// What one byte of Fachdaten costs in memory while a submission is processed
+    /// (plaintext, typed JSON, envelope text, store write). Default 4 (measured: 60 MiB of
+    /// XML held ~95 MiB; the JSON of element-rich data weighs more than its XML).
+    pub memory_per_data_byte: usize,
+}
+
+impl Default for PipelineLimits {
+    fn default() -> Self {
+        Self {
+            max_inline_data_bytes: 16 * 1024 * 1024,
+            max_data_attachment_bytes: 64 * 1024 * 1024,
+            memory_budget_bytes: 192 * 1024 * 1024,
+            memory_per_data_byte: 4,
+        }
     }
 }
 

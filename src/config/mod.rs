@@ -5,5 +5,6 @@ pub mod gateway;
 mod limits;
 
 pub use limits::{
-    HttpLimits, JoseLimits, Limits, SandboxLimits, ServerLimits, XmlLimits, XsdLimits,
+    HttpLimits, JoseLimits, Limits, PipelineLimits, SandboxLimits, ServerLimits, XmlLimits,
+    XsdLimits,
 };

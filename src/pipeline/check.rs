@@ -589,7 +589,7 @@ fn check_parts(
         Ok(p) => p,
         Err(f) => return Err(c.fail(f, Instance::Metadata)),
     };
-    let data_plain = match encrypted_data.map(|d| decrypt(d, keys.decryption, limits)) {
+    let data_plain = match encrypted_data.map(|d| decrypt_inline_data(d, keys.decryption, limits)) {
         None => None,
         Some(Ok(p)) => Some(p),
         Some(Err(f)) => {
@@ -685,6 +685,25 @@ fn check_parts(
         tags: tags.clone(),
         evidence: c.evidence,
     })
+}
+
+/// The inline Fachdaten: bounded by [`crate::config::PipelineLimits::max_inline_data_bytes`]
+/// (FIT-Connect's 10 MB rule plus headroom) — a `zip: DEF` payload stops inflating there,
+/// a larger token is refused before it is decoded.
+fn decrypt_inline_data(
+    token: &str,
+    keys: &KeyRing,
+    limits: &Limits,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
+    let cap = limits.pipeline.max_inline_data_bytes;
+    let mut bounded = limits.clone();
+    bounded.jose.max_inflated_bytes = bounded.jose.max_inflated_bytes.min(cap);
+    // base64url of the ciphertext plus the other parts: 4/3 of the plaintext and a margin.
+    bounded.jose.max_token_bytes = bounded
+        .jose
+        .max_token_bytes
+        .min(cap.saturating_mul(4) / 3 + 64 * 1024);
+    decrypt(token, keys, &bounded)
 }
 
 fn decrypt(
@@ -792,8 +811,18 @@ fn check_data(
     let Some(plain) = plain else {
         return match data_attachments.as_slice() {
             [a] if data_ref.hash.content == EMPTY_SHA512_HEX => {
-                // Held for the validation; beyond the XML input limit the reader refuses it.
-                match a.content.read_prefix(c.limits.xml.max_input_bytes + 1) {
+                // Held for the validation, up to the pipeline's bound for data attachments; a
+                // larger one is refused by the XML reader's input limit.
+                let cap = c
+                    .limits
+                    .pipeline
+                    .max_data_attachment_bytes
+                    .min(usize::try_from(c.limits.xml.max_input_bytes).unwrap_or(usize::MAX));
+                if a.content.len() > cap as u64 {
+                    c.problems.add(Failure::DataSyntax, Instance::Data);
+                    return None;
+                }
+                match a.content.read_prefix(cap as u64) {
                     Ok(bytes) => Some(bytes),
                     Err(_) => {
                         c.problems.add(Failure::Technical, Instance::Other);

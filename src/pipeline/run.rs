@@ -5,8 +5,9 @@
 //! verified callback. Both end in [`Pipeline::process`], bounded by a semaphore
 //! ([`PipelineSettings::concurrency`]); an id already in flight in this process is skipped.
 //!
-//! **Per submission.** `record_seen` (a stored id is not processed again) → download (attachment
-//! JWEs streamed into unnamed spool files, [`DeliveryService::download_spooled`]) → on a blocking
+//! **Per submission.** `is_stored` (a stored id is not processed again; read-only, so ids that
+//! name no submission leave nothing behind) → download (attachment JWEs streamed into unnamed
+//! spool files, [`DeliveryService::download_spooled`]) → `record_seen` → on a blocking
 //! thread, each attachment decrypted file to file ([`super::spool`]) and the checks
 //! ([`check_submission_spooled`]; RSA, XSD) →
 //! `store_submission` (envelope, decision, evidence, attachments and one outbox job per routed
@@ -301,6 +302,8 @@ struct Shared<S, D> {
     delivery: D,
     settings: PipelineSettings,
     permits: Semaphore,
+    /// The memory budget ([`crate::config::PipelineLimits`]) in [`MEMORY_UNIT`]s.
+    memory: Semaphore,
     in_flight: Mutex<HashSet<String>>,
     cases: Mutex<HashMap<String, String>>,
     ack_lock: tokio::sync::Mutex<()>,
@@ -320,6 +323,53 @@ impl<S, D> Clone for Pipeline<S, D> {
             shared: Arc::clone(&self.shared),
         }
     }
+}
+
+/// The unit of the memory budget's semaphore (64 KiB).
+const MEMORY_UNIT: usize = 64 * 1024;
+
+/// `bytes` in [`MEMORY_UNIT`]s (at least one; saturating at the semaphore's maximum).
+fn memory_units(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(MEMORY_UNIT).max(1)).unwrap_or(u32::MAX >> 3)
+}
+
+/// What a downloaded submission will hold in memory (see
+/// [`crate::config::PipelineLimits`]): its inline Fachdaten (a `zip: DEF` one counted at the
+/// inline bound, as it may inflate that far) or, without inline Fachdaten, its largest
+/// attachment up to the data-attachment bound (it may carry the Fachdaten, purpose `data`).
+fn memory_estimate(
+    captured: &CapturedSubmission,
+    spooled: &BTreeMap<String, std::fs::File>,
+    limits: &crate::config::PipelineLimits,
+) -> usize {
+    let inline = captured
+        .submission
+        .get("encryptedData")
+        .and_then(serde_json::Value::as_str)
+        .filter(|d| !d.is_empty());
+    let data = match inline {
+        Some(token) => {
+            let deflated = token
+                .split('.')
+                .next()
+                .and_then(crate::jose::base64url::decode)
+                .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+                .is_some_and(|h| h.get("zip").is_some());
+            if deflated {
+                limits.max_inline_data_bytes
+            } else {
+                (token.len() / 4 * 3).min(limits.max_inline_data_bytes)
+            }
+        }
+        None => spooled
+            .values()
+            .filter_map(|f| f.metadata().ok())
+            .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX) / 4 * 3)
+            .max()
+            .unwrap_or(0)
+            .min(limits.max_data_attachment_bytes),
+    };
+    data.saturating_mul(limits.memory_per_data_byte)
 }
 
 /// The identifiers a stored submission keeps besides its id.
@@ -343,12 +393,15 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
     /// A pipeline over this store and delivery service.
     pub fn new(store: S, delivery: D, settings: PipelineSettings) -> Self {
         let permits = Semaphore::new(settings.concurrency.max(1));
+        let memory =
+            Semaphore::new(memory_units(settings.limits.pipeline.memory_budget_bytes) as usize);
         Self {
             shared: Arc::new(Shared {
                 store,
                 delivery,
                 settings,
                 permits,
+                memory,
                 in_flight: Mutex::new(HashSet::new()),
                 cases: Mutex::new(HashMap::new()),
                 ack_lock: tokio::sync::Mutex::new(()),
@@ -471,13 +524,9 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             .await
             .map_err(|_| PipelineError::Task)?;
         let received = Timestamp::now();
-        if self
-            .shared
-            .store
-            .record_seen(submission_id, received)
-            .await?
-            == Seen::Stored
-        {
+        // Read-only before the download: an id that names no submission (a callback may name
+        // any) must leave nothing in the store; it is recorded once it was downloaded.
+        if self.shared.store.is_stored(submission_id).await? {
             return Ok(Outcome::AlreadyStored);
         }
         let metrics = self.shared.settings.metrics.clone();
@@ -490,6 +539,15 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             .delivery
             .download_spooled(submission_id, &self.shared.settings.spool_dir)
             .await?;
+        if self
+            .shared
+            .store
+            .record_seen(submission_id, received)
+            .await?
+            == Seen::Stored
+        {
+            return Ok(Outcome::AlreadyStored);
+        }
         if let Some(m) = &metrics {
             m.submission_received();
             m.observe_stage(Stage::Fetch, started.elapsed());
@@ -497,6 +555,18 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         if let Some(case) = captured.case_id() {
             self.remember_case(submission_id, case);
         }
+        // The Fachdaten are held in memory while checked, transformed and stored: reserve
+        // their cost from the budget first (held until the decision is stored), so that large
+        // submissions wait for each other instead of adding up.
+        let budget = &self.shared.settings.limits.pipeline;
+        let units = memory_units(memory_estimate(&captured, &spooled, budget))
+            .min(memory_units(budget.memory_budget_bytes));
+        let _memory = self
+            .shared
+            .memory
+            .acquire_many(units)
+            .await
+            .map_err(|_| PipelineError::Task)?;
         // The case and destination as the delivery service named them (the list is the
         // fallback when the submission JSON carries no valid case id).
         let ids = Ids {

@@ -88,6 +88,11 @@ pub trait Store: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<Seen>> + Send;
 
+    /// Whether the submission is stored (processed and decided). Reads only: an id a trigger
+    /// names is checked with this before it is downloaded, and recorded as seen only after the
+    /// download succeeded, so that ids of submissions that do not exist leave nothing behind.
+    fn is_stored(&self, submission_id: &str) -> impl Future<Output = Result<bool>> + Send;
+
     /// Stores a processed submission in one transaction (see the design note). Writes nothing
     /// if the id is already stored. On an error nothing of it is visible.
     fn store_submission(
@@ -224,6 +229,10 @@ impl Store for AnyStore {
     async fn applied_migrations(&self) -> Result<Vec<i64>> {
         dispatch!(self, s => s.applied_migrations())
     }
+    async fn is_stored(&self, submission_id: &str) -> Result<bool> {
+        dispatch!(self, s => s.is_stored(submission_id))
+    }
+
     async fn record_seen(&self, submission_id: &str, now: Timestamp) -> Result<Seen> {
         dispatch!(self, s => s.record_seen(submission_id, now))
     }

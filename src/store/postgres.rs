@@ -241,6 +241,14 @@ impl super::Store for PgStore {
             .collect::<std::result::Result<_, _>>()?)
     }
 
+    async fn is_stored(&self, submission_id: &str) -> Result<bool> {
+        let client = self.inner.pool.get().await?;
+        let row = client
+            .query_opt(&sql::pg(sql::SUBMISSION_STATE), &[&submission_id])
+            .await?;
+        Ok(row.as_ref().map(|r| r.try_get::<_, &str>(0)).transpose()? == Some("stored"))
+    }
+
     async fn record_seen(&self, submission_id: &str, now: Timestamp) -> Result<Seen> {
         let client = self.inner.pool.get().await?;
         if client

@@ -195,6 +195,17 @@ impl super::Store for SqliteStore {
         self.run(|conn, _| applied(conn)).await
     }
 
+    async fn is_stored(&self, submission_id: &str) -> Result<bool> {
+        let id = submission_id.to_owned();
+        self.run(move |conn, _| {
+            let state: Option<String> = conn
+                .query_row(sql::SUBMISSION_STATE, [&id], |r| r.get(0))
+                .optional()?;
+            Ok(state.as_deref() == Some("stored"))
+        })
+        .await
+    }
+
     async fn record_seen(&self, submission_id: &str, now: Timestamp) -> Result<Seen> {
         let id = submission_id.to_owned();
         self.run(move |conn, _| {

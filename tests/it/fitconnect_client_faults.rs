@@ -413,3 +413,66 @@ async fn spooled_attachment_downloads_keep_only_the_good_body_and_obey_the_limit
         .expect_err("not found");
     assert_eq!(err.status(), Some(404), "{err}");
 }
+
+/// An attachment the submission lists but the service answers with 404 (deleted, never
+/// uploaded) is left out of the capture — the receive check then rejects with
+/// `missing-attachments` — instead of failing the whole download again and again. Any other
+/// failure still fails the download.
+#[tokio::test]
+async fn a_gone_attachment_is_left_out_of_the_download() {
+    const GONE: &str = "0b8d3c5e-58a1-4c2f-9f6e-2a1b3c4d5e6f";
+    const HERE: &str = "1c9e4d6f-69b2-4d3a-8a7f-3b2c4d5e6f70";
+    let handler = |fail: u16| {
+        move |key: &str, _: usize, _: &str| -> Reply {
+            if key == "POST /token" {
+                token(1800)
+            } else if key == format!("GET /v1/submissions/{SID}") {
+                http(
+                    200,
+                    &[("content-type", "application/json")],
+                    &format!(r#"{{"caseId":"{CASE}","attachments":["{GONE}","{HERE}"]}}"#),
+                )
+            } else if key == format!("GET /v1/submissions/{SID}/attachments/{GONE}") {
+                http(fail, &[], "")
+            } else if key == format!("GET /v1/submissions/{SID}/attachments/{HERE}") {
+                http(200, &[("content-type", "application/jose")], "a.b.c.d.e")
+            } else if key.starts_with(&format!("GET /v1/cases/{CASE}/events")) {
+                http(
+                    200,
+                    &[("content-type", "application/json")],
+                    r#"{"eventLog":[],"totalCount":0}"#,
+                )
+            } else if key.ends_with("/.well-known/jwks.json") {
+                http(
+                    200,
+                    &[("content-type", "application/json")],
+                    r#"{"keys":[]}"#,
+                )
+            } else {
+                http(500, &[], "")
+            }
+        }
+    };
+    let s = stub(handler(404)).await;
+    let spool = tempfile::tempdir().expect("spool");
+    let got = s
+        .client(|_| {})
+        .download_spooled(SID, spool.path())
+        .await
+        .expect("download without the gone attachment");
+    assert_eq!(
+        got.attachments.keys().collect::<Vec<_>>(),
+        vec![HERE],
+        "only the attachment that exists"
+    );
+    let got = s.client(|_| {}).download(SID).await.expect("download");
+    assert_eq!(got.attachments.keys().collect::<Vec<_>>(), vec![HERE]);
+    // A refusal that is not "gone" is an error of the download, retried later.
+    let s = stub(handler(403)).await;
+    let err = s
+        .client(|_| {})
+        .download_spooled(SID, spool.path())
+        .await
+        .expect_err("403 fails the download");
+    assert_eq!(err.status(), Some(403));
+}

@@ -249,6 +249,32 @@ async fn stored_with_ack_pending(path: &std::path::Path, dest: &str, fake: &Arc<
     id
 }
 
+/// A trigger (a callback) may name any id: one the delivery service does not know is not
+/// recorded, so such ids cannot fill the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_that_cannot_be_downloaded_leaves_nothing_in_the_store() {
+    let (_dir, store, dest, fake) = setup().await;
+    let p = Pipeline::new(
+        store.clone(),
+        Arc::clone(&fake),
+        settings(&dest, AckPolicy::AfterStore),
+    );
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let outcomes = p.process_all(vec![unknown.clone()]).await;
+    assert!(
+        outcomes.is_empty(),
+        "a failed download has no outcome: {outcomes:?}"
+    );
+    assert_eq!(
+        store
+            .record_seen(&unknown, poststelle::store::Timestamp::now())
+            .await
+            .expect("seen"),
+        poststelle::store::Seen::New,
+        "the failed download recorded the id"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsent_ack_is_sent_once_after_a_restart() {
     let dir = tempfile::tempdir().expect("tmp");

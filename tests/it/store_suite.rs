@@ -302,7 +302,12 @@ async fn migrations_are_versioned_and_idempotent<B: Backend>(b: &B) {
 
 async fn seen_and_store_are_idempotent<B: Backend>(b: &B) {
     let s = b.store();
+    assert!(!s.is_stored("sub-1").await.expect("read"), "unknown id");
     assert_eq!(s.record_seen("sub-1", T0).await.expect("seen"), Seen::New);
+    assert!(
+        !s.is_stored("sub-1").await.expect("read"),
+        "seen, not stored"
+    );
     assert_eq!(
         s.record_seen("sub-1", T0).await.expect("seen"),
         Seen::Unfinished
@@ -331,6 +336,7 @@ async fn seen_and_store_are_idempotent<B: Backend>(b: &B) {
         .await
         .expect("store again");
     assert_eq!(second, StoreOutcome::AlreadyStored);
+    assert!(s.is_stored("sub-1").await.expect("read"));
     assert_eq!(
         s.record_seen("sub-1", T0).await.expect("seen"),
         Seen::Stored

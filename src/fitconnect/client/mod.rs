@@ -201,6 +201,18 @@ fn problem_suffix(problem: &Option<Box<ProblemDetails>>) -> String {
 }
 
 impl ClientError {
+    /// The API answered that the resource does not exist (any more): HTTP 404 or 410.
+    #[must_use]
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            Self::Status {
+                status: 404 | 410,
+                ..
+            }
+        )
+    }
+
     /// The HTTP status for [`ClientError::Status`] and [`ClientError::Token`].
     #[must_use]
     pub fn status(&self) -> Option<u16> {
@@ -664,15 +676,22 @@ impl Client {
 
     /// Downloads a submission with all its attachments, its case event log and the delivery
     /// service's JWKS, verbatim, as a [`CapturedSubmission`]. Nothing is checked here; run
-    /// [`crate::fitconnect::event_log::verify_capture`] on the result.
+    /// [`crate::fitconnect::event_log::verify_capture`] on the result. An attachment the
+    /// service answers with 404 or 410 is left out of the capture (the checks then find it
+    /// missing).
     ///
     /// # Errors
     /// The first failed download.
     pub async fn download(&self, submission_id: &str) -> Result<CapturedSubmission, ClientError> {
         let (mut captured, ids) = self.download_submission(submission_id).await?;
         for id in ids {
-            let jwe = self.attachment(submission_id, &id).await?;
-            captured.attachments.insert(id, jwe);
+            match self.attachment(submission_id, &id).await {
+                Ok(jwe) => {
+                    captured.attachments.insert(id, jwe);
+                }
+                Err(e) if e.is_gone() => {}
+                Err(e) => return Err(e),
+            }
         }
         self.download_log(captured).await
     }
@@ -698,9 +717,16 @@ impl Client {
         for id in ids {
             let std_file = tempfile::tempfile_in(spool_dir).map_err(spool_error)?;
             let mut file = tokio::fs::File::from_std(std_file);
-            self.attachment_to_file(submission_id, &id, &mut file)
-                .await?;
-            attachments.insert(id, file.into_std().await);
+            match self.attachment_to_file(submission_id, &id, &mut file).await {
+                Ok(_) => {
+                    attachments.insert(id, file.into_std().await);
+                }
+                // Listed but gone (deleted, or never uploaded): the capture lacks it and the
+                // receive check rejects with `missing-attachments` — a definite answer, not an
+                // outage to retry forever.
+                Err(e) if e.is_gone() => {}
+                Err(e) => return Err(e),
+            }
         }
         let captured = self.download_log(captured).await?;
         Ok(SpooledDownload {
