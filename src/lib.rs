@@ -39,6 +39,7 @@ pub mod store;
 pub mod vectors;
 pub mod xml;
 pub mod xoev;
+pub mod xpath;
 pub mod xsd;
 
 #[doc(hidden)]
