@@ -34,6 +34,7 @@ pub mod json;
 pub mod pipeline;
 pub mod private_file;
 pub mod sandbox;
+pub mod schematron;
 pub mod server;
 pub mod store;
 pub mod vectors;

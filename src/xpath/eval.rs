@@ -89,6 +89,10 @@ impl<'t> Eval<'t> {
         self.eval(e, &focus)
     }
 
+    pub(crate) fn resolved(&self, slot: usize) -> Option<u32> {
+        self.names.get(slot).copied().filter(|&n| n != u32::MAX)
+    }
+
     pub(crate) fn name_matches(&self, node: NodeId, slot: usize) -> bool {
         let want = self.names.get(slot).copied().unwrap_or(u32::MAX);
         want != u32::MAX && self.tree.expanded_name(node) == Some(want)

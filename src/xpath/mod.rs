@@ -23,6 +23,7 @@ mod eval;
 mod functions;
 mod lexer;
 mod parser;
+mod pattern;
 pub mod tree;
 pub mod value;
 
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 pub use error::{DynError, ErrorCode, StaticError};
 pub use eval::Budget;
+pub use pattern::{Pattern, PatternKey};
 pub use tree::{NodeId, NodeKind, Tree, TreeBuilder, TreeError, TreeLimits};
 pub use value::{Atomic, Item, Sequence};
 
@@ -148,6 +150,8 @@ impl Expression {
 #[derive(Debug)]
 pub struct Evaluator<'t> {
     inner: eval::Eval<'t>,
+    /// Node sets of evaluated patterns, by the caller's pattern id.
+    pattern_cache: HashMap<usize, Vec<NodeId>>,
 }
 
 impl<'t> Evaluator<'t> {
@@ -155,6 +159,7 @@ impl<'t> Evaluator<'t> {
     pub fn new(tree: &'t Tree, names: &NameTable, budget: u64) -> Self {
         Self {
             inner: eval::Eval::new(tree, names.resolve(tree), budget),
+            pattern_cache: HashMap::new(),
         }
     }
 
@@ -206,13 +211,22 @@ impl<'t> Evaluator<'t> {
         self.inner.vars.len()
     }
 
+    /// The expanded-name id (in the tree) of name-table `slot`, if the document uses it.
+    pub fn resolved_name(&self, slot: usize) -> Option<u32> {
+        self.inner.resolved(slot)
+    }
+
+    /// The tree being evaluated.
+    pub fn tree(&self) -> &'t Tree {
+        self.inner.tree()
+    }
+
     /// Work units left.
     pub fn budget_left(&self) -> u64 {
         self.inner.budget.left()
     }
 
-    /// Whether `node` matches the name test of a simple pattern step (`Some(slot)` names a slot
-    /// of the [`NameTable`]; `None` is `*`).
+    /// Whether `node` has the expanded name of `slot` in the [`NameTable`].
     pub fn name_matches(&self, node: NodeId, slot: usize) -> bool {
         self.inner.name_matches(node, slot)
     }
