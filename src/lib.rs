@@ -34,11 +34,13 @@ pub mod json;
 pub mod pipeline;
 pub mod private_file;
 pub mod sandbox;
+pub mod schematron;
 pub mod server;
 pub mod store;
 pub mod vectors;
 pub mod xml;
 pub mod xoev;
+pub mod xpath;
 pub mod xsd;
 
 #[doc(hidden)]

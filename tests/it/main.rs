@@ -33,6 +33,7 @@ mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
 mod sandbox_support;
+mod schematron_xbau;
 mod send_e2e;
 mod send_trust;
 mod server_callbacks;
