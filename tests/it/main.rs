@@ -37,6 +37,7 @@ mod send_e2e;
 mod send_trust;
 mod server_callbacks;
 mod server_endpoints;
+mod shared_data;
 mod store_suite;
 mod vectors_check;
 mod xml_hostile;
