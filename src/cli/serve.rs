@@ -297,10 +297,12 @@ impl CallbackSink for Sink {
     }
 }
 
-/// Builds and starts every part (the pipeline and forwarder loops are left to the caller).
+/// Builds and starts every part (the pipeline and forwarder loops are left to the caller);
+/// schema packs come from `packs`.
 pub(crate) async fn assemble(
     config: &GatewayConfig,
     dest: Destination,
+    packs: &PackSources,
     log: &dyn Fn(&str),
 ) -> Result<Gateway, (u8, Vec<String>)> {
     let table = Arc::new(route_table(config).map_err(|e| (64, e))?);
@@ -313,11 +315,7 @@ pub(crate) async fn assemble(
     let store = AnyStore::open(&config.store)
         .await
         .map_err(|e| (2, vec![format!("store: {e}")]))?;
-    let (registry, broken) = discover(
-        Catalog::embedded(),
-        &PackSources::from_env(None),
-        &PackLimits::default(),
-    );
+    let (registry, broken) = discover(Catalog::embedded(), packs, &PackLimits::default());
     for (dir, err) in broken {
         log(&format!(
             "warning: schema pack {} not loaded: {err}",
@@ -496,7 +494,7 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         let log = |m: &str| eprintln!("poststelle serve: {m}");
-        let gw = match assemble(&config, dest, &log).await {
+        let gw = match assemble(&config, dest, &PackSources::from_env(None), &log).await {
             Ok(g) => g,
             Err((code, errors)) => {
                 report(&errors);

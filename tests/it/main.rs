@@ -1,6 +1,8 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
 mod attack_http;
+mod cli_pipe;
+mod cli_validate;
 mod fitconnect_client;
 mod fitconnect_client_faults;
 mod fitconnect_metadata;
@@ -29,6 +31,7 @@ mod pipeline_check;
 mod pipeline_fixture;
 mod pipeline_run;
 mod pki_support;
+mod queue_cli;
 mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
@@ -38,6 +41,7 @@ mod send_e2e;
 mod send_trust;
 mod server_callbacks;
 mod server_endpoints;
+mod shared_data;
 mod store_suite;
 mod vectors_check;
 mod xml_hostile;

@@ -30,11 +30,7 @@ pub(crate) fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-pub(crate) fn shared() -> PathBuf {
-    std::env::var_os("POSTSTELLE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo("../shared"))
-}
+pub(crate) use crate::shared_data::shared;
 
 /// The repository's example XGewerbeanzeige message.
 pub(crate) fn xgewerbeanzeige() -> Vec<u8> {
