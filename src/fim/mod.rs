@@ -24,6 +24,13 @@ mod pack;
 
 pub use pack::{JsonPack, JsonPackError, SCHEMA_SUFFIX, is_schema_file};
 
+/// `pointer` with every member name masked as `*` (array indexes kept): the places of data
+/// no schema describes (passed-through Fachdaten).
+#[must_use]
+pub fn mask_all_names(pointer: &str) -> String {
+    pack::mask_pointer(pointer, |_| false)
+}
+
 use serde_json::Value;
 
 /// One violation of a JSON Fachdaten document: where (JSON pointer, undeclared member names

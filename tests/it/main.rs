@@ -1,6 +1,7 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
 mod attack_http;
+mod fim_json;
 mod fitconnect_client;
 mod fitconnect_client_faults;
 mod fitconnect_metadata;
