@@ -74,6 +74,22 @@ pub enum JsonError {
     },
 }
 
+impl JsonError {
+    /// The kind of refusal, as tools and test vectors name it: `syntax`, `duplicate-member`,
+    /// `too-deep`, `too-large`, `too-many-values`, `number-out-of-range`.
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Syntax { .. } => "syntax",
+            Self::DuplicateMember { .. } => "duplicate-member",
+            Self::TooDeep { .. } => "too-deep",
+            Self::TooLarge { .. } => "too-large",
+            Self::TooManyValues { .. } => "too-many-values",
+            Self::NumberOutOfRange { .. } => "number-out-of-range",
+        }
+    }
+}
+
 /// Parses one JSON document strictly (see the module doc).
 ///
 /// # Errors
@@ -187,6 +203,129 @@ pub fn from_slice<T: serde::de::DeserializeOwned>(
 ) -> Result<T, JsonError> {
     let value = parse(bytes, limits)?;
     serde_json::from_value(value).map_err(|_| JsonError::Syntax { line: 1, column: 1 })
+}
+
+/// The position (line, column; 1-based, columns in bytes) of the value a JSON pointer names
+/// in a JSON text that [`parse`] accepted — for tools that report violations the way they
+/// report XML errors. `None` when the pointer names nothing.
+#[must_use]
+pub fn locate(bytes: &[u8], pointer: &str) -> Option<(usize, usize)> {
+    let mut cursor = Cursor { bytes, at: 0 };
+    cursor.space();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        match bytes.get(cursor.at)? {
+            b'{' => {
+                cursor.at += 1;
+                loop {
+                    cursor.space();
+                    let (start, end) = cursor.string()?;
+                    let name: String = serde_json::from_slice(&bytes[start..end]).ok()?;
+                    cursor.space();
+                    cursor.expect(b':')?;
+                    cursor.space();
+                    if name == segment {
+                        break;
+                    }
+                    cursor.value()?;
+                    cursor.space();
+                    cursor.expect(b',')?;
+                }
+            }
+            b'[' => {
+                let index: usize = segment.parse().ok()?;
+                cursor.at += 1;
+                cursor.space();
+                for _ in 0..index {
+                    cursor.value()?;
+                    cursor.space();
+                    cursor.expect(b',')?;
+                    cursor.space();
+                }
+                if bytes.get(cursor.at) == Some(&b']') {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(position(bytes, cursor.at))
+}
+
+/// A read position in a well-formed JSON text ([`locate`]).
+struct Cursor<'b> {
+    bytes: &'b [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn space(&mut self) {
+        while self
+            .bytes
+            .get(self.at)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            self.at += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.bytes.get(self.at) == Some(&byte)).then(|| self.at += 1)
+    }
+
+    /// Skips a string; its range with the quotes.
+    fn string(&mut self) -> Option<(usize, usize)> {
+        let start = self.at;
+        self.expect(b'"')?;
+        loop {
+            let off = memchr::memchr2(b'"', b'\\', self.bytes.get(self.at..)?)?;
+            self.at += off;
+            if self.bytes[self.at] == b'"' {
+                self.at += 1;
+                return Some((start, self.at));
+            }
+            self.at += 2;
+        }
+    }
+
+    /// Skips one value (nesting is bounded: the text passed [`parse`]).
+    fn value(&mut self) -> Option<()> {
+        match *self.bytes.get(self.at)? {
+            b'"' => self.string().map(|_| ()),
+            open @ (b'{' | b'[') => {
+                let close = if open == b'{' { b'}' } else { b']' };
+                self.at += 1;
+                self.space();
+                if self.expect(close).is_some() {
+                    return Some(());
+                }
+                loop {
+                    if open == b'{' {
+                        self.string()?;
+                        self.space();
+                        self.expect(b':')?;
+                        self.space();
+                    }
+                    self.value()?;
+                    self.space();
+                    if self.expect(close).is_some() {
+                        return Some(());
+                    }
+                    self.expect(b',')?;
+                    self.space();
+                }
+            }
+            _ => {
+                // Number or literal: up to the next delimiter.
+                while self.bytes.get(self.at).is_some_and(|b| {
+                    !matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                }) {
+                    self.at += 1;
+                }
+                Some(())
+            }
+        }
+    }
 }
 
 /// Refuses every reference that is not already in the schema set: no `$ref` is ever fetched.
@@ -448,6 +587,21 @@ mod tests {
         let v = parse(ok, &L).expect("valid");
         assert_eq!(v[0], i64::MIN);
         assert_eq!(v[1], u64::MAX);
+    }
+
+    #[test]
+    fn locate_finds_the_value_a_pointer_names() {
+        let text =
+            b"{\"a\": 1,\n \"b/c\": [true, {\"x\\\"y\": \"s,]}\", \"d\": [ ]}],\n \"e\": {}}";
+        assert!(parse(text, &L).is_ok());
+        assert_eq!(locate(text, ""), Some((1, 1)));
+        assert_eq!(locate(text, "/a"), Some((1, 7)));
+        assert_eq!(locate(text, "/b~1c"), Some((2, 9)));
+        assert_eq!(locate(text, "/b~1c/1/d"), Some((2, 38)));
+        assert_eq!(locate(text, "/e"), Some((3, 7)));
+        assert_eq!(locate(text, "/b~1c/2"), None);
+        assert_eq!(locate(text, "/zz"), None);
+        assert_eq!(locate(text, "/a/0"), None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `poststelle validate`: XSD validation of files, xmllint-like.
+//! `poststelle validate`: XSD validation of files, xmllint-like; JSON files are validated
+//! against JSON Schemas ([`json`]) with the same output and exit codes.
 //!
 //! The grammar is compiled once for all files. Without files only the schema is compiled (exit 0
 //! if it is valid, 2 with the schema errors otherwise). Text mode prints one line per violation,
@@ -18,14 +19,19 @@ use crate::config::Limits;
 use crate::error::exit;
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
+mod json;
+
 /// Arguments of `poststelle validate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ValidateArgs {
     /// Load every `*.xsd` in DIR (not recursive); the declaration is chosen by the root element.
+    /// For JSON documents: every JSON Schema in DIR, chosen by the document's `$schema`.
     #[arg(long, value_name = "DIR", conflicts_with = "schema")]
     schema_dir: Option<PathBuf>,
-    /// Entry schema document (its includes and imports are followed offline); repeatable.
-    #[arg(long, value_name = "FILE.xsd")]
+    /// Entry schema document (its includes and imports are followed offline); repeatable. A
+    /// JSON Schema (`FILE.schema.json`) validates JSON documents; its `$ref`s resolve among the
+    /// `*.schema.json` files beside it.
+    #[arg(long, value_name = "FILE.xsd|FILE.schema.json")]
     schema: Vec<PathBuf>,
     /// Print one JSON document on stdout instead of text.
     #[arg(long)]
@@ -57,9 +63,20 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
 /// the catalogue and the installed packs (or the development fallbacks); files sharing an
 /// entry schema share one compiled grammar.
 fn run_discovered(args: &ValidateArgs) -> u8 {
+    let (json_files, xml_files) = json::split(&args.files);
+    let mut worst = exit::OK;
+    if !json_files.is_empty() {
+        worst = json::run(args, &json_files);
+    }
+    if xml_files.is_empty() {
+        return worst;
+    }
+    let args = &ValidateArgs {
+        files: xml_files,
+        ..args.clone()
+    };
     let limits = Limits::default();
     let mut groups: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-    let mut worst = exit::OK;
     let registry = super::discover::registry();
     for file in &args.files {
         match super::discover::schema_for(&registry, file, &limits) {
@@ -85,6 +102,9 @@ fn run_discovered(args: &ValidateArgs) -> u8 {
 fn run_code(args: &ValidateArgs) -> u8 {
     if args.schema_dir.is_none() && args.schema.is_empty() && !args.files.is_empty() {
         return run_discovered(args);
+    }
+    if json::schemas_are_json(args) {
+        return json::run(args, &args.files);
     }
     let limits = Limits::default();
     let started = Instant::now();

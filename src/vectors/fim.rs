@@ -15,32 +15,21 @@ use serde_json::Value;
 
 use super::{Case, Env, expected_str, same};
 use crate::fim::{self, JsonPack};
-use crate::json::JsonError;
 use crate::xoev::pack::fingerprint;
 use crate::xoev::pack_files::{PackLimits, read_dir};
-
-/// The reason names of the strict reader's refusals, as the manifest spells them.
-#[must_use]
-pub(crate) fn reason(error: &JsonError) -> &'static str {
-    match error {
-        JsonError::Syntax { .. } => "syntax",
-        JsonError::DuplicateMember { .. } => "duplicate-member",
-        JsonError::TooDeep { .. } => "too-deep",
-        JsonError::TooLarge { .. } => "too-large",
-        JsonError::TooManyValues { .. } => "too-many-values",
-        JsonError::NumberOutOfRange { .. } => "number-out-of-range",
-    }
-}
 
 fn load_pack(env: &Env, case: &Case) -> Result<Result<JsonPack, String>, String> {
     let rel = case
         .inputs
         .get("pack")
         .ok_or("case has no input \"pack\"")?;
-    let files = read_dir(&env.path(rel), &PackLimits::default(), None).map_err(|e| e.to_string())?;
-    Ok(JsonPack::from_files("vectors", &fingerprint(&files), &files)
-        .and_then(|p| p.compile_all().map(|_| p))
-        .map_err(|e| e.to_string()))
+    let files =
+        read_dir(&env.path(rel), &PackLimits::default(), None).map_err(|e| e.to_string())?;
+    Ok(
+        JsonPack::from_files("vectors", &fingerprint(&files), &files)
+            .and_then(|p| p.compile_all().map(|_| p))
+            .map_err(|e| e.to_string()),
+    )
 }
 
 pub(super) fn run(env: &Env, case: &Case) -> Result<(), String> {
@@ -55,16 +44,19 @@ pub(super) fn run(env: &Env, case: &Case) -> Result<(), String> {
     let doc = match crate::json::parse(&bytes, &env.limits.json) {
         Ok(doc) => doc,
         Err(e) if expected == "refused" => {
-            return same("reason", expected_str(case, "reason")?, reason(&e));
+            return same("reason", expected_str(case, "reason")?, e.reason());
         }
         Err(e) => return Err(format!("refused: {e}")),
     };
-    let uri = doc.get("$schema").and_then(Value::as_str).unwrap_or_default();
+    let uri = doc
+        .get("$schema")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !pack.provides(uri) {
         return same("result", expected, "unsupported-schema");
     }
-    let violations = fim::validate(&pack, uri, &doc, env.limits.json.max_errors)
-        .map_err(|e| e.to_string())?;
+    let violations =
+        fim::validate(&pack, uri, &doc, env.limits.json.max_errors).map_err(|e| e.to_string())?;
     if violations.is_empty() {
         return same("result", expected, "valid");
     }
@@ -80,7 +72,12 @@ pub(super) fn run(env: &Env, case: &Case) -> Result<(), String> {
         .ok_or("expected.violations missing")?
         .iter()
         .map(|v| {
-            let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+            let s = |k: &str| {
+                v.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             (s("pointer"), s("keyword"))
         })
         .collect();

@@ -421,3 +421,73 @@ fn fields_render_in_schema_order_with_the_german_labels_of_the_pack() {
         Some((Some("Programmpunkt"), &json!("Flohmarkt")))
     );
 }
+
+#[test]
+fn validate_checks_json_files_like_xml_files() {
+    let doc = |name: &str| repo(&format!("test-vectors/fim/documents/{name}"));
+    // By `$schema` through the catalogue's pack.
+    let out = bin()
+        .arg("validate")
+        .arg(doc("valid.json"))
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .arg("validate")
+        .arg(doc("invalid.json"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let file = doc("invalid.json").display().to_string();
+    assert!(
+        stdout.contains(&format!(
+            "{file}:8:20: /G99000010/G99000011/F99000105: value does not match \"^[0-9]{{5}}$\""
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{file}:1:1: /: properties the schema does not declare are not allowed"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("1234") && !stdout.contains("Bemerkung"),
+        "{stdout}"
+    );
+    // An explicit schema file, --json output, refusals by the strict reader.
+    let out = bin()
+        .args(["validate", "--json", "--schema"])
+        .arg(repo("test-vectors/fim/pack/s99000001_1.0.schema.json"))
+        .arg(doc("duplicate-member.json"))
+        .arg(doc("deep-nesting.json"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let kinds: Vec<(&str, u64)> = report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            (
+                f["errors"][0]["kind"].as_str().expect("kind"),
+                f["errors"][0]["line"].as_u64().expect("line"),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [("duplicate-member", 3), ("too-deep", 0)]);
+    // No pack for the schema it names: no verdict.
+    let out = bin()
+        .arg("validate")
+        .arg(doc("unknown-schema.json"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}

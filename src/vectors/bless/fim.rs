@@ -61,7 +61,8 @@ fn violation(pointer: &str, keyword: &str) -> Value {
 
 pub(super) fn cases(g: &mut Gen) -> Result<(), VectorsError> {
     const RULE: &str = "JSON Schema 2020-12 (formats asserted); poststelle: JSON Fachdaten";
-    let doc = |g: &mut Gen, name: &str, bytes: &[u8]| g.file(&format!("fim/documents/{name}"), bytes);
+    let doc =
+        |g: &mut Gen, name: &str, bytes: &[u8]| g.file(&format!("fim/documents/{name}"), bytes);
     let pack = || ("pack", PACK.to_owned());
 
     let file = doc(g, "valid.json", &pretty(&valid()))?;
@@ -74,11 +75,11 @@ pub(super) fn cases(g: &mut Gen) -> Result<(), VectorsError> {
         json!({"result": "valid"}),
     );
     let mut minimal = valid();
-    for (group, member) in [
-        ("G99000010", "F99000102"),
-        ("G99000012", "F99000110"),
-    ] {
-        minimal[group].as_object_mut().expect("object").remove(member);
+    for (group, member) in [("G99000010", "F99000102"), ("G99000012", "F99000110")] {
+        minimal[group]
+            .as_object_mut()
+            .expect("object")
+            .remove(member);
     }
     let file = doc(g, "valid-minimal.json", &pretty(&minimal))?;
     g.case(
@@ -146,7 +147,11 @@ pub(super) fn cases(g: &mut Gen) -> Result<(), VectorsError> {
         &[pack(), ("document", file)],
         json!({"result": "refused", "reason": "too-deep"}),
     );
-    let big = text.replacen("\"F99000109\": 250", "\"F99000109\": 123456789012345678901234567890", 1);
+    let big = text.replacen(
+        "\"F99000109\": 250",
+        "\"F99000109\": 123456789012345678901234567890",
+        1,
+    );
     let file = doc(g, "integer-beyond-64-bits.json", big.as_bytes())?;
     g.case(
         "json-refused-integer-beyond-64-bits",
@@ -166,7 +171,9 @@ pub(super) fn cases(g: &mut Gen) -> Result<(), VectorsError> {
         &[pack(), ("document", file)],
         json!({"result": "refused", "reason": "number-out-of-range"}),
     );
-    let mut latin1 = text.replacen("Musterstraße", "Musterstra\u{0}e", 1).into_bytes();
+    let mut latin1 = text
+        .replacen("Musterstraße", "Musterstra\u{0}e", 1)
+        .into_bytes();
     if let Some(at) = latin1.iter().position(|b| *b == 0) {
         latin1[at] = 0xDF; // ß in ISO-8859-1: not UTF-8
     }
