@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 use crate::pipeline_fixture::{Draft, capture, check_keys, limits, repo, schemas};
 use crate::sandbox_support;
 
+mod end_to_end;
+
 const P: &str = "https://schema.fitko.de/fit-connect/events/problems/";
 /// The root schema of the test pack.
 pub(crate) const ROOT: &str = "https://schema.poststelle.invalid/fim/s99000001_1.0.schema.json";
