@@ -125,12 +125,13 @@ pub fn parse(bytes: &[u8], limits: &JsonLimits) -> Result<Value, JsonError> {
             } else if text.starts_with("number out of range") {
                 JsonError::NumberOutOfRange {
                     line: e.line(),
-                    column: e.column(),
+                    column: e.column().max(1),
                 }
             } else {
+                // serde_json says column 0 for the end of input right after a newline.
                 JsonError::Syntax {
                     line: e.line(),
-                    column: e.column(),
+                    column: e.column().max(1),
                 }
             });
         }
@@ -602,6 +603,16 @@ mod tests {
         assert_eq!(locate(text, "/b~1c/2"), None);
         assert_eq!(locate(text, "/zz"), None);
         assert_eq!(locate(text, "/a/0"), None);
+    }
+
+    /// Fuzz finding (json_fachdaten, a truncated vector document): serde_json reports the end
+    /// of input after a newline at column 0; positions are 1-based.
+    #[test]
+    fn eof_after_a_newline_is_reported_at_column_1_not_0() {
+        assert_eq!(
+            parse(b"{\"a\": [1,\n", &L),
+            Err(JsonError::Syntax { line: 2, column: 1 })
+        );
     }
 
     #[test]

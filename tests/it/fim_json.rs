@@ -493,3 +493,28 @@ fn validate_checks_json_files_like_xml_files() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_json_fachdaten_fuzz_property_holds_on_the_vector_documents_and_their_mutations() {
+    let dir = repo("test-vectors/fim/documents");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("documents") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+        poststelle::fuzzing::json_fachdaten(&bytes);
+        // Truncated, one byte flipped at several places, one byte dropped.
+        poststelle::fuzzing::json_fachdaten(&bytes[..bytes.len() / 2]);
+        for at in [1, bytes.len() / 3, bytes.len() / 2, bytes.len() - 2] {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x20;
+            poststelle::fuzzing::json_fachdaten(&flipped);
+            let mut dropped = bytes.clone();
+            dropped.remove(at);
+            poststelle::fuzzing::json_fachdaten(&dropped);
+        }
+        n += 1;
+    }
+    assert!(n >= 9, "only {n} documents");
+    // The invalid form's violations are all checked for their places (none is masked).
+    let invalid = std::fs::read(dir.join("invalid.json")).expect("invalid");
+    poststelle::fuzzing::json_fachdaten(&invalid);
+}

@@ -88,6 +88,30 @@ fn given_id(args: &ValidateArgs) -> Option<String> {
     Some(id.strip_suffix('#').unwrap_or(id).to_owned())
 }
 
+/// `--repeat N` (a hidden benchmark aid, as for XML): parse and validate the file N more
+/// times from memory, collecting every violation, and print the mean time on stderr.
+fn repeat(path: &Path, pack: &JsonPack, uri: &str, n: u32, limits: &Limits) {
+    let Ok(bytes) = std::fs::read(path) else {
+        return;
+    };
+    let Ok(validator) = pack.validator(uri) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        if let Ok(doc) = crate::json::parse(&bytes, &limits.json) {
+            std::hint::black_box(validator.iter_errors(&doc).count());
+        }
+    }
+    let mean = started.elapsed().as_secs_f64() / f64::from(n.max(1));
+    eprintln!(
+        "{}: mean {:.4} ms over {n} runs ({:.1} MB/s)",
+        path.display(),
+        mean * 1e3,
+        bytes.len() as f64 / mean / 1e6
+    );
+}
+
 /// One document's outcome.
 enum Outcome {
     /// Validated: its violations (empty: valid).
@@ -163,6 +187,9 @@ fn check_one(
         Ok(v) => v,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
+    if let Some(n) = args.repeat {
+        repeat(path, &pack, &uri, n, limits);
+    }
     let max = args.max_errors.unwrap_or(limits.json.max_errors).max(1);
     let errors = validator
         .iter_errors(&doc)
