@@ -518,3 +518,62 @@ fn the_json_fachdaten_fuzz_property_holds_on_the_vector_documents_and_their_muta
     let invalid = std::fs::read(dir.join("invalid.json")).expect("invalid");
     poststelle::fuzzing::json_fachdaten(&invalid);
 }
+
+/// Peak resident set (KiB) of `poststelle validate` on one JSON file, measured by
+/// `/usr/bin/time`; `None` (test skipped) where it is missing.
+fn validate_peak_kib(file: &std::path::Path) -> Option<(i32, u64)> {
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.exists() {
+        return None;
+    }
+    let out = Command::new(time)
+        .args(["-f", "PEAK %M"])
+        .arg(env!("CARGO_BIN_EXE_poststelle"))
+        .args(["validate", "--schema-dir"])
+        .arg(repo("test-vectors/fim/pack"))
+        .arg(file)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kib = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("PEAK "))
+        .and_then(|k| k.trim().parse().ok())
+        .expect("peak line");
+    Some((out.status.code().unwrap_or(-1), kib))
+}
+
+/// Hostile JSON is refused in bounded memory: 16 MiB of tiny values (eight million of them,
+/// about a gigabyte once parsed without the value limit), a 50 MB string and 100,000-deep
+/// nesting each stay below 160 MiB peak in a whole `poststelle validate` process.
+#[test]
+fn hostile_json_is_refused_within_bounded_memory() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tiny = dir.path().join("tiny-values.json");
+    let mut text = format!("{{\"$schema\": \"{ROOT}\", \"x\": [0");
+    while text.len() < (16 << 20) - 64 {
+        text.push_str(",0");
+    }
+    text.push_str("]}");
+    std::fs::write(&tiny, text).expect("write");
+    let string = dir.path().join("string.json");
+    let mut big = format!("{{\"$schema\": \"{ROOT}\", \"x\": \"").into_bytes();
+    big.resize(big.len() + (50 << 20), b'a');
+    big.extend_from_slice(b"\"}");
+    std::fs::write(&string, big).expect("write");
+    let deep = dir.path().join("deep.json");
+    std::fs::write(
+        &deep,
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .expect("write");
+    for file in [tiny, string, deep] {
+        let Some((code, kib)) = validate_peak_kib(&file) else {
+            eprintln!("SKIPPED: /usr/bin/time not installed (apt-get install time)");
+            return;
+        };
+        eprintln!("{}: exit {code}, peak {} MiB", file.display(), kib / 1024);
+        assert_eq!(code, 1, "{}: refused as invalid", file.display());
+        assert!(kib < 160 * 1024, "{}: peak {kib} KiB", file.display());
+    }
+}
