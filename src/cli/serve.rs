@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::config::Limits;
 use crate::config::gateway::{DeliverySource, GatewayConfig, UpstreamSettings};
 use crate::fitconnect::callback::CallbackSecret;
 use crate::fitconnect::captured::ApiProfile;
@@ -316,6 +315,7 @@ pub(crate) async fn assemble(
         .await
         .map_err(|e| (2, vec![format!("store: {e}")]))?;
     let (registry, broken) = discover(Catalog::embedded(), packs, &PackLimits::default());
+    let registry = registry.with_json_pass_through(config.pass_through_json.clone());
     for (dir, err) in broken {
         log(&format!(
             "warning: schema pack {} not loaded: {err}",
@@ -324,6 +324,9 @@ pub(crate) async fn assemble(
     }
     for pack in registry.packs() {
         log(&format!("schema pack {}", pack.label()));
+    }
+    for pack in registry.json_packs() {
+        log(&format!("JSON schema pack {}", pack.pack.label()));
     }
     if config.unconfirmed_metadata_versions {
         log(
@@ -358,7 +361,7 @@ pub(crate) async fn assemble(
         metadata: MetadataValidator::with_unconfirmed(config.unconfirmed_metadata_versions),
         registry,
         grammars: GrammarCache::default(),
-        limits: Limits::default(),
+        limits: config.limits.clone(),
         ack_policy: if config.after_forward {
             AckPolicy::AfterForward
         } else {

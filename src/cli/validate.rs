@@ -1,4 +1,5 @@
-//! `poststelle validate`: XSD validation of files, xmllint-like.
+//! `poststelle validate`: XSD validation of files, xmllint-like; JSON files are validated
+//! against JSON Schemas ([`json`]) with the same output and exit codes.
 //!
 //! The grammar is compiled once for all files. Without files only the schema is compiled (exit 0
 //! if it is valid, 2 with the schema errors otherwise). Text mode prints one line per violation,
@@ -18,14 +19,19 @@ use crate::config::Limits;
 use crate::error::exit;
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
+mod json;
+
 /// Arguments of `poststelle validate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ValidateArgs {
     /// Load every `*.xsd` in DIR (not recursive); the declaration is chosen by the root element.
+    /// For JSON documents: every JSON Schema in DIR, chosen by the document's `$schema`.
     #[arg(long, value_name = "DIR", conflicts_with = "schema")]
     schema_dir: Option<PathBuf>,
-    /// Entry schema document (its includes and imports are followed offline); repeatable.
-    #[arg(long, value_name = "FILE.xsd")]
+    /// Entry schema document (its includes and imports are followed offline); repeatable. A
+    /// JSON Schema (`FILE.schema.json`) validates JSON documents; its `$ref`s resolve among the
+    /// `*.schema.json` files beside it.
+    #[arg(long, value_name = "FILE.xsd|FILE.schema.json")]
     schema: Vec<PathBuf>,
     /// Print one JSON document on stdout instead of text.
     #[arg(long)]
@@ -125,9 +131,27 @@ impl Run {
 }
 
 fn run_code(args: &ValidateArgs) -> u8 {
+    if json::schemas_are_json(args) {
+        return json::run(args, &args.files);
+    }
     let mut run = Run::default();
     if args.schema_dir.is_none() && args.schema.is_empty() && !args.files.is_empty() {
-        run_discovered(args, &mut run);
+        // JSON files go to the JSON Schema validator, the rest through the catalogue.
+        let (json_files, xml_files) = json::split(&args.files);
+        let worst = if json_files.is_empty() {
+            exit::OK
+        } else {
+            json::run(args, &json_files)
+        };
+        if xml_files.is_empty() {
+            return worst;
+        }
+        let xml_args = ValidateArgs {
+            files: xml_files,
+            ..args.clone()
+        };
+        run_discovered(&xml_args, &mut run);
+        return worst.max(run.finish(&xml_args));
     } else {
         let all: Vec<usize> = (0..args.files.len()).collect();
         if let Some(grammar) = compile(args, args.schema_dir.as_deref(), &args.schema, &mut run) {

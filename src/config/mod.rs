@@ -5,5 +5,5 @@ pub mod gateway;
 mod limits;
 
 pub use limits::{
-    HttpLimits, JoseLimits, Limits, SandboxLimits, ServerLimits, XmlLimits, XsdLimits,
+    HttpLimits, JoseLimits, JsonLimits, Limits, SandboxLimits, ServerLimits, XmlLimits, XsdLimits,
 };

@@ -639,7 +639,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 let message = accepted
                     .message
                     .as_ref()
-                    .map(|m| format!("{} {} {}", m.standard, m.version, m.message_type));
+                    .map(crate::xoev::transform::MessageIdentity::label);
                 let evidence = Evidence {
                     submit_set: accepted.evidence.submit_set.clone().unwrap_or_default(),
                     auth_tags: Some(accepted.tags.clone()),

@@ -99,7 +99,9 @@ fn identity() -> MessageIdentity {
         version: "1".into(),
         message_type: "root".into(),
         namespace: "urn:t".into(),
+        schema_uri: None,
         schema_pack: "test@none".into(),
+        pass_through: false,
     }
 }
 
