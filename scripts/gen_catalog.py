@@ -168,6 +168,14 @@ def main():
         if part != "baukasten":
             p('root_patterns = ["*.gewerbemeldung.*"]' if part == "xga" else 'root_patterns = ["*"]')
         p("messages = []")
+    p()
+    p("# JSON schema packs (JSON Fachdaten, src/fim): they describe themselves by their $ids and")
+    p("# install without an entry here; an entry only names a development fallback. This one is")
+    p("# the project's own FIM-style test pack under a test domain, not an official FIM schema.")
+    p("[[json_pack]]")
+    p('id = "poststelle-fim-test"')
+    p('title = "poststelle FIM-style test schemas (schema.poststelle.invalid; not official FIM)"')
+    p('repo_fallback = "test-vectors/fim/pack"')
 
 
 if __name__ == "__main__":

@@ -243,3 +243,66 @@ mod buffering_regression {
         }
     }
 }
+
+/// JSON Fachdaten on arbitrary bytes, read and validated as the gateway does (the strict reader
+/// within the `[limits.json]` defaults, then the FIM-style test pack's root form from
+/// `test-vectors/fim/pack`): no panic; an accepted document survives a round trip through its
+/// serialization unchanged (the envelope's `data` is that serialization); a refusal has a
+/// position or a place; every violation names its keyword, and each pointer without masked
+/// names resolves both in the parsed value and, by [`crate::json::locate`], in the text.
+pub fn json_fachdaten(data: &[u8]) {
+    use std::sync::OnceLock;
+
+    use crate::fim::JsonPack;
+    use crate::json::{JsonError, locate, parse};
+
+    const ROOT: &str = "https://schema.poststelle.invalid/fim/s99000001_1.0.schema.json";
+    static PACK: OnceLock<Option<JsonPack>> = OnceLock::new();
+    let limits = crate::Limits::default().json;
+    let doc = match parse(data, &limits) {
+        Ok(doc) => doc,
+        Err(JsonError::Syntax { line, column } | JsonError::NumberOutOfRange { line, column }) => {
+            assert!(line >= 1 && column >= 1, "position {line}:{column}");
+            return;
+        }
+        Err(JsonError::DuplicateMember { pointer }) => {
+            assert!(
+                pointer.is_empty() || pointer.starts_with('/'),
+                "{pointer:?}"
+            );
+            return;
+        }
+        Err(_) => return,
+    };
+    let text = serde_json::to_vec(&doc).expect("a parsed value serializes");
+    assert_eq!(parse(&text, &limits).as_ref(), Ok(&doc), "round trip");
+    let pack = PACK.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors/fim/pack");
+        let files = crate::xoev::pack_files::read_dir(
+            &dir,
+            &crate::xoev::pack_files::PackLimits::default(),
+            None,
+        )
+        .ok()?;
+        JsonPack::from_files("fuzz", "sha256:fuzz", &files).ok()
+    });
+    let Some(pack) = pack else {
+        return;
+    };
+    let violations = crate::fim::validate(pack, ROOT, &doc, limits.max_errors)
+        .expect("the test pack's root schema compiles");
+    assert!(violations.len() <= limits.max_errors);
+    for v in violations.iter().filter(|v| !v.pointer.contains('*')) {
+        assert!(!v.keyword.is_empty());
+        assert!(
+            doc.pointer(&v.pointer).is_some(),
+            "{} not in the value",
+            v.pointer
+        );
+        assert!(
+            locate(data, &v.pointer).is_some(),
+            "{} not in the text",
+            v.pointer
+        );
+    }
+}

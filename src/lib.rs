@@ -16,7 +16,8 @@
 //! L2  sandbox                                local delivery service (hyper, SQLite)
 //! L2  fitconnect::{client, sender}           Submission API client (reqwest), sender role
 //! L2  store                                  durable state (SQLite / PostgreSQL)
-//! L1  json, xml, xsd, xoev, jose, fitconnect pure, sync, fuzzable; no I/O on payloads
+//! L1  json, xml, xsd, xoev, fim, jose,       pure, sync, fuzzable; no I/O on payloads
+//!     fitconnect                             (fim: JSON Fachdaten schema packs)
 //! L0  error, config (incl. Limits), private_file (writing secret files)
 //! ```
 //! A module imports only from lower layers.
@@ -26,6 +27,7 @@ pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fim;
 pub mod fitconnect;
 pub mod forward;
 pub mod http;
@@ -34,11 +36,13 @@ pub mod json;
 pub mod pipeline;
 pub mod private_file;
 pub mod sandbox;
+pub mod schematron;
 pub mod server;
 pub mod store;
 pub mod vectors;
 pub mod xml;
 pub mod xoev;
+pub mod xpath;
 pub mod xsd;
 
 #[doc(hidden)]

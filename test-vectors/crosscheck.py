@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Independent cross-check of the poststelle test vectors (jwe, set, metadata, callback).
+"""Independent cross-check of the poststelle test vectors (jwe, set, metadata, callback, json).
 
 This script shares no code with poststelle: it re-implements the rules from the FIT-Connect
 documentation (as summarised in test-vectors/README.md) in Python, uses jwcrypto for the
-cryptography and jsonschema for the metadata schema, and checks that every case of those four
-kinds yields the result the manifest expects. It proves the vectors are right, not merely
-consistent with our implementation.
+cryptography and jsonschema (with its referencing registry) for the metadata schemas and the
+JSON Fachdaten packs, and checks that every case of those five kinds yields the result the
+manifest expects. It proves the vectors are right, not merely consistent with our
+implementation.
 
     python3 test-vectors/crosscheck.py [--xmllint] [DIR]   # DIR defaults to the script's directory
 
@@ -26,7 +27,10 @@ import os
 import re
 import sys
 
+from urllib.parse import urljoin
+
 from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
 from jwcrypto import jwe as jwe_mod
 from jwcrypto import jwk, jws
 
@@ -44,6 +48,8 @@ CALLBACK_SKEW = 60
 METADATA_VERSIONS = ("1.0.0", "2.0.0", "2.1.0")
 METADATA_URI = "https://schema.fitko.de/fit-connect/metadata/{}/metadata.schema.json"
 METADATA_V1 = METADATA_URI.format("1.0.0")
+JSON_MAX_DEPTH = 64  # poststelle's [limits.json] default
+JSON_INT_RANGE = (-(2**63), 2**64 - 1)
 B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SET_SCHEMA_RE = re.compile(
@@ -368,6 +374,123 @@ def check_callback(suite, case):
     return None if results == case["expected"]["results"] else f"got {results}"
 
 
+# --------------------------------------------------------------------------------------- json
+
+def json_refs(node, base, out):
+    """Every $ref of a schema document, resolved against the $id in scope."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$id"), str):
+            base = urljoin(base, node["$id"])
+        if isinstance(node.get("$ref"), str):
+            out.append(urljoin(base, node["$ref"]))
+        for key, value in node.items():
+            if key not in ("const", "enum", "default", "examples"):
+                json_refs(value, base, out)
+    elif isinstance(node, list):
+        for item in node:
+            json_refs(item, base, out)
+
+
+def load_json_pack(directory):
+    """The pack's schemas by $id, or None when a $ref leaves the pack."""
+    names = [n for n in os.listdir(directory) if n.endswith(".json")]
+    if any(n.endswith(".schema.json") for n in names):
+        names = [n for n in names if n.endswith(".schema.json")]
+    schemas = {}
+    for name in sorted(names):
+        with open(os.path.join(directory, name), "rb") as f:
+            doc = strict_json_object(f.read(), "duplicate", "syntax")
+        schemas[doc["$id"].rstrip("#")] = doc
+    for sid, doc in schemas.items():
+        refs = []
+        json_refs(doc, sid, refs)
+        if any(r.split("#")[0] not in schemas for r in refs):
+            return None
+    return schemas
+
+
+def json_depth(value):
+    depth, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            depth = max(depth, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return depth
+
+
+def json_numbers_exact(value):
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, bool):
+            continue
+        if isinstance(node, int) and not JSON_INT_RANGE[0] <= node <= JSON_INT_RANGE[1]:
+            return False
+        if isinstance(node, float) and node in (float("inf"), float("-inf")):
+            return False
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
+
+
+def read_json_document(raw):
+    """The document, or the manifest's reason for refusing it."""
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise Refused("duplicate-member")
+        return dict(pairs)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused("syntax") from None
+    try:
+        doc = json.loads(text, object_pairs_hook=no_duplicates,
+                         parse_constant=lambda c: float(c) if c != "NaN" else None)
+    except RecursionError:
+        raise Refused("too-deep") from None
+    except ValueError:
+        raise Refused("syntax") from None
+    if json_depth(doc) > JSON_MAX_DEPTH:
+        raise Refused("too-deep")
+    if not json_numbers_exact(doc):
+        raise Refused("number-out-of-range")
+    return doc
+
+
+def check_json(suite, case):
+    expected = case["expected"]
+    schemas = load_json_pack(os.path.join(suite.dir, case["inputs"]["pack"]))
+    if schemas is None:
+        return None if expected["result"] == "pack-refused" else "a $ref leaves the pack"
+    if expected["result"] == "pack-refused":
+        return "the pack is self-contained"
+    try:
+        doc = read_json_document(suite.read(case["inputs"]["document"]))
+    except Refused as r:
+        if expected["result"] != "refused":
+            return f"refused: {r}"
+        return None if str(r) == expected["reason"] else f"refused as {r}, expected {expected['reason']}"
+    if expected["result"] == "refused":
+        return f"expected {expected['reason']}, the document was read"
+    uri = doc.get("$schema") if isinstance(doc, dict) else None
+    if uri not in schemas:
+        return None if expected["result"] == "unsupported-schema" else "no schema for the document"
+    registry = Registry().with_resources(
+        (sid, Resource.from_contents(schema)) for sid, schema in schemas.items())
+    validator = Draft202012Validator(schemas[uri], registry=registry, format_checker=FormatChecker())
+    found = {(pointer(e.absolute_path), e.validator) for e in validator.iter_errors(doc)}
+    if not found:
+        return None if expected["result"] == "valid" else "valid"
+    if expected["result"] != "invalid":
+        return f"invalid at {sorted(found)}"
+    wanted = {(v["pointer"], v["keyword"]) for v in expected["violations"]}
+    return None if found == wanted else f"violations {sorted(found)}, expected {sorted(wanted)}"
+
+
 # -------------------------------------------------------------------------------------- suite
 
 class Suite:
@@ -423,7 +546,8 @@ def check_xsd_with_xmllint(suite, case):
     return None if verdict == case["expected"]["result"] else f"xmllint says {verdict}"
 
 
-CHECKS = {"jwe": check_jwe, "set": check_set, "metadata": check_metadata, "callback": check_callback}
+CHECKS = {"jwe": check_jwe, "set": check_set, "metadata": check_metadata, "callback": check_callback,
+          "json": check_json}
 
 
 def main():

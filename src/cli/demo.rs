@@ -1,7 +1,8 @@
 //! `poststelle demo`: the whole flow in one process — a local sandbox (delivery service), the
 //! gateway (pipeline, SQLite store, forwarder, server) and a file-drop upstream — fed with the
-//! repository's example XGewerbeanzeige and XBau submissions plus one that must be rejected,
-//! with a readable account of each step.
+//! example XGewerbeanzeige and XBau submissions (compiled in from `examples/`) plus one that
+//! must be rejected, with a readable account of each step. It needs no checkout: the project's
+//! own XGewerbeanzeige pack is compiled in too, XBau comes from the installed packs.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +16,10 @@ use crate::fitconnect::hash::sha512_hex;
 use crate::jose::{DecryptionKey, Jwk, jwe};
 use crate::pipeline::Outcome;
 use crate::sandbox::{ClientRole, Sandbox, SandboxConfig};
+use crate::xoev::catalog::Catalog;
+use crate::xoev::embedded::write_project_packs;
+use crate::xoev::pack::{PackSources, discover};
+use crate::xoev::pack_files::PackLimits;
 
 /// Arguments of `poststelle demo`.
 #[derive(Debug, Args)]
@@ -22,50 +27,63 @@ pub(crate) struct DemoArgs {
     /// Working directory (wiped first) for the sandbox, the store and the outbox.
     #[arg(long, value_name = "DIR", default_value = "demo-data")]
     data_dir: PathBuf,
+    /// Installed schema packs (the XBau part runs when XBau 2.6 is installed there)
+    /// [default: $POSTSTELLE_PACKS, else ./schemas-installed].
+    #[arg(long, value_name = "DIR")]
+    packs: Option<PathBuf>,
 }
+
+/// The example messages, compiled in: the demo needs no checkout.
+const XGEWERBEANZEIGE: &[u8] =
+    include_bytes!("../../examples/xgewerbeanzeige/gewerbeanmeldung.xml");
+const XBAU: &[u8] = include_bytes!("../../examples/xbau/baugenehmigung.antrag.0200.xml");
+/// The catalogue id of the official XBau pack the XBau example needs.
+const XBAU_PACK: &str = "xbau-2.6";
 
 /// One submission of the demo.
 struct Example {
     label: &'static str,
-    xml: Vec<u8>,
+    xml: &'static [u8],
     /// Break the data hash in the metadata: the gateway must reject it.
     tamper: bool,
 }
 
-fn examples(log: &dyn Fn(&str)) -> Vec<Example> {
-    let mut out = Vec::new();
-    let read = |p: &str| std::fs::read(p).ok();
-    if let Some(xml) = read("examples/xgewerbeanzeige/gewerbeanmeldung.xml") {
-        out.push(Example {
+/// Where the demo's gateway finds packs: the installed ones, the shared development copy, and
+/// the project's own packs written out from the binary into `dir/embedded` (so the
+/// XGewerbeanzeige part runs from any directory).
+fn pack_sources(args: &DemoArgs, dir: &Path) -> Result<PackSources, DemoError> {
+    let root = dir.join("embedded");
+    write_project_packs(&root).map_err(|(p, e)| format!("{}: {e}", p.display()))?;
+    Ok(PackSources {
+        repo_dir: Some(root),
+        ..PackSources::from_env(args.packs.clone())
+    })
+}
+
+fn examples(xbau: bool, log: &dyn Fn(&str)) -> Vec<Example> {
+    let mut out = vec![
+        Example {
             label: "XGewerbeanzeige Gewerbeanmeldung (examples/xgewerbeanzeige)",
-            xml: xml.clone(),
+            xml: XGEWERBEANZEIGE,
+            tamper: false,
+        },
+        Example {
+            label: "XGewerbeanzeige with a wrong data hash (must be rejected)",
+            xml: XGEWERBEANZEIGE,
+            tamper: true,
+        },
+    ];
+    if xbau {
+        out.push(Example {
+            label: "XBau Bauantrag (examples/xbau, official XBau 2.6 pack)",
+            xml: XBAU,
             tamper: false,
         });
-        out.push(Example {
-            label: "XGewerbeanzeige with a wrong data hash (must be rejected)",
-            xml,
-            tamper: true,
-        });
     } else {
-        log(
-            "examples/xgewerbeanzeige/gewerbeanmeldung.xml not found: run the demo in the repository root",
-        );
-    }
-    let shared = std::env::var_os("POSTSTELLE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared"));
-    if shared.join("xoev/xbau-2.6").is_dir() {
-        if let Some(xml) = read("examples/xbau/baugenehmigung.antrag.0200.xml") {
-            out.push(Example {
-                label: "XBau Bauantrag (examples/xbau, official XBau 2.6 pack from ../shared)",
-                xml,
-                tamper: false,
-            });
-        }
-    } else {
-        log(
-            "the XBau 2.6 pack (../shared/xoev/xbau-2.6) is absent: running the XGewerbeanzeige part only",
-        );
+        log(&format!(
+            "the official {XBAU_PACK} pack is not installed (`poststelle schemas install DIR|ZIP`, \
+             or ../shared in a development checkout): running the XGewerbeanzeige part only"
+        ));
     }
     out
 }
@@ -77,10 +95,9 @@ fn metadata(xml: &[u8], attachment: (&str, &[u8]), tamper: bool) -> serde_json::
         sha512_hex(xml)
     };
     // What a sender declares for these Fachdaten (`<kennung>_<version>#<message>`).
-    let schema_uri =
-        crate::fitconnect::sender::detect_schema(xml, crate::xoev::catalog::Catalog::embedded())
-            .map(|s| s.schema_uri)
-            .unwrap_or_default();
+    let schema_uri = crate::fitconnect::sender::detect_schema(xml, Catalog::embedded())
+        .map(|s| s.schema_uri)
+        .unwrap_or_default();
     serde_json::json!({
         "publicServiceType": {"identifier": SERVICE, "name": "Demo"},
         "contentStructure": {
@@ -127,12 +144,12 @@ async fn send(
         .upload_attachment(&created.submission_id, &aid, &att)
         .await
         .map_err(|e| e.to_string())?;
-    let meta = metadata(&example.xml, (&aid, &pdf), example.tamper);
+    let meta = metadata(example.xml, (&aid, &pdf), example.tamper);
     let meta = enc(
         &serde_json::to_vec(&meta).map_err(|e| e.to_string())?,
         "application/json",
     )?;
-    let data = enc(&example.xml, "application/xml")?;
+    let data = enc(example.xml, "application/xml")?;
     sender
         .submit(&created.submission_id, &meta, Some(&data))
         .await
@@ -200,7 +217,11 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
     let config = GatewayConfig::from_toml(&toml, &dir).map_err(|e| e.join("; "))?;
     let dest = super::serve::destination(&config).map_err(|e| e.join("; "))?;
     let log = |m: &str| println!("      {m}");
-    let gw = super::serve::assemble(&config, dest, &log)
+    let packs = pack_sources(args, &dir)?;
+    // The same discovery the gateway makes: it tells whether the XBau example can be sent.
+    let (registry, _) = discover(Catalog::embedded(), &packs, &PackLimits::default());
+    let xbau = registry.packs().iter().any(|p| p.id == XBAU_PACK);
+    let gw = super::serve::assemble(&config, dest, &packs, &log)
         .await
         .map_err(|(_, e)| e.join("; "))?;
     say(&format!(
@@ -223,7 +244,7 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
     )
     .map_err(|e| e.to_string())?;
     let mut sent = Vec::new();
-    for ex in examples(&log) {
+    for ex in examples(xbau, &log) {
         let id = send(&sender, &destination, &key, &ex).await?;
         say(&format!("      sent {id}: {}", ex.label));
         sent.push((id, ex.label));

@@ -42,14 +42,19 @@ pub(crate) struct NotChosen {
     /// [`exit::INVALID`] when the document itself is refused (not well-formed, over a reader
     /// limit), [`exit::FAILED`] when it cannot be judged (unreadable, unsupported).
     pub(crate) code: u8,
+    /// The kind, as `validate --json` names it: `io` (unreadable), `unsupported` (no pack
+    /// for the root element), `limit` or `not-well-formed` (refused while reading the root,
+    /// the kinds the validator gives the same faults).
+    pub(crate) kind: &'static str,
     /// What happened, without values.
     pub(crate) message: String,
 }
 
 impl NotChosen {
-    fn failed(message: impl ToString) -> Self {
+    fn failed(kind: &'static str, message: impl ToString) -> Self {
         Self {
             code: exit::FAILED,
+            kind,
             message: message.to_string(),
         }
     }
@@ -59,13 +64,19 @@ impl NotChosen {
 /// reading the document: a document that is not well-formed or breaks a reader limit there is
 /// refused input, exactly as if the validator had found it.
 pub(crate) fn root_of(path: &Path, limits: &Limits) -> Result<RootName, NotChosen> {
-    let file = File::open(path).map_err(|e| NotChosen::failed(format!("cannot open: {e}")))?;
-    document_root(BufReader::new(file), &limits.xml).map_err(|e| NotChosen {
-        code: match e.kind {
-            XmlErrorKind::Io(_) => exit::FAILED,
-            _ => exit::INVALID,
-        },
-        message: e.to_string(),
+    let file =
+        File::open(path).map_err(|e| NotChosen::failed("io", format!("cannot open: {e}")))?;
+    document_root(BufReader::new(file), &limits.xml).map_err(|e| {
+        let (code, kind) = match e.kind {
+            XmlErrorKind::Io(_) => (exit::FAILED, "io"),
+            XmlErrorKind::LimitExceeded { .. } => (exit::INVALID, "limit"),
+            _ => (exit::INVALID, "not-well-formed"),
+        };
+        NotChosen {
+            code,
+            kind,
+            message: e.to_string(),
+        }
     })
 }
 
@@ -78,7 +89,7 @@ pub(crate) fn schema_for(
     let root = root_of(path, limits)?;
     let resolved = registry
         .resolve(&root.namespace, &root.local)
-        .map_err(NotChosen::failed)?;
+        .map_err(|e| NotChosen::failed("unsupported", e))?;
     // Packs are flat directories: absolute `schemaLocation` URLs resolve to the file of the
     // same name beside the entry (`xsd::compile_file`), which is what the catalogue's URL map
     // says for every known pack.

@@ -16,7 +16,7 @@ use super::keyfile;
 use crate::error::CliError;
 use crate::fitconnect::keys::{self, Jwks, TestKeyPair};
 use crate::jose::jwk::{DecryptionKey, Jwk, KeyUse, SigningKey};
-use crate::jose::x509::TrustPolicy;
+use crate::jose::x509::{CertError, TrustPolicy};
 use crate::private_file;
 
 /// Arguments of `poststelle keys`.
@@ -196,6 +196,10 @@ fn check(
                 );
                 ExitCode::SUCCESS
             }
+            Err(e @ keys::PublicKeyError::Certificate(CertError::SelfSigned)) => {
+                println!("{name}: {e}; {SELF_SIGNED_FLAG} accepts it (sandbox and tests only)");
+                ExitCode::from(1)
+            }
             Err(e) => {
                 println!("{name}: {e}");
                 ExitCode::from(1)
@@ -203,6 +207,9 @@ fn check(
         },
     )
 }
+
+/// The switch of `keys check` that accepts self-signed certificates, as clap spells it.
+const SELF_SIGNED_FLAG: &str = "--dangerous-allow-self-signed";
 
 /// Runs `keys`, returning the exit code.
 ///

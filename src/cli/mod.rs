@@ -60,6 +60,30 @@ enum Command {
     Vectors(vectors::VectorsArgs),
 }
 
+impl Command {
+    /// Whether the command serves or calls peers over the network (and may run for long):
+    /// there a peer closing its socket must be an error the command handles, never a signal
+    /// that kills the process.
+    fn talks_to_peers(&self) -> bool {
+        matches!(
+            self,
+            Command::Serve(_) | Command::Sandbox(_) | Command::Demo(_) | Command::Send(_)
+        )
+    }
+}
+
+/// Output into a closed pipe (`poststelle validate … | head`) ends the process the way it ends
+/// `cat` or `grep`: quietly, killed by SIGPIPE (status 141 in a shell), whatever the command
+/// was writing and however (`println!`, a locked `stdout`). Rust starts programs with SIGPIPE
+/// ignored, so without this every `println!` panics ("failed printing to stdout") and explicit
+/// writes report `EPIPE` as an I/O error. Only for commands that do not talk to peers
+/// ([`Command::talks_to_peers`]): a vectored socket write (`writev`) raises SIGPIPE too.
+fn quiet_on_closed_pipe(command: &Command) {
+    if !command.talks_to_peers() {
+        sigpipe::reset();
+    }
+}
+
 /// `s` safe to print on a terminal: control characters (C0, C1, DEL) and other invisible
 /// format characters (bidi overrides) are escaped as `\u{…}`, backslashes and quotes as
 /// `\\` and `\"`; text without them is borrowed unchanged. For strings a peer chose (JWE
@@ -88,6 +112,7 @@ where
             return ExitCode::from(code);
         }
     };
+    quiet_on_closed_pipe(&cli.command);
     match cli.command {
         Command::Schemas(args) => schemas::run(args),
         Command::Validate(args) => validate::run(&args),

@@ -4,11 +4,10 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::store::{
-    AnyStore, Decision, JobFilter, JobState, JobSummary, Redrive, Store, StoreError, Timestamp,
+    Access, AnyStore, Decision, JobFilter, JobState, JobSummary, Redrive, Store, StoreError,
+    Timestamp,
 };
 
 /// Arguments of `poststelle queue`.
@@ -95,15 +94,13 @@ pub(crate) fn run(args: QueueArgs) -> ExitCode {
 }
 
 async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError> {
-    if let Some(path) = args.store.strip_prefix("sqlite:") {
-        // Inspecting must not create an empty database by accident.
-        if !std::path::Path::new(path).exists() {
-            return Err(StoreError::NotFound {
-                what: "sqlite database file",
-            });
-        }
-    }
-    let store = AnyStore::open(&args.store).await?;
+    // Inspecting never creates a database or tables, nor migrates a store a running gateway
+    // of another version uses; only a re-drive writes (rows of the existing tables).
+    let access = match args.action {
+        QueueAction::Redrive { .. } => Access::ReadWrite,
+        _ => Access::ReadOnly,
+    };
+    let store = AnyStore::open_existing(&args.store, access).await?;
     let io_err = |e| StoreError::io("<stdout>", e);
     match args.action {
         QueueAction::List { state, limit } => {
@@ -194,7 +191,18 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                 _ => Redrive::All,
             };
             let n = store.redrive(which.clone(), Timestamp::now()).await?;
-            writeln!(out, "re-driven: {n}").map_err(io_err)?;
+            if n > 0 {
+                writeln!(out, "re-driven: {n}").map_err(io_err)?;
+            } else {
+                // Only dead letters are re-driven: say what that means for what was asked.
+                let why = match which {
+                    Redrive::Job(id) => format!(
+                        "job {id} is not a dead letter (no such job, or it is pending or delivered; `poststelle queue list` shows every job's state)"
+                    ),
+                    Redrive::All => "there are no dead letters (pending jobs are retried by `poststelle serve` by themselves)".to_owned(),
+                };
+                writeln!(out, "re-driven: 0: {why}").map_err(io_err)?;
+            }
             Ok(if n == 0 && matches!(which, Redrive::Job(_)) {
                 1
             } else {
@@ -205,36 +213,67 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
 }
 
 fn when(t: Option<Timestamp>) -> String {
-    t.and_then(|t| {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.millis()) * 1_000_000).ok()
-    })
-    .and_then(|dt| dt.format(&Rfc3339).ok())
-    .unwrap_or_else(|| "-".to_owned())
+    t.and_then(Timestamp::to_rfc3339)
+        .unwrap_or_else(|| "-".to_owned())
 }
 
+/// The job table: every column as wide as its widest cell (upstream names and error texts
+/// have no fixed width), numbers right-aligned, the last column unpadded.
 fn write_jobs(out: &mut dyn Write, jobs: &[JobSummary]) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:>8}  {:<9}  {:>8}  {:<16}  {:<36}  {:<24}  last error",
-        "job", "state", "attempts", "upstream", "submission", "next / finished"
-    )?;
-    for j in jobs {
-        let t = if j.state == JobState::Pending {
-            Some(j.next_attempt_at)
-        } else {
-            j.finished_at
-        };
-        writeln!(
-            out,
-            "{:>8}  {:<9}  {:>8}  {:<16}  {:<36}  {:<24}  {}",
-            j.job_id,
-            j.state,
-            j.attempts,
-            j.upstream,
-            j.submission_id,
-            when(t),
-            j.last_error.as_deref().unwrap_or("-")
-        )?;
+    const HEADER: [&str; 7] = [
+        "job",
+        "state",
+        "attempts",
+        "upstream",
+        "submission",
+        "next / finished",
+        "last error",
+    ];
+    const RIGHT: [bool; 7] = [true, false, true, false, false, false, false];
+    let rows: Vec<[String; 7]> = jobs
+        .iter()
+        .map(|j| {
+            let t = if j.state == JobState::Pending {
+                Some(j.next_attempt_at)
+            } else {
+                j.finished_at
+            };
+            [
+                j.job_id.to_string(),
+                j.state.to_string(),
+                j.attempts.to_string(),
+                super::printable(&j.upstream).into_owned(),
+                super::printable(&j.submission_id).into_owned(),
+                when(t),
+                super::printable(j.last_error.as_deref().unwrap_or("-")).into_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header = HEADER.map(str::to_owned);
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(widths[i] - cell.chars().count());
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else if RIGHT[i] {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&pad);
+            }
+        }
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
@@ -338,7 +377,10 @@ mod tests {
         let (code, _) = output(&addr, redrive(Some(jobs[0].job_id), false)).await;
         assert_eq!(code, 1, "no longer a dead letter");
         let (code, text) = output(&addr, redrive(None, true)).await;
-        assert_eq!((code, text.as_str()), (0, "re-driven: 0\n"));
+        assert!(
+            code == 0 && text.starts_with("re-driven: 0: there are no dead letters"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

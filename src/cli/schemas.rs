@@ -1,4 +1,5 @@
-//! `poststelle schemas`: install, list and check schema packs.
+//! `poststelle schemas`: install, list and check schema packs — XSD sets of XÖV standards and
+//! JSON schema packs of JSON Fachdaten (FIM).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use crate::xoev::catalog::Catalog;
-use crate::xoev::pack::{self, PackSources};
+use crate::xoev::pack::{self, Installed, PackSources};
 use crate::xoev::pack_files::PackLimits;
 use crate::xoev::registry::{LoadedPack, PackOrigin};
 
@@ -19,10 +20,15 @@ pub struct SchemasArgs {
 
 #[derive(Debug, Subcommand)]
 enum SchemasCommand {
-    /// Install a schema pack from a directory or a .zip (e.g. an XRepository download).
+    /// Install a schema pack from a directory or a .zip: XSD files (e.g. an XRepository
+    /// download) or JSON Schemas of JSON Fachdaten (FIM; every schema by its $id, every $ref
+    /// resolving inside the pack).
     Install {
-        /// Directory or .zip holding the XSD files.
+        /// Directory or .zip holding the XSD or JSON Schema files.
         source: PathBuf,
+        /// Pack id of a JSON schema pack [default: derived from the source's name].
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
         /// Replace an installed pack with the same id.
         #[arg(long)]
         force: bool,
@@ -97,9 +103,16 @@ pub fn run(args: SchemasArgs) -> ExitCode {
     let limits = PackLimits::default();
     let sources = store.sources();
     match &args.command {
-        SchemasCommand::Install { source, force, .. } => {
-            install(catalog, source, &sources.packs_dir, *force, &limits)
-        }
+        SchemasCommand::Install {
+            source, id, force, ..
+        } => install(
+            catalog,
+            source,
+            &sources.packs_dir,
+            id.as_deref(),
+            *force,
+            &limits,
+        ),
         SchemasCommand::List { .. } => list(catalog, &sources, &limits),
         SchemasCommand::Check { ids, .. } => check(catalog, &sources.packs_dir, ids, &limits),
         SchemasCommand::JsonSchema { pack, message, .. } => {
@@ -162,18 +175,20 @@ fn install(
     catalog: &Catalog,
     source: &Path,
     packs_dir: &Path,
+    id: Option<&str>,
     force: bool,
     limits: &PackLimits,
 ) -> ExitCode {
-    match pack::install(
+    match pack::install_any(
         catalog,
         source,
         packs_dir,
+        id,
         force,
         limits,
         &crate::config::Limits::default(),
     ) {
-        Ok(p) => {
+        Ok(Installed::Xsd(p)) => {
             println!(
                 "installed {} ({} files, {} message roots) into {}",
                 p.label(),
@@ -181,6 +196,18 @@ fn install(
                 p.roots.len(),
                 p.dir.display()
             );
+            ExitCode::SUCCESS
+        }
+        Ok(Installed::Json(p)) => {
+            println!(
+                "installed JSON schema pack {} ({} schemas, all compiled) into {}",
+                p.pack.label(),
+                p.pack.schema_ids().count(),
+                p.dir.display()
+            );
+            for id in p.pack.schema_ids() {
+                println!("  {id}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -200,7 +227,7 @@ fn origin_name(origin: PackOrigin) -> &'static str {
 
 fn list(catalog: &Catalog, sources: &PackSources, limits: &PackLimits) -> ExitCode {
     let (registry, broken) = pack::discover(catalog, sources, limits);
-    if registry.packs().is_empty() && broken.is_empty() {
+    if registry.packs().is_empty() && registry.json_packs().is_empty() && broken.is_empty() {
         println!(
             "no schema packs installed in {}",
             sources.packs_dir.display()
@@ -212,6 +239,16 @@ fn list(catalog: &Catalog, sources: &PackSources, limits: &PackLimits) -> ExitCo
             p.id,
             p.fingerprint,
             p.files.len(),
+            origin_name(p.origin),
+            p.dir.display()
+        );
+    }
+    for p in registry.json_packs() {
+        println!(
+            "{}\t{}\t{} JSON schemas\t{}\t{}",
+            p.pack.id(),
+            p.pack.fingerprint(),
+            p.pack.schema_ids().count(),
             origin_name(p.origin),
             p.dir.display()
         );
@@ -301,11 +338,33 @@ fn check(catalog: &Catalog, packs_dir: &Path, ids: &[String], limits: &PackLimit
             compiled.len()
         );
     }
+    let json = match pack::list_installed_json(packs_dir, limits) {
+        Ok(json) => json,
+        Err(e) => {
+            eprintln!("poststelle schemas check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for (dir, result) in json.iter().filter(|(d, _)| selected(d)) {
+        checked += 1;
+        match result.as_ref().map(|p| (p, p.pack.compile_all())) {
+            Ok((p, Ok(n))) => println!(
+                "OK\t{}\tfingerprint verified, {n} JSON schemas compiled",
+                p.pack.label()
+            ),
+            Ok((p, Err(e))) => {
+                println!("FAIL\t{}\t{e}", p.pack.id());
+                failed = true;
+            }
+            Err(e) => {
+                println!("FAIL\t{}\t{e}", dir.display());
+                failed = true;
+            }
+        }
+    }
     for id in ids {
-        if !list
-            .iter()
-            .any(|(d, _)| d.file_name().and_then(|n| n.to_str()) == Some(id.as_str()))
-        {
+        let named = |d: &PathBuf| d.file_name().and_then(|n| n.to_str()) == Some(id.as_str());
+        if !list.iter().any(|(d, _)| named(d)) && !json.iter().any(|(d, _)| named(d)) {
             println!("FAIL\t{id}\tnot installed in {}", packs_dir.display());
             failed = true;
         }

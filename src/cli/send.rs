@@ -275,7 +275,7 @@ fn outgoing(args: &SendArgs, t: &Target) -> Result<Outgoing, CliError> {
             mime_type: if mime_of(&args.data) == "application/json" {
                 "application/json".into()
             } else {
-                "application/xml".into()
+                sender::media_type_of(&data).into()
             },
         },
         None => sender::detect_schema(&data, Catalog::embedded())

@@ -296,10 +296,12 @@ impl CallbackSink for Sink {
     }
 }
 
-/// Builds and starts every part (the pipeline and forwarder loops are left to the caller).
+/// Builds and starts every part (the pipeline and forwarder loops are left to the caller);
+/// schema packs come from `packs`.
 pub(crate) async fn assemble(
     config: &GatewayConfig,
     dest: Destination,
+    packs: &PackSources,
     log: &dyn Fn(&str),
 ) -> Result<Gateway, (u8, Vec<String>)> {
     let table = Arc::new(route_table(config).map_err(|e| (64, e))?);
@@ -312,11 +314,8 @@ pub(crate) async fn assemble(
     let store = AnyStore::open(&config.store)
         .await
         .map_err(|e| (2, vec![format!("store: {e}")]))?;
-    let (registry, broken) = discover(
-        Catalog::embedded(),
-        &PackSources::from_env(None),
-        &PackLimits::default(),
-    );
+    let (registry, broken) = discover(Catalog::embedded(), packs, &PackLimits::default());
+    let registry = registry.with_json_pass_through(config.pass_through_json.clone());
     for (dir, err) in broken {
         log(&format!(
             "warning: schema pack {} not loaded: {err}",
@@ -325,6 +324,9 @@ pub(crate) async fn assemble(
     }
     for pack in registry.packs() {
         log(&format!("schema pack {}", pack.label()));
+    }
+    for pack in registry.json_packs() {
+        log(&format!("JSON schema pack {}", pack.pack.label()));
     }
     if config.unconfirmed_metadata_versions {
         log(
@@ -495,7 +497,7 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         let log = |m: &str| eprintln!("poststelle serve: {m}");
-        let gw = match assemble(&config, dest, &log).await {
+        let gw = match assemble(&config, dest, &PackSources::from_env(None), &log).await {
             Ok(g) => g,
             Err((code, errors)) => {
                 report(&errors);

@@ -89,7 +89,9 @@ fn grammar_for(
             version: known.as_ref().map_or("", |m| m.version).to_owned(),
             message_type: root.to_owned(),
             namespace: namespace.to_owned(),
+            schema_uri: None,
             schema_pack: format!("dir:{}", dir.display()),
+            pass_through: false,
         };
         return Ok((grammar, identity));
     }

@@ -1,4 +1,5 @@
-//! `poststelle validate`: XSD validation of files, xmllint-like.
+//! `poststelle validate`: XSD validation of files, xmllint-like; JSON files are validated
+//! against JSON Schemas ([`json`]) with the same output and exit codes.
 //!
 //! The grammar is compiled once for all files. Without files only the schema is compiled (exit 0
 //! if it is valid, 2 with the schema errors otherwise). Text mode prints one line per violation,
@@ -8,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -18,14 +19,19 @@ use crate::config::Limits;
 use crate::error::exit;
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
+mod json;
+
 /// Arguments of `poststelle validate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ValidateArgs {
     /// Load every `*.xsd` in DIR (not recursive); the declaration is chosen by the root element.
+    /// For JSON documents: every JSON Schema in DIR, chosen by the document's `$schema`.
     #[arg(long, value_name = "DIR", conflicts_with = "schema")]
     schema_dir: Option<PathBuf>,
-    /// Entry schema document (its includes and imports are followed offline); repeatable.
-    #[arg(long, value_name = "FILE.xsd")]
+    /// Entry schema document (its includes and imports are followed offline); repeatable. A
+    /// JSON Schema (`FILE.schema.json`) validates JSON documents; its `$ref`s resolve among the
+    /// `*.schema.json` files beside it.
+    #[arg(long, value_name = "FILE.xsd|FILE.schema.json")]
     schema: Vec<PathBuf>,
     /// Print one JSON document on stdout instead of text.
     #[arg(long)]
@@ -53,42 +59,142 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
     ExitCode::from(run_code(args))
 }
 
-/// Without `--schema`/`--schema-dir`, each file's schema is found by its root element through
-/// the catalogue and the installed packs (or the development fallbacks); files sharing an
-/// entry schema share one compiled grammar.
-fn run_discovered(args: &ValidateArgs) -> u8 {
-    let limits = Limits::default();
-    let mut groups: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-    let mut worst = exit::OK;
-    let registry = super::discover::registry();
-    for file in &args.files {
-        match super::discover::schema_for(&registry, file, &limits) {
-            Ok(chosen) => {
-                eprintln!("{}: {}", file.display(), chosen.label);
-                groups.entry(chosen.entry).or_default().push(file.clone());
-            }
-            Err(not) => {
-                eprintln!("{}: {}", file.display(), not.message);
-                worst = worst.max(not.code);
-            }
+/// What one run found over all its files — with discovered schemas, over all the groups of
+/// files sharing an entry schema — printed once at the end: `--json` is one document for the
+/// whole run, the text summary one line.
+#[derive(Default)]
+struct Run {
+    valid: usize,
+    invalid: usize,
+    /// Files that could not be read.
+    unreadable: usize,
+    /// Files no installed pack (or fallback) has a schema for.
+    unsupported: usize,
+    /// A schema did not compile, or the arguments named none.
+    schema_failed: bool,
+    schema_errors: Vec<Json>,
+    /// `--json` entries with the index of their file on the command line, for the order.
+    files: Vec<(usize, Json)>,
+}
+
+impl Run {
+    /// A file that got no verdict from the validator (unreadable, unsupported, or refused
+    /// while its root element was read), `kind` as in the JSON errors.
+    fn not_validated(&mut self, args: &ValidateArgs, index: usize, kind: &str, message: &str) {
+        let shown = args.files[index].display().to_string();
+        match kind {
+            "io" => self.unreadable += 1,
+            "unsupported" => self.unsupported += 1,
+            _ => self.invalid += 1,
+        }
+        if args.json {
+            self.files.push((
+                index,
+                json!({
+                    "file": shown, "valid": false,
+                    "errors": [{"line": 0, "column": 0, "path": "", "kind": kind, "message": message}],
+                }),
+            ));
+        } else {
+            eprintln!("{shown}: {message}");
         }
     }
-    for (entry, files) in groups {
-        let mut group = args.clone();
-        group.schema = vec![entry];
-        group.files = files;
-        worst = worst.max(run_code(&group));
+
+    /// Prints the JSON document or the summary line and returns the exit code.
+    fn finish(mut self, args: &ValidateArgs) -> u8 {
+        let files = args.files.len();
+        if args.json {
+            self.files.sort_by_key(|(i, _)| *i);
+            let doc = json!({
+                "schema_errors": self.schema_errors,
+                "files": self.files.into_iter().map(|(_, f)| f).collect::<Vec<_>>(),
+                "summary": {
+                    "files": files, "valid": self.valid, "invalid": self.invalid,
+                    "unreadable": self.unreadable, "unsupported": self.unsupported,
+                },
+            });
+            println!("{doc}");
+        } else if files > 0 {
+            eprintln!(
+                "{} valid, {} invalid, {} unreadable, {} unsupported ({files} file(s))",
+                self.valid, self.invalid, self.unreadable, self.unsupported
+            );
+        }
+        if self.schema_failed || self.unreadable > 0 || self.unsupported > 0 {
+            exit::FAILED
+        } else if self.invalid > 0 {
+            exit::INVALID
+        } else {
+            exit::OK
+        }
     }
-    worst
 }
 
 fn run_code(args: &ValidateArgs) -> u8 {
-    if args.schema_dir.is_none() && args.schema.is_empty() && !args.files.is_empty() {
-        return run_discovered(args);
+    if json::schemas_are_json(args) {
+        return json::run(args, &args.files);
     }
+    let mut run = Run::default();
+    if args.schema_dir.is_none() && args.schema.is_empty() && !args.files.is_empty() {
+        // JSON files go to the JSON Schema validator, the rest through the catalogue.
+        let (json_files, xml_files) = json::split(&args.files);
+        let worst = if json_files.is_empty() {
+            exit::OK
+        } else {
+            json::run(args, &json_files)
+        };
+        if xml_files.is_empty() {
+            return worst;
+        }
+        let xml_args = ValidateArgs {
+            files: xml_files,
+            ..args.clone()
+        };
+        run_discovered(&xml_args, &mut run);
+        return worst.max(run.finish(&xml_args));
+    } else {
+        let all: Vec<usize> = (0..args.files.len()).collect();
+        if let Some(grammar) = compile(args, args.schema_dir.as_deref(), &args.schema, &mut run) {
+            validate_files(args, &grammar, &all, &mut run);
+        }
+    }
+    run.finish(args)
+}
+
+/// Without `--schema`/`--schema-dir`, each file's schema is found by its root element through
+/// the catalogue and the installed packs (or the development fallbacks); files sharing an
+/// entry schema share one compiled grammar.
+fn run_discovered(args: &ValidateArgs, run: &mut Run) {
+    let limits = Limits::default();
+    let mut groups: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    let registry = super::discover::registry();
+    for (index, file) in args.files.iter().enumerate() {
+        match super::discover::schema_for(&registry, file, &limits) {
+            Ok(chosen) => {
+                eprintln!("{}: {}", file.display(), chosen.label);
+                groups.entry(chosen.entry).or_default().push(index);
+            }
+            Err(not) => run.not_validated(args, index, not.kind, &not.message),
+        }
+    }
+    for (entry, files) in groups {
+        if let Some(grammar) = compile(args, None, &[entry], run) {
+            validate_files(args, &grammar, &files, run);
+        }
+    }
+}
+
+/// Compiles the schema set; schema errors are recorded in `run` (printed at once in text
+/// mode).
+fn compile(
+    args: &ValidateArgs,
+    schema_dir: Option<&Path>,
+    schemas: &[PathBuf],
+    run: &mut Run,
+) -> Option<Grammar> {
     let limits = Limits::default();
     let started = Instant::now();
-    let compiled = match (&args.schema_dir, args.schema.as_slice()) {
+    let compiled = match (schema_dir, schemas) {
         (Some(dir), _) => xsd::compile_dir(dir, &limits),
         (None, [file]) => xsd::compile_file(file, &limits),
         (None, files @ [_, ..]) => {
@@ -100,7 +206,8 @@ fn run_code(args: &ValidateArgs) -> u8 {
         }
         (None, []) => {
             eprintln!("poststelle validate: give FILE..., --schema FILE.xsd or --schema-dir DIR");
-            return exit::FAILED;
+            run.schema_failed = true;
+            return None;
         }
     };
     if args.timings {
@@ -110,24 +217,29 @@ fn run_code(args: &ValidateArgs) -> u8 {
             peak_memory_kib().map_or_else(|| "unknown".to_owned(), |k| k.to_string())
         );
     }
-    let grammar = match compiled {
-        Ok(g) => g,
+    match compiled {
+        Ok(g) => Some(g),
         Err(e) => {
-            report_schema_errors(args.json, e.errors());
-            return exit::FAILED;
+            run.schema_failed = true;
+            report_schema_errors(args.json, e.errors(), run);
+            None
         }
-    };
+    }
+}
+
+/// Validates the files with the given indexes against `grammar`, recording each verdict.
+fn validate_files(args: &ValidateArgs, grammar: &Grammar, indexes: &[usize], run: &mut Run) {
+    let limits = Limits::default();
     let mut options = ValidationOptions::from_limits(&limits);
     options.show_values = args.show_values;
     if let Some(n) = args.max_errors {
         options.max_errors = n.max(1);
     }
-    let (mut valid, mut invalid, mut failed) = (0usize, 0usize, 0usize);
-    let mut json_files = Vec::new();
-    for path in &args.files {
+    for &index in indexes {
+        let path = &args.files[index];
         let shown = path.display().to_string();
         let t = Instant::now();
-        let outcome = validate_file(&grammar, path, &limits, &options);
+        let outcome = validate_file(grammar, path, &limits, &options);
         if args.timings {
             eprintln!(
                 "{shown}: validated in {:.3} ms",
@@ -139,7 +251,7 @@ fn run_code(args: &ValidateArgs) -> u8 {
         {
             let t = Instant::now();
             for _ in 0..n {
-                std::hint::black_box(xsd::validate_bytes(&grammar, &bytes, &limits, &options));
+                std::hint::black_box(xsd::validate_bytes(grammar, &bytes, &limits, &options));
             }
             let mean = t.elapsed().as_secs_f64() / f64::from(n.max(1));
             let mbs = bytes.len() as f64 / mean / 1e6;
@@ -151,12 +263,12 @@ fn run_code(args: &ValidateArgs) -> u8 {
         match outcome {
             Ok(report) => {
                 if report.is_valid() {
-                    valid += 1;
+                    run.valid += 1;
                 } else {
-                    invalid += 1;
+                    run.invalid += 1;
                 }
                 if args.json {
-                    json_files.push(file_json(&shown, &report));
+                    run.files.push((index, file_json(&shown, &report)));
                 } else {
                     for e in &report.errors {
                         println!("{shown}:{}:{}: {}: {}", e.line, e.column, e.path, e.message);
@@ -166,34 +278,8 @@ fn run_code(args: &ValidateArgs) -> u8 {
                     }
                 }
             }
-            Err(message) => {
-                failed += 1;
-                if args.json {
-                    json_files.push(json!({
-                        "file": shown, "valid": false,
-                        "errors": [{"line": 0, "column": 0, "path": "", "kind": "io", "message": message}],
-                    }));
-                } else {
-                    eprintln!("{shown}: {message}");
-                }
-            }
+            Err(message) => run.not_validated(args, index, "io", &message),
         }
-    }
-    if args.json {
-        let doc = json!({ "schema_errors": [], "files": json_files });
-        println!("{doc}");
-    } else if !args.files.is_empty() {
-        eprintln!(
-            "{valid} valid, {invalid} invalid, {failed} unreadable ({} file(s))",
-            args.files.len()
-        );
-    }
-    if failed > 0 {
-        exit::FAILED
-    } else if invalid > 0 {
-        exit::INVALID
-    } else {
-        exit::OK
     }
 }
 
@@ -236,18 +322,14 @@ fn file_json(file: &str, report: &ValidationReport) -> Json {
     json!({ "file": file, "valid": report.is_valid(), "errors": errors })
 }
 
-fn report_schema_errors(as_json: bool, errors: &[SchemaError]) {
+fn report_schema_errors(as_json: bool, errors: &[SchemaError], run: &mut Run) {
     if as_json {
-        let list: Vec<Json> = errors
-            .iter()
-            .map(|e| {
-                json!({
-                    "file": e.file.display().to_string(), "line": e.line,
-                    "column": e.column, "message": e.message,
-                })
+        run.schema_errors.extend(errors.iter().map(|e| {
+            json!({
+                "file": e.file.display().to_string(), "line": e.line,
+                "column": e.column, "message": e.message,
             })
-            .collect();
-        println!("{}", json!({ "schema_errors": list, "files": [] }));
+        }));
     } else {
         for e in errors {
             eprintln!("{e}");

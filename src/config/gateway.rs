@@ -65,7 +65,17 @@
 //! [limits.pipeline]           # memory of the receive pipeline (config::PipelineLimits)
 //! max_inline_data_bytes = 16777216
 //! memory_budget_bytes = 201326592
+//!
+//! [limits.json]               # JSON Fachdaten (config::JsonLimits; all keys optional)
+//! max_bytes = 16777216
+//! max_depth = 64
 //! # [limits.xml], [limits.xsd], [limits.jose]: the other groups of config::Limits
+//!
+//! [validation]
+//! # DANGEROUS (logged at startup): JSON Fachdaten declaring one of these schema URIs are
+//! # forwarded unvalidated (still parsed strictly) when no installed pack provides the schema,
+//! # for services whose schema is not published yet.
+//! pass_through_json = ["https://schema.fitko.de/fim/s00000000_1.0.schema.json"]
 //!
 //! [dangerous]                 # logged at startup
 //! allow_plain_http = false    # http:// delivery service or upstream (local sandbox only)
@@ -93,7 +103,15 @@ struct Raw {
     route: Vec<RawRoute>,
     routing: Option<RawRouting>,
     server: Option<RawServer>,
+    validation: Option<RawValidation>,
     dangerous: Option<RawDangerous>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawValidation {
+    #[serde(default)]
+    pass_through_json: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -233,6 +251,8 @@ struct RawLimits {
     jose: crate::config::JoseLimits,
     #[serde(default)]
     pipeline: crate::config::PipelineLimits,
+    #[serde(default)]
+    json: super::JsonLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -364,9 +384,12 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// The probe listener's address (`/health`, `/ready`, `/metrics` only), if any.
     pub probe_listen: Option<SocketAddr>,
-    /// The limits: `[limits.http]` and `[limits.server]` from the file, the other groups at
-    /// their defaults.
+    /// The limits: `[limits.http]`, `[limits.server]` and `[limits.json]` from the file, the
+    /// other groups at their defaults.
     pub limits: Limits,
+    /// `[validation] pass_through_json`: schema URIs of JSON Fachdaten forwarded unvalidated
+    /// when no installed pack provides them (dangerous, logged at startup).
+    pub pass_through_json: Vec<String>,
     /// Admin token file (admin API off without it).
     pub admin_token_file: Option<PathBuf>,
     /// `[dangerous] allow_plain_http`.
@@ -641,6 +664,7 @@ impl GatewayConfig {
                     .to_owned(),
             );
         }
+        errors.extend(raw_limits.json.problems("limits.json"));
         let limits = Limits {
             http: raw_limits.http,
             server: raw_limits.server,
@@ -648,7 +672,16 @@ impl GatewayConfig {
             xsd: raw_limits.xsd,
             jose: raw_limits.jose,
             pipeline: raw_limits.pipeline,
+            json: raw_limits.json,
         };
+        let pass_through_json = raw.validation.unwrap_or_default().pass_through_json;
+        for uri in &pass_through_json {
+            if !uri.contains(':') || uri.chars().any(char::is_whitespace) {
+                errors.push(format!(
+                    "validation.pass_through_json: {uri:?} is not an absolute schema URI"
+                ));
+            }
+        }
 
         if errors.is_empty() {
             Ok(GatewayConfig {
@@ -668,6 +701,7 @@ impl GatewayConfig {
                 listen,
                 probe_listen,
                 limits,
+                pass_through_json,
                 admin_token_file: server.admin_token_file.as_deref().map(path),
                 allow_plain_http: dangerous.allow_plain_http == Some(true),
             })
@@ -676,12 +710,20 @@ impl GatewayConfig {
         }
     }
 
-    /// The `[dangerous]` settings in effect, one line each, for the startup log.
+    /// The dangerous settings in effect (`[dangerous]`, `[validation] pass_through_json`), one
+    /// line each, for the startup log.
     #[must_use]
-    pub fn dangerous_settings(&self) -> Vec<&'static str> {
+    pub fn dangerous_settings(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.allow_plain_http {
-            out.push("allow_plain_http: plain http:// delivery service or upstream URLs");
+            out.push(
+                "allow_plain_http: plain http:// delivery service or upstream URLs".to_owned(),
+            );
+        }
+        for uri in &self.pass_through_json {
+            out.push(format!(
+                "pass_through_json: JSON Fachdaten of {uri} are forwarded without schema validation"
+            ));
         }
         out
     }
@@ -829,6 +871,39 @@ mod tests {
                 Path::new(".")
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn json_limits_and_pass_through_are_configurable_and_pass_through_is_dangerous() {
+        let text = r#"
+            [limits.json]
+            max_bytes = 1048576
+            [validation]
+            pass_through_json = ["https://schema.fitko.de/fim/s00000000_1.0.schema.json"]
+        "#;
+        let c = GatewayConfig::from_toml(text, Path::new(".")).expect("valid");
+        assert_eq!(c.limits.json.max_bytes, 1 << 20);
+        assert_eq!(c.limits.json.max_depth, 64, "defaults stay");
+        assert_eq!(c.pass_through_json.len(), 1);
+        assert_eq!(
+            c.dangerous_settings(),
+            [
+                "pass_through_json: JSON Fachdaten of https://schema.fitko.de/fim/s00000000_1.0.schema.json are forwarded without schema validation"
+            ]
+        );
+        let errors = GatewayConfig::from_toml(
+            "[limits.json]\nmax_depth = 0\n[validation]\npass_through_json = [\"no uri\"]\n",
+            Path::new("."),
+        )
+        .expect_err("invalid");
+        assert!(
+            errors.iter().any(|e| e.contains("limits.json.max_depth")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("\"no uri\"")),
+            "{errors:?}"
         );
     }
 

@@ -29,6 +29,9 @@ pub struct Limits {
     pub server: ServerLimits,
     /// Per-submission and total memory bounds of the receive pipeline.
     pub pipeline: PipelineLimits,
+    /// Limits of the strict JSON reader for JSON Fachdaten (`json::parse`) and of their
+    /// JSON Schema validation (`fim`).
+    pub json: JsonLimits,
 }
 
 /// Limits enforced while reading XML, before any schema logic runs.
@@ -141,6 +144,95 @@ impl Default for XsdLimits {
             max_grammar_particles: 200_000,
             max_components: 250_000,
         }
+    }
+}
+
+/// Limits of the strict JSON reader (`json::parse`) and of JSON Schema validation.
+///
+/// The defaults ([`JsonLimits::FACHDATEN`]) are for JSON Fachdaten, the `[limits.json]` group;
+/// protocol documents (metadata, SET payloads, JOSE headers, callback notices) are read with
+/// the fixed [`JsonLimits::PROTOCOL`].
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct JsonLimits {
+    /// Size of one document in bytes, refused before parsing. Default 16 MiB: FIT-Connect caps
+    /// inline Fachdaten at 10 MB, and FIM JSON carries no inline binaries; raise it for a
+    /// service that sends larger JSON as a `data` attachment.
+    pub max_bytes: usize,
+    /// Nesting depth of arrays and objects (the top-level value is depth 1). Default 64: FIM
+    /// forms nest groups about 10 deep. At most 128 (serde_json's recursion limit); larger
+    /// values act as 128.
+    pub max_depth: usize,
+    /// Values in one document (every scalar, array and object; member names not counted).
+    /// Default 500,000: a form has hundreds to a few thousand. A parsed value costs about 100
+    /// bytes, so this bounds the memory of a document of tiny values (`[0,0,0,…]` packs eight
+    /// million into 16 MiB) to about 50 MB instead of a gigabyte.
+    pub max_values: usize,
+    /// Schema violations collected per document before the rest is skipped, each reported
+    /// with its JSON pointer. Default 20: enough to fix a document, little to transmit.
+    pub max_errors: usize,
+}
+
+impl JsonLimits {
+    /// Limits for protocol documents (metadata, SET payloads, headers, notices): 16 MiB,
+    /// depth 64 (FIT-Connect metadata nest about 6 deep), 500,000 values, 20 violations.
+    pub const PROTOCOL: Self = Self {
+        max_bytes: 16 << 20,
+        max_depth: 64,
+        max_values: 500_000,
+        max_errors: 20,
+    };
+
+    /// The defaults for JSON Fachdaten (see the fields).
+    pub const FACHDATEN: Self = Self {
+        max_bytes: 16 << 20,
+        max_depth: 64,
+        max_values: 500_000,
+        max_errors: 20,
+    };
+
+    /// These limits with another size bound (tests and tools).
+    #[must_use]
+    pub const fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// These limits with another depth bound (tests and tools).
+    #[must_use]
+    pub const fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// These limits with another value-count bound (tests and tools).
+    #[must_use]
+    pub const fn with_max_values(mut self, max_values: usize) -> Self {
+        self.max_values = max_values;
+        self
+    }
+
+    /// The findings of a configuration that cannot work (a zero bound), each prefixed with
+    /// `section` (e.g. `limits.json`).
+    #[must_use]
+    pub fn problems(&self, section: &str) -> Vec<String> {
+        [
+            ("max_bytes", self.max_bytes),
+            ("max_depth", self.max_depth),
+            ("max_values", self.max_values),
+            ("max_errors", self.max_errors),
+        ]
+        .into_iter()
+        .filter(|(_, v)| *v == 0)
+        .map(|(name, _)| format!("{section}.{name} must be at least 1"))
+        .collect()
+    }
+}
+
+impl Default for JsonLimits {
+    fn default() -> Self {
+        Self::FACHDATEN
     }
 }
 
@@ -354,10 +446,12 @@ impl ServerLimits {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PipelineLimits {
-    /// Fachdaten sent inline (`encryptedData`), after decryption and inflating, in bytes.
-    /// Default 16 MiB: FIT-Connect defines 10 MB as the maximum of inline Fachdaten (larger
-    /// ones travel as an attachment with purpose `data`); a `zip: DEF` payload inflating
-    /// beyond this is refused while it inflates (`encryption-issue`), never held whole.
+    /// Fachdaten sent inline (`encryptedData`) with `zip: DEF`: how far they may inflate, in
+    /// bytes. Default 16 MiB (FIT-Connect names 10 MB as the maximum of inline Fachdaten;
+    /// larger ones travel as an attachment with purpose `data`); a payload inflating beyond
+    /// this is refused while it inflates (`encryption-issue`), never held whole. Uncompressed
+    /// inline data are bounded by the readers' input limits (`xml.max_input_bytes`,
+    /// `json.max_bytes`: `syntax-violation`).
     pub max_inline_data_bytes: usize,
     /// Fachdaten sent as an attachment with purpose `data` (read into memory for validation),
     /// in bytes. Default 64 MiB.

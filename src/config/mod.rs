@@ -5,6 +5,6 @@ pub mod gateway;
 mod limits;
 
 pub use limits::{
-    HttpLimits, JoseLimits, Limits, PipelineLimits, SandboxLimits, ServerLimits, XmlLimits,
-    XsdLimits,
+    HttpLimits, JoseLimits, JsonLimits, Limits, PipelineLimits, SandboxLimits, ServerLimits,
+    XmlLimits, XsdLimits,
 };

@@ -195,6 +195,22 @@ pub enum DetectError {
     /// A JSON object without `$schema`.
     #[error("the JSON data have no $schema member; pass the schema URI explicitly")]
     NoJsonSchema,
+    /// JSON that the receiver's strict reader refuses (duplicate member names, limits): the
+    /// gateway would reject it with `syntax-violation`.
+    #[error("the JSON data would be refused by a strict receiver: {0}")]
+    Json(crate::json::JsonError),
+}
+
+/// The media type of Fachdaten by their first byte: `application/json` for a JSON object or
+/// array, else `application/xml`.
+#[must_use]
+pub fn media_type_of(data: &[u8]) -> &'static str {
+    let start = data.trim_ascii_start();
+    let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+    match start.first() {
+        Some(b'{' | b'[') => "application/json",
+        _ => "application/xml",
+    }
 }
 
 /// Determines `submissionSchema` from the Fachdaten: an XML root element through the XÖV
@@ -228,7 +244,13 @@ pub fn detect_schema(data: &[u8], catalog: &Catalog) -> Result<DataSchema, Detec
         });
     }
     if start.first() == Some(&b'{') {
-        let doc: Value = serde_json::from_slice(data).map_err(|_| DetectError::UnknownFormat)?;
+        // Read as the gateway reads JSON Fachdaten, so a sender learns of a duplicate member
+        // before the receiver rejects it.
+        let doc: Value = match crate::json::parse(start, &crate::json::JsonLimits::FACHDATEN) {
+            Ok(doc) => doc,
+            Err(crate::json::JsonError::Syntax { .. }) => return Err(DetectError::UnknownFormat),
+            Err(e) => return Err(DetectError::Json(e)),
+        };
         let uri = doc
             .get("$schema")
             .and_then(Value::as_str)
@@ -503,6 +525,15 @@ mod tests {
             detect_schema(b"{}", catalog),
             Err(DetectError::NoJsonSchema)
         );
+        // What the gateway would refuse is refused here too, before anything is sent.
+        assert!(matches!(
+            detect_schema(br#"{"$schema": "a:b", "x": 1, "x": 2}"#, catalog),
+            Err(DetectError::Json(
+                crate::json::JsonError::DuplicateMember { .. }
+            ))
+        ));
+        assert_eq!(media_type_of(b" \n[1]"), "application/json");
+        assert_eq!(media_type_of(b"\xEF\xBB\xBF<x/>"), "application/xml");
         assert_eq!(
             detect_schema(b"%PDF", catalog),
             Err(DetectError::UnknownFormat)

@@ -22,10 +22,14 @@
 //! 5. the metadata validate against the schema their `$schema` names;
 //! 6. the Fachdaten are present when announced and their SHA-512 matches; the attachment set
 //!    equals the metadata list, each attachment's SHA-512 matches (all reported);
-//! 7. the Fachdaten are XML whose (namespace, root) identifies a known message with an
-//!    installed schema pack, and they are valid against it (streaming validator);
-//! 8. transform to the JSON `data` of the envelope (`xoev::transform`, in the same streaming
-//!    pass as the validation); `base64Binary` payloads become extra attachments.
+//! 7. the JSON data sets of 2.x metadata are valid against the schemas they name, and the
+//!    Fachdaten are XML whose (namespace, root) identifies a known message with an installed
+//!    schema pack and that is valid against it (streaming validator) — or JSON, parsed within
+//!    `[limits.json]` and valid against the installed JSON schema pack providing the declared
+//!    `schemaUri` (the `fim` module);
+//! 8. transform XML to the JSON `data` of the envelope (`xoev::transform`, in the same
+//!    streaming pass as the validation); `base64Binary` payloads become extra attachments.
+//!    JSON Fachdaten are the envelope's `data` as they are.
 //!
 //! Every failure maps to exactly one [`Failure`] and so to one catalogue problem type.
 
@@ -51,6 +55,8 @@ use crate::xoev::transform::{
     ExtractedBinary, MemoryBinaries, MessageIdentity, TransformError, transform_with_sink,
 };
 use crate::xsd::{self, ErrorKind, Grammar};
+
+mod json_data;
 
 /// The keys a check needs.
 #[derive(Clone, Copy)]
@@ -411,6 +417,18 @@ impl Problems {
         }
     }
 
+    /// [`Self::add`] with `places` appended to the catalogue's detail: where in the document
+    /// (JSON pointers with keywords, a position), never a value.
+    fn add_detailed(&mut self, failure: Failure, instance: Instance, places: &str) {
+        let before = self.0.len();
+        self.add(failure, instance);
+        if self.0.len() > before
+            && let Some(problem) = self.0.last_mut()
+        {
+            problem.detail = format!("{} Stellen: {places}", problem.detail);
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -657,6 +675,12 @@ fn check_parts(
         return Err(c.reject());
     }
 
+    // 7. JSON data sets of 2.x metadata against their schemas.
+    json_data::check_data_sets(&mut c, &metadata, schemas);
+    if !c.problems.is_empty() {
+        return Err(c.reject());
+    }
+
     // 7 + 8. Identify, validate and transform the Fachdaten (one streaming pass).
     let (message, data_json, binaries) = match &data {
         Some(bytes) => match validate_data(&mut c, &metadata, bytes, schemas) {
@@ -687,22 +711,21 @@ fn check_parts(
     })
 }
 
-/// The inline Fachdaten: bounded by [`crate::config::PipelineLimits::max_inline_data_bytes`]
-/// (FIT-Connect's 10 MB rule plus headroom) — a `zip: DEF` payload stops inflating there,
-/// a larger token is refused before it is decoded.
+/// The inline Fachdaten: a `zip: DEF` payload stops inflating at
+/// [`crate::config::PipelineLimits::max_inline_data_bytes`] (`encryption-issue`), never held
+/// whole. Uncompressed data is as large as its token (bounded by the download and
+/// `jose.max_token_bytes`, reserved from the memory budget); the JSON and XML readers refuse
+/// data beyond their input limits with a precise `syntax-violation`.
 fn decrypt_inline_data(
     token: &str,
     keys: &KeyRing,
     limits: &Limits,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
-    let cap = limits.pipeline.max_inline_data_bytes;
     let mut bounded = limits.clone();
-    bounded.jose.max_inflated_bytes = bounded.jose.max_inflated_bytes.min(cap);
-    // base64url of the ciphertext plus the other parts: 4/3 of the plaintext and a margin.
-    bounded.jose.max_token_bytes = bounded
+    bounded.jose.max_inflated_bytes = bounded
         .jose
-        .max_token_bytes
-        .min(cap.saturating_mul(4) / 3 + 64 * 1024);
+        .max_inflated_bytes
+        .min(limits.pipeline.max_inline_data_bytes);
     decrypt(token, keys, &bounded)
 }
 
@@ -811,18 +834,19 @@ fn check_data(
     let Some(plain) = plain else {
         return match data_attachments.as_slice() {
             [a] if data_ref.hash.content == EMPTY_SHA512_HEX => {
-                // Held for the validation, up to the pipeline's bound for data attachments; a
-                // larger one is refused by the XML reader's input limit.
-                let cap = c
-                    .limits
-                    .pipeline
-                    .max_data_attachment_bytes
-                    .min(usize::try_from(c.limits.xml.max_input_bytes).unwrap_or(usize::MAX));
-                if a.content.len() > cap as u64 {
+                // Held for the validation, up to the pipeline's bound for data attachments and
+                // the reader's input limit (JSON or XML); a larger one is refused unread.
+                let reader_limit = if json_data::declared(metadata) {
+                    c.limits.json.max_bytes as u64
+                } else {
+                    c.limits.xml.max_input_bytes
+                };
+                let cap = (c.limits.pipeline.max_data_attachment_bytes as u64).min(reader_limit);
+                if a.content.len() > cap {
                     c.problems.add(Failure::DataSyntax, Instance::Data);
                     return None;
                 }
-                match a.content.read_prefix(cap as u64) {
+                match a.content.read_prefix(cap) {
                     Ok(bytes) => Some(bytes),
                     Err(_) => {
                         c.problems.add(Failure::Technical, Instance::Other);
@@ -878,8 +902,11 @@ fn validate_data(
         .as_ref()
         .map(|d| d.submission_schema.mime_type.as_str())
         .unwrap_or_default();
+    if json_data::declared(metadata) {
+        return json_data::validate_json(c, metadata, bytes, schemas)
+            .map(|(m, v)| (m, v, Vec::new()));
+    }
     if mime != "application/xml" {
-        // JSON Fachdaten (FIM) need a JSON Schema per service: not supported by this gateway.
         c.problems
             .add(Failure::DataSchemaUnsupported, Instance::Metadata);
         return None;

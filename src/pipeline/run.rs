@@ -335,7 +335,7 @@ fn memory_units(bytes: usize) -> u32 {
 
 /// What a downloaded submission will hold in memory (see
 /// [`crate::config::PipelineLimits`]): its inline Fachdaten (a `zip: DEF` one counted at the
-/// inline bound, as it may inflate that far) or, without inline Fachdaten, its largest
+/// inflation bound, as it may inflate that far; an uncompressed one at its size) or, without inline Fachdaten, its largest
 /// attachment up to the data-attachment bound (it may carry the Fachdaten, purpose `data`).
 fn memory_estimate(
     captured: &CapturedSubmission,
@@ -358,7 +358,7 @@ fn memory_estimate(
             if deflated {
                 limits.max_inline_data_bytes
             } else {
-                (token.len() / 4 * 3).min(limits.max_inline_data_bytes)
+                token.len() / 4 * 3
             }
         }
         None => spooled
@@ -709,7 +709,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 let message = accepted
                     .message
                     .as_ref()
-                    .map(|m| format!("{} {} {}", m.standard, m.version, m.message_type));
+                    .map(crate::xoev::transform::MessageIdentity::label);
                 let evidence = Evidence {
                     submit_set: accepted.evidence.submit_set.clone().unwrap_or_default(),
                     auth_tags: Some(accepted.tags.clone()),

@@ -202,6 +202,15 @@ impl Sandbox {
     /// [`SandboxError`] naming what failed.
     pub async fn start(mut config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
         config.check()?;
+        // The port first: an address in use is reported at once, before seconds of key
+        // generation and before any file is written. Connections wait in the backlog until
+        // the routes serve below.
+        let listen = crate::http::ListenerConfig {
+            addr: config.listen,
+            tls: None,
+            limits: config.limits.listener(),
+        };
+        let bound = crate::http::Listener::bind(&listen).await?;
         // UUIDs compare case-insensitively; everything inside uses the lowercase form.
         for d in &mut config.destinations {
             d.id.make_ascii_lowercase();
@@ -231,12 +240,6 @@ impl Sandbox {
                 what: "key preparation".into(),
                 source: std::io::Error::other(e.to_string()),
             })??;
-        let listen = crate::http::ListenerConfig {
-            addr: config.listen,
-            tls: None,
-            limits: config.limits.listener(),
-        };
-        let bound = crate::http::Listener::bind(&listen).await?;
         let base_url = format!("http://{}", bound.addr());
         let issuer = config.issuer.clone().unwrap_or_else(|| base_url.clone());
         let state = Arc::new(State {

@@ -136,8 +136,10 @@ fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn millis(t: Option<Timestamp>) -> Value {
-    t.map_or(Value::Null, |t| json!(t.millis()))
+/// A time as the CLI shows it (RFC 3339, UTC), `null` when unset.
+fn time(t: Option<Timestamp>) -> Value {
+    t.and_then(Timestamp::to_rfc3339)
+        .map_or(Value::Null, Value::String)
 }
 
 fn jobs_json(jobs: &[JobSummary]) -> Value {
@@ -151,12 +153,12 @@ fn job_json(j: &JobSummary) -> Value {
         "upstream": j.upstream,
         "state": j.state.to_string(),
         "attempts": j.attempts,
-        "createdAt": j.created_at.millis(),
-        "nextAttemptAt": j.next_attempt_at.millis(),
+        "createdAt": time(Some(j.created_at)),
+        "nextAttemptAt": time(Some(j.next_attempt_at)),
         "leaseOwner": j.lease_owner,
-        "leaseUntil": millis(j.lease_until),
+        "leaseUntil": time(j.lease_until),
         "lastError": j.last_error,
-        "finishedAt": millis(j.finished_at),
+        "finishedAt": time(j.finished_at),
     })
 }
 
@@ -182,9 +184,9 @@ fn submission_json(v: &SubmissionView) -> Value {
     };
     json!({
         "submissionId": v.submission_id,
-        "seenAt": v.seen_at.millis(),
-        "storedAt": millis(v.stored_at),
-        "ackedAt": millis(v.acked_at),
+        "seenAt": time(Some(v.seen_at)),
+        "storedAt": time(v.stored_at),
+        "ackedAt": time(v.acked_at),
         "decision": decision,
         "attachments": v.attachments.iter().map(attachment_json).collect::<Vec<_>>(),
         "jobs": jobs_json(&v.jobs),

@@ -35,6 +35,12 @@ impl BlobDir {
         Ok(Self { root })
     }
 
+    /// The directory as it is, nothing created: for a store opened without migrating, which
+    /// reads blobs at most (a write fails where the directory is missing).
+    pub(crate) fn existing(root: PathBuf) -> Self {
+        Self { root }
+    }
+
     /// The path of the blob with this hash.
     pub(crate) fn path(&self, sha256: &str) -> PathBuf {
         self.root.join(&sha256[..2]).join(sha256)

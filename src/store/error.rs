@@ -39,6 +39,31 @@ pub enum StoreError {
         /// The highest version this binary knows.
         known: i64,
     },
+    /// The store was opened without migrating ([`super::AnyStore::open_existing`]) and holds
+    /// no poststelle schema: nothing is created by inspecting.
+    #[error(
+        "not a poststelle store: it has no schema_migrations table (`poststelle serve` creates the tables)"
+    )]
+    NotInitialised,
+    /// The store was opened without migrating and is at an older schema version than this
+    /// binary reads and writes.
+    #[error(
+        "database schema version {found} is older than this binary's ({known}): start `poststelle serve` once to migrate it"
+    )]
+    NotMigrated {
+        /// The highest version found in the database.
+        found: i64,
+        /// The highest version this binary knows.
+        known: i64,
+    },
+    /// The PostgreSQL server has no database of the name the store address gives.
+    #[error(
+        "PostgreSQL database {name:?} does not exist: create it (`createdb {name}`) or fix the store address"
+    )]
+    NoDatabase {
+        /// The database name from the address.
+        name: String,
+    },
     /// A row holds a value no version of poststelle writes (manual edits or corruption).
     #[error("corrupt store: unexpected {what}")]
     Corrupt {

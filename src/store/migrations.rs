@@ -260,6 +260,19 @@ pub(crate) fn latest(list: &[Migration]) -> i64 {
     list.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
+/// For a store opened without migrating: `applied` (ascending; `None` without a migrations
+/// table) must end at exactly the latest version of `list`, the schema this binary reads and
+/// writes.
+pub(crate) fn check_current(applied: Option<&[i64]>, list: &[Migration]) -> Result<(), StoreError> {
+    let known = latest(list);
+    match applied.ok_or(StoreError::NotInitialised)?.last() {
+        None => Err(StoreError::NotInitialised),
+        Some(&found) if found > known => Err(StoreError::SchemaFromFuture { found, known }),
+        Some(&found) if found < known => Err(StoreError::NotMigrated { found, known }),
+        Some(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

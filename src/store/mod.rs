@@ -203,7 +203,36 @@ pub enum AnyStore {
     Postgres(PgStore),
 }
 
+/// What a store opened by [`AnyStore::open_existing`] may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only: SQLite opened `SQLITE_OPEN_READ_ONLY`, PostgreSQL sessions with read-only
+    /// transactions. For inspection (`queue list`, `queue show`).
+    ReadOnly,
+    /// Reads and writes rows of the existing tables (`queue redrive`).
+    ReadWrite,
+}
+
 impl AnyStore {
+    /// Opens an existing store without creating or migrating anything: the SQLite file must
+    /// exist, the PostgreSQL database too, and either must be at exactly the schema version
+    /// this binary writes ([`StoreError::NotInitialised`], [`StoreError::NotMigrated`]).
+    /// For tools that inspect or repair the gateway's store, which must never create tables
+    /// by accident or migrate a store under a running gateway of another version.
+    pub async fn open_existing(address: &str, access: Access) -> Result<Self> {
+        if let Some(path) = address.strip_prefix("sqlite:") {
+            Ok(Self::Sqlite(
+                SqliteStore::open_existing(path, access).await?,
+            ))
+        } else if address.starts_with("postgres://") || address.starts_with("postgresql://") {
+            Ok(Self::Postgres(
+                PgStore::connect_existing(address, access).await?,
+            ))
+        } else {
+            Err(StoreError::Address)
+        }
+    }
+
     /// Opens `sqlite:PATH` or connects to `postgres://…`, applying pending migrations.
     pub async fn open(address: &str) -> Result<Self> {
         if let Some(path) = address.strip_prefix("sqlite:") {

@@ -22,7 +22,7 @@ use super::records::{
     JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen, StoreOutcome,
     SubmissionView, Timestamp,
 };
-use super::{StoreError, sql};
+use super::{Access, StoreError, sql};
 use crate::fitconnect::callback::ReplayKey;
 
 /// Bytes per `bytea` chunk: bounds memory per attachment and keeps rows far below TOAST limits.
@@ -61,12 +61,49 @@ fn valid_schema(name: &str) -> bool {
 }
 
 async fn connect_one(config: &Config) -> Result<Client> {
-    let (client, connection) = config.connect(NoTls).await?;
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .map_err(|e| missing_database(e.into(), config))?;
     tokio::spawn(async move {
         // The error surfaces to the client as a closed connection; nothing to add here.
         let _ = connection.await;
     });
     Ok(client)
+}
+
+/// The connection pool of one store.
+fn pool(config: &Config) -> Result<Pool> {
+    let manager = Manager::from_config(
+        config.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Ok(Pool::builder(manager).max_size(POOL_SIZE).build()?)
+}
+
+/// A missing database says so by name ([`StoreError::NoDatabase`]) instead of the driver's
+/// bare "db error"; other errors pass unchanged.
+fn missing_database(e: StoreError, config: &Config) -> StoreError {
+    let db = match &e {
+        StoreError::Postgres(pg) => pg.as_db_error(),
+        StoreError::Pool(deadpool_postgres::PoolError::Backend(pg)) => pg.as_db_error(),
+        _ => None,
+    };
+    match db {
+        Some(db) if *db.code() == tokio_postgres::error::SqlState::INVALID_CATALOG_NAME => {
+            StoreError::NoDatabase {
+                name: config
+                    .get_dbname()
+                    .or(config.get_user())
+                    .unwrap_or_default()
+                    .to_owned(),
+            }
+        }
+        _ => e,
+    }
 }
 
 /// A lock key per database and schema, so test schemas and separate deployments sharing a
@@ -153,30 +190,72 @@ impl PgStore {
                 .await?;
             config.options(format!("-c search_path={schema}"));
         }
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager).max_size(POOL_SIZE).build()?;
-        let client = pool.get().await?;
+        let pool = pool(&config)?;
+        let client = pool
+            .get()
+            .await
+            .map_err(|e| missing_database(e.into(), &config))?;
         let scope: String = client
             .query_one("SELECT current_database() || '.' || current_schema()", &[])
             .await?
             .try_get(0)?;
         drop(client);
-        let store = Self {
+        let store = Self::with(pool, config, &scope);
+        store.migrate(lock_key("migrate", &scope)).await?;
+        Ok(store)
+    }
+
+    /// Connects to an existing database at the current schema version, creating and
+    /// migrating nothing ([`super::AnyStore::open_existing`]). With `ReadOnly` every
+    /// transaction of the session is read-only (`default_transaction_read_only`), so the
+    /// server refuses any write.
+    pub async fn connect_existing(url: &str, access: Access) -> Result<Self> {
+        let mut config: Config = url.parse()?;
+        if access == Access::ReadOnly {
+            let options = match config.get_options() {
+                Some(o) => format!("{o} -c default_transaction_read_only=on"),
+                None => "-c default_transaction_read_only=on".to_owned(),
+            };
+            config.options(options);
+        }
+        // One direct connection first: the check needs no pool, and its error names a
+        // missing database clearly.
+        let client = connect_one(&config).await?;
+        let has_table: bool = client
+            .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+            .await?
+            .try_get(0)?;
+        let applied = if has_table {
+            Some(
+                client
+                    .query(sql::MIGRATIONS_APPLIED, &[])
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<std::result::Result<Vec<i64>, _>>()?,
+            )
+        } else {
+            None
+        };
+        migrations::check_current(applied.as_deref(), migrations::POSTGRES)?;
+        let scope: String = client
+            .query_one("SELECT current_database() || '.' || current_schema()", &[])
+            .await?
+            .try_get(0)?;
+        drop(client);
+        Ok(Self::with(pool(&config)?, config, &scope))
+    }
+
+    /// The store over `pool`; `scope` (database and schema) keys its advisory locks.
+    fn with(pool: Pool, config: Config, scope: &str) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 pool,
                 config,
-                poller_key: lock_key("poller", &scope),
+                poller_key: lock_key("poller", scope),
                 poller: tokio::sync::Mutex::new(None),
             }),
-        };
-        store.migrate(lock_key("migrate", &scope)).await?;
-        Ok(store)
+        }
     }
 
     async fn migrate(&self, key: i64) -> Result<()> {

@@ -47,6 +47,17 @@ impl Timestamp {
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
     }
+
+    /// RFC 3339 in UTC, milliseconds shown when not zero (`2027-01-15T08:00:00.25Z`): how
+    /// times are shown to operators, by `queue` and the admin API alike. `None` for a time
+    /// outside what RFC 3339 can write (only a corrupt row holds one).
+    #[must_use]
+    pub fn to_rfc3339(self) -> Option<String> {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .ok()?
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    }
 }
 
 /// When a decision is acknowledged to the delivery service.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::blob::BlobDir;
 use super::migrations::{self, MIGRATIONS_TABLE};
@@ -19,7 +19,7 @@ use super::records::{
     JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen, StoreOutcome,
     SubmissionView, Timestamp,
 };
-use super::{StoreError, sql};
+use super::{Access, StoreError, sql};
 use crate::fitconnect::callback::ReplayKey;
 
 /// The SQLite store. Cheap to clone; clones share the connection.
@@ -68,6 +68,59 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 blobs,
+                lock_path: PathBuf::from(lock_path),
+                poller: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Opens an existing database at the current schema version, creating and migrating
+    /// nothing ([`super::AnyStore::open_existing`]). `ReadOnly` opens it with
+    /// `SQLITE_OPEN_READ_ONLY` and `query_only`; neither mode sweeps or creates blob
+    /// directories.
+    pub async fn open_existing(path: impl Into<PathBuf>, access: Access) -> Result<Self> {
+        let path = path.into();
+        tokio::task::spawn_blocking(move || Self::open_existing_blocking(&path, access)).await?
+    }
+
+    fn open_existing_blocking(path: &Path, access: Access) -> Result<Self> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound {
+                what: "sqlite database file",
+            });
+        }
+        // No SQLITE_OPEN_CREATE: the file is never created here.
+        let flags = match access {
+            Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        if access == Access::ReadOnly {
+            conn.pragma_update(None, "query_only", true)?;
+        } else {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let has_table: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+            [],
+            |r| r.get(0),
+        )?;
+        let applied = if has_table {
+            Some(applied(&conn)?)
+        } else {
+            None
+        };
+        migrations::check_current(applied.as_deref(), migrations::SQLITE)?;
+        let mut blob_root = path.as_os_str().to_owned();
+        blob_root.push(".blobs");
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".poller-lock");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                blobs: BlobDir::existing(PathBuf::from(blob_root)),
                 lock_path: PathBuf::from(lock_path),
                 poller: Mutex::new(None),
             }),

@@ -10,6 +10,7 @@
 pub mod bless;
 mod callback;
 pub mod check;
+mod fim;
 mod jwe;
 mod metadata;
 mod set;
@@ -114,6 +115,8 @@ pub enum Kind {
     Transform,
     /// A complete downloaded submission to check.
     Submission,
+    /// A JSON Fachdaten document to check against a JSON schema pack.
+    Json,
 }
 
 impl Kind {
@@ -128,6 +131,7 @@ impl Kind {
             Kind::Xsd => "xsd",
             Kind::Transform => "transform",
             Kind::Submission => "submission",
+            Kind::Json => "json",
         }
     }
 }
@@ -408,6 +412,7 @@ pub fn run(dir: &Path) -> Result<Report, VectorsError> {
                 None => Err("no submission environment".into()),
             },
             Kind::Transform => transform::run(&env, case),
+            Kind::Json => fim::run(&env, case),
         };
         let status = match (result, &case.xfail) {
             (Ok(()), None) => Status::Pass,

@@ -44,6 +44,27 @@ struct RawCatalog {
     uri: Vec<UriMapping>,
     #[serde(default)]
     pack: Vec<PackSpec>,
+    #[serde(default)]
+    json_pack: Vec<JsonPackSpec>,
+}
+
+/// A JSON schema pack the catalogue knows (JSON Fachdaten, [`crate::fim`]): only its
+/// development fallbacks. JSON packs describe themselves (every schema by its `$id`), so an
+/// operator installs any pack without a catalogue entry; the entry lets a development or test
+/// setup find a pack the project ships without installing it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonPackSpec {
+    /// Pack id, also the directory name under the packs directory.
+    pub id: String,
+    /// Human-readable title.
+    pub title: String,
+    /// Development fallback relative to the shared test-data dir (`$POSTSTELLE_SHARED`).
+    #[serde(default)]
+    pub shared_fallback: Option<String>,
+    /// Development fallback relative to the repository root.
+    #[serde(default)]
+    pub repo_fallback: Option<String>,
 }
 
 /// One absolute `schemaLocation` URL and the file inside a pack it stands for.
@@ -134,6 +155,7 @@ struct StandardIndex {
 pub struct Catalog {
     uris: BTreeMap<String, String>,
     packs: Vec<PackSpec>,
+    json_packs: Vec<JsonPackSpec>,
     by_namespace: HashMap<String, StandardIndex>,
 }
 
@@ -209,12 +231,32 @@ impl Catalog {
                 }
             }
         }
+        for pack in &raw.json_pack {
+            if !is_safe_id(&pack.id) {
+                problems.push(format!("json pack id {:?} is not [a-z0-9._-]+", pack.id));
+            }
+            if ids.insert(pack.id.as_str(), usize::MAX).is_some() {
+                problems.push(format!("pack {} listed twice", pack.id));
+            }
+            for dir in [&pack.shared_fallback, &pack.repo_fallback]
+                .into_iter()
+                .flatten()
+            {
+                if !is_safe_relative(dir) {
+                    problems.push(format!(
+                        "json pack {}: fallback is not a safe relative path",
+                        pack.id
+                    ));
+                }
+            }
+        }
         if !problems.is_empty() {
             return Err(CatalogError::Inconsistent(problems));
         }
         Ok(Catalog {
             uris,
             packs: raw.pack,
+            json_packs: raw.json_pack,
             by_namespace,
         })
     }
@@ -232,6 +274,11 @@ impl Catalog {
     /// All known packs, in catalogue order.
     pub fn packs(&self) -> &[PackSpec] {
         &self.packs
+    }
+
+    /// The JSON schema packs the catalogue knows (development fallbacks), in catalogue order.
+    pub fn json_packs(&self) -> &[JsonPackSpec] {
+        &self.json_packs
     }
 
     /// The pack with this id.
@@ -280,7 +327,8 @@ pub(crate) fn glob_matches(pattern: &str, text: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
-fn is_safe_id(id: &str) -> bool {
+/// Whether `id` can name a pack directory: `[a-z0-9._-]+`, not starting with a dot.
+pub(crate) fn is_safe_id(id: &str) -> bool {
     !id.is_empty()
         && !id.starts_with('.')
         && id

@@ -10,22 +10,32 @@
 //! fingerprint = "sha256:…"   # see `fingerprint`
 //! files = 45
 //! source = "xsd_dev"          # file name of what was installed, for humans
+//! kind = "json"               # only for JSON schema packs (absent: XSD)
 //! ```
 //!
 //! Every load recomputes the fingerprint, so a pack changed after installation is refused
 //! everywhere, not only by `schemas check`.
+//!
+//! Two kinds of pack share the store: XSD sets of XÖV standards, recognised through the
+//! catalogue, and JSON schema packs for JSON Fachdaten ([`crate::fim`]), which describe
+//! themselves by their `$id`s (a source without `.xsd` files and with `.json` files). A JSON
+//! pack's id is given at install or derived from the source's name; every schema of it is
+//! compiled before it is installed, so a `$ref` leaving the pack is an install error.
 
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{Catalog, PackSpec};
+use super::catalog::{Catalog, PackSpec, is_safe_id};
 use super::pack_files::{PackFiles, PackLimits, SourceError, read_dir, read_source};
-use super::registry::{LoadedPack, PackOrigin, Registry, RootIndex};
+use super::registry::{LoadedJsonPack, LoadedPack, PackOrigin, Registry, RootIndex};
 use super::xsd_summary::{SummaryError, summarise};
 use crate::config::Limits;
+use crate::fim::{JsonPack, JsonPackError};
 
 /// Name of the manifest inside an installed pack.
 pub const MANIFEST: &str = "pack.toml";
@@ -82,6 +92,16 @@ pub enum PackError {
         /// Fingerprint of the files now.
         found: String,
     },
+    /// A JSON schema pack is not usable: a file is not a schema with an absolute `$id`, or a
+    /// schema does not compile (a `$ref` leaving the pack, an invalid schema).
+    #[error(transparent)]
+    Json(#[from] JsonPackError),
+    /// No pack id was given and none can be derived from the source's name.
+    #[error("{0}: cannot derive a pack id from the name (give --id, [a-z0-9._-]+)")]
+    NoId(String),
+    /// The pack id given is not `[a-z0-9._-]+`.
+    #[error("pack id {0:?} is not [a-z0-9._-]+")]
+    BadId(String),
     /// Writing the pack failed.
     #[error("{path}: {source}")]
     Io {
@@ -99,6 +119,25 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PackError + '_ {
     }
 }
 
+/// What a pack holds.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PackKind {
+    /// XSD files of an XÖV standard (recognised through the catalogue).
+    #[default]
+    Xsd,
+    /// JSON Schemas of JSON Fachdaten, identified by their `$id`s.
+    Json,
+}
+
+impl PackKind {
+    /// Whether this is the default kind (not written to `pack.toml`, as before JSON packs).
+    #[must_use]
+    pub fn is_xsd(&self) -> bool {
+        *self == Self::Xsd
+    }
+}
+
 /// The manifest of an installed pack (`pack.toml`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +152,9 @@ pub struct PackManifest {
     pub files: usize,
     /// File name of the installed directory or zip (no path), for humans.
     pub source: String,
+    /// What the pack holds (absent in `pack.toml`: XSD).
+    #[serde(default, skip_serializing_if = "PackKind::is_xsd")]
+    pub kind: PackKind,
 }
 
 /// The content fingerprint: SHA-256 over the files sorted by relative path, each fed as
@@ -238,23 +280,153 @@ pub fn install(
     xsd_limits: &Limits,
 ) -> Result<LoadedPack, PackError> {
     let files = read_source(source, limits)?;
+    install_xsd_files(catalog, source, files, packs_dir, force, limits, xsd_limits)
+}
+
+/// A pack [`install_any`] installed.
+#[derive(Debug)]
+pub enum Installed {
+    /// An XSD pack of an XÖV standard.
+    Xsd(LoadedPack),
+    /// A JSON schema pack.
+    Json(LoadedJsonPack),
+}
+
+/// Whether the files of an install source are a JSON schema pack: no `.xsd` file and at least
+/// one `.json` file.
+#[must_use]
+pub fn is_json_source(files: &PackFiles) -> bool {
+    !files.keys().any(|p| p.ends_with(".xsd")) && files.keys().any(|p| p.ends_with(".json"))
+}
+
+/// Installs whatever pack the source holds: JSON schemas ([`is_json_source`]) as a JSON pack
+/// with `id` (or one derived from the source's name), anything else as an XSD pack
+/// ([`install`]; `id` must then be absent or the catalogue's).
+///
+/// # Errors
+/// As [`install`], plus [`PackError::Json`] for a JSON pack whose schemas do not compile
+/// offline and [`PackError::NoId`]/[`PackError::BadId`].
+pub fn install_any(
+    catalog: &Catalog,
+    source: &Path,
+    packs_dir: &Path,
+    id: Option<&str>,
+    force: bool,
+    limits: &PackLimits,
+    xsd_limits: &Limits,
+) -> Result<Installed, PackError> {
+    let files = read_source(source, limits)?;
+    if !is_json_source(&files) {
+        let p = install_xsd_files(catalog, source, files, packs_dir, force, limits, xsd_limits)?;
+        if let Some(id) = id
+            && id != p.id
+        {
+            return Err(PackError::Manifest {
+                path: source.display().to_string(),
+                reason: format!("--id {id}, but the catalogue names this pack {}", p.id),
+            });
+        }
+        return Ok(Installed::Xsd(p));
+    }
+    let id = match id {
+        Some(id) if is_safe_id(id) => id.to_owned(),
+        Some(id) => return Err(PackError::BadId(id.to_owned())),
+        None => derived_id(source).ok_or_else(|| PackError::NoId(source.display().to_string()))?,
+    };
+    let fp = fingerprint(&files);
+    let pack = JsonPack::from_files(&id, &fp, &files)?;
+    let manifest = PackManifest {
+        id: id.clone(),
+        title: format!("JSON schema pack ({} schemas)", pack.schema_ids().count()),
+        fingerprint: fp,
+        files: files.len(),
+        source: source_name(source),
+        kind: PackKind::Json,
+    };
+    // Every schema compiles offline, or nothing is installed.
+    pack.compile_all()?;
+    let dir = place(packs_dir, &id, force, &manifest, &files, |_| Ok(()))?;
+    Ok(Installed::Json(LoadedJsonPack {
+        dir,
+        origin: PackOrigin::Installed,
+        pack: Arc::new(pack),
+    }))
+}
+
+/// A pack id from a source's file name: lower case, `.zip` and `.json` endings dropped, runs
+/// of other characters than `[a-z0-9._-]` as one `-`.
+fn derived_id(source: &Path) -> Option<String> {
+    let name = source.file_name()?.to_str()?.to_ascii_lowercase();
+    let name = name.strip_suffix(".zip").unwrap_or(&name);
+    let mut id = String::new();
+    for c in name.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c) {
+            id.push(c);
+        } else if !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    let id = id.trim_matches(|c| c == '-' || c == '.').to_owned();
+    is_safe_id(&id).then_some(id)
+}
+
+fn source_name(source: &Path) -> String {
+    source
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn install_xsd_files(
+    catalog: &Catalog,
+    source: &Path,
+    files: PackFiles,
+    packs_dir: &Path,
+    force: bool,
+    limits: &PackLimits,
+    xsd_limits: &Limits,
+) -> Result<LoadedPack, PackError> {
     let (spec, roots) = recognise(catalog, &files, limits)?;
-    let target = packs_dir.join(&spec.id);
+    let names: Vec<String> = files.keys().cloned().collect();
+    let entries = entry_files(spec, &names, &roots);
+    let manifest = PackManifest {
+        id: spec.id.clone(),
+        title: spec.title.clone(),
+        fingerprint: fingerprint(&files),
+        files: files.len(),
+        source: source_name(source),
+        kind: PackKind::Xsd,
+    };
+    let target = place(packs_dir, &spec.id, force, &manifest, &files, |staging| {
+        compile_entries(staging, &entries, xsd_limits)
+    })?;
+    Ok(loaded(spec, target, &files, PackOrigin::Installed, roots))
+}
+
+/// Writes `files` and the manifest to a hidden staging directory, runs `check` on it and
+/// renames it to `packs_dir/<id>/`; the directory of the installed pack.
+fn place(
+    packs_dir: &Path,
+    id: &str,
+    force: bool,
+    manifest: &PackManifest,
+    files: &PackFiles,
+    check: impl FnOnce(&Path) -> Result<(), PackError>,
+) -> Result<PathBuf, PackError> {
+    let target = packs_dir.join(id);
     if target.exists() && !force {
-        return Err(PackError::AlreadyInstalled(spec.id.clone()));
+        return Err(PackError::AlreadyInstalled(id.to_owned()));
     }
     fs::create_dir_all(packs_dir).map_err(io_err(packs_dir))?;
-    let staging = packs_dir.join(format!(".staging-{}-{}", spec.id, std::process::id()));
+    let staging = packs_dir.join(format!(".staging-{id}-{}", std::process::id()));
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
     }
     // Replacing moves the old pack aside first, so at every moment either the old or the new
     // pack is complete under `target`, never a mix.
-    let retired = packs_dir.join(format!(".retired-{}-{}", spec.id, std::process::id()));
-    let names: Vec<String> = files.keys().cloned().collect();
-    let entries = entry_files(spec, &names, &roots);
-    let result = write_pack(spec, source, &files, &staging).and_then(|()| {
-        compile_entries(&staging, &entries, xsd_limits)?;
+    let retired = packs_dir.join(format!(".retired-{id}-{}", std::process::id()));
+    let result = write_pack(manifest, files, &staging).and_then(|()| {
+        check(&staging)?;
         if target.exists() {
             fs::rename(&target, &retired).map_err(io_err(&target))?;
         }
@@ -268,15 +440,10 @@ pub fn install(
         let _ = fs::remove_dir_all(&staging);
     }
     result?;
-    Ok(loaded(spec, target, &files, PackOrigin::Installed, roots))
+    Ok(target)
 }
 
-fn write_pack(
-    spec: &PackSpec,
-    source: &Path,
-    files: &PackFiles,
-    dir: &Path,
-) -> Result<(), PackError> {
+fn write_pack(manifest: &PackManifest, files: &PackFiles, dir: &Path) -> Result<(), PackError> {
     for (rel, bytes) in files {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
@@ -284,17 +451,7 @@ fn write_pack(
         }
         fs::write(&path, bytes).map_err(io_err(&path))?;
     }
-    let manifest = PackManifest {
-        id: spec.id.clone(),
-        title: spec.title.clone(),
-        fingerprint: fingerprint(files),
-        files: files.len(),
-        source: source
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    };
-    let text = toml::to_string(&manifest).map_err(|e| PackError::Manifest {
+    let text = toml::to_string(manifest).map_err(|e| PackError::Manifest {
         path: dir.join(MANIFEST).display().to_string(),
         reason: e.to_string(),
     })?;
@@ -320,16 +477,7 @@ pub fn load_installed(
     dir: &Path,
     limits: &PackLimits,
 ) -> Result<LoadedPack, PackError> {
-    let manifest = read_manifest(dir)?;
-    let files = read_dir(dir, limits, Some(MANIFEST))?;
-    let found = fingerprint(&files);
-    if found != manifest.fingerprint {
-        return Err(PackError::FingerprintMismatch {
-            id: manifest.id,
-            recorded: manifest.fingerprint,
-            found,
-        });
-    }
+    let (manifest, files) = verified_files(dir, limits)?;
     let (spec, roots) = recognise(catalog, &files, limits)?;
     if spec.id != manifest.id {
         return Err(PackError::Manifest {
@@ -344,6 +492,55 @@ pub fn load_installed(
         PackOrigin::Installed,
         roots,
     ))
+}
+
+/// The manifest and files of an installed pack, the fingerprint verified.
+fn verified_files(dir: &Path, limits: &PackLimits) -> Result<(PackManifest, PackFiles), PackError> {
+    let manifest = read_manifest(dir)?;
+    let files = read_dir(dir, limits, Some(MANIFEST))?;
+    let found = fingerprint(&files);
+    if found != manifest.fingerprint {
+        return Err(PackError::FingerprintMismatch {
+            id: manifest.id,
+            recorded: manifest.fingerprint,
+            found,
+        });
+    }
+    Ok((manifest, files))
+}
+
+/// Loads an installed JSON schema pack, verifying its fingerprint against `pack.toml`. Its
+/// schemas are compiled on first use.
+pub fn load_installed_json(dir: &Path, limits: &PackLimits) -> Result<LoadedJsonPack, PackError> {
+    let (manifest, files) = verified_files(dir, limits)?;
+    if manifest.kind != PackKind::Json {
+        return Err(PackError::Manifest {
+            path: dir.join(MANIFEST).display().to_string(),
+            reason: "not a JSON schema pack".to_owned(),
+        });
+    }
+    let pack = JsonPack::from_files(&manifest.id, &manifest.fingerprint, &files)?;
+    Ok(LoadedJsonPack {
+        dir: dir.to_path_buf(),
+        origin: PackOrigin::Installed,
+        pack: Arc::new(pack),
+    })
+}
+
+/// Loads a directory that has no manifest (a development fallback) as a JSON schema pack.
+pub fn load_unmanaged_json(
+    id: &str,
+    dir: &Path,
+    origin: PackOrigin,
+    limits: &PackLimits,
+) -> Result<LoadedJsonPack, PackError> {
+    let files = read_dir(dir, limits, None)?;
+    let pack = JsonPack::from_files(id, &fingerprint(&files), &files)?;
+    Ok(LoadedJsonPack {
+        dir: dir.to_path_buf(),
+        origin,
+        pack: Arc::new(pack),
+    })
 }
 
 /// Loads a directory that has no manifest (a development fallback) as a pack.
@@ -361,13 +558,42 @@ pub fn load_unmanaged(
 /// Each installed pack directory with the result of loading it.
 pub type PackListing = Vec<(PathBuf, Result<LoadedPack, PackError>)>;
 
-/// The installed packs: each subdirectory of `packs_dir` with a `pack.toml`, with its load
-/// result. A missing `packs_dir` has no packs.
+/// The installed XSD packs: each subdirectory of `packs_dir` with a `pack.toml` that does not
+/// name another kind, with its load result. A missing `packs_dir` has no packs.
 pub fn list_installed(
     catalog: &Catalog,
     packs_dir: &Path,
     limits: &PackLimits,
 ) -> Result<PackListing, PackError> {
+    Ok(installed_dirs(packs_dir, PackKind::Xsd)?
+        .into_iter()
+        .map(|d| {
+            let r = load_installed(catalog, &d, limits);
+            (d, r)
+        })
+        .collect())
+}
+
+/// Each installed JSON schema pack directory with the result of loading it.
+pub type JsonPackListing = Vec<(PathBuf, Result<LoadedJsonPack, PackError>)>;
+
+/// The installed JSON schema packs, with their load results.
+pub fn list_installed_json(
+    packs_dir: &Path,
+    limits: &PackLimits,
+) -> Result<JsonPackListing, PackError> {
+    Ok(installed_dirs(packs_dir, PackKind::Json)?
+        .into_iter()
+        .map(|d| {
+            let r = load_installed_json(&d, limits);
+            (d, r)
+        })
+        .collect())
+}
+
+/// Pack directories of `kind` (a manifest that cannot be read counts as XSD, so that it is
+/// reported as broken once).
+fn installed_dirs(packs_dir: &Path, kind: PackKind) -> Result<Vec<PathBuf>, PackError> {
     let entries = match fs::read_dir(packs_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -382,15 +608,10 @@ pub fn list_installed(
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'))
         })
         .filter(|p| p.join(MANIFEST).is_file())
+        .filter(|p| read_manifest(p).map_or(PackKind::Xsd, |m| m.kind) == kind)
         .collect();
     dirs.sort();
-    Ok(dirs
-        .into_iter()
-        .map(|d| {
-            let r = load_installed(catalog, &d, limits);
-            (d, r)
-        })
-        .collect())
+    Ok(dirs)
 }
 
 /// Where packs are looked for, in precedence order.
@@ -479,7 +700,64 @@ pub fn discover<'c>(
             }
         }
     }
-    (Registry::new(catalog, packs), broken)
+    let json = discover_json(catalog, sources, limits, &mut broken);
+    (Registry::new(catalog, packs).with_json_packs(json), broken)
+}
+
+/// The JSON schema packs: installed ones, then the catalogue's development fallbacks for ids
+/// not installed.
+fn discover_json(
+    catalog: &Catalog,
+    sources: &PackSources,
+    limits: &PackLimits,
+    broken: &mut Vec<(PathBuf, PackError)>,
+) -> Vec<LoadedJsonPack> {
+    let mut packs: Vec<LoadedJsonPack> = Vec::new();
+    match list_installed_json(&sources.packs_dir, limits) {
+        Ok(list) => {
+            for (dir, r) in list {
+                match r {
+                    Ok(p) => packs.push(p),
+                    Err(e) => broken.push((dir, e)),
+                }
+            }
+        }
+        Err(e) => broken.push((sources.packs_dir.clone(), e)),
+    }
+    for spec in catalog.json_packs() {
+        if packs.iter().any(|p| p.pack.id() == spec.id) {
+            continue;
+        }
+        let candidates = [
+            (
+                sources.shared_dir.as_ref(),
+                spec.shared_fallback.as_ref(),
+                PackOrigin::SharedFallback,
+            ),
+            (
+                sources.repo_dir.as_ref(),
+                spec.repo_fallback.as_ref(),
+                PackOrigin::RepoFallback,
+            ),
+        ];
+        for (base, rel, origin) in candidates {
+            let (Some(base), Some(rel)) = (base, rel) else {
+                continue;
+            };
+            let dir = base.join(rel);
+            if !dir.is_dir() {
+                continue;
+            }
+            match load_unmanaged_json(&spec.id, &dir, origin, limits) {
+                Ok(p) => {
+                    packs.push(p);
+                    break;
+                }
+                Err(e) => broken.push((dir, e)),
+            }
+        }
+    }
+    packs
 }
 
 #[cfg(test)]
@@ -498,6 +776,27 @@ mod tests {
         // The (path, bytes) boundary is unambiguous.
         let d: PackFiles = [("a.xsdx".to_owned(), Vec::new())].into();
         assert_ne!(fa, fingerprint(&d));
+    }
+
+    #[test]
+    fn json_pack_ids_derive_from_the_source_name() {
+        assert_eq!(
+            derived_id(Path::new("/tmp/FIM S00000096 v1.0.zip")).as_deref(),
+            Some("fim-s00000096-v1.0")
+        );
+        assert_eq!(
+            derived_id(Path::new("/x/.hidden")).as_deref(),
+            Some("hidden")
+        );
+        assert_eq!(derived_id(Path::new("/x/ÄÖÜ")), None);
+        let json: PackFiles = [("a.schema.json".to_owned(), Vec::new())].into();
+        let mixed: PackFiles = [
+            ("a.json".to_owned(), Vec::new()),
+            ("b.xsd".to_owned(), Vec::new()),
+        ]
+        .into();
+        assert!(is_json_source(&json));
+        assert!(!is_json_source(&mixed));
     }
 
     #[test]

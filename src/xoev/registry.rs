@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::catalog::{Catalog, MessageSpec, PackSpec, StandardSpec, glob_matches};
 
@@ -45,6 +46,13 @@ pub enum Unsupported {
         pack: String,
         /// Local name of the root element.
         root: String,
+    },
+    /// No installed JSON schema pack has a schema with this `$id`, and it is not passed
+    /// through.
+    #[error("no installed JSON schema pack provides {uri}")]
+    UnknownJsonSchema {
+        /// The schema URI asked for (a schema name, never instance data).
+        uri: String,
     },
 }
 
@@ -139,6 +147,26 @@ impl LoadedPack {
     }
 }
 
+/// A JSON schema pack present on disk ([`crate::fim::JsonPack`]), shared by every check.
+#[derive(Debug, Clone)]
+pub struct LoadedJsonPack {
+    /// Directory holding the pack's files.
+    pub dir: PathBuf,
+    /// Where it came from.
+    pub origin: PackOrigin,
+    /// The schemas, compiled on first use.
+    pub pack: Arc<crate::fim::JsonPack>,
+}
+
+/// What validates JSON Fachdaten that declare a schema URI ([`Registry::resolve_json`]).
+#[derive(Debug, Clone, Copy)]
+pub enum JsonSchemaSource<'r> {
+    /// The installed pack with a schema of that `$id`.
+    Pack(&'r LoadedJsonPack),
+    /// Nothing: the operator lists the URI in `[validation] pass_through_json` (dangerous).
+    PassThrough,
+}
+
 /// A message resolved to the schema to validate it with.
 #[derive(Debug, Clone)]
 pub struct Resolved<'r> {
@@ -155,13 +183,64 @@ pub struct Resolved<'r> {
 pub struct Registry<'c> {
     catalog: &'c Catalog,
     packs: Vec<LoadedPack>,
+    json: Vec<LoadedJsonPack>,
+    pass_through_json: Vec<String>,
 }
 
 impl<'c> Registry<'c> {
     /// A registry over these packs. Earlier packs win when two carry the same id, so pass
     /// installed packs before fallbacks.
     pub fn new(catalog: &'c Catalog, packs: Vec<LoadedPack>) -> Self {
-        Registry { catalog, packs }
+        Registry {
+            catalog,
+            packs,
+            json: Vec::new(),
+            pass_through_json: Vec::new(),
+        }
+    }
+
+    /// This registry with these JSON schema packs (earlier ones win for a `$id` two provide,
+    /// so pass installed packs before fallbacks).
+    #[must_use]
+    pub fn with_json_packs(mut self, packs: Vec<LoadedJsonPack>) -> Self {
+        self.json = packs;
+        self
+    }
+
+    /// This registry passing JSON Fachdaten of these schema URIs through unvalidated
+    /// (`[validation] pass_through_json`; dangerous, logged at start). A URI an installed
+    /// pack provides is still validated.
+    #[must_use]
+    pub fn with_json_pass_through(mut self, uris: Vec<String>) -> Self {
+        self.pass_through_json = uris;
+        self
+    }
+
+    /// The loaded JSON schema packs, in precedence order.
+    pub fn json_packs(&self) -> &[LoadedJsonPack] {
+        &self.json
+    }
+
+    /// The JSON schema URIs passed through unvalidated.
+    pub fn json_pass_through(&self) -> &[String] {
+        &self.pass_through_json
+    }
+
+    /// What validates JSON Fachdaten declaring `schema_uri`: the first pack with a schema of
+    /// that `$id`, else nothing when the operator passes the URI through.
+    ///
+    /// # Errors
+    /// [`Unsupported::UnknownJsonSchema`].
+    pub fn resolve_json(&self, schema_uri: &str) -> Result<JsonSchemaSource<'_>, Unsupported> {
+        if let Some(p) = self.json.iter().find(|p| p.pack.provides(schema_uri)) {
+            return Ok(JsonSchemaSource::Pack(p));
+        }
+        if self.pass_through_json.iter().any(|u| u == schema_uri) {
+            return Ok(JsonSchemaSource::PassThrough);
+        }
+        Err(Unsupported::UnknownJsonSchema {
+            uri: schema_uri.to_owned(),
+        })
     }
 
     /// The catalogue.

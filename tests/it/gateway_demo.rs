@@ -2,20 +2,22 @@
 //! file-drop upstream with the example XGewerbeanzeige and XBau submissions and one with a
 //! wrong data hash; the account must show both accepted, the reject with exactly the
 //! `hash-mismatch` problem, three acknowledgements, and two deliveries in the outbox.
+//!
+//! Both runs start the built binary in a temporary directory, not in the repository: the demo
+//! must work from anywhere and from an installed binary (examples and the project's own
+//! XGewerbeanzeige pack compiled in, XBau from the installed packs).
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
-#[test]
-fn demo_accepts_the_examples_rejects_the_tampered_one_and_delivers() {
-    let dir = tempfile::tempdir().expect("tmp");
+/// Runs `poststelle demo` in `cwd` with its default data directory (`cwd/demo-data`), the
+/// shared development data out of reach and `packs` as the installed packs.
+fn demo_in(cwd: &Path, packs: &Path) -> (Output, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_poststelle"))
-        .args(["demo", "--data-dir"])
-        .arg(dir.path().join("demo"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "POSTSTELLE_SHARED",
-            crate::pipeline_fixture::shared().as_os_str(),
-        )
+        .args(["demo", "--packs"])
+        .arg(packs)
+        .current_dir(cwd)
+        .env("POSTSTELLE_SHARED", cwd.join("no-shared-data"))
         .env_remove("POSTSTELLE_PACKS")
         .output()
         .expect("demo runs");
@@ -24,6 +26,53 @@ fn demo_accepts_the_examples_rejects_the_tampered_one_and_delivers() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    (out, text)
+}
+
+/// The message types of the envelopes in the outbox, sorted; each delivery is a directory
+/// named by submission id holding the JSON envelope.
+fn delivered_types(outbox: &Path, text: &str) -> Vec<String> {
+    let mut types = Vec::new();
+    for entry in std::fs::read_dir(outbox)
+        .expect("outbox")
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+    {
+        let env: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(entry.path().join("envelope.json")).expect("envelope"),
+        )
+        .expect("json");
+        assert_eq!(
+            env["submission"]["id"].as_str(),
+            Some(&*entry.file_name().to_string_lossy()),
+            "{text}"
+        );
+        assert!(env["data"].is_object(), "transformed data in the envelope");
+        types.push(env["message"]["type"].as_str().expect("type").to_owned());
+    }
+    types.sort();
+    types
+}
+
+#[test]
+fn demo_accepts_the_examples_rejects_the_tampered_one_and_delivers() {
+    let Some(shared) = crate::shared_data::xoev_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let packs = dir.path().join("packs");
+    let install = Command::new(env!("CARGO_BIN_EXE_poststelle"))
+        .args(["schemas", "install", "--packs"])
+        .arg(&packs)
+        .arg(shared.join("xoev/xbau-2.6/xsd_dev"))
+        .output()
+        .expect("schemas install runs");
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let (out, text) = demo_in(dir.path(), &packs);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
         text.contains("ACCEPTED  XGewerbeanzeige 2.2 sta.gewerbemeldung.0100"),
@@ -44,31 +93,42 @@ fn demo_accepts_the_examples_rejects_the_tampered_one_and_delivers() {
         "{text}"
     );
     assert!(text.contains("delivered 2 of 2 job(s)"), "{text}");
-    // Each delivery is a directory named by submission id holding the JSON envelope.
-    let outbox = dir.path().join("demo/outbox");
-    let delivered: Vec<_> = std::fs::read_dir(&outbox)
-        .expect("outbox")
-        .filter_map(Result::ok)
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .collect();
-    assert_eq!(delivered.len(), 2, "{text}");
-    let mut types = Vec::new();
-    for entry in delivered {
-        let env: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(entry.path().join("envelope.json")).expect("envelope"),
-        )
-        .expect("json");
-        assert_eq!(
-            env["submission"]["id"].as_str(),
-            Some(&*entry.file_name().to_string_lossy())
-        );
-        assert!(env["data"].is_object(), "transformed data in the envelope");
-        types.push(env["message"]["type"].as_str().expect("type").to_owned());
-    }
-    types.sort();
     assert_eq!(
-        types,
+        delivered_types(&dir.path().join("demo-data/outbox"), &text),
         ["baugenehmigung.antrag.0200", "sta.gewerbemeldung.0100"]
+    );
+}
+
+/// A fresh clone or an installed binary without the XBau pack: the demo says so and runs the
+/// XGewerbeanzeige part with the pack compiled into the binary.
+#[test]
+fn demo_without_installed_packs_runs_the_xgewerbeanzeige_part_from_any_directory() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (out, text) = demo_in(dir.path(), &dir.path().join("no-packs"));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("the official xbau-2.6 pack is not installed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ACCEPTED  XGewerbeanzeige 2.2 sta.gewerbemeldung.0100"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "REJECTED  https://schema.fitko.de/fit-connect/events/problems/hash-mismatch"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("XBau 2.6"), "{text}");
+    assert!(
+        text.contains("acknowledged at the delivery service: 2"),
+        "{text}"
+    );
+    assert!(text.contains("delivered 1 of 1 job(s)"), "{text}");
+    assert_eq!(
+        delivered_types(&dir.path().join("demo-data/outbox"), &text),
+        ["sta.gewerbemeldung.0100"]
     );
 }
 

@@ -68,12 +68,8 @@ fn copy_keys(dir: &Path) {
 #[tokio::test]
 async fn python_sdk_sends_and_our_subscriber_accepts() {
     if !sdk_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but the PyPI package fitconnect==0.4.2 is missing (.ci/install.d/50-interop.sh)"
-        );
-        eprintln!(
-            "SKIPPED: python3 package fitconnect (0.4.2) not installed; see .ci/install.d/50-interop.sh"
+        crate::shared_data::skip(
+            "python3 package fitconnect (0.4.2) not installed; see .ci/install.d/50-interop.sh",
         );
         return;
     }
@@ -253,4 +249,98 @@ fn check_submission_on_the_python_capture_is_clean_and_names_tampering() {
         .map(|((name, _), _)| *name)
         .collect();
     assert_eq!(failed, ["authentication-tags"]);
+}
+
+/// The SDK's JSON path: Fachdaten given as a dict with `$schema`, from which the SDK declares
+/// `submissionSchema` itself (`mimeType` `application/json`).
+const JSON_SENDER: &str = r#"
+import json, sys
+from fitconnect.fitconnect import FITConnectClient, Environment
+token_url, api_url, client_id, secret, destination, leika, json_path = sys.argv[1:8]
+client = FITConnectClient(Environment.TESTING, client_id, secret)
+client.token_url = token_url
+client.submission_api_url = api_url
+with open(json_path, encoding="utf-8") as f:
+    data = json.load(f)
+result = client.submission(destination, leika, data=data,
+                           attachments=[b"%PDF-1.7 interop attachment"])
+print(json.dumps(result))
+"#;
+
+/// Issue 20, acceptance 1: the PyPI SDK sends JSON Fachdaten (a form of the project's
+/// FIM-style test pack) through the sandbox, and the gateway pipeline accepts them and
+/// forwards the data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_sends_json_fachdaten_and_the_gateway_accepts_them() {
+    if !sdk_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but the PyPI package fitconnect==0.4.2 is missing (.ci/install.d/50-interop.sh)"
+        );
+        eprintln!(
+            "SKIPPED: python3 package fitconnect (0.4.2) not installed; see .ci/install.d/50-interop.sh"
+        );
+        return;
+    }
+    let env = start().await;
+    let sink = crate::forward_support::Sink::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = poststelle::store::SqliteStore::open(dir.path().join("gateway.sqlite3"))
+        .await
+        .expect("store");
+    let gw = crate::gateway_e2e::gateway(&env, poststelle::store::AnyStore::Sqlite(store), &sink);
+    let doc_path = dir.path().join("veranstaltung.json");
+    let doc = crate::fim_json::valid_doc();
+    std::fs::write(&doc_path, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let args = [
+        format!("{}/token", env.base),
+        format!("{}/v1", env.base),
+        "sender".to_owned(),
+        "sender-secret-0123456789".to_owned(),
+        env.destination.clone(),
+        SERVICE.to_owned(),
+        doc_path.display().to_string(),
+    ];
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::task::spawn_blocking(move || {
+            Command::new("python3")
+                .arg("-c")
+                .arg(JSON_SENDER)
+                .args(args)
+                .output()
+                .expect("run python3")
+        }),
+    )
+    .await
+    .expect("SDK finished in time")
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "SDK failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("SDK printed JSON");
+    let sid = answer["submissionId"]
+        .as_str()
+        .expect("submissionId")
+        .to_owned();
+
+    let outcomes = gw.pipeline.poll_once().await.expect("poll");
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    let report = gw.forwarder.deliver_due_once().await.expect("forward");
+    assert_eq!(report.delivered, 1, "{report:?} {outcomes:?}");
+    let delivered = crate::gateway_e2e::envelopes(&sink);
+    let [one] = delivered.get(&sid).map(Vec::as_slice).expect("delivered") else {
+        panic!("delivered more than once");
+    };
+    let envelope: Value = serde_json::from_slice(&one.body).expect("envelope");
+    assert_eq!(envelope["data"], doc, "the SDK's JSON, as it sent it");
+    assert_eq!(
+        envelope["metadata"]["contentStructure"]["data"]["submissionSchema"],
+        serde_json::json!({"schemaUri": crate::fim_json::ROOT, "mimeType": "application/json"})
+    );
+    assert_eq!(envelope["message"]["schemaUri"], crate::fim_json::ROOT);
+    sink.stop();
+    env.sandbox.shutdown().await;
 }

@@ -206,3 +206,43 @@ fn keys_generate_writes_private_keys_0600_over_existing_files_and_never_through_
     );
     assert_eq!(std::fs::read(&target).expect("read"), b"not a key");
 }
+
+/// Before, `keys check` refused a self-signed key "allowed only by
+/// dangerous.allow_self_signed_keys", a switch that exists nowhere; now it names its own flag,
+/// and that flag, taken from the message, is accepted by clap and accepts the key.
+#[test]
+fn keys_check_names_the_real_flag_for_self_signed_keys() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let keys = dir.path().join("keys");
+    let bin = env!("CARGO_BIN_EXE_poststelle");
+    let generated = std::process::Command::new(bin)
+        .args(["keys", "generate", "--out"])
+        .arg(&keys)
+        .output()
+        .expect("keys generate runs");
+    assert!(generated.status.success());
+    let public = keys.join("enc.public.jwk.json");
+    let refused = std::process::Command::new(bin)
+        .args(["keys", "check"])
+        .arg(&public)
+        .output()
+        .expect("keys check runs");
+    assert_eq!(refused.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&refused.stdout);
+    assert!(!text.contains("dangerous.allow_self_signed_keys"), "{text}");
+    let flag = text
+        .split_whitespace()
+        .find(|w| w.starts_with("--"))
+        .unwrap_or_else(|| panic!("a flag is named: {text}"));
+    let accepted = std::process::Command::new(bin)
+        .args(["keys", "check", flag])
+        .arg(&public)
+        .output()
+        .expect("keys check runs");
+    assert!(
+        accepted.status.success(),
+        "{flag}: {}{}",
+        String::from_utf8_lossy(&accepted.stdout),
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+}

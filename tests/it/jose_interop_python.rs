@@ -21,11 +21,9 @@ fn python_available() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with jwcrypto is required in CI (.ci/install.d/30-jose.sh)"
+        crate::shared_data::skip(
+            "python3 with jwcrypto not available; see .ci/install.d/30-jose.sh",
         );
-        eprintln!("skipping: python3 with jwcrypto not available");
     }
     ok
 }

@@ -1,6 +1,9 @@
 //! The one integration-test binary (`autotests = false`): one module per area.
 
 mod attack_http;
+mod cli_pipe;
+mod cli_validate;
+mod fim_json;
 mod fitconnect_client;
 mod fitconnect_client_faults;
 mod fitconnect_metadata;
@@ -29,14 +32,17 @@ mod pipeline_check;
 mod pipeline_fixture;
 mod pipeline_run;
 mod pki_support;
+mod queue_cli;
 mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
 mod sandbox_support;
+mod schematron_xbau;
 mod send_e2e;
 mod send_trust;
 mod server_callbacks;
 mod server_endpoints;
+mod shared_data;
 mod store_suite;
 mod vectors_check;
 mod xml_hostile;

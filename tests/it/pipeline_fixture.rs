@@ -30,11 +30,7 @@ pub(crate) fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-pub(crate) fn shared() -> PathBuf {
-    std::env::var_os("POSTSTELLE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo("../shared"))
-}
+pub(crate) use crate::shared_data::shared;
 
 /// The repository's example XGewerbeanzeige message.
 pub(crate) fn xgewerbeanzeige() -> Vec<u8> {
@@ -129,11 +125,18 @@ pub(crate) fn schemas() -> Schemas<'static> {
     }
 }
 
-/// The submission schema URI a sender declares for these Fachdaten (unknown XML: a URN of no
-/// known standard).
-pub(crate) fn schema_uri(data: &[u8]) -> String {
-    poststelle::fitconnect::sender::detect_schema(data, Catalog::embedded())
-        .map_or_else(|_| "urn:xoev-de:test".to_owned(), |s| s.schema_uri)
+/// The submission schema a sender declares for these Fachdaten: (URI, media type). XML names
+/// its message (unknown XML: a URN of no known standard); JSON is recognised by its `{` and
+/// declares its `$schema`.
+pub(crate) fn declared_schema(data: &[u8]) -> (String, String) {
+    match poststelle::fitconnect::sender::detect_schema(data, Catalog::embedded()) {
+        Ok(s) => (s.schema_uri, s.mime_type),
+        Err(_) if data.trim_ascii_start().starts_with(b"{") => (
+            "https://schema.poststelle.invalid/fim/unknown.schema.json".to_owned(),
+            "application/json".to_owned(),
+        ),
+        Err(_) => ("urn:xoev-de:test".to_owned(), "application/xml".to_owned()),
+    }
 }
 
 /// A submission before encryption; change any member to break one thing.
@@ -189,9 +192,10 @@ impl Draft {
             .collect();
         let mut structure = json!({ "attachments": attachments });
         if let Some(data) = &self.data {
+            let (uri, mime) = declared_schema(data);
             structure["data"] = json!({
                 "hash": {"type": "sha512", "content": sha512_hex(data)},
-                "submissionSchema": {"schemaUri": schema_uri(data), "mimeType": "application/xml"}
+                "submissionSchema": {"schemaUri": uri, "mimeType": mime}
             });
         }
         json!({
@@ -212,7 +216,7 @@ impl Draft {
         let data = self
             .data
             .as_ref()
-            .map(|d| sandbox_support::encrypt(d, Some("application/xml")));
+            .map(|d| sandbox_support::encrypt(d, Some(&declared_schema(d).1)));
         let attachments: BTreeMap<String, String> = self
             .attachments
             .iter()

@@ -361,3 +361,31 @@ async fn destination_keys_are_served_per_kid_only() {
     }
     env.sandbox.shutdown().await;
 }
+
+/// Before, `poststelle sandbox` on a port in use generated its RSA-4096 keys (seconds) and
+/// wrote them before finding out; now it reports the address at once and writes no key.
+#[test]
+fn sandbox_checks_its_port_before_generating_keys() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let dir = tempfile::tempdir().expect("tmp");
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_poststelle"))
+        .args(["sandbox", "--listen", &addr, "--data-dir"])
+        .arg(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("sandbox runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains(&format!("cannot listen on {addr}")), "{text}");
+    assert!(
+        !dir.path().join("keys").exists(),
+        "no key generated: {text}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "refused at once"
+    );
+    drop(taken);
+}

@@ -65,6 +65,13 @@ pub(crate) fn config(data_dir: &std::path::Path, destination: &str) -> SandboxCo
     let d: &mut DestinationConfig = &mut c.destinations[0];
     d.id = destination.to_owned();
     d.services[0].identifier = SERVICE.to_owned();
+    // Besides the XÖV standards, the JSON Fachdaten of the FIM-style test pack.
+    d.services[0]
+        .submission_schemas
+        .push(poststelle::fitconnect::destination::SchemaRef {
+            schema_uri: crate::fim_json::ROOT.to_owned(),
+            mime_type: "application/json".to_owned(),
+        });
     d.encryption_key = Some(k.encryption.clone());
     d.signing_key = Some(k.signing.clone());
     c.clients = vec![

@@ -89,7 +89,7 @@ pub(crate) fn open_capture(capture: &CapturedSubmission) -> Value {
 }
 
 /// Writes `sandbox.toml`, the XBau data and a PDF attachment into `dir`.
-fn prepare(env: &Env, dir: &Path) {
+pub(crate) fn prepare(env: &Env, dir: &Path) {
     let config = env.sandbox.config().to_toml().expect("toml");
     std::fs::write(dir.join("sandbox.toml"), config).expect("write config");
     std::fs::write(dir.join("antrag.xml"), XBAU).expect("data");
@@ -98,6 +98,17 @@ fn prepare(env: &Env, dir: &Path) {
 
 /// `poststelle send --sandbox …` arguments against `env` with the prepared files.
 fn send_args(env: &Env, dir: &Path, wait: &str, extra: &[&str]) -> Vec<String> {
+    send_args_with_data(env, dir, wait, "antrag.xml", extra)
+}
+
+/// [`send_args`] with another data file of `dir`.
+pub(crate) fn send_args_with_data(
+    env: &Env,
+    dir: &Path,
+    wait: &str,
+    data: &str,
+    extra: &[&str],
+) -> Vec<String> {
     let path = |name: &str| dir.join(name).display().to_string();
     let mut args: Vec<String> = vec![
         "send".into(),
@@ -109,7 +120,7 @@ fn send_args(env: &Env, dir: &Path, wait: &str, extra: &[&str]) -> Vec<String> {
         "--wait".into(),
         wait.into(),
         "--data".into(),
-        path("antrag.xml"),
+        path(data),
     ];
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args

@@ -715,3 +715,42 @@ async fn probe_listener_answers_while_the_main_port_is_full() {
     drop(silent);
     server.shutdown().await;
 }
+
+/// Before, the admin API gave times as epoch milliseconds while `queue show` printed RFC 3339;
+/// now both show RFC 3339 in UTC (the same function, `Timestamp::to_rfc3339`), unset ones as
+/// `null`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_timestamps_are_rfc3339_like_the_cli() {
+    let t = TestStore::sqlite().await;
+    store_submission(&t.store, "sub-times", &["fv"], vec![]).await;
+    let metrics = Arc::new(Metrics::new());
+    let server = start(
+        handlers(Some(t.store.clone()), &metrics),
+        ServerLimits::default(),
+    )
+    .await;
+    let base = format!("http://{}/admin", server.addr());
+    let (status, body) = get(format!("{base}/submissions/sub-times"), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let view: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let rfc3339 =
+        regex::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$").expect("regex");
+    let check = |v: &serde_json::Value| {
+        let text = v
+            .as_str()
+            .unwrap_or_else(|| panic!("a string: {v} in {body}"));
+        assert!(rfc3339.is_match(text), "RFC 3339 UTC: {text}");
+    };
+    check(&view["seenAt"]);
+    check(&view["storedAt"]);
+    assert_eq!(view["ackedAt"], serde_json::Value::Null);
+    let job = &view["jobs"][0];
+    check(&job["createdAt"]);
+    check(&job["nextAttemptAt"]);
+    assert_eq!(job["finishedAt"], serde_json::Value::Null);
+    let (status, body) = get(format!("{base}/jobs"), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let jobs: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(jobs[0]["createdAt"], job["createdAt"]);
+    server.shutdown().await;
+}

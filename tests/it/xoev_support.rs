@@ -3,12 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The shared test-data directory: `$POSTSTELLE_SHARED`, else `<manifest>/../shared`.
-pub(crate) fn shared() -> PathBuf {
-    std::env::var_os("POSTSTELLE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
+pub(crate) use crate::shared_data::shared;
 
 /// The self-contained official XBau 2.6 set.
 pub(crate) fn xbau_xsd_dev() -> PathBuf {

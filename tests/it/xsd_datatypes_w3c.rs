@@ -8,7 +8,7 @@
 //! reasons in `xsd_datatypes_w3c_xfail.txt`.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -18,12 +18,6 @@ use poststelle::xsd::simple::{FacetKind, RawFacet, SimpleType, Variety};
 use quick_xml::events::Event;
 
 const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
-
-fn shared_dir() -> PathBuf {
-    std::env::var_os("POSTSTELLE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
 
 type Scope = Rc<HashMap<String, String>>;
 
@@ -563,8 +557,8 @@ struct Outcome {
     detail: String,
 }
 
-fn run_set(meta: &str) -> (Vec<Outcome>, HashMap<&'static str, usize>) {
-    let dir = shared_dir().join("w3c-xsdtests/msMeta");
+fn run_set(shared: &Path, meta: &str) -> (Vec<Outcome>, HashMap<&'static str, usize>) {
+    let dir = shared.join("w3c-xsdtests/msMeta");
     let Some(set) = parse(&dir.join(meta)) else {
         panic!("cannot read {meta}")
     };
@@ -668,7 +662,10 @@ fn xfail() -> HashSet<String> {
 }
 
 fn check(meta: &str) {
-    let (outcomes, skipped) = run_set(meta);
+    let Some(shared) = crate::shared_data::shared_or_skip(&[crate::shared_data::W3C_SUITE]) else {
+        return;
+    };
+    let (outcomes, skipped) = run_set(&shared, meta);
     let xfail = xfail();
     let failed: Vec<&Outcome> = outcomes
         .iter()

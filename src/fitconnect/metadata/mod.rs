@@ -156,27 +156,15 @@ impl std::fmt::Display for Violation {
     }
 }
 
-struct NoRemoteRefs;
-
-impl jsonschema::Retrieve for NoRemoteRefs {
-    fn retrieve(
-        &self,
-        _uri: &jsonschema::Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        Err("external $ref resolution is disabled".into())
-    }
-}
-
-/// Compiles a JSON Schema the way the gateway always does: draft 2020-12, formats checked,
-/// no external references.
+/// Compiles a metadata JSON Schema the way the gateway compiles every schema
+/// ([`crate::json::schema_options`]: formats checked, no external references), pinned to
+/// draft 2020-12.
 ///
 /// # Errors
 /// A description of why the schema does not compile.
 pub fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, String> {
-    jsonschema::options()
+    crate::json::schema_options()
         .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .with_retriever(NoRemoteRefs)
         .build(schema)
         .map_err(|e| e.masked().to_string())
 }
@@ -258,7 +246,7 @@ impl MetadataValidator {
         let (version, validator) = self.select(doc)?;
         let violations: Vec<Violation> = validator
             .iter_errors(doc)
-            .take(20)
+            .take(crate::json::JsonLimits::PROTOCOL.max_errors)
             .map(|e| Violation {
                 pointer: e.instance_path().to_string(),
                 keyword: e.kind().keyword().to_owned(),

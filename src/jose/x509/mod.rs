@@ -171,8 +171,10 @@ pub enum CertError {
         /// Position in the chain (the chain length for a separate trust anchor).
         index: usize,
     },
-    /// The chain is a self-signed certificate and self-signed keys are not allowed.
-    #[error("self-signed certificate refused (allowed only by dangerous.allow_self_signed_keys)")]
+    /// The chain is a self-signed certificate and self-signed keys are not allowed. The text
+    /// names no switch: each command names its own (`keys check`, `send`), as the library
+    /// cannot know how its caller spells it.
+    #[error("self-signed certificate refused (self-signed keys are for tests only)")]
     SelfSigned,
     /// The chain does not end at a configured trust anchor.
     #[error("x5c chain does not lead to a configured trust anchor")]

@@ -8,6 +8,7 @@
 //! rotate them). Deterministic files and `manifest.json` are always rewritten.
 
 mod callback;
+mod fim;
 mod jwe;
 mod metadata;
 mod metadata_v2;
@@ -212,6 +213,7 @@ pub fn bless(dir: &Path, force: bool) -> Result<Blessed, VectorsError> {
     callback::cases(&mut generator)?;
     xsd::cases(&mut generator)?;
     transform::cases(&mut generator)?;
+    fim::cases(&mut generator)?;
     submission::cases(&mut generator, &dir.join(".."))?;
     let manifest = Manifest {
         format: FORMAT,
@@ -225,15 +227,29 @@ pub fn bless(dir: &Path, force: bool) -> Result<Blessed, VectorsError> {
                 destination_id: DESTINATION_ID.to_owned(),
                 signing_jwks: "keys/destination-signing.jwks.json".to_owned(),
                 decryption_key: "keys/destination-encryption.private.jwk.json".to_owned(),
-                services: vec![crate::fitconnect::destination::Service {
-                    identifier: submission::SERVICE_ID.to_owned(),
-                    name: "Gewerbeanmeldung".to_owned(),
-                    regions: Vec::new(),
-                    submission_schemas: vec![crate::fitconnect::destination::SchemaRef {
-                        schema_uri: submission::SERVICE_SCHEMA.to_owned(),
-                        mime_type: "application/xml".to_owned(),
-                    }],
-                }],
+                services: vec![
+                    crate::fitconnect::destination::Service {
+                        identifier: submission::SERVICE_ID.to_owned(),
+                        name: "Gewerbeanmeldung".to_owned(),
+                        regions: Vec::new(),
+                        submission_schemas: vec![crate::fitconnect::destination::SchemaRef {
+                            schema_uri: submission::SERVICE_SCHEMA.to_owned(),
+                            mime_type: "application/xml".to_owned(),
+                        }],
+                    },
+                    crate::fitconnect::destination::Service {
+                        identifier: submission::JSON_SERVICE_ID.to_owned(),
+                        name: "Anzeige einer Veranstaltung (Test)".to_owned(),
+                        regions: Vec::new(),
+                        submission_schemas: [fim::ROOT, submission::JSON_SCHEMA_NOT_INSTALLED]
+                            .iter()
+                            .map(|uri| crate::fitconnect::destination::SchemaRef {
+                                schema_uri: (*uri).to_owned(),
+                                mime_type: "application/json".to_owned(),
+                            })
+                            .collect(),
+                    },
+                ],
                 reply_channels: submission::REPLY_CHANNELS
                     .iter()
                     .map(|c| (*c).to_owned())

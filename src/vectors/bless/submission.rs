@@ -34,6 +34,12 @@ pub(super) const SERVICE_ID: &str = "urn:de:fim:leika:leistung:99050012104000";
 pub(super) const SERVICE_SCHEMA: &str = "urn:xoev-de:kosit:standard:xgewerbeanzeige_2.2";
 /// The reply channels the test destination offers (manifest context; not FINK).
 pub(super) const REPLY_CHANNELS: &[&str] = &["eMail", "deMail", "elster", "fitConnect"];
+/// The service for JSON Fachdaten the test destination offers (manifest context): the test
+/// pack's form, and a form whose schema no pack provides.
+pub(super) const JSON_SERVICE_ID: &str = "urn:de:fim:leika:leistung:99099000000001";
+/// A schema the JSON service offers that no installed pack provides.
+pub(super) const JSON_SCHEMA_NOT_INSTALLED: &str =
+    "https://schema.poststelle.invalid/fim/s99000003_1.0.schema.json";
 /// An earlier submission of the same case.
 const EARLIER_SUBMISSION_ID: &str = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a";
 
@@ -348,7 +354,7 @@ fn envelope(sub: &Sub, with_message: bool) -> Value {
     let mut env = json!({
         "submission": {"id": SUBMISSION_ID, "caseId": CASE_ID, "destinationId": DESTINATION_ID,
                        "receivedAt": "2026-01-01T00:00:00Z",
-                       "serviceType": {"name": "Gewerbeanmeldung", "identifier": SERVICE_ID}},
+                       "serviceType": {"name": "Gewerbeanmeldung", "identifier": sub.service}},
         "metadata": sub.metadata,
         "attachments": attachments,
     });
@@ -382,8 +388,87 @@ fn accept(
     )
 }
 
+/// A submission of JSON Fachdaten (`doc`, declaring `schema_uri`) for the JSON service, with
+/// one attachment.
+fn json_sub(kid: &str, schema_uri: &str, doc: &[u8]) -> Sub {
+    let mut s = base(kid, doc);
+    s.service = JSON_SERVICE_ID;
+    s.data_header = Some(header(kid, "application/json"));
+    s.attachments.truncate(1);
+    s.metadata["contentStructure"]["attachments"]
+        .as_array_mut()
+        .expect("array")
+        .truncate(1);
+    s.metadata["contentStructure"]["data"]["submissionSchema"] =
+        json!({"schemaUri": schema_uri, "mimeType": "application/json"});
+    s.metadata["publicServiceType"] =
+        json!({"name": "Anzeige einer Veranstaltung (Test)", "identifier": JSON_SERVICE_ID});
+    s
+}
+
+/// The JSON Fachdaten cases: against the test pack `fim/pack` (the catalogue's development
+/// fallback `test-vectors/fim/pack`).
+fn json_cases(g: &mut Gen) -> Result<(), VectorsError> {
+    let kid = g.keys.enc_kid.clone();
+    let doc = |v: &Value| serde_json::to_vec_pretty(v).expect("a Value serializes");
+    let valid = super::fim::valid();
+    let sub = json_sub(&kid, super::fim::ROOT, &doc(&valid));
+    let mut env = envelope(&sub, false);
+    env["message"] = json!({"type": super::fim::ROOT, "schemaUri": super::fim::ROOT,
+                            "schemaPack": "poststelle-fim-test"});
+    env["data"] = valid;
+    let id = "submission-valid-json-fim";
+    let file = g.file(
+        &format!("submission/{id}.envelope.json"),
+        (serde_json::to_string_pretty(&env).map_err(err)? + "\n").as_bytes(),
+    )?;
+    add(
+        g,
+        id,
+        "JSON Fachdaten valid against the installed FIM-style pack that provides the declared schemaUri; forwarded as they are (data), with schema URI and pack (message).",
+        "FIT-Connect §5 submissionSchema (application/json); architecture §6 (envelope)",
+        &sub,
+        json!({"result": "accept"}),
+        Some(("envelope", file)),
+    )?;
+    reject(
+        g,
+        "submission-schema-violation-json-data",
+        "JSON Fachdaten that violate the declared schema (seven places).",
+        "FIT-Connect §4 schema-violation (instance data)",
+        &json_sub(&kid, super::fim::ROOT, &doc(&super::fim::invalid())),
+        &[("schema-violation", "data")],
+    )?;
+    let text = String::from_utf8(doc(&super::fim::valid())).map_err(err)?;
+    let duplicate = text.replacen(
+        "\"F99000100\": \"Erika\",",
+        "\"F99000100\": \"Erika\",\n    \"F99000100\": \"Max\",",
+        1,
+    );
+    reject(
+        g,
+        "submission-syntax-violation-json-duplicate-member",
+        "JSON Fachdaten with a member name twice in one object.",
+        "FIT-Connect §4 syntax-violation; RFC 8259 §4",
+        &json_sub(&kid, super::fim::ROOT, duplicate.as_bytes()),
+        &[("syntax-violation", "data")],
+    )?;
+    let mut other = super::fim::valid();
+    other["$schema"] = json!(JSON_SCHEMA_NOT_INSTALLED);
+    reject(
+        g,
+        "submission-unsupported-schema-json-not-installed",
+        "The service offers the declared JSON schema, but no installed pack provides it.",
+        "FIT-Connect §4 unsupported-schema; poststelle: schemas resolve offline",
+        &json_sub(&kid, JSON_SCHEMA_NOT_INSTALLED, &doc(&other)),
+        &[("unsupported-schema", "metadata")],
+    )?;
+    Ok(())
+}
+
 #[allow(clippy::too_many_lines)]
 pub(super) fn cases(g: &mut Gen, repo: &Path) -> Result<(), VectorsError> {
+    json_cases(g)?;
     let xml =
         std::fs::read(repo.join("examples/xgewerbeanzeige/gewerbeanmeldung.xml")).map_err(err)?;
     let kid = g.keys.enc_kid.clone();

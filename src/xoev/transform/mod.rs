@@ -93,23 +93,70 @@ pub use builder::{ORDER_KEY, TEXT_KEY, VALUE_KEY, XSI_NIL_KEY, XSI_TYPE_KEY};
 pub use to_xml::{ToXmlError, to_xml};
 
 /// What the message is, as named in the JSON envelope (`message` of architecture §6).
+///
+/// XÖV messages name standard, version, type (the root element) and namespace. JSON Fachdaten
+/// ([`MessageIdentity::json`]) name their schema: `type` and `schemaUri` are the `$id` the
+/// metadata declare, and `standard`, `version` and `namespace` are absent (empty).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MessageIdentity {
-    /// Standard (`XBau`).
+    /// Standard (`XBau`); empty for JSON Fachdaten.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub standard: String,
-    /// Standard version (`2.6`).
+    /// Standard version (`2.6`); empty for JSON Fachdaten.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub version: String,
-    /// Message type = root element local name (`baugenehmigung.antrag.0200`).
+    /// Message type = root element local name (`baugenehmigung.antrag.0200`); for JSON
+    /// Fachdaten the schema URI (routes match it as for XML).
     #[serde(rename = "type")]
     pub message_type: String,
-    /// Namespace of the root element.
+    /// Namespace of the root element; empty for JSON Fachdaten.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub namespace: String,
-    /// `pack-id@fingerprint` of the schema pack used.
-    #[serde(rename = "schemaPack")]
+    /// The declared JSON Schema (`submissionSchema.schemaUri`) of JSON Fachdaten.
+    #[serde(rename = "schemaUri", default, skip_serializing_if = "Option::is_none")]
+    pub schema_uri: Option<String>,
+    /// `pack-id@fingerprint` of the schema pack used; empty when nothing validated the data.
+    #[serde(
+        rename = "schemaPack",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub schema_pack: String,
+    /// JSON Fachdaten the operator passes through unvalidated (`[validation]
+    /// pass_through_json`): the Fachverfahren must not rely on their shape.
+    #[serde(
+        rename = "passThrough",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub pass_through: bool,
 }
 
 impl MessageIdentity {
+    /// The identity of JSON Fachdaten declaring `schema_uri`, validated by the pack labelled
+    /// `schema_pack` (`id@fingerprint`), or passed through unvalidated when `None`.
+    #[must_use]
+    pub fn json(schema_uri: &str, schema_pack: Option<String>) -> Self {
+        Self {
+            standard: String::new(),
+            version: String::new(),
+            message_type: schema_uri.to_owned(),
+            namespace: String::new(),
+            schema_uri: Some(schema_uri.to_owned()),
+            pass_through: schema_pack.is_none(),
+            schema_pack: schema_pack.unwrap_or_default(),
+        }
+    }
+
+    /// A short label for logs: `XBau 2.6 baugenehmigung.antrag.0200`, or `JSON <schema URI>`.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match &self.schema_uri {
+            Some(uri) => format!("JSON {uri}"),
+            None => format!("{} {} {}", self.standard, self.version, self.message_type),
+        }
+    }
+
     /// The identity of a message the registry resolved.
     pub fn from_resolved(r: &crate::xoev::registry::Resolved<'_>) -> Self {
         Self {
@@ -117,7 +164,9 @@ impl MessageIdentity {
             version: r.message.version.to_owned(),
             message_type: r.message.message_type.clone(),
             namespace: r.message.namespace.to_owned(),
+            schema_uri: None,
             schema_pack: r.pack.label(),
+            pass_through: false,
         }
     }
 }

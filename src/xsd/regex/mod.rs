@@ -118,5 +118,84 @@ pub fn compile_any(patterns: &[&str], limits: &XsdLimits) -> Result<CompiledPatt
     Ok(compiled)
 }
 
+/// Compiles an XPath 2.0 regular expression (`fn:matches`, `fn:replace`, `fn:tokenize`) with
+/// its flags (`s`, `m`, `i`, `x`), unanchored, within `max_bytes` of compiled size.
+///
+/// # Errors
+/// [`RegexError`] for an invalid pattern, an unknown flag (`Syntax` at offset 0), a
+/// back-reference, or a pattern over the size limit.
+pub fn compile_xpath(
+    pattern: &str,
+    flags: &str,
+    max_bytes: usize,
+) -> Result<regex::Regex, RegexError> {
+    let mut dot_all = false;
+    let mut inline = String::new();
+    let mut extended = false;
+    for f in flags.chars() {
+        match f {
+            's' => dot_all = true,
+            'm' => inline.push('m'),
+            'i' => inline.push('i'),
+            'x' => extended = true,
+            _ => {
+                return Err(RegexError::Syntax {
+                    at: 0,
+                    what: "unknown regular-expression flag",
+                });
+            }
+        }
+    }
+    let stripped;
+    let pattern = if extended {
+        stripped = strip_whitespace_outside_classes(pattern);
+        stripped.as_str()
+    } else {
+        pattern
+    };
+    let body = translate::translate_xpath_body(pattern, dot_all)?;
+    let full = if inline.is_empty() {
+        body
+    } else {
+        format!("(?{inline}:{body})")
+    };
+    regex::RegexBuilder::new(&full)
+        .size_limit(max_bytes)
+        .dfa_size_limit(max_bytes)
+        .build()
+        .map_err(|e| RegexError::Compile(e.to_string()))
+}
+
+/// The `x` flag: whitespace is removed except inside character classes (F&O 3.1 §5.6.1).
+fn strip_whitespace_outside_classes(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    let mut depth = 0usize;
+    let mut escaped = false;
+    for c in p.chars() {
+        if escaped {
+            out.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => {
+                escaped = true;
+                out.push(c);
+            }
+            '[' => {
+                depth += 1;
+                out.push(c);
+            }
+            ']' => {
+                depth = depth.saturating_sub(1);
+                out.push(c);
+            }
+            ' ' | '\t' | '\n' | '\r' if depth == 0 => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

@@ -18,10 +18,23 @@ const CATEGORIES: &[&str] = &[
 
 /// Translate without anchors (the caller wraps the result).
 pub(super) fn translate_body(xsd: &str) -> Result<String, RegexError> {
+    translate_with(xsd, None)
+}
+
+/// XPath 2.0 (F&O §7.6.1) extends XSD regexes: `^` and `$` are anchors, quantifiers may be
+/// reluctant (`*?`), `\$` and `\^` escape them, `.` excludes only `\n` (unless the `s` flag
+/// makes it match everything). Back-references are not supported (the `regex` crate runs in
+/// linear time and has none): such a pattern is refused, never misread.
+pub(super) fn translate_xpath_body(pattern: &str, dot_all: bool) -> Result<String, RegexError> {
+    translate_with(pattern, Some(dot_all))
+}
+
+fn translate_with(xsd: &str, xpath: Option<bool>) -> Result<String, RegexError> {
     let mut p = Parser {
         chars: xsd.chars().collect(),
         pos: 0,
         out: String::with_capacity(xsd.len() * 2),
+        xpath,
     };
     p.reg_exp()?;
     if p.pos != p.chars.len() {
@@ -34,6 +47,8 @@ struct Parser {
     chars: Vec<char>,
     pos: usize,
     out: String,
+    /// `Some(dot_all)` in XPath mode.
+    xpath: Option<bool>,
 }
 
 fn push_char(out: &mut String, c: char) {
@@ -109,7 +124,20 @@ impl Parser {
                 let class = self.class_expr()?;
                 self.out.push_str(&class);
             }
-            '.' => self.out.push_str("[^\\n\\r]"),
+            '.' => match self.xpath {
+                None => self.out.push_str("[^\\n\\r]"),
+                Some(false) => self.out.push_str("[^\\n]"),
+                Some(true) => self.out.push_str("(?s:.)"),
+            },
+            '^' if self.xpath.is_some() => self.out.push('^'),
+            '$' if self.xpath.is_some() => self.out.push('$'),
+            '\\' if self.xpath.is_some() && self.peek().is_some_and(|c| c.is_ascii_digit()) => {
+                return Err(self.err("back-references are not supported"));
+            }
+            '\\' if self.xpath.is_some() && self.peek() == Some('$') => {
+                self.pos += 1;
+                push_char(&mut self.out, '$');
+            }
             '\\' => match self.escape()? {
                 Item::Range(lo, _) => push_char(&mut self.out, lo),
                 Item::Fragment(f) => {
@@ -155,6 +183,11 @@ impl Parser {
                 };
             }
             _ => return Ok(()),
+        }
+        if self.xpath.is_some() && self.peek() == Some('?') {
+            // Reluctant quantifier (XPath only).
+            self.pos += 1;
+            self.out.push('?');
         }
         if matches!(self.peek(), Some('?' | '*' | '+' | '{')) {
             return Err(self.err("quantifier after a quantifier (not XSD)"));

@@ -4,16 +4,7 @@
 mod v1_0_0;
 mod v2;
 
-use std::path::PathBuf;
-
 use serde_json::Value;
-
-fn shared() -> PathBuf {
-    std::env::var_os("POSTSTELLE_SHARED").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-        PathBuf::from,
-    )
-}
 
 /// A named change to a valid base document.
 type Mutation = (&'static str, fn(&mut Value));

@@ -9,7 +9,7 @@ use poststelle::fitconnect::metadata::{
 };
 use serde_json::{Value, json};
 
-use super::{Mutation, documents, remove, set, shared};
+use super::{Mutation, documents, remove, set};
 
 const H: &str = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
 const U1: &str = "654bf3b3-7e3a-4d8f-9a55-0c6a8d2e4f11";
@@ -368,7 +368,10 @@ fn metadata_2_0_0_rules_have_their_documented_verdicts() {
 
 #[test]
 fn our_2_0_0_schema_agrees_with_the_official_one() {
-    let official_path = shared().join("fit-connect/metadata.schema.v2.0.0.json");
+    // Not in the shared data either (CI included): the official 2.0.0 schema was not
+    // obtainable, so this skips everywhere until someone places a copy there.
+    let official_path =
+        crate::shared_data::shared().join("fit-connect/metadata.schema.v2.0.0.json");
     let Ok(bytes) = std::fs::read(&official_path) else {
         println!(
             "skipped: no copy of the official metadata 2.0.0 schema at {} \
