@@ -43,14 +43,8 @@ pub(crate) async fn serve(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
-                let state = Arc::clone(&state);
-                let service = service_fn(move |req| {
-                    let state = Arc::clone(&state);
-                    async move { Ok::<_, Infallible>(super::routes::handle(state, req).await) }
-                });
-                let mut builder = http1::Builder::new();
-                builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let conn = builder(header_timeout)
+                    .serve_connection(TokioIo::new(stream), service(Arc::clone(&state)));
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     // A failed connection (client reset, header timeout) concerns only itself.
@@ -62,6 +56,43 @@ pub(crate) async fn serve(
     }
     drop(listener);
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+}
+
+/// One connection over any byte stream, as the accept loop serves a socket, except that the
+/// client may half-close (an in-memory stream ends a request no other way). For the fuzz
+/// targets, which drive the routes in-process.
+pub(crate) async fn serve_stream<IO>(io: IO, state: &Arc<State>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = builder(Duration::from_secs(state.config.limits.header_timeout_secs));
+    builder.half_close(true);
+    let _ = builder
+        .serve_connection(TokioIo::new(io), service(Arc::clone(state)))
+        .await;
+}
+
+fn service(
+    state: Arc<State>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Reply,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Reply, Infallible>> + Send,
+> + use<> {
+    service_fn(move |req| {
+        let state = Arc::clone(&state);
+        async move { Ok::<_, Infallible>(super::routes::handle(state, req).await) }
+    })
+}
+
+/// The HTTP/1.1 settings of every connection.
+fn builder(header_timeout: Duration) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder
 }
 
 /// Reads the whole body, refusing more than `limit` bytes or taking longer than `timeout`.

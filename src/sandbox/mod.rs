@@ -340,6 +340,16 @@ impl SandboxHandle {
         Ok(())
     }
 
+    /// Serves one HTTP/1.1 connection over `io` (any byte stream, e.g. an in-memory duplex)
+    /// as the listener serves a TCP connection, but allowing the client to half-close. For the
+    /// fuzz targets (`crate::fuzzing`), which drive the routes in-process.
+    pub(crate) async fn serve_stream<IO>(&self, io: IO)
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        http::serve_stream(io, &self.state).await;
+    }
+
     /// Stops accepting, lets open requests finish (a few seconds at most) and returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);

@@ -101,19 +101,47 @@ async fn run_connection<IO>(
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let state = Arc::clone(state);
-    let service = service_fn(move |req| {
+    // A failed connection (reset, header timeout) concerns only itself.
+    let _ = watcher
+        .watch(builder(limits).serve_connection(TokioIo::new(io), service(Arc::clone(state))))
+        .await;
+}
+
+/// One connection over any byte stream, as [`run_connection`] serves a socket, except that
+/// the client may half-close (an in-memory stream ends a request no other way). For the fuzz
+/// targets, which drive the routes in-process.
+pub(super) async fn serve_stream<IO>(io: IO, state: &Arc<State>, limits: &ServerLimits)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = builder(limits);
+    builder.half_close(true);
+    let _ = builder
+        .serve_connection(TokioIo::new(io), service(Arc::clone(state)))
+        .await;
+}
+
+fn service(
+    state: Arc<State>,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = routes::Reply,
+    Error = Infallible,
+    Future = impl Future<Output = Result<routes::Reply, Infallible>> + Send,
+> + use<> {
+    service_fn(move |req| {
         let state = Arc::clone(&state);
         async move { Ok::<_, Infallible>(routes::handle(&state, req).await) }
-    });
+    })
+}
+
+/// The HTTP/1.1 settings of every connection: header limits and the header timeout.
+fn builder(limits: &ServerLimits) -> http1::Builder {
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192))
         .max_headers(limits.max_headers);
-    // A failed connection (reset, header timeout) concerns only itself.
-    let _ = watcher
-        .watch(builder.serve_connection(TokioIo::new(io), service))
-        .await;
+    builder
 }

@@ -13,7 +13,7 @@ pub mod check;
 mod jwe;
 mod metadata;
 mod set;
-mod submission;
+pub(crate) mod submission;
 mod transform;
 mod xsd;
 

@@ -1,0 +1,181 @@
+//! Keys from outside: JWK, JWKS (the delivery service's), x5c chains and PKCS#8 PEM.
+
+use serde_json::Value;
+
+use super::fixtures::{DELIVERY_SERVICE_ISS, NOW};
+use super::input::Input;
+use crate::fitconnect::keys::{Jwks, validate_public_key};
+use crate::jose::x509::{self, TrustPolicy};
+use crate::jose::{DecryptionKey, Jwk, KeyUse, RsaPublicKey, SigningKey};
+
+const USES: [KeyUse; 2] = [KeyUse::Encryption, KeyUse::Signature];
+
+/// The committed public JWKs (with their self-signed x5c), valid at the suite's "now".
+const PUBLIC: [(&str, KeyUse); 2] = [
+    (
+        include_str!("../../test-vectors/keys/destination-encryption.public.jwk.json"),
+        KeyUse::Encryption,
+    ),
+    (
+        include_str!("../../test-vectors/keys/destination-signing.public.jwk.json"),
+        KeyUse::Signature,
+    ),
+];
+
+/// A thumbprint is the base64url SHA-256 of the canonical members: 43 characters.
+fn check_thumbprint(key: &RsaPublicKey) -> String {
+    let t = key.thumbprint();
+    assert_eq!(t.len(), 43, "thumbprint is not a base64url SHA-256");
+    assert_eq!(t, key.thumbprint(), "thumbprint not stable");
+    t
+}
+
+/// One JWK: `check_use` never panics; its public key's thumbprint survives serialization of
+/// the JWK and rebuilding it from the key; a private key built from it has the same public
+/// key; a key that passes the FIT-Connect rules is the JWK's key, 4096 bits, with its kid.
+fn one_jwk(jwk: &Jwk) {
+    for key_use in USES {
+        let _ = jwk.check_use(key_use, false);
+        let _ = jwk.check_use(key_use, true);
+    }
+    let Ok(public) = jwk.public_key() else {
+        return;
+    };
+    let t = check_thumbprint(&public);
+    let again = Jwk::from_json(&jwk.to_json()).expect("a serialized JWK parses");
+    let again = again
+        .public_key()
+        .expect("the same members give the same key");
+    assert_eq!(again, public, "key changed by serialization");
+    assert_eq!(check_thumbprint(&again), t);
+    for key_use in USES {
+        let rebuilt = public.to_jwk("kid", key_use, None);
+        assert_eq!(rebuilt.public_key().as_ref(), Ok(&public));
+        if let Ok(v) = validate_public_key(jwk, key_use, &TrustPolicy::dangerous_self_signed(), NOW)
+        {
+            assert_eq!(v.key, public);
+            assert_eq!(v.key.bits(), 4096);
+            assert_eq!(Some(v.kid), jwk.kid.clone());
+        }
+    }
+    if let Ok(k) = DecryptionKey::from_jwk(jwk) {
+        assert_eq!(k.public_key(), &public, "private key of another public key");
+    }
+    if let Ok(k) = SigningKey::from_jwk(jwk) {
+        assert_eq!(k.public_key(), &public, "private key of another public key");
+    }
+}
+
+/// Key import property, by the first byte: (0) a JWK from JSON text — see `one_jwk`; (1) a
+/// JWKS: parsing never panics and the delivery-service keys taken from it are exactly its
+/// usable PS512 keys; (2) the committed destination keys with up to four bytes of their
+/// leaf certificate changed: validated under the self-signed test policy at the suite's
+/// "now", the key passes unchanged and is refused changed; (3) a PKCS#8 PEM private key:
+/// never panics, and its public key round-trips like a JWK's.
+pub fn jwk(data: &[u8]) {
+    let mut input = Input::new(data);
+    match input.byte() % 4 {
+        0 => {
+            if let Ok(jwk) = Jwk::from_json(&String::from_utf8_lossy(input.rest())) {
+                one_jwk(&jwk);
+            }
+        }
+        1 => jwks(&String::from_utf8_lossy(input.rest())),
+        2 => x5c(&mut input),
+        _ => {
+            let pem = String::from_utf8_lossy(input.rest()).into_owned();
+            for k in [
+                DecryptionKey::from_pkcs8_pem(&pem, None).map(|k| k.public_key().clone()),
+                SigningKey::from_pkcs8_pem(&pem, Some("k")).map(|k| k.public_key().clone()),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                check_thumbprint(&k);
+                one_jwk(&k.to_jwk("k", KeyUse::Signature, None));
+            }
+        }
+    }
+}
+
+fn jwks(text: &str) {
+    let parsed = Jwks::from_json(text);
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        assert!(parsed.is_err(), "a JWKS parsed from what is not JSON");
+        return;
+    };
+    if let Ok(set) = &parsed {
+        for k in &set.keys {
+            one_jwk(k);
+        }
+    }
+    let usable: Vec<(String, RsaPublicKey)> = value
+        .get("keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+        .filter(|k| k.check_use(KeyUse::Signature, false).is_ok())
+        .filter_map(|k| Some((k.kid.clone()?, k.public_key().ok()?)))
+        .collect();
+    match crate::fitconnect::client::verify::service_keys(&value, DELIVERY_SERVICE_ISS) {
+        Ok(keys) => {
+            let got: Vec<(String, RsaPublicKey)> = keys
+                .delivery_service
+                .into_iter()
+                .map(|(iss, kid, key)| {
+                    assert_eq!(iss, DELIVERY_SERVICE_ISS);
+                    (kid, key)
+                })
+                .collect();
+            assert_eq!(
+                got, usable,
+                "service keys are not the usable keys of the JWKS"
+            );
+        }
+        Err(_) => assert!(usable.is_empty(), "usable keys, yet the JWKS was refused"),
+    }
+}
+
+fn x5c(input: &mut Input<'_>) {
+    let (text, key_use) = *input.pick(&PUBLIC);
+    let mut jwk = Jwk::from_json(text).expect("committed key parses");
+    let chain = jwk.x5c.clone().expect("committed key has x5c");
+    let mut der = crate::jose::base64url::decode_standard(&chain[0]).expect("committed DER");
+    let original = der.clone();
+    for _ in 0..input.below(5) {
+        let (at, x) = (usize::from(input.u16()), input.byte());
+        if !der.is_empty() {
+            let i = at % der.len();
+            der[i] ^= x;
+        }
+    }
+    if input.flag() {
+        let keep = usize::from(input.u16()) % (der.len() + 1);
+        der.truncate(keep);
+    }
+    let mut certs = vec![crate::jose::base64url::encode_standard(&der)];
+    certs.extend(chain[1..].iter().cloned());
+    jwk.x5c = Some(certs.clone());
+    let policy = TrustPolicy::dangerous_self_signed();
+    let verdict = validate_public_key(&jwk, key_use, &policy, NOW);
+    let key = jwk.public_key().expect("committed key");
+    let direct = x509::validate_chain(&certs, &key, key_use, &policy, NOW);
+    assert_eq!(
+        verdict.is_ok(),
+        direct.is_ok(),
+        "key rules and chain check disagree"
+    );
+    if der == original {
+        assert!(verdict.is_ok(), "the committed key is refused: {verdict:?}");
+    } else {
+        assert!(verdict.is_err(), "a changed certificate is accepted");
+    }
+    // The same chain for the other use must fail the KeyUsage check, never pass.
+    let other = if key_use == KeyUse::Encryption {
+        KeyUse::Signature
+    } else {
+        KeyUse::Encryption
+    };
+    assert!(x509::validate_chain(&certs, &key, other, &policy, NOW).is_err());
+}
