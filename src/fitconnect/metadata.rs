@@ -246,6 +246,19 @@ impl MetadataValidator {
     }
 }
 
+/// For a member that not every supported schema version defines: the member typed when it
+/// has the model's shape, `None` when not. A version whose schema does not define the member
+/// allows any value there (additional members are allowed everywhere), so a value of another
+/// shape is not an error — it is not this version's member.
+fn other_version_member<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Option::<Value>::deserialize(deserializer)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
+}
+
 /// Validated metadata (FIT-Connect 1.0.0, plus the optional members later versions added).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -260,20 +273,26 @@ pub struct Metadata {
     /// What the submission contains.
     pub content_structure: ContentStructure,
     /// The public service (1.x: `publicServiceType`).
+    #[serde(default, deserialize_with = "other_version_member")]
     pub public_service_type: Option<PublicService>,
     /// The public service (2.x: `publicService`).
+    #[serde(default, deserialize_with = "other_version_member")]
     pub public_service: Option<PublicService>,
     /// Authentication reports (1.x).
+    #[serde(default, deserialize_with = "other_version_member")]
     pub authentication_information: Option<Vec<AuthenticationInformation>>,
     /// Payment information.
+    #[serde(default, deserialize_with = "other_version_member")]
     pub payment_information: Option<PaymentInformation>,
     /// The reply channel chosen by the applicant.
     pub reply_channel: Option<BTreeMap<String, Value>>,
     /// Sender references; senders add `x-…` members.
+    #[serde(default, deserialize_with = "other_version_member")]
     pub additional_reference_info: Option<BTreeMap<String, Value>>,
     /// Author (2.x).
     pub author: Option<Value>,
     /// Additional data sets (2.x, e.g. identification reports).
+    #[serde(default, deserialize_with = "other_version_member")]
     pub data_sets: Option<Vec<DataSet>>,
 }
 
@@ -341,6 +360,7 @@ pub struct Attachment {
     /// Description.
     pub description: Option<String>,
     /// Fragment ids of a chunked attachment (1.3.0+).
+    #[serde(default, deserialize_with = "other_version_member")]
     pub fragments: Option<Vec<String>>,
 }
 
@@ -486,6 +506,51 @@ mod tests {
         let err = lenient
             .validate(d.to_string().as_bytes())
             .expect_err("empty fragments");
+        assert_eq!(err.failure(), Failure::MetadataSchema);
+    }
+
+    /// Fuzz finding (metadata target): a member that only another version defines, in a shape
+    /// the model does not know, made schema-valid metadata fail with "do not fit the typed
+    /// model" (a reject) instead of being ignored like any additional member.
+    #[test]
+    fn a_member_of_another_version_in_another_shape_is_ignored_not_a_model_error() {
+        let mut d = doc();
+        d["publicService"] = serde_json::json!(1);
+        d["dataSets"] = serde_json::json!("x");
+        d["contentStructure"]["attachments"][0]["fragments"] = serde_json::json!(5);
+        let m = MetadataValidator::new()
+            .validate(d.to_string().as_bytes())
+            .expect("valid 1.0.0: unknown members are allowed");
+        assert_eq!(m.public_service, None);
+        assert_eq!(m.data_sets, None);
+        assert_eq!(m.content_structure.attachments[0].fragments, None);
+        assert!(
+            m.public_service_type.is_some(),
+            "its own members are still typed"
+        );
+
+        let mut d = doc();
+        d["$schema"] =
+            "https://schema.fitko.de/fit-connect/metadata/2.1.0/metadata.schema.json".into();
+        d["publicServiceType"] = serde_json::json!({"er": "t9"});
+        d["authenticationInformation"] = serde_json::json!({});
+        d["paymentInformation"] = serde_json::json!([]);
+        d["additionalReferenceInfo"] = serde_json::json!("R-1");
+        d["publicService"] =
+            serde_json::json!({"identifier": "urn:de:fim:leika:leistung:99099002067003"});
+        let m = MetadataValidator::with_unconfirmed(true)
+            .validate(d.to_string().as_bytes())
+            .expect("valid 2.1.0");
+        assert_eq!(m.public_service_type, None);
+        assert_eq!(m.authentication_information, None);
+        assert_eq!(m.payment_information, None);
+        assert_eq!(m.additional_reference_info, None);
+        assert!(m.public_service.is_some());
+        // A member the version defines is checked by its schema, not dropped.
+        d["publicService"]["description"] = serde_json::json!(5);
+        let err = MetadataValidator::with_unconfirmed(true)
+            .validate(d.to_string().as_bytes())
+            .expect_err("publicService.description must be a string");
         assert_eq!(err.failure(), Failure::MetadataSchema);
     }
 

@@ -204,7 +204,10 @@ pub(crate) fn reference(header: &[u8], payload: &[u8], signer: Option<Signer>) -
         // Which duplicate wins is the implementation's choice (issue 19 wants them refused).
         return Unknown;
     }
-    let claims: Map<String, Value> = serde_json::from_slice(payload).expect("an object");
+    // Member names alone do not check string contents (UTF-8, escapes).
+    let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(payload) else {
+        return Refuse("payload not JSON");
+    };
     let Some(iss) = claims.get("iss").and_then(Value::as_str) else {
         return Refuse("iss");
     };
