@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (FUZZ_SECONDS each, default 20) from its seed
 # corpus, after one `cargo fuzz build` of all targets.
-# Seeds: fuzz/seeds/<target>/ (committed, our own data; `cargo test --lib write_fuzz_seeds --
-# --ignored` writes them) plus, where a target says so, files read in place: the XBau samples
-# from ../shared (never copied into the repository) and the project's own test vectors.
+# Seeds: fuzz/seeds/<target>/ (committed, our own data, written by
+# `POSTSTELLE_WRITE_FUZZ_SEEDS=1 cargo test --lib write_fuzz_seeds -- --ignored`) plus, where a
+# target says so (scripts/fuzz-dirs.sh), files read in place: the XBau samples from ../shared
+# (never copied into the repository) and the project's own test vectors.
 # The CI gate uses a fixed libFuzzer seed (FUZZ_SEED, default 1) so that a failure here is
 # reproducible with the same command; exploratory runs use scripts/fuzz-campaign.sh.
 # A failing run prints the fuzzer's report and the crashing input (hex), which belongs in a

@@ -45,14 +45,14 @@ fn fake_jwe(tag: &str) -> String {
 /// `verify_capture` accepts exactly when the pipeline's check finds no event-log or tag
 /// problem.
 pub fn event_log(data: &[u8]) {
-    let (capture, upper_case_ids) = build(data);
-    if upper_case_ids && OPEN_UPPER_CASE_IDS {
+    let (capture, open) = build(data);
+    if open {
         return;
     }
     decide_alike(&capture);
 }
 
-/// The capture the input describes, and whether a SET names an id in upper case.
+/// The capture the input describes, and whether it has a case of an open finding.
 fn build(data: &[u8]) -> (CapturedSubmission, bool) {
     let mut input = Input::new(data);
     // The downloaded parts: metadata, maybe data, zero to two attachments.
@@ -64,6 +64,7 @@ fn build(data: &[u8]) -> (CapturedSubmission, bool) {
         .collect();
     let mut log = Vec::new();
     let mut upper_case_ids = false;
+    let mut extra_tag = false;
     for index in 0..1 + input.below(3) {
         let signer = *input.pick(&[Signer::Delivery, Signer::Destination, Signer::Unrelated]);
         let iss = *input.pick(&[
@@ -104,6 +105,7 @@ fn build(data: &[u8]) -> (CapturedSubmission, bool) {
         }
         let mut att: BTreeMap<&str, String> = attached.iter().cloned().collect();
         if tags_choice & 2 == 2 {
+            extra_tag |= attached.len() < 2;
             att.insert(ATTACHMENTS[1], tag(0x55));
         }
         if tags_choice & 4 == 4 {
@@ -152,10 +154,8 @@ fn build(data: &[u8]) -> (CapturedSubmission, bool) {
         .iter()
         .map(|(id, t)| ((*id).to_owned(), fake_jwe(t)))
         .collect();
-    (
-        fixtures::capture(submission, attachments, log),
-        upper_case_ids,
-    )
+    let open = upper_case_ids && OPEN_UPPER_CASE_IDS || extra_tag && OPEN_EXTRA_TAG;
+    (fixtures::capture(submission, attachments, log), open)
 }
 
 /// Open finding (event_log target, reported to the lead's event-log refactor): the client
@@ -163,6 +163,12 @@ fn build(data: &[u8]) -> (CapturedSubmission, bool) {
 /// names the submission in upper case is found by one and missing for the other (test
 /// `upper_case_ids_in_the_submit_event_are_decided_alike`). Set to false once one rule serves both.
 const OPEN_UPPER_CASE_IDS: bool = true;
+
+/// Open finding (event_log target, reported to the lead's event-log refactor): a submit event
+/// whose `authenticationTags` name an attachment that was not downloaded is a tag mismatch for
+/// the client and goes unnoticed by the pipeline, which compares only the downloaded parts
+/// (test `a_tag_for_an_attachment_not_downloaded_is_decided_alike`).
+const OPEN_EXTRA_TAG: bool = true;
 
 /// The two checks agree on `capture` (see [`event_log`]).
 fn decide_alike(capture: &CapturedSubmission) {
@@ -218,8 +224,19 @@ mod tests {
     #[test]
     #[ignore = "open: client and pipeline compare submission ids differently (lead's event-log refactor)"]
     fn upper_case_ids_in_the_submit_event_are_decided_alike() {
-        let (capture, upper) = super::build(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
-        assert!(upper);
+        let (capture, open) = super::build(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+        assert!(open);
+        super::decide_alike(&capture);
+    }
+
+    /// Open finding of the event_log target (input `01 00 01 01 00 00 00 00 00 00 00 02 00`:
+    /// one downloaded attachment, a correct submit event whose tags also name a second
+    /// attachment): the client reports `incorrect-authentication-tag`, the pipeline nothing.
+    #[test]
+    #[ignore = "open: the pipeline does not notice tags of attachments it did not download (lead's event-log refactor)"]
+    fn a_tag_for_an_attachment_not_downloaded_is_decided_alike() {
+        let (capture, open) = super::build(&[1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0]);
+        assert!(open);
         super::decide_alike(&capture);
     }
 }

@@ -1,8 +1,9 @@
 //! The seed corpus of every target (`fuzz/seeds/<target>/<name>`): small inputs built from
 //! the project's own data (examples, test vectors, test keys), never from `../shared`.
 //!
-//! `cargo test --lib write_fuzz_seeds -- --ignored` rewrites the directory (signatures and
-//! JWEs are randomised, so the bytes change on every run; commit only deliberate changes).
+//! `POSTSTELLE_WRITE_FUZZ_SEEDS=1 cargo test --lib write_fuzz_seeds -- --ignored` rewrites the
+//! directory (signatures and JWEs are randomised, so the bytes change on every run; commit
+//! only deliberate changes).
 //! `every_target_holds_on_its_committed_seeds` runs every target over the committed files.
 
 use std::path::{Path, PathBuf};
@@ -516,10 +517,15 @@ pub(crate) fn all() -> Seeds {
 mod tests {
     use super::*;
 
-    /// Rewrites `fuzz/seeds/` (run on purpose: `-- --ignored write_fuzz_seeds`).
+    /// Rewrites `fuzz/seeds/`, on purpose only:
+    /// `POSTSTELLE_WRITE_FUZZ_SEEDS=1 cargo test --lib write_fuzz_seeds -- --ignored`.
     #[test]
     #[ignore = "writes the seed corpus; run on purpose"]
     fn write_fuzz_seeds() {
+        if std::env::var_os("POSTSTELLE_WRITE_FUZZ_SEEDS").is_none() {
+            eprintln!("set POSTSTELLE_WRITE_FUZZ_SEEDS=1 to rewrite fuzz/seeds/");
+            return;
+        }
         let dir = seed_dir();
         let _ = std::fs::remove_dir_all(&dir);
         for (target, name, bytes) in all() {
