@@ -1,33 +1,37 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for a bounded time (FUZZ_SECONDS, default 30) from its seed corpus.
-# Seeds: fuzz/seeds/<target>/ (committed, our own files) plus, where a target says so, the XBau
-# samples from ../shared (read in place, never copied into the repository).
+# Runs every fuzz target for a bounded time (FUZZ_SECONDS each, default 20) from its seed
+# corpus, after one `cargo fuzz build` of all targets.
+# Seeds: fuzz/seeds/<target>/ (committed, our own data, written by
+# `POSTSTELLE_WRITE_FUZZ_SEEDS=1 cargo test --lib write_fuzz_seeds -- --ignored`) plus, where a
+# target says so (scripts/fuzz-dirs.sh), files read in place: the XBau samples from ../shared
+# (never copied into the repository) and the project's own test vectors.
 # The CI gate uses a fixed libFuzzer seed (FUZZ_SEED, default 1) so that a failure here is
-# reproducible with the same command; exploratory runs set FUZZ_SEED=0 (random) and run longer.
+# reproducible with the same command; exploratory runs use scripts/fuzz-campaign.sh.
 # A failing run prints the fuzzer's report and the crashing input (hex), which belongs in a
-# regression test (src/fuzzing.rs) once fixed.
+# regression test (src/fuzzing/) once fixed.
 set -euo pipefail
-cd fuzz
-secs="${FUZZ_SECONDS:-30}"
+cd "$(dirname "$0")/../../fuzz"
+# shellcheck source=../../scripts/fuzz-dirs.sh
+source ../scripts/fuzz-dirs.sh
+secs="${FUZZ_SECONDS:-20}"
 seed="${FUZZ_SEED:-1}"
-shared="${POSTSTELLE_SHARED:-$(cd ../.. && pwd)/shared}"
+triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
+cargo +nightly fuzz build
+bin="target/$triple/release"
 logs="$(mktemp -d)"
+printf '%-18s %10s %8s %8s\n' target runs cov ft
 for target in $(cargo +nightly fuzz list); do
   corpus="target/corpus/$target"
-  mkdir -p "$corpus"
-  seeds=()
-  [ -d "seeds/$target" ] && seeds+=("seeds/$target")
-  case "$target" in
-    xml_reader|validate_xbau) seeds+=("$shared/xoev/samples/xbau/fv-testdateien" "$shared/xoev/samples/xbau/negative") ;;
-    # Our own JWE test vectors, encrypted for the key the target uses.
-    jwe_stream) seeds+=("../test-vectors/jwe") ;;
-  esac
-  echo "fuzzing $target for ${secs}s (seed $seed)"
+  mkdir -p "$corpus" "artifacts/$target"
+  mapfile -t dirs < <(fuzz_dirs "$target")
   log="$logs/$target.log"
-  if cargo +nightly fuzz run "$target" "$corpus" "${seeds[@]}" -- \
-    -seed="$seed" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=262144 \
-    -print_final_stats=1 >"$log" 2>&1; then
-    tail -n 8 "$log"
+  if "$bin/$target" "$corpus" "${dirs[@]}" -seed="$seed" -max_total_time="$secs" \
+    -rss_limit_mb=2048 -max_len=262144 -timeout=30 -print_final_stats=1 \
+    -artifact_prefix="artifacts/$target/" >"$log" 2>&1; then
+    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+    cov="$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)"
+    ft="$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)"
+    printf '%-18s %10s %8s %8s\n' "$target" "$runs" "$cov" "$ft"
   else
     echo "fuzz target $target FAILED; the fuzzer's report:"
     grep -v '^#[0-9]' "$log" | tail -n 80

@@ -292,31 +292,56 @@ impl Connection {
         let service = service_fn(move |req| {
             // A request head arrived: a probe slot's connection is no longer evictable.
             ticket.started();
-            let answer = handler(req);
-            async move {
-                let reply = tokio::time::timeout(request_timeout, answer)
-                    .await
-                    .unwrap_or_else(|_| too_slow());
-                Ok::<_, Infallible>(reply)
-            }
+            within(request_timeout, handler(req))
         });
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(if self.probe {
-                self.limits.probe_timeout()
-            } else {
-                self.limits.header_timeout()
-            })
-            .keep_alive(!self.probe)
-            // hyper refuses buffers below 8 KiB.
-            .max_buf_size(self.limits.max_header_bytes.max(8192))
-            .max_headers(self.limits.max_headers);
         // A failed connection (reset, header timeout) concerns only itself.
         let _ = watcher
-            .watch(builder.serve_connection(TokioIo::new(io), service))
+            .watch(builder(&self.limits, self.probe).serve_connection(TokioIo::new(io), service))
             .await;
     }
+}
+
+/// The HTTP/1.1 settings of a connection: header limits and timeouts; a probe slot's
+/// connection has the short deadline and no keep-alive.
+fn builder(limits: &HttpLimits, probe: bool) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(if probe {
+            limits.probe_timeout()
+        } else {
+            limits.header_timeout()
+        })
+        .keep_alive(!probe)
+        // hyper refuses buffers below 8 KiB.
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers);
+    builder
+}
+
+/// Serves one HTTP/1.1 connection over `io` (any byte stream, e.g. an in-memory duplex) with
+/// `handler`, with the settings and the request deadline of a listener's connection, except
+/// that the client may half-close (an in-memory stream ends a request no other way). For the
+/// fuzz targets (`crate::fuzzing`), which drive the routes in-process.
+pub(crate) async fn serve_stream<IO>(io: IO, handler: Handler, limits: &HttpLimits)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let request_timeout = limits.request_timeout();
+    let service = service_fn(move |req| within(request_timeout, handler(req)));
+    let mut builder = builder(limits, false);
+    builder.half_close(true);
+    let _ = builder.serve_connection(TokioIo::new(io), service).await;
+}
+
+/// A handler's answer, or 503 when it overruns the request deadline.
+async fn within(
+    deadline: Duration,
+    answer: Pin<Box<dyn Future<Output = Reply> + Send>>,
+) -> Result<Reply, Infallible> {
+    Ok(tokio::time::timeout(deadline, answer)
+        .await
+        .unwrap_or_else(|_| too_slow()))
 }
 
 /// The answer when a handler overran the request deadline.

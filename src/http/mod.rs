@@ -52,6 +52,7 @@ pub use crate::config::HttpLimits;
 pub use admission::ListenerStats;
 pub use bearer::bearer_token;
 pub use body::{BodyError, BodyLimits, BodyReader};
+pub(crate) use listener::serve_stream;
 pub use listener::{Bound, Handler, Listener, ListenerConfig, Routes, handler};
 pub use reply::{Body, Reply};
 pub use tls::TlsFiles;

@@ -360,6 +360,21 @@ impl SandboxHandle {
         self.listener.stats()
     }
 
+    /// Serves one HTTP/1.1 connection over `io` (any byte stream, e.g. an in-memory duplex)
+    /// as the listener serves a TCP connection, but allowing the client to half-close. For the
+    /// fuzz targets (`crate::fuzzing`), which drive the routes in-process.
+    pub(crate) async fn serve_stream<IO>(&self, io: IO)
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let state = Arc::clone(&self.state);
+        let handler = crate::http::handler(move |req| {
+            let state = Arc::clone(&state);
+            async move { routes::handle(state, req).await }
+        });
+        crate::http::serve_stream(io, handler, &self.state.config.limits.http).await;
+    }
+
     /// Stops accepting, lets open requests finish (a few seconds at most) and returns.
     pub async fn shutdown(self) {
         self.listener.shutdown().await;

@@ -268,6 +268,22 @@ impl Server {
     }
 }
 
+/// Serves one HTTP/1.1 connection over `io` (any byte stream, e.g. an in-memory duplex) with
+/// `handlers`, as the listener serves a TCP connection but allowing the client to half-close.
+/// For the fuzz targets (`crate::fuzzing`), which drive the routes in-process.
+pub(crate) async fn serve_stream<IO>(io: IO, handlers: Handlers, limits: ServerLimits)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let http = HttpLimits::default();
+    let state = Arc::new(routes::State {
+        handlers,
+        limits,
+        http: http.clone(),
+    });
+    http::serve_stream(io, routes::handler(&state, routes::Mode::Main), &http).await;
+}
+
 /// A running server.
 #[derive(Debug)]
 pub struct ServerHandle {

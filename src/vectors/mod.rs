@@ -14,7 +14,7 @@ mod fim;
 mod jwe;
 mod metadata;
 mod set;
-mod submission;
+pub(crate) mod submission;
 mod transform;
 mod xsd;
 

@@ -84,7 +84,7 @@ fn normalise(mut envelope: Value, keep_data: bool) -> Value {
 }
 
 /// What a check decided, for comparing two runs: the envelope, or the sorted problems.
-fn verdict(result: &Result<pipeline::Accepted, pipeline::Refused>, now: i64) -> Value {
+pub(crate) fn verdict(result: &Result<pipeline::Accepted, pipeline::Refused>, now: i64) -> Value {
     match result {
         Ok(a) => json!({"accept": a.envelope(&rfc3339(now))}),
         Err(pipeline::Refused::Deferred(d)) => json!({"defer": d.reason}),
