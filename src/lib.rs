@@ -6,7 +6,8 @@
 //! procedures. The layers (see `README.md` and the architecture notes) are:
 //!
 //! ```text
-//! L4  main.rs → cli                          thin main; composition root
+//! L4  main.rs → cli                          thin main; the commands
+//! L4  app                                    composition root of the gateway (serve, demo)
 //! L3  pipeline                               receive orchestration (async)
 //! L3  forward                                outbox worker: routes, upstreams, retries
 //! L3  vectors                                test-vector runner and generator
@@ -17,12 +18,14 @@
 //! L2  fitconnect::{client, sender}           Submission API client (reqwest), sender role
 //! L2  store                                  durable state (SQLite / PostgreSQL)
 //! L1  json, xml, xsd, xoev, fim, jose,       pure, sync, fuzzable; no I/O on payloads
-//!     fitconnect                             (fim: JSON Fachdaten schema packs)
+//!     fitconnect, xpath, schematron          (fim: JSON Fachdaten schema packs; schematron:
+//!                                            business rules, not yet in the pipeline)
 //! L0  error, config (incl. Limits), private_file (writing secret files)
 //! ```
 //! A module imports only from lower layers.
 #![forbid(unsafe_code)]
 
+pub(crate) mod app;
 pub mod backoff;
 pub mod cli;
 pub mod config;

@@ -215,13 +215,13 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
         dir.join("outbox").display().to_string(),
     );
     let config = GatewayConfig::from_toml(&toml, &dir).map_err(|e| e.join("; "))?;
-    let dest = super::serve::destination(&config).map_err(|e| e.join("; "))?;
+    let dest = crate::app::destination(&config).map_err(|e| e.join("; "))?;
     let log = |m: &str| println!("      {m}");
     let packs = pack_sources(args, &dir)?;
     // The same discovery the gateway makes: it tells whether the XBau example can be sent.
     let (registry, _) = discover(Catalog::embedded(), &packs, &PackLimits::default());
     let xbau = registry.packs().iter().any(|p| p.id == XBAU_PACK);
-    let gw = super::serve::assemble(&config, dest, &packs, &log)
+    let gw = crate::app::assemble(&config, dest, &packs, &log)
         .await
         .map_err(|(_, e)| e.join("; "))?;
     say(&format!(

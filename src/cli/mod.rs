@@ -19,6 +19,7 @@ mod sandbox;
 pub mod schemas;
 pub mod send;
 mod serve;
+mod signals;
 pub mod transform;
 pub mod validate;
 pub mod vectors;

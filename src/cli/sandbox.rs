@@ -1,4 +1,4 @@
-//! `poststelle sandbox`: run the local FIT-Connect delivery service until Ctrl-C.
+//! `poststelle sandbox`: run the local FIT-Connect delivery service until SIGTERM or SIGINT.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,9 +109,9 @@ pub(crate) fn run(args: &SandboxArgs) -> ExitCode {
         for d in sandbox.config().dangerous.in_effect() {
             eprintln!("poststelle sandbox: DANGEROUS setting in effect: {d}");
         }
-        if tokio::signal::ctrl_c().await.is_err() {
-            eprintln!("poststelle sandbox: cannot wait for Ctrl-C; stopping");
-        }
+        let log = |m: &str| eprintln!("poststelle sandbox: {m}");
+        let signal = super::signals::stop_requested(&log).await;
+        log(&format!("{signal}: stopping"));
         sandbox.shutdown().await;
         ExitCode::SUCCESS
     })

@@ -1,40 +1,19 @@
-//! `poststelle serve`: the gateway. The composition root: configuration → keys, schema packs,
-//! store, delivery-service client, pipeline, forwarder, server; then poll, forward and serve
-//! until Ctrl-C, finishing in-flight work.
+//! `poststelle serve`: the gateway. Assembles it through the composition root ([`crate::app`]),
+//! then polls, forwards and serves until SIGTERM or SIGINT, finishing in-flight work within the grace period
+//! (`[pipeline] shutdown_grace_secs`; see `cli::signals`).
 //!
 //! Exit codes: 0 after a clean shutdown, 64 for configuration errors (all reported at once),
 //! 2 when a resource (store, listen address) cannot be opened.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::config::gateway::{DeliverySource, GatewayConfig, UpstreamSettings};
-use crate::fitconnect::callback::CallbackSecret;
-use crate::fitconnect::captured::ApiProfile;
-use crate::fitconnect::client::{Client, ClientConfig, Credentials};
-use crate::fitconnect::destination::DestinationPolicy;
-use crate::fitconnect::metadata::MetadataValidator;
-use crate::fitconnect::set::StaticKeys;
-use crate::forward::{
-    FileDropUpstream, ForwardPolicy, Forwarder, HttpUpstream, Pattern, Route, RouteKey, RouteMatch,
-    RouteTable, UpstreamSpec,
-};
-use crate::jose::{DecryptionKey, Jwk, KeyRing, SigningKey};
-use crate::pipeline::spool::prepare_spool_dir;
-use crate::pipeline::{ClientDelivery, GrammarCache, Pipeline, PipelineSettings};
-use crate::sandbox::SandboxConfig;
-use crate::server::{
-    AdminToken, CallbackNotice, CallbackSink, Callbacks, Handlers, Metrics, Server, ServerConfig,
-    ServerHandle, SinkFull,
-};
-use crate::store::{AckPolicy, AnyStore};
-use crate::xoev::catalog::Catalog;
-use crate::xoev::pack::{PackSources, discover};
-use crate::xoev::pack_files::PackLimits;
+use crate::app::{assemble, destination};
+use crate::config::gateway::GatewayConfig;
+use crate::xoev::pack::PackSources;
 
 /// Arguments of `poststelle serve`.
 #[derive(Debug, Args)]
@@ -46,405 +25,6 @@ pub(crate) struct ServeArgs {
     /// Check the configuration and exit (0 valid, 64 invalid).
     #[arg(long)]
     check: bool,
-}
-
-/// The destination's identity and keys, resolved from the configuration.
-pub(crate) struct Destination {
-    pub(crate) id: String,
-    /// What it accepts (services, schemas, reply channels).
-    pub(crate) policy: DestinationPolicy,
-    pub(crate) decryption: KeyRing,
-    pub(crate) signing: SigningKey,
-    pub(crate) callback_secret: Option<CallbackSecret>,
-    pub(crate) client: Client,
-}
-
-/// A secret from a file: surrounding white space (a trailing newline) is not part of it, and
-/// an empty one is a configuration error — an empty HMAC key or token would let anybody in.
-fn read_secret(path: &Path, errors: &mut Vec<String>) -> Option<zeroize::Zeroizing<String>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => zeroize::Zeroizing::new(t),
-        Err(e) => {
-            errors.push(format!("{}: {e}", path.display()));
-            return None;
-        }
-    };
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        errors.push(format!("{}: the secret is empty", path.display()));
-        return None;
-    }
-    Some(zeroize::Zeroizing::new(trimmed.to_owned()))
-}
-
-/// A callback secret from configuration; an empty one is an error.
-fn callback_secret(
-    secret: &[u8],
-    origin: &str,
-    errors: &mut Vec<String>,
-) -> Option<CallbackSecret> {
-    CallbackSecret::new(secret)
-        .map_err(|e| errors.push(format!("{origin}: {e}")))
-        .ok()
-}
-
-fn read_jwk(path: &Path, errors: &mut Vec<String>) -> Option<Jwk> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| errors.push(format!("{}: {e}", path.display())))
-        .ok()?;
-    Jwk::from_json(&text)
-        .map_err(|e| errors.push(format!("{}: {e}", path.display())))
-        .ok()
-}
-
-fn keys_from(
-    encryption: &[PathBuf],
-    signing: &Path,
-    errors: &mut Vec<String>,
-) -> Option<(KeyRing, SigningKey)> {
-    let mut ring = KeyRing::new();
-    for path in encryption {
-        if let Some(jwk) = read_jwk(path, errors) {
-            match DecryptionKey::from_jwk(&jwk).map(|k| ring.insert(k)) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) | Err(e) => errors.push(format!("{}: {e}", path.display())),
-            }
-        }
-    }
-    let signing = read_jwk(signing, errors).and_then(|jwk| {
-        SigningKey::from_jwk(&jwk)
-            .map_err(|e| errors.push(format!("{}: {e}", signing.display())))
-            .ok()
-    })?;
-    Some((ring, signing))
-}
-
-/// Resolves the delivery service, the destination and its keys.
-pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<String>> {
-    let mut errors = Vec::new();
-    let resolved = match &config.delivery {
-        DeliverySource::Sandbox { dir, url } => {
-            let path = dir.join("sandbox.toml");
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                vec![format!(
-                    "{}: {e} (start `poststelle sandbox` first, or configure [delivery_service])",
-                    path.display()
-                )]
-            })?;
-            let sandbox = SandboxConfig::from_toml(&text)
-                .map_err(|e| vec![format!("{}: {e}", path.display())])?;
-            let d = sandbox
-                .destinations
-                .first()
-                .ok_or_else(|| vec![format!("{}: no destination", path.display())])?;
-            let subscriber = sandbox
-                .clients
-                .iter()
-                .find(|c| c.destinations.contains(&d.id))
-                .ok_or_else(|| vec![format!("{}: no subscriber client", path.display())])?;
-            let keys = dir.join("keys").join(&d.id);
-            let enc = d
-                .encryption_key
-                .clone()
-                .unwrap_or_else(|| keys.join("encryption.private.jwk.json"));
-            let sig = d
-                .signing_key
-                .clone()
-                .unwrap_or_else(|| keys.join("signing.private.jwk.json"));
-            let client = Client::new(
-                ClientConfig::sandbox(url, ApiProfile::V1),
-                Credentials::new(&subscriber.id, &subscriber.secret),
-            );
-            let policy = DestinationPolicy {
-                id: d.id.clone(),
-                services: d.services.clone(),
-                reply_channels: Vec::new(),
-            };
-            let secret = d.callback_secret.as_ref().and_then(|s| {
-                callback_secret(
-                    s.as_bytes(),
-                    &format!("{}: destination {} callback_secret", path.display(), d.id),
-                    &mut errors,
-                )
-            });
-            keys_from(&[enc], &sig, &mut errors)
-                .map(|(ring, signing)| (policy, ring, signing, secret, client))
-        }
-        DeliverySource::Remote {
-            preset,
-            submission_api,
-            token_url,
-            profile,
-            client_id,
-            client_secret_file,
-        } => {
-            let mut cc = match preset.as_deref().map(ClientConfig::preset) {
-                Some(Some(c)) => Some(c),
-                Some(None) => {
-                    errors.push(format!(
-                        "delivery_service.preset: unknown preset {:?}",
-                        preset.as_deref().unwrap_or_default()
-                    ));
-                    None
-                }
-                None => Some(ClientConfig::new(
-                    submission_api.as_deref().unwrap_or_default(),
-                    token_url.as_deref().unwrap_or_default(),
-                    ApiProfile::V1,
-                )),
-            };
-            if let Some(c) = &mut cc {
-                if let Some(api) = submission_api {
-                    c.submission_api.clone_from(api);
-                }
-                if let Some(t) = token_url {
-                    c.token_url.clone_from(t);
-                }
-                match profile.as_deref() {
-                    Some("v2") => c.profile = ApiProfile::V2,
-                    Some(_) => c.profile = ApiProfile::V1,
-                    None => {}
-                }
-            }
-            let secret = read_secret(client_secret_file, &mut errors);
-            let d = config.destination.as_ref().ok_or_else(|| {
-                vec!["[destination] is required with a remote delivery service".to_owned()]
-            })?;
-            let callback_secret = d.callback_secret_file.as_ref().and_then(|p| {
-                let text = read_secret(p, &mut errors)?;
-                callback_secret(text.as_bytes(), &p.display().to_string(), &mut errors)
-            });
-            let keys = keys_from(&d.encryption_keys, &d.signing_key, &mut errors);
-            match (cc, secret, keys) {
-                (Some(cc), Some(secret), Some((ring, signing))) => Some((
-                    DestinationPolicy {
-                        id: d.id.clone(),
-                        services: d.services.clone(),
-                        reply_channels: d.reply_channels.clone(),
-                    },
-                    ring,
-                    signing,
-                    callback_secret,
-                    Client::new(cc, Credentials::new(client_id, secret.trim())),
-                )),
-                _ => None,
-            }
-        }
-    };
-    match resolved {
-        Some((policy, decryption, signing, callback_secret, Ok(client))) if errors.is_empty() => {
-            Ok(Destination {
-                id: policy.id.clone(),
-                policy,
-                decryption,
-                signing,
-                callback_secret,
-                client,
-            })
-        }
-        Some((.., Err(e))) => {
-            errors.push(format!("delivery service client: {e}"));
-            Err(errors)
-        }
-        _ => Err(errors),
-    }
-}
-
-/// The route table of the configuration.
-pub(crate) fn route_table(config: &GatewayConfig) -> Result<RouteTable, Vec<String>> {
-    let upstreams = config
-        .upstreams
-        .iter()
-        .map(|u| match u {
-            UpstreamSettings::FileDrop { name, dir } => {
-                UpstreamSpec::file_drop(name.clone(), FileDropUpstream::new(dir.clone()))
-            }
-            UpstreamSettings::Http { name, url } => {
-                UpstreamSpec::http(name.clone(), HttpUpstream::new(url.clone()))
-            }
-        })
-        .collect();
-    let routes = config
-        .routes
-        .iter()
-        .map(|r| Route {
-            when: RouteMatch {
-                service_identifier: r.service.clone().map(Pattern::new),
-                message_type: r.message_type.clone().map(Pattern::new),
-                destination_id: r.destination.clone().map(Pattern::new),
-            },
-            to: r.to.clone(),
-        })
-        .collect();
-    RouteTable::new(upstreams, routes, config.default_upstreams.clone())
-        .map_err(|errs| errs.iter().map(ToString::to_string).collect())
-}
-
-/// The running gateway's parts.
-pub(crate) struct Gateway {
-    pub(crate) pipeline: Pipeline<AnyStore, ClientDelivery>,
-    pub(crate) forwarder: Forwarder<AnyStore>,
-    pub(crate) server: ServerHandle,
-    pub(crate) metrics: Arc<Metrics>,
-}
-
-struct Sink(tokio::sync::mpsc::Sender<Vec<String>>);
-
-impl CallbackSink for Sink {
-    fn notify(&self, notice: CallbackNotice) -> Result<(), SinkFull> {
-        self.0.try_send(notice.submission_ids).map_err(|_| SinkFull)
-    }
-}
-
-/// Builds and starts every part (the pipeline and forwarder loops are left to the caller);
-/// schema packs come from `packs`.
-pub(crate) async fn assemble(
-    config: &GatewayConfig,
-    dest: Destination,
-    packs: &PackSources,
-    log: &dyn Fn(&str),
-) -> Result<Gateway, (u8, Vec<String>)> {
-    let table = Arc::new(route_table(config).map_err(|e| (64, e))?);
-    if let Some(path) = config.store.strip_prefix("sqlite:")
-        && let Some(parent) = Path::new(path).parent()
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| (2, vec![format!("{}: {e}", parent.display())]))?;
-    }
-    let store = AnyStore::open(&config.store)
-        .await
-        .map_err(|e| (2, vec![format!("store: {e}")]))?;
-    let (registry, broken) = discover(Catalog::embedded(), packs, &PackLimits::default());
-    let registry = registry.with_json_pass_through(config.pass_through_json.clone());
-    for (dir, err) in broken {
-        log(&format!(
-            "warning: schema pack {} not loaded: {err}",
-            dir.display()
-        ));
-    }
-    for pack in registry.packs() {
-        log(&format!("schema pack {}", pack.label()));
-    }
-    for pack in registry.json_packs() {
-        log(&format!("JSON schema pack {}", pack.pack.label()));
-    }
-    if config.unconfirmed_metadata_versions {
-        log(
-            "metadata 2.1.0 is accepted and validated against the project's reconstruction (the official schema was not available; [pipeline] unconfirmed_metadata_versions = false refuses it)",
-        );
-    }
-    prepare_spool_dir(&config.spool_dir).map_err(|e| {
-        (
-            2,
-            vec![format!("spool: {}: {e}", config.spool_dir.display())],
-        )
-    })?;
-    let metrics = Arc::new(Metrics::new());
-    let router_table = Arc::clone(&table);
-    let destination_id = dest.id.clone();
-    // Our own accept/reject SETs of earlier submissions are in the case logs: they verify
-    // with the destination's signing key (the service's keys come with each download).
-    let set_keys = StaticKeys {
-        delivery_service: Vec::new(),
-        destinations: vec![(
-            dest.id.clone(),
-            dest.signing.kid().to_owned(),
-            dest.signing.public_key().clone(),
-        )],
-    };
-    let settings = PipelineSettings {
-        destination: dest.policy.clone(),
-        decryption: dest.decryption,
-        set_keys,
-        signing: dest.signing,
-        set_payload_schema: dest.client.config().set_payload_schema,
-        metadata: MetadataValidator::with_unconfirmed(config.unconfirmed_metadata_versions),
-        registry,
-        grammars: GrammarCache::default(),
-        limits: config.limits.clone(),
-        ack_policy: if config.after_forward {
-            AckPolicy::AfterForward
-        } else {
-            AckPolicy::AfterStore
-        },
-        router: Arc::new(move |a| {
-            // The service the delivery service asserts (checked against the metadata and the
-            // destination's offers), never the metadata's claim alone.
-            let service = a.service_identifier.as_deref();
-            router_table
-                .route(&RouteKey {
-                    service_identifier: service,
-                    message_type: a.message.as_ref().map(|m| m.message_type.as_str()),
-                    destination_id: Some(&destination_id),
-                })
-                .to_vec()
-        }),
-        concurrency: config.concurrency,
-        metrics: Some(Arc::clone(&metrics)),
-        spool_dir: config.spool_dir.clone(),
-    };
-    let pipeline = Pipeline::new(
-        store.clone(),
-        ClientDelivery {
-            client: dest.client,
-            destination_id: dest.id.clone(),
-        },
-        settings,
-    );
-    let policy = ForwardPolicy {
-        lease: Duration::from_secs(config.forward_lease_secs),
-        concurrency: config.forward_concurrency,
-        spool_dir: config.spool_dir.clone(),
-        ..ForwardPolicy::default()
-    };
-    let forwarder = Forwarder::new(store.clone(), table, policy)
-        .map_err(|e| (64, vec![e.to_string()]))?
-        .with_metrics(Arc::clone(&metrics));
-    if forwarder.swept_exports() > 0 {
-        log(&format!(
-            "spool: removed {} export file(s) an earlier run left behind",
-            forwarder.swept_exports()
-        ));
-    }
-    let callbacks = dest.callback_secret.map(|secret| {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<String>>(1024);
-        let p = pipeline.clone();
-        tokio::spawn(async move {
-            while let Some(ids) = rx.recv().await {
-                p.process_all(ids).await;
-                p.notify();
-            }
-        });
-        Callbacks::new(Arc::new(Sink(tx))).destination(dest.id.clone(), secret)
-    });
-    let admin_token = match &config.admin_token_file {
-        Some(p) => {
-            let mut errors = Vec::new();
-            let token = read_secret(p, &mut errors).ok_or((64, errors))?;
-            Some(AdminToken::new(token.as_str()))
-        }
-        None => None,
-    };
-    let handlers = Handlers {
-        metrics: Arc::clone(&metrics),
-        store: Some(store),
-        readiness: Some(Arc::new(pipeline.clone())),
-        callbacks,
-        admin_token,
-    };
-    let mut server_config = ServerConfig::new(config.listen);
-    server_config.probe_listen = config.probe_listen;
-    server_config.http = config.limits.http.clone();
-    server_config.limits = config.limits.server.clone();
-    let server = Server::start(server_config, handlers)
-        .await
-        .map_err(|e| (2, vec![e.to_string()]))?;
-    Ok(Gateway {
-        pipeline,
-        forwarder,
-        server,
-        metrics,
-    })
 }
 
 fn load(args: &ServeArgs) -> Result<GatewayConfig, Vec<String>> {
@@ -528,11 +108,27 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             let s = stopped(stop_rx.clone());
             async move { p.run(interval, s).await }
         });
-        let _ = tokio::signal::ctrl_c().await;
-        log("shutting down: finishing in-flight work");
+        let signal = super::signals::stop_requested(&log).await;
+        let grace = Duration::from_secs(config.shutdown_grace_secs);
+        log(&format!(
+            "{signal}: shutting down: no new polls or deliveries; finishing in-flight work (up to {} s; a second signal stops at once)",
+            grace.as_secs()
+        ));
         let _ = stop_tx.send(true);
-        let _ = poll_task.await;
-        let _ = fwd_task.await;
+        let drained = async {
+            let _ = poll_task.await;
+            let _ = fwd_task.await;
+        };
+        tokio::select! {
+            finished = tokio::time::timeout(grace, drained) => {
+                if finished.is_err() {
+                    log("grace period over: stopping with work unfinished (resumed at the next start; nothing is acknowledged before it is stored)");
+                }
+            }
+            again = super::signals::stop_requested(&log) => {
+                log(&format!("{again} again: stopping now (unfinished work is resumed at the next start)"));
+            }
+        }
         gw.server.shutdown().await;
         let c = gw.pipeline.counts();
         log(&format!(

@@ -31,6 +31,7 @@
 //! ack_policy = "after-store"  # or after-forward
 //! concurrency = 4
 //! poll_interval_secs = 30
+//! shutdown_grace_secs = 30    # SIGTERM/SIGINT: time to finish in-flight work, then exit 0
 //! spool_dir = "data/spool"    # attachments while processed and uploaded (unnamed files)
 //! unconfirmed_metadata_versions = true   # metadata 2.1.0, validated against our reconstruction
 //!
@@ -190,6 +191,7 @@ struct RawPipeline {
     ack_policy: Option<String>,
     concurrency: Option<usize>,
     poll_interval_secs: Option<u64>,
+    shutdown_grace_secs: Option<u64>,
     spool_dir: Option<PathBuf>,
     unconfirmed_metadata_versions: Option<bool>,
 }
@@ -364,6 +366,10 @@ pub struct GatewayConfig {
     pub concurrency: usize,
     /// Seconds between polls.
     pub poll_interval_secs: u64,
+    /// On SIGTERM or SIGINT: seconds in-flight decisions and deliveries get to finish before
+    /// the process exits (0 after them either way; unfinished work is resumed by the next
+    /// start, nothing is acknowledged before it is stored). Default 30.
+    pub shutdown_grace_secs: u64,
     /// Spool directory: attachment JWEs and plaintexts while a submission is processed, and
     /// exports for HTTP uploads. This instance's own (files in it are swept at start).
     pub spool_dir: PathBuf,
@@ -560,6 +566,10 @@ impl GatewayConfig {
         if poll_interval_secs == 0 {
             errors.push("pipeline.poll_interval_secs must be at least 1".into());
         }
+        let shutdown_grace_secs = p.shutdown_grace_secs.unwrap_or(30);
+        if shutdown_grace_secs > 3600 {
+            errors.push("pipeline.shutdown_grace_secs must be at most 3600".into());
+        }
         let spool_dir = path(p.spool_dir.as_deref().unwrap_or(Path::new("data/spool")));
         let unconfirmed_metadata_versions = p.unconfirmed_metadata_versions.unwrap_or(true);
 
@@ -691,6 +701,7 @@ impl GatewayConfig {
                 after_forward,
                 concurrency,
                 poll_interval_secs,
+                shutdown_grace_secs,
                 spool_dir,
                 unconfirmed_metadata_versions,
                 forward_lease_secs,

@@ -137,14 +137,14 @@ fn jwks(text: &str) {
     }
 }
 
-/// Open finding (jwk target, for the x5c work of issue 19): `x509-parser` ignores the class and
+/// Closed finding (jwk target, for the x5c work of issue 19): `x509-parser` ignores the class and
 /// the constructed bit of the tags outside the signed TBS part (the Certificate SEQUENCE, the
 /// outer signatureAlgorithm SEQUENCE, its OID and NULL, the signature BIT STRING), so a
 /// certificate with such a byte changed still validates (test
 /// `a_certificate_with_a_changed_tag_outside_its_signed_part_is_refused`). The signed part
-/// cannot change, so this is malleability, not forgery. Set to false once the chain check
-/// parses strictly.
-const OPEN_UNSIGNED_CERT_BYTES: bool = true;
+/// cannot change, so this is malleability, not forgery. The chain check now refuses any
+/// certificate whose outer structure is not exact DER (`x509::outer_is_der`).
+const OPEN_UNSIGNED_CERT_BYTES: bool = false;
 
 /// The byte range of the TBS certificate (the signed part) in a certificate's DER: the first
 /// element inside the outer SEQUENCE. Definite lengths only (DER).
@@ -263,7 +263,6 @@ mod tests {
     /// committed signing key's certificate with its first byte 0x30 changed to 0xb0) — the
     /// chain still validates. Any class or constructed bit of the outer tags is ignored.
     #[test]
-    #[ignore = "open: x509-parser is lenient on the tags of the unsigned certificate parts (issue 19 x5c work)"]
     fn a_certificate_with_a_changed_tag_outside_its_signed_part_is_refused() {
         let jwk = Jwk::from_json(PUBLIC[1].0).expect("committed key");
         let der = crate::jose::base64url::decode_standard(&jwk.x5c.clone().expect("x5c")[0])

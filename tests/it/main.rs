@@ -19,6 +19,7 @@ mod gateway_demo;
 mod gateway_e2e;
 mod gateway_memory;
 mod gateway_shared_pg;
+mod gateway_signals;
 mod interop_python_fitconnect;
 mod jose_cli;
 mod jose_hostile;

@@ -289,9 +289,64 @@ pub struct VerifiedChain {
 }
 
 fn parse_der(der: &[u8], index: usize) -> Result<X509Certificate<'_>, CertError> {
+    if !outer_is_der(der) {
+        return Err(CertError::Parse { index });
+    }
     match X509Certificate::from_der(der) {
         Ok(([], cert)) => Ok(cert),
         _ => Err(CertError::Parse { index }),
+    }
+}
+
+/// One DER TLV at the start of `bytes`: (tag, content, rest). Definite lengths in their
+/// shortest form only.
+fn tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = bytes.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n || rest[0] == 0 {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        if len < 0x80 {
+            return None;
+        }
+        (len, &rest[n..])
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// Whether the parts of a certificate outside its signed `tbsCertificate` have exactly the
+/// DER shape RFC 5280 gives them: `SEQUENCE { SEQUENCE tbs, SEQUENCE { OID, [NULL |
+/// SEQUENCE params] } signatureAlgorithm, BIT STRING signature }` and nothing after. The
+/// parser is lenient on the class and constructed bits of these tags; the signature cannot
+/// cover them, so a certificate with such a byte changed would still verify — refused here
+/// (a fuzz finding of the `jwk` target).
+fn outer_is_der(der: &[u8]) -> bool {
+    let Some((0x30, body, [])) = tlv(der) else {
+        return false;
+    };
+    let Some((0x30, _tbs, rest)) = tlv(body) else {
+        return false;
+    };
+    let Some((0x30, algorithm, rest)) = tlv(rest) else {
+        return false;
+    };
+    let Some((0x03, _signature, [])) = tlv(rest) else {
+        return false;
+    };
+    let Some((0x06, _oid, params)) = tlv(algorithm) else {
+        return false;
+    };
+    match tlv(params) {
+        None => params.is_empty(),
+        Some((0x05, [], [])) | Some((0x30, _, [])) => true,
+        Some(_) => false,
     }
 }
 
