@@ -87,7 +87,7 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
         log(&format!(
             "listening on http://{} (callbacks, /health, /ready, /metrics); store {}; polling every {} s",
             gw.server.addr(),
-            config.store,
+            crate::store::display_address(&config.store),
             config.poll_interval_secs
         ));
         if let Some(probe) = gw.server.probe_addr() {

@@ -213,6 +213,40 @@ pub enum Access {
     ReadWrite,
 }
 
+/// `address` fit for logs and errors: a PostgreSQL password (in the user part or a
+/// `password=` parameter) is replaced by `***`; everything else is kept, so an operator sees
+/// which store is meant.
+#[must_use]
+pub fn display_address(address: &str) -> String {
+    let Some(scheme_end) = address.find("://") else {
+        return address.to_owned();
+    };
+    let (scheme, rest) = address.split_at(scheme_end + 3);
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{user_info}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}{authority}{tail}")
+}
+
 impl AnyStore {
     /// Opens an existing store without creating or migrating anything: the SQLite file must
     /// exist, the PostgreSQL database too, and either must be at exactly the schema version
@@ -334,5 +368,29 @@ impl Store for AnyStore {
     }
     async fn record_callback(&self, key: &ReplayKey, now: i64) -> Result<()> {
         dispatch!(self, s => s.record_callback(key, now))
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::display_address;
+
+    #[test]
+    fn passwords_in_store_addresses_are_never_shown() {
+        for (address, shown) in [
+            ("sqlite:data/poststelle.db", "sqlite:data/poststelle.db"),
+            (
+                "postgres://gw:s3cr3t@db.example:5432/poststelle",
+                "postgres://gw:***@db.example:5432/poststelle",
+            ),
+            (
+                "postgresql://gw:p@ss@db/x?sslmode=require&password=other",
+                "postgresql://gw:***@db/x?sslmode=require&password=***",
+            ),
+            ("postgres://gw@db/x", "postgres://gw@db/x"),
+            ("postgres://db/x?Password=x", "postgres://db/x?Password=***"),
+        ] {
+            assert_eq!(display_address(address), shown);
+        }
     }
 }
