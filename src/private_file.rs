@@ -1,4 +1,5 @@
-//! Writing files that hold secrets (private keys), for `keys generate` and the sandbox.
+//! Writing files that hold secrets (private keys), for `keys generate` and the sandbox; and
+//! [`restrict_umask`] for the commands whose files hold personal data.
 //!
 //! Invariants, whatever was at the path before:
 //! - the content exists only in a file of mode 0600 (owner read/write): the temporary file is
@@ -12,6 +13,15 @@
 
 use std::io::{self, Write as _};
 use std::path::Path;
+
+/// Makes every file and directory the process creates from now on private to its user (umask
+/// 077: files 0600, directories 0700), whatever umask it was started with. Called first by the
+/// commands that write personal data or evidence — `serve`, `demo`, `sandbox`: the database
+/// and its blobs, the spool, the outbox of a file-drop upstream. Files that exist keep their
+/// mode. Returns the umask the process had.
+pub fn restrict_umask() -> u32 {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077)).as_raw_mode()
+}
 
 /// Writes `contents` to `path` as a private file (see the module doc).
 ///

@@ -306,6 +306,8 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
 
 /// Runs `poststelle demo`.
 pub(crate) fn run(args: &DemoArgs) -> ExitCode {
+    // Everything this command creates (store, spool, outbox, data dirs) is private.
+    crate::private_file::restrict_umask();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

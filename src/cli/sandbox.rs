@@ -79,6 +79,8 @@ fn load(args: &SandboxArgs) -> Result<SandboxConfig, ExitCode> {
 
 /// Runs the sandbox in the foreground.
 pub(crate) fn run(args: &SandboxArgs) -> ExitCode {
+    // Everything this command creates (store, spool, outbox, data dirs) is private.
+    crate::private_file::restrict_umask();
     let config = match load(args) {
         Ok(c) => c,
         Err(code) => return code,

@@ -47,6 +47,8 @@ fn report(errors: &[String]) {
 
 /// Runs `poststelle serve`.
 pub(crate) fn run(args: &ServeArgs) -> ExitCode {
+    // Everything this command creates (store, spool, outbox, data dirs) is private.
+    crate::private_file::restrict_umask();
     let config = match load(args) {
         Ok(c) => c,
         Err(errors) => {

@@ -1,6 +1,7 @@
 //! Issue 13, scope 2: `poststelle serve` (a child process) stops gracefully on SIGTERM
 //! (`systemctl stop`, `docker stop`) and on SIGINT — it logs the signal, drains and exits 0 —
-//! and ignores SIGHUP (logged; nothing is reloaded).
+//! and ignores SIGHUP (logged; nothing is reloaded). The files it creates are private (umask
+//! 077).
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,13 @@ async fn sigterm_and_sigint_drain_and_exit_0_and_sighup_is_ignored() {
         rig.gateway.start();
         wait_for_log(&mut rig, "listening on").await;
         let pid = rig.gateway.child.as_ref().expect("running").id();
+        // Issue 13, scope 5: the store serve created is private whatever the umask (this
+        // test process runs with the usual 022).
+        let db = state.path().join("gw.db");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&db).expect("database file").permissions(),
+        );
+        assert_eq!(mode & 0o077, 0, "database mode {mode:o}");
         if name == "TERM" {
             signal(pid, "HUP");
             wait_for_log(&mut rig, "SIGHUP ignored").await;
