@@ -288,15 +288,6 @@ pub(crate) async fn assemble(
     log: &dyn Fn(&str),
 ) -> Result<Gateway, (u8, Vec<String>)> {
     let table = Arc::new(route_table(config).map_err(|e| (64, e))?);
-    if let Some(path) = config.store.strip_prefix("sqlite:")
-        && let Some(parent) = Path::new(path).parent()
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| (2, vec![format!("{}: {e}", parent.display())]))?;
-    }
-    let store = AnyStore::open(&config.store)
-        .await
-        .map_err(|e| (2, vec![format!("store: {e}")]))?;
     let (registry, broken) = discover(Catalog::embedded(), packs, &PackLimits::default());
     let registry = registry.with_json_pass_through(config.pass_through_json.clone());
     for (dir, err) in broken {
@@ -311,6 +302,26 @@ pub(crate) async fn assemble(
     for pack in registry.json_packs() {
         log(&format!("JSON schema pack {}", pack.pack.label()));
     }
+    // Without a pack every valid application would be rejected as unsupported-schema while
+    // the gateway looked healthy: refuse to start instead.
+    if registry.packs().is_empty() && registry.json_packs().is_empty() {
+        return Err((
+            64,
+            vec![format!(
+                "no schema pack is loaded from {} (nor a development fallback): install one with `poststelle schemas install`, or set [schemas] packs_dir (relative to the configuration file) or $POSTSTELLE_PACKS",
+                packs.packs_dir.display()
+            )],
+        ));
+    }
+    if let Some(path) = config.store.strip_prefix("sqlite:")
+        && let Some(parent) = Path::new(path).parent()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| (2, vec![format!("{}: {e}", parent.display())]))?;
+    }
+    let store = AnyStore::open(&config.store)
+        .await
+        .map_err(|e| (2, vec![format!("store: {e}")]))?;
     if config.unconfirmed_metadata_versions {
         log(
             "metadata 2.1.0 is accepted and validated against the project's reconstruction (the official schema was not available; [pipeline] unconfirmed_metadata_versions = false refuses it)",

@@ -79,7 +79,7 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         let log = |m: &str| eprintln!("poststelle serve: {m}");
-        let gw = match assemble(&config, dest, &PackSources::from_env(None), &log).await {
+        let gw = match assemble(&config, dest, &PackSources::from_env(config.packs_dir.clone()), &log).await {
             Ok(g) => g,
             Err((code, errors)) => {
                 report(&errors);

@@ -78,6 +78,10 @@
 //! # for services whose schema is not published yet.
 //! pass_through_json = ["https://schema.fitko.de/fim/s00000000_1.0.schema.json"]
 //!
+//! [schemas]
+//! packs_dir = "packs"         # installed schema packs (default $POSTSTELLE_PACKS, else
+//!                             # ./schemas-installed); relative to this file like every path
+//!
 //! [dangerous]                 # logged at startup
 //! allow_plain_http = false    # http:// delivery service or upstream (local sandbox only)
 //! ```
@@ -105,7 +109,14 @@ struct Raw {
     routing: Option<RawRouting>,
     server: Option<RawServer>,
     validation: Option<RawValidation>,
+    schemas: Option<RawSchemas>,
     dangerous: Option<RawDangerous>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchemas {
+    packs_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -396,6 +407,9 @@ pub struct GatewayConfig {
     /// `[validation] pass_through_json`: schema URIs of JSON Fachdaten forwarded unvalidated
     /// when no installed pack provides them (dangerous, logged at startup).
     pub pass_through_json: Vec<String>,
+    /// `[schemas] packs_dir`: the installed schema packs, relative to the configuration file.
+    /// Without it: `$POSTSTELLE_PACKS`, else `./schemas-installed` (working directory).
+    pub packs_dir: Option<PathBuf>,
     /// Admin token file (admin API off without it).
     pub admin_token_file: Option<PathBuf>,
     /// `[dangerous] allow_plain_http`.
@@ -713,6 +727,7 @@ impl GatewayConfig {
                 probe_listen,
                 limits,
                 pass_through_json,
+                packs_dir: raw.schemas.and_then(|s| s.packs_dir).map(|p| path(&p)),
                 admin_token_file: server.admin_token_file.as_deref().map(path),
                 allow_plain_http: dangerous.allow_plain_http == Some(true),
             })

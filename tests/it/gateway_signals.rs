@@ -80,3 +80,74 @@ async fn sigterm_and_sigint_drain_and_exit_0_and_sighup_is_ignored() {
         rig.sink.stop();
     }
 }
+
+/// Issue 13, scope 3: "started from another working directory it loads no schema packs and
+/// then rejects every valid application as unsupported-schema while /ready says 200". Now
+/// `[schemas] packs_dir` resolves relative to the configuration file, and with no pack at
+/// all `serve` refuses to start (exit 64, naming the directory) before it creates anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packs_are_found_relative_to_the_config_and_none_at_all_is_refused() {
+    let state = tempfile::tempdir().expect("state dir");
+    let mut rig = Rig::new(
+        &format!("sqlite:{}", state.path().join("gw.db").display()),
+        "",
+    )
+    .await;
+    let config = rig.gateway.config.clone();
+    let mut toml = std::fs::read_to_string(&config).expect("config");
+    toml.push_str("\n[schemas]\npacks_dir = \"packs\"\n");
+    std::fs::write(&config, toml).expect("config");
+    let packs = config.parent().expect("dir").join("packs");
+    // From `/`, without the development fallbacks (no ../shared, no repository beside it).
+    let serve = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_poststelle"));
+        c.arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .current_dir("/")
+            .env_remove("POSTSTELLE_SHARED")
+            .env_remove("POSTSTELLE_PACKS")
+            .stdin(std::process::Stdio::null());
+        c
+    };
+    let out = serve().output().expect("serve runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{text}");
+    assert!(
+        text.contains(&format!(
+            "no schema pack is loaded from {}",
+            packs.display()
+        )),
+        "{text}"
+    );
+    assert!(!state.path().join("gw.db").exists(), "nothing created");
+
+    let install = std::process::Command::new(env!("CARGO_BIN_EXE_poststelle"))
+        .args(["schemas", "install"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/xgewerbeanzeige-2.2"
+        ))
+        .arg("--packs")
+        .arg(&packs)
+        .output()
+        .expect("schemas install runs");
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let log = std::fs::File::create(&rig.gateway.log).expect("log");
+    let child = serve()
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("serve starts");
+    rig.gateway.child = Some(child);
+    wait_for_log(&mut rig, "listening on").await;
+    let text = log_of(&rig);
+    assert!(text.contains("schema pack xgewerbeanzeige"), "{text}");
+    rig.gateway.kill();
+    rig.sandbox.shutdown().await;
+    rig.sink.stop();
+}
