@@ -14,6 +14,7 @@ mod discover;
 pub mod encrypt;
 mod keyfile;
 pub mod keys;
+mod logging;
 mod queue;
 mod sandbox;
 pub mod schemas;

@@ -24,6 +24,10 @@ pub(crate) struct SandboxArgs {
     /// Directory for the database, the generated config and the keys [default: sandbox-data].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Log lines on stderr: `text` or `json` (one object per line); level filter from
+    /// `POSTSTELLE_LOG` (default `info`).
+    #[arg(long, value_enum, default_value_t = super::logging::LogFormat::Text)]
+    log_format: super::logging::LogFormat,
 }
 
 fn config_error(msg: impl std::fmt::Display) -> ExitCode {
@@ -81,6 +85,7 @@ fn load(args: &SandboxArgs) -> Result<SandboxConfig, ExitCode> {
 pub(crate) fn run(args: &SandboxArgs) -> ExitCode {
     // Everything this command creates (store, spool, outbox, data dirs) is private.
     crate::private_file::restrict_umask();
+    super::logging::init(args.log_format);
     let config = match load(args) {
         Ok(c) => c,
         Err(code) => return code,
@@ -111,7 +116,7 @@ pub(crate) fn run(args: &SandboxArgs) -> ExitCode {
         for d in sandbox.config().dangerous.in_effect() {
             eprintln!("poststelle sandbox: DANGEROUS setting in effect: {d}");
         }
-        let log = |m: &str| eprintln!("poststelle sandbox: {m}");
+        let log = |m: &str| tracing::info!("{m}");
         let signal = super::signals::stop_requested(&log).await;
         log(&format!("{signal}: stopping"));
         sandbox.shutdown().await;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::logging::LogFormat;
 use crate::app::{assemble, destination};
 use crate::config::gateway::GatewayConfig;
 use crate::xoev::pack::PackSources;
@@ -25,6 +26,10 @@ pub(crate) struct ServeArgs {
     /// Check the configuration and exit (0 valid, 64 invalid).
     #[arg(long)]
     check: bool,
+    /// Log lines on stderr: `text` (human-readable) or `json` (one object per line); the
+    /// level filter comes from `POSTSTELLE_LOG` (`RUST_LOG` syntax, default `info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 fn load(args: &ServeArgs) -> Result<GatewayConfig, Vec<String>> {
@@ -49,6 +54,7 @@ fn report(errors: &[String]) {
 pub(crate) fn run(args: &ServeArgs) -> ExitCode {
     // Everything this command creates (store, spool, outbox, data dirs) is private.
     crate::private_file::restrict_umask();
+    super::logging::init(args.log_format);
     let config = match load(args) {
         Ok(c) => c,
         Err(errors) => {
@@ -57,7 +63,7 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
         }
     };
     for d in config.dangerous_settings() {
-        eprintln!("poststelle serve: DANGEROUS setting in effect: {d}");
+        tracing::warn!(setting = %d, "DANGEROUS setting in effect: {d}");
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -78,7 +84,7 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             eprintln!("poststelle serve: configuration is valid");
             return ExitCode::SUCCESS;
         }
-        let log = |m: &str| eprintln!("poststelle serve: {m}");
+        let log = |m: &str| tracing::info!("{m}");
         let gw = match assemble(&config, dest, &PackSources::from_env(config.packs_dir.clone()), &log).await {
             Ok(g) => g,
             Err((code, errors)) => {

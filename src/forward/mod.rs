@@ -438,13 +438,25 @@ impl<S: Store> Inner<S> {
         self.metrics
             .observe_stage(Stage::Forward, started.elapsed());
         let now = Timestamp::now();
+        let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match result {
             Ok(()) => match self.store.complete_job(job.job_id, now).await {
                 Ok(_) => {
                     self.metrics.forwarded(&job.upstream);
+                    tracing::info!(
+                        job_id = job.job_id,
+                        submission_id = %job.submission_id,
+                        upstream = %job.upstream,
+                        attempt = job.attempts,
+                        took_ms,
+                        "delivered"
+                    );
                     Outcome::Delivered
                 }
-                Err(_) => Outcome::Unrecorded,
+                Err(e) => {
+                    tracing::warn!(job_id = job.job_id, submission_id = %job.submission_id, upstream = %job.upstream, error = %e, "delivered, but not recorded: delivered again later (the upstream deduplicates by idempotency key)");
+                    Outcome::Unrecorded
+                }
             },
             Err(failure) => {
                 let action = if failure.permanent {
@@ -470,10 +482,28 @@ impl<S: Store> Inner<S> {
                 match recorded {
                     Ok(FailOutcome::Retrying) => {
                         self.metrics.forward_retry(&job.upstream);
+                        tracing::warn!(
+                            job_id = job.job_id,
+                            submission_id = %job.submission_id,
+                            upstream = %job.upstream,
+                            attempt = job.attempts,
+                            error = %failure.kind,
+                            took_ms,
+                            "delivery failed; retrying later"
+                        );
                         Outcome::Retried
                     }
                     Ok(FailOutcome::DeadLettered) => {
                         self.metrics.dead_letter(&job.upstream);
+                        tracing::error!(
+                            job_id = job.job_id,
+                            submission_id = %job.submission_id,
+                            upstream = %job.upstream,
+                            attempt = job.attempts,
+                            error = %failure.kind,
+                            permanent = failure.permanent,
+                            "dead letter: not delivered; `poststelle queue redrive` once the upstream is fixed"
+                        );
                         Outcome::DeadLettered
                     }
                     Ok(FailOutcome::LeaseLost) | Err(_) => Outcome::Unrecorded,

@@ -372,6 +372,54 @@ fn memory_estimate(
     data.saturating_mul(limits.memory_per_data_byte)
 }
 
+/// The one log event of a stored decision: identifiers, message type, decision, problem types
+/// and places, and the time to fetch, to check (cumulative) and in total — never a value from
+/// the submission.
+fn log_decision(
+    submission_id: &str,
+    case_id: Option<&str>,
+    destination: &str,
+    outcome: &Outcome,
+    [fetch, check, total]: [Duration; 3],
+) {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    match outcome {
+        Outcome::Accepted { message, upstreams } => tracing::info!(
+            submission_id,
+            case_id = case_id.unwrap_or("-"),
+            destination,
+            message_type = message.as_deref().unwrap_or("-"),
+            decision = "accepted",
+            upstreams = %upstreams.join(","),
+            fetch_ms = ms(fetch),
+            check_ms = ms(check),
+            total_ms = ms(total),
+            "submission decided"
+        ),
+        Outcome::Rejected { problems } => {
+            let problems: Vec<String> = problems
+                .iter()
+                .map(|p| {
+                    let kind = p.type_uri.rsplit('/').next().unwrap_or(&p.type_uri);
+                    format!("{kind}@{}", p.instance)
+                })
+                .collect();
+            tracing::info!(
+                submission_id,
+                case_id = case_id.unwrap_or("-"),
+                destination,
+                decision = "rejected",
+                problems = %problems.join(","),
+                fetch_ms = ms(fetch),
+                check_ms = ms(check),
+                total_ms = ms(total),
+                "submission decided"
+            );
+        }
+        _ => {}
+    }
+}
+
 /// The identifiers a stored submission keeps besides its id.
 struct Ids {
     case_id: Option<String>,
@@ -548,9 +596,10 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         {
             return Ok(Outcome::AlreadyStored);
         }
+        let fetched = started.elapsed();
         if let Some(m) = &metrics {
             m.submission_received();
-            m.observe_stage(Stage::Fetch, started.elapsed());
+            m.observe_stage(Stage::Fetch, fetched);
         }
         if let Some(case) = captured.case_id() {
             self.remember_case(submission_id, case);
@@ -627,20 +676,36 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         })
         .await
         .map_err(|_| PipelineError::Task)??;
+        let checked = started.elapsed();
         let verdict = match verdict {
             Err(Refused::Deferred(d)) => {
                 self.count(|c| c.deferred += 1);
+                tracing::warn!(
+                    submission_id,
+                    case_id = ids.case_id.as_deref().unwrap_or("-"),
+                    destination = %ids.destination_id,
+                    reason = %d.reason,
+                    "submission deferred: not decided now, tried again later"
+                );
                 return Ok(Outcome::Deferred { reason: d.reason });
             }
             Err(Refused::Rejected(r)) => Err(r),
             Ok(a) => Ok(a),
         };
         let decided = Timestamp::now();
+        let (case_id, destination) = (ids.case_id.clone(), ids.destination_id.clone());
         let (new, outcome) = self.to_store(submission_id, ids, verdict, received, decided);
         let stored = self.shared.store.store_submission(new, decided).await?;
         if stored == crate::store::StoreOutcome::AlreadyStored {
             return Ok(Outcome::AlreadyStored);
         }
+        log_decision(
+            submission_id,
+            case_id.as_deref(),
+            &destination,
+            &outcome,
+            [fetched, checked, started.elapsed()],
+        );
         match &outcome {
             Outcome::Accepted { .. } => self.count(|c| c.accepted += 1),
             Outcome::Rejected { .. } => self.count(|c| c.rejected += 1),

@@ -82,6 +82,8 @@ fn seed() -> u64 {
 /// The gateway child process: started, SIGKILLed and restarted; output appended to one log.
 pub(crate) struct Gateway {
     pub(crate) config: PathBuf,
+    /// More arguments of `serve` (e.g. `--log-format json`).
+    pub(crate) args: Vec<String>,
     pub(crate) log: PathBuf,
     pub(crate) child: Option<Child>,
     pub(crate) starts: u32,
@@ -99,6 +101,7 @@ impl Gateway {
             .arg("serve")
             .arg("--config")
             .arg(&self.config)
+            .args(&self.args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("POSTSTELLE_SHARED", shared())
             .env_remove("POSTSTELLE_PACKS")
@@ -154,7 +157,17 @@ pub(crate) fn client(base: &str, id: &str, secret: &str) -> Client {
 
 /// Sends submission `i`: the example XGewerbeanzeige and one small PDF of its own.
 async fn send_one(sender: &Client, destination: &str, i: usize) -> (String, String) {
-    let xml = xgewerbeanzeige();
+    send_data(sender, destination, i, xgewerbeanzeige()).await
+}
+
+/// Sends `xml` (its schema detected from the root) with one small attachment; (submission id,
+/// case id).
+pub(crate) async fn send_data(
+    sender: &Client,
+    destination: &str,
+    i: usize,
+    xml: Vec<u8>,
+) -> (String, String) {
     let out = Outgoing {
         destination_id: destination.to_owned(),
         service_identifier: SERVICE.to_owned(),
@@ -242,6 +255,7 @@ impl Rig {
         std::fs::write(&config_path, toml).expect("gateway.toml");
         let gateway = Gateway {
             config: config_path,
+            args: Vec::new(),
             log: dir.path().join("gateway.log"),
             child: None,
             starts: 0,

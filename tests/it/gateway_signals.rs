@@ -151,3 +151,102 @@ async fn packs_are_found_relative_to_the_config_and_none_at_all_is_refused() {
     rig.sandbox.shutdown().await;
     rig.sink.stop();
 }
+
+/// The text values of an XML document (what a log must never show): every run of text
+/// between tags with a letter in it and at least four characters.
+fn text_values(xml: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(xml);
+    text.split('<')
+        .filter_map(|part| part.split_once('>').map(|(_, t)| t.trim().to_owned()))
+        .filter(|t| t.chars().count() >= 4 && t.chars().any(char::is_alphabetic))
+        .collect()
+}
+
+/// Issue 13, scope 1 and its acceptance: `serve --log-format json` writes one JSON object per
+/// line; a valid and an invalid submission each get one "submission decided" event with the
+/// identifiers, the message type or the problem types, and durations; the delivery of the
+/// valid one is logged; no text value of the messages appears anywhere in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_have_one_decision_event_per_submission_and_no_message_values() {
+    let state = tempfile::tempdir().expect("state dir");
+    let mut rig = Rig::new(
+        &format!("sqlite:{}", state.path().join("gw.db").display()),
+        "",
+    )
+    .await;
+    rig.gateway.args = vec!["--log-format".into(), "json".into()];
+    rig.gateway.start();
+    let sender =
+        crate::gateway_crash::client(rig.sandbox.base_url(), "sender", "sender-secret-0123456789");
+    let valid = crate::pipeline_fixture::xgewerbeanzeige();
+    // The same message with an element the schema does not allow right after the root's
+    // first child opens: schema-violation.
+    let text = String::from_utf8(valid.clone()).expect("UTF-8");
+    let root = text
+        .match_indices('<')
+        .map(|(i, _)| i)
+        .find(|&i| text[i + 1..].starts_with(char::is_alphabetic))
+        .expect("root element");
+    let first = root + text[root..].find('>').expect("root start tag") + 1;
+    let invalid = format!(
+        "{}<unerwartet>Wert</unerwartet>{}",
+        &text[..first],
+        &text[first..]
+    );
+    let (ok_id, ok_case) =
+        crate::gateway_crash::send_data(&sender, &rig.destination, 0, valid.clone()).await;
+    let (bad_id, _) =
+        crate::gateway_crash::send_data(&sender, &rig.destination, 1, invalid.into_bytes()).await;
+    wait_for_log(&mut rig, &format!("\"submission_id\":\"{bad_id}\"")).await;
+    wait_for_log(&mut rig, "\"message\":\"delivered\"").await;
+    rig.gateway.kill();
+    let log = log_of(&rig);
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let decided = |id: &str| -> Vec<&serde_json::Value> {
+        events
+            .iter()
+            .filter(|e| e["message"] == "submission decided" && e["submission_id"] == id)
+            .collect()
+    };
+    let accepted = decided(&ok_id);
+    assert_eq!(accepted.len(), 1, "{log}");
+    let a = accepted[0];
+    assert_eq!(a["decision"], "accepted");
+    assert_eq!(a["case_id"], ok_case.as_str());
+    assert_eq!(a["destination"], rig.destination.as_str());
+    assert!(
+        a["message_type"]
+            .as_str()
+            .is_some_and(|m| m.contains("gewerbe")),
+        "{a}"
+    );
+    for field in ["fetch_ms", "check_ms", "total_ms"] {
+        assert!(a[field].is_u64(), "{field}: {a}");
+    }
+    assert_eq!(a["level"], "INFO");
+    let rejected = decided(&bad_id);
+    assert_eq!(rejected.len(), 1, "{log}");
+    assert_eq!(rejected[0]["decision"], "rejected");
+    assert!(
+        rejected[0]["problems"]
+            .as_str()
+            .is_some_and(|p| p.contains("schema-violation@data")),
+        "{}",
+        rejected[0]
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["message"] == "delivered" && e["submission_id"] == ok_id.as_str()),
+        "{log}"
+    );
+    for value in text_values(&valid).iter().chain([&"Wert".to_owned()]) {
+        assert!(!log.contains(value.as_str()), "{value:?} in the log");
+    }
+    rig.sandbox.shutdown().await;
+    rig.sink.stop();
+}
