@@ -334,6 +334,7 @@ pub(crate) async fn assemble(
         )
     })?;
     let metrics = Arc::new(Metrics::new());
+    metrics.register_upstreams(config.upstreams.iter().map(UpstreamSettings::name));
     let router_table = Arc::clone(&table);
     let destination_id = dest.id.clone();
     // Our own accept/reject SETs of earlier submissions are in the case logs: they verify

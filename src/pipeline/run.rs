@@ -900,8 +900,17 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 self.count(|c| c.acknowledged += 1);
                 Ok(true)
             }
-            Err(_) => {
+            Err(e) => {
                 self.count(|c| c.errors += 1);
+                if let Some(m) = &s.metrics {
+                    m.ack_failure();
+                }
+                tracing::warn!(
+                    submission_id = %ack.submission_id,
+                    case_id = case,
+                    error = %e,
+                    "acknowledgement not posted; sent again in the next round"
+                );
                 Ok(false)
             }
         }
@@ -911,9 +920,25 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
     /// `shutdown` completes; in-flight work of the current round is finished first.
     pub async fn run(&self, interval: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut failing: u32 = 0;
         loop {
-            if self.poll_once().await.is_err() {
-                self.count(|c| c.errors += 1);
+            match self.poll_once().await {
+                Ok(_) => {
+                    if failing > 0 {
+                        tracing::info!(failed_rounds = failing, "polling works again: outage over");
+                    }
+                    failing = 0;
+                }
+                Err(e) => {
+                    self.count(|c| c.errors += 1);
+                    if let Some(m) = &self.shared.settings.metrics {
+                        m.poll_error();
+                    }
+                    if failing == 0 {
+                        tracing::warn!(error = %e, "poll failed: outage begins (retried every round; /ready turns 503 after repeated failures)");
+                    }
+                    failing = failing.saturating_add(1);
+                }
             }
             tokio::select! {
                 () = &mut shutdown => break,

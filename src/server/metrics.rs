@@ -18,6 +18,9 @@
 //! | `forward_retries_total` | counter | `upstream` |
 //! | `dead_letters_total` | counter | `upstream` |
 //! | `callbacks_total` | counter | `outcome` (`accepted`, `refused`) |
+//! | `poll_errors_total` | counter | |
+//! | `ack_failures_total` | counter | |
+//! | `build_info` | gauge | `version` (always 1) |
 //! | `stage_duration_seconds` | histogram | `stage` |
 //! | `store_up` | gauge | |
 //! | `queue_depth` | gauge | (due, unleased jobs) |
@@ -87,6 +90,17 @@ impl Stage {
 struct Family(Mutex<BTreeMap<String, u64>>);
 
 impl Family {
+    /// Starts the series of `label` at 0 (so that dashboards see it before its first event).
+    fn init(&self, label: &str) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() < MAX_SERIES {
+            map.entry(label.to_owned()).or_default();
+        }
+    }
+
     fn inc(&self, label: &str) {
         let mut map = self
             .0
@@ -121,6 +135,8 @@ struct Histogram {
 pub struct Metrics {
     received: AtomicU64,
     accepted: AtomicU64,
+    poll_errors: AtomicU64,
+    ack_failures: AtomicU64,
     rejected: Family,
     forwarded: Family,
     retries: Family,
@@ -139,6 +155,26 @@ impl Metrics {
     /// A submission was fetched from the delivery service.
     pub fn submission_received(&self) {
         self.received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts the per-upstream series (delivered, retries, dead letters) of the configured
+    /// upstreams at 0.
+    pub fn register_upstreams<'a>(&self, upstreams: impl IntoIterator<Item = &'a str>) {
+        for u in upstreams {
+            self.forwarded.init(u);
+            self.retries.init(u);
+            self.dead_letters.init(u);
+        }
+    }
+
+    /// A poll round failed (delivery service or store).
+    pub fn poll_error(&self) {
+        self.poll_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An acknowledgement (accept/reject SET) could not be posted; it is retried.
+    pub fn ack_failure(&self) {
+        self.ack_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A submission was accepted (stored with an accept decision).
@@ -226,6 +262,31 @@ impl Metrics {
             "counter",
             "Submissions accepted and stored.",
             self.accepted.load(Ordering::Relaxed).to_string(),
+        );
+        scalar(
+            &mut out,
+            "poll_errors_total",
+            "counter",
+            "Poll rounds that failed (delivery service or store unavailable).",
+            self.poll_errors.load(Ordering::Relaxed).to_string(),
+        );
+        scalar(
+            &mut out,
+            "ack_failures_total",
+            "counter",
+            "Acknowledgements (accept/reject SETs) that could not be posted; retried.",
+            self.ack_failures.load(Ordering::Relaxed).to_string(),
+        );
+        header(
+            &mut out,
+            "build_info",
+            "gauge",
+            "The running version (always 1).",
+        );
+        let _ = writeln!(
+            out,
+            "poststelle_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
         );
         let families = [
             (
@@ -384,6 +445,33 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("poststelle_store_up 0"));
+    }
+
+    /// Issue 13, scope 7: the version, poll errors and acknowledgement failures are exposed,
+    /// and the series of configured upstreams exist before their first delivery.
+    #[test]
+    fn build_info_failures_and_configured_upstreams_are_exposed() {
+        let m = Metrics::new();
+        m.register_upstreams(["bauamt", "gewerbeamt"]);
+        m.poll_error();
+        m.ack_failure();
+        m.ack_failure();
+        let text = m.render(None);
+        for line in [
+            format!(
+                "poststelle_build_info{{version=\"{}\"}} 1",
+                env!("CARGO_PKG_VERSION")
+            ),
+            "poststelle_poll_errors_total 1".to_owned(),
+            "poststelle_ack_failures_total 2".to_owned(),
+            "poststelle_forwarded_total{upstream=\"bauamt\"} 0".to_owned(),
+            "poststelle_dead_letters_total{upstream=\"gewerbeamt\"} 0".to_owned(),
+            "poststelle_forward_retries_total{upstream=\"gewerbeamt\"} 0".to_owned(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
+        m.forwarded("bauamt");
+        assert_eq!(m.count("forwarded", "bauamt"), 1);
     }
 
     #[test]
