@@ -153,6 +153,11 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                 if let Some(Decision::Rejected { problems }) = &view.decision {
                     for p in problems {
                         writeln!(w, "problem     {} at {}", p.type_uri, p.instance)?;
+                        // The detail names places (paths, line:column), never values; it is
+                        // what the sender was told.
+                        if !p.detail.is_empty() {
+                            writeln!(w, "  detail    {}", super::printable(&p.detail))?;
+                        }
                     }
                 }
                 writeln!(w, "ack policy  {policy}")?;
@@ -371,6 +376,58 @@ mod tests {
         )
         .await;
         assert_eq!(code, 1);
+        // Issue 13, scope 6: why a submission was rejected — type, place and the detail the
+        // sender was told (places, no values).
+        let problem = crate::fitconnect::problems::Problem::new(
+            crate::fitconnect::problems::Failure::DataSchema,
+            &crate::fitconnect::problems::Instance::Data,
+        )
+        .expect("allowed at data");
+        s.store_submission(
+            NewSubmission {
+                submission_id: "sub-r".to_owned(),
+                case_id: None,
+                destination_id: "dest".to_owned(),
+                message_type: None,
+                envelope: None,
+                decision: Decision::Rejected {
+                    problems: vec![crate::fitconnect::problems::Problem {
+                        detail: "/xbau:antrag/xbau:bauherr: Element fehlt (Zeile 12, Spalte 5)"
+                            .to_owned(),
+                        ..problem
+                    }],
+                },
+                ack_policy: AckPolicy::AfterStore,
+                evidence: Evidence {
+                    submit_set: "a.b.c".to_owned(),
+                    auth_tags: None,
+                    hashes: vec![],
+                    received_at: t0,
+                    decided_at: t0,
+                },
+                attachments: vec![],
+                upstreams: vec![],
+            },
+            t0,
+        )
+        .await
+        .expect("store");
+        let (code, text) = output(
+            &addr,
+            QueueAction::Show {
+                submission_id: "sub-r".to_owned(),
+            },
+        )
+        .await;
+        assert_eq!(code, 0);
+        assert!(text.contains("decision    rejected"), "{text}");
+        assert!(text.contains("schema-violation at data"), "{text}");
+        assert!(
+            text.contains(
+                "  detail    /xbau:antrag/xbau:bauherr: Element fehlt (Zeile 12, Spalte 5)"
+            ),
+            "{text}"
+        );
         let redrive = |job_id, all| QueueAction::Redrive { job_id, all };
         let (code, text) = output(&addr, redrive(Some(jobs[0].job_id), false)).await;
         assert_eq!((code, text.as_str()), (0, "re-driven: 1\n"));
