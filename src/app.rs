@@ -30,6 +30,7 @@ use crate::store::{AckPolicy, AnyStore};
 use crate::xoev::catalog::Catalog;
 use crate::xoev::pack::{PackSources, discover};
 use crate::xoev::pack_files::PackLimits;
+use crate::xoev::registry::Registry;
 
 /// The destination's identity and keys, resolved from the configuration.
 pub(crate) struct Destination {
@@ -279,15 +280,14 @@ impl CallbackSink for Sink {
     }
 }
 
-/// Builds and starts every part (the pipeline and forwarder loops are left to the caller);
-/// schema packs come from `packs`.
-pub(crate) async fn assemble(
+/// The schema packs `serve` validates with: installed packs (and the development fallbacks),
+/// each named in the log; a pack that fails to load is a warning, no pack at all an error
+/// (exit 64) — shared by `serve` and `serve --check`.
+pub(crate) fn load_packs(
     config: &GatewayConfig,
-    dest: Destination,
     packs: &PackSources,
     log: &dyn Fn(&str),
-) -> Result<Gateway, (u8, Vec<String>)> {
-    let table = Arc::new(route_table(config).map_err(|e| (64, e))?);
+) -> Result<Registry<'static>, (u8, Vec<String>)> {
     let (registry, broken) = discover(Catalog::embedded(), packs, &PackLimits::default());
     let registry = registry.with_json_pass_through(config.pass_through_json.clone());
     for (dir, err) in broken {
@@ -313,6 +313,19 @@ pub(crate) async fn assemble(
             )],
         ));
     }
+    Ok(registry)
+}
+
+/// Builds and starts every part (the pipeline and forwarder loops are left to the caller);
+/// schema packs come from `packs`.
+pub(crate) async fn assemble(
+    config: &GatewayConfig,
+    dest: Destination,
+    packs: &PackSources,
+    log: &dyn Fn(&str),
+) -> Result<Gateway, (u8, Vec<String>)> {
+    let table = Arc::new(route_table(config).map_err(|e| (64, e))?);
+    let registry = load_packs(config, packs, log)?;
     if let Some(path) = config.store.strip_prefix("sqlite:")
         && let Some(parent) = Path::new(path).parent()
     {

@@ -80,12 +80,22 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
                 return ExitCode::from(64);
             }
         };
+        let log = |m: &str| tracing::info!("{m}");
+        let packs = PackSources::from_env(config.packs_dir.clone());
         if args.check {
+            // Everything serve checks before it opens the store: configuration, keys, routes,
+            // schema packs.
+            if let Err((code, errors)) = crate::app::route_table(&config)
+                .map_err(|e| (64, e))
+                .and_then(|_| crate::app::load_packs(&config, &packs, &log))
+            {
+                report(&errors);
+                return ExitCode::from(code);
+            }
             eprintln!("poststelle serve: configuration is valid");
             return ExitCode::SUCCESS;
         }
-        let log = |m: &str| tracing::info!("{m}");
-        let gw = match assemble(&config, dest, &PackSources::from_env(config.packs_dir.clone()), &log).await {
+        let gw = match assemble(&config, dest, &packs, &log).await {
             Ok(g) => g,
             Err((code, errors)) => {
                 report(&errors);

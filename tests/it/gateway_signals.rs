@@ -110,6 +110,11 @@ async fn packs_are_found_relative_to_the_config_and_none_at_all_is_refused() {
             .stdin(std::process::Stdio::null());
         c
     };
+    // `--check` finds it too, without starting anything.
+    let check = serve().arg("--check").output().expect("serve --check runs");
+    let text = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(64), "{text}");
+    assert!(text.contains("no schema pack is loaded"), "{text}");
     let out = serve().output().expect("serve runs");
     let text = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{text}");
@@ -136,6 +141,13 @@ async fn packs_are_found_relative_to_the_config_and_none_at_all_is_refused() {
         install.status.success(),
         "{}",
         String::from_utf8_lossy(&install.stderr)
+    );
+    let check = serve().arg("--check").output().expect("serve --check runs");
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
     );
     let log = std::fs::File::create(&rig.gateway.log).expect("log");
     let child = serve()
