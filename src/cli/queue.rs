@@ -36,6 +36,16 @@ enum QueueAction {
         /// The submission id.
         submission_id: String,
     },
+    /// List stored decisions, newest first: why a submission was rejected (problem types and
+    /// places; `queue show` gives the details).
+    Decisions {
+        /// Only rejections.
+        #[arg(long)]
+        rejected: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// List dead letters (jobs given up on).
     DeadLetters {
         /// At most this many.
@@ -109,6 +119,37 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                 limit,
             };
             write_jobs(out, &store.list_jobs(filter).await?).map_err(io_err)?;
+            Ok(0)
+        }
+        QueueAction::Decisions { rejected, limit } => {
+            let rows = store.decisions(rejected, limit).await?;
+            writeln!(out, "decided               submission                            decision  case / message type or problems").map_err(io_err)?;
+            for d in rows {
+                let what = match &d.decision {
+                    Decision::Accepted => d.message_type.clone().unwrap_or_else(|| "-".to_owned()),
+                    Decision::Rejected { problems } => problems
+                        .iter()
+                        .map(|p| {
+                            let kind = p.type_uri.rsplit('/').next().unwrap_or(&p.type_uri);
+                            format!("{kind}@{}", p.instance)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                };
+                let kind = match d.decision {
+                    Decision::Accepted => "accepted",
+                    Decision::Rejected { .. } => "rejected",
+                };
+                writeln!(
+                    out,
+                    "{:<20}  {:<36}  {kind:<8}  {} {}",
+                    when(Some(d.decided_at)),
+                    super::printable(&d.submission_id),
+                    d.case_id.as_deref().unwrap_or("-"),
+                    super::printable(&what)
+                )
+                .map_err(io_err)?;
+            }
             Ok(0)
         }
         QueueAction::DeadLetters { limit } => {
@@ -426,6 +467,23 @@ mod tests {
             text.contains(
                 "  detail    /xbau:antrag/xbau:bauherr: Element fehlt (Zeile 12, Spalte 5)"
             ),
+            "{text}"
+        );
+        let decisions = |rejected| QueueAction::Decisions {
+            rejected,
+            limit: 10,
+        };
+        let (code, text) = output(&addr, decisions(true)).await;
+        assert_eq!(code, 0);
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            text.contains("sub-r") && text.contains("rejected  - schema-violation@data"),
+            "{text}"
+        );
+        let (_, text) = output(&addr, decisions(false)).await;
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.contains("sub-q") && text.contains("accepted"),
             "{text}"
         );
         let redrive = |job_id, all| QueueAction::Redrive { job_id, all };

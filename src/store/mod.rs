@@ -63,9 +63,9 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use records::{
     AckDue, AckMark, AckPolicy, AttachmentMeta, BlobSource, ClaimedJob, Completion, Decision,
-    Evidence, FailAction, FailOutcome, JobFilter, JobState, JobSummary, NewAttachment,
-    NewSubmission, PendingAck, QueueMetrics, Redrive, Seen, StoreOutcome, SubmissionView,
-    Timestamp,
+    DecisionSummary, Evidence, FailAction, FailOutcome, JobFilter, JobState, JobSummary,
+    NewAttachment, NewSubmission, PendingAck, QueueMetrics, Redrive, Seen, StoreOutcome,
+    SubmissionView, Timestamp,
 };
 pub use retry::RetryPolicy;
 
@@ -175,6 +175,14 @@ pub trait Store: Send + Sync {
 
     /// Jobs for `queue list` / `queue dead-letters`, oldest first.
     fn list_jobs(&self, filter: JobFilter) -> impl Future<Output = Result<Vec<JobSummary>>> + Send;
+
+    /// Stored decisions for `queue decisions`, newest first, at most `limit`; only rejections
+    /// with `rejected_only`.
+    fn decisions(
+        &self,
+        rejected_only: bool,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DecisionSummary>>> + Send;
 
     /// Everything about one submission, for `queue show`.
     fn submission(
@@ -356,6 +364,9 @@ impl Store for AnyStore {
     }
     async fn list_jobs(&self, filter: JobFilter) -> Result<Vec<JobSummary>> {
         dispatch!(self, s => s.list_jobs(filter))
+    }
+    async fn decisions(&self, rejected_only: bool, limit: u32) -> Result<Vec<DecisionSummary>> {
+        dispatch!(self, s => s.decisions(rejected_only, limit))
     }
     async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionView>> {
         dispatch!(self, s => s.submission(submission_id))

@@ -18,9 +18,9 @@ use tokio_postgres::{Client, Config, NoTls, Row};
 use super::blob::hex;
 use super::migrations::{self, MIGRATIONS_TABLE};
 use super::records::{
-    self, AckDue, AckMark, AttachmentMeta, ClaimedJob, Completion, FailAction, FailOutcome,
-    JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen, StoreOutcome,
-    SubmissionView, Timestamp,
+    self, AckDue, AckMark, AttachmentMeta, ClaimedJob, Completion, DecisionSummary, FailAction,
+    FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen,
+    StoreOutcome, SubmissionView, Timestamp,
 };
 use super::{Access, StoreError, sql};
 use crate::fitconnect::callback::ReplayKey;
@@ -690,6 +690,28 @@ impl super::Store for PgStore {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn decisions(&self, rejected_only: bool, limit: u32) -> Result<Vec<DecisionSummary>> {
+        let client = self.inner.pool.get().await?;
+        let rows = client
+            .query(
+                &sql::pg(sql::DECISIONS),
+                &[&rejected_only, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                records::decision_summary(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                )
+            })
+            .collect()
     }
 
     async fn list_jobs(&self, filter: JobFilter) -> Result<Vec<JobSummary>> {

@@ -100,6 +100,43 @@ pub enum Decision {
     },
 }
 
+/// One stored decision, for `queue decisions`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DecisionSummary {
+    /// The submission.
+    pub submission_id: String,
+    /// Its case, when known.
+    pub case_id: Option<String>,
+    /// The message type (accepted submissions with data).
+    pub message_type: Option<String>,
+    /// When the decision was stored.
+    pub decided_at: Timestamp,
+    /// The decision with its problems.
+    pub decision: Decision,
+}
+
+/// A [`DecisionSummary`] from the columns of [`super::sql::DECISIONS`].
+pub(crate) fn decision_summary(
+    submission_id: String,
+    case_id: Option<String>,
+    message_type: Option<String>,
+    stored_at: Option<i64>,
+    decision: Option<String>,
+    problems: Option<String>,
+) -> Result<DecisionSummary, StoreError> {
+    let kind = decision.ok_or(StoreError::Corrupt {
+        what: "a stored submission without a decision",
+    })?;
+    Ok(DecisionSummary {
+        submission_id,
+        case_id,
+        message_type,
+        decided_at: Timestamp(stored_at.unwrap_or_default()),
+        decision: Decision::from_columns(&kind, problems.as_deref())?,
+    })
+}
+
 impl Decision {
     pub(crate) fn columns(&self) -> Result<(&'static str, Option<String>), StoreError> {
         Ok(match self {

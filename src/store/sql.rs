@@ -77,6 +77,10 @@ pub(crate) const REDRIVE_ONE: &str = "UPDATE outbox SET state = 'pending', attem
 pub(crate) const REDRIVE_ALL: &str = "UPDATE outbox SET state = 'pending', attempts = 0, \
      created_at = ?1, next_attempt_at = ?1, finished_at = NULL WHERE state = 'dead'";
 
+/// Stored decisions, newest first: `?1` rejections only, `?2` limit.
+pub(crate) const DECISIONS: &str = "SELECT submission_id, case_id, message_type, stored_at, \
+     decision, problems FROM submissions WHERE state = 'stored' \
+     AND (NOT ?1 OR decision = 'rejected') ORDER BY stored_at DESC, submission_id LIMIT ?2";
 pub(crate) const SUBMISSION_VIEW: &str = "SELECT submission_id, seen_at, stored_at, decision, \
      problems, ack_policy, acked_at, ack_set, envelope, case_id, destination_id, message_type \
      FROM submissions WHERE submission_id = ?1";

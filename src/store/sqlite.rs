@@ -15,9 +15,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use super::blob::BlobDir;
 use super::migrations::{self, MIGRATIONS_TABLE};
 use super::records::{
-    self, AckDue, AckMark, AttachmentMeta, ClaimedJob, Completion, FailAction, FailOutcome,
-    JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen, StoreOutcome,
-    SubmissionView, Timestamp,
+    self, AckDue, AckMark, AttachmentMeta, ClaimedJob, Completion, DecisionSummary, FailAction,
+    FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen,
+    StoreOutcome, SubmissionView, Timestamp,
 };
 use super::{Access, StoreError, sql};
 use crate::fitconnect::callback::ReplayKey;
@@ -587,6 +587,28 @@ impl super::Store for SqliteStore {
         })
         .await?;
         Ok(())
+    }
+
+    async fn decisions(&self, rejected_only: bool, limit: u32) -> Result<Vec<DecisionSummary>> {
+        self.run(move |conn, _| {
+            let mut stmt = conn.prepare(sql::DECISIONS)?;
+            let rows = stmt.query_map(params![rejected_only, i64::from(limit)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (id, case, message, at, kind, problems) = row?;
+                records::decision_summary(id, case, message, at, kind, problems)
+            })
+            .collect()
+        })
+        .await
     }
 
     async fn list_jobs(&self, filter: JobFilter) -> Result<Vec<JobSummary>> {

@@ -337,6 +337,14 @@ async fn seen_and_store_are_idempotent<B: Backend>(b: &B) {
         .expect("store again");
     assert_eq!(second, StoreOutcome::AlreadyStored);
     assert!(s.is_stored("sub-1").await.expect("read"));
+    let all = s.decisions(false, 10).await.expect("decisions");
+    assert_eq!(
+        all.iter()
+            .map(|d| d.submission_id.as_str())
+            .collect::<Vec<_>>(),
+        ["sub-1"]
+    );
+    assert!(s.decisions(true, 10).await.expect("rejections").is_empty());
     assert_eq!(
         s.record_seen("sub-1", T0).await.expect("seen"),
         Seen::Stored
