@@ -249,7 +249,12 @@ pub fn client_response(data: &[u8]) {
             .expect("the client hung on a loopback answer")
     });
     if let Err(e @ ClientError::Response { .. }) = &outcome {
-        let text = e.to_string();
+        // What the answer made of it, after the request's own description (`GET
+        // /submissions: unexpected response: …` names the path, which may equal a key).
+        let full = e.to_string();
+        let text = full
+            .split_once("unexpected response: ")
+            .map_or(full.as_str(), |(_, m)| m);
         if let Some((_, body)) = &first
             && let Ok(v) = serde_json::from_slice::<Value>(body)
         {
@@ -283,5 +288,19 @@ pub fn client_response(data: &[u8]) {
         _ if status != ok_status => panic!("status {status} taken as success"),
         Ok(_) | Err(ClientError::Response { .. }) => {}
         Err(e) => panic!("a well-formed answer gave {e:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Fuzz finding (client_response, CI run 2026-12-05): a submission list whose entry lacks
+    /// `submissionId` (`submissionHd`) — the error quoted a value of the answer.
+    #[test]
+    fn a_list_entry_without_its_id_is_refused_without_quoting_values() {
+        let mut input = vec![0, 0, 0, 0, 0, 0, 3, 0xca, 0];
+        input.extend_from_slice(
+            br#"{"submissions":[{"submissionHd":"ce75a6b8-d72f-4b94-b09e-af6be35bc2ae","caseId":"e89e107e-ed79-40e6-ad34-4e770f9df263","destinationId":"879ee1069-9a0-4db8-ab31-424284184d7d"}],"totalCount":1,"offset":0}"#,
+        );
+        super::client_response(&input);
     }
 }
