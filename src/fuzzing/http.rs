@@ -73,7 +73,7 @@ impl Response {
     }
 }
 
-/// Splits a server's output into HTTP/1.1 responses, or says what is malformed. Bodies must be
+/// Splits a server's output into HTTP/1.1 (or, to a 1.0 request, 1.0) responses, or says what is malformed. Bodies must be
 /// framed by `content-length` (what hyper writes for complete bodies) or empty.
 pub(crate) fn parse_responses(mut bytes: &[u8]) -> Result<Vec<Response>, String> {
     let mut out = Vec::new();
@@ -85,8 +85,10 @@ pub(crate) fn parse_responses(mut bytes: &[u8]) -> Result<Vec<Response>, String>
         let head = std::str::from_utf8(&bytes[..end]).map_err(|_| "head is not UTF-8")?;
         let mut lines = head.split("\r\n");
         let status_line = lines.next().unwrap_or_default();
+        // hyper answers an HTTP/1.0 request in HTTP/1.0.
         let status = status_line
             .strip_prefix("HTTP/1.1 ")
+            .or_else(|| status_line.strip_prefix("HTTP/1.0 "))
             .and_then(|rest| rest.get(..3))
             .and_then(|code| code.parse::<u16>().ok())
             .ok_or_else(|| format!("bad status line {status_line:?}"))?;
@@ -100,7 +102,8 @@ pub(crate) fn parse_responses(mut bytes: &[u8]) -> Result<Vec<Response>, String>
         bytes = &bytes[end + 4..];
         // The answer to HEAD announces a length but carries no body: the next response (or
         // the end) follows at once. No body of these servers starts with a status line.
-        let head_answer = bytes.is_empty() || bytes.starts_with(b"HTTP/1.1 ");
+        let head_answer =
+            bytes.is_empty() || bytes.starts_with(b"HTTP/1.1 ") || bytes.starts_with(b"HTTP/1.0 ");
         let len = match headers.iter().find(|(n, _)| n == "content-length") {
             Some(_) if head_answer => 0,
             Some((_, v)) => v.parse::<usize>().map_err(|_| "bad content-length")?,

@@ -56,13 +56,16 @@ fn validators() -> &'static [MetadataValidator; 2] {
 /// model can hold); accepted metadata re-serialized (compact and pretty) validate again to the
 /// same typed value; a violation names a JSON pointer that exists in the document and a JSON
 /// Schema keyword — so the error text carries no instance values — and there are at most 20;
-/// "not JSON" exactly when `serde_json` cannot parse the bytes.
+/// "not JSON" only when `serde_json` cannot parse the bytes, and bytes `serde_json` cannot
+/// parse are refused as not JSON or by the strict reader (duplicate member, depth).
 pub fn metadata(data: &[u8]) {
     let parsed: Option<Value> = serde_json::from_slice(data).ok();
     for (unconfirmed, validator) in [false, true].into_iter().zip(validators()) {
         let result = validator.validate(data);
         match (&result, &parsed) {
-            (Err(MetadataError::NotJson { .. }), None) => continue,
+            // The strict reader may stop at an earlier fault (a duplicate member, too deep)
+            // than serde_json's syntax error: refused either way.
+            (Err(MetadataError::NotJson { .. } | MetadataError::Json(_)), None) => continue,
             (Err(MetadataError::NotJson { .. }), Some(_)) => panic!("JSON refused as not JSON"),
             (_, None) => panic!("not JSON, but {result:?}"),
             (_, Some(_)) => {}
@@ -131,5 +134,15 @@ pub fn metadata(data: &[u8]) {
             }
             Err(e) => panic!("unexpected metadata error: {e:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod finding_tests {
+    /// Fuzz finding (metadata, 2026-12-05): a duplicate member before a syntax error — the
+    /// strict reader names the duplicate, serde_json the syntax error; both refuse.
+    #[test]
+    fn a_duplicate_before_a_syntax_error_is_refused_by_both() {
+        super::metadata(br#"{"contentStructure":{"data":{},"data":{}},"x":}"#);
     }
 }

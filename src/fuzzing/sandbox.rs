@@ -151,3 +151,15 @@ pub fn sandbox_http(data: &[u8]) {
     };
     exchange(&running.handle, &request);
 }
+
+#[cfg(test)]
+mod finding_tests {
+    /// Fuzz finding (sandbox_http, 2026-12-05): an HTTP/1.0 request is answered in HTTP/1.0,
+    /// which the response parser refused.
+    #[test]
+    fn an_http_1_0_request_gets_a_well_formed_answer() {
+        let mut input = vec![0x00];
+        input.extend_from_slice(b"GET /.-known/jwks.json HTTP/1.0\r\nhost: x\r\n\r\n");
+        super::sandbox_http(&input);
+    }
+}

@@ -234,8 +234,23 @@ fn signed_callback(input: &mut Input<'_>) {
         panic!("one request, {} responses", responses.len());
     };
     let status = response.status;
-    if !fresh {
-        assert_eq!(status, 401, "a stale callback was not refused");
+    // The replay keys live in the (shared) store: the same input again within a second is
+    // the same callback, a replay.
+    static ACCEPTED: std::sync::LazyLock<Mutex<std::collections::HashSet<(String, String)>>> =
+        std::sync::LazyLock::new(Mutex::default);
+    let key = (ts.clone(), mac.clone());
+    let replay = ACCEPTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .contains(&key);
+    if status == 202 {
+        ACCEPTED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key);
+    }
+    if !fresh || replay {
+        assert_eq!(status, 401, "a stale or replayed callback was not refused");
     } else if structured {
         let v: serde_json::Value = serde_json::from_slice(&body).expect("built as JSON");
         let expected = match (ids_ok(&v), sink_full) {
@@ -354,4 +369,25 @@ pub fn callback(data: &[u8]) {
         }
     };
     assert!(refused.is_err(), "a changed callback verified");
+}
+
+#[cfg(test)]
+mod finding_tests {
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    /// Fuzz finding (server_http, 2026-12-05): the same signed callback twice within a
+    /// second — the second is a replay (the replay keys live in the store) and gets 401.
+    #[test]
+    fn the_same_signed_callback_twice_is_a_replay() {
+        let input = hex(
+            "0101000500000000000000613662382d643732662d346239342d623038652d6166366265686f73743a20780d2a7472616e736665722d656e636f64696e673a203335626332616506002e2e2f65746301",
+        );
+        super::server_http(&input);
+        super::server_http(&input);
+    }
 }
