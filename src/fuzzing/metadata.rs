@@ -66,6 +66,8 @@ pub fn metadata(data: &[u8]) {
             // The strict reader may stop at an earlier fault (a duplicate member, too deep)
             // than serde_json's syntax error: refused either way.
             (Err(MetadataError::NotJson { .. } | MetadataError::Json(_)), None) => continue,
+            // serde_json takes a duplicate member (the last wins); the strict reader refuses.
+            (Err(MetadataError::Json(_)), Some(_)) => continue,
             (Err(MetadataError::NotJson { .. }), Some(_)) => panic!("JSON refused as not JSON"),
             (_, None) => panic!("not JSON, but {result:?}"),
             (_, Some(_)) => {}
@@ -144,5 +146,12 @@ mod finding_tests {
     #[test]
     fn a_duplicate_before_a_syntax_error_is_refused_by_both() {
         super::metadata(br#"{"contentStructure":{"data":{},"data":{}},"x":}"#);
+    }
+
+    /// Fuzz finding (metadata, 2026-12-05): a duplicate member serde_json takes (last wins)
+    /// is refused by the strict reader — expected, not an "unexpected error".
+    #[test]
+    fn a_duplicate_member_serde_json_takes_is_refused() {
+        super::metadata(br#"{"contentStructure":{"attachments":[]},"contentStructure":{}}"#);
     }
 }

@@ -196,9 +196,9 @@ fn signed_callback(input: &mut Input<'_>) {
     } else {
         input.rest().to_vec()
     };
+    // The notice rule (`callback::parse_notice`): every id a UUID (any case).
     let ids_ok = |v: &serde_json::Value| {
-        let texts: Vec<&str> = v
-            .get("submissionIds")
+        v.get("submissionIds")
             .and_then(serde_json::Value::as_array)
             .into_iter()
             .flatten()
@@ -207,14 +207,9 @@ fn signed_callback(input: &mut Input<'_>) {
                     .and_then(serde_json::Value::as_array)
                     .into_iter()
                     .flatten()
-                    .filter_map(|e| e.get("submissionId")),
+                    .map(|e| e.get("submissionId").unwrap_or(&serde_json::Value::Null)),
             )
-            .filter_map(serde_json::Value::as_str)
-            .collect();
-        texts.iter().all(|id| {
-            (1..=64).contains(&id.len())
-                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+            .all(|id| id.as_str().is_some_and(crate::fitconnect::set::is_uuid))
     };
     let ts = (unix_now() - age).to_string();
     let mac = secret().sign(&ts, &body);
@@ -382,6 +377,15 @@ mod finding_tests {
 
     /// Fuzz finding (server_http, 2026-12-05): the same signed callback twice within a
     /// second — the second is a replay (the replay keys live in the store) and gets 401.
+    /// Fuzz finding (server_http, 2026-12-05): a signed notice naming an id that is not a
+    /// UUID is refused with 400 (the notice rule), which the property expected as 202.
+    #[test]
+    fn a_signed_notice_with_a_malformed_id_is_refused() {
+        super::server_http(&hex(
+            "010100fffd240063653735613662382d643732662d346239342d6536622d3039616662653335626332616506002e2e2f65746301",
+        ));
+    }
+
     #[test]
     fn the_same_signed_callback_twice_is_a_replay() {
         let input = hex(
