@@ -129,10 +129,7 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                     Decision::Accepted => d.message_type.clone().unwrap_or_else(|| "-".to_owned()),
                     Decision::Rejected { problems } => problems
                         .iter()
-                        .map(|p| {
-                            let kind = p.type_uri.rsplit('/').next().unwrap_or(&p.type_uri);
-                            format!("{kind}@{}", p.instance)
-                        })
+                        .map(crate::fitconnect::problems::Problem::label)
                         .collect::<Vec<_>>()
                         .join(","),
                 };

@@ -268,6 +268,14 @@ pub struct InstanceNotAllowed {
 }
 
 impl Problem {
+    /// `kind@instance` (the last segment of the type URI, e.g. `schema-violation@data`): how
+    /// logs and `queue decisions` name a problem — no detail, so no place or value.
+    #[must_use]
+    pub fn label(&self) -> String {
+        let kind = self.type_uri.rsplit('/').next().unwrap_or(&self.type_uri);
+        format!("{kind}@{}", self.instance)
+    }
+
     /// The problem for `failure` at `instance`, with the catalogue's title and detail.
     ///
     /// # Errors

@@ -230,20 +230,25 @@ fn signed_callback(input: &mut Input<'_>) {
     };
     let status = response.status;
     // The replay keys live in the (shared) store: the same input again within a second is
-    // the same callback, a replay.
-    static ACCEPTED: std::sync::LazyLock<Mutex<std::collections::HashSet<(String, String)>>> =
+    // the same callback, a replay. Remembered only while inside the replay window, so a long
+    // campaign does not grow the set without bound.
+    static ACCEPTED: std::sync::LazyLock<Mutex<std::collections::HashMap<(String, String), i64>>> =
         std::sync::LazyLock::new(Mutex::default);
-    let key = (ts.clone(), mac.clone());
-    let replay = ACCEPTED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .contains(&key);
-    if status == 202 {
-        ACCEPTED
+    let replay = {
+        let mut accepted = ACCEPTED
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key);
-    }
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if accepted.len() > 4096 {
+            let oldest = unix_now() - callback::MAX_AGE_SECS - callback::MAX_SKEW_SECS;
+            accepted.retain(|_, at| *at >= oldest);
+        }
+        let key = (ts.clone(), mac.clone());
+        let replay = accepted.contains_key(&key);
+        if status == 202 {
+            accepted.insert(key, unix_now());
+        }
+        replay
+    };
     if !fresh || replay {
         assert_eq!(status, 401, "a stale or replayed callback was not refused");
     } else if structured {

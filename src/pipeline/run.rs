@@ -397,13 +397,7 @@ fn log_decision(
             "submission decided"
         ),
         Outcome::Rejected { problems } => {
-            let problems: Vec<String> = problems
-                .iter()
-                .map(|p| {
-                    let kind = p.type_uri.rsplit('/').next().unwrap_or(&p.type_uri);
-                    format!("{kind}@{}", p.instance)
-                })
-                .collect();
+            let problems: Vec<String> = problems.iter().map(Problem::label).collect();
             tracing::info!(
                 submission_id,
                 case_id = case_id.unwrap_or("-"),
