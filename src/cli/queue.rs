@@ -123,7 +123,12 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
         }
         QueueAction::Decisions { rejected, limit } => {
             let rows = store.decisions(rejected, limit).await?;
-            writeln!(out, "decided               submission                            decision  case / message type or problems").map_err(io_err)?;
+            writeln!(
+                out,
+                "{:<24}  {:<36}  {:<8}  case / message type or problems",
+                "decided", "submission", "decision"
+            )
+            .map_err(io_err)?;
             for d in rows {
                 let what = match &d.decision {
                     Decision::Accepted => d.message_type.clone().unwrap_or_else(|| "-".to_owned()),
@@ -139,7 +144,7 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                 };
                 writeln!(
                     out,
-                    "{:<20}  {:<36}  {kind:<8}  {} {}",
+                    "{:<24}  {:<36}  {kind:<8}  {} {}",
                     when(Some(d.decided_at)),
                     super::printable(&d.submission_id),
                     d.case_id.as_deref().unwrap_or("-"),
