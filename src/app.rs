@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::gateway::{DeliverySource, GatewayConfig, UpstreamSettings};
+use crate::error::CliError;
 use crate::fitconnect::callback::CallbackSecret;
 use crate::fitconnect::captured::ApiProfile;
 use crate::fitconnect::client::{Client, ClientConfig, Credentials};
@@ -287,7 +288,7 @@ pub(crate) fn load_packs(
     config: &GatewayConfig,
     packs: &PackSources,
     log: &dyn Fn(&str),
-) -> Result<Registry<'static>, (u8, Vec<String>)> {
+) -> Result<Registry<'static>, CliError> {
     let (registry, broken) = discover(Catalog::embedded(), packs, &PackLimits::default());
     let registry = registry.with_json_pass_through(config.pass_through_json.clone());
     for (dir, err) in broken {
@@ -305,13 +306,10 @@ pub(crate) fn load_packs(
     // Without a pack every valid application would be rejected as unsupported-schema while
     // the gateway looked healthy: refuse to start instead.
     if registry.packs().is_empty() && registry.json_packs().is_empty() {
-        return Err((
-            64,
-            vec![format!(
-                "no schema pack is loaded from {} (nor a development fallback): install one with `poststelle schemas install`, or set [schemas] packs_dir (relative to the configuration file) or $POSTSTELLE_PACKS",
-                packs.packs_dir.display()
-            )],
-        ));
+        return Err(CliError::ConfigProblems(vec![format!(
+            "no schema pack is loaded from {} (nor a development fallback): install one with `poststelle schemas install`, or set [schemas] packs_dir (relative to the configuration file) or $POSTSTELLE_PACKS",
+            packs.packs_dir.display()
+        )]));
     }
     Ok(registry)
 }
@@ -323,28 +321,25 @@ pub(crate) async fn assemble(
     dest: Destination,
     packs: &PackSources,
     log: &dyn Fn(&str),
-) -> Result<Gateway, (u8, Vec<String>)> {
-    let table = Arc::new(route_table(config).map_err(|e| (64, e))?);
+) -> Result<Gateway, CliError> {
+    let table = Arc::new(route_table(config).map_err(CliError::ConfigProblems)?);
     let registry = load_packs(config, packs, log)?;
     if let Some(path) = config.store.strip_prefix("sqlite:")
         && let Some(parent) = Path::new(path).parent()
     {
         std::fs::create_dir_all(parent)
-            .map_err(|e| (2, vec![format!("{}: {e}", parent.display())]))?;
+            .map_err(|e| CliError::failed(format_args!("{}: {e}", parent.display())))?;
     }
     let store = AnyStore::open(&config.store)
         .await
-        .map_err(|e| (2, vec![format!("store: {e}")]))?;
+        .map_err(|e| CliError::failed(format_args!("store: {e}")))?;
     if config.unconfirmed_metadata_versions {
         log(
             "metadata 2.1.0 is accepted and validated against the project's reconstruction (the official schema was not available; [pipeline] unconfirmed_metadata_versions = false refuses it)",
         );
     }
     prepare_spool_dir(&config.spool_dir).map_err(|e| {
-        (
-            2,
-            vec![format!("spool: {}: {e}", config.spool_dir.display())],
-        )
+        CliError::failed(format_args!("spool: {}: {e}", config.spool_dir.display()))
     })?;
     let metrics = Arc::new(Metrics::new());
     metrics.register_upstreams(config.upstreams.iter().map(UpstreamSettings::name));
@@ -406,7 +401,7 @@ pub(crate) async fn assemble(
         ..ForwardPolicy::default()
     };
     let forwarder = Forwarder::new(store.clone(), table, policy)
-        .map_err(|e| (64, vec![e.to_string()]))?
+        .map_err(|e| CliError::ConfigProblems(vec![e.to_string()]))?
         .with_metrics(Arc::clone(&metrics));
     if forwarder.swept_exports() > 0 {
         log(&format!(
@@ -428,7 +423,7 @@ pub(crate) async fn assemble(
     let admin_token = match &config.admin_token_file {
         Some(p) => {
             let mut errors = Vec::new();
-            let token = read_secret(p, &mut errors).ok_or((64, errors))?;
+            let token = read_secret(p, &mut errors).ok_or(CliError::ConfigProblems(errors))?;
             Some(AdminToken::new(token.as_str()))
         }
         None => None,
@@ -446,7 +441,7 @@ pub(crate) async fn assemble(
     server_config.limits = config.limits.server.clone();
     let server = Server::start(server_config, handlers)
         .await
-        .map_err(|e| (2, vec![e.to_string()]))?;
+        .map_err(CliError::failed)?;
     Ok(Gateway {
         pipeline,
         forwarder,

@@ -5,9 +5,10 @@
 //! own XGewerbeanzeige pack is compiled in too, XBau comes from the installed packs.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
+
+use crate::error::{CliError, Verdict};
 
 use crate::config::gateway::GatewayConfig;
 use crate::fitconnect::captured::ApiProfile;
@@ -223,7 +224,7 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
     let xbau = registry.packs().iter().any(|p| p.id == XBAU_PACK);
     let gw = crate::app::assemble(&config, dest, &packs, &log)
         .await
-        .map_err(|(_, e)| e.join("; "))?;
+        .map_err(|e| e.to_string().replace('\n', "; "))?;
     say(&format!(
         "      gateway server at http://{}",
         gw.server.addr()
@@ -305,21 +306,10 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
 }
 
 /// Runs `poststelle demo`.
-pub(crate) fn run(args: &DemoArgs) -> ExitCode {
+pub(crate) fn run(args: &DemoArgs) -> super::CommandResult {
     // Everything this command creates (store, spool, outbox, data dirs) is private.
     crate::private_file::restrict_umask();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("poststelle demo: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(demo(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("poststelle demo: {e}");
-            ExitCode::from(2)
-        }
-    }
+    let runtime = tokio::runtime::Runtime::new().map_err(CliError::failed)?;
+    runtime.block_on(demo(args)).map_err(CliError::failed)?;
+    Ok(Verdict::Done)
 }

@@ -1,7 +1,8 @@
 //! `poststelle queue`: inspect the store, list dead letters, re-drive them.
 
 use std::io::{self, Write};
-use std::process::ExitCode;
+
+use crate::error::{CliError, Verdict};
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -82,28 +83,18 @@ impl From<StateArg> for JobState {
 
 /// Runs `poststelle queue`. Exit 0 on success, 1 when the asked submission or dead letter does
 /// not exist, 2 when the store cannot be opened or read.
-pub(crate) fn run(args: QueueArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+pub(crate) fn run(args: QueueArgs) -> super::CommandResult {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("poststelle queue: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
+        .map_err(|e| CliError::failed(format_args!("cannot start the runtime: {e}")))?;
     let mut out = io::stdout().lock();
-    match runtime.block_on(execute(args, &mut out)) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("poststelle queue: {e}");
-            ExitCode::from(2)
-        }
-    }
+    runtime
+        .block_on(execute(args, &mut out))
+        .map_err(CliError::failed)
 }
 
-async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError> {
+async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<Verdict, StoreError> {
     // Inspecting never creates a database or tables, nor migrates a store a running gateway
     // of another version uses; only a re-drive writes (rows of the existing tables).
     let access = match args.action {
@@ -119,7 +110,7 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                 limit,
             };
             write_jobs(out, &store.list_jobs(filter).await?).map_err(io_err)?;
-            Ok(0)
+            Ok(Verdict::Done)
         }
         QueueAction::Decisions { rejected, limit } => {
             let rows = store.decisions(rejected, limit).await?;
@@ -152,7 +143,7 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                 )
                 .map_err(io_err)?;
             }
-            Ok(0)
+            Ok(Verdict::Done)
         }
         QueueAction::DeadLetters { limit } => {
             let filter = JobFilter {
@@ -160,12 +151,12 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                 limit,
             };
             write_jobs(out, &store.list_jobs(filter).await?).map_err(io_err)?;
-            Ok(0)
+            Ok(Verdict::Done)
         }
         QueueAction::Show { submission_id } => {
             let Some(view) = store.submission(&submission_id).await? else {
                 writeln!(out, "no submission {submission_id}").map_err(io_err)?;
-                return Ok(1);
+                return Ok(Verdict::Refused);
             };
             let decision = match &view.decision {
                 None => "-".to_owned(),
@@ -231,7 +222,7 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                 write_jobs(w, &view.jobs)
             })()
             .map_err(io_err)?;
-            Ok(0)
+            Ok(Verdict::Done)
         }
         QueueAction::Redrive { job_id, all } => {
             let which = match (job_id, all) {
@@ -251,11 +242,7 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<u8, StoreError>
                 };
                 writeln!(out, "re-driven: 0: {why}").map_err(io_err)?;
             }
-            Ok(if n == 0 && matches!(which, Redrive::Job(_)) {
-                1
-            } else {
-                0
-            })
+            Ok(Verdict::of(n > 0 || matches!(which, Redrive::All)))
         }
     }
 }
@@ -332,7 +319,7 @@ mod tests {
     use crate::store::{AckPolicy, Evidence, FailAction, NewSubmission, SqliteStore};
     use std::time::Duration;
 
-    async fn output(store: &str, action: QueueAction) -> (u8, String) {
+    async fn output(store: &str, action: QueueAction) -> (Verdict, String) {
         let mut out = Vec::new();
         let code = execute(
             QueueArgs {
@@ -392,7 +379,7 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(code, 0);
+        assert_eq!(code, Verdict::Done);
         assert_eq!(text.lines().count(), 3, "{text}");
         let (_, text) = output(&addr, QueueAction::DeadLetters { limit: 10 }).await;
         assert_eq!(text.lines().count(), 2, "{text}");
@@ -404,7 +391,7 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(code, 0);
+        assert_eq!(code, Verdict::Done);
         assert!(text.contains("decision    accepted"), "{text}");
         assert!(text.contains("hash        data sha512:ab"), "{text}");
         assert!(
@@ -418,7 +405,7 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(code, 1);
+        assert_eq!(code, Verdict::Refused);
         // Issue 13, scope 6: why a submission was rejected — type, place and the detail the
         // sender was told (places, no values).
         let problem = crate::fitconnect::problems::Problem::new(
@@ -462,7 +449,7 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(code, 0);
+        assert_eq!(code, Verdict::Done);
         assert!(text.contains("decision    rejected"), "{text}");
         assert!(text.contains("schema-violation at data"), "{text}");
         assert!(
@@ -476,7 +463,7 @@ mod tests {
             limit: 10,
         };
         let (code, text) = output(&addr, decisions(true)).await;
-        assert_eq!(code, 0);
+        assert_eq!(code, Verdict::Done);
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(
             text.contains("sub-r") && text.contains("rejected  - schema-violation@data"),
@@ -490,12 +477,12 @@ mod tests {
         );
         let redrive = |job_id, all| QueueAction::Redrive { job_id, all };
         let (code, text) = output(&addr, redrive(Some(jobs[0].job_id), false)).await;
-        assert_eq!((code, text.as_str()), (0, "re-driven: 1\n"));
+        assert_eq!((code, text.as_str()), (Verdict::Done, "re-driven: 1\n"));
         let (code, _) = output(&addr, redrive(Some(jobs[0].job_id), false)).await;
-        assert_eq!(code, 1, "no longer a dead letter");
+        assert_eq!(code, Verdict::Refused, "no longer a dead letter");
         let (code, text) = output(&addr, redrive(None, true)).await;
         assert!(
-            code == 0 && text.starts_with("re-driven: 0: there are no dead letters"),
+            code == Verdict::Done && text.starts_with("re-driven: 0: there are no dead letters"),
             "{text}"
         );
     }

@@ -6,7 +6,6 @@
 //! 2 when a resource (store, listen address) cannot be opened.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
@@ -14,6 +13,7 @@ use clap::Args;
 use super::logging::LogFormat;
 use crate::app::{assemble, destination};
 use crate::config::gateway::GatewayConfig;
+use crate::error::{CliError, Verdict};
 use crate::xoev::pack::PackSources;
 
 /// Arguments of `poststelle serve`.
@@ -44,64 +44,29 @@ fn load(args: &ServeArgs) -> Result<GatewayConfig, Vec<String>> {
     }
 }
 
-fn report(errors: &[String]) {
-    for e in errors {
-        eprintln!("poststelle serve: {e}");
-    }
-}
-
 /// Runs `poststelle serve`.
-pub(crate) fn run(args: &ServeArgs) -> ExitCode {
+pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
     // Everything this command creates (store, spool, outbox, data dirs) is private.
     crate::private_file::restrict_umask();
     super::logging::init(args.log_format);
-    let config = match load(args) {
-        Ok(c) => c,
-        Err(errors) => {
-            report(&errors);
-            return ExitCode::from(64);
-        }
-    };
+    let config = load(args).map_err(CliError::ConfigProblems)?;
     for d in config.dangerous_settings() {
         tracing::warn!(setting = %d, "DANGEROUS setting in effect: {d}");
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("poststelle serve: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let runtime = tokio::runtime::Runtime::new().map_err(CliError::failed)?;
     runtime.block_on(async {
-        let dest = match destination(&config) {
-            Ok(d) => d,
-            Err(errors) => {
-                report(&errors);
-                return ExitCode::from(64);
-            }
-        };
+        let dest = destination(&config).map_err(CliError::ConfigProblems)?;
         let log = |m: &str| tracing::info!("{m}");
         let packs = PackSources::from_env(config.packs_dir.clone());
         if args.check {
             // Everything serve checks before it opens the store: configuration, keys, routes,
             // schema packs.
-            if let Err((code, errors)) = crate::app::route_table(&config)
-                .map_err(|e| (64, e))
-                .and_then(|_| crate::app::load_packs(&config, &packs, &log))
-            {
-                report(&errors);
-                return ExitCode::from(code);
-            }
+            crate::app::route_table(&config).map_err(CliError::ConfigProblems)?;
+            crate::app::load_packs(&config, &packs, &log)?;
             eprintln!("poststelle serve: configuration is valid");
-            return ExitCode::SUCCESS;
+            return Ok(Verdict::Done);
         }
-        let gw = match assemble(&config, dest, &packs, &log).await {
-            Ok(g) => g,
-            Err((code, errors)) => {
-                report(&errors);
-                return ExitCode::from(code);
-            }
-        };
+        let gw = assemble(&config, dest, &packs, &log).await?;
         log(&format!(
             "listening on http://{} (callbacks, /health, /ready, /metrics); store {}; polling every {} s",
             gw.server.addr(),
@@ -154,6 +119,6 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             c.accepted, c.rejected, c.acknowledged
         ));
         drop(gw.metrics);
-        ExitCode::SUCCESS
+        Ok(Verdict::Done)
     })
 }
