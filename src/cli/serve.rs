@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::logging::LogFormat;
-use crate::app::{assemble, destination};
+use crate::app::{assemble, destinations};
 use crate::config::gateway::GatewayConfig;
 use crate::error::{CliError, Verdict};
 use crate::xoev::pack::PackSources;
@@ -55,7 +55,7 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
     }
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::failed)?;
     runtime.block_on(async {
-        let dest = destination(&config).map_err(CliError::ConfigProblems)?;
+        let dests = destinations(&config).map_err(CliError::ConfigProblems)?;
         let log = |m: &str| tracing::info!("{m}");
         let packs = PackSources::from_env(config.packs_dir.clone());
         if args.check {
@@ -66,7 +66,7 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
             eprintln!("poststelle serve: configuration is valid");
             return Ok(Verdict::Done);
         }
-        let gw = assemble(&config, dest, &packs, &log).await?;
+        let gw = assemble(&config, dests, &packs, &log).await?;
         log(&format!(
             "listening on http://{} (callbacks, /health, /ready, /metrics); store {}; polling every {} s",
             gw.server.addr(),
@@ -85,12 +85,16 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
             let s = stopped(stop_rx.clone());
             async move { fwd.run(s).await }
         });
-        let p = gw.pipeline.clone();
         let interval = Duration::from_secs(config.poll_interval_secs);
-        let poll_task = tokio::spawn({
-            let s = stopped(stop_rx.clone());
-            async move { p.run(interval, s).await }
-        });
+        // One poll loop per destination.
+        let poll_tasks: Vec<_> = gw
+            .pipelines
+            .iter()
+            .map(|p| {
+                let (p, s) = (p.clone(), stopped(stop_rx.clone()));
+                tokio::spawn(async move { p.run(interval, s).await })
+            })
+            .collect();
         let signal = super::signals::stop_requested(&log).await;
         let grace = Duration::from_secs(config.shutdown_grace_secs);
         log(&format!(
@@ -99,7 +103,9 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
         ));
         let _ = stop_tx.send(true);
         let drained = async {
-            let _ = poll_task.await;
+            for task in poll_tasks {
+                let _ = task.await;
+            }
             let _ = fwd_task.await;
         };
         tokio::select! {
@@ -112,8 +118,8 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
                 log(&format!("{again} again: stopping now (unfinished work is resumed at the next start)"));
             }
         }
+        let c = gw.counts();
         gw.server.shutdown().await;
-        let c = gw.pipeline.counts();
         log(&format!(
             "stopped: {} accepted, {} rejected, {} acknowledged",
             c.accepted, c.rejected, c.acknowledged

@@ -12,8 +12,10 @@
 //! client_id = "…"
 //! client_secret_file = "secrets/client-secret"
 //!
-//! [destination]               # not needed with sandbox_dir
-//! id = "…uuid…"
+//! [[destination]]             # one or more (`[destination]` for one); not with sandbox_dir,
+//! id = "…uuid…"               # whose sandbox.toml names the destinations
+//! # client_id = "…"           # this destination's own subscriber client, else the one
+//! # client_secret_file = "…"  # of [delivery_service]
 //! encryption_keys = ["keys/encryption.private.jwk.json"]
 //! signing_key = "keys/signing.private.jwk.json"
 //! callback_secret_file = "secrets/callback-secret"   # optional
@@ -98,7 +100,9 @@ use super::{HttpLimits, Limits, ServerLimits};
 struct Raw {
     limits: Option<RawLimits>,
     delivery_service: Option<RawDelivery>,
-    destination: Option<RawDestination>,
+    /// `[destination]` (one) or `[[destination]]` (several).
+    #[serde(default, deserialize_with = "one_or_many")]
+    destination: Vec<RawDestination>,
     store: Option<RawStore>,
     pipeline: Option<RawPipeline>,
     forwarding: Option<RawForwarding>,
@@ -139,10 +143,34 @@ struct RawDelivery {
     client_secret_file: Option<PathBuf>,
 }
 
+/// `[destination]` or `[[destination]]`: each table read with the strict reader (unknown keys
+/// named), which an untagged enum would hide behind "did not match any variant".
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RawDestination>, D::Error> {
+    use serde::de::Error as _;
+    let tables = match toml::Value::deserialize(d)? {
+        toml::Value::Table(t) => vec![t],
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                toml::Value::Table(t) => Ok(t),
+                _ => Err(D::Error::custom("destination: expected tables")),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(D::Error::custom("destination: expected a table")),
+    };
+    tables
+        .into_iter()
+        .map(|t| t.try_into().map_err(D::Error::custom))
+        .collect()
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDestination {
     id: Option<String>,
+    /// This destination's own subscriber client (else `[delivery_service]`'s).
+    client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
     #[serde(default)]
     encryption_keys: Vec<PathBuf>,
     signing_key: Option<PathBuf>,
@@ -301,12 +329,15 @@ pub enum DeliverySource {
     },
 }
 
-/// The destination the gateway receives for (with `DeliverySource::Sandbox` it comes from the
+/// A destination the gateway receives for (with `DeliverySource::Sandbox` they come from the
 /// sandbox config instead).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationSettings {
     /// Destination id (UUID).
     pub id: String,
+    /// Its own subscriber client id and secret file, when it does not use
+    /// `[delivery_service]`'s (a subscriber client may be linked to some destinations only).
+    pub client: Option<(String, PathBuf)>,
     /// Private decryption JWK files.
     pub encryption_keys: Vec<PathBuf>,
     /// Private signing JWK file.
@@ -367,8 +398,8 @@ pub struct RouteSettings {
 pub struct GatewayConfig {
     /// Where submissions come from.
     pub delivery: DeliverySource,
-    /// The destination (None with a sandbox source).
-    pub destination: Option<DestinationSettings>,
+    /// The destinations (`[[destination]]`; empty with a sandbox source: the sandbox's).
+    pub destinations: Vec<DestinationSettings>,
     /// Store address (`sqlite:PATH` or `postgres://…`).
     pub store: String,
     /// `after-store` (default) or `after-forward`.
@@ -510,41 +541,58 @@ impl GatewayConfig {
             }
         };
 
-        let destination = match (raw.destination, remote) {
-            (Some(dest), _) => {
-                let id = dest.id.unwrap_or_default();
-                if uuid::Uuid::try_parse(&id).is_err() || id.len() != 36 {
-                    errors.push("destination.id must be a UUID".into());
-                }
-                if dest.encryption_keys.is_empty() {
-                    errors.push("destination.encryption_keys: at least one key file".into());
-                }
-                if dest.signing_key.is_none() {
-                    errors.push("destination.signing_key is required".into());
-                }
-                for c in &dest.reply_channels {
-                    if !crate::fitconnect::destination::REPLY_CHANNELS.contains(&c.as_str()) {
-                        errors.push(format!(
-                            "destination.reply_channels: {c:?} is not one of {}",
-                            crate::fitconnect::destination::REPLY_CHANNELS.join(", ")
-                        ));
-                    }
-                }
-                Some(DestinationSettings {
-                    id,
-                    encryption_keys: dest.encryption_keys.iter().map(|p| path(p)).collect(),
-                    signing_key: path(dest.signing_key.as_deref().unwrap_or(Path::new(""))),
-                    callback_secret_file: dest.callback_secret_file.as_deref().map(path),
-                    services: dest.services.into_iter().map(Into::into).collect(),
-                    reply_channels: dest.reply_channels,
-                })
+        if remote && raw.destination.is_empty() {
+            errors.push("[destination] is required with a remote delivery service".into());
+        }
+        if !remote && !raw.destination.is_empty() {
+            errors.push(
+                "[destination]: with a sandbox the destinations come from its sandbox.toml".into(),
+            );
+        }
+        let mut destinations = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, dest) in raw.destination.into_iter().enumerate() {
+            let at = format!("destination[{i}]");
+            let id = dest.id.unwrap_or_default();
+            if uuid::Uuid::try_parse(&id).is_err() || id.len() != 36 {
+                errors.push(format!("{at}.id must be a UUID"));
+            } else if !ids.insert(id.to_ascii_lowercase()) {
+                errors.push(format!("{at}.id {id} is configured twice"));
             }
-            (None, true) => {
-                errors.push("[destination] is required with a remote delivery service".into());
-                None
+            if dest.encryption_keys.is_empty() {
+                errors.push(format!("{at}.encryption_keys: at least one key file"));
             }
-            (None, false) => None,
-        };
+            if dest.signing_key.is_none() {
+                errors.push(format!("{at}.signing_key is required"));
+            }
+            for c in &dest.reply_channels {
+                if !crate::fitconnect::destination::REPLY_CHANNELS.contains(&c.as_str()) {
+                    errors.push(format!(
+                        "{at}.reply_channels: {c:?} is not one of {}",
+                        crate::fitconnect::destination::REPLY_CHANNELS.join(", ")
+                    ));
+                }
+            }
+            let client = match (dest.client_id, dest.client_secret_file) {
+                (Some(id), Some(file)) => Some((id, path(&file))),
+                (None, None) => None,
+                _ => {
+                    errors.push(format!(
+                        "{at}: give both client_id and client_secret_file, or neither"
+                    ));
+                    None
+                }
+            };
+            destinations.push(DestinationSettings {
+                id,
+                client,
+                encryption_keys: dest.encryption_keys.iter().map(|p| path(p)).collect(),
+                signing_key: path(dest.signing_key.as_deref().unwrap_or(Path::new(""))),
+                callback_secret_file: dest.callback_secret_file.as_deref().map(path),
+                services: dest.services.into_iter().map(Into::into).collect(),
+                reply_channels: dest.reply_channels,
+            });
+        }
 
         let store = raw
             .store
@@ -710,7 +758,7 @@ impl GatewayConfig {
         if errors.is_empty() {
             Ok(GatewayConfig {
                 delivery,
-                destination,
+                destinations,
                 store,
                 after_forward,
                 concurrency,
@@ -832,7 +880,7 @@ mod tests {
             "allow_plain_http",
             "client_id",
             "client_secret_file",
-            "destination.id",
+            "destination[0].id",
             "encryption_keys",
             "signing_key",
             "ack_policy",
@@ -934,6 +982,64 @@ mod tests {
     }
 
     #[test]
+    fn several_destinations_each_with_keys_and_optionally_their_own_client() {
+        let head = "[delivery_service]\npreset = \"test\"\nclient_id = \"c\"\nclient_secret_file = \"s\"\n";
+        let dest = |id: &str, extra: &str| {
+            format!(
+                "[[destination]]\nid = \"{id}\"\nencryption_keys = [\"e-{id}\"]\nsigning_key = \"s-{id}\"\n{extra}"
+            )
+        };
+        let (a, b) = (
+            "40847c29-06aa-40e2-bf28-c29884c694c4",
+            "9d2b6a5e-4c1f-4f3e-8a77-0b6f3c1e2d10",
+        );
+        let text = format!(
+            "{head}{}{}",
+            dest(a, ""),
+            dest(
+                b,
+                "client_id = \"bau\"\nclient_secret_file = \"bau-secret\"\n"
+            )
+        );
+        let c = GatewayConfig::from_toml(&text, Path::new("/etc/p")).expect("valid");
+        assert_eq!(c.destinations.len(), 2);
+        assert_eq!(c.destinations[0].id, a);
+        assert_eq!(c.destinations[0].client, None);
+        assert_eq!(
+            c.destinations[1].client,
+            Some(("bau".to_owned(), PathBuf::from("/etc/p/bau-secret")))
+        );
+        assert_eq!(
+            c.destinations[1].signing_key,
+            PathBuf::from(format!("/etc/p/s-{b}"))
+        );
+        // One `[destination]` table is still one destination.
+        let single = format!(
+            "{head}{}",
+            dest(a, "").replace("[[destination]]", "[destination]")
+        );
+        let c = GatewayConfig::from_toml(&single, Path::new(".")).expect("valid");
+        assert_eq!(c.destinations.len(), 1);
+        // Unknown keys inside a destination are named, as everywhere.
+        let typo = format!("{head}{}", dest(a, "signing_kee = \"x\"\n"));
+        let errors = GatewayConfig::from_toml(&typo, Path::new(".")).expect_err("typo");
+        assert!(errors[0].contains("signing_kee"), "{errors:?}");
+        // The same id twice, a client id without its secret, destinations beside a sandbox.
+        let text = format!(
+            "{head}{}{}",
+            dest(a, "client_id = \"x\"\n"),
+            dest(&a.to_uppercase(), "")
+        );
+        let errors = GatewayConfig::from_toml(&text, Path::new(".")).expect_err("invalid");
+        let all = errors.join("\n");
+        assert!(all.contains("configured twice"), "{all}");
+        assert!(all.contains("destination[0]: give both client_id"), "{all}");
+        let errors =
+            GatewayConfig::from_toml(&dest(a, ""), Path::new(".")).expect_err("sandbox + dest");
+        assert!(errors.join("\n").contains("sandbox.toml"), "{errors:?}");
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let errors = GatewayConfig::from_toml("[store]\nadress = \"x\"\n", Path::new("."))
             .expect_err("typo");
@@ -969,7 +1075,7 @@ mod tests {
         };
         assert_eq!(preset.as_deref(), Some("test"));
         assert_eq!(
-            c.destination.expect("dest").signing_key,
+            c.destinations[0].signing_key,
             PathBuf::from("/etc/poststelle/sig.jwk.json")
         );
         assert_eq!(c.routes.len(), 1);

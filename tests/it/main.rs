@@ -16,6 +16,7 @@ mod forward_outage;
 mod forward_support;
 mod gateway_crash;
 mod gateway_demo;
+mod gateway_destinations;
 mod gateway_e2e;
 mod gateway_memory;
 mod gateway_shared_pg;
