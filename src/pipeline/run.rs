@@ -698,6 +698,9 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         .await
         .map_err(|_| PipelineError::Task)??;
         let checked = started.elapsed();
+        if let Some(m) = &metrics {
+            m.observe_stage(Stage::Check, checked.saturating_sub(fetched));
+        }
         let verdict = match verdict {
             Err(Refused::Deferred(d)) => {
                 self.count(|c| c.deferred += 1);
@@ -716,7 +719,11 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         let decided = Timestamp::now();
         let (case_id, destination) = (ids.case_id.clone(), ids.destination_id.clone());
         let (new, outcome) = self.to_store(submission_id, ids, verdict, received, decided);
+        let storing = std::time::Instant::now();
         let stored = self.shared.store.store_submission(new, decided).await?;
+        if let Some(m) = &metrics {
+            m.observe_stage(Stage::Store, storing.elapsed());
+        }
         if stored == crate::store::StoreOutcome::AlreadyStored {
             return Ok(Outcome::AlreadyStored);
         }
@@ -912,7 +919,12 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 s.set_payload_schema,
             ),
         };
-        match self.shared.delivery.post_event(case, &token).await {
+        let posting = std::time::Instant::now();
+        let posted = self.shared.delivery.post_event(case, &token).await;
+        if let Some(m) = &s.metrics {
+            m.observe_stage(Stage::Ack, posting.elapsed());
+        }
+        match posted {
             Ok(_) => {
                 self.shared
                     .store

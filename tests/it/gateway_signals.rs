@@ -318,6 +318,32 @@ async fn json_logs_have_one_decision_event_per_submission_and_no_message_values(
         crate::gateway_crash::send_data(&sender, &rig.destination, 1, invalid.into_bytes()).await;
     wait_for_log(&mut rig, &format!("\"submission_id\":\"{bad_id}\"")).await;
     wait_for_log(&mut rig, "\"message\":\"delivered\"").await;
+    // Issue 13, scope 7: every documented stage of `stage_duration_seconds` is observed, and
+    // the metrics show no value of the messages either.
+    let log = log_of(&rig);
+    let at = log.find("listening on http://").expect("listen line") + "listening on http://".len();
+    let addr = &log[at..at + log[at..].find(' ').expect("address end")];
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for stage in ["fetch", "check", "store", "ack", "forward", "total"] {
+        let series = format!("poststelle_stage_duration_seconds_count{{stage=\"{stage}\"}} ");
+        let count: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(count > 0, "stage {stage} not observed:\n{metrics}");
+    }
+    for value in text_values(&valid).iter().chain([&"Wert".to_owned()]) {
+        assert!(
+            !metrics.contains(value.as_str()),
+            "{value:?} in the metrics"
+        );
+    }
     rig.gateway.kill();
     let log = log_of(&rig);
     let events: Vec<serde_json::Value> = log
