@@ -78,6 +78,7 @@
 //! max_connections = 256
 //! max_connections_per_client = 32
 //! header_timeout_ms = 5000
+//! tls_handshake_timeout_ms = 5000   # with tls_cert: silent clients are dropped after it
 //!
 //! [limits.server]             # the routes (config::ServerLimits)
 //! max_callback_bytes = 65536
