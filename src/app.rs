@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::config::gateway::{DeliverySource, GatewayConfig, UpstreamSettings};
 use crate::error::CliError;
@@ -17,8 +16,8 @@ use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::metadata::MetadataValidator;
 use crate::fitconnect::set::StaticKeys;
 use crate::forward::{
-    FileDropUpstream, ForwardPolicy, Forwarder, HttpUpstream, Pattern, Route, RouteKey, RouteMatch,
-    RouteTable, UpstreamSpec,
+    ForwardPolicy, Forwarder, Pattern, Route, RouteKey, RouteMatch, RouteTable, UpstreamSpec,
+    check_upstream,
 };
 use crate::jose::{DecryptionKey, Jwk, KeyRing, SigningKey};
 use crate::pipeline::spool::prepare_spool_dir;
@@ -274,14 +273,7 @@ pub(crate) fn route_table(config: &GatewayConfig) -> Result<RouteTable, Vec<Stri
     let upstreams = config
         .upstreams
         .iter()
-        .map(|u| match u {
-            UpstreamSettings::FileDrop { name, dir } => {
-                UpstreamSpec::file_drop(name.clone(), FileDropUpstream::new(dir.clone()))
-            }
-            UpstreamSettings::Http { name, url } => {
-                UpstreamSpec::http(name.clone(), HttpUpstream::new(url.clone()))
-            }
-        })
+        .map(UpstreamSpec::configured)
         .collect();
     let routes = config
         .routes
@@ -297,6 +289,87 @@ pub(crate) fn route_table(config: &GatewayConfig) -> Result<RouteTable, Vec<Stri
         .collect();
     RouteTable::new(upstreams, routes, config.default_upstreams.clone())
         .map_err(|errs| errs.iter().map(ToString::to_string).collect())
+}
+
+/// The TLS material of the configuration, loaded and checked as the start loads it: the main
+/// listener's certificate and key, and each HTTP(S) upstream's client certificate, trust roots
+/// and URL. Every problem at once (exit 64), before anything is opened; shared by `serve` and
+/// `serve --check`.
+pub(crate) fn check_tls(config: &GatewayConfig) -> Result<(), Vec<String>> {
+    let mut errors = Vec::new();
+    if let Some(files) = &config.tls
+        && let Err(problems) = crate::http::Identity::load(files)
+    {
+        errors.extend(problems.iter().map(|e| format!("server TLS: {e}")));
+    }
+    for u in &config.upstreams {
+        if let Err(e) = check_upstream(&UpstreamSpec::configured(u)) {
+            errors.push(e.to_string());
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Logs how each listener and upstream is reached: TLS on or off, and for HTTPS upstreams
+/// whether a client certificate (mTLS) or a CA file of their own is used. File names only,
+/// never their content.
+pub(crate) fn log_transport(config: &GatewayConfig, main: std::net::SocketAddr) {
+    match &config.tls {
+        Some(files) => tracing::info!(
+            listener = "main",
+            addr = %main,
+            tls = true,
+            "main listener on {main}: TLS on (certificate {})",
+            files.cert_chain_pem.display()
+        ),
+        None => tracing::info!(
+            listener = "main",
+            addr = %main,
+            tls = false,
+            "main listener on {main}: TLS off (plain HTTP; put a TLS-terminating proxy in front or set [server] tls_cert/tls_key)"
+        ),
+    }
+    if let Some(probe) = config.probe_listen {
+        tracing::info!(
+            listener = "probe",
+            addr = %probe,
+            tls = false,
+            "probe listener on {probe}: TLS off (plain HTTP by design: probes only, no personal data)"
+        );
+    }
+    for u in &config.upstreams {
+        match u {
+            UpstreamSettings::FileDrop { name, dir } => tracing::info!(
+                upstream = %name,
+                kind = "file_drop",
+                "upstream {name}: file drop {}",
+                dir.display()
+            ),
+            UpstreamSettings::Http { name, url, options } => {
+                let tls = url
+                    .get(..8)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+                let mtls = options.client_identity.is_some();
+                let custom_ca = options.ca_file.is_some();
+                tracing::info!(
+                    upstream = %name,
+                    kind = "http",
+                    tls,
+                    mtls,
+                    custom_ca,
+                    attachments = options.attachments.unwrap_or(true),
+                    "upstream {name}: TLS {}, client certificate (mTLS) {}, trust roots {}",
+                    if tls { "on" } else { "off" },
+                    if mtls { "yes" } else { "no" },
+                    if custom_ca { "built-in + ca_file" } else { "built-in" },
+                );
+            }
+        }
+    }
 }
 
 /// The running gateway's parts.
@@ -379,6 +452,7 @@ pub(crate) async fn assemble(
     log: &dyn Fn(&str),
 ) -> Result<Gateway, CliError> {
     let table = Arc::new(route_table(config).map_err(CliError::ConfigProblems)?);
+    check_tls(config).map_err(CliError::ConfigProblems)?;
     let registry = load_packs(config, packs, log)?;
     if let Some(path) = config.store.strip_prefix("sqlite:")
         && let Some(parent) = Path::new(path).parent()
@@ -491,13 +565,7 @@ pub(crate) async fn assemble(
         }
         pipelines.push(pipeline);
     }
-    let policy = ForwardPolicy {
-        lease: Duration::from_secs(config.forward_lease_secs),
-        concurrency: config.forward_concurrency,
-        spool_dir: config.spool_dir.clone(),
-        ..ForwardPolicy::default()
-    };
-    let forwarder = Forwarder::new(store.clone(), table, policy)
+    let forwarder = Forwarder::new(store.clone(), table, ForwardPolicy::configured(config))
         .map_err(|e| CliError::ConfigProblems(vec![e.to_string()]))?
         .with_metrics(Arc::clone(&metrics));
     if forwarder.swept_exports() > 0 {
@@ -529,6 +597,7 @@ pub(crate) async fn assemble(
     };
     let mut server_config = ServerConfig::new(config.listen);
     server_config.probe_listen = config.probe_listen;
+    server_config.tls.clone_from(&config.tls);
     server_config.http = config.limits.http.clone();
     server_config.limits = config.limits.server.clone();
     let server = Server::start(server_config, handlers)

@@ -60,15 +60,21 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
         let packs = PackSources::from_env(config.packs_dir.clone());
         if args.check {
             // Everything serve checks before it opens the store: configuration, keys, routes,
-            // schema packs.
-            crate::app::route_table(&config).map_err(CliError::ConfigProblems)?;
+            // TLS material, schema packs; every configuration problem at once.
+            let mut errors = crate::app::route_table(&config).err().unwrap_or_default();
+            errors.extend(crate::app::check_tls(&config).err().unwrap_or_default());
+            if !errors.is_empty() {
+                return Err(CliError::ConfigProblems(errors));
+            }
             crate::app::load_packs(&config, &packs, &log)?;
             eprintln!("poststelle serve: configuration is valid");
             return Ok(Verdict::Done);
         }
         let gw = assemble(&config, dests, &packs, &log).await?;
+        crate::app::log_transport(&config, gw.server.addr());
         log(&format!(
-            "listening on http://{} (callbacks, /health, /ready, /metrics); store {}; polling every {} s",
+            "listening on {}://{} (callbacks, /health, /ready, /metrics); store {}; polling every {} s",
+            if config.tls.is_some() { "https" } else { "http" },
             gw.server.addr(),
             crate::store::display_address(&config.store),
             config.poll_interval_secs

@@ -40,10 +40,24 @@
 //! [forwarding]
 //! lease_secs = 60             # claim lease, renewed while a delivery runs (min 2)
 //! concurrency = 8             # deliveries in flight
+//! max_attempts = 12           # failed attempts before the dead letters (1..=1000)
+//! max_age_secs = 259200       # or once the job is this old (3 days; up to 365 days)
+//! backoff_base_ms = 2000      # delay after the first failure, doubling (1 ms..=1 h) …
+//! backoff_cap_secs = 3600     # … up to this (1 s..=1 day); each delay has equal jitter
 //!
 //! [[upstream]]
 //! name = "outbox"
 //! file_drop = "data/outbox"   # or url = "https://fachverfahren.example/in"
+//!
+//! [[upstream]]                # an HTTP(S) upstream; these keys are refused on a file_drop
+//! name = "bau"
+//! url = "https://bau.example/in"
+//! ca_file = "tls/internal-ca.pem"       # optional: trust roots added for this upstream
+//! client_cert = "tls/gateway.pem"       # optional, with client_key: mutual TLS
+//! client_key = "tls/gateway.key"
+//! timeout_secs = 30           # the whole exchange (1..=3600)
+//! connect_timeout_secs = 10   # TCP + TLS (1..=300, at most timeout_secs)
+//! attachments = true          # PUT each attachment before the envelope (false: envelope only)
 //!
 //! [[route]]
 //! message_type = "baugenehmigung.*"   # and/or service, destination (glob patterns)
@@ -53,14 +67,18 @@
 //! default = ["outbox"]
 //!
 //! [server]
-//! listen = "127.0.0.1:8091"
-//! probe_listen = "127.0.0.1:8092"            # optional: /health, /ready, /metrics only
+//! listen = "127.0.0.1:8091"                  # callbacks, admin API, probes
+//! tls_cert = "tls/server.pem"                # optional, with tls_key: `listen` serves HTTPS
+//! tls_key = "tls/server.key"                 # (chain leaf first; PKCS#8, PKCS#1 or SEC1 key)
+//! probe_listen = "127.0.0.1:8092"            # optional: /health, /ready, /metrics only,
+//!                                            # always plain HTTP (no personal data; loopback)
 //! admin_token_file = "secrets/admin-token"   # optional
 //!
 //! [limits.http]               # the listeners (config::HttpLimits; all keys optional)
 //! max_connections = 256
 //! max_connections_per_client = 32
 //! header_timeout_ms = 5000
+//! tls_handshake_timeout_ms = 5000   # with tls_cert: silent clients are dropped after it
 //!
 //! [limits.server]             # the routes (config::ServerLimits)
 //! max_callback_bytes = 65536
@@ -90,10 +108,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{HttpLimits, Limits, ServerLimits};
+use super::{HttpLimits, Limits, ServerLimits, TlsFiles};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -240,6 +259,10 @@ struct RawPipeline {
 struct RawForwarding {
     lease_secs: Option<u64>,
     concurrency: Option<usize>,
+    max_attempts: Option<u32>,
+    max_age_secs: Option<u64>,
+    backoff_base_ms: Option<u64>,
+    backoff_cap_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,6 +271,29 @@ struct RawUpstream {
     name: Option<String>,
     file_drop: Option<PathBuf>,
     url: Option<String>,
+    ca_file: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    timeout_secs: Option<u64>,
+    connect_timeout_secs: Option<u64>,
+    attachments: Option<bool>,
+}
+
+impl RawUpstream {
+    /// The keys given that only an HTTP(S) upstream takes.
+    fn http_keys(&self) -> Vec<&'static str> {
+        [
+            ("ca_file", self.ca_file.is_some()),
+            ("client_cert", self.client_cert.is_some()),
+            ("client_key", self.client_key.is_some()),
+            ("timeout_secs", self.timeout_secs.is_some()),
+            ("connect_timeout_secs", self.connect_timeout_secs.is_some()),
+            ("attachments", self.attachments.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
+        .collect()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -273,6 +319,8 @@ struct RawServer {
     listen: Option<String>,
     probe_listen: Option<String>,
     admin_token_file: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// The groups of [`Limits`] `serve` lets the file set; the others are refused as unknown keys
@@ -367,7 +415,41 @@ pub enum UpstreamSettings {
         name: String,
         /// URL.
         url: String,
+        /// TLS, timeouts and attachments; what is not configured keeps
+        /// `forward::HttpUpstream`'s defaults.
+        options: HttpUpstreamOptions,
     },
+}
+
+/// The settings of an HTTP(S) upstream beyond its URL (`None`: `forward::HttpUpstream`'s
+/// default, which is documented there).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpUpstreamOptions {
+    /// `ca_file`: PEM trust roots for this upstream, added to the built-in ones (an internal
+    /// CA). Only with an `https://` URL.
+    pub ca_file: Option<PathBuf>,
+    /// `client_cert` + `client_key`: the client certificate for mutual TLS. Only with an
+    /// `https://` URL.
+    pub client_identity: Option<TlsFiles>,
+    /// `timeout_secs`: time for the whole exchange, 1..=3600.
+    pub timeout: Option<Duration>,
+    /// `connect_timeout_secs`: time to connect (TCP + TLS), 1..=300, at most `timeout_secs`.
+    pub connect_timeout: Option<Duration>,
+    /// `attachments`: whether attachments are sent (`PUT`) before the envelope.
+    pub attachments: Option<bool>,
+}
+
+/// `[forwarding]`'s retry policy (`None`: `store::RetryPolicy`'s default, documented there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetrySettings {
+    /// `max_attempts`: attempts before a job becomes a dead letter, 1..=1000.
+    pub max_attempts: Option<u32>,
+    /// `max_age_secs`: age after which a failing job becomes a dead letter, 1 s..=365 days.
+    pub max_age: Option<Duration>,
+    /// `backoff_base_ms`: delay after the first failed attempt (before jitter), 1 ms..=1 h.
+    pub backoff_base: Option<Duration>,
+    /// `backoff_cap_secs`: upper bound of any delay, 1 s..=1 day, not below the base.
+    pub backoff_cap: Option<Duration>,
 }
 
 impl UpstreamSettings {
@@ -422,6 +504,8 @@ pub struct GatewayConfig {
     pub forward_lease_secs: u64,
     /// Deliveries in flight at most.
     pub forward_concurrency: usize,
+    /// When failed deliveries are retried and when they become dead letters.
+    pub forward_retry: RetrySettings,
     /// Upstreams.
     pub upstreams: Vec<UpstreamSettings>,
     /// Routes.
@@ -430,6 +514,11 @@ pub struct GatewayConfig {
     pub default_upstreams: Vec<String>,
     /// Server listen address.
     pub listen: SocketAddr,
+    /// `[server] tls_cert` + `tls_key`: the main listener serves HTTPS with this certificate
+    /// (the FIT-Connect callback URL must be HTTPS; a terminating proxy is the alternative).
+    /// The probe listener stays plain HTTP: it serves only `/health`, `/ready` and `/metrics`,
+    /// no personal data, to probes on an address attackers cannot reach (loopback, a pod).
+    pub tls: Option<TlsFiles>,
     /// The probe listener's address (`/health`, `/ready`, `/metrics` only), if any.
     pub probe_listen: Option<SocketAddr>,
     /// The limits: `[limits.http]`, `[limits.server]` and `[limits.json]` from the file, the
@@ -644,6 +733,7 @@ impl GatewayConfig {
         if !(1..=256).contains(&forward_concurrency) {
             errors.push("forwarding.concurrency must be 1..=256".into());
         }
+        let forward_retry = retry_settings(&f, &mut errors);
 
         let mut upstreams = Vec::new();
         for (i, u) in raw.upstream.iter().enumerate() {
@@ -652,15 +742,26 @@ impl GatewayConfig {
                 continue;
             };
             match (&u.file_drop, &u.url) {
-                (Some(dir), None) => upstreams.push(UpstreamSettings::FileDrop {
-                    name,
-                    dir: path(dir),
-                }),
+                (Some(dir), None) => {
+                    let http_keys = u.http_keys();
+                    if !http_keys.is_empty() {
+                        errors.push(format!(
+                            "upstream {name:?}: {} only apply to url upstreams, not file_drop",
+                            http_keys.join(", ")
+                        ));
+                    }
+                    upstreams.push(UpstreamSettings::FileDrop {
+                        name,
+                        dir: path(dir),
+                    });
+                }
                 (None, Some(url)) => {
                     check_url(url, dangerous.allow_plain_http == Some(true), &mut errors);
+                    let options = http_upstream_options(&name, url, u, &path, &mut errors);
                     upstreams.push(UpstreamSettings::Http {
                         name,
                         url: url.clone(),
+                        options,
                     });
                 }
                 _ => errors.push(format!(
@@ -723,6 +824,17 @@ impl GatewayConfig {
             }
             parsed
         });
+        let tls = match (&server.tls_cert, &server.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert_chain_pem: path(cert),
+                private_key_pem: path(key),
+            }),
+            (None, None) => None,
+            _ => {
+                errors.push("server: give both tls_cert and tls_key, or neither".into());
+                None
+            }
+        };
         let raw_limits = raw.limits.unwrap_or_default();
         errors.extend(raw_limits.http.problems("limits.http"));
         let p = &raw_limits.pipeline;
@@ -768,10 +880,12 @@ impl GatewayConfig {
                 unconfirmed_metadata_versions,
                 forward_lease_secs,
                 forward_concurrency,
+                forward_retry,
                 upstreams,
                 routes,
                 default_upstreams,
                 listen,
+                tls,
                 probe_listen,
                 limits,
                 pass_through_json,
@@ -800,6 +914,88 @@ impl GatewayConfig {
             ));
         }
         out
+    }
+}
+
+/// `[forwarding]`'s retry keys, each checked against its range.
+fn retry_settings(f: &RawForwarding, errors: &mut Vec<String>) -> RetrySettings {
+    let mut within = |key: &str, value: Option<u64>, range: std::ops::RangeInclusive<u64>| {
+        if value.is_some_and(|v| !range.contains(&v)) {
+            errors.push(format!(
+                "forwarding.{key} must be {}..={}",
+                range.start(),
+                range.end()
+            ));
+        }
+        value
+    };
+    let max_attempts = within("max_attempts", f.max_attempts.map(u64::from), 1..=1000);
+    let max_age = within("max_age_secs", f.max_age_secs, 1..=365 * 86_400);
+    let base = within("backoff_base_ms", f.backoff_base_ms, 1..=3_600_000);
+    let cap = within("backoff_cap_secs", f.backoff_cap_secs, 1..=86_400);
+    if let (Some(base), Some(cap)) = (base, cap)
+        && base > cap.saturating_mul(1000)
+    {
+        errors.push("forwarding.backoff_base_ms must not exceed backoff_cap_secs".into());
+    }
+    RetrySettings {
+        max_attempts: max_attempts.and_then(|n| u32::try_from(n).ok()),
+        max_age: max_age.map(Duration::from_secs),
+        backoff_base: base.map(Duration::from_millis),
+        backoff_cap: cap.map(Duration::from_secs),
+    }
+}
+
+/// An HTTP(S) upstream's TLS, timeout and attachment keys, checked.
+fn http_upstream_options(
+    name: &str,
+    url: &str,
+    u: &RawUpstream,
+    path: &dyn Fn(&Path) -> PathBuf,
+    errors: &mut Vec<String>,
+) -> HttpUpstreamOptions {
+    let client_identity = match (&u.client_cert, &u.client_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert_chain_pem: path(cert),
+            private_key_pem: path(key),
+        }),
+        (None, None) => None,
+        _ => {
+            errors.push(format!(
+                "upstream {name:?}: give both client_cert and client_key, or neither"
+            ));
+            None
+        }
+    };
+    let https = url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    if !https && (u.ca_file.is_some() || u.client_cert.is_some() || u.client_key.is_some()) {
+        errors.push(format!(
+            "upstream {name:?}: ca_file, client_cert and client_key need an https:// url"
+        ));
+    }
+    let mut secs = |key: &str, value: Option<u64>, max: u64| {
+        if value.is_some_and(|v| !(1..=max).contains(&v)) {
+            errors.push(format!("upstream {name:?}: {key} must be 1..={max}"));
+        }
+        value.map(Duration::from_secs)
+    };
+    let timeout = secs("timeout_secs", u.timeout_secs, 3600);
+    let connect_timeout = secs("connect_timeout_secs", u.connect_timeout_secs, 300);
+    if let (Some(t), Some(c)) = (timeout, connect_timeout)
+        && c > t
+    {
+        errors.push(format!(
+            "upstream {name:?}: connect_timeout_secs must not exceed timeout_secs"
+        ));
+    }
+    HttpUpstreamOptions {
+        ca_file: u.ca_file.as_deref().map(path),
+        client_identity,
+        timeout,
+        connect_timeout,
+        attachments: u.attachments,
     }
 }
 
@@ -1044,6 +1240,175 @@ mod tests {
         let errors = GatewayConfig::from_toml("[store]\nadress = \"x\"\n", Path::new("."))
             .expect_err("typo");
         assert!(errors[0].contains("adress"), "{errors:?}");
+    }
+
+    #[test]
+    fn tls_upstream_and_retry_keys_default_to_off_and_unset() {
+        let c = GatewayConfig::embedded_default();
+        assert_eq!(c.tls, None);
+        assert_eq!(c.forward_retry, RetrySettings::default());
+        let c = GatewayConfig::from_toml(
+            "[[upstream]]\nname = \"bau\"\nurl = \"https://bau.example/in\"\n",
+            Path::new("/etc/p"),
+        )
+        .expect("valid");
+        let UpstreamSettings::Http { options, .. } = &c.upstreams[0] else {
+            panic!("http upstream")
+        };
+        assert_eq!(*options, HttpUpstreamOptions::default());
+    }
+
+    #[test]
+    fn tls_upstream_and_retry_keys_are_read_relative_to_the_file() {
+        let text = r#"
+            [server]
+            tls_cert = "tls/server.pem"
+            tls_key = "/abs/server.key"
+            [forwarding]
+            max_attempts = 3
+            max_age_secs = 600
+            backoff_base_ms = 50
+            backoff_cap_secs = 2
+            [[upstream]]
+            name = "bau"
+            url = "https://bau.example/in"
+            ca_file = "tls/ca.pem"
+            client_cert = "tls/gw.pem"
+            client_key = "tls/gw.key"
+            timeout_secs = 20
+            connect_timeout_secs = 5
+            attachments = false
+        "#;
+        let c = GatewayConfig::from_toml(text, Path::new("/etc/p")).expect("valid");
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert_chain_pem: PathBuf::from("/etc/p/tls/server.pem"),
+                private_key_pem: PathBuf::from("/abs/server.key"),
+            })
+        );
+        assert_eq!(
+            c.forward_retry,
+            RetrySettings {
+                max_attempts: Some(3),
+                max_age: Some(Duration::from_secs(600)),
+                backoff_base: Some(Duration::from_millis(50)),
+                backoff_cap: Some(Duration::from_secs(2)),
+            }
+        );
+        assert_eq!(
+            c.upstreams[0],
+            UpstreamSettings::Http {
+                name: "bau".into(),
+                url: "https://bau.example/in".into(),
+                options: HttpUpstreamOptions {
+                    ca_file: Some(PathBuf::from("/etc/p/tls/ca.pem")),
+                    client_identity: Some(TlsFiles {
+                        cert_chain_pem: PathBuf::from("/etc/p/tls/gw.pem"),
+                        private_key_pem: PathBuf::from("/etc/p/tls/gw.key"),
+                    }),
+                    timeout: Some(Duration::from_secs(20)),
+                    connect_timeout: Some(Duration::from_secs(5)),
+                    attachments: Some(false),
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn tls_pairs_are_both_or_neither_and_http_keys_are_refused_on_file_drop() {
+        let text = r#"
+            [server]
+            tls_cert = "server.pem"
+            [[upstream]]
+            name = "bau"
+            url = "https://bau.example/in"
+            client_key = "gw.key"
+            [[upstream]]
+            name = "plain"
+            url = "http://127.0.0.1:9/in"
+            ca_file = "ca.pem"
+            [[upstream]]
+            name = "outbox"
+            file_drop = "out"
+            ca_file = "ca.pem"
+            attachments = false
+            [dangerous]
+            allow_plain_http = true
+        "#;
+        let errors = GatewayConfig::from_toml(text, Path::new(".")).expect_err("invalid");
+        let all = errors.join("\n");
+        for needle in [
+            "server: give both tls_cert and tls_key, or neither",
+            "upstream \"bau\": give both client_cert and client_key, or neither",
+            "upstream \"plain\": ca_file, client_cert and client_key need an https:// url",
+            "upstream \"outbox\": ca_file, attachments only apply to url upstreams, not file_drop",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert_eq!(errors.len(), 4, "{all}");
+        let errors = GatewayConfig::from_toml(
+            "[server]\ntls_key = \"k\"\n[[upstream]]\nname = \"a\"\nurl = \"https://a.example\"\nclient_cert = \"c\"\n",
+            Path::new("."),
+        )
+        .expect_err("invalid");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    #[test]
+    fn timeouts_and_retry_limits_are_range_checked() {
+        let text = r#"
+            [forwarding]
+            max_attempts = 0
+            max_age_secs = 0
+            backoff_base_ms = 0
+            backoff_cap_secs = 86401
+            [[upstream]]
+            name = "bau"
+            url = "https://bau.example/in"
+            timeout_secs = 0
+            connect_timeout_secs = 301
+        "#;
+        let errors = GatewayConfig::from_toml(text, Path::new(".")).expect_err("invalid");
+        let all = errors.join("\n");
+        for needle in [
+            "forwarding.max_attempts must be 1..=1000",
+            "forwarding.max_age_secs must be 1..=31536000",
+            "forwarding.backoff_base_ms must be 1..=3600000",
+            "forwarding.backoff_cap_secs must be 1..=86400",
+            "upstream \"bau\": timeout_secs must be 1..=3600",
+            "upstream \"bau\": connect_timeout_secs must be 1..=300",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        let text = r#"
+            [forwarding]
+            backoff_base_ms = 5000
+            backoff_cap_secs = 2
+            [[upstream]]
+            name = "bau"
+            url = "https://bau.example/in"
+            timeout_secs = 5
+            connect_timeout_secs = 10
+        "#;
+        let errors = GatewayConfig::from_toml(text, Path::new(".")).expect_err("invalid");
+        assert_eq!(
+            errors,
+            [
+                "forwarding.backoff_base_ms must not exceed backoff_cap_secs",
+                "upstream \"bau\": connect_timeout_secs must not exceed timeout_secs",
+            ]
+        );
+        // Negative numbers and wrong types are refused by the reader, naming the key.
+        let errors = GatewayConfig::from_toml("[forwarding]\nmax_attempts = -1\n", Path::new("."))
+            .expect_err("negative");
+        assert!(errors[0].contains("max_attempts"), "{errors:?}");
+        let errors = GatewayConfig::from_toml(
+            "[[upstream]]\nname = \"a\"\nurl = \"https://a.example\"\nattachments = \"yes\"\n",
+            Path::new("."),
+        )
+        .expect_err("not a bool");
+        assert!(errors[0].contains("attachments"), "{errors:?}");
     }
 
     #[test]
