@@ -440,7 +440,43 @@ pub(crate) fn load_packs(
             packs.packs_dir.display()
         )]));
     }
+    let unmatched = routes_without_messages(config, &registry);
+    if !unmatched.is_empty() {
+        return Err(CliError::ConfigProblems(unmatched));
+    }
     Ok(registry)
+}
+
+/// Routes whose `message_type` pattern no installed pack provides a message for (an XÖV root
+/// element, a JSON schema URI, or a `pass_through_json` URI): such a route can never match,
+/// which is a typo or a missing pack, not a configuration to start with.
+fn routes_without_messages(config: &GatewayConfig, registry: &Registry<'_>) -> Vec<String> {
+    let provided: Vec<&str> = registry
+        .packs()
+        .iter()
+        .flat_map(|p| p.roots.keys().map(|(_, local)| local.as_str()))
+        .chain(
+            registry
+                .json_packs()
+                .iter()
+                .flat_map(|p| p.pack.schema_ids()),
+        )
+        .chain(config.pass_through_json.iter().map(String::as_str))
+        .collect();
+    config
+        .routes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let text = r.message_type.as_deref()?;
+            let pattern = Pattern::new(text);
+            (!provided.iter().any(|m| pattern.matches(m))).then(|| {
+                format!(
+                    "route[{i}].message_type {text:?}: no installed schema pack provides such a message (install the pack with `poststelle schemas install`, or correct the pattern)"
+                )
+            })
+        })
+        .collect()
 }
 
 /// Builds and starts every part (the pipeline and forwarder loops are left to the caller);
