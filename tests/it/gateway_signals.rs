@@ -418,3 +418,55 @@ async fn json_logs_have_one_decision_event_per_submission_and_no_message_values(
     rig.sandbox.shutdown().await;
     rig.sink.stop();
 }
+
+/// Issue 13, scope 3: `serve --check --connect` also reaches the store and, per destination,
+/// the delivery service (token, destination, its published key among ours); with the
+/// delivery service down it exits 2 naming the destination.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_connect_reaches_the_store_and_the_delivery_service() {
+    let state = tempfile::tempdir().expect("state dir");
+    let rig = Rig::new(
+        &format!("sqlite:{}", state.path().join("gw.db").display()),
+        "",
+    )
+    .await;
+    let config = rig.gateway.config.clone();
+    let check = || async {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_poststelle"))
+                .args(["serve", "--check", "--connect", "--config"])
+                .arg(&config)
+                .env("POSTSTELLE_SHARED", crate::shared_data::shared())
+                .env_remove("POSTSTELLE_PACKS")
+                .output()
+                .expect("serve --check runs")
+        })
+        .await
+        .expect("join")
+    };
+    let out = check().await;
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("not created yet"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "destination {}: reachable, active",
+            rig.destination
+        )),
+        "{text}"
+    );
+    assert!(
+        !state.path().join("gw.db").exists(),
+        "--check creates nothing"
+    );
+    rig.sandbox.shutdown().await;
+    let out = check().await;
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!("destination {}: ", rig.destination)),
+        "{text}"
+    );
+    rig.sink.stop();
+}
