@@ -574,6 +574,7 @@ pub(crate) async fn assemble(
             })
             .collect(),
     };
+    metrics.register_destinations(destinations.iter().map(|d| d.id.as_str()));
     let grammars = GrammarCache::default();
     let mut pipelines: Vec<Pipeline<AnyStore, ClientDelivery>> = Vec::new();
     let mut callback_secrets = Vec::new();

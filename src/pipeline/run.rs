@@ -740,6 +740,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             _ => {}
         }
         if let Some(m) = &metrics {
+            m.decided(&self.shared.settings.destination.id);
             match &outcome {
                 Outcome::Accepted { .. } => m.submission_accepted(),
                 Outcome::Rejected { problems } => {

@@ -17,6 +17,7 @@
 //! | `forwarded_total` | counter | `upstream` |
 //! | `forward_retries_total` | counter | `upstream` |
 //! | `dead_letters_total` | counter | `upstream` |
+//! | `decisions_total` | counter | `destination` (configured destination ids, from 0) |
 //! | `callbacks_total` | counter | `outcome` (`accepted`, `refused`) |
 //! | `callbacks_refused_total` | counter | `reason` ([`CALLBACK_REFUSALS`]) |
 //! | `poll_errors_total` | counter | |
@@ -155,6 +156,7 @@ pub struct Metrics {
     dead_letters: Family,
     callbacks: Family,
     callbacks_refused: Family,
+    decisions: Family,
     stages: Mutex<BTreeMap<Stage, Histogram>>,
 }
 
@@ -197,6 +199,18 @@ impl Metrics {
     /// A submission was accepted (stored with an accept decision).
     pub fn submission_accepted(&self) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts the per-destination decision series of the configured destinations at 0.
+    pub fn register_destinations<'a>(&self, destinations: impl IntoIterator<Item = &'a str>) {
+        for d in destinations {
+            self.decisions.init(d);
+        }
+    }
+
+    /// A submission for `destination` was decided (accepted or rejected) and stored.
+    pub fn decided(&self, destination: &str) {
+        self.decisions.inc(destination);
     }
 
     /// A submission was rejected; counted once per problem type it carries.
@@ -248,7 +262,8 @@ impl Metrics {
     }
 
     /// Current value of a counter family member, for tests and the status page
-    /// (`forwarded`, `retries`, `dead_letters`, `rejected`, `callbacks`, `callbacks_refused`).
+    /// (`forwarded`, `retries`, `dead_letters`, `rejected`, `callbacks`, `callbacks_refused`,
+    /// `decisions`).
     #[must_use]
     pub fn count(&self, family: &str, label: &str) -> u64 {
         let f = match family {
@@ -258,6 +273,7 @@ impl Metrics {
             "rejected" => &self.rejected,
             "callbacks" => &self.callbacks,
             "callbacks_refused" => &self.callbacks_refused,
+            "decisions" => &self.decisions,
             _ => return 0,
         };
         f.snapshot().get(label).copied().unwrap_or(0)
@@ -335,6 +351,12 @@ impl Metrics {
                 "upstream",
                 "Outbox jobs moved to the dead letters, by upstream.",
                 &self.dead_letters,
+            ),
+            (
+                "decisions_total",
+                "destination",
+                "Submissions decided and stored, by destination.",
+                &self.decisions,
             ),
             (
                 "callbacks_total",

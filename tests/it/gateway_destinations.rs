@@ -146,6 +146,20 @@ async fn two_destinations_in_one_instance_each_receive_and_acknowledge_their_own
             && text.contains(&format!("destination {bau}")),
         "both destinations are named at start:\n{text}"
     );
+    // Decisions are counted per configured destination.
+    let at = text.find("listening on http").expect("listen line");
+    let url = &text[at + "listening on ".len()..];
+    let base = &url[..url.find(' ').expect("address end")];
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for dest in [&gewerbe, &bau] {
+        let series = format!("poststelle_decisions_total{{destination=\"{dest}\"}} 1");
+        assert!(metrics.lines().any(|l| l == series), "{series}:\n{metrics}");
+    }
     gw.kill();
     rig.sandbox.shutdown().await;
     rig.sink.stop();
