@@ -83,6 +83,10 @@ pub(crate) fn run(args: &SandboxArgs) -> super::CommandResult {
         .build()
         .map_err(|e| CliError::failed(format_args!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
+        // Caught from here on: a stop asked for while starting is honoured once started.
+        let mut signals = super::signals::Signals::install().map_err(|e| {
+            CliError::failed(format_args!("cannot install the signal handlers: {e}"))
+        })?;
         eprintln!(
             "poststelle sandbox: preparing keys (RSA-4096 generation on first start takes a while)"
         );
@@ -96,7 +100,7 @@ pub(crate) fn run(args: &SandboxArgs) -> super::CommandResult {
             eprintln!("poststelle sandbox: DANGEROUS setting in effect: {d}");
         }
         let log = |m: &str| tracing::info!("{m}");
-        let signal = super::signals::stop_requested(&log).await;
+        let signal = signals.stop_requested(&log).await;
         log(&format!("{signal}: stopping"));
         sandbox.shutdown().await;
         Ok(Verdict::Done)

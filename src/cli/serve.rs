@@ -60,6 +60,9 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
     }
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::failed)?;
     runtime.block_on(async {
+        // Caught from here on: a stop asked for while starting is honoured once started.
+        let mut signals = super::signals::Signals::install()
+            .map_err(|e| CliError::failed(format_args!("cannot install the signal handlers: {e}")))?;
         let dests = destinations(&config).map_err(CliError::ConfigProblems)?;
         let log = |m: &str| tracing::info!("{m}");
         let packs = PackSources::from_env(config.packs_dir.clone());
@@ -112,7 +115,7 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
                 tokio::spawn(async move { p.run(interval, s).await })
             })
             .collect();
-        let signal = super::signals::stop_requested(&log).await;
+        let signal = signals.stop_requested(&log).await;
         let grace = Duration::from_secs(config.shutdown_grace_secs);
         log(&format!(
             "{signal}: shutting down: no new polls or deliveries; finishing in-flight work (up to {} s; a second signal stops at once)",
@@ -131,7 +134,7 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
                     log("grace period over: stopping with work unfinished (resumed at the next start; nothing is acknowledged before it is stored)");
                 }
             }
-            again = super::signals::stop_requested(&log) => {
+            again = signals.stop_requested(&log) => {
                 log(&format!("{again} again: stopping now (unfinished work is resumed at the next start)"));
             }
         }

@@ -467,6 +467,11 @@ impl<S: Store> Inner<S> {
         }
     }
 
+    #[tracing::instrument(
+        name = "delivery",
+        skip_all,
+        fields(job_id = job.job_id, submission_id = %job.submission_id, upstream = %job.upstream)
+    )]
     async fn process(&self, job: ClaimedJob) -> Outcome {
         let started = Instant::now();
         let Some(result) = self.deliver_leased(&job).await else {

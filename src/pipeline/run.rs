@@ -576,6 +576,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
     ///
     /// # Errors
     /// The delivery service or the store failed; the id stays unfinished and is retried.
+    #[tracing::instrument(name = "submission", skip_all, fields(submission_id = %submission_id))]
     pub async fn process(&self, submission_id: &str) -> Result<Outcome, PipelineError> {
         if !set::is_uuid(submission_id) {
             return Err(DeliveryError("listed submission id is not a UUID".into()).into());

@@ -47,10 +47,14 @@ impl Api {
 /// Answers one request; never panics on its content.
 pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
-    match dispatch(&state, req).await {
+    let method = req.method().clone();
+    let reply = match dispatch(&state, req).await {
         Ok(reply) => reply,
         Err(p) => http::problem(&p, &state.config.profile.problem_prefix, &path),
-    }
+    };
+    // One event per request: method, path (ids only; the query and bodies stay out), status.
+    tracing::info!(method = %method, path = %path, status = reply.status().as_u16(), "request");
+    reply
 }
 
 /// Answers a request on a connection beyond the listener's limits: `/health` only.

@@ -396,6 +396,14 @@ async fn json_logs_have_one_decision_event_per_submission_and_no_message_values(
         assert!(a[field].is_u64(), "{field}: {a}");
     }
     assert_eq!(a["level"], "INFO");
+    // Spans per submission and per delivery.
+    assert_eq!(a["span"]["name"], "submission", "{a}");
+    assert_eq!(a["span"]["submission_id"], ok_id.as_str(), "{a}");
+    let delivered = events
+        .iter()
+        .find(|e| e["message"] == "delivered")
+        .expect("delivered event");
+    assert_eq!(delivered["span"]["name"], "delivery", "{delivered}");
     let rejected = decided(&bad_id);
     assert_eq!(rejected.len(), 1, "{log}");
     assert_eq!(rejected[0]["decision"], "rejected");

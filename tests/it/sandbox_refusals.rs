@@ -389,3 +389,75 @@ fn sandbox_checks_its_port_before_generating_keys() {
     );
     drop(taken);
 }
+
+/// Issue 13, scope 1 ("the same for sandbox"): `poststelle sandbox --log-format json` writes
+/// one JSON event per request (method, path, status; no query, no body).
+#[test]
+fn sandbox_logs_one_json_event_per_request() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = free.local_addr().expect("addr").to_string();
+    drop(free);
+    let dir = tempfile::tempdir().expect("tmp");
+    let log = dir.path().join("sandbox.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_poststelle"))
+        .args([
+            "sandbox",
+            "--ephemeral",
+            "--log-format",
+            "json",
+            "--listen",
+            &addr,
+        ])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("sandbox starts");
+    let get = |path: &str| -> Option<u16> {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(&addr).ok()?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).ok()?;
+        answer.get(9..12)?.parse().ok()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while get("/health") != Some(200) {
+        assert!(child.try_wait().expect("wait").is_none(), "sandbox exited");
+        assert!(std::time::Instant::now() < deadline, "sandbox not up");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(get("/nowhere?name=Erika"), Some(404));
+    let _ = std::process::Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("sandbox stops");
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(&log).expect("log");
+    let events: Vec<Value> = text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let requests: Vec<_> = events
+        .iter()
+        .filter(|e| e["message"] == "request")
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap_or_default().to_owned(),
+                e["status"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(requests.contains(&("/health".to_owned(), 200)), "{text}");
+    assert!(requests.contains(&("/nowhere".to_owned(), 404)), "{text}");
+    assert!(!text.contains("Erika"), "the query stays out of the log");
+}
