@@ -26,7 +26,7 @@ use crate::server::{
     AdminToken, CallbackNotice, CallbackSink, Callbacks, Handlers, Metrics, Server, ServerConfig,
     ServerHandle, SinkFull,
 };
-use crate::store::{AckPolicy, AnyStore};
+use crate::store::{AckPolicy, AnyStore, PASSWORD_ENV, StorePassword};
 use crate::xoev::catalog::Catalog;
 use crate::xoev::pack::{PackSources, discover};
 use crate::xoev::pack_files::PackLimits;
@@ -270,6 +270,24 @@ pub(crate) struct Gateway {
     pub(crate) forwarder: Forwarder<AnyStore>,
     pub(crate) server: ServerHandle,
     pub(crate) metrics: Arc<Metrics>,
+    /// The store, for the retention task.
+    pub(crate) store: AnyStore,
+}
+
+/// The PostgreSQL password from `[store] password_file` or `$POSTSTELLE_STORE_PASSWORD`
+/// (one source; [`StorePassword::resolve`]); an error is a configuration error (exit 64),
+/// named by path or variable, never by value.
+pub(crate) fn store_password(
+    config: &GatewayConfig,
+) -> Result<Option<StorePassword>, (u8, Vec<String>)> {
+    let env = std::env::var_os(PASSWORD_ENV);
+    let env = match env.as_ref().map(|v| v.to_str()) {
+        None => None,
+        Some(Some(v)) => Some(v),
+        Some(None) => return Err((64, vec![format!("{PASSWORD_ENV} is not UTF-8")])),
+    };
+    StorePassword::resolve(&config.store, config.store_password_file.as_deref(), env)
+        .map_err(|e| (64, vec![e]))
 }
 
 struct Sink(tokio::sync::mpsc::Sender<Vec<String>>);
@@ -329,10 +347,11 @@ pub(crate) async fn assemble(
     if let Some(path) = config.store.strip_prefix("sqlite:")
         && let Some(parent) = Path::new(path).parent()
     {
-        std::fs::create_dir_all(parent)
+        crate::private_file::create_dir_all(parent)
             .map_err(|e| (2, vec![format!("{}: {e}", parent.display())]))?;
     }
-    let store = AnyStore::open(&config.store)
+    let password = store_password(config)?;
+    let store = AnyStore::open_with(&config.store, password.as_ref())
         .await
         .map_err(|e| (2, vec![format!("store: {e}")]))?;
     if config.unconfirmed_metadata_versions {
@@ -435,7 +454,7 @@ pub(crate) async fn assemble(
     };
     let handlers = Handlers {
         metrics: Arc::clone(&metrics),
-        store: Some(store),
+        store: Some(store.clone()),
         readiness: Some(Arc::new(pipeline.clone())),
         callbacks,
         admin_token,
@@ -452,5 +471,6 @@ pub(crate) async fn assemble(
         forwarder,
         server,
         metrics,
+        store,
     })
 }

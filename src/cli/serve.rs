@@ -87,6 +87,7 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             // schema packs.
             if let Err((code, errors)) = crate::app::route_table(&config)
                 .map_err(|e| (64, e))
+                .and_then(|_| crate::app::store_password(&config))
                 .and_then(|_| crate::app::load_packs(&config, &packs, &log))
             {
                 report(&errors);
@@ -126,6 +127,15 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             let s = stopped(stop_rx.clone());
             async move { p.run(interval, s).await }
         });
+        // Not waited for at shutdown: a purge is one transaction per batch, and an interrupted
+        // one is finished by the next start.
+        let purge_task = tokio::spawn(crate::forward::run_purges(
+            gw.store.clone(),
+            config.retention,
+            Some(std::sync::Arc::clone(&gw.metrics)),
+            crate::forward::PURGE_INTERVAL,
+            stopped(stop_rx.clone()),
+        ));
         let signal = super::signals::stop_requested(&log).await;
         let grace = Duration::from_secs(config.shutdown_grace_secs);
         log(&format!(
@@ -133,6 +143,7 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             grace.as_secs()
         ));
         let _ = stop_tx.send(true);
+        purge_task.abort();
         let drained = async {
             let _ = poll_task.await;
             let _ = fwd_task.await;

@@ -512,8 +512,11 @@ pub struct SubmissionView {
     pub acked_at: Option<Timestamp>,
     /// The acknowledgement SET sent, if recorded.
     pub ack_set: Option<String>,
-    /// The envelope.
+    /// The envelope (`None` for rejections and once purged).
     pub envelope: Option<String>,
+    /// When the payload was purged under the retention ([`super::Retention`]); the evidence
+    /// stays.
+    pub purged_at: Option<Timestamp>,
     /// The evidence, once stored.
     pub evidence: Option<Evidence>,
     /// The attachments.
@@ -602,6 +605,7 @@ pub(crate) struct ViewRow {
     pub(crate) case_id: Option<String>,
     pub(crate) destination_id: Option<String>,
     pub(crate) message_type: Option<String>,
+    pub(crate) purged_at: Option<i64>,
 }
 
 /// The columns of an evidence row.
@@ -649,6 +653,7 @@ impl ViewRow {
             acked_at: self.acked_at.map(Timestamp),
             ack_set: self.ack_set,
             envelope: self.envelope,
+            purged_at: self.purged_at.map(Timestamp),
             evidence,
             attachments,
             jobs,
