@@ -971,6 +971,34 @@ mod tests {
     }
 
     #[test]
+    fn store_password_file_and_retention_are_read() {
+        let c = GatewayConfig::embedded_default();
+        assert_eq!(c.retention.payload_days, 30, "the default");
+        assert_eq!(c.store_password_file, None);
+        let text = r#"
+            [store]
+            address = "postgres://gw@db.example/poststelle"
+            password_file = "secrets/pg-password"
+            [retention]
+            payload_days = 0
+        "#;
+        let c = GatewayConfig::from_toml(text, Path::new("/etc/poststelle")).expect("valid");
+        assert_eq!(
+            c.store_password_file.as_deref(),
+            Some(Path::new("/etc/poststelle/secrets/pg-password")),
+            "relative to the configuration file"
+        );
+        assert_eq!(c.retention.payload_days, 0, "0 keeps payloads forever");
+        let errors =
+            GatewayConfig::from_toml("[retention]\npayload_days = 40000\n", Path::new("."))
+                .expect_err("too long");
+        assert!(errors[0].contains("retention.payload_days"), "{errors:?}");
+        assert!(
+            GatewayConfig::from_toml("[retention]\npayload_day = 3\n", Path::new(".")).is_err()
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let errors = GatewayConfig::from_toml("[store]\nadress = \"x\"\n", Path::new("."))
             .expect_err("typo");

@@ -58,3 +58,102 @@ pub async fn run_purges<S: Store>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AckPolicy, Decision, Evidence, NewSubmission, SqliteStore};
+
+    #[tokio::test]
+    async fn purges_at_start_counts_and_stops_on_shutdown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path().join("s.db"))
+            .await
+            .expect("open");
+        let now = Timestamp::now();
+        let long_ago = Timestamp(now.0 - 40 * 86_400_000);
+        store
+            .store_submission(
+                NewSubmission {
+                    submission_id: "sub-old".to_owned(),
+                    case_id: None,
+                    destination_id: "dest".to_owned(),
+                    message_type: None,
+                    envelope: Some("{}".to_owned()),
+                    decision: Decision::Accepted,
+                    ack_policy: AckPolicy::AfterStore,
+                    evidence: Evidence {
+                        submit_set: "a.b.c".to_owned(),
+                        auth_tags: None,
+                        hashes: vec![],
+                        received_at: long_ago,
+                        decided_at: long_ago,
+                    },
+                    attachments: vec![],
+                    upstreams: vec!["fv".to_owned()],
+                },
+                long_ago,
+            )
+            .await
+            .expect("store");
+        store
+            .mark_acknowledged("sub-old", long_ago, None)
+            .await
+            .expect("ack");
+        let job = store
+            .claim_jobs("w", long_ago, Duration::from_secs(30), 1)
+            .await
+            .expect("claim");
+        store
+            .complete_job(job[0].job_id, long_ago)
+            .await
+            .expect("complete");
+        let metrics = Arc::new(Metrics::new());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(run_purges(
+            store.clone(),
+            Retention::default(),
+            Some(Arc::clone(&metrics)),
+            Duration::from_secs(3600),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        // The first run is at start.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while metrics
+                .render(None)
+                .contains("poststelle_purged_submissions_total 0")
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("purged at start");
+        assert!(
+            metrics
+                .render(None)
+                .contains("poststelle_purged_submissions_total 1\n")
+        );
+        let view = store
+            .submission("sub-old")
+            .await
+            .expect("view")
+            .expect("row");
+        assert!(view.purged_at.is_some() && view.envelope.is_none());
+        let _ = stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("stops on shutdown")
+            .expect("no panic");
+        // Kept forever: returns at once, purging nothing.
+        run_purges(
+            store,
+            Retention { payload_days: 0 },
+            None,
+            Duration::from_secs(1),
+            std::future::pending(),
+        )
+        .await;
+    }
+}

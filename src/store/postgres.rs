@@ -875,3 +875,44 @@ impl super::Store for PgStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr3t-from-a-file";
+
+    fn password() -> StorePassword {
+        StorePassword::resolve("postgres://gw@db/x", None, Some(SECRET))
+            .expect("resolves")
+            .expect("some")
+    }
+
+    #[test]
+    fn the_password_goes_into_the_connection_config_only() {
+        let pw = password();
+        let c = config("postgres://gw@db.example:5432/poststelle", Some(&pw)).expect("config");
+        assert_eq!(c.get_password(), Some(SECRET.as_bytes()));
+        assert_eq!(c.get_user(), Some("gw"));
+        let c = config("postgres://gw@db.example/poststelle", None).expect("config");
+        assert_eq!(c.get_password(), None);
+    }
+
+    #[tokio::test]
+    async fn connection_errors_and_debug_never_show_it() {
+        let pw = password();
+        // Nothing listens on port 1: the connection fails.
+        let err = PgStore::connect_with("postgres://gw@127.0.0.1:1/x", None, Some(&pw))
+            .await
+            .expect_err("refused");
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert!(!text.contains(SECRET), "{text}");
+        }
+        let err =
+            PgStore::connect_existing("postgres://gw@127.0.0.1:1/x", Access::ReadOnly, Some(&pw))
+                .await
+                .expect_err("refused");
+        assert!(!format!("{err} {err:?}").contains(SECRET));
+        assert!(!format!("{pw:?}").contains(SECRET));
+    }
+}
