@@ -26,7 +26,7 @@ use crate::server::{
     AdminToken, CallbackNotice, CallbackSink, Callbacks, Handlers, Metrics, Server, ServerConfig,
     ServerHandle, SinkFull,
 };
-use crate::store::{AckPolicy, AnyStore, PASSWORD_ENV, StorePassword};
+use crate::store::{AckPolicy, AnyStore, StorePassword};
 use crate::xoev::catalog::Catalog;
 use crate::xoev::pack::{PackSources, discover};
 use crate::xoev::pack_files::PackLimits;
@@ -280,13 +280,7 @@ pub(crate) struct Gateway {
 pub(crate) fn store_password(
     config: &GatewayConfig,
 ) -> Result<Option<StorePassword>, (u8, Vec<String>)> {
-    let env = std::env::var_os(PASSWORD_ENV);
-    let env = match env.as_ref().map(|v| v.to_str()) {
-        None => None,
-        Some(Some(v)) => Some(v),
-        Some(None) => return Err((64, vec![format!("{PASSWORD_ENV} is not UTF-8")])),
-    };
-    StorePassword::resolve(&config.store, config.store_password_file.as_deref(), env)
+    StorePassword::from_config_or_env(&config.store, config.store_password_file.as_deref())
         .map_err(|e| (64, vec![e]))
 }
 

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::store::{
-    Access, AnyStore, Decision, JobFilter, JobState, JobSummary, PASSWORD_ENV, Redrive, Retention,
-    Store, StoreError, StorePassword, Timestamp,
+    Access, AnyStore, Decision, JobFilter, JobState, JobSummary, Redrive, Retention, Store,
+    StoreError, StorePassword, Timestamp,
 };
 
 /// Arguments of `poststelle queue`.
@@ -110,9 +110,8 @@ pub(crate) fn run(args: QueueArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let env = std::env::var(PASSWORD_ENV).ok();
     let password =
-        match StorePassword::resolve(&args.store, args.password_file.as_deref(), env.as_deref()) {
+        match StorePassword::from_config_or_env(&args.store, args.password_file.as_deref()) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("poststelle queue: {e}");
@@ -307,13 +306,12 @@ async fn purge(
     out: &mut dyn Write,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now();
+    // `--older-than` is at least 1 (clap), so there is always a cutoff.
     let before = Retention {
         payload_days: older_than,
     }
     .delivered_before(now)
-    .ok_or(StoreError::Corrupt {
-        what: "retention of 0 days",
-    })?;
+    .unwrap_or(now);
     let report = store.purge_payloads(before, now, dry_run).await?;
     let io_err = |e| StoreError::io("<stdout>", e);
     for id in &report.submission_ids {

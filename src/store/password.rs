@@ -88,6 +88,22 @@ impl StorePassword {
             (_, None, None) => Ok(None),
         }
     }
+
+    /// [`StorePassword::resolve`] with the value of [`PASSWORD_ENV`] from this process's
+    /// environment (unset or empty: none).
+    ///
+    /// # Errors
+    /// As [`StorePassword::resolve`]; also a variable that is not UTF-8.
+    pub fn from_config_or_env(address: &str, file: Option<&Path>) -> Result<Option<Self>, String> {
+        let env = match std::env::var(PASSWORD_ENV) {
+            Ok(v) => Some(Zeroizing::new(v)),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(format!("{PASSWORD_ENV} is not UTF-8"));
+            }
+        };
+        Self::resolve(address, file, env.as_deref().map(String::as_str))
+    }
 }
 
 /// Whether a `postgres://` address carries a password (user info or a `password=`
