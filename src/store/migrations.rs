@@ -171,6 +171,7 @@ CREATE TABLE callbacks_seen (
         backfill: Backfill::None,
         sql: "
 ALTER TABLE submissions ADD COLUMN purged_at INTEGER;
+CREATE INDEX attachments_sha256 ON attachments (sha256);
 ",
     },
 ];

@@ -17,8 +17,9 @@
 //! **Commit points.** One transaction per batch marks the rows purged, drops the envelope and
 //! file names and (PostgreSQL) deletes the chunks. SQLite removes blob files after that commit,
 //! under the connection lock, only those no unpurged attachment row refers to (content is
-//! shared by address); a crash between commit and removal leaves files that the next purge run
-//! removes, because it looks for every blob of purged submissions that is still present. A
+//! shared by address); a crash between commit and removal leaves files that the first purge
+//! after the restart removes: it looks at the blobs of every purged submission, later runs only
+//! at their own (so a run costs what it purges, not the whole history). A
 //! store that wrote a blob and finds it gone before its commit fails (and is retried), so a
 //! committed row still always refers to complete content.
 //!

@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -35,6 +36,9 @@ struct Inner {
     blobs: BlobDir,
     lock_path: PathBuf,
     poller: Mutex<Option<File>>,
+    /// Whether this instance's purges looked for blob files an interrupted purge left
+    /// (the first purge after opening does; later ones only look at their own submissions).
+    purge_swept: AtomicBool,
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -80,6 +84,7 @@ impl SqliteStore {
                 blobs,
                 lock_path: PathBuf::from(lock_path),
                 poller: Mutex::new(None),
+                purge_swept: AtomicBool::new(false),
             }),
         })
     }
@@ -133,6 +138,7 @@ impl SqliteStore {
                 blobs: BlobDir::existing(PathBuf::from(blob_root)),
                 lock_path: PathBuf::from(lock_path),
                 poller: Mutex::new(None),
+                purge_swept: AtomicBool::new(false),
             }),
         })
     }
@@ -656,6 +662,13 @@ impl super::Store for SqliteStore {
         now: Timestamp,
         dry_run: bool,
     ) -> Result<PurgeReport> {
+        // Files of submissions purged now; the first run of this instance also those of every
+        // earlier purge, in case one was interrupted between its commit and the removal.
+        let purged_since = if dry_run || self.inner.purge_swept.swap(true, Ordering::SeqCst) {
+            now.0
+        } else {
+            i64::MIN
+        };
         self.run(move |conn, blobs| {
             let mut report = PurgeReport::default();
             if dry_run {
@@ -676,11 +689,10 @@ impl super::Store for SqliteStore {
                     break;
                 }
             }
-            // After the commit, still under the connection lock (see `retention.rs`); also
-            // whatever an interrupted earlier run left.
+            // After the commit, still under the connection lock (see `retention.rs`).
             let orphans: Vec<String> = {
                 let mut stmt = conn.prepare(BLOBS_OF_PURGED_ONLY)?;
-                let rows = stmt.query_map([], |r| r.get(0))?;
+                let rows = stmt.query_map([purged_since], |r| r.get(0))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
             for sha256 in orphans {
@@ -722,9 +734,10 @@ impl super::Store for SqliteStore {
     }
 }
 
-/// Content hashes only purged submissions refer to: their blob files may go.
+/// Content hashes of submissions purged at or after `?1` that no unpurged submission refers
+/// to: their blob files may go.
 const BLOBS_OF_PURGED_ONLY: &str = "SELECT DISTINCT a.sha256 FROM attachments a \
-     JOIN submissions s ON s.submission_id = a.submission_id WHERE s.purged_at IS NOT NULL \
+     JOIN submissions s ON s.submission_id = a.submission_id WHERE s.purged_at >= ?1 \
      AND NOT EXISTS (SELECT 1 FROM attachments b JOIN submissions t \
         ON t.submission_id = b.submission_id WHERE b.sha256 = a.sha256 AND t.purged_at IS NULL)";
 
@@ -783,6 +796,60 @@ fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A purge interrupted between its commit and the removal of the files (simulated: the
+    /// row is marked purged behind the store's back) leaves files the first purge after the
+    /// restart removes.
+    #[tokio::test]
+    async fn files_an_interrupted_purge_left_are_removed_after_a_restart() {
+        use crate::store::{
+            AckPolicy, BlobSource, Decision, Evidence, NewAttachment, NewSubmission, Store,
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let s = SqliteStore::open(&path).await.expect("open");
+        let t = Timestamp(1_800_000_000_000);
+        s.store_submission(
+            NewSubmission {
+                submission_id: "sub-1".to_owned(),
+                case_id: None,
+                destination_id: "dest".to_owned(),
+                message_type: None,
+                envelope: Some("{}".to_owned()),
+                decision: Decision::Accepted,
+                ack_policy: AckPolicy::AfterStore,
+                evidence: Evidence {
+                    submit_set: String::new(),
+                    auth_tags: None,
+                    hashes: vec![],
+                    received_at: t,
+                    decided_at: t,
+                },
+                attachments: vec![NewAttachment {
+                    attachment_id: "a".to_owned(),
+                    filename: None,
+                    media_type: "application/pdf".to_owned(),
+                    content: BlobSource::Reader(Box::new(std::io::Cursor::new(b"pdf".to_vec()))),
+                }],
+                upstreams: vec![],
+            },
+            t,
+        )
+        .await
+        .expect("store");
+        let blob = s.inner.blobs.path(&crate::store::blob::hex(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"pdf").as_ref(),
+        ));
+        assert!(blob.is_file());
+        drop(s);
+        Connection::open(&path)
+            .and_then(|c| c.execute("UPDATE submissions SET purged_at = 5, envelope = NULL", []))
+            .expect("mark purged");
+        let s = SqliteStore::open(&path).await.expect("reopen");
+        let report = s.purge_payloads(t, t, false).await.expect("purge");
+        assert_eq!((report.submission_ids.len(), report.files_removed), (0, 1));
+        assert!(!blob.exists());
+    }
 
     #[tokio::test]
     async fn refuses_a_schema_from_a_newer_version() {
