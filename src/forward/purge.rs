@@ -62,7 +62,7 @@ pub async fn run_purges<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AckPolicy, Decision, Evidence, NewSubmission, SqliteStore};
+    use crate::store::{NewSubmission, SqliteStore};
 
     #[tokio::test]
     async fn purges_at_start_counts_and_stops_on_shutdown() {
@@ -74,24 +74,7 @@ mod tests {
         let long_ago = Timestamp(now.0 - 40 * 86_400_000);
         store
             .store_submission(
-                NewSubmission {
-                    submission_id: "sub-old".to_owned(),
-                    case_id: None,
-                    destination_id: "dest".to_owned(),
-                    message_type: None,
-                    envelope: Some("{}".to_owned()),
-                    decision: Decision::Accepted,
-                    ack_policy: AckPolicy::AfterStore,
-                    evidence: Evidence {
-                        submit_set: "a.b.c".to_owned(),
-                        auth_tags: None,
-                        hashes: vec![],
-                        received_at: long_ago,
-                        decided_at: long_ago,
-                    },
-                    attachments: vec![],
-                    upstreams: vec!["fv".to_owned()],
-                },
+                NewSubmission::accepted_for_tests("sub-old", &["fv"], vec![], long_ago),
                 long_ago,
             )
             .await

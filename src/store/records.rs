@@ -284,6 +284,37 @@ pub struct NewSubmission {
     pub upstreams: Vec<String>,
 }
 
+#[cfg(test)]
+impl NewSubmission {
+    /// An accepted submission for unit tests: envelope `{}`, no tags or SET, received and
+    /// decided at `at`.
+    pub(crate) fn accepted_for_tests(
+        id: &str,
+        upstreams: &[&str],
+        attachments: Vec<NewAttachment>,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            submission_id: id.to_owned(),
+            case_id: None,
+            destination_id: "dest".to_owned(),
+            message_type: None,
+            envelope: Some("{}".to_owned()),
+            decision: Decision::Accepted,
+            ack_policy: AckPolicy::AfterStore,
+            evidence: Evidence {
+                submit_set: String::new(),
+                auth_tags: None,
+                hashes: vec![],
+                received_at: at,
+                decided_at: at,
+            },
+            attachments,
+            upstreams: upstreams.iter().map(|&u| u.to_owned()).collect(),
+        }
+    }
+}
+
 /// Result of [`crate::store::Store::record_seen`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seen {

@@ -802,37 +802,23 @@ mod tests {
     /// restart removes.
     #[tokio::test]
     async fn files_an_interrupted_purge_left_are_removed_after_a_restart() {
-        use crate::store::{
-            AckPolicy, BlobSource, Decision, Evidence, NewAttachment, NewSubmission, Store,
-        };
+        use crate::store::{BlobSource, NewAttachment, NewSubmission, Store};
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.db");
         let s = SqliteStore::open(&path).await.expect("open");
         let t = Timestamp(1_800_000_000_000);
         s.store_submission(
-            NewSubmission {
-                submission_id: "sub-1".to_owned(),
-                case_id: None,
-                destination_id: "dest".to_owned(),
-                message_type: None,
-                envelope: Some("{}".to_owned()),
-                decision: Decision::Accepted,
-                ack_policy: AckPolicy::AfterStore,
-                evidence: Evidence {
-                    submit_set: String::new(),
-                    auth_tags: None,
-                    hashes: vec![],
-                    received_at: t,
-                    decided_at: t,
-                },
-                attachments: vec![NewAttachment {
+            NewSubmission::accepted_for_tests(
+                "sub-1",
+                &[],
+                vec![NewAttachment {
                     attachment_id: "a".to_owned(),
                     filename: None,
                     media_type: "application/pdf".to_owned(),
                     content: BlobSource::Reader(Box::new(std::io::Cursor::new(b"pdf".to_vec()))),
                 }],
-                upstreams: vec![],
-            },
+                t,
+            ),
             t,
         )
         .await
