@@ -3,11 +3,12 @@
 //! callback server. The commands decide what to do with the assembled [`Gateway`] (run until
 //! a signal, or one demonstration round).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::config::gateway::{DeliverySource, GatewayConfig, UpstreamSettings};
+use crate::error::CliError;
 use crate::fitconnect::callback::CallbackSecret;
 use crate::fitconnect::captured::ApiProfile;
 use crate::fitconnect::client::{Client, ClientConfig, Credentials};
@@ -15,13 +16,13 @@ use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::metadata::MetadataValidator;
 use crate::fitconnect::set::StaticKeys;
 use crate::forward::{
-    FileDropUpstream, ForwardPolicy, Forwarder, HttpUpstream, Pattern, Route, RouteKey, RouteMatch,
-    RouteTable, UpstreamSpec,
+    ForwardPolicy, Forwarder, Pattern, Route, RouteKey, RouteMatch, RouteTable, UpstreamSpec,
+    check_upstream,
 };
 use crate::jose::{DecryptionKey, Jwk, KeyRing, SigningKey};
 use crate::pipeline::spool::prepare_spool_dir;
-use crate::pipeline::{ClientDelivery, GrammarCache, Pipeline, PipelineSettings};
-use crate::sandbox::SandboxConfig;
+use crate::pipeline::{ClientDelivery, Counts, GrammarCache, Pipeline, PipelineSettings};
+use crate::sandbox::{ClientRole, SandboxConfig};
 use crate::server::{
     AdminToken, CallbackNotice, CallbackSink, Callbacks, Handlers, Metrics, Server, ServerConfig,
     ServerHandle, SinkFull,
@@ -103,10 +104,14 @@ fn keys_from(
     Some((ring, signing))
 }
 
-/// Resolves the delivery service, the destination and its keys.
-pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<String>> {
+/// Resolves the delivery service, the destinations and their keys: every destination of the
+/// sandbox's `sandbox.toml` (each with the subscriber client linked to it), or every
+/// `[[destination]]` (each with its own subscriber client or `[delivery_service]`'s). Every
+/// problem is reported.
+pub(crate) fn destinations(config: &GatewayConfig) -> Result<Vec<Destination>, Vec<String>> {
     let mut errors = Vec::new();
-    let resolved = match &config.delivery {
+    let mut resolved = Vec::new();
+    match &config.delivery {
         DeliverySource::Sandbox { dir, url } => {
             let path = dir.join("sandbox.toml");
             let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -117,42 +122,51 @@ pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<Str
             })?;
             let sandbox = SandboxConfig::from_toml(&text)
                 .map_err(|e| vec![format!("{}: {e}", path.display())])?;
-            let d = sandbox
-                .destinations
-                .first()
-                .ok_or_else(|| vec![format!("{}: no destination", path.display())])?;
-            let subscriber = sandbox
-                .clients
-                .iter()
-                .find(|c| c.destinations.contains(&d.id))
-                .ok_or_else(|| vec![format!("{}: no subscriber client", path.display())])?;
-            let keys = dir.join("keys").join(&d.id);
-            let enc = d
-                .encryption_key
-                .clone()
-                .unwrap_or_else(|| keys.join("encryption.private.jwk.json"));
-            let sig = d
-                .signing_key
-                .clone()
-                .unwrap_or_else(|| keys.join("signing.private.jwk.json"));
-            let client = Client::new(
-                ClientConfig::sandbox(url, ApiProfile::V1),
-                Credentials::new(&subscriber.id, &subscriber.secret),
-            );
-            let policy = DestinationPolicy {
-                id: d.id.clone(),
-                services: d.services.clone(),
-                reply_channels: Vec::new(),
-            };
-            let secret = d.callback_secret.as_ref().and_then(|s| {
-                callback_secret(
-                    s.as_bytes(),
-                    &format!("{}: destination {} callback_secret", path.display(), d.id),
-                    &mut errors,
-                )
-            });
-            keys_from(&[enc], &sig, &mut errors)
-                .map(|(ring, signing)| (policy, ring, signing, secret, client))
+            if sandbox.destinations.is_empty() {
+                return Err(vec![format!("{}: no destination", path.display())]);
+            }
+            for d in &sandbox.destinations {
+                let Some(subscriber) = sandbox
+                    .clients
+                    .iter()
+                    .find(|c| c.role == ClientRole::Subscriber && c.destinations.contains(&d.id))
+                else {
+                    errors.push(format!(
+                        "{}: no subscriber client for destination {}",
+                        path.display(),
+                        d.id
+                    ));
+                    continue;
+                };
+                let keys = dir.join("keys").join(&d.id);
+                let enc = d
+                    .encryption_key
+                    .clone()
+                    .unwrap_or_else(|| keys.join("encryption.private.jwk.json"));
+                let sig = d
+                    .signing_key
+                    .clone()
+                    .unwrap_or_else(|| keys.join("signing.private.jwk.json"));
+                let client = Client::new(
+                    ClientConfig::sandbox(url, ApiProfile::V1),
+                    Credentials::new(&subscriber.id, &subscriber.secret),
+                );
+                let policy = DestinationPolicy {
+                    id: d.id.clone(),
+                    services: d.services.clone(),
+                    reply_channels: Vec::new(),
+                };
+                let secret = d.callback_secret.as_ref().and_then(|s| {
+                    callback_secret(
+                        s.as_bytes(),
+                        &format!("{}: destination {} callback_secret", path.display(), d.id),
+                        &mut errors,
+                    )
+                });
+                if let Some((ring, signing)) = keys_from(&[enc], &sig, &mut errors) {
+                    resolved.push((policy, ring, signing, secret, client));
+                }
+            }
         }
         DeliverySource::Remote {
             preset,
@@ -190,47 +204,67 @@ pub(crate) fn destination(config: &GatewayConfig) -> Result<Destination, Vec<Str
                     None => {}
                 }
             }
-            let secret = read_secret(client_secret_file, &mut errors);
-            let d = config.destination.as_ref().ok_or_else(|| {
-                vec!["[destination] is required with a remote delivery service".to_owned()]
-            })?;
-            let callback_secret = d.callback_secret_file.as_ref().and_then(|p| {
-                let text = read_secret(p, &mut errors)?;
-                callback_secret(text.as_bytes(), &p.display().to_string(), &mut errors)
-            });
-            let keys = keys_from(&d.encryption_keys, &d.signing_key, &mut errors);
-            match (cc, secret, keys) {
-                (Some(cc), Some(secret), Some((ring, signing))) => Some((
-                    DestinationPolicy {
-                        id: d.id.clone(),
-                        services: d.services.clone(),
-                        reply_channels: d.reply_channels.clone(),
-                    },
-                    ring,
-                    signing,
-                    callback_secret,
-                    Client::new(cc, Credentials::new(client_id, secret.trim())),
-                )),
-                _ => None,
+            if config.destinations.is_empty() {
+                return Err(vec![
+                    "[destination] is required with a remote delivery service".to_owned(),
+                ]);
+            }
+            // The shared client secret is read once (and only when a destination uses it).
+            let shared_secret = config
+                .destinations
+                .iter()
+                .any(|d| d.client.is_none())
+                .then(|| read_secret(client_secret_file, &mut errors))
+                .flatten();
+            for d in &config.destinations {
+                let credentials = match &d.client {
+                    Some((id, file)) => read_secret(file, &mut errors)
+                        .map(|secret| Credentials::new(id, secret.trim())),
+                    None => shared_secret
+                        .as_ref()
+                        .map(|secret| Credentials::new(client_id, secret.trim())),
+                };
+                let callback_secret = d.callback_secret_file.as_ref().and_then(|p| {
+                    let text = read_secret(p, &mut errors)?;
+                    callback_secret(text.as_bytes(), &p.display().to_string(), &mut errors)
+                });
+                let keys = keys_from(&d.encryption_keys, &d.signing_key, &mut errors);
+                if let (Some(cc), Some(credentials), Some((ring, signing))) =
+                    (cc.clone(), credentials, keys)
+                {
+                    resolved.push((
+                        DestinationPolicy {
+                            id: d.id.clone(),
+                            services: d.services.clone(),
+                            reply_channels: d.reply_channels.clone(),
+                        },
+                        ring,
+                        signing,
+                        callback_secret,
+                        Client::new(cc, credentials),
+                    ));
+                }
             }
         }
-    };
-    match resolved {
-        Some((policy, decryption, signing, callback_secret, Ok(client))) if errors.is_empty() => {
-            Ok(Destination {
+    }
+    let mut out = Vec::new();
+    for (policy, decryption, signing, callback_secret, client) in resolved {
+        match client {
+            Ok(client) => out.push(Destination {
                 id: policy.id.clone(),
                 policy,
                 decryption,
                 signing,
                 callback_secret,
                 client,
-            })
+            }),
+            Err(e) => errors.push(format!("delivery service client: {e}")),
         }
-        Some((.., Err(e))) => {
-            errors.push(format!("delivery service client: {e}"));
-            Err(errors)
-        }
-        _ => Err(errors),
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
     }
 }
 
@@ -239,14 +273,7 @@ pub(crate) fn route_table(config: &GatewayConfig) -> Result<RouteTable, Vec<Stri
     let upstreams = config
         .upstreams
         .iter()
-        .map(|u| match u {
-            UpstreamSettings::FileDrop { name, dir } => {
-                UpstreamSpec::file_drop(name.clone(), FileDropUpstream::new(dir.clone()))
-            }
-            UpstreamSettings::Http { name, url } => {
-                UpstreamSpec::http(name.clone(), HttpUpstream::new(url.clone()))
-            }
-        })
+        .map(UpstreamSpec::configured)
         .collect();
     let routes = config
         .routes
@@ -264,9 +291,91 @@ pub(crate) fn route_table(config: &GatewayConfig) -> Result<RouteTable, Vec<Stri
         .map_err(|errs| errs.iter().map(ToString::to_string).collect())
 }
 
+/// The TLS material of the configuration, loaded and checked as the start loads it: the main
+/// listener's certificate and key, and each HTTP(S) upstream's client certificate, trust roots
+/// and URL. Every problem at once (exit 64), before anything is opened; shared by `serve` and
+/// `serve --check`.
+pub(crate) fn check_tls(config: &GatewayConfig) -> Result<(), Vec<String>> {
+    let mut errors = Vec::new();
+    if let Some(files) = &config.tls
+        && let Err(problems) = crate::http::Identity::load(files)
+    {
+        errors.extend(problems.iter().map(|e| format!("server TLS: {e}")));
+    }
+    for u in &config.upstreams {
+        if let Err(e) = check_upstream(&UpstreamSpec::configured(u)) {
+            errors.push(e.to_string());
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Logs how each listener and upstream is reached: TLS on or off, and for HTTPS upstreams
+/// whether a client certificate (mTLS) or a CA file of their own is used. File names only,
+/// never their content.
+pub(crate) fn log_transport(config: &GatewayConfig, main: std::net::SocketAddr) {
+    match &config.tls {
+        Some(files) => tracing::info!(
+            listener = "main",
+            addr = %main,
+            tls = true,
+            "main listener on {main}: TLS on (certificate {})",
+            files.cert_chain_pem.display()
+        ),
+        None => tracing::info!(
+            listener = "main",
+            addr = %main,
+            tls = false,
+            "main listener on {main}: TLS off (plain HTTP; put a TLS-terminating proxy in front or set [server] tls_cert/tls_key)"
+        ),
+    }
+    if let Some(probe) = config.probe_listen {
+        tracing::info!(
+            listener = "probe",
+            addr = %probe,
+            tls = false,
+            "probe listener on {probe}: TLS off (plain HTTP by design: probes only, no personal data)"
+        );
+    }
+    for u in &config.upstreams {
+        match u {
+            UpstreamSettings::FileDrop { name, dir } => tracing::info!(
+                upstream = %name,
+                kind = "file_drop",
+                "upstream {name}: file drop {}",
+                dir.display()
+            ),
+            UpstreamSettings::Http { name, url, options } => {
+                let tls = url
+                    .get(..8)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+                let mtls = options.client_identity.is_some();
+                let custom_ca = options.ca_file.is_some();
+                tracing::info!(
+                    upstream = %name,
+                    kind = "http",
+                    tls,
+                    mtls,
+                    custom_ca,
+                    attachments = options.attachments.unwrap_or(true),
+                    "upstream {name}: TLS {}, client certificate (mTLS) {}, trust roots {}",
+                    if tls { "on" } else { "off" },
+                    if mtls { "yes" } else { "no" },
+                    if custom_ca { "built-in + ca_file" } else { "built-in" },
+                );
+            }
+        }
+    }
+}
+
 /// The running gateway's parts.
 pub(crate) struct Gateway {
-    pub(crate) pipeline: Pipeline<AnyStore, ClientDelivery>,
+    /// One pipeline per destination, sharing store, budget, grammars and metrics.
+    pub(crate) pipelines: Vec<Pipeline<AnyStore, ClientDelivery>>,
     pub(crate) forwarder: Forwarder<AnyStore>,
     pub(crate) server: ServerHandle,
     pub(crate) metrics: Arc<Metrics>,
@@ -275,20 +384,38 @@ pub(crate) struct Gateway {
 }
 
 /// The PostgreSQL password from `[store] password_file` or `$POSTSTELLE_STORE_PASSWORD`
-/// (one source; [`StorePassword::resolve`]); an error is a configuration error (exit 64),
+/// (one source; [`StorePassword::resolve`]); an error is a configuration problem (exit 64),
 /// named by path or variable, never by value.
-pub(crate) fn store_password(
-    config: &GatewayConfig,
-) -> Result<Option<StorePassword>, (u8, Vec<String>)> {
+pub(crate) fn store_password(config: &GatewayConfig) -> Result<Option<StorePassword>, String> {
     StorePassword::from_config_or_env(&config.store, config.store_password_file.as_deref())
-        .map_err(|e| (64, vec![e]))
 }
 
-struct Sink(tokio::sync::mpsc::Sender<Vec<String>>);
+impl Gateway {
+    /// The counters of all destinations' pipelines together.
+    pub(crate) fn counts(&self) -> Counts {
+        self.pipelines
+            .iter()
+            .map(Pipeline::counts)
+            .fold(Counts::default(), |a, b| Counts {
+                accepted: a.accepted + b.accepted,
+                rejected: a.rejected + b.rejected,
+                acknowledged: a.acknowledged + b.acknowledged,
+                errors: a.errors + b.errors,
+                deferred: a.deferred + b.deferred,
+            })
+    }
+}
+
+/// Callback notices go to the pipeline of the destination they are addressed to.
+struct Sink(HashMap<String, tokio::sync::mpsc::Sender<Vec<String>>>);
 
 impl CallbackSink for Sink {
     fn notify(&self, notice: CallbackNotice) -> Result<(), SinkFull> {
-        self.0.try_send(notice.submission_ids).map_err(|_| SinkFull)
+        // The server accepts callbacks only for configured destinations (their secrets).
+        match self.0.get(&notice.destination_id) {
+            Some(tx) => tx.try_send(notice.submission_ids).map_err(|_| SinkFull),
+            None => Ok(()),
+        }
     }
 }
 
@@ -299,7 +426,7 @@ pub(crate) fn load_packs(
     config: &GatewayConfig,
     packs: &PackSources,
     log: &dyn Fn(&str),
-) -> Result<Registry<'static>, (u8, Vec<String>)> {
+) -> Result<Registry<'static>, CliError> {
     let (registry, broken) = discover(Catalog::embedded(), packs, &PackLimits::default());
     let registry = registry.with_json_pass_through(config.pass_through_json.clone());
     for (dir, err) in broken {
@@ -317,13 +444,10 @@ pub(crate) fn load_packs(
     // Without a pack every valid application would be rejected as unsupported-schema while
     // the gateway looked healthy: refuse to start instead.
     if registry.packs().is_empty() && registry.json_packs().is_empty() {
-        return Err((
-            64,
-            vec![format!(
-                "no schema pack is loaded from {} (nor a development fallback): install one with `poststelle schemas install`, or set [schemas] packs_dir (relative to the configuration file) or $POSTSTELLE_PACKS",
-                packs.packs_dir.display()
-            )],
-        ));
+        return Err(CliError::ConfigProblems(vec![format!(
+            "no schema pack is loaded from {} (nor a development fallback): install one with `poststelle schemas install`, or set [schemas] packs_dir (relative to the configuration file) or $POSTSTELLE_PACKS",
+            packs.packs_dir.display()
+        )]));
     }
     Ok(registry)
 }
@@ -332,94 +456,127 @@ pub(crate) fn load_packs(
 /// schema packs come from `packs`.
 pub(crate) async fn assemble(
     config: &GatewayConfig,
-    dest: Destination,
+    destinations: Vec<Destination>,
     packs: &PackSources,
     log: &dyn Fn(&str),
-) -> Result<Gateway, (u8, Vec<String>)> {
-    let table = Arc::new(route_table(config).map_err(|e| (64, e))?);
+) -> Result<Gateway, CliError> {
+    let table = Arc::new(route_table(config).map_err(CliError::ConfigProblems)?);
+    check_tls(config).map_err(CliError::ConfigProblems)?;
     let registry = load_packs(config, packs, log)?;
     if let Some(path) = config.store.strip_prefix("sqlite:")
         && let Some(parent) = Path::new(path).parent()
     {
         crate::private_file::create_dir_all(parent)
-            .map_err(|e| (2, vec![format!("{}: {e}", parent.display())]))?;
+            .map_err(|e| CliError::failed(format_args!("{}: {e}", parent.display())))?;
     }
-    let password = store_password(config)?;
+    let password = store_password(config).map_err(|e| CliError::ConfigProblems(vec![e]))?;
     let store = AnyStore::open_with(&config.store, password.as_ref())
         .await
-        .map_err(|e| (2, vec![format!("store: {e}")]))?;
+        .map_err(|e| CliError::failed(format_args!("store: {e}")))?;
     if config.unconfirmed_metadata_versions {
         log(
             "metadata 2.1.0 is accepted and validated against the project's reconstruction (the official schema was not available; [pipeline] unconfirmed_metadata_versions = false refuses it)",
         );
     }
     prepare_spool_dir(&config.spool_dir).map_err(|e| {
-        (
-            2,
-            vec![format!("spool: {}: {e}", config.spool_dir.display())],
-        )
+        CliError::failed(format_args!("spool: {}: {e}", config.spool_dir.display()))
     })?;
     let metrics = Arc::new(Metrics::new());
     metrics.register_upstreams(config.upstreams.iter().map(UpstreamSettings::name));
-    let router_table = Arc::clone(&table);
-    let destination_id = dest.id.clone();
     // Our own accept/reject SETs of earlier submissions are in the case logs: they verify
-    // with the destination's signing key (the service's keys come with each download).
+    // with the destinations' signing keys (the service's keys come with each download). A
+    // case may hold another configured destination's SETs too.
     let set_keys = StaticKeys {
         delivery_service: Vec::new(),
-        destinations: vec![(
-            dest.id.clone(),
-            dest.signing.kid().to_owned(),
-            dest.signing.public_key().clone(),
-        )],
+        destinations: destinations
+            .iter()
+            .map(|d| {
+                (
+                    d.id.clone(),
+                    d.signing.kid().to_owned(),
+                    d.signing.public_key().clone(),
+                )
+            })
+            .collect(),
     };
-    let settings = PipelineSettings {
-        destination: dest.policy.clone(),
-        decryption: dest.decryption,
-        set_keys,
-        signing: dest.signing,
-        set_payload_schema: dest.client.config().set_payload_schema,
-        metadata: MetadataValidator::with_unconfirmed(config.unconfirmed_metadata_versions),
-        registry,
-        grammars: GrammarCache::default(),
-        limits: config.limits.clone(),
-        ack_policy: if config.after_forward {
-            AckPolicy::AfterForward
-        } else {
-            AckPolicy::AfterStore
-        },
-        router: Arc::new(move |a| {
-            // The service the delivery service asserts (checked against the metadata and the
-            // destination's offers), never the metadata's claim alone.
-            let service = a.service_identifier.as_deref();
-            router_table
-                .route(&RouteKey {
-                    service_identifier: service,
-                    message_type: a.message.as_ref().map(|m| m.message_type.as_str()),
-                    destination_id: Some(&destination_id),
-                })
-                .to_vec()
-        }),
-        concurrency: config.concurrency,
-        metrics: Some(Arc::clone(&metrics)),
-        spool_dir: config.spool_dir.clone(),
-    };
-    let pipeline = Pipeline::new(
-        store.clone(),
-        ClientDelivery {
+    let grammars = GrammarCache::default();
+    let mut pipelines: Vec<Pipeline<AnyStore, ClientDelivery>> = Vec::new();
+    let mut callback_secrets = Vec::new();
+    let mut sinks = HashMap::new();
+    for dest in destinations {
+        let router_table = Arc::clone(&table);
+        let destination_id = dest.id.clone();
+        let settings = PipelineSettings {
+            destination: dest.policy.clone(),
+            decryption: dest.decryption,
+            set_keys: set_keys.clone(),
+            signing: dest.signing,
+            set_payload_schema: dest.client.config().set_payload_schema,
+            metadata: MetadataValidator::with_unconfirmed(config.unconfirmed_metadata_versions),
+            registry: registry.clone(),
+            grammars: grammars.clone(),
+            limits: config.limits.clone(),
+            ack_policy: if config.after_forward {
+                AckPolicy::AfterForward
+            } else {
+                AckPolicy::AfterStore
+            },
+            router: Arc::new(move |a| {
+                // The service the delivery service asserts (checked against the metadata and
+                // the destination's offers), never the metadata's claim alone.
+                let service = a.service_identifier.as_deref();
+                router_table
+                    .route(&RouteKey {
+                        service_identifier: service,
+                        message_type: a.message.as_ref().map(|m| m.message_type.as_str()),
+                        destination_id: Some(&destination_id),
+                    })
+                    .to_vec()
+            }),
+            concurrency: config.concurrency,
+            metrics: Some(Arc::clone(&metrics)),
+            spool_dir: config.spool_dir.clone(),
+        };
+        let delivery = ClientDelivery {
             client: dest.client,
             destination_id: dest.id.clone(),
-        },
-        settings,
-    );
-    let policy = ForwardPolicy {
-        lease: Duration::from_secs(config.forward_lease_secs),
-        concurrency: config.forward_concurrency,
-        spool_dir: config.spool_dir.clone(),
-        ..ForwardPolicy::default()
-    };
-    let forwarder = Forwarder::new(store.clone(), table, policy)
-        .map_err(|e| (64, vec![e.to_string()]))?
+        };
+        // One concurrency and memory budget for all destinations together.
+        let pipeline = match pipelines.first() {
+            None => Pipeline::new(store.clone(), delivery, settings),
+            Some(first) => Pipeline::sharing_budget_of(store.clone(), delivery, settings, first),
+        };
+        log(&format!(
+            "destination {}: {} service(s) offered{}; callbacks {}",
+            dest.id,
+            dest.policy.services.len(),
+            if dest.policy.services.is_empty() {
+                " (any)"
+            } else {
+                ""
+            },
+            if dest.callback_secret.is_some() {
+                "on"
+            } else {
+                "off (polling only)"
+            }
+        ));
+        if let Some(secret) = dest.callback_secret {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<String>>(1024);
+            let p = pipeline.clone();
+            tokio::spawn(async move {
+                while let Some(ids) = rx.recv().await {
+                    p.process_all(ids).await;
+                    p.notify();
+                }
+            });
+            sinks.insert(dest.id.clone(), tx);
+            callback_secrets.push((dest.id, secret));
+        }
+        pipelines.push(pipeline);
+    }
+    let forwarder = Forwarder::new(store.clone(), table, ForwardPolicy::configured(config))
+        .map_err(|e| CliError::ConfigProblems(vec![e.to_string()]))?
         .with_metrics(Arc::clone(&metrics));
     if forwarder.swept_exports() > 0 {
         log(&format!(
@@ -427,21 +584,16 @@ pub(crate) async fn assemble(
             forwarder.swept_exports()
         ));
     }
-    let callbacks = dest.callback_secret.map(|secret| {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<String>>(1024);
-        let p = pipeline.clone();
-        tokio::spawn(async move {
-            while let Some(ids) = rx.recv().await {
-                p.process_all(ids).await;
-                p.notify();
-            }
-        });
-        Callbacks::new(Arc::new(Sink(tx))).destination(dest.id.clone(), secret)
+    let callbacks = (!callback_secrets.is_empty()).then(|| {
+        callback_secrets.into_iter().fold(
+            Callbacks::new(Arc::new(Sink(sinks))),
+            |callbacks, (id, secret)| callbacks.destination(id, secret),
+        )
     });
     let admin_token = match &config.admin_token_file {
         Some(p) => {
             let mut errors = Vec::new();
-            let token = read_secret(p, &mut errors).ok_or((64, errors))?;
+            let token = read_secret(p, &mut errors).ok_or(CliError::ConfigProblems(errors))?;
             Some(AdminToken::new(token.as_str()))
         }
         None => None,
@@ -449,19 +601,20 @@ pub(crate) async fn assemble(
     let handlers = Handlers {
         metrics: Arc::clone(&metrics),
         store: Some(store.clone()),
-        readiness: Some(Arc::new(pipeline.clone())),
+        readiness: Some(Arc::new(pipelines.clone())),
         callbacks,
         admin_token,
     };
     let mut server_config = ServerConfig::new(config.listen);
     server_config.probe_listen = config.probe_listen;
+    server_config.tls.clone_from(&config.tls);
     server_config.http = config.limits.http.clone();
     server_config.limits = config.limits.server.clone();
     let server = Server::start(server_config, handlers)
         .await
-        .map_err(|e| (2, vec![e.to_string()]))?;
+        .map_err(CliError::failed)?;
     Ok(Gateway {
-        pipeline,
+        pipelines,
         forwarder,
         server,
         metrics,

@@ -7,13 +7,12 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
 
 use super::keyfile;
 use crate::config::Limits;
-use crate::error::{CliError, exit};
+use crate::error::{CliError, Verdict};
 use crate::jose::jwe::{CompactJwe, JweError};
 use crate::jose::jwk::{DecryptionKey, Jwk};
 use crate::jose::keyring::KeyRing;
@@ -43,11 +42,11 @@ fn load_key(path: &Path) -> Result<DecryptionKey, CliError> {
     key.map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
 }
 
-/// Runs `decrypt`, returning the exit code.
+/// Runs `decrypt`, returning its verdict.
 ///
 /// # Errors
 /// [`CliError`] for usage and I/O failures (exit 2).
-pub fn execute(args: &DecryptArgs) -> Result<ExitCode, CliError> {
+pub fn execute(args: &DecryptArgs) -> Result<Verdict, CliError> {
     let limits = Limits::default();
     let mut ring = KeyRing::new();
     for path in &args.keys {
@@ -61,7 +60,7 @@ pub fn execute(args: &DecryptArgs) -> Result<ExitCode, CliError> {
             "{}: not a compact JWE (not ASCII text)",
             args.file.display()
         );
-        return Ok(ExitCode::from(exit::INVALID));
+        return Ok(Verdict::Refused);
     };
     let file = args.file.display();
     let result = CompactJwe::parse(text.trim_end(), &limits.jose).and_then(|jwe| {
@@ -82,24 +81,15 @@ pub fn execute(args: &DecryptArgs) -> Result<ExitCode, CliError> {
                 .and_then(|()| out.flush())
                 .map_err(|e| keyfile::io_error(Path::new("<stdout>"), e))?;
             eprintln!("{file}: decrypted {} bytes", plain.bytes().len());
-            Ok(ExitCode::SUCCESS)
+            Ok(Verdict::Done)
         }
         Err(JweError::Decrypt(failure)) if args.verbose => {
             eprintln!("{file}: JWE decryption failed ({:?})", failure.reason());
-            Ok(ExitCode::from(exit::INVALID))
+            Ok(Verdict::Refused)
         }
         Err(e) => {
             eprintln!("{file}: {e}");
-            Ok(ExitCode::from(exit::INVALID))
+            Ok(Verdict::Refused)
         }
     }
-}
-
-/// Runs `decrypt` and maps errors to exit codes.
-#[must_use]
-pub fn run(args: &DecryptArgs) -> ExitCode {
-    execute(args).unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(e.exit_code())
-    })
 }

@@ -5,9 +5,10 @@
 //! own XGewerbeanzeige pack is compiled in too, XBau comes from the installed packs.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
+
+use crate::error::{CliError, Verdict};
 
 use crate::config::gateway::GatewayConfig;
 use crate::fitconnect::captured::ApiProfile;
@@ -215,15 +216,15 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
         dir.join("outbox").display().to_string(),
     );
     let config = GatewayConfig::from_toml(&toml, &dir).map_err(|e| e.join("; "))?;
-    let dest = crate::app::destination(&config).map_err(|e| e.join("; "))?;
+    let dests = crate::app::destinations(&config).map_err(|e| e.join("; "))?;
     let log = |m: &str| println!("      {m}");
     let packs = pack_sources(args, &dir)?;
     // The same discovery the gateway makes: it tells whether the XBau example can be sent.
     let (registry, _) = discover(Catalog::embedded(), &packs, &PackLimits::default());
     let xbau = registry.packs().iter().any(|p| p.id == XBAU_PACK);
-    let gw = crate::app::assemble(&config, dest, &packs, &log)
+    let gw = crate::app::assemble(&config, dests, &packs, &log)
         .await
-        .map_err(|(_, e)| e.join("; "))?;
+        .map_err(|e| e.to_string().replace('\n', "; "))?;
     say(&format!(
         "      gateway server at http://{}",
         gw.server.addr()
@@ -253,7 +254,10 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
     say(
         "[4/5] the gateway polls: download → verify SET and tags → decrypt → validate → store → acknowledge",
     );
-    let outcomes = gw.pipeline.poll_once().await.map_err(|e| e.to_string())?;
+    let mut outcomes = Vec::new();
+    for p in &gw.pipelines {
+        outcomes.extend(p.poll_once().await.map_err(|e| e.to_string())?);
+    }
     for (id, label) in &sent {
         let line = match outcomes.iter().find(|(o, _)| o == id).map(|(_, o)| o) {
             Some(Outcome::Accepted { message, upstreams }) => format!(
@@ -274,7 +278,7 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
         };
         say(&format!("      {label}\n        {id}: {line}"));
     }
-    let c = gw.pipeline.counts();
+    let c = gw.counts();
     say(&format!(
         "      acknowledged at the delivery service: {} (accept/reject SETs posted to the case event logs)",
         c.acknowledged
@@ -305,21 +309,10 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
 }
 
 /// Runs `poststelle demo`.
-pub(crate) fn run(args: &DemoArgs) -> ExitCode {
+pub(crate) fn run(args: &DemoArgs) -> super::CommandResult {
     // Everything this command creates (store, spool, outbox, data dirs) is private.
     crate::private_file::restrict_umask();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("poststelle demo: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(demo(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("poststelle demo: {e}");
-            ExitCode::from(2)
-        }
-    }
+    let runtime = tokio::runtime::Runtime::new().map_err(CliError::failed)?;
+    runtime.block_on(demo(args)).map_err(CliError::failed)?;
+    Ok(Verdict::Done)
 }

@@ -6,7 +6,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use crate::config::Limits;
-use crate::error::exit;
+use crate::error::Verdict;
 use crate::xml::XmlErrorKind;
 use crate::xoev::catalog::Catalog;
 use crate::xoev::pack::{PackSources, discover};
@@ -37,11 +37,12 @@ pub(crate) struct Chosen {
     pub(crate) label: String,
 }
 
-/// Why a document got no schema (or no root), with the exit code that earns.
+/// Why a document got no schema (or no root), with the verdict that earns.
 pub(crate) struct NotChosen {
-    /// [`exit::INVALID`] when the document itself is refused (not well-formed, over a reader
-    /// limit), [`exit::FAILED`] when it cannot be judged (unreadable, unsupported).
-    pub(crate) code: u8,
+    /// [`Verdict::Refused`] when the document itself is refused (not well-formed, over a
+    /// reader limit), [`Verdict::Undecided`] when it cannot be judged (unreadable,
+    /// unsupported).
+    pub(crate) verdict: Verdict,
     /// The kind, as `validate --json` names it: `io` (unreadable), `unsupported` (no pack
     /// for the root element), `limit` or `not-well-formed` (refused while reading the root,
     /// the kinds the validator gives the same faults).
@@ -53,7 +54,7 @@ pub(crate) struct NotChosen {
 impl NotChosen {
     fn failed(kind: &'static str, message: impl ToString) -> Self {
         Self {
-            code: exit::FAILED,
+            verdict: Verdict::Undecided,
             kind,
             message: message.to_string(),
         }
@@ -67,13 +68,13 @@ pub(crate) fn root_of(path: &Path, limits: &Limits) -> Result<RootName, NotChose
     let file =
         File::open(path).map_err(|e| NotChosen::failed("io", format!("cannot open: {e}")))?;
     document_root(BufReader::new(file), &limits.xml).map_err(|e| {
-        let (code, kind) = match e.kind {
-            XmlErrorKind::Io(_) => (exit::FAILED, "io"),
-            XmlErrorKind::LimitExceeded { .. } => (exit::INVALID, "limit"),
-            _ => (exit::INVALID, "not-well-formed"),
+        let (verdict, kind) = match e.kind {
+            XmlErrorKind::Io(_) => (Verdict::Undecided, "io"),
+            XmlErrorKind::LimitExceeded { .. } => (Verdict::Refused, "limit"),
+            _ => (Verdict::Refused, "not-well-formed"),
         };
         NotChosen {
-            code,
+            verdict,
             kind,
             message: e.to_string(),
         }

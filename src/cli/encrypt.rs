@@ -3,13 +3,12 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
 
 use super::keyfile;
 use crate::config::Limits;
-use crate::error::CliError;
+use crate::error::{CliError, Verdict};
 use crate::jose::jwe;
 use crate::jose::jwk::{Jwk, KeyUse};
 
@@ -27,11 +26,11 @@ pub struct EncryptArgs {
     file: PathBuf,
 }
 
-/// Runs `encrypt`, returning the exit code.
+/// Runs `encrypt`, returning its verdict.
 ///
 /// # Errors
 /// [`CliError`] for usage and I/O failures (exit 2).
-pub fn execute(args: &EncryptArgs) -> Result<ExitCode, CliError> {
+pub fn execute(args: &EncryptArgs) -> Result<Verdict, CliError> {
     let text = keyfile::read_key_text(&args.key)?;
     let usage = |e: &dyn std::fmt::Display| CliError::Usage(format!("{}: {e}", args.key.display()));
     let jwk = Jwk::from_json(&text).map_err(|e| usage(&e))?;
@@ -48,14 +47,5 @@ pub fn execute(args: &EncryptArgs) -> Result<ExitCode, CliError> {
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush())
         .map_err(|e| keyfile::io_error(Path::new("<stdout>"), e))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Runs `encrypt` and maps errors to exit codes.
-#[must_use]
-pub fn run(args: &EncryptArgs) -> ExitCode {
-    execute(args).unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(e.exit_code())
-    })
+    Ok(Verdict::Done)
 }

@@ -7,13 +7,12 @@
 //! loads a private JWK/PEM to show it is usable.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::keyfile;
-use crate::error::CliError;
+use crate::error::{CliError, Verdict};
 use crate::fitconnect::keys::{self, Jwks, TestKeyPair};
 use crate::jose::jwk::{DecryptionKey, Jwk, KeyUse, SigningKey};
 use crate::jose::x509::{CertError, TrustPolicy};
@@ -100,7 +99,7 @@ fn write_pair(dir: &Path, prefix: &str, pair: &TestKeyPair) -> Result<(), CliErr
     )
 }
 
-fn generate(out: &Path) -> Result<ExitCode, CliError> {
+fn generate(out: &Path) -> Result<Verdict, CliError> {
     std::fs::create_dir_all(out).map_err(|e| keyfile::io_error(out, e))?;
     let now = unix_now();
     let failed = |e: keys::PublicKeyError| CliError::Usage(format!("key generation failed: {e}"));
@@ -117,7 +116,7 @@ fn generate(out: &Path) -> Result<ExitCode, CliError> {
         );
     }
     eprintln!("wrote {}", out.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(Verdict::Done)
 }
 
 fn check(
@@ -125,7 +124,7 @@ fn check(
     key_use: Option<UseArg>,
     anchors: &[PathBuf],
     dangerous: bool,
-) -> Result<ExitCode, CliError> {
+) -> Result<Verdict, CliError> {
     let text = keyfile::read_key_text(file)?;
     let name = file.display();
     if keyfile::is_pem(&text) {
@@ -138,11 +137,11 @@ fn check(
         return Ok(match result {
             Ok(kid) => {
                 println!("{name}: ok (PKCS#8 private key, thumbprint kid {kid})");
-                ExitCode::SUCCESS
+                Verdict::Done
             }
             Err(e) => {
                 println!("{name}: {e}");
-                ExitCode::from(1)
+                Verdict::Refused
             }
         });
     }
@@ -150,7 +149,7 @@ fn check(
         Ok(jwk) => jwk,
         Err(e) => {
             println!("{name}: {e}");
-            return Ok(ExitCode::from(1));
+            return Ok(Verdict::Refused);
         }
     };
     let key_use = match (key_use, jwk.alg.as_deref()) {
@@ -158,7 +157,7 @@ fn check(
         (Some(UseArg::Sig), _) | (None, Some("PS512")) => KeyUse::Signature,
         (None, _) => {
             println!("{name}: alg is neither RSA-OAEP-256 nor PS512; pass --use");
-            return Ok(ExitCode::from(1));
+            return Ok(Verdict::Refused);
         }
     };
     if jwk.d.is_some() {
@@ -169,11 +168,11 @@ fn check(
         return Ok(match loaded {
             Ok(kid) => {
                 println!("{name}: ok (private {} key, kid {kid})", key_use.alg());
-                ExitCode::SUCCESS
+                Verdict::Done
             }
             Err(e) => {
                 println!("{name}: {e}");
-                ExitCode::from(1)
+                Verdict::Refused
             }
         });
     }
@@ -194,15 +193,15 @@ fn check(
                     key.kid,
                     key.key.bits()
                 );
-                ExitCode::SUCCESS
+                Verdict::Done
             }
             Err(e @ keys::PublicKeyError::Certificate(CertError::SelfSigned)) => {
                 println!("{name}: {e}; {SELF_SIGNED_FLAG} accepts it (sandbox and tests only)");
-                ExitCode::from(1)
+                Verdict::Refused
             }
             Err(e) => {
                 println!("{name}: {e}");
-                ExitCode::from(1)
+                Verdict::Refused
             }
         },
     )
@@ -211,11 +210,11 @@ fn check(
 /// The switch of `keys check` that accepts self-signed certificates, as clap spells it.
 const SELF_SIGNED_FLAG: &str = "--dangerous-allow-self-signed";
 
-/// Runs `keys`, returning the exit code.
+/// Runs `keys`, returning its verdict.
 ///
 /// # Errors
 /// [`CliError`] for usage and I/O failures (exit 2).
-pub fn execute(args: &KeysArgs) -> Result<ExitCode, CliError> {
+pub fn execute(args: &KeysArgs) -> Result<Verdict, CliError> {
     match &args.command {
         KeysCommand::Generate { out } => generate(out),
         KeysCommand::Check {
@@ -225,13 +224,4 @@ pub fn execute(args: &KeysArgs) -> Result<ExitCode, CliError> {
             file,
         } => check(file, *key_use, anchors, *dangerous_allow_self_signed),
     }
-}
-
-/// Runs `keys` and maps errors to exit codes.
-#[must_use]
-pub fn run(args: &KeysArgs) -> ExitCode {
-    execute(args).unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(e.exit_code())
-    })
 }

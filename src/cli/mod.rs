@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::error::{CliError, Verdict, exit};
+
 pub mod decrypt;
 mod demo;
 mod discover;
@@ -99,6 +101,29 @@ pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+impl Command {
+    /// The command's name, for the prefix of its error lines.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Schemas(_) => "schemas",
+            Command::Validate(_) => "validate",
+            Command::Transform(_) => "transform",
+            Command::Decrypt(_) => "decrypt",
+            Command::Encrypt(_) => "encrypt",
+            Command::Keys(_) => "keys",
+            Command::Sandbox(_) => "sandbox",
+            Command::Send(_) => "send",
+            Command::Demo(_) => "demo",
+            Command::Serve(_) => "serve",
+            Command::Queue(_) => "queue",
+            Command::Vectors(_) => "vectors",
+        }
+    }
+}
+
+/// What every command returns: its verdict, or the error that stopped it.
+pub(crate) type CommandResult = Result<Verdict, CliError>;
+
 /// Runs the command line with the given arguments (the first is the program name).
 pub fn run<I, T>(args: I) -> ExitCode
 where
@@ -109,31 +134,99 @@ where
         Ok(cli) => cli,
         Err(err) => {
             // `--help` and `--version` are "errors" that print to stdout and succeed.
-            let code = if err.use_stderr() { 2 } else { 0 };
+            let code = if err.use_stderr() {
+                exit::FAILED
+            } else {
+                exit::OK
+            };
             let _ = err.print();
             return ExitCode::from(code);
         }
     };
     quiet_on_closed_pipe(&cli.command);
-    match cli.command {
+    let name = cli.command.name();
+    let result = match cli.command {
         Command::Schemas(args) => schemas::run(args),
         Command::Validate(args) => validate::run(&args),
         Command::Transform(args) => transform::run(&args),
-        Command::Decrypt(args) => decrypt::run(&args),
-        Command::Encrypt(args) => encrypt::run(&args),
-        Command::Keys(args) => keys::run(&args),
+        Command::Decrypt(args) => decrypt::execute(&args),
+        Command::Encrypt(args) => encrypt::execute(&args),
+        Command::Keys(args) => keys::execute(&args),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Send(args) => send::run(&args),
         Command::Queue(args) => queue::run(args),
         Command::Vectors(args) => vectors::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
+    };
+    ExitCode::from(exit_code(name, &result))
+}
+
+/// The one place a command's result becomes an exit code: errors are printed, one line each,
+/// prefixed with the command's name.
+pub(crate) fn exit_code(name: &str, result: &CommandResult) -> u8 {
+    match result {
+        Ok(verdict) => verdict.exit_code(),
+        Err(e) => {
+            for line in e.to_string().lines() {
+                eprintln!("poststelle {name}: {line}");
+            }
+            e.exit_code()
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::printable;
+    use super::{exit_code, printable};
+    use crate::error::{CliError, Verdict};
+
+    #[test]
+    fn verdicts_and_errors_map_to_the_documented_exit_codes() {
+        let cases: [(super::CommandResult, u8); 9] = [
+            (Ok(Verdict::Done), 0),
+            (Ok(Verdict::Refused), 1),
+            (Ok(Verdict::Undecided), 2),
+            (Ok(Verdict::Pending), 3),
+            (Err(CliError::OverLimit("big".into())), 1),
+            (Err(CliError::Usage("how".into())), 2),
+            (Err(CliError::failed("store down")), 2),
+            (Err(CliError::Config("bad".into())), 64),
+            (
+                Err(CliError::ConfigProblems(vec!["a".into(), "b".into()])),
+                64,
+            ),
+        ];
+        for (result, code) in cases {
+            assert_eq!(exit_code("test", &result), code, "{result:?}");
+        }
+        // A run over several groups of inputs reports the worst verdict.
+        assert_eq!(Verdict::Refused.max(Verdict::Undecided), Verdict::Undecided);
+        assert_eq!(Verdict::Done.max(Verdict::Refused), Verdict::Refused);
+    }
+
+    #[test]
+    fn no_command_picks_an_exit_code_itself() {
+        // The codes live in `error::exit`; `cli::run` (and `send::run_to` through the same
+        // function) is the only place that turns a result into a process exit code.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+        let mut offenders = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("src/cli") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "rs")
+                && path.file_name().is_some_and(|n| n != "mod.rs")
+            {
+                let text = std::fs::read_to_string(&path).expect("source");
+                if text.contains("ExitCode") {
+                    offenders.push(path.display().to_string());
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "commands choosing exit codes: {offenders:?}"
+        );
+    }
 
     #[test]
     fn printable_escapes_what_drives_a_terminal() {

@@ -2,7 +2,8 @@
 //! whose retention is over.
 
 use std::io::{self, Write};
-use std::process::ExitCode;
+
+use crate::error::{CliError, Verdict};
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -98,41 +99,26 @@ impl From<StateArg> for JobState {
 }
 
 /// Runs `poststelle queue`. Exit 0 on success, 1 when the asked submission or dead letter does
-/// not exist, 2 when the store cannot be opened or read.
-pub(crate) fn run(args: QueueArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+/// not exist, 2 when the store cannot be opened or read, 64 when the store password is given
+/// twice or its file cannot be read.
+pub(crate) fn run(args: QueueArgs) -> super::CommandResult {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("poststelle queue: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let password =
-        match StorePassword::from_config_or_env(&args.store, args.password_file.as_deref()) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("poststelle queue: {e}");
-                return ExitCode::from(64);
-            }
-        };
+        .map_err(|e| CliError::failed(format_args!("cannot start the runtime: {e}")))?;
+    let password = StorePassword::from_config_or_env(&args.store, args.password_file.as_deref())
+        .map_err(CliError::Config)?;
     let mut out = io::stdout().lock();
-    match runtime.block_on(execute(args, password.as_ref(), &mut out)) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("poststelle queue: {e}");
-            ExitCode::from(2)
-        }
-    }
+    runtime
+        .block_on(execute(args, password.as_ref(), &mut out))
+        .map_err(CliError::failed)
 }
 
 async fn execute(
     args: QueueArgs,
     password: Option<&StorePassword>,
     out: &mut dyn Write,
-) -> Result<u8, StoreError> {
+) -> Result<Verdict, StoreError> {
     // Inspecting never creates a database or tables, nor migrates a store a running gateway
     // of another version uses; only a re-drive and a purge write (rows of the existing
     // tables, and a purge removes blob files).
@@ -151,7 +137,7 @@ async fn execute(
                 limit,
             };
             write_jobs(out, &store.list_jobs(filter).await?).map_err(io_err)?;
-            Ok(0)
+            Ok(Verdict::Done)
         }
         QueueAction::Decisions { rejected, limit } => {
             let rows = store.decisions(rejected, limit).await?;
@@ -184,7 +170,7 @@ async fn execute(
                 )
                 .map_err(io_err)?;
             }
-            Ok(0)
+            Ok(Verdict::Done)
         }
         QueueAction::DeadLetters { limit } => {
             let filter = JobFilter {
@@ -192,12 +178,12 @@ async fn execute(
                 limit,
             };
             write_jobs(out, &store.list_jobs(filter).await?).map_err(io_err)?;
-            Ok(0)
+            Ok(Verdict::Done)
         }
         QueueAction::Show { submission_id } => {
             let Some(view) = store.submission(&submission_id).await? else {
                 writeln!(out, "no submission {submission_id}").map_err(io_err)?;
-                return Ok(1);
+                return Ok(Verdict::Refused);
             };
             let decision = match &view.decision {
                 None => "-".to_owned(),
@@ -264,12 +250,14 @@ async fn execute(
                 write_jobs(w, &view.jobs)
             })()
             .map_err(io_err)?;
-            Ok(0)
+            Ok(Verdict::Done)
         }
         QueueAction::Purge {
             dry_run,
             older_than,
-        } => purge(&store, older_than, dry_run, out).await.map(|()| 0),
+        } => purge(&store, older_than, dry_run, out)
+            .await
+            .map(|()| Verdict::Done),
         QueueAction::Redrive { job_id, all } => {
             let which = match (job_id, all) {
                 (Some(id), false) => Redrive::Job(id),
@@ -288,11 +276,7 @@ async fn execute(
                 };
                 writeln!(out, "re-driven: 0: {why}").map_err(io_err)?;
             }
-            Ok(if n == 0 && matches!(which, Redrive::Job(_)) {
-                1
-            } else {
-                0
-            })
+            Ok(Verdict::of(n > 0 || matches!(which, Redrive::All)))
         }
     }
 }
@@ -416,7 +400,7 @@ mod tests {
     use crate::store::{AckPolicy, Evidence, FailAction, NewSubmission, SqliteStore};
     use std::time::Duration;
 
-    async fn output(store: &str, action: QueueAction) -> (u8, String) {
+    async fn output(store: &str, action: QueueAction) -> (Verdict, String) {
         let mut out = Vec::new();
         let code = execute(
             QueueArgs {
@@ -478,7 +462,7 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(code, 0);
+        assert_eq!(code, Verdict::Done);
         assert_eq!(text.lines().count(), 3, "{text}");
         let (_, text) = output(&addr, QueueAction::DeadLetters { limit: 10 }).await;
         assert_eq!(text.lines().count(), 2, "{text}");
@@ -490,7 +474,7 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(code, 0);
+        assert_eq!(code, Verdict::Done);
         assert!(text.contains("decision    accepted"), "{text}");
         assert!(text.contains("hash        data sha512:ab"), "{text}");
         assert!(
@@ -504,7 +488,7 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(code, 1);
+        assert_eq!(code, Verdict::Refused);
         // Issue 13, scope 6: why a submission was rejected — type, place and the detail the
         // sender was told (places, no values).
         let problem = crate::fitconnect::problems::Problem::new(
@@ -548,7 +532,7 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(code, 0);
+        assert_eq!(code, Verdict::Done);
         assert!(text.contains("decision    rejected"), "{text}");
         assert!(text.contains("schema-violation at data"), "{text}");
         assert!(
@@ -562,7 +546,7 @@ mod tests {
             limit: 10,
         };
         let (code, text) = output(&addr, decisions(true)).await;
-        assert_eq!(code, 0);
+        assert_eq!(code, Verdict::Done);
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(
             text.contains("sub-r") && text.contains("rejected  - schema-violation@data"),
@@ -576,12 +560,12 @@ mod tests {
         );
         let redrive = |job_id, all| QueueAction::Redrive { job_id, all };
         let (code, text) = output(&addr, redrive(Some(jobs[0].job_id), false)).await;
-        assert_eq!((code, text.as_str()), (0, "re-driven: 1\n"));
+        assert_eq!((code, text.as_str()), (Verdict::Done, "re-driven: 1\n"));
         let (code, _) = output(&addr, redrive(Some(jobs[0].job_id), false)).await;
-        assert_eq!(code, 1, "no longer a dead letter");
+        assert_eq!(code, Verdict::Refused, "no longer a dead letter");
         let (code, text) = output(&addr, redrive(None, true)).await;
         assert!(
-            code == 0 && text.starts_with("re-driven: 0: there are no dead letters"),
+            code == Verdict::Done && text.starts_with("re-driven: 0: there are no dead letters"),
             "{text}"
         );
     }

@@ -2,10 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::error::{CliError, Verdict};
 use crate::sandbox::{ClientRole, Sandbox, SandboxConfig, SandboxError};
 
 /// Arguments of `poststelle sandbox`.
@@ -30,17 +30,14 @@ pub(crate) struct SandboxArgs {
     log_format: super::logging::LogFormat,
 }
 
-fn config_error(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("poststelle sandbox: configuration error: {msg}");
-    ExitCode::from(64)
+fn config_error(msg: impl std::fmt::Display) -> CliError {
+    CliError::Config(msg.to_string())
 }
 
-fn load(args: &SandboxArgs) -> Result<SandboxConfig, ExitCode> {
+fn load(args: &SandboxArgs) -> Result<SandboxConfig, CliError> {
+    use super::keyfile::io_error;
     let mut config = if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            eprintln!("poststelle sandbox: {}: {e}", path.display());
-            ExitCode::from(2)
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
         SandboxConfig::from_toml(&text).map_err(config_error)?
     } else {
         let dir = args
@@ -57,17 +54,11 @@ fn load(args: &SandboxArgs) -> Result<SandboxConfig, ExitCode> {
                     let text = generated.to_toml().map_err(config_error)?;
                     let written =
                         std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text));
-                    if let Err(e) = written {
-                        eprintln!("poststelle sandbox: {}: {e}", path.display());
-                        return Err(ExitCode::from(2));
-                    }
+                    written.map_err(|e| io_error(&path, e))?;
                 }
                 generated
             }
-            Err(e) => {
-                eprintln!("poststelle sandbox: {}: {e}", path.display());
-                return Err(ExitCode::from(2));
-            }
+            Err(e) => return Err(io_error(&path, e)),
         }
     };
     if let Some(listen) = args.listen {
@@ -82,35 +73,23 @@ fn load(args: &SandboxArgs) -> Result<SandboxConfig, ExitCode> {
 }
 
 /// Runs the sandbox in the foreground.
-pub(crate) fn run(args: &SandboxArgs) -> ExitCode {
+pub(crate) fn run(args: &SandboxArgs) -> super::CommandResult {
     // Everything this command creates (store, spool, outbox, data dirs) is private.
     crate::private_file::restrict_umask();
     super::logging::init(args.log_format);
-    let config = match load(args) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let config = load(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("poststelle sandbox: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
+        .map_err(|e| CliError::failed(format_args!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
         eprintln!(
             "poststelle sandbox: preparing keys (RSA-4096 generation on first start takes a while)"
         );
         let sandbox = match Sandbox::start(config).await {
             Ok(s) => s,
-            Err(SandboxError::Config(e)) => return config_error(e),
-            Err(e) => {
-                eprintln!("poststelle sandbox: {e}");
-                return ExitCode::from(2);
-            }
+            Err(SandboxError::Config(e)) => return Err(config_error(e)),
+            Err(e) => return Err(CliError::failed(e)),
         };
         print_banner(&sandbox);
         for d in sandbox.config().dangerous.in_effect() {
@@ -120,7 +99,7 @@ pub(crate) fn run(args: &SandboxArgs) -> ExitCode {
         let signal = super::signals::stop_requested(&log).await;
         log(&format!("{signal}: stopping"));
         sandbox.shutdown().await;
-        ExitCode::SUCCESS
+        Ok(Verdict::Done)
     })
 }
 

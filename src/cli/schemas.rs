@@ -2,7 +2,8 @@
 //! JSON schema packs of JSON Fachdaten (FIM).
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+
+use crate::error::{CliError, Verdict};
 
 use clap::{Args, Subcommand};
 
@@ -85,20 +86,16 @@ impl StoreArgs {
 }
 
 /// Runs `poststelle schemas …`.
-pub fn run(args: SchemasArgs) -> ExitCode {
+pub(crate) fn run(args: SchemasArgs) -> super::CommandResult {
     let store = match &args.command {
         SchemasCommand::Install { store, .. }
         | SchemasCommand::List { store }
         | SchemasCommand::Check { store, .. }
         | SchemasCommand::JsonSchema { store, .. } => store,
     };
-    let owned = match store.catalog() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("poststelle schemas: {e}");
-            return ExitCode::from(64);
-        }
-    };
+    let owned = store
+        .catalog()
+        .map_err(|e| CliError::ConfigProblems(vec![e.to_string()]))?;
     let catalog = owned.as_ref().unwrap_or_else(|| Catalog::embedded());
     let limits = PackLimits::default();
     let sources = store.sources();
@@ -129,46 +126,31 @@ fn json_schema(
     limits: &PackLimits,
     pack_id: &str,
     message: &str,
-) -> ExitCode {
+) -> super::CommandResult {
     let (registry, _) = pack::discover(catalog, sources, limits);
     let Some(p) = registry.pack(pack_id) else {
-        eprintln!("poststelle schemas json-schema: schema pack {pack_id} is not available");
-        return ExitCode::from(2);
+        return Err(CliError::failed(format_args!(
+            "json-schema: schema pack {pack_id} is not available"
+        )));
     };
     let Some(((ns, _), file)) = p.roots.iter().find(|((_, local), _)| local == message) else {
-        eprintln!("poststelle schemas json-schema: {pack_id} declares no message {message}");
-        return ExitCode::from(2);
+        return Err(CliError::failed(format_args!(
+            "json-schema: {pack_id} declares no message {message}"
+        )));
     };
     let entry = match registry.resolve(ns, message) {
         Ok(r) if r.pack.id == p.id => r.entry,
         _ => p.dir.join(file),
     };
     let xsd_limits = crate::config::Limits::default();
-    let grammar = match crate::xsd::compile_file(&entry, &xsd_limits) {
-        Ok(g) => g,
-        Err(e) => {
-            for err in e.errors() {
-                eprintln!("{err}");
-            }
-            return ExitCode::from(2);
-        }
-    };
-    match crate::xoev::json_schema::json_schema(&grammar, ns, message) {
-        Ok(schema) => match serde_json::to_string_pretty(&schema) {
-            Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("poststelle schemas json-schema: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Err(e) => {
-            eprintln!("poststelle schemas json-schema: {e}");
-            ExitCode::from(2)
-        }
-    }
+    let grammar = crate::xsd::compile_file(&entry, &xsd_limits)
+        .map_err(|e| CliError::Failed(e.errors().iter().map(ToString::to_string).collect()))?;
+    let failed = |e: &dyn std::fmt::Display| CliError::failed(format_args!("json-schema: {e}"));
+    let schema =
+        crate::xoev::json_schema::json_schema(&grammar, ns, message).map_err(|e| failed(&e))?;
+    let text = serde_json::to_string_pretty(&schema).map_err(|e| failed(&e))?;
+    println!("{text}");
+    Ok(Verdict::Done)
 }
 
 fn install(
@@ -178,7 +160,7 @@ fn install(
     id: Option<&str>,
     force: bool,
     limits: &PackLimits,
-) -> ExitCode {
+) -> super::CommandResult {
     match pack::install_any(
         catalog,
         source,
@@ -196,7 +178,7 @@ fn install(
                 p.roots.len(),
                 p.dir.display()
             );
-            ExitCode::SUCCESS
+            Ok(Verdict::Done)
         }
         Ok(Installed::Json(p)) => {
             println!(
@@ -208,12 +190,9 @@ fn install(
             for id in p.pack.schema_ids() {
                 println!("  {id}");
             }
-            ExitCode::SUCCESS
+            Ok(Verdict::Done)
         }
-        Err(e) => {
-            eprintln!("poststelle schemas install: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => Err(CliError::failed(format_args!("install: {e}"))),
     }
 }
 
@@ -225,7 +204,7 @@ fn origin_name(origin: PackOrigin) -> &'static str {
     }
 }
 
-fn list(catalog: &Catalog, sources: &PackSources, limits: &PackLimits) -> ExitCode {
+fn list(catalog: &Catalog, sources: &PackSources, limits: &PackLimits) -> super::CommandResult {
     let (registry, broken) = pack::discover(catalog, sources, limits);
     if registry.packs().is_empty() && registry.json_packs().is_empty() && broken.is_empty() {
         println!(
@@ -256,11 +235,7 @@ fn list(catalog: &Catalog, sources: &PackSources, limits: &PackLimits) -> ExitCo
     for (dir, e) in &broken {
         println!("BROKEN\t{}\t{e}", dir.display());
     }
-    if broken.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    Ok(Verdict::of(broken.is_empty()))
 }
 
 /// Entry files the catalogue names for this pack that the pack lacks.
@@ -282,14 +257,14 @@ fn missing_entries<'c>(catalog: &'c Catalog, p: &LoadedPack) -> (Vec<&'c str>, V
     (entries, missing)
 }
 
-fn check(catalog: &Catalog, packs_dir: &Path, ids: &[String], limits: &PackLimits) -> ExitCode {
-    let list = match pack::list_installed(catalog, packs_dir, limits) {
-        Ok(list) => list,
-        Err(e) => {
-            eprintln!("poststelle schemas check: {e}");
-            return ExitCode::from(2);
-        }
-    };
+fn check(
+    catalog: &Catalog,
+    packs_dir: &Path,
+    ids: &[String],
+    limits: &PackLimits,
+) -> super::CommandResult {
+    let failed_to = |e: &dyn std::fmt::Display| CliError::failed(format_args!("check: {e}"));
+    let list = pack::list_installed(catalog, packs_dir, limits).map_err(|e| failed_to(&e))?;
     let selected = |dir: &Path| {
         ids.is_empty()
             || dir
@@ -338,13 +313,7 @@ fn check(catalog: &Catalog, packs_dir: &Path, ids: &[String], limits: &PackLimit
             compiled.len()
         );
     }
-    let json = match pack::list_installed_json(packs_dir, limits) {
-        Ok(json) => json,
-        Err(e) => {
-            eprintln!("poststelle schemas check: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let json = pack::list_installed_json(packs_dir, limits).map_err(|e| failed_to(&e))?;
     for (dir, result) in json.iter().filter(|(d, _)| selected(d)) {
         checked += 1;
         match result.as_ref().map(|p| (p, p.pack.compile_all())) {
@@ -372,11 +341,7 @@ fn check(catalog: &Catalog, packs_dir: &Path, ids: &[String], limits: &PackLimit
     if checked == 0 && ids.is_empty() {
         println!("no schema packs installed in {}", packs_dir.display());
     }
-    if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Ok(Verdict::of(!failed))
 }
 
 #[cfg(test)]

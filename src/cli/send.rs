@@ -12,14 +12,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::keyfile::{read_anchors, read_bounded, read_crl};
-use crate::error::CliError;
+use crate::error::{CliError, Verdict};
 use crate::fitconnect::captured::ApiProfile;
 use crate::fitconnect::client::{Client, ClientConfig, Credentials, RevocationMode};
 use crate::fitconnect::sender::{
@@ -320,8 +319,8 @@ fn report_progress(p: Progress) {
 }
 
 /// Runs the command.
-pub(crate) fn run(args: &SendArgs) -> ExitCode {
-    ExitCode::from(execute(args, &mut std::io::stdout().lock()))
+pub(crate) fn run(args: &SendArgs) -> super::CommandResult {
+    execute(args, &mut std::io::stdout().lock())
 }
 
 #[derive(Debug, clap::Parser)]
@@ -340,31 +339,21 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     match <SendCli as clap::Parser>::try_parse_from(argv) {
-        Ok(cli) => execute(&cli.args, out),
+        Ok(cli) => super::exit_code("send", &execute(&cli.args, out)),
         Err(e) => {
             let _ = e.print();
-            2
+            crate::error::exit::FAILED
         }
     }
 }
 
-fn execute(args: &SendArgs, stdout: &mut dyn Write) -> u8 {
-    let fail = |e: &dyn std::fmt::Display, code: u8| {
-        eprintln!("poststelle send: {e}");
-        code
-    };
-    let (t, out) = match target(args).and_then(|t| outgoing(args, &t).map(|o| (t, o))) {
-        Ok(v) => v,
-        Err(e @ CliError::Config(_)) => return fail(&e, 64),
-        Err(e) => return fail(&e, 2),
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
+    let t = target(args)?;
+    let out = outgoing(args, &t)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&e, 2),
-    };
+        .map_err(CliError::failed)?;
     let options = SendOptions {
         wait: Duration::from_secs(args.wait),
         poll_interval: Duration::from_secs(1),
@@ -373,15 +362,12 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> u8 {
         let client = Client::new(t.config.clone(), t.credentials.clone())?;
         sender::send(&client, &out, &options, &mut report_progress).await
     });
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => return fail(&e, 2),
-    };
-    let (word, code) = match (&report.decision, args.wait) {
-        (Some(Decision::Accepted), _) => ("accepted", 0),
-        (Some(Decision::Rejected { .. }), _) => ("rejected", 1),
-        (None, 0) => ("submitted", 0),
-        (None, _) => ("pending", 3),
+    let report = result.map_err(CliError::failed)?;
+    let (word, verdict) = match (&report.decision, args.wait) {
+        (Some(Decision::Accepted), _) => ("accepted", Verdict::Done),
+        (Some(Decision::Rejected { .. }), _) => ("rejected", Verdict::Refused),
+        (None, 0) => ("submitted", Verdict::Done),
+        (None, _) => ("pending", Verdict::Pending),
     };
     let problems = match &report.decision {
         Some(Decision::Rejected { problems }) => problems.as_slice(),
@@ -408,14 +394,14 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> u8 {
                 p.type_uri, p.instance, p.title, p.detail
             );
         }
-        if code == 3 {
+        if verdict == Verdict::Pending {
             eprintln!(
                 "poststelle send: no decision within {} s; the submission stays on the delivery service",
                 args.wait
             );
         }
     }
-    code
+    Ok(verdict)
 }
 
 #[cfg(test)]

@@ -6,14 +6,14 @@
 //! 2 when a resource (store, listen address) cannot be opened.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::logging::LogFormat;
-use crate::app::{assemble, destination};
+use crate::app::{assemble, destinations};
 use crate::config::gateway::GatewayConfig;
+use crate::error::{CliError, Verdict};
 use crate::xoev::pack::PackSources;
 
 /// Arguments of `poststelle serve`.
@@ -44,67 +44,39 @@ fn load(args: &ServeArgs) -> Result<GatewayConfig, Vec<String>> {
     }
 }
 
-fn report(errors: &[String]) {
-    for e in errors {
-        eprintln!("poststelle serve: {e}");
-    }
-}
-
 /// Runs `poststelle serve`.
-pub(crate) fn run(args: &ServeArgs) -> ExitCode {
+pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
     // Everything this command creates (store, spool, outbox, data dirs) is private.
     crate::private_file::restrict_umask();
     super::logging::init(args.log_format);
-    let config = match load(args) {
-        Ok(c) => c,
-        Err(errors) => {
-            report(&errors);
-            return ExitCode::from(64);
-        }
-    };
+    let config = load(args).map_err(CliError::ConfigProblems)?;
     for d in config.dangerous_settings() {
         tracing::warn!(setting = %d, "DANGEROUS setting in effect: {d}");
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("poststelle serve: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let runtime = tokio::runtime::Runtime::new().map_err(CliError::failed)?;
     runtime.block_on(async {
-        let dest = match destination(&config) {
-            Ok(d) => d,
-            Err(errors) => {
-                report(&errors);
-                return ExitCode::from(64);
-            }
-        };
+        let dests = destinations(&config).map_err(CliError::ConfigProblems)?;
         let log = |m: &str| tracing::info!("{m}");
         let packs = PackSources::from_env(config.packs_dir.clone());
         if args.check {
             // Everything serve checks before it opens the store: configuration, keys, routes,
-            // schema packs.
-            if let Err((code, errors)) = crate::app::route_table(&config)
-                .map_err(|e| (64, e))
-                .and_then(|_| crate::app::store_password(&config))
-                .and_then(|_| crate::app::load_packs(&config, &packs, &log))
-            {
-                report(&errors);
-                return ExitCode::from(code);
+            // TLS material, the store password file, schema packs; every configuration problem
+            // at once.
+            let mut errors = crate::app::route_table(&config).err().unwrap_or_default();
+            errors.extend(crate::app::check_tls(&config).err().unwrap_or_default());
+            errors.extend(crate::app::store_password(&config).err());
+            if !errors.is_empty() {
+                return Err(CliError::ConfigProblems(errors));
             }
+            crate::app::load_packs(&config, &packs, &log)?;
             eprintln!("poststelle serve: configuration is valid");
-            return ExitCode::SUCCESS;
+            return Ok(Verdict::Done);
         }
-        let gw = match assemble(&config, dest, &packs, &log).await {
-            Ok(g) => g,
-            Err((code, errors)) => {
-                report(&errors);
-                return ExitCode::from(code);
-            }
-        };
+        let gw = assemble(&config, dests, &packs, &log).await?;
+        crate::app::log_transport(&config, gw.server.addr());
         log(&format!(
-            "listening on http://{} (callbacks, /health, /ready, /metrics); store {}; polling every {} s",
+            "listening on {}://{} (callbacks, /health, /ready, /metrics); store {}; polling every {} s",
+            if config.tls.is_some() { "https" } else { "http" },
             gw.server.addr(),
             crate::store::display_address(&config.store),
             config.poll_interval_secs
@@ -121,12 +93,16 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             let s = stopped(stop_rx.clone());
             async move { fwd.run(s).await }
         });
-        let p = gw.pipeline.clone();
         let interval = Duration::from_secs(config.poll_interval_secs);
-        let poll_task = tokio::spawn({
-            let s = stopped(stop_rx.clone());
-            async move { p.run(interval, s).await }
-        });
+        // One poll loop per destination.
+        let poll_tasks: Vec<_> = gw
+            .pipelines
+            .iter()
+            .map(|p| {
+                let (p, s) = (p.clone(), stopped(stop_rx.clone()));
+                tokio::spawn(async move { p.run(interval, s).await })
+            })
+            .collect();
         // Not waited for at shutdown: a purge is one transaction per batch, and an interrupted
         // one is finished by the next start.
         let purge_task = tokio::spawn(crate::forward::run_purges(
@@ -145,7 +121,9 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
         let _ = stop_tx.send(true);
         purge_task.abort();
         let drained = async {
-            let _ = poll_task.await;
+            for task in poll_tasks {
+                let _ = task.await;
+            }
             let _ = fwd_task.await;
         };
         tokio::select! {
@@ -158,13 +136,13 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
                 log(&format!("{again} again: stopping now (unfinished work is resumed at the next start)"));
             }
         }
+        let c = gw.counts();
         gw.server.shutdown().await;
-        let c = gw.pipeline.counts();
         log(&format!(
             "stopped: {} accepted, {} rejected, {} acknowledged",
             c.accepted, c.rejected, c.acknowledged
         ));
         drop(gw.metrics);
-        ExitCode::SUCCESS
+        Ok(Verdict::Done)
     })
 }

@@ -17,10 +17,9 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use crate::config::Limits;
-use crate::error::exit;
+use crate::error::{CliError, Verdict};
 use crate::xoev::transform::{
     BinarySink, DirBinaries, DiscardBinaries, MessageIdentity, TransformError, WriteOptions,
     to_xml, transform_to_writer,
@@ -51,19 +50,13 @@ pub struct TransformArgs {
 }
 
 /// Runs the command.
-pub fn run(args: &TransformArgs) -> ExitCode {
-    let code = match if args.to_xml {
+pub(crate) fn run(args: &TransformArgs) -> super::CommandResult {
+    if args.to_xml {
         run_to_xml(args)
     } else {
         run_transform(args)
-    } {
-        Ok(code) => code,
-        Err(message) => {
-            eprintln!("{}: {message}", args.file.display());
-            exit::FAILED
-        }
-    };
-    ExitCode::from(code)
+    }
+    .map_err(|message| CliError::Usage(format!("{}: {message}", args.file.display())))
 }
 
 /// The grammar and identity for a (namespace, root) pair: `--schema-dir`, else the registry.
@@ -172,14 +165,14 @@ impl Drop for Spool {
     }
 }
 
-fn run_transform(args: &TransformArgs) -> Result<u8, String> {
+fn run_transform(args: &TransformArgs) -> Result<Verdict, String> {
     let limits = Limits::default();
     let open = |p: &Path| File::open(p).map_err(|e| format!("cannot read: {e}"));
     let root = match super::discover::root_of(&args.file, &limits) {
         Ok(root) => root,
         Err(not) => {
             eprintln!("{}: {}", args.file.display(), not.message);
-            return Ok(not.code);
+            return Ok(not.verdict);
         }
     };
     let (grammar, identity) = grammar_for(args, &root.namespace, &root.local, &limits)?;
@@ -211,7 +204,7 @@ fn run_transform(args: &TransformArgs) -> Result<u8, String> {
                 .map_err(|e| format!("cannot write: {e}"))?;
             drop(out);
             spool.publish()?;
-            Ok(exit::OK)
+            Ok(Verdict::Done)
         }
         // The spool is dropped unpublished: nothing on stdout, FILE untouched.
         Err(TransformError::Invalid(report)) => {
@@ -223,18 +216,18 @@ fn run_transform(args: &TransformArgs) -> Result<u8, String> {
                 eprintln!("{shown}: more errors not shown");
             }
             eprintln!("{shown}: invalid, not transformed");
-            Ok(exit::INVALID)
+            Ok(Verdict::Refused)
         }
         // Over a limit of the transform's own: refused like a document over a reader limit.
         Err(e @ TransformError::BufferLimit { .. }) => {
             eprintln!("{}: {e}", args.file.display());
-            Ok(exit::INVALID)
+            Ok(Verdict::Refused)
         }
         Err(e) => Err(e.to_string()),
     }
 }
 
-fn run_to_xml(args: &TransformArgs) -> Result<u8, String> {
+fn run_to_xml(args: &TransformArgs) -> Result<Verdict, String> {
     let limits = Limits::default();
     let file = File::open(&args.file).map_err(|e| format!("cannot read: {e}"))?;
     let envelope: serde_json::Value =
@@ -256,7 +249,7 @@ fn run_to_xml(args: &TransformArgs) -> Result<u8, String> {
         Err(e) => {
             eprintln!("{shown}: {e}");
             eprintln!("{shown}: invalid, no XML written");
-            return Ok(exit::INVALID);
+            return Ok(Verdict::Refused);
         }
     };
     // What is written must be a valid message: checked by the same engine that validates
@@ -274,11 +267,11 @@ fn run_to_xml(args: &TransformArgs) -> Result<u8, String> {
             eprintln!("{shown}: more errors not shown");
         }
         eprintln!("{shown}: invalid, no XML written");
-        return Ok(exit::INVALID);
+        return Ok(Verdict::Refused);
     }
     std::io::stdout()
         .lock()
         .write_all(xml.as_bytes())
         .map_err(|e| format!("cannot write: {e}"))?;
-    Ok(exit::OK)
+    Ok(Verdict::Done)
 }

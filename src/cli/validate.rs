@@ -10,13 +10,12 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::{Value as Json, json};
 
 use crate::config::Limits;
-use crate::error::exit;
+use crate::error::Verdict;
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
 mod json;
@@ -55,8 +54,8 @@ pub struct ValidateArgs {
 }
 
 /// Runs the command.
-pub fn run(args: &ValidateArgs) -> ExitCode {
-    ExitCode::from(run_code(args))
+pub(crate) fn run(args: &ValidateArgs) -> super::CommandResult {
+    run_code(args)
 }
 
 /// What one run found over all its files — with discovered schemas, over all the groups of
@@ -100,8 +99,8 @@ impl Run {
         }
     }
 
-    /// Prints the JSON document or the summary line and returns the exit code.
-    fn finish(mut self, args: &ValidateArgs) -> u8 {
+    /// Prints the JSON document or the summary line and returns the verdict.
+    fn finish(mut self, args: &ValidateArgs) -> Verdict {
         let files = args.files.len();
         if args.json {
             self.files.sort_by_key(|(i, _)| *i);
@@ -121,16 +120,14 @@ impl Run {
             );
         }
         if self.schema_failed || self.unreadable > 0 || self.unsupported > 0 {
-            exit::FAILED
-        } else if self.invalid > 0 {
-            exit::INVALID
+            Verdict::Undecided
         } else {
-            exit::OK
+            Verdict::of(self.invalid == 0)
         }
     }
 }
 
-fn run_code(args: &ValidateArgs) -> u8 {
+fn run_code(args: &ValidateArgs) -> super::CommandResult {
     if json::schemas_are_json(args) {
         return json::run(args, &args.files);
     }
@@ -139,26 +136,26 @@ fn run_code(args: &ValidateArgs) -> u8 {
         // JSON files go to the JSON Schema validator, the rest through the catalogue.
         let (json_files, xml_files) = json::split(&args.files);
         let worst = if json_files.is_empty() {
-            exit::OK
+            Verdict::Done
         } else {
-            json::run(args, &json_files)
+            json::run(args, &json_files)?
         };
         if xml_files.is_empty() {
-            return worst;
+            return Ok(worst);
         }
         let xml_args = ValidateArgs {
             files: xml_files,
             ..args.clone()
         };
         run_discovered(&xml_args, &mut run);
-        return worst.max(run.finish(&xml_args));
+        return Ok(worst.max(run.finish(&xml_args)));
     } else {
         let all: Vec<usize> = (0..args.files.len()).collect();
         if let Some(grammar) = compile(args, args.schema_dir.as_deref(), &args.schema, &mut run) {
             validate_files(args, &grammar, &all, &mut run);
         }
     }
-    run.finish(args)
+    Ok(run.finish(args))
 }
 
 /// Without `--schema`/`--schema-dir`, each file's schema is found by its root element through

@@ -2,7 +2,8 @@
 //! against every receive-side rule, and (hidden) regenerate the vectors.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+
+use crate::error::{CliError, Verdict};
 
 use crate::vectors::check::{self, RuleStatus};
 use crate::vectors::{self, Status};
@@ -55,7 +56,7 @@ enum VectorsCommand {
 }
 
 /// Runs the command.
-pub fn run(args: &VectorsArgs) -> ExitCode {
+pub(crate) fn run(args: &VectorsArgs) -> super::CommandResult {
     match &args.command {
         VectorsCommand::Verify { dir, quiet } => verify(dir, *quiet),
         VectorsCommand::CheckSubmission {
@@ -70,24 +71,21 @@ pub fn run(args: &VectorsArgs) -> ExitCode {
                     "{} cases; {} files written, {} randomised files kept",
                     done.cases, done.written, done.kept
                 );
-                ExitCode::SUCCESS
+                Ok(Verdict::Done)
             }
-            Err(e) => {
-                eprintln!("poststelle vectors bless: {e}");
-                ExitCode::from(2)
-            }
+            Err(e) => Err(CliError::failed(format_args!("bless: {e}"))),
         },
     }
 }
 
-fn check_submission(dir: &Path, keys: &Path, now: Option<i64>, envelope: bool) -> ExitCode {
-    let report = match check::check_capture(dir, keys, now) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("poststelle vectors check-submission: {e}");
-            return ExitCode::from(2);
-        }
-    };
+fn check_submission(
+    dir: &Path,
+    keys: &Path,
+    now: Option<i64>,
+    envelope: bool,
+) -> super::CommandResult {
+    let report = check::check_capture(dir, keys, now)
+        .map_err(|e| CliError::failed(format_args!("check-submission: {e}")))?;
     println!("check-submission {}", dir.display());
     for (i, ((name, what), status)) in check::RULES.iter().zip(&report.rules).enumerate() {
         match status {
@@ -121,29 +119,23 @@ fn check_submission(dir: &Path, keys: &Path, now: Option<i64>, envelope: bool) -
             if envelope {
                 println!("{}", serde_json::to_string_pretty(env).unwrap_or_default());
             }
-            ExitCode::SUCCESS
+            Ok(Verdict::Done)
         }
         None if report.deferred() => {
             println!(
                 "result: DEFERRED (the gateway keeps it unacknowledged and checks it again later)"
             );
-            ExitCode::from(1)
+            Ok(Verdict::Refused)
         }
         None => {
             println!("result: REJECT (reject-submission with the problems above)");
-            ExitCode::from(1)
+            Ok(Verdict::Refused)
         }
     }
 }
 
-fn verify(dir: &Path, quiet: bool) -> ExitCode {
-    let report = match vectors::run(dir) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("poststelle vectors verify: {e}");
-            return ExitCode::from(2);
-        }
-    };
+fn verify(dir: &Path, quiet: bool) -> super::CommandResult {
+    let report = vectors::run(dir).map_err(|e| CliError::failed(format_args!("verify: {e}")))?;
     let width = report
         .outcomes
         .iter()
@@ -173,9 +165,5 @@ fn verify(dir: &Path, quiet: bool) -> ExitCode {
         report.outcomes.len(),
         report.xfailed()
     );
-    if report.failed() > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Ok(Verdict::of(report.failed() == 0))
 }

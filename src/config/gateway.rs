@@ -12,8 +12,10 @@
 //! client_id = "…"
 //! client_secret_file = "secrets/client-secret"
 //!
-//! [destination]               # not needed with sandbox_dir
-//! id = "…uuid…"
+//! [[destination]]             # one or more (`[destination]` for one); not with sandbox_dir,
+//! id = "…uuid…"               # whose sandbox.toml names the destinations
+//! # client_id = "…"           # this destination's own subscriber client, else the one
+//! # client_secret_file = "…"  # of [delivery_service]
 //! encryption_keys = ["keys/encryption.private.jwk.json"]
 //! signing_key = "keys/signing.private.jwk.json"
 //! callback_secret_file = "secrets/callback-secret"   # optional
@@ -45,10 +47,24 @@
 //! [forwarding]
 //! lease_secs = 60             # claim lease, renewed while a delivery runs (min 2)
 //! concurrency = 8             # deliveries in flight
+//! max_attempts = 12           # failed attempts before the dead letters (1..=1000)
+//! max_age_secs = 259200       # or once the job is this old (3 days; up to 365 days)
+//! backoff_base_ms = 2000      # delay after the first failure, doubling (1 ms..=1 h) …
+//! backoff_cap_secs = 3600     # … up to this (1 s..=1 day); each delay has equal jitter
 //!
 //! [[upstream]]
 //! name = "outbox"
 //! file_drop = "data/outbox"   # or url = "https://fachverfahren.example/in"
+//!
+//! [[upstream]]                # an HTTP(S) upstream; these keys are refused on a file_drop
+//! name = "bau"
+//! url = "https://bau.example/in"
+//! ca_file = "tls/internal-ca.pem"       # optional: trust roots added for this upstream
+//! client_cert = "tls/gateway.pem"       # optional, with client_key: mutual TLS
+//! client_key = "tls/gateway.key"
+//! timeout_secs = 30           # the whole exchange (1..=3600)
+//! connect_timeout_secs = 10   # TCP + TLS (1..=300, at most timeout_secs)
+//! attachments = true          # PUT each attachment before the envelope (false: envelope only)
 //!
 //! [[route]]
 //! message_type = "baugenehmigung.*"   # and/or service, destination (glob patterns)
@@ -58,14 +74,18 @@
 //! default = ["outbox"]
 //!
 //! [server]
-//! listen = "127.0.0.1:8091"
-//! probe_listen = "127.0.0.1:8092"            # optional: /health, /ready, /metrics only
+//! listen = "127.0.0.1:8091"                  # callbacks, admin API, probes
+//! tls_cert = "tls/server.pem"                # optional, with tls_key: `listen` serves HTTPS
+//! tls_key = "tls/server.key"                 # (chain leaf first; PKCS#8, PKCS#1 or SEC1 key)
+//! probe_listen = "127.0.0.1:8092"            # optional: /health, /ready, /metrics only,
+//!                                            # always plain HTTP (no personal data; loopback)
 //! admin_token_file = "secrets/admin-token"   # optional
 //!
 //! [limits.http]               # the listeners (config::HttpLimits; all keys optional)
 //! max_connections = 256
 //! max_connections_per_client = 32
 //! header_timeout_ms = 5000
+//! tls_handshake_timeout_ms = 5000   # with tls_cert: silent clients are dropped after it
 //!
 //! [limits.server]             # the routes (config::ServerLimits)
 //! max_callback_bytes = 65536
@@ -95,17 +115,20 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{HttpLimits, Limits, ServerLimits};
+use super::{HttpLimits, Limits, ServerLimits, TlsFiles};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
     limits: Option<RawLimits>,
     delivery_service: Option<RawDelivery>,
-    destination: Option<RawDestination>,
+    /// `[destination]` (one) or `[[destination]]` (several).
+    #[serde(default, deserialize_with = "one_or_many")]
+    destination: Vec<RawDestination>,
     store: Option<RawStore>,
     retention: Option<RawRetention>,
     pipeline: Option<RawPipeline>,
@@ -147,10 +170,34 @@ struct RawDelivery {
     client_secret_file: Option<PathBuf>,
 }
 
+/// `[destination]` or `[[destination]]`: each table read with the strict reader (unknown keys
+/// named), which an untagged enum would hide behind "did not match any variant".
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RawDestination>, D::Error> {
+    use serde::de::Error as _;
+    let tables = match toml::Value::deserialize(d)? {
+        toml::Value::Table(t) => vec![t],
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                toml::Value::Table(t) => Ok(t),
+                _ => Err(D::Error::custom("destination: expected tables")),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(D::Error::custom("destination: expected a table")),
+    };
+    tables
+        .into_iter()
+        .map(|t| t.try_into().map_err(D::Error::custom))
+        .collect()
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDestination {
     id: Option<String>,
+    /// This destination's own subscriber client (else `[delivery_service]`'s).
+    client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
     #[serde(default)]
     encryption_keys: Vec<PathBuf>,
     signing_key: Option<PathBuf>,
@@ -227,6 +274,10 @@ struct RawPipeline {
 struct RawForwarding {
     lease_secs: Option<u64>,
     concurrency: Option<usize>,
+    max_attempts: Option<u32>,
+    max_age_secs: Option<u64>,
+    backoff_base_ms: Option<u64>,
+    backoff_cap_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -235,6 +286,29 @@ struct RawUpstream {
     name: Option<String>,
     file_drop: Option<PathBuf>,
     url: Option<String>,
+    ca_file: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    timeout_secs: Option<u64>,
+    connect_timeout_secs: Option<u64>,
+    attachments: Option<bool>,
+}
+
+impl RawUpstream {
+    /// The keys given that only an HTTP(S) upstream takes.
+    fn http_keys(&self) -> Vec<&'static str> {
+        [
+            ("ca_file", self.ca_file.is_some()),
+            ("client_cert", self.client_cert.is_some()),
+            ("client_key", self.client_key.is_some()),
+            ("timeout_secs", self.timeout_secs.is_some()),
+            ("connect_timeout_secs", self.connect_timeout_secs.is_some()),
+            ("attachments", self.attachments.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
+        .collect()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -260,6 +334,8 @@ struct RawServer {
     listen: Option<String>,
     probe_listen: Option<String>,
     admin_token_file: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// The groups of [`Limits`] `serve` lets the file set; the others are refused as unknown keys
@@ -316,12 +392,15 @@ pub enum DeliverySource {
     },
 }
 
-/// The destination the gateway receives for (with `DeliverySource::Sandbox` it comes from the
+/// A destination the gateway receives for (with `DeliverySource::Sandbox` they come from the
 /// sandbox config instead).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationSettings {
     /// Destination id (UUID).
     pub id: String,
+    /// Its own subscriber client id and secret file, when it does not use
+    /// `[delivery_service]`'s (a subscriber client may be linked to some destinations only).
+    pub client: Option<(String, PathBuf)>,
     /// Private decryption JWK files.
     pub encryption_keys: Vec<PathBuf>,
     /// Private signing JWK file.
@@ -351,7 +430,41 @@ pub enum UpstreamSettings {
         name: String,
         /// URL.
         url: String,
+        /// TLS, timeouts and attachments; what is not configured keeps
+        /// `forward::HttpUpstream`'s defaults.
+        options: HttpUpstreamOptions,
     },
+}
+
+/// The settings of an HTTP(S) upstream beyond its URL (`None`: `forward::HttpUpstream`'s
+/// default, which is documented there).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpUpstreamOptions {
+    /// `ca_file`: PEM trust roots for this upstream, added to the built-in ones (an internal
+    /// CA). Only with an `https://` URL.
+    pub ca_file: Option<PathBuf>,
+    /// `client_cert` + `client_key`: the client certificate for mutual TLS. Only with an
+    /// `https://` URL.
+    pub client_identity: Option<TlsFiles>,
+    /// `timeout_secs`: time for the whole exchange, 1..=3600.
+    pub timeout: Option<Duration>,
+    /// `connect_timeout_secs`: time to connect (TCP + TLS), 1..=300, at most `timeout_secs`.
+    pub connect_timeout: Option<Duration>,
+    /// `attachments`: whether attachments are sent (`PUT`) before the envelope.
+    pub attachments: Option<bool>,
+}
+
+/// `[forwarding]`'s retry policy (`None`: `store::RetryPolicy`'s default, documented there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetrySettings {
+    /// `max_attempts`: attempts before a job becomes a dead letter, 1..=1000.
+    pub max_attempts: Option<u32>,
+    /// `max_age_secs`: age after which a failing job becomes a dead letter, 1 s..=365 days.
+    pub max_age: Option<Duration>,
+    /// `backoff_base_ms`: delay after the first failed attempt (before jitter), 1 ms..=1 h.
+    pub backoff_base: Option<Duration>,
+    /// `backoff_cap_secs`: upper bound of any delay, 1 s..=1 day, not below the base.
+    pub backoff_cap: Option<Duration>,
 }
 
 impl UpstreamSettings {
@@ -382,8 +495,8 @@ pub struct RouteSettings {
 pub struct GatewayConfig {
     /// Where submissions come from.
     pub delivery: DeliverySource,
-    /// The destination (None with a sandbox source).
-    pub destination: Option<DestinationSettings>,
+    /// The destinations (`[[destination]]`; empty with a sandbox source: the sandbox's).
+    pub destinations: Vec<DestinationSettings>,
     /// Store address (`sqlite:PATH` or `postgres://…`).
     pub store: String,
     /// `[store] password_file`: the PostgreSQL password, read at startup (never in the
@@ -412,6 +525,8 @@ pub struct GatewayConfig {
     pub forward_lease_secs: u64,
     /// Deliveries in flight at most.
     pub forward_concurrency: usize,
+    /// When failed deliveries are retried and when they become dead letters.
+    pub forward_retry: RetrySettings,
     /// Upstreams.
     pub upstreams: Vec<UpstreamSettings>,
     /// Routes.
@@ -420,6 +535,11 @@ pub struct GatewayConfig {
     pub default_upstreams: Vec<String>,
     /// Server listen address.
     pub listen: SocketAddr,
+    /// `[server] tls_cert` + `tls_key`: the main listener serves HTTPS with this certificate
+    /// (the FIT-Connect callback URL must be HTTPS; a terminating proxy is the alternative).
+    /// The probe listener stays plain HTTP: it serves only `/health`, `/ready` and `/metrics`,
+    /// no personal data, to probes on an address attackers cannot reach (loopback, a pod).
+    pub tls: Option<TlsFiles>,
     /// The probe listener's address (`/health`, `/ready`, `/metrics` only), if any.
     pub probe_listen: Option<SocketAddr>,
     /// The limits: `[limits.http]`, `[limits.server]` and `[limits.json]` from the file, the
@@ -531,41 +651,58 @@ impl GatewayConfig {
             }
         };
 
-        let destination = match (raw.destination, remote) {
-            (Some(dest), _) => {
-                let id = dest.id.unwrap_or_default();
-                if uuid::Uuid::try_parse(&id).is_err() || id.len() != 36 {
-                    errors.push("destination.id must be a UUID".into());
-                }
-                if dest.encryption_keys.is_empty() {
-                    errors.push("destination.encryption_keys: at least one key file".into());
-                }
-                if dest.signing_key.is_none() {
-                    errors.push("destination.signing_key is required".into());
-                }
-                for c in &dest.reply_channels {
-                    if !crate::fitconnect::destination::REPLY_CHANNELS.contains(&c.as_str()) {
-                        errors.push(format!(
-                            "destination.reply_channels: {c:?} is not one of {}",
-                            crate::fitconnect::destination::REPLY_CHANNELS.join(", ")
-                        ));
-                    }
-                }
-                Some(DestinationSettings {
-                    id,
-                    encryption_keys: dest.encryption_keys.iter().map(|p| path(p)).collect(),
-                    signing_key: path(dest.signing_key.as_deref().unwrap_or(Path::new(""))),
-                    callback_secret_file: dest.callback_secret_file.as_deref().map(path),
-                    services: dest.services.into_iter().map(Into::into).collect(),
-                    reply_channels: dest.reply_channels,
-                })
+        if remote && raw.destination.is_empty() {
+            errors.push("[destination] is required with a remote delivery service".into());
+        }
+        if !remote && !raw.destination.is_empty() {
+            errors.push(
+                "[destination]: with a sandbox the destinations come from its sandbox.toml".into(),
+            );
+        }
+        let mut destinations = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, dest) in raw.destination.into_iter().enumerate() {
+            let at = format!("destination[{i}]");
+            let id = dest.id.unwrap_or_default();
+            if uuid::Uuid::try_parse(&id).is_err() || id.len() != 36 {
+                errors.push(format!("{at}.id must be a UUID"));
+            } else if !ids.insert(id.to_ascii_lowercase()) {
+                errors.push(format!("{at}.id {id} is configured twice"));
             }
-            (None, true) => {
-                errors.push("[destination] is required with a remote delivery service".into());
-                None
+            if dest.encryption_keys.is_empty() {
+                errors.push(format!("{at}.encryption_keys: at least one key file"));
             }
-            (None, false) => None,
-        };
+            if dest.signing_key.is_none() {
+                errors.push(format!("{at}.signing_key is required"));
+            }
+            for c in &dest.reply_channels {
+                if !crate::fitconnect::destination::REPLY_CHANNELS.contains(&c.as_str()) {
+                    errors.push(format!(
+                        "{at}.reply_channels: {c:?} is not one of {}",
+                        crate::fitconnect::destination::REPLY_CHANNELS.join(", ")
+                    ));
+                }
+            }
+            let client = match (dest.client_id, dest.client_secret_file) {
+                (Some(id), Some(file)) => Some((id, path(&file))),
+                (None, None) => None,
+                _ => {
+                    errors.push(format!(
+                        "{at}: give both client_id and client_secret_file, or neither"
+                    ));
+                    None
+                }
+            };
+            destinations.push(DestinationSettings {
+                id,
+                client,
+                encryption_keys: dest.encryption_keys.iter().map(|p| path(p)).collect(),
+                signing_key: path(dest.signing_key.as_deref().unwrap_or(Path::new(""))),
+                callback_secret_file: dest.callback_secret_file.as_deref().map(path),
+                services: dest.services.into_iter().map(Into::into).collect(),
+                reply_channels: dest.reply_channels,
+            });
+        }
 
         let raw_store = raw.store.unwrap_or_default();
         let store = raw_store
@@ -631,6 +768,7 @@ impl GatewayConfig {
         if !(1..=256).contains(&forward_concurrency) {
             errors.push("forwarding.concurrency must be 1..=256".into());
         }
+        let forward_retry = retry_settings(&f, &mut errors);
 
         let mut upstreams = Vec::new();
         for (i, u) in raw.upstream.iter().enumerate() {
@@ -639,15 +777,26 @@ impl GatewayConfig {
                 continue;
             };
             match (&u.file_drop, &u.url) {
-                (Some(dir), None) => upstreams.push(UpstreamSettings::FileDrop {
-                    name,
-                    dir: path(dir),
-                }),
+                (Some(dir), None) => {
+                    let http_keys = u.http_keys();
+                    if !http_keys.is_empty() {
+                        errors.push(format!(
+                            "upstream {name:?}: {} only apply to url upstreams, not file_drop",
+                            http_keys.join(", ")
+                        ));
+                    }
+                    upstreams.push(UpstreamSettings::FileDrop {
+                        name,
+                        dir: path(dir),
+                    });
+                }
                 (None, Some(url)) => {
                     check_url(url, dangerous.allow_plain_http == Some(true), &mut errors);
+                    let options = http_upstream_options(&name, url, u, &path, &mut errors);
                     upstreams.push(UpstreamSettings::Http {
                         name,
                         url: url.clone(),
+                        options,
                     });
                 }
                 _ => errors.push(format!(
@@ -710,6 +859,17 @@ impl GatewayConfig {
             }
             parsed
         });
+        let tls = match (&server.tls_cert, &server.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert_chain_pem: path(cert),
+                private_key_pem: path(key),
+            }),
+            (None, None) => None,
+            _ => {
+                errors.push("server: give both tls_cert and tls_key, or neither".into());
+                None
+            }
+        };
         let raw_limits = raw.limits.unwrap_or_default();
         errors.extend(raw_limits.http.problems("limits.http"));
         let p = &raw_limits.pipeline;
@@ -745,7 +905,7 @@ impl GatewayConfig {
         if errors.is_empty() {
             Ok(GatewayConfig {
                 delivery,
-                destination,
+                destinations,
                 store,
                 store_password_file,
                 retention,
@@ -757,10 +917,12 @@ impl GatewayConfig {
                 unconfirmed_metadata_versions,
                 forward_lease_secs,
                 forward_concurrency,
+                forward_retry,
                 upstreams,
                 routes,
                 default_upstreams,
                 listen,
+                tls,
                 probe_listen,
                 limits,
                 pass_through_json,
@@ -789,6 +951,88 @@ impl GatewayConfig {
             ));
         }
         out
+    }
+}
+
+/// `[forwarding]`'s retry keys, each checked against its range.
+fn retry_settings(f: &RawForwarding, errors: &mut Vec<String>) -> RetrySettings {
+    let mut within = |key: &str, value: Option<u64>, range: std::ops::RangeInclusive<u64>| {
+        if value.is_some_and(|v| !range.contains(&v)) {
+            errors.push(format!(
+                "forwarding.{key} must be {}..={}",
+                range.start(),
+                range.end()
+            ));
+        }
+        value
+    };
+    let max_attempts = within("max_attempts", f.max_attempts.map(u64::from), 1..=1000);
+    let max_age = within("max_age_secs", f.max_age_secs, 1..=365 * 86_400);
+    let base = within("backoff_base_ms", f.backoff_base_ms, 1..=3_600_000);
+    let cap = within("backoff_cap_secs", f.backoff_cap_secs, 1..=86_400);
+    if let (Some(base), Some(cap)) = (base, cap)
+        && base > cap.saturating_mul(1000)
+    {
+        errors.push("forwarding.backoff_base_ms must not exceed backoff_cap_secs".into());
+    }
+    RetrySettings {
+        max_attempts: max_attempts.and_then(|n| u32::try_from(n).ok()),
+        max_age: max_age.map(Duration::from_secs),
+        backoff_base: base.map(Duration::from_millis),
+        backoff_cap: cap.map(Duration::from_secs),
+    }
+}
+
+/// An HTTP(S) upstream's TLS, timeout and attachment keys, checked.
+fn http_upstream_options(
+    name: &str,
+    url: &str,
+    u: &RawUpstream,
+    path: &dyn Fn(&Path) -> PathBuf,
+    errors: &mut Vec<String>,
+) -> HttpUpstreamOptions {
+    let client_identity = match (&u.client_cert, &u.client_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert_chain_pem: path(cert),
+            private_key_pem: path(key),
+        }),
+        (None, None) => None,
+        _ => {
+            errors.push(format!(
+                "upstream {name:?}: give both client_cert and client_key, or neither"
+            ));
+            None
+        }
+    };
+    let https = url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    if !https && (u.ca_file.is_some() || u.client_cert.is_some() || u.client_key.is_some()) {
+        errors.push(format!(
+            "upstream {name:?}: ca_file, client_cert and client_key need an https:// url"
+        ));
+    }
+    let mut secs = |key: &str, value: Option<u64>, max: u64| {
+        if value.is_some_and(|v| !(1..=max).contains(&v)) {
+            errors.push(format!("upstream {name:?}: {key} must be 1..={max}"));
+        }
+        value.map(Duration::from_secs)
+    };
+    let timeout = secs("timeout_secs", u.timeout_secs, 3600);
+    let connect_timeout = secs("connect_timeout_secs", u.connect_timeout_secs, 300);
+    if let (Some(t), Some(c)) = (timeout, connect_timeout)
+        && c > t
+    {
+        errors.push(format!(
+            "upstream {name:?}: connect_timeout_secs must not exceed timeout_secs"
+        ));
+    }
+    HttpUpstreamOptions {
+        ca_file: u.ca_file.as_deref().map(path),
+        client_identity,
+        timeout,
+        connect_timeout,
+        attachments: u.attachments,
     }
 }
 
@@ -869,7 +1113,7 @@ mod tests {
             "allow_plain_http",
             "client_id",
             "client_secret_file",
-            "destination.id",
+            "destination[0].id",
             "encryption_keys",
             "signing_key",
             "ack_policy",
@@ -971,6 +1215,64 @@ mod tests {
     }
 
     #[test]
+    fn several_destinations_each_with_keys_and_optionally_their_own_client() {
+        let head = "[delivery_service]\npreset = \"test\"\nclient_id = \"c\"\nclient_secret_file = \"s\"\n";
+        let dest = |id: &str, extra: &str| {
+            format!(
+                "[[destination]]\nid = \"{id}\"\nencryption_keys = [\"e-{id}\"]\nsigning_key = \"s-{id}\"\n{extra}"
+            )
+        };
+        let (a, b) = (
+            "40847c29-06aa-40e2-bf28-c29884c694c4",
+            "9d2b6a5e-4c1f-4f3e-8a77-0b6f3c1e2d10",
+        );
+        let text = format!(
+            "{head}{}{}",
+            dest(a, ""),
+            dest(
+                b,
+                "client_id = \"bau\"\nclient_secret_file = \"bau-secret\"\n"
+            )
+        );
+        let c = GatewayConfig::from_toml(&text, Path::new("/etc/p")).expect("valid");
+        assert_eq!(c.destinations.len(), 2);
+        assert_eq!(c.destinations[0].id, a);
+        assert_eq!(c.destinations[0].client, None);
+        assert_eq!(
+            c.destinations[1].client,
+            Some(("bau".to_owned(), PathBuf::from("/etc/p/bau-secret")))
+        );
+        assert_eq!(
+            c.destinations[1].signing_key,
+            PathBuf::from(format!("/etc/p/s-{b}"))
+        );
+        // One `[destination]` table is still one destination.
+        let single = format!(
+            "{head}{}",
+            dest(a, "").replace("[[destination]]", "[destination]")
+        );
+        let c = GatewayConfig::from_toml(&single, Path::new(".")).expect("valid");
+        assert_eq!(c.destinations.len(), 1);
+        // Unknown keys inside a destination are named, as everywhere.
+        let typo = format!("{head}{}", dest(a, "signing_kee = \"x\"\n"));
+        let errors = GatewayConfig::from_toml(&typo, Path::new(".")).expect_err("typo");
+        assert!(errors[0].contains("signing_kee"), "{errors:?}");
+        // The same id twice, a client id without its secret, destinations beside a sandbox.
+        let text = format!(
+            "{head}{}{}",
+            dest(a, "client_id = \"x\"\n"),
+            dest(&a.to_uppercase(), "")
+        );
+        let errors = GatewayConfig::from_toml(&text, Path::new(".")).expect_err("invalid");
+        let all = errors.join("\n");
+        assert!(all.contains("configured twice"), "{all}");
+        assert!(all.contains("destination[0]: give both client_id"), "{all}");
+        let errors =
+            GatewayConfig::from_toml(&dest(a, ""), Path::new(".")).expect_err("sandbox + dest");
+        assert!(errors.join("\n").contains("sandbox.toml"), "{errors:?}");
+    }
+
+    #[test]
     fn store_password_file_and_retention_are_read() {
         let c = GatewayConfig::embedded_default();
         assert_eq!(c.retention.payload_days, 30, "the default");
@@ -1006,6 +1308,175 @@ mod tests {
     }
 
     #[test]
+    fn tls_upstream_and_retry_keys_default_to_off_and_unset() {
+        let c = GatewayConfig::embedded_default();
+        assert_eq!(c.tls, None);
+        assert_eq!(c.forward_retry, RetrySettings::default());
+        let c = GatewayConfig::from_toml(
+            "[[upstream]]\nname = \"bau\"\nurl = \"https://bau.example/in\"\n",
+            Path::new("/etc/p"),
+        )
+        .expect("valid");
+        let UpstreamSettings::Http { options, .. } = &c.upstreams[0] else {
+            panic!("http upstream")
+        };
+        assert_eq!(*options, HttpUpstreamOptions::default());
+    }
+
+    #[test]
+    fn tls_upstream_and_retry_keys_are_read_relative_to_the_file() {
+        let text = r#"
+            [server]
+            tls_cert = "tls/server.pem"
+            tls_key = "/abs/server.key"
+            [forwarding]
+            max_attempts = 3
+            max_age_secs = 600
+            backoff_base_ms = 50
+            backoff_cap_secs = 2
+            [[upstream]]
+            name = "bau"
+            url = "https://bau.example/in"
+            ca_file = "tls/ca.pem"
+            client_cert = "tls/gw.pem"
+            client_key = "tls/gw.key"
+            timeout_secs = 20
+            connect_timeout_secs = 5
+            attachments = false
+        "#;
+        let c = GatewayConfig::from_toml(text, Path::new("/etc/p")).expect("valid");
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert_chain_pem: PathBuf::from("/etc/p/tls/server.pem"),
+                private_key_pem: PathBuf::from("/abs/server.key"),
+            })
+        );
+        assert_eq!(
+            c.forward_retry,
+            RetrySettings {
+                max_attempts: Some(3),
+                max_age: Some(Duration::from_secs(600)),
+                backoff_base: Some(Duration::from_millis(50)),
+                backoff_cap: Some(Duration::from_secs(2)),
+            }
+        );
+        assert_eq!(
+            c.upstreams[0],
+            UpstreamSettings::Http {
+                name: "bau".into(),
+                url: "https://bau.example/in".into(),
+                options: HttpUpstreamOptions {
+                    ca_file: Some(PathBuf::from("/etc/p/tls/ca.pem")),
+                    client_identity: Some(TlsFiles {
+                        cert_chain_pem: PathBuf::from("/etc/p/tls/gw.pem"),
+                        private_key_pem: PathBuf::from("/etc/p/tls/gw.key"),
+                    }),
+                    timeout: Some(Duration::from_secs(20)),
+                    connect_timeout: Some(Duration::from_secs(5)),
+                    attachments: Some(false),
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn tls_pairs_are_both_or_neither_and_http_keys_are_refused_on_file_drop() {
+        let text = r#"
+            [server]
+            tls_cert = "server.pem"
+            [[upstream]]
+            name = "bau"
+            url = "https://bau.example/in"
+            client_key = "gw.key"
+            [[upstream]]
+            name = "plain"
+            url = "http://127.0.0.1:9/in"
+            ca_file = "ca.pem"
+            [[upstream]]
+            name = "outbox"
+            file_drop = "out"
+            ca_file = "ca.pem"
+            attachments = false
+            [dangerous]
+            allow_plain_http = true
+        "#;
+        let errors = GatewayConfig::from_toml(text, Path::new(".")).expect_err("invalid");
+        let all = errors.join("\n");
+        for needle in [
+            "server: give both tls_cert and tls_key, or neither",
+            "upstream \"bau\": give both client_cert and client_key, or neither",
+            "upstream \"plain\": ca_file, client_cert and client_key need an https:// url",
+            "upstream \"outbox\": ca_file, attachments only apply to url upstreams, not file_drop",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert_eq!(errors.len(), 4, "{all}");
+        let errors = GatewayConfig::from_toml(
+            "[server]\ntls_key = \"k\"\n[[upstream]]\nname = \"a\"\nurl = \"https://a.example\"\nclient_cert = \"c\"\n",
+            Path::new("."),
+        )
+        .expect_err("invalid");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    #[test]
+    fn timeouts_and_retry_limits_are_range_checked() {
+        let text = r#"
+            [forwarding]
+            max_attempts = 0
+            max_age_secs = 0
+            backoff_base_ms = 0
+            backoff_cap_secs = 86401
+            [[upstream]]
+            name = "bau"
+            url = "https://bau.example/in"
+            timeout_secs = 0
+            connect_timeout_secs = 301
+        "#;
+        let errors = GatewayConfig::from_toml(text, Path::new(".")).expect_err("invalid");
+        let all = errors.join("\n");
+        for needle in [
+            "forwarding.max_attempts must be 1..=1000",
+            "forwarding.max_age_secs must be 1..=31536000",
+            "forwarding.backoff_base_ms must be 1..=3600000",
+            "forwarding.backoff_cap_secs must be 1..=86400",
+            "upstream \"bau\": timeout_secs must be 1..=3600",
+            "upstream \"bau\": connect_timeout_secs must be 1..=300",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        let text = r#"
+            [forwarding]
+            backoff_base_ms = 5000
+            backoff_cap_secs = 2
+            [[upstream]]
+            name = "bau"
+            url = "https://bau.example/in"
+            timeout_secs = 5
+            connect_timeout_secs = 10
+        "#;
+        let errors = GatewayConfig::from_toml(text, Path::new(".")).expect_err("invalid");
+        assert_eq!(
+            errors,
+            [
+                "forwarding.backoff_base_ms must not exceed backoff_cap_secs",
+                "upstream \"bau\": connect_timeout_secs must not exceed timeout_secs",
+            ]
+        );
+        // Negative numbers and wrong types are refused by the reader, naming the key.
+        let errors = GatewayConfig::from_toml("[forwarding]\nmax_attempts = -1\n", Path::new("."))
+            .expect_err("negative");
+        assert!(errors[0].contains("max_attempts"), "{errors:?}");
+        let errors = GatewayConfig::from_toml(
+            "[[upstream]]\nname = \"a\"\nurl = \"https://a.example\"\nattachments = \"yes\"\n",
+            Path::new("."),
+        )
+        .expect_err("not a bool");
+        assert!(errors[0].contains("attachments"), "{errors:?}");
+    }
+
+    #[test]
     fn remote_with_preset_and_routes() {
         let text = r#"
             [delivery_service]
@@ -1034,7 +1505,7 @@ mod tests {
         };
         assert_eq!(preset.as_deref(), Some("test"));
         assert_eq!(
-            c.destination.expect("dest").signing_key,
+            c.destinations[0].signing_key,
             PathBuf::from("/etc/poststelle/sig.jwk.json")
         );
         assert_eq!(c.routes.len(), 1);

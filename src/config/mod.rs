@@ -3,8 +3,10 @@
 
 pub mod gateway;
 mod limits;
+mod tls;
 
 pub use limits::{
     HttpLimits, JoseLimits, JsonLimits, Limits, PipelineLimits, SandboxLimits, ServerLimits,
     XmlLimits, XsdLimits,
 };
+pub use tls::TlsFiles;

@@ -142,7 +142,7 @@ pub trait SetKeyResolver {
 }
 
 /// A fixed set of keys: the delivery service's JWKS and destination signing keys.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct StaticKeys {
     /// (iss URL, kid, key) of delivery services.
     pub delivery_service: Vec<(String, String, RsaPublicKey)>,

@@ -11,6 +11,7 @@ use reqwest::{Certificate, Client, Identity, redirect};
 use super::upstream::{DeliveryFailure, HttpUpstream};
 use super::{ForwardError, attachments_of, safe_component};
 use crate::http::reply::FileBody;
+use crate::http::tls;
 use crate::store::{AttachmentMeta, Store, StoreError};
 
 /// The idempotency header: the submission id, so a re-delivery after a lost response is
@@ -25,16 +26,9 @@ pub(crate) struct HttpTarget {
     attachments: bool,
 }
 
-fn read_pem(upstream: &str, path: &Path) -> Result<Vec<u8>, ForwardError> {
-    std::fs::read(path).map_err(|e| ForwardError::Upstream {
-        upstream: upstream.to_owned(),
-        reason: format!("{}: {e}", path.display()),
-    })
-}
-
 impl HttpTarget {
     /// Builds the client: no redirects, the configured timeouts, optional client certificate and
-    /// extra roots.
+    /// extra roots — both loaded and checked by [`crate::http::tls`], as `serve --check` does.
     pub(crate) fn new(name: &str, spec: &HttpUpstream) -> Result<Self, ForwardError> {
         let bad = |reason: String| ForwardError::Upstream {
             upstream: name.to_owned(),
@@ -49,18 +43,36 @@ impl HttpTarget {
             .connect_timeout(spec.connect_timeout)
             .timeout(spec.total_timeout)
             .user_agent(concat!("poststelle/", env!("CARGO_PKG_VERSION")));
-        if let Some(id) = &spec.client_identity {
-            let mut pem = read_pem(name, &id.cert_chain_pem)?;
-            pem.push(b'\n');
-            pem.extend(read_pem(name, &id.private_key_pem)?);
-            let identity =
-                Identity::from_pem(&pem).map_err(|e| bad(format!("client identity: {e}")))?;
-            builder = builder.identity(identity);
+        // Every problem of both at once (`serve --check` reports them through here).
+        let mut errors = Vec::new();
+        match spec
+            .client_identity
+            .as_ref()
+            .map(crate::http::Identity::load)
+        {
+            Some(Ok(id)) => match Identity::from_pem(id.pem()) {
+                Ok(identity) => builder = builder.identity(identity),
+                Err(e) => errors.push(format!("client identity: {e}")),
+            },
+            Some(Err(e)) => errors.push(tls::joined(&e)),
+            None => {}
         }
-        if let Some(roots) = &spec.extra_roots {
-            let certs = Certificate::from_pem_bundle(&read_pem(name, roots)?)
-                .map_err(|e| bad(format!("extra roots: {e}")))?;
-            builder = builder.tls_certs_merge(certs);
+        match spec.extra_roots.as_deref().map(tls::trust_roots) {
+            Some(Ok(roots)) => {
+                let mut certs = Vec::with_capacity(roots.len());
+                for der in &roots {
+                    match Certificate::from_der(der) {
+                        Ok(c) => certs.push(c),
+                        Err(e) => errors.push(format!("ca_file: {e}")),
+                    }
+                }
+                builder = builder.tls_certs_merge(certs);
+            }
+            Some(Err(e)) => errors.push(tls::joined(&e)),
+            None => {}
+        }
+        if !errors.is_empty() {
+            return Err(bad(errors.join("; ")));
         }
         let client = builder.build().map_err(|e| bad(format!("client: {e}")))?;
         Ok(Self {

@@ -61,6 +61,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+use crate::config::gateway::GatewayConfig;
 use crate::server::metrics::{Metrics, Stage};
 use crate::store::{ClaimedJob, FailAction, FailOutcome, RetryPolicy, Store, Timestamp};
 
@@ -132,6 +133,42 @@ impl Default for ForwardPolicy {
             spool_dir: std::env::temp_dir(),
             stale_export_age: Duration::from_secs(600),
         }
+    }
+}
+
+impl ForwardPolicy {
+    /// `serve`'s policy: `[forwarding]` (lease, concurrency, retries) and `[pipeline]
+    /// spool_dir` over the defaults; what the file leaves out keeps [`RetryPolicy::default`]'s
+    /// values.
+    #[must_use]
+    pub fn configured(config: &GatewayConfig) -> Self {
+        let defaults = RetryPolicy::default();
+        let r = &config.forward_retry;
+        Self {
+            retry: RetryPolicy {
+                base_delay: r.backoff_base.unwrap_or(defaults.base_delay),
+                max_delay: r.backoff_cap.unwrap_or(defaults.max_delay),
+                max_attempts: r.max_attempts.unwrap_or(defaults.max_attempts),
+                max_age: r.max_age.unwrap_or(defaults.max_age),
+            },
+            lease: Duration::from_secs(config.forward_lease_secs),
+            concurrency: config.forward_concurrency,
+            spool_dir: config.spool_dir.clone(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Checks what [`Forwarder::new`] sets up for `spec`, without creating anything: an HTTP(S)
+/// upstream's URL, client certificate and trust roots (every problem at once); a drop
+/// directory is created at start and not checked here. For `serve --check`.
+///
+/// # Errors
+/// [`ForwardError::Upstream`] naming the upstream and every problem found.
+pub fn check_upstream(spec: &UpstreamSpec) -> Result<(), ForwardError> {
+    match &spec.kind {
+        UpstreamKind::Http(h) => HttpTarget::new(&spec.name, h).map(drop),
+        UpstreamKind::FileDrop(_) => Ok(()),
     }
 }
 
@@ -518,6 +555,39 @@ impl<S: Store> Inner<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_policy_and_upstreams_keep_the_defaults_the_file_leaves_out() {
+        let c = GatewayConfig::embedded_default();
+        let policy = ForwardPolicy::configured(&c);
+        assert_eq!(policy.retry, RetryPolicy::default());
+        assert_eq!(policy.lease, ForwardPolicy::default().lease);
+        assert_eq!(policy.concurrency, ForwardPolicy::default().concurrency);
+        let c = GatewayConfig::from_toml(
+            "[forwarding]\nmax_attempts = 2\nbackoff_cap_secs = 5\n\
+             [[upstream]]\nname = \"a\"\nurl = \"https://a.example/in\"\n\
+             [[upstream]]\nname = \"b\"\nurl = \"https://b.example/in\"\n\
+             ca_file = \"ca.pem\"\ntimeout_secs = 7\nattachments = false\n",
+            std::path::Path::new("/etc/p"),
+        )
+        .expect("valid");
+        let retry = ForwardPolicy::configured(&c).retry;
+        assert_eq!(retry.max_attempts, 2);
+        assert_eq!(retry.max_delay, Duration::from_secs(5));
+        assert_eq!(retry.base_delay, RetryPolicy::default().base_delay);
+        assert_eq!(retry.max_age, RetryPolicy::default().max_age);
+        let spec = |i: usize| match UpstreamSpec::configured(&c.upstreams[i]).kind {
+            UpstreamKind::Http(h) => h,
+            UpstreamKind::FileDrop(_) => panic!("http"),
+        };
+        assert_eq!(spec(0), HttpUpstream::new("https://a.example/in"));
+        let b = spec(1);
+        assert_eq!(b.extra_roots, Some(PathBuf::from("/etc/p/ca.pem")));
+        assert_eq!(b.total_timeout, Duration::from_secs(7));
+        assert_eq!(b.connect_timeout, HttpUpstream::new("x").connect_timeout);
+        assert!(!b.send_attachments);
+        assert_eq!(b.client_identity, None);
+    }
 
     #[test]
     fn path_components_are_checked() {

@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::config::TlsFiles;
+use crate::config::gateway::UpstreamSettings;
+
 /// One named upstream (a Fachverfahren or a drop directory).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamSpec {
@@ -29,6 +32,32 @@ impl UpstreamSpec {
         Self {
             name: name.into(),
             kind: UpstreamKind::FileDrop(drop),
+        }
+    }
+
+    /// The upstream as `serve` configures it (`[[upstream]]`): what the file leaves out keeps
+    /// the defaults of [`HttpUpstream::new`].
+    #[must_use]
+    pub fn configured(settings: &UpstreamSettings) -> Self {
+        match settings {
+            UpstreamSettings::FileDrop { name, dir } => {
+                Self::file_drop(name.clone(), FileDropUpstream::new(dir.clone()))
+            }
+            UpstreamSettings::Http { name, url, options } => {
+                let mut http = HttpUpstream::new(url.clone());
+                http.client_identity.clone_from(&options.client_identity);
+                http.extra_roots.clone_from(&options.ca_file);
+                if let Some(t) = options.timeout {
+                    http.total_timeout = t;
+                }
+                if let Some(t) = options.connect_timeout {
+                    http.connect_timeout = t;
+                }
+                if let Some(a) = options.attachments {
+                    http.send_attachments = a;
+                }
+                Self::http(name.clone(), http)
+            }
         }
     }
 }
@@ -83,14 +112,9 @@ impl HttpUpstream {
     }
 }
 
-/// A client certificate for mutual TLS.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientIdentity {
-    /// PEM file with the certificate chain (leaf first).
-    pub cert_chain_pem: PathBuf,
-    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
-    pub private_key_pem: PathBuf,
-}
+/// A client certificate for mutual TLS: a certificate chain and its key, loaded and checked by
+/// [`crate::http::Identity`] like a listener's.
+pub type ClientIdentity = TlsFiles;
 
 /// A file-drop upstream: each submission becomes the directory `<dir>/<submission id>/` holding
 /// `envelope.json` and `attachments/<attachment id>`. It is assembled under `<dir>/.tmp/`,

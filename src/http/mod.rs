@@ -46,16 +46,16 @@ pub mod bearer;
 pub mod body;
 mod listener;
 pub mod reply;
-mod tls;
+pub mod tls;
 
-pub use crate::config::HttpLimits;
+pub use crate::config::{HttpLimits, TlsFiles};
 pub use admission::ListenerStats;
 pub use bearer::bearer_token;
 pub use body::{BodyError, BodyLimits, BodyReader};
 pub(crate) use listener::serve_stream;
 pub use listener::{Bound, Handler, Listener, ListenerConfig, Routes, handler};
 pub use reply::{Body, Reply};
-pub use tls::TlsFiles;
+pub use tls::{Identity, TlsError, trust_roots};
 
 use std::net::SocketAddr;
 

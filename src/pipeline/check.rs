@@ -78,10 +78,11 @@ pub trait GrammarSource: Send + Sync {
 }
 
 /// A [`GrammarSource`] that compiles each entry schema the first time it is asked for and keeps
-/// it (packs are immutable once installed: their fingerprint is part of the envelope).
-#[derive(Default)]
+/// it (packs are immutable once installed: their fingerprint is part of the envelope). A clone
+/// shares the cache (the pipelines of several destinations compile each schema once).
+#[derive(Default, Clone)]
 pub struct GrammarCache {
-    compiled: Mutex<HashMap<PathBuf, Arc<Grammar>>>,
+    compiled: Arc<Mutex<HashMap<PathBuf, Arc<Grammar>>>>,
 }
 
 impl std::fmt::Debug for GrammarCache {

@@ -301,15 +301,22 @@ struct Shared<S, D> {
     store: S,
     delivery: D,
     settings: PipelineSettings,
-    permits: Semaphore,
-    /// The memory budget ([`crate::config::PipelineLimits`]) in [`MEMORY_UNIT`]s.
-    memory: Semaphore,
+    budget: Budget,
     in_flight: Mutex<HashSet<String>>,
     cases: Mutex<HashMap<String, String>>,
     ack_lock: tokio::sync::Mutex<()>,
     counts: Mutex<Counts>,
     health: Mutex<Health>,
     wake: Notify,
+}
+
+/// What the pipelines of one process share, whatever the number of destinations: the
+/// submissions processed at the same time (`[pipeline] concurrency`) and the memory budget
+/// ([`crate::config::PipelineLimits`], in [`MEMORY_UNIT`]s).
+#[derive(Clone)]
+struct Budget {
+    permits: Arc<Semaphore>,
+    memory: Arc<Semaphore>,
 }
 
 /// The receive pipeline of one destination. Cheap to clone (shared state).
@@ -434,16 +441,34 @@ fn rfc3339(now: Timestamp) -> String {
 impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
     /// A pipeline over this store and delivery service.
     pub fn new(store: S, delivery: D, settings: PipelineSettings) -> Self {
-        let permits = Semaphore::new(settings.concurrency.max(1));
-        let memory =
-            Semaphore::new(memory_units(settings.limits.pipeline.memory_budget_bytes) as usize);
+        let budget = Budget {
+            permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            memory: Arc::new(Semaphore::new(memory_units(
+                settings.limits.pipeline.memory_budget_bytes,
+            ) as usize)),
+        };
+        Self::with_budget(store, delivery, settings, budget)
+    }
+
+    /// A pipeline for another destination of the same process: it shares `other`'s
+    /// concurrency and memory budget (the settings' own `concurrency` and memory limits are
+    /// not used), so several destinations together stay within one budget.
+    pub fn sharing_budget_of<S2, D2>(
+        store: S,
+        delivery: D,
+        settings: PipelineSettings,
+        other: &Pipeline<S2, D2>,
+    ) -> Self {
+        Self::with_budget(store, delivery, settings, other.shared.budget.clone())
+    }
+
+    fn with_budget(store: S, delivery: D, settings: PipelineSettings, budget: Budget) -> Self {
         Self {
             shared: Arc::new(Shared {
                 store,
                 delivery,
                 settings,
-                permits,
-                memory,
+                budget,
                 in_flight: Mutex::new(HashSet::new()),
                 cases: Mutex::new(HashMap::new()),
                 ack_lock: tokio::sync::Mutex::new(()),
@@ -561,6 +586,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         let _guard = InFlight(self, submission_id.to_owned());
         let _permit = self
             .shared
+            .budget
             .permits
             .acquire()
             .await
@@ -606,6 +632,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
             .min(memory_units(budget.memory_budget_bytes));
         let _memory = self
             .shared
+            .budget
             .memory
             .acquire_many(units)
             .await
@@ -671,6 +698,9 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         .await
         .map_err(|_| PipelineError::Task)??;
         let checked = started.elapsed();
+        if let Some(m) = &metrics {
+            m.observe_stage(Stage::Check, checked.saturating_sub(fetched));
+        }
         let verdict = match verdict {
             Err(Refused::Deferred(d)) => {
                 self.count(|c| c.deferred += 1);
@@ -689,7 +719,11 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         let decided = Timestamp::now();
         let (case_id, destination) = (ids.case_id.clone(), ids.destination_id.clone());
         let (new, outcome) = self.to_store(submission_id, ids, verdict, received, decided);
+        let storing = std::time::Instant::now();
         let stored = self.shared.store.store_submission(new, decided).await?;
+        if let Some(m) = &metrics {
+            m.observe_stage(Stage::Store, storing.elapsed());
+        }
         if stored == crate::store::StoreOutcome::AlreadyStored {
             return Ok(Outcome::AlreadyStored);
         }
@@ -885,7 +919,12 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 s.set_payload_schema,
             ),
         };
-        match self.shared.delivery.post_event(case, &token).await {
+        let posting = std::time::Instant::now();
+        let posted = self.shared.delivery.post_event(case, &token).await;
+        if let Some(m) = &s.metrics {
+            m.observe_stage(Stage::Ack, posting.elapsed());
+        }
+        match posted {
             Ok(_) => {
                 self.shared
                     .store

@@ -18,6 +18,7 @@
 //! | `forward_retries_total` | counter | `upstream` |
 //! | `dead_letters_total` | counter | `upstream` |
 //! | `callbacks_total` | counter | `outcome` (`accepted`, `refused`) |
+//! | `callbacks_refused_total` | counter | `reason` ([`CALLBACK_REFUSALS`]) |
 //! | `poll_errors_total` | counter | |
 //! | `ack_failures_total` | counter | |
 //! | `build_info` | gauge | `version` (always 1) |
@@ -36,6 +37,23 @@ use std::time::Duration;
 
 use crate::store::QueueMetrics;
 
+/// Why callbacks are refused (`callbacks_refused_total{reason}`; every series starts at 0):
+/// no callback secret for the destination in the path, a missing header, a malformed or
+/// out-of-window timestamp, a MAC that does not verify, a replay, a body that is not a notice,
+/// too large or too slow, or the gateway cannot take it now (store down, queue full).
+pub const CALLBACK_REFUSALS: [&str; 10] = [
+    "unknown_destination",
+    "missing_header",
+    "bad_timestamp",
+    "stale",
+    "bad_mac",
+    "replay",
+    "bad_body",
+    "too_large",
+    "timeout",
+    "unavailable",
+];
+
 /// Label values kept per labelled family before new values fold into `other`.
 pub const MAX_SERIES: usize = 64;
 
@@ -44,23 +62,20 @@ pub const BUCKETS: [f64; 13] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
-/// A processing stage whose latency is measured.
+/// A processing stage whose latency is measured; every one is observed (the check's steps —
+/// SETs and tags, decryption, metadata and hashes, XSD validation fused with the XML → JSON
+/// transform in one streaming pass — are one stage, as they run as one blocking task).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Stage {
     /// Fetching the submission, attachments and event log.
     Fetch,
-    /// SET and authentication tag checks.
-    Verify,
-    /// Decrypting metadata, data and attachments.
-    Decrypt,
-    /// Metadata and XSD validation.
-    Validate,
-    /// XML → JSON transform.
-    Transform,
-    /// The store transaction.
+    /// Checking: event log and authentication tags, decryption, metadata, hashes, validation
+    /// and transform.
+    Check,
+    /// The store transaction of the decision.
     Store,
-    /// Sending accept/reject.
+    /// Posting one accept/reject SET to the delivery service.
     Ack,
     /// One delivery attempt to an upstream.
     Forward,
@@ -74,10 +89,7 @@ impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Fetch => "fetch",
-            Self::Verify => "verify",
-            Self::Decrypt => "decrypt",
-            Self::Validate => "validate",
-            Self::Transform => "transform",
+            Self::Check => "check",
             Self::Store => "store",
             Self::Ack => "ack",
             Self::Forward => "forward",
@@ -143,6 +155,7 @@ pub struct Metrics {
     retries: Family,
     dead_letters: Family,
     callbacks: Family,
+    callbacks_refused: Family,
     stages: Mutex<BTreeMap<Stage, Histogram>>,
 }
 
@@ -150,7 +163,11 @@ impl Metrics {
     /// Fresh metrics, all zero.
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
+        let metrics = Self::default();
+        for reason in CALLBACK_REFUSALS {
+            metrics.callbacks_refused.init(reason);
+        }
+        metrics
     }
 
     /// A submission was fetched from the delivery service.
@@ -214,6 +231,11 @@ impl Metrics {
             .inc(if accepted { "accepted" } else { "refused" });
     }
 
+    /// A callback was refused for `reason` (one of [`CALLBACK_REFUSALS`]).
+    pub fn callback_refused(&self, reason: &str) {
+        self.callbacks_refused.inc(reason);
+    }
+
     /// Records how long a stage took.
     pub fn observe_stage(&self, stage: Stage, took: Duration) {
         let secs = took.as_secs_f64();
@@ -232,7 +254,7 @@ impl Metrics {
     }
 
     /// Current value of a counter family member, for tests and the status page
-    /// (`forwarded`, `retries`, `dead_letters`, `rejected`, `callbacks`).
+    /// (`forwarded`, `retries`, `dead_letters`, `rejected`, `callbacks`, `callbacks_refused`).
     #[must_use]
     pub fn count(&self, family: &str, label: &str) -> u64 {
         let f = match family {
@@ -241,6 +263,7 @@ impl Metrics {
             "dead_letters" => &self.dead_letters,
             "rejected" => &self.rejected,
             "callbacks" => &self.callbacks,
+            "callbacks_refused" => &self.callbacks_refused,
             _ => return 0,
         };
         f.snapshot().get(label).copied().unwrap_or(0)
@@ -331,6 +354,12 @@ impl Metrics {
                 "outcome",
                 "Callbacks received, by outcome.",
                 &self.callbacks,
+            ),
+            (
+                "callbacks_refused_total",
+                "reason",
+                "Callbacks refused, by reason.",
+                &self.callbacks_refused,
             ),
         ];
         for (name, label, help, family) in families {

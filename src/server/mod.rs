@@ -124,6 +124,13 @@ pub trait Readiness: Send + Sync {
     fn is_ready(&self) -> bool;
 }
 
+/// The pipelines of several destinations: ready when every one is.
+impl<T: Readiness> Readiness for Vec<T> {
+    fn is_ready(&self) -> bool {
+        self.iter().all(Readiness::is_ready)
+    }
+}
+
 /// The callback endpoint's configuration: the secret of each destination, and the sink.
 /// Accepted callbacks are remembered for replay protection in the store when the server has
 /// one (a restart keeps them), else in memory.

@@ -141,8 +141,15 @@ async fn callback(
     req: Request<Incoming>,
 ) -> Result<Reply, Refusal> {
     let result = accept_callback(state, destination, req).await;
-    state.handlers.metrics.callback(result.is_ok());
-    result?;
+    let metrics = &state.handlers.metrics;
+    match &result {
+        Ok(()) => metrics.callback(true),
+        Err(refused) => {
+            metrics.callback(false);
+            metrics.callback_refused(refused.reason);
+        }
+    }
+    result.map_err(|r| r.reply)?;
     Ok(reply::json(
         StatusCode::ACCEPTED,
         &serde_json::json!({ "status": "accepted" }),
@@ -153,6 +160,42 @@ fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A refused callback: the answer, and the reason counted in
+/// `poststelle_callbacks_refused_total` (one of [`super::metrics::CALLBACK_REFUSALS`]).
+struct Refused {
+    reply: Refusal,
+    reason: &'static str,
+}
+
+impl Refused {
+    fn new(reason: &'static str, reply: Refusal) -> Self {
+        Self { reply, reason }
+    }
+}
+
+impl From<CallbackError> for Refused {
+    fn from(e: CallbackError) -> Self {
+        let reason = match e {
+            CallbackError::BadTimestamp => "bad_timestamp",
+            CallbackError::Stale => "stale",
+            CallbackError::BadMacFormat | CallbackError::BadMac => "bad_mac",
+            CallbackError::Replay => "replay",
+        };
+        Self::new(reason, unauthenticated(e))
+    }
+}
+
+impl From<http::body::BodyError> for Refused {
+    fn from(e: http::body::BodyError) -> Self {
+        let reason = match e {
+            http::body::BodyError::TooLarge { .. } => "too_large",
+            http::body::BodyError::Timeout | http::body::BodyError::TooSlow => "timeout",
+            _ => "bad_body",
+        };
+        Self::new(reason, e.into())
+    }
 }
 
 fn unauthenticated(e: CallbackError) -> Refusal {
@@ -172,20 +215,22 @@ async fn accept_callback(
     state: &State,
     destination: &str,
     req: Request<Incoming>,
-) -> Result<(), Refusal> {
-    let callbacks = state.handlers.callbacks.as_ref().ok_or(Refusal::NotFound)?;
+) -> Result<(), Refused> {
+    let unknown = || Refused::new("unknown_destination", Refusal::NotFound);
+    let callbacks = state.handlers.callbacks.as_ref().ok_or_else(unknown)?;
     let destination = destination.to_ascii_lowercase();
     let secret = callbacks
         .destinations
         .get(&destination)
-        .ok_or(Refusal::NotFound)?;
+        .ok_or_else(unknown)?;
+    let missing = |what| Refused::new("missing_header", Refusal::Unauthorized(what));
     let timestamp = header(&req, "callback-timestamp")
-        .ok_or(Refusal::Unauthorized("callback-timestamp missing"))?
+        .ok_or_else(|| missing("callback-timestamp missing"))?
         .to_owned();
     let mac = header(&req, "callback-authentication")
-        .ok_or(Refusal::Unauthorized("callback-authentication missing"))?
+        .ok_or_else(|| missing("callback-authentication missing"))?
         .to_owned();
-    callback::check_headers(&timestamp, &mac, unix_now()).map_err(unauthenticated)?;
+    callback::check_headers(&timestamp, &mac, unix_now())?;
     // Only now is the body read: small, and within a short deadline, because its MAC can only
     // be checked once it is all there.
     let limits = BodyLimits::new(
@@ -195,25 +240,28 @@ async fn accept_callback(
     );
     let body = http::body::read_all(req, limits).await?;
     let now = unix_now();
-    let key = callback::authenticate(secret, &timestamp, &mac, &body, now)
-        .map_err(unauthenticated)?
-        .replay_key(&destination);
+    let key =
+        callback::authenticate(secret, &timestamp, &mac, &body, now)?.replay_key(&destination);
     let notice = callback::parse_notice(&body).map_err(|e| {
-        Refusal::BadRequest(match e {
-            NoticeError::TooMany => "callback names too many submissions",
-            NoticeError::BadId => "callback names a malformed submission id",
-            _ => "callback body is not the expected JSON",
-        })
+        Refused::new(
+            "bad_body",
+            Refusal::BadRequest(match e {
+                NoticeError::TooMany => "callback names too many submissions",
+                NoticeError::BadId => "callback names a malformed submission id",
+                _ => "callback body is not the expected JSON",
+            }),
+        )
     })?;
+    let unavailable = |what| Refused::new("unavailable", Refusal::Unavailable(what));
     let replayed = match &state.handlers.store {
         Some(store) => store
             .callback_replayed(&key)
             .await
-            .map_err(|_| Refusal::Unavailable("the store is not available; retry later"))?,
+            .map_err(|_| unavailable("the store is not available; retry later"))?,
         None => lock(&callbacks.replays).is_replay(&key, now),
     };
     if replayed {
-        return Err(unauthenticated(CallbackError::Replay));
+        return Err(CallbackError::Replay.into());
     }
     callbacks
         .sink
@@ -221,14 +269,14 @@ async fn accept_callback(
             destination_id: destination,
             submission_ids: notice.submission_ids,
         })
-        .map_err(|_| Refusal::Unavailable("the gateway is busy; retry later"))?;
+        .map_err(|_| unavailable("the gateway is busy; retry later"))?;
     // Recorded after the hand-over: a callback the sink refused stays acceptable for the
     // service's retry. Two identical callbacks racing both trigger a poll, which is harmless.
     match &state.handlers.store {
         Some(store) => store
             .record_callback(&key, now)
             .await
-            .map_err(|_| Refusal::Unavailable("the store is not available; retry later"))?,
+            .map_err(|_| unavailable("the store is not available; retry later"))?,
         None => lock(&callbacks.replays).record(key),
     }
     Ok(())

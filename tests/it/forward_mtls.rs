@@ -22,12 +22,13 @@ use tokio::net::TcpListener;
 
 use crate::forward_support::{TestStore, pem, store_submission};
 
-struct Pki {
-    ca: CertifiedIssuer<'static, KeyPair>,
+/// A test CA issuing leaves (shared with `forward_config` and `server_tls`).
+pub(crate) struct Pki {
+    pub(crate) ca: CertifiedIssuer<'static, KeyPair>,
 }
 
 impl Pki {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -37,9 +38,15 @@ impl Pki {
     }
 
     /// A leaf for `name` (DNS name or IP address): certificate DER and PKCS#8 key DER.
-    fn leaf(&self, name: &str) -> (CertificateDer<'static>, Vec<u8>) {
+    pub(crate) fn leaf(&self, name: &str) -> (CertificateDer<'static>, Vec<u8>) {
+        self.leaf_for(&[name])
+    }
+
+    /// A leaf for several names (DNS names or IP addresses).
+    pub(crate) fn leaf_for(&self, names: &[&str]) -> (CertificateDer<'static>, Vec<u8>) {
         let key = KeyPair::generate().expect("key");
-        let cert = CertificateParams::new(vec![name.to_owned()])
+        let names: Vec<String> = names.iter().map(|&n| n.to_owned()).collect();
+        let cert = CertificateParams::new(names)
             .expect("params")
             .signed_by(&key, &self.ca)
             .expect("leaf");
@@ -49,7 +56,7 @@ impl Pki {
 
 /// An HTTPS sink on 127.0.0.1 that requires a client certificate from `pki`'s CA; records
 /// the idempotency keys of requests that got through.
-async fn mtls_sink(pki: &Pki) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn mtls_sink(pki: &Pki) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
     let (cert, key) = pki.leaf("127.0.0.1");
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
@@ -101,7 +108,7 @@ async fn mtls_sink(pki: &Pki) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>)
     (addr, keys)
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write pem");
     path

@@ -214,6 +214,9 @@ pub(crate) struct Sink {
     pub(crate) addr: SocketAddr,
     pub(crate) mode: Arc<Mutex<SinkMode>>,
     pub(crate) received: Arc<Mutex<Vec<Received>>>,
+    /// Requests whose body arrived (counted before the answer's `delay`): a delivery in
+    /// progress.
+    pub(crate) arrived: Arc<std::sync::atomic::AtomicUsize>,
     stop: watch::Sender<bool>,
 }
 
@@ -229,8 +232,13 @@ impl Sink {
         let addr = listener.local_addr().expect("sink addr");
         let mode = Arc::new(Mutex::new(SinkMode::default()));
         let received = Arc::new(Mutex::new(Vec::new()));
+        let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (stop, mut stopped) = watch::channel(false);
-        let (m, r) = (Arc::clone(&mode), Arc::clone(&received));
+        let (m, r, a) = (
+            Arc::clone(&mode),
+            Arc::clone(&received),
+            Arc::clone(&arrived),
+        );
         tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -238,10 +246,10 @@ impl Sink {
                     _ = stopped.changed() => break,
                 };
                 let Ok((stream, _)) = accepted else { continue };
-                let (m, r) = (Arc::clone(&m), Arc::clone(&r));
+                let (m, r, a) = (Arc::clone(&m), Arc::clone(&r), Arc::clone(&a));
                 let service = service_fn(move |req| {
-                    let (m, r) = (Arc::clone(&m), Arc::clone(&r));
-                    async move { Ok::<_, Infallible>(answer(req, &m, &r).await) }
+                    let (m, r, a) = (Arc::clone(&m), Arc::clone(&r), Arc::clone(&a));
+                    async move { Ok::<_, Infallible>(answer(req, &m, &r, &a).await) }
                 });
                 tokio::spawn(async move {
                     let _ = http1::Builder::new()
@@ -254,6 +262,7 @@ impl Sink {
             addr,
             mode,
             received,
+            arrived,
             stop,
         }
     }
@@ -289,6 +298,7 @@ async fn answer(
     req: Request<Incoming>,
     mode: &Mutex<SinkMode>,
     received: &Mutex<Vec<Received>>,
+    arrived: &std::sync::atomic::AtomicUsize,
 ) -> Response<Full<Bytes>> {
     let mode = mode.lock().expect("mode").clone();
     let header = |name: &str| {
@@ -306,6 +316,7 @@ async fn answer(
         .await
         .map(|c| c.to_bytes().to_vec())
         .unwrap_or_default();
+    arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     tokio::time::sleep(mode.delay).await;
     received.lock().expect("received").push(Received {
         method,

@@ -193,7 +193,7 @@ pub(crate) async fn send_data(
 }
 
 /// The decision events (accept, reject) in a case log.
-fn decisions(log: &Value) -> (usize, usize) {
+pub(crate) fn decisions(log: &Value) -> (usize, usize) {
     let limits = JoseLimits::default();
     let mut counts = (0, 0);
     for token in log["eventLog"].as_array().expect("event log") {
@@ -237,11 +237,22 @@ pub(crate) struct Rig {
 impl Rig {
     /// `pipeline_extra`: more `[pipeline]` lines for the gateway's configuration.
     pub(crate) async fn new(store: &str, pipeline_extra: &str) -> Self {
+        Self::with(store, pipeline_extra, |_, _| {}).await
+    }
+
+    /// As [`Rig::new`], with the sandbox configuration edited by `edit` (given the sandbox
+    /// directory) before the sandbox starts.
+    pub(crate) async fn with(
+        store: &str,
+        pipeline_extra: &str,
+        edit: impl FnOnce(&mut poststelle::sandbox::SandboxConfig, &Path),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let sandbox_dir = dir.path().join("sandbox");
         std::fs::create_dir_all(&sandbox_dir).expect("sandbox dir");
         let destination = uuid::Uuid::new_v4().to_string();
-        let config = sandbox_support::config(&sandbox_dir, &destination);
+        let mut config = sandbox_support::config(&sandbox_dir, &destination);
+        edit(&mut config, &sandbox_dir);
         std::fs::write(
             sandbox_dir.join("sandbox.toml"),
             config.to_toml().expect("toml"),

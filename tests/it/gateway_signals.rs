@@ -59,18 +59,9 @@ async fn sigterm_and_sigint_drain_and_exit_0_and_sighup_is_ignored() {
             rig.gateway.assert_running();
         }
         signal(pid, name);
-        let child = rig.gateway.child.as_mut().expect("running");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "SIG{name}: still running");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        rig.gateway.child = None;
+        let code = exit_status(&mut rig, &format!("SIG{name}")).await;
         let log = log_of(&rig);
-        assert_eq!(status.code(), Some(0), "SIG{name}:\n{log}");
+        assert_eq!(code, Some(0), "SIG{name}:\n{log}");
         assert!(
             log.contains(&format!("SIG{name}: shutting down")),
             "SIG{name}:\n{log}"
@@ -79,6 +70,122 @@ async fn sigterm_and_sigint_drain_and_exit_0_and_sighup_is_ignored() {
         rig.sandbox.shutdown().await;
         rig.sink.stop();
     }
+}
+
+/// Waits until the child exits (at most 60 s); its exit code.
+async fn exit_status(rig: &mut Rig, what: &str) -> Option<i32> {
+    let child = rig.gateway.child.as_mut().expect("running");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "{what}: still running");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    rig.gateway.child = None;
+    status.code()
+}
+
+/// Issue 13, acceptance: "SIGTERM during a slow upstream POST: the process logs the drain,
+/// finishes the delivery, exits 0; no second POST after restart."
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_slow_upstream_post_finishes_it_and_nothing_is_posted_twice() {
+    use std::sync::atomic::Ordering;
+    let state = tempfile::tempdir().expect("state dir");
+    let mut rig = Rig::new(
+        &format!("sqlite:{}", state.path().join("gw.db").display()),
+        "shutdown_grace_secs = 30\n",
+    )
+    .await;
+    // The upstream takes 3 s to answer each POST.
+    rig.sink.set(crate::forward_support::SinkMode {
+        delay: Duration::from_secs(3),
+        ..Default::default()
+    });
+    rig.gateway.start();
+    wait_for_log(&mut rig, "listening on").await;
+    let sender =
+        crate::gateway_crash::client(rig.sandbox.base_url(), "sender", "sender-secret-0123456789");
+    crate::gateway_crash::send_data(
+        &sender,
+        &rig.destination,
+        0,
+        crate::pipeline_fixture::xgewerbeanzeige(),
+    )
+    .await;
+    // The POST has reached the upstream, which has not answered yet: stop now.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rig.sink.arrived.load(Ordering::SeqCst) == 0 {
+        rig.gateway.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "no POST in time:\n{}",
+            rig.gateway.tail()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        rig.sink.received().is_empty(),
+        "the POST is still in progress"
+    );
+    signal(rig.gateway.child.as_ref().expect("running").id(), "TERM");
+    let code = exit_status(&mut rig, "SIGTERM").await;
+    let log = log_of(&rig);
+    assert_eq!(code, Some(0), "{log}");
+    let drain = log
+        .find("SIGTERM: shutting down")
+        .expect("the drain is logged");
+    let after = &log[drain..];
+    let delivered = after
+        .find("delivered")
+        .expect("the delivery finished after the signal");
+    let stopped = after.find("stopped: ").expect("the stop is logged");
+    assert!(delivered < stopped, "{log}");
+    assert!(!log.contains("grace period over"), "{log}");
+    // The delivery (attachment upload, then the envelope POST to /in) ran to its end.
+    let answered = rig.sink.received();
+    let summary: Vec<_> = answered
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str(), r.status))
+        .collect();
+    assert!(
+        answered.iter().all(|r| r.status == 200),
+        "{summary:?}\n{log}"
+    );
+    assert_eq!(
+        answered.iter().filter(|r| r.path == "/in").count(),
+        1,
+        "one envelope POST: {summary:?}\n{log}"
+    );
+    let requests = answered.len();
+    assert_eq!(rig.sink.arrived.load(Ordering::SeqCst), requests);
+
+    // Restarted, the gateway finds the job delivered: no second POST.
+    rig.sink.set(crate::forward_support::SinkMode::default());
+    rig.gateway.start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while log_of(&rig).matches("listening on").count() < 2 {
+        rig.gateway.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "no restart:\n{}",
+            rig.gateway.tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A few poll rounds (poll_interval_secs = 1) and forwarder passes.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    rig.gateway.assert_running();
+    signal(rig.gateway.child.as_ref().expect("running").id(), "TERM");
+    assert_eq!(exit_status(&mut rig, "second SIGTERM").await, Some(0));
+    assert_eq!(
+        rig.sink.arrived.load(Ordering::SeqCst),
+        requests,
+        "nothing is sent again after the restart"
+    );
+    rig.sandbox.shutdown().await;
+    rig.sink.stop();
 }
 
 /// Issue 13, scope 3: "started from another working directory it loads no schema packs and
@@ -211,6 +318,32 @@ async fn json_logs_have_one_decision_event_per_submission_and_no_message_values(
         crate::gateway_crash::send_data(&sender, &rig.destination, 1, invalid.into_bytes()).await;
     wait_for_log(&mut rig, &format!("\"submission_id\":\"{bad_id}\"")).await;
     wait_for_log(&mut rig, "\"message\":\"delivered\"").await;
+    // Issue 13, scope 7: every documented stage of `stage_duration_seconds` is observed, and
+    // the metrics show no value of the messages either.
+    let log = log_of(&rig);
+    let at = log.find("listening on http://").expect("listen line") + "listening on http://".len();
+    let addr = &log[at..at + log[at..].find(' ').expect("address end")];
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for stage in ["fetch", "check", "store", "ack", "forward", "total"] {
+        let series = format!("poststelle_stage_duration_seconds_count{{stage=\"{stage}\"}} ");
+        let count: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(count > 0, "stage {stage} not observed:\n{metrics}");
+    }
+    for value in text_values(&valid).iter().chain([&"Wert".to_owned()]) {
+        assert!(
+            !metrics.contains(value.as_str()),
+            "{value:?} in the metrics"
+        );
+    }
     rig.gateway.kill();
     let log = log_of(&rig);
     let events: Vec<serde_json::Value> = log

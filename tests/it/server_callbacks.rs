@@ -105,13 +105,14 @@ async fn authentic_callback_reaches_the_sink_once() {
     assert_eq!(sink.notices.lock().expect("notices").len(), 1);
     assert_eq!(metrics.count("callbacks", "accepted"), 1);
     assert_eq!(metrics.count("callbacks", "refused"), 1);
+    assert_eq!(metrics.count("callbacks_refused", "replay"), 1);
     server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_wrong_secret_stale_and_missing_are_refused() {
     let sink = Arc::new(RecordingSink::default());
-    let (server, _) = start(&sink).await;
+    let (server, metrics) = start(&sink).await;
     let addr = server.addr();
     let ts = now().to_string();
     let good = CallbackSecret::new(SECRET).expect("secret");
@@ -153,6 +154,29 @@ async fn tampered_wrong_secret_stale_and_missing_are_refused() {
     let (status, _) = post(addr, DEST, &ts, &good.sign(&ts, junk.as_bytes()), junk).await;
     assert_eq!(status, 400);
     assert!(sink.notices.lock().expect("notices").is_empty());
+    // Every refusal is counted by its reason (issue 13, scope 7); the metrics text names
+    // every reason from the start.
+    for (reason, n) in [
+        ("bad_mac", 2),
+        ("stale", 1),
+        ("missing_header", 1),
+        ("unknown_destination", 1),
+        ("bad_body", 1),
+        ("replay", 0),
+        ("unavailable", 0),
+    ] {
+        assert_eq!(metrics.count("callbacks_refused", reason), n, "{reason}");
+    }
+    assert_eq!(metrics.count("callbacks", "refused"), 6);
+    let text = metrics.render(None);
+    for reason in poststelle::server::metrics::CALLBACK_REFUSALS {
+        assert!(
+            text.contains(&format!(
+                "poststelle_callbacks_refused_total{{reason=\"{reason}\"}}"
+            )),
+            "{reason}:\n{text}"
+        );
+    }
     server.shutdown().await;
 }
 
@@ -160,7 +184,7 @@ async fn tampered_wrong_secret_stale_and_missing_are_refused() {
 async fn full_sink_answers_503_and_the_retry_is_accepted() {
     let sink = Arc::new(RecordingSink::default());
     *sink.full.lock().expect("full") = true;
-    let (server, _) = start(&sink).await;
+    let (server, metrics) = start(&sink).await;
     let ts = now().to_string();
     let mac = CallbackSecret::new(SECRET)
         .expect("secret")
@@ -185,6 +209,7 @@ async fn full_sink_answers_503_and_the_retry_is_accepted() {
     let (status, _) = post(server.addr(), DEST, &ts, &mac, BODY).await;
     assert_eq!(status, 202);
     assert_eq!(sink.notices.lock().expect("notices").len(), 1);
+    assert_eq!(metrics.count("callbacks_refused", "unavailable"), 1);
     server.shutdown().await;
 }
 
@@ -244,6 +269,14 @@ async fn callback_with_stale_timestamp_is_refused_before_the_body_is_read() {
     );
     assert!(sink.notices.lock().expect("notices").is_empty());
     assert_eq!(metrics.count("callbacks", "refused"), 4);
+    for (reason, n) in [
+        ("stale", 1),
+        ("bad_timestamp", 1),
+        ("bad_mac", 1),
+        ("timeout", 1),
+    ] {
+        assert_eq!(metrics.count("callbacks_refused", reason), n, "{reason}");
+    }
     server.shutdown().await;
 }
 

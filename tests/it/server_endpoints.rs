@@ -172,7 +172,7 @@ async fn health_ready_and_metrics() {
         metrics.submission_rejected(
             "https://schema.fitko.de/fit-connect/events/problems/data-schema-violation",
         );
-        metrics.observe_stage(Stage::Validate, Duration::from_millis(30));
+        metrics.observe_stage(Stage::Check, Duration::from_millis(30));
         store_submission(&t.store, "sub-m-1", &["fv"], vec![]).await;
         store_submission(&t.store, "sub-m-2", &["fv"], vec![]).await;
         let now = Timestamp::now();
@@ -227,7 +227,7 @@ async fn health_ready_and_metrics() {
         assert_eq!(value("poststelle_queue_depth"), Some(1.0));
         assert_eq!(value("poststelle_submissions{state=\"unacked\"}"), Some(2.0));
         assert_eq!(
-            value("poststelle_stage_duration_seconds_bucket{stage=\"validate\",le=\"0.05\"}"),
+            value("poststelle_stage_duration_seconds_bucket{stage=\"check\",le=\"0.05\"}"),
             Some(1.0)
         );
         server.shutdown().await;

@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 
 use super::ValidateArgs;
 use crate::config::Limits;
-use crate::error::exit;
+use crate::error::{CliError, Verdict};
 use crate::fim::{JsonPack, SCHEMA_SUFFIX};
 use crate::xoev::pack::fingerprint;
 use crate::xoev::pack_files::PackFiles;
@@ -225,16 +225,10 @@ fn read_limited(path: &Path, max: usize) -> std::io::Result<Option<Vec<u8>>> {
     Ok((out.len() <= max).then_some(out))
 }
 
-/// Validates the JSON `files`; the exit code.
-pub(super) fn run(args: &ValidateArgs, files: &[PathBuf]) -> u8 {
+/// Validates the JSON `files`; the verdict.
+pub(super) fn run(args: &ValidateArgs, files: &[PathBuf]) -> super::super::CommandResult {
     let limits = Limits::default();
-    let given = match given_pack(args) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("poststelle validate: {e}");
-            return exit::FAILED;
-        }
-    };
+    let given = given_pack(args).map_err(CliError::failed)?;
     let id = given_id(args);
     let registry = given.is_none().then(super::super::discover::registry);
     let (mut valid, mut invalid, mut failed) = (0usize, 0usize, 0usize);
@@ -291,13 +285,11 @@ pub(super) fn run(args: &ValidateArgs, files: &[PathBuf]) -> u8 {
             files.len()
         );
     }
-    if failed > 0 {
-        exit::FAILED
-    } else if invalid > 0 {
-        exit::INVALID
+    Ok(if failed > 0 {
+        Verdict::Undecided
     } else {
-        exit::OK
-    }
+        Verdict::of(invalid == 0)
+    })
 }
 
 /// Files grouped by kind, in their order: (JSON, other).
