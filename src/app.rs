@@ -449,7 +449,92 @@ pub(crate) fn load_packs(
             packs.packs_dir.display()
         )]));
     }
+    let unmatched = routes_without_messages(config, &registry);
+    if !unmatched.is_empty() {
+        return Err(CliError::ConfigProblems(unmatched));
+    }
     Ok(registry)
+}
+
+/// `serve --check --connect`: reaches the store (read-only; a store not created or not
+/// migrated yet is fine, the start does that) and, for every destination, the delivery
+/// service: a token, the destination (active), and its published encryption key must be one
+/// of the configured `encryption_keys` (else senders encrypt for a key the gateway lacks).
+/// What was found goes to `log`; every problem is reported (exit 2).
+pub(crate) async fn check_connections(
+    config: &GatewayConfig,
+    destinations: &[Destination],
+    log: &dyn Fn(&str),
+) -> Result<(), CliError> {
+    use crate::store::{Access, StoreError};
+    let mut problems = Vec::new();
+    let shown = crate::store::display_address(&config.store);
+    match AnyStore::open_existing(&config.store, Access::ReadOnly).await {
+        Ok(_) => log(&format!("store {shown}: reachable, schema current")),
+        Err(StoreError::NotFound { .. } | StoreError::NotInitialised) => log(&format!(
+            "store {shown}: not created yet (the first start creates it)"
+        )),
+        Err(StoreError::NotMigrated { .. }) => log(&format!(
+            "store {shown}: reachable; migrated at the next start"
+        )),
+        Err(e) => problems.push(format!("store {shown}: {e}")),
+    }
+    for d in destinations {
+        match d.client.destination(&d.id).await {
+            Ok(info) if info.status != "active" => problems.push(format!(
+                "destination {}: the delivery service says it is {:?}, not active",
+                d.id, info.status
+            )),
+            Ok(info) if d.decryption.get(&info.encryption_kid).is_none() => {
+                problems.push(format!(
+                    "destination {}: the delivery service publishes encryption key kid {:?}, which none of the configured encryption_keys has (senders would encrypt for a key this gateway cannot use)",
+                    d.id, info.encryption_kid
+                ));
+            }
+            Ok(info) => log(&format!(
+                "destination {}: reachable, active, encryption key {:?} is ours",
+                d.id, info.encryption_kid
+            )),
+            Err(e) => problems.push(format!("destination {}: {e}", d.id)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(problems))
+    }
+}
+
+/// Routes whose `message_type` pattern no installed pack provides a message for (an XÖV root
+/// element, a JSON schema URI, or a `pass_through_json` URI): such a route can never match,
+/// which is a typo or a missing pack, not a configuration to start with.
+fn routes_without_messages(config: &GatewayConfig, registry: &Registry<'_>) -> Vec<String> {
+    let provided: Vec<&str> = registry
+        .packs()
+        .iter()
+        .flat_map(|p| p.roots.keys().map(|(_, local)| local.as_str()))
+        .chain(
+            registry
+                .json_packs()
+                .iter()
+                .flat_map(|p| p.pack.schema_ids()),
+        )
+        .chain(config.pass_through_json.iter().map(String::as_str))
+        .collect();
+    config
+        .routes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let text = r.message_type.as_deref()?;
+            let pattern = Pattern::new(text);
+            (!provided.iter().any(|m| pattern.matches(m))).then(|| {
+                format!(
+                    "route[{i}].message_type {text:?}: no installed schema pack provides such a message (install the pack with `poststelle schemas install`, or correct the pattern)"
+                )
+            })
+        })
+        .collect()
 }
 
 /// Builds and starts every part (the pipeline and forwarder loops are left to the caller);

@@ -26,6 +26,11 @@ pub(crate) struct ServeArgs {
     /// Check the configuration and exit (0 valid, 64 invalid).
     #[arg(long)]
     check: bool,
+    /// With --check: also reach the store and, for every destination, the delivery service
+    /// (token, destination, its published encryption key among ours); exit 2 when one is
+    /// unreachable or refuses.
+    #[arg(long, requires = "check")]
+    connect: bool,
     /// Log lines on stderr: `text` (human-readable) or `json` (one object per line); the
     /// level filter comes from `POSTSTELLE_LOG` (`RUST_LOG` syntax, default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -70,6 +75,12 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
             }
             crate::app::load_packs(&config, &packs, &log)?;
             eprintln!("poststelle serve: configuration is valid");
+            if args.connect {
+                crate::app::check_connections(&config, &dests, &|m: &str| {
+                    eprintln!("poststelle serve: {m}");
+                })
+                .await?;
+            }
             return Ok(Verdict::Done);
         }
         let gw = assemble(&config, dests, &packs, &log).await?;

@@ -256,6 +256,29 @@ async fn packs_are_found_relative_to_the_config_and_none_at_all_is_refused() {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+    // A route for a message type no installed pack provides (XBau is not installed here)
+    // could never match: refused at start and by --check, naming the route.
+    let base = std::fs::read_to_string(&config).expect("config");
+    let routed = |pattern: &str| {
+        let text = format!("{base}\n[[route]]\nmessage_type = {pattern:?}\nto = [\"sink\"]\n");
+        std::fs::write(&config, text).expect("config");
+        serve().arg("--check").output().expect("serve --check runs")
+    };
+    let check = routed("baugenehmigung.*");
+    let text = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(64), "{text}");
+    assert!(
+        text.contains("route[0].message_type \"baugenehmigung.*\": no installed schema pack"),
+        "{text}"
+    );
+    let check = routed("sta.gewerbemeldung.*");
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    std::fs::write(&config, base).expect("config");
     let log = std::fs::File::create(&rig.gateway.log).expect("log");
     let child = serve()
         .stdout(log.try_clone().expect("log"))
@@ -393,5 +416,57 @@ async fn json_logs_have_one_decision_event_per_submission_and_no_message_values(
         assert!(!log.contains(value.as_str()), "{value:?} in the log");
     }
     rig.sandbox.shutdown().await;
+    rig.sink.stop();
+}
+
+/// Issue 13, scope 3: `serve --check --connect` also reaches the store and, per destination,
+/// the delivery service (token, destination, its published key among ours); with the
+/// delivery service down it exits 2 naming the destination.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_connect_reaches_the_store_and_the_delivery_service() {
+    let state = tempfile::tempdir().expect("state dir");
+    let rig = Rig::new(
+        &format!("sqlite:{}", state.path().join("gw.db").display()),
+        "",
+    )
+    .await;
+    let config = rig.gateway.config.clone();
+    let check = || async {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_poststelle"))
+                .args(["serve", "--check", "--connect", "--config"])
+                .arg(&config)
+                .env("POSTSTELLE_SHARED", crate::shared_data::shared())
+                .env_remove("POSTSTELLE_PACKS")
+                .output()
+                .expect("serve --check runs")
+        })
+        .await
+        .expect("join")
+    };
+    let out = check().await;
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("not created yet"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "destination {}: reachable, active",
+            rig.destination
+        )),
+        "{text}"
+    );
+    assert!(
+        !state.path().join("gw.db").exists(),
+        "--check creates nothing"
+    );
+    rig.sandbox.shutdown().await;
+    let out = check().await;
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!("destination {}: ", rig.destination)),
+        "{text}"
+    );
     rig.sink.stop();
 }
