@@ -469,7 +469,10 @@ pub(crate) async fn check_connections(
     use crate::store::{Access, StoreError};
     let mut problems = Vec::new();
     let shown = crate::store::display_address(&config.store);
-    match AnyStore::open_existing(&config.store, Access::ReadOnly).await {
+    // The password file was read by the configuration check before; read again here, as the
+    // start does.
+    let password = store_password(config).map_err(|e| CliError::ConfigProblems(vec![e]))?;
+    match AnyStore::open_existing_with(&config.store, Access::ReadOnly, password.as_ref()).await {
         Ok(_) => log(&format!("store {shown}: reachable, schema current")),
         Err(StoreError::NotFound { .. } | StoreError::NotInitialised) => log(&format!(
             "store {shown}: not created yet (the first start creates it)"
