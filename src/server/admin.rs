@@ -95,6 +95,36 @@ pub(super) async fn handle(
                 .map_err(store_failed)?;
             Ok(reply::json(StatusCode::OK, &jobs_json(&jobs)))
         }
+        (["decisions"], &Method::GET) => {
+            // `?decision=rejected`: why were submissions rejected (problem types and their
+            // locations, never values).
+            let rejected_only = match query
+                .iter()
+                .find(|(k, _)| k == "decision")
+                .map(|(_, v)| v.as_str())
+            {
+                None => false,
+                Some("rejected") => true,
+                Some(_) => return Err(Refusal::BadRequest("decision must be rejected")),
+            };
+            let rows = store
+                .decisions(rejected_only, limit)
+                .await
+                .map_err(store_failed)?;
+            let list: Vec<Value> = rows
+                .iter()
+                .map(|d| {
+                    json!({
+                        "submissionId": d.submission_id,
+                        "caseId": d.case_id,
+                        "messageType": d.message_type,
+                        "decidedAt": time(Some(d.decided_at)),
+                        "decision": decision_json(Some(&d.decision)),
+                    })
+                })
+                .collect();
+            Ok(reply::json(StatusCode::OK, &json!({ "decisions": list })))
+        }
         (["submissions", id], &Method::GET) => {
             let view = store.submission(id).await.map_err(store_failed)?;
             let view = view.ok_or(Refusal::NotFound)?;
@@ -119,7 +149,7 @@ pub(super) async fn handle(
             Ok(reply::json(StatusCode::OK, &json!({ "redriven": n })))
         }
         (
-            ["jobs" | "dead-letters"]
+            ["jobs" | "dead-letters" | "decisions"]
             | ["submissions", _]
             | ["jobs", _, "redrive"]
             | ["dead-letters", "redrive"],
@@ -172,16 +202,22 @@ fn attachment_json(a: &AttachmentMeta) -> Value {
     })
 }
 
-/// One submission for operators: states, decision, timestamps, attachments and jobs. The
-/// envelope, evidence tokens and file names stay out (personal data).
-fn submission_json(v: &SubmissionView) -> Value {
-    let decision = match &v.decision {
+/// A decision with its problems (type, title, location; the detail names places, never
+/// values).
+fn decision_json(decision: Option<&Decision>) -> Value {
+    match decision {
         None => Value::Null,
         Some(Decision::Accepted) => json!({ "kind": "accepted" }),
         Some(Decision::Rejected { problems }) => {
             json!({ "kind": "rejected", "problems": problems })
         }
-    };
+    }
+}
+
+/// One submission for operators: states, decision, timestamps, attachments and jobs. The
+/// envelope, evidence tokens and file names stay out (personal data).
+fn submission_json(v: &SubmissionView) -> Value {
+    let decision = decision_json(v.decision.as_ref());
     json!({
         "submissionId": v.submission_id,
         "seenAt": time(Some(v.seen_at)),

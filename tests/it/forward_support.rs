@@ -134,6 +134,29 @@ pub(crate) fn payload(len: usize, seed: usize) -> Vec<u8> {
     (0..len).map(|i| ((i * 31 + seed) % 251) as u8).collect()
 }
 
+/// An accepted submission `id` with an envelope, no attachments and no jobs, decided now.
+pub(crate) fn new_submission(id: &str) -> NewSubmission {
+    let now = Timestamp::now();
+    NewSubmission {
+        submission_id: id.to_owned(),
+        case_id: None,
+        destination_id: "dest".to_owned(),
+        message_type: None,
+        envelope: Some(envelope(id)),
+        decision: Decision::Accepted,
+        ack_policy: AckPolicy::AfterStore,
+        evidence: Evidence {
+            submit_set: "a.b.c".to_owned(),
+            auth_tags: None,
+            hashes: vec![],
+            received_at: now,
+            decided_at: now,
+        },
+        attachments: Vec::new(),
+        upstreams: Vec::new(),
+    }
+}
+
 /// Stores an accepted submission with jobs for `upstreams`, now.
 pub(crate) async fn store_submission(
     store: &AnyStore,
@@ -145,20 +168,6 @@ pub(crate) async fn store_submission(
     let outcome = store
         .store_submission(
             NewSubmission {
-                submission_id: id.to_owned(),
-                case_id: None,
-                destination_id: "dest".to_owned(),
-                message_type: None,
-                envelope: Some(envelope(id)),
-                decision: Decision::Accepted,
-                ack_policy: AckPolicy::AfterStore,
-                evidence: Evidence {
-                    submit_set: "a.b.c".to_owned(),
-                    auth_tags: None,
-                    hashes: vec![],
-                    received_at: now,
-                    decided_at: now,
-                },
                 attachments: attachments
                     .into_iter()
                     .map(|(aid, bytes)| NewAttachment {
@@ -169,6 +178,7 @@ pub(crate) async fn store_submission(
                     })
                     .collect(),
                 upstreams: upstreams.iter().map(|&u| u.to_owned()).collect(),
+                ..new_submission(id)
             },
             now,
         )

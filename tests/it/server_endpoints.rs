@@ -348,6 +348,49 @@ async fn admin_api_needs_the_token_and_redrives() {
         get(format!("{base}/submissions/nope"), Some(TOKEN)).await.0,
         404
     );
+    // Why was it rejected? The rejections with their problem types and locations.
+    let mut rejected = poststelle::store::NewSubmission {
+        submission_id: "sub-rejected".to_owned(),
+        envelope: None,
+        upstreams: Vec::new(),
+        attachments: Vec::new(),
+        ..crate::forward_support::new_submission("sub-rejected")
+    };
+    rejected.decision = poststelle::store::Decision::Rejected {
+        problems: vec![
+            poststelle::fitconnect::problems::Problem::new(
+                poststelle::fitconnect::problems::Failure::DataSchema,
+                &poststelle::fitconnect::problems::Instance::Data,
+            )
+            .expect("catalogue problem"),
+        ],
+    };
+    t.store
+        .store_submission(rejected, Timestamp::now())
+        .await
+        .expect("store");
+    let (status, body) = get(format!("{base}/decisions?decision=rejected"), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let rows = list["decisions"].as_array().expect("decisions");
+    assert_eq!(rows.len(), 1, "{body}");
+    assert_eq!(rows[0]["submissionId"], "sub-rejected");
+    assert_eq!(rows[0]["decision"]["kind"], "rejected");
+    assert!(
+        rows[0]["decision"]["problems"][0]["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("schema-violation")),
+        "{body}"
+    );
+    let (_, body) = get(format!("{base}/decisions"), Some(TOKEN)).await;
+    let all: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(all["decisions"].as_array().map(Vec::len), Some(2), "{body}");
+    assert_eq!(
+        get(format!("{base}/decisions?decision=maybe"), Some(TOKEN))
+            .await
+            .0,
+        400
+    );
     assert_eq!(
         get(format!("{base}/jobs?state=bogus"), Some(TOKEN)).await.0,
         400
