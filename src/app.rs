@@ -27,7 +27,7 @@ use crate::server::{
     AdminToken, CallbackNotice, CallbackSink, Callbacks, Handlers, Metrics, Server, ServerConfig,
     ServerHandle, SinkFull,
 };
-use crate::store::{AckPolicy, AnyStore};
+use crate::store::{AckPolicy, AnyStore, StorePassword};
 use crate::xoev::catalog::Catalog;
 use crate::xoev::pack::{PackSources, discover};
 use crate::xoev::pack_files::PackLimits;
@@ -379,6 +379,15 @@ pub(crate) struct Gateway {
     pub(crate) forwarder: Forwarder<AnyStore>,
     pub(crate) server: ServerHandle,
     pub(crate) metrics: Arc<Metrics>,
+    /// The store, for the retention task.
+    pub(crate) store: AnyStore,
+}
+
+/// The PostgreSQL password from `[store] password_file` or `$POSTSTELLE_STORE_PASSWORD`
+/// (one source; [`StorePassword::resolve`]); an error is a configuration problem (exit 64),
+/// named by path or variable, never by value.
+pub(crate) fn store_password(config: &GatewayConfig) -> Result<Option<StorePassword>, String> {
+    StorePassword::from_config_or_env(&config.store, config.store_password_file.as_deref())
 }
 
 impl Gateway {
@@ -460,7 +469,10 @@ pub(crate) async fn check_connections(
     use crate::store::{Access, StoreError};
     let mut problems = Vec::new();
     let shown = crate::store::display_address(&config.store);
-    match AnyStore::open_existing(&config.store, Access::ReadOnly).await {
+    // The password file was read by the configuration check before; read again here, as the
+    // start does.
+    let password = store_password(config).map_err(|e| CliError::ConfigProblems(vec![e]))?;
+    match AnyStore::open_existing_with(&config.store, Access::ReadOnly, password.as_ref()).await {
         Ok(_) => log(&format!("store {shown}: reachable, schema current")),
         Err(StoreError::NotFound { .. } | StoreError::NotInitialised) => log(&format!(
             "store {shown}: not created yet (the first start creates it)"
@@ -542,10 +554,11 @@ pub(crate) async fn assemble(
     if let Some(path) = config.store.strip_prefix("sqlite:")
         && let Some(parent) = Path::new(path).parent()
     {
-        std::fs::create_dir_all(parent)
+        crate::private_file::create_dir_all(parent)
             .map_err(|e| CliError::failed(format_args!("{}: {e}", parent.display())))?;
     }
-    let store = AnyStore::open(&config.store)
+    let password = store_password(config).map_err(|e| CliError::ConfigProblems(vec![e]))?;
+    let store = AnyStore::open_with(&config.store, password.as_ref())
         .await
         .map_err(|e| CliError::failed(format_args!("store: {e}")))?;
     if config.unconfirmed_metadata_versions {
@@ -676,7 +689,7 @@ pub(crate) async fn assemble(
     };
     let handlers = Handlers {
         metrics: Arc::clone(&metrics),
-        store: Some(store),
+        store: Some(store.clone()),
         readiness: Some(Arc::new(pipelines.clone())),
         callbacks,
         admin_token,
@@ -694,5 +707,6 @@ pub(crate) async fn assemble(
         forwarder,
         server,
         metrics,
+        store,
     })
 }

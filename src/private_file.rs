@@ -1,5 +1,9 @@
-//! Writing files that hold secrets (private keys), for `keys generate` and the sandbox; and
-//! [`restrict_umask`] for the commands whose files hold personal data.
+//! Writing files that hold secrets (private keys), for `keys generate` and the sandbox;
+//! [`restrict_umask`] for the commands whose files hold personal data; and [`create_dir_all`]
+//! and [`options`], with which the store, the spool and the file-drop outbox create their
+//! directories (0700) and files (0600) whatever the umask is — a service manager's `UMask=`
+//! or a library that resets it cannot widen them. (The umask can only remove bits from an
+//! explicit mode, never add them.)
 //!
 //! Invariants, whatever was at the path before:
 //! - the content exists only in a file of mode 0600 (owner read/write): the temporary file is
@@ -21,6 +25,43 @@ use std::path::Path;
 /// mode. Returns the umask the process had.
 pub fn restrict_umask() -> u32 {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077)).as_raw_mode()
+}
+
+/// Creates `dir` and its missing parents with mode 0700. Directories that exist keep their
+/// mode (an operator's shared parent is not changed).
+///
+/// # Errors
+/// As [`std::fs::DirBuilder::create`].
+pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Open options whose newly created files get mode 0600; set `create`, `write` and
+/// `truncate` as needed. A file that exists keeps its mode.
+#[must_use]
+pub fn options() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Creates (or truncates) `path` for writing, like [`std::fs::File::create`] but 0600 when new.
+///
+/// # Errors
+/// As [`std::fs::OpenOptions::open`].
+pub fn create(path: &Path) -> io::Result<std::fs::File> {
+    options().write(true).create(true).truncate(true).open(path)
 }
 
 /// Writes `contents` to `path` as a private file (see the module doc).

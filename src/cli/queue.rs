@@ -1,4 +1,5 @@
-//! `poststelle queue`: inspect the store, list dead letters, re-drive them.
+//! `poststelle queue`: inspect the store, list dead letters, re-drive them, purge payloads
+//! whose retention is over.
 
 use std::io::{self, Write};
 
@@ -7,8 +8,8 @@ use crate::error::{CliError, Verdict};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::store::{
-    Access, AnyStore, Decision, JobFilter, JobState, JobSummary, Redrive, Store, StoreError,
-    Timestamp,
+    Access, AnyStore, Decision, JobFilter, JobState, JobSummary, Redrive, Retention, Store,
+    StoreError, StorePassword, Timestamp,
 };
 
 /// Arguments of `poststelle queue`.
@@ -17,6 +18,10 @@ pub(crate) struct QueueArgs {
     /// The store: `sqlite:PATH` or `postgres://user@host/db`.
     #[arg(long, global = true, default_value = "sqlite:./data/poststelle.db")]
     store: String,
+    /// A file holding the PostgreSQL password (instead of one in the address;
+    /// `POSTSTELLE_STORE_PASSWORD` is the alternative).
+    #[arg(long, global = true, value_name = "FILE")]
+    password_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     action: QueueAction,
 }
@@ -62,6 +67,18 @@ enum QueueAction {
         #[arg(long)]
         all: bool,
     },
+    /// Purge the payload (envelope, attachment contents and names) of submissions whose jobs
+    /// were all delivered more than DAYS ago; evidence stays, dead letters are never purged.
+    /// `poststelle serve` does this by itself every hour (`[retention] payload_days`).
+    Purge {
+        /// Only list the submissions that would be purged.
+        #[arg(long)]
+        dry_run: bool,
+        /// The retention in days after the last delivery (at least 1).
+        #[arg(long, value_name = "DAYS", default_value_t = Retention::default().payload_days,
+              value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        older_than: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,26 +99,36 @@ impl From<StateArg> for JobState {
 }
 
 /// Runs `poststelle queue`. Exit 0 on success, 1 when the asked submission or dead letter does
-/// not exist, 2 when the store cannot be opened or read.
+/// not exist, 2 when the store cannot be opened or read, 64 when the store password is given
+/// twice or its file cannot be read.
 pub(crate) fn run(args: QueueArgs) -> super::CommandResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::failed(format_args!("cannot start the runtime: {e}")))?;
+    let password = StorePassword::from_config_or_env(&args.store, args.password_file.as_deref())
+        .map_err(CliError::Config)?;
     let mut out = io::stdout().lock();
     runtime
-        .block_on(execute(args, &mut out))
+        .block_on(execute(args, password.as_ref(), &mut out))
         .map_err(CliError::failed)
 }
 
-async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<Verdict, StoreError> {
+async fn execute(
+    args: QueueArgs,
+    password: Option<&StorePassword>,
+    out: &mut dyn Write,
+) -> Result<Verdict, StoreError> {
     // Inspecting never creates a database or tables, nor migrates a store a running gateway
-    // of another version uses; only a re-drive writes (rows of the existing tables).
+    // of another version uses; only a re-drive and a purge write (rows of the existing
+    // tables, and a purge removes blob files).
     let access = match args.action {
-        QueueAction::Redrive { .. } => Access::ReadWrite,
+        QueueAction::Redrive { .. } | QueueAction::Purge { dry_run: false, .. } => {
+            Access::ReadWrite
+        }
         _ => Access::ReadOnly,
     };
-    let store = AnyStore::open_existing(&args.store, access).await?;
+    let store = AnyStore::open_existing_with(&args.store, access, password).await?;
     let io_err = |e| StoreError::io("<stdout>", e);
     match args.action {
         QueueAction::List { state, limit } => {
@@ -195,6 +222,7 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<Verdict, StoreE
                     }
                 }
                 writeln!(w, "ack policy  {policy}")?;
+                writeln!(w, "payload     {}", payload(&view))?;
                 writeln!(w, "acked       {}", when(view.acked_at))?;
                 if let Some(ev) = &view.evidence {
                     writeln!(w, "received    {}", when(Some(ev.received_at)))?;
@@ -224,6 +252,12 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<Verdict, StoreE
             .map_err(io_err)?;
             Ok(Verdict::Done)
         }
+        QueueAction::Purge {
+            dry_run,
+            older_than,
+        } => purge(&store, older_than, dry_run, out)
+            .await
+            .map(|()| Verdict::Done),
         QueueAction::Redrive { job_id, all } => {
             let which = match (job_id, all) {
                 (Some(id), false) => Redrive::Job(id),
@@ -244,6 +278,53 @@ async fn execute(args: QueueArgs, out: &mut dyn Write) -> Result<Verdict, StoreE
             }
             Ok(Verdict::of(n > 0 || matches!(which, Redrive::All)))
         }
+    }
+}
+
+/// `queue purge`: what was (or, dry, would be) purged, one submission id a line, then the
+/// count.
+async fn purge(
+    store: &AnyStore,
+    older_than: u32,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<(), StoreError> {
+    let now = Timestamp::now();
+    // `--older-than` is at least 1 (clap), so there is always a cutoff.
+    let before = Retention {
+        payload_days: older_than,
+    }
+    .delivered_before(now)
+    .unwrap_or(now);
+    let report = store.purge_payloads(before, now, dry_run).await?;
+    let io_err = |e| StoreError::io("<stdout>", e);
+    for id in &report.submission_ids {
+        writeln!(out, "{}", super::printable(id)).map_err(io_err)?;
+    }
+    let n = report.submission_ids.len();
+    if dry_run {
+        writeln!(
+            out,
+            "would purge: {n} (delivered more than {older_than} days ago; dry run, nothing changed)"
+        )
+    } else {
+        writeln!(
+            out,
+            "purged: {n} ({} blob file(s) removed)",
+            report.files_removed
+        )
+    }
+    .map_err(io_err)
+}
+
+/// The payload line of `queue show`: kept, purged (when), or none (a rejection stores only
+/// evidence).
+fn payload(view: &crate::store::SubmissionView) -> String {
+    match (&view.decision, view.purged_at, &view.envelope) {
+        (_, Some(at), _) => format!("purged {}", when(Some(at))),
+        (Some(Decision::Rejected { .. }), None, _) => "none (rejected: evidence only)".to_owned(),
+        (_, None, Some(_)) => "kept".to_owned(),
+        (_, None, None) => "-".to_owned(),
     }
 }
 
@@ -324,8 +405,10 @@ mod tests {
         let code = execute(
             QueueArgs {
                 store: store.to_owned(),
+                password_file: None,
                 action,
             },
+            None,
             &mut out,
         )
         .await
@@ -493,9 +576,10 @@ mod tests {
         let path = dir.path().join("absent.db");
         let args = QueueArgs {
             store: format!("sqlite:{}", path.display()),
+            password_file: None,
             action: QueueAction::DeadLetters { limit: 1 },
         };
-        assert!(execute(args, &mut Vec::new()).await.is_err());
+        assert!(execute(args, None, &mut Vec::new()).await.is_err());
         assert!(!path.exists());
     }
 }

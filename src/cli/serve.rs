@@ -68,9 +68,11 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
         let packs = PackSources::from_env(config.packs_dir.clone());
         if args.check {
             // Everything serve checks before it opens the store: configuration, keys, routes,
-            // TLS material, schema packs; every configuration problem at once.
+            // TLS material, the store password file, schema packs; every configuration problem
+            // at once.
             let mut errors = crate::app::route_table(&config).err().unwrap_or_default();
             errors.extend(crate::app::check_tls(&config).err().unwrap_or_default());
+            errors.extend(crate::app::store_password(&config).err());
             if !errors.is_empty() {
                 return Err(CliError::ConfigProblems(errors));
             }
@@ -115,6 +117,15 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
                 tokio::spawn(async move { p.run(interval, s).await })
             })
             .collect();
+        // Not waited for at shutdown: a purge is one transaction per batch, and an interrupted
+        // one is finished by the next start.
+        let purge_task = tokio::spawn(crate::forward::run_purges(
+            gw.store.clone(),
+            config.retention,
+            Some(std::sync::Arc::clone(&gw.metrics)),
+            crate::forward::PURGE_INTERVAL,
+            stopped(stop_rx.clone()),
+        ));
         let signal = signals.stop_requested(&log).await;
         let grace = Duration::from_secs(config.shutdown_grace_secs);
         log(&format!(
@@ -122,6 +133,7 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
             grace.as_secs()
         ));
         let _ = stop_tx.send(true);
+        purge_task.abort();
         let drained = async {
             for task in poll_tasks {
                 let _ = task.await;

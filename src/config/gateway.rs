@@ -27,7 +27,14 @@
 //!                         mime_type = "application/xml" }]
 //!
 //! [store]
-//! address = "sqlite:data/poststelle.db"        # or postgres://…
+//! address = "sqlite:data/poststelle.db"        # or postgres://user@host/db
+//! # password_file = "secrets/pg-password"     # PostgreSQL only; or $POSTSTELLE_STORE_PASSWORD
+//!                                             # (one source: not with a password in address)
+//!
+//! [retention]
+//! payload_days = 30           # envelope and attachments of a submission are purged this many
+//!                             # days after its last delivery (evidence stays; dead letters
+//!                             # are never purged); 0 keeps them forever
 //!
 //! [pipeline]
 //! ack_policy = "after-store"  # or after-forward
@@ -123,6 +130,7 @@ struct Raw {
     #[serde(default, deserialize_with = "one_or_many")]
     destination: Vec<RawDestination>,
     store: Option<RawStore>,
+    retention: Option<RawRetention>,
     pipeline: Option<RawPipeline>,
     forwarding: Option<RawForwarding>,
     #[serde(default)]
@@ -241,6 +249,13 @@ impl From<RawService> for crate::fitconnect::destination::Service {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     address: Option<String>,
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    payload_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -484,6 +499,12 @@ pub struct GatewayConfig {
     pub destinations: Vec<DestinationSettings>,
     /// Store address (`sqlite:PATH` or `postgres://…`).
     pub store: String,
+    /// `[store] password_file`: the PostgreSQL password, read at startup (never in the
+    /// address at the same time; `$POSTSTELLE_STORE_PASSWORD` is the alternative).
+    pub store_password_file: Option<PathBuf>,
+    /// `[retention]`: how long payloads of forwarded submissions are kept (default 30 days;
+    /// 0 keeps them forever).
+    pub retention: crate::store::Retention,
     /// `after-store` (default) or `after-forward`.
     pub after_forward: bool,
     /// Submissions processed at the same time.
@@ -683,10 +704,24 @@ impl GatewayConfig {
             });
         }
 
-        let store = raw
-            .store
-            .and_then(|s| s.address)
+        let raw_store = raw.store.unwrap_or_default();
+        let store = raw_store
+            .address
             .unwrap_or_else(|| "sqlite:data/poststelle.db".into());
+        let store_password_file = raw_store.password_file.as_deref().map(path);
+        // Which password source wins is not a question: two are an error, checked with the
+        // file read at startup (`store::StorePassword::resolve`, exit 64).
+        let retention = crate::store::Retention {
+            payload_days: raw
+                .retention
+                .and_then(|r| r.payload_days)
+                .unwrap_or(crate::store::Retention::default().payload_days),
+        };
+        if retention.payload_days > 36_500 {
+            errors.push(
+                "retention.payload_days must be at most 36500 (0 keeps payloads forever)".into(),
+            );
+        }
         let store = match store.strip_prefix("sqlite:") {
             Some(p) => format!("sqlite:{}", path(Path::new(p)).display()),
             None if store.starts_with("postgres://") || store.starts_with("postgresql://") => store,
@@ -872,6 +907,8 @@ impl GatewayConfig {
                 delivery,
                 destinations,
                 store,
+                store_password_file,
+                retention,
                 after_forward,
                 concurrency,
                 poll_interval_secs,
@@ -1233,6 +1270,34 @@ mod tests {
         let errors =
             GatewayConfig::from_toml(&dest(a, ""), Path::new(".")).expect_err("sandbox + dest");
         assert!(errors.join("\n").contains("sandbox.toml"), "{errors:?}");
+    }
+
+    #[test]
+    fn store_password_file_and_retention_are_read() {
+        let c = GatewayConfig::embedded_default();
+        assert_eq!(c.retention.payload_days, 30, "the default");
+        assert_eq!(c.store_password_file, None);
+        let text = r#"
+            [store]
+            address = "postgres://gw@db.example/poststelle"
+            password_file = "secrets/pg-password"
+            [retention]
+            payload_days = 0
+        "#;
+        let c = GatewayConfig::from_toml(text, Path::new("/etc/poststelle")).expect("valid");
+        assert_eq!(
+            c.store_password_file.as_deref(),
+            Some(Path::new("/etc/poststelle/secrets/pg-password")),
+            "relative to the configuration file"
+        );
+        assert_eq!(c.retention.payload_days, 0, "0 keeps payloads forever");
+        let errors =
+            GatewayConfig::from_toml("[retention]\npayload_days = 40000\n", Path::new("."))
+                .expect_err("too long");
+        assert!(errors[0].contains("retention.payload_days"), "{errors:?}");
+        assert!(
+            GatewayConfig::from_toml("[retention]\npayload_day = 3\n", Path::new(".")).is_err()
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl DropTarget {
     /// Creates the directory and its `.tmp/`, and sweeps stale leftovers.
     pub(crate) fn open(dir: &Path) -> io::Result<Self> {
         let tmp = dir.join(".tmp");
-        fs::create_dir_all(&tmp)?;
+        crate::private_file::create_dir_all(&tmp)?;
         let now = SystemTime::now();
         for entry in fs::read_dir(&tmp)?.flatten() {
             let old = entry
@@ -104,8 +104,8 @@ impl DropTarget {
             let envelope_path = tmp.join("envelope.json");
             let envelope = envelope.to_owned();
             blocking(move || {
-                fs::create_dir_all(&att_dir)?;
-                let mut f = fs::File::create(&envelope_path)?;
+                crate::private_file::create_dir_all(&att_dir)?;
+                let mut f = crate::private_file::create(&envelope_path)?;
                 f.write_all(envelope.as_bytes())?;
                 f.sync_all()
             })

@@ -48,6 +48,7 @@
 
 mod file_drop;
 mod http;
+mod purge;
 mod route;
 mod upstream;
 
@@ -64,6 +65,7 @@ use crate::config::gateway::GatewayConfig;
 use crate::server::metrics::{Metrics, Stage};
 use crate::store::{ClaimedJob, FailAction, FailOutcome, RetryPolicy, Store, Timestamp};
 
+pub use purge::{PURGE_INTERVAL, run_purges};
 pub use route::{Pattern, Route, RouteError, RouteKey, RouteMatch, RouteTable};
 pub use upstream::{
     ClientIdentity, DeliveryFailure, FileDropUpstream, HttpUpstream, UpstreamKind, UpstreamSpec,

@@ -28,7 +28,7 @@ const WRITE_BUFFER: usize = 256 * 1024;
 /// # Errors
 /// The directory cannot be created.
 pub fn prepare_spool_dir(dir: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    crate::private_file::create_dir_all(dir)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

@@ -223,6 +223,7 @@ fn submission_json(v: &SubmissionView) -> Value {
         "seenAt": time(Some(v.seen_at)),
         "storedAt": time(v.stored_at),
         "ackedAt": time(v.acked_at),
+        "payloadPurgedAt": time(v.purged_at),
         "decision": decision,
         "attachments": v.attachments.iter().map(attachment_json).collect::<Vec<_>>(),
         "jobs": jobs_json(&v.jobs),

@@ -150,6 +150,7 @@ pub struct Metrics {
     accepted: AtomicU64,
     poll_errors: AtomicU64,
     ack_failures: AtomicU64,
+    purged: AtomicU64,
     rejected: Family,
     forwarded: Family,
     retries: Family,
@@ -194,6 +195,11 @@ impl Metrics {
     /// An acknowledgement (accept/reject SET) could not be posted; it is retried.
     pub fn ack_failure(&self) {
         self.ack_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The payloads of `n` submissions were purged under the retention.
+    pub fn payloads_purged(&self, n: u64) {
+        self.purged.fetch_add(n, Ordering::Relaxed);
     }
 
     /// A submission was accepted (stored with an accept decision).
@@ -315,6 +321,13 @@ impl Metrics {
             "counter",
             "Acknowledgements (accept/reject SETs) that could not be posted; retried.",
             self.ack_failures.load(Ordering::Relaxed).to_string(),
+        );
+        scalar(
+            &mut out,
+            "purged_submissions_total",
+            "counter",
+            "Submissions whose payload was purged under the retention (evidence kept).",
+            self.purged.load(Ordering::Relaxed).to_string(),
         );
         header(
             &mut out,

@@ -31,7 +31,8 @@ pub(crate) struct WrittenBlob {
 
 impl BlobDir {
     pub(crate) fn open(root: PathBuf) -> Result<Self, StoreError> {
-        fs::create_dir_all(root.join("tmp")).map_err(|e| StoreError::io(root.display(), e))?;
+        crate::private_file::create_dir_all(&root.join("tmp"))
+            .map_err(|e| StoreError::io(root.display(), e))?;
         Ok(Self { root })
     }
 
@@ -58,7 +59,7 @@ impl BlobDir {
 
     fn write_at(&self, tmp: &Path, reader: &mut dyn Read) -> Result<WrittenBlob, StoreError> {
         let io_err = |e| StoreError::io(tmp.display(), e);
-        let mut file = File::create(tmp).map_err(io_err)?;
+        let mut file = crate::private_file::create(tmp).map_err(io_err)?;
         let mut ctx = digest::Context::new(&digest::SHA256);
         let mut buf = vec![0u8; CHUNK];
         let mut size = 0u64;
@@ -79,7 +80,7 @@ impl BlobDir {
         let dest = self.path(&sha256);
         let dir = dest.parent().expect("blob paths have a fan-out directory");
         let new_dir = !dir.exists();
-        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir.display(), e))?;
+        crate::private_file::create_dir_all(dir).map_err(|e| StoreError::io(dir.display(), e))?;
         fs::rename(tmp, &dest).map_err(|e| StoreError::io(dest.display(), e))?;
         sync_dir(dir)?;
         if new_dir {

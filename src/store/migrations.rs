@@ -165,6 +165,15 @@ CREATE TABLE callbacks_seen (
 );
 ",
     },
+    Migration {
+        version: 3,
+        name: "retention: purged_at marks a submission whose payload was purged",
+        backfill: Backfill::None,
+        sql: "
+ALTER TABLE submissions ADD COLUMN purged_at INTEGER;
+CREATE INDEX attachments_sha256 ON attachments (sha256);
+",
+    },
 ];
 
 /// PostgreSQL: timestamps are BIGINT milliseconds; attachment content is stored as bytea
@@ -251,6 +260,14 @@ CREATE TABLE callbacks_seen (
     mac TEXT NOT NULL,
     PRIMARY KEY (destination_id, timestamp_secs, mac)
 );
+",
+    },
+    Migration {
+        version: 3,
+        name: "retention: purged_at marks a submission whose payload was purged",
+        backfill: Backfill::None,
+        sql: "
+ALTER TABLE submissions ADD COLUMN purged_at BIGINT;
 ",
     },
 ];

@@ -22,7 +22,9 @@
 //!    an expired lease makes the job claimable again. Only the lease holder may reschedule or
 //!    dead-letter it. Delivery is at-least-once; the submission id is the upstream's
 //!    `Idempotency-Key`.
-//! 5. Evidence is never deleted by the store.
+//! 5. Evidence is never deleted by the store. The payload of a forwarded submission (envelope,
+//!    attachment contents and names) is purged after the retention ([`Store::purge_payloads`],
+//!    rule and commit points in `retention.rs`); a purged row keeps `purged_at`.
 //!
 //! **Commit points.** (a) [`Store::record_seen`]: the id is known. (b) Attachments: SQLite
 //! streams each into a content-addressed file (`<db>.blobs/aa/<sha256>`): write to `tmp/`,
@@ -49,8 +51,10 @@
 mod blob;
 mod error;
 mod migrations;
+mod password;
 mod postgres;
 mod records;
+mod retention;
 mod retry;
 mod sql;
 mod sqlite;
@@ -60,6 +64,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use error::StoreError;
+pub use password::{PASSWORD_ENV, StorePassword};
 pub use postgres::PgStore;
 pub use records::{
     AckDue, AckMark, AckPolicy, AttachmentMeta, BlobSource, ClaimedJob, Completion, Decision,
@@ -67,6 +72,7 @@ pub use records::{
     NewAttachment, NewSubmission, PendingAck, QueueMetrics, Redrive, Seen, StoreOutcome,
     SubmissionView, Timestamp,
 };
+pub use retention::{PurgeReport, Retention};
 pub use retry::RetryPolicy;
 
 use crate::fitconnect::callback::ReplayKey;
@@ -190,6 +196,17 @@ pub trait Store: Send + Sync {
         submission_id: &str,
     ) -> impl Future<Output = Result<Option<SubmissionView>>> + Send;
 
+    /// Purges the payload of every submission due under the retention rule (`retention.rs`):
+    /// last delivered at or before `delivered_before`; marks them purged at `now`. With
+    /// `dry_run` nothing changes and the report names what would be purged. A second run
+    /// purges nothing new.
+    fn purge_payloads(
+        &self,
+        delivered_before: Timestamp,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<PurgeReport>> + Send;
+
     /// Counts for `/metrics`.
     fn metrics(&self, now: Timestamp) -> impl Future<Output = Result<QueueMetrics>> + Send;
 
@@ -262,13 +279,22 @@ impl AnyStore {
     /// For tools that inspect or repair the gateway's store, which must never create tables
     /// by accident or migrate a store under a running gateway of another version.
     pub async fn open_existing(address: &str, access: Access) -> Result<Self> {
+        Self::open_existing_with(address, access, None).await
+    }
+
+    /// [`AnyStore::open_existing`] with a PostgreSQL password from outside the address.
+    pub async fn open_existing_with(
+        address: &str,
+        access: Access,
+        password: Option<&StorePassword>,
+    ) -> Result<Self> {
         if let Some(path) = address.strip_prefix("sqlite:") {
             Ok(Self::Sqlite(
                 SqliteStore::open_existing(path, access).await?,
             ))
         } else if address.starts_with("postgres://") || address.starts_with("postgresql://") {
             Ok(Self::Postgres(
-                PgStore::connect_existing(address, access).await?,
+                PgStore::connect_existing(address, access, password).await?,
             ))
         } else {
             Err(StoreError::Address)
@@ -277,10 +303,17 @@ impl AnyStore {
 
     /// Opens `sqlite:PATH` or connects to `postgres://…`, applying pending migrations.
     pub async fn open(address: &str) -> Result<Self> {
+        Self::open_with(address, None).await
+    }
+
+    /// [`AnyStore::open`] with a PostgreSQL password from outside the address.
+    pub async fn open_with(address: &str, password: Option<&StorePassword>) -> Result<Self> {
         if let Some(path) = address.strip_prefix("sqlite:") {
             Ok(Self::Sqlite(SqliteStore::open(path).await?))
         } else if address.starts_with("postgres://") || address.starts_with("postgresql://") {
-            Ok(Self::Postgres(PgStore::connect(address, None).await?))
+            Ok(Self::Postgres(
+                PgStore::connect_with(address, None, password).await?,
+            ))
         } else {
             Err(StoreError::Address)
         }
@@ -370,6 +403,14 @@ impl Store for AnyStore {
     }
     async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionView>> {
         dispatch!(self, s => s.submission(submission_id))
+    }
+    async fn purge_payloads(
+        &self,
+        delivered_before: Timestamp,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<PurgeReport> {
+        dispatch!(self, s => s.purge_payloads(delivered_before, now, dry_run))
     }
     async fn metrics(&self, now: Timestamp) -> Result<QueueMetrics> {
         dispatch!(self, s => s.metrics(now))

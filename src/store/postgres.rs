@@ -22,7 +22,8 @@ use super::records::{
     FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen,
     StoreOutcome, SubmissionView, Timestamp,
 };
-use super::{Access, StoreError, sql};
+use super::retention::{self, PurgeReport};
+use super::{Access, StoreError, StorePassword, sql};
 use crate::fitconnect::callback::ReplayKey;
 
 /// Bytes per `bytea` chunk: bounds memory per attachment and keeps rows far below TOAST limits.
@@ -70,6 +71,16 @@ async fn connect_one(config: &Config) -> Result<Client> {
         let _ = connection.await;
     });
     Ok(client)
+}
+
+/// The connection configuration of `url`, with `password` merged in. The caller made sure
+/// the address holds none itself ([`StorePassword::resolve`]).
+fn config(url: &str, password: Option<&StorePassword>) -> Result<Config> {
+    let mut config: Config = url.parse()?;
+    if let Some(password) = password {
+        config.password(password.as_bytes());
+    }
+    Ok(config)
 }
 
 /// The connection pool of one store.
@@ -179,7 +190,16 @@ impl PgStore {
     /// Connects to `url` and applies pending migrations. With `schema`, everything lives in
     /// that schema (created if missing); otherwise in the connection's `search_path`.
     pub async fn connect(url: &str, schema: Option<&str>) -> Result<Self> {
-        let mut config: Config = url.parse()?;
+        Self::connect_with(url, schema, None).await
+    }
+
+    /// [`PgStore::connect`] with the password from outside the address ([`StorePassword`]).
+    pub async fn connect_with(
+        url: &str,
+        schema: Option<&str>,
+        password: Option<&StorePassword>,
+    ) -> Result<Self> {
+        let mut config = config(url, password)?;
         if let Some(schema) = schema {
             if !valid_schema(schema) {
                 return Err(StoreError::SchemaName);
@@ -209,8 +229,12 @@ impl PgStore {
     /// migrating nothing ([`super::AnyStore::open_existing`]). With `ReadOnly` every
     /// transaction of the session is read-only (`default_transaction_read_only`), so the
     /// server refuses any write.
-    pub async fn connect_existing(url: &str, access: Access) -> Result<Self> {
-        let mut config: Config = url.parse()?;
+    pub async fn connect_existing(
+        url: &str,
+        access: Access,
+        password: Option<&StorePassword>,
+    ) -> Result<Self> {
+        let mut config = config(url, password)?;
         if access == Access::ReadOnly {
             let options = match config.get_options() {
                 Some(o) => format!("{o} -c default_transaction_read_only=on"),
@@ -455,7 +479,8 @@ impl super::Store for PgStore {
             .ok_or(StoreError::NotFound { what: "attachment" })?;
         let meta = attachment_meta(&meta)?;
         let io_err = |e| StoreError::io(dest.display(), e);
-        let mut file = tokio::fs::File::create(dest).await.map_err(io_err)?;
+        let mut file =
+            tokio::fs::File::from_std(crate::private_file::create(dest).map_err(io_err)?);
         let chunk = client
             .prepare(
                 "SELECT data FROM attachment_chunks WHERE submission_id = $1 \
@@ -775,9 +800,60 @@ impl super::Store for PgStore {
             case_id: r.try_get(9)?,
             destination_id: r.try_get(10)?,
             message_type: r.try_get(11)?,
+            purged_at: r.try_get(12)?,
         }
         .into_view(evidence, attachments, jobs)
         .map(Some)
+    }
+
+    async fn purge_payloads(
+        &self,
+        delivered_before: Timestamp,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<PurgeReport> {
+        let mut client = self.inner.pool.get().await?;
+        let mut report = PurgeReport::default();
+        if dry_run {
+            for r in client
+                .query(&sql::pg(sql::PURGE_DUE), &[&delivered_before.0, &i64::MAX])
+                .await?
+            {
+                report.submission_ids.push(r.try_get(0)?);
+            }
+            return Ok(report);
+        }
+        loop {
+            let tx = client.transaction().await?;
+            // FOR UPDATE: two instances purging at once take disjoint rows, or wait.
+            let ids: Vec<String> = tx
+                .query(
+                    &format!("{} FOR UPDATE OF s SKIP LOCKED", sql::pg(sql::PURGE_DUE)),
+                    &[&delivered_before.0, &i64::from(retention::BATCH)],
+                )
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<_, _>>()?;
+            let purge = tx.prepare(&sql::pg(sql::PURGE_SUBMISSION)).await?;
+            let names = tx.prepare(&sql::pg(sql::PURGE_ATTACHMENT_NAMES)).await?;
+            let chunks = tx
+                .prepare("DELETE FROM attachment_chunks WHERE submission_id = $1")
+                .await?;
+            for id in &ids {
+                tx.execute(&purge, &[id, &now.0]).await?;
+                tx.execute(&names, &[id]).await?;
+                tx.execute(&chunks, &[id]).await?;
+            }
+            tx.commit().await?;
+            let last = ids.len() < retention::BATCH as usize;
+            report.submission_ids.extend(ids);
+            if last {
+                break;
+            }
+        }
+        report.submission_ids.sort();
+        Ok(report)
     }
 
     async fn metrics(&self, now: Timestamp) -> Result<QueueMetrics> {
@@ -797,5 +873,46 @@ impl super::Store for PgStore {
             jobs_dead: c(7)?,
             oldest_due_age: oldest.map_or(Duration::ZERO, |t| now.since(Timestamp(t))),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr3t-from-a-file";
+
+    fn password() -> StorePassword {
+        StorePassword::resolve("postgres://gw@db/x", None, Some(SECRET))
+            .expect("resolves")
+            .expect("some")
+    }
+
+    #[test]
+    fn the_password_goes_into_the_connection_config_only() {
+        let pw = password();
+        let c = config("postgres://gw@db.example:5432/poststelle", Some(&pw)).expect("config");
+        assert_eq!(c.get_password(), Some(SECRET.as_bytes()));
+        assert_eq!(c.get_user(), Some("gw"));
+        let c = config("postgres://gw@db.example/poststelle", None).expect("config");
+        assert_eq!(c.get_password(), None);
+    }
+
+    #[tokio::test]
+    async fn connection_errors_and_debug_never_show_it() {
+        let pw = password();
+        // Nothing listens on port 1: the connection fails.
+        let err = PgStore::connect_with("postgres://gw@127.0.0.1:1/x", None, Some(&pw))
+            .await
+            .expect_err("refused");
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert!(!text.contains(SECRET), "{text}");
+        }
+        let err =
+            PgStore::connect_existing("postgres://gw@127.0.0.1:1/x", Access::ReadOnly, Some(&pw))
+                .await
+                .expect_err("refused");
+        assert!(!format!("{err} {err:?}").contains(SECRET));
+        assert!(!format!("{pw:?}").contains(SECRET));
     }
 }

@@ -284,6 +284,37 @@ pub struct NewSubmission {
     pub upstreams: Vec<String>,
 }
 
+#[cfg(test)]
+impl NewSubmission {
+    /// An accepted submission for unit tests: envelope `{}`, no tags or SET, received and
+    /// decided at `at`.
+    pub(crate) fn accepted_for_tests(
+        id: &str,
+        upstreams: &[&str],
+        attachments: Vec<NewAttachment>,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            submission_id: id.to_owned(),
+            case_id: None,
+            destination_id: "dest".to_owned(),
+            message_type: None,
+            envelope: Some("{}".to_owned()),
+            decision: Decision::Accepted,
+            ack_policy: AckPolicy::AfterStore,
+            evidence: Evidence {
+                submit_set: String::new(),
+                auth_tags: None,
+                hashes: vec![],
+                received_at: at,
+                decided_at: at,
+            },
+            attachments,
+            upstreams: upstreams.iter().map(|&u| u.to_owned()).collect(),
+        }
+    }
+}
+
 /// Result of [`crate::store::Store::record_seen`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seen {
@@ -512,8 +543,11 @@ pub struct SubmissionView {
     pub acked_at: Option<Timestamp>,
     /// The acknowledgement SET sent, if recorded.
     pub ack_set: Option<String>,
-    /// The envelope.
+    /// The envelope (`None` for rejections and once purged).
     pub envelope: Option<String>,
+    /// When the payload was purged under the retention ([`super::Retention`]); the evidence
+    /// stays.
+    pub purged_at: Option<Timestamp>,
     /// The evidence, once stored.
     pub evidence: Option<Evidence>,
     /// The attachments.
@@ -602,6 +636,7 @@ pub(crate) struct ViewRow {
     pub(crate) case_id: Option<String>,
     pub(crate) destination_id: Option<String>,
     pub(crate) message_type: Option<String>,
+    pub(crate) purged_at: Option<i64>,
 }
 
 /// The columns of an evidence row.
@@ -649,6 +684,7 @@ impl ViewRow {
             acked_at: self.acked_at.map(Timestamp),
             ack_set: self.ack_set,
             envelope: self.envelope,
+            purged_at: self.purged_at.map(Timestamp),
             evidence,
             attachments,
             jobs,

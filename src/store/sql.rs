@@ -29,8 +29,12 @@ pub(crate) const OUTBOX_INSERT: &str = "INSERT INTO outbox (submission_id, upstr
 pub(crate) const ATTACHMENT_INSERT: &str = "INSERT INTO attachments (submission_id, \
      attachment_id, filename, media_type, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
+/// The attachment to export; none once its submission's payload is purged (the row stays as
+/// evidence, the content is gone).
 pub(crate) const ATTACHMENT_META: &str = "SELECT attachment_id, filename, media_type, size, \
-     sha256 FROM attachments WHERE submission_id = ?1 AND attachment_id = ?2";
+     sha256 FROM attachments WHERE submission_id = ?1 AND attachment_id = ?2 \
+     AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.submission_id = ?1 \
+        AND s.purged_at IS NOT NULL)";
 
 pub(crate) const ATTACHMENTS_OF: &str = "SELECT attachment_id, filename, media_type, size, \
      sha256 FROM attachments WHERE submission_id = ?1 ORDER BY attachment_id";
@@ -82,8 +86,29 @@ pub(crate) const DECISIONS: &str = "SELECT submission_id, case_id, message_type,
      decision, problems FROM submissions WHERE state = 'stored' \
      AND (NOT ?1 OR decision = 'rejected') ORDER BY stored_at DESC, submission_id LIMIT ?2";
 pub(crate) const SUBMISSION_VIEW: &str = "SELECT submission_id, seen_at, stored_at, decision, \
-     problems, ack_policy, acked_at, ack_set, envelope, case_id, destination_id, message_type \
-     FROM submissions WHERE submission_id = ?1";
+     problems, ack_policy, acked_at, ack_set, envelope, case_id, destination_id, message_type, \
+     purged_at FROM submissions WHERE submission_id = ?1";
+
+/// The retention rule ([`super::retention`]), the one place it is written: accepted
+/// submissions, acknowledged, every job delivered (none pending, none dead), the last delivery
+/// (or the store, without jobs) at or before `?1`, not purged yet; at most `?2`, by id.
+pub(crate) const PURGE_DUE: &str = "SELECT s.submission_id FROM submissions s \
+     WHERE s.state = 'stored' AND s.decision = 'accepted' AND s.purged_at IS NULL \
+     AND s.acked_at IS NOT NULL \
+     AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.submission_id = s.submission_id \
+        AND o.state <> 'delivered') \
+     AND coalesce((SELECT max(o.finished_at) FROM outbox o \
+        WHERE o.submission_id = s.submission_id), s.stored_at) <= ?1 \
+     ORDER BY s.submission_id LIMIT ?2";
+
+/// Drops the envelope (the Fachdaten as JSON and the metadata) and marks the row purged.
+pub(crate) const PURGE_SUBMISSION: &str = "UPDATE submissions SET envelope = NULL, \
+     purged_at = ?2 WHERE submission_id = ?1 AND purged_at IS NULL";
+
+/// Attachment rows stay as evidence (id, media type, size, content hash); the file name from
+/// the metadata may name a person and goes.
+pub(crate) const PURGE_ATTACHMENT_NAMES: &str =
+    "UPDATE attachments SET filename = NULL WHERE submission_id = ?1";
 
 /// Migration 2's data step: the evidence rows to convert.
 pub(crate) const V2_EVIDENCE_ROWS: &str =

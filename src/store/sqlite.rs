@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use super::records::{
     FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen,
     StoreOutcome, SubmissionView, Timestamp,
 };
+use super::retention::{self, PurgeReport};
 use super::{Access, StoreError, sql};
 use crate::fitconnect::callback::ReplayKey;
 
@@ -34,6 +36,9 @@ struct Inner {
     blobs: BlobDir,
     lock_path: PathBuf,
     poller: Mutex<Option<File>>,
+    /// Whether this instance's purges looked for blob files an interrupted purge left
+    /// (the first purge after opening does; later ones only look at their own submissions).
+    purge_swept: AtomicBool,
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -48,8 +53,17 @@ impl SqliteStore {
 
     fn open_blocking(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir.display(), e))?;
+            crate::private_file::create_dir_all(dir)
+                .map_err(|e| StoreError::io(dir.display(), e))?;
         }
+        // SQLite would create the file 0644 (less the umask); its -wal and -shm files take
+        // the database file's mode, so creating it 0600 first keeps all three private.
+        crate::private_file::options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| StoreError::io(path.display(), e))?;
         let mut conn = Connection::open(path)?;
         // WAL: readers do not block the writer. FULL: a commit is on disk when it returns,
         // which is what "nothing is acknowledged before it is durably stored" needs.
@@ -70,6 +84,7 @@ impl SqliteStore {
                 blobs,
                 lock_path: PathBuf::from(lock_path),
                 poller: Mutex::new(None),
+                purge_swept: AtomicBool::new(false),
             }),
         })
     }
@@ -123,6 +138,7 @@ impl SqliteStore {
                 blobs: BlobDir::existing(PathBuf::from(blob_root)),
                 lock_path: PathBuf::from(lock_path),
                 poller: Mutex::new(None),
+                purge_swept: AtomicBool::new(false),
             }),
         })
     }
@@ -294,7 +310,7 @@ impl super::Store for SqliteStore {
                 .collect::<Result<Vec<_>>>()
         })
         .await??;
-        self.run(move |conn, _| {
+        self.run(move |conn, blobs| {
             let (decision, problems) = sub.decision.columns()?;
             let auth_tags = records::tags_column(sub.evidence.auth_tags.as_ref())?;
             let hashes = serde_json::to_string(&sub.evidence.hashes)?;
@@ -334,6 +350,19 @@ impl super::Store for SqliteStore {
                 tx.execute(sql::OUTBOX_INSERT, params![id, upstream, now.0])?;
             }
             for (attachment_id, filename, media_type, blob) in &written {
+                // A purge (under this lock) may have removed a blob with the same content
+                // after it was written above: then fail, and the submission is stored again
+                // later, rather than commit a row that refers to nothing.
+                let path = blobs.path(&blob.sha256);
+                if !path.is_file() {
+                    return Err(StoreError::io(
+                        path.display(),
+                        std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "removed by a concurrent purge; store again",
+                        ),
+                    ));
+                }
                 let size = i64::try_from(blob.size).expect("file sizes fit in i64");
                 tx.execute(
                     sql::ATTACHMENT_INSERT,
@@ -367,7 +396,7 @@ impl super::Store for SqliteStore {
             // exported file into place and is then recorded as delivered.
             let io_err = |e| StoreError::io(dest.display(), e);
             let mut from = File::open(&src).map_err(|e| StoreError::io(src.display(), e))?;
-            let mut to = File::create(&dest).map_err(io_err)?;
+            let mut to = crate::private_file::create(&dest).map_err(io_err)?;
             std::io::copy(&mut from, &mut to).map_err(io_err)?;
             to.sync_all().map_err(io_err)?;
             Ok(meta)
@@ -555,7 +584,7 @@ impl super::Store for SqliteStore {
             }
             // An OS file lock: released by the kernel when the process dies, like PostgreSQL's
             // session advisory lock, so a crashed poller never blocks its successor.
-            let file = File::options()
+            let file = crate::private_file::options()
                 .create(true)
                 .truncate(false)
                 .write(true)
@@ -627,6 +656,58 @@ impl super::Store for SqliteStore {
         self.run(move |conn, _| submission_view(conn, &id)).await
     }
 
+    async fn purge_payloads(
+        &self,
+        delivered_before: Timestamp,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<PurgeReport> {
+        // Files of submissions purged now; the first run of this instance also those of every
+        // earlier purge, in case one was interrupted between its commit and the removal.
+        let purged_since = if dry_run || self.inner.purge_swept.swap(true, Ordering::SeqCst) {
+            now.0
+        } else {
+            i64::MIN
+        };
+        self.run(move |conn, blobs| {
+            let mut report = PurgeReport::default();
+            if dry_run {
+                report.submission_ids = due(conn, delivered_before, i64::MAX)?;
+                return Ok(report);
+            }
+            loop {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let ids = due(&tx, delivered_before, i64::from(retention::BATCH))?;
+                for id in &ids {
+                    tx.execute(sql::PURGE_SUBMISSION, params![id, now.0])?;
+                    tx.execute(sql::PURGE_ATTACHMENT_NAMES, [id])?;
+                }
+                tx.commit()?;
+                let last = ids.len() < retention::BATCH as usize;
+                report.submission_ids.extend(ids);
+                if last {
+                    break;
+                }
+            }
+            // After the commit, still under the connection lock (see `retention.rs`).
+            let orphans: Vec<String> = {
+                let mut stmt = conn.prepare(BLOBS_OF_PURGED_ONLY)?;
+                let rows = stmt.query_map([purged_since], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for sha256 in orphans {
+                let path = blobs.path(&sha256);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => report.files_removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(StoreError::io(path.display(), e)),
+                }
+            }
+            Ok(report)
+        })
+        .await
+    }
+
     async fn metrics(&self, now: Timestamp) -> Result<QueueMetrics> {
         self.run(move |conn, _| {
             let m = conn.query_row(sql::METRICS, [now.0], |r| {
@@ -653,6 +734,20 @@ impl super::Store for SqliteStore {
     }
 }
 
+/// Content hashes of submissions purged at or after `?1` that no unpurged submission refers
+/// to: their blob files may go.
+const BLOBS_OF_PURGED_ONLY: &str = "SELECT DISTINCT a.sha256 FROM attachments a \
+     JOIN submissions s ON s.submission_id = a.submission_id WHERE s.purged_at >= ?1 \
+     AND NOT EXISTS (SELECT 1 FROM attachments b JOIN submissions t \
+        ON t.submission_id = b.submission_id WHERE b.sha256 = a.sha256 AND t.purged_at IS NULL)";
+
+/// The submissions due for a purge ([`sql::PURGE_DUE`]).
+fn due(conn: &Connection, delivered_before: Timestamp, limit: i64) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(sql::PURGE_DUE)?;
+    let rows = stmt.query_map(params![delivered_before.0, limit], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>> {
     let row = conn
         .query_row(sql::SUBMISSION_VIEW, [id], |r| {
@@ -669,6 +764,7 @@ fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>
                 case_id: r.get(9)?,
                 destination_id: r.get(10)?,
                 message_type: r.get(11)?,
+                purged_at: r.get(12)?,
             })
         })
         .optional()?;
@@ -701,6 +797,46 @@ fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>
 mod tests {
     use super::*;
 
+    /// A purge interrupted between its commit and the removal of the files (simulated: the
+    /// row is marked purged behind the store's back) leaves files the first purge after the
+    /// restart removes.
+    #[tokio::test]
+    async fn files_an_interrupted_purge_left_are_removed_after_a_restart() {
+        use crate::store::{BlobSource, NewAttachment, NewSubmission, Store};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let s = SqliteStore::open(&path).await.expect("open");
+        let t = Timestamp(1_800_000_000_000);
+        s.store_submission(
+            NewSubmission::accepted_for_tests(
+                "sub-1",
+                &[],
+                vec![NewAttachment {
+                    attachment_id: "a".to_owned(),
+                    filename: None,
+                    media_type: "application/pdf".to_owned(),
+                    content: BlobSource::Reader(Box::new(std::io::Cursor::new(b"pdf".to_vec()))),
+                }],
+                t,
+            ),
+            t,
+        )
+        .await
+        .expect("store");
+        let blob = s.inner.blobs.path(&crate::store::blob::hex(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"pdf").as_ref(),
+        ));
+        assert!(blob.is_file());
+        drop(s);
+        Connection::open(&path)
+            .and_then(|c| c.execute("UPDATE submissions SET purged_at = 5, envelope = NULL", []))
+            .expect("mark purged");
+        let s = SqliteStore::open(&path).await.expect("reopen");
+        let report = s.purge_payloads(t, t, false).await.expect("purge");
+        assert_eq!((report.submission_ids.len(), report.files_removed), (0, 1));
+        assert!(!blob.exists());
+    }
+
     #[tokio::test]
     async fn refuses_a_schema_from_a_newer_version() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -716,7 +852,7 @@ mod tests {
                 err,
                 StoreError::SchemaFromFuture {
                     found: 99,
-                    known: 2
+                    known: 3
                 }
             ),
             "{err}"

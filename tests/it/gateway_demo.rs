@@ -154,42 +154,52 @@ fn serve_reports_all_configuration_errors_with_exit_64() {
     }
 }
 
+/// A remote-delivery configuration in `dir` with generated keys and a client secret, plus
+/// `extra` TOML; returns what `serve --check` says (exit code, stderr).
+fn serve_check_remote(dir: &Path, extra: &str) -> (Option<i32>, String) {
+    let keys = dir.join("keys");
+    if !keys.exists() {
+        let generated = Command::new(env!("CARGO_BIN_EXE_poststelle"))
+            .args(["keys", "generate", "--out"])
+            .arg(&keys)
+            .output()
+            .expect("keys generate runs");
+        assert!(generated.status.success());
+    }
+    std::fs::write(dir.join("client-secret"), "client secret\n").expect("write");
+    let config = dir.join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[delivery_service]\npreset = \"test\"\nclient_id = \"c\"\nclient_secret_file = \"client-secret\"\n\
+             [destination]\nid = \"879ee109-a690-4db8-ab32-424284184d7d\"\n\
+             encryption_keys = [\"keys/enc.private.jwk.json\"]\nsigning_key = \"keys/sig.private.jwk.json\"\n{extra}"
+        ),
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_poststelle"))
+        .args(["serve", "--check", "--config"])
+        .arg(&config)
+        .env_remove("POSTSTELLE_STORE_PASSWORD")
+        .output()
+        .expect("serve runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Secret files are trimmed, and an empty one (an empty HMAC key or token would let anybody
 /// in) stops `serve` at start with exit 64, naming the file.
 #[test]
 fn empty_callback_secret_file_is_refused_at_start() {
     let dir = tempfile::tempdir().expect("tmp");
-    let keys = dir.path().join("keys");
-    let generated = Command::new(env!("CARGO_BIN_EXE_poststelle"))
-        .args(["keys", "generate", "--out"])
-        .arg(&keys)
-        .output()
-        .expect("keys generate runs");
-    assert!(generated.status.success());
-    let write = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).expect("write");
-        p
-    };
-    write("client-secret", "client secret\n");
     let run = |callback: &str, admin: &str| {
-        write("callback-secret", callback);
-        write("admin-token", admin);
-        let config = write(
-            "gateway.toml",
-            "[delivery_service]\npreset = \"test\"\nclient_id = \"c\"\nclient_secret_file = \"client-secret\"\n\
-                 [destination]\nid = \"879ee109-a690-4db8-ab32-424284184d7d\"\n\
-                 encryption_keys = [\"keys/enc.private.jwk.json\"]\nsigning_key = \"keys/sig.private.jwk.json\"\n\
-                 callback_secret_file = \"callback-secret\"\n[server]\nadmin_token_file = \"admin-token\"\n",
-        );
-        let out = Command::new(env!("CARGO_BIN_EXE_poststelle"))
-            .args(["serve", "--check", "--config"])
-            .arg(&config)
-            .output()
-            .expect("serve runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+        std::fs::write(dir.path().join("callback-secret"), callback).expect("write");
+        std::fs::write(dir.path().join("admin-token"), admin).expect("write");
+        serve_check_remote(
+            dir.path(),
+            "callback_secret_file = \"callback-secret\"\n[server]\nadmin_token_file = \"admin-token\"\n",
         )
     };
     let (code, text) = run("\n", "token\n");
@@ -201,4 +211,40 @@ fn empty_callback_secret_file_is_refused_at_start() {
     // With a trailing newline only, the secret is fine.
     let (code, text) = run("the secret\n", "token\n");
     assert_eq!(code, Some(0), "{text}");
+}
+
+/// Issue 13, scope 5: the PostgreSQL password comes from `[store] password_file` (relative to
+/// the configuration file); a missing file, or a password in the address as well, stops
+/// `serve` at start with exit 64, naming the file, never showing the password.
+#[test]
+fn store_password_file_is_checked_at_start_and_never_shown() {
+    const SECRET: &str = "s3cr3t-pg-password";
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = |address: &str| {
+        format!("[store]\naddress = \"{address}\"\npassword_file = \"secrets/pg-password\"\n")
+    };
+    let (code, text) = serve_check_remote(dir.path(), &store("postgres://gw@db.example/p"));
+    assert_eq!(code, Some(64), "{text}");
+    assert!(text.contains("secrets/pg-password"), "{text}");
+    std::fs::create_dir(dir.path().join("secrets")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("secrets/pg-password"),
+        format!("{SECRET}\n"),
+    )
+    .expect("write");
+    let (code, text) = serve_check_remote(dir.path(), &store("postgres://gw@db.example/p"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains(SECRET), "{text}");
+    let (code, text) = serve_check_remote(
+        dir.path(),
+        &store(&format!("postgres://gw:{SECRET}@db.example/p")),
+    );
+    assert_eq!(code, Some(64), "{text}");
+    assert!(
+        text.contains("keep one") && !text.contains(SECRET),
+        "{text}"
+    );
+    let (code, text) = serve_check_remote(dir.path(), &store("sqlite:data/p.db"));
+    assert_eq!(code, Some(64), "{text}");
+    assert!(text.contains("only for a postgres:// store"), "{text}");
 }

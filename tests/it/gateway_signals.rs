@@ -478,3 +478,57 @@ async fn check_connect_reaches_the_store_and_the_delivery_service() {
     );
     rig.sink.stop();
 }
+
+/// Issue 13, scope 5: `serve --check --connect` reaches a PostgreSQL store with the password
+/// from `[store] password_file`, and never prints it. (The test server trusts local
+/// connections, so any password is accepted: this shows the file is read and the connection
+/// made with it; that the password reaches the connection is `store::postgres`'s unit test.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_connect_reaches_postgres_with_a_password_file() {
+    const SECRET: &str = "s3cr3t-pg-password";
+    let Ok(url) = std::env::var("POSTSTELLE_TEST_DATABASE_URL") else {
+        eprintln!("POSTSTELLE_TEST_DATABASE_URL not set: PostgreSQL variant skipped");
+        return;
+    };
+    // A schema nobody created: the store is reachable and "not created yet".
+    let schema = format!("poststelle_pw_{:016x}", getrandom::u64().expect("random"));
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let address = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let rig = Rig::new(&address, "").await;
+    let config = rig.gateway.config.clone();
+    let text = std::fs::read_to_string(&config).expect("config");
+    let line = format!("address = {address:?}\n");
+    assert!(text.contains(&line), "{text}");
+    std::fs::write(
+        &config,
+        text.replacen(
+            &line,
+            &format!("{line}password_file = \"pg-password\"\n"),
+            1,
+        ),
+    )
+    .expect("config");
+    std::fs::write(
+        config.parent().expect("dir").join("pg-password"),
+        format!("{SECRET}\n"),
+    )
+    .expect("password file");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_poststelle"))
+            .args(["serve", "--check", "--connect", "--config"])
+            .arg(&config)
+            .env("POSTSTELLE_SHARED", crate::shared_data::shared())
+            .env_remove("POSTSTELLE_PACKS")
+            .env_remove("POSTSTELLE_STORE_PASSWORD")
+            .output()
+            .expect("serve --check runs")
+    })
+    .await
+    .expect("join");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("not created yet"), "{text}");
+    assert!(!text.contains(SECRET), "{text}");
+    rig.sandbox.shutdown().await;
+    rig.sink.stop();
+}

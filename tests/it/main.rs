@@ -35,6 +35,7 @@ mod pipeline_check;
 mod pipeline_fixture;
 mod pipeline_run;
 mod pki_support;
+mod private_files;
 mod queue_cli;
 mod sandbox_callbacks;
 mod sandbox_flow;

@@ -420,3 +420,84 @@ async fn a_jwks_key_marked_for_encryption_does_not_verify_sets() {
     );
     assert!(fake.posts().is_empty(), "nothing is acknowledged");
 }
+
+/// Every byte of the files a SQLite store at `db` consists of (database, WAL, blobs).
+fn store_bytes(db: &std::path::Path) -> Vec<u8> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<u8>) {
+        for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+            if entry.path().is_dir() {
+                walk(&entry.path(), out);
+            } else {
+                out.extend(std::fs::read(entry.path()).expect("read"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(db.parent().expect("dir"), &mut out);
+    out
+}
+
+/// Issue 13, scope 5: a rejected submission leaves no plaintext in the store — not the
+/// Fachdaten, not the attachments, not the values a problem is about — only the evidence
+/// (decision, problems naming places, hashes, times). Rejected after decryption (a wrong data
+/// hash) and after validation (a schema violation); an accepted one shows the search works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_submissions_leave_no_plaintext_in_the_store() {
+    const MARKER: &str = "Geheimrat-Q7Z";
+    let Some(_) = crate::shared_data::xoev_or_skip() else {
+        return;
+    };
+    let (dir, store, dest, fake) = setup().await;
+    let xml = String::from_utf8(xgewerbeanzeige()).expect("utf-8");
+    assert!(xml.contains("<xga:familienname>Mustermann<"));
+    let named = xml.replace(">Mustermann<", &format!(">{MARKER}<"));
+    let draft = |data: &str| {
+        let mut d = draft_for(&dest, data.as_bytes(), 2);
+        for (i, (_, content)) in d.attachments.iter_mut().enumerate() {
+            *content = format!("%PDF-1.7 Anlage {i} {MARKER}").into_bytes();
+        }
+        d.metadata = d.correct_metadata();
+        d
+    };
+    let mut wrong_hash = draft(&named);
+    wrong_hash.metadata["contentStructure"]["data"]["hash"]["content"] = "0".repeat(128).into();
+    let wrong_hash = fake.add(capture(&wrong_hash, &wrong_hash.seal()));
+    let invalid = draft(&named.replace(
+        &format!("<xga:familienname>{MARKER}</xga:familienname>"),
+        &format!("<xga:unbekannt>{MARKER}</xga:unbekannt>"),
+    ));
+    let invalid = fake.add(capture(&invalid, &invalid.seal()));
+    let p = Pipeline::new(
+        store.clone(),
+        Arc::clone(&fake),
+        settings(&dest, AckPolicy::AfterStore),
+    );
+    let outcomes: BTreeMap<String, Outcome> =
+        p.poll_once().await.expect("poll").into_iter().collect();
+    for id in [&wrong_hash, &invalid] {
+        let Outcome::Rejected { problems } = &outcomes[id] else {
+            panic!("{id}: {:?}", outcomes[id]);
+        };
+        assert!(!format!("{problems:?}").contains(MARKER), "{problems:?}");
+        let view = store.submission(id).await.expect("view").expect("stored");
+        assert_eq!(view.envelope, None);
+        assert!(view.attachments.is_empty(), "{:?}", view.attachments);
+        assert!(view.jobs.is_empty());
+        assert!(view.evidence.is_some(), "the evidence is kept");
+    }
+    let db = dir.path().join("db.sqlite");
+    let bytes = store_bytes(&db);
+    assert!(
+        !bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()),
+        "plaintext of a rejected submission in the store"
+    );
+
+    // The control: an accepted submission's payload is found by the same search.
+    let accepted = draft(&named);
+    let accepted = fake.add(capture(&accepted, &accepted.seal()));
+    let outcomes: BTreeMap<String, Outcome> =
+        p.poll_once().await.expect("poll").into_iter().collect();
+    assert!(matches!(outcomes[&accepted], Outcome::Accepted { .. }));
+    let bytes = store_bytes(&db);
+    assert!(bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()));
+}

@@ -787,6 +787,11 @@ async fn admin_api_timestamps_are_rfc3339_like_the_cli() {
     check(&view["seenAt"]);
     check(&view["storedAt"]);
     assert_eq!(view["ackedAt"], serde_json::Value::Null);
+    assert_eq!(
+        view["payloadPurgedAt"],
+        serde_json::Value::Null,
+        "kept until the retention is over"
+    );
     let job = &view["jobs"][0];
     check(&job["createdAt"]);
     check(&job["nextAttemptAt"]);

@@ -45,6 +45,15 @@ trait Backend: Sized {
     fn child_env(&self) -> (&'static str, String);
     /// Runs raw SQL on the database (to damage a row on purpose).
     fn exec(&self, sql: &str) -> impl Future<Output = ()> + Send;
+    /// Whether the content of an attachment is still held (SQLite: its blob file;
+    /// PostgreSQL: its chunks), read behind the store's back.
+    fn has_content(
+        &self,
+        submission_id: &str,
+        attachment_id: &str,
+    ) -> impl Future<Output = bool> + Send;
+    /// The envelope column as stored, read behind the store's back.
+    fn raw_envelope(&self, submission_id: &str) -> impl Future<Output = Option<String>> + Send;
 }
 
 struct Sqlite {
@@ -80,6 +89,31 @@ impl Backend for Sqlite {
     async fn exec(&self, sql: &str) {
         let conn = rusqlite::Connection::open(&self.path).expect("open sqlite");
         conn.execute_batch(sql).expect("raw sql");
+    }
+    async fn has_content(&self, submission_id: &str, attachment_id: &str) -> bool {
+        let conn = rusqlite::Connection::open(&self.path).expect("open sqlite");
+        let sha256: String = conn
+            .query_row(
+                "SELECT sha256 FROM attachments WHERE submission_id = ?1 AND attachment_id = ?2",
+                [submission_id, attachment_id],
+                |r| r.get(0),
+            )
+            .expect("attachment row");
+        let mut blobs = self.path.as_os_str().to_owned();
+        blobs.push(".blobs");
+        PathBuf::from(blobs)
+            .join(&sha256[..2])
+            .join(&sha256)
+            .is_file()
+    }
+    async fn raw_envelope(&self, submission_id: &str) -> Option<String> {
+        let conn = rusqlite::Connection::open(&self.path).expect("open sqlite");
+        conn.query_row(
+            "SELECT envelope FROM submissions WHERE submission_id = ?1",
+            [submission_id],
+            |r| r.get(0),
+        )
+        .expect("submission row")
     }
 }
 
@@ -120,14 +154,59 @@ impl Backend for Postgres {
         ("POSTSTELLE_STORE_CRASH_SCHEMA", self.schema.clone())
     }
     async fn exec(&self, sql: &str) {
+        self.client()
+            .await
+            .batch_execute(sql)
+            .await
+            .expect("raw sql");
+    }
+    async fn has_content(&self, submission_id: &str, attachment_id: &str) -> bool {
+        let n: i64 = self
+            .query_one(
+                "SELECT count(*) FROM attachment_chunks WHERE submission_id = $1 \
+                 AND attachment_id = $2",
+                &[&submission_id, &attachment_id],
+            )
+            .await
+            .try_get(0)
+            .expect("count");
+        n > 0
+    }
+    async fn raw_envelope(&self, submission_id: &str) -> Option<String> {
+        self.query_one(
+            "SELECT envelope FROM submissions WHERE submission_id = $1",
+            &[&submission_id],
+        )
+        .await
+        .try_get(0)
+        .expect("envelope")
+    }
+}
+
+impl Postgres {
+    async fn query_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> tokio_postgres::Row {
+        self.client()
+            .await
+            .query_one(sql, params)
+            .await
+            .expect("raw query")
+    }
+
+    /// A connection of its own in the test's schema.
+    async fn client(&self) -> tokio_postgres::Client {
         let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
             .await
             .expect("connect");
         tokio::spawn(conn);
         client
-            .batch_execute(&format!("SET search_path TO {}; {sql}", self.schema))
+            .batch_execute(&format!("SET search_path TO {}", self.schema))
             .await
-            .expect("raw sql");
+            .expect("search path");
+        client
     }
 }
 
@@ -199,6 +278,7 @@ suite!(
     survives_sigkill,
     concurrent_stores_of_one_id_store_once,
     undecodable_decisions_are_never_acknowledged,
+    retention_purges_payloads_and_keeps_evidence,
 );
 
 async fn undecodable_decisions_are_never_acknowledged<B: Backend>(b: &B) {
@@ -294,10 +374,13 @@ async fn stored<S: Store>(s: &S, id: &str, upstreams: &[&str]) {
 async fn migrations_are_versioned_and_idempotent<B: Backend>(b: &B) {
     assert_eq!(
         b.store().applied_migrations().await.expect("versions"),
-        [1, 2]
+        [1, 2, 3]
     );
     let again = b.reopen().await;
-    assert_eq!(again.applied_migrations().await.expect("versions"), [1, 2]);
+    assert_eq!(
+        again.applied_migrations().await.expect("versions"),
+        [1, 2, 3]
+    );
 }
 
 async fn seen_and_store_are_idempotent<B: Backend>(b: &B) {
@@ -934,7 +1017,7 @@ async fn state_survives_reopen<B: Backend>(b: &B) {
         (jobs.len(), jobs[0].job_id, jobs[0].attempts),
         (1, claimed, 2)
     );
-    assert_eq!(s.applied_migrations().await.expect("versions"), [1, 2]);
+    assert_eq!(s.applied_migrations().await.expect("versions"), [1, 2, 3]);
 }
 
 /// Throughput of durable stores (one submission, one job, one small attachment per
@@ -1131,7 +1214,7 @@ async fn assert_version_1_data_survives<S: Store>(s: &S) {
     const CASE: &str = "0b4e7a6c-3f1d-4c8e-9a2b-5d6e7f8a9b0c";
     const DEST: &str = "879ee109-a690-4db8-ab32-424284184d7d";
     const ATT: &str = "5e0f6a39-3c55-4f38-9d47-0a8ff0a0e7a1";
-    assert_eq!(s.applied_migrations().await.expect("versions"), [1, 2]);
+    assert_eq!(s.applied_migrations().await.expect("versions"), [1, 2, 3]);
     let due = ready(s.pending_acks(10).await.expect("acks"));
     let ids: Vec<&str> = due.iter().map(|a| a.submission_id.as_str()).collect();
     assert_eq!(
@@ -1192,18 +1275,64 @@ async fn assert_version_1_data_survives<S: Store>(s: &S) {
     assert_eq!(seen, Seen::Unfinished);
 }
 
-#[tokio::test]
-async fn migration_2_keeps_a_version_1_sqlite_database() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("v1.db");
+/// A SQLite database file in `dir` loaded from a dump under `tests/it/data/store/`.
+fn sqlite_fixture(dir: &tempfile::TempDir, dump: &str) -> PathBuf {
+    let path = dir.path().join("fixture.db");
     let dump = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/store/v1-sqlite.sql"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/data/store")
+            .join(dump),
     )
     .expect("fixture");
     rusqlite::Connection::open(&path)
         .expect("open")
         .execute_batch(&dump)
-        .expect("load the version-1 database");
+        .expect("load the fixture database");
+    path
+}
+
+/// Loads a PostgreSQL dump under `tests/it/data/store/` into a fresh schema (its schema name
+/// `placeholder` replaced), runs `check` with the URL and that schema, then drops it. Skipped
+/// without `POSTSTELLE_TEST_DATABASE_URL`.
+async fn on_postgres_fixture<F, Fut>(dump: &str, placeholder: &str, check: F)
+where
+    F: FnOnce(String, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Ok(url) = std::env::var("POSTSTELLE_TEST_DATABASE_URL") else {
+        eprintln!("POSTSTELLE_TEST_DATABASE_URL not set: PostgreSQL migration test skipped");
+        return;
+    };
+    let schema = format!(
+        "poststelle_fixture_{:016x}",
+        getrandom::u64().expect("random schema name")
+    );
+    let dump = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/data/store")
+            .join(dump),
+    )
+    .expect("fixture")
+    .replace(placeholder, &schema);
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+        .batch_execute(&dump)
+        .await
+        .expect("load the fixture schema");
+    let outcome = tokio::time::timeout(TEST_TIMEOUT, check(url, schema.clone())).await;
+    let _ = client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await;
+    outcome.expect("test timed out");
+}
+
+#[tokio::test]
+async fn migration_2_keeps_a_version_1_sqlite_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = sqlite_fixture(&dir, "v1-sqlite.sql");
     let s = SqliteStore::open(&path).await.expect("migrates");
     assert_version_1_data_survives(&s).await;
     // Opening again applies nothing twice.
@@ -1213,39 +1342,255 @@ async fn migration_2_keeps_a_version_1_sqlite_database() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_2_keeps_a_version_1_postgres_database() {
-    let Ok(url) = std::env::var("POSTSTELLE_TEST_DATABASE_URL") else {
-        eprintln!("POSTSTELLE_TEST_DATABASE_URL not set: PostgreSQL migration test skipped");
-        return;
-    };
-    let schema = format!(
-        "poststelle_v1_{:016x}",
-        getrandom::u64().expect("random schema name")
-    );
-    let dump = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/it/data/store/v1-postgres.sql"),
-    )
-    .expect("fixture")
-    .replace("v1fixture", &schema);
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    client
-        .batch_execute(&dump)
-        .await
-        .expect("load the version-1 schema");
-    let result = async {
+    on_postgres_fixture("v1-postgres.sql", "v1fixture", |url, schema| async move {
         let s = PgStore::connect(&url, Some(&schema))
             .await
             .expect("migrates");
         assert_version_1_data_survives(&s).await;
         let again = PgStore::connect(&url, Some(&schema)).await.expect("reopen");
         assert_version_1_data_survives(&again).await;
+    })
+    .await;
+}
+
+/// Issue 13, scope 5: the payload of a forwarded submission is purged once every job is
+/// delivered and the retention is over; evidence stays and reads back; pending jobs, dead
+/// letters, unacknowledged and rejected submissions keep theirs; content shared with an
+/// unpurged submission stays; a second purge changes nothing.
+async fn retention_purges_payloads_and_keeps_evidence<B: Backend>(b: &B) {
+    let s = b.store();
+    let shared = b"%PDF-1.7 shared between two submissions".to_vec();
+    let own = big_payload(300 * 1024 + 3);
+    // Delivered to both upstreams: due once the retention is over.
+    s.store_submission(
+        submission(
+            "sub-done",
+            &["bau", "archiv"],
+            vec![
+                attachment("own", own.clone()),
+                attachment("shared", shared.clone()),
+            ],
+        ),
+        T0,
+    )
+    .await
+    .expect("store");
+    // Same content, still pending: its blob must survive the other's purge.
+    s.store_submission(
+        submission(
+            "sub-pending",
+            &["bau"],
+            vec![attachment("shared", shared.clone())],
+        ),
+        T0,
+    )
+    .await
+    .expect("store");
+    stored(s, "sub-dead", &["bau"]).await;
+    stored(s, "sub-unacked", &["bau"]).await;
+    let mut rejected = submission("sub-rejected", &[], vec![]);
+    rejected.envelope = None;
+    rejected.decision = Decision::Rejected {
+        problems: problems(),
     };
-    let outcome = tokio::time::timeout(TEST_TIMEOUT, result).await;
-    let _ = client
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .await;
-    outcome.expect("test timed out");
+    s.store_submission(rejected, T0).await.expect("store");
+    for id in ["sub-done", "sub-pending", "sub-dead", "sub-rejected"] {
+        s.mark_acknowledged(id, T0, Some(format!("ack-set-of-{id}")))
+            .await
+            .expect("ack");
+    }
+    let delivered_at = Timestamp(T0.0 + 60_000);
+    let jobs = s.claim_jobs("w", T0, LEASE, 10).await.expect("claim");
+    assert_eq!(jobs.len(), 5);
+    for job in &jobs {
+        match job.submission_id.as_str() {
+            "sub-done" | "sub-unacked" => {
+                s.complete_job(job.job_id, delivered_at)
+                    .await
+                    .expect("complete");
+            }
+            "sub-dead" => {
+                s.fail_job(job.job_id, "w", FailAction::DeadLetter, "http-400", T0)
+                    .await
+                    .expect("dead letter");
+            }
+            _ => {} // sub-pending: stays pending (its lease expires)
+        }
+    }
+    let before = s
+        .submission("sub-done")
+        .await
+        .expect("view")
+        .expect("exists");
+
+    // Not yet: delivered after the cutoff.
+    let young = s
+        .purge_payloads(Timestamp(delivered_at.0 - 1), delivered_at, false)
+        .await
+        .expect("purge");
+    assert!(young.submission_ids.is_empty(), "{young:?}");
+    // The cutoff is inclusive, far in the future nothing else becomes due.
+    let now = Timestamp(delivered_at.0 + 31 * 86_400_000);
+    let far = Timestamp(i64::MAX / 2);
+    let dry = s.purge_payloads(far, now, true).await.expect("dry run");
+    assert_eq!(dry.submission_ids, ["sub-done"]);
+    assert_eq!(dry.files_removed, 0);
+    assert!(
+        b.raw_envelope("sub-done").await.is_some(),
+        "a dry run changes nothing"
+    );
+    assert!(b.has_content("sub-done", "own").await);
+
+    let report = s
+        .purge_payloads(delivered_at, now, false)
+        .await
+        .expect("purge");
+    assert_eq!(report.submission_ids, ["sub-done"]);
+
+    // The payload is gone: envelope column, content, file names.
+    assert_eq!(b.raw_envelope("sub-done").await, None);
+    assert!(!b.has_content("sub-done", "own").await);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("export");
+    assert!(s.export_attachment("sub-done", "own", &out).await.is_err());
+    assert!(
+        s.export_attachment("sub-done", "shared", &out)
+            .await
+            .is_err()
+    );
+    // Shared content of an unpurged submission stays, exportable.
+    assert!(b.has_content("sub-pending", "shared").await);
+    s.export_attachment("sub-pending", "shared", &out)
+        .await
+        .expect("export the pending submission's attachment");
+    assert_eq!(std::fs::read(&out).expect("read"), shared);
+
+    // The evidence stays and reads back, after a restart too.
+    for store in [s.clone(), b.reopen().await] {
+        let view = store
+            .submission("sub-done")
+            .await
+            .expect("view")
+            .expect("exists");
+        assert_eq!(view.purged_at, Some(now));
+        assert_eq!(view.envelope, None);
+        assert_eq!(view.evidence, Some(evidence()));
+        assert_eq!(view.decision, Some(Decision::Accepted));
+        assert_eq!(view.ack_set.as_deref(), Some("ack-set-of-sub-done"));
+        assert_eq!(view.case_id.as_deref(), Some("case-of-sub-done"));
+        assert_eq!(
+            view.message_type.as_deref(),
+            Some("baugenehmigung.antrag.0200")
+        );
+        assert_eq!(view.stored_at, before.stored_at);
+        assert_eq!(view.jobs, before.jobs);
+        assert_eq!(view.attachments.len(), 2);
+        for (now_, was) in view.attachments.iter().zip(&before.attachments) {
+            assert_eq!(now_.filename, None, "file names may name a person");
+            assert_eq!(
+                (
+                    &now_.attachment_id,
+                    &now_.media_type,
+                    now_.size,
+                    &now_.sha256
+                ),
+                (&was.attachment_id, &was.media_type, was.size, &was.sha256)
+            );
+        }
+    }
+    // The others keep their payload.
+    for id in ["sub-pending", "sub-dead", "sub-unacked"] {
+        let view = s.submission(id).await.expect("view").expect("exists");
+        assert_eq!(view.purged_at, None, "{id}");
+        assert!(view.envelope.is_some(), "{id}");
+    }
+    let view = s
+        .submission("sub-rejected")
+        .await
+        .expect("view")
+        .expect("exists");
+    assert_eq!(view.purged_at, None, "a rejection has no payload to purge");
+
+    // A second purge is a no-op.
+    let again = s
+        .purge_payloads(far, now, false)
+        .await
+        .expect("purge again");
+    assert_eq!(again, poststelle::store::PurgeReport::default());
+
+    // A re-driven dead letter, once delivered, is purged by the same rule.
+    let dead = s
+        .list_jobs(JobFilter {
+            state: Some(JobState::Dead),
+            limit: 10,
+        })
+        .await
+        .expect("dead letters");
+    assert_eq!(
+        s.redrive(Redrive::Job(dead[0].job_id), now)
+            .await
+            .expect("redrive"),
+        1
+    );
+    let job = s.claim_jobs("w", now, LEASE, 10).await.expect("claim");
+    let job = job
+        .iter()
+        .find(|j| j.submission_id == "sub-dead")
+        .expect("re-driven job");
+    s.complete_job(job.job_id, now).await.expect("complete");
+    let later = Timestamp(now.0 + 1);
+    let report = s.purge_payloads(now, later, false).await.expect("purge");
+    assert_eq!(report.submission_ids, ["sub-dead"]);
+
+    // The same content stored again after a purge is complete again.
+    s.store_submission(
+        submission("sub-again", &["bau"], vec![attachment("own", own.clone())]),
+        later,
+    )
+    .await
+    .expect("store");
+    s.export_attachment("sub-again", "own", &out)
+        .await
+        .expect("export");
+    assert_eq!(std::fs::read(&out).expect("read"), own);
+}
+
+/// After migration 3, a store written by the previous version purges like a new one: the
+/// acknowledged accepted submission (job 2) is purged once delivered, the unacknowledged one
+/// (job 1) is not.
+async fn assert_version_2_data_purges<S: Store>(s: &S) {
+    const ACKED: &str = "44444444-4444-4444-8444-444444444444";
+    assert_version_1_data_survives(s).await;
+    let due = Timestamp(1_800_000_002_000);
+    for job in s.claim_jobs("w", due, LEASE, 10).await.expect("claim") {
+        s.complete_job(job.job_id, due).await.expect("complete");
+    }
+    let later = Timestamp(due.0 + 1);
+    let report = s.purge_payloads(due, later, false).await.expect("purge");
+    assert_eq!(report.submission_ids, [ACKED]);
+    let view = s.submission(ACKED).await.expect("view").expect("exists");
+    assert_eq!((view.purged_at, view.envelope), (Some(later), None));
+    assert_eq!(view.ack_set.as_deref(), Some("ack.set.sig"));
+    assert!(view.evidence.expect("evidence").auth_tags.is_some());
+    assert_eq!(view.attachments[0].filename, None);
+    assert_eq!(view.attachments[0].size, 8);
+}
+
+#[tokio::test]
+async fn migration_3_keeps_and_purges_a_version_2_sqlite_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = sqlite_fixture(&dir, "v2-sqlite.sql");
+    let s = SqliteStore::open(&path).await.expect("migrates");
+    assert_version_2_data_purges(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_3_keeps_and_purges_a_version_2_postgres_database() {
+    on_postgres_fixture("v2-postgres.sql", "v2fixture", |url, schema| async move {
+        let s = PgStore::connect(&url, Some(&schema))
+            .await
+            .expect("migrates");
+        assert_version_2_data_purges(&s).await;
+    })
+    .await;
 }
