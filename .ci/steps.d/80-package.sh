@@ -68,6 +68,12 @@ expect_stat /lib/systemd/system/poststelle.service root:root 644
 for page in /usr/share/man/man1/poststelle*.1.gz; do gzip -t "$page" || fail "$page"; done
 [ "$(find /usr/share/man/man1 -name 'poststelle*.1.gz' | wc -l)" -ge 13 ] || fail "man pages missing"
 bash -n /usr/share/bash-completion/completions/poststelle || fail "bash completion does not parse"
+if command -v zsh >/dev/null; then
+  zsh -n /usr/share/zsh/vendor-completions/_poststelle || fail "zsh completion does not parse"
+fi
+if command -v fish >/dev/null; then
+  fish -n /usr/share/fish/vendor_completions.d/poststelle.fish || fail "fish completion does not parse"
+fi
 unit=/lib/systemd/system/poststelle.service
 readelf -lW /usr/bin/poststelle | awk '$1 == "LOAD" || $1 == "GNU_STACK"' | grep -q 'RWE' \
   && fail "a writable and executable segment: MemoryDenyWriteExecute would kill the gateway"
