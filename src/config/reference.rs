@@ -139,7 +139,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ),
     (
         "destination",
-        "The destination the gateway receives for and its keys. Required with a remote delivery service; with a sandbox they come from its `sandbox.toml`.",
+        "The destination the gateway receives for and its keys: `[destination]` for one, `[[destination]]` for several (one pipeline each, sharing store and budgets). Required with a remote delivery service; with a sandbox they come from its `sandbox.toml`.",
     ),
     (
         "destination.service[]",
@@ -248,7 +248,7 @@ pub fn keys() -> Vec<Key> {
         key(
             "delivery_service.client_id",
             Required,
-            "OAuth client id of the subscriber client (remote delivery service).",
+            "OAuth client id of the subscriber client (remote delivery service); a destination may have its own.",
         ),
         key(
             "delivery_service.client_secret_file",
@@ -256,6 +256,16 @@ pub fn keys() -> Vec<Key> {
             "File holding the subscriber client's secret (remote delivery service; surrounding white space ignored).",
         ),
         key("destination.id", Required, "The destination id (a UUID)."),
+        key(
+            "destination.client_id",
+            Unset("`[delivery_service]`'s client"),
+            "This destination's own subscriber client (give `client_secret_file` with it).",
+        ),
+        key(
+            "destination.client_secret_file",
+            Unset("`[delivery_service]`'s"),
+            "File holding the secret of this destination's own subscriber client.",
+        ),
         key(
             "destination.encryption_keys",
             Required,
