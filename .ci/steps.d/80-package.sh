@@ -5,8 +5,10 @@
 # configuration: `serve --check` as the service user, as the unit's ExecStartPre runs it, fails
 # (exit 64) on a fresh install and passes once keys and the client secret are where the
 # configuration names them (README "Install as a service"), also under MemoryDenyWriteExecute
-# (PR_SET_MDWE); a broken copy exits 64. Reinstalls (the upgrade path), then purges and checks
-# that nothing is left. Idempotent; about 30 s. POSTSTELLE_DEB_BINARY packages another binary.
+# (PR_SET_MDWE); the gateway starts as the unit starts it and exits 0 on SIGTERM; a broken copy
+# exits 64. Reinstalls (the upgrade path), then purges and checks that nothing is left.
+# Idempotent; 20-45 s (most of it compressing the package). POSTSTELLE_DEB_BINARY packages
+# another binary.
 set -euo pipefail
 start=$(date +%s)
 bin="${POSTSTELLE_DEB_BINARY:-target/release/poststelle}"
@@ -132,13 +134,56 @@ os.execv(sys.argv[1], sys.argv[1:])
 EOF
 chmod 0755 "$work" && chmod 0644 "$work/mdwe.py"
 mdwe=0
-# shellcheck disable=SC2086
-as_service python3 "$work/mdwe.py" $check_cmd >"$work/out" 2>&1 || mdwe=$?
+# Debian's python3: the service user cannot reach an interpreter under /root (pyenv).
+if [ -x /usr/bin/python3 ]; then
+  # shellcheck disable=SC2086
+  as_service /usr/bin/python3 "$work/mdwe.py" $check_cmd >"$work/out" 2>&1 || mdwe=$?
+else
+  mdwe=76
+fi
 case $mdwe in
   0) echo "--- serve --check under PR_SET_MDWE (MemoryDenyWriteExecute): ok" ;;
+  76) echo "--- /usr/bin/python3 is missing: MemoryDenyWriteExecute not checked" ;;
   77) echo "--- PR_SET_MDWE not supported by this kernel ($(uname -r)): not checked" ;;
+  78) echo "--- PR_SET_MDWE does not hold across exec on this kernel ($(uname -r)): not checked" ;;
   *) fail "serve --check under PR_SET_MDWE: exit $mdwe"; cat "$work/out" >&2 ;;
 esac
+
+# The gateway itself, as the unit starts it (service user, working directory, --log-format json,
+# under PR_SET_MDWE where the kernel has it): starts on the packaged configuration with the
+# delivery service pointed at a closed local port (no traffic leaves the machine) and an
+# ephemeral listener, opens its store in /var/lib/poststelle, and exits 0 on SIGTERM.
+sed -e 's|^preset = .*|&\nsubmission_api = "https://127.0.0.1:9"\ntoken_url = "https://127.0.0.1:9/token"|' \
+  -e 's|^listen = .*|listen = "127.0.0.1:0"|' \
+  -e 's|^\[pipeline\]$|[pipeline]\nshutdown_grace_secs = 2|' /etc/poststelle/poststelle.toml \
+  | install -o root -g poststelle -m 0640 /dev/stdin /etc/poststelle/local.toml
+install -d -o poststelle -m 0700 "$work/run"
+runner=()
+[ "$mdwe" = 0 ] && runner=(/usr/bin/python3 "$work/mdwe.py")
+# shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
+as_service sh -c 'echo $$ >"$0"; exec "$@"' "$work/run/pid" "${runner[@]}" /usr/bin/poststelle \
+  serve --config /etc/poststelle/local.toml --log-format json >"$work/serve.log" 2>&1 &
+serve_job=$!
+for _ in $(seq 50); do
+  grep -q 'listening on' "$work/serve.log" && break
+  kill -0 "$serve_job" 2>/dev/null || break
+  sleep 0.2
+done
+if grep -q 'listening on' "$work/serve.log"; then
+  kill -TERM "$(cat "$work/run/pid")"
+  serve_exit=0
+  wait "$serve_job" || serve_exit=$?
+  [ "$serve_exit" = 0 ] || fail "serve exited $serve_exit after SIGTERM"
+  grep -q '"stopped: ' "$work/serve.log" || fail "serve did not log its shutdown"
+  expect_stat /var/lib/poststelle/poststelle.db poststelle:poststelle 600
+  echo "--- serve started and stopped on SIGTERM as the service user ($(grep -c . "$work/serve.log") log lines)"
+else
+  kill -TERM "$(cat "$work/run/pid" 2>/dev/null)" 2>/dev/null || true
+  wait "$serve_job" || true
+  fail "serve did not start"
+fi
+grep -v '^{' "$work/serve.log" >&2 && fail "serve wrote lines that are not JSON"
+rm -f /etc/poststelle/local.toml
 
 # A broken configuration (a misspelt key, as an operator might write it) exits 64.
 sed 's/^\[pipeline\]$/[pipeline]\nspool_dri = "spool"/' /etc/poststelle/poststelle.toml \
