@@ -3,8 +3,9 @@
 //! (`poststelle generate config-reference`).
 //!
 //! Defaults are not written here but read from the configuration without a file
-//! ([`GatewayConfig::embedded_default`], whose limits are [`super::Limits::default`]), so a
-//! changed default changes the reference. The tests hold the table to the parser: every key
+//! ([`GatewayConfig::embedded_default`], whose limits are [`super::Limits::default`]) and, for
+//! keys whose default the layer that uses them decides, from that layer ([`ForwardPolicy`]
+//! retries, [`HttpUpstream::new`]), so a changed default changes the reference. The tests hold the table to the parser: every key
 //! it accepts is listed, every listed key is accepted (found by probing the parser's
 //! unknown-field errors), every written default parses back to the defaults, and the
 //! checked-in file is what this module generates.
@@ -17,6 +18,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::gateway::{DeliverySource, GatewayConfig};
+use crate::forward::{ForwardPolicy, HttpUpstream};
 
 /// The command that regenerates the checked-in reference.
 pub const REGENERATE: &str =
@@ -83,7 +85,7 @@ macro_rules! display_literal {
         }
     )*};
 }
-display_literal!(u32, u64, usize, bool);
+display_literal!(u32, u64, u128, usize, bool);
 
 impl Literal for str {
     fn literal(&self) -> String {
@@ -160,7 +162,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ),
     (
         "upstream[]",
-        "Where submissions are delivered; give exactly one of `file_drop` or `url`. None given: one file drop `outbox` at `data/outbox`.",
+        "Where submissions are delivered; give exactly one of `file_drop` or `url`. The other keys apply to `url` upstreams only. None given: one file drop `outbox` at `data/outbox`.",
     ),
     (
         "route[]",
@@ -364,6 +366,44 @@ pub fn keys() -> Vec<Key> {
             "Deliveries in flight at most (1..=256).",
         ),
         key(
+            "forwarding.max_attempts",
+            Value(|c| ForwardPolicy::configured(c).retry.max_attempts.literal()),
+            "Delivery attempts before a job becomes a dead letter (1..=1000; `poststelle queue redrive` retries it).",
+        ),
+        key(
+            "forwarding.max_age_secs",
+            Value(|c| {
+                ForwardPolicy::configured(c)
+                    .retry
+                    .max_age
+                    .as_secs()
+                    .literal()
+            }),
+            "Age in seconds after which a failing job becomes a dead letter, whatever its attempts (1..=31536000).",
+        ),
+        key(
+            "forwarding.backoff_base_ms",
+            Value(|c| {
+                ForwardPolicy::configured(c)
+                    .retry
+                    .base_delay
+                    .as_millis()
+                    .literal()
+            }),
+            "Delay after the first failed attempt in ms, doubled with each further one, with jitter (1..=3600000).",
+        ),
+        key(
+            "forwarding.backoff_cap_secs",
+            Value(|c| {
+                ForwardPolicy::configured(c)
+                    .retry
+                    .max_delay
+                    .as_secs()
+                    .literal()
+            }),
+            "Upper bound of any retry delay in seconds (1..=86400, not below `backoff_base_ms`).",
+        ),
+        key(
             "upstream[].name",
             Required,
             "The upstream's name for routes and logs (1-64 of `A-Z a-z 0-9 . _ -`).",
@@ -377,6 +417,36 @@ pub fn keys() -> Vec<Key> {
             "upstream[].url",
             Unset("give `file_drop` or `url`"),
             "An https URL the JSON envelope is POSTed to (http needs `[dangerous] allow_plain_http`).",
+        ),
+        key(
+            "upstream[].ca_file",
+            Unset("the built-in roots only"),
+            "PEM bundle of further trusted roots, for an https upstream with an internal CA.",
+        ),
+        key(
+            "upstream[].client_cert",
+            Unset("no client certificate"),
+            "PEM certificate chain for mutual TLS (with `client_key`; https only).",
+        ),
+        key(
+            "upstream[].client_key",
+            Unset("no client certificate"),
+            "PEM private key of `client_cert`.",
+        ),
+        key(
+            "upstream[].timeout_secs",
+            Value(|_| HttpUpstream::new("").total_timeout.as_secs().literal()),
+            "Time for one whole delivery exchange in seconds, from connecting to the end of the response (1..=3600).",
+        ),
+        key(
+            "upstream[].connect_timeout_secs",
+            Value(|_| HttpUpstream::new("").connect_timeout.as_secs().literal()),
+            "Time to connect (TCP and TLS) in seconds (1..=300, not above `timeout_secs`).",
+        ),
+        key(
+            "upstream[].attachments",
+            Value(|_| HttpUpstream::new("").send_attachments.literal()),
+            "Send the attachments before the envelope, each as `PUT <url>/<submission id>/attachments/<attachment id>`; off for an upstream that fetches them elsewhere.",
         ),
         key(
             "route[].service",
@@ -417,6 +487,16 @@ pub fn keys() -> Vec<Key> {
             "server.admin_token_file",
             Unset("the admin API is off"),
             "File holding the bearer token of the admin API.",
+        ),
+        key(
+            "server.tls_cert",
+            Unset("plain HTTP (a TLS-terminating proxy in front)"),
+            "PEM certificate chain: the main listener serves HTTPS (the probe listener stays plain); with `tls_key`.",
+        ),
+        key(
+            "server.tls_key",
+            Unset("plain HTTP"),
+            "PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.",
         ),
         key(
             "limits.http.max_connections",
@@ -843,31 +923,62 @@ mod tests {
         }
     }
 
+    /// The documented defaults of a section, as TOML lines.
+    fn default_lines(section: &str, defaults: &GatewayConfig) -> Vec<String> {
+        keys()
+            .iter()
+            .filter(|k| k.section() == section)
+            .filter_map(|k| match k.default {
+                Value(f) => Some(format!("{} = {}", k.name(), f(defaults))),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Writing every documented default into a file gives the configuration without a file:
-    /// the reference shows the defaults as the parser reads them.
+    /// the reference shows the defaults as the parser and the layers behind it read them.
     #[test]
     fn documented_defaults_parse_back_to_the_defaults() {
         let defaults = GatewayConfig::embedded_default();
         let mut doc = String::new();
-        for (section, _) in SECTIONS {
-            let values: Vec<String> = keys()
-                .iter()
-                .filter(|k| k.section() == *section)
-                .filter_map(|k| match k.default {
-                    Value(f) => Some(format!("{} = {}", k.name(), f(&defaults))),
-                    _ => None,
-                })
-                .collect();
-            if !values.is_empty() {
-                let _ = writeln!(doc, "{}\n{}", header(section), values.join("\n"));
+        // Arrays of tables have no entry in the defaults: an upstream is checked below.
+        for (section, _) in SECTIONS.iter().filter(|(s, _)| !s.ends_with("[]")) {
+            let lines = default_lines(section, &defaults);
+            if !lines.is_empty() {
+                let _ = writeln!(doc, "{}\n{}", header(section), lines.join("\n"));
             }
         }
-        let parsed = GatewayConfig::from_toml(&doc, Path::new(".")).unwrap_or_else(|e| {
+        let mut parsed = GatewayConfig::from_toml(&doc, Path::new(".")).unwrap_or_else(|e| {
             panic!("the documented defaults do not parse: {e:?}\n{doc}");
         });
+        // The file's retry keys stay as written (unset: the forwarder's defaults), so they are
+        // compared by the policy they make.
+        assert_eq!(
+            ForwardPolicy::configured(&parsed).retry,
+            ForwardPolicy::configured(&defaults).retry,
+            "a documented retry default is not the default:\n{doc}"
+        );
+        parsed.forward_retry = defaults.forward_retry;
         assert_eq!(
             parsed, defaults,
             "a documented default is not the default:\n{doc}"
+        );
+
+        let upstream = |extra: &[String]| {
+            let text = format!(
+                "[[upstream]]\nname = \"u\"\nurl = \"https://upstream.example/in\"\n{}\n",
+                extra.join("\n")
+            );
+            let c = GatewayConfig::from_toml(&text, Path::new("."))
+                .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+            crate::forward::UpstreamSpec::configured(&c.upstreams[0])
+        };
+        let lines = default_lines("upstream[]", &defaults);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(
+            upstream(&lines),
+            upstream(&[]),
+            "a documented upstream default is not the default: {lines:?}"
         );
     }
 
