@@ -183,6 +183,10 @@ else
   fail "serve did not start"
 fi
 grep -v '^{' "$work/serve.log" >&2 && fail "serve wrote lines that are not JSON"
+# --connect reaches the store (read-only, as the service user) and the delivery service, which
+# is not there: exit 2.
+expect_exit 2 /usr/bin/poststelle serve --check --connect --config /etc/poststelle/local.toml
+echo "--- serve --check --connect without a delivery service: $(tail -n 1 "$work/out")"
 rm -f /etc/poststelle/local.toml
 
 # A broken configuration (a misspelt key, as an operator might write it) exits 64.
