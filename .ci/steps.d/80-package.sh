@@ -5,10 +5,10 @@
 # configuration: `serve --check` as the service user, as the unit's ExecStartPre runs it, fails
 # (exit 64) on a fresh install and passes once keys and the client secret are where the
 # configuration names them (README "Install as a service"), also under MemoryDenyWriteExecute
-# (PR_SET_MDWE); the gateway starts as the unit starts it and exits 0 on SIGTERM; a broken copy
-# exits 64. Reinstalls (the upgrade path), then purges and checks that nothing is left.
-# Idempotent; 20-45 s (most of it compressing the package). POSTSTELLE_DEB_BINARY packages
-# another binary.
+# (PR_SET_MDWE); the gateway starts as the unit starts it and exits 0 on SIGTERM; `--check
+# --connect` exits 2 without a delivery service; a broken copy exits 64. Reinstalls (the upgrade
+# path), then purges and checks that nothing is left. Idempotent; 20-50 s (most of it building
+# and compressing the package). POSTSTELLE_DEB_BINARY packages another binary.
 set -euo pipefail
 start=$(date +%s)
 bin="${POSTSTELLE_DEB_BINARY:-target/release/poststelle}"
