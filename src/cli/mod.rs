@@ -14,6 +14,7 @@ pub mod decrypt;
 mod demo;
 mod discover;
 pub mod encrypt;
+mod generate;
 mod keyfile;
 pub mod keys;
 mod logging;
@@ -62,6 +63,9 @@ enum Command {
     Queue(queue::QueueArgs),
     /// Verify the published test vectors (test-vectors/) against this implementation.
     Vectors(vectors::VectorsArgs),
+    /// Generate man pages, shell completions or the configuration reference (packaging).
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 impl Command {
@@ -117,6 +121,7 @@ impl Command {
             Command::Serve(_) => "serve",
             Command::Queue(_) => "queue",
             Command::Vectors(_) => "vectors",
+            Command::Generate(_) => "generate",
         }
     }
 }
@@ -158,6 +163,7 @@ where
         Command::Vectors(args) => vectors::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Generate(args) => generate::execute(&args),
     };
     ExitCode::from(exit_code(name, &result))
 }

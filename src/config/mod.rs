@@ -1,8 +1,9 @@
 //! Configuration shared by all layers: the [`Limits`] that bound every input, and the
-//! `serve` configuration ([`gateway`]).
+//! `serve` configuration ([`gateway`]) with its reference ([`reference`]).
 
 pub mod gateway;
 mod limits;
+pub mod reference;
 mod tls;
 
 pub use limits::{
