@@ -153,6 +153,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ),
     ("store", "Where submissions, jobs and decisions are kept."),
     (
+        "retention",
+        "How long payloads stay after delivery: Fachdaten, envelope and attachment contents and names of accepted submissions are purged once every job is delivered and the last delivery is older than this; the evidence (SETs, tags, hashes, decision, times) stays. Rejected submissions keep no payload at all; dead letters are never purged. `poststelle queue purge` runs it by hand.",
+    ),
+    (
         "pipeline",
         "Receiving: polling, checking, storing and acknowledging submissions.",
     ),
@@ -317,6 +321,16 @@ pub fn keys() -> Vec<Key> {
             "store.address",
             Value(|c| c.store.replacen("sqlite:./", "sqlite:", 1).literal()),
             "`sqlite:PATH` or `postgres://…` (`postgresql://…`).",
+        ),
+        key(
+            "store.password_file",
+            Unset("no password, or `$POSTSTELLE_STORE_PASSWORD`, or one in the address"),
+            "PostgreSQL only: a file holding the password (never printed). One source: not together with a password in `address` or the environment variable.",
+        ),
+        key(
+            "retention.payload_days",
+            Value(|c| c.retention.payload_days.literal()),
+            "Days after the last delivery (0: keep payloads forever; at most 36500).",
         ),
         key(
             "pipeline.ack_policy",
