@@ -317,6 +317,22 @@ async fn json_logs_have_one_decision_event_per_submission_and_no_message_values(
     )
     .await;
     rig.gateway.args = vec!["--log-format".into(), "json".into()];
+    // With the admin API on: its answers must not show message values either.
+    let token = "admin-token-for-the-log-test-0123456789";
+    let config = std::fs::read_to_string(&rig.gateway.config).expect("config");
+    let token_file = rig.dir.path().join("admin-token");
+    std::fs::write(&token_file, token).expect("token file");
+    std::fs::write(
+        &rig.gateway.config,
+        config.replace(
+            "[server]\n",
+            &format!(
+                "[server]\nadmin_token_file = {:?}\n",
+                token_file.display().to_string()
+            ),
+        ),
+    )
+    .expect("config");
     rig.gateway.start();
     let sender =
         crate::gateway_crash::client(rig.sandbox.base_url(), "sender", "sender-secret-0123456789");
@@ -361,10 +377,35 @@ async fn json_logs_have_one_decision_event_per_submission_and_no_message_values(
             .unwrap_or(0);
         assert!(count > 0, "stage {stage} not observed:\n{metrics}");
     }
+    let http = reqwest::Client::new();
+    let mut admin = String::new();
+    for path in [
+        format!("/admin/submissions/{ok_id}"),
+        format!("/admin/submissions/{bad_id}"),
+        "/admin/decisions".to_owned(),
+        "/admin/jobs".to_owned(),
+    ] {
+        let resp = http
+            .get(format!("http://{addr}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("admin request");
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        admin.push_str(&resp.text().await.expect("admin text"));
+    }
+    assert!(
+        admin.contains(&ok_id) && admin.contains("schema-violation"),
+        "{admin}"
+    );
     for value in text_values(&valid).iter().chain([&"Wert".to_owned()]) {
         assert!(
             !metrics.contains(value.as_str()),
             "{value:?} in the metrics"
+        );
+        assert!(
+            !admin.contains(value.as_str()),
+            "{value:?} in the admin API"
         );
     }
     rig.gateway.kill();
