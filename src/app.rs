@@ -315,8 +315,8 @@ pub(crate) fn check_tls(config: &GatewayConfig) -> Result<(), Vec<String>> {
 }
 
 /// Logs how each listener and upstream is reached: TLS on or off, and for HTTPS upstreams
-/// whether a client certificate (mTLS) or a CA file of their own is used. File names only,
-/// never their content.
+/// whether a client certificate (mTLS) or a CA file of their own is used (file names only,
+/// never their content); then the routes in order and the default.
 pub(crate) fn log_transport(config: &GatewayConfig, main: std::net::SocketAddr) {
     match &config.tls {
         Some(files) => tracing::info!(
@@ -370,6 +370,35 @@ pub(crate) fn log_transport(config: &GatewayConfig, main: std::net::SocketAddr) 
             }
         }
     }
+    // The routing as configured: first match wins, then the default.
+    for (i, r) in config.routes.iter().enumerate() {
+        let when: Vec<String> = [
+            ("service", &r.service),
+            ("message_type", &r.message_type),
+            ("destination", &r.destination),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+        tracing::info!(
+            route = i,
+            "route {i}: {} → {}",
+            if when.is_empty() {
+                "any".to_owned()
+            } else {
+                when.join(", ")
+            },
+            r.to.join(", ")
+        );
+    }
+    tracing::info!(
+        "routing default → {}",
+        if config.default_upstreams.is_empty() {
+            "none (accepted submissions no route matches get no outbox job)".to_owned()
+        } else {
+            config.default_upstreams.join(", ")
+        }
+    );
 }
 
 /// The running gateway's parts.

@@ -116,6 +116,9 @@ install -o root -g poststelle -m 0640 "$work/keys/enc.private.jwk.json" \
   "$work/keys/sig.private.jwk.json" /etc/poststelle/keys/
 head -c 32 /dev/urandom | base64 | install -o root -g poststelle -m 0640 /dev/stdin \
   /etc/poststelle/secrets/client-secret
+# and the destination id instead of the placeholder (the nil UUID is refused).
+sed -i "s/^id = \"00000000-0000-0000-0000-000000000000\"/id = \"$(cat /proc/sys/kernel/random/uuid)\"/" \
+  /etc/poststelle/poststelle.toml
 # shellcheck disable=SC2086
 expect_exit 0 $check_cmd
 echo "--- serve --check on the packaged configuration: $(tail -n 1 "$work/out")"

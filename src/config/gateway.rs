@@ -666,6 +666,11 @@ impl GatewayConfig {
             let id = dest.id.unwrap_or_default();
             if uuid::Uuid::try_parse(&id).is_err() || id.len() != 36 {
                 errors.push(format!("{at}.id must be a UUID"));
+            } else if uuid::Uuid::try_parse(&id).is_ok_and(|u| u.is_nil()) {
+                // The packaged configuration's placeholder: no delivery service issues it.
+                errors.push(format!(
+                    "{at}.id is the nil UUID, a placeholder: put in your destination id"
+                ));
             } else if !ids.insert(id.to_ascii_lowercase()) {
                 errors.push(format!("{at}.id {id} is configured twice"));
             }
@@ -1267,6 +1272,10 @@ mod tests {
         let all = errors.join("\n");
         assert!(all.contains("configured twice"), "{all}");
         assert!(all.contains("destination[0]: give both client_id"), "{all}");
+        // The packaged configuration's placeholder id is no destination.
+        let nil = format!("{head}{}", dest("00000000-0000-0000-0000-000000000000", ""));
+        let errors = GatewayConfig::from_toml(&nil, Path::new(".")).expect_err("nil id");
+        assert!(errors.join("\n").contains("nil UUID"), "{errors:?}");
         let errors =
             GatewayConfig::from_toml(&dest(a, ""), Path::new(".")).expect_err("sandbox + dest");
         assert!(errors.join("\n").contains("sandbox.toml"), "{errors:?}");

@@ -146,6 +146,11 @@ async fn two_destinations_in_one_instance_each_receive_and_acknowledge_their_own
             && text.contains(&format!("destination {bau}")),
         "both destinations are named at start:\n{text}"
     );
+    assert!(
+        text.contains(&format!("route 0: destination={gewerbe} → gewerbe"))
+            && text.contains("routing default → none"),
+        "the routes are logged at start:\n{text}"
+    );
     // Decisions are counted per configured destination.
     let at = text.find("listening on http").expect("listen line");
     let url = &text[at + "listening on ".len()..];
