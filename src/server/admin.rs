@@ -139,6 +139,7 @@ pub(super) async fn handle(
             if n == 0 {
                 return Err(Refusal::NotFound);
             }
+            tracing::info!(job_id = id, via = "admin API", "dead letter re-driven");
             Ok(reply::json(StatusCode::OK, &json!({ "redriven": n })))
         }
         (["dead-letters", "redrive"], &Method::POST) => {
@@ -146,6 +147,7 @@ pub(super) async fn handle(
                 .redrive(Redrive::All, Timestamp::now())
                 .await
                 .map_err(store_failed)?;
+            tracing::info!(redriven = n, via = "admin API", "dead letters re-driven");
             Ok(reply::json(StatusCode::OK, &json!({ "redriven": n })))
         }
         (

@@ -398,6 +398,15 @@ async fn json_logs_have_one_decision_event_per_submission_and_no_message_values(
         admin.contains(&ok_id) && admin.contains("schema-violation"),
         "{admin}"
     );
+    // A re-drive through the admin API is logged (issue 13, scope 1).
+    let resp = http
+        .post(format!("http://{addr}/admin/dead-letters/redrive"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("redrive");
+    assert_eq!(resp.status().as_u16(), 200);
+    wait_for_log(&mut rig, "dead letters re-driven").await;
     for value in text_values(&valid).iter().chain([&"Wert".to_owned()]) {
         assert!(
             !metrics.contains(value.as_str()),
