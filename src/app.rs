@@ -688,7 +688,8 @@ pub(crate) async fn assemble(
                     p.notify();
                 }
             });
-            sinks.insert(dest.id.clone(), tx);
+            // Keyed as the server names the destination: its path segment, lowercased.
+            sinks.insert(dest.id.to_ascii_lowercase(), tx);
             callback_secrets.push((dest.id, secret));
         }
         pipelines.push(pipeline);
