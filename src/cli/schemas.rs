@@ -358,6 +358,7 @@ mod tests {
             origin: PackOrigin::Installed,
             roots: BTreeMap::new(),
             files: vec![],
+            schematron: vec![],
         };
         let c = Catalog::embedded();
         let (entries, missing) = missing_entries(c, &p);

@@ -99,6 +99,12 @@ pub struct PackSpec {
     /// wrote itself), used when the pack is not installed.
     #[serde(default)]
     pub repo_fallback: Option<String>,
+    /// ISO Schematron files of the pack's business rules, relative to the install source's
+    /// root (the folder holding `xsd_dev/`, see `pack_files::read_source`): `schemas install`
+    /// keeps exactly these `.sch` files, and every message of the pack is checked against
+    /// them after XSD validation.
+    #[serde(default)]
+    pub schematron: Vec<String>,
     /// The standards whose schemas this pack carries.
     #[serde(rename = "standard")]
     pub standards: Vec<StandardSpec>,
@@ -226,6 +232,14 @@ impl Catalog {
                 if !is_safe_relative(dir) {
                     problems.push(format!(
                         "pack {}: fallback is not a safe relative path",
+                        pack.id
+                    ));
+                }
+            }
+            for sch in &pack.schematron {
+                if !is_safe_relative(sch) || !sch.ends_with(".sch") {
+                    problems.push(format!(
+                        "pack {}: schematron {sch:?} is not a safe relative path to a .sch file",
                         pack.id
                     ));
                 }

@@ -1,0 +1,136 @@
+//! The business rules of a schema pack: its ISO Schematron files ([`crate::schematron`]),
+//! compiled once per pack and shared, and the one function that checks a document against
+//! them — used by `poststelle validate --rules` and by the gateway's check alike.
+//!
+//! Which files are a pack's rules is the catalogue's word (`schematron = [...]` of a pack);
+//! `schemas install` keeps exactly those, so they are part of the pack's fingerprint. A pack
+//! whose rules do not compile is refused at install; a pack without rules has none to run.
+//! `sch:include` is not resolved (no known XÖV Schematron uses it): an include is a compile
+//! error, never a read outside the pack.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::config::XmlLimits;
+use crate::schematron::{Overrides, RunOptions, RunReport, Schema};
+use crate::xpath::{Tree, TreeError, TreeLimits};
+
+use super::registry::LoadedPack;
+
+/// Bounds of one rules run. Default budget 10,000,000 work units (the 154 XBau rules take
+/// well under 1 % of it on the samples; it bounds hostile documents that make `//` contexts
+/// quadratic), 1,000 findings kept per document (a report, not a copy of the document), and
+/// 1,048,576 tree nodes (an XML input at the `[limits.xml]` byte limit fits; the tree is
+/// about 40 bytes a node).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RulesLimits {
+    /// Options of each Schematron run (budget, findings kept, values shown).
+    pub run: RunOptions,
+    /// Nodes of the document tree the rules run on.
+    pub tree: TreeLimits,
+}
+
+impl Default for RulesLimits {
+    fn default() -> Self {
+        RulesLimits {
+            run: RunOptions {
+                show_values: false,
+                budget: 10_000_000,
+                max_findings: 1000,
+            },
+            tree: TreeLimits { max_nodes: 1 << 20 },
+        }
+    }
+}
+
+/// The compiled rules of one pack, in catalogue order.
+pub type PackRules = Arc<Vec<Schema>>;
+
+/// Compiles Schematron files (offline, no includes).
+///
+/// # Errors
+/// A short description naming the file and its first error, for a rule set that cannot run.
+pub fn compile_files(files: &[PathBuf], xml: &XmlLimits) -> Result<Vec<Schema>, String> {
+    files.iter().map(|f| compile_file(f, xml)).collect()
+}
+
+fn compile_file(file: &Path, xml: &XmlLimits) -> Result<Schema, String> {
+    let shown = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bytes = std::fs::read(file).map_err(|e| format!("{shown}: {e}"))?;
+    let no_includes = |_: &str| None;
+    Schema::compile(&bytes, &shown, &no_includes, None, xml).map_err(|errors| {
+        format!(
+            "{shown}: {} error(s); first: {}",
+            errors.len(),
+            errors.first().map(ToString::to_string).unwrap_or_default()
+        )
+    })
+}
+
+/// Compiled rules by pack label (`id@fingerprint`): compiled the first time a message of the
+/// pack is checked and kept (installed packs are immutable). A clone shares the cache.
+#[derive(Default, Clone)]
+pub struct RulesCache {
+    compiled: Arc<Mutex<HashMap<String, PackRules>>>,
+}
+
+impl std::fmt::Debug for RulesCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RulesCache").finish_non_exhaustive()
+    }
+}
+
+impl RulesCache {
+    /// The pack's compiled rules (empty when it has none).
+    ///
+    /// # Errors
+    /// The rules do not compile (a pack changed after installation, or a fallback).
+    pub fn rules(&self, pack: &LoadedPack, xml: &XmlLimits) -> Result<PackRules, String> {
+        let label = pack.label();
+        if let Some(r) = self.lock().get(&label) {
+            return Ok(Arc::clone(r));
+        }
+        // Compiled outside the lock: two first requests may both compile; the result is equal.
+        let rules = Arc::new(
+            compile_files(&pack.schematron, xml)
+                .map_err(|e| format!("business rules of pack {} do not compile: {e}", pack.id))?,
+        );
+        self.lock().insert(label, Arc::clone(&rules));
+        Ok(rules)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PackRules>> {
+        // A panic while holding the lock cannot leave the map inconsistent (single insert).
+        self.compiled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Checks a document (already XSD-valid) against rules: the findings of every schema in
+/// order, with the severity overrides applied.
+///
+/// # Errors
+/// The document cannot be built into a tree within `limits.tree` (it was read before, so in
+/// practice only the node limit).
+pub fn check(
+    rules: &[Schema],
+    document: &[u8],
+    xml: &XmlLimits,
+    limits: &RulesLimits,
+    overrides: &Overrides,
+) -> Result<RunReport, TreeError> {
+    let tree = Tree::parse(document, xml, limits.tree)?;
+    let mut report = RunReport::default();
+    for schema in rules {
+        let r = schema.run(&tree, &limits.run, overrides);
+        report.findings.extend(r.findings);
+        report.fired += r.fired;
+        report.truncated |= r.truncated;
+    }
+    Ok(report)
+}
