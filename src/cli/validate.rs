@@ -20,7 +20,7 @@ use serde_json::{Value as Json, json};
 
 use crate::config::Limits;
 use crate::error::Verdict;
-use crate::schematron::{Finding, FindingKind, Overrides, Schema, Severity};
+use crate::schematron::{Finding, Overrides, Schema, Severity};
 use crate::xoev::rules::{self, RulesLimits};
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
@@ -393,7 +393,8 @@ fn validate_files(
                     let mut entry = file_json(&shown, &report);
                     if let Some((findings, truncated)) = &findings {
                         entry["valid"] = Json::Bool(report.is_valid() && rules_ok);
-                        entry["findings"] = findings.iter().map(finding_json).collect();
+                        // As `Finding` serialises: the same members as the envelope's.
+                        entry["findings"] = json!(findings);
                         entry["findings_truncated"] = Json::Bool(*truncated);
                     }
                     run.files.push((index, entry));
@@ -449,18 +450,6 @@ fn check_rules(
     )
     .map_err(|e| format!("business rules not checked: {e}"))?;
     Ok((report.findings, report.truncated))
-}
-
-/// A finding in `--json`: where, which rule, how severe, the rule's text.
-fn finding_json(f: &Finding) -> Json {
-    let mut j = json!({
-        "rule": f.rule, "severity": f.severity.as_str(), "line": f.line,
-        "column": f.column, "path": f.path, "message": f.message,
-    });
-    if f.kind == FindingKind::ProcessingError {
-        j["kind"] = json!("processing-error");
-    }
-    j
 }
 
 /// Peak resident set of this process (`VmHWM` of `/proc/self/status`; Linux only), for

@@ -134,3 +134,31 @@ pub fn check(
     }
     Ok(report)
 }
+
+/// What the gateway does with the business rules of an accepted XML message
+/// (`[validation] business_rules`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusinessRules {
+    /// Error-severity findings reject the submission (`schema-violation` at `data`, the rule
+    /// ids and locations in the detail); a rule that cannot be evaluated rejects it as a
+    /// technical error (never a silent pass). Other findings go into the envelope.
+    Reject,
+    /// Findings go into the envelope (`businessRules`); the submission is accepted.
+    #[default]
+    Annotate,
+    /// The rules are not run.
+    Off,
+}
+
+impl BusinessRules {
+    /// `reject`, `annotate`, `off`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reject => "reject",
+            Self::Annotate => "annotate",
+            Self::Off => "off",
+        }
+    }
+}

@@ -179,8 +179,11 @@ fn validate_rules_json_lists_findings_per_file() {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["column", "line", "message", "path", "rule", "severity"]
+        [
+            "column", "kind", "line", "message", "path", "rule", "severity"
+        ]
     );
+    assert_eq!(f["kind"], "failed-assert");
     assert_eq!(f["severity"], "error");
     assert_eq!(f["line"], 31);
     assert!(
