@@ -282,6 +282,18 @@ pub fn compile_entries(dir: &Path, entries: &[String], limits: &Limits) -> Resul
     Ok(())
 }
 
+/// Compiles a pack's business rules (its Schematron files) — as the gateway will when a message
+/// of the pack arrives, so rules that cannot run are refused at install and by `schemas check`,
+/// not on the first message. The number of files compiled.
+///
+/// # Errors
+/// [`PackError::Rules`] naming the first file that does not compile.
+pub fn compile_rules(paths: &[PathBuf], limits: &Limits) -> Result<usize, PackError> {
+    super::rules::compile_files(paths, &limits.xml)
+        .map(|r| r.len())
+        .map_err(PackError::Rules)
+}
+
 /// Installs a pack from a directory or `.zip` into `packs_dir/<id>/`, after compiling its
 /// entry schemas within `xsd_limits` ([`compile_entries`]).
 ///
@@ -424,11 +436,8 @@ fn install_xsd_files(
     };
     let target = place(packs_dir, &spec.id, force, &manifest, &files, |staging| {
         compile_entries(staging, &entries, xsd_limits)?;
-        // Rules that cannot run are refused here, not on the first message.
         let paths: Vec<PathBuf> = rules.iter().map(|r| staging.join(r)).collect();
-        super::rules::compile_files(&paths, &xsd_limits.xml)
-            .map(drop)
-            .map_err(PackError::Rules)
+        compile_rules(&paths, xsd_limits).map(drop)
     })?;
     Ok(loaded(spec, target, &files, PackOrigin::Installed, roots))
 }

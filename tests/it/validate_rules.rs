@@ -81,6 +81,12 @@ fn install_keeps_the_catalogued_schematron_under_the_fingerprint() {
     assert!(dir.join("sch/xbau-schematron-leere-elemente.sch").is_file());
     let manifest = poststelle::xoev::pack::read_manifest(&dir).expect("pack.toml");
     assert_eq!(manifest.files, 47, "45 XSD + 2 Schematron");
+    let out = run(&packs, &["schemas", "check"]);
+    assert!(
+        text(&out).contains("2 business-rule files compiled"),
+        "{}",
+        text(&out)
+    );
     // A changed rule file is a changed pack: refused like a changed XSD.
     let sch = dir.join("sch/xbau-schematron.sch");
     let mut bytes = std::fs::read(&sch).expect("read");
@@ -265,6 +271,47 @@ fn validate_schematron_keeps_instance_values_out_and_reports_processing_errors()
     assert!(text(&out).contains(value), "{}", text(&out));
 }
 
+/// A copy of the shared `xsd_dev` at `dir/copy/xsd_dev` (without its `sch/` neighbour).
+fn copy_xsd_dev(dir: &Path) -> PathBuf {
+    let src = dir.join("copy/xsd_dev");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    for e in std::fs::read_dir(xbau_xsd_dev()).expect("xsd_dev") {
+        let p = e.expect("entry").path();
+        std::fs::copy(&p, src.join(p.file_name().expect("name"))).expect("copy");
+    }
+    src
+}
+
+#[test]
+fn install_refuses_business_rules_that_do_not_compile() {
+    let Some(_) = crate::shared_data::xoev_or_skip() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = copy_xsd_dev(tmp.path());
+    let sch = tmp.path().join("copy/sch");
+    std::fs::create_dir_all(&sch).expect("mkdir");
+    std::fs::write(
+        sch.join("xbau-schematron.sch"),
+        r#"<sch:schema xmlns:sch="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <sch:pattern><sch:rule context="/*"><sch:assert test="((">x</sch:assert></sch:rule></sch:pattern>
+</sch:schema>"#,
+    )
+    .expect("write");
+    let packs = tmp.path().join("packs");
+    let out = run(
+        &packs,
+        &["schemas", "install", src.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("business rules: xbau-schematron.sch: 1 error(s)"),
+        "{}",
+        text(&out)
+    );
+    assert!(!packs.join("xbau-2.6").exists(), "nothing installed");
+}
+
 #[test]
 fn validate_rules_without_rules_in_the_pack_is_no_verdict() {
     let Some(_) = crate::shared_data::xoev_or_skip() else {
@@ -272,12 +319,7 @@ fn validate_rules_without_rules_in_the_pack_is_no_verdict() {
     };
     let tmp = tempfile::tempdir().expect("tempdir");
     // The directory copy without its sch/ neighbour: a pack without rules.
-    let src = tmp.path().join("copy/xsd_dev");
-    std::fs::create_dir_all(&src).expect("mkdir");
-    for e in std::fs::read_dir(xbau_xsd_dev()).expect("xsd_dev") {
-        let p = e.expect("entry").path();
-        std::fs::copy(&p, src.join(p.file_name().expect("name"))).expect("copy");
-    }
+    let src = copy_xsd_dev(tmp.path());
     let packs = tmp.path().join("packs");
     let out = run(
         &packs,
