@@ -371,6 +371,13 @@ mod tests {
         let xbau = c.pack("xbau-2.6").expect("xbau pack");
         let roots: usize = xbau.standards.iter().map(|s| s.messages.len()).sum();
         assert_eq!(roots, 139);
+        assert_eq!(
+            xbau.schematron,
+            [
+                "sch/xbau-schematron.sch",
+                "sch/xbau-schematron-leere-elemente.sch"
+            ]
+        );
         assert!(
             xbau.standards
                 .iter()
@@ -418,6 +425,7 @@ file = "../x.xsd"
 id = "Bad Id"
 title = "t"
 detect = []
+schematron = ["../rules.sch", "sch/rules.xsl"]
 [[pack.standard]]
 name = "S"
 version = "1"
@@ -427,7 +435,8 @@ messages = [ { root = "a" }, { root = "a" } ]
         let Err(CatalogError::Inconsistent(problems)) = Catalog::from_toml(text) else {
             panic!("expected inconsistency");
         };
-        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert_eq!(problems.len(), 6, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("\"../rules.sch\"")));
     }
 
     #[test]

@@ -162,3 +162,81 @@ impl BusinessRules {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schematron::{FindingKind, Severity};
+    use crate::xoev::registry::PackOrigin;
+
+    const RULES: &str = r#"<sch:schema xmlns:sch="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <sch:pattern><sch:rule context="a">
+    <sch:assert id="r-1" test="@n">a needs n</sch:assert>
+    <sch:assert id="r-2" test="1 + @n = 2">n is 1</sch:assert>
+  </sch:rule></sch:pattern>
+</sch:schema>"#;
+
+    fn pack(dir: &Path, schematron: Vec<PathBuf>) -> LoadedPack {
+        LoadedPack {
+            id: "p".to_owned(),
+            dir: dir.to_path_buf(),
+            fingerprint: "sha256:00".to_owned(),
+            origin: PackOrigin::Installed,
+            roots: Default::default(),
+            files: Vec::new(),
+            schematron,
+        }
+    }
+
+    #[test]
+    fn rules_compile_once_per_pack_and_report_findings_and_processing_errors() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("r.sch");
+        std::fs::write(&file, RULES).expect("write");
+        let cache = RulesCache::default();
+        let xml = XmlLimits::default();
+        let p = pack(tmp.path(), vec![file.clone()]);
+        let first = cache.rules(&p, &xml).expect("compiles");
+        // Changed on disk: the cache keeps what it compiled for this pack label.
+        std::fs::write(&file, "not schematron").expect("write");
+        assert!(Arc::ptr_eq(&first, &cache.rules(&p, &xml).expect("cached")));
+        let limits = RulesLimits::default();
+        let report = check(
+            &first,
+            b"<r><a/><a n='x'/><a n='1'/></r>",
+            &xml,
+            &limits,
+            &Overrides::new(),
+        )
+        .expect("tree");
+        let got: Vec<(&str, FindingKind, u64)> = report
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.kind, f.column))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("r-1", FindingKind::FailedAssert, 4),
+                ("r-2", FindingKind::FailedAssert, 4),
+                ("r-2", FindingKind::ProcessingError, 8),
+            ]
+        );
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| f.severity == Severity::Error)
+        );
+        // Another pack with a broken file: refused with the file named.
+        let other = LoadedPack {
+            id: "q".to_owned(),
+            ..pack(tmp.path(), vec![file])
+        };
+        let err = cache.rules(&other, &xml).expect_err("broken");
+        assert!(
+            err.contains("business rules of pack q") && err.contains("r.sch"),
+            "{err}"
+        );
+    }
+}
