@@ -618,6 +618,7 @@ pub(crate) async fn assemble(
     };
     metrics.register_destinations(destinations.iter().map(|d| d.id.as_str()));
     let grammars = GrammarCache::default();
+    let rules = crate::xoev::rules::RulesCache::default();
     let mut pipelines: Vec<Pipeline<AnyStore, ClientDelivery>> = Vec::new();
     let mut callback_secrets = Vec::new();
     let mut sinks = HashMap::new();
@@ -633,6 +634,8 @@ pub(crate) async fn assemble(
             metadata: MetadataValidator::with_unconfirmed(config.unconfirmed_metadata_versions),
             registry: registry.clone(),
             grammars: grammars.clone(),
+            rules: rules.clone(),
+            business_rules: config.business_rules,
             limits: config.limits.clone(),
             ack_policy: if config.after_forward {
                 AckPolicy::AfterForward

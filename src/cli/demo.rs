@@ -260,7 +260,9 @@ async fn demo(args: &DemoArgs) -> Result<(), DemoError> {
     }
     for (id, label) in &sent {
         let line = match outcomes.iter().find(|(o, _)| o == id).map(|(_, o)| o) {
-            Some(Outcome::Accepted { message, upstreams }) => format!(
+            Some(Outcome::Accepted {
+                message, upstreams, ..
+            }) => format!(
                 "ACCEPTED  {} → stored, queued for {}",
                 message.as_deref().unwrap_or("(no data)"),
                 upstreams.join(", ")

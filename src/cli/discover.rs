@@ -35,6 +35,8 @@ pub(crate) struct Chosen {
     pub(crate) entry: PathBuf,
     /// `XBau 2.6 baugenehmigung.antrag.0200 (xbau-2.6@sha256:…)`, for messages.
     pub(crate) label: String,
+    /// The pack's business rules (Schematron files), possibly none.
+    pub(crate) rules: Vec<PathBuf>,
 }
 
 /// Why a document got no schema (or no root), with the verdict that earns.
@@ -104,5 +106,6 @@ pub(crate) fn schema_for(
             root.local,
             resolved.pack.label()
         ),
+        rules: resolved.pack.schematron.clone(),
     })
 }

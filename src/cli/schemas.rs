@@ -300,14 +300,19 @@ fn check(
             continue;
         };
         let compiled = pack::entry_files(spec, &p.files, &p.roots);
-        if let Err(e) = pack::compile_entries(&p.dir, &compiled, &crate::config::Limits::default())
+        let limits = crate::config::Limits::default();
+        let rules = match pack::compile_entries(&p.dir, &compiled, &limits)
+            .and_then(|()| pack::compile_rules(&p.schematron, &limits))
         {
-            println!("FAIL\t{}\t{e}", p.id);
-            failed = true;
-            continue;
-        }
+            Ok(n) => n,
+            Err(e) => {
+                println!("FAIL\t{}\t{e}", p.id);
+                failed = true;
+                continue;
+            }
+        };
         println!(
-            "OK\t{}\tfingerprint verified, {} entry schemas present, {} compiled",
+            "OK\t{}\tfingerprint verified, {} entry schemas present, {} compiled, {rules} business-rule files compiled",
             p.label(),
             entries.len(),
             compiled.len()
@@ -358,6 +363,7 @@ mod tests {
             origin: PackOrigin::Installed,
             roots: BTreeMap::new(),
             files: vec![],
+            schematron: vec![],
         };
         let c = Catalog::embedded();
         let (entries, missing) = missing_entries(c, &p);

@@ -1,5 +1,9 @@
 //! `poststelle validate`: XSD validation of files, xmllint-like; JSON files are validated
-//! against JSON Schemas ([`json`]) with the same output and exit codes.
+//! against JSON Schemas ([`json`]) with the same output and exit codes. With `--rules`, an
+//! XSD-valid XML document is then checked against its pack's business rules (ISO Schematron,
+//! [`crate::xoev::rules`]) or the `--schematron` files given; each finding is one line
+//! `file:line:col: severity: rule-id: message` (the rule's text, instance values shown only
+//! with `--show-values`), and an error-severity finding makes the file invalid.
 //!
 //! The grammar is compiled once for all files. Without files only the schema is compiled (exit 0
 //! if it is valid, 2 with the schema errors otherwise). Text mode prints one line per violation,
@@ -16,6 +20,8 @@ use serde_json::{Value as Json, json};
 
 use crate::config::Limits;
 use crate::error::Verdict;
+use crate::schematron::{Finding, Overrides, Schema, Severity};
+use crate::xoev::rules::{self, RulesLimits};
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
 mod json;
@@ -38,6 +44,18 @@ pub struct ValidateArgs {
     /// Include instance values in messages (local debugging only: values may be personal data).
     #[arg(long)]
     show_values: bool,
+    /// Check XSD-valid XML documents against the business rules (Schematron) of their schema
+    /// pack as well; an error-severity finding makes the document invalid.
+    #[arg(long)]
+    rules: bool,
+    /// Business rules from this Schematron file instead of the pack's (implies --rules);
+    /// repeatable.
+    #[arg(long, value_name = "FILE.sch")]
+    schematron: Vec<PathBuf>,
+    /// Severity of a rule by its id (`ID=error|warning|information`, KoSIT's `customLevel`);
+    /// repeatable. Processing errors stay errors.
+    #[arg(long, value_name = "ID=SEVERITY", value_parser = parse_rule_severity)]
+    rule_severity: Vec<(String, Severity)>,
     /// Stop reporting after N errors per file.
     #[arg(long, value_name = "N")]
     max_errors: Option<usize>,
@@ -56,6 +74,60 @@ pub struct ValidateArgs {
 /// Runs the command.
 pub(crate) fn run(args: &ValidateArgs) -> super::CommandResult {
     run_code(args)
+}
+
+fn parse_rule_severity(s: &str) -> Result<(String, Severity), String> {
+    let (id, level) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ID=error|warning|information"))?;
+    let severity = Severity::parse(level)
+        .ok_or_else(|| format!("{level:?}: expected error, warning or information"))?;
+    if id.is_empty() {
+        return Err("empty rule id".to_owned());
+    }
+    Ok((id.to_owned(), severity))
+}
+
+impl ValidateArgs {
+    /// Whether business rules are checked.
+    fn rules_wanted(&self) -> bool {
+        self.rules || !self.schematron.is_empty()
+    }
+}
+
+/// The business rules of one group of files: compiled Schematron and the overrides.
+struct Rules {
+    schemas: Vec<Schema>,
+    overrides: Overrides,
+}
+
+/// Compiles the rules for files whose pack names `pack_rules` (`--schematron` wins); `None`
+/// without `--rules`. A rule set that does not compile fails the run like a schema.
+fn compile_rules(args: &ValidateArgs, pack_rules: &[PathBuf], run: &mut Run) -> Option<Rules> {
+    if !args.rules_wanted() {
+        return None;
+    }
+    let files = if args.schematron.is_empty() {
+        pack_rules
+    } else {
+        &args.schematron[..]
+    };
+    match rules::compile_files(files, &Limits::default().xml) {
+        Ok(schemas) => Some(Rules {
+            schemas,
+            overrides: args.rule_severity.iter().cloned().collect(),
+        }),
+        Err(message) => {
+            run.schema_failed = true;
+            if args.json {
+                run.schema_errors.push(json!({"message": message}));
+            } else {
+                eprintln!("business rules: {message}");
+            }
+            // Checking no rules would pass every document: the run stops here.
+            None
+        }
+    }
 }
 
 /// What one run found over all its files — with discovered schemas, over all the groups of
@@ -135,6 +207,9 @@ fn run_code(args: &ValidateArgs) -> super::CommandResult {
     if args.schema_dir.is_none() && args.schema.is_empty() && !args.files.is_empty() {
         // JSON files go to the JSON Schema validator, the rest through the catalogue.
         let (json_files, xml_files) = json::split(&args.files);
+        if args.rules_wanted() && !json_files.is_empty() {
+            eprintln!("note: business rules (Schematron) apply to XML documents only");
+        }
         let worst = if json_files.is_empty() {
             Verdict::Done
         } else {
@@ -151,8 +226,17 @@ fn run_code(args: &ValidateArgs) -> super::CommandResult {
         return Ok(worst.max(run.finish(&xml_args)));
     } else {
         let all: Vec<usize> = (0..args.files.len()).collect();
+        if args.rules && args.schematron.is_empty() {
+            eprintln!("poststelle validate: --rules with --schema needs --schematron FILE.sch");
+            run.schema_failed = true;
+            return Ok(run.finish(args));
+        }
+        let rules = compile_rules(args, &[], &mut run);
+        if run.schema_failed {
+            return Ok(run.finish(args));
+        }
         if let Some(grammar) = compile(args, args.schema_dir.as_deref(), &args.schema, &mut run) {
-            validate_files(args, &grammar, &all, &mut run);
+            validate_files(args, &grammar, rules.as_ref(), &all, &mut run);
         }
     }
     Ok(run.finish(args))
@@ -163,20 +247,39 @@ fn run_code(args: &ValidateArgs) -> super::CommandResult {
 /// entry schema share one compiled grammar.
 fn run_discovered(args: &ValidateArgs, run: &mut Run) {
     let limits = Limits::default();
-    let mut groups: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    // Entry schema → (the pack's rules, files).
+    let mut groups: BTreeMap<PathBuf, (Vec<PathBuf>, Vec<usize>)> = BTreeMap::new();
     let registry = super::discover::registry();
     for (index, file) in args.files.iter().enumerate() {
         match super::discover::schema_for(&registry, file, &limits) {
             Ok(chosen) => {
                 eprintln!("{}: {}", file.display(), chosen.label);
-                groups.entry(chosen.entry).or_default().push(index);
+                let group = groups.entry(chosen.entry).or_default();
+                group.0 = chosen.rules;
+                group.1.push(index);
             }
             Err(not) => run.not_validated(args, index, not.kind, &not.message),
         }
     }
-    for (entry, files) in groups {
+    for (entry, (pack_rules, files)) in groups {
+        if args.rules_wanted() && args.schematron.is_empty() && pack_rules.is_empty() {
+            // Asked for rules the pack does not have: no verdict, never a silent pass.
+            for index in files {
+                run.not_validated(
+                    args,
+                    index,
+                    "unsupported",
+                    "the schema pack has no business rules (Schematron)",
+                );
+            }
+            continue;
+        }
+        let rules = compile_rules(args, &pack_rules, run);
+        if args.rules_wanted() && rules.is_none() {
+            continue;
+        }
         if let Some(grammar) = compile(args, None, &[entry], run) {
-            validate_files(args, &grammar, &files, run);
+            validate_files(args, &grammar, rules.as_ref(), &files, run);
         }
     }
 }
@@ -225,7 +328,13 @@ fn compile(
 }
 
 /// Validates the files with the given indexes against `grammar`, recording each verdict.
-fn validate_files(args: &ValidateArgs, grammar: &Grammar, indexes: &[usize], run: &mut Run) {
+fn validate_files(
+    args: &ValidateArgs,
+    grammar: &Grammar,
+    rules: Option<&Rules>,
+    indexes: &[usize],
+    run: &mut Run,
+) {
     let limits = Limits::default();
     let mut options = ValidationOptions::from_limits(&limits);
     options.show_values = args.show_values;
@@ -259,13 +368,36 @@ fn validate_files(args: &ValidateArgs, grammar: &Grammar, indexes: &[usize], run
         }
         match outcome {
             Ok(report) => {
-                if report.is_valid() {
+                // Business rules only for XSD-valid documents (as the KoSIT validator does).
+                let findings = match rules {
+                    Some(rules) if report.is_valid() => {
+                        match check_rules(args, rules, path, &limits) {
+                            Ok(f) => Some(f),
+                            Err(message) => {
+                                run.not_validated(args, index, "rules", &message);
+                                continue;
+                            }
+                        }
+                    }
+                    _ => None,
+                };
+                let rules_ok = findings
+                    .as_ref()
+                    .is_none_or(|(f, _)| f.iter().all(|f| f.severity != Severity::Error));
+                if report.is_valid() && rules_ok {
                     run.valid += 1;
                 } else {
                     run.invalid += 1;
                 }
                 if args.json {
-                    run.files.push((index, file_json(&shown, &report)));
+                    let mut entry = file_json(&shown, &report);
+                    if let Some((findings, truncated)) = &findings {
+                        entry["valid"] = Json::Bool(report.is_valid() && rules_ok);
+                        // As `Finding` serialises: the same members as the envelope's.
+                        entry["findings"] = json!(findings);
+                        entry["findings_truncated"] = Json::Bool(*truncated);
+                    }
+                    run.files.push((index, entry));
                 } else {
                     for e in &report.errors {
                         println!("{shown}:{}:{}: {}: {}", e.line, e.column, e.path, e.message);
@@ -273,11 +405,51 @@ fn validate_files(args: &ValidateArgs, grammar: &Grammar, indexes: &[usize], run
                     if report.truncated {
                         println!("{shown}: more errors not shown (--max-errors)");
                     }
+                    for f in findings.iter().flat_map(|(f, _)| f) {
+                        println!(
+                            "{shown}:{}:{}: {}: {}: {}",
+                            f.line,
+                            f.column,
+                            f.severity.as_str(),
+                            f.rule,
+                            f.message
+                        );
+                    }
+                    if findings.as_ref().is_some_and(|(_, t)| *t) {
+                        println!("{shown}: more business-rule findings not shown");
+                    }
                 }
             }
             Err(message) => run.not_validated(args, index, "io", &message),
         }
     }
+}
+
+/// Runs the rules on an XSD-valid document: its findings and whether some were cut off. The
+/// file is read again within the XML input limit.
+fn check_rules(
+    args: &ValidateArgs,
+    rules: &Rules,
+    path: &Path,
+    limits: &Limits,
+) -> Result<(Vec<Finding>, bool), String> {
+    use std::io::Read as _;
+    let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(limits.xml.max_input_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let mut rules_limits = RulesLimits::default();
+    rules_limits.run.show_values = args.show_values;
+    let report = rules::check(
+        &rules.schemas,
+        &bytes,
+        &limits.xml,
+        &rules_limits,
+        &rules.overrides,
+    )
+    .map_err(|e| format!("business rules not checked: {e}"))?;
+    Ok((report.findings, report.truncated))
 }
 
 /// Peak resident set of this process (`VmHWM` of `/proc/self/status`; Linux only), for

@@ -104,6 +104,10 @@
 //! # forwarded unvalidated (still parsed strictly) when no installed pack provides the schema,
 //! # for services whose schema is not published yet.
 //! pass_through_json = ["https://schema.fitko.de/fim/s00000000_1.0.schema.json"]
+//! # Business rules (Schematron) of the schema pack on accepted XML Fachdaten: "annotate"
+//! # (default; findings in the envelope's `businessRules`), "reject" (error findings reject
+//! # with schema-violation at data), "off".
+//! business_rules = "annotate"
 //!
 //! [schemas]
 //! packs_dir = "packs"         # installed schema packs (default $POSTSTELLE_PACKS, else
@@ -120,6 +124,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{HttpLimits, Limits, ServerLimits, TlsFiles};
+use crate::xoev::rules::BusinessRules;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,6 +160,8 @@ struct RawSchemas {
 struct RawValidation {
     #[serde(default)]
     pass_through_json: Vec<String>,
+    #[serde(default)]
+    business_rules: BusinessRules,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -548,6 +555,9 @@ pub struct GatewayConfig {
     /// `[validation] pass_through_json`: schema URIs of JSON Fachdaten forwarded unvalidated
     /// when no installed pack provides them (dangerous, logged at startup).
     pub pass_through_json: Vec<String>,
+    /// `[validation] business_rules`: what the schema pack's business rules (Schematron) do to
+    /// accepted XML Fachdaten (default: annotate the envelope).
+    pub business_rules: BusinessRules,
     /// `[schemas] packs_dir`: the installed schema packs, relative to the configuration file.
     /// Without it: `$POSTSTELLE_PACKS`, else `./schemas-installed` (working directory).
     pub packs_dir: Option<PathBuf>,
@@ -898,7 +908,9 @@ impl GatewayConfig {
             pipeline: raw_limits.pipeline,
             json: raw_limits.json,
         };
-        let pass_through_json = raw.validation.unwrap_or_default().pass_through_json;
+        let validation = raw.validation.unwrap_or_default();
+        let business_rules = validation.business_rules;
+        let pass_through_json = validation.pass_through_json;
         for uri in &pass_through_json {
             if !uri.contains(':') || uri.chars().any(char::is_whitespace) {
                 errors.push(format!(
@@ -931,6 +943,7 @@ impl GatewayConfig {
                 probe_listen,
                 limits,
                 pass_through_json,
+                business_rules,
                 packs_dir: raw.schemas.and_then(|s| s.packs_dir).map(|p| path(&p)),
                 admin_token_file: server.admin_token_file.as_deref().map(path),
                 allow_plain_http: dangerous.allow_plain_http == Some(true),
@@ -1183,6 +1196,31 @@ mod tests {
                 Path::new(".")
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn business_rules_default_to_annotate_and_take_reject_or_off() {
+        let c = GatewayConfig::from_toml("", Path::new(".")).expect("valid");
+        assert_eq!(c.business_rules, BusinessRules::Annotate);
+        for (text, mode) in [
+            ("reject", BusinessRules::Reject),
+            ("annotate", BusinessRules::Annotate),
+            ("off", BusinessRules::Off),
+        ] {
+            let c = GatewayConfig::from_toml(
+                &format!("[validation]\nbusiness_rules = \"{text}\"\n"),
+                Path::new("."),
+            )
+            .expect("valid");
+            assert_eq!(c.business_rules, mode);
+        }
+        let errors =
+            GatewayConfig::from_toml("[validation]\nbusiness_rules = \"warn\"\n", Path::new("."))
+                .expect_err("unknown mode");
+        assert!(
+            errors.iter().any(|e| e.contains("business_rules")),
+            "{errors:?}"
         );
     }
 

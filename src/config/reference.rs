@@ -743,6 +743,11 @@ pub fn keys() -> Vec<Key> {
             "**Dangerous** (logged at startup): schema URIs of JSON Fachdaten forwarded unvalidated (still parsed strictly) when no installed pack provides the schema.",
         ),
         key(
+            "validation.business_rules",
+            Value(|c| c.business_rules.as_str().literal()),
+            "Business rules (ISO Schematron) of the schema pack on accepted XML Fachdaten: `\"annotate\"` puts the findings (rule, severity, location; no values) into the envelope's `businessRules`, `\"reject\"` rejects error-severity findings with `schema-violation` at `data` (a rule that cannot be evaluated: `technical-error`), `\"off\"` runs none.",
+        ),
+        key(
             "schemas.packs_dir",
             Unset("`$POSTSTELLE_PACKS`, else `schemas-installed` in the working directory"),
             "Directory of the installed schema packs.",

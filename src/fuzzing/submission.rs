@@ -52,6 +52,7 @@ pub(crate) struct Env {
     destination: crate::fitconnect::destination::DestinationPolicy,
     registry: Registry<'static>,
     grammars: GrammarCache,
+    rules: crate::xoev::rules::RulesCache,
 }
 
 impl Env {
@@ -62,6 +63,8 @@ impl Env {
             destination: &self.destination,
             registry: &self.registry,
             grammars: &self.grammars,
+            rules: &self.rules,
+            business_rules: crate::xoev::rules::BusinessRules::default(),
         }
     }
 }
@@ -81,6 +84,7 @@ pub(crate) fn schemas() -> &'static Env {
             destination: crate::fitconnect::destination::DestinationPolicy::open(DESTINATION_ID),
             registry,
             grammars: GrammarCache::default(),
+            rules: crate::xoev::rules::RulesCache::default(),
         }
     })
 }

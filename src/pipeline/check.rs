@@ -29,7 +29,12 @@
 //!    `schemaUri` (the `fim` module);
 //! 8. transform XML to the JSON `data` of the envelope (`xoev::transform`, in the same
 //!    streaming pass as the validation); `base64Binary` payloads become extra attachments.
-//!    JSON Fachdaten are the envelope's `data` as they are.
+//!    JSON Fachdaten are the envelope's `data` as they are. Then the pack's business rules
+//!    (ISO Schematron, `xoev::rules`) on the XSD-valid XML, as `[validation] business_rules`
+//!    says: `annotate` puts the findings into the envelope (`businessRules`), `reject`
+//!    rejects error-severity findings (`schema-violation` at `data`, rule ids and locations in
+//!    the detail) and a rule that could not be evaluated (`technical-error`: the verdict is
+//!    unknown, and a gateway must not pass what it could not check), `off` runs nothing.
 //!
 //! Every failure maps to exactly one [`Failure`] and so to one catalogue problem type.
 
@@ -49,8 +54,10 @@ use crate::fitconnect::problems::{Failure, Instance, Problem};
 use crate::fitconnect::set::{self, AuthenticationTags, StaticKeys};
 use crate::jose::KeyRing;
 use crate::jose::jwe::CompactJwe;
+use crate::schematron::{Finding, FindingKind, Overrides, RunReport, Severity};
 use crate::xoev::registry::{Registry, Resolved};
 use crate::xoev::root::document_root;
+use crate::xoev::rules::{self, BusinessRules, RulesCache, RulesLimits};
 use crate::xoev::transform::{
     ExtractedBinary, MemoryBinaries, MessageIdentity, TransformError, transform_with_sink,
 };
@@ -128,6 +135,10 @@ pub struct Schemas<'a> {
     pub registry: &'a Registry<'a>,
     /// Compiled grammars of the packs.
     pub grammars: &'a dyn GrammarSource,
+    /// Compiled business rules of the packs.
+    pub rules: &'a RulesCache,
+    /// What the business rules do (`[validation] business_rules`).
+    pub business_rules: BusinessRules,
 }
 
 /// One decrypted, hash-checked attachment.
@@ -283,6 +294,9 @@ pub struct Accepted {
     pub data: Option<zeroize::Zeroizing<Vec<u8>>>,
     /// The schema-driven JSON of the Fachdaten (absent when none).
     pub data_json: Option<Value>,
+    /// The business-rule findings (absent when no rules ran: JSON Fachdaten, a pack without
+    /// rules, `business_rules = "off"`).
+    pub business_rules: Option<RunReport>,
     /// `base64Binary` payloads the transform moved out of the Fachdaten, with their octets.
     pub binaries: Vec<(ExtractedBinary, zeroize::Zeroizing<Vec<u8>>)>,
     /// The attachments, in metadata order.
@@ -345,8 +359,24 @@ impl Accepted {
         if let Some(data) = &self.data_json {
             env["data"] = data.clone();
         }
+        if let Some(report) = &self.business_rules {
+            env["businessRules"] = business_rules_json(report);
+        }
         env
     }
+
+    /// The number of business-rule findings, when rules ran (for the decision log).
+    #[must_use]
+    pub fn business_rule_findings(&self) -> Option<usize> {
+        self.business_rules.as_ref().map(|r| r.findings.len())
+    }
+}
+
+/// The envelope's `businessRules`: each finding as [`Finding`] serialises (rule id, severity,
+/// kind, location, the rule's text; instance values never rendered), and whether findings were
+/// cut off.
+fn business_rules_json(report: &RunReport) -> Value {
+    json!({ "findings": report.findings, "truncated": report.truncated })
 }
 
 /// A submission that must be rejected.
@@ -682,13 +712,14 @@ fn check_parts(
         return Err(c.reject());
     }
 
-    // 7 + 8. Identify, validate and transform the Fachdaten (one streaming pass).
-    let (message, data_json, binaries) = match &data {
+    // 7 + 8. Identify, validate and transform the Fachdaten (one streaming pass), then the
+    //        business rules.
+    let (message, data_json, binaries, business_rules) = match &data {
         Some(bytes) => match validate_data(&mut c, &metadata, bytes, schemas) {
-            Some(t) => (Some(t.0), Some(t.1), t.2),
+            Some(t) => (Some(t.0), Some(t.1), t.2, t.3),
             None => return Err(c.reject()),
         },
-        None => (None, None, Vec::new()),
+        None => (None, None, Vec::new(), None),
     };
 
     Ok(Accepted {
@@ -705,6 +736,7 @@ fn check_parts(
         message,
         data,
         data_json,
+        business_rules,
         binaries,
         attachments,
         tags: tags.clone(),
@@ -882,11 +914,13 @@ fn check_data(
     Some(plain)
 }
 
-/// What step 7 yields: the message, its JSON and the binaries moved out of it.
+/// What step 7 yields: the message, its JSON, the binaries moved out of it and the
+/// business-rule findings (when rules ran).
 type Transformed = (
     MessageIdentity,
     Value,
     Vec<(ExtractedBinary, zeroize::Zeroizing<Vec<u8>>)>,
+    Option<RunReport>,
 );
 
 /// Steps 7 and 8: identify the message, validate and transform it. `None` when rejected
@@ -905,7 +939,7 @@ fn validate_data(
         .unwrap_or_default();
     if json_data::declared(metadata) {
         return json_data::validate_json(c, metadata, bytes, schemas)
-            .map(|(m, v)| (m, v, Vec::new()));
+            .map(|(m, v)| (m, v, Vec::new(), None));
     }
     if mime != "application/xml" {
         c.problems
@@ -960,7 +994,8 @@ fn validate_data(
                     (b, zeroize::Zeroizing::new(octets))
                 })
                 .collect();
-            Some((identity, t.data, binaries))
+            let findings = check_business_rules(c, &resolved, bytes, schemas)?;
+            Some((identity, t.data, binaries, findings))
         }
         Err(TransformError::Invalid(report)) => {
             let syntax = report
@@ -981,6 +1016,83 @@ fn validate_data(
             None
         }
     }
+}
+
+/// Step 8, last part: the pack's business rules on the XSD-valid document, as
+/// `schemas.business_rules` says. `None` when rejected (problems recorded), `Some(None)` when
+/// no rules ran.
+fn check_business_rules(
+    c: &mut Checker<'_>,
+    resolved: &Resolved<'_>,
+    bytes: &[u8],
+    schemas: &Schemas<'_>,
+) -> Option<Option<RunReport>> {
+    if schemas.business_rules == BusinessRules::Off || resolved.pack.schematron.is_empty() {
+        return Some(None);
+    }
+    let Ok(compiled) = schemas.rules.rules(resolved.pack, &c.limits.xml) else {
+        c.problems.add(Failure::Technical, Instance::Other);
+        return None;
+    };
+    let report = rules::check(
+        &compiled,
+        bytes,
+        &c.limits.xml,
+        &RulesLimits::default(),
+        &Overrides::new(),
+    )
+    .unwrap_or_else(|e| RunReport {
+        // The tree did not fit its limits: the rules could not be evaluated at all.
+        findings: vec![Finding {
+            rule: "-".to_owned(),
+            severity: Severity::Error,
+            kind: FindingKind::ProcessingError,
+            line: 0,
+            column: 0,
+            path: "/".to_owned(),
+            message: format!("the rules could not be evaluated: {e}"),
+            test: String::new(),
+            diagnostics: Vec::new(),
+        }],
+        fired: 0,
+        truncated: false,
+    });
+    if schemas.business_rules == BusinessRules::Reject {
+        if report
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::ProcessingError)
+        {
+            c.problems.add(Failure::Technical, Instance::Other);
+            return None;
+        }
+        let errors: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .collect();
+        if !errors.is_empty() {
+            c.problems
+                .add_detailed(Failure::DataSchema, Instance::Data, &rule_places(&errors));
+            return None;
+        }
+    }
+    Some(Some(report))
+}
+
+/// Rule ids and locations of findings for a problem's detail (at most 20; never a value):
+/// `sch-stat-001 /xbau:x[1]/y[1] (31:3), …`.
+fn rule_places(findings: &[&Finding]) -> String {
+    const SHOWN: usize = 20;
+    let mut places: Vec<String> = findings
+        .iter()
+        .take(SHOWN)
+        .map(|f| format!("{} {} ({}:{})", f.rule, f.path, f.line, f.column))
+        .collect();
+    if findings.len() > SHOWN {
+        places.push(format!("und {} weitere", findings.len() - SHOWN));
+    }
+    places.join(", ")
 }
 
 #[cfg(test)]

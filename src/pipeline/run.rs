@@ -162,6 +162,10 @@ pub struct PipelineSettings {
     pub registry: Registry<'static>,
     /// Compiled grammars (shared cache).
     pub grammars: GrammarCache,
+    /// Compiled business rules (shared cache).
+    pub rules: crate::xoev::rules::RulesCache,
+    /// What the business rules do (`[validation] business_rules`).
+    pub business_rules: crate::xoev::rules::BusinessRules,
     /// Input limits.
     pub limits: Limits,
     /// When decisions are acknowledged.
@@ -197,6 +201,8 @@ pub enum Outcome {
         message: Option<String>,
         /// Upstreams it is queued for.
         upstreams: Vec<String>,
+        /// Business-rule findings in the envelope, when rules ran.
+        rule_findings: Option<usize>,
     },
     /// Checked, stored and rejected with these problems.
     Rejected {
@@ -391,13 +397,18 @@ fn log_decision(
 ) {
     let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     match outcome {
-        Outcome::Accepted { message, upstreams } => tracing::info!(
+        Outcome::Accepted {
+            message,
+            upstreams,
+            rule_findings,
+        } => tracing::info!(
             submission_id,
             case_id = case_id.unwrap_or("-"),
             destination,
             message_type = message.as_deref().unwrap_or("-"),
             decision = "accepted",
             upstreams = %upstreams.join(","),
+            rule_findings = rule_findings.map_or_else(|| "-".to_owned(), |n| n.to_string()),
             fetch_ms = ms(fetch),
             check_ms = ms(check),
             total_ms = ms(total),
@@ -681,6 +692,8 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                 metadata: &s.metadata,
                 registry: &s.registry,
                 grammars: &s.grammars,
+                rules: &s.rules,
+                business_rules: s.business_rules,
             };
             let now = unix_seconds(Timestamp::now());
             if spooled.is_empty() {
@@ -824,7 +837,15 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                     attachments,
                     upstreams: upstreams.clone(),
                 };
-                (new, Outcome::Accepted { message, upstreams })
+                let rule_findings = accepted.business_rule_findings();
+                (
+                    new,
+                    Outcome::Accepted {
+                        message,
+                        upstreams,
+                        rule_findings,
+                    },
+                )
             }
             Err(rejected) => {
                 let evidence = Evidence {

@@ -23,6 +23,7 @@ pub(crate) struct SubmissionEnv {
     metadata: MetadataValidator,
     registry: Registry<'static>,
     grammars: GrammarCache,
+    rules: crate::xoev::rules::RulesCache,
     destination: DestinationPolicy,
 }
 
@@ -43,6 +44,7 @@ impl SubmissionEnv {
             metadata: MetadataValidator::new(),
             registry,
             grammars: GrammarCache::default(),
+            rules: crate::xoev::rules::RulesCache::default(),
             destination,
         }
     }
@@ -54,6 +56,8 @@ impl SubmissionEnv {
             metadata: &self.metadata,
             registry: &self.registry,
             grammars: &self.grammars,
+            rules: &self.rules,
+            business_rules: crate::xoev::rules::BusinessRules::default(),
         }
     }
 }

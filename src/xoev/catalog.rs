@@ -99,6 +99,12 @@ pub struct PackSpec {
     /// wrote itself), used when the pack is not installed.
     #[serde(default)]
     pub repo_fallback: Option<String>,
+    /// ISO Schematron files of the pack's business rules, relative to the install source's
+    /// root (the folder holding `xsd_dev/`, see `pack_files::read_source`): `schemas install`
+    /// keeps exactly these `.sch` files, and every message of the pack is checked against
+    /// them after XSD validation.
+    #[serde(default)]
+    pub schematron: Vec<String>,
     /// The standards whose schemas this pack carries.
     #[serde(rename = "standard")]
     pub standards: Vec<StandardSpec>,
@@ -230,6 +236,14 @@ impl Catalog {
                     ));
                 }
             }
+            for sch in &pack.schematron {
+                if !is_safe_relative(sch) || !sch.ends_with(".sch") {
+                    problems.push(format!(
+                        "pack {}: schematron {sch:?} is not a safe relative path to a .sch file",
+                        pack.id
+                    ));
+                }
+            }
         }
         for pack in &raw.json_pack {
             if !is_safe_id(&pack.id) {
@@ -357,6 +371,13 @@ mod tests {
         let xbau = c.pack("xbau-2.6").expect("xbau pack");
         let roots: usize = xbau.standards.iter().map(|s| s.messages.len()).sum();
         assert_eq!(roots, 139);
+        assert_eq!(
+            xbau.schematron,
+            [
+                "sch/xbau-schematron.sch",
+                "sch/xbau-schematron-leere-elemente.sch"
+            ]
+        );
         assert!(
             xbau.standards
                 .iter()
@@ -404,6 +425,7 @@ file = "../x.xsd"
 id = "Bad Id"
 title = "t"
 detect = []
+schematron = ["../rules.sch", "sch/rules.xsl"]
 [[pack.standard]]
 name = "S"
 version = "1"
@@ -413,7 +435,8 @@ messages = [ { root = "a" }, { root = "a" } ]
         let Err(CatalogError::Inconsistent(problems)) = Catalog::from_toml(text) else {
             panic!("expected inconsistency");
         };
-        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert_eq!(problems.len(), 6, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("\"../rules.sch\"")));
     }
 
     #[test]

@@ -13,5 +13,6 @@ pub mod pack;
 pub mod pack_files;
 pub mod registry;
 pub mod root;
+pub mod rules;
 pub mod transform;
 pub mod xsd_summary;

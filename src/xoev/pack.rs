@@ -71,6 +71,9 @@ pub enum PackError {
         /// The schema errors.
         errors: Vec<crate::xsd::SchemaError>,
     },
+    /// A Schematron file of the pack's business rules does not compile.
+    #[error("business rules: {0}")]
+    Rules(String),
     /// The pack is already installed and `--force` was not given.
     #[error("pack {0} is already installed (use --force to replace it)")]
     AlreadyInstalled(String),
@@ -223,6 +226,12 @@ fn loaded(
     origin: PackOrigin,
     roots: RootIndex,
 ) -> LoadedPack {
+    let schematron = spec
+        .schematron
+        .iter()
+        .filter(|s| files.contains_key(s.as_str()))
+        .map(|s| dir.join(s))
+        .collect();
     LoadedPack {
         id: spec.id.clone(),
         dir,
@@ -230,7 +239,14 @@ fn loaded(
         origin,
         roots,
         files: files.keys().cloned().collect(),
+        schematron,
     }
+}
+
+/// Keeps of the `.sch` files of an install source exactly those the catalogue names for the
+/// pack (a source may carry other rule sets, not ours to run).
+fn keep_named_schematron(spec: &PackSpec, files: &mut PackFiles) {
+    files.retain(|path, _| !path.ends_with(".sch") || spec.schematron.contains(path));
 }
 
 /// The entry schema documents of a pack, sorted and deduplicated: each message's `entry` from
@@ -264,6 +280,18 @@ pub fn compile_entries(dir: &Path, entries: &[String], limits: &Limits) -> Resul
         })?;
     }
     Ok(())
+}
+
+/// Compiles a pack's business rules (its Schematron files) — as the gateway will when a message
+/// of the pack arrives, so rules that cannot run are refused at install and by `schemas check`,
+/// not on the first message. The number of files compiled.
+///
+/// # Errors
+/// [`PackError::Rules`] naming the first file that does not compile.
+pub fn compile_rules(paths: &[PathBuf], limits: &Limits) -> Result<usize, PackError> {
+    super::rules::compile_files(paths, &limits.xml)
+        .map(|r| r.len())
+        .map_err(PackError::Rules)
 }
 
 /// Installs a pack from a directory or `.zip` into `packs_dir/<id>/`, after compiling its
@@ -387,8 +415,17 @@ fn install_xsd_files(
     xsd_limits: &Limits,
 ) -> Result<LoadedPack, PackError> {
     let (spec, roots) = recognise(catalog, &files, limits)?;
+    let mut files = files;
+    keep_named_schematron(spec, &mut files);
+    add_rules_beside(spec, source, &mut files, limits)?;
     let names: Vec<String> = files.keys().cloned().collect();
     let entries = entry_files(spec, &names, &roots);
+    let rules: Vec<String> = spec
+        .schematron
+        .iter()
+        .filter(|s| files.contains_key(s.as_str()))
+        .cloned()
+        .collect();
     let manifest = PackManifest {
         id: spec.id.clone(),
         title: spec.title.clone(),
@@ -398,7 +435,9 @@ fn install_xsd_files(
         kind: PackKind::Xsd,
     };
     let target = place(packs_dir, &spec.id, force, &manifest, &files, |staging| {
-        compile_entries(staging, &entries, xsd_limits)
+        compile_entries(staging, &entries, xsd_limits)?;
+        let paths: Vec<PathBuf> = rules.iter().map(|r| staging.join(r)).collect();
+        compile_rules(&paths, xsd_limits).map(drop)
     })?;
     Ok(loaded(spec, target, &files, PackOrigin::Installed, roots))
 }
@@ -552,7 +591,57 @@ pub fn load_unmanaged(
 ) -> Result<LoadedPack, PackError> {
     let files = read_dir(dir, limits, None)?;
     let (spec, roots) = recognise(catalog, &files, limits)?;
-    Ok(loaded(spec, dir.to_path_buf(), &files, origin, roots))
+    let mut pack = loaded(spec, dir.to_path_buf(), &files, origin, roots);
+    // A development copy of the XRepository layout (`…/xsd_dev` as the fallback) has its
+    // rules beside it, where `schemas install` takes them from.
+    if pack.schematron.is_empty() {
+        pack.schematron = rules_beside(spec, dir)
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+    }
+    Ok(pack)
+}
+
+/// The Schematron files the catalogue names for `spec` beside a directory named `xsd_dev`
+/// (the XRepository layout: names are relative to the folder holding `xsd_dev/`), as (name in
+/// the pack, path); regular files only, a symlink is not followed.
+fn rules_beside(spec: &PackSpec, dir: &Path) -> Vec<(String, PathBuf)> {
+    let Some(parent) = dir
+        .file_name()
+        .filter(|n| *n == "xsd_dev")
+        .and(dir.parent())
+    else {
+        return Vec::new();
+    };
+    spec.schematron
+        .iter()
+        .map(|name| (name.clone(), parent.join(name)))
+        .filter(|(_, p)| fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
+        .collect()
+}
+
+/// Adds the rules beside an `xsd_dev` install source ([`rules_beside`]) to its files, within
+/// the pack's byte budget.
+fn add_rules_beside(
+    spec: &PackSpec,
+    source: &Path,
+    files: &mut PackFiles,
+    limits: &PackLimits,
+) -> Result<(), PackError> {
+    let mut total: u64 = files.values().map(|b| b.len() as u64).sum();
+    for (name, path) in rules_beside(spec, source) {
+        if files.contains_key(&name) {
+            continue;
+        }
+        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        total = total.saturating_add(bytes.len() as u64);
+        if total > limits.max_total_bytes {
+            return Err(SourceError::TooLarge(limits.max_total_bytes).into());
+        }
+        files.insert(name, bytes);
+    }
+    Ok(())
 }
 
 /// Each installed pack directory with the result of loading it.

@@ -225,6 +225,9 @@ pub fn read_zip(path: &Path, limits: &PackLimits) -> Result<PackFiles, SourceErr
 /// Reads an install source (a directory or a `.zip`) and picks the pack's root inside it: an
 /// `xsd_dev/` folder if there is one (XRepository zips carry `xsd/` with absolute imports and
 /// the self-contained `xsd_dev/`), else the single top-level folder all files share, if any.
+/// Beside an `xsd_dev/` folder, the Schematron files (`*.sch`) under its parent are kept too,
+/// relative to that parent (`sch/xbau-schematron.sch`): the install keeps those the
+/// catalogue names for the pack.
 pub fn read_source(source: &Path, limits: &PackLimits) -> Result<PackFiles, SourceError> {
     let files = if source.is_dir() {
         read_dir(source, limits, Some(super::pack::MANIFEST))?
@@ -247,7 +250,18 @@ fn select_root(mut files: PackFiles) -> PackFiles {
         })
         .min_by_key(String::len)
     {
-        return strip(files, &dev);
+        let parent = dev[..dev.len() - "xsd_dev/".len()].to_owned();
+        let rules: PackFiles = files
+            .iter()
+            .filter(|(k, _)| k.ends_with(".sch") && !k.starts_with(&dev))
+            .filter_map(|(k, v)| Some((k.strip_prefix(&parent)?.to_owned(), v.clone())))
+            .collect();
+        let mut picked = strip(files, &dev);
+        // A `.sch` inside xsd_dev/ keeps its place; one outside cannot collide with it.
+        for (k, v) in rules {
+            picked.entry(k).or_insert(v);
+        }
+        return picked;
     }
     loop {
         let Some(first) = files
@@ -293,6 +307,14 @@ mod tests {
             "zip/xsd_dev/b.xsd",
         ]));
         assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "b.xsd"]);
+        // Schematron beside xsd_dev/ is kept relative to the parent; other files are not.
+        let picked = select_root(files(&[
+            "zip/codelists/x.xml",
+            "zip/sch/r.sch",
+            "zip/xsd_dev/a.xsd",
+            "other/s.sch",
+        ]));
+        assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "sch/r.sch"]);
         let picked = select_root(files(&["top/inner/a.xsd", "top/inner/b/c.xsd"]));
         assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "b/c.xsd"]);
         let picked = select_root(files(&["a.xsd", "sub/b.xsd"]));

@@ -138,6 +138,9 @@ pub struct LoadedPack {
     pub roots: RootIndex,
     /// Every file of the pack (relative paths, sorted).
     pub files: Vec<String>,
+    /// The pack's business rules: the Schematron files the catalogue names for it that are
+    /// present, in catalogue order ([`super::rules`]).
+    pub schematron: Vec<PathBuf>,
 }
 
 impl LoadedPack {
@@ -366,6 +369,7 @@ mod tests {
                 .map(|(n, r, f)| (((*n).to_owned(), (*r).to_owned()), (*f).to_owned()))
                 .collect(),
             files: files.iter().map(|f| (*f).to_owned()).collect(),
+            schematron: Vec::new(),
         }
     }
 

@@ -49,6 +49,7 @@ mod server_endpoints;
 mod server_tls;
 mod shared_data;
 mod store_suite;
+mod validate_rules;
 mod vectors_check;
 mod xml_hostile;
 mod xoev_packs;

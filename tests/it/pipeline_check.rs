@@ -396,3 +396,69 @@ fn broken_submission_json_is_technical_error() {
     assert_eq!(problems(&c), one("technical-error", "other"));
     assert_eq!(c.info.issuer, ISSUER);
 }
+
+/// Issue 16: a rule that cannot be evaluated (sch-stat-002 raises XPTY0004 on an XSD-valid
+/// message with two natural-person Bauherren) must not pass silently: `reject` rejects the
+/// submission as a technical error; `annotate` accepts it with the processing error in the
+/// envelope.
+#[test]
+fn unevaluable_business_rules_are_a_technical_error_in_reject_mode() {
+    use poststelle::xoev::rules::BusinessRules;
+    let Some(shared) = crate::shared_data::xoev_or_skip() else {
+        return;
+    };
+    let text = std::fs::read_to_string(
+        shared.join("xoev/samples/xbau/fv-testdateien/statistik.baugenehmigung.0421_sample.xml"),
+    )
+    .expect("sample");
+    let doubled = crate::schematron_xbau::two_bauherren(&text);
+    let d = Draft::new(doubled.as_bytes(), 0);
+    let c = capture(&d, &d.seal());
+    let with = |business_rules| {
+        check_submission(
+            &c,
+            &check_keys(),
+            &poststelle::pipeline::Schemas {
+                business_rules,
+                ..schemas()
+            },
+            &limits(),
+            sandbox_support::now(),
+        )
+    };
+    let rejected = with(BusinessRules::Reject)
+        .expect_err("rejected")
+        .rejected()
+        .expect("a decision");
+    let got: Vec<(&str, &str)> = rejected
+        .problems
+        .iter()
+        .map(|p| (p.type_uri.as_str(), p.instance.as_str()))
+        .collect();
+    assert_eq!(got, [(&*format!("{P}technical-error"), "other")]);
+
+    let accepted = with(BusinessRules::Annotate).expect("annotate accepts");
+    let env = accepted.envelope("2026-01-01T00:00:00Z");
+    let findings = env["businessRules"]["findings"]
+        .as_array()
+        .expect("findings");
+    let stat002 = findings
+        .iter()
+        .find(|f| f["rule"] == "sch-stat-002")
+        .expect("sch-stat-002 reported");
+    assert_eq!(stat002["kind"], "processing-error");
+    assert_eq!(stat002["severity"], "error");
+    assert!(
+        stat002["message"]
+            .as_str()
+            .expect("message")
+            .contains("XPTY0004")
+    );
+
+    let off = with(BusinessRules::Off).expect("off accepts");
+    assert!(
+        off.envelope("2026-01-01T00:00:00Z")
+            .get("businessRules")
+            .is_none()
+    );
+}

@@ -19,6 +19,7 @@ use poststelle::xoev::catalog::Catalog;
 use poststelle::xoev::pack::{PackSources, discover};
 use poststelle::xoev::pack_files::PackLimits;
 use poststelle::xoev::registry::Registry;
+use poststelle::xoev::rules::{BusinessRules, RulesCache};
 use serde_json::{Value, json};
 
 use crate::sandbox_support::{self, SERVICE};
@@ -89,6 +90,7 @@ struct SchemaSet {
     metadata: MetadataValidator,
     registry: Registry<'static>,
     grammars: GrammarCache,
+    rules: RulesCache,
 }
 
 fn schema_set() -> &'static SchemaSet {
@@ -104,6 +106,7 @@ fn schema_set() -> &'static SchemaSet {
             metadata: MetadataValidator::new(),
             registry,
             grammars: GrammarCache::default(),
+            rules: RulesCache::default(),
         }
     })
 }
@@ -122,6 +125,8 @@ pub(crate) fn schemas() -> Schemas<'static> {
         metadata: &s.metadata,
         registry: &s.registry,
         grammars: &s.grammars,
+        rules: &s.rules,
+        business_rules: BusinessRules::default(),
     }
 }
 

@@ -143,6 +143,8 @@ pub(crate) fn settings(destination_id: &str, policy: AckPolicy) -> PipelineSetti
         metadata: MetadataValidator::new(),
         registry,
         grammars: GrammarCache::default(),
+        rules: poststelle::xoev::rules::RulesCache::default(),
+        business_rules: poststelle::xoev::rules::BusinessRules::default(),
         limits: poststelle::Limits::default(),
         ack_policy: policy,
         router: Arc::new(|_| vec!["drop".to_owned()]),
@@ -500,4 +502,93 @@ async fn rejected_submissions_leave_no_plaintext_in_the_store() {
     assert!(matches!(outcomes[&accepted], Outcome::Accepted { .. }));
     let bytes = store_bytes(&db);
     assert!(bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()));
+}
+
+/// Issue 16: the schema pack's business rules (Schematron) on an XSD-valid XBau message that
+/// breaks two of them (sch-stat-001, sch-stat-002, as SaxonC finds): `reject` rejects it with
+/// `schema-violation` at `data` naming the rules and where; `annotate` accepts it with the
+/// findings in the envelope (no instance values); `off` accepts it without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_rules_reject_annotate_or_stay_off() {
+    use poststelle::xoev::rules::BusinessRules;
+    let Some(shared) = crate::shared_data::xoev_or_skip() else {
+        return;
+    };
+    let sample = std::fs::read(
+        shared.join("xoev/samples/xbau/fv-generated/statistik.bauabgang.0426_sample.xml"),
+    )
+    .expect("sample");
+    // A value of the message that must not reach the envelope's findings or the problem.
+    let value = "urn:de:bund:destatis:bfs:intern:statistik:nrw";
+    for mode in [
+        BusinessRules::Reject,
+        BusinessRules::Annotate,
+        BusinessRules::Off,
+    ] {
+        let (_dir, store, dest, fake) = setup().await;
+        let d = draft_for(&dest, &sample, 0);
+        let id = fake.add(capture(&d, &d.seal()));
+        let mut s = settings(&dest, AckPolicy::AfterStore);
+        s.business_rules = mode;
+        let p = Pipeline::new(store.clone(), Arc::clone(&fake), s);
+        let outcomes: BTreeMap<String, Outcome> =
+            p.poll_once().await.expect("poll").into_iter().collect();
+        let posts = fake.posts();
+        assert_eq!(posts.len(), 1, "{mode:?}: {posts:?}");
+        match mode {
+            BusinessRules::Reject => {
+                let Outcome::Rejected { problems } = &outcomes[&id] else {
+                    panic!("reject mode must reject: {:?}", outcomes[&id]);
+                };
+                assert_eq!(problems.len(), 1, "{problems:?}");
+                let problem = &problems[0];
+                assert!(
+                    problem.type_uri.ends_with("/schema-violation"),
+                    "{problem:?}"
+                );
+                assert_eq!(problem.instance, "data");
+                for place in [
+                    "sch-stat-001 /xbau:statistik.bauabgang.0426[1]/",
+                    "sch-stat-002 /xbau:statistik.bauabgang.0426[1]/",
+                    "(31:3)",
+                ] {
+                    assert!(problem.detail.contains(place), "{place}: {problem:?}");
+                }
+                assert!(!problem.detail.contains(value));
+                assert_eq!(posts[0].1, set::REJECT_SUBMISSION);
+                assert_eq!(posts[0].2["problems"][0]["detail"], problem.detail.as_str());
+            }
+            BusinessRules::Annotate | BusinessRules::Off => {
+                let annotate = mode == BusinessRules::Annotate;
+                let Outcome::Accepted { rule_findings, .. } = &outcomes[&id] else {
+                    panic!("{mode:?} must accept: {:?}", outcomes[&id]);
+                };
+                assert_eq!(*rule_findings, annotate.then_some(2));
+                assert_eq!(posts[0].1, set::ACCEPT_SUBMISSION);
+                let view = store.submission(&id).await.expect("view").expect("stored");
+                let envelope: Value =
+                    serde_json::from_str(view.envelope.as_deref().expect("envelope"))
+                        .expect("json");
+                let rules = &envelope["businessRules"];
+                if !annotate {
+                    assert!(rules.is_null(), "{rules}");
+                    continue;
+                }
+                let ids: Vec<&str> = rules["findings"]
+                    .as_array()
+                    .expect("findings")
+                    .iter()
+                    .map(|f| f["rule"].as_str().expect("rule"))
+                    .collect();
+                assert_eq!(ids, ["sch-stat-001", "sch-stat-002"]);
+                let f = &rules["findings"][0];
+                assert_eq!(f["severity"], "error");
+                assert_eq!(f["kind"], "failed-assert");
+                assert_eq!(f["line"], 31);
+                assert!(f["path"].as_str().expect("path").starts_with("/xbau:"));
+                assert_eq!(rules["truncated"], false);
+                assert!(!rules.to_string().contains(value), "{rules}");
+            }
+        }
+    }
 }
