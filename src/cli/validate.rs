@@ -439,7 +439,7 @@ fn check_rules(
     file.take(limits.xml.max_input_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
-    let mut rules_limits = RulesLimits::default();
+    let mut rules_limits = RulesLimits::from(&limits.schematron);
     rules_limits.run.show_values = args.show_values;
     let report = rules::check(
         &rules.schemas,

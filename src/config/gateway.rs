@@ -97,7 +97,8 @@
 //! [limits.json]               # JSON Fachdaten (config::JsonLimits; all keys optional)
 //! max_bytes = 16777216
 //! max_depth = 64
-//! # [limits.xml], [limits.xsd], [limits.jose]: the other groups of config::Limits
+//! # [limits.xml], [limits.xsd], [limits.jose], [limits.schematron]: the other groups of
+//! # config::Limits (every key: docs/config-reference.md)
 //!
 //! [validation]
 //! # DANGEROUS (logged at startup): JSON Fachdaten declaring one of these schema URIs are
@@ -364,6 +365,8 @@ struct RawLimits {
     pipeline: crate::config::PipelineLimits,
     #[serde(default)]
     json: super::JsonLimits,
+    #[serde(default)]
+    schematron: super::SchematronLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -899,6 +902,7 @@ impl GatewayConfig {
             );
         }
         errors.extend(raw_limits.json.problems("limits.json"));
+        errors.extend(raw_limits.schematron.problems("limits.schematron"));
         let limits = Limits {
             http: raw_limits.http,
             server: raw_limits.server,
@@ -907,6 +911,7 @@ impl GatewayConfig {
             jose: raw_limits.jose,
             pipeline: raw_limits.pipeline,
             json: raw_limits.json,
+            schematron: raw_limits.schematron,
         };
         let validation = raw.validation.unwrap_or_default();
         let business_rules = validation.business_rules;
@@ -1189,6 +1194,21 @@ mod tests {
         .expect("valid");
         assert_eq!(c.limits.xml.max_depth, 3);
         assert_eq!(c.limits.pipeline.max_inline_data_bytes, 1024);
+        let c = GatewayConfig::from_toml("[limits.schematron]\nmax_findings = 5\n", Path::new("."))
+            .expect("valid");
+        assert_eq!(c.limits.schematron.max_findings, 5);
+        assert_eq!(c.limits.schematron.max_tree_nodes, 1 << 20, "defaults stay");
+        let errors = GatewayConfig::from_toml(
+            "[limits.schematron]\nmax_evaluation_steps = 0\n",
+            Path::new("."),
+        )
+        .expect_err("zero");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("limits.schematron.max_evaluation_steps")),
+            "{errors:?}"
+        );
         assert!(GatewayConfig::from_toml("[limits.xml]\nmax_dept = 3\n", Path::new(".")).is_err());
         assert!(
             GatewayConfig::from_toml(

@@ -32,6 +32,51 @@ pub struct Limits {
     /// Limits of the strict JSON reader for JSON Fachdaten (`json::parse`) and of their
     /// JSON Schema validation (`fim`).
     pub json: JsonLimits,
+    /// Limits of the business rules (Schematron over the XPath tree of a message).
+    pub schematron: SchematronLimits,
+}
+
+/// Bounds of one Schematron run over one message (`xoev::rules`): the official XBau rules
+/// take about 10⁵ steps on a sample message; a rule that runs away is stopped and reported as
+/// a processing error of that rule, never as a pass.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SchematronLimits {
+    /// XPath evaluation steps per document. Default 10,000,000.
+    pub max_evaluation_steps: u64,
+    /// Findings kept per document; beyond it the report says it is truncated. Default 1,000.
+    pub max_findings: usize,
+    /// Nodes of the document tree the rules run on (about 40 bytes a node). Default 1,048,576:
+    /// an XML input at the `[limits.xml]` size fits.
+    pub max_tree_nodes: usize,
+}
+
+impl Default for SchematronLimits {
+    fn default() -> Self {
+        Self {
+            max_evaluation_steps: 10_000_000,
+            max_findings: 1000,
+            max_tree_nodes: 1 << 20,
+        }
+    }
+}
+
+impl SchematronLimits {
+    /// Every bound that is 0, as a configuration problem under `section`.
+    #[must_use]
+    pub fn problems(&self, section: &str) -> Vec<String> {
+        let steps = usize::try_from(self.max_evaluation_steps).unwrap_or(usize::MAX);
+        [
+            ("max_evaluation_steps", steps),
+            ("max_findings", self.max_findings),
+            ("max_tree_nodes", self.max_tree_nodes),
+        ]
+        .into_iter()
+        .filter(|(_, v)| *v == 0)
+        .map(|(name, _)| format!("{section}.{name} must be at least 1"))
+        .collect()
+    }
 }
 
 /// Limits enforced while reading XML, before any schema logic runs.

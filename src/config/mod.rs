@@ -7,7 +7,7 @@ pub mod reference;
 mod tls;
 
 pub use limits::{
-    HttpLimits, JoseLimits, JsonLimits, Limits, PipelineLimits, SandboxLimits, ServerLimits,
-    XmlLimits, XsdLimits,
+    HttpLimits, JoseLimits, JsonLimits, Limits, PipelineLimits, SandboxLimits, SchematronLimits,
+    ServerLimits, XmlLimits, XsdLimits,
 };
 pub use tls::TlsFiles;

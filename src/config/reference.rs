@@ -205,6 +205,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "limits.json",
         "Bounds of the JSON reader and JSON Schema validation of JSON Fachdaten (`config::JsonLimits`).",
     ),
+    (
+        "limits.schematron",
+        "Bounds of one business-rules (Schematron) run over one message (`config::SchematronLimits`); a rule that runs over them is a processing error of that rule, never a pass.",
+    ),
     ("validation", "Validation of Fachdaten."),
     (
         "schemas",
@@ -736,6 +740,21 @@ pub fn keys() -> Vec<Key> {
             "limits.json.max_errors",
             Value(|c| c.limits.json.max_errors.literal()),
             "Schema violations collected per document before the rest is skipped.",
+        ),
+        key(
+            "limits.schematron.max_evaluation_steps",
+            Value(|c| c.limits.schematron.max_evaluation_steps.literal()),
+            "XPath evaluation steps per document.",
+        ),
+        key(
+            "limits.schematron.max_findings",
+            Value(|c| c.limits.schematron.max_findings.literal()),
+            "Findings kept per document (beyond: the report says truncated).",
+        ),
+        key(
+            "limits.schematron.max_tree_nodes",
+            Value(|c| c.limits.schematron.max_tree_nodes.literal()),
+            "Nodes of the document tree the rules run on (about 40 bytes each).",
         ),
         key(
             "validation.pass_through_json",

@@ -1038,7 +1038,7 @@ fn check_business_rules(
         &compiled,
         bytes,
         &c.limits.xml,
-        &RulesLimits::default(),
+        &RulesLimits::from(&c.limits.schematron),
         &Overrides::new(),
     )
     .unwrap_or_else(|e| RunReport {

@@ -18,11 +18,9 @@ use crate::xpath::{Tree, TreeError, TreeLimits};
 
 use super::registry::LoadedPack;
 
-/// Bounds of one rules run. Default budget 10,000,000 work units (the 154 XBau rules take
-/// well under 1 % of it on the samples; it bounds hostile documents that make `//` contexts
-/// quadratic), 1,000 findings kept per document (a report, not a copy of the document), and
-/// 1,048,576 tree nodes (an XML input at the `[limits.xml]` byte limit fits; the tree is
-/// about 40 bytes a node).
+/// Bounds of one rules run, from `[limits.schematron]` ([`crate::config::SchematronLimits`]:
+/// the 154 XBau rules take well under 1 % of the default budget on the samples; it bounds
+/// hostile documents that make `//` contexts quadratic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RulesLimits {
     /// Options of each Schematron run (budget, findings kept, values shown).
@@ -31,16 +29,25 @@ pub struct RulesLimits {
     pub tree: TreeLimits,
 }
 
-impl Default for RulesLimits {
-    fn default() -> Self {
+impl From<&crate::config::SchematronLimits> for RulesLimits {
+    /// The run and tree bounds of `[limits.schematron]`; instance values are never shown.
+    fn from(l: &crate::config::SchematronLimits) -> Self {
         RulesLimits {
             run: RunOptions {
                 show_values: false,
-                budget: 10_000_000,
-                max_findings: 1000,
+                budget: l.max_evaluation_steps,
+                max_findings: l.max_findings,
             },
-            tree: TreeLimits { max_nodes: 1 << 20 },
+            tree: TreeLimits {
+                max_nodes: l.max_tree_nodes,
+            },
         }
+    }
+}
+
+impl Default for RulesLimits {
+    fn default() -> Self {
+        Self::from(&crate::config::SchematronLimits::default())
     }
 }
 

@@ -591,4 +591,25 @@ async fn business_rules_reject_annotate_or_stay_off() {
             }
         }
     }
+    // `[limits.schematron]` reaches the check: one finding kept, the report says truncated.
+    let (_dir, store, dest, fake) = setup().await;
+    let d = draft_for(&dest, &sample, 0);
+    let id = fake.add(capture(&d, &d.seal()));
+    let mut s = settings(&dest, AckPolicy::AfterStore);
+    s.business_rules = BusinessRules::Annotate;
+    let mut schematron = poststelle::config::SchematronLimits::default();
+    schematron.max_findings = 1;
+    s.limits.schematron = schematron;
+    let p = Pipeline::new(store.clone(), Arc::clone(&fake), s);
+    p.poll_once().await.expect("poll");
+    let view = store.submission(&id).await.expect("view").expect("stored");
+    let envelope: Value =
+        serde_json::from_str(view.envelope.as_deref().expect("envelope")).expect("json");
+    let rules = &envelope["businessRules"];
+    assert_eq!(
+        rules["findings"].as_array().map(Vec::len),
+        Some(1),
+        "{rules}"
+    );
+    assert_eq!(rules["truncated"], true, "{rules}");
 }
