@@ -619,6 +619,15 @@ pub(crate) async fn assemble(
     metrics.register_destinations(destinations.iter().map(|d| d.id.as_str()));
     let grammars = GrammarCache::default();
     let rules = crate::xoev::rules::RulesCache::default();
+    let with_rules = registry
+        .packs()
+        .iter()
+        .filter(|p| !p.schematron.is_empty())
+        .count();
+    log(&format!(
+        "business rules: {} ({with_rules} installed pack(s) carry Schematron rules; [validation] business_rules)",
+        config.business_rules.as_str()
+    ));
     let mut pipelines: Vec<Pipeline<AnyStore, ClientDelivery>> = Vec::new();
     let mut callback_secrets = Vec::new();
     let mut sinks = HashMap::new();

@@ -498,6 +498,10 @@ async fn json_logs_have_one_decision_event_per_submission_and_no_message_values(
             .any(|e| e["message"] == "delivered" && e["submission_id"] == ok_id.as_str()),
         "{log}"
     );
+    assert!(
+        log.contains("business rules: annotate"),
+        "the rules mode is logged at start"
+    );
     if let Some(id) = &xbau_id {
         let d = decided(id);
         assert_eq!(d.len(), 1, "{log}");
