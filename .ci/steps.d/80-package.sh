@@ -107,18 +107,22 @@ expect_exit() {
 }
 # shellcheck disable=SC2086 # the unit's command line, split as systemd splits it
 expect_exit 64 $check_cmd
-grep -q 'client-secret' "$work/out" || fail "a fresh install's check does not name the missing secret"
+grep -q 'nil UUID, a placeholder' "$work/out" || fail "a fresh install's check does not name the placeholder destination id"
 
-# What an operator does (README): keys and the client secret where the configuration names them.
+# What an operator does (README): the destination id instead of the placeholder (the nil
+# UUID is refused); then the check names what is still missing, the files.
+sed -i "s/^id = \"00000000-0000-0000-0000-000000000000\"/id = \"$(cat /proc/sys/kernel/random/uuid)\"/" \
+  /etc/poststelle/poststelle.toml
+# shellcheck disable=SC2086
+expect_exit 64 $check_cmd
+grep -q 'client-secret' "$work/out" || fail "the check does not name the missing client secret"
+# Keys and the client secret where the configuration names them.
 poststelle keys generate --out "$work/keys" >/dev/null 2>&1
 install -d -o root -g poststelle -m 0750 /etc/poststelle/keys /etc/poststelle/secrets
 install -o root -g poststelle -m 0640 "$work/keys/enc.private.jwk.json" \
   "$work/keys/sig.private.jwk.json" /etc/poststelle/keys/
 head -c 32 /dev/urandom | base64 | install -o root -g poststelle -m 0640 /dev/stdin \
   /etc/poststelle/secrets/client-secret
-# and the destination id instead of the placeholder (the nil UUID is refused).
-sed -i "s/^id = \"00000000-0000-0000-0000-000000000000\"/id = \"$(cat /proc/sys/kernel/random/uuid)\"/" \
-  /etc/poststelle/poststelle.toml
 # shellcheck disable=SC2086
 expect_exit 0 $check_cmd
 echo "--- serve --check on the packaged configuration: $(tail -n 1 "$work/out")"
