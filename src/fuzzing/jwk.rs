@@ -272,4 +272,24 @@ mod tests {
             assert!(changed_at(i, x).is_err(), "byte {i} ^ {x:#x} accepted");
         }
     }
+
+    /// CI-seed finding (jwk target, 2026-12-05): the signature BIT STRING's count of unused
+    /// bits (its first content byte) was not checked, so a certificate with it changed from 0
+    /// still validated. The finding's input, and the byte itself.
+    #[test]
+    fn a_certificate_with_unused_bits_in_its_signature_is_refused() {
+        jwk(&[0x02, 0xd4, 0x27, 0xb7, 0x08, 0x01, 0x55]);
+        let jwk = Jwk::from_json(PUBLIC[1].0).expect("committed key");
+        let der = crate::jose::base64url::decode_standard(&jwk.x5c.clone().expect("x5c")[0])
+            .expect("committed DER");
+        // The last element of the certificate: `03 82 LL LL 00 <signature>`.
+        let unused_bits = der.len() - 512 - 1;
+        assert_eq!(der[unused_bits - 4..unused_bits], [0x03, 0x82, 0x02, 0x01]);
+        for x in [0x01, 0x07, 0x80] {
+            assert!(
+                changed_at(unused_bits, x).is_err(),
+                "unused bits ^ {x:#x} accepted"
+            );
+        }
+    }
 }

@@ -324,9 +324,10 @@ fn tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 /// Whether the parts of a certificate outside its signed `tbsCertificate` have exactly the
 /// DER shape RFC 5280 gives them: `SEQUENCE { SEQUENCE tbs, SEQUENCE { OID, [NULL |
 /// SEQUENCE params] } signatureAlgorithm, BIT STRING signature }` and nothing after. The
-/// parser is lenient on the class and constructed bits of these tags; the signature cannot
-/// cover them, so a certificate with such a byte changed would still verify — refused here
-/// (a fuzz finding of the `jwk` target).
+/// parser is lenient on the class and constructed bits of these tags, and on the signature
+/// BIT STRING's count of unused bits (the signatures accepted here are whole octets: 0); the
+/// signature cannot cover them, so a certificate with such a byte changed would still verify
+/// — refused here (fuzz findings of the `jwk` target).
 fn outer_is_der(der: &[u8]) -> bool {
     let Some((0x30, body, [])) = tlv(der) else {
         return false;
@@ -337,7 +338,7 @@ fn outer_is_der(der: &[u8]) -> bool {
     let Some((0x30, algorithm, rest)) = tlv(rest) else {
         return false;
     };
-    let Some((0x03, _signature, [])) = tlv(rest) else {
+    let Some((0x03, [0x00, _, ..], [])) = tlv(rest) else {
         return false;
     };
     let Some((0x06, _oid, params)) = tlv(algorithm) else {
