@@ -124,13 +124,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{HttpLimits, Limits, ServerLimits, TlsFiles};
+use super::{Limits, TlsFiles};
 use crate::xoev::rules::BusinessRules;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    limits: Option<RawLimits>,
+    /// Every group of [`Limits`], read as it is (unknown keys refused).
+    limits: Option<Limits>,
     delivery_service: Option<RawDelivery>,
     /// `[destination]` (one) or `[[destination]]` (several).
     #[serde(default, deserialize_with = "one_or_many")]
@@ -346,29 +347,6 @@ struct RawServer {
     tls_key: Option<PathBuf>,
 }
 
-/// The groups of [`Limits`] `serve` lets the file set; the others are refused as unknown keys
-/// until the code that enforces them reads the configuration.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    #[serde(default)]
-    http: HttpLimits,
-    #[serde(default)]
-    server: ServerLimits,
-    #[serde(default)]
-    xml: crate::config::XmlLimits,
-    #[serde(default)]
-    xsd: crate::config::XsdLimits,
-    #[serde(default)]
-    jose: crate::config::JoseLimits,
-    #[serde(default)]
-    pipeline: crate::config::PipelineLimits,
-    #[serde(default)]
-    json: super::JsonLimits,
-    #[serde(default)]
-    schematron: super::SchematronLimits,
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDangerous {
@@ -552,8 +530,7 @@ pub struct GatewayConfig {
     pub tls: Option<TlsFiles>,
     /// The probe listener's address (`/health`, `/ready`, `/metrics` only), if any.
     pub probe_listen: Option<SocketAddr>,
-    /// The limits: `[limits.http]`, `[limits.server]` and `[limits.json]` from the file, the
-    /// other groups at their defaults.
+    /// The limits: every `[limits.*]` group from the file, defaults for what it leaves out.
     pub limits: Limits,
     /// `[validation] pass_through_json`: schema URIs of JSON Fachdaten forwarded unvalidated
     /// when no installed pack provides them (dangerous, logged at startup).
@@ -888,9 +865,9 @@ impl GatewayConfig {
                 None
             }
         };
-        let raw_limits = raw.limits.unwrap_or_default();
-        errors.extend(raw_limits.http.problems("limits.http"));
-        let p = &raw_limits.pipeline;
+        let limits = raw.limits.unwrap_or_default();
+        errors.extend(limits.http.problems("limits.http"));
+        let p = &limits.pipeline;
         if p.max_inline_data_bytes == 0
             || p.max_data_attachment_bytes == 0
             || p.memory_per_data_byte == 0
@@ -901,18 +878,8 @@ impl GatewayConfig {
                     .to_owned(),
             );
         }
-        errors.extend(raw_limits.json.problems("limits.json"));
-        errors.extend(raw_limits.schematron.problems("limits.schematron"));
-        let limits = Limits {
-            http: raw_limits.http,
-            server: raw_limits.server,
-            xml: raw_limits.xml,
-            xsd: raw_limits.xsd,
-            jose: raw_limits.jose,
-            pipeline: raw_limits.pipeline,
-            json: raw_limits.json,
-            schematron: raw_limits.schematron,
-        };
+        errors.extend(limits.json.problems("limits.json"));
+        errors.extend(limits.schematron.problems("limits.schematron"));
         let validation = raw.validation.unwrap_or_default();
         let business_rules = validation.business_rules;
         let pass_through_json = validation.pass_through_json;
