@@ -624,8 +624,13 @@ pub(crate) async fn assemble(
         .iter()
         .filter(|p| !p.schematron.is_empty())
         .count();
+    let with_lists = registry
+        .packs()
+        .iter()
+        .filter(|p| !p.codelists.is_empty())
+        .count();
     log(&format!(
-        "business rules: {} ({with_rules} installed pack(s) carry Schematron rules; [validation] business_rules)",
+        "business rules: {} ({with_rules} installed pack(s) carry Schematron rules, {with_lists} code lists; [validation] business_rules)",
         config.business_rules.as_str()
     ));
     let mut pipelines: Vec<Pipeline<AnyStore, ClientDelivery>> = Vec::new();

@@ -37,6 +37,8 @@ pub(crate) struct Chosen {
     pub(crate) label: String,
     /// The pack's business rules (Schematron files), possibly none.
     pub(crate) rules: Vec<PathBuf>,
+    /// The pack's code lists, possibly none.
+    pub(crate) codelists: Vec<PathBuf>,
 }
 
 /// Why a document got no schema (or no root), with the verdict that earns.
@@ -107,5 +109,6 @@ pub(crate) fn schema_for(
             resolved.pack.label()
         ),
         rules: resolved.pack.schematron.clone(),
+        codelists: resolved.pack.codelists.clone(),
     })
 }

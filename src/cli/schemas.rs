@@ -301,9 +301,10 @@ fn check(
         };
         let compiled = pack::entry_files(spec, &p.files, &p.roots);
         let limits = crate::config::Limits::default();
-        let rules = match pack::compile_entries(&p.dir, &compiled, &limits)
+        let outcome = pack::compile_entries(&p.dir, &compiled, &limits)
             .and_then(|()| pack::compile_rules(&p.schematron, &limits))
-        {
+            .and_then(|r| Ok((r, pack::load_codelists(&p.codelists, &limits)?)));
+        let (rules, lists) = match outcome {
             Ok(n) => n,
             Err(e) => {
                 println!("FAIL\t{}\t{e}", p.id);
@@ -312,7 +313,7 @@ fn check(
             }
         };
         println!(
-            "OK\t{}\tfingerprint verified, {} entry schemas present, {} compiled, {rules} business-rule files compiled",
+            "OK\t{}\tfingerprint verified, {} entry schemas present, {} compiled, {rules} business-rule files compiled, {lists} code lists read",
             p.label(),
             entries.len(),
             compiled.len()
@@ -364,6 +365,7 @@ mod tests {
             roots: BTreeMap::new(),
             files: vec![],
             schematron: vec![],
+            codelists: vec![],
         };
         let c = Catalog::embedded();
         let (entries, missing) = missing_entries(c, &p);

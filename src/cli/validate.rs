@@ -1,7 +1,9 @@
 //! `poststelle validate`: XSD validation of files, xmllint-like; JSON files are validated
 //! against JSON Schemas ([`json`]) with the same output and exit codes. With `--rules`, an
 //! XSD-valid XML document is then checked against its pack's business rules (ISO Schematron,
-//! [`crate::xoev::rules`]) or the `--schematron` files given; each finding is one line
+//! [`crate::xoev::rules`]) or the `--schematron` files given, and its codes against the pack's
+//! code lists ([`crate::xoev::codelist`]: `codelist-value`, `codelist-unknown`); each finding
+//! is one line
 //! `file:line:col: severity: rule-id: message` (the rule's text, instance values shown only
 //! with `--show-values`), and an error-severity finding makes the file invalid.
 //!
@@ -21,6 +23,7 @@ use serde_json::{Value as Json, json};
 use crate::config::Limits;
 use crate::error::Verdict;
 use crate::schematron::{Finding, Overrides, Schema, Severity};
+use crate::xoev::codelist::CodeLists;
 use crate::xoev::rules::{self, RulesLimits};
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
@@ -95,15 +98,23 @@ impl ValidateArgs {
     }
 }
 
-/// The business rules of one group of files: compiled Schematron and the overrides.
+/// The business rules of one group of files: compiled Schematron, code lists and the
+/// overrides.
 struct Rules {
     schemas: Vec<Schema>,
+    codelists: CodeLists,
     overrides: Overrides,
 }
 
-/// Compiles the rules for files whose pack names `pack_rules` (`--schematron` wins); `None`
-/// without `--rules`. A rule set that does not compile fails the run like a schema.
-fn compile_rules(args: &ValidateArgs, pack_rules: &[PathBuf], run: &mut Run) -> Option<Rules> {
+/// Compiles the rules for files whose pack names `pack_rules` (`--schematron` wins) and reads
+/// the pack's `codelists`; `None` without `--rules`. A rule set that does not compile (or a
+/// code list that does not read) fails the run like a schema.
+fn compile_rules(
+    args: &ValidateArgs,
+    pack_rules: &[PathBuf],
+    codelists: &[PathBuf],
+    run: &mut Run,
+) -> Option<Rules> {
     if !args.rules_wanted() {
         return None;
     }
@@ -112,9 +123,16 @@ fn compile_rules(args: &ValidateArgs, pack_rules: &[PathBuf], run: &mut Run) -> 
     } else {
         &args.schematron[..]
     };
-    match rules::compile_files(files, &Limits::default().xml) {
-        Ok(schemas) => Some(Rules {
+    let xml = Limits::default().xml;
+    let compiled = rules::compile_files(files, &xml).and_then(|schemas| {
+        CodeLists::load(codelists, &xml)
+            .map(|lists| (schemas, lists))
+            .map_err(|e| format!("code list {e}"))
+    });
+    match compiled {
+        Ok((schemas, codelists)) => Some(Rules {
             schemas,
+            codelists,
             overrides: args.rule_severity.iter().cloned().collect(),
         }),
         Err(message) => {
@@ -231,7 +249,7 @@ fn run_code(args: &ValidateArgs) -> super::CommandResult {
             run.schema_failed = true;
             return Ok(run.finish(args));
         }
-        let rules = compile_rules(args, &[], &mut run);
+        let rules = compile_rules(args, &[], &[], &mut run);
         if run.schema_failed {
             return Ok(run.finish(args));
         }
@@ -247,8 +265,9 @@ fn run_code(args: &ValidateArgs) -> super::CommandResult {
 /// entry schema share one compiled grammar.
 fn run_discovered(args: &ValidateArgs, run: &mut Run) {
     let limits = Limits::default();
-    // Entry schema → (the pack's rules, files).
-    let mut groups: BTreeMap<PathBuf, (Vec<PathBuf>, Vec<usize>)> = BTreeMap::new();
+    // Entry schema → (the pack's rules, its code lists, files).
+    type Group = (Vec<PathBuf>, Vec<PathBuf>, Vec<usize>);
+    let mut groups: BTreeMap<PathBuf, Group> = BTreeMap::new();
     let registry = super::discover::registry();
     for (index, file) in args.files.iter().enumerate() {
         match super::discover::schema_for(&registry, file, &limits) {
@@ -256,13 +275,18 @@ fn run_discovered(args: &ValidateArgs, run: &mut Run) {
                 eprintln!("{}: {}", file.display(), chosen.label);
                 let group = groups.entry(chosen.entry).or_default();
                 group.0 = chosen.rules;
-                group.1.push(index);
+                group.1 = chosen.codelists;
+                group.2.push(index);
             }
             Err(not) => run.not_validated(args, index, not.kind, &not.message),
         }
     }
-    for (entry, (pack_rules, files)) in groups {
-        if args.rules_wanted() && args.schematron.is_empty() && pack_rules.is_empty() {
+    for (entry, (pack_rules, codelists, files)) in groups {
+        if args.rules_wanted()
+            && args.schematron.is_empty()
+            && pack_rules.is_empty()
+            && codelists.is_empty()
+        {
             // Asked for rules the pack does not have: no verdict, never a silent pass.
             for index in files {
                 run.not_validated(
@@ -274,7 +298,7 @@ fn run_discovered(args: &ValidateArgs, run: &mut Run) {
             }
             continue;
         }
-        let rules = compile_rules(args, &pack_rules, run);
+        let rules = compile_rules(args, &pack_rules, &codelists, run);
         if args.rules_wanted() && rules.is_none() {
             continue;
         }
@@ -371,7 +395,7 @@ fn validate_files(
                 // Business rules only for XSD-valid documents (as the KoSIT validator does).
                 let findings = match rules {
                     Some(rules) if report.is_valid() => {
-                        match check_rules(args, rules, path, &limits) {
+                        match check_rules(args, grammar, rules, path, &limits) {
                             Ok(f) => Some(f),
                             Err(message) => {
                                 run.not_validated(args, index, "rules", &message);
@@ -429,6 +453,7 @@ fn validate_files(
 /// file is read again within the XML input limit.
 fn check_rules(
     args: &ValidateArgs,
+    grammar: &Grammar,
     rules: &Rules,
     path: &Path,
     limits: &Limits,
@@ -441,8 +466,13 @@ fn check_rules(
         .map_err(|e| format!("cannot read: {e}"))?;
     let mut rules_limits = RulesLimits::from(&limits.schematron);
     rules_limits.run.show_values = args.show_values;
+    let codes = rules::CodeCheck {
+        grammar,
+        lists: &rules.codelists,
+    };
     let report = rules::check(
         &rules.schemas,
+        Some(codes),
         &bytes,
         &limits.xml,
         &rules_limits,

@@ -994,7 +994,7 @@ fn validate_data(
                     (b, zeroize::Zeroizing::new(octets))
                 })
                 .collect();
-            let findings = check_business_rules(c, &resolved, bytes, schemas)?;
+            let findings = check_business_rules(c, &resolved, &grammar, bytes, schemas)?;
             Some((identity, t.data, binaries, findings))
         }
         Err(TransformError::Invalid(report)) => {
@@ -1024,18 +1024,26 @@ fn validate_data(
 fn check_business_rules(
     c: &mut Checker<'_>,
     resolved: &Resolved<'_>,
+    grammar: &Grammar,
     bytes: &[u8],
     schemas: &Schemas<'_>,
 ) -> Option<Option<RunReport>> {
-    if schemas.business_rules == BusinessRules::Off || resolved.pack.schematron.is_empty() {
+    if schemas.business_rules == BusinessRules::Off
+        || (resolved.pack.schematron.is_empty() && resolved.pack.codelists.is_empty())
+    {
         return Some(None);
     }
     let Ok(compiled) = schemas.rules.rules(resolved.pack, &c.limits.xml) else {
         c.problems.add(Failure::Technical, Instance::Other);
         return None;
     };
+    let codes = rules::CodeCheck {
+        grammar,
+        lists: &compiled.codelists,
+    };
     let report = rules::check(
-        &compiled,
+        &compiled.schematron,
+        Some(codes),
         bytes,
         &c.limits.xml,
         &RulesLimits::from(&c.limits.schematron),

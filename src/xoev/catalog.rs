@@ -105,6 +105,11 @@ pub struct PackSpec {
     /// them after XSD validation.
     #[serde(default)]
     pub schematron: Vec<String>,
+    /// Whether the pack carries genericode code lists: the `*.xml` files of the folder
+    /// `codelists/` beside `xsd_dev/` in the install source (the XRepository layout), kept as
+    /// `codelists/<file>` and covered by the fingerprint ([`super::codelist`]).
+    #[serde(default)]
+    pub codelists: bool,
     /// The standards whose schemas this pack carries.
     #[serde(rename = "standard")]
     pub standards: Vec<StandardSpec>,

@@ -7,6 +7,7 @@
 //! (configuration-time I/O, never payloads).
 
 pub mod catalog;
+pub mod codelist;
 pub mod embedded;
 pub mod json_schema;
 pub mod pack;

@@ -31,7 +31,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, PackSpec, is_safe_id};
-use super::pack_files::{PackFiles, PackLimits, SourceError, read_dir, read_source};
+use super::pack_files::{
+    CODELIST_DIR, PackFiles, PackLimits, SourceError, is_codelist, pack_name, read_dir, read_source,
+};
 use super::registry::{LoadedJsonPack, LoadedPack, PackOrigin, Registry, RootIndex};
 use super::xsd_summary::{SummaryError, summarise};
 use crate::config::Limits;
@@ -232,6 +234,15 @@ fn loaded(
         .filter(|s| files.contains_key(s.as_str()))
         .map(|s| dir.join(s))
         .collect();
+    let codelists = if spec.codelists {
+        files
+            .keys()
+            .filter(|k| is_codelist(k))
+            .map(|k| dir.join(k))
+            .collect()
+    } else {
+        Vec::new()
+    };
     LoadedPack {
         id: spec.id.clone(),
         dir,
@@ -240,13 +251,21 @@ fn loaded(
         roots,
         files: files.keys().cloned().collect(),
         schematron,
+        codelists,
     }
 }
 
 /// Keeps of the `.sch` files of an install source exactly those the catalogue names for the
-/// pack (a source may carry other rule sets, not ours to run).
-fn keep_named_schematron(spec: &PackSpec, files: &mut PackFiles) {
-    files.retain(|path, _| !path.ends_with(".sch") || spec.schematron.contains(path));
+/// pack (a source may carry other rule sets, not ours to run), and its code lists only if the
+/// catalogue says the pack has them.
+fn keep_named_rules(spec: &PackSpec, files: &mut PackFiles) {
+    files.retain(|path, _| {
+        if path.ends_with(".sch") {
+            spec.schematron.contains(path)
+        } else {
+            spec.codelists || !is_codelist(path)
+        }
+    });
 }
 
 /// The entry schema documents of a pack, sorted and deduplicated: each message's `entry` from
@@ -292,6 +311,17 @@ pub fn compile_rules(paths: &[PathBuf], limits: &Limits) -> Result<usize, PackEr
     super::rules::compile_files(paths, &limits.xml)
         .map(|r| r.len())
         .map_err(PackError::Rules)
+}
+
+/// Reads a pack's code lists (at install and `schemas check`): how many lists, or the first
+/// file that is not a usable genericode list.
+///
+/// # Errors
+/// [`PackError::Rules`] naming the file.
+pub fn load_codelists(paths: &[PathBuf], limits: &Limits) -> Result<usize, PackError> {
+    super::codelist::CodeLists::load(paths, &limits.xml)
+        .map(|l| l.len())
+        .map_err(|e| PackError::Rules(format!("code list {e}")))
 }
 
 /// Installs a pack from a directory or `.zip` into `packs_dir/<id>/`, after compiling its
@@ -416,7 +446,7 @@ fn install_xsd_files(
 ) -> Result<LoadedPack, PackError> {
     let (spec, roots) = recognise(catalog, &files, limits)?;
     let mut files = files;
-    keep_named_schematron(spec, &mut files);
+    keep_named_rules(spec, &mut files);
     add_rules_beside(spec, source, &mut files, limits)?;
     let names: Vec<String> = files.keys().cloned().collect();
     let entries = entry_files(spec, &names, &roots);
@@ -426,6 +456,7 @@ fn install_xsd_files(
         .filter(|s| files.contains_key(s.as_str()))
         .cloned()
         .collect();
+    let lists: Vec<String> = files.keys().filter(|k| is_codelist(k)).cloned().collect();
     let manifest = PackManifest {
         id: spec.id.clone(),
         title: spec.title.clone(),
@@ -437,7 +468,9 @@ fn install_xsd_files(
     let target = place(packs_dir, &spec.id, force, &manifest, &files, |staging| {
         compile_entries(staging, &entries, xsd_limits)?;
         let paths: Vec<PathBuf> = rules.iter().map(|r| staging.join(r)).collect();
-        compile_rules(&paths, xsd_limits).map(drop)
+        compile_rules(&paths, xsd_limits)?;
+        let paths: Vec<PathBuf> = lists.iter().map(|r| staging.join(r)).collect();
+        load_codelists(&paths, xsd_limits).map(drop)
     })?;
     Ok(loaded(spec, target, &files, PackOrigin::Installed, roots))
 }
@@ -594,16 +627,20 @@ pub fn load_unmanaged(
     let mut pack = loaded(spec, dir.to_path_buf(), &files, origin, roots);
     // A development copy of the XRepository layout (`…/xsd_dev` as the fallback) has its
     // rules beside it, where `schemas install` takes them from.
-    if pack.schematron.is_empty() {
-        pack.schematron = rules_beside(spec, dir)
-            .into_iter()
-            .map(|(_, p)| p)
-            .collect();
+    if pack.schematron.is_empty() && pack.codelists.is_empty() {
+        for (name, path) in rules_beside(spec, dir) {
+            if is_codelist(&name) {
+                pack.codelists.push(path);
+            } else {
+                pack.schematron.push(path);
+            }
+        }
     }
     Ok(pack)
 }
 
-/// The Schematron files the catalogue names for `spec` beside a directory named `xsd_dev`
+/// The Schematron files the catalogue names for `spec`, then its code lists
+/// (`codelists/*.xml`, if the catalogue says it has them), beside a directory named `xsd_dev`
 /// (the XRepository layout: names are relative to the folder holding `xsd_dev/`), as (name in
 /// the pack, path); regular files only, a symlink is not followed.
 fn rules_beside(spec: &PackSpec, dir: &Path) -> Vec<(String, PathBuf)> {
@@ -614,11 +651,27 @@ fn rules_beside(spec: &PackSpec, dir: &Path) -> Vec<(String, PathBuf)> {
     else {
         return Vec::new();
     };
-    spec.schematron
+    let mut found: Vec<(String, PathBuf)> = spec
+        .schematron
         .iter()
         .map(|name| (name.clone(), parent.join(name)))
         .filter(|(_, p)| fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
-        .collect()
+        .collect();
+    if spec.codelists
+        && let Ok(entries) = fs::read_dir(parent.join(CODELIST_DIR))
+    {
+        let mut lists: Vec<(String, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| {
+                let name = pack_name(&format!("{CODELIST_DIR}/{}", e.file_name().to_str()?))?;
+                is_codelist(&name).then(|| (name, e.path()))
+            })
+            .collect();
+        lists.sort();
+        found.extend(lists);
+    }
+    found
 }
 
 /// Adds the rules beside an `xsd_dev` install source ([`rules_beside`]) to its files, within

@@ -142,9 +142,9 @@ fn walk(
             .to_str()
             .ok_or_else(|| SourceError::UnsafePath(format!("{name:?}")))?;
         let rel = format!("{prefix}{name}");
-        if !is_safe_relative(&rel) {
+        let Some(rel) = pack_name(&rel) else {
             return Err(SourceError::UnsafePath(rel));
-        }
+        };
         let path = entry.path();
         // symlink_metadata: a symlink is refused, never followed out of the pack.
         let meta = fs::symlink_metadata(&path).map_err(|source| SourceError::Io {
@@ -192,10 +192,10 @@ pub fn read_zip(path: &Path, limits: &PackLimits) -> Result<PackFiles, SourceErr
         if entry.is_symlink() {
             return Err(SourceError::NotRegular(raw_name));
         }
-        // enclosed_name() rejects absolute names and `..`; is_safe_relative adds our rules.
-        if entry.enclosed_name().is_none() || !is_safe_relative(&raw_name) {
+        // enclosed_name() rejects absolute names and `..`; pack_name adds our rules.
+        let Some(name) = pack_name(&raw_name).filter(|_| entry.enclosed_name().is_some()) else {
             return Err(SourceError::UnsafePath(raw_name));
-        }
+        };
         if raw_name.split('/').count() > limits.max_depth + 1 {
             return Err(SourceError::TooDeep(limits.max_depth));
         }
@@ -217,9 +217,43 @@ pub fn read_zip(path: &Path, limits: &PackLimits) -> Result<PackFiles, SourceErr
                 reason: format!("entry {raw_name} is not the size it declares"),
             });
         }
-        files.insert(raw_name, bytes);
+        files.insert(name, bytes);
     }
     Ok(files)
+}
+
+/// The folder of a pack's genericode code lists, beside `xsd_dev/` in an install source and
+/// inside an installed pack.
+pub const CODELIST_DIR: &str = "codelists";
+
+/// The name a source file keeps in a pack: the path itself if it is a safe relative path;
+/// an `.xml` file whose name (not folder) holds `:` — XRepository names code lists by their
+/// URN, `urn:xoev-de:xbau:codeliste:anlagen_2.0.xml` — with `_` for each `:`; `None` (refused)
+/// otherwise.
+#[must_use]
+pub fn pack_name(path: &str) -> Option<String> {
+    if is_safe_relative(path) {
+        return Some(path.to_owned());
+    }
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    if !name.ends_with(".xml") || path.starts_with('/') || dir.contains(':') {
+        return None;
+    }
+    let mapped = name.replace(':', "_");
+    let mapped = if dir.is_empty() {
+        mapped
+    } else {
+        format!("{dir}/{mapped}")
+    };
+    is_safe_relative(&mapped).then_some(mapped)
+}
+
+/// Whether `path` (relative to a pack) is one of its code lists (`codelists/*.xml`).
+#[must_use]
+pub fn is_codelist(path: &str) -> bool {
+    path.strip_prefix(CODELIST_DIR)
+        .and_then(|r| r.strip_prefix('/'))
+        .is_some_and(|name| !name.contains('/') && name.ends_with(".xml"))
 }
 
 /// Reads an install source (a directory or a `.zip`) and picks the pack's root inside it: an
@@ -227,7 +261,7 @@ pub fn read_zip(path: &Path, limits: &PackLimits) -> Result<PackFiles, SourceErr
 /// the self-contained `xsd_dev/`), else the single top-level folder all files share, if any.
 /// Beside an `xsd_dev/` folder, the Schematron files (`*.sch`) under its parent are kept too,
 /// relative to that parent (`sch/xbau-schematron.sch`): the install keeps those the
-/// catalogue names for the pack.
+/// catalogue names for the pack, and the code lists (`codelists/*.xml`) of a pack that has them.
 pub fn read_source(source: &Path, limits: &PackLimits) -> Result<PackFiles, SourceError> {
     let files = if source.is_dir() {
         read_dir(source, limits, Some(super::pack::MANIFEST))?
@@ -253,8 +287,9 @@ fn select_root(mut files: PackFiles) -> PackFiles {
         let parent = dev[..dev.len() - "xsd_dev/".len()].to_owned();
         let rules: PackFiles = files
             .iter()
-            .filter(|(k, _)| k.ends_with(".sch") && !k.starts_with(&dev))
+            .filter(|(k, _)| !k.starts_with(&dev))
             .filter_map(|(k, v)| Some((k.strip_prefix(&parent)?.to_owned(), v.clone())))
+            .filter(|(k, _)| k.ends_with(".sch") || is_codelist(k))
             .collect();
         let mut picked = strip(files, &dev);
         // A `.sch` inside xsd_dev/ keeps its place; one outside cannot collide with it.
@@ -292,6 +327,27 @@ fn strip(files: PackFiles, prefix: &str) -> PackFiles {
 mod tests {
     use super::*;
 
+    #[test]
+    fn code_list_urn_names_are_mapped_and_other_unsafe_names_refused() {
+        assert_eq!(pack_name("a/b.xsd").as_deref(), Some("a/b.xsd"));
+        assert_eq!(
+            pack_name("codelists/urn:xoev-de:xbau:codeliste:anlagen_2.0.xml").as_deref(),
+            Some("codelists/urn_xoev-de_xbau_codeliste_anlagen_2.0.xml")
+        );
+        assert!(is_codelist("codelists/urn_x_1.xml"));
+        assert!(!is_codelist("codelists/sub/urn_x_1.xml") && !is_codelist("codelists/a.xsd"));
+        for bad in [
+            "c:/x.xsd",
+            "a:b/c.xml",
+            "../x.xml",
+            "/abs.xml",
+            "a/../b:c.xml",
+            "x:y.xsd",
+        ] {
+            assert_eq!(pack_name(bad), None, "{bad}");
+        }
+    }
+
     fn files(names: &[&str]) -> PackFiles {
         names
             .iter()
@@ -307,14 +363,20 @@ mod tests {
             "zip/xsd_dev/b.xsd",
         ]));
         assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "b.xsd"]);
-        // Schematron beside xsd_dev/ is kept relative to the parent; other files are not.
+        // Schematron and code lists beside xsd_dev/ are kept relative to the parent; other
+        // files are not.
         let picked = select_root(files(&[
             "zip/codelists/x.xml",
+            "zip/codelists/old/y.xml",
+            "zip/docs/z.xml",
             "zip/sch/r.sch",
             "zip/xsd_dev/a.xsd",
             "other/s.sch",
         ]));
-        assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "sch/r.sch"]);
+        assert_eq!(
+            picked.keys().collect::<Vec<_>>(),
+            ["a.xsd", "codelists/x.xml", "sch/r.sch"]
+        );
         let picked = select_root(files(&["top/inner/a.xsd", "top/inner/b/c.xsd"]));
         assert_eq!(picked.keys().collect::<Vec<_>>(), ["a.xsd", "b/c.xsd"]);
         let picked = select_root(files(&["a.xsd", "sub/b.xsd"]));

@@ -141,6 +141,8 @@ pub struct LoadedPack {
     /// The pack's business rules: the Schematron files the catalogue names for it that are
     /// present, in catalogue order ([`super::rules`]).
     pub schematron: Vec<PathBuf>,
+    /// The pack's genericode code lists (`codelists/*.xml`, sorted; [`super::codelist`]).
+    pub codelists: Vec<PathBuf>,
 }
 
 impl LoadedPack {
@@ -370,6 +372,7 @@ mod tests {
                 .collect(),
             files: files.iter().map(|f| (*f).to_owned()).collect(),
             schematron: Vec::new(),
+            codelists: Vec::new(),
         }
     }
 

@@ -1,6 +1,7 @@
-//! The business rules of a schema pack: its ISO Schematron files ([`crate::schematron`]),
-//! compiled once per pack and shared, and the one function that checks a document against
-//! them — used by `poststelle validate --rules` and by the gateway's check alike.
+//! The business rules of a schema pack: its ISO Schematron files ([`crate::schematron`]) and
+//! its genericode code lists ([`super::codelist`]), compiled and read once per pack and
+//! shared, and the one function that checks a document against them — used by
+//! `poststelle validate --rules` and by the gateway's check alike.
 //!
 //! Which files are a pack's rules is the catalogue's word (`schematron = [...]` of a pack);
 //! `schemas install` keeps exactly those, so they are part of the pack's fingerprint. A pack
@@ -15,6 +16,9 @@ use std::sync::{Arc, Mutex};
 use crate::config::XmlLimits;
 use crate::schematron::{Overrides, RunOptions, RunReport, Schema};
 use crate::xpath::{Tree, TreeError, TreeLimits};
+use crate::xsd::Grammar;
+
+use super::codelist::{self, CodeLists};
 
 use super::registry::LoadedPack;
 
@@ -51,8 +55,25 @@ impl Default for RulesLimits {
     }
 }
 
-/// The compiled rules of one pack, in catalogue order.
-pub type PackRules = Arc<Vec<Schema>>;
+/// The compiled rules of one pack.
+#[derive(Debug, Default)]
+pub struct CompiledRules {
+    /// Schematron schemas in catalogue order.
+    pub schematron: Vec<Schema>,
+    /// The pack's code lists.
+    pub codelists: CodeLists,
+}
+
+impl CompiledRules {
+    /// Whether there is nothing to check.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.schematron.is_empty() && self.codelists.is_empty()
+    }
+}
+
+/// The compiled rules of one pack, shared.
+pub type PackRules = Arc<CompiledRules>;
 
 /// Compiles Schematron files (offline, no includes).
 ///
@@ -102,10 +123,14 @@ impl RulesCache {
             return Ok(Arc::clone(r));
         }
         // Compiled outside the lock: two first requests may both compile; the result is equal.
-        let rules = Arc::new(
-            compile_files(&pack.schematron, xml)
-                .map_err(|e| format!("business rules of pack {} do not compile: {e}", pack.id))?,
-        );
+        let schematron = compile_files(&pack.schematron, xml)
+            .map_err(|e| format!("business rules of pack {} do not compile: {e}", pack.id))?;
+        let codelists = CodeLists::load(&pack.codelists, xml)
+            .map_err(|e| format!("code lists of pack {} do not load: {e}", pack.id))?;
+        let rules = Arc::new(CompiledRules {
+            schematron,
+            codelists,
+        });
         self.lock().insert(label, Arc::clone(&rules));
         Ok(rules)
     }
@@ -118,25 +143,57 @@ impl RulesCache {
     }
 }
 
-/// Checks a document (already XSD-valid) against rules: the findings of every schema in
-/// order, with the severity overrides applied.
+/// Code lists to check a document's codes against, with the grammar that types its elements.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeCheck<'a> {
+    /// The grammar the document was validated with.
+    pub grammar: &'a Grammar,
+    /// The lists.
+    pub lists: &'a CodeLists,
+}
+
+/// Checks a document (already XSD-valid) against rules: the findings of every Schematron
+/// schema in order, then those of the code lists, with the severity overrides applied and at
+/// most `limits.run.max_findings` in all.
 ///
 /// # Errors
 /// The document cannot be built into a tree within `limits.tree` (it was read before, so in
 /// practice only the node limit).
 pub fn check(
     rules: &[Schema],
+    codes: Option<CodeCheck<'_>>,
     document: &[u8],
     xml: &XmlLimits,
     limits: &RulesLimits,
     overrides: &Overrides,
 ) -> Result<RunReport, TreeError> {
-    let tree = Tree::parse(document, xml, limits.tree)?;
     let mut report = RunReport::default();
-    for schema in rules {
-        let r = schema.run(&tree, &limits.run, overrides);
+    if !rules.is_empty() {
+        let tree = Tree::parse(document, xml, limits.tree)?;
+        for schema in rules {
+            let r = schema.run(&tree, &limits.run, overrides);
+            report.findings.extend(r.findings);
+            report.fired += r.fired;
+            report.truncated |= r.truncated;
+        }
+    }
+    if let Some(codes) = codes.filter(|c| !c.lists.is_empty()) {
+        let room = limits
+            .run
+            .max_findings
+            .saturating_sub(report.findings.len());
+        let r = codelist::check(
+            codes.grammar,
+            codes.lists,
+            document,
+            xml,
+            codelist::CheckOptions {
+                show_values: limits.run.show_values,
+                max_findings: room,
+            },
+            overrides,
+        );
         report.findings.extend(r.findings);
-        report.fired += r.fired;
         report.truncated |= r.truncated;
     }
     Ok(report)
@@ -192,6 +249,7 @@ mod tests {
             roots: Default::default(),
             files: Vec::new(),
             schematron,
+            codelists: Vec::new(),
         }
     }
 
@@ -209,7 +267,8 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &cache.rules(&p, &xml).expect("cached")));
         let limits = RulesLimits::default();
         let report = check(
-            &first,
+            &first.schematron,
+            None,
             b"<r><a/><a n='x'/><a n='1'/></r>",
             &xml,
             &limits,

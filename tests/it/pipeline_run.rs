@@ -563,7 +563,9 @@ async fn business_rules_reject_annotate_or_stay_off() {
                 let Outcome::Accepted { rule_findings, .. } = &outcomes[&id] else {
                     panic!("{mode:?} must accept: {:?}", outcomes[&id]);
                 };
-                assert_eq!(*rule_findings, annotate.then_some(2));
+                // Two Schematron errors, two code-list warnings (the DVDV directory list the
+                // sample names is not shared).
+                assert_eq!(*rule_findings, annotate.then_some(4));
                 assert_eq!(posts[0].1, set::ACCEPT_SUBMISSION);
                 let view = store.submission(&id).await.expect("view").expect("stored");
                 let envelope: Value =
@@ -580,7 +582,17 @@ async fn business_rules_reject_annotate_or_stay_off() {
                     .iter()
                     .map(|f| f["rule"].as_str().expect("rule"))
                     .collect();
-                assert_eq!(ids, ["sch-stat-001", "sch-stat-002"]);
+                assert_eq!(
+                    ids,
+                    [
+                        "sch-stat-001",
+                        "sch-stat-002",
+                        "codelist-unknown",
+                        "codelist-unknown"
+                    ]
+                );
+                assert_eq!(rules["findings"][2]["kind"], "code-list");
+                assert_eq!(rules["findings"][2]["severity"], "warning");
                 let f = &rules["findings"][0];
                 assert_eq!(f["severity"], "error");
                 assert_eq!(f["kind"], "failed-assert");

@@ -80,7 +80,10 @@ fn install_keeps_the_catalogued_schematron_under_the_fingerprint() {
     assert!(dir.join("sch/xbau-schematron.sch").is_file());
     assert!(dir.join("sch/xbau-schematron-leere-elemente.sch").is_file());
     let manifest = poststelle::xoev::pack::read_manifest(&dir).expect("pack.toml");
-    assert_eq!(manifest.files, 47, "45 XSD + 2 Schematron");
+    assert_eq!(
+        manifest.files, 159,
+        "45 XSD + 2 Schematron + 112 code lists"
+    );
     let out = run(&packs, &["schemas", "check"]);
     assert!(
         text(&out).contains("2 business-rule files compiled"),
@@ -123,9 +126,18 @@ fn validate_rules_reports_the_rules_saxon_finds_broken_and_exits_1() {
 
     let out = run(&packs, &["validate", "--rules", &b]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // The code lists find three codes more (Bundesland "00", reachability "telefon" and
+    // "email" against list version 2, whose codes are "01"…).
     assert_eq!(
         rule_ids(&out, "error"),
-        ["sch-stat-007", "sch-xbau-001", "sch-xbau-002"]
+        [
+            "codelist-value",
+            "codelist-value",
+            "codelist-value",
+            "sch-stat-007",
+            "sch-xbau-001",
+            "sch-xbau-002"
+        ]
     );
 
     // Severity overrides: warnings do not make the file invalid.
@@ -142,7 +154,15 @@ fn validate_rules_reports_the_rules_saxon_finds_broken_and_exits_1() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(rule_ids(&out, "warning"), ["sch-stat-001", "sch-stat-002"]);
+    assert_eq!(
+        rule_ids(&out, "warning"),
+        [
+            "codelist-unknown",
+            "codelist-unknown",
+            "sch-stat-001",
+            "sch-stat-002"
+        ]
+    );
     assert!(rule_ids(&out, "error").is_empty());
 }
 
@@ -153,7 +173,20 @@ fn validate_rules_passes_a_clean_message() {
     };
     let out = run(&packs, &["validate", "--rules", &sample(CLEAN_0200)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(out.stdout.is_empty(), "{}", text(&out));
+    // Only warnings: lists the sample names that are not shared (the DVDV directory list,
+    // XBau lists in versions not published with 2.6); every other code is in its list.
+    let warnings = rule_ids(&out, "warning");
+    assert!(!warnings.is_empty());
+    assert!(
+        warnings.iter().all(|r| r == "codelist-unknown"),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        warnings.len(),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -174,7 +207,18 @@ fn validate_rules_json_lists_findings_per_file() {
         .iter()
         .map(|f| f["rule"].as_str().expect("rule"))
         .collect();
-    assert_eq!(rules, ["sch-stat-001", "sch-stat-002"]);
+    // Schematron first, then the code lists (the DVDV directory list is not shared: a warning).
+    assert_eq!(
+        rules,
+        [
+            "sch-stat-001",
+            "sch-stat-002",
+            "codelist-unknown",
+            "codelist-unknown"
+        ]
+    );
+    assert_eq!(findings[2]["severity"], "warning");
+    assert_eq!(findings[2]["kind"], "code-list");
     let f = &findings[0];
     let mut keys: Vec<&str> = f
         .as_object()
@@ -199,7 +243,14 @@ fn validate_rules_json_lists_findings_per_file() {
             .starts_with("/xbau:statistik.bauabgang.0426[1]/")
     );
     assert_eq!(files[1]["valid"], true);
-    assert_eq!(files[1]["findings"], serde_json::json!([]));
+    // The clean message: no Schematron finding; only lists it names that are not shared.
+    let clean = files[1]["findings"].as_array().expect("findings");
+    assert!(
+        clean
+            .iter()
+            .all(|f| f["rule"] == "codelist-unknown" && f["severity"] == "warning"),
+        "{clean:?}"
+    );
     assert_eq!(doc["summary"]["invalid"], 1);
     assert_eq!(doc["summary"]["valid"], 1);
 }
@@ -329,4 +380,222 @@ fn validate_rules_without_rules_in_the_pack_is_no_verdict() {
     let out = run(&packs, &["validate", "--rules", &sample(STAT_0426)]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no business rules"), "{}", text(&out));
+}
+
+/// The clean 0200 sample with its `bundesland` code (a Typ 3 code: the list URI fixed in the
+/// XSD, the version from the instance) set to `version` and `code`.
+fn bundesland_0200(dir: &Path, version: &str, code: &str) -> String {
+    let original = std::fs::read_to_string(sample(CLEAN_0200)).expect("sample");
+    let from = "listVersionID=\"2004\">\n              <code>05</code>";
+    assert!(original.contains(from), "the sample's bundesland changed");
+    let changed = original.replace(
+        from,
+        &format!("listVersionID=\"{version}\">\n              <code>{code}</code>"),
+    );
+    let path = dir.join(format!("0200-{version}-{code}.xml"));
+    std::fs::write(&path, changed).expect("write");
+    path.display().to_string()
+}
+
+#[test]
+fn install_keeps_the_code_lists_and_check_reads_them() {
+    let Some((_tmp, packs)) = installed_or_skip() else {
+        return;
+    };
+    let lists = packs.join("xbau-2.6").join("codelists");
+    let names: Vec<String> = std::fs::read_dir(&lists)
+        .expect("codelists/ in the pack")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 112, "{names:?}");
+    // XRepository names lists by their URN; `:` becomes `_` inside the pack.
+    assert!(
+        names.contains(
+            &"urn_de_bund_destatis_bevoelkerungsstatistik_schluessel_bundesland_2010-04-01.xml"
+                .to_owned()
+        ),
+        "{names:?}"
+    );
+    let out = run(&packs, &["schemas", "check"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("112 code lists read"), "{}", text(&out));
+    // A changed list breaks the fingerprint like any file of the pack.
+    let one = lists.join(&names[0]);
+    let mut bytes = std::fs::read(&one).expect("read");
+    bytes.extend_from_slice(b"\n");
+    std::fs::write(&one, bytes).expect("write");
+    let out = run(&packs, &["schemas", "check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
+
+#[test]
+fn the_shared_lists_load_within_limits_latin1_and_the_11227_row_ags_list_included() {
+    let Some(_) = crate::shared_data::xoev_or_skip() else {
+        return;
+    };
+    use poststelle::config::XmlLimits;
+    use poststelle::xoev::codelist::{CodeLists, genericode};
+    let dir = xbau_xsd_dev()
+        .parent()
+        .expect("xbau dir")
+        .join("codelists");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("codelists")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let xml = XmlLimits::default();
+    let started = std::time::Instant::now();
+    let lists = CodeLists::load(&files, &xml).expect("every shared list loads");
+    eprintln!(
+        "{} lists from {} files in {:.0} ms",
+        lists.len(),
+        files.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    assert_eq!(lists.len(), 112);
+    let land = lists
+        .get(
+            "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:bundesland",
+            "2010-04-01",
+        )
+        .expect("the ISO-8859-1 list");
+    assert_eq!(land.len(), 16);
+    assert!(land.contains("01") && land.contains("16") && !land.contains("00"));
+    let ags = lists
+        .get(
+            "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:ags",
+            "2026-06-30",
+        )
+        .expect("the AGS list");
+    assert_eq!(ags.len(), 11_227);
+    // Rows are bounded: the AGS list is refused below its size.
+    let bytes = std::fs::read(
+        files
+            .iter()
+            .find(|f| f.to_string_lossy().contains("schluessel:ags_"))
+            .expect("ags file"),
+    )
+    .expect("read");
+    assert_eq!(
+        genericode::read(&bytes, &xml, 10_000),
+        Err(genericode::GenericodeError::TooManyRows(10_000))
+    );
+}
+
+#[test]
+fn codes_are_checked_against_the_installed_lists_by_uri_and_version() {
+    let Some((tmp, packs)) = installed_or_skip() else {
+        return;
+    };
+    // In the list: no finding.
+    let good = bundesland_0200(tmp.path(), "2010-04-01", "05");
+    let out = run(&packs, &["validate", "--rules", &good]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("bundesland"), "{}", text(&out));
+    let unknown_before = rule_ids(&out, "warning").len();
+    // Not in the list: an error at the code element, without the value.
+    let bad = bundesland_0200(tmp.path(), "2010-04-01", "00");
+    let out = run(&packs, &["validate", "--rules", "--json", &bad]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = json["files"][0]["findings"].as_array().expect("findings");
+    let codes: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "codelist-value")
+        .collect();
+    assert_eq!(codes.len(), 1, "{findings:?}");
+    let f = codes[0];
+    assert_eq!(f["rule"], "codelist-value");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(143), Some(13))
+    );
+    assert!(
+        f["path"]
+            .as_str()
+            .expect("path")
+            .ends_with("/xbau:flurstueck/bundesland"),
+        "{f}"
+    );
+    assert_eq!(
+        f["message"],
+        "code not in code list urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:bundesland version 2010-04-01"
+    );
+    // A version that is not installed: a warning (the file stays valid), or an error when
+    // the operator says so.
+    let unknown = bundesland_0200(tmp.path(), "1999", "05");
+    let out = run(&packs, &["validate", "--rules", &unknown]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(rule_ids(&out, "warning").len(), unknown_before + 1);
+    assert!(
+        text(&out).contains(
+            "warning: codelist-unknown: code list urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:bundesland version 1999 is not installed"
+        ),
+        "{}",
+        text(&out)
+    );
+    let out = run(
+        &packs,
+        &[
+            "validate",
+            "--rules",
+            "--rule-severity",
+            "codelist-unknown=error",
+            &unknown,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(rule_ids(&out, "warning").is_empty());
+    assert_eq!(rule_ids(&out, "error").len(), unknown_before + 1);
+}
+
+#[test]
+fn the_codes_of_the_20_xbau_samples_are_checked_against_the_shared_lists() {
+    let Some((_tmp, packs)) = installed_or_skip() else {
+        return;
+    };
+    let root = crate::shared_data::shared().join(crate::shared_data::XBAU_SAMPLES);
+    let mut files: Vec<String> = ["fv-generated", "fv-testdateien"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).expect("samples"))
+        .map(|e| e.expect("entry").path().display().to_string())
+        .filter(|p| p.ends_with(".xml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 20);
+    let mut args = vec!["validate", "--rules", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&packs, &args);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    // Per list: how many codes are not in it (all in the statistics and process samples:
+    // Bundesland "00", reachability "telefon"/"email" where list version 2 has "01"…, an XBau
+    // message code in the Kernmodul list), and how many name a list that is not installed.
+    let mut wrong: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut unknown = 0;
+    for file in json["files"].as_array().expect("files") {
+        for f in file["findings"].as_array().into_iter().flatten() {
+            match f["rule"].as_str() {
+                Some("codelist-value") => {
+                    let m = f["message"].as_str().expect("message");
+                    let list = m.split(' ').nth(5).expect("list uri").rsplit(':').next();
+                    *wrong.entry(list.expect("name").to_owned()).or_default() += 1;
+                }
+                Some("codelist-unknown") => unknown += 1,
+                _ => {}
+            }
+        }
+    }
+    let wrong: Vec<(&str, usize)> = wrong.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        wrong,
+        [
+            ("bundesland", 7),
+            ("erreichbarkeit", 15),
+            ("nachricht-eingangsquittierung", 1),
+            ("xbau-kernmodul-nachrichten", 2),
+        ]
+    );
+    assert!(unknown > 0, "Typ 4 lists of the samples are not all shared");
 }

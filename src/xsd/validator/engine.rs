@@ -360,6 +360,8 @@ impl<'g> Validator<'g> {
                 decl: frame.decl,
                 type_id: frame.type_id,
                 nil: frame.nil,
+                pos,
+                path: &self.path,
             },
         );
         if frame.mode == Mode::Validate {

@@ -14,7 +14,7 @@ mod tag;
 use std::io::BufRead;
 
 use crate::config::Limits;
-use crate::xml::{BoundedReader, Event};
+use crate::xml::{BoundedReader, Event, Pos};
 
 use super::components::{ElemId, Grammar, QNameId, TypeId};
 use super::datatypes::{NsResolver, Value};
@@ -66,6 +66,10 @@ pub struct ElementInfo<'a> {
     pub type_id: Option<TypeId>,
     /// `xsi:nil="true"`.
     pub nil: bool,
+    /// Where its start tag begins.
+    pub pos: Pos,
+    /// Its element path as written (`/p:a/b`, no positions), as validation errors name it.
+    pub path: &'a str,
 }
 
 /// One attribute as validated.
