@@ -15,6 +15,7 @@ mod jwe;
 mod jwk;
 mod metadata;
 mod pack;
+mod rules;
 mod sandbox;
 #[cfg(test)]
 mod seeds;
@@ -31,6 +32,7 @@ pub use jwe::jwe_stream;
 pub use jwk::jwk;
 pub use metadata::metadata;
 pub use pack::pack_zip;
+pub use rules::schematron;
 pub use sandbox::sandbox_http;
 pub use server::{callback, server_http};
 pub use set::set_verify;
@@ -62,4 +64,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("pack_zip", pack_zip),
     ("check_submission", check_submission),
     ("json_fachdaten", json_fachdaten),
+    ("schematron", schematron),
 ];

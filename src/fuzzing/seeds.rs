@@ -435,6 +435,43 @@ fn xsd_seeds(out: &mut Seeds) {
     }
 }
 
+fn rules_seeds(out: &mut Seeds) {
+    // Generated rules: an abstract rule pulled in by extends, a let, two patterns.
+    let generated = Seed::default()
+        .byte(4) // generated, phase "one"
+        .byte(1) // a let
+        .byte(0)
+        .byte(1) // "exists(b)"
+        .byte(1) // an abstract rule
+        .byte(1) // two patterns
+        .rest(b"");
+    let doc: &[u8] = b"<r xmlns:p='urn:p' x='1'><a x='2'>1</a><a>t</a><b x=''/><p:a/>  </r>";
+    let mut g = generated.0.clone();
+    g.extend_from_slice(&[
+        1, 2, 0, 1, 7, 1, 3, 0, 9, 2, 1, 0, 2, 5, 1, 1, 0, 3, 12, 0, 1,
+    ]);
+    g.extend_from_slice(doc);
+    add(out, "schematron", "generated", g);
+    let own = repo_file("src/fuzzing/rules-seed.sch");
+    add(
+        out,
+        "schematron",
+        "raw-schema",
+        Seed::default()
+            .byte(1)
+            .bytes(&own)
+            .rest(b"<r><a x='1'>1</a><a x='2'>2</a><b/></r>")
+            .0,
+    );
+    let list = br#"<gc:CodeList xmlns:gc="http://docs.oasis-open.org/codelist/ns/genericode/1.0/"><Identification><ShortName>t</ShortName><Version>1</Version><CanonicalUri>urn:t</CanonicalUri></Identification><ColumnSet><Column Id="c"/><Key Id="k"><ColumnRef Ref="c"/></Key></ColumnSet><SimpleCodeList><Row><Value><SimpleValue>01</SimpleValue></Value></Row></SimpleCodeList></gc:CodeList>"#;
+    add(
+        out,
+        "schematron",
+        "codelist",
+        Seed::default().byte(3).bytes(&own).rest(list).0,
+    );
+}
+
 fn transform_seeds(out: &mut Seeds) {
     for name in [
         "transform-base",
@@ -523,6 +560,7 @@ pub(crate) fn all() -> Seeds {
     http_seeds(&mut out);
     client_seeds(&mut out);
     xsd_seeds(&mut out);
+    rules_seeds(&mut out);
     transform_seeds(&mut out);
     pack_seeds(&mut out);
     json_seeds(&mut out);

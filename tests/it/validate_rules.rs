@@ -435,10 +435,7 @@ fn the_shared_lists_load_within_limits_latin1_and_the_11227_row_ags_list_include
     };
     use poststelle::config::XmlLimits;
     use poststelle::xoev::codelist::{CodeLists, genericode};
-    let dir = xbau_xsd_dev()
-        .parent()
-        .expect("xbau dir")
-        .join("codelists");
+    let dir = xbau_xsd_dev().parent().expect("xbau dir").join("codelists");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("codelists")
         .map(|e| e.expect("entry").path())
