@@ -618,7 +618,7 @@ pub(crate) async fn assemble(
     };
     metrics.register_destinations(destinations.iter().map(|d| d.id.as_str()));
     let grammars = GrammarCache::default();
-    let rules = crate::xoev::rules::RulesCache::default();
+    let rules = crate::xoev::rules::RulesCache::with_overrides(config.rule_severity.clone());
     let with_rules = registry
         .packs()
         .iter()

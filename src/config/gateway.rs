@@ -109,6 +109,9 @@
 //! # (default; findings in the envelope's `businessRules`), "reject" (error findings reject
 //! # with schema-violation at data), "off".
 //! business_rules = "annotate"
+//! # Severity of single rules by id (KoSIT's customLevel): "error", "warning", "information".
+//! [validation.rule_severity]
+//! codelist-unknown = "error"
 //!
 //! [schemas]
 //! packs_dir = "packs"         # installed schema packs (default $POSTSTELLE_PACKS, else
@@ -164,6 +167,8 @@ struct RawValidation {
     pass_through_json: Vec<String>,
     #[serde(default)]
     business_rules: BusinessRules,
+    #[serde(default)]
+    rule_severity: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -538,6 +543,9 @@ pub struct GatewayConfig {
     /// `[validation] business_rules`: what the schema pack's business rules (Schematron) do to
     /// accepted XML Fachdaten (default: annotate the envelope).
     pub business_rules: BusinessRules,
+    /// `[validation.rule_severity]`: severity by rule id (Schematron assert/report ids,
+    /// `codelist-value`, `codelist-unknown`), like KoSIT's `customLevel`.
+    pub rule_severity: crate::schematron::Overrides,
     /// `[schemas] packs_dir`: the installed schema packs, relative to the configuration file.
     /// Without it: `$POSTSTELLE_PACKS`, else `./schemas-installed` (working directory).
     pub packs_dir: Option<PathBuf>,
@@ -882,6 +890,17 @@ impl GatewayConfig {
         errors.extend(limits.schematron.problems("limits.schematron"));
         let validation = raw.validation.unwrap_or_default();
         let business_rules = validation.business_rules;
+        let mut rule_severity = crate::schematron::Overrides::new();
+        for (id, level) in &validation.rule_severity {
+            match crate::schematron::Severity::parse(level) {
+                Some(s) if !id.is_empty() => {
+                    rule_severity.insert(id.clone(), s);
+                }
+                _ => errors.push(format!(
+                    "validation.rule_severity.{id}: {level:?} is not \"error\", \"warning\" or \"information\""
+                )),
+            }
+        }
         let pass_through_json = validation.pass_through_json;
         for uri in &pass_through_json {
             if !uri.contains(':') || uri.chars().any(char::is_whitespace) {
@@ -916,6 +935,7 @@ impl GatewayConfig {
                 limits,
                 pass_through_json,
                 business_rules,
+                rule_severity,
                 packs_dir: raw.schemas.and_then(|s| s.packs_dir).map(|p| path(&p)),
                 admin_token_file: server.admin_token_file.as_deref().map(path),
                 allow_plain_http: dangerous.allow_plain_http == Some(true),
@@ -1207,6 +1227,26 @@ mod tests {
                 .expect_err("unknown mode");
         assert!(
             errors.iter().any(|e| e.contains("business_rules")),
+            "{errors:?}"
+        );
+        let c = GatewayConfig::from_toml(
+            "[validation.rule_severity]\ncodelist-unknown = \"error\"\nsch-stat-001 = \"warning\"\n",
+            Path::new("."),
+        )
+        .expect("valid");
+        use crate::schematron::Severity;
+        assert_eq!(c.rule_severity.len(), 2);
+        assert_eq!(c.rule_severity["codelist-unknown"], Severity::Error);
+        assert_eq!(c.rule_severity["sch-stat-001"], Severity::Warning);
+        let errors = GatewayConfig::from_toml(
+            "[validation.rule_severity]\nsch-stat-001 = \"fatal\"\n",
+            Path::new("."),
+        )
+        .expect_err("unknown severity");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("validation.rule_severity.sch-stat-001")),
             "{errors:?}"
         );
     }

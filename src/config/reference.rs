@@ -767,6 +767,13 @@ pub fn keys() -> Vec<Key> {
             "Business rules (ISO Schematron) of the schema pack on accepted XML Fachdaten: `\"annotate\"` puts the findings (rule, severity, location; no values) into the envelope's `businessRules`, `\"reject\"` rejects error-severity findings with `schema-violation` at `data` (a rule that cannot be evaluated: `technical-error`), `\"off\"` runs none.",
         ),
         key(
+            "validation.rule_severity",
+            Unset(
+                "each rule's own severity (Schematron `role`/`flag`, else error; `codelist-value` error, `codelist-unknown` warning)",
+            ),
+            "A table of rule id → `\"error\"`, `\"warning\"` or `\"information\"` (KoSIT's `customLevel`): Schematron assert/report ids, `codelist-value`, `codelist-unknown`. Processing errors stay errors.",
+        ),
+        key(
             "schemas.packs_dir",
             Unset("`$POSTSTELLE_PACKS`, else `schemas-installed` in the working directory"),
             "Directory of the installed schema packs.",

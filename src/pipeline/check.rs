@@ -54,7 +54,7 @@ use crate::fitconnect::problems::{Failure, Instance, Problem};
 use crate::fitconnect::set::{self, AuthenticationTags, StaticKeys};
 use crate::jose::KeyRing;
 use crate::jose::jwe::CompactJwe;
-use crate::schematron::{Finding, FindingKind, Overrides, RunReport, Severity};
+use crate::schematron::{Finding, FindingKind, RunReport, Severity};
 use crate::xoev::registry::{Registry, Resolved};
 use crate::xoev::root::document_root;
 use crate::xoev::rules::{self, BusinessRules, RulesCache, RulesLimits};
@@ -1047,7 +1047,7 @@ fn check_business_rules(
         bytes,
         &c.limits.xml,
         &RulesLimits::from(&c.limits.schematron),
-        &Overrides::new(),
+        schemas.rules.overrides(),
     )
     .unwrap_or_else(|e| RunReport {
         // The tree did not fit its limits: the rules could not be evaluated at all.

@@ -100,10 +100,12 @@ fn compile_file(file: &Path, xml: &XmlLimits) -> Result<Schema, String> {
 }
 
 /// Compiled rules by pack label (`id@fingerprint`): compiled the first time a message of the
-/// pack is checked and kept (installed packs are immutable). A clone shares the cache.
+/// pack is checked and kept (installed packs are immutable), with the operator's severity
+/// overrides (`[validation.rule_severity]`). A clone shares the cache.
 #[derive(Default, Clone)]
 pub struct RulesCache {
     compiled: Arc<Mutex<HashMap<String, PackRules>>>,
+    overrides: Arc<Overrides>,
 }
 
 impl std::fmt::Debug for RulesCache {
@@ -113,6 +115,21 @@ impl std::fmt::Debug for RulesCache {
 }
 
 impl RulesCache {
+    /// An empty cache whose checks apply these severity overrides (by rule id).
+    #[must_use]
+    pub fn with_overrides(overrides: Overrides) -> Self {
+        Self {
+            compiled: Arc::default(),
+            overrides: Arc::new(overrides),
+        }
+    }
+
+    /// The severity overrides by rule id.
+    #[must_use]
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
+    }
+
     /// The pack's compiled rules (empty when it has none).
     ///
     /// # Errors

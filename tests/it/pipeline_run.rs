@@ -624,4 +624,60 @@ async fn business_rules_reject_annotate_or_stay_off() {
         "{rules}"
     );
     assert_eq!(rules["truncated"], true, "{rules}");
+
+    // `[validation.rule_severity]` reaches the check: with both rules made warnings, reject
+    // mode accepts, and the envelope shows the changed severities; making the unknown code
+    // list an error rejects again.
+    use poststelle::schematron::Severity;
+    for (overrides, accepted) in [
+        (
+            vec![
+                ("sch-stat-001", Severity::Warning),
+                ("sch-stat-002", Severity::Warning),
+            ],
+            true,
+        ),
+        (
+            vec![
+                ("sch-stat-001", Severity::Warning),
+                ("sch-stat-002", Severity::Warning),
+                ("codelist-unknown", Severity::Error),
+            ],
+            false,
+        ),
+    ] {
+        let (_dir, store, dest, fake) = setup().await;
+        let d = draft_for(&dest, &sample, 0);
+        let id = fake.add(capture(&d, &d.seal()));
+        let mut s = settings(&dest, AckPolicy::AfterStore);
+        s.business_rules = BusinessRules::Reject;
+        s.rules = poststelle::xoev::rules::RulesCache::with_overrides(
+            overrides
+                .iter()
+                .map(|(r, s)| ((*r).to_owned(), *s))
+                .collect(),
+        );
+        let p = Pipeline::new(store.clone(), Arc::clone(&fake), s);
+        let outcomes: BTreeMap<String, Outcome> =
+            p.poll_once().await.expect("poll").into_iter().collect();
+        match (&outcomes[&id], accepted) {
+            (Outcome::Accepted { .. }, true) => {
+                let view = store.submission(&id).await.expect("view").expect("stored");
+                let envelope: Value =
+                    serde_json::from_str(view.envelope.as_deref().expect("envelope"))
+                        .expect("json");
+                assert_eq!(
+                    envelope["businessRules"]["findings"][0]["severity"],
+                    "warning"
+                );
+            }
+            (Outcome::Rejected { problems }, false) => {
+                assert!(
+                    problems[0].detail.contains("codelist-unknown"),
+                    "{problems:?}"
+                );
+            }
+            (other, _) => panic!("{overrides:?}: {other:?}"),
+        }
+    }
 }
