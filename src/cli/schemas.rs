@@ -146,8 +146,12 @@ fn json_schema(
     let grammar = crate::xsd::compile_file(&entry, &xsd_limits)
         .map_err(|e| CliError::Failed(e.errors().iter().map(ToString::to_string).collect()))?;
     let failed = |e: &dyn std::fmt::Display| CliError::failed(format_args!("json-schema: {e}"));
+    // The pack's code lists add the codes of the lists the XSD fixes (Typ 2 and 3).
+    let lists = crate::xoev::codelist::CodeLists::load(&p.codelists, &xsd_limits.xml)
+        .map_err(|e| failed(&format_args!("code list {e}")))?;
     let schema =
-        crate::xoev::json_schema::json_schema(&grammar, ns, message).map_err(|e| failed(&e))?;
+        crate::xoev::json_schema::json_schema_with_lists(&grammar, ns, message, Some(&lists))
+            .map_err(|e| failed(&e))?;
     let text = serde_json::to_string_pretty(&schema).map_err(|e| failed(&e))?;
     println!("{text}");
     Ok(Verdict::Done)

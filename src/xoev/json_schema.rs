@@ -6,11 +6,17 @@
 //! except where the schema has wildcards. Children that every valid instance must contain
 //! (reached only through particles with `minOccurs` ≥ 1 and no choice) are `required`;
 //! attributes with `use="required"` or a default/fixed value (filled in by the transform) too.
+//!
+//! Enumerated string values are `enum`s (so the `code` of every XÖV code type of Typ 1); with
+//! the pack's code lists ([`json_schema_with_lists`]), a code type whose `listURI` the XSD
+//! fixes (Typ 2 and 3) gets, per installed version of that list, `if listVersionID is v then
+//! code is one of v's codes`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde_json::{Map, Value as Json, json};
 
+use super::codelist::CodeLists;
 use super::transform::kind::{ElementKind, attribute_key, element_kind, is_code_type, type_clark};
 use super::transform::shape::{ShapeCache, clark};
 use super::transform::value::{ValueKind, value_kind};
@@ -18,6 +24,7 @@ use super::transform::{ORDER_KEY, TEXT_KEY, VALUE_KEY, XSI_NIL_KEY, XSI_TYPE_KEY
 use crate::xsd::Grammar;
 use crate::xsd::components::{ElemId, ModelId, QNameId, TypeId, TypeKind};
 use crate::xsd::content::NodeKind;
+use crate::xsd::simple::SimpleType;
 
 /// The message root is not a global element of the grammar.
 #[derive(Debug, thiserror::Error)]
@@ -27,11 +34,23 @@ pub struct UnknownMessage(pub String);
 /// The JSON Schema of `poststelle transform`'s output (`{message, data, binaries}`) for the
 /// message whose root element is `{namespace}root`.
 pub fn json_schema(grammar: &Grammar, namespace: &str, root: &str) -> Result<Json, UnknownMessage> {
+    json_schema_with_lists(grammar, namespace, root, None)
+}
+
+/// [`json_schema`] with the codes of the pack's code lists for the code types whose list the
+/// XSD fixes.
+pub fn json_schema_with_lists(
+    grammar: &Grammar,
+    namespace: &str,
+    root: &str,
+    lists: Option<&CodeLists>,
+) -> Result<Json, UnknownMessage> {
     let decl = grammar
         .root_element(namespace, root)
         .ok_or_else(|| UnknownMessage(clark(namespace, root)))?;
     let mut generator = Generator {
         g: grammar,
+        lists,
         shapes: ShapeCache::default(),
         names: HashMap::new(),
         defs: BTreeMap::new(),
@@ -99,6 +118,7 @@ pub fn json_schema(grammar: &Grammar, namespace: &str, root: &str) -> Result<Jso
 
 struct Generator<'g> {
     g: &'g Grammar,
+    lists: Option<&'g CodeLists>,
     shapes: ShapeCache,
     names: HashMap<TypeId, String>,
     defs: BTreeMap<String, Json>,
@@ -205,6 +225,47 @@ impl Generator<'_> {
         }
     }
 
+    /// The schema of a simple value: [`Self::value`], with the enumerated values of a string
+    /// type as `enum`.
+    fn simple(&self, st: &SimpleType) -> Json {
+        let kind = value_kind(st);
+        let mut schema = self.value(&kind);
+        if matches!(kind, ValueKind::Text)
+            && let Some(texts) = st.facets().enumeration.as_ref().and_then(|e| e.texts())
+        {
+            schema["enum"] = json!(texts);
+        }
+        schema
+    }
+
+    /// For a code type whose `listURI` the XSD fixes: per installed version of that list,
+    /// `listVersionID` = version ⇒ `code` ∈ its codes.
+    fn code_list_conditions(&self, t: TypeId) -> Option<Json> {
+        let lists = self.lists?;
+        let TypeKind::Complex(ct) = &self.g.type_def(t).kind else {
+            return None;
+        };
+        let names = self.g.names();
+        let uri = ct.attributes.iter().find_map(|u| {
+            let fixed = u.value.as_ref().filter(|v| v.fixed)?;
+            (names.local(u.name) == "listURI").then(|| fixed.lexical.to_string())
+        })?;
+        let conditions: Vec<Json> = lists
+            .versions_of(&uri)
+            .into_iter()
+            .map(|list| {
+                json!({
+                    "if": {
+                        "properties": {"listVersionID": {"const": list.version}},
+                        "required": ["listVersionID"]
+                    },
+                    "then": {"properties": {"code": {"enum": list.codes()}}}
+                })
+            })
+            .collect();
+        (!conditions.is_empty()).then(|| json!(conditions))
+    }
+
     fn type_def(&mut self, t: TypeId) -> Json {
         let g = self.g;
         let kind = element_kind(g, Some(t));
@@ -222,7 +283,7 @@ impl Generator<'_> {
                 let key =
                     attribute_key(names.ns_uri(names.ns_of(u.name)), names.local(u.name), code);
                 let schema = match &g.type_def(u.type_id).kind {
-                    TypeKind::Simple(st, _) => self.value(&value_kind(st)),
+                    TypeKind::Simple(st, _) => self.simple(st),
                     TypeKind::Complex(_) => json!({}),
                 };
                 if u.required || u.value.is_some() {
@@ -234,7 +295,7 @@ impl Generator<'_> {
         }
         match kind {
             ElementKind::Simple(st) => {
-                let value = self.value(&value_kind(&st));
+                let value = self.simple(&st);
                 props.insert(VALUE_KEY.into(), value.clone());
                 return json!({ "anyOf": [
                     value,
@@ -247,7 +308,7 @@ impl Generator<'_> {
                 ]});
             }
             ElementKind::SimpleContent(st) => {
-                props.insert(VALUE_KEY.into(), self.value(&value_kind(&st)));
+                props.insert(VALUE_KEY.into(), self.simple(&st));
                 required.push(VALUE_KEY.into());
             }
             ElementKind::Empty => {}
@@ -289,6 +350,9 @@ impl Generator<'_> {
         }
         if !open {
             schema["additionalProperties"] = json!(false);
+        }
+        if code && let Some(conditions) = self.code_list_conditions(t) {
+            schema["allOf"] = conditions;
         }
         schema
     }

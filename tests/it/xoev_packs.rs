@@ -42,8 +42,8 @@ fn install_list_check_and_tamper() {
         text(&out)
     );
     let manifest = pack::read_manifest(&packs.join("xbau-2.6")).expect("pack.toml");
-    // 45 XSD files and the two Schematron files from beside xsd_dev/.
-    assert_eq!(manifest.files, 47);
+    // 45 XSD files, the two Schematron files and the 112 code lists from beside xsd_dev/.
+    assert_eq!(manifest.files, 159);
     assert_eq!(manifest.source, "xsd_dev");
 
     // Installing again needs --force.
@@ -58,7 +58,7 @@ fn install_list_check_and_tamper() {
     assert!(out.status.success(), "{}", text(&out));
     let listing = text(&out);
     assert!(listing.contains(&format!(
-        "xbau-2.6\t{}\t47 files\tinstalled",
+        "xbau-2.6\t{}\t159 files\tinstalled",
         manifest.fingerprint
     )));
 

@@ -39,6 +39,14 @@ impl CodeList {
         self.codes.contains_key(code)
     }
 
+    /// The codes, sorted.
+    #[must_use]
+    pub fn codes(&self) -> Vec<&str> {
+        let mut c: Vec<&str> = self.codes.keys().map(AsRef::as_ref).collect();
+        c.sort_unstable();
+        c
+    }
+
     /// Number of codes.
     #[must_use]
     pub fn len(&self) -> usize {

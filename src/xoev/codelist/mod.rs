@@ -24,15 +24,14 @@ use std::path::{Path, PathBuf};
 
 pub use genericode::{CodeList, GenericodeError};
 
+use super::transform::kind::is_code_type;
+
 use crate::config::{Limits, XmlLimits};
 use crate::schematron::{Finding, FindingKind, Overrides, Severity};
 use crate::xsd::components::{TypeId, TypeKind};
 use crate::xsd::datatypes::Value;
 use crate::xsd::validator::AttributeInfo;
 use crate::xsd::{ElementInfo, Grammar, Observer, ValidationOptions, validate_with};
-
-/// Namespace of the XÖV `Code` type.
-pub const XOEV_CODE_NS: &str = "http://xoev.de/schemata/code/1_0";
 
 /// Rule id of a code that is not in its list.
 pub const RULE_VALUE: &str = "codelist-value";
@@ -91,6 +90,14 @@ impl CodeLists {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.lists.is_empty()
+    }
+
+    /// The installed lists with this URI, by version (sorted).
+    #[must_use]
+    pub fn versions_of(&self, uri: &str) -> Vec<&CodeList> {
+        let mut v: Vec<&CodeList> = self.lists.values().filter(|l| l.uri == uri).collect();
+        v.sort_by(|a, b| a.version.cmp(&b.version));
+        v
     }
 
     /// Whether some installed list has this URI (in any version).
@@ -206,10 +213,13 @@ struct CodeObserver<'a> {
 
 impl CodeObserver<'_> {
     fn kind(&mut self, g: &Grammar, type_id: TypeId) -> Kind {
-        *self
-            .kinds
-            .entry(type_id)
-            .or_insert_with(|| derives_from_code(g, type_id))
+        *self.kinds.entry(type_id).or_insert_with(|| {
+            if is_code_type(g, type_id) {
+                Kind::Code
+            } else {
+                Kind::Other
+            }
+        })
     }
 
     fn finish(&mut self, frame: &CodeFrame) {
@@ -272,27 +282,6 @@ impl CodeObserver<'_> {
             diagnostics: Vec::new(),
         });
     }
-}
-
-/// Whether the type derives (by any chain) from `xoev-code:Code`.
-fn derives_from_code(g: &Grammar, type_id: TypeId) -> Kind {
-    let names = g.names();
-    let mut t = type_id;
-    // The chain ends at anyType, its own base; bounded by the number of types anyway.
-    for _ in 0..64 {
-        let def = g.type_def(t);
-        if let Some(name) = def.name
-            && names.local(name) == "Code"
-            && names.ns_uri(names.ns_of(name)) == XOEV_CODE_NS
-        {
-            return Kind::Code;
-        }
-        if def.base == t {
-            break;
-        }
-        t = def.base;
-    }
-    Kind::Other
 }
 
 impl Observer for CodeObserver<'_> {

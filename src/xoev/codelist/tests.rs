@@ -189,3 +189,49 @@ fn conflicting_lists_of_one_version_are_refused() {
     let err = CodeLists::load(&[tmp.path().join("c.xml")], &xml).expect_err("not a list");
     assert!(err.starts_with("c.xml: not a genericode"), "{err}");
 }
+
+#[test]
+fn the_json_schema_enumerates_typ1_codes_and_the_installed_lists_of_fixed_list_uris() {
+    use crate::xoev::json_schema::json_schema_with_lists;
+    use crate::xoev::transform::{MessageIdentity, transform};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let g = grammar(tmp.path());
+    let mut lists = CodeLists::default();
+    lists.insert(genericode::read(LAND.as_bytes(), &XmlLimits::default(), 10).expect("list"));
+    let schema = json_schema_with_lists(&g, "urn:m", "msg", Some(&lists)).expect("schema");
+    let text = schema.to_string();
+    assert!(text.contains(r#""enum":["A"]"#), "Typ 1: {text}");
+    assert!(
+        text.contains(r#"{"if":{"properties":{"listVersionID":{"const":"2010"}},"required":["listVersionID"]},"then":{"properties":{"code":{"enum":["01"]}}}}"#),
+        "Typ 3: {text}"
+    );
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    let identity = MessageIdentity {
+        standard: "Test".into(),
+        version: "1".into(),
+        message_type: "msg".into(),
+        namespace: "urn:m".into(),
+        schema_uri: None,
+        schema_pack: "test@none".into(),
+        pass_through: false,
+    };
+    let json_of = |doc: &str| {
+        transform(&g, &identity, doc.as_bytes(), &Limits::default())
+            .expect("valid")
+            .to_json()
+    };
+    let good = json_of(
+        r#"<m:msg xmlns:m="urn:m"><m:art><code>A</code></m:art><m:land listVersionID="2010"><code>01</code></m:land><m:land listVersionID="1999"><code>77</code></m:land></m:msg>"#,
+    );
+    assert!(validator.is_valid(&good), "{good}");
+    // A code not in the installed version's list, a Typ 1 code not enumerated: refused.
+    let mut bad = good.clone();
+    bad["data"]["land"][0]["code"] = "02".into();
+    assert!(!validator.is_valid(&bad));
+    let mut bad = good;
+    bad["data"]["art"]["code"] = "B".into();
+    assert!(!validator.is_valid(&bad));
+    // Without lists: only the XSD's enumerations.
+    let plain = json_schema_with_lists(&g, "urn:m", "msg", None).expect("schema");
+    assert!(!plain.to_string().contains("listVersionID\":{\"const"));
+}

@@ -48,6 +48,13 @@ impl Enumeration {
         self.text.is_some()
     }
 
+    /// The values as normalised text, sorted; `None` if the set is not keyed by text.
+    pub fn texts(&self) -> Option<Vec<&str>> {
+        let mut t: Vec<&str> = self.text.as_ref()?.iter().map(AsRef::as_ref).collect();
+        t.sort_unstable();
+        Some(t)
+    }
+
     /// Lookup by normalised text; `None` if the set is not keyed by text.
     pub fn contains_text(&self, s: &str) -> Option<bool> {
         self.text.as_ref().map(|t| t.contains(s))
