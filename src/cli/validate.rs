@@ -92,27 +92,15 @@ pub struct ValidateArgs {
     )]
     daemon: bool,
     /// The daemon's address (KoSIT's `-H`): an IP address or `localhost`. The service has no
-    /// authentication: keep it on loopback or behind a proxy that has.
-    #[arg(
-        long,
-        short = 'H',
-        value_name = "HOST",
-        default_value = "127.0.0.1",
-        requires = "daemon"
-    )]
-    host: String,
-    /// The daemon's port (KoSIT's `-P`; 0 picks a free one, printed at start).
-    #[arg(
-        long,
-        short = 'P',
-        value_name = "PORT",
-        default_value_t = 8080,
-        requires = "daemon"
-    )]
-    port: u16,
+    /// authentication: keep it on loopback or behind a proxy that has [default: 127.0.0.1].
+    #[arg(long, short = 'H', value_name = "HOST")]
+    host: Option<String>,
+    /// The daemon's port (KoSIT's `-P`; 0 picks a free one, printed at start) [default: 8080].
+    #[arg(long, short = 'P', value_name = "PORT")]
+    port: Option<u16>,
     /// Documents the daemon checks at the same time (KoSIT's `-T`) [default: the number of
     /// CPUs]; each holds at most one body (`[limits.xml] max_input_bytes`) in memory.
-    #[arg(long, short = 'T', value_name = "N", requires = "daemon")]
+    #[arg(long, short = 'T', value_name = "N")]
     threads: Option<usize>,
     /// Instance documents to validate.
     #[arg(value_name = "FILE")]
@@ -123,6 +111,12 @@ pub struct ValidateArgs {
 pub(crate) fn run(args: &ValidateArgs) -> super::CommandResult {
     if args.daemon {
         return service::run(args);
+    }
+    // (clap's `requires` cannot name a flag: a flag's default `false` counts as present.)
+    if args.host.is_some() || args.port.is_some() || args.threads.is_some() {
+        return Err(crate::error::CliError::Usage(
+            "--host, --port and --threads are options of --daemon".into(),
+        ));
     }
     run_code(args)
 }

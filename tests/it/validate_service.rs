@@ -175,6 +175,10 @@ fn validate_daemon_answers_like_the_kosit_daemon() {
     if !python3_or_skip() {
         return;
     }
+    // The daemon's options without --daemon are a usage error, not silently ignored.
+    let out = crate::validate_rules::run(&packs, &["validate", "--port", "1", &sample(CLEAN_0200)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(crate::xoev_support::text(&out).contains("options of --daemon"));
     let mut daemon = Daemon::start(&packs, tmp.path(), &["--rules"]);
 
     // Valid XBau message: 200 with an ACCEPTABLE report named after the last path segment.

@@ -12,6 +12,9 @@
 //!   matched or a configuration error), 500 on an internal error;
 //! - `GET` on other paths shows a page (KoSIT: a GUI; here a short text on how to POST);
 //!   other methods are 405;
+//! - flags (`docs/daemon.md`): `-D` daemon mode, `-H` address and `-P` port, default
+//!   `localhost:8080`; the worker count is `threadCount` in `Daemon.java` (default: the CPUs);
+//!   that its command-line flag is `-T` is unconfirmed;
 //! - `GET /server/health`: `<health xmlns="http://www.xoev.de/de/validator/framework/1/daemon">`
 //!   with `status` (`UP`/`DOWN`) and `application` (`name`, `version`, `build`); KoSIT adds the
 //!   JVM's `memory`, we add `ps:uptimeSeconds`, `ps:requests` and `ps:documents` instead
@@ -126,8 +129,8 @@ pub(super) fn run(args: &ValidateArgs) -> super::super::CommandResult {
             "validate --daemon: --rules with --schema needs --schematron FILE.sch".into(),
         ));
     }
-    let host = parse_host(&args.host)?;
-    let addr = SocketAddr::new(host, args.port);
+    let host = parse_host(args.host.as_deref().unwrap_or("127.0.0.1"))?;
+    let addr = SocketAddr::new(host, args.port.unwrap_or(8080));
     super::super::logging::init(super::super::logging::LogFormat::Text);
     let Some(service) = prepare(args) else {
         return Ok(Verdict::Undecided);
