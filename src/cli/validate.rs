@@ -321,6 +321,9 @@ fn run_discovered(args: &ValidateArgs, run: &mut Run) {
         match super::discover::schema_for(&registry, file, &limits) {
             Ok(chosen) => {
                 eprintln!("{}: {}", file.display(), chosen.label);
+                if args.report.is_some() {
+                    run.reports.scenario(index, &chosen.label);
+                }
                 let group = groups.entry(chosen.entry).or_default();
                 group.0 = chosen.rules;
                 group.1 = chosen.codelists;
@@ -333,7 +336,7 @@ fn run_discovered(args: &ValidateArgs, run: &mut Run) {
                         line: 0,
                         column: 0,
                     };
-                    run.reports.write(dir, file, &[], &refused);
+                    run.reports.write(dir, file, index, &[], &refused);
                 }
                 run.not_validated(args, index, not.kind, &not.message);
             }
@@ -456,7 +459,7 @@ fn validate_files(
                         match check_rules(args, grammar, rules, path, &limits) {
                             Ok(f) => Some(f),
                             Err(message) => {
-                                write_report(args, run, path, Some(rules), &report, || {
+                                write_report(args, run, index, Some(rules), &report, || {
                                     document::RulesOutcome::Failed(message.clone())
                                 });
                                 run.not_validated(args, index, "rules", &message);
@@ -468,7 +471,7 @@ fn validate_files(
                 };
                 let accepted =
                     document::accepted(&report, findings.as_ref().map_or(&[][..], |(f, _)| &f[..]));
-                write_report(args, run, path, rules, &report, || {
+                write_report(args, run, index, rules, &report, || {
                     findings
                         .as_ref()
                         .map_or(document::RulesOutcome::NotRun, |(f, t)| {
@@ -541,7 +544,7 @@ fn check_rules(
 fn write_report(
     args: &ValidateArgs,
     run: &mut Run,
-    path: &Path,
+    index: usize,
     rules: Option<&Rules>,
     xsd: &ValidationReport,
     outcome: impl FnOnce() -> document::RulesOutcome,
@@ -558,7 +561,8 @@ fn write_report(
         xsd,
         rules: &outcome,
     };
-    run.reports.write(dir, path, &names, &checked);
+    run.reports
+        .write(dir, &args.files[index], index, &names, &checked);
 }
 
 /// Peak resident set of this process (`VmHWM` of `/proc/self/status`; Linux only), for

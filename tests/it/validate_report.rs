@@ -13,6 +13,7 @@ use crate::xoev_support::text;
 
 const VARL: &str = "http://www.xoev.de/de/validator/varl/1";
 const PS: &str = "urn:poststelle:report:1";
+const SCENARIOS: &str = "http://www.xoev.de/de/validator/framework/1/scenarios";
 
 /// One `rep:message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub(crate) struct Report {
     pub(crate) recommendation: String,
     pub(crate) valid: String,
     pub(crate) document_reference: String,
+    /// `s:scenario/s:name`.
+    pub(crate) scenario: String,
     pub(crate) hash: String,
     pub(crate) messages: Vec<Message>,
     /// `ps:counts` attributes.
@@ -122,6 +125,9 @@ pub(crate) fn parse_report(xml: &[u8]) -> Report {
                         }
                     }
                     (VARL, "documentReference") => report.document_reference.push_str(t),
+                    (SCENARIOS, "name") if open.iter().any(|(_, l)| l == "scenario") => {
+                        report.scenario.push_str(t);
+                    }
                     (VARL, "hashValue") => report.hash.push_str(t),
                     (VARL, "error") => report.processing_errors.push(t.to_owned()),
                     (PS, "recommendation") => report.recommendation.push_str(t),
@@ -199,6 +205,12 @@ fn validate_report_writes_a_kosit_like_report_per_file_with_the_recommendation()
         r.text
     );
     assert_eq!(r.document_reference, "statistik.bauabgang.0426_sample.xml");
+    assert!(
+        r.scenario
+            .starts_with("XBau 2.6 statistik.bauabgang.0426 (xbau-2.6@sha256:"),
+        "{}",
+        r.scenario
+    );
     assert_eq!(r.hash, sha256_b64(&rejected));
     // No instance value of the message anywhere in the report.
     let value = "urn:de:bund:destatis:bfs:intern:statistik:nrw";

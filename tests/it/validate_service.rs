@@ -187,6 +187,12 @@ fn validate_daemon_answers_like_the_kosit_daemon() {
     let r = parse_report(&body);
     assert_eq!(r.recommendation, "ACCEPTABLE");
     assert_eq!(r.document_reference, "antrag.xml");
+    assert!(
+        r.scenario
+            .starts_with("XBau 2.6 baugenehmigung.antrag.0200 (xbau-2.6@"),
+        "{}",
+        r.scenario
+    );
 
     // Rules broken: 406 with the rule ids the CLI reports.
     let (status, body) = daemon.call("POST", "/", &sample(STAT_0426));

@@ -39,7 +39,7 @@
 //! code-list findings are their own step `val-codelist`. Instance values appear only as the
 //! messages carry them (never, unless `--show-values`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -593,20 +593,28 @@ fn sha256_file(path: &Path) -> std::io::Result<Vec<u8>> {
 #[derive(Debug, Default)]
 pub(super) struct Reports {
     used: HashSet<String>,
+    /// The scenario (standard, message, pack) chosen for the file of each index.
+    scenarios: HashMap<usize, String>,
     /// A report could not be written (the run gets no verdict, exit 2).
     pub(super) failed: bool,
 }
 
 impl Reports {
-    /// Writes the report of the file at `path` into `dir`.
+    /// Records the scenario chosen for the file of `index` (its schema found by its root).
+    pub(super) fn scenario(&mut self, index: usize, label: &str) {
+        self.scenarios.insert(index, label.to_owned());
+    }
+
+    /// Writes the report of the file at `path` (`index` on the command line) into `dir`.
     pub(super) fn write(
         &mut self,
         dir: &Path,
         path: &Path,
+        index: usize,
         rule_sets: &[&str],
         checked: &Checked<'_>,
     ) {
-        let result = self.try_write(dir, path, rule_sets, checked);
+        let result = self.try_write(dir, path, index, rule_sets, checked);
         if let Err(message) = result {
             eprintln!("{}: report not written: {message}", path.display());
             self.failed = true;
@@ -617,6 +625,7 @@ impl Reports {
         &mut self,
         dir: &Path,
         path: &Path,
+        index: usize,
         rule_sets: &[&str],
         checked: &Checked<'_>,
     ) -> Result<PathBuf, String> {
@@ -638,7 +647,7 @@ impl Reports {
         let subject = Subject {
             name: &name,
             sha256: &hash,
-            scenario: None,
+            scenario: self.scenarios.get(&index).map(String::as_str),
             rule_sets,
         };
         let xml = render(&subject, checked, &now());
