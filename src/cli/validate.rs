@@ -10,7 +10,9 @@
 //! The grammar is compiled once for all files. Without files only the schema is compiled (exit 0
 //! if it is valid, 2 with the schema errors otherwise). Text mode prints one line per violation,
 //! `file:line:col: path: message`, on stdout and a summary on stderr; `--json` prints one JSON
-//! document on stdout.
+//! document on stdout. `--report DIR` also writes one KoSIT-like XML report per XML file
+//! ([`report`]); `--daemon` serves the same check over HTTP the way the KoSIT validator's
+//! daemon does ([`service`]).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -24,10 +26,13 @@ use crate::config::Limits;
 use crate::error::Verdict;
 use crate::schematron::{Finding, Overrides, Schema, Severity};
 use crate::xoev::codelist::CodeLists;
-use crate::xoev::rules::{self, RulesLimits};
+use crate::xoev::rules;
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
+mod document;
 mod json;
+mod report;
+mod service;
 
 /// Arguments of `poststelle validate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -69,6 +74,34 @@ pub struct ValidateArgs {
     /// Benchmark: validate each file N more times from memory and print the mean time.
     #[arg(long, hide = true, value_name = "N")]
     repeat: Option<u32>,
+    /// Write one KoSIT-like XML report per XML file into DIR (`DIR/<file-stem>-report.xml`):
+    /// XSD errors, business-rule and code-list findings, processing errors and the
+    /// recommendation (ACCEPTABLE or REJECT; warnings and information do not reject).
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Run as an HTTP validation service compatible with the KoSIT validator's daemon (`-D`):
+    /// POST the raw XML to any path (the last segment names the document) and get the report
+    /// with 200 (ACCEPTABLE), 406 (REJECT), 400 (empty or not XML), 413 (too large), 422 (no
+    /// schema pack for the document); `GET /server/health` answers with the service's health.
+    /// Schemas come from --schema/--schema-dir or the installed packs. Runs until SIGTERM or
+    /// SIGINT.
+    #[arg(
+        long,
+        short = 'D',
+        conflicts_with_all = ["files", "json", "report", "repeat", "timings"]
+    )]
+    daemon: bool,
+    /// The daemon's address (KoSIT's `-H`): an IP address or `localhost`. The service has no
+    /// authentication: keep it on loopback or behind a proxy that has [default: 127.0.0.1].
+    #[arg(long, short = 'H', value_name = "HOST")]
+    host: Option<String>,
+    /// The daemon's port (KoSIT's `-P`; 0 picks a free one, printed at start) [default: 8080].
+    #[arg(long, short = 'P', value_name = "PORT")]
+    port: Option<u16>,
+    /// Documents the daemon checks at the same time (KoSIT's `-T`) [default: the number of
+    /// CPUs]; each holds at most one body (`[limits.xml] max_input_bytes`) in memory.
+    #[arg(long, short = 'T', value_name = "N")]
+    threads: Option<usize>,
     /// Instance documents to validate.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -76,6 +109,15 @@ pub struct ValidateArgs {
 
 /// Runs the command.
 pub(crate) fn run(args: &ValidateArgs) -> super::CommandResult {
+    if args.daemon {
+        return service::run(args);
+    }
+    // (clap's `requires` cannot name a flag: a flag's default `false` counts as present.)
+    if args.host.is_some() || args.port.is_some() || args.threads.is_some() {
+        return Err(crate::error::CliError::Usage(
+            "--host, --port and --threads are options of --daemon".into(),
+        ));
+    }
     run_code(args)
 }
 
@@ -164,6 +206,8 @@ struct Run {
     schema_errors: Vec<Json>,
     /// `--json` entries with the index of their file on the command line, for the order.
     files: Vec<(usize, Json)>,
+    /// `--report DIR`: the reports written.
+    reports: report::Reports,
 }
 
 impl Run {
@@ -209,7 +253,8 @@ impl Run {
                 self.valid, self.invalid, self.unreadable, self.unsupported
             );
         }
-        if self.schema_failed || self.unreadable > 0 || self.unsupported > 0 {
+        if self.schema_failed || self.unreadable > 0 || self.unsupported > 0 || self.reports.failed
+        {
             Verdict::Undecided
         } else {
             Verdict::of(self.invalid == 0)
@@ -227,6 +272,9 @@ fn run_code(args: &ValidateArgs) -> super::CommandResult {
         let (json_files, xml_files) = json::split(&args.files);
         if args.rules_wanted() && !json_files.is_empty() {
             eprintln!("note: business rules (Schematron) apply to XML documents only");
+        }
+        if args.report.is_some() && !json_files.is_empty() {
+            eprintln!("note: --report writes reports for XML documents only");
         }
         let worst = if json_files.is_empty() {
             Verdict::Done
@@ -273,12 +321,25 @@ fn run_discovered(args: &ValidateArgs, run: &mut Run) {
         match super::discover::schema_for(&registry, file, &limits) {
             Ok(chosen) => {
                 eprintln!("{}: {}", file.display(), chosen.label);
+                if args.report.is_some() {
+                    run.reports.scenario(index, &chosen.label);
+                }
                 let group = groups.entry(chosen.entry).or_default();
                 group.0 = chosen.rules;
                 group.1 = chosen.codelists;
                 group.2.push(index);
             }
-            Err(not) => run.not_validated(args, index, not.kind, &not.message),
+            Err(not) => {
+                if let (Some(dir), Verdict::Refused) = (&args.report, not.verdict) {
+                    let refused = report::Checked::NotWellFormed {
+                        message: &not.message,
+                        line: 0,
+                        column: 0,
+                    };
+                    run.reports.write(dir, file, index, &[], &refused);
+                }
+                run.not_validated(args, index, not.kind, &not.message);
+            }
         }
     }
     for (entry, (pack_rules, codelists, files)) in groups {
@@ -398,6 +459,9 @@ fn validate_files(
                         match check_rules(args, grammar, rules, path, &limits) {
                             Ok(f) => Some(f),
                             Err(message) => {
+                                write_report(args, run, index, Some(rules), &report, || {
+                                    document::RulesOutcome::Failed(message.clone())
+                                });
                                 run.not_validated(args, index, "rules", &message);
                                 continue;
                             }
@@ -405,10 +469,19 @@ fn validate_files(
                     }
                     _ => None,
                 };
-                let rules_ok = findings
-                    .as_ref()
-                    .is_none_or(|(f, _)| f.iter().all(|f| f.severity != Severity::Error));
-                if report.is_valid() && rules_ok {
+                let accepted =
+                    document::accepted(&report, findings.as_ref().map_or(&[][..], |(f, _)| &f[..]));
+                write_report(args, run, index, rules, &report, || {
+                    findings
+                        .as_ref()
+                        .map_or(document::RulesOutcome::NotRun, |(f, t)| {
+                            document::RulesOutcome::Checked {
+                                findings: f.clone(),
+                                truncated: *t,
+                            }
+                        })
+                });
+                if accepted {
                     run.valid += 1;
                 } else {
                     run.invalid += 1;
@@ -416,7 +489,7 @@ fn validate_files(
                 if args.json {
                     let mut entry = file_json(&shown, &report);
                     if let Some((findings, truncated)) = &findings {
-                        entry["valid"] = Json::Bool(report.is_valid() && rules_ok);
+                        entry["valid"] = Json::Bool(accepted);
                         // As `Finding` serialises: the same members as the envelope's.
                         entry["findings"] = json!(findings);
                         entry["findings_truncated"] = Json::Bool(*truncated);
@@ -464,22 +537,32 @@ fn check_rules(
     file.take(limits.xml.max_input_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
-    let mut rules_limits = RulesLimits::from(&limits.schematron);
-    rules_limits.run.show_values = args.show_values;
-    let codes = rules::CodeCheck {
-        grammar,
-        lists: &rules.codelists,
+    document::rule_findings(grammar, rules, &bytes, limits, args.show_values)
+}
+
+/// `--report DIR`: writes the file's report (the rules outcome is built only then).
+fn write_report(
+    args: &ValidateArgs,
+    run: &mut Run,
+    index: usize,
+    rules: Option<&Rules>,
+    xsd: &ValidationReport,
+    outcome: impl FnOnce() -> document::RulesOutcome,
+) {
+    let Some(dir) = &args.report else {
+        return;
     };
-    let report = rules::check(
-        &rules.schemas,
-        Some(codes),
-        &bytes,
-        &limits.xml,
-        &rules_limits,
-        &rules.overrides,
-    )
-    .map_err(|e| format!("business rules not checked: {e}"))?;
-    Ok((report.findings, report.truncated))
+    let outcome = outcome();
+    let names: Vec<&str> = rules
+        .iter()
+        .flat_map(|r| r.schemas.iter().map(Schema::name))
+        .collect();
+    let checked = report::Checked::Validated {
+        xsd,
+        rules: &outcome,
+    };
+    run.reports
+        .write(dir, &args.files[index], index, &names, &checked);
 }
 
 /// Peak resident set of this process (`VmHWM` of `/proc/self/status`; Linux only), for

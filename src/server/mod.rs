@@ -43,7 +43,7 @@
 
 mod admin;
 pub mod metrics;
-mod reply;
+pub(crate) mod reply;
 mod routes;
 
 use std::collections::HashMap;

@@ -10,7 +10,7 @@ pub(super) use crate::http::reply::{Reply, json, with_type};
 
 /// Why a request is refused. Texts name the kind of failure, never request contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Refusal {
+pub(crate) enum Refusal {
     NotFound,
     MethodNotAllowed,
     Unauthorized(&'static str),
@@ -18,6 +18,9 @@ pub(super) enum Refusal {
     PayloadTooLarge(u64),
     RequestTimeout,
     Unavailable(&'static str),
+    /// The request is well-formed but cannot be processed here (`validate --daemon`: no
+    /// schema pack for the document, KoSIT's configuration error).
+    Unprocessable(&'static str),
 }
 
 impl From<BodyError> for Refusal {
@@ -61,11 +64,16 @@ impl Refusal {
                 "unavailable",
                 (*why).into(),
             ),
+            Self::Unprocessable(why) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                (*why).into(),
+            ),
         }
     }
 
     /// The `application/problem+json` response.
-    pub(super) fn reply(&self) -> Reply {
+    pub(crate) fn reply(&self) -> Reply {
         let (status, kind, detail) = self.parts();
         let type_uri = format!("urn:poststelle:problem:{kind}");
         let mut resp = Problem {

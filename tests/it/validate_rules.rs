@@ -27,7 +27,7 @@ fn installed(tmp: &Path) -> PathBuf {
 
 /// A temporary directory with XBau 2.6 installed in `packs/`, or `None` (skipped) without the
 /// shared data.
-fn installed_or_skip() -> Option<(tempfile::TempDir, PathBuf)> {
+pub(crate) fn installed_or_skip() -> Option<(tempfile::TempDir, PathBuf)> {
     crate::shared_data::xoev_or_skip()?;
     let tmp = tempfile::tempdir().expect("tempdir");
     let packs = installed(tmp.path());
@@ -35,7 +35,7 @@ fn installed_or_skip() -> Option<(tempfile::TempDir, PathBuf)> {
 }
 
 /// Runs poststelle with only the installed packs (no development fallback).
-fn run(packs: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(packs: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_poststelle"))
         .args(args)
         .env("POSTSTELLE_PACKS", packs)
@@ -45,7 +45,7 @@ fn run(packs: &Path, args: &[&str]) -> Output {
         .expect("poststelle runs")
 }
 
-fn sample(rel: &str) -> String {
+pub(crate) fn sample(rel: &str) -> String {
     crate::shared_data::shared()
         .join(crate::shared_data::XBAU_SAMPLES)
         .join(rel)
@@ -66,9 +66,9 @@ fn rule_ids(out: &Output, severity: &str) -> Vec<String> {
     ids
 }
 
-const STAT_0426: &str = "fv-generated/statistik.bauabgang.0426_sample.xml";
-const STAT_0423: &str = "fv-testdateien/statistik.baubeginn.0423_sample.xml";
-const CLEAN_0200: &str =
+pub(crate) const STAT_0426: &str = "fv-generated/statistik.bauabgang.0426_sample.xml";
+pub(crate) const STAT_0423: &str = "fv-testdateien/statistik.baubeginn.0423_sample.xml";
+pub(crate) const CLEAN_0200: &str =
     "fv-testdateien/baugenehmigung.antrag.0200_f180ba27-4549-4752-ab01-a7513866faa6.xml";
 
 #[test]
@@ -257,7 +257,7 @@ fn validate_rules_json_lists_findings_per_file() {
 
 /// A rule set of our own: one assert that shows an instance value with `value-of`, one test
 /// that raises a type error (a processing error, never a pass).
-const OWN_RULES: &str = r#"<sch:schema xmlns:sch="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+pub(crate) const OWN_RULES: &str = r#"<sch:schema xmlns:sch="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
   <sch:ns prefix="xbau" uri="http://www.xleitstelle.de/xbau/2/6"/>
   <sch:pattern>
     <sch:rule context="/xbau:*">

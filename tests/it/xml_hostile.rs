@@ -74,8 +74,9 @@ fn run<R: Read>(input: R, limits: &XmlLimits) -> (XmlError, u64, Duration) {
 /// A generous hang guard (the inputs below take milliseconds); not a speed target.
 const HANG_GUARD: Duration = Duration::from_secs(20);
 
-#[test]
-fn billion_laughs_is_refused_at_the_doctype() {
+/// The billion-laughs document (`&lol9;` expands to 10⁹ "lol"s) with `root` as its root
+/// element (a start tag without its `>`), which holds `&lol9;`.
+pub(crate) fn billion_laughs(root: &str) -> String {
     let mut doc =
         String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n");
     for i in 1..10 {
@@ -89,7 +90,14 @@ fn billion_laughs_is_refused_at_the_doctype() {
             format!("&{prev};").repeat(10)
         ));
     }
-    doc.push_str("]>\n<lolz>&lol9;</lolz>");
+    let name = root.split_whitespace().next().unwrap_or(root);
+    doc.push_str(&format!("]>\n<{root}>&lol9;</{name}>"));
+    doc
+}
+
+#[test]
+fn billion_laughs_is_refused_at_the_doctype() {
+    let doc = billion_laughs("lolz");
     let (err, _, took) = run(doc.as_bytes(), &XmlLimits::default());
     assert_eq!(err.kind, XmlErrorKind::Doctype);
     assert_eq!(err.pos.line, 2);
