@@ -86,6 +86,16 @@ def _esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
 
 
+def set_leaf_text(doc: xbau.Doc, i: int, value: str) -> str:
+    """The document with the content of leaf element `i` replaced by `value` (escaped)."""
+    e = doc.elems[i]
+    t = doc.text
+    if e.self_closing:
+        stag = t[e.start : e.stag_end - 2].rstrip() + ">"
+        return t[: e.start] + stag + _esc(value) + f"</{e.qname}>" + t[e.end :]
+    return t[: e.stag_end] + _esc(value) + t[e.etag_start :]
+
+
 def candidates(doc: xbau.Doc) -> dict[str, list[tuple[str, str]]]:
     """Every single mutation of a document: kind -> [(description, mutated text)]."""
     t = doc.text
@@ -96,11 +106,7 @@ def candidates(doc: xbau.Doc) -> dict[str, list[tuple[str, str]]]:
         return t[:a] + new + t[b:]
 
     def set_text(i: int, value: str) -> str:
-        e = doc.elems[i]
-        if e.self_closing:
-            stag = t[e.start : e.stag_end - 2].rstrip() + ">"
-            return t[: e.start] + stag + _esc(value) + f"</{e.qname}>" + t[e.end :]
-        return splice(e.stag_end, e.etag_start, _esc(value))
+        return set_leaf_text(doc, i, value)
 
     for i, e in enumerate(doc.elems):
         p = doc.path(i)

@@ -658,11 +658,16 @@ impl Run<'_, '_> {
 
     fn pattern(&mut self, pi: usize, p: &CompiledPattern) {
         let tree = self.ev.tree();
-        // Candidate rules per expanded name of this document.
-        let mut by_expanded: HashMap<u32, Vec<usize>> = HashMap::new();
+        // Candidate rules per expanded name of this document, indexed by the (dense) expanded-
+        // name id: one array access per node instead of a hash lookup.
+        let mut by_expanded: Vec<Vec<usize>> = Vec::new();
         for (slot, rules) in &p.by_name {
             if let Some(e) = self.ev.resolved_name(*slot) {
-                let list = by_expanded.entry(e).or_default();
+                let e = e as usize;
+                if by_expanded.len() <= e {
+                    by_expanded.resize_with(e + 1, Vec::new);
+                }
+                let list = &mut by_expanded[e];
                 list.extend(rules);
                 list.sort_unstable();
                 list.dedup();
@@ -680,7 +685,7 @@ impl Run<'_, '_> {
             }
             let named = tree
                 .expanded_name(node)
-                .and_then(|e| by_expanded.get(&e))
+                .and_then(|e| by_expanded.get(e as usize))
                 .unwrap_or(&empty);
             // Merge the two ascending candidate lists: the first match in schema order wins.
             let (mut a, mut b) = (0, 0);

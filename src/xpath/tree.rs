@@ -13,6 +13,14 @@
 //! nothing).
 
 use std::collections::HashMap;
+
+/// Interning maps, hashed with foldhash: element names are hashed once per element start, and
+/// SipHash plus a key allocation per lookup made interning the largest cost of building a tree
+/// (benches/rules).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// One interned name under its local name: (namespace id, prefix as written, name id).
+type Interned = (u32, Box<str>, u32);
 use std::io::BufRead;
 
 use crate::config::XmlLimits;
@@ -94,11 +102,12 @@ pub struct Tree {
     strings: String,
     names: Vec<NameRec>,
     ns_uris: Vec<Box<str>>,
-    /// (namespace id, local) → expanded id.
-    expanded: HashMap<(u32, Box<str>), u32>,
-    /// (expanded id, prefix) → name id.
-    written: HashMap<(u32, Box<str>), u32>,
-    ns_ids: HashMap<Box<str>, u32>,
+    /// Local name → the interned names with it: (namespace id, prefix, name id). Looked up by
+    /// `&str` (no allocation per element); the lists are short (one per namespace/prefix).
+    by_local: FastMap<Box<str>, Vec<Interned>>,
+    ns_ids: FastMap<Box<str>, u32>,
+    /// The namespace id of the last interned name (most elements share it).
+    last_ns: u32,
     expanded_count: u32,
 }
 
@@ -234,7 +243,8 @@ impl Tree {
     /// The expanded-name id of `{ns}local` in this document, if any node has it.
     pub fn lookup_expanded(&self, ns: &str, local: &str) -> Option<u32> {
         let ns_id = *self.ns_ids.get(ns)?;
-        self.expanded.get(&(ns_id, Box::from(local))).copied()
+        let &(_, _, name) = self.by_local.get(local)?.iter().find(|e| e.0 == ns_id)?;
+        Some(self.names[name as usize].expanded)
     }
 
     /// Namespace URI of an element or attribute ("" for none and for other nodes).
@@ -413,9 +423,9 @@ impl TreeBuilder {
             strings: String::new(),
             names: Vec::new(),
             ns_uris: Vec::new(),
-            expanded: HashMap::new(),
-            written: HashMap::new(),
-            ns_ids: HashMap::new(),
+            by_local: FastMap::default(),
+            ns_ids: FastMap::default(),
+            last_ns: 0,
             expanded_count: 0,
         };
         tree.nodes.push(NodeRec {
@@ -439,27 +449,32 @@ impl TreeBuilder {
 
     fn intern(&mut self, ns: &str, local: &str, prefix: &str) -> u32 {
         let t = &mut self.tree;
-        let ns_id = match t.ns_ids.get(ns) {
-            Some(&id) => id,
-            None => {
-                let id = t.ns_uris.len() as u32;
-                t.ns_uris.push(ns.into());
-                t.ns_ids.insert(ns.into(), id);
-                id
-            }
+        let ns_id = if *t.ns_uris[t.last_ns as usize] == *ns {
+            t.last_ns
+        } else if let Some(&id) = t.ns_ids.get(ns) {
+            id
+        } else {
+            let id = t.ns_uris.len() as u32;
+            t.ns_uris.push(ns.into());
+            t.ns_ids.insert(ns.into(), id);
+            id
         };
-        let expanded = match t.expanded.get(&(ns_id, Box::from(local))) {
-            Some(&e) => e,
-            None => {
-                let e = t.expanded_count;
-                t.expanded_count += 1;
-                t.expanded.insert((ns_id, local.into()), e);
-                e
+        t.last_ns = ns_id;
+        let mut expanded = None;
+        if let Some(list) = t.by_local.get(local) {
+            for &(n, ref p, name) in list {
+                if n == ns_id {
+                    if **p == *prefix {
+                        return name;
+                    }
+                    expanded = Some(t.names[name as usize].expanded);
+                }
             }
-        };
-        if let Some(&id) = t.written.get(&(expanded, Box::from(prefix))) {
-            return id;
         }
+        let expanded = expanded.unwrap_or_else(|| {
+            t.expanded_count += 1;
+            t.expanded_count - 1
+        });
         let id = t.names.len() as u32;
         t.names.push(NameRec {
             expanded,
@@ -467,7 +482,10 @@ impl TreeBuilder {
             local: local.into(),
             prefix: prefix.into(),
         });
-        t.written.insert((expanded, prefix.into()), id);
+        t.by_local
+            .entry(local.into())
+            .or_default()
+            .push((ns_id, prefix.into(), id));
         id
     }
 
@@ -672,5 +690,27 @@ mod tests {
         assert_eq!(t.expanded_name(1), t.expanded_name(2));
         assert_eq!(t.prefix(2), "b");
         assert_eq!(t.lookup_expanded("urn:x", "r"), t.expanded_name(1));
+    }
+
+    #[test]
+    fn one_local_name_in_several_namespaces_stays_apart() {
+        let t = tree(
+            r#"<r xmlns:a="urn:a" xmlns:b="urn:b"><a:k/><b:k/><k/><a:k/><c:k xmlns:c="urn:a"/></r>"#,
+        );
+        let [ak, bk, k, ak2, ck] = [2, 3, 4, 5, 6].map(|n| t.expanded_name(n));
+        assert_ne!(ak, bk);
+        assert_ne!(ak, k);
+        assert_ne!(bk, k);
+        assert_eq!(ak, ak2);
+        assert_eq!(ak, ck);
+        assert_eq!(
+            [t.namespace(3), t.namespace(4), t.namespace(6)],
+            ["urn:b", "", "urn:a"]
+        );
+        assert_eq!(t.prefix(6), "c");
+        assert_eq!(t.lookup_expanded("urn:b", "k"), bk);
+        assert_eq!(t.lookup_expanded("", "k"), k);
+        assert_eq!(t.lookup_expanded("urn:c", "k"), None);
+        assert_eq!(t.lookup_expanded("urn:a", "r"), None);
     }
 }
