@@ -172,22 +172,33 @@ fn main() {
         assert!(!compiled.is_empty(), "the XBau pack carries rules");
         let report = xsd::validate_bytes(grammar, &bytes, &limits, &options);
         assert!(report.is_valid(), "{} is XSD-valid", path.display());
-        let findings = rules::check(&compiled, &bytes, &limits.xml, &rules_limits, &overrides)
-            .expect("tree")
-            .findings
-            .len();
+        let check = || {
+            let codes = rules::CodeCheck {
+                grammar,
+                lists: &compiled.codelists,
+            };
+            rules::check(
+                &compiled.schematron,
+                Some(codes),
+                &bytes,
+                &limits.xml,
+                &rules_limits,
+                &overrides,
+            )
+        };
+        let findings = check().expect("tree").findings.len();
         let a = time_median(args.runs, || {
             let r = xsd::validate_bytes(grammar, &bytes, &limits, &options);
             std::hint::black_box(r.is_valid());
         });
         let r = time_median(args.runs, || {
-            let rep = rules::check(&compiled, &bytes, &limits.xml, &rules_limits, &overrides);
+            let rep = check();
             std::hint::black_box(rep.map(|r| r.findings.len()).ok());
         });
         let b = time_median(args.runs, || {
             let rep = xsd::validate_bytes(grammar, &bytes, &limits, &options);
             if rep.is_valid() {
-                let rep = rules::check(&compiled, &bytes, &limits.xml, &rules_limits, &overrides);
+                let rep = check();
                 std::hint::black_box(rep.map(|r| r.findings.len()).ok());
             }
         });
