@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use crate::config::Limits;
 use crate::error::{CliError, Verdict};
 use crate::xoev::codelist::CodeLists;
-use crate::xoev::render::{RenderContext, document_html};
+use crate::xoev::render::{MAX_NODES, RenderContext, RenderError, document_html};
 use crate::xsd;
 
 /// Arguments of `poststelle render`.
@@ -73,7 +73,15 @@ fn render(args: &RenderArgs) -> Result<Verdict, String> {
                 .map_err(|e| format!("cannot write: {e}"))?;
             Ok(Verdict::Done)
         }
-        Err(report) => {
+        Err(RenderError::TooLarge(_)) => {
+            eprintln!(
+                "{}: not rendered: {}",
+                args.file.display(),
+                RenderError::TooLarge(MAX_NODES)
+            );
+            Ok(Verdict::Refused)
+        }
+        Err(RenderError::Invalid(report)) => {
             super::transform::print_invalid(&args.file, &report, "not rendered");
             Ok(Verdict::Refused)
         }

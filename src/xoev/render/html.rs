@@ -31,7 +31,7 @@ pub(super) fn page(root: &Node, message: &str) -> String {
     let title = if root.label.is_empty() {
         "Nachricht"
     } else {
-        root.label.as_str()
+        &*root.label
     };
     let markup = html! {
         (DOCTYPE)
@@ -50,7 +50,7 @@ pub(super) fn page(root: &Node, message: &str) -> String {
                         p class="meta" { "Nachricht: " (message) }
                     }
                     @if let Some(d) = &root.description {
-                        p class="desc" { (d) }
+                        p class="desc" { (&**d) }
                     }
                     (content(root, 2))
                     @if !files.is_empty() {
@@ -110,11 +110,11 @@ fn content(node: &Node, level: u8) -> Markup {
             } @else {
                 dl {
                     @for field in run {
-                        dt { (field.label) }
+                        dt { (&*field.label) }
                         dd {
                             (field.value.as_deref().unwrap_or("—"))
                             @if let Some(d) = &field.description {
-                                details { summary { "Erläuterung" } (d) }
+                                details { summary { "Erläuterung" } (&**d) }
                             }
                         }
                     }
@@ -127,18 +127,18 @@ fn content(node: &Node, level: u8) -> Markup {
 fn section_of(node: &Node, level: u8) -> Markup {
     let heading = html! {
         @match level {
-            2 => h2 { (node.label) },
-            3 => h3 { (node.label) },
-            4 => h4 { (node.label) },
-            5 => h5 { (node.label) },
-            _ => h6 { (node.label) },
+            2 => h2 { (&*node.label) },
+            3 => h3 { (&*node.label) },
+            4 => h4 { (&*node.label) },
+            5 => h5 { (&*node.label) },
+            _ => h6 { (&*node.label) },
         }
     };
     html! {
         section {
             (heading)
             @if let Some(d) = &node.description {
-                p class="desc" { (d) }
+                p class="desc" { (&**d) }
             }
             @if node.children.is_empty() && node.value.is_none() {
                 p class="meta" { "(keine Angaben)" }

@@ -28,7 +28,7 @@ use crate::xsd::validator::{ValidationOptions, ValidationReport, validate_with};
 
 use super::codelist::CodeLists;
 
-pub use tree::label_and_description;
+pub use tree::{MAX_NODES, label_and_description};
 
 /// What the page says about the message besides its content.
 #[derive(Debug, Clone, Default)]
@@ -39,21 +39,42 @@ pub struct RenderContext<'a> {
     pub codelists: Option<&'a CodeLists>,
 }
 
-/// Validates `document` against `grammar` and renders it as a self-contained HTML page, or
-/// returns the validation report when the document is not valid (no page).
+/// Why there is no page.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The document is not valid against the schema (its report names the errors).
+    #[error("the document is not valid")]
+    Invalid(ValidationReport),
+    /// More elements and attributes than a page shows ([`MAX_NODES`]).
+    #[error("more than {0} elements and attributes: too large for the case-worker view")]
+    TooLarge(usize),
+}
+
+/// Validates `document` against `grammar` and renders it as a self-contained HTML page; no
+/// page for an invalid document (the report) or one too large to show.
 pub fn document_html(
     grammar: &Grammar,
     document: &[u8],
     limits: &Limits,
     context: &RenderContext<'_>,
-) -> Result<String, ValidationReport> {
-    let mut collector = tree::Collector::new(context.codelists);
+) -> Result<String, RenderError> {
+    render_with(grammar, document, limits, context, MAX_NODES)
+}
+
+fn render_with(
+    grammar: &Grammar,
+    document: &[u8],
+    limits: &Limits,
+    context: &RenderContext<'_>,
+    max_nodes: usize,
+) -> Result<String, RenderError> {
+    let mut collector = tree::Collector::new(context.codelists, max_nodes);
     let options = ValidationOptions::from_limits(limits);
     let report = validate_with(grammar, document, limits, &options, &mut collector);
     if !report.is_valid() {
-        return Err(report);
+        return Err(RenderError::Invalid(report));
     }
-    let root = collector.finish();
+    let root = collector.finish().ok_or(RenderError::TooLarge(max_nodes))?;
     Ok(html::page(&root, context.message))
 }
 
@@ -161,6 +182,19 @@ mod tests {
     }
 
     #[test]
+    fn a_document_with_more_elements_than_a_page_shows_is_refused() {
+        let g = grammar();
+        let doc = r#"<antrag xmlns="urn:t" version="2.6"><eingang>2026-12-05</eingang>
+            <kosten>1</kosten><eilig>0</eilig><art>2</art><bemerkung/>
+            <anlage><dateiname>a</dateiname><mimeType>b</mimeType><inhalt/></anlage></antrag>"#;
+        let context = RenderContext::default();
+        // 10 elements and 1 attribute.
+        assert!(render_with(&g, doc.as_bytes(), &Limits::default(), &context, 11).is_ok());
+        let over = render_with(&g, doc.as_bytes(), &Limits::default(), &context, 10);
+        assert!(matches!(over, Err(RenderError::TooLarge(10))), "{over:?}");
+    }
+
+    #[test]
     fn an_invalid_document_gives_the_report_and_no_page() {
         let g = grammar();
         let doc = r#"<antrag xmlns="urn:t"><eingang>gestern</eingang></antrag>"#;
@@ -171,7 +205,7 @@ mod tests {
             &RenderContext::default(),
         )
         .expect_err("invalid");
-        assert!(!report.errors.is_empty());
+        assert!(matches!(report, RenderError::Invalid(r) if !r.errors.is_empty()));
         let cut = r#"<antrag xmlns="urn:t"><eingang>"#;
         assert!(
             document_html(

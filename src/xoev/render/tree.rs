@@ -1,6 +1,9 @@
 //! The document collected while it is validated: one [`Node`] per element, with its label,
 //! its formatted value and its children, in document order.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use crate::xoev::codelist::CodeLists;
 use crate::xoev::transform::kind::is_code_type;
 use crate::xsd::components::{Content, Grammar, TypeId, TypeKind};
@@ -8,6 +11,14 @@ use crate::xsd::datatypes::{Builtin, Value};
 use crate::xsd::validator::{AttributeInfo, ElementInfo, Observer};
 
 use super::format;
+
+/// The most elements (and attributes) a page shows: bounds the memory of the tree and the
+/// size of the page (a document of many tiny elements would otherwise multiply into
+/// labels and explanations).
+pub const MAX_NODES: usize = 100_000;
+
+/// A label and its description, once per declaration.
+type Labelled = (Rc<str>, Option<Rc<str>>);
 
 /// Words that end with a full stop inside a German sentence.
 const ABBREVIATIONS: [&str; 16] = [
@@ -21,10 +32,10 @@ const MAX_LABEL_CHARS: usize = 80;
 /// One element of the message.
 #[derive(Debug, Default)]
 pub(super) struct Node {
-    /// Heading or field label.
-    pub label: String,
+    /// Heading or field label (shared by every element of one declaration).
+    pub label: Rc<str>,
     /// The documentation where it says more than the label.
-    pub description: Option<String>,
+    pub description: Option<Rc<str>>,
     /// The formatted value (simple content, codes), if any.
     pub value: Option<String>,
     /// Child elements (and attributes shown as fields), in document order.
@@ -213,20 +224,34 @@ pub(super) struct Collector<'a> {
     codelists: Option<&'a CodeLists>,
     stack: Vec<Frame>,
     root: Option<Node>,
+    /// Labels by (attribute?, declaration or attribute name).
+    labels: HashMap<(bool, u32), Labelled>,
+    /// Elements and attributes seen.
+    nodes: usize,
+    /// The most shown ([`MAX_NODES`] outside tests).
+    max_nodes: usize,
+}
+
+fn shared((label, description): (String, Option<String>)) -> Labelled {
+    (Rc::from(label), description.map(Rc::from))
 }
 
 impl<'a> Collector<'a> {
-    pub(super) fn new(codelists: Option<&'a CodeLists>) -> Self {
+    pub(super) fn new(codelists: Option<&'a CodeLists>, max_nodes: usize) -> Self {
         Self {
             codelists,
             stack: Vec::new(),
             root: None,
+            labels: HashMap::new(),
+            nodes: 0,
+            max_nodes,
         }
     }
 
-    /// The root element's node (an empty one if the document had none).
-    pub(super) fn finish(self) -> Node {
-        self.root.unwrap_or_default()
+    /// The root element's node (an empty one if the document had none), or `None` when the
+    /// document has more elements and attributes than `max_nodes`.
+    pub(super) fn finish(self) -> Option<Node> {
+        (self.nodes <= self.max_nodes).then(|| self.root.unwrap_or_default())
     }
 
     fn code_name(&self, parts: &CodeParts) -> Option<String> {
@@ -247,6 +272,10 @@ impl<'a> Collector<'a> {
 }
 
 impl Observer for Collector<'_> {
+    fn wants_values(&self) -> bool {
+        false
+    }
+
     fn start_element(&mut self, g: &Grammar, info: &ElementInfo<'_>) {
         let in_code = matches!(
             self.stack.last(),
@@ -257,8 +286,15 @@ impl Observer for Collector<'_> {
         );
         // The declaration's documentation names the field; a type's documentation describes
         // the type (for a section, its content), so it is only ever a description.
-        let (label, mut description) =
-            label_and_description(info.decl.and_then(|d| g.element_doc(d)), info.local);
+        self.nodes += 1;
+        let (label, mut description) = match info.decl {
+            Some(d) => self
+                .labels
+                .entry((false, d))
+                .or_insert_with(|| shared(label_and_description(g.element_doc(d), info.local)))
+                .clone(),
+            None => shared(label_and_description(None, info.local)),
+        };
         let role = if in_code {
             Role::CodePart
         } else if info.type_id.is_some_and(|t| is_code_type(g, t)) {
@@ -272,7 +308,7 @@ impl Observer for Collector<'_> {
                     if matches!(ct.content, Content::Elements { .. }))
             });
         if section && description.is_none() {
-            description = info.type_id.and_then(|t| g.type_doc(t)).map(str::to_owned);
+            description = info.type_id.and_then(|t| g.type_doc(t)).map(Rc::from);
         }
         let node = Node {
             label,
@@ -307,8 +343,20 @@ impl Observer for Collector<'_> {
             }
             Role::CodePart => {}
             Role::Plain(_) => {
-                let doc = info.name.and_then(|q| g.attribute_doc(q));
-                let (label, description) = label_and_description(doc, info.local);
+                self.nodes += 1;
+                let (label, description) = match info.name {
+                    Some(q) => self
+                        .labels
+                        .entry((true, q))
+                        .or_insert_with(|| {
+                            shared(label_and_description(g.attribute_doc(q), info.local))
+                        })
+                        .clone(),
+                    None => shared(label_and_description(None, info.local)),
+                };
+                if self.nodes > self.max_nodes {
+                    return;
+                }
                 frame.node.children.push(Node {
                     label,
                     description,
@@ -346,7 +394,7 @@ impl Observer for Collector<'_> {
                 && let Some(t) = frame.type_id
             {
                 frame.node.value = Some(lexical.trim().to_owned());
-                frame.node.description = g.enumeration_doc(t, lexical.trim()).map(str::to_owned);
+                frame.node.description = g.enumeration_doc(t, lexical.trim()).map(Rc::from);
             } else {
                 frame.node.value = Some(lexical.trim().to_owned());
             }
@@ -391,13 +439,17 @@ impl Observer for Collector<'_> {
                 Role::Code(parts) => match frame.node.local.as_str() {
                     "code" => {
                         parts.code = frame.node.value.take();
-                        parts.enum_name = frame.node.description.take();
+                        parts.enum_name = frame.node.description.take().map(|d| d.to_string());
                     }
                     "name" => parts.name = frame.node.value.take(),
                     _ => {}
                 },
                 Role::CodePart => {}
-                Role::Plain(_) => parent.node.children.push(frame.node),
+                // Over the limit the tree stops growing; the page is refused at the end.
+                Role::Plain(_) if self.nodes <= self.max_nodes => {
+                    parent.node.children.push(frame.node)
+                }
+                Role::Plain(_) => {}
             },
             None => self.root = Some(frame.node),
         }
@@ -422,7 +474,7 @@ pub(super) fn attachments(node: &Node, beside: Option<&str>, out: &mut Vec<Attac
     let file_name = sibling(&["dateiname", "filename"]);
     let payloads: Vec<usize> = node.children.iter().filter_map(|c| c.binary).collect();
     let entry = |size| Attachment {
-        holder: node.label.clone(),
+        holder: node.label.to_string(),
         file_name: file_name.clone().or_else(|| sibling(&["name"])),
         media_type: sibling(&["mime", "format"]).or_else(|| beside.map(str::to_owned)),
         size,
