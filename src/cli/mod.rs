@@ -19,6 +19,7 @@ mod keyfile;
 pub mod keys;
 mod logging;
 mod queue;
+mod render;
 mod sandbox;
 pub mod schemas;
 pub mod send;
@@ -44,6 +45,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Validate an XÖV message and print its schema-driven JSON (exit 0, 1 invalid, 2 errors).
     Transform(transform::TransformArgs),
+    /// Render a message as the case-worker view: a self-contained German HTML page on stdout.
+    Render(render::RenderArgs),
     /// Decrypt a FIT-Connect JWE (RSA-OAEP-256 + A256GCM) with a private key.
     Decrypt(decrypt::DecryptArgs),
     /// Encrypt a file as a FIT-Connect JWE for a public key.
@@ -112,6 +115,7 @@ impl Command {
             Command::Schemas(_) => "schemas",
             Command::Validate(_) => "validate",
             Command::Transform(_) => "transform",
+            Command::Render(_) => "render",
             Command::Decrypt(_) => "decrypt",
             Command::Encrypt(_) => "encrypt",
             Command::Keys(_) => "keys",
@@ -154,6 +158,7 @@ where
         Command::Schemas(args) => schemas::run(args),
         Command::Validate(args) => validate::run(&args),
         Command::Transform(args) => transform::run(&args),
+        Command::Render(args) => render::run(&args),
         Command::Decrypt(args) => decrypt::execute(&args),
         Command::Encrypt(args) => encrypt::execute(&args),
         Command::Keys(args) => keys::execute(&args),

@@ -67,13 +67,6 @@ fn grammar_for(
     limits: &Limits,
 ) -> Result<(Grammar, MessageIdentity), String> {
     let registry = super::discover::registry();
-    let schema_errors = |e: xsd::XsdError| {
-        let errors = e.errors();
-        for e in errors {
-            eprintln!("{e}");
-        }
-        format!("schema invalid: {} error(s)", errors.len())
-    };
     if let Some(dir) = &args.schema_dir {
         let grammar = xsd::compile_dir(dir, limits).map_err(schema_errors)?;
         let known = registry.identify(namespace, root).ok();
@@ -93,6 +86,28 @@ fn grammar_for(
         .map_err(|e| e.to_string())?;
     let grammar = xsd::compile_file(&resolved.entry, limits).map_err(schema_errors)?;
     Ok((grammar, MessageIdentity::from_resolved(&resolved)))
+}
+
+/// Prints a schema's errors on stderr and says how many there were.
+pub(super) fn schema_errors(e: xsd::XsdError) -> String {
+    let errors = e.errors();
+    for e in errors {
+        eprintln!("{e}");
+    }
+    format!("schema invalid: {} error(s)", errors.len())
+}
+
+/// Prints the errors of an invalid document on stderr (`file:line:col: path: message`, no
+/// values), then `file: invalid, {outcome}`.
+pub(super) fn print_invalid(file: &Path, report: &xsd::ValidationReport, outcome: &str) {
+    let shown = file.display();
+    for e in &report.errors {
+        eprintln!("{shown}:{}:{}: {}: {}", e.line, e.column, e.path, e.message);
+    }
+    if report.truncated {
+        eprintln!("{shown}: more errors not shown");
+    }
+    eprintln!("{shown}: invalid, {outcome}");
 }
 
 /// Where the JSON goes until the document is known to be valid: a new file, removed on drop
@@ -208,14 +223,7 @@ fn run_transform(args: &TransformArgs) -> Result<Verdict, String> {
         }
         // The spool is dropped unpublished: nothing on stdout, FILE untouched.
         Err(TransformError::Invalid(report)) => {
-            let shown = args.file.display();
-            for e in &report.errors {
-                eprintln!("{shown}:{}:{}: {}: {}", e.line, e.column, e.path, e.message);
-            }
-            if report.truncated {
-                eprintln!("{shown}: more errors not shown");
-            }
-            eprintln!("{shown}: invalid, not transformed");
+            print_invalid(&args.file, &report, "not transformed");
             Ok(Verdict::Refused)
         }
         // Over a limit of the transform's own: refused like a document over a reader limit.

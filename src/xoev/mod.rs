@@ -13,6 +13,7 @@ pub mod json_schema;
 pub mod pack;
 pub mod pack_files;
 pub mod registry;
+pub mod render;
 pub mod root;
 pub mod rules;
 pub mod transform;

@@ -416,6 +416,41 @@ pub struct Grammar {
     pub(crate) global_types: NameMap<QNameId, TypeId>,
     pub(crate) global_attributes: NameMap<QNameId, AttrUse>,
     pub(crate) xsi_ns: NsId,
+    /// Documentation texts, for human-readable views only (never read while validating).
+    pub(crate) docs: Docs,
+}
+
+/// An enumeration value and its documentation.
+pub type EnumDoc = (Box<str>, Box<str>);
+
+/// The first `xs:documentation` of the schema's components (whitespace collapsed, capped in
+/// length), kept beside the components so that validation does not carry them: for the
+/// case-worker view (`render`), not for validation.
+#[derive(Debug, Default)]
+pub struct Docs {
+    pub(crate) elements: NameMap<ElemId, Box<str>>,
+    pub(crate) types: NameMap<TypeId, Box<str>>,
+    /// By attribute name: the first declaration of that name with documentation.
+    pub(crate) attributes: NameMap<QNameId, Box<str>>,
+    /// Per simple type, its own enumeration values with their documentation (or appinfo).
+    pub(crate) enums: NameMap<TypeId, Vec<EnumDoc>>,
+}
+
+impl Docs {
+    /// Approximate heap bytes held (texts and table entries), for diagnostics.
+    pub fn heap_bytes(&self) -> usize {
+        let entry = size_of::<(u32, Box<str>)>() + 8;
+        let texts = |m: &NameMap<u32, Box<str>>| m.values().map(|t| t.len() + entry).sum::<usize>();
+        texts(&self.elements)
+            + texts(&self.types)
+            + texts(&self.attributes)
+            + self
+                .enums
+                .values()
+                .flat_map(|v| v.iter())
+                .map(|(a, b)| a.len() + b.len() + 2 * size_of::<Box<str>>())
+                .sum::<usize>()
+    }
 }
 
 impl Grammar {
@@ -445,6 +480,45 @@ impl Grammar {
         self.global_elements
             .keys()
             .map(|&q| (self.names.ns_uri(self.names.ns_of(q)), self.names.local(q)))
+    }
+
+    /// The documentation of an element declaration.
+    pub fn element_doc(&self, id: ElemId) -> Option<&str> {
+        self.docs.elements.get(&id).map(|d| &**d)
+    }
+
+    /// The documentation of a type definition.
+    pub fn type_doc(&self, id: TypeId) -> Option<&str> {
+        self.docs.types.get(&id).map(|d| &**d)
+    }
+
+    /// The documentation of an attribute declaration of this name.
+    pub fn attribute_doc(&self, name: QNameId) -> Option<&str> {
+        self.docs.attributes.get(&name).map(|d| &**d)
+    }
+
+    /// The documentation of an enumeration value of a simple type (or of the type it
+    /// restricts, nearest first).
+    pub fn enumeration_doc(&self, id: TypeId, value: &str) -> Option<&str> {
+        let mut t = id;
+        for _ in 0..64 {
+            if let Some(list) = self.docs.enums.get(&t)
+                && let Some((_, d)) = list.iter().find(|(v, _)| &**v == value)
+            {
+                return Some(d);
+            }
+            let def = self.types.get(t as usize)?;
+            if def.base == t || def.method != Method::Restriction {
+                return None;
+            }
+            t = def.base;
+        }
+        None
+    }
+
+    /// The documentation texts (for diagnostics: their memory).
+    pub fn docs(&self) -> &Docs {
+        &self.docs
     }
 
     /// Number of element declarations, types and content models (for diagnostics).

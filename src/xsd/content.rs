@@ -846,6 +846,7 @@ mod tests {
             global_types: NameMap::default(),
             global_attributes: NameMap::default(),
             xsi_ns: UNBOUNDED,
+            docs: crate::xsd::components::Docs::default(),
         }
     }
 

@@ -54,6 +54,43 @@ pub(crate) struct SNode {
     pub column: u64,
     /// Bindings of the prefixes used in `value`, `default`, `fixed` and `xpath` attributes.
     pub bindings: Vec<(Box<str>, Box<str>)>,
+    /// The text of the first `xs:documentation` of its `xs:annotation` (whitespace
+    /// collapsed, at most [`MAX_DOC_CHARS`] characters); for an `xs:enumeration` without
+    /// one, the text of its first `xs:appinfo` (XÖV code types name each code there).
+    pub doc: Option<Box<str>>,
+}
+
+/// The longest documentation text kept per component, in characters (the rest is cut at a
+/// word and marked with `…`): labels and descriptions, not manuals.
+pub(crate) const MAX_DOC_CHARS: usize = 600;
+
+/// What the reader is collecting inside an `xs:annotation`.
+struct DocCapture {
+    /// The node that owns the annotation.
+    owner: u32,
+    /// `xs:documentation` (true) or `xs:appinfo` (false).
+    documentation: bool,
+    text: String,
+}
+
+/// `text` with whitespace runs collapsed to one space, trimmed, cut to [`MAX_DOC_CHARS`].
+pub(crate) fn collapse_doc(text: &str) -> Option<Box<str>> {
+    let mut out = String::new();
+    let mut cut = false;
+    for (n, word) in text.split_whitespace().enumerate() {
+        if out.chars().count() + word.chars().count() + 1 > MAX_DOC_CHARS {
+            cut = true;
+            break;
+        }
+        if n > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if cut {
+        out.push('…');
+    }
+    (!out.is_empty()).then(|| out.into_boxed_str())
 }
 
 impl SNode {
@@ -147,6 +184,10 @@ pub(crate) fn read_schema_doc(
     let mut declared_tns: Option<String> = None;
     let mut errors: Vec<SchemaError> = Vec::new();
     let mut foreign: Vec<(u64, u64, String)> = Vec::new();
+    // The node whose xs:annotation is being skipped, and the text being collected in it.
+    let mut annotation_owner: Option<u32> = None;
+    let mut capture: Option<DocCapture> = None;
+    let mut documented: std::collections::HashSet<u32> = std::collections::HashSet::new();
     loop {
         let event = reader.next_event().map_err(|e| SchemaError {
             file: path.to_path_buf(),
@@ -156,10 +197,34 @@ pub(crate) fn read_schema_doc(
         })?;
         let (kind, raw_attrs) = match event {
             Event::Eof => break,
-            Event::Text(_) => continue,
+            Event::Text(t) => {
+                if let Some(c) = capture.as_mut() {
+                    // Bounded: the collapsed text keeps at most MAX_DOC_CHARS anyway.
+                    if c.text.len() < MAX_DOC_CHARS * 8 {
+                        c.text.push_str(t);
+                        c.text.push(' ');
+                    }
+                }
+                continue;
+            }
             Event::End => {
                 if skip > 0 {
                     skip -= 1;
+                    if skip == 1
+                        && let Some(c) = capture.take()
+                    {
+                        let node = &mut nodes[c.owner as usize];
+                        let text = collapse_doc(&c.text);
+                        if c.documentation && text.is_some() && documented.insert(c.owner) {
+                            // The first xs:documentation; it wins over an appinfo text.
+                            node.doc = text;
+                        } else if !c.documentation
+                            && node.doc.is_none()
+                            && &*node.kind == "enumeration"
+                        {
+                            node.doc = text;
+                        }
+                    }
                 } else {
                     stack.pop();
                 }
@@ -177,6 +242,18 @@ pub(crate) fn read_schema_doc(
                     };
                     let foreign_label = (skip == 0 && name.namespace != XS_NS)
                         .then(|| format!("{{{}}}{}", name.namespace, name.local));
+                    if skip == 1
+                        && in_annotation
+                        && name.namespace == XS_NS
+                        && let Some(owner) = annotation_owner
+                    {
+                        let documentation = name.local == "documentation";
+                        capture = Some(DocCapture {
+                            owner,
+                            documentation,
+                            text: String::new(),
+                        });
+                    }
                     let p = reader.position();
                     if let Some(message) = annotation_error {
                         errors.push(SchemaError {
@@ -285,11 +362,14 @@ pub(crate) fn read_schema_doc(
             line: pos.line,
             column: pos.column,
             bindings,
+            doc: None,
         });
         if is_annotation {
-            // Keep the annotation itself (for ordering rules), not its content.
+            // Keep the annotation itself (for ordering rules), not its content; its first
+            // documentation goes to the annotated node.
             skip += 1;
             in_annotation = true;
+            annotation_owner = stack.last().copied();
         } else {
             stack.push(index);
         }

@@ -53,6 +53,7 @@ async fn closed_stdout_pipe_ends_quietly_for_every_printing_command() {
         vec!["validate", &invalid],
         vec!["validate", "--json", &example, &invalid],
         vec!["transform", &example],
+        vec!["render", &example],
         vec!["vectors", "verify", "test-vectors"],
         vec![
             "schemas",

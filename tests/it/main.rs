@@ -56,6 +56,7 @@ mod vectors_check;
 mod xml_hostile;
 mod xoev_packs;
 mod xoev_registry;
+mod xoev_render;
 mod xoev_support;
 mod xoev_transform;
 mod xoev_transform_rules;

@@ -16,6 +16,8 @@ use crate::xml::{BoundedReader, Event};
 /// The annotations (local names) that mark a `Key` as the code column, in every generation of
 /// XÖV genericode metadata.
 const CODE_KEY_MARKERS: [&str; 3] = ["xoev-code", "recommendedKeyColumn", "empfohleneCodeSpalte"];
+/// The annotation (local name) that marks a `Column` as the name of each code.
+const CODE_NAME_MARKER: &str = "xoev-codename";
 
 /// One code list: identification and the set of codes of its key column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +30,10 @@ pub struct CodeList {
     pub short_name: String,
     /// Id of the column holding the codes.
     pub key_column: String,
-    /// The codes (whitespace-collapsed, as `xs:token` compares them).
-    codes: HashMap<Box<str>, ()>,
+    /// The codes (whitespace-collapsed, as `xs:token` compares them), each with its name:
+    /// the value of the column marked `xoev-codename`, else of the first column that is not
+    /// the code column.
+    codes: HashMap<Box<str>, Option<Box<str>>>,
 }
 
 impl CodeList {
@@ -37,6 +41,12 @@ impl CodeList {
     #[must_use]
     pub fn contains(&self, code: &str) -> bool {
         self.codes.contains_key(code)
+    }
+
+    /// The name of a code (for readers), if the list has a name column.
+    #[must_use]
+    pub fn name_of(&self, code: &str) -> Option<&str> {
+        self.codes.get(code)?.as_deref()
     }
 
     /// The codes, sorted.
@@ -101,6 +111,7 @@ pub fn read(bytes: &[u8], xml: &XmlLimits, max_rows: usize) -> Result<CodeList, 
     let mut rows: Vec<Vec<(String, String)>> = Vec::new();
     let mut row: Vec<(String, String)> = Vec::new();
     let mut value_column: Option<String> = None;
+    let mut name_column: Option<String> = None;
     loop {
         let event = r
             .next_event()
@@ -133,6 +144,12 @@ pub fn read(bytes: &[u8], xml: &XmlLimits, max_rows: usize) -> Result<CodeList, 
                         let in_key = stack.iter().rev().nth(2).is_some_and(|s| s == "Key");
                         if in_key && let Some(k) = keys.last_mut() {
                             k.1 = true;
+                        }
+                    }
+                    (Some("AppInfo"), CODE_NAME_MARKER) => {
+                        let in_column = stack.iter().rev().nth(2).is_some_and(|s| s == "Column");
+                        if in_column && name_column.is_none() {
+                            name_column = columns.last().cloned();
                         }
                     }
                     (Some("SimpleCodeList"), "Row") => row.clear(),
@@ -197,10 +214,18 @@ pub fn read(bytes: &[u8], xml: &XmlLimits, max_rows: usize) -> Result<CodeList, 
         .and_then(|(c, _)| c.clone())
         .or_else(|| columns.first().cloned())
         .ok_or(GenericodeError::Missing("a column"))?;
+    let name_column = name_column
+        .filter(|c| *c != key_column)
+        .or_else(|| columns.iter().find(|c| **c != key_column).cloned());
     let mut codes = HashMap::with_capacity(rows.len());
     for row in rows {
+        let name = name_column.as_ref().and_then(|n| {
+            row.iter()
+                .find(|(c, v)| c == n && !v.is_empty())
+                .map(|(_, v)| v.clone().into_boxed_str())
+        });
         if let Some((_, code)) = row.into_iter().find(|(c, _)| *c == key_column) {
-            codes.insert(code.into_boxed_str(), ());
+            codes.insert(code.into_boxed_str(), name);
         }
     }
     let mut take = |k: &'static str, what: &'static str| {
@@ -273,6 +298,26 @@ mod tests {
         assert!(list.contains("01") && list.contains("02"));
         assert!(!list.contains("Eins") && !list.contains(" 01 "));
         assert_eq!(list.len(), 2);
+        // Without a name marker the first other column names the codes.
+        assert_eq!(list.name_of("01"), Some("Eins"));
+        assert_eq!(list.name_of("02"), Some("Zwei"));
+        assert_eq!(list.name_of("03"), None);
+    }
+
+    #[test]
+    fn the_column_marked_as_code_name_names_the_codes() {
+        let marked = GEN4
+            .replace(
+                r#"<Column Id="code" Use="required"/>"#,
+                r#"<Column Id="code" Use="required"/><Column Id="lang"><Annotation><AppInfo><xoev-cl-4:xoev-codename/></AppInfo></Annotation></Column>"#,
+            )
+            .replace(
+                "<SimpleValue> 01 </SimpleValue></Value>",
+                r#"<SimpleValue> 01 </SimpleValue></Value><Value ColumnRef="lang"><SimpleValue>Erster Eintrag</SimpleValue></Value>"#,
+            );
+        let list = read(marked.as_bytes(), &XmlLimits::default(), 100).expect("reads");
+        assert_eq!(list.name_of("01"), Some("Erster Eintrag"));
+        assert_eq!(list.name_of("02"), None);
     }
 
     #[test]

@@ -124,6 +124,7 @@ impl Asm<'_> {
             ""
         };
         let name = self.g.names.intern(ns, name);
+        self.keep_attribute_doc(name, node);
         let type_id = self.attribute_type(src, node);
         let value = self.value_constraint(src, node, type_id);
         if value.as_ref().is_some_and(|v| !v.fixed) && required {
@@ -135,6 +136,17 @@ impl Asm<'_> {
             required,
             value,
         })
+    }
+
+    /// Keeps the first documentation of an attribute of this name.
+    fn keep_attribute_doc(&mut self, name: u32, node: &SNode) {
+        if let Some(text) = &node.doc {
+            self.g
+                .docs
+                .attributes
+                .entry(name)
+                .or_insert_with(|| text.clone());
+        }
     }
 
     fn attribute_type(&mut self, src: Src, node: &SNode) -> TypeId {
@@ -228,6 +240,7 @@ impl Asm<'_> {
         };
         let node = self.node(src);
         let name = self.g.names.intern(ns, local);
+        self.keep_attribute_doc(name, node);
         let type_id = self.attribute_type(src, node);
         let value = self.value_constraint(src, node, type_id);
         let u = AttrUse {

@@ -121,6 +121,9 @@ impl Asm<'_> {
             substitutes: Vec::new(),
             identity: Vec::new(),
         };
+        if let Some(text) = &node.doc {
+            self.g.docs.elements.insert(id, text.clone());
+        }
         if node.attr("default").is_some() || node.attr("fixed").is_some() {
             self.elem_values.push((id, src));
         }

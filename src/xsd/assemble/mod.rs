@@ -139,6 +139,7 @@ pub(crate) fn assemble(docs: &[SchemaDoc], limits: &Limits) -> Result<Grammar, V
         global_types: NameMap::default(),
         global_attributes: NameMap::default(),
         xsi_ns,
+        docs: crate::xsd::components::Docs::default(),
     };
     let mut asm = Asm {
         docs,

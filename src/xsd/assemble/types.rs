@@ -118,7 +118,26 @@ impl Asm<'_> {
         id
     }
 
+    /// Keeps the documentation of a type and of its own enumeration values.
+    fn keep_type_docs(&mut self, id: TypeId, src: Src) {
+        let node = self.node(src);
+        if let Some(text) = &node.doc {
+            self.g.docs.types.insert(id, text.clone());
+        }
+        let values: Vec<(Box<str>, Box<str>)> = self
+            .kids(src)
+            .filter(|(_, n)| &*n.kind == "restriction")
+            .flat_map(|(r, _)| self.kids(r))
+            .filter(|(_, n)| &*n.kind == "enumeration")
+            .filter_map(|(_, n)| Some((n.attr("value")?.into(), n.doc.clone()?)))
+            .collect();
+        if !values.is_empty() {
+            self.g.docs.enums.insert(id, values);
+        }
+    }
+
     fn build_type(&mut self, id: TypeId, src: Src) {
+        self.keep_type_docs(id, src);
         let node = self.node(src);
         let name = self.g.types[id as usize].name;
         if &*node.kind == "simpleType" {
