@@ -159,7 +159,10 @@ fn walk(
                 path: path.display().to_string(),
                 source,
             })?;
-            files.insert(rel, bytes);
+            // Two names mapped to one (`a:b.xml` beside `a_b.xml`): refused, never one lost.
+            if files.insert(rel.clone(), bytes).is_some() {
+                return Err(SourceError::UnsafePath(rel));
+            }
         } else {
             return Err(SourceError::NotRegular(rel));
         }
@@ -217,7 +220,9 @@ pub fn read_zip(path: &Path, limits: &PackLimits) -> Result<PackFiles, SourceErr
                 reason: format!("entry {raw_name} is not the size it declares"),
             });
         }
-        files.insert(name, bytes);
+        if files.insert(name, bytes).is_some() {
+            return Err(SourceError::UnsafePath(raw_name));
+        }
     }
     Ok(files)
 }
