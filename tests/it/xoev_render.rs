@@ -49,7 +49,10 @@ fn check_page(name: &str, out: &Output) -> String {
 }
 
 /// The text of a page: tags, the style and the explanations removed, one line per
-/// heading, term, definition, paragraph and table cell; the pack fingerprint redacted.
+/// heading, term, definition, paragraph and table cell; the pack fingerprint redacted, and
+/// every value of the message (definitions, table cells, a section's own value) as `[Wert]`:
+/// snapshots hold the labels and the structure, never a value of the message (even test
+/// data's names and addresses stay out, as in the transform's snapshots).
 fn text_of(page: &str) -> String {
     let mut out = String::new();
     let mut rest = page;
@@ -67,7 +70,15 @@ fn text_of(page: &str) -> String {
             Some(_) => {}
             None if tag.starts_with("<style") => skip_until = Some("</style"),
             None if tag.starts_with("<details") => skip_until = Some("</details"),
-            None if ["<h", "<dt", "<dd", "<p", "<td", "<th", "<title"]
+            None if tag.starts_with("<dd") || tag.starts_with("<td") || tag == "<p>" => {
+                out.push_str("\n[Wert]\n");
+                skip_until = Some(match &tag[..3] {
+                    "<dd" => "</dd",
+                    "<td" => "</td",
+                    _ => "</p",
+                });
+            }
+            None if ["<h", "<dt", "<p", "<th", "<title"]
                 .iter()
                 .any(|t| tag.starts_with(t)) =>
             {
