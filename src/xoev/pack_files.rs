@@ -231,25 +231,23 @@ pub fn read_zip(path: &Path, limits: &PackLimits) -> Result<PackFiles, SourceErr
 /// inside an installed pack.
 pub const CODELIST_DIR: &str = "codelists";
 
-/// The name a source file keeps in a pack: the path itself if it is a safe relative path;
-/// an `.xml` file whose name (not folder) holds `:` — XRepository names code lists by their
-/// URN, `urn:xoev-de:xbau:codeliste:anlagen_2.0.xml` — with `_` for each `:`; `None` (refused)
-/// otherwise.
+/// The name a source file keeps in a pack: the path itself if it is a safe relative path; a
+/// code list — an `.xml` file directly in a `codelists/` folder — whose name holds `:`
+/// (XRepository names code lists by their URN, `urn:xoev-de:xbau:codeliste:anlagen_2.0.xml`)
+/// with `_` for each `:`; `None` (refused) otherwise. A name that starts like a drive
+/// (`C:…`) is refused even there.
 #[must_use]
 pub fn pack_name(path: &str) -> Option<String> {
     if is_safe_relative(path) {
         return Some(path.to_owned());
     }
-    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-    if !name.ends_with(".xml") || path.starts_with('/') || dir.contains(':') {
+    let (dir, name) = path.rsplit_once('/')?;
+    let in_codelists = dir.rsplit('/').next() == Some(CODELIST_DIR);
+    let drive = name.as_bytes().get(1) == Some(&b':');
+    if !in_codelists || drive || !name.ends_with(".xml") || !is_safe_relative(dir) {
         return None;
     }
-    let mapped = name.replace(':', "_");
-    let mapped = if dir.is_empty() {
-        mapped
-    } else {
-        format!("{dir}/{mapped}")
-    };
+    let mapped = format!("{dir}/{}", name.replace(':', "_"));
     is_safe_relative(&mapped).then_some(mapped)
 }
 
@@ -348,9 +346,28 @@ mod tests {
             "/abs.xml",
             "a/../b:c.xml",
             "x:y.xsd",
+            "C:p.xml",
+            "urn:x.xml",
+            "other/urn:x.xml",
+            "codelists/C:x.xml",
+            "../codelists/urn:x.xml",
         ] {
             assert_eq!(pack_name(bad), None, "{bad}");
         }
+        assert_eq!(
+            pack_name("xbau-2.6/codelists/urn:x:y_1.xml").as_deref(),
+            Some("xbau-2.6/codelists/urn_x_y_1.xml")
+        );
+        // Two names mapped to one: refused, never one silently lost.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lists = dir.path().join(CODELIST_DIR);
+        fs::create_dir(&lists).expect("mkdir");
+        fs::write(lists.join("a:b.xml"), "<x/>").expect("write");
+        fs::write(lists.join("a_b.xml"), "<y/>").expect("write");
+        assert!(matches!(
+            read_dir(dir.path(), &PackLimits::default(), None),
+            Err(SourceError::UnsafePath(_))
+        ));
     }
 
     fn files(names: &[&str]) -> PackFiles {
