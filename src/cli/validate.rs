@@ -24,9 +24,9 @@ use serde_json::{Value as Json, json};
 
 use crate::config::Limits;
 use crate::error::Verdict;
-use crate::schematron::{Finding, Overrides, Schema, Severity};
+use crate::schematron::{Overrides, Schema, Severity};
 use crate::xoev::codelist::CodeLists;
-use crate::xoev::rules;
+use crate::xoev::rules::{self, CompiledRules};
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
 mod document;
@@ -143,8 +143,7 @@ impl ValidateArgs {
 /// The business rules of one group of files: compiled Schematron, code lists and the
 /// overrides.
 struct Rules {
-    schemas: Vec<Schema>,
-    codelists: CodeLists,
+    compiled: CompiledRules,
     overrides: Overrides,
 }
 
@@ -172,9 +171,11 @@ fn compile_rules(
             .map_err(|e| format!("code list {e}"))
     });
     match compiled {
-        Ok((schemas, codelists)) => Some(Rules {
-            schemas,
-            codelists,
+        Ok((schematron, codelists)) => Some(Rules {
+            compiled: CompiledRules {
+                schematron,
+                codelists,
+            },
             overrides: args.rule_severity.iter().cloned().collect(),
         }),
         Err(message) => {
@@ -430,7 +431,7 @@ fn validate_files(
         let path = &args.files[index];
         let shown = path.display().to_string();
         let t = Instant::now();
-        let outcome = validate_file(grammar, path, &limits, &options);
+        let outcome = validate_file(grammar, rules, path, &limits, &options);
         if args.timings {
             eprintln!(
                 "{shown}: validated in {:.3} ms",
@@ -452,22 +453,22 @@ fn validate_files(
             );
         }
         match outcome {
-            Ok(report) => {
-                // Business rules only for XSD-valid documents (as the KoSIT validator does).
-                let findings = match rules {
-                    Some(rules) if report.is_valid() => {
-                        match check_rules(args, grammar, rules, path, &limits) {
-                            Ok(f) => Some(f),
-                            Err(message) => {
-                                write_report(args, run, index, Some(rules), &report, || {
-                                    document::RulesOutcome::Failed(message.clone())
-                                });
-                                run.not_validated(args, index, "rules", &message);
-                                continue;
-                            }
-                        }
+            Ok((report, rules_outcome)) => {
+                // Business rules only for XSD-valid documents (as the KoSIT validator does),
+                // from the same reading of the file.
+                let findings = match rules_outcome {
+                    document::RulesOutcome::Checked {
+                        findings,
+                        truncated,
+                    } => Some((findings, truncated)),
+                    document::RulesOutcome::Failed(message) => {
+                        write_report(args, run, index, rules, &report, || {
+                            document::RulesOutcome::Failed(message.clone())
+                        });
+                        run.not_validated(args, index, "rules", &message);
+                        continue;
                     }
-                    _ => None,
+                    document::RulesOutcome::NotRun => None,
                 };
                 let accepted =
                     document::accepted(&report, findings.as_ref().map_or(&[][..], |(f, _)| &f[..]));
@@ -522,24 +523,6 @@ fn validate_files(
     }
 }
 
-/// Runs the rules on an XSD-valid document: its findings and whether some were cut off. The
-/// file is read again within the XML input limit.
-fn check_rules(
-    args: &ValidateArgs,
-    grammar: &Grammar,
-    rules: &Rules,
-    path: &Path,
-    limits: &Limits,
-) -> Result<(Vec<Finding>, bool), String> {
-    use std::io::Read as _;
-    let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(limits.xml.max_input_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    document::rule_findings(grammar, rules, &bytes, limits, args.show_values)
-}
-
 /// `--report DIR`: writes the file's report (the rules outcome is built only then).
 fn write_report(
     args: &ValidateArgs,
@@ -555,7 +538,7 @@ fn write_report(
     let outcome = outcome();
     let names: Vec<&str> = rules
         .iter()
-        .flat_map(|r| r.schemas.iter().map(Schema::name))
+        .flat_map(|r| r.compiled.schematron.iter().map(Schema::name))
         .collect();
     let checked = report::Checked::Validated {
         xsd,
@@ -579,15 +562,19 @@ fn peak_memory_kib() -> Option<u64> {
         .ok()
 }
 
+/// Validates a file (streaming) and, with rules, checks them in the same reading.
 fn validate_file(
     grammar: &Grammar,
+    rules: Option<&Rules>,
     path: &PathBuf,
     limits: &Limits,
     options: &ValidationOptions,
-) -> Result<ValidationReport, String> {
+) -> Result<(ValidationReport, document::RulesOutcome), String> {
     let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let reader = BufReader::with_capacity(64 * 1024, file);
-    Ok(xsd::validate_reader(grammar, reader, limits, options))
+    Ok(document::check_reader(
+        grammar, rules, reader, limits, options,
+    ))
 }
 
 fn file_json(file: &str, report: &ValidationReport) -> Json {

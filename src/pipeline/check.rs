@@ -57,9 +57,10 @@ use crate::jose::jwe::CompactJwe;
 use crate::schematron::{Finding, FindingKind, RunReport, Severity};
 use crate::xoev::registry::{Registry, Resolved};
 use crate::xoev::root::document_root;
-use crate::xoev::rules::{self, BusinessRules, RulesCache, RulesLimits};
+use crate::xoev::rules::{BusinessRules, PackRules, RulesCache, RulesLimits, RulesPass};
 use crate::xoev::transform::{
-    ExtractedBinary, MemoryBinaries, MessageIdentity, TransformError, transform_with_sink,
+    ExtractedBinary, MemoryBinaries, MessageIdentity, TransformError, transform_observed,
+    transform_with_sink,
 };
 use crate::xsd::{self, ErrorKind, Grammar};
 
@@ -984,7 +985,20 @@ fn validate_data(
     }
     let identity = MessageIdentity::from_resolved(&resolved);
     let mut sink = MemoryBinaries::default();
-    match transform_with_sink(&grammar, &identity, bytes, c.limits, &mut sink) {
+    // The business rules (when on and the pack has them) are checked in the transform's pass.
+    let rules = match pack_rules(c, &resolved, schemas) {
+        Ok(r) => r,
+        Err(()) => return None,
+    };
+    let rules_limits = RulesLimits::from(&c.limits.schematron);
+    let mut pass = rules
+        .as_deref()
+        .map(|r| RulesPass::new(r, rules_limits, schemas.rules.overrides()));
+    let transformed = match pass.as_mut() {
+        Some(p) => transform_observed(&grammar, &identity, bytes, c.limits, &mut sink, p),
+        None => transform_with_sink(&grammar, &identity, bytes, c.limits, &mut sink),
+    };
+    match transformed {
         Ok(t) => {
             let binaries = t
                 .binaries
@@ -994,7 +1008,10 @@ fn validate_data(
                     (b, zeroize::Zeroizing::new(octets))
                 })
                 .collect();
-            let findings = check_business_rules(c, &resolved, &grammar, bytes, schemas)?;
+            let findings = match pass {
+                Some(p) => Some(check_business_rules(c, p, schemas)?),
+                None => None,
+            };
             Some((identity, t.data, binaries, findings))
         }
         Err(TransformError::Invalid(report)) => {
@@ -1018,38 +1035,36 @@ fn validate_data(
     }
 }
 
-/// Step 8, last part: the pack's business rules on the XSD-valid document, as
-/// `schemas.business_rules` says. `None` when rejected (problems recorded), `Some(None)` when
-/// no rules ran.
-fn check_business_rules(
+/// The pack's compiled rules when `schemas.business_rules` runs them and the pack has any;
+/// `Err` when they do not compile (recorded as a technical error).
+fn pack_rules(
     c: &mut Checker<'_>,
     resolved: &Resolved<'_>,
-    grammar: &Grammar,
-    bytes: &[u8],
     schemas: &Schemas<'_>,
-) -> Option<Option<RunReport>> {
+) -> Result<Option<PackRules>, ()> {
     if schemas.business_rules == BusinessRules::Off
         || (resolved.pack.schematron.is_empty() && resolved.pack.codelists.is_empty())
     {
-        return Some(None);
+        return Ok(None);
     }
-    let Ok(compiled) = schemas.rules.rules(resolved.pack, &c.limits.xml) else {
-        c.problems.add(Failure::Technical, Instance::Other);
-        return None;
-    };
-    let codes = rules::CodeCheck {
-        grammar,
-        lists: &compiled.codelists,
-    };
-    let report = rules::check(
-        &compiled.schematron,
-        Some(codes),
-        bytes,
-        &c.limits.xml,
-        &RulesLimits::from(&c.limits.schematron),
-        schemas.rules.overrides(),
-    )
-    .unwrap_or_else(|e| RunReport {
+    match schemas.rules.rules(resolved.pack, &c.limits.xml) {
+        Ok(r) => Ok(Some(r)),
+        Err(_) => {
+            c.problems.add(Failure::Technical, Instance::Other);
+            Err(())
+        }
+    }
+}
+
+/// Step 8, last part: the pack's business rules on the XSD-valid document (checked in the
+/// transform's pass), as `schemas.business_rules` says. `None` when rejected (problems
+/// recorded).
+fn check_business_rules(
+    c: &mut Checker<'_>,
+    pass: RulesPass<'_>,
+    schemas: &Schemas<'_>,
+) -> Option<RunReport> {
+    let report = pass.finish().unwrap_or_else(|e| RunReport {
         // The tree did not fit its limits: the rules could not be evaluated at all.
         findings: vec![Finding {
             rule: "-".to_owned(),
@@ -1085,7 +1100,7 @@ fn check_business_rules(
             return None;
         }
     }
-    Some(Some(report))
+    Some(report)
 }
 
 /// Rule ids and locations of findings for a problem's detail (at most 20; never a value):

@@ -749,10 +749,12 @@ impl Run<'_, '_> {
             }
         }
         for check in &rule.checks {
-            let label = check.id.clone().unwrap_or_else(|| rule_label(p, rule));
+            // Built only for a finding: most checks pass on most nodes.
+            let label = || check.id.clone().unwrap_or_else(|| rule_label(p, rule));
             match self.ev.test(&check.test, node) {
                 Ok(result) => {
                     if result == check.report {
+                        let label = label();
                         let severity = self
                             .overrides
                             .get(&label)
@@ -782,7 +784,7 @@ impl Run<'_, '_> {
                         });
                     }
                 }
-                Err(e) => self.processing_error(&label, Some(check.severity), node, &e),
+                Err(e) => self.processing_error(&label(), Some(check.severity), node, &e),
             }
             if self.out_of_budget {
                 break;

@@ -13,12 +13,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::config::XmlLimits;
+use crate::config::{Limits, XmlLimits};
 use crate::schematron::{Overrides, RunOptions, RunReport, Schema};
-use crate::xpath::{Tree, TreeError, TreeLimits};
-use crate::xsd::Grammar;
+use crate::xml::{Pos, StartTag};
+use crate::xpath::{Tree, TreeBuilder, TreeError, TreeLimits};
+use crate::xsd::datatypes::Value;
+use crate::xsd::validator::AttributeInfo;
+use crate::xsd::{ElementInfo, Grammar, Observer, ValidationOptions, ValidationReport};
 
-use super::codelist::{self, CodeLists};
+use super::codelist::{self, CodeChecker, CodeLists};
 
 use super::registry::LoadedPack;
 
@@ -160,60 +163,175 @@ impl RulesCache {
     }
 }
 
-/// Code lists to check a document's codes against, with the grammar that types its elements.
-#[derive(Debug, Clone, Copy)]
-pub struct CodeCheck<'a> {
-    /// The grammar the document was validated with.
-    pub grammar: &'a Grammar,
-    /// The lists.
-    pub lists: &'a CodeLists,
+/// The business rules' side of the one validation pass over a document: it builds the XPath
+/// tree the Schematron rules run on (from the document as written) and checks the codes
+/// against the lists (from the types the validator assigns), as an [`Observer`] beside the
+/// validation, and a transform when there is one. The document is read once.
+///
+/// Its result ([`RulesPass::finish`]) means something only when the pass found the document
+/// XSD-valid: the business rules run on valid documents only.
+#[derive(Debug)]
+pub struct RulesPass<'a> {
+    rules: &'a CompiledRules,
+    limits: RulesLimits,
+    overrides: &'a Overrides,
+    tree: Option<TreeBuilder>,
+    tree_error: Option<TreeError>,
+    codes: Option<CodeChecker<'a>>,
 }
 
-/// Checks a document (already XSD-valid) against rules: the findings of every Schematron
-/// schema in order, then those of the code lists, with the severity overrides applied and at
-/// most `limits.run.max_findings` in all.
-///
-/// # Errors
-/// The document cannot be built into a tree within `limits.tree` (it was read before, so in
-/// practice only the node limit).
-pub fn check(
-    rules: &[Schema],
-    codes: Option<CodeCheck<'_>>,
-    document: &[u8],
-    xml: &XmlLimits,
-    limits: &RulesLimits,
-    overrides: &Overrides,
-) -> Result<RunReport, TreeError> {
-    let mut report = RunReport::default();
-    if !rules.is_empty() {
-        let tree = Tree::parse(document, xml, limits.tree)?;
-        for schema in rules {
-            let r = schema.run(&tree, &limits.run, overrides);
-            report.findings.extend(r.findings);
-            report.fired += r.fired;
-            report.truncated |= r.truncated;
+impl<'a> RulesPass<'a> {
+    /// A pass for these rules (the tree only when there is Schematron, the code check only
+    /// when there are lists).
+    #[must_use]
+    pub fn new(rules: &'a CompiledRules, limits: RulesLimits, overrides: &'a Overrides) -> Self {
+        Self {
+            rules,
+            limits,
+            overrides,
+            tree: (!rules.schematron.is_empty()).then(|| TreeBuilder::new(limits.tree)),
+            tree_error: None,
+            codes: (!rules.codelists.is_empty()).then(|| {
+                CodeChecker::new(
+                    &rules.codelists,
+                    codelist::CheckOptions {
+                        show_values: limits.run.show_values,
+                        max_findings: limits.run.max_findings,
+                    },
+                    overrides,
+                )
+            }),
         }
     }
-    if let Some(codes) = codes.filter(|c| !c.lists.is_empty()) {
-        let room = limits
-            .run
-            .max_findings
-            .saturating_sub(report.findings.len());
-        let r = codelist::check(
-            codes.grammar,
-            codes.lists,
-            document,
-            xml,
-            codelist::CheckOptions {
-                show_values: limits.run.show_values,
-                max_findings: room,
-            },
-            overrides,
-        );
+
+    /// Runs the Schematron rules on the tree: the findings of every schema in order, then
+    /// those of the code lists, with the severity overrides applied and at most
+    /// `max_findings` in all.
+    ///
+    /// # Errors
+    /// The document did not fit the tree's limits (in practice its node limit): the rules
+    /// could not be evaluated at all.
+    pub fn finish(self) -> Result<RunReport, TreeError> {
+        if let Some(e) = self.tree_error {
+            return Err(e);
+        }
+        let mut report = match self.tree {
+            Some(builder) => run_schematron(
+                &self.rules.schematron,
+                &builder.finish(),
+                &self.limits,
+                self.overrides,
+            ),
+            None => RunReport::default(),
+        };
+        if let Some(codes) = self.codes {
+            let r = codes.into_report();
+            let room = self
+                .limits
+                .run
+                .max_findings
+                .saturating_sub(report.findings.len());
+            report.truncated |= r.truncated || r.findings.len() > room;
+            report.findings.extend(r.findings.into_iter().take(room));
+        }
+        Ok(report)
+    }
+
+    fn tree_step(&mut self, step: impl FnOnce(&mut TreeBuilder) -> Result<(), TreeError>) {
+        if let Some(builder) = self.tree.as_mut()
+            && let Err(e) = step(builder)
+        {
+            // The first error ends the tree; the pass (the validation) goes on.
+            self.tree = None;
+            self.tree_error = Some(e);
+        }
+    }
+}
+
+impl Observer for RulesPass<'_> {
+    fn wants_values(&self) -> bool {
+        self.codes.as_ref().is_some_and(Observer::wants_values)
+    }
+    fn start_element(&mut self, grammar: &Grammar, info: &ElementInfo<'_>) {
+        if let Some(c) = self.codes.as_mut() {
+            c.start_element(grammar, info);
+        }
+    }
+    fn attribute(&mut self, grammar: &Grammar, info: &AttributeInfo<'_>) {
+        if let Some(c) = self.codes.as_mut() {
+            c.attribute(grammar, info);
+        }
+    }
+    fn text(&mut self, grammar: &Grammar, text: &str) {
+        if let Some(c) = self.codes.as_mut() {
+            c.text(grammar, text);
+        }
+    }
+    fn simple_value(&mut self, grammar: &Grammar, lexical: &str, typed: Option<&Value>) {
+        if let Some(c) = self.codes.as_mut() {
+            c.simple_value(grammar, lexical, typed);
+        }
+    }
+    fn end_element(&mut self, grammar: &Grammar) {
+        if let Some(c) = self.codes.as_mut() {
+            c.end_element(grammar);
+        }
+    }
+    fn unassessed_text(&mut self, grammar: &Grammar, text: &str) {
+        if let Some(c) = self.codes.as_mut() {
+            c.unassessed_text(grammar, text);
+        }
+    }
+    fn wants_raw(&self) -> bool {
+        self.tree.is_some()
+    }
+    fn raw_start(&mut self, tag: &StartTag<'_>, pos: Pos) {
+        self.tree_step(|b| b.start_tag(tag, pos));
+    }
+    fn raw_text(&mut self, text: &str, pos: Pos) {
+        self.tree_step(|b| b.text(text, pos));
+    }
+    fn raw_end(&mut self) {
+        self.tree_step(|b| {
+            b.end();
+            Ok(())
+        });
+    }
+}
+
+/// The Schematron schemas' findings on a tree, in schema order, at most `max_findings`.
+#[must_use]
+pub fn run_schematron(
+    rules: &[Schema],
+    tree: &Tree,
+    limits: &RulesLimits,
+    overrides: &Overrides,
+) -> RunReport {
+    let mut report = RunReport::default();
+    for schema in rules {
+        let r = schema.run(tree, &limits.run, overrides);
         report.findings.extend(r.findings);
+        report.fired += r.fired;
         report.truncated |= r.truncated;
     }
-    Ok(report)
+    report
+}
+
+/// Validates a document and, in the same pass, checks it against the rules: the XSD report,
+/// and the rules' report when the document is XSD-valid (`None` otherwise).
+pub fn validate_and_check(
+    grammar: &Grammar,
+    rules: &CompiledRules,
+    document: &[u8],
+    limits: &Limits,
+    options: &ValidationOptions,
+    rules_limits: RulesLimits,
+    overrides: &Overrides,
+) -> (ValidationReport, Option<Result<RunReport, TreeError>>) {
+    let mut pass = RulesPass::new(rules, rules_limits, overrides);
+    let report = crate::xsd::validate_with(grammar, document, limits, options, &mut pass);
+    let rules = report.is_valid().then(|| pass.finish());
+    (report, rules)
 }
 
 /// What the gateway does with the business rules of an accepted XML message
@@ -270,6 +388,98 @@ mod tests {
         }
     }
 
+    const ONE_PASS_XSD: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
+  targetNamespace="urn:t" xmlns="urn:t" elementFormDefault="qualified">
+  <xs:element name="r"><xs:complexType><xs:sequence>
+    <xs:element name="a" maxOccurs="unbounded"><xs:complexType><xs:simpleContent>
+      <xs:extension base="xs:string"><xs:attribute name="n" type="xs:string" default="d"/></xs:extension>
+    </xs:simpleContent></xs:complexType></xs:element>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"#;
+
+    const ONE_PASS_SCH: &str = r#"<sch:schema xmlns:sch="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <sch:ns prefix="t" uri="urn:t"/>
+  <sch:pattern><sch:rule context="t:a">
+    <sch:assert id="as-written" test="@n">only attributes as written (no schema default)</sch:assert>
+    <sch:assert id="length" test="string-length(.) = 3">three characters</sch:assert>
+    <sch:report id="prefix" test="name(..) = 'p:r'">the parent's prefix as written</sch:report>
+    <sch:report id="whitespace" test="count(../text()) = 3">whitespace text nodes kept</sch:report>
+  </sch:rule></sch:pattern>
+</sch:schema>"#;
+
+    /// The one pass (validation + tree + rules) sees the document exactly as the separate
+    /// parse does: attributes as written (no defaults), prefixes, whitespace text nodes.
+    #[test]
+    fn the_one_pass_finds_what_a_separate_parse_finds() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::write(tmp.path().join("t.xsd"), ONE_PASS_XSD).expect("write");
+        let limits = Limits::default();
+        let grammar =
+            crate::xsd::compile_file(&tmp.path().join("t.xsd"), &limits).expect("grammar");
+        let schema = Schema::compile(
+            ONE_PASS_SCH.as_bytes(),
+            "t.sch",
+            &|_: &str| None,
+            None,
+            &limits.xml,
+        )
+        .expect("compiles");
+        let rules = CompiledRules {
+            schematron: vec![schema],
+            codelists: CodeLists::default(),
+        };
+        let doc = b"<p:r xmlns:p='urn:t'>\n  <p:a n='x'>abc</p:a>\n  <p:a>ab</p:a>\n</p:r>";
+        let rl = RulesLimits::default();
+        let none = Overrides::new();
+        let options = ValidationOptions::from_limits(&limits);
+        let (xsd, one) = validate_and_check(&grammar, &rules, doc, &limits, &options, rl, &none);
+        assert!(xsd.is_valid(), "{:?}", xsd.errors);
+        let one = one.expect("valid").expect("tree");
+        let tree = Tree::parse(doc, &limits.xml, rl.tree).expect("tree");
+        let separate = run_schematron(&rules.schematron, &tree, &rl, &none);
+        let got: Vec<(&str, u64)> = one
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("prefix", 2),
+                ("whitespace", 2),
+                ("as-written", 3),
+                ("length", 3),
+                ("prefix", 3),
+                ("whitespace", 3),
+            ]
+        );
+        assert_eq!(one.findings, separate.findings);
+        // Not XSD-valid: no rules result at all.
+        let (xsd, none_run) = validate_and_check(
+            &grammar,
+            &rules,
+            b"<p:r xmlns:p='urn:t'><p:b/></p:r>",
+            &limits,
+            &options,
+            rl,
+            &none,
+        );
+        assert!(!xsd.is_valid());
+        assert!(none_run.is_none());
+        // Over the tree's node limit: the rules could not run, said as an error (never a pass).
+        let tight = RulesLimits {
+            tree: TreeLimits { max_nodes: 4 },
+            ..rl
+        };
+        let (xsd, failed) =
+            validate_and_check(&grammar, &rules, doc, &limits, &options, tight, &none);
+        assert!(xsd.is_valid());
+        assert_eq!(
+            failed.expect("valid").expect_err("over the limit"),
+            TreeError::TooManyNodes(4)
+        );
+    }
+
     #[test]
     fn rules_compile_once_per_pack_and_report_findings_and_processing_errors() {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -283,15 +493,9 @@ mod tests {
         std::fs::write(&file, "not schematron").expect("write");
         assert!(Arc::ptr_eq(&first, &cache.rules(&p, &xml).expect("cached")));
         let limits = RulesLimits::default();
-        let report = check(
-            &first.schematron,
-            None,
-            b"<r><a/><a n='x'/><a n='1'/></r>",
-            &xml,
-            &limits,
-            &Overrides::new(),
-        )
-        .expect("tree");
+        let tree =
+            Tree::parse(b"<r><a/><a n='x'/><a n='1'/></r>", &xml, limits.tree).expect("tree");
+        let report = run_schematron(&first.schematron, &tree, &limits, &Overrides::new());
         let got: Vec<(&str, FindingKind, u64)> = report
             .findings
             .iter()

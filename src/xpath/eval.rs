@@ -89,6 +89,15 @@ impl<'t> Eval<'t> {
         self.eval(e, &focus)
     }
 
+    pub(crate) fn eval_bool_top(&mut self, e: &Expr, item: Option<Item>) -> Result<bool, DynError> {
+        let focus = Focus {
+            item,
+            pos: 1,
+            size: 1,
+        };
+        self.eval_bool(e, &focus)
+    }
+
     pub(crate) fn resolved(&self, slot: usize) -> Option<u32> {
         self.names.get(slot).copied().filter(|&n| n != u32::MAX)
     }
@@ -349,6 +358,73 @@ impl<'t> Eval<'t> {
                 functions::call(self, *func, values, f)
             }
         }
+    }
+
+    /// The effective boolean value of `e`, as `effective_boolean_value(&self.eval(e, f)?)` gives
+    /// it (same result, same errors), without building the sequences whose emptiness alone
+    /// decides: how Schematron tests are read, thousands of times per document.
+    pub(crate) fn eval_bool(&mut self, e: &Expr, f: &Focus) -> Result<bool, DynError> {
+        match e {
+            Expr::Or(a, b) => Ok(self.eval_bool(a, f)? || self.eval_bool(b, f)?),
+            Expr::And(a, b) => Ok(self.eval_bool(a, f)? && self.eval_bool(b, f)?),
+            Expr::If(c, a, b) => {
+                if self.eval_bool(c, f)? {
+                    self.eval_bool(a, f)
+                } else {
+                    self.eval_bool(b, f)
+                }
+            }
+            Expr::Call(functions::Builtin::Not, args) if args.len() == 1 => {
+                Ok(!self.eval_bool(&args[0], f)?)
+            }
+            Expr::Call(functions::Builtin::Boolean, args) if args.len() == 1 => {
+                self.eval_bool(&args[0], f)
+            }
+            Expr::Call(functions::Builtin::Exists, args) if args.len() == 1 => {
+                self.non_empty(&args[0], f)
+            }
+            Expr::Call(functions::Builtin::Empty, args) if args.len() == 1 => {
+                Ok(!self.non_empty(&args[0], f)?)
+            }
+            // A step yields nodes only: its value is true exactly when it selects one.
+            Expr::Step(_) => self.non_empty(e, f),
+            _ => effective_boolean_value(&self.eval(e, f)?),
+        }
+    }
+
+    /// Whether `e` yields at least one item; a child or attribute step without predicates stops
+    /// at the first node it selects.
+    fn non_empty(&mut self, e: &Expr, f: &Focus) -> Result<bool, DynError> {
+        if let Expr::Step(step) = e
+            && step.preds.is_empty()
+            && matches!(step.axis, Axis::Child | Axis::Attribute)
+        {
+            let n = self.context_node(f)?;
+            let t = self.tree;
+            let principal = Self::principal(step.axis);
+            let mut visited: u64 = 0;
+            let mut found = false;
+            if step.axis == Axis::Child {
+                for c in t.children(n) {
+                    visited += 1;
+                    if self.test(&step.test, principal, c) {
+                        found = true;
+                        break;
+                    }
+                }
+            } else {
+                for a in t.attributes(n) {
+                    visited += 1;
+                    if self.test(&step.test, principal, a) {
+                        found = true;
+                        break;
+                    }
+                }
+            }
+            self.budget.spend(visited.max(1))?;
+            return Ok(found);
+        }
+        Ok(!self.eval(e, f)?.is_empty())
     }
 
     fn bind(&mut self, slot: usize, value: Sequence) {

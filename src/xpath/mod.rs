@@ -177,8 +177,7 @@ impl<'t> Evaluator<'t> {
     /// # Errors
     /// The dynamic error the expression raised, or FORG0006.
     pub fn test(&mut self, e: &Expression, context: NodeId) -> Result<bool, DynError> {
-        let seq = self.evaluate(e, context)?;
-        value::effective_boolean_value(&seq)
+        self.inner.eval_bool_top(&e.expr, Some(Item::Node(context)))
     }
 
     /// Evaluates `e` and joins the string values of the result with spaces (how `value-of`

@@ -24,7 +24,7 @@ type Interned = (u32, Box<str>, u32);
 use std::io::BufRead;
 
 use crate::config::XmlLimits;
-use crate::xml::{BoundedReader, Event, Pos, XmlError};
+use crate::xml::{BoundedReader, Event, Pos, StartTag, XmlError};
 
 /// Index of a node in its [`Tree`]; document order is integer order.
 pub type NodeId = u32;
@@ -144,16 +144,7 @@ impl Tree {
             match kind {
                 0 => {
                     if let Some(tag) = reader.start_tag() {
-                        let name = tag.name();
-                        builder.start(name.namespace, name.local, name.prefix, pos)?;
-                        for a in tag.attributes() {
-                            builder.attribute(
-                                a.name.namespace,
-                                a.name.local,
-                                a.name.prefix,
-                                a.value,
-                            )?;
-                        }
+                        builder.start_tag(&tag, pos)?;
                     }
                 }
                 1 => {
@@ -537,6 +528,19 @@ impl TreeBuilder {
         })?;
         self.tree.nodes[id as usize].children = id + 1;
         self.open.push(id);
+        Ok(())
+    }
+
+    /// A start tag as the reader delivers it: the element and its attributes as written.
+    ///
+    /// # Errors
+    /// See [`TreeBuilder::start`] and [`TreeBuilder::attribute`].
+    pub fn start_tag(&mut self, tag: &StartTag<'_>, pos: Pos) -> Result<(), TreeError> {
+        let name = tag.name();
+        self.start(name.namespace, name.local, name.prefix, pos)?;
+        for a in tag.attributes() {
+            self.attribute(a.name.namespace, a.name.local, a.name.prefix, a.value)?;
+        }
         Ok(())
     }
 

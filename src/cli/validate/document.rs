@@ -4,10 +4,12 @@
 //! stops after a failed schema step); a rule set that cannot run is a processing error, never
 //! a pass.
 
+use std::io::BufRead;
+
 use super::Rules;
 use crate::config::Limits;
 use crate::schematron::{Finding, FindingKind, Severity};
-use crate::xoev::rules::{self, RulesLimits};
+use crate::xoev::rules::{RulesLimits, RulesPass};
 use crate::xsd::{self, Grammar, ValidationOptions, ValidationReport};
 
 /// What the business-rules step gave.
@@ -45,37 +47,40 @@ pub(super) fn accepted(xsd: &ValidationReport, findings: &[Finding]) -> bool {
             .all(|f| f.severity != Severity::Error && f.kind != FindingKind::ProcessingError)
 }
 
-/// Runs the business rules (Schematron and code lists, with their overrides) on an XSD-valid
-/// document held in memory: its findings and whether some were cut off.
-///
-/// # Errors
-/// The document cannot be built into the rules' tree (in practice only its node limit).
-pub(super) fn rule_findings(
+/// Checks a document from a reader in one pass: the XSD report and, for an XSD-valid document,
+/// the business rules (Schematron and code lists, with their overrides; `None`: none asked for)
+/// from the same reading.
+pub(super) fn check_reader<R: BufRead>(
     grammar: &Grammar,
-    rules: &Rules,
-    bytes: &[u8],
+    rules: Option<&Rules>,
+    reader: R,
     limits: &Limits,
-    show_values: bool,
-) -> Result<(Vec<Finding>, bool), String> {
-    let mut rules_limits = RulesLimits::from(&limits.schematron);
-    rules_limits.run.show_values = show_values;
-    let codes = rules::CodeCheck {
-        grammar,
-        lists: &rules.codelists,
+    options: &ValidationOptions,
+) -> (ValidationReport, RulesOutcome) {
+    let Some(rules) = rules else {
+        return (
+            xsd::validate_reader(grammar, reader, limits, options),
+            RulesOutcome::NotRun,
+        );
     };
-    let report = rules::check(
-        &rules.schemas,
-        Some(codes),
-        bytes,
-        &limits.xml,
-        &rules_limits,
-        &rules.overrides,
-    )
-    .map_err(|e| format!("business rules not checked: {e}"))?;
-    Ok((report.findings, report.truncated))
+    let mut rules_limits = RulesLimits::from(&limits.schematron);
+    rules_limits.run.show_values = options.show_values;
+    let mut pass = RulesPass::new(&rules.compiled, rules_limits, &rules.overrides);
+    let report = xsd::validate_with(grammar, reader, limits, options, &mut pass);
+    if !report.is_valid() {
+        return (report, RulesOutcome::NotRun);
+    }
+    let outcome = match pass.finish() {
+        Ok(r) => RulesOutcome::Checked {
+            findings: r.findings,
+            truncated: r.truncated,
+        },
+        Err(e) => RulesOutcome::Failed(format!("business rules not checked: {e}")),
+    };
+    (report, outcome)
 }
 
-/// Checks a document held in memory: the XSD report, then the rules (`None`: none asked for).
+/// [`check_reader`] on a document held in memory.
 pub(super) fn check_bytes(
     grammar: &Grammar,
     rules: Option<&Rules>,
@@ -83,18 +88,5 @@ pub(super) fn check_bytes(
     limits: &Limits,
     options: &ValidationOptions,
 ) -> (ValidationReport, RulesOutcome) {
-    let report = xsd::validate_bytes(grammar, bytes, limits, options);
-    let rules = match rules {
-        Some(rules) if report.is_valid() => {
-            match rule_findings(grammar, rules, bytes, limits, options.show_values) {
-                Ok((findings, truncated)) => RulesOutcome::Checked {
-                    findings,
-                    truncated,
-                },
-                Err(message) => RulesOutcome::Failed(message),
-            }
-        }
-        _ => RulesOutcome::NotRun,
-    };
-    (report, rules)
+    check_reader(grammar, rules, bytes, limits, options)
 }

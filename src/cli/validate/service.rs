@@ -446,7 +446,7 @@ impl Service {
         );
         let names: Vec<&str> = match (&outcome, &rules) {
             (RulesOutcome::NotRun, _) | (_, None) => Vec::new(),
-            (_, Some(r)) => r.schemas.iter().map(|s| s.name()).collect(),
+            (_, Some(r)) => r.compiled.schematron.iter().map(|s| s.name()).collect(),
         };
         let checked = Checked::Validated {
             xsd: &xsd,

@@ -142,33 +142,25 @@ pub struct CodeReport {
     pub truncated: bool,
 }
 
-/// Checks the codes of an (XSD-valid) document against the lists: one validation pass with
-/// the code-list observer.
+/// Checks the codes of a document on their own: a validation pass with only the code-list
+/// checker (the gateway and `validate --rules` check codes in their one pass instead,
+/// [`crate::xoev::rules::RulesPass`]). `None` when the document is not XSD-valid within
+/// `limits`: its codes are not checked then, and nothing is claimed about them.
 #[must_use]
 pub fn check(
     grammar: &Grammar,
     lists: &CodeLists,
     document: &[u8],
-    xml: &XmlLimits,
+    limits: &Limits,
     options: CheckOptions,
     overrides: &Overrides,
-) -> CodeReport {
-    let limits = Limits {
-        xml: xml.clone(),
-        ..Limits::default()
-    };
-    let mut observer = CodeObserver {
-        lists,
-        options,
-        overrides,
-        kinds: HashMap::new(),
-        stack: Vec::new(),
-        report: CodeReport::default(),
-    };
-    let mut validation = ValidationOptions::from_limits(&limits);
+) -> Option<CodeReport> {
+    let mut observer = CodeChecker::new(lists, options, overrides);
+    let mut validation = ValidationOptions::from_limits(limits);
     validation.max_errors = 1;
-    validate_with(grammar, document, &limits, &validation, &mut observer);
-    observer.report
+    validate_with(grammar, document, limits, &validation, &mut observer)
+        .is_valid()
+        .then(|| observer.into_report())
 }
 
 /// What an element's type is, for this check.
@@ -202,7 +194,12 @@ struct CodeFrame {
     uri_fixed: bool,
 }
 
-struct CodeObserver<'a> {
+/// The code-list check as an [`Observer`] of a validation pass (the pass that validates the
+/// document, so its codes are checked without reading it again): every element whose type
+/// derives from `xoev-code:Code` is looked up in the lists by its `listURI` + `listVersionID`.
+/// Its findings mean something only when the pass found the document valid.
+#[derive(Debug)]
+pub struct CodeChecker<'a> {
     lists: &'a CodeLists,
     options: CheckOptions,
     overrides: &'a Overrides,
@@ -211,7 +208,28 @@ struct CodeObserver<'a> {
     report: CodeReport,
 }
 
-impl CodeObserver<'_> {
+impl<'a> CodeChecker<'a> {
+    /// A checker against these lists, with the severity overrides by rule id.
+    #[must_use]
+    pub fn new(lists: &'a CodeLists, options: CheckOptions, overrides: &'a Overrides) -> Self {
+        Self {
+            lists,
+            options,
+            overrides,
+            kinds: HashMap::new(),
+            stack: Vec::new(),
+            report: CodeReport::default(),
+        }
+    }
+
+    /// The findings, in document order.
+    #[must_use]
+    pub fn into_report(self) -> CodeReport {
+        self.report
+    }
+}
+
+impl CodeChecker<'_> {
     fn kind(&mut self, g: &Grammar, type_id: TypeId) -> Kind {
         *self.kinds.entry(type_id).or_insert_with(|| {
             if is_code_type(g, type_id) {
@@ -284,7 +302,7 @@ impl CodeObserver<'_> {
     }
 }
 
-impl Observer for CodeObserver<'_> {
+impl Observer for CodeChecker<'_> {
     fn wants_values(&self) -> bool {
         false
     }

@@ -78,13 +78,14 @@ fn run(g: &Grammar, lists: &CodeLists, doc: &str, overrides: &Overrides) -> Code
         g,
         lists,
         doc.as_bytes(),
-        &XmlLimits::default(),
+        &Limits::default(),
         CheckOptions {
             show_values: false,
             max_findings: 10,
         },
         overrides,
     )
+    .expect("XSD-valid")
 }
 
 #[test]
@@ -162,13 +163,14 @@ fn codes_are_checked_by_the_type_the_xsd_gives_them() {
         &g,
         &lists,
         doc.as_bytes(),
-        &XmlLimits::default(),
+        &Limits::default(),
         CheckOptions {
             show_values: true,
             max_findings: 1,
         },
         &Overrides::new(),
-    );
+    )
+    .expect("XSD-valid");
     assert!(report.truncated);
     assert_eq!(
         report.findings[0].message,

@@ -82,7 +82,8 @@ use std::io::{BufRead, Write};
 use serde_json::{Value as Json, json};
 
 use crate::config::Limits;
-use crate::xsd::{Grammar, ValidatedDoc, ValidationOptions, ValidationReport};
+use crate::xsd::validator::NoObserver;
+use crate::xsd::{Grammar, Observer, ValidatedDoc, ValidationOptions, ValidationReport};
 
 use writer::JsonOut;
 
@@ -297,9 +298,26 @@ pub fn transform_with_sink<R: BufRead>(
     limits: &Limits,
     sink: &mut dyn BinarySink,
 ) -> Result<Transformed, TransformError> {
+    transform_observed(grammar, message, xml, limits, sink, &mut NoObserver)
+}
+
+/// [`transform_with_sink`] with another observer of the same validation pass (the business
+/// rules, [`crate::xoev::rules::RulesPass`]): the document is read once for both.
+///
+/// # Errors
+/// See [`transform`].
+pub fn transform_observed<R: BufRead>(
+    grammar: &Grammar,
+    message: &MessageIdentity,
+    xml: R,
+    limits: &Limits,
+    sink: &mut dyn BinarySink,
+    also: &mut dyn Observer,
+) -> Result<Transformed, TransformError> {
     let options = ValidationOptions::from_limits(limits);
     let mut builder = builder::Builder::new(sink);
-    let report = crate::xsd::validate_with(grammar, xml, limits, &options, &mut builder);
+    let mut both = (&mut builder, also);
+    let report = crate::xsd::validate_with(grammar, xml, limits, &options, &mut both);
     let validated = finish(grammar, message, report, &mut builder)?;
     Ok(Transformed {
         message: message.clone(),

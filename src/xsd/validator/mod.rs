@@ -14,7 +14,7 @@ mod tag;
 use std::io::BufRead;
 
 use crate::config::Limits;
-use crate::xml::{BoundedReader, Event, Pos};
+use crate::xml::{BoundedReader, Event, Pos, StartTag};
 
 use super::components::{ElemId, Grammar, QNameId, TypeId};
 use super::datatypes::{NsResolver, Value};
@@ -111,6 +111,103 @@ pub trait Observer {
     /// Character data (not whitespace-only) of an element that was not assessed (skipped or
     /// laxly matched without a declaration), so that a transform can keep it.
     fn unassessed_text(&mut self, _grammar: &Grammar, _text: &str) {}
+    /// Whether the document as written is wanted ([`Observer::raw_start`], [`Observer::raw_text`],
+    /// [`Observer::raw_end`]): for an observer that builds its own view of the document (the
+    /// business rules' XPath tree) in the same pass. Asked once per pass. Default `false`.
+    fn wants_raw(&self) -> bool {
+        false
+    }
+    /// A start tag as the reader delivered it (prefixes and attributes as written, no defaults),
+    /// before the validator sees it.
+    fn raw_start(&mut self, _tag: &StartTag<'_>, _pos: Pos) {}
+    /// Character data as written, whitespace-only runs included.
+    fn raw_text(&mut self, _text: &str, _pos: Pos) {}
+    /// An end tag, before the validator sees it.
+    fn raw_end(&mut self) {}
+}
+
+/// Forwards to the observer behind the reference (so a caller can lend its observer to a pass).
+impl<O: Observer + ?Sized> Observer for &mut O {
+    fn wants_values(&self) -> bool {
+        (**self).wants_values()
+    }
+    fn start_element(&mut self, grammar: &Grammar, info: &ElementInfo<'_>) {
+        (**self).start_element(grammar, info);
+    }
+    fn attribute(&mut self, grammar: &Grammar, info: &AttributeInfo<'_>) {
+        (**self).attribute(grammar, info);
+    }
+    fn text(&mut self, grammar: &Grammar, text: &str) {
+        (**self).text(grammar, text);
+    }
+    fn simple_value(&mut self, grammar: &Grammar, lexical: &str, typed: Option<&Value>) {
+        (**self).simple_value(grammar, lexical, typed);
+    }
+    fn end_element(&mut self, grammar: &Grammar) {
+        (**self).end_element(grammar);
+    }
+    fn unassessed_text(&mut self, grammar: &Grammar, text: &str) {
+        (**self).unassessed_text(grammar, text);
+    }
+    fn wants_raw(&self) -> bool {
+        (**self).wants_raw()
+    }
+    fn raw_start(&mut self, tag: &StartTag<'_>, pos: Pos) {
+        (**self).raw_start(tag, pos);
+    }
+    fn raw_text(&mut self, text: &str, pos: Pos) {
+        (**self).raw_text(text, pos);
+    }
+    fn raw_end(&mut self) {
+        (**self).raw_end();
+    }
+}
+
+/// Two observers of one pass: every event goes to the first, then to the second (a transform
+/// and the business rules in one validation pass).
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn wants_values(&self) -> bool {
+        self.0.wants_values() || self.1.wants_values()
+    }
+    fn start_element(&mut self, grammar: &Grammar, info: &ElementInfo<'_>) {
+        self.0.start_element(grammar, info);
+        self.1.start_element(grammar, info);
+    }
+    fn attribute(&mut self, grammar: &Grammar, info: &AttributeInfo<'_>) {
+        self.0.attribute(grammar, info);
+        self.1.attribute(grammar, info);
+    }
+    fn text(&mut self, grammar: &Grammar, text: &str) {
+        self.0.text(grammar, text);
+        self.1.text(grammar, text);
+    }
+    fn simple_value(&mut self, grammar: &Grammar, lexical: &str, typed: Option<&Value>) {
+        self.0.simple_value(grammar, lexical, typed);
+        self.1.simple_value(grammar, lexical, typed);
+    }
+    fn end_element(&mut self, grammar: &Grammar) {
+        self.0.end_element(grammar);
+        self.1.end_element(grammar);
+    }
+    fn unassessed_text(&mut self, grammar: &Grammar, text: &str) {
+        self.0.unassessed_text(grammar, text);
+        self.1.unassessed_text(grammar, text);
+    }
+    fn wants_raw(&self) -> bool {
+        self.0.wants_raw() || self.1.wants_raw()
+    }
+    fn raw_start(&mut self, tag: &StartTag<'_>, pos: Pos) {
+        self.0.raw_start(tag, pos);
+        self.1.raw_start(tag, pos);
+    }
+    fn raw_text(&mut self, text: &str, pos: Pos) {
+        self.0.raw_text(text, pos);
+        self.1.raw_text(text, pos);
+    }
+    fn raw_end(&mut self) {
+        self.0.raw_end();
+        self.1.raw_end();
+    }
 }
 
 /// An observer that ignores everything.
@@ -204,6 +301,7 @@ pub fn validate_with<R: BufRead, O: Observer>(
 ) -> ValidationReport {
     let mut reader = BoundedReader::new(input, &limits.xml);
     let mut validator = Validator::new(grammar, options.clone(), &limits.xsd);
+    let raw = observer.wants_raw();
     loop {
         // The event's own borrow ends here; the tag and the text are then borrowed from the
         // reader immutably, next to its namespace bindings (no copy per event).
@@ -216,20 +314,29 @@ pub fn validate_with<R: BufRead, O: Observer>(
         match event {
             Ok(Ev::Start) => {
                 if let Some(start) = reader.start_tag() {
-                    let tag = ReaderTag::new(start);
                     let pos = reader.position();
+                    if raw {
+                        observer.raw_start(&start, pos);
+                    }
+                    let tag = ReaderTag::new(start);
                     validator.start(&tag, &ReaderNs(&reader), pos, observer);
                 }
             }
             Ok(Ev::Text) => {
-                if let Some(text) = reader.text()
-                    && (validator.wants_text() || !is_xml_whitespace(text))
-                {
-                    validator.text(text, reader.position(), observer);
+                if let Some(text) = reader.text() {
+                    if raw {
+                        observer.raw_text(text, reader.position());
+                    }
+                    if validator.wants_text() || !is_xml_whitespace(text) {
+                        validator.text(text, reader.position(), observer);
+                    }
                 }
             }
             Ok(Ev::End) => {
                 let pos = reader.position();
+                if raw {
+                    observer.raw_end();
+                }
                 validator.end(&ReaderNs(&reader), pos, observer);
             }
             Ok(Ev::Eof) => {
