@@ -19,6 +19,8 @@
 //!   are moved to files once, when such a database is opened.
 //! - Access tokens are not stored: after a restart clients fetch a new token, as they must
 //!   after 30 minutes anyway.
+//! - Replies ([`replies`]) have their own table and share `attachments` and `events` (their
+//!   rows name the reply id where a submission's name the submission id).
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -26,6 +28,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension as _, params};
+
+mod replies;
+
+pub use replies::StoredReply;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +52,9 @@ pub enum StoreError {
     /// A stored value is corrupt.
     #[error("stored value is corrupt")]
     Corrupt,
+    /// A per-submission bound is reached (replies to one submission).
+    #[error("too many replies to this submission")]
+    TooMany,
     /// An attachment file could not be written, read or removed.
     #[error("attachment file: {0}")]
     File(#[from] std::io::Error),
@@ -297,6 +306,7 @@ impl Store {
             conn.execute_batch("ALTER TABLE attachments RENAME TO attachments_v1;")?;
         }
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(replies::SCHEMA)?;
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
             blobs: Arc::new(blobs),
