@@ -41,9 +41,8 @@ use super::problem::{self, ApiProblem, ApiResult};
 use super::routes::{Api, db_map, paging, read, require_content_type};
 use super::store::{Status, StoreError, StoredReply, Submission};
 use super::submissions::{
-    ExpectedKey, announced_attachments, check_header, check_jwe, invalid, invalid_jwe, parse_json,
+    ExpectedKey, announced_attachments, check_header, check_jwe, invalid, parse_json,
 };
-use super::upload::{Spool, UploadError};
 use super::{State, events, keys, now};
 use crate::config::JoseLimits;
 use crate::fitconnect::metadata::{MetadataValidator, ReplyChannel};
@@ -51,8 +50,7 @@ use crate::fitconnect::problems::Problem;
 use crate::fitconnect::set::{
     self, ACCEPT_REPLY, AuthenticationTags, CREATE_REPLY, NOTIFY_REPLY, REJECT_REPLY, SUBMIT_REPLY,
 };
-use crate::fitconnect::types::{EventLogPage, Paging, ReplyDocument, ReplyIds, ReplyPage};
-use crate::http::BodyReader;
+use crate::fitconnect::types::{Paging, ReplyDocument, ReplyIds, ReplyPage};
 use crate::jose::{CompactJwe, KeyRing};
 
 fn not_found() -> ApiProblem {
@@ -300,21 +298,7 @@ pub(crate) async fn upload(
     if reply.status != Status::Incomplete {
         return Err(state_invalid(reply.status));
     }
-    let (parts, body) = req.into_parts();
-    let limits = state.body_limits(state.config.limits.max_attachment_bytes);
-    let mut reader = BodyReader::new(body, &parts.headers, limits).map_err(http::body_problem)?;
-    let mut spool = Spool::new(state.store.blob_dir().to_owned());
-    let (file, header) = spool
-        .write(&mut reader, &JoseLimits::default(), state.store.durable())
-        .await
-        .map_err(|e| match e {
-            UploadError::Body(e) => http::body_problem(e),
-            UploadError::Jwe(e) => invalid_jwe("attachment", &e),
-            UploadError::File(_) => ApiProblem::new(
-                problem::INTERNAL_ERROR,
-                "the attachment could not be stored",
-            ),
-        })?;
+    let (spool, file, header) = super::upload::receive(state, req).await?;
     check_header(state, &reply_key(&reply), &header, "attachment", false)?;
     let rid = reply.id.clone();
     db_map(
@@ -494,17 +478,7 @@ pub(crate) async fn event_log(
         reply_problem,
     )
     .await?;
-    Ok(http::json(
-        200,
-        &EventLogPage {
-            paging: Paging {
-                count: Some(log.len() as u64),
-                offset: Some(u64::from(offset)),
-                total_count: Some(total),
-            },
-            event_log: log,
-        },
-    ))
+    Ok(super::case_log::log_page(log, offset, total))
 }
 
 /// What the sender decided, checked against the reply.

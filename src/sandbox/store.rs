@@ -126,6 +126,15 @@ impl std::fmt::Display for Status {
     }
 }
 
+/// Which event log a page is of.
+#[derive(Debug, Clone, Copy)]
+enum LogOf {
+    /// All SETs of a case.
+    Case,
+    /// The SETs about one submission or reply.
+    Owner,
+}
+
 /// One encrypted part of a submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
@@ -759,17 +768,33 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<String>, u64), StoreError> {
+        self.log_page(LogOf::Case, case_id, offset, limit)
+    }
+
+    /// A page of the SETs of `id` (a case, or one submission or reply), oldest first, and the
+    /// total count.
+    fn log_page(
+        &self,
+        of: LogOf,
+        id: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<String>, u64), StoreError> {
+        let column = match of {
+            LogOf::Case => "case_id",
+            LogOf::Owner => "submission_id",
+        };
         let conn = self.lock();
         let total: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM events WHERE case_id = ?1",
-            [case_id],
+            &format!("SELECT COUNT(*) FROM events WHERE {column} = ?1"),
+            [id],
             |r| r.get(0),
         )?;
         let total = u64::try_from(total).map_err(|_| StoreError::Corrupt)?;
-        let mut stmt = conn.prepare(
-            "SELECT token FROM events WHERE case_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3",
-        )?;
-        let rows = stmt.query_map(params![case_id, limit, offset], |r| r.get(0))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT token FROM events WHERE {column} = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = stmt.query_map(params![id, limit, offset], |r| r.get(0))?;
         Ok((rows.collect::<Result<_, _>>()?, total))
     }
 

@@ -16,11 +16,9 @@ use super::http::{self, Reply};
 use super::problem::{self, ApiProblem, ApiResult};
 use super::routes::{Api, db, paging, read, require_content_type};
 use super::store::{Status, Submission};
-use super::upload::{Spool, UploadError};
 use super::{Destination, State, now};
 use crate::config::JoseLimits;
 use crate::fitconnect::set::{self, SUBMIT_SUBMISSION};
-use crate::http::BodyReader;
 use crate::jose::{CompactJwe, JweError, JweHeader};
 
 pub(crate) fn invalid(detail: &str) -> ApiProblem {
@@ -254,21 +252,7 @@ pub(crate) async fn upload(
         ));
     }
     let destination = state.destination(&submission.destination_id)?;
-    let (parts, body) = req.into_parts();
-    let limits = state.body_limits(state.config.limits.max_attachment_bytes);
-    let mut reader = BodyReader::new(body, &parts.headers, limits).map_err(http::body_problem)?;
-    let mut spool = Spool::new(state.store.blob_dir().to_owned());
-    let (file, header) = spool
-        .write(&mut reader, &JoseLimits::default(), state.store.durable())
-        .await
-        .map_err(|e| match e {
-            UploadError::Body(e) => http::body_problem(e),
-            UploadError::Jwe(e) => invalid_jwe("attachment", &e),
-            UploadError::File(_) => ApiProblem::new(
-                problem::INTERNAL_ERROR,
-                "the attachment could not be stored",
-            ),
-        })?;
+    let (spool, file, header) = super::upload::receive(state, req).await?;
     check_header(
         state,
         &ExpectedKey::destination(destination),

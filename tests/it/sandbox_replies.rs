@@ -423,7 +423,9 @@ async fn replies_are_refused_with_the_cause() {
     // Only a subscriber connected to the submission's destination writes replies.
     let (status, slug) = problem(create_reply(&env, &sender, &sid, &[]).await).await;
     assert_eq!((status, slug.as_str()), (403, "insufficient-scope"));
-    let other = other_token(&env, "other-subscriber", "other-subscriber-secret-0123").await;
+    let other = env
+        .token("other-subscriber", "other-subscriber-secret-0123")
+        .await;
     let (status, slug) = problem(create_reply(&env, &other, &sid, &[]).await).await;
     assert_eq!((status, slug.as_str()), (403, "destination-not-connected"));
 
@@ -486,7 +488,7 @@ async fn replies_are_refused_with_the_cause() {
     let submit = format!("/v1/replies/{rid}");
     let (status, slug) = problem(put(&env, &sub, &submit, "application/json", body).await).await;
     assert_eq!((status, slug.as_str()), (422, "missing-attachments"));
-    let stranger = other_token(&env, "other-sender", "other-sender-secret-0123").await;
+    let stranger = env.token("other-sender", "other-sender-secret-0123").await;
     let (status, slug) = problem(env.get(&stranger, &submit).await).await;
     assert_eq!((status, slug.as_str()), (404, "reply-not-found"));
     let (status, slug) = problem(env.get(&other, &submit).await).await;
@@ -558,15 +560,4 @@ async fn replies_survive_a_restart() {
         204
     );
     env.sandbox.shutdown().await;
-}
-
-async fn other_token(env: &Env, id: &str, secret: &str) -> String {
-    let resp = env
-        .token_response(&format!(
-            "grant_type=client_credentials&client_id={id}&client_secret={secret}"
-        ))
-        .await;
-    assert_eq!(resp.status(), 200);
-    let v: Value = resp.json().await.expect("json");
-    v["access_token"].as_str().expect("token").to_owned()
 }

@@ -354,18 +354,7 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<String>, u64), StoreError> {
-        let conn = self.lock();
-        let total: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM events WHERE submission_id = ?1",
-            [owner_id],
-            |r| r.get(0),
-        )?;
-        let total = u64::try_from(total).map_err(|_| StoreError::Corrupt)?;
-        let mut stmt = conn.prepare(
-            "SELECT token FROM events WHERE submission_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3",
-        )?;
-        let rows = stmt.query_map(params![owner_id, limit, offset], |r| r.get(0))?;
-        Ok((rows.collect::<Result<_, _>>()?, total))
+        self.log_page(super::LogOf::Owner, owner_id, offset, limit)
     }
 
     /// One reply attachment file: its path and size.
