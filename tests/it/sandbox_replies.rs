@@ -561,3 +561,77 @@ async fn replies_survive_a_restart() {
     );
     env.sandbox.shutdown().await;
 }
+
+/// The client functions of both sides against the sandbox, on the v2 path profile.
+#[tokio::test]
+async fn the_client_answers_and_the_sender_rejects_over_the_v2_paths() {
+    use poststelle::fitconnect::captured::ApiProfile;
+    use poststelle::fitconnect::client::{Client, ClientConfig, Credentials};
+    use poststelle::fitconnect::problems::Problem;
+
+    let env = start().await;
+    let (sid, case) = submitted_with(&env, &metadata(fit_connect_channel())).await;
+    let client = |id: &str, secret: &str| {
+        Client::new(
+            ClientConfig::sandbox(&env.base, ApiProfile::V2),
+            Credentials::new(id, secret),
+        )
+        .expect("client")
+    };
+    let receiver = client("subscriber", "subscriber-secret-0123456789");
+    let sender = client("sender", "sender-secret-0123456789");
+
+    let aid = uuid::Uuid::new_v4().to_string();
+    let ids = receiver
+        .create_reply(&sid, std::slice::from_ref(&aid))
+        .await
+        .expect("created");
+    assert_eq!(ids.case_id, case);
+    let att = for_reply(b"%PDF-1.7", Some("application/pdf"));
+    receiver
+        .upload_reply_attachment(&ids.reply_id, &aid, &att)
+        .await
+        .expect("uploaded");
+    let meta = for_reply(b"{}", Some("application/json"));
+    let data = for_reply(b"<formellePruefung/>", Some("application/xml"));
+    receiver
+        .submit_reply(&ids.reply_id, &meta, &data)
+        .await
+        .expect("submitted");
+    // A refusal keeps its problem for the caller: a second submit is out of order.
+    let again = receiver
+        .submit_reply(&ids.reply_id, &meta, &data)
+        .await
+        .expect_err("already submitted");
+    assert_eq!(again.status(), Some(409));
+
+    let page = sender.list_replies(0, 10).await.expect("listed");
+    assert_eq!(page.paging.total_count, Some(1));
+    assert_eq!(page.replies[0].reply_id, ids.reply_id);
+    let reply = sender.reply(&ids.reply_id).await.expect("fetched");
+    assert_eq!(reply.status, "submitted");
+    assert_eq!(reply.attachments, [aid.clone()]);
+    assert_eq!(
+        open(reply.encrypted_data.as_deref().expect("data")),
+        b"<formellePruefung/>"
+    );
+    let downloaded = sender
+        .reply_attachment(&ids.reply_id, &aid)
+        .await
+        .expect("attachment");
+    assert_eq!(open(&downloaded), b"%PDF-1.7");
+    assert!(sender.reject_reply(&ids.reply_id, &[]).await.is_err());
+    let problem = Problem {
+        type_uri: "https://schema.fitko.de/fit-connect/events/problems/schema-violation".into(),
+        title: "Schema-Fehler".into(),
+        detail: "Die Fachdaten entsprechen nicht dem Schema.".into(),
+        instance: "data".into(),
+    };
+    sender
+        .reject_reply(&ids.reply_id, std::slice::from_ref(&problem))
+        .await
+        .expect("rejected");
+    let seen = receiver.reply(&ids.reply_id).await.expect("status");
+    assert_eq!(seen.status, "rejected");
+    env.sandbox.shutdown().await;
+}
