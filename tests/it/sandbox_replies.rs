@@ -610,7 +610,7 @@ async fn the_client_answers_and_the_sender_rejects_over_the_v2_paths() {
     assert_eq!(page.replies[0].reply_id, ids.reply_id);
     let reply = sender.reply(&ids.reply_id).await.expect("fetched");
     assert_eq!(reply.status, "submitted");
-    assert_eq!(reply.attachments, [aid.clone()]);
+    assert_eq!(reply.attachments, std::slice::from_ref(&aid));
     assert_eq!(
         open(reply.encrypted_data.as_deref().expect("data")),
         b"<formellePruefung/>"
