@@ -245,6 +245,14 @@ async fn a_reply_goes_from_the_subscriber_to_the_sender_and_is_accepted() {
     assert_eq!(list["totalCount"], 1);
     assert_eq!(list["replies"][0]["replyId"], rid.as_str());
     assert_eq!(list["replies"][0]["submissionId"], sid.as_str());
+    // Listing again records nothing new: one notify-reply per way of learning (polling).
+    let again: Value = env
+        .get(&sender, "/v1/replies")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["replies"], list["replies"]);
     let reply: Value = env
         .get(&sender, &format!("/v1/replies/{rid}"))
         .await
