@@ -88,14 +88,24 @@ fn fit_connect_channel() -> Value {
 
 /// A submitted submission whose metadata are `meta`: (submissionId, caseId).
 async fn submitted_with(env: &Env, meta: &[u8]) -> (String, String) {
+    let (sid, case, _) = submitted_tagged(env, meta).await;
+    (sid, case)
+}
+
+/// As [`submitted_with`], with the authentication tags an accept needs.
+async fn submitted_tagged(env: &Env, meta: &[u8]) -> (String, String, AuthenticationTags) {
     let token = env.sender().await;
     let (sid, case) = env.created(&token, &[]).await;
-    let body = json!({
-        "encryptedMetadata": encrypt(meta, Some("application/json")),
-        "encryptedData": encrypt(b"<antrag/>", Some("application/xml")),
-    });
+    let metadata = encrypt(meta, Some("application/json"));
+    let data = encrypt(b"<antrag/>", Some("application/xml"));
+    let tags = AuthenticationTags {
+        metadata: tag(&metadata),
+        data: Some(tag(&data)),
+        ..AuthenticationTags::default()
+    };
+    let body = json!({ "encryptedMetadata": metadata, "encryptedData": data });
     assert_eq!(env.submit("v1", &token, &sid, &body).await.status(), 200);
-    (sid, case)
+    (sid, case, tags)
 }
 
 async fn create_reply(env: &Env, token: &str, sid: &str, announced: &[&str]) -> reqwest::Response {
@@ -641,5 +651,34 @@ async fn the_client_answers_and_the_sender_rejects_over_the_v2_paths() {
         .expect("rejected");
     let seen = receiver.reply(&ids.reply_id).await.expect("status");
     assert_eq!(seen.status, "rejected");
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_accepted_submission_can_be_answered_a_rejected_one_cannot() {
+    let env = start().await;
+    let sub = env.subscriber().await;
+    let (accepted, case, tags) = submitted_tagged(&env, &metadata(fit_connect_channel())).await;
+    let set = env.accept(&accepted, &case, &tags);
+    assert_eq!(env.post_event(&sub, &case, &set).await.status(), 204);
+    assert_eq!(create_reply(&env, &sub, &accepted, &[]).await.status(), 201);
+
+    let (rejected, case, _) = submitted_tagged(&env, &metadata(fit_connect_channel())).await;
+    let problem_list = [poststelle::fitconnect::problems::Problem {
+        type_uri: "https://schema.fitko.de/fit-connect/events/problems/technical-error".into(),
+        title: "Technischer Fehler".into(),
+        detail: "Test".into(),
+        instance: "other".into(),
+    }];
+    let set = set::reject_submission(
+        &crate::sandbox_support::keys().signing_private,
+        &env.subject(&rejected, &case),
+        &problem_list,
+        now(),
+        set::PayloadSchema::default(),
+    );
+    assert_eq!(env.post_event(&sub, &case, &set).await.status(), 204);
+    let (status, slug) = problem(create_reply(&env, &sub, &rejected, &[]).await).await;
+    assert_eq!((status, slug.as_str()), (409, "submission-state-invalid"));
     env.sandbox.shutdown().await;
 }

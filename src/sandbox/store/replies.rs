@@ -369,3 +369,110 @@ impl Store {
         self.attachment(reply_id, attachment_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(id: &str) -> StoredReply {
+        StoredReply {
+            id: id.into(),
+            case_id: "case-1".into(),
+            submission_id: "s1".into(),
+            destination_id: "d".into(),
+            sender_client_id: "sender".into(),
+            reply_kid: "reply-key".into(),
+            announced: vec!["a1".into()],
+            status: Status::Incomplete,
+            encrypted_metadata: None,
+            encrypted_data: None,
+            created_at: 1,
+        }
+    }
+
+    fn file(store: &Store, jwe: &str) -> AttachmentFile {
+        store.write_file(jwe).expect("file")
+    }
+
+    #[test]
+    fn a_reply_is_bounded_submitted_once_and_decided_once() {
+        let store = Store::in_memory().expect("store");
+        store
+            .create_reply(&sample("r1"), 2, "create", "t1")
+            .expect("first");
+        store
+            .create_reply(&sample("r2"), 2, "create", "t2")
+            .expect("second");
+        assert!(matches!(
+            store.create_reply(&sample("r3"), 2, "create", "t3"),
+            Err(StoreError::TooMany)
+        ));
+        let refused: Result<Result<StoredReply, ()>, _> =
+            store.submit_reply("r1", "m", "d", 2, |_, _| Err(()));
+        assert!(matches!(refused, Ok(Err(()))));
+        assert_eq!(
+            store.reply("r1").expect("get").expect("some").status,
+            Status::Incomplete,
+            "a refused submit changes nothing"
+        );
+        store
+            .put_reply_attachment("r1", "a1", &file(&store, "h.k.iv.c.tag"))
+            .expect("upload");
+        let done = store
+            .submit_reply("r1", "m", "d", 3, |_, uploaded| {
+                assert_eq!(uploaded, [("a1".to_owned(), "tag".to_owned())]);
+                Ok::<_, ()>(("submit".into(), "t4".into()))
+            })
+            .expect("store")
+            .expect("submitted");
+        assert_eq!(done.status, Status::Submitted);
+        assert!(matches!(
+            store.put_reply_attachment("r1", "a1", &file(&store, "x.y.z.w.v")),
+            Err(StoreError::State(Status::Submitted))
+        ));
+        assert!(matches!(
+            store.decide_reply("r2", Status::Accepted, "accept", "t5", 4),
+            Err(StoreError::State(Status::Incomplete))
+        ));
+        store
+            .decide_reply("r1", Status::Rejected, "reject", "t6", 5)
+            .expect("decided");
+        assert!(matches!(
+            store.decide_reply("r1", Status::Accepted, "accept", "t7", 6),
+            Err(StoreError::State(Status::Rejected))
+        ));
+        assert_eq!(
+            store.events_about("r1", 0, 10).expect("log"),
+            (vec!["t1".to_owned(), "t4".to_owned(), "t6".to_owned()], 3)
+        );
+        assert_eq!(store.events("case-1", 0, 10).expect("case").1, 4);
+    }
+
+    #[test]
+    fn only_submitted_replies_are_listed_and_noted_once() {
+        let store = Store::in_memory().expect("store");
+        let mut r = sample("r1");
+        r.announced.clear();
+        store.create_reply(&r, 10, "create", "t1").expect("create");
+        assert_eq!(store.replies_for("sender", 0, 10).expect("list").1, 0);
+        store
+            .submit_reply("r1", "m", "d", 2, |_, _| {
+                Ok::<_, ()>(("submit".into(), "t2".into()))
+            })
+            .expect("store")
+            .expect("submitted");
+        let (page, total) = store.replies_for("sender", 0, 10).expect("list");
+        assert_eq!((page[0].reply_id.as_str(), total), ("r1", 1));
+        assert_eq!(store.replies_for("someone-else", 0, 10).expect("list").1, 0);
+        let ids = vec!["r1".to_owned(), "r1".to_owned(), "unknown".to_owned()];
+        let noted = store
+            .note_once(&ids, "notify", 3, |_| "t3".into())
+            .expect("noted");
+        assert_eq!(noted, ["r1"]);
+        let again = store
+            .note_once(&ids, "notify", 4, |_| "t4".into())
+            .expect("noted");
+        assert!(again.is_empty());
+        assert_eq!(store.events_about("r1", 0, 10).expect("log").1, 3);
+    }
+}
