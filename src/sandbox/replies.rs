@@ -41,7 +41,7 @@ use super::problem::{self, ApiProblem, ApiResult};
 use super::routes::{Api, db_map, paging, read, require_content_type};
 use super::store::{Status, StoreError, StoredReply, Submission};
 use super::submissions::{
-    ExpectedKey, announced_attachments, check_header, check_jwe, invalid, parse_json,
+    ExpectedKey, all_uploaded, announced_attachments, check_header, check_jwe, invalid, parse_json,
 };
 use super::{State, events, keys, now};
 use crate::config::JoseLimits;
@@ -346,19 +346,7 @@ pub(crate) async fn submit(
         move |store| {
             let at = now();
             store.submit_reply(&rid, &metadata, &data, at, |r, uploaded| {
-                let have: std::collections::HashSet<&str> =
-                    uploaded.iter().map(|(a, _)| a.as_str()).collect();
-                let missing = r
-                    .announced
-                    .iter()
-                    .filter(|a| !have.contains(a.as_str()))
-                    .count();
-                if missing > 0 {
-                    return Err(ApiProblem::new(
-                        problem::MISSING_ATTACHMENTS,
-                        format!("{missing} announced attachment(s) not uploaded"),
-                    ));
-                }
+                all_uploaded(&r.announced, uploaded)?;
                 let tags = events::authentication_tags(&metadata, Some(&data), uploaded);
                 let payload = json!({ "authenticationTags": tags });
                 Ok((

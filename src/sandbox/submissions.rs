@@ -306,18 +306,7 @@ pub(crate) async fn submit(
     let submitted = db(state, move |store| {
         let at = now();
         store.submit(&sid, &metadata, data.as_deref(), at, |s, uploaded| {
-            let have: HashSet<&str> = uploaded.iter().map(|(a, _)| a.as_str()).collect();
-            let missing = s
-                .announced
-                .iter()
-                .filter(|a| !have.contains(a.as_str()))
-                .count();
-            if missing > 0 {
-                return Err(ApiProblem::new(
-                    problem::MISSING_ATTACHMENTS,
-                    format!("{missing} announced attachment(s) not uploaded"),
-                ));
-            }
+            all_uploaded(&s.announced, uploaded)?;
             let tags = events::authentication_tags(&metadata, data.as_deref(), uploaded);
             let payload = json!({ "authenticationTags": tags });
             let token = events::service_set(
@@ -342,6 +331,23 @@ pub(crate) async fn submit(
             case_id: submitted.case_id,
         },
     ))
+}
+
+/// Refuses a submit (of a submission or a reply) before every announced attachment is
+/// there; `uploaded`: (attachmentId, tag) as the store keeps them.
+pub(crate) fn all_uploaded(announced: &[String], uploaded: &[(String, String)]) -> ApiResult<()> {
+    let have: HashSet<&str> = uploaded.iter().map(|(a, _)| a.as_str()).collect();
+    let missing = announced
+        .iter()
+        .filter(|a| !have.contains(a.as_str()))
+        .count();
+    if missing > 0 {
+        return Err(ApiProblem::new(
+            problem::MISSING_ATTACHMENTS,
+            format!("{missing} announced attachment(s) not uploaded"),
+        ));
+    }
+    Ok(())
 }
 
 /// `GET /v{1,2}/submissions?destinationId=&offset=&limit=` (subscriber).
