@@ -128,6 +128,12 @@ fn reply_key_kid(state: &State, submission: &Submission) -> ApiResult<String> {
     })?;
     match parsed.reply_channel {
         Some(ReplyChannel::FitConnect(channel)) => Ok(channel.encryption_public_key.kid),
+        // A name its version does not declare (e.g. `fitConnect` in 1.0.0) is not typed there,
+        // so it is no FIT-Connect channel; the sender's member name is not echoed.
+        Some(ReplyChannel::Undeclared { .. }) => Err(refuse(format!(
+            "the sender chose a reply channel metadata {} does not define",
+            parsed.version
+        ))),
         Some(other) => Err(refuse(format!(
             "the sender chose the {} reply channel",
             other.name()

@@ -475,6 +475,20 @@ async fn replies_are_refused_with_the_cause() {
         !body.to_string().contains("antrag@example.org"),
         "never the address"
     );
+    // Metadata 1.0.0 know no fitConnect channel: a member of that name is not one.
+    let old = json!({ "contentStructure": { "attachments": [] },
+                      "replyChannel": { "fitConnect": { "anything": 1 } } });
+    let (v1, _) = submitted_with(&env, &serde_json::to_vec(&old).expect("json")).await;
+    let resp = create_reply(&env, &sub, &v1, &[]).await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.expect("json");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("metadata 1.0.0 does not define"),
+        "{body}"
+    );
     let (silent, _) = submitted_with(&env, &metadata(Value::Null)).await;
     let (status, slug) = problem(create_reply(&env, &sub, &silent, &[]).await).await;
     assert_eq!(
