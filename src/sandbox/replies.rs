@@ -39,7 +39,7 @@ use super::config::ClientRole;
 use super::http::{self, Reply};
 use super::problem::{self, ApiProblem, ApiResult};
 use super::routes::{Api, db_map, paging, read, require_content_type};
-use super::store::{Status, StoreError, StoredReply, Submission};
+use super::store::{Status, Store, StoreError, StoredReply, Submission};
 use super::submissions::{
     ExpectedKey, all_uploaded, announced_attachments, check_header, check_jwe, invalid, parse_json,
 };
@@ -368,8 +368,7 @@ pub(crate) async fn submit(
 }
 
 /// `GET /v{1,2}/replies?offset=&limit=` (sender): the submitted replies for this client, not
-/// yet accepted or rejected. Each listed reply gets one `notify-reply` (`polling`) SET, the
-/// first time it is listed (FITKO planning#1295).
+/// yet accepted or rejected; listing them counts as learning of them ([`note_polled`]).
 pub(crate) async fn list(
     state: &Arc<State>,
     grant: &Grant,
@@ -390,10 +389,7 @@ pub(crate) async fn list(
         move |store| {
             let (rows, total) = store.replies_for(&client, offset, limit)?;
             let listed: Vec<String> = rows.iter().map(|r| r.reply_id.clone()).collect();
-            let at = now();
-            store.note_once(&listed, NOTIFY_REPLY, at, |r| {
-                service_set(&st, r, NOTIFY_REPLY, json!({ "notifyType": "polling" }), at)
-            })?;
+            note_polled(&st, store, &listed)?;
             Ok((rows, total))
         },
         reply_problem,
@@ -413,11 +409,38 @@ pub(crate) async fn list(
     ))
 }
 
-/// `GET /v{1,2}/replies/{id}`: the reply with its status (the sender sees it once submitted).
+/// Records that the sender learnt of these replies by polling: one `notify-reply`
+/// (`polling`) per reply, the first time only (FITKO planning#1295).
+fn note_polled(state: &State, store: &Store, reply_ids: &[String]) -> Result<(), StoreError> {
+    let at = now();
+    store.note_once(reply_ids, NOTIFY_REPLY, at, |r| {
+        service_set(
+            state,
+            r,
+            NOTIFY_REPLY,
+            json!({ "notifyType": "polling" }),
+            at,
+        )
+    })?;
+    Ok(())
+}
+
+/// `GET /v{1,2}/replies/{id}`: the reply with its status (the sender sees it once submitted;
+/// its first retrieval counts as learning of it, as a listing does).
 pub(crate) async fn fetch(state: &Arc<State>, grant: &Grant, id: &str) -> ApiResult<Reply> {
     let (reply, party) = party(state, grant, id).await?;
     if party == Party::Sender && reply.status == Status::Incomplete {
         return Err(not_found());
+    }
+    if party == Party::Sender {
+        let st = Arc::clone(state);
+        let ids = vec![reply.id.clone()];
+        db_map(
+            state,
+            move |store| note_polled(&st, store, &ids),
+            reply_problem,
+        )
+        .await?;
     }
     Ok(http::json(
         200,

@@ -542,9 +542,13 @@ async fn a_destination_without_the_fit_connect_channel_takes_no_replies() {
 async fn replies_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().to_owned();
-    let keep = |c: &mut poststelle::sandbox::SandboxConfig| {
+    // A fixed issuer: SETs written before the restart verify after it (the port changes).
+    let issuer = Some("https://sandbox.replies.test".to_owned());
+    let iss = issuer.clone();
+    let keep = move |c: &mut poststelle::sandbox::SandboxConfig| {
         c.ephemeral = false;
         c.data_dir = path.clone();
+        c.issuer = iss;
     };
     let env = start_with(keep).await;
     let destination = env.destination.clone();
@@ -555,6 +559,7 @@ async fn replies_survive_a_restart() {
     let env = start_with(move |c| {
         c.ephemeral = false;
         c.data_dir = path2;
+        c.issuer = issuer;
         c.destinations[0].id.clone_from(&destination);
         for client in &mut c.clients {
             if !client.destinations.is_empty() {
@@ -571,6 +576,25 @@ async fn replies_survive_a_restart() {
         .await
         .expect("json");
     assert_eq!(reply["status"], "submitted");
+    // Fetching without listing first also records one notify-reply (polling), once.
+    assert_eq!(
+        env.get(&sender, &format!("/v1/replies/{rid}"))
+            .await
+            .status(),
+        200
+    );
+    let log: Value = env
+        .get(&sender, &format!("/v1/replies/{rid}/events"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let notes = verify_all(&env, &log)
+        .await
+        .into_iter()
+        .filter(|s| s.event == NOTIFY_REPLY)
+        .count();
+    assert_eq!(notes, 1);
     let aid = tags.attachments.keys().next().expect("one").clone();
     let att = env
         .get(&sender, &format!("/v1/replies/{rid}/attachments/{aid}"))
