@@ -19,7 +19,7 @@
 //!   are moved to files once, when such a database is opened.
 //! - Access tokens are not stored: after a restart clients fetch a new token, as they must
 //!   after 30 minutes anyway.
-//! - Replies ([`replies`]) have their own table and share `attachments` and `events` (their
+//! - Replies (`store/replies.rs`) have their own table and share `attachments` and `events` (their
 //!   rows name the reply id where a submission's name the submission id).
 
 use std::collections::HashSet;
