@@ -225,6 +225,11 @@ pub struct DestinationInfo {
     /// Metadata schema versions accepted.
     #[serde(default)]
     pub metadata_versions: Vec<String>,
+    /// Reply channels offered at destination level (`replyChannels`; deprecated since
+    /// Submission API 1.3.0 in favour of per-service lists, which list what all services
+    /// share). Empty when not sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reply_channels: Vec<String>,
 }
 
 impl DestinationInfo {

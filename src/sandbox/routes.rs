@@ -237,6 +237,7 @@ fn destination(state: &State, api: Api, id: &str) -> ApiResult<Reply> {
             services,
             public_services,
             metadata_versions: versions.clone(),
+            reply_channels: d.config.reply_channels.clone(),
         },
     ))
 }

@@ -533,6 +533,14 @@ async fn a_destination_without_the_fit_connect_channel_takes_no_replies() {
     let env = start_with(|c| c.destinations[0].reply_channels = vec!["eMail".into()]).await;
     let (sid, _) = submitted_with(&env, &metadata(fit_connect_channel())).await;
     let sub = env.subscriber().await;
+    // Senders can see what the destination offers before choosing.
+    let destination: Value = env
+        .get(&sub, &format!("/v1/destinations/{}", env.destination))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(destination["replyChannels"], json!(["eMail"]));
     let (status, slug) = problem(create_reply(&env, &sub, &sid, &[]).await).await;
     assert_eq!((status, slug.as_str()), (422, "reply-channel-not-offered"));
     env.sandbox.shutdown().await;
