@@ -537,6 +537,9 @@ pub struct SandboxLimits {
     pub max_attachments: usize,
     /// One posted SET. Default 64 KiB.
     pub max_set_bytes: usize,
+    /// Replies kept per submission (Rückkanal). Default 100: a dialogue of a few answers per
+    /// application, with room; bounds what one subscriber can pile onto one case.
+    pub max_replies_per_submission: usize,
     /// Time to receive a whole request body, in seconds. Default 600 (500 MB uploads; the
     /// minimum rate of `http` cuts off slow senders much earlier).
     pub body_timeout_secs: u64,
@@ -561,6 +564,7 @@ impl Default for SandboxLimits {
             max_attachment_bytes: 500 * 1000 * 1000,
             max_attachments: 100,
             max_set_bytes: 64 * 1024,
+            max_replies_per_submission: 100,
             body_timeout_secs: 600,
             max_page: 500,
             default_page: 100,

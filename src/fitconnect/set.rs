@@ -27,6 +27,17 @@ pub const SUBMIT_SUBMISSION: &str = "https://schema.fitko.de/fit-connect/events/
 pub const ACCEPT_SUBMISSION: &str = "https://schema.fitko.de/fit-connect/events/accept-submission";
 /// The `reject-submission` event (written by the subscriber).
 pub const REJECT_SUBMISSION: &str = "https://schema.fitko.de/fit-connect/events/reject-submission";
+/// `create-reply` (written by the delivery service when a receiver opens a reply; named in
+/// the FIT-Connect reply-channel documentation, `docs/protocol-facts.md` R-4).
+pub const CREATE_REPLY: &str = "https://schema.fitko.de/fit-connect/events/create-reply";
+/// `submit-reply` (written by the delivery service; name by analogy, UNCONFIRMED, R-5).
+pub const SUBMIT_REPLY: &str = "https://schema.fitko.de/fit-connect/events/submit-reply";
+/// `notify-reply` (the sender learnt of the reply; FITKO planning#1295, R-7).
+pub const NOTIFY_REPLY: &str = "https://schema.fitko.de/fit-connect/events/notify-reply";
+/// `accept-reply` (the sender accepted the reply; name UNCONFIRMED, R-5).
+pub const ACCEPT_REPLY: &str = "https://schema.fitko.de/fit-connect/events/accept-reply";
+/// `reject-reply` (the sender rejected the reply; name UNCONFIRMED, R-5).
+pub const REJECT_REPLY: &str = "https://schema.fitko.de/fit-connect/events/reject-reply";
 /// A set-payload schema version a SET declares in `$schema` (protocol notes §3.3).
 ///
 /// Which one a SET must declare is a fact of the delivery service, not of the protocol: the
@@ -255,6 +266,38 @@ pub fn sign_event(
     payload: Value,
     now: i64,
 ) -> String {
+    let sub = format!("submission:{}", claims.submission_id);
+    sign_about(key, claims, &sub, event, payload, now)
+}
+
+/// Builds and signs a SET with one event about a reply: as [`sign_event`], but `sub` =
+/// `reply:<reply_id>` (`claims.submission_id` is not used). Replies exist in set-payload 1.2
+/// and later only, so `$schema` is at least 1.2.2 whatever `claims.schema` says.
+#[must_use]
+pub fn sign_reply_event(
+    key: &SigningKey,
+    claims: &SetClaims<'_>,
+    reply_id: &str,
+    event: &str,
+    payload: Value,
+    now: i64,
+) -> String {
+    let claims = SetClaims {
+        schema: PayloadSchema::V1_2_2,
+        ..*claims
+    };
+    let sub = format!("reply:{reply_id}");
+    sign_about(key, &claims, &sub, event, payload, now)
+}
+
+fn sign_about(
+    key: &SigningKey,
+    claims: &SetClaims<'_>,
+    sub: &str,
+    event: &str,
+    payload: Value,
+    now: i64,
+) -> String {
     let mut events = Map::new();
     events.insert(event.to_owned(), payload);
     let claims = serde_json::json!({
@@ -262,7 +305,7 @@ pub fn sign_event(
         "jti": new_jti(),
         "iss": claims.issuer,
         "iat": now,
-        "sub": format!("submission:{}", claims.submission_id),
+        "sub": sub,
         "txn": format!("case:{}", claims.case_id),
         "events": events,
     });

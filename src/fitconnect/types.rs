@@ -147,6 +147,64 @@ pub struct EventLogPage {
     pub event_log: Vec<String>,
 }
 
+/// `POST /replies` (receiver): the submission answered and the attachments it will upload.
+/// Shape UNCONFIRMED (`docs/protocol-facts.md`, section "Replies").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateReply {
+    /// The submission answered.
+    pub submission_id: String,
+    /// UUIDs of the attachments that will be uploaded (unique).
+    #[serde(default)]
+    pub announced_attachments: Vec<String>,
+}
+
+/// The ids of a reply (answer of `POST /replies`, item of `GET /replies`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyIds {
+    /// replyId.
+    pub reply_id: String,
+    /// caseId (that of the submission answered).
+    pub case_id: String,
+    /// The submission answered.
+    pub submission_id: String,
+    /// The destination that wrote it (in the answer of `POST /replies`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_id: Option<String>,
+}
+
+/// One page of `GET /replies` (sender): the replies waiting for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyPage {
+    /// Paging.
+    #[serde(flatten)]
+    pub paging: Paging,
+    /// The items of this page.
+    pub replies: Vec<ReplyIds>,
+}
+
+/// `GET /replies/{id}`: the reply with its status and, once submitted, its JWEs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyDocument {
+    /// The ids.
+    #[serde(flatten)]
+    pub ids: ReplyIds,
+    /// `incomplete`, `submitted`, `accepted` or `rejected`.
+    pub status: String,
+    /// The metadata JWE (encrypted for the sender's reply key).
+    #[serde(default)]
+    pub encrypted_metadata: Option<String>,
+    /// The data JWE (the answer itself).
+    #[serde(default)]
+    pub encrypted_data: Option<String>,
+    /// Ids of the attachments.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
 /// The public destination object (`GET /destinations/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -167,6 +225,11 @@ pub struct DestinationInfo {
     /// Metadata schema versions accepted.
     #[serde(default)]
     pub metadata_versions: Vec<String>,
+    /// Reply channels offered at destination level (`replyChannels`; deprecated since
+    /// Submission API 1.3.0 in favour of per-service lists, which list what all services
+    /// share). Empty when not sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reply_channels: Vec<String>,
 }
 
 impl DestinationInfo {

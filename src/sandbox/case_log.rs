@@ -46,7 +46,12 @@ async fn page(state: &State, s: &Submission, query: &HashMap<String, String>) ->
     let (offset, limit) = paging(state, query)?;
     let case_id = s.case_id.clone();
     let (log, total) = db(state, move |store| store.events(&case_id, offset, limit)).await?;
-    Ok(http::json(
+    Ok(log_page(log, offset, total))
+}
+
+/// The answer of an event-log request: one page of SETs with its paging members.
+pub(crate) fn log_page(log: Vec<String>, offset: u32, total: u64) -> Reply {
+    http::json(
         200,
         &EventLogPage {
             paging: Paging {
@@ -56,7 +61,7 @@ async fn page(state: &State, s: &Submission, query: &HashMap<String, String>) ->
             },
             event_log: log,
         },
-    ))
+    )
 }
 
 /// `GET /v{1,2}/cases/{caseId}/events`.

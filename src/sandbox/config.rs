@@ -205,6 +205,10 @@ pub struct DestinationConfig {
     /// Private signing JWK file; default `<data_dir>/keys/<id>/signing.private.jwk.json`.
     #[serde(default)]
     pub signing_key: Option<PathBuf>,
+    /// Reply channels offered, by their metadata name (`eMail`, `fitConnect`, …; empty:
+    /// any). A reply over FIT-Connect needs `fitConnect` among them.
+    #[serde(default)]
+    pub reply_channels: Vec<String>,
 }
 
 fn active() -> String {
@@ -281,6 +285,7 @@ impl SandboxConfig {
                 callback_secret: None,
                 encryption_key: None,
                 signing_key: None,
+                reply_channels: Vec::new(),
             }],
             clients: vec![
                 ClientConfig {
@@ -343,6 +348,15 @@ impl SandboxConfig {
                 )),
                 (None, None) => {}
             }
+            for channel in &d.reply_channels {
+                if !crate::fitconnect::destination::REPLY_CHANNELS.contains(&channel.as_str()) {
+                    findings.push(format!(
+                        "destination {}: unknown reply channel {channel} (one of {})",
+                        d.id,
+                        crate::fitconnect::destination::REPLY_CHANNELS.join(", ")
+                    ));
+                }
+            }
         }
         let mut clients = HashSet::new();
         for c in &self.clients {
@@ -367,6 +381,9 @@ impl SandboxConfig {
         let l = &self.limits;
         if l.default_page == 0 || l.default_page > l.max_page {
             findings.push("limits.default_page must be 1..=max_page".into());
+        }
+        if l.max_replies_per_submission == 0 {
+            findings.push("limits.max_replies_per_submission must be at least 1".into());
         }
         findings.extend(l.listener().problems("limits.http"));
         if findings.is_empty() {

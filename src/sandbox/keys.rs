@@ -140,6 +140,19 @@ pub(crate) fn signing_pair(
     Ok(SigningPair { private, public })
 }
 
+/// Reads the private RSA-OAEP-256 key at `path` (written by [`encryption_public`] at start).
+/// Held only while one reply is opened (see `sandbox::replies`), never kept.
+pub(crate) fn decryption_key(path: &Path) -> Result<DecryptionKey, KeyError> {
+    let jwk = read_jwk(path)?.ok_or_else(|| KeyError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+    })?;
+    DecryptionKey::from_jwk(&jwk).map_err(|source| KeyError::Jwk {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// Loads or generates (and writes) an RSA-OAEP-256 key at `path`; keeps only its public half.
 pub(crate) fn encryption_public(
     path: &Path,

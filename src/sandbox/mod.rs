@@ -28,6 +28,7 @@ mod events;
 mod http;
 pub mod keys;
 pub mod problem;
+mod replies;
 mod routes;
 pub mod store;
 mod submissions;
@@ -44,7 +45,7 @@ pub use config::{
 };
 pub use events::{CREATE_SUBMISSION, FORWARD_SUBMISSION};
 pub use keys::KeyError;
-pub use store::{Part, Status, StoreError};
+pub use store::{Part, Status, StoreError, StoredReply};
 
 use auth::Authority;
 use callback::Callbacks;

@@ -68,6 +68,17 @@ catalogue! {
     INVALID_EVENT = 422, "invalid-event", "The security event token was refused.";
     PAYLOAD_SCHEMA_NOT_SUPPORTED = 422, "payload-schema-not-supported",
         "Payload Schema not supported";
+    REPLY_NOT_FOUND = 404, "reply-not-found", "The reply does not exist.";
+    REPLY_STATE_INVALID = 409, "reply-state-invalid",
+        "The reply is not in a state that allows this operation.";
+    REPLY_CHANNEL_NOT_OFFERED = 422, "reply-channel-not-offered",
+        "The destination does not offer the FIT-Connect reply channel.";
+    REPLY_CHANNEL_NOT_FIT_CONNECT = 422, "reply-channel-not-fit-connect",
+        "The sender of the submission chose no FIT-Connect reply channel.";
+    TOO_MANY_REPLIES = 422, "too-many-replies",
+        "The submission has as many replies as the sandbox keeps.";
+    INCORRECT_AUTHENTICATION_TAGS = 422, "incorrect-authentication-tags",
+        "The authentication tags differ from those of the submit event.";
     REQUEST_TIMEOUT = 408, "request-timeout", "The request body was not received in time.";
     INTERNAL_ERROR = 500, "internal-error", "The sandbox failed to process the request.";
     SERVICE_UNAVAILABLE = 503, "service-unavailable",

@@ -15,7 +15,7 @@ use crate::fitconnect::types::DestinationInfo;
 use super::http::{self, Reply};
 use super::problem::{self, ApiProblem, ApiResult};
 use super::store::{Store, StoreError};
-use super::{Destination, State, case_log, submissions};
+use super::{Destination, State, case_log, replies, submissions};
 
 /// The two API generations (protocol notes §1.2 and §1.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,10 +165,33 @@ async fn api_route(
         (["cases", case, "events"], Method::POST) => {
             case_log::post(state, api, &grant, case, req).await
         }
+        (["replies"], Method::POST) => {
+            require_content_type(&req, &["application/json"])?;
+            let body = read(state, req, state.config.limits.max_json_bytes).await?;
+            replies::create(state, &grant, &body).await
+        }
+        (["replies"], Method::GET) => replies::list(state, &grant, query).await,
+        (["replies", id], Method::GET) => replies::fetch(state, &grant, id).await,
+        (["replies", id], Method::PUT) => replies::submit(state, api, &grant, id, req).await,
+        (["replies", id, "attachments", aid], Method::PUT) => {
+            replies::upload(state, &grant, id, aid, req).await
+        }
+        (["replies", id, "attachments", aid], Method::GET) => {
+            replies::fetch_attachment(state, &grant, id, aid).await
+        }
+        (["replies", id, "events"], Method::GET) => {
+            replies::event_log(state, &grant, id, query).await
+        }
+        (["replies", id, decision @ ("accept" | "reject")], Method::PUT) => {
+            require_content_type(&req, &["application/json"])?;
+            let body = read(state, req, state.config.limits.max_json_bytes).await?;
+            replies::decide(state, &grant, id, decision, &body).await
+        }
         (
             ["destinations", _]
             | ["destinations", _, "keys", ..]
             | ["submissions", ..]
+            | ["replies", ..]
             | ["cases", _, "events"],
             _,
         ) => Err(method_not_allowed()),
@@ -214,6 +237,7 @@ fn destination(state: &State, api: Api, id: &str) -> ApiResult<Reply> {
             services,
             public_services,
             metadata_versions: versions.clone(),
+            reply_channels: d.config.reply_channels.clone(),
         },
     ))
 }
@@ -274,11 +298,24 @@ where
     T: Send + 'static,
     F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 {
+    db_map(state, f, store_problem).await
+}
+
+/// [`db`] with the problems of `map` (e.g. the reply ones).
+pub(crate) async fn db_map<T, F>(
+    state: &State,
+    f: F,
+    map: fn(StoreError) -> ApiProblem,
+) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+{
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || f(&store))
         .await
         .map_err(|_| ApiProblem::new(problem::INTERNAL_ERROR, "store task failed"))?
-        .map_err(store_problem)
+        .map_err(map)
 }
 
 fn store_problem(e: StoreError) -> ApiProblem {

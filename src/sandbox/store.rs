@@ -19,6 +19,8 @@
 //!   are moved to files once, when such a database is opened.
 //! - Access tokens are not stored: after a restart clients fetch a new token, as they must
 //!   after 30 minutes anyway.
+//! - Replies (`store/replies.rs`) have their own table and share `attachments` and `events` (their
+//!   rows name the reply id where a submission's name the submission id).
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -26,6 +28,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension as _, params};
+
+mod replies;
+
+pub use replies::StoredReply;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +52,9 @@ pub enum StoreError {
     /// A stored value is corrupt.
     #[error("stored value is corrupt")]
     Corrupt,
+    /// A per-submission bound is reached (replies to one submission).
+    #[error("too many replies to this submission")]
+    TooMany,
     /// An attachment file could not be written, read or removed.
     #[error("attachment file: {0}")]
     File(#[from] std::io::Error),
@@ -115,6 +124,15 @@ impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Which event log a page is of.
+#[derive(Debug, Clone, Copy)]
+enum LogOf {
+    /// All SETs of a case.
+    Case,
+    /// The SETs about one submission or reply.
+    Owner,
 }
 
 /// One encrypted part of a submission.
@@ -297,6 +315,7 @@ impl Store {
             conn.execute_batch("ALTER TABLE attachments RENAME TO attachments_v1;")?;
         }
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(replies::SCHEMA)?;
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
             blobs: Arc::new(blobs),
@@ -749,17 +768,33 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<String>, u64), StoreError> {
+        self.log_page(LogOf::Case, case_id, offset, limit)
+    }
+
+    /// A page of the SETs of `id` (a case, or one submission or reply), oldest first, and the
+    /// total count.
+    fn log_page(
+        &self,
+        of: LogOf,
+        id: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<String>, u64), StoreError> {
+        let column = match of {
+            LogOf::Case => "case_id",
+            LogOf::Owner => "submission_id",
+        };
         let conn = self.lock();
         let total: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM events WHERE case_id = ?1",
-            [case_id],
+            &format!("SELECT COUNT(*) FROM events WHERE {column} = ?1"),
+            [id],
             |r| r.get(0),
         )?;
         let total = u64::try_from(total).map_err(|_| StoreError::Corrupt)?;
-        let mut stmt = conn.prepare(
-            "SELECT token FROM events WHERE case_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3",
-        )?;
-        let rows = stmt.query_map(params![case_id, limit, offset], |r| r.get(0))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT token FROM events WHERE {column} = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = stmt.query_map(params![id, limit, offset], |r| r.get(0))?;
         Ok((rows.collect::<Result<_, _>>()?, total))
     }
 

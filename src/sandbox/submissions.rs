@@ -16,18 +16,16 @@ use super::http::{self, Reply};
 use super::problem::{self, ApiProblem, ApiResult};
 use super::routes::{Api, db, paging, read, require_content_type};
 use super::store::{Status, Submission};
-use super::upload::{Spool, UploadError};
 use super::{Destination, State, now};
 use crate::config::JoseLimits;
 use crate::fitconnect::set::{self, SUBMIT_SUBMISSION};
-use crate::http::BodyReader;
 use crate::jose::{CompactJwe, JweError, JweHeader};
 
-fn invalid(detail: &str) -> ApiProblem {
+pub(crate) fn invalid(detail: &str) -> ApiProblem {
     ApiProblem::new(problem::INVALID_REQUEST, detail)
 }
 
-fn parse_json(body: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
+pub(crate) fn parse_json(body: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(invalid("the body must be a JSON object")),
@@ -117,7 +115,10 @@ pub(crate) async fn create(
     Ok(http::json(201, &reply))
 }
 
-fn announced_attachments(state: &State, value: Option<&Value>) -> ApiResult<Vec<String>> {
+pub(crate) fn announced_attachments(
+    state: &State,
+    value: Option<&Value>,
+) -> ApiResult<Vec<String>> {
     let bad = |d: &str| ApiProblem::new(problem::INVALID_ANNOUNCED_ATTACHMENTS, d);
     let Some(value) = value else {
         return Ok(Vec::new());
@@ -162,36 +163,55 @@ async fn load(state: &State, id: &str) -> ApiResult<Submission> {
         .ok_or_else(|| ApiProblem::new(problem::SUBMISSION_NOT_FOUND, "unknown id"))
 }
 
-/// Structural JWE check: compact form, allowed `alg`/`enc`, `kid` of the destination's
-/// encryption key, and on v2 an accepted `cty` for metadata and data.
-fn check_jwe(
+/// Structural JWE check: compact form, allowed `alg`/`enc`, the `kid` of `key` (the key the
+/// content must be encrypted for), and on v2 an accepted `cty` for metadata and data.
+pub(crate) fn check_jwe(
     state: &State,
-    destination: &Destination,
+    key: &ExpectedKey<'_>,
     token: &str,
     what: &str,
     need_cty: bool,
 ) -> ApiResult<()> {
     let limits = JoseLimits::default();
     let jwe = CompactJwe::parse(token, &limits).map_err(|e| invalid_jwe(what, &e))?;
-    check_header(state, destination, jwe.header(), what, need_cty)
+    check_header(state, key, jwe.header(), what, need_cty)
 }
 
-fn invalid_jwe(what: &str, e: &JweError) -> ApiProblem {
+/// The key a JWE must name in its `kid`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExpectedKey<'a> {
+    /// Its `kid`.
+    pub(crate) kid: &'a str,
+    /// What it is, for the problem detail (e.g. "the destination's encryption key").
+    pub(crate) name: &'static str,
+}
+
+impl<'a> ExpectedKey<'a> {
+    /// The destination's encryption key (submissions).
+    pub(crate) fn destination(destination: &'a Destination) -> Self {
+        Self {
+            kid: &destination.encryption.kid,
+            name: "the destination's encryption key",
+        }
+    }
+}
+
+pub(crate) fn invalid_jwe(what: &str, e: &JweError) -> ApiProblem {
     ApiProblem::new(problem::INVALID_JWE, format!("{what}: {e}"))
 }
 
 /// The header part of [`check_jwe`].
-fn check_header(
+pub(crate) fn check_header(
     state: &State,
-    destination: &Destination,
+    key: &ExpectedKey<'_>,
     header: &JweHeader,
     what: &str,
     need_cty: bool,
 ) -> ApiResult<()> {
-    if header.kid != destination.encryption.kid {
+    if header.kid != key.kid {
         return Err(ApiProblem::new(
             problem::INVALID_JWE,
-            format!("{what}: kid is not the destination's encryption key"),
+            format!("{what}: kid is not {}", key.name),
         ));
     }
     if need_cty {
@@ -232,22 +252,14 @@ pub(crate) async fn upload(
         ));
     }
     let destination = state.destination(&submission.destination_id)?;
-    let (parts, body) = req.into_parts();
-    let limits = state.body_limits(state.config.limits.max_attachment_bytes);
-    let mut reader = BodyReader::new(body, &parts.headers, limits).map_err(http::body_problem)?;
-    let mut spool = Spool::new(state.store.blob_dir().to_owned());
-    let (file, header) = spool
-        .write(&mut reader, &JoseLimits::default(), state.store.durable())
-        .await
-        .map_err(|e| match e {
-            UploadError::Body(e) => http::body_problem(e),
-            UploadError::Jwe(e) => invalid_jwe("attachment", &e),
-            UploadError::File(_) => ApiProblem::new(
-                problem::INTERNAL_ERROR,
-                "the attachment could not be stored",
-            ),
-        })?;
-    check_header(state, destination, &header, "attachment", false)?;
+    let (spool, file, header) = super::upload::receive(state, req).await?;
+    check_header(
+        state,
+        &ExpectedKey::destination(destination),
+        &header,
+        "attachment",
+        false,
+    )?;
     let sid = submission.id.clone();
     db(state, move |store| {
         store.put_attachment(&sid, &attachment_id, &file)
@@ -284,27 +296,17 @@ pub(crate) async fn submit(
     if v2 && data.is_none() {
         return Err(invalid("encryptedData is required on v2"));
     }
-    check_jwe(state, destination, &metadata, "encryptedMetadata", v2)?;
+    let key = ExpectedKey::destination(destination);
+    check_jwe(state, &key, &metadata, "encryptedMetadata", v2)?;
     if let Some(data) = &data {
-        check_jwe(state, destination, data, "encryptedData", v2)?;
+        check_jwe(state, &key, data, "encryptedData", v2)?;
     }
     let st = Arc::clone(state);
     let sid = submission.id.clone();
     let submitted = db(state, move |store| {
         let at = now();
         store.submit(&sid, &metadata, data.as_deref(), at, |s, uploaded| {
-            let have: HashSet<&str> = uploaded.iter().map(|(a, _)| a.as_str()).collect();
-            let missing = s
-                .announced
-                .iter()
-                .filter(|a| !have.contains(a.as_str()))
-                .count();
-            if missing > 0 {
-                return Err(ApiProblem::new(
-                    problem::MISSING_ATTACHMENTS,
-                    format!("{missing} announced attachment(s) not uploaded"),
-                ));
-            }
+            all_uploaded(&s.announced, uploaded)?;
             let tags = events::authentication_tags(&metadata, data.as_deref(), uploaded);
             let payload = json!({ "authenticationTags": tags });
             let token = events::service_set(
@@ -329,6 +331,23 @@ pub(crate) async fn submit(
             case_id: submitted.case_id,
         },
     ))
+}
+
+/// Refuses a submit (of a submission or a reply) before every announced attachment is
+/// there; `uploaded`: (attachmentId, tag) as the store keeps them.
+pub(crate) fn all_uploaded(announced: &[String], uploaded: &[(String, String)]) -> ApiResult<()> {
+    let have: HashSet<&str> = uploaded.iter().map(|(a, _)| a.as_str()).collect();
+    let missing = announced
+        .iter()
+        .filter(|a| !have.contains(a.as_str()))
+        .count();
+    if missing > 0 {
+        return Err(ApiProblem::new(
+            problem::MISSING_ATTACHMENTS,
+            format!("{missing} announced attachment(s) not uploaded"),
+        ));
+    }
+    Ok(())
 }
 
 /// `GET /v{1,2}/submissions?destinationId=&offset=&limit=` (subscriber).

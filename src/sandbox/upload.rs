@@ -290,6 +290,33 @@ impl Drop for Spool {
     }
 }
 
+/// Receives an attachment upload of `req` (the route's checks done) into a [`Spool`] within
+/// the configured attachment size: the spool (call [`Spool::keep`] once the store recorded the
+/// file), the file for the store and the JWE header for the caller's `kid`/`cty` checks.
+pub(crate) async fn receive(
+    state: &super::State,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> super::problem::ApiResult<(Spool, AttachmentFile, JweHeader)> {
+    use super::problem::{self, ApiProblem};
+    let (parts, body) = req.into_parts();
+    let limits = state.body_limits(state.config.limits.max_attachment_bytes);
+    let mut reader =
+        BodyReader::new(body, &parts.headers, limits).map_err(super::http::body_problem)?;
+    let mut spool = Spool::new(state.store.blob_dir().to_owned());
+    let (file, header) = spool
+        .write(&mut reader, &JoseLimits::default(), state.store.durable())
+        .await
+        .map_err(|e| match e {
+            UploadError::Body(e) => super::http::body_problem(e),
+            UploadError::Jwe(e) => super::submissions::invalid_jwe("attachment", &e),
+            UploadError::File(_) => ApiProblem::new(
+                problem::INTERNAL_ERROR,
+                "the attachment could not be stored",
+            ),
+        })?;
+    Ok((spool, file, header))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,7 @@ mod queue_cli;
 mod sandbox_callbacks;
 mod sandbox_flow;
 mod sandbox_refusals;
+mod sandbox_replies;
 mod sandbox_support;
 mod schematron_xbau;
 mod send_e2e;

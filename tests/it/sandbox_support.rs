@@ -164,7 +164,7 @@ impl Env {
             .expect("token request")
     }
 
-    async fn token(&self, id: &str, secret: &str) -> String {
+    pub(crate) async fn token(&self, id: &str, secret: &str) -> String {
         let resp = self
             .token_response(&format!(
                 "grant_type=client_credentials&client_id={id}&client_secret={secret}"

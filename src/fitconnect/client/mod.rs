@@ -55,6 +55,7 @@ use crate::fitconnect::types::{
     CreateSubmission, DestinationInfo, ServiceMember, ServiceRef, Submit,
 };
 pub use crate::fitconnect::types::{ProblemDetails, SubmissionIds, SubmissionPage};
+mod replies;
 pub mod revocation;
 mod transport;
 
