@@ -726,20 +726,44 @@ pub(crate) async fn assemble(
             |callbacks, (id, secret)| callbacks.destination(id, secret),
         )
     });
-    let admin_token = match &config.admin_token_file {
+    let readiness: Arc<dyn crate::server::Readiness> = Arc::new(pipelines.clone());
+    let (admin_token, console) = match &config.admin_token_file {
         Some(p) => {
             let mut errors = Vec::new();
             let token = read_secret(p, &mut errors).ok_or(CliError::ConfigProblems(errors))?;
-            Some(AdminToken::new(token.as_str()))
+            // The console's pages share the admin token, the store, the packs and the
+            // pipeline's compiled grammars.
+            let console = crate::console::Console::new(
+                AdminToken::new(token.as_str()),
+                store.clone(),
+                &config.console,
+            )
+            .readiness(Arc::clone(&readiness))
+            .dangerous(config.dangerous_settings())
+            .http_limits(config.limits.http.clone())
+            .packs(registry.clone(), grammars.clone(), config.limits.clone());
+            log(&format!(
+                "console: on at /console/ (sessions {} min idle, {} h at most; access log {})",
+                config.console.session_idle.as_secs() / 60,
+                config.console.session_max.as_secs() / 3600,
+                config
+                    .console
+                    .access_log
+                    .as_ref()
+                    .map_or_else(|| "to the log only".to_owned(), |p| p.display().to_string())
+            ));
+            let console: Arc<dyn crate::server::ConsolePages> = Arc::new(console);
+            (Some(AdminToken::new(token.as_str())), Some(console))
         }
-        None => None,
+        None => (None, None),
     };
     let handlers = Handlers {
         metrics: Arc::clone(&metrics),
         store: Some(store.clone()),
-        readiness: Some(Arc::new(pipelines.clone())),
+        readiness: Some(readiness),
         callbacks,
         admin_token,
+        console,
     };
     let mut server_config = ServerConfig::new(config.listen);
     server_config.probe_listen = config.probe_listen;
