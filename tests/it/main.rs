@@ -16,6 +16,7 @@ mod forward_http;
 mod forward_mtls;
 mod forward_outage;
 mod forward_support;
+mod gateway_console;
 mod gateway_crash;
 mod gateway_demo;
 mod gateway_destinations;
