@@ -65,6 +65,7 @@
 //! timeout_secs = 30           # the whole exchange (1..=3600)
 //! connect_timeout_secs = 10   # TCP + TLS (1..=300, at most timeout_secs)
 //! attachments = true          # PUT each attachment before the envelope (false: envelope only)
+//! rendering = false           # true: also PUT the case-worker document (attachments/document.html)
 //!
 //! [[route]]
 //! message_type = "baugenehmigung.*"   # and/or service, destination (glob patterns)
@@ -346,6 +347,7 @@ struct RawUpstream {
     timeout_secs: Option<u64>,
     connect_timeout_secs: Option<u64>,
     attachments: Option<bool>,
+    rendering: Option<bool>,
 }
 
 impl RawUpstream {
@@ -358,6 +360,7 @@ impl RawUpstream {
             ("timeout_secs", self.timeout_secs.is_some()),
             ("connect_timeout_secs", self.connect_timeout_secs.is_some()),
             ("attachments", self.attachments.is_some()),
+            ("rendering", self.rendering.is_some()),
         ]
         .into_iter()
         .filter_map(|(key, given)| given.then_some(key))
@@ -485,6 +488,9 @@ pub struct HttpUpstreamOptions {
     pub connect_timeout: Option<Duration>,
     /// `attachments`: whether attachments are sent (`PUT`) before the envelope.
     pub attachments: Option<bool>,
+    /// `rendering`: whether the case-worker document (HTML) of XML Fachdaten is sent as an
+    /// extra attachment `document.html` before the envelope (default false).
+    pub rendering: bool,
 }
 
 /// `[forwarding]`'s retry policy (`None`: `store::RetryPolicy`'s default, documented there).
@@ -1106,6 +1112,7 @@ fn http_upstream_options(
         timeout,
         connect_timeout,
         attachments: u.attachments,
+        rendering: u.rendering == Some(true),
     }
 }
 
@@ -1537,6 +1544,7 @@ mod tests {
                     timeout: Some(Duration::from_secs(20)),
                     connect_timeout: Some(Duration::from_secs(5)),
                     attachments: Some(false),
+                    rendering: false,
                 },
             }
         );

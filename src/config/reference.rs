@@ -471,6 +471,11 @@ pub fn keys() -> Vec<Key> {
             "Send the attachments before the envelope, each as `PUT <url>/<submission id>/attachments/<attachment id>`; off for an upstream that fetches them elsewhere.",
         ),
         key(
+            "upstream[].rendering",
+            Value(|_| HttpUpstream::new("").send_document.literal()),
+            "Also send the case-worker document of XML Fachdaten (the page `poststelle render` makes, German, self-contained) as `PUT <url>/<submission id>/attachments/document.html` before the envelope, for the e-Akte. Not sent when the Fachdaten are JSON; a document that cannot be rendered is logged and the submission delivered without it.",
+        ),
+        key(
             "route[].service",
             Unset("any"),
             "Pattern on the service identifier.",
@@ -1038,7 +1043,7 @@ mod tests {
             crate::forward::UpstreamSpec::configured(&c.upstreams[0])
         };
         let lines = default_lines("upstream[]", &defaults);
-        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines.len(), 4, "{lines:?}");
         assert_eq!(
             upstream(&lines),
             upstream(&[]),

@@ -27,10 +27,10 @@
 //!    whose purpose is to show the application.
 
 mod access;
+mod document;
 mod pages;
 mod session;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,14 +38,13 @@ use hyper::body::Incoming;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
 
+use crate::config::HttpLimits;
 use crate::config::gateway::ConsoleSettings;
-use crate::config::{HttpLimits, Limits};
 use crate::http::{self, BodyLimits, Reply};
-use crate::pipeline::{GrammarCache, GrammarSource as _};
 use crate::server::{AdminToken, ConsolePages, Readiness};
 use crate::store::{AnyStore, Redrive, Store, SubmissionFilter, Timestamp};
-use crate::xoev::codelist::CodeLists;
-use crate::xoev::registry::Registry;
+
+pub use document::DocumentRenderer;
 
 use access::{AccessLog, View};
 use pages::{ListForm, PackLine};
@@ -73,14 +72,6 @@ const STYLE: &str = include_str!("style.css");
 /// The principal of a session opened with the admin token.
 const TOKEN_PRINCIPAL: &str = "admin-token";
 
-/// What the case-worker document needs: the packs, their compiled grammars, their code lists.
-struct Documents {
-    registry: Arc<Registry<'static>>,
-    grammars: GrammarCache,
-    codelists: Mutex<HashMap<String, Arc<CodeLists>>>,
-    limits: Limits,
-}
-
 /// The console. Build it with [`Console::new`], then hand it to the server as
 /// `Handlers::console`.
 pub struct Console {
@@ -92,7 +83,7 @@ pub struct Console {
     sessions: Mutex<Sessions>,
     access: AccessLog,
     http: HttpLimits,
-    documents: Option<Documents>,
+    documents: Option<Arc<DocumentRenderer>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -141,16 +132,11 @@ impl Console {
         self
     }
 
-    /// The installed packs (listed on the overview, used for the case-worker document) and
-    /// the grammar cache shared with the pipeline.
+    /// The installed packs: listed on the overview, and rendering the case-worker document.
     #[must_use]
-    pub fn packs(
-        mut self,
-        registry: Registry<'static>,
-        grammars: GrammarCache,
-        limits: Limits,
-    ) -> Self {
-        self.packs = registry
+    pub fn documents(mut self, renderer: Arc<DocumentRenderer>) -> Self {
+        self.packs = renderer
+            .registry()
             .packs()
             .iter()
             .map(|p| PackLine {
@@ -158,12 +144,7 @@ impl Console {
                 fingerprint: p.fingerprint.clone(),
             })
             .collect();
-        self.documents = Some(Documents {
-            registry: Arc::new(registry),
-            grammars,
-            codelists: Mutex::new(HashMap::new()),
-            limits,
-        });
+        self.documents = Some(renderer);
         self
     }
 
@@ -458,7 +439,7 @@ impl Console {
         {
             return unavailable(csrf);
         }
-        match self.render(docs, data).await {
+        match docs.render(data).await {
             Ok(page) => document_reply(page),
             Err(why) => {
                 tracing::warn!(
@@ -472,67 +453,6 @@ impl Console {
                 )
             }
         }
-    }
-
-    /// Renders stored Fachdaten with the pack their root element names.
-    async fn render(&self, docs: &Documents, data: Vec<u8>) -> Result<String, &'static str> {
-        const NO_PACK: &str = "Für diese Nachricht ist kein Schemapaket installiert.";
-        let root = crate::xoev::root::document_root(&data[..], &docs.limits.xml)
-            .map_err(|_| "Die gespeicherten Fachdaten sind kein lesbares XML.")?;
-        let resolved = docs
-            .registry
-            .resolve(&root.namespace, &root.local)
-            .map_err(|_| NO_PACK)?;
-        let label = format!(
-            "{} {} {}",
-            resolved.message.standard, resolved.message.version, root.local
-        );
-        let pack_id = resolved.pack.id.clone();
-        let codelist_files = resolved.pack.codelists.clone();
-        let grammars = docs.grammars.clone();
-        let limits = docs.limits.clone();
-        // The grammar cache keys by entry file; resolving again on the blocking thread keeps
-        // the registry's borrow out of the task.
-        let registry = Arc::clone(&docs.registry);
-        let cached = docs
-            .codelists
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&pack_id)
-            .cloned();
-        let (ns, local) = (root.namespace, root.local);
-        let rendered = tokio::task::spawn_blocking(move || {
-            let resolved = registry.resolve(&ns, &local).map_err(|_| NO_PACK)?;
-            let grammar = grammars
-                .grammar(&resolved, &limits)
-                .map_err(|_| "Das Schemapaket dieser Nachricht lässt sich nicht übersetzen.")?;
-            let lists = match cached {
-                Some(l) => l,
-                // Code names are a courtesy: lists that do not load leave codes unnamed.
-                None => Arc::new(CodeLists::load(&codelist_files, &limits.xml).unwrap_or_default()),
-            };
-            let context = crate::xoev::render::RenderContext {
-                message: &label,
-                codelists: Some(&lists),
-            };
-            let page = crate::xoev::render::document_html(&grammar, &data, &limits, &context)
-                .map_err(|e| match e {
-                    crate::xoev::render::RenderError::TooLarge(_) => {
-                        "Die Nachricht ist zu groß für die Darstellung."
-                    }
-                    _ => "Die gespeicherten Fachdaten sind nicht schemagültig.",
-                })?;
-            Ok::<_, &'static str>((page, lists))
-        })
-        .await
-        .map_err(|_| "Die Darstellung ist fehlgeschlagen.")??;
-        let (page, lists) = rendered;
-        docs.codelists
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(pack_id)
-            .or_insert(lists);
-        Ok(page)
     }
 }
 

@@ -474,11 +474,11 @@ async fn the_document_is_self_contained_html_and_every_view_is_in_the_access_log
             ..settings()
         },
     )
-    .packs(
+    .documents(Arc::new(poststelle::console::DocumentRenderer::new(
         registry,
         poststelle::pipeline::GrammarCache::default(),
         poststelle::config::Limits::default(),
-    );
+    )));
     let server = start(&t, Some(console)).await;
     let base = format!("http://{}", server.addr());
     let id = login(&base).await;

@@ -51,13 +51,15 @@ async fn serve_shows_a_received_submission_in_the_console_with_its_document() {
         &rig.gateway.config,
         format!(
             "{}\n[console]\naccess_log = {:?}\n",
-            config.replace(
-                "[server]\n",
-                &format!(
-                    "[server]\nadmin_token_file = {:?}\n",
-                    token_file.display().to_string()
-                ),
-            ),
+            config
+                .replace(
+                    "[server]\n",
+                    &format!(
+                        "[server]\nadmin_token_file = {:?}\n",
+                        token_file.display().to_string()
+                    ),
+                )
+                .replace("name = \"sink\"\n", "name = \"sink\"\nrendering = true\n"),
             access_log.display().to_string()
         ),
     )
@@ -149,6 +151,44 @@ async fn serve_shows_a_received_submission_in_the_console_with_its_document() {
     ] {
         assert!(!document.contains(resource), "{resource}");
     }
+
+    // `[[upstream]] rendering = true`: the upstream received the document too, before the
+    // envelope.
+    loop {
+        if rig.sink.received().iter().any(|r| r.method == "POST") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not delivered in time:\n{}",
+            rig.gateway.tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let received = rig.sink.received();
+    let put = received
+        .iter()
+        .find(|r| {
+            r.path
+                .ends_with(&format!("/{id}/attachments/document.html"))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no document PUT: {:?}\n{}",
+                received
+                    .iter()
+                    .map(|r| format!("{} {}", r.method, r.path))
+                    .collect::<Vec<_>>(),
+                rig.gateway.tail()
+            )
+        });
+    let html = String::from_utf8(put.body.clone()).expect("UTF-8");
+    assert!(html.starts_with("<!DOCTYPE html><html lang=\"de\">"));
+    assert!(values.iter().any(|v| html.contains(v.as_str())));
+    assert_eq!(
+        put.content_type.as_deref(),
+        Some("text/html; charset=utf-8")
+    );
 
     let records = std::fs::read_to_string(&access_log).expect("access log");
     assert_eq!(records.lines().count(), 2, "{records}");
