@@ -49,6 +49,23 @@ impl AccessLog {
         }
     }
 
+    /// Records one view on a blocking thread (the file is synced before the page is shown).
+    pub(crate) async fn record_async(
+        self: &std::sync::Arc<Self>,
+        principal: &Principal,
+        submission_id: &str,
+        view: View,
+    ) -> Result<(), NotRecorded> {
+        let (log, principal, id) = (
+            std::sync::Arc::clone(self),
+            principal.clone(),
+            submission_id.to_owned(),
+        );
+        tokio::task::spawn_blocking(move || log.record(&principal, &id, view))
+            .await
+            .map_err(|_| NotRecorded)?
+    }
+
     /// Records one view.
     pub(crate) fn record(
         &self,

@@ -81,7 +81,7 @@ pub struct Console {
     packs: Vec<PackLine>,
     dangerous: Vec<String>,
     sessions: Mutex<Sessions>,
-    access: AccessLog,
+    access: Arc<AccessLog>,
     http: HttpLimits,
     documents: Option<Arc<DocumentRenderer>>,
 }
@@ -105,7 +105,7 @@ impl Console {
             packs: Vec::new(),
             dangerous: Vec::new(),
             sessions: Mutex::new(Sessions::new(settings.session_idle, settings.session_max)),
-            access: AccessLog::new(settings.access_log.clone()),
+            access: Arc::new(AccessLog::new(settings.access_log.clone())),
             http: HttpLimits::default(),
             documents: None,
         }
@@ -358,7 +358,8 @@ impl Console {
         };
         if self
             .access
-            .record(&session.principal, &view.submission_id, View::Submission)
+            .record_async(&session.principal, &view.submission_id, View::Submission)
+            .await
             .is_err()
         {
             return unavailable(csrf);
@@ -434,7 +435,8 @@ impl Console {
         };
         if self
             .access
-            .record(&session.principal, sid, View::Document)
+            .record_async(&session.principal, sid, View::Document)
+            .await
             .is_err()
         {
             return unavailable(csrf);
