@@ -14,7 +14,9 @@
 //!    on logout, after `[console] session_idle_minutes` without a request and
 //!    `session_max_hours` after login.
 //! 3. **Every action is a POST carrying the session's CSRF token** (logout, re-drive); a
-//!    missing or wrong token is `403` and changes nothing. GET never changes state.
+//!    missing or wrong token is `403` and changes nothing. GET never changes state. A POST
+//!    whose `Origin` (or `Referer`) names another host is `403` before anything is read (the
+//!    login form's guard, and defence in depth for the others).
 //! 4. **Headers on every answer:** `Content-Security-Policy` (`default-src 'none'`, styles only
 //!    from `/console/style.css`, forms only to the console itself, no framing; the case-worker
 //!    document allows exactly its own inline style by hash), `X-Frame-Options: DENY`,
@@ -186,6 +188,13 @@ impl Console {
             .split('/')
             .collect();
         let method = req.method().clone();
+        if method == Method::POST && !same_origin(&req) {
+            tracing::warn!(target: "poststelle::access", "console form from another origin refused");
+            return plain(
+                StatusCode::FORBIDDEN,
+                "Formulare werden nur von der Konsole selbst angenommen.",
+            );
+        }
         match (&segments[1..], &method) {
             (["style.css"], &Method::GET) => {
                 http::reply::with_type(StatusCode::OK, "text/css; charset=utf-8", STYLE)
@@ -469,6 +478,25 @@ impl ConsolePages for Console {
             reply
         })
     }
+}
+
+/// A form must come from the console's own pages: a browser names the page's origin in
+/// `Origin` (or, older ones, `Referer`) on every POST; one naming another host is refused
+/// (defence in depth beside `SameSite=Strict` and the CSRF token, and the login form's only
+/// guard). Clients that send neither (scripts, curl) pass: they carry no ambient cookie.
+fn same_origin(req: &Request<Incoming>) -> bool {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let Some(host) = header("host") else {
+        return true;
+    };
+    let Some(source) = header("origin").or_else(|| header("referer")) else {
+        return true;
+    };
+    // `scheme://host[:port]` with an optional path after it.
+    source
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
 
 fn field<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {

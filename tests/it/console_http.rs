@@ -188,6 +188,27 @@ async fn no_page_without_login_and_a_wrong_token_is_refused() {
     .await;
     assert_eq!((a.status, a.header("location")), (303, "/console/login"));
 
+    // Forms only from the console's own origin (browsers send Origin on every POST).
+    let foreign = client()
+        .post(format!("{base}/console/login"))
+        .header("origin", "https://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={TOKEN}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(foreign.status().as_u16(), 403);
+    assert!(foreign.headers().get("set-cookie").is_none());
+    let own = client()
+        .post(format!("{base}/console/login"))
+        .header("origin", base.clone())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={TOKEN}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(own.status().as_u16(), 303, "same origin");
+
     let page = get(format!("{base}/console/login"), None).await;
     assert_eq!(page.status, 200);
     assert!(
