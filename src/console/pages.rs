@@ -312,13 +312,15 @@ pub(crate) fn list(
                 }
             }
         }
-        nav aria-label="Seiten" {
-            ul {
-                @if form.page > 0 {
-                    li { a href={ "/console/submissions?" (form.query(form.page - 1)) } rel="prev" { "Vorherige Seite" } }
-                }
-                @if more {
-                    li { a href={ "/console/submissions?" (form.query(form.page + 1)) } rel="next" { "Nächste Seite" } }
+        @if form.page > 0 || more {
+            nav aria-label="Seiten" {
+                ul {
+                    @if form.page > 0 {
+                        li { a href={ "/console/submissions?" (form.query(form.page - 1)) } rel="prev" { "Vorherige Seite" } }
+                    }
+                    @if more {
+                        li { a href={ "/console/submissions?" (form.query(form.page + 1)) } rel="next" { "Nächste Seite" } }
+                    }
                 }
             }
         }
