@@ -44,13 +44,16 @@ use crate::config::HttpLimits;
 use crate::config::gateway::ConsoleSettings;
 use crate::http::{self, BodyLimits, Reply};
 use crate::server::{AdminToken, ConsolePages, Readiness};
-use crate::store::{AnyStore, Redrive, Store, SubmissionFilter, Timestamp};
+use crate::store::{AnyStore, JobFilter, JobState, Redrive, Store, SubmissionFilter, Timestamp};
 
 pub use document::DocumentRenderer;
 
 use access::{AccessLog, View};
 use pages::{ListForm, PackLine};
 use session::{Principal, Session, Sessions};
+
+/// Dead letters the overview lists (oldest first; the rest through the submissions).
+const DEAD_SHOWN: u32 = 20;
 
 /// Rows per page of the submission list.
 const PAGE_SIZE: u32 = 50;
@@ -329,6 +332,12 @@ impl Console {
         )
         .await;
         let queue = timed(self.store.metrics(now)).await;
+        let dead = timed(self.store.list_jobs(JobFilter {
+            state: Some(JobState::Dead),
+            limit: DEAD_SHOWN,
+        }))
+        .await
+        .unwrap_or_default();
         let pipeline_ready = self.readiness.as_ref().is_none_or(|r| r.is_ready());
         let page = pages::overview(
             &pages::Overview {
@@ -338,6 +347,7 @@ impl Console {
                 pipeline_ready,
                 packs: &self.packs,
                 dangerous: &self.dangerous,
+                dead: &dead,
             },
             csrf,
         );

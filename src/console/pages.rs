@@ -126,6 +126,8 @@ pub(crate) struct Overview<'a> {
     pub(crate) pipeline_ready: bool,
     pub(crate) packs: &'a [PackLine],
     pub(crate) dangerous: &'a [String],
+    /// The oldest dead letters (at most [`super::DEAD_SHOWN`]).
+    pub(crate) dead: &'a [JobSummary],
 }
 
 fn yes_no(b: bool, yes: &'static str, no: &'static str) -> &'static str {
@@ -173,6 +175,29 @@ pub(crate) fn overview(o: &Overview<'_>, csrf: &str) -> Markup {
                     tr { th scope="row" { "Unzustellbare Aufträge (Dead Letters)" }
                          td class="num" { (q.jobs_dead) } }
                     tr { th scope="row" { "Noch nicht quittiert" } td class="num" { (q.submissions_unacked) } }
+                }
+            }
+        }
+        @if !o.dead.is_empty() {
+            h2 id="deadletters" { "Unzustellbare Aufträge" }
+            table aria-labelledby="deadletters" {
+                thead { tr {
+                    th scope="col" { "Einreichung" }
+                    th scope="col" { "Fachverfahren" }
+                    th scope="col" { "Versuche" }
+                    th scope="col" { "Letzter Fehler" }
+                    th scope="col" { "Aufgegeben" }
+                } }
+                tbody {
+                    @for j in o.dead {
+                        tr {
+                            th scope="row" { a href=(submission_href(&j.submission_id)) { code { (j.submission_id) } } }
+                            td { (j.upstream) }
+                            td class="num" { (j.attempts) }
+                            td { (j.last_error.as_deref().unwrap_or("—")) }
+                            td { (opt_when(j.finished_at)) }
+                        }
+                    }
                 }
             }
         }

@@ -394,6 +394,14 @@ async fn redrive_needs_the_csrf_token_and_works_with_it() {
             .expect("fail");
         let (server, base) = with_console(&t, &settings()).await;
         let id = login(&base).await;
+        let overview = get(format!("{base}/console/"), Some(&id)).await;
+        assert!(
+            overview
+                .body
+                .contains("<a href=\"/console/submissions/sub-dead\"><code>sub-dead</code></a>"),
+            "the overview lists the dead letter: {}",
+            overview.body
+        );
         let page = get(format!("{base}/console/submissions/sub-dead"), Some(&id)).await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains("unzustellbar (Dead Letter)"));
