@@ -30,26 +30,33 @@
 
 mod access;
 mod document;
+mod filter;
 mod pages;
+mod reply;
 mod session;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
-use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, SET_COOKIE};
+use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
 
 use crate::config::HttpLimits;
 use crate::config::gateway::ConsoleSettings;
 use crate::http::{self, BodyLimits, Reply};
 use crate::server::{AdminToken, ConsolePages, Readiness};
-use crate::store::{AnyStore, JobFilter, JobState, Redrive, Store, SubmissionFilter, Timestamp};
+use crate::store::{AnyStore, JobFilter, JobState, Redrive, Store, Timestamp};
 
 pub use document::DocumentRenderer;
 
 use access::{AccessLog, View};
-use pages::{ListForm, PackLine};
+use filter::list_filter;
+use pages::PackLine;
+use reply::{
+    CSP, document_reply, forbidden, html, method_not_allowed, not_found, plain, secure, see_other,
+    to_login, unavailable,
+};
 use session::{Principal, Session, Sessions};
 
 /// Dead letters the overview lists (oldest first; the rest through the submissions).
@@ -66,10 +73,6 @@ const FORM_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a store query of a page may take.
 const STORE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The console pages' policy: nothing but the stylesheet and forms to the console itself.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
 
 /// The stylesheet of every page.
 const STYLE: &str = include_str!("style.css");
@@ -520,73 +523,6 @@ async fn timed<T, E>(f: impl Future<Output = Result<T, E>>) -> Option<T> {
     tokio::time::timeout(STORE_TIMEOUT, f).await.ok()?.ok()
 }
 
-/// The list's filter from the query string; a filter that does not parse is named, and left
-/// out.
-fn list_filter(query: &str) -> (ListForm, SubmissionFilter, Option<&'static str>) {
-    let mut form = ListForm::default();
-    let mut error = None;
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        let v = v.trim().to_owned();
-        match &*k {
-            "decision" => form.decision = v,
-            "type" => form.message_type = v,
-            "destination" => form.destination = v,
-            "from" => form.from = v,
-            "to" => form.to = v,
-            "page" => form.page = v.parse().unwrap_or(0).min(1_000_000),
-            _ => {}
-        }
-    }
-    let accepted = match form.decision.as_str() {
-        "accepted" => Some(true),
-        "rejected" => Some(false),
-        "" => None,
-        _ => {
-            error = Some("Unbekannte Entscheidung: es wird nicht danach gefiltert.");
-            form.decision.clear();
-            None
-        }
-    };
-    let mut date = |text: &mut String, next_day: bool| {
-        if text.is_empty() {
-            return None;
-        }
-        let parsed = day_start(text, next_day);
-        if parsed.is_none() {
-            error =
-                Some("Ein Datum ist nicht im Format JJJJ-MM-TT: es wird nicht danach gefiltert.");
-            text.clear();
-        }
-        parsed
-    };
-    let since = date(&mut form.from, false);
-    let until = date(&mut form.to, true);
-    let non_empty = |s: &String| (!s.is_empty()).then(|| s.clone());
-    let filter = SubmissionFilter {
-        accepted,
-        message_type: non_empty(&form.message_type),
-        destination_id: non_empty(&form.destination).map(|d| d.to_ascii_lowercase()),
-        since,
-        until,
-        limit: PAGE_SIZE + 1,
-        offset: form.page.saturating_mul(u64::from(PAGE_SIZE)),
-    };
-    (form, filter, error)
-}
-
-/// The start (UTC) of the day `YYYY-MM-DD`, or of the day after it.
-fn day_start(text: &str, next_day: bool) -> Option<Timestamp> {
-    let mut parts = text.splitn(3, '-');
-    let year: i32 = parts.next()?.parse().ok()?;
-    let month: u8 = parts.next()?.parse().ok()?;
-    let day: u8 = parts.next()?.parse().ok()?;
-    let date =
-        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
-    let date = if next_day { date.next_day()? } else { date };
-    let secs = date.midnight().assume_utc().unix_timestamp();
-    Some(Timestamp(secs.checked_mul(1000)?))
-}
-
 /// The `jti` of a stored SET (verified when it was received or made; read here without
 /// verifying again, for display only).
 fn set_jti(compact: &str) -> Option<String> {
@@ -627,128 +563,9 @@ fn findings_of(envelope: &str) -> Option<Vec<pages::FindingLine>> {
     )
 }
 
-fn html(status: StatusCode, page: &maud::Markup) -> Reply {
-    http::reply::with_type(status, "text/html; charset=utf-8", page.0.clone())
-}
-
-fn plain(status: StatusCode, text: &'static str) -> Reply {
-    http::reply::with_type(status, "text/plain; charset=utf-8", text)
-}
-
-fn see_other(location: &str) -> Reply {
-    let mut reply = http::reply::empty(StatusCode::SEE_OTHER);
-    if let Ok(v) = HeaderValue::from_str(location) {
-        reply.headers_mut().insert(LOCATION, v);
-    }
-    reply
-}
-
-fn to_login(expired: bool) -> Reply {
-    see_other(if expired {
-        "/console/login?expired"
-    } else {
-        "/console/login"
-    })
-}
-
-fn method_not_allowed() -> Reply {
-    plain(StatusCode::METHOD_NOT_ALLOWED, "Methode nicht erlaubt.")
-}
-
-fn forbidden(csrf: &str) -> Reply {
-    html(
-        StatusCode::FORBIDDEN,
-        &pages::notice(
-            "Aktion abgelehnt",
-            "Das Formular ist ungültig oder abgelaufen (CSRF-Schutz). Bitte laden Sie die Seite neu.",
-            Some(csrf),
-        ),
-    )
-}
-
-fn not_found(csrf: &str) -> Reply {
-    html(
-        StatusCode::NOT_FOUND,
-        &pages::notice(
-            "Nicht gefunden",
-            "Diese Einreichung ist nicht bekannt.",
-            Some(csrf),
-        ),
-    )
-}
-
-fn unavailable(csrf: &str) -> Reply {
-    html(
-        StatusCode::SERVICE_UNAVAILABLE,
-        &pages::notice(
-            "Nicht verfügbar",
-            "Der Speicher antwortet nicht. Bitte versuchen Sie es später erneut.",
-            Some(csrf),
-        ),
-    )
-}
-
-/// The case-worker document with a policy that allows exactly its own inline style.
-fn document_reply(page: String) -> Reply {
-    let csp = format!(
-        "default-src 'none'; style-src '{}'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-        crate::xoev::render::style_hash()
-    );
-    let mut reply = http::reply::with_type(StatusCode::OK, "text/html; charset=utf-8", page);
-    secure(&mut reply, &csp);
-    reply
-}
-
-/// The headers every console answer carries (a policy set before is kept).
-fn secure(reply: &mut Reply, csp: &str) {
-    let h = reply.headers_mut();
-    if !h.contains_key("content-security-policy")
-        && let Ok(v) = HeaderValue::from_str(csp)
-    {
-        h.insert("content-security-policy", v);
-    }
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if !h.contains_key(CONTENT_TYPE) {
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn list_filters_parse_and_bad_ones_are_named_and_dropped() {
-        let (form, f, error) = list_filter(
-            "decision=rejected&type=x.0200&destination=ABC&from=2026-12-01&to=2026-12-05&page=2",
-        );
-        assert_eq!(error, None);
-        assert_eq!(f.accepted, Some(false));
-        assert_eq!(f.message_type.as_deref(), Some("x.0200"));
-        assert_eq!(f.destination_id.as_deref(), Some("abc"));
-        assert_eq!(f.since, Some(Timestamp(1_796_083_200_000)));
-        assert_eq!(
-            f.until,
-            Some(Timestamp(1_796_515_200_000)),
-            "end of the 5th"
-        );
-        assert_eq!((f.limit, f.offset), (PAGE_SIZE + 1, 100));
-        assert_eq!(form.page, 2);
-
-        let (form, f, error) = list_filter("decision=maybe&from=2026-13-01&page=-1");
-        assert!(error.is_some());
-        assert_eq!((f.accepted, f.since, f.offset), (None, None, 0));
-        assert!(form.decision.is_empty() && form.from.is_empty());
-    }
 
     #[test]
     fn set_ids_come_from_the_payload_and_garbage_gives_none() {
