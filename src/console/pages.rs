@@ -44,8 +44,21 @@ fn bytes(n: u64) -> String {
     crate::xoev::render::format::bytes(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
-/// The page frame: skip link, header with navigation and logout (when logged in), `main`.
-pub(crate) fn frame(title: &str, csrf: Option<&str>, body: &Markup) -> Markup {
+/// Which navigation entry a page belongs to (marked `aria-current="page"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nav {
+    /// Neither.
+    None,
+    /// The overview.
+    Overview,
+    /// The submissions (list and single ones).
+    Submissions,
+}
+
+/// The page frame: skip link, header with navigation (the current entry marked) and logout
+/// (when logged in), `main`.
+pub(crate) fn frame(title: &str, csrf: Option<&str>, nav: Nav, body: &Markup) -> Markup {
+    let current = |n: Nav| (nav == n).then_some("page");
     html! {
         (DOCTYPE)
         html lang="de" {
@@ -62,8 +75,8 @@ pub(crate) fn frame(title: &str, csrf: Option<&str>, body: &Markup) -> Markup {
                     @if let Some(csrf) = csrf {
                         nav aria-label="Hauptnavigation" {
                             ul {
-                                li { a href="/console/" { "Übersicht" } }
-                                li { a href="/console/submissions" { "Einreichungen" } }
+                                li { a href="/console/" aria-current=[current(Nav::Overview)] { "Übersicht" } }
+                                li { a href="/console/submissions" aria-current=[current(Nav::Submissions)] { "Einreichungen" } }
                             }
                         }
                         form method="post" action="/console/logout" {
@@ -96,7 +109,7 @@ pub(crate) fn login(failed: bool, expired: bool) -> Markup {
             button type="submit" { "Anmelden" }
         }
     };
-    frame("Anmeldung", None, &body)
+    frame("Anmeldung", None, Nav::None, &body)
 }
 
 /// A short page with a heading and a sentence (not found, refused, unavailable).
@@ -106,7 +119,7 @@ pub(crate) fn notice(title: &str, text: &str, csrf: Option<&str>) -> Markup {
         p { (text) }
         p { a href="/console/" { "Zur Übersicht" } }
     };
-    frame(title, csrf, &body)
+    frame(title, csrf, Nav::None, &body)
 }
 
 /// An installed schema pack as the overview shows it.
@@ -223,7 +236,7 @@ pub(crate) fn overview(o: &Overview<'_>, csrf: &str) -> Markup {
             }
         }
     };
-    frame("Übersicht", Some(csrf), &body)
+    frame("Übersicht", Some(csrf), Nav::Overview, &body)
 }
 
 /// The list filters as the form shows them again.
@@ -350,7 +363,7 @@ pub(crate) fn list(
             }
         }
     };
-    frame("Einreichungen", Some(csrf), &body)
+    frame("Einreichungen", Some(csrf), Nav::Submissions, &body)
 }
 
 /// Evidence facts read from the stored SETs (ids only).
@@ -534,7 +547,7 @@ pub(crate) fn submission(
             (jobs_table(&v.submission_id, &v.jobs, csrf))
         }
     };
-    frame("Einreichung", Some(csrf), &body)
+    frame("Einreichung", Some(csrf), Nav::Submissions, &body)
 }
 
 #[cfg(test)]

@@ -341,6 +341,11 @@ async fn the_overview_counts_submissions_and_the_list_filters() {
             assert!(page.body.contains(&row), "{}: {period}: {}", t.backend(), page.body);
         }
         assert!(page.body.contains("Speicher</th><td>erreichbar"));
+        assert!(
+            page.body
+                .contains("<a href=\"/console/\" aria-current=\"page\">Übersicht</a>"),
+            "the current page is marked in the navigation"
+        );
 
         let list = |query: &'static str| {
             let base = base.clone();
