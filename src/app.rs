@@ -362,6 +362,7 @@ pub(crate) fn log_transport(config: &GatewayConfig, main: std::net::SocketAddr) 
                     mtls,
                     custom_ca,
                     attachments = options.attachments.unwrap_or(true),
+                    rendering = options.rendering,
                     "upstream {name}: TLS {}, client certificate (mTLS) {}, trust roots {}",
                     if tls { "on" } else { "off" },
                     if mtls { "yes" } else { "no" },
@@ -445,6 +446,19 @@ impl CallbackSink for Sink {
             Some(tx) => tx.try_send(notice.submission_ids).map_err(|_| SinkFull),
             None => Ok(()),
         }
+    }
+}
+
+/// The console's renderer as the forwarder's document source (`[[upstream]] rendering`): the
+/// two layer-3 modules meet here, in the composition root.
+struct Documents(Arc<crate::console::DocumentRenderer>);
+
+impl crate::forward::DocumentSource for Documents {
+    fn document(
+        &self,
+        fachdaten: Vec<u8>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>> {
+        Box::pin(async move { self.0.render(fachdaten).await.map_err(str::to_owned) })
     }
 }
 
@@ -711,9 +725,16 @@ pub(crate) async fn assemble(
         }
         pipelines.push(pipeline);
     }
+    let documents = Arc::new(crate::console::DocumentRenderer::new(
+        registry.clone(),
+        grammars.clone(),
+        config.limits.clone(),
+    ));
+    // One renderer for the console's documents and the upstreams with `rendering = true`.
     let forwarder = Forwarder::new(store.clone(), table, ForwardPolicy::configured(config))
         .map_err(|e| CliError::ConfigProblems(vec![e.to_string()]))?
-        .with_metrics(Arc::clone(&metrics));
+        .with_metrics(Arc::clone(&metrics))
+        .with_documents(Arc::new(Documents(Arc::clone(&documents))));
     if forwarder.swept_exports() > 0 {
         log(&format!(
             "spool: removed {} export file(s) an earlier run left behind",
@@ -726,20 +747,44 @@ pub(crate) async fn assemble(
             |callbacks, (id, secret)| callbacks.destination(id, secret),
         )
     });
-    let admin_token = match &config.admin_token_file {
+    let readiness: Arc<dyn crate::server::Readiness> = Arc::new(pipelines.clone());
+    let (admin_token, console) = match &config.admin_token_file {
         Some(p) => {
             let mut errors = Vec::new();
             let token = read_secret(p, &mut errors).ok_or(CliError::ConfigProblems(errors))?;
-            Some(AdminToken::new(token.as_str()))
+            // The console's pages share the admin token, the store, the packs and the
+            // pipeline's compiled grammars.
+            let console = crate::console::Console::new(
+                AdminToken::new(token.as_str()),
+                store.clone(),
+                &config.console,
+            )
+            .readiness(Arc::clone(&readiness))
+            .dangerous(config.dangerous_settings())
+            .http_limits(config.limits.http.clone())
+            .documents(Arc::clone(&documents));
+            log(&format!(
+                "console: on at /console/ (sessions {} min idle, {} h at most; access log {})",
+                config.console.session_idle.as_secs() / 60,
+                config.console.session_max.as_secs() / 3600,
+                config
+                    .console
+                    .access_log
+                    .as_ref()
+                    .map_or_else(|| "to the log only".to_owned(), |p| p.display().to_string())
+            ));
+            let console: Arc<dyn crate::server::ConsolePages> = Arc::new(console);
+            (Some(AdminToken::new(token.as_str())), Some(console))
         }
-        None => None,
+        None => (None, None),
     };
     let handlers = Handlers {
         metrics: Arc::clone(&metrics),
         store: Some(store.clone()),
-        readiness: Some(Arc::new(pipelines.clone())),
+        readiness: Some(readiness),
         callbacks,
         admin_token,
+        console,
     };
     let mut server_config = ServerConfig::new(config.listen);
     server_config.probe_listen = config.probe_listen;

@@ -11,6 +11,8 @@
 //! L3  pipeline                               receive orchestration (async)
 //! L3  forward                                outbox worker: routes, upstreams, retries
 //! L3  vectors                                test-vector runner and generator
+//! L3  console                                operator console: HTML pages on serve's listener
+//!                                            (plugged into server by app)
 //! L2  server                                 HTTP(S): callbacks, health, metrics, admin API
 //! L2  http                                   the listener, body reading and replies server and
 //!                                            sandbox share (imports only L0)
@@ -29,6 +31,7 @@ pub(crate) mod app;
 pub mod backoff;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod fim;
 pub mod fitconnect;

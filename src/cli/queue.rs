@@ -429,6 +429,7 @@ mod tests {
                 destination_id: "dest".to_owned(),
                 message_type: None,
                 envelope: Some("{}".to_owned()),
+                fachdaten: None,
                 decision: Decision::Accepted,
                 ack_policy: AckPolicy::AfterStore,
                 evidence: Evidence {
@@ -502,6 +503,7 @@ mod tests {
                 case_id: None,
                 destination_id: "dest".to_owned(),
                 message_type: None,
+                fachdaten: None,
                 envelope: None,
                 decision: Decision::Rejected {
                     problems: vec![crate::fitconnect::problems::Problem {

@@ -65,6 +65,7 @@
 //! timeout_secs = 30           # the whole exchange (1..=3600)
 //! connect_timeout_secs = 10   # TCP + TLS (1..=300, at most timeout_secs)
 //! attachments = true          # PUT each attachment before the envelope (false: envelope only)
+//! rendering = false           # true: also PUT the case-worker document (attachments/document.html)
 //!
 //! [[route]]
 //! message_type = "baugenehmigung.*"   # and/or service, destination (glob patterns)
@@ -79,7 +80,12 @@
 //! tls_key = "tls/server.key"                 # (chain leaf first; PKCS#8, PKCS#1 or SEC1 key)
 //! probe_listen = "127.0.0.1:8092"            # optional: /health, /ready, /metrics only,
 //!                                            # always plain HTTP (no personal data; loopback)
-//! admin_token_file = "secrets/admin-token"   # optional
+//! admin_token_file = "secrets/admin-token"   # optional; also turns on the console
+//!
+//! [console]                   # the operator console at /console/ (needs admin_token_file)
+//! session_idle_minutes = 15   # a session ends after this long without a request (1..=1440)
+//! session_max_hours = 8       # … and this long after login at the latest (1..=168)
+//! access_log = "data/access.log"   # optional: who viewed which submission, JSON lines
 //!
 //! [limits.http]               # the listeners (config::HttpLimits; all keys optional)
 //! max_connections = 256
@@ -152,6 +158,41 @@ struct Raw {
     validation: Option<RawValidation>,
     schemas: Option<RawSchemas>,
     dangerous: Option<RawDangerous>,
+    console: Option<RawConsole>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    session_idle_minutes: Option<u64>,
+    session_max_hours: Option<u64>,
+    access_log: Option<PathBuf>,
+}
+
+/// `[console]`: the operator console's sessions and access log (the console itself is on
+/// whenever `[server] admin_token_file` is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSettings {
+    /// `session_idle_minutes` (1..=1440, default 15): a session ends after this long without a
+    /// request.
+    pub session_idle: Duration,
+    /// `session_max_hours` (1..=168, default 8): a session ends this long after login at the
+    /// latest.
+    pub session_max: Duration,
+    /// `access_log`: a file the access records (who viewed which submission's personal data,
+    /// when) are appended to as JSON lines, mode 0600; without it they go to the log only
+    /// (target `poststelle::access`).
+    pub access_log: Option<PathBuf>,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::from_secs(15 * 60),
+            session_max: Duration::from_secs(8 * 3600),
+            access_log: None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -306,6 +347,7 @@ struct RawUpstream {
     timeout_secs: Option<u64>,
     connect_timeout_secs: Option<u64>,
     attachments: Option<bool>,
+    rendering: Option<bool>,
 }
 
 impl RawUpstream {
@@ -318,6 +360,7 @@ impl RawUpstream {
             ("timeout_secs", self.timeout_secs.is_some()),
             ("connect_timeout_secs", self.connect_timeout_secs.is_some()),
             ("attachments", self.attachments.is_some()),
+            ("rendering", self.rendering.is_some()),
         ]
         .into_iter()
         .filter_map(|(key, given)| given.then_some(key))
@@ -445,6 +488,9 @@ pub struct HttpUpstreamOptions {
     pub connect_timeout: Option<Duration>,
     /// `attachments`: whether attachments are sent (`PUT`) before the envelope.
     pub attachments: Option<bool>,
+    /// `rendering`: whether the case-worker document (HTML) of XML Fachdaten is sent as an
+    /// extra attachment `document.html` before the envelope (default false).
+    pub rendering: bool,
 }
 
 /// `[forwarding]`'s retry policy (`None`: `store::RetryPolicy`'s default, documented there).
@@ -549,8 +595,10 @@ pub struct GatewayConfig {
     /// `[schemas] packs_dir`: the installed schema packs, relative to the configuration file.
     /// Without it: `$POSTSTELLE_PACKS`, else `./schemas-installed` (working directory).
     pub packs_dir: Option<PathBuf>,
-    /// Admin token file (admin API off without it).
+    /// Admin token file (admin API and console off without it).
     pub admin_token_file: Option<PathBuf>,
+    /// `[console]`.
+    pub console: ConsoleSettings,
     /// `[dangerous] allow_plain_http`.
     pub allow_plain_http: bool,
 }
@@ -849,6 +897,26 @@ impl GatewayConfig {
             }
         }
 
+        let console = {
+            let c = raw.console.unwrap_or_default();
+            let mut settings = ConsoleSettings::default();
+            match c.session_idle_minutes {
+                Some(m) if !(1..=1440).contains(&m) => {
+                    errors.push("console.session_idle_minutes must be 1..=1440".to_owned());
+                }
+                Some(m) => settings.session_idle = Duration::from_secs(m * 60),
+                None => {}
+            }
+            match c.session_max_hours {
+                Some(h) if !(1..=168).contains(&h) => {
+                    errors.push("console.session_max_hours must be 1..=168".to_owned());
+                }
+                Some(h) => settings.session_max = Duration::from_secs(h * 3600),
+                None => {}
+            }
+            settings.access_log = c.access_log.as_deref().map(path);
+            settings
+        };
         let server = raw.server.unwrap_or_default();
         let listen_text = server.listen.unwrap_or_else(|| "127.0.0.1:8091".into());
         let listen = listen_text.parse().unwrap_or_else(|_| {
@@ -938,6 +1006,7 @@ impl GatewayConfig {
                 rule_severity,
                 packs_dir: raw.schemas.and_then(|s| s.packs_dir).map(|p| path(&p)),
                 admin_token_file: server.admin_token_file.as_deref().map(path),
+                console,
                 allow_plain_http: dangerous.allow_plain_http == Some(true),
             })
         } else {
@@ -1043,6 +1112,7 @@ fn http_upstream_options(
         timeout,
         connect_timeout,
         attachments: u.attachments,
+        rendering: u.rendering == Some(true),
     }
 }
 
@@ -1074,6 +1144,31 @@ mod tests {
         assert_eq!(c.default_upstreams, vec!["outbox".to_owned()]);
         assert!(!c.after_forward);
         assert!(c.dangerous_settings().is_empty());
+    }
+
+    #[test]
+    fn console_keys_default_are_read_and_range_checked() {
+        let c = GatewayConfig::embedded_default();
+        assert_eq!(c.console, ConsoleSettings::default());
+        assert_eq!(c.console.session_idle, Duration::from_secs(900));
+        let c = GatewayConfig::from_toml(
+            "[console]\nsession_idle_minutes = 5\nsession_max_hours = 2\naccess_log = \"a.log\"\n",
+            Path::new("/etc/ps"),
+        )
+        .expect("valid");
+        assert_eq!(c.console.session_idle, Duration::from_secs(300));
+        assert_eq!(c.console.session_max, Duration::from_secs(7200));
+        assert_eq!(
+            c.console.access_log.as_deref(),
+            Some(Path::new("/etc/ps/a.log"))
+        );
+        let errors = GatewayConfig::from_toml(
+            "[console]\nsession_idle_minutes = 0\nsession_max_hours = 1000\n",
+            Path::new("."),
+        )
+        .expect_err("out of range");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(GatewayConfig::from_toml("[console]\nenabled = true\n", Path::new(".")).is_err());
     }
 
     #[test]
@@ -1449,6 +1544,7 @@ mod tests {
                     timeout: Some(Duration::from_secs(20)),
                     connect_timeout: Some(Duration::from_secs(5)),
                     attachments: Some(false),
+                    rendering: false,
                 },
             }
         );

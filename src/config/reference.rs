@@ -175,7 +175,11 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("routing", "Submissions no route matches."),
     (
         "server",
-        "The HTTP listener: callbacks, `/health`, `/ready`, `/metrics` and the admin API.",
+        "The HTTP listener: callbacks, `/health`, `/ready`, `/metrics`, the admin API and the console.",
+    ),
+    (
+        "console",
+        "The operator console at `/console/` on the main listener (German HTML pages: overview, submissions, re-drive, the case-worker document). It is on whenever `server.admin_token_file` is set and logged into with that token; serve it over HTTPS (`tls_cert` or a proxy), its cookie is `Secure`.",
     ),
     (
         "limits.http",
@@ -467,6 +471,11 @@ pub fn keys() -> Vec<Key> {
             "Send the attachments before the envelope, each as `PUT <url>/<submission id>/attachments/<attachment id>`; off for an upstream that fetches them elsewhere.",
         ),
         key(
+            "upstream[].rendering",
+            Value(|_| HttpUpstream::new("").send_document.literal()),
+            "Also send the case-worker document of XML Fachdaten (the page `poststelle render` makes, German, self-contained) as `PUT <url>/<submission id>/attachments/document.html` before the envelope, for the e-Akte. Not sent when the Fachdaten are JSON; a document that cannot be rendered is logged and the submission delivered without it.",
+        ),
+        key(
             "route[].service",
             Unset("any"),
             "Pattern on the service identifier.",
@@ -503,8 +512,8 @@ pub fn keys() -> Vec<Key> {
         ),
         key(
             "server.admin_token_file",
-            Unset("the admin API is off"),
-            "File holding the bearer token of the admin API.",
+            Unset("the admin API and the console are off"),
+            "File holding the bearer token of the admin API; also the console's login token.",
         ),
         key(
             "server.tls_cert",
@@ -515,6 +524,21 @@ pub fn keys() -> Vec<Key> {
             "server.tls_key",
             Unset("plain HTTP"),
             "PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.",
+        ),
+        key(
+            "console.session_idle_minutes",
+            Value(|c| (c.console.session_idle.as_secs() / 60).literal()),
+            "A console session ends after this many minutes without a request (1..=1440).",
+        ),
+        key(
+            "console.session_max_hours",
+            Value(|c| (c.console.session_max.as_secs() / 3600).literal()),
+            "A console session ends this many hours after login at the latest (1..=168).",
+        ),
+        key(
+            "console.access_log",
+            Unset("access records go to the log only (target `poststelle::access`)"),
+            "File the access records are appended to (JSON lines, mode 0600): who viewed which submission's personal data (submission page, case-worker document), when; never the data. A view that cannot be recorded is refused.",
         ),
         key(
             "limits.http.max_connections",
@@ -1019,7 +1043,7 @@ mod tests {
             crate::forward::UpstreamSpec::configured(&c.upstreams[0])
         };
         let lines = default_lines("upstream[]", &defaults);
-        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines.len(), 4, "{lines:?}");
         assert_eq!(
             upstream(&lines),
             upstream(&[]),

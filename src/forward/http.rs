@@ -14,6 +14,9 @@ use crate::http::reply::FileBody;
 use crate::http::tls;
 use crate::store::{AttachmentMeta, Store, StoreError};
 
+/// The name the case-worker document is sent under (`attachments/document.html`).
+pub(crate) const DOCUMENT_NAME: &str = "document.html";
+
 /// The idempotency header: the submission id, so a re-delivery after a lost response is
 /// recognisable upstream.
 pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -24,6 +27,7 @@ pub(crate) struct HttpTarget {
     client: Client,
     url: reqwest::Url,
     attachments: bool,
+    document: bool,
 }
 
 impl HttpTarget {
@@ -79,17 +83,25 @@ impl HttpTarget {
             client,
             url,
             attachments: spec.send_attachments,
+            document: spec.send_document,
         })
     }
 
-    /// One delivery attempt: the attachments (if enabled and any), then the envelope. The
-    /// envelope goes last so that when the upstream sees it, everything it refers to is there.
+    /// Whether this upstream receives the case-worker document.
+    pub(crate) fn sends_document(&self) -> bool {
+        self.document
+    }
+
+    /// One delivery attempt: the attachments (if enabled and any), the case-worker document
+    /// (if given), then the envelope. The envelope goes last so that when the upstream sees
+    /// it, everything it refers to is there.
     pub(crate) async fn deliver<S: Store>(
         &self,
         store: &S,
         spool: &Path,
         submission_id: &str,
         envelope: &str,
+        document: Option<&str>,
     ) -> Result<(), DeliveryFailure> {
         let key = HeaderValue::from_str(submission_id)
             .map_err(|_| DeliveryFailure::permanent("bad-submission-id"))?;
@@ -99,6 +111,9 @@ impl HttpTarget {
                 self.put_attachment(store, spool, submission_id, &key, a)
                     .await?;
             }
+        }
+        if let Some(page) = document {
+            self.put_document(submission_id, &key, page).await?;
         }
         let response = self
             .client
@@ -112,6 +127,57 @@ impl HttpTarget {
         check(&response)
     }
 
+    /// `PUT <url>/<submission id>/attachments/document.html`: the case-worker document.
+    async fn put_document(
+        &self,
+        submission_id: &str,
+        key: &HeaderValue,
+        page: &str,
+    ) -> Result<(), DeliveryFailure> {
+        let url = self.attachment_url(submission_id, DOCUMENT_NAME)?;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, page.as_bytes());
+        let digest = format!(
+            "sha-256=:{}:",
+            base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        );
+        let digest =
+            HeaderValue::from_str(&digest).map_err(|_| DeliveryFailure::permanent("bad-digest"))?;
+        let response = self
+            .client
+            .put(url)
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )
+            .header(IDEMPOTENCY_KEY, key.clone())
+            .header("repr-digest", digest)
+            .body(page.to_owned())
+            .send()
+            .await
+            .map_err(|e| DeliveryFailure::transient(transport_kind(&e)))?;
+        check(&response)
+    }
+
+    /// `<url>/<submission id>/attachments/<name>`, both checked to be one safe path segment.
+    fn attachment_url(
+        &self,
+        submission_id: &str,
+        name: &str,
+    ) -> Result<reqwest::Url, DeliveryFailure> {
+        if !safe_component(submission_id) {
+            return Err(DeliveryFailure::permanent("unsafe-submission-id"));
+        }
+        if !safe_component(name) {
+            return Err(DeliveryFailure::permanent("unsafe-attachment-id"));
+        }
+        let mut url = self.url.clone();
+        url.path_segments_mut()
+            .map_err(|()| DeliveryFailure::permanent("url-cannot-be-base"))?
+            .pop_if_empty()
+            .extend([submission_id, "attachments", name]);
+        Ok(url)
+    }
+
     /// `PUT <url>/<submission id>/attachments/<attachment id>` — where the envelope's relative
     /// `href` (`attachments/<id>`) points, resolved against `<url>/<submission id>/`.
     async fn put_attachment<S: Store>(
@@ -122,17 +188,7 @@ impl HttpTarget {
         key: &HeaderValue,
         a: &AttachmentMeta,
     ) -> Result<(), DeliveryFailure> {
-        if !safe_component(submission_id) {
-            return Err(DeliveryFailure::permanent("unsafe-submission-id"));
-        }
-        if !safe_component(&a.attachment_id) {
-            return Err(DeliveryFailure::permanent("unsafe-attachment-id"));
-        }
-        let mut url = self.url.clone();
-        url.path_segments_mut()
-            .map_err(|()| DeliveryFailure::permanent("url-cannot-be-base"))?
-            .pop_if_empty()
-            .extend([submission_id, "attachments", &a.attachment_id]);
+        let url = self.attachment_url(submission_id, &a.attachment_id)?;
         let file =
             SpoolFile(spool.join(format!("{EXPORT_PREFIX}{}", uuid::Uuid::new_v4().simple())));
         let meta = match store

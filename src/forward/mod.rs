@@ -74,6 +74,17 @@ pub use upstream::{
 use file_drop::DropTarget;
 use http::HttpTarget;
 
+/// Renders the case-worker document of a submission's stored XML Fachdaten, for upstreams
+/// with `rendering = true` ([`HttpUpstream::send_document`]). Implemented over the console's
+/// renderer by the composition root, so this layer needs neither packs nor grammars.
+pub trait DocumentSource: Send + Sync {
+    /// The self-contained HTML page, or why there is none (no values of the document).
+    fn document(
+        &self,
+        fachdaten: Vec<u8>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>>;
+}
+
 /// Errors building a [`Forwarder`] or talking to the store.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -210,6 +221,8 @@ struct Inner<S> {
     wake: Arc<Notify>,
     /// Stale export files removed at start.
     swept_exports: usize,
+    /// The case-worker document for upstreams that receive it.
+    documents: Option<Arc<dyn DocumentSource>>,
 }
 
 /// The outbox worker. Cheap to clone (shared state).
@@ -276,6 +289,7 @@ impl<S: Store + 'static> Forwarder<S> {
                 metrics: Arc::new(Metrics::new()),
                 wake: Arc::new(Notify::new()),
                 swept_exports: swept,
+                documents: None,
             }),
         })
     }
@@ -294,16 +308,24 @@ impl<S: Store + 'static> Forwarder<S> {
     where
         S: Clone,
     {
-        let inner = &self.inner;
+        let mut inner = self.inner.copy();
+        inner.metrics = metrics;
         Self {
-            inner: Arc::new(Inner {
-                store: inner.store.clone(),
-                targets: inner.targets.clone(),
-                policy: inner.policy.clone(),
-                metrics,
-                wake: Arc::new(Notify::new()),
-                swept_exports: inner.swept_exports,
-            }),
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Renders the case-worker document with `documents` for the upstreams that receive it
+    /// (the forwarder and its clones made before this call keep rendering none).
+    #[must_use]
+    pub fn with_documents(self, documents: Arc<dyn DocumentSource>) -> Self
+    where
+        S: Clone,
+    {
+        let mut inner = self.inner.copy();
+        inner.documents = Some(documents);
+        Self {
+            inner: Arc::new(inner),
         }
     }
 
@@ -423,22 +445,72 @@ fn tally(report: &mut RoundReport, outcome: Outcome) {
     }
 }
 
+impl<S: Clone> Inner<S> {
+    /// The same settings with a waker of its own (for the `with_*` builders).
+    fn copy(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            targets: self.targets.clone(),
+            policy: self.policy.clone(),
+            metrics: Arc::clone(&self.metrics),
+            wake: Arc::new(Notify::new()),
+            swept_exports: self.swept_exports,
+            documents: self.documents.clone(),
+        }
+    }
+}
+
 impl<S: Store> Inner<S> {
     async fn deliver(&self, job: &ClaimedJob) -> Result<(), DeliveryFailure> {
         match self.targets.get(&job.upstream) {
             None => Err(DeliveryFailure::permanent("unknown-upstream")),
             Some(Target::Http(t)) => {
+                let document = if t.sends_document() {
+                    self.document_of(&job.submission_id).await?
+                } else {
+                    None
+                };
                 t.deliver(
                     &self.store,
                     &self.policy.spool_dir,
                     &job.submission_id,
                     &job.envelope,
+                    document.as_deref(),
                 )
                 .await
             }
             Some(Target::Drop(t)) => {
                 t.deliver(&self.store, &job.submission_id, &job.envelope)
                     .await
+            }
+        }
+    }
+
+    /// The case-worker document of a submission, when one can be made. Without XML Fachdaten
+    /// (JSON, or purged) there is none; a document that cannot be rendered (its pack was
+    /// removed) is logged and the submission delivered without it — retrying would not help,
+    /// and the application itself must not wait for its rendering.
+    async fn document_of(&self, submission_id: &str) -> Result<Option<String>, DeliveryFailure> {
+        let Some(source) = &self.documents else {
+            return Ok(None);
+        };
+        let Some(xml) = self
+            .store
+            .fachdaten(submission_id)
+            .await
+            .map_err(|_| DeliveryFailure::transient("store"))?
+        else {
+            return Ok(None);
+        };
+        match source.document(xml).await {
+            Ok(page) => Ok(Some(page)),
+            Err(reason) => {
+                tracing::warn!(
+                    submission_id,
+                    reason,
+                    "case-worker document not rendered; delivered without it"
+                );
+                Ok(None)
             }
         }
     }

@@ -56,6 +56,7 @@ impl UpstreamSpec {
                 if let Some(a) = options.attachments {
                     http.send_attachments = a;
                 }
+                http.send_document = options.rendering;
                 Self::http(name.clone(), http)
             }
         }
@@ -94,6 +95,11 @@ pub struct HttpUpstream {
     /// `Repr-Digest: sha-256=:…:` and the submission's `Idempotency-Key`). Default true; an
     /// upstream that fetches attachments elsewhere turns it off.
     pub send_attachments: bool,
+    /// `rendering = true`: the case-worker document of the XML Fachdaten (the page
+    /// `poststelle render` makes) is sent before the envelope as
+    /// `PUT <url>/<submission id>/attachments/document.html` (`text/html`, with
+    /// `Repr-Digest` and the `Idempotency-Key`), for the e-Akte. Default false.
+    pub send_document: bool,
 }
 
 impl HttpUpstream {
@@ -108,6 +114,7 @@ impl HttpUpstream {
             client_identity: None,
             extra_roots: None,
             send_attachments: true,
+            send_document: false,
         }
     }
 }

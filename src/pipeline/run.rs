@@ -831,6 +831,11 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                     destination_id: ids.destination_id,
                     message_type: accepted.message.as_ref().map(|m| m.message_type.clone()),
                     envelope: Some(envelope),
+                    fachdaten: accepted
+                        .data
+                        .as_deref()
+                        .filter(|d| is_xml(d))
+                        .map(|d| d.to_vec()),
                     decision: Decision::Accepted,
                     ack_policy: s.ack_policy,
                     evidence,
@@ -861,6 +866,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                     destination_id: ids.destination_id,
                     message_type: None,
                     envelope: None,
+                    fachdaten: None,
                     decision: Decision::Rejected {
                         problems: rejected.problems.clone(),
                     },
@@ -1023,4 +1029,22 @@ impl<S, D> Drop for InFlight<'_, S, D> {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The guarded maps stay consistent across a panic (single inserts/removes).
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether Fachdaten are XML (stored for the case-worker document) rather than JSON: the first
+/// byte after an optional BOM and whitespace is `<`.
+fn is_xml(data: &[u8]) -> bool {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_xml_fachdaten_are_kept_for_the_document() {
+        assert!(super::is_xml(b"<a/>"));
+        assert!(super::is_xml(b"\xEF\xBB\xBF \n<?xml version=\"1.0\"?><a/>"));
+        assert!(!super::is_xml(b"{\"a\":1}"));
+        assert!(!super::is_xml(b""));
+    }
 }

@@ -12,6 +12,7 @@
 //!     callbacks: Some(Callbacks::new(sink)              // Arc<dyn CallbackSink>
 //!         .destination(destination_id, CallbackSecret::new(secret)?)),
 //!     admin_token: Some(AdminToken::new(token)),
+//!     console: None,                                    // Some(Arc<dyn ConsolePages>)
 //! };
 //! let handle = Server::start(ServerConfig::new(addr), handlers).await?;
 //! handle.addr();                 // the bound address (port 0 → the chosen port)
@@ -31,6 +32,8 @@
 //! | `GET /admin/submissions/{id}` | one submission without envelope or personal data (JSON) |
 //! | `POST /admin/jobs/{jobId}/redrive` | re-drive one dead letter |
 //! | `POST /admin/dead-letters/redrive` | re-drive all dead letters |
+//! | `GET /` | with a console: `303` to `/console/` |
+//! | `/console/...` | the operator console ([`ConsolePages`], implemented by `crate::console`) |
 //!
 //! Admin requests need `Authorization: Bearer <token>` (the scheme in any case, RFC 7235; the
 //! token compared in constant time); without a configured token the admin API does not exist
@@ -182,12 +185,34 @@ impl AdminToken {
     pub fn new(token: impl Into<String>) -> Self {
         Self(zeroize::Zeroizing::new(token.into()))
     }
+
+    /// Whether `presented` is the token, compared in constant time: both are hashed first so
+    /// neither the content nor the length of the secret leaks through timing. The admin API
+    /// and the console's login use this one comparison.
+    #[must_use]
+    pub fn matches(&self, presented: &str) -> bool {
+        use aws_lc_rs::digest;
+        let a = digest::digest(&digest::SHA256, presented.as_bytes());
+        let b = digest::digest(&digest::SHA256, self.0.as_bytes());
+        aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok()
+    }
 }
 
 impl std::fmt::Debug for AdminToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AdminToken(..)")
     }
+}
+
+/// The operator console's pages under `/console/` (implemented by `crate::console`, layer L3,
+/// and plugged in by the composition root, so this layer serves them without importing them).
+/// It answers every request itself: login, sessions and security headers are its own.
+pub trait ConsolePages: Send + Sync {
+    /// Answers one request whose path starts with `/console`.
+    fn serve(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = http::Reply> + Send + '_>>;
 }
 
 /// What the server serves.
@@ -202,6 +227,8 @@ pub struct Handlers {
     pub callbacks: Option<Callbacks>,
     /// The admin API token (`None`: no admin API).
     pub admin_token: Option<AdminToken>,
+    /// The operator console (`None`: `/console/` is 404).
+    pub console: Option<Arc<dyn ConsolePages>>,
 }
 
 impl std::fmt::Debug for Handlers {
@@ -210,6 +237,7 @@ impl std::fmt::Debug for Handlers {
             .field("store", &self.store.is_some())
             .field("callbacks", &self.callbacks)
             .field("admin", &self.admin_token.is_some())
+            .field("console", &self.console.is_some())
             .finish_non_exhaustive()
     }
 }

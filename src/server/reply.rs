@@ -6,7 +6,7 @@ use hyper::header::HeaderValue;
 use crate::http::BodyError;
 use crate::http::reply::Problem;
 
-pub(super) use crate::http::reply::{Reply, json, with_type};
+pub(super) use crate::http::reply::{Reply, empty, json, with_type};
 
 /// Why a request is refused. Texts name the kind of failure, never request contents.
 #[derive(Debug, Clone, PartialEq, Eq)]

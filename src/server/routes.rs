@@ -88,6 +88,18 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Reply, Refusal> 
             callback(state, &destination, req).await
         }
         (["admin", ..], _) => admin::handle(state, &segments[1..], req).await,
+        ([""], &Method::GET) if state.handlers.console.is_some() => {
+            let mut to = reply::empty(StatusCode::SEE_OTHER);
+            to.headers_mut().insert(
+                hyper::header::LOCATION,
+                hyper::header::HeaderValue::from_static("/console/"),
+            );
+            Ok(to)
+        }
+        (["console", ..], _) => match &state.handlers.console {
+            Some(console) => Ok(console.serve(req).await),
+            None => Err(Refusal::NotFound),
+        },
         (["health" | "ready" | "metrics"] | ["callbacks", _], _) => Err(Refusal::MethodNotAllowed),
         _ => Err(Refusal::NotFound),
     }

@@ -174,6 +174,15 @@ ALTER TABLE submissions ADD COLUMN purged_at INTEGER;
 CREATE INDEX attachments_sha256 ON attachments (sha256);
 ",
     },
+    Migration {
+        version: 4,
+        name: "console: the Fachdaten for the case-worker document; submissions by time",
+        backfill: Backfill::None,
+        sql: "
+ALTER TABLE submissions ADD COLUMN fachdaten BLOB;
+CREATE INDEX submissions_seen ON submissions (seen_at);
+",
+    },
 ];
 
 /// PostgreSQL: timestamps are BIGINT milliseconds; attachment content is stored as bytea
@@ -268,6 +277,15 @@ CREATE TABLE callbacks_seen (
         backfill: Backfill::None,
         sql: "
 ALTER TABLE submissions ADD COLUMN purged_at BIGINT;
+",
+    },
+    Migration {
+        version: 4,
+        name: "console: the Fachdaten for the case-worker document; submissions by time",
+        backfill: Backfill::None,
+        sql: "
+ALTER TABLE submissions ADD COLUMN fachdaten BYTEA;
+CREATE INDEX submissions_seen ON submissions (seen_at);
 ",
     },
 ];

@@ -23,8 +23,9 @@
 //!    dead-letter it. Delivery is at-least-once; the submission id is the upstream's
 //!    `Idempotency-Key`.
 //! 5. Evidence is never deleted by the store. The payload of a forwarded submission (envelope,
-//!    attachment contents and names) is purged after the retention ([`Store::purge_payloads`],
-//!    rule and commit points in `retention.rs`); a purged row keeps `purged_at`.
+//!    the XML Fachdaten kept for the case-worker document, attachment contents and names) is
+//!    purged after the retention ([`Store::purge_payloads`], rule and commit points in
+//!    `retention.rs`); a purged row keeps `purged_at`.
 //!
 //! **Commit points.** (a) [`Store::record_seen`]: the id is known. (b) Attachments: SQLite
 //! streams each into a content-addressed file (`<db>.blobs/aa/<sha256>`): write to `tmp/`,
@@ -70,7 +71,7 @@ pub use records::{
     AckDue, AckMark, AckPolicy, AttachmentMeta, BlobSource, ClaimedJob, Completion, Decision,
     DecisionSummary, Evidence, FailAction, FailOutcome, JobFilter, JobState, JobSummary,
     NewAttachment, NewSubmission, PendingAck, QueueMetrics, Redrive, Seen, StoreOutcome,
-    SubmissionView, Timestamp,
+    SubmissionCounts, SubmissionFilter, SubmissionListItem, SubmissionView, Timestamp,
 };
 pub use retention::{PurgeReport, Retention};
 pub use retry::RetryPolicy;
@@ -189,6 +190,26 @@ pub trait Store: Send + Sync {
         rejected_only: bool,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<DecisionSummary>>> + Send;
+
+    /// Submissions first seen at or after `since`, with how many were accepted and rejected
+    /// (the console's overview).
+    fn submission_counts(
+        &self,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<SubmissionCounts>> + Send;
+
+    /// Submissions for the console's list, newest first, filtered and paged.
+    fn list_submissions(
+        &self,
+        filter: SubmissionFilter,
+    ) -> impl Future<Output = Result<Vec<SubmissionListItem>>> + Send;
+
+    /// The Fachdaten (XML) of a stored submission, for the case-worker document; `None` when
+    /// none were stored or they were purged.
+    fn fachdaten(
+        &self,
+        submission_id: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
 
     /// Everything about one submission, for `queue show`.
     fn submission(
@@ -400,6 +421,15 @@ impl Store for AnyStore {
     }
     async fn decisions(&self, rejected_only: bool, limit: u32) -> Result<Vec<DecisionSummary>> {
         dispatch!(self, s => s.decisions(rejected_only, limit))
+    }
+    async fn submission_counts(&self, since: Timestamp) -> Result<SubmissionCounts> {
+        dispatch!(self, s => s.submission_counts(since))
+    }
+    async fn list_submissions(&self, filter: SubmissionFilter) -> Result<Vec<SubmissionListItem>> {
+        dispatch!(self, s => s.list_submissions(filter))
+    }
+    async fn fachdaten(&self, submission_id: &str) -> Result<Option<Vec<u8>>> {
+        dispatch!(self, s => s.fachdaten(submission_id))
     }
     async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionView>> {
         dispatch!(self, s => s.submission(submission_id))

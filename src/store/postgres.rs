@@ -20,7 +20,8 @@ use super::migrations::{self, MIGRATIONS_TABLE};
 use super::records::{
     self, AckDue, AckMark, AttachmentMeta, ClaimedJob, Completion, DecisionSummary, FailAction,
     FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen,
-    StoreOutcome, SubmissionView, Timestamp,
+    StoreOutcome, SubmissionCounts, SubmissionFilter, SubmissionListItem, SubmissionView,
+    Timestamp,
 };
 use super::retention::{self, PurgeReport};
 use super::{Access, StoreError, StorePassword, sql};
@@ -403,6 +404,7 @@ impl super::Store for PgStore {
                 &sub.case_id,
                 &sub.destination_id,
                 &sub.message_type,
+                &sub.fachdaten,
             ],
         )
         .await?;
@@ -751,6 +753,59 @@ impl super::Store for PgStore {
             )
             .await?;
         rows.iter().map(job_summary).collect()
+    }
+
+    async fn submission_counts(&self, since: Timestamp) -> Result<SubmissionCounts> {
+        let client = self.inner.pool.get().await?;
+        let r = client
+            .query_one(&sql::pg(sql::SUBMISSION_COUNTS), &[&since.0])
+            .await?;
+        let c =
+            |i: usize| -> Result<u64> { Ok(u64::try_from(r.try_get::<_, i64>(i)?).unwrap_or(0)) };
+        Ok(SubmissionCounts {
+            received: c(0)?,
+            accepted: c(1)?,
+            rejected: c(2)?,
+        })
+    }
+
+    async fn list_submissions(&self, filter: SubmissionFilter) -> Result<Vec<SubmissionListItem>> {
+        let client = self.inner.pool.get().await?;
+        let rows = client
+            .query(
+                &sql::pg(sql::SUBMISSION_LIST),
+                &[
+                    &filter.decision_column(),
+                    &filter.message_type,
+                    &filter.destination_id,
+                    &filter.since.map(|t| t.0),
+                    &filter.until.map(|t| t.0),
+                    &i64::from(filter.limit),
+                    &i64::try_from(filter.offset).unwrap_or(i64::MAX),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                records::list_item(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                    r.try_get(6)?,
+                )
+            })
+            .collect()
+    }
+
+    async fn fachdaten(&self, submission_id: &str) -> Result<Option<Vec<u8>>> {
+        let client = self.inner.pool.get().await?;
+        let row = client
+            .query_opt(&sql::pg(sql::FACHDATEN), &[&submission_id])
+            .await?;
+        Ok(row.map(|r| r.try_get::<_, Vec<u8>>(0)).transpose()?)
     }
 
     async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionView>> {

@@ -272,6 +272,9 @@ pub struct NewSubmission {
     pub message_type: Option<String>,
     /// The JSON envelope handed to the Fachverfahren (absent for rejected submissions).
     pub envelope: Option<String>,
+    /// The Fachdaten as received, when they are XML (absent for rejected submissions): the
+    /// case-worker document is rendered from them. Personal data: purged with the envelope.
+    pub fachdaten: Option<Vec<u8>>,
     /// The decision.
     pub decision: Decision,
     /// When the decision is acknowledged.
@@ -300,6 +303,7 @@ impl NewSubmission {
             destination_id: "dest".to_owned(),
             message_type: None,
             envelope: Some("{}".to_owned()),
+            fachdaten: None,
             decision: Decision::Accepted,
             ack_policy: AckPolicy::AfterStore,
             evidence: Evidence {
@@ -554,6 +558,92 @@ pub struct SubmissionView {
     pub attachments: Vec<AttachmentMeta>,
     /// The outbox jobs.
     pub jobs: Vec<JobSummary>,
+}
+
+/// Submissions received since a time, and how many of them were accepted and rejected (the
+/// rest is still being processed or was deferred).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SubmissionCounts {
+    /// First seen since then.
+    pub received: u64,
+    /// Of those, accepted.
+    pub accepted: u64,
+    /// Of those, rejected.
+    pub rejected: u64,
+}
+
+/// Which submissions the console lists (every field `None`: all), newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubmissionFilter {
+    /// Only accepted (`true`) or only rejected (`false`) submissions.
+    pub accepted: Option<bool>,
+    /// Only this message type (exact).
+    pub message_type: Option<String>,
+    /// Only this destination (exact).
+    pub destination_id: Option<String>,
+    /// First seen at or after this time.
+    pub since: Option<Timestamp>,
+    /// First seen before this time.
+    pub until: Option<Timestamp>,
+    /// At most this many.
+    pub limit: u32,
+    /// After skipping this many (paging).
+    pub offset: u64,
+}
+
+impl SubmissionFilter {
+    /// The decision column value the filter asks for.
+    pub(crate) fn decision_column(&self) -> Option<&'static str> {
+        self.accepted
+            .map(|a| if a { "accepted" } else { "rejected" })
+    }
+}
+
+/// One row of the console's submission list: ids, times and the decision kind; no envelope,
+/// no problems, no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionListItem {
+    /// The submission id.
+    pub submission_id: String,
+    /// Its destination, when known.
+    pub destination_id: Option<String>,
+    /// Its message type, when identified.
+    pub message_type: Option<String>,
+    /// When it was first seen.
+    pub seen_at: Timestamp,
+    /// When it was stored (decided).
+    pub stored_at: Option<Timestamp>,
+    /// `Some(true)` accepted, `Some(false)` rejected, `None` not decided yet.
+    pub accepted: Option<bool>,
+    /// Whether its payload was purged under the retention.
+    pub purged: bool,
+}
+
+/// A [`SubmissionListItem`] from the columns of [`super::sql::SUBMISSION_LIST`].
+pub(crate) fn list_item(
+    submission_id: String,
+    destination_id: Option<String>,
+    message_type: Option<String>,
+    seen_at: i64,
+    stored_at: Option<i64>,
+    decision: Option<String>,
+    purged_at: Option<i64>,
+) -> Result<SubmissionListItem, StoreError> {
+    let accepted = match decision.as_deref() {
+        None => None,
+        Some("accepted") => Some(true),
+        Some("rejected") => Some(false),
+        Some(_) => return Err(StoreError::Corrupt { what: "decision" }),
+    };
+    Ok(SubmissionListItem {
+        submission_id,
+        destination_id,
+        message_type,
+        seen_at: Timestamp(seen_at),
+        stored_at: stored_at.map(Timestamp),
+        accepted,
+        purged: purged_at.is_some(),
+    })
 }
 
 /// Figures for `/metrics`.

@@ -1,6 +1,7 @@
 //! Retention of personal data: how long the payload of a forwarded submission is kept.
 //!
-//! **What is purged.** The payload: the envelope (Fachdaten as JSON, the decrypted metadata),
+//! **What is purged.** The payload: the envelope (Fachdaten as JSON, the decrypted metadata), the
+//! XML Fachdaten kept for the case-worker document (`fachdaten`),
 //! the attachment contents (SQLite: blob files no unpurged submission shares; PostgreSQL: the
 //! `bytea` chunks) and the attachments' file names. **What stays** is the evidence: the
 //! submit SET, authentication tags, hashes, decision and problems, acknowledgement SET, times,

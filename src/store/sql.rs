@@ -18,7 +18,12 @@ pub(crate) const SUBMISSION_STATE: &str = "SELECT state FROM submissions WHERE s
 
 pub(crate) const SUBMISSION_STORE: &str = "UPDATE submissions SET state = 'stored', \
      stored_at = ?2, envelope = ?3, decision = ?4, problems = ?5, ack_policy = ?6, \
-     case_id = ?7, destination_id = ?8, message_type = ?9 WHERE submission_id = ?1";
+     case_id = ?7, destination_id = ?8, message_type = ?9, fachdaten = ?10 \
+     WHERE submission_id = ?1";
+
+/// The stored Fachdaten (XML) of a submission, for the case-worker document; none once purged.
+pub(crate) const FACHDATEN: &str = "SELECT fachdaten FROM submissions WHERE submission_id = ?1 \
+     AND purged_at IS NULL AND fachdaten IS NOT NULL";
 
 pub(crate) const EVIDENCE_INSERT: &str = "INSERT INTO evidence (submission_id, submit_set, \
      auth_tags, hashes, received_at, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -85,6 +90,25 @@ pub(crate) const REDRIVE_ALL: &str = "UPDATE outbox SET state = 'pending', attem
 pub(crate) const DECISIONS: &str = "SELECT submission_id, case_id, message_type, stored_at, \
      decision, problems FROM submissions WHERE state = 'stored' \
      AND (NOT ?1 OR decision = 'rejected') ORDER BY stored_at DESC, submission_id LIMIT ?2";
+/// Submissions received since `?1` (first seen), and how many of them were accepted and
+/// rejected (the console's overview).
+pub(crate) const SUBMISSION_COUNTS: &str = "SELECT \
+     (SELECT count(*) FROM submissions WHERE seen_at >= ?1), \
+     (SELECT count(*) FROM submissions WHERE seen_at >= ?1 AND decision = 'accepted'), \
+     (SELECT count(*) FROM submissions WHERE seen_at >= ?1 AND decision = 'rejected')";
+
+/// The console's submission list, newest first: `?1` decision, `?2` message type, `?3`
+/// destination (each NULL for any), `?4` seen at or after, `?5` seen before (NULL: open),
+/// `?6` limit, `?7` offset. The CASTs let PostgreSQL type NULL parameters.
+pub(crate) const SUBMISSION_LIST: &str = "SELECT submission_id, destination_id, message_type, \
+     seen_at, stored_at, decision, purged_at FROM submissions \
+     WHERE (CAST(?1 AS TEXT) IS NULL OR decision = ?1) \
+     AND (CAST(?2 AS TEXT) IS NULL OR message_type = ?2) \
+     AND (CAST(?3 AS TEXT) IS NULL OR destination_id = ?3) \
+     AND (CAST(?4 AS BIGINT) IS NULL OR seen_at >= ?4) \
+     AND (CAST(?5 AS BIGINT) IS NULL OR seen_at < ?5) \
+     ORDER BY seen_at DESC, submission_id DESC LIMIT ?6 OFFSET ?7";
+
 pub(crate) const SUBMISSION_VIEW: &str = "SELECT submission_id, seen_at, stored_at, decision, \
      problems, ack_policy, acked_at, ack_set, envelope, case_id, destination_id, message_type, \
      purged_at FROM submissions WHERE submission_id = ?1";
@@ -101,9 +125,10 @@ pub(crate) const PURGE_DUE: &str = "SELECT s.submission_id FROM submissions s \
         WHERE o.submission_id = s.submission_id), s.stored_at) <= ?1 \
      ORDER BY s.submission_id LIMIT ?2";
 
-/// Drops the envelope (the Fachdaten as JSON and the metadata) and marks the row purged.
+/// Drops the envelope (the Fachdaten as JSON and the metadata) and the Fachdaten as received
+/// (XML), and marks the row purged.
 pub(crate) const PURGE_SUBMISSION: &str = "UPDATE submissions SET envelope = NULL, \
-     purged_at = ?2 WHERE submission_id = ?1 AND purged_at IS NULL";
+     fachdaten = NULL, purged_at = ?2 WHERE submission_id = ?1 AND purged_at IS NULL";
 
 /// Attachment rows stay as evidence (id, media type, size, content hash); the file name from
 /// the metadata may name a person and goes.

@@ -18,7 +18,8 @@ use super::migrations::{self, MIGRATIONS_TABLE};
 use super::records::{
     self, AckDue, AckMark, AttachmentMeta, ClaimedJob, Completion, DecisionSummary, FailAction,
     FailOutcome, JobFilter, JobState, JobSummary, NewSubmission, QueueMetrics, Redrive, Seen,
-    StoreOutcome, SubmissionView, Timestamp,
+    StoreOutcome, SubmissionCounts, SubmissionFilter, SubmissionListItem, SubmissionView,
+    Timestamp,
 };
 use super::retention::{self, PurgeReport};
 use super::{Access, StoreError, sql};
@@ -332,7 +333,8 @@ impl super::Store for SqliteStore {
                     sub.ack_policy.as_str(),
                     sub.case_id,
                     sub.destination_id,
-                    sub.message_type
+                    sub.message_type,
+                    sub.fachdaten
                 ],
             )?;
             tx.execute(
@@ -651,6 +653,70 @@ impl super::Store for SqliteStore {
         .await
     }
 
+    async fn submission_counts(&self, since: Timestamp) -> Result<SubmissionCounts> {
+        self.run(move |conn, _| {
+            let (received, accepted, rejected) =
+                conn.query_row(sql::SUBMISSION_COUNTS, params![since.0], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?;
+            let n = |v: i64| u64::try_from(v).unwrap_or(0);
+            Ok(SubmissionCounts {
+                received: n(received),
+                accepted: n(accepted),
+                rejected: n(rejected),
+            })
+        })
+        .await
+    }
+
+    async fn list_submissions(&self, filter: SubmissionFilter) -> Result<Vec<SubmissionListItem>> {
+        self.run(move |conn, _| {
+            let mut stmt = conn.prepare(sql::SUBMISSION_LIST)?;
+            let rows = stmt.query_map(
+                params![
+                    filter.decision_column(),
+                    filter.message_type,
+                    filter.destination_id,
+                    filter.since.map(|t| t.0),
+                    filter.until.map(|t| t.0),
+                    i64::from(filter.limit),
+                    i64::try_from(filter.offset).unwrap_or(i64::MAX),
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                    ))
+                },
+            )?;
+            rows.map(|row| {
+                let (id, dest, message, seen, stored, decision, purged) = row?;
+                records::list_item(id, dest, message, seen, stored, decision, purged)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn fachdaten(&self, submission_id: &str) -> Result<Option<Vec<u8>>> {
+        let id = submission_id.to_owned();
+        self.run(move |conn, _| {
+            Ok(conn
+                .query_row(sql::FACHDATEN, params![id], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?)
+        })
+        .await
+    }
+
     async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionView>> {
         let id = submission_id.to_owned();
         self.run(move |conn, _| submission_view(conn, &id)).await
@@ -852,7 +918,7 @@ mod tests {
                 err,
                 StoreError::SchemaFromFuture {
                     found: 99,
-                    known: 3
+                    known: 4
                 }
             ),
             "{err}"

@@ -299,3 +299,121 @@ fn stale_export_files_are_swept_at_start_and_fresh_ones_kept() {
     left.sort();
     assert_eq!(left, [".forward-fedcba9876543210", "unrelated.pdf"]);
 }
+
+/// A document source that answers with a fixed page, or refuses.
+struct Pages(Option<&'static str>);
+
+impl poststelle::forward::DocumentSource for Pages {
+    fn document(
+        &self,
+        fachdaten: Vec<u8>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>> {
+        let page = self.0;
+        Box::pin(async move {
+            assert_eq!(fachdaten, b"<antrag/>", "the stored Fachdaten are rendered");
+            page.map(str::to_owned).ok_or_else(|| "no pack".to_owned())
+        })
+    }
+}
+
+/// `[[upstream]] rendering = true` (issue 17): the case-worker document is `PUT` as
+/// `attachments/document.html` after the attachments and before the envelope; not without
+/// XML Fachdaten, not for other upstreams, and a document that cannot be rendered does not
+/// hold the submission back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_worker_document_is_put_before_the_envelope_when_rendering_is_on() {
+    on_both_backends(|t| async move {
+        let sink = Sink::start().await;
+        for (id, fachdaten) in [("sub-doc", true), ("sub-json", false)] {
+            let mut s = crate::forward_support::new_submission(id);
+            s.upstreams = vec!["fv".to_owned(), "plain".to_owned()];
+            s.fachdaten = fachdaten.then(|| b"<antrag/>".to_vec());
+            poststelle::store::Store::store_submission(
+                &t.store,
+                s,
+                poststelle::store::Timestamp::now(),
+            )
+            .await
+            .expect("store");
+        }
+        let mut rendering = HttpUpstream::new(sink.url("/fv/"));
+        rendering.send_document = true;
+        let table = RouteTable::new(
+            vec![
+                UpstreamSpec::http("fv", rendering),
+                UpstreamSpec::http("plain", HttpUpstream::new(sink.url("/plain/"))),
+            ],
+            vec![],
+            vec!["fv".to_owned()],
+        )
+        .expect("table");
+        let page = "<!DOCTYPE html><html lang=\"de\"><title>Antrag</title></html>";
+        let f = Forwarder::new(t.store.clone(), Arc::new(table), policy())
+            .expect("forwarder")
+            .with_documents(Arc::new(Pages(Some(page))));
+        assert_eq!(f.deliver_due_once().await.expect("round").delivered, 4);
+        let mut calls: Vec<String> = sink
+            .received()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        calls.sort();
+        assert_eq!(
+            calls,
+            [
+                "POST /fv/",
+                "POST /fv/",
+                "POST /plain/",
+                "POST /plain/",
+                "PUT /fv/sub-doc/attachments/document.html",
+            ],
+            "{}",
+            t.backend()
+        );
+        let received = sink.received();
+        let doc = received
+            .iter()
+            .find(|r| r.method == "PUT")
+            .expect("document");
+        assert_eq!(doc.body, page.as_bytes());
+        assert_eq!(
+            doc.content_type.as_deref(),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(doc.idempotency_key.as_deref(), Some("sub-doc"));
+        let sha = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, page.as_bytes());
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sha.as_ref());
+        assert_eq!(doc.digest, Some(format!("sha-256=:{b64}:")));
+        let put_at = received
+            .iter()
+            .position(|r| r.method == "PUT")
+            .expect("put");
+        let post_at = received
+            .iter()
+            .position(|r| r.path == "/fv/" && r.idempotency_key.as_deref() == Some("sub-doc"))
+            .expect("post");
+        assert!(put_at < post_at, "the document before the envelope");
+
+        // A document that cannot be rendered: delivered without it.
+        let mut s = crate::forward_support::new_submission("sub-broken");
+        s.upstreams = vec!["fv".to_owned()];
+        s.fachdaten = Some(b"<antrag/>".to_vec());
+        poststelle::store::Store::store_submission(
+            &t.store,
+            s,
+            poststelle::store::Timestamp::now(),
+        )
+        .await
+        .expect("store");
+        let f = f.with_documents(Arc::new(Pages(None)));
+        assert_eq!(f.deliver_due_once().await.expect("round").delivered, 1);
+        assert!(
+            !sink
+                .received()
+                .iter()
+                .any(|r| r.path.contains("sub-broken")),
+            "no document PUT"
+        );
+    })
+    .await;
+}

@@ -143,6 +143,7 @@ pub(crate) fn new_submission(id: &str) -> NewSubmission {
         destination_id: "dest".to_owned(),
         message_type: None,
         envelope: Some(envelope(id)),
+        fachdaten: None,
         decision: Decision::Accepted,
         ack_policy: AckPolicy::AfterStore,
         evidence: Evidence {

@@ -296,7 +296,7 @@ async fn packs_are_found_relative_to_the_config_and_none_at_all_is_refused() {
 
 /// The text values of an XML document (what a log must never show): every run of text
 /// between tags with a letter in it and at least four characters.
-fn text_values(xml: &[u8]) -> Vec<String> {
+pub(crate) fn text_values(xml: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(xml);
     text.split('<')
         .filter_map(|part| part.split_once('>').map(|(_, t)| t.trim().to_owned()))

@@ -3,6 +3,7 @@
 mod attack_http;
 mod cli_pipe;
 mod cli_validate;
+mod console_http;
 mod fim_json;
 mod fitconnect_client;
 mod fitconnect_client_faults;
@@ -15,6 +16,7 @@ mod forward_http;
 mod forward_mtls;
 mod forward_outage;
 mod forward_support;
+mod gateway_console;
 mod gateway_crash;
 mod gateway_demo;
 mod gateway_destinations;

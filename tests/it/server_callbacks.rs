@@ -43,6 +43,7 @@ async fn start(sink: &Arc<RecordingSink>) -> (ServerHandle, Arc<Metrics>) {
                 .destination(DEST, CallbackSecret::new(SECRET).expect("secret")),
         ),
         admin_token: None,
+        console: None,
     };
     let config = ServerConfig::new("127.0.0.1:0".parse().expect("addr"));
     (
@@ -300,6 +301,7 @@ async fn a_callback_replayed_after_a_restart_is_refused() {
                     .destination(DEST, CallbackSecret::new(SECRET).expect("secret")),
             ),
             admin_token: None,
+            console: None,
         };
         Server::start(
             ServerConfig::new("127.0.0.1:0".parse().expect("addr")),

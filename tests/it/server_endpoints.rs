@@ -46,6 +46,7 @@ fn handlers(store: Option<AnyStore>, metrics: &Arc<Metrics>) -> Handlers {
                 .destination("d1", CallbackSecret::new(b"k").expect("secret")),
         ),
         admin_token: Some(AdminToken::new(TOKEN)),
+        console: None,
     }
 }
 
@@ -352,6 +353,7 @@ async fn admin_api_needs_the_token_and_redrives() {
     let mut rejected = poststelle::store::NewSubmission {
         submission_id: "sub-rejected".to_owned(),
         envelope: None,
+        fachdaten: None,
         upstreams: Vec::new(),
         attachments: Vec::new(),
         ..crate::forward_support::new_submission("sub-rejected")

@@ -279,7 +279,118 @@ suite!(
     concurrent_stores_of_one_id_store_once,
     undecodable_decisions_are_never_acknowledged,
     retention_purges_payloads_and_keeps_evidence,
+    console_counts_lists_and_keeps_fachdaten_until_purged,
 );
+
+/// The console's queries: counts since a time, the filtered and paged list, and the XML
+/// Fachdaten for the case-worker document, gone once purged.
+async fn console_counts_lists_and_keeps_fachdaten_until_purged<B: Backend>(b: &B) {
+    use poststelle::store::SubmissionFilter;
+    let s = b.store();
+    let mut a = submission("sub-a", &[], vec![]);
+    a.fachdaten = Some(b"<antrag/>".to_vec());
+    s.record_seen("sub-a", T0).await.expect("seen");
+    s.store_submission(a, T0).await.expect("store");
+    let mut r = submission("sub-r", &[], vec![]);
+    r.envelope = None;
+    r.message_type = None;
+    r.destination_id = "dest-2".to_owned();
+    r.decision = Decision::Rejected {
+        problems: problems(),
+    };
+    let later = Timestamp(T0.0 + 10_000);
+    s.record_seen("sub-r", later).await.expect("seen");
+    s.store_submission(r, later).await.expect("store");
+    s.record_seen("sub-open", Timestamp(T0.0 + 20_000))
+        .await
+        .expect("seen");
+
+    let counts = s.submission_counts(T0).await.expect("counts");
+    assert_eq!(
+        (counts.received, counts.accepted, counts.rejected),
+        (3, 1, 1)
+    );
+    let counts = s.submission_counts(later).await.expect("counts");
+    assert_eq!(
+        (counts.received, counts.accepted, counts.rejected),
+        (2, 0, 1)
+    );
+
+    let ids = |filter: SubmissionFilter| async move {
+        s.list_submissions(filter)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|i| i.submission_id)
+            .collect::<Vec<_>>()
+    };
+    let all = SubmissionFilter {
+        limit: 10,
+        ..SubmissionFilter::default()
+    };
+    assert_eq!(
+        ids(all.clone()).await,
+        ["sub-open", "sub-r", "sub-a"],
+        "newest first"
+    );
+    let first = s.list_submissions(all.clone()).await.expect("list");
+    assert_eq!(first[0].accepted, None);
+    assert_eq!(first[1].accepted, Some(false));
+    assert_eq!(first[2].accepted, Some(true));
+    assert_eq!(
+        first[2].message_type.as_deref(),
+        Some("baugenehmigung.antrag.0200")
+    );
+    let with = |f: fn(&mut SubmissionFilter)| {
+        let mut filter = all.clone();
+        f(&mut filter);
+        filter
+    };
+    assert_eq!(ids(with(|f| f.accepted = Some(false))).await, ["sub-r"]);
+    assert_eq!(ids(with(|f| f.accepted = Some(true))).await, ["sub-a"]);
+    assert_eq!(
+        ids(with(
+            |f| f.message_type = Some("baugenehmigung.antrag.0200".into())
+        ))
+        .await,
+        ["sub-a"]
+    );
+    assert_eq!(
+        ids(with(|f| f.destination_id = Some("dest-2".into()))).await,
+        ["sub-r"]
+    );
+    assert_eq!(
+        ids(with(|f| {
+            f.since = Some(Timestamp(T0.0 + 1));
+            f.until = Some(Timestamp(T0.0 + 20_000));
+        }))
+        .await,
+        ["sub-r"]
+    );
+    assert_eq!(
+        ids(with(|f| {
+            f.limit = 1;
+            f.offset = 1;
+        }))
+        .await,
+        ["sub-r"],
+        "paging"
+    );
+
+    assert_eq!(
+        s.fachdaten("sub-a").await.expect("read").as_deref(),
+        Some(&b"<antrag/>"[..])
+    );
+    assert_eq!(s.fachdaten("sub-r").await.expect("read"), None);
+    assert_eq!(s.fachdaten("nope").await.expect("read"), None);
+    s.mark_acknowledged("sub-a", T0, None).await.expect("ack");
+    let report = s
+        .purge_payloads(Timestamp(T0.0 + 1), later, false)
+        .await
+        .expect("purge");
+    assert!(report.submission_ids.contains(&"sub-a".to_owned()));
+    assert_eq!(s.fachdaten("sub-a").await.expect("read"), None, "purged");
+}
 
 async fn undecodable_decisions_are_never_acknowledged<B: Backend>(b: &B) {
     let s = b.store();
@@ -341,6 +452,7 @@ fn submission(id: &str, upstreams: &[&str], attachments: Vec<NewAttachment>) -> 
         destination_id: "dest-1".to_owned(),
         message_type: Some("baugenehmigung.antrag.0200".to_owned()),
         envelope: Some(format!(r#"{{"submission":{{"id":"{id}"}}}}"#)),
+        fachdaten: None,
         decision: Decision::Accepted,
         ack_policy: AckPolicy::AfterStore,
         evidence: evidence(),
@@ -374,12 +486,12 @@ async fn stored<S: Store>(s: &S, id: &str, upstreams: &[&str]) {
 async fn migrations_are_versioned_and_idempotent<B: Backend>(b: &B) {
     assert_eq!(
         b.store().applied_migrations().await.expect("versions"),
-        [1, 2, 3]
+        [1, 2, 3, 4]
     );
     let again = b.reopen().await;
     assert_eq!(
         again.applied_migrations().await.expect("versions"),
-        [1, 2, 3]
+        [1, 2, 3, 4]
     );
 }
 
@@ -1017,7 +1129,10 @@ async fn state_survives_reopen<B: Backend>(b: &B) {
         (jobs.len(), jobs[0].job_id, jobs[0].attempts),
         (1, claimed, 2)
     );
-    assert_eq!(s.applied_migrations().await.expect("versions"), [1, 2, 3]);
+    assert_eq!(
+        s.applied_migrations().await.expect("versions"),
+        [1, 2, 3, 4]
+    );
 }
 
 /// Throughput of durable stores (one submission, one job, one small attachment per
@@ -1214,7 +1329,10 @@ async fn assert_version_1_data_survives<S: Store>(s: &S) {
     const CASE: &str = "0b4e7a6c-3f1d-4c8e-9a2b-5d6e7f8a9b0c";
     const DEST: &str = "879ee109-a690-4db8-ab32-424284184d7d";
     const ATT: &str = "5e0f6a39-3c55-4f38-9d47-0a8ff0a0e7a1";
-    assert_eq!(s.applied_migrations().await.expect("versions"), [1, 2, 3]);
+    assert_eq!(
+        s.applied_migrations().await.expect("versions"),
+        [1, 2, 3, 4]
+    );
     let due = ready(s.pending_acks(10).await.expect("acks"));
     let ids: Vec<&str> = due.iter().map(|a| a.submission_id.as_str()).collect();
     assert_eq!(

@@ -7,7 +7,7 @@ use super::tree::{Node, attachments};
 
 /// Inline styles: readable body text, contrast above WCAG 2.1 AA (#1a1a1a and #4a4a4a on
 /// white), a visible focus outline, and a print layout without backgrounds.
-const CSS: &str = "\
+pub(super) const CSS: &str = "\
 body{font-family:system-ui,'Segoe UI',Arial,sans-serif;color:#1a1a1a;background:#fff;\
 line-height:1.5;max-width:60rem;margin:0 auto;padding:1.5rem}\
 h1{font-size:1.6rem;margin:0 0 .25rem}h2{font-size:1.35rem}h3{font-size:1.2rem}\

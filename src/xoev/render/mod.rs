@@ -30,6 +30,18 @@ use super::codelist::CodeLists;
 
 pub use tree::{MAX_NODES, label_and_description};
 
+/// The Content-Security-Policy source of the page's one inline style (`sha256-<base64>`), so a
+/// server can serve the page with `style-src` allowing exactly that style and nothing else.
+#[must_use]
+pub fn style_hash() -> String {
+    use base64::Engine as _;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, html::CSS.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    )
+}
+
 /// What the page says about the message besides its content.
 #[derive(Debug, Clone, Default)]
 pub struct RenderContext<'a> {
