@@ -7,7 +7,8 @@
 //! documents (`benches/rules/oracle.py --bench-saxon`: stylesheets compiled and documents parsed
 //! before timing, only the evaluation timed): the median per message over the 20 XBau samples
 //! (each sample's median over `--runs`), and the ratios (b)/(a) (target ≤ 3) and (c)/(b)
-//! (target ≥ 1, goal ≥ 3). Then a generated 10 MB XBau 0200 message
+//! (target ≥ 1, goal ≥ 3), judged on process CPU time (wall time printed beside it: on a loaded
+//! machine it measures the load). Then a generated 10 MB XBau 0200 message
 //! (`benches/xsd/gen_xbau.py`) through `poststelle validate --rules --json` (the release
 //! binary of this bench build): wall time, findings and peak RSS (`/usr/bin/time -v`; goal
 //! ≤ 128 MB).
@@ -105,17 +106,24 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Median seconds of `runs` calls of `op`.
-fn time_median(runs: usize, mut op: impl FnMut()) -> f64 {
+/// CPU seconds this process has used (all threads): unlike wall time, it does not grow when
+/// other work on the machine preempts the bench.
+fn cpu_now() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Median (wall, CPU) seconds of `runs` calls of `op`.
+fn time_median(runs: usize, mut op: impl FnMut()) -> (f64, f64) {
     op(); // warm-up
-    let mut t: Vec<f64> = (0..runs)
-        .map(|_| {
-            let s = Instant::now();
-            op();
-            s.elapsed().as_secs_f64()
-        })
-        .collect();
-    median(&mut t)
+    let (mut wall, mut cpu) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for _ in 0..runs {
+        let (s, c) = (Instant::now(), cpu_now());
+        op();
+        cpu.push(cpu_now() - c);
+        wall.push(s.elapsed().as_secs_f64());
+    }
+    (median(&mut wall), median(&mut cpu))
 }
 
 fn main() {
@@ -160,6 +168,7 @@ fn main() {
         "sample", "a XSD ms", "b-a ms", "b ms", "findings"
     );
     let (mut a_all, mut r_all, mut b_all) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut a_cpu_all, mut b_cpu_all) = (Vec::new(), Vec::new());
     for path in samples(&shared) {
         let bytes = std::fs::read(&path).expect("sample");
         let root = document_root(&bytes[..], &limits.xml).expect("root");
@@ -185,11 +194,11 @@ fn main() {
             )
         };
         let findings = check().1.expect("valid").expect("tree").findings.len();
-        let a = time_median(args.runs, || {
+        let (a, a_cpu) = time_median(args.runs, || {
             let r = xsd::validate_bytes(grammar, &bytes, &limits, &options);
             std::hint::black_box(r.is_valid());
         });
-        let b = time_median(args.runs, || {
+        let (b, b_cpu) = time_median(args.runs, || {
             let (xsd, rules) = check();
             std::hint::black_box((xsd.is_valid(), rules.map(|r| r.map(|r| r.findings.len()))));
         });
@@ -208,6 +217,8 @@ fn main() {
             b * 1e3,
             findings
         );
+        a_cpu_all.push(a_cpu);
+        b_cpu_all.push(b_cpu);
         a_all.push(a);
         r_all.push(r);
         b_all.push(b);
@@ -224,26 +235,41 @@ fn main() {
         r_mean * 1e3,
         b_mean * 1e3
     );
+    let (a_cpu, b_cpu) = (median(&mut a_cpu_all), median(&mut b_cpu_all));
     println!(
-        "(b)/(a) = {:.2} (target <= 3: {})",
+        "median per message, process CPU time: (a) {:.3} ms, (b) {:.3} ms",
+        a_cpu * 1e3,
+        b_cpu * 1e3
+    );
+    // The verdicts use CPU time (the same in a quiet and a loaded machine); wall beside it.
+    println!(
+        "(b)/(a) = {:.2} CPU, {:.2} wall (target <= 3: {})",
+        b_cpu / a_cpu,
         b / a,
-        if b / a <= 3.0 { "met" } else { "NOT met" }
+        if b_cpu / a_cpu <= 3.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 
     if args.saxon {
         match saxon(&shared, args.runs) {
-            Ok((c, c_mean, engine)) => {
+            Ok(c) => {
                 println!(
-                    "(c) {engine}, warm, evaluation only: median {:.3} ms, mean {:.3} ms per message",
-                    c * 1e3,
-                    c_mean * 1e3
+                    "(c) {}, warm, evaluation only: median {:.3} ms wall, mean {:.3} ms wall, median {:.3} ms CPU per message",
+                    c.engine,
+                    c.wall * 1e3,
+                    c.wall_mean * 1e3,
+                    c.cpu * 1e3
                 );
-                let ratio = c / b;
+                let ratio = c.cpu / b_cpu;
                 println!(
-                    "(c)/(b) = {ratio:.2} (target >= 1: {}, goal >= 3: {}); (c)/((b) - (a)) = {:.2}",
+                    "(c)/(b) = {ratio:.2} CPU, {:.2} wall (target >= 1: {}, goal >= 3: {}); (c)/((b) - (a)) = {:.2} wall",
+                    c.wall / b,
                     if ratio >= 1.0 { "met" } else { "NOT met" },
                     if ratio >= 3.0 { "met" } else { "not met" },
-                    c / r
+                    c.wall / r
                 );
             }
             Err(e) => println!("(c) SaxonC-HE not measured: {e}"),
@@ -253,8 +279,16 @@ fn main() {
     big_message(bin, &shared, &packs, tmp.path(), args.size_mb);
 }
 
-/// (c): runs the oracle's Saxon timing; (median, mean, engine) seconds per message.
-fn saxon(shared: &Path, runs: usize) -> Result<(f64, f64, String), String> {
+/// (c) per message: median and mean wall seconds, median process CPU seconds.
+struct Saxon {
+    wall: f64,
+    wall_mean: f64,
+    cpu: f64,
+    engine: String,
+}
+
+/// (c): runs the oracle's Saxon timing.
+fn saxon(shared: &Path, runs: usize) -> Result<Saxon, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/rules/oracle.py");
     let out = Command::new("python3")
         .arg(script)
@@ -279,11 +313,14 @@ fn saxon(shared: &Path, runs: usize) -> Result<(f64, f64, String), String> {
         .filter_map(serde_json::Value::as_f64)
         .collect();
     let mean = per.iter().sum::<f64>() / per.len().max(1) as f64;
-    Ok((
-        median,
-        mean,
-        v["engine"].as_str().unwrap_or("SaxonC").to_owned(),
-    ))
+    Ok(Saxon {
+        wall: median,
+        wall_mean: mean,
+        cpu: v["cpu_median_per_message_s"]
+            .as_f64()
+            .ok_or("no CPU median")?,
+        engine: v["engine"].as_str().unwrap_or("SaxonC").to_owned(),
+    })
 }
 
 /// The big message: generated, then `validate --rules --json` under `/usr/bin/time -v`.
