@@ -7,8 +7,10 @@
 //! Decisions: `--accept-replies` accepts a reply whose XÖV data are valid, or whose data are
 //! JSON (not validated: no JSON reply schemas are known); `--reject-invalid-replies` rejects
 //! a reply whose XÖV data violate their schema, with a `schema-violation` problem naming the
-//! number of violations and the first one's path and kind. Anything else (undecryptable, a
-//! tag mismatch, XML of no installed pack) stays undecided on the delivery service.
+//! number of violations and the first one's path and kind; likewise a reply that does not
+//! decrypt with the reply key (`encryption-issue`) or whose JWE tags differ from the
+//! `submit-reply` event (`incorrect-authentication-tag`), naming the part. Anything else (an
+//! event log that does not verify, XML of no installed pack) stays undecided.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,9 +22,10 @@ use serde_json::{Value, json};
 use crate::config::Limits;
 use crate::error::CliError;
 use crate::fitconnect::client::Client;
+use crate::fitconnect::event_log::EventLogError;
 use crate::fitconnect::problems::{Failure, Instance, Problem};
 use crate::fitconnect::reply_inbox::{
-    self, ReceivedReply, ReplyContent, ReplyOptions, process_standard_of,
+    self, ReceivedReply, ReplyContent, ReplyFault, ReplyOptions, process_standard_of,
 };
 use crate::fitconnect::sender::media_type_of;
 use crate::jose::{DecryptionKey, KeyRing};
@@ -318,19 +321,49 @@ async fn decide(
                 "the reply's data violate the schema of {}: {count}{more} violation(s){first}",
                 j.message.as_deref().unwrap_or("the message")
             );
-            client
-                .reject_reply(&reply.reply_id, &[problem])
-                .await
-                .map_err(CliError::failed)?;
-            Ok(Some("rejected"))
+            reject(client, &reply.reply_id, vec![problem]).await
         }
-        _ => Ok(None),
+        _ => match &reply.content {
+            // The reply key is the one this run named in the metadata, so a reply that does
+            // not decrypt, or whose JWEs are not those the service recorded, is the answerer's
+            // fault: say so with the catalogue's problem for the part.
+            Err(ReplyFault::Undecryptable { part, .. }) if args.reject_invalid_replies => {
+                let problem = Problem::new(Failure::JweDecryptionFailed, part)
+                    .expect("encryption-issue allows every reply part (catalogue, unit-tested)");
+                reject(client, &reply.reply_id, vec![problem]).await
+            }
+            Err(ReplyFault::EventLog(EventLogError::TagMismatch(parts)))
+                if args.reject_invalid_replies =>
+            {
+                let problems = parts
+                    .iter()
+                    .filter_map(|p| Problem::new(Failure::AuthenticationTagMismatch, p).ok())
+                    .collect();
+                reject(client, &reply.reply_id, problems).await
+            }
+            _ => Ok(None),
+        },
     }
+}
+
+async fn reject(
+    client: &Client,
+    reply_id: &str,
+    problems: Vec<Problem>,
+) -> Result<Option<&'static str>, CliError> {
+    if problems.is_empty() {
+        return Ok(None);
+    }
+    client
+        .reject_reply(reply_id, &problems)
+        .await
+        .map_err(CliError::failed)?;
+    Ok(Some("rejected"))
 }
 
 fn result_word(j: &Judged<'_>) -> &'static str {
     match (&j.reply.content, &j.check) {
-        (Err(reply_inbox::ReplyFault::Undecryptable { .. }), _) => "undecryptable",
+        (Err(ReplyFault::Undecryptable { .. }), _) => "undecryptable",
         (Err(_), _) => "unverified",
         (Ok(_), Some(Check::Valid)) => "valid",
         (Ok(_), Some(Check::Invalid { .. })) => "invalid",

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::client::{Client, ClientError, unix_now};
 use super::event_log::{self, DownloadedTags, EventLogError};
+use super::problems::Instance;
 use super::sender::SendError;
 use super::set::{AuthenticationTags, Issuer, SUBMIT_REPLY};
 use super::types::ReplyIds;
@@ -91,10 +92,10 @@ pub enum ReplyFault {
     Missing(&'static str),
     /// A part does not decrypt with the reply key (wrong key, broken JWE, disallowed
     /// algorithm).
-    #[error("the reply's {part} could not be decrypted with the reply key {kid}: {source}")]
+    #[error("the reply's {} could not be decrypted with the reply key {kid}: {source}", part_name(.part))]
     Undecryptable {
-        /// `metadata`, `data` or `attachment <id>`.
-        part: String,
+        /// Which part: metadata, data or an attachment.
+        part: Instance,
         /// The reply key's kid.
         kid: String,
         /// Why.
@@ -289,7 +290,7 @@ fn decrypt_all(
 ) -> Result<ReplyContent, ReplyFault> {
     let limits = JoseLimits::default();
     let kid = keys.kids().collect::<Vec<_>>().join(", ");
-    let open = |part: String, token: &str| {
+    let open = |part: Instance, token: &str| {
         CompactJwe::parse(token, &limits)
             .and_then(|jwe| jwe.decrypt(keys, &limits))
             .map_err(|source| ReplyFault::Undecryptable {
@@ -298,12 +299,12 @@ fn decrypt_all(
                 source,
             })
     };
-    let metadata = open("metadata".into(), meta)?.bytes().to_vec();
-    let plain = open("data".into(), data)?;
+    let metadata = open(Instance::Metadata, meta)?.bytes().to_vec();
+    let plain = open(Instance::Data, data)?;
     let data_type = plain.content_type().map(str::to_owned);
     let mut opened = BTreeMap::new();
     for (id, token) in attachments {
-        let plain = open(format!("attachment {id}"), token)?;
+        let plain = open(Instance::Attachment(id.clone()), token)?;
         opened.insert(id.clone(), plain.bytes().to_vec());
     }
     Ok(ReplyContent {
@@ -312,6 +313,16 @@ fn decrypt_all(
         data_type,
         attachments: opened,
     })
+}
+
+/// `metadata`, `data` or `attachment <id>`, for messages.
+fn part_name(part: &Instance) -> String {
+    match part {
+        Instance::Metadata => "metadata".into(),
+        Instance::Data => "data".into(),
+        Instance::Attachment(id) => format!("attachment {id}"),
+        _ => "content".into(),
+    }
 }
 
 #[cfg(test)]

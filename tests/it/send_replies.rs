@@ -184,7 +184,7 @@ async fn send_receives_validates_saves_and_decides_replies() {
 
     let r = reply_of(&doc, &foreign);
     assert_eq!(r["result"], "undecryptable", "{r}");
-    assert!(r["decision"].is_null());
+    assert_eq!(r["decision"], "rejected");
     let error = r["error"].as_str().expect("error");
     assert!(
         error.contains("data") || error.contains("metadata"),
@@ -201,8 +201,26 @@ async fn send_receives_validates_saves_and_decides_replies() {
     assert_eq!(client.reply(&bad).await.expect("reply").status, "rejected");
     assert_eq!(
         client.reply(&foreign).await.expect("reply").status,
-        "submitted"
+        "rejected"
     );
+    // The rejections name the precise problem and part, and no value.
+    let problems = rejection_problems(&client, &bad).await;
+    assert_eq!(
+        problems[0]["type"],
+        "https://schema.fitko.de/fit-connect/events/problems/schema-violation"
+    );
+    assert_eq!(problems[0]["instance"], "data");
+    let detail = problems[0]["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("baugenehmigung.antrag.0200") && detail.contains("violation"),
+        "{detail}"
+    );
+    let problems = rejection_problems(&client, &foreign).await;
+    assert_eq!(
+        problems[0]["type"],
+        "https://schema.fitko.de/fit-connect/events/problems/encryption-issue"
+    );
+    assert_eq!(problems[0]["instance"], "metadata");
 
     // The decrypted reply was saved, private to its owner.
     let data = saved.join(&good).join("data.xml");
@@ -219,6 +237,26 @@ async fn send_receives_validates_saves_and_decides_replies() {
     assert_private(&entry);
     assert!(!saved.join(&foreign).exists());
     env.sandbox.shutdown().await;
+}
+
+/// The problems of the reply's `reject-reply` SET (payload read without verification: the
+/// sender side verifies the log; here only the content matters).
+async fn rejection_problems(client: &Client, reply_id: &str) -> Vec<Value> {
+    let log = client.reply_events(reply_id).await.expect("events");
+    for token in log["eventLog"].as_array().expect("eventLog") {
+        let payload = token
+            .as_str()
+            .expect("SET")
+            .split('.')
+            .nth(1)
+            .expect("payload");
+        let payload = poststelle::jose::base64url::decode(payload).expect("base64url");
+        let claims: Value = serde_json::from_slice(&payload).expect("claims");
+        if let Some(event) = claims["events"].get(poststelle::fitconnect::set::REJECT_REPLY) {
+            return event["problems"].as_array().expect("problems").clone();
+        }
+    }
+    panic!("no reject-reply event for {reply_id}");
 }
 
 #[cfg(unix)]
