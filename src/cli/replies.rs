@@ -7,7 +7,8 @@
 //! Decisions: `--accept-replies` accepts a reply whose XÖV data are valid, or whose data are
 //! JSON (not validated: no JSON reply schemas are known); `--reject-invalid-replies` rejects
 //! a reply whose XÖV data violate their schema, with a `schema-violation` problem naming the
-//! number of violations and the first one's path and kind; likewise a reply that does not
+//! number of violations and the first one's path and kind (`syntax-violation` for XML that is
+//! not well-formed); likewise a reply that does not
 //! decrypt with the reply key (`encryption-issue`) or whose JWE tags differ from the
 //! `submit-reply` event (`incorrect-authentication-tag`), naming the part. Anything else (an
 //! event log that does not verify, XML of no installed pack) stays undecided.
@@ -99,8 +100,10 @@ impl ReplyArgs {
 enum Check {
     /// Valid against the pack's schema.
     Valid,
-    /// Not valid: the number of violations and the first ones (path, kind), no values.
+    /// Not valid: the number of violations and the first ones (path, kind), no values;
+    /// `syntax` when the data are not even well-formed XML.
     Invalid {
+        syntax: bool,
         count: usize,
         truncated: bool,
         violations: Vec<(String, &'static str)>,
@@ -203,6 +206,7 @@ fn validate(
             return (
                 None,
                 Check::Invalid {
+                    syntax: true,
                     count: 1,
                     truncated: false,
                     violations: vec![(format!("{}:{}", e.pos.line, e.pos.column), kind)],
@@ -260,6 +264,7 @@ fn validate(
     (
         message,
         Check::Invalid {
+            syntax: false,
             count: report.errors.len(),
             truncated: report.truncated,
             violations,
@@ -306,12 +311,19 @@ async fn decide(
             Ok(Some("accepted"))
         }
         Some(Check::Invalid {
+            syntax,
             count,
             truncated,
             violations,
         }) if args.reject_invalid_replies => {
-            let mut problem = Problem::new(Failure::DataSchema, &Instance::Data)
-                .expect("schema-violation allows the data instance (catalogue, unit-tested)");
+            let failure = if *syntax {
+                Failure::DataSyntax
+            } else {
+                Failure::DataSchema
+            };
+            let mut problem = Problem::new(failure, &Instance::Data).expect(
+                "syntax- and schema-violation allow the data instance (catalogue, unit-tested)",
+            );
             let more = if *truncated { " or more" } else { "" };
             let first = violations
                 .first()
@@ -397,6 +409,7 @@ fn to_json(j: &Judged<'_>) -> Value {
             count,
             truncated,
             violations,
+            ..
         }) => {
             v["errorCount"] = (*count).into();
             v["truncated"] = (*truncated).into();

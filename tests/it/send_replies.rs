@@ -26,6 +26,9 @@ use crate::shared_data::{XBAU, XBAU_SAMPLES, shared_or_skip};
 const VALID_REPLY: &str =
     "xoev/samples/xbau/fv-generated/baugenehmigung.formellePruefung.0201_sample.xml";
 
+/// A JSON reply (its value must not be printed).
+const JSON_REPLY: &[u8] = br#"{"$schema": "urn:example:reply", "aktenzeichen": "AZ-4711-geheim"}"#;
+
 /// Opens a reply as the destination does: create, upload the attachments, submit — every JWE
 /// encrypted for `key` under `kid`. Returns the reply id.
 async fn answer(
@@ -51,7 +54,8 @@ async fn answer(
     let meta =
         br#"{"$schema":"https://schema.fitko.de/fit-connect/metadata/2.0.0/metadata.schema.json"}"#;
     let meta = jwe::encrypt(meta, key, kid, Some("application/json")).expect("encrypt");
-    let data = jwe::encrypt(data, key, kid, Some("application/xml")).expect("encrypt");
+    let cty = poststelle::fitconnect::sender::media_type_of(data);
+    let data = jwe::encrypt(data, key, kid, Some(cty)).expect("encrypt");
     client
         .submit_reply(&ids.reply_id, &meta, &data)
         .await
@@ -144,6 +148,8 @@ async fn send_receives_validates_saves_and_decides_replies() {
     )
     .await;
     let foreign = answer(&client, &sid, &other.public, &kid, &valid, None).await;
+    let json = answer(&client, &sid, &reply.public, &kid, JSON_REPLY, None).await;
+    let broken = answer(&client, &sid, &reply.public, &kid, b"<xbau:unclosed", None).await;
     let case = capture.case_id().expect("case").to_owned();
     client
         .accept(
@@ -160,7 +166,7 @@ async fn send_receives_validates_saves_and_decides_replies() {
     assert_eq!(doc["result"], "accepted");
     assert_eq!(
         doc["replies"].as_array().expect("replies").len(),
-        3,
+        5,
         "{doc}"
     );
 
@@ -192,8 +198,28 @@ async fn send_receives_validates_saves_and_decides_replies() {
     );
     assert!(error.contains(&kid), "{error}");
 
+    // JSON data are not validated (no reply schemas are known) and accepted as delivered.
+    let r = reply_of(&doc, &json);
+    assert_eq!(r["result"], "not-validated", "{r}");
+    assert_eq!(r["decision"], "accepted");
+    // Data that are not well-formed XML: a syntax violation, rejected as such.
+    let r = reply_of(&doc, &broken);
+    assert_eq!(r["result"], "invalid", "{r}");
+    assert_eq!(r["violations"][0]["kind"], "not-well-formed");
+    assert_eq!(r["decision"], "rejected");
+    let problems = rejection_problems(&client, &broken).await;
+    assert_eq!(
+        problems[0]["type"],
+        "https://schema.fitko.de/fit-connect/events/problems/syntax-violation"
+    );
+    assert_eq!(
+        std::fs::read(saved.join(&json).join("data.json")).expect("saved JSON"),
+        JSON_REPLY
+    );
+
     // No instance values: neither the attachment's nor the data's text appear.
     assert!(!stdout.contains("Nachforderung"), "{stdout}");
+    assert!(!stdout.contains("AZ-4711"), "{stdout}");
     assert_no_values(&stdout, &valid);
 
     // The decisions reached the delivery service.
