@@ -135,6 +135,9 @@ pub(crate) fn handle(
         wait: Duration::from_secs(args.reply_wait),
         ..ReplyOptions::default()
     };
+    if args.reply_wait > 0 {
+        eprintln!("waiting up to {} s for replies", args.reply_wait);
+    }
     let received = runtime
         .block_on(reply_inbox::receive(
             client,
@@ -144,12 +147,14 @@ pub(crate) fn handle(
         ))
         .map_err(CliError::failed)?;
     let mut grammars = BTreeMap::new();
-    let registry = super::discover::registry();
+    // Loading the packs reads (fingerprints) every file: only when there is XML to check.
+    let mut registry = None;
     let mut judged = Vec::with_capacity(received.len());
     for reply in &received {
         let (message, check) = match &reply.content {
             Ok(content) => {
-                let (message, check) = validate(&registry, &mut grammars, content);
+                let registry = registry.get_or_insert_with(super::discover::registry);
+                let (message, check) = validate(registry, &mut grammars, content);
                 (message, Some(check))
             }
             Err(_) => (None, None),

@@ -400,7 +400,13 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
             args.json,
             stdout,
         )?),
-        _ => None,
+        (Some(_), _) => {
+            eprintln!(
+                "poststelle send: replies are read once the submission is accepted; none were read"
+            );
+            None
+        }
+        (None, _) => None,
     };
     if args.json {
         let mut doc = json!({
