@@ -390,8 +390,11 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
     }
     // Replies are read once the submission is accepted: the answer to a rejected one is the
     // rejection, and without a decision the wait is over.
+    // A failure while reading replies does not hide the decision: it is printed first, and
+    // the error (exit 2) follows.
+    let mut reply_error = None;
     let received = match (&replies, &report.decision) {
-        (Some(setup), Some(Decision::Accepted)) => Some(super::replies::handle(
+        (Some(setup), Some(Decision::Accepted)) => super::replies::handle(
             &args.replies,
             setup,
             &runtime,
@@ -399,7 +402,9 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
             &report.submission_id,
             args.json,
             stdout,
-        )?),
+        )
+        .map_err(|e| reply_error = Some(e))
+        .ok(),
         (Some(_), _) => {
             eprintln!(
                 "poststelle send: replies are read once the submission is accepted; none were read"
@@ -418,6 +423,9 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
         if let Some(received) = received {
             doc["replies"] = received;
         }
+        if let Some(e) = &reply_error {
+            doc["repliesError"] = e.to_string().into();
+        }
         let _ = writeln!(stdout, "{doc}");
     } else {
         for p in problems {
@@ -434,7 +442,10 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
             );
         }
     }
-    Ok(verdict)
+    match reply_error {
+        Some(e) => Err(e),
+        None => Ok(verdict),
+    }
 }
 
 #[cfg(test)]
