@@ -376,6 +376,7 @@ async fn run(a: Args) {
                                 bytes: attachment(i as u64 * 2 + k + 1),
                             })
                             .collect(),
+                        reply_channel: None,
                     };
                     let report = sender::send(&client, &out, &options, &mut |_| {})
                         .await

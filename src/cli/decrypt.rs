@@ -32,7 +32,8 @@ pub struct DecryptArgs {
     file: PathBuf,
 }
 
-fn load_key(path: &Path) -> Result<DecryptionKey, CliError> {
+/// Reads a private decryption key: a JWK, or PKCS#8 PEM (kid: its thumbprint).
+pub(crate) fn load_key(path: &Path) -> Result<DecryptionKey, CliError> {
     let text = keyfile::read_key_text(path)?;
     let key = if keyfile::is_pem(&text) {
         DecryptionKey::from_pkcs8_pem(&text, None)

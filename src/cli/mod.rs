@@ -20,6 +20,7 @@ pub mod keys;
 mod logging;
 mod queue;
 mod render;
+mod replies;
 mod sandbox;
 pub mod schemas;
 pub mod send;

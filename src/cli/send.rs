@@ -5,6 +5,10 @@
 //! printed); 2 usage, I/O, network or protocol errors (a refused destination key too); 3 no
 //! decision within `--wait`; 64 invalid configuration (e.g. an unreadable `sandbox.toml`).
 //!
+//! Replies (`--reply-key`, see [`super::replies`]): the metadata name a FIT-Connect reply
+//! channel; after an accept the replies are received, checked, printed and optionally decided.
+//! A reply's faults are reported with it and do not change the exit code.
+//!
 //! Trust in the destination's keys: `--trust-anchor` (the Verwaltungs-PKI roots), revocation
 //! per `--revocation` (default `require`, `prefer` for test environments) with `--crl` files
 //! for offline use. `--dangerous-allow-self-signed` is accepted only for the sandbox, a
@@ -18,6 +22,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::keyfile::{read_anchors, read_bounded, read_crl};
+use super::replies::{ReplyArgs, ReplySetup};
 use crate::error::{CliError, Verdict};
 use crate::fitconnect::captured::ApiProfile;
 use crate::fitconnect::client::{Client, ClientConfig, Credentials, RevocationMode};
@@ -113,6 +118,8 @@ pub(crate) struct SendArgs {
     /// Print the result as one JSON document on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    replies: ReplyArgs,
 }
 
 fn mime_of(path: &Path) -> &'static str {
@@ -266,7 +273,7 @@ fn trust(args: &SendArgs, config: &mut ClientConfig) -> Result<(), CliError> {
     Ok(())
 }
 
-fn outgoing(args: &SendArgs, t: &Target) -> Result<Outgoing, CliError> {
+fn outgoing(args: &SendArgs, t: &Target) -> Result<(Outgoing, Option<ReplySetup>), CliError> {
     let data = read_bounded(&args.data, MAX_DATA_BYTES)?;
     let data_schema = match &args.schema_uri {
         Some(uri) => DataSchema {
@@ -292,14 +299,17 @@ fn outgoing(args: &SendArgs, t: &Target) -> Result<Outgoing, CliError> {
             })
         })
         .collect::<Result<Vec<_>, CliError>>()?;
-    Ok(Outgoing {
+    let replies = args.replies.setup(&data_schema.schema_uri)?;
+    let out = Outgoing {
         destination_id: t.destination.clone(),
         service_identifier: t.service.clone(),
         service_name: args.service_name.clone(),
         data,
         data_schema,
         attachments,
-    })
+        reply_channel: replies.as_ref().map(|r| r.channel.clone()),
+    };
+    Ok((out, replies))
 }
 
 fn report_progress(p: Progress) {
@@ -349,7 +359,7 @@ where
 
 fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
     let t = target(args)?;
-    let out = outgoing(args, &t)?;
+    let (out, replies) = outgoing(args, &t)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -358,10 +368,11 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
         wait: Duration::from_secs(args.wait),
         poll_interval: Duration::from_secs(1),
     };
-    let result = runtime.block_on(async {
-        let client = Client::new(t.config.clone(), t.credentials.clone())?;
-        sender::send(&client, &out, &options, &mut report_progress).await
-    });
+    let client = {
+        let _entered = runtime.enter();
+        Client::new(t.config.clone(), t.credentials.clone()).map_err(CliError::failed)?
+    };
+    let result = runtime.block_on(sender::send(&client, &out, &options, &mut report_progress));
     let report = result.map_err(CliError::failed)?;
     let (word, verdict) = match (&report.decision, args.wait) {
         (Some(Decision::Accepted), _) => ("accepted", Verdict::Done),
@@ -374,19 +385,49 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
         _ => &[],
     };
     // A closed stdout loses only the echo; the exit code still tells the decision.
-    if args.json {
-        let _ = writeln!(
-            stdout,
-            "{}",
-            json!({
-                "result": word,
-                "submissionId": report.submission_id,
-                "caseId": report.case_id,
-                "problems": problems,
-            })
-        );
-    } else {
+    if !args.json {
         let _ = writeln!(stdout, "{word} {}", report.submission_id);
+    }
+    // Replies are read once the submission is accepted: the answer to a rejected one is the
+    // rejection, and without a decision the wait is over.
+    // A failure while reading replies does not hide the decision: it is printed first, and
+    // the error (exit 2) follows.
+    let mut reply_error = None;
+    let received = match (&replies, &report.decision) {
+        (Some(setup), Some(Decision::Accepted)) => super::replies::handle(
+            &args.replies,
+            setup,
+            &runtime,
+            &client,
+            &report.submission_id,
+            args.json,
+            stdout,
+        )
+        .map_err(|e| reply_error = Some(e))
+        .ok(),
+        (Some(_), _) => {
+            eprintln!(
+                "poststelle send: replies are read once the submission is accepted; none were read"
+            );
+            None
+        }
+        (None, _) => None,
+    };
+    if args.json {
+        let mut doc = json!({
+            "result": word,
+            "submissionId": report.submission_id,
+            "caseId": report.case_id,
+            "problems": problems,
+        });
+        if let Some(received) = received {
+            doc["replies"] = received;
+        }
+        if let Some(e) = &reply_error {
+            doc["repliesError"] = e.to_string().into();
+        }
+        let _ = writeln!(stdout, "{doc}");
+    } else {
         for p in problems {
             let _ = writeln!(
                 stdout,
@@ -401,7 +442,10 @@ fn execute(args: &SendArgs, stdout: &mut dyn Write) -> super::CommandResult {
             );
         }
     }
-    Ok(verdict)
+    match reply_error {
+        Some(e) => Err(e),
+        None => Ok(verdict),
+    }
 }
 
 #[cfg(test)]

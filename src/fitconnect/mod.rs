@@ -15,6 +15,7 @@ pub mod hash;
 pub mod keys;
 pub mod metadata;
 pub mod problems;
+pub mod reply_inbox;
 pub mod sender;
 pub mod set;
 pub mod types;

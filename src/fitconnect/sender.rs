@@ -67,6 +67,9 @@ pub struct Outgoing {
     pub data_schema: DataSchema,
     /// Attachments.
     pub attachments: Vec<OutgoingAttachment>,
+    /// The metadata's `replyChannel` (e.g. [`super::reply_inbox::reply_channel`]); `None`:
+    /// no reply channel.
+    pub reply_channel: Option<Value>,
 }
 
 /// How [`send`] behaves (whom to trust is the client's configuration).
@@ -268,6 +271,10 @@ pub fn detect_schema(data: &[u8], catalog: &Catalog) -> Result<DataSchema, Detec
 /// where the service travels in the Submission API and is repeated as `publicService` (not a
 /// member of the 2.x schemas, which allow it; current v2 clients send it, and receivers that
 /// route on the metadata read it).
+///
+/// With a reply channel the v1 profile writes 2.0.0 instead (with `publicService`): the
+/// `fitConnect` channel exists only from metadata 2.0.0 on, and 1.0.0 would carry it as an
+/// undeclared member no receiver reads.
 #[must_use]
 pub fn build_metadata(out: &Outgoing, attachment_ids: &[String], profile: ApiProfile) -> Value {
     let attachments: Vec<Value> = out
@@ -287,12 +294,14 @@ pub fn build_metadata(out: &Outgoing, attachment_ids: &[String], profile: ApiPro
             entry
         })
         .collect();
-    let (generation, service_member) = match profile {
-        ApiProfile::V1 => (Generation::V1, "publicServiceType"),
-        ApiProfile::V2 => (Generation::V2, "publicService"),
+    let (schema, service_member) = match (profile, &out.reply_channel) {
+        (ApiProfile::V1, None) => (metadata::newest(Generation::V1).uri, "publicServiceType"),
+        // Metadata 2.0.0: the first version with `replyChannel.fitConnect`.
+        (ApiProfile::V1, Some(_)) => (metadata::VERSIONS[1].uri, "publicService"),
+        (ApiProfile::V2, _) => (metadata::newest(Generation::V2).uri, "publicService"),
     };
-    json!({
-        "$schema": metadata::newest(generation).uri,
+    let mut doc = json!({
+        "$schema": schema,
         service_member: {
             "identifier": out.service_identifier,
             "name": out.service_name,
@@ -307,7 +316,11 @@ pub fn build_metadata(out: &Outgoing, attachment_ids: &[String], profile: ApiPro
             },
             "attachments": attachments,
         },
-    })
+    });
+    if let Some(channel) = &out.reply_channel {
+        doc["replyChannel"] = channel.clone();
+    }
+    doc
 }
 
 fn tag_of(jwe: &str) -> String {
@@ -561,6 +574,7 @@ mod tests {
                 purpose: "attachment".into(),
                 bytes: b"%PDF-1.7".to_vec(),
             }],
+            reply_channel: None,
         };
         let id = "ce75a6b8-d72f-4b94-b09e-af6be35bc2ae".to_owned();
         let validator = MetadataValidator::with_unconfirmed(true);
@@ -589,6 +603,26 @@ mod tests {
                 m["contentStructure"]["attachments"][0]["filename"],
                 "plan.pdf"
             );
+        }
+        // A FIT-Connect reply channel needs metadata 2.x: v1 writes 2.0.0 with it.
+        let key = crate::jose::jwk::generate(KeyUse::Encryption, None).expect("keygen");
+        let key = crate::jose::DecryptionKey::from_jwk(&key.private_jwk).expect("decryption key");
+        let standards = ["urn:xoev-de:bmk:standard:xbau_2.6".to_owned()];
+        let with_channel = Outgoing {
+            reply_channel: Some(super::super::reply_inbox::reply_channel(&key, &standards)),
+            ..out.clone()
+        };
+        for (profile, version) in [(ApiProfile::V1, "2.0.0"), (ApiProfile::V2, "2.1.0")] {
+            let m = build_metadata(&with_channel, std::slice::from_ref(&id), profile);
+            let typed = validator
+                .validate(m.to_string().as_bytes())
+                .expect("valid metadata");
+            assert_eq!(typed.version, version, "{profile:?}");
+            let Some(metadata::ReplyChannel::FitConnect(channel)) = typed.reply_channel else {
+                panic!("{profile:?}: no fitConnect channel");
+            };
+            assert_eq!(channel.encryption_public_key.kid, key.kid());
+            assert_eq!(channel.process_standards, standards);
         }
         // The v2 document holds the confirmed 2.0.0 rules too.
         let mut v2 = build_metadata(&out, std::slice::from_ref(&id), ApiProfile::V2);

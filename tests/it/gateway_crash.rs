@@ -180,6 +180,7 @@ pub(crate) async fn send_data(
             purpose: "attachment".to_owned(),
             bytes: format!("%PDF-1.7 crash test attachment {i}").into_bytes(),
         }],
+        reply_channel: None,
     };
     let options = SendOptions {
         wait: Duration::ZERO,

@@ -67,6 +67,7 @@ async fn send(
             purpose: "attachment".to_owned(),
             bytes,
         }],
+        reply_channel: None,
     };
     let options = SendOptions {
         wait: Duration::ZERO,

@@ -46,6 +46,7 @@ mod sandbox_replies;
 mod sandbox_support;
 mod schematron_xbau;
 mod send_e2e;
+mod send_replies;
 mod send_trust;
 mod server_callbacks;
 mod server_endpoints;

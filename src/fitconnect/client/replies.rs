@@ -157,6 +157,17 @@ impl Client {
         String::from_utf8(body).map_err(|_| shape(what, "attachment body is not text"))
     }
 
+    /// `GET /replies/{id}/events`: the SETs about this reply (one page of at most 500, the
+    /// shape of the case event log; FITKO planning#2089, see `docs/protocol-facts.md` R-6).
+    ///
+    /// # Errors
+    /// Transport, status (404 where the service has no per-reply log) or shape errors.
+    pub async fn reply_events(&self, reply_id: &str) -> Result<serde_json::Value, ClientError> {
+        check_id("GET /replies/{id}/events", reply_id)?;
+        self.get_json(&format!("/replies/{reply_id}/events?offset=0&limit=500"))
+            .await
+    }
+
     /// `PUT /replies/{id}/accept` with the authentication tags of the reply's JWEs as
     /// downloaded (the delivery service compares them with its `submit-reply` record).
     ///
