@@ -20,7 +20,7 @@
 //! 4. **Headers on every answer:** `Content-Security-Policy` (`default-src 'none'`, styles only
 //!    from `/console/style.css`, forms only to the console itself, no framing; the case-worker
 //!    document allows exactly its own inline style by hash), `X-Frame-Options: DENY`,
-//!    `Referrer-Policy: no-referrer`, `Cache-Control: no-store`, `X-Content-Type-Options:
+//!    `Referrer-Policy: same-origin`, `Cache-Control: no-store`, `X-Content-Type-Options:
 //!    nosniff`. No scripts anywhere.
 //! 5. **Personal data is shown only on the submission page and the case-worker document**, and
 //!    every such view is recorded first ([`access`]): who, when, which submission, which view —

@@ -100,7 +100,10 @@ pub(super) fn secure(reply: &mut Reply, csp: &str) {
         h.insert("content-security-policy", v);
     }
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: with `no-referrer` Chromium sends `Origin: null` on the
+    // console's own form posts, which the origin check must refuse (found by the browser test).
+    // Same-origin requests keep their origin; nothing leaves for another site.
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

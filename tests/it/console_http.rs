@@ -188,17 +188,20 @@ async fn no_page_without_login_and_a_wrong_token_is_refused() {
     .await;
     assert_eq!((a.status, a.header("location")), (303, "/console/login"));
 
-    // Forms only from the console's own origin (browsers send Origin on every POST).
-    let foreign = client()
-        .post(format!("{base}/console/login"))
-        .header("origin", "https://evil.example")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={TOKEN}"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(foreign.status().as_u16(), 403);
-    assert!(foreign.headers().get("set-cookie").is_none());
+    // Forms only from the console's own origin (browsers send Origin on every POST); an opaque
+    // origin (`null`: a sandboxed frame, a data: page) is not the console's either.
+    for origin in ["https://evil.example", "null"] {
+        let foreign = client()
+            .post(format!("{base}/console/login"))
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={TOKEN}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(foreign.status().as_u16(), 403, "{origin}");
+        assert!(foreign.headers().get("set-cookie").is_none(), "{origin}");
+    }
     let own = client()
         .post(format!("{base}/console/login"))
         .header("origin", base.clone())
@@ -257,7 +260,7 @@ async fn login_sets_the_cookie_with_its_flags_and_every_answer_has_the_security_
         assert!(csp.contains("frame-ancestors 'none'"), "{path}");
         assert!(!csp.contains("script-src"), "{path}: no scripts allowed");
         assert_eq!(a.header("x-frame-options"), "DENY", "{path}");
-        assert_eq!(a.header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(a.header("referrer-policy"), "same-origin", "{path}");
         assert_eq!(a.header("cache-control"), "no-store", "{path}");
         assert_eq!(a.header("x-content-type-options"), "nosniff", "{path}");
         if a.status == 200 && path != "/console/style.css" {

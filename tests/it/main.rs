@@ -3,6 +3,7 @@
 mod attack_http;
 mod cli_pipe;
 mod cli_validate;
+mod console_browser;
 mod console_http;
 mod fim_json;
 mod fitconnect_client;
