@@ -9,6 +9,7 @@
 //! Needs `chromium`, `node` and `npm ci --prefix tests/browser` (`.ci/install.d/60-browser.sh`);
 //! skips with the reason without them, fails under `CI`.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -220,9 +221,12 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
     let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
         .unwrap_or_else(|e| panic!("browser report ({e}): {stdout}\n{stderr}"));
     let pages = report["pages"].as_array().cloned().unwrap_or_default();
+    // Printed for the CI log even when the test passes (straight to stderr: the harness
+    // captures only `print!`/`eprint!`): the axe result and the screenshot of every page.
+    let mut err = std::io::stderr();
     for p in &pages {
-        // Printed for the CI log: the axe result and the screenshot of every page.
-        eprintln!(
+        let _ = writeln!(
+            err,
             "console page {:<24} {:<48} axe violations: {} screenshot: {}",
             p["name"].as_str().unwrap_or(""),
             p["url"].as_str().unwrap_or(""),
@@ -230,7 +234,8 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
             p["screenshot"].as_str().unwrap_or("")
         );
     }
-    eprintln!(
+    let _ = writeln!(
+        err,
         "browser run: {:.1} s, {} pages",
         started.elapsed().as_secs_f64(),
         pages.len()
