@@ -79,14 +79,3 @@ pub(super) fn check_reader<R: BufRead>(
     };
     (report, outcome)
 }
-
-/// [`check_reader`] on a document held in memory.
-pub(super) fn check_bytes(
-    grammar: &Grammar,
-    rules: Option<&Rules>,
-    bytes: &[u8],
-    limits: &Limits,
-    options: &ValidationOptions,
-) -> (ValidationReport, RulesOutcome) {
-    check_reader(grammar, rules, bytes, limits, options)
-}

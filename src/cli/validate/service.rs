@@ -44,7 +44,7 @@ use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 
-use super::document::{RulesOutcome, check_bytes};
+use super::document::{RulesOutcome, check_reader};
 use super::report::{self, Checked, Recommendation, Subject};
 use super::{Rules, Run, ValidateArgs};
 use crate::config::{HttpLimits, Limits};
@@ -437,7 +437,7 @@ impl Service {
                 "the schema pack for this document has no business rules (Schematron)",
             ));
         }
-        let (xsd, outcome) = check_bytes(
+        let (xsd, outcome) = check_reader(
             &grammar,
             rules.as_deref(),
             bytes,
