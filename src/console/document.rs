@@ -1,7 +1,9 @@
 //! The case-worker document of stored Fachdaten ([`crate::xoev::render`]): the pack found by
 //! the root element, its grammar from the cache the pipeline shares, its code lists loaded
 //! once per pack. Used by the console's `document.html` and, through the composition root,
-//! by upstreams with `rendering = true`.
+//! by upstreams with `rendering = true`. JSON Fachdaten (FIM JSON Schema packs) are not kept
+//! beside the envelope: they are its `data`, rendered with the pack that provides the
+//! envelope's `message.schemaUri` ([`DocumentRenderer::render_json`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -110,5 +112,38 @@ impl DocumentRenderer {
             .entry(pack_id)
             .or_insert(lists);
         Ok(page)
+    }
+
+    /// Renders the JSON Fachdaten of a stored envelope (its `data`, described by the schema its
+    /// `message.schemaUri` names) with the JSON pack that provides that schema (on a blocking
+    /// thread). `None` when the envelope carries no JSON Fachdaten.
+    ///
+    /// # Errors
+    /// Why there is no page, in German for the reader (no values of the document).
+    pub async fn render_json(&self, envelope: String) -> Option<Result<String, &'static str>> {
+        let registry = Arc::clone(&self.registry);
+        tokio::task::spawn_blocking(move || {
+            let env: serde_json::Value = serde_json::from_str(&envelope).ok()?;
+            let uri = env.get("message")?.get("schemaUri")?.as_str()?;
+            let data = env.get("data")?;
+            let Ok(crate::xoev::registry::JsonSchemaSource::Pack(loaded)) =
+                registry.resolve_json(uri)
+            else {
+                return Some(Err(
+                    "Für diese Nachricht ist kein JSON-Schemapaket installiert.",
+                ));
+            };
+            let label = format!("JSON-Fachdaten nach {uri}");
+            let context = crate::xoev::render::RenderContext {
+                message: &label,
+                codelists: None,
+            };
+            Some(
+                crate::xoev::render::json_document_html(&loaded.pack, uri, data, &context)
+                    .map_err(|_| "Die Nachricht ist zu groß für die Darstellung."),
+            )
+        })
+        .await
+        .unwrap_or(Some(Err("Die Darstellung ist fehlgeschlagen.")))
     }
 }

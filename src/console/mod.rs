@@ -441,19 +441,27 @@ impl Console {
         let Some(docs) = &self.documents else {
             return not_found(csrf);
         };
-        let data = match timed(self.store.fachdaten(sid)).await {
-            Some(Some(d)) => d,
-            Some(None) => {
-                return html(
-                    StatusCode::NOT_FOUND,
-                    &pages::notice(
-                        "Kein Dokument",
-                        "Zu dieser Einreichung sind keine XML-Fachdaten gespeichert (abgelehnt, ohne XML-Fachdaten oder nach Ablauf der Aufbewahrungsfrist gelöscht).",
-                        Some(csrf),
-                    ),
-                );
-            }
+        // XML Fachdaten are kept as received; JSON Fachdaten are the envelope's `data`.
+        let source = match timed(self.store.fachdaten(sid)).await {
+            Some(Some(xml)) => Some(Fachdaten::Xml(xml)),
+            Some(None) => match timed(self.store.submission(sid)).await {
+                Some(view) => view
+                    .and_then(|v| v.envelope)
+                    .filter(|e| names_json_schema(e))
+                    .map(Fachdaten::Json),
+                None => return unavailable(csrf),
+            },
             None => return unavailable(csrf),
+        };
+        let Some(source) = source else {
+            return html(
+                StatusCode::NOT_FOUND,
+                &pages::notice(
+                    "Kein Dokument",
+                    "Zu dieser Einreichung sind keine Fachdaten gespeichert (abgelehnt, ohne Fachdaten oder nach Ablauf der Aufbewahrungsfrist gelöscht).",
+                    Some(csrf),
+                ),
+            );
         };
         if self
             .access
@@ -463,7 +471,14 @@ impl Console {
         {
             return unavailable(csrf);
         }
-        match docs.render(data).await {
+        let rendered = match source {
+            Fachdaten::Xml(xml) => docs.render(xml).await,
+            Fachdaten::Json(envelope) => docs
+                .render_json(envelope)
+                .await
+                .unwrap_or(Err("Die gespeicherten Fachdaten sind nicht darstellbar.")),
+        };
+        match rendered {
             Ok(page) => document_reply(page),
             Err(why) => {
                 tracing::warn!(
@@ -478,6 +493,22 @@ impl Console {
             }
         }
     }
+}
+
+/// The Fachdaten a case-worker document is rendered from.
+enum Fachdaten {
+    /// XML as received.
+    Xml(Vec<u8>),
+    /// The stored envelope, whose `data` are JSON Fachdaten.
+    Json(String),
+}
+
+/// Whether a stored envelope carries JSON Fachdaten (its message names a JSON Schema).
+fn names_json_schema(envelope: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(envelope)
+        .ok()
+        .and_then(|e| e.get("message")?.get("schemaUri")?.as_str().map(drop))
+        .is_some()
 }
 
 impl ConsolePages for Console {

@@ -1,10 +1,9 @@
 //! The fields of a JSON Fachdaten document in schema order, labelled with the schemas' German
 //! `title` and `description` (FIM schemas carry them for every field and group).
 //!
-//! This is what a case-worker view renders ("Vorname: Erika" instead of `"vorname": "Erika"`).
-//! The view itself does not exist yet (issue 17); [`fields`] is the library function it will
-//! call. It reads only the schema pack and the document it is given and returns references
-//! into that document — it never logs or copies values.
+//! This is what the case-worker view renders ("Vorname: Erika" instead of `"vorname": "Erika"`;
+//! [`crate::xoev::render::json_document_html`]). It reads only the schema pack and the document
+//! it is given and returns references into that document — it never logs or copies values.
 //!
 //! Order: the members of an object in the order its schema declares them (`properties`, then
 //! the `properties` of `allOf` parts in order), then members the schema does not declare, in
@@ -29,6 +28,11 @@ pub struct Field<'d> {
     pub title: Option<String>,
     /// The schema's `description` (help text), when it has one.
     pub description: Option<String>,
+    /// The schema's `format` (`date`, `date-time`, `time`, …), when it names one.
+    pub format: Option<String>,
+    /// The `title` of the `oneOf`/`anyOf` entry whose `const` is the value (FIM code lists:
+    /// `{"const": "02", "title": "Markt"}`), when the schema has one.
+    pub value_title: Option<String>,
     /// The value (objects and arrays are followed by their own fields).
     pub value: &'d Value,
 }
@@ -133,6 +137,26 @@ fn label(pack: &JsonPack, at: At<'_>) -> (Option<String>, Option<String>) {
     )
 }
 
+/// The `format` of a value's schema (its own, else the one its `$ref` names).
+fn format_of(pack: &JsonPack, at: At<'_>) -> Option<String> {
+    text(at.schema, "format").or_else(|| text(deref(pack, at).schema, "format"))
+}
+
+/// The title of the `oneOf`/`anyOf` entry (own or referenced schema) whose `const` is `value`.
+fn value_title(pack: &JsonPack, at: At<'_>, value: &Value) -> Option<String> {
+    if value.is_object() || value.is_array() {
+        return None;
+    }
+    [at, deref(pack, at)].into_iter().find_map(|a| {
+        ["oneOf", "anyOf"]
+            .into_iter()
+            .filter_map(|k| a.schema.get(k).and_then(Value::as_array))
+            .flatten()
+            .find(|entry| entry.get("const") == Some(value))
+            .and_then(|entry| text(entry, "title"))
+    })
+}
+
 fn push_member<'d>(
     pack: &JsonPack,
     at: Option<At<'_>>,
@@ -147,6 +171,8 @@ fn push_member<'d>(
         depth,
         title,
         description,
+        format: at.and_then(|a| format_of(pack, a)),
+        value_title: at.and_then(|a| value_title(pack, a, value)),
         value,
     });
     if let Some(at) = at {
@@ -213,6 +239,8 @@ fn walk_unknown<'d>(value: &'d Value, pointer: &str, depth: usize, out: &mut Vec
             depth,
             title: None,
             description: None,
+            format: None,
+            value_title: None,
             value: v,
         });
         if depth < MAX_DEPTH {

@@ -117,6 +117,21 @@ try {
     "the re-drive is confirmed on the page",
   );
   await audit("redriven");
+  // The outbox worker delivers it to the upstream, which is back: reloading the page (at most
+  // 15 s) shows the job delivered and no re-drive button any more.
+  const jobState = page.locator("table tbody tr td:nth-of-type(2)");
+  let delivered = false;
+  for (let i = 0; i < 30 && !delivered; i++) {
+    await page.waitForTimeout(500);
+    await page.goto(`${base}/console/submissions/${scenario.dead}`);
+    delivered = (await jobState.allInnerTexts()).includes("zugestellt");
+  }
+  check(delivered, "the re-driven job is shown delivered");
+  check(
+    (await page.getByRole("button", { name: /erneut zustellen/ }).count()) === 0,
+    "no re-drive button once delivered",
+  );
+  await audit("redriven-delivered");
 
   // The case-worker documents: labels from the XSD documentation.
   for (const doc of scenario.documents) {

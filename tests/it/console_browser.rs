@@ -1,10 +1,13 @@
 //! The operator console in a real browser (issue 17): Debian's Chromium driven by
 //! playwright-core (`tests/browser/console.mjs`), axe-core run on every page. The store holds a
-//! rejected submission, a dead letter, an XGewerbeanzeige application and — with the shared
-//! data — an XBau 0200; the browser logs in with the keyboard, filters the list, reads the
-//! problems, re-drives the dead letter and reads both case-worker documents. Zero axe
-//! violations (WCAG 2.0/2.1 A and AA rules) on every page; the screenshots go to
-//! `target/console-screenshots/`.
+//! rejected submission, a dead letter, an XGewerbeanzeige application, JSON Fachdaten of the
+//! test FIM pack and — with the shared data — an XBau 0200; the browser logs in with the
+//! keyboard, filters the list, reads the problems, re-drives the dead letter and reads the
+//! case-worker documents. The dead letter is made by the real outbox worker ([`Forwarder`], as
+//! `serve` runs it) against a loopback upstream that answers 503; the upstream then recovers,
+//! and after the re-drive click the browser sees the job delivered on the submission page (and
+//! the upstream received it). Zero axe violations (WCAG 2.0/2.1 A and AA rules) on every page;
+//! the screenshots go to `target/console-screenshots/`.
 //!
 //! Needs `chromium`, `node` and `npm ci --prefix tests/browser` (`.ci/install.d/60-browser.sh`);
 //! skips with the reason without them, fails under `CI`.
@@ -18,10 +21,13 @@ use std::time::{Duration, Instant};
 use poststelle::config::gateway::ConsoleSettings;
 use poststelle::console::{Console, DocumentRenderer};
 use poststelle::fitconnect::problems::{Failure, Instance, Problem};
+use poststelle::forward::{ForwardPolicy, Forwarder, HttpUpstream, RouteTable, UpstreamSpec};
 use poststelle::server::{AdminToken, Handlers, Metrics, Server, ServerConfig};
-use poststelle::store::{Decision, FailAction, NewSubmission, Store, Timestamp};
+use poststelle::store::{Decision, JobState, NewSubmission, RetryPolicy, Store, Timestamp};
 
-use crate::forward_support::{TestStore, new_submission};
+use crate::forward_support::{
+    Sink, SinkMode, TestStore, eventually, jobs_in, new_submission, spawn_worker,
+};
 use crate::xoev_support::repo;
 
 const TOKEN: &str = "browser-test-token-0123456789";
@@ -84,10 +90,27 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
         )
         .await
         .expect("store");
-    let mut documents = vec![serde_json::json!({
-        "id": "sub-gewerbe", "name": "xgewerbeanzeige",
-        "labels": ["Nachrichtenkopf", "Identifikation Nachricht", "Musterstadt"],
-    })];
+    store
+        .store_submission(
+            NewSubmission {
+                message_type: Some(crate::fim_json::ROOT.to_owned()),
+                envelope: Some(crate::console_http::json_envelope("sub-json")),
+                ..new_submission("sub-json")
+            },
+            now,
+        )
+        .await
+        .expect("store");
+    let mut documents = vec![
+        serde_json::json!({
+            "id": "sub-gewerbe", "name": "xgewerbeanzeige",
+            "labels": ["Nachrichtenkopf", "Identifikation Nachricht", "Musterstadt"],
+        }),
+        serde_json::json!({
+            "id": "sub-json", "name": "fim-json",
+            "labels": ["Veranstalterin oder Veranstalter", "Datum der Veranstaltung", "13.06.2026"],
+        }),
+    ];
     if xbau_sample.is_file() {
         let xml = std::fs::read(&xbau_sample).expect("XBau sample");
         store
@@ -120,6 +143,35 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
         )
         .await
         .expect("store");
+    // The outbox worker `serve` runs, against an upstream that is down (503): one attempt,
+    // then the job is a dead letter. Polling every 100 ms, it delivers the re-driven job soon
+    // after the click.
+    let upstream = Sink::start().await;
+    upstream.set(SinkMode {
+        status: 503,
+        ..SinkMode::default()
+    });
+    let routes = RouteTable::single(UpstreamSpec::http(
+        "fv",
+        HttpUpstream::new(upstream.url("/in/")),
+    ));
+    let spool = t.path("spool");
+    std::fs::create_dir_all(&spool).expect("spool");
+    let forwarder = Forwarder::new(
+        store.clone(),
+        Arc::new(routes),
+        ForwardPolicy {
+            retry: RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            },
+            poll_interval: Duration::from_millis(100),
+            spool_dir: spool,
+            ..ForwardPolicy::default()
+        },
+    )
+    .expect("forwarder");
+    let (stop_worker, worker) = spawn_worker(&forwarder);
     store
         .store_submission(
             NewSubmission {
@@ -130,15 +182,15 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
         )
         .await
         .expect("store");
-    let job = store
-        .claim_jobs("w", now, Duration::from_secs(30), 1)
-        .await
-        .expect("claim")
-        .remove(0);
-    store
-        .fail_job(job.job_id, "w", FailAction::DeadLetter, "http-503", now)
-        .await
-        .expect("dead letter");
+    forwarder.waker().notify_one();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while jobs_in(store, Some(JobState::Dead)).await.is_empty() {
+        assert!(Instant::now() < deadline, "the job became a dead letter");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(upstream.received().len(), 1, "one attempt, answered 503");
+    // The upstream is back: only a re-drive brings the dead letter to it.
+    upstream.set(SinkMode::default());
 
     let empty = tempfile::tempdir().expect("tmp");
     let (registry, _broken) = poststelle::xoev::pack::discover(
@@ -215,6 +267,8 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
     .await
     .expect("join");
     server.shutdown().await;
+    let _ = stop_worker.send(());
+    let _ = worker.await;
     let status = out.status;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -246,6 +300,12 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
         "browser run failed (exit {status}): {report:#}\n{stderr}"
     );
     assert!(status.success());
+    eventually(
+        Duration::from_secs(1),
+        "the re-driven submission reached the upstream",
+        || upstream.delivered_keys().contains("sub-dead"),
+    )
+    .await;
     let names: Vec<&str> = pages.iter().filter_map(|p| p["name"].as_str()).collect();
     for expected in [
         "login",
@@ -255,7 +315,9 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
         "rejected",
         "dead-letter",
         "redriven",
+        "redriven-delivered",
         "document-xgewerbeanzeige",
+        "document-fim-json",
     ] {
         assert!(
             names.contains(&expected),

@@ -472,6 +472,37 @@ async fn redrive_needs_the_csrf_token_and_works_with_it() {
     .await;
 }
 
+/// A console over `t`'s store that renders documents with the repository's packs (the
+/// XGewerbeanzeige XSDs, the test FIM pack) and logs views to a file; the file's path.
+fn console_with_documents(t: &TestStore) -> (Console, std::path::PathBuf) {
+    let empty = t.path("no-packs");
+    let (registry, broken) = poststelle::xoev::pack::discover(
+        poststelle::xoev::catalog::Catalog::embedded(),
+        &poststelle::xoev::pack::PackSources {
+            packs_dir: empty.clone(),
+            shared_dir: None,
+            repo_dir: Some(repo("")),
+        },
+        &poststelle::xoev::pack_files::PackLimits::default(),
+    );
+    assert!(broken.iter().all(|(d, _)| *d == empty), "{broken:?}");
+    let log = t.path("access.log");
+    let console = Console::new(
+        AdminToken::new(TOKEN),
+        t.store.clone(),
+        &ConsoleSettings {
+            access_log: Some(log.clone()),
+            ..settings()
+        },
+    )
+    .documents(Arc::new(poststelle::console::DocumentRenderer::new(
+        registry,
+        poststelle::pipeline::GrammarCache::default(),
+        poststelle::config::Limits::default(),
+    )));
+    (console, log)
+}
+
 #[tokio::test]
 async fn the_document_is_self_contained_html_and_every_view_is_in_the_access_log() {
     let t = TestStore::sqlite().await;
@@ -491,31 +522,7 @@ async fn the_document_is_self_contained_html_and_every_view_is_in_the_access_log
         .store_submission(rejected("sub-nodoc"), Timestamp::now())
         .await
         .expect("store");
-    let empty = tempfile::tempdir().expect("tmp");
-    let (registry, broken) = poststelle::xoev::pack::discover(
-        poststelle::xoev::catalog::Catalog::embedded(),
-        &poststelle::xoev::pack::PackSources {
-            packs_dir: empty.path().to_owned(),
-            shared_dir: None,
-            repo_dir: Some(repo("")),
-        },
-        &poststelle::xoev::pack_files::PackLimits::default(),
-    );
-    assert!(broken.iter().all(|(d, _)| d == empty.path()), "{broken:?}");
-    let log = t.path("access.log");
-    let console = Console::new(
-        AdminToken::new(TOKEN),
-        t.store.clone(),
-        &ConsoleSettings {
-            access_log: Some(log.clone()),
-            ..settings()
-        },
-    )
-    .documents(Arc::new(poststelle::console::DocumentRenderer::new(
-        registry,
-        poststelle::pipeline::GrammarCache::default(),
-        poststelle::config::Limits::default(),
-    )));
+    let (console, log) = console_with_documents(&t);
     let server = start(&t, Some(console)).await;
     let base = format!("http://{}", server.addr());
     let id = login(&base).await;
@@ -571,5 +578,86 @@ async fn the_document_is_self_contained_html_and_every_view_is_in_the_access_log
             "no data in the access log: {personal}"
         );
     }
+    server.shutdown().await;
+}
+
+/// The envelope the pipeline stores for JSON Fachdaten (`pipeline::check::json_data`): the
+/// message names the schema of the test FIM pack, `data` is the document as received; no XML
+/// is kept beside it.
+pub(crate) fn json_envelope(id: &str) -> String {
+    let root = crate::fim_json::ROOT;
+    serde_json::json!({
+        "submission": {"id": id, "destinationId": "dest"},
+        "metadata": {},
+        "message": {"standard": "", "version": "", "type": root, "namespace": "",
+                    "schemaUri": root, "schemaPack": "poststelle-fim-test@sha256:00"},
+        "data": crate::fim_json::valid_doc(),
+        "attachments": [],
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn json_fachdaten_are_rendered_with_the_titles_of_their_fim_schemas() {
+    let t = TestStore::sqlite().await;
+    let root = crate::fim_json::ROOT;
+    t.store
+        .store_submission(
+            NewSubmission {
+                envelope: Some(json_envelope("sub-json")),
+                ..accepted("sub-json", Some(root), &[])
+            },
+            Timestamp::now(),
+        )
+        .await
+        .expect("store");
+    let (console, log) = console_with_documents(&t);
+    let server = start(&t, Some(console)).await;
+    let base = format!("http://{}", server.addr());
+    let id = login(&base).await;
+    let page = get(format!("{base}/console/submissions/sub-json"), Some(&id)).await;
+    assert!(
+        page.body
+            .contains("/console/submissions/sub-json/document.html"),
+        "the submission page links the document"
+    );
+    let doc = get(
+        format!("{base}/console/submissions/sub-json/document.html"),
+        Some(&id),
+    )
+    .await;
+    assert_eq!(doc.status, 200, "{}", doc.body);
+    assert!(
+        doc.header("content-security-policy")
+            .starts_with("default-src 'none'; style-src 'sha256-"),
+        "the XML document's policy: its one inline style, nothing else"
+    );
+    // Labels from the schemas' titles, in the form's order; values formatted for German
+    // readers (the date), the technical `$schema` member left out.
+    for (before, after) in [
+        ("Veranstalterin oder Veranstalter", "Vorname"),
+        ("Vorname", "Familienname"),
+        ("Familienname", "Geburtsdatum"),
+        ("Veranstaltung", "Art der Veranstaltung"),
+        ("Art der Veranstaltung", "Datum der Veranstaltung"),
+        ("Datum der Veranstaltung", "Veranstaltungsort"),
+        ("Veranstaltungsort", "Programm"),
+    ] {
+        let (b, a) = (doc.body.find(before), doc.body.rfind(after));
+        assert!(
+            b.is_some() && a.is_some() && b < a,
+            "{before} before {after}: {}",
+            doc.body
+        );
+    }
+    assert!(doc.body.contains("<dd>13.06.2026"), "date formatted");
+    assert!(!doc.body.contains("$schema"), "{}", doc.body);
+    insta::assert_snapshot!(
+        "console_json_document_text",
+        crate::xoev_render::text_of(&doc.body)
+    );
+    let text = std::fs::read_to_string(&log).expect("access log");
+    assert_eq!(text.lines().count(), 2, "both views recorded: {text}");
+    assert!(!text.contains("Erika"), "no data in the access log");
     server.shutdown().await;
 }

@@ -53,7 +53,7 @@ fn check_page(name: &str, out: &Output) -> String {
 /// every value of the message (definitions, table cells, a section's own value) as `[Wert]`:
 /// snapshots hold the labels and the structure, never a value of the message (even test
 /// data's names and addresses stay out, as in the transform's snapshots).
-fn text_of(page: &str) -> String {
+pub(crate) fn text_of(page: &str) -> String {
     let mut out = String::new();
     let mut rest = page;
     let mut skip_until: Option<&str> = None;

@@ -15,11 +15,15 @@
 //! - `base64Binary` content never dumped: its size, and every such attachment listed at the
 //!   end with the file name and type found beside it.
 //!
+//! JSON Fachdaten (FIM JSON Schema packs) get the same page from their schemas' titles and
+//! descriptions ([`json_document_html`]).
+//!
 //! The page has no scripts and no external resources: inline CSS (with `@media print`),
 //! `lang="de"`, one `h1`, semantic `section`/`dl`/`table`, XHTML-compatible markup.
 
 pub mod format;
 mod html;
+mod json;
 mod tree;
 
 use crate::config::Limits;
@@ -28,6 +32,7 @@ use crate::xsd::validator::{ValidationOptions, ValidationReport, validate_with};
 
 use super::codelist::CodeLists;
 
+pub use json::json_document_html;
 pub use tree::{MAX_NODES, label_and_description};
 
 /// The Content-Security-Policy source of the page's one inline style (`sha256-<base64>`), so a
