@@ -62,6 +62,31 @@ fn read_secret(path: &Path, errors: &mut Vec<String>) -> Option<zeroize::Zeroizi
     Some(zeroize::Zeroizing::new(trimmed.to_owned()))
 }
 
+/// The console's users file (`[console] users_file`); every problem names the file and line,
+/// never its content.
+fn console_users(path: &Path) -> Result<crate::console::Users, Vec<String>> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?,
+    );
+    crate::console::Users::parse(&text).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| format!("console.users_file {}: {e}", path.display()))
+            .collect()
+    })
+}
+
+/// For `serve --check`: the console's users file reads (when one is configured).
+///
+/// # Errors
+/// Every problem of the file, one line each.
+pub(crate) fn check_console(config: &GatewayConfig) -> Result<(), Vec<String>> {
+    match &config.console.users_file {
+        Some(p) => console_users(p).map(drop),
+        None => Ok(()),
+    }
+}
+
 /// A callback secret from configuration; an empty one is an error.
 fn callback_secret(
     secret: &[u8],
@@ -754,7 +779,7 @@ pub(crate) async fn assemble(
             let token = read_secret(p, &mut errors).ok_or(CliError::ConfigProblems(errors))?;
             // The console's pages share the admin token, the store, the packs and the
             // pipeline's compiled grammars.
-            let console = crate::console::Console::new(
+            let mut console = crate::console::Console::new(
                 AdminToken::new(token.as_str()),
                 store.clone(),
                 &config.console,
@@ -763,8 +788,17 @@ pub(crate) async fn assemble(
             .dangerous(config.dangerous_settings())
             .http_limits(config.limits.http.clone())
             .documents(Arc::clone(&documents));
+            let login = match &config.console.users_file {
+                Some(p) => {
+                    let users = console_users(p).map_err(CliError::ConfigProblems)?;
+                    let n = users.len();
+                    console = console.users(Arc::new(users));
+                    format!("{n} named user(s) from {}", p.display())
+                }
+                None => "the admin token".to_owned(),
+            };
             log(&format!(
-                "console: on at /console/ (sessions {} min idle, {} h at most; access log {})",
+                "console: on at /console/ (login with {login}; sessions {} min idle, {} h at most; access log {})",
                 config.console.session_idle.as_secs() / 60,
                 config.console.session_max.as_secs() / 3600,
                 config

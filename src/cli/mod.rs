@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{CliError, Verdict, exit};
 
+mod console;
 pub mod decrypt;
 mod demo;
 mod discover;
@@ -65,6 +66,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
     Queue(queue::QueueArgs),
+    /// The operator console's users: print a line for its users file.
+    Console(console::ConsoleArgs),
     /// Verify the published test vectors (test-vectors/) against this implementation.
     Vectors(vectors::VectorsArgs),
     /// Generate man pages, shell completions or the configuration reference (packaging).
@@ -125,6 +128,7 @@ impl Command {
             Command::Demo(_) => "demo",
             Command::Serve(_) => "serve",
             Command::Queue(_) => "queue",
+            Command::Console(_) => "console",
             Command::Vectors(_) => "vectors",
             Command::Generate(_) => "generate",
         }
@@ -166,6 +170,7 @@ where
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Send(args) => send::run(&args),
         Command::Queue(args) => queue::run(args),
+        Command::Console(args) => console::run(&args),
         Command::Vectors(args) => vectors::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),

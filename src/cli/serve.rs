@@ -68,11 +68,12 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
         let packs = PackSources::from_env(config.packs_dir.clone());
         if args.check {
             // Everything serve checks before it opens the store: configuration, keys, routes,
-            // TLS material, the store password file, schema packs; every configuration problem
-            // at once.
+            // TLS material, the store password file, the console's users file, schema packs;
+            // every configuration problem at once.
             let mut errors = crate::app::route_table(&config).err().unwrap_or_default();
             errors.extend(crate::app::check_tls(&config).err().unwrap_or_default());
             errors.extend(crate::app::store_password(&config).err());
+            errors.extend(crate::app::check_console(&config).err().unwrap_or_default());
             if !errors.is_empty() {
                 return Err(CliError::ConfigProblems(errors));
             }

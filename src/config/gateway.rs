@@ -86,6 +86,8 @@
 //! session_idle_minutes = 15   # a session ends after this long without a request (1..=1440)
 //! session_max_hours = 8       # … and this long after login at the latest (1..=168)
 //! access_log = "data/access.log"   # optional: who viewed which submission, JSON lines
+//! users_file = "secrets/console-users"   # optional: named users (`poststelle console user`);
+//!                                        # the login then asks for name and password
 //!
 //! [limits.http]               # the listeners (config::HttpLimits; all keys optional)
 //! max_connections = 256
@@ -167,6 +169,7 @@ struct RawConsole {
     session_idle_minutes: Option<u64>,
     session_max_hours: Option<u64>,
     access_log: Option<PathBuf>,
+    users_file: Option<PathBuf>,
 }
 
 /// `[console]`: the operator console's sessions and access log (the console itself is on
@@ -183,6 +186,10 @@ pub struct ConsoleSettings {
     /// when) are appended to as JSON lines, mode 0600; without it they go to the log only
     /// (target `poststelle::access`).
     pub access_log: Option<PathBuf>,
+    /// `users_file`: named users with password hashes (`console::Users`); with it the login
+    /// asks for a user name and password and the access log names the user, and the admin token
+    /// no longer opens the console.
+    pub users_file: Option<PathBuf>,
 }
 
 impl Default for ConsoleSettings {
@@ -191,6 +198,7 @@ impl Default for ConsoleSettings {
             session_idle: Duration::from_secs(15 * 60),
             session_max: Duration::from_secs(8 * 3600),
             access_log: None,
+            users_file: None,
         }
     }
 }
@@ -915,6 +923,7 @@ impl GatewayConfig {
                 None => {}
             }
             settings.access_log = c.access_log.as_deref().map(path);
+            settings.users_file = c.users_file.as_deref().map(path);
             settings
         };
         let server = raw.server.unwrap_or_default();
@@ -1152,7 +1161,7 @@ mod tests {
         assert_eq!(c.console, ConsoleSettings::default());
         assert_eq!(c.console.session_idle, Duration::from_secs(900));
         let c = GatewayConfig::from_toml(
-            "[console]\nsession_idle_minutes = 5\nsession_max_hours = 2\naccess_log = \"a.log\"\n",
+            "[console]\nsession_idle_minutes = 5\nsession_max_hours = 2\naccess_log = \"a.log\"\nusers_file = \"u\"\n",
             Path::new("/etc/ps"),
         )
         .expect("valid");
@@ -1161,6 +1170,10 @@ mod tests {
         assert_eq!(
             c.console.access_log.as_deref(),
             Some(Path::new("/etc/ps/a.log"))
+        );
+        assert_eq!(
+            c.console.users_file.as_deref(),
+            Some(Path::new("/etc/ps/u"))
         );
         let errors = GatewayConfig::from_toml(
             "[console]\nsession_idle_minutes = 0\nsession_max_hours = 1000\n",

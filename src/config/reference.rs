@@ -541,6 +541,13 @@ pub fn keys() -> Vec<Key> {
             "File the access records are appended to (JSON lines, mode 0600): who viewed which submission's personal data (submission page, case-worker document), when; never the data. A view that cannot be recorded is refused.",
         ),
         key(
+            "console.users_file",
+            Unset(
+                "the console is logged into with the admin token; the access log names `admin-token`",
+            ),
+            "File of named console users, one `NAME:$pbkdf2-sha256$i=N$SALT$HASH` line each (`poststelle console user NAME` writes one). With it the login asks for user name and password, the access log names the user, and the admin token no longer opens the console (it still guards the admin API).",
+        ),
+        key(
             "limits.http.max_connections",
             Value(|c| c.limits.http.max_connections.literal()),
             "Connections served at once; further ones are refused at once.",

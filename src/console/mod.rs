@@ -34,6 +34,7 @@ mod filter;
 mod pages;
 mod reply;
 mod session;
+mod users;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -49,6 +50,7 @@ use crate::server::{AdminToken, ConsolePages, Readiness};
 use crate::store::{AnyStore, JobFilter, JobState, Redrive, Store, Timestamp};
 
 pub use document::DocumentRenderer;
+pub use users::{DEFAULT_ITERATIONS, MIN_ITERATIONS, Users, hash_line};
 
 use access::{AccessLog, View};
 use filter::list_filter;
@@ -80,6 +82,10 @@ const STYLE: &str = include_str!("style.css");
 /// The principal of a session opened with the admin token.
 const TOKEN_PRINCIPAL: &str = "admin-token";
 
+/// Password checks running at once (each costs hundreds of milliseconds of CPU by design); a
+/// login beyond them is answered 503 at once, so a flood of attempts cannot starve the gateway.
+const CONCURRENT_PASSWORD_CHECKS: usize = 2;
+
 /// The console. Build it with [`Console::new`], then hand it to the server as
 /// `Handlers::console`.
 pub struct Console {
@@ -92,6 +98,8 @@ pub struct Console {
     access: Arc<AccessLog>,
     http: HttpLimits,
     documents: Option<Arc<DocumentRenderer>>,
+    users: Option<Arc<Users>>,
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Console {
@@ -116,7 +124,18 @@ impl Console {
             access: Arc::new(AccessLog::new(settings.access_log.clone())),
             http: HttpLimits::default(),
             documents: None,
+            users: None,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
         }
+    }
+
+    /// Named users (`[console] users_file`): the login asks for a user name and password, and
+    /// the session's principal — the name the access log records — is the user's name. The
+    /// admin token then no longer opens the console (it still guards the admin API).
+    #[must_use]
+    pub fn users(mut self, users: Arc<Users>) -> Self {
+        self.users = Some(users);
+        self
     }
 
     /// The receive pipeline's readiness, shown on the overview.
@@ -207,7 +226,10 @@ impl Console {
             }
             (["login"], &Method::GET) => {
                 let expired = req.uri().query() == Some("expired");
-                html(StatusCode::OK, &pages::login(false, expired))
+                html(
+                    StatusCode::OK,
+                    &pages::login(self.login_kind(), false, expired),
+                )
             }
             (["login"], &Method::POST) => self.login(req).await,
             (["login"] | ["style.css"], _) => method_not_allowed(),
@@ -221,20 +243,59 @@ impl Console {
         }
     }
 
+    fn login_kind(&self) -> pages::LoginKind {
+        if self.users.is_some() {
+            pages::LoginKind::Named
+        } else {
+            pages::LoginKind::Token
+        }
+    }
+
     async fn login(&self, req: Request<Incoming>) -> Reply {
         let form = match self.form(req).await {
             Ok(f) => f,
             Err(reply) => return reply,
         };
-        let token = form
-            .iter()
-            .find(|(k, _)| k == "token")
-            .map_or("", |(_, v)| v.as_str());
-        if token.is_empty() || !self.token.matches(token) {
+        let refused = || {
             tracing::warn!(target: "poststelle::access", "console login refused");
-            return html(StatusCode::UNAUTHORIZED, &pages::login(true, false));
-        }
-        let principal = Principal(TOKEN_PRINCIPAL.to_owned());
+            html(
+                StatusCode::UNAUTHORIZED,
+                &pages::login(self.login_kind(), true, false),
+            )
+        };
+        let principal = match &self.users {
+            None => {
+                let token = field(&form, "token").unwrap_or("");
+                if token.is_empty() || !self.token.matches(token) {
+                    return refused();
+                }
+                Principal(TOKEN_PRINCIPAL.to_owned())
+            }
+            Some(users) => {
+                let Ok(_permit) = Arc::clone(&self.password_checks).try_acquire_owned() else {
+                    tracing::warn!(target: "poststelle::access", "console login refused: too many at once");
+                    return plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Zu viele Anmeldungen gleichzeitig. Bitte versuchen Sie es gleich noch einmal.",
+                    );
+                };
+                let name = field(&form, "user").unwrap_or("").to_owned();
+                let password =
+                    zeroize::Zeroizing::new(field(&form, "password").unwrap_or("").to_owned());
+                drop(form);
+                let users = Arc::clone(users);
+                let found = tokio::task::spawn_blocking(move || {
+                    users.verify(&name, &password).map(str::to_owned)
+                })
+                .await
+                .ok()
+                .flatten();
+                match found {
+                    Some(name) => Principal(name),
+                    None => return refused(),
+                }
+            }
+        };
         let Some(id) = self.sessions().start(principal.clone(), Instant::now()) else {
             return plain(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -91,20 +91,46 @@ pub(crate) fn frame(title: &str, csrf: Option<&str>, nav: Nav, body: &Markup) ->
     }
 }
 
+/// What the login form asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginKind {
+    /// The admin token (no users file).
+    Token,
+    /// A user name and password (`[console] users_file`).
+    Named,
+}
+
 /// The login form; `failed` after a refused attempt, `expired` after a session ended.
-pub(crate) fn login(failed: bool, expired: bool) -> Markup {
+pub(crate) fn login(kind: LoginKind, failed: bool, expired: bool) -> Markup {
     let body = html! {
         h1 { "Anmeldung" }
         @if failed {
-            p class="error" role="alert" { "Die Anmeldung ist fehlgeschlagen: Das Zugangstoken ist nicht gültig." }
+            p class="error" role="alert" {
+                @match kind {
+                    LoginKind::Token => "Die Anmeldung ist fehlgeschlagen: Das Zugangstoken ist nicht gültig.",
+                    LoginKind::Named => "Die Anmeldung ist fehlgeschlagen: Benutzername oder Passwort ist nicht gültig.",
+                }
+            }
         }
         @if expired {
             p class="meta" { "Ihre Sitzung ist abgelaufen oder wurde beendet. Bitte melden Sie sich erneut an." }
         }
         form class="login" method="post" action="/console/login" {
-            div {
-                label for="token" { "Zugangstoken (Admin-Token)" }
-                input id="token" name="token" type="password" autocomplete="current-password" required;
+            @match kind {
+                LoginKind::Token => div {
+                    label for="token" { "Zugangstoken (Admin-Token)" }
+                    input id="token" name="token" type="password" autocomplete="current-password" required;
+                },
+                LoginKind::Named => {
+                    div {
+                        label for="user" { "Benutzername" }
+                        input id="user" name="user" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required;
+                    }
+                    div {
+                        label for="password" { "Passwort" }
+                        input id="password" name="password" type="password" autocomplete="current-password" required;
+                    }
+                }
             }
             button type="submit" { "Anmelden" }
         }

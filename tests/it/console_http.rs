@@ -661,3 +661,86 @@ async fn json_fachdaten_are_rendered_with_the_titles_of_their_fim_schemas() {
     assert!(!text.contains("Erika"), "no data in the access log");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn with_a_users_file_the_login_is_by_name_and_the_access_log_names_the_user() {
+    let t = TestStore::sqlite().await;
+    t.store
+        .store_submission(accepted("sub-named", None, &[]), Timestamp::now())
+        .await
+        .expect("store");
+    let iterations = poststelle::console::MIN_ITERATIONS;
+    let lines = [
+        poststelle::console::hash_line("m.muster", "Sommer 2026!", iterations).expect("line"),
+        poststelle::console::hash_line("k.beispiel", "anderes", iterations).expect("line"),
+    ];
+    let users = poststelle::console::Users::parse(&lines.join("\n")).expect("users");
+    let log = t.path("access.log");
+    let console = Console::new(
+        AdminToken::new(TOKEN),
+        t.store.clone(),
+        &ConsoleSettings {
+            access_log: Some(log.clone()),
+            ..settings()
+        },
+    )
+    .users(Arc::new(users));
+    let server = start(&t, Some(console)).await;
+    let base = format!("http://{}", server.addr());
+    let form = get(format!("{base}/console/login"), None).await;
+    for field in [
+        "<label for=\"user\">Benutzername</label>",
+        "autocomplete=\"username\"",
+        "<label for=\"password\">Passwort</label>",
+    ] {
+        assert!(form.body.contains(field), "{field}: {}", form.body);
+    }
+    assert!(!form.body.contains("name=\"token\""), "no token field");
+    for (user, password) in [
+        ("m.muster", "anderes"),
+        ("m.muster", "Sommer 2026"),
+        ("niemand", "Sommer 2026!"),
+        ("", ""),
+    ] {
+        let a = post(
+            format!("{base}/console/login"),
+            None,
+            &[("user", user), ("password", password)],
+        )
+        .await;
+        assert_eq!(a.status, 401, "{user}");
+        assert!(a.header("set-cookie").is_empty());
+        assert!(
+            a.body
+                .contains("Benutzername oder Passwort ist nicht gültig")
+        );
+    }
+    // The admin token opens the admin API, no longer the console.
+    let a = post(format!("{base}/console/login"), None, &[("token", TOKEN)]).await;
+    assert_eq!(a.status, 401);
+    let a = post(
+        format!("{base}/console/login"),
+        None,
+        &[("user", "m.muster"), ("password", "Sommer 2026!")],
+    )
+    .await;
+    assert_eq!((a.status, a.header("location")), (303, "/console/"));
+    let cookie = a
+        .header("set-cookie")
+        .strip_prefix(&format!("{COOKIE}="))
+        .and_then(|rest| rest.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let page = get(
+        format!("{base}/console/submissions/sub-named"),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(page.status, 200);
+    let text = std::fs::read_to_string(&log).expect("access log");
+    let line: serde_json::Value = serde_json::from_str(text.trim()).expect("one JSON line");
+    assert_eq!(line["principal"], "m.muster");
+    assert_eq!(line["submissionId"], "sub-named");
+    assert!(!text.contains("Sommer"), "no password in the access log");
+    server.shutdown().await;
+}

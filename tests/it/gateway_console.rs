@@ -212,3 +212,58 @@ async fn serve_shows_a_received_submission_in_the_console_with_its_document() {
     rig.sandbox.shutdown().await;
     rig.sink.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_check_reads_the_console_users_file_and_names_bad_lines_without_them() {
+    let state = tempfile::tempdir().expect("state dir");
+    let rig = Rig::new(
+        &format!("sqlite:{}", state.path().join("gw.db").display()),
+        "",
+    )
+    .await;
+    let dir = rig.dir.path();
+    std::fs::write(dir.join("admin-token"), TOKEN).expect("token file");
+    let good = poststelle::console::hash_line(
+        "m.muster",
+        "Sommer 2026!",
+        poststelle::console::MIN_ITERATIONS,
+    )
+    .expect("line");
+    let users = dir.join("console-users");
+    let config = std::fs::read_to_string(&rig.gateway.config)
+        .expect("config")
+        .replace(
+            "[server]\n",
+            &format!(
+                "[server]\nadmin_token_file = {:?}\n",
+                dir.join("admin-token").display().to_string()
+            ),
+        );
+    std::fs::write(
+        &rig.gateway.config,
+        format!(
+            "{config}\n[console]\nusers_file = {:?}\n",
+            users.display().to_string()
+        ),
+    )
+    .expect("config");
+    std::fs::write(&users, format!("# Konsole\n{good}\n")).expect("users");
+    let (code, stderr) = crate::server_tls::check(&rig.gateway.config);
+    assert_eq!(code, Some(0), "{stderr}");
+    let weak = good.replace("i=100000", "i=99");
+    std::fs::write(&users, format!("{good}\n{weak}\nk.beispiel\n")).expect("users");
+    let (code, stderr) = crate::server_tls::check(&rig.gateway.config);
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(
+        stderr.contains("console-users: line 2: the iteration count must be")
+            && stderr.contains("console-users: line 3: no `NAME:` before the hash"),
+        "{stderr}"
+    );
+    let hash = good.rsplit('$').next().expect("hash");
+    assert!(
+        !stderr.contains(hash) && !stderr.contains("k.beispiel"),
+        "{stderr}"
+    );
+    rig.sandbox.shutdown().await;
+    rig.sink.stop();
+}

@@ -163,7 +163,7 @@ async fn serve_answers_over_https_and_drops_plain_and_silent_clients() {
 }
 
 /// Runs `poststelle serve --check` on `config`: (exit code, stderr).
-fn check(config: &Path) -> (Option<i32>, String) {
+pub(crate) fn check(config: &Path) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_poststelle"))
         .arg("serve")
         .arg("--config")
