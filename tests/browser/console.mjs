@@ -3,7 +3,8 @@
 // Started by tests/it/console_browser.rs, which prepares the store and the server.
 //
 // Input (environment): CONSOLE_BASE (http://127.0.0.1:PORT), CONSOLE_TOKEN, CHROMIUM (path),
-// SHOTS (screenshot folder), SCENARIO (JSON: {rejected, dead, documents: [{id, labels: [...]}]}).
+// SHOTS (screenshot folder), SCENARIO (JSON: {rejected, dead, documents: [{id, labels: [...]}],
+// named: {base, user, password}}).
 // Output: one JSON line on stdout, {pages: [{name, url, violations: [...], screenshot}],
 // failures: [...]}; exit 0 when every step passed and no page has an axe violation.
 // Bounded: every wait has a timeout; the whole run ends after 120 s.
@@ -144,6 +145,23 @@ try {
     }
     await audit(`document-${doc.name}`);
   }
+
+  // The console with a users file: user name and password, typed; the overview follows.
+  // (Cookies do not tell ports apart: without clearing, the other console's session cookie
+  // would come along and the form would say the session had ended.)
+  await context.clearCookies();
+  await page.goto(`${scenario.named.base}/console/`);
+  check(new URL(page.url()).pathname === "/console/login", "named: the login page");
+  check(!(await page.locator("main").innerText()).includes("abgelaufen"), "named: a fresh login");
+  await audit("login-named");
+  await page.getByLabel("Benutzername").focus();
+  await page.keyboard.type(scenario.named.user);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(scenario.named.password);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${scenario.named.base}/console/`);
+  check((await page.locator("h1").innerText()) === "Übersicht", "named: overview after login");
+  await audit("overview-named");
 } catch (e) {
   let where = ` (at ${page.url()})`;
   try {

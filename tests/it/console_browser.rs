@@ -32,6 +32,9 @@ use crate::xoev_support::repo;
 
 const TOKEN: &str = "browser-test-token-0123456789";
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// The user of the console with a users file (test credentials, not a secret).
+const NAMED_USER: &str = "m.muster";
+const NAMED_PASSWORD: &str = "browser-test-password";
 
 /// What the browser test needs, or the reason it cannot run.
 fn browser_or_skip() -> Option<PathBuf> {
@@ -226,12 +229,45 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
     )
     .await
     .expect("server");
+    // A second console over the same store with a users file: the named login form.
+    let line = poststelle::console::hash_line(
+        NAMED_USER,
+        NAMED_PASSWORD,
+        poststelle::console::MIN_ITERATIONS,
+    )
+    .expect("users line");
+    let named = Console::new(
+        AdminToken::new(TOKEN),
+        store.clone(),
+        &ConsoleSettings::default(),
+    )
+    .users(Arc::new(
+        poststelle::console::Users::parse(&line).expect("users"),
+    ));
+    let named_server = Server::start(
+        ServerConfig::new("127.0.0.1:0".parse().expect("addr")),
+        Handlers {
+            metrics: Arc::new(Metrics::new()),
+            store: Some(store.clone()),
+            readiness: None,
+            callbacks: None,
+            admin_token: Some(AdminToken::new(TOKEN)),
+            console: Some(Arc::new(named) as Arc<dyn poststelle::server::ConsolePages>),
+        },
+    )
+    .await
+    .expect("server");
     let shots = repo("target/console-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot folder");
     let scenario = serde_json::json!({
         "rejected": "sub-rejected",
         "problem": Problem::new(Failure::DataSchema, &Instance::Data).expect("problem").type_uri,
         "dead": "sub-dead",
+        "named": {
+            "base": format!("http://localhost:{}", named_server.addr().port()),
+            "user": NAMED_USER,
+            "password": NAMED_PASSWORD,
+        },
         "documents": documents,
     });
 
@@ -267,6 +303,7 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
     .await
     .expect("join");
     server.shutdown().await;
+    named_server.shutdown().await;
     let _ = stop_worker.send(());
     let _ = worker.await;
     let status = out.status;
@@ -318,6 +355,8 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
         "redriven-delivered",
         "document-xgewerbeanzeige",
         "document-fim-json",
+        "login-named",
+        "overview-named",
     ] {
         assert!(
             names.contains(&expected),
