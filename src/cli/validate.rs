@@ -30,7 +30,7 @@ use crate::xoev::rules::{self, CompiledRules};
 use crate::xsd::{self, Grammar, SchemaError, ValidationOptions, ValidationReport};
 
 mod document;
-mod json;
+pub(super) mod json;
 mod report;
 mod service;
 

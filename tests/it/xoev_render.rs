@@ -188,3 +188,26 @@ fn an_invalid_document_gives_its_xsd_errors_and_no_page() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn json_fachdaten_render_with_the_titles_of_their_fim_schemas_and_invalid_ones_do_not() {
+    // The test FIM pack is the catalogue's repository fallback: nothing to install.
+    let packs = tempfile::tempdir().expect("tmp");
+    let valid = repo("test-vectors/fim/documents/valid.json");
+    let out = run(packs.path(), &["render", &valid.display().to_string()]);
+    let page = check_page("valid.json", &out);
+    assert!(page.contains("<dt>Datum der Veranstaltung</dt>"), "{page}");
+    // The console's page of the same document (snapshot of `console_http`), word for word.
+    let snapshot = std::fs::read_to_string(repo(
+        "tests/it/snapshots/it__console_http__console_json_document_text.snap",
+    ))
+    .expect("the console's snapshot");
+    let console_text = snapshot.splitn(3, "---\n").nth(2).expect("snapshot body");
+    assert_eq!(text_of(&page), console_text.trim_end());
+    let invalid = repo("test-vectors/fim/documents/invalid.json");
+    let out = run(packs.path(), &["render", &invalid.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no page");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not rendered"), "{err}");
+}

@@ -20,7 +20,7 @@ use crate::xoev::pack_files::PackFiles;
 use crate::xoev::registry::{JsonSchemaSource, Registry};
 
 /// Whether `path` holds JSON (by its name, else by its first byte): `.json`, `{` or `[`.
-pub(super) fn is_json(path: &Path) -> bool {
+pub(crate) fn is_json(path: &Path) -> bool {
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -216,7 +216,7 @@ fn check_one(
 }
 
 /// The file's bytes, `None` when it is larger than `max` (read no further).
-fn read_limited(path: &Path, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_limited(path: &Path, max: usize) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read as _;
     let mut out = Vec::new();
     std::fs::File::open(path)?
