@@ -74,13 +74,7 @@ fn render(args: &RenderArgs) -> Result<Verdict, String> {
         codelists: Some(&codelists),
     };
     match document_html(&grammar, &bytes, &limits, &context) {
-        Ok(page) => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(page.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| format!("cannot write: {e}"))?;
-            Ok(Verdict::Done)
-        }
+        Ok(page) => print_page(&page),
         Err(RenderError::TooLarge(_)) => {
             eprintln!(
                 "{}: not rendered: {}",
@@ -142,16 +136,19 @@ fn render_json(args: &RenderArgs) -> Result<Verdict, String> {
         codelists: None,
     };
     match crate::xoev::render::json_document_html(&loaded.pack, &uri, &doc, &context) {
-        Ok(page) => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(page.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| format!("cannot write: {e}"))?;
-            Ok(Verdict::Done)
-        }
+        Ok(page) => print_page(&page),
         Err(e) => {
             eprintln!("{shown}: not rendered: {e}");
             Ok(Verdict::Refused)
         }
     }
+}
+
+/// The page on stdout.
+fn print_page(page: &str) -> Result<Verdict, String> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(page.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write: {e}"))?;
+    Ok(Verdict::Done)
 }
