@@ -183,6 +183,40 @@ ALTER TABLE submissions ADD COLUMN fachdaten BLOB;
 CREATE INDEX submissions_seen ON submissions (seen_at);
 ",
     },
+    Migration {
+        version: 5,
+        name: "replies: answers of Fachverfahren sent over FIT-Connect (outbox of the Rückkanal)",
+        backfill: Backfill::None,
+        sql: "
+CREATE TABLE replies (
+    reply_id TEXT PRIMARY KEY,
+    submission_id TEXT NOT NULL REFERENCES submissions (submission_id),
+    destination_id TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    idempotency_key TEXT,
+    message_type TEXT NOT NULL,
+    schema_uri TEXT NOT NULL,
+    reply_key TEXT NOT NULL,
+    xml BLOB,
+    attachments TEXT,
+    phase TEXT NOT NULL CHECK (phase IN ('queued', 'created', 'submitted', 'accepted', 'rejected', 'unanswered')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+    fit_reply_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    last_error TEXT,
+    problems TEXT,
+    submitted_at INTEGER,
+    finished_at INTEGER,
+    UNIQUE (upstream, idempotency_key)
+);
+CREATE INDEX replies_due ON replies (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX replies_submission ON replies (submission_id);
+",
+    },
 ];
 
 /// PostgreSQL: timestamps are BIGINT milliseconds; attachment content is stored as bytea
@@ -286,6 +320,40 @@ ALTER TABLE submissions ADD COLUMN purged_at BIGINT;
         sql: "
 ALTER TABLE submissions ADD COLUMN fachdaten BYTEA;
 CREATE INDEX submissions_seen ON submissions (seen_at);
+",
+    },
+    Migration {
+        version: 5,
+        name: "replies: answers of Fachverfahren sent over FIT-Connect (outbox of the Rückkanal)",
+        backfill: Backfill::None,
+        sql: "
+CREATE TABLE replies (
+    reply_id TEXT PRIMARY KEY,
+    submission_id TEXT NOT NULL REFERENCES submissions (submission_id),
+    destination_id TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    idempotency_key TEXT,
+    message_type TEXT NOT NULL,
+    schema_uri TEXT NOT NULL,
+    reply_key TEXT NOT NULL,
+    xml BYTEA,
+    attachments TEXT,
+    phase TEXT NOT NULL CHECK (phase IN ('queued', 'created', 'submitted', 'accepted', 'rejected', 'unanswered')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+    fit_reply_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    last_error TEXT,
+    problems TEXT,
+    submitted_at BIGINT,
+    finished_at BIGINT,
+    UNIQUE (upstream, idempotency_key)
+);
+CREATE INDEX replies_due ON replies (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX replies_submission ON replies (submission_id);
 ",
     },
 ];

@@ -55,6 +55,13 @@ impl std::fmt::Debug for PgStore {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+impl PgStore {
+    /// A pooled connection (for the other tables' modules, e.g. `replies`).
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Object> {
+        Ok(self.inner.pool.get().await?)
+    }
+}
+
 fn valid_schema(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'_'))

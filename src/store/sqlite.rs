@@ -144,7 +144,7 @@ impl SqliteStore {
         })
     }
 
-    async fn run<T, F>(&self, f: F) -> Result<T>
+    pub(super) async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, &BlobDir) -> Result<T> + Send + 'static,

@@ -47,6 +47,7 @@ fn handlers(store: Option<AnyStore>, metrics: &Arc<Metrics>) -> Handlers {
         ),
         admin_token: Some(AdminToken::new(TOKEN)),
         console: None,
+        replies: None,
     }
 }
 
