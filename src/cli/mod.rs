@@ -21,6 +21,7 @@ mod logging;
 mod queue;
 mod render;
 mod replies;
+mod reply;
 mod sandbox;
 pub mod schemas;
 pub mod send;
@@ -65,6 +66,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Inspect the store: list jobs, show a submission, list and re-drive dead letters.
     Queue(queue::QueueArgs),
+    /// Answer a stored submission over FIT-Connect (as a Fachverfahren would through the reply
+    /// API), show replies, re-drive a dead one.
+    Reply(reply::ReplyArgs),
     /// Verify the published test vectors (test-vectors/) against this implementation.
     Vectors(vectors::VectorsArgs),
     /// Generate man pages, shell completions or the configuration reference (packaging).
@@ -125,6 +129,7 @@ impl Command {
             Command::Demo(_) => "demo",
             Command::Serve(_) => "serve",
             Command::Queue(_) => "queue",
+            Command::Reply(_) => "reply",
             Command::Vectors(_) => "vectors",
             Command::Generate(_) => "generate",
         }
@@ -166,6 +171,7 @@ where
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Send(args) => send::run(&args),
         Command::Queue(args) => queue::run(args),
+        Command::Reply(args) => reply::run(args),
         Command::Vectors(args) => vectors::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),

@@ -346,6 +346,88 @@ async fn a_fachverfahren_answer_reaches_the_sender_as_a_valid_encrypted_xbau_rep
     let (status, _) = get(&http, &url, OTHER_TOKEN).await;
     assert_eq!(status, 404, "another Fachverfahren does not see the reply");
     rig.gateway.kill();
+
+    // The same desk from the command line: list, status, a refused and an accepted hand-in.
+    let config = rig.gateway.config.as_os_str();
+    let os = std::ffi::OsStr::new;
+    let out = poststelle(&[
+        os("reply"),
+        os("list"),
+        os("--config"),
+        config,
+        os("--json"),
+        os(&sid),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(listed["replies"][0]["status"], "accepted", "{listed}");
+    let out = poststelle(&[
+        os("reply"),
+        os("status"),
+        os("--config"),
+        config,
+        os(&reply_id),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("status accepted (done)"),
+        "{}",
+        text(&out)
+    );
+    let broken = tmp.path().join("broken.xml");
+    let original = std::fs::read_to_string(repo(
+        "examples/xbau/baugenehmigung.formellePruefung.0201.xml",
+    ))
+    .expect("example");
+    std::fs::write(
+        &broken,
+        original.replace(
+            "<xbau:antragVollstaendig>false</xbau:antragVollstaendig>",
+            "",
+        ),
+    )
+    .expect("write");
+    let out = poststelle(&[
+        os("reply"),
+        os("submit"),
+        os("--config"),
+        config,
+        os(&sid),
+        broken.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("refused (reply-invalid)"),
+        "{}",
+        text(&out)
+    );
+    let good = repo("examples/xbau/baugenehmigung.formellePruefung.0201.xml");
+    let out = poststelle(&[
+        os("reply"),
+        os("submit"),
+        os("--config"),
+        config,
+        os("--json"),
+        os(&sid),
+        good.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stored: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(stored["replies"][0]["status"], "queued", "{stored}");
+    let out = poststelle(&[
+        os("reply"),
+        os("submit"),
+        os("--config"),
+        config,
+        os(&plain_sid),
+        good.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("reply-channel-not-fit-connect"),
+        "{}",
+        text(&out)
+    );
     rig.sandbox.shutdown().await;
     rig.sink.stop();
 }
