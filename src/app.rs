@@ -695,7 +695,7 @@ pub(crate) async fn assemble(
         store.clone(),
         reply_clients,
         crate::reply::sender::ReplyPolicy {
-            lease: std::time::Duration::from_secs(config.forward_lease_secs.max(60)),
+            lease: std::time::Duration::from_secs(config.forward_lease_secs),
             retry: ForwardPolicy::configured(config).retry,
             first_poll: config.replies.first_poll,
             max_poll: config.replies.max_poll,

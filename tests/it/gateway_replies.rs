@@ -431,3 +431,196 @@ async fn a_fachverfahren_answer_reaches_the_sender_as_a_valid_encrypted_xbau_rep
     rig.sandbox.shutdown().await;
     rig.sink.stop();
 }
+
+/// Replies handed in and sent while `serve` is SIGKILLed.
+const CRASH_REPLIES: usize = 50;
+/// Kills at least.
+const CRASH_KILLS: u32 = 5;
+/// The whole crash run.
+const CRASH_BUDGET: Duration = Duration::from_secs(200);
+
+/// Issue 15, acceptance 3: SIGKILL of `serve` at random moments while 50 answers are handed in
+/// (each retried with its `Idempotency-Key` until the gateway answers) and sent: afterwards
+/// the sender finds exactly one reply per submission — none lost, none sent twice — and each
+/// opens with the reply key; the gateway's store holds 50 replies, all submitted.
+/// `#[ignore]`d (about a minute); CI runs it from `.ci/steps.d/60-gateway.sh`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "about a minute: run with --ignored (CI: .ci/steps.d/60-gateway.sh)"]
+async fn sigkilled_gateway_sends_every_reply_exactly_once() {
+    use poststelle::store::{AnyStore, ReplyPhase, ReplyStore};
+    if xoev_or_skip().is_none() {
+        return;
+    }
+    let seed: u64 = std::env::var("POSTSTELLE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    println!("gateway_replies crash: seed {seed} (POSTSTELLE_CRASH_SEED replays it)");
+    // splitmix64
+    let mut state = seed;
+    let mut next = move |lo: u64, hi: u64| {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Duration::from_millis(lo + z % (hi - lo).max(1))
+    };
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = format!("sqlite:{}", tmp.path().join("gw.db").display());
+    let (mut rig, base) = reply_rig(&store, "").await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    rig.gateway.start();
+    wait_healthy(&http, &base, &mut rig).await;
+    let sandbox_url = rig.sandbox.base_url().to_owned();
+    let sender = client(&sandbox_url, "sender", "sender-secret-0123456789");
+    let key = reply_key();
+    let mut sids = Vec::new();
+    for _ in 0..CRASH_REPLIES {
+        let (sid, _) = send_with_channel(&sender, &rig.destination, xbau(), Some(&key)).await;
+        sids.push(sid);
+    }
+    loop {
+        let keys = rig.sink.delivered_keys();
+        if sids.iter().all(|s| keys.contains(s)) {
+            break;
+        }
+        rig.gateway.assert_running();
+        assert!(
+            started.elapsed() < CRASH_BUDGET,
+            "not forwarded:\n{}",
+            rig.gateway.tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "gateway_replies crash: {CRASH_REPLIES} submissions forwarded after {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The Fachverfahren hands in one answer per submission, retrying each until the gateway
+    // answers 202 or 200 (the same Idempotency-Key: never a second reply).
+    let answer = answer_json();
+    let poster = {
+        let (http, base, sids) = (http.clone(), base.clone(), sids.clone());
+        tokio::spawn(async move {
+            let mut tries = 0usize;
+            for sid in &sids {
+                loop {
+                    tries += 1;
+                    let sent = http
+                        .post(format!("{base}/api/v1/submissions/{sid}/replies"))
+                        .bearer_auth(TOKEN)
+                        .header("idempotency-key", format!("answer-{sid}"))
+                        .json(&answer)
+                        .send()
+                        .await;
+                    if let Ok(r) = sent {
+                        let status = r.status().as_u16();
+                        if status == 202 || status == 200 {
+                            break;
+                        }
+                        assert!(status >= 500, "hand-in refused: HTTP {status}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+            tries
+        })
+    };
+    let mut kills = 0u32;
+    while !poster.is_finished() || kills < CRASH_KILLS {
+        assert!(
+            started.elapsed() < CRASH_BUDGET,
+            "budget exceeded while killing"
+        );
+        tokio::time::sleep(next(300, 2_500)).await;
+        rig.gateway.assert_running();
+        rig.gateway.kill();
+        kills += 1;
+        tokio::time::sleep(next(0, 500)).await;
+        rig.gateway.start();
+    }
+    let tries = poster.await.expect("poster");
+
+    // Settle: the sender sees one reply per submission.
+    let mut per_submission = std::collections::BTreeMap::<String, usize>::new();
+    loop {
+        rig.gateway.assert_running();
+        per_submission.clear();
+        let page = sender.list_replies(0, 500).await.expect("list replies");
+        for r in &page.replies {
+            *per_submission.entry(r.submission_id.clone()).or_default() += 1;
+        }
+        if per_submission.len() == CRASH_REPLIES {
+            break;
+        }
+        assert!(
+            started.elapsed() < CRASH_BUDGET,
+            "{} of {CRASH_REPLIES} submissions have a reply (seed {seed})\n{}",
+            per_submission.len(),
+            rig.gateway.tail()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // A moment for a last duplicate to show up, were there one.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    rig.gateway.kill();
+    let page = sender.list_replies(0, 500).await.expect("list replies");
+    assert_eq!(
+        page.replies.len(),
+        CRASH_REPLIES,
+        "exactly one reply per submission (seed {seed})"
+    );
+    let ids: std::collections::BTreeSet<&str> = page
+        .replies
+        .iter()
+        .map(|r| r.submission_id.as_str())
+        .collect();
+    let expected: std::collections::BTreeSet<&str> = sids.iter().map(String::as_str).collect();
+    assert_eq!(ids, expected, "one reply for each of our submissions");
+    let ring = KeyRing::from(key);
+    let opened = reply_inbox::receive(
+        &sender,
+        &sids[0],
+        &ring,
+        &ReplyOptions {
+            wait: Duration::ZERO,
+            ..ReplyOptions::default()
+        },
+    )
+    .await
+    .expect("receive");
+    assert!(
+        opened.len() == 1 && opened[0].content.is_ok() && opened[0].tags_checked,
+        "the reply opens and its tags match the signed submit-reply event"
+    );
+    let store = AnyStore::open(&store).await.expect("store");
+    let mut submitted = 0;
+    for sid in &sids {
+        let replies = store.replies_of(sid).await.expect("replies");
+        assert_eq!(replies.len(), 1, "one stored reply for {sid}");
+        if replies[0].phase == ReplyPhase::Submitted {
+            submitted += 1;
+        }
+    }
+    assert_eq!(submitted, CRASH_REPLIES, "every stored reply is submitted");
+    println!(
+        "gateway_replies crash: seed {seed}; {kills} SIGKILLs, {} starts; {CRASH_REPLIES} answers \
+         handed in with {tries} POSTs; {CRASH_REPLIES} replies at the sender, one per submission; \
+         done after {:.0} s",
+        rig.gateway.starts,
+        started.elapsed().as_secs_f64()
+    );
+    rig.sandbox.shutdown().await;
+    rig.sink.stop();
+}
