@@ -532,7 +532,8 @@ async fn sigkilled_gateway_sends_every_reply_exactly_once() {
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                tokio::time::sleep(Duration::from_millis(30)).await;
+                // Paced, so the kills fall among hand-ins and sends.
+                tokio::time::sleep(Duration::from_millis(150)).await;
             }
             tries
         })
