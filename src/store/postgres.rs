@@ -899,12 +899,14 @@ impl super::Store for PgStore {
                 .collect::<std::result::Result<_, _>>()?;
             let purge = tx.prepare(&sql::pg(sql::PURGE_SUBMISSION)).await?;
             let names = tx.prepare(&sql::pg(sql::PURGE_ATTACHMENT_NAMES)).await?;
+            let replies = tx.prepare(&sql::pg(sql::PURGE_REPLIES)).await?;
             let chunks = tx
                 .prepare("DELETE FROM attachment_chunks WHERE submission_id = $1")
                 .await?;
             for id in &ids {
                 tx.execute(&purge, &[id, &now.0]).await?;
                 tx.execute(&names, &[id]).await?;
+                tx.execute(&replies, &[id]).await?;
                 tx.execute(&chunks, &[id]).await?;
             }
             tx.commit().await?;

@@ -747,6 +747,7 @@ impl super::Store for SqliteStore {
                 for id in &ids {
                     tx.execute(sql::PURGE_SUBMISSION, params![id, now.0])?;
                     tx.execute(sql::PURGE_ATTACHMENT_NAMES, [id])?;
+                    tx.execute(sql::PURGE_REPLIES, [id])?;
                 }
                 tx.commit()?;
                 let last = ids.len() < retention::BATCH as usize;
