@@ -447,10 +447,36 @@ const CRASH_BUDGET: Duration = Duration::from_secs(200);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "about a minute: run with --ignored (CI: .ci/steps.d/60-gateway.sh)"]
 async fn sigkilled_gateway_sends_every_reply_exactly_once() {
-    use poststelle::store::{AnyStore, ReplyPhase, ReplyStore};
     if xoev_or_skip().is_none() {
         return;
     }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = format!("sqlite:{}", tmp.path().join("gw.db").display());
+    reply_crash_run("sqlite", &store).await;
+}
+
+/// [`sigkilled_gateway_sends_every_reply_exactly_once`] on PostgreSQL (claims with
+/// `FOR UPDATE SKIP LOCKED`); skipped with a note without `POSTSTELLE_TEST_DATABASE_URL`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "about a minute: run with --ignored (CI: .ci/steps.d/60-gateway.sh)"]
+async fn sigkilled_gateway_sends_every_reply_exactly_once_on_postgres() {
+    if xoev_or_skip().is_none() {
+        return;
+    }
+    let Some(pg) = crate::forward_support::TestStore::postgres().await else {
+        println!(
+            "gateway_replies crash[postgres]: skipped, POSTSTELLE_TEST_DATABASE_URL is not set \
+             (e.g. postgres://postgres@127.0.0.1:5432/test)"
+        );
+        return;
+    };
+    let address = pg.address.clone();
+    reply_crash_run("postgres", &address).await;
+    drop(pg);
+}
+
+async fn reply_crash_run(backend: &str, store: &str) {
+    use poststelle::store::{AnyStore, ReplyPhase, ReplyStore};
     let seed: u64 = std::env::var("POSTSTELLE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -459,7 +485,7 @@ async fn sigkilled_gateway_sends_every_reply_exactly_once() {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_nanos() as u64)
         });
-    println!("gateway_replies crash: seed {seed} (POSTSTELLE_CRASH_SEED replays it)");
+    println!("gateway_replies crash[{backend}]: seed {seed} (POSTSTELLE_CRASH_SEED replays it)");
     // splitmix64
     let mut state = seed;
     let mut next = move |lo: u64, hi: u64| {
@@ -471,9 +497,7 @@ async fn sigkilled_gateway_sends_every_reply_exactly_once() {
         Duration::from_millis(lo + z % (hi - lo).max(1))
     };
     let started = Instant::now();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let store = format!("sqlite:{}", tmp.path().join("gw.db").display());
-    let (mut rig, base) = reply_rig(&store, "").await;
+    let (mut rig, base) = reply_rig(store, "").await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -502,7 +526,7 @@ async fn sigkilled_gateway_sends_every_reply_exactly_once() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     println!(
-        "gateway_replies crash: {CRASH_REPLIES} submissions forwarded after {:.0} s",
+        "gateway_replies crash[{backend}]: {CRASH_REPLIES} submissions forwarded after {:.0} s",
         started.elapsed().as_secs_f64()
     );
 
@@ -550,6 +574,8 @@ async fn sigkilled_gateway_sends_every_reply_exactly_once() {
         kills += 1;
         tokio::time::sleep(next(0, 500)).await;
         rig.gateway.start();
+        // Killed again only once it serves: each run gets some work done.
+        wait_healthy(&http, &base, &mut rig).await;
     }
     let tries = poster.await.expect("poster");
 
@@ -605,7 +631,7 @@ async fn sigkilled_gateway_sends_every_reply_exactly_once() {
         opened.len() == 1 && opened[0].content.is_ok() && opened[0].tags_checked,
         "the reply opens and its tags match the signed submit-reply event"
     );
-    let store = AnyStore::open(&store).await.expect("store");
+    let store = AnyStore::open(store).await.expect("store");
     let mut submitted = 0;
     for sid in &sids {
         let replies = store.replies_of(sid).await.expect("replies");
@@ -616,7 +642,7 @@ async fn sigkilled_gateway_sends_every_reply_exactly_once() {
     }
     assert_eq!(submitted, CRASH_REPLIES, "every stored reply is submitted");
     println!(
-        "gateway_replies crash: seed {seed}; {kills} SIGKILLs, {} starts; {CRASH_REPLIES} answers \
+        "gateway_replies crash[{backend}]: seed {seed}; {kills} SIGKILLs, {} starts; {CRASH_REPLIES} answers \
          handed in with {tries} POSTs; {CRASH_REPLIES} replies at the sender, one per submission; \
          done after {:.0} s",
         rig.gateway.starts,
