@@ -936,6 +936,8 @@ impl super::Store for PgStore {
             jobs_delivered: c(6)?,
             jobs_dead: c(7)?,
             oldest_due_age: oldest.map_or(Duration::ZERO, |t| now.since(Timestamp(t))),
+            replies_pending: c(9)?,
+            replies_dead: c(10)?,
         })
     }
 }

@@ -182,7 +182,9 @@ pub(crate) const METRICS: &str = "SELECT \
      (SELECT count(*) FROM outbox WHERE state = 'delivered'), \
      (SELECT count(*) FROM outbox WHERE state = 'dead'), \
      (SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending' \
-        AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1))";
+        AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)), \
+     (SELECT count(*) FROM replies WHERE state = 'pending'), \
+     (SELECT count(*) FROM replies WHERE state = 'dead')";
 
 /// Rewrites `?N` placeholders to PostgreSQL's `$N`. The shared statements contain no other `?`.
 pub(crate) fn pg(sql: &str) -> String {
