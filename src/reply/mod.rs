@@ -225,7 +225,9 @@ impl ReplyDesk {
     ///
     /// # Errors
     /// [`HandInError`], the first refusal.
-    pub async fn hand_in(&self, h: HandIn) -> Result<ReplyInsert, HandInError> {
+    pub async fn hand_in(&self, mut h: HandIn) -> Result<ReplyInsert, HandInError> {
+        // Ids are stored as the delivery service writes them: lowercase UUIDs.
+        h.submission_id = h.submission_id.to_ascii_lowercase();
         let ctx = self
             .store
             .reply_context(&h.submission_id)
@@ -264,7 +266,7 @@ impl ReplyDesk {
                 .map_err(HandInError::Refused)?;
         let reply = NewReply {
             reply_id: uuid::Uuid::new_v4().to_string(),
-            submission_id: h.submission_id.to_ascii_lowercase(),
+            submission_id: h.submission_id,
             destination_id: ctx.destination_id,
             upstream: h.client,
             idempotency_key: h.idempotency_key,
