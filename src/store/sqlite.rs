@@ -925,7 +925,7 @@ mod tests {
                 err,
                 StoreError::SchemaFromFuture {
                     found: 99,
-                    known: 4
+                    known: 5
                 }
             ),
             "{err}"
