@@ -136,6 +136,27 @@ impl Gen {
     }
 }
 
+/// `v` with the members of every object in name order. The callback, metadata 1.0.0 and
+/// transform files were first written when `serde_json` sorted object members; since the crate
+/// keeps document order (`preserve_order`), their generators sort explicitly, so a re-bless
+/// writes the committed bytes again (and the callback MACs over them stay the same).
+pub(super) fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut names: Vec<&String> = map.keys().collect();
+            names.sort();
+            Value::Object(
+                names
+                    .into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Loads a private key file, or generates and writes the pair.
 fn key_pair(
     dir: &Path,
