@@ -436,6 +436,8 @@ pub(crate) struct Gateway {
     pub(crate) metrics: Arc<Metrics>,
     /// The store, for the retention task.
     pub(crate) store: AnyStore,
+    /// Sends stored replies and follows them.
+    pub(crate) replies: crate::reply::sender::ReplySender,
 }
 
 /// The PostgreSQL password from `[store] password_file` or `$POSTSTELLE_STORE_PASSWORD`
@@ -608,6 +610,33 @@ fn routes_without_messages(config: &GatewayConfig, registry: &Registry<'_>) -> V
         .collect()
 }
 
+/// The desk that takes answers of Fachverfahren (the reply API's and `poststelle reply`'s):
+/// the pipeline's packs, grammars and rules, each destination's offered reply channels.
+pub(crate) fn reply_desk(
+    config: &GatewayConfig,
+    destinations: &[Destination],
+    store: AnyStore,
+    registry: Registry<'static>,
+    grammars: GrammarCache,
+    rules: crate::xoev::rules::RulesCache,
+) -> crate::reply::ReplyDesk {
+    crate::reply::ReplyDesk::new(
+        store,
+        crate::reply::DeskSettings {
+            registry,
+            grammars,
+            rules,
+            business_rules: config.business_rules,
+            limits: config.limits.clone(),
+            offered: destinations
+                .iter()
+                .map(|d| (d.id.clone(), d.policy.reply_channels.clone()))
+                .collect(),
+            unconfirmed_metadata_versions: config.unconfirmed_metadata_versions,
+        },
+    )
+}
+
 /// Builds and starts every part (the pipeline and forwarder loops are left to the caller);
 /// schema packs come from `packs`.
 pub(crate) async fn assemble(
@@ -675,6 +704,31 @@ pub(crate) async fn assemble(
     let mut pipelines: Vec<Pipeline<AnyStore, ClientDelivery>> = Vec::new();
     let mut callback_secrets = Vec::new();
     let mut sinks = HashMap::new();
+    let desk = Arc::new(reply_desk(
+        config,
+        &destinations,
+        store.clone(),
+        registry.clone(),
+        grammars.clone(),
+        rules.clone(),
+    ));
+    let reply_clients: HashMap<String, Client> = destinations
+        .iter()
+        .map(|d| (d.id.clone(), d.client.clone()))
+        .collect();
+    let replies = crate::reply::sender::ReplySender::new(
+        store.clone(),
+        reply_clients,
+        crate::reply::sender::ReplyPolicy {
+            lease: std::time::Duration::from_secs(config.forward_lease_secs),
+            retry: ForwardPolicy::configured(config).retry,
+            first_poll: config.replies.first_poll,
+            max_poll: config.replies.max_poll,
+            follow_for: config.replies.follow_for,
+            ..crate::reply::sender::ReplyPolicy::default()
+        },
+        desk.wake(),
+    );
     for dest in destinations {
         let router_table = Arc::clone(&table);
         let destination_id = dest.id.clone();
@@ -812,6 +866,42 @@ pub(crate) async fn assemble(
         }
         None => (None, None),
     };
+    let reply_api = if config.reply_clients.is_empty() {
+        None
+    } else {
+        let mut errors = Vec::new();
+        let clients: Vec<(AdminToken, String)> = config
+            .reply_clients
+            .iter()
+            .filter_map(|(name, file)| {
+                read_secret(file, &mut errors).map(|t| (AdminToken::new(t.as_str()), name.clone()))
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(CliError::ConfigProblems(errors));
+        }
+        log(&format!(
+            "reply API: on at /api/v1/ for {} Fachverfahren ({}); replies up to {} bytes",
+            clients.len(),
+            config
+                .reply_clients
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            config.replies.max_bytes
+        ));
+        let api = crate::reply::api::ReplyEndpoint::new(
+            Arc::clone(&desk),
+            config.replies.max_bytes,
+            std::time::Duration::from_secs(120),
+            config.limits.http.clone(),
+        );
+        Some(crate::server::Replies {
+            api: Arc::new(api),
+            clients,
+        })
+    };
     let handlers = Handlers {
         metrics: Arc::clone(&metrics),
         store: Some(store.clone()),
@@ -819,6 +909,7 @@ pub(crate) async fn assemble(
         callbacks,
         admin_token,
         console,
+        replies: reply_api,
     };
     let mut server_config = ServerConfig::new(config.listen);
     server_config.probe_listen = config.probe_listen;
@@ -834,5 +925,6 @@ pub(crate) async fn assemble(
         server,
         metrics,
         store,
+        replies,
     })
 }

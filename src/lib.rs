@@ -41,6 +41,7 @@ pub mod jose;
 pub mod json;
 pub mod pipeline;
 pub mod private_file;
+pub mod reply;
 pub mod sandbox;
 pub mod schematron;
 pub mod server;

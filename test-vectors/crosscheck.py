@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Independent cross-check of the poststelle test vectors (jwe, set, metadata, callback, json).
+"""Independent cross-check of the poststelle test vectors (jwe, set, metadata, callback, json,
+reply, reply-admission).
 
 This script shares no code with poststelle: it re-implements the rules from the FIT-Connect
 documentation (as summarised in test-vectors/README.md) in Python, uses jwcrypto for the
 cryptography and jsonschema (with its referencing registry) for the metadata schemas and the
-JSON Fachdaten packs, and checks that every case of those five kinds yields the result the
-manifest expects. It proves the vectors are right, not merely consistent with our
+JSON Fachdaten packs, and checks that every case of those seven kinds yields the result the
+manifest expects. The reply cases are the acceptance test "an implementation we did not write
+decrypts a reply produced by poststelle": their JWEs were sealed by poststelle's receiver side. It proves the vectors are right, not merely consistent with our
 implementation.
 
     python3 test-vectors/crosscheck.py [--xmllint] [DIR]   # DIR defaults to the script's directory
@@ -41,6 +43,8 @@ EVENT_PREFIX = "https://schema.fitko.de/fit-connect/events/"
 SUBMIT = EVENT_PREFIX + "submit-submission"
 ACCEPT = EVENT_PREFIX + "accept-submission"
 REJECT = EVENT_PREFIX + "reject-submission"
+SUBMIT_REPLY = EVENT_PREFIX + "submit-reply"
+PROBLEMS = EVENT_PREFIX + "problems/"
 MIN_IAT = 1577833200
 IAT_SKEW = 300
 CALLBACK_MAX_AGE = 300
@@ -491,6 +495,143 @@ def check_json(suite, case):
     return None if found == wanted else f"violations {sorted(found)}, expected {sorted(wanted)}"
 
 
+# -------------------------------------------------------------------------------------- reply
+
+def jwe_part5(token):
+    parts = token.split(".")
+    return parts[4] if len(parts) == 5 else None
+
+
+def open_reply(suite, case, now):
+    """(result, fault, problems, opened): the sender's checks of a downloaded reply."""
+    base = case["inputs"]["reply"]
+    doc = json.loads(suite.read(base + "/reply.json"))
+    log = json.loads(suite.read(base + "/events.json"))["eventLog"]
+    attachments = {aid: suite.read(f"{base}/attachments/{aid}.jwe").decode("ascii")
+                   for aid in doc.get("attachments", [])}
+    key = jwk.JWK(**json.loads(suite.read(case["inputs"]["replyKey"])))
+    meta, data = doc.get("encryptedMetadata") or "", doc.get("encryptedData") or ""
+    if not meta or not data:
+        return "unverified", "missing-part", [], None
+    # Every SET of the reply's log verifies; exactly one submit-reply by the delivery service
+    # about this reply (sub) in the reply's case (txn) carries the tags of the JWEs.
+    iss = suite.manifest["context"]["deliveryService"]["iss"]
+    submits = []
+    for token in log:
+        try:
+            event = verify_set(token, suite, now)
+        except Refused:
+            return "unverified", "event-log", [], None
+        claims = json.loads(b64d(token.split(".")[1]))
+        if (event == SUBMIT_REPLY and claims["iss"] == iss
+                and claims["sub"].lower() == "reply:" + doc["replyId"].lower()
+                and claims["txn"].lower() == "case:" + doc["caseId"].lower()):
+            submits.append(claims["events"][SUBMIT_REPLY])
+    if len(submits) != 1:
+        return "unverified", "submit-reply-count", [], None
+    if not valid_tags(submits[0]):
+        return "unverified", "tags-missing", [], None
+    tags = submits[0]["authenticationTags"]
+    differing = []
+    if jwe_part5(meta) != tags["metadata"]:
+        differing.append("metadata")
+    if jwe_part5(data) != tags.get("data"):
+        differing.append("data")
+    want = {k.lower(): v for k, v in tags.get("attachments", {}).items()}
+    got = {k.lower(): jwe_part5(v) for k, v in attachments.items()}
+    for aid in sorted(set(want) | set(got)):
+        if aid not in want or want[aid] != got.get(aid):
+            differing.append("attachment:" + aid)
+    if differing:
+        return "reject", "tag-mismatch", [(PROBLEMS + "incorrect-authentication-tag", p) for p in differing], None
+    # The reply key is the one the sender named: a part that does not open is encryption-issue.
+    opened = {}
+    parts = [("metadata", meta), ("data", data)] + [("attachment:" + a, t) for a, t in sorted(attachments.items())]
+    for part, token in parts:
+        try:
+            opened[part] = decrypt_jwe(token, key)
+        except Refused:
+            return "reject", "undecryptable", [(PROBLEMS + "encryption-issue", part)], None
+    opened["cty"] = json.loads(b64d(data.split(".")[0])).get("cty")
+    return "accept", None, [], opened
+
+
+def check_reply(suite, case):
+    expected = case["expected"]
+    result, fault, problems, opened = open_reply(suite, case, case.get("now", suite.now))
+    if result != expected["result"]:
+        return f"expected {expected['result']}, got {result} ({fault})"
+    if result != "accept":
+        if fault != expected["fault"]:
+            return f"fault {fault}, expected {expected['fault']}"
+        wanted = sorted((p["type"], p["instance"]) for p in expected.get("problems", []))
+        return None if sorted(problems) == wanted else f"problems {sorted(problems)}, expected {wanted}"
+    if opened["data"] != suite.read(case["inputs"]["data"]):
+        return "the decrypted data differ from the data file"
+    if hashlib.sha512(opened["data"]).hexdigest() != expected["dataSha512"]:
+        return "data hash differs"
+    if opened["cty"] != expected["dataType"]:
+        return f"data cty {opened['cty']}"
+    meta = json.loads(opened["metadata"])
+    version, validator = suite.metadata_validators.get(meta.get("$schema"), (None, None))
+    if validator is None or list(validator.iter_errors(meta)):
+        return "the reply's metadata are not valid"
+    if version != expected["metadataVersion"]:
+        return f"metadata version {version}"
+    if meta["contentStructure"]["data"]["hash"]["content"] != hashlib.sha512(opened["data"]).hexdigest():
+        return "the metadata's data hash differs"
+    got = {p[len("attachment:"):]: hashlib.sha512(v).hexdigest()
+           for p, v in opened.items() if p.startswith("attachment:")}
+    wanted = {k.lower(): v for k, v in expected["attachments"].items()}
+    return None if got == wanted else f"attachments {got}"
+
+
+def reply_key_ok(key):
+    """The FIT-Connect rules on a reply key (an encryption key without certificate)."""
+    if key.get("kty") != "RSA" or {"d", "p", "q", "dp", "dq", "qi"} & key.keys():
+        return False
+    if key.get("alg") != "RSA-OAEP-256" or key.get("key_ops") != ["wrapKey"]:
+        return False
+    if key.get("use", "enc") != "enc":
+        return False
+    if not isinstance(key.get("kid"), str) or not 8 <= len(key["kid"]) <= 64 or key.get("e") != "AQAB":
+        return False
+    try:
+        return int.from_bytes(b64d(key["n"]), "big").bit_length() == 4096
+    except (Refused, KeyError, TypeError):
+        return False
+
+
+def check_reply_admission(suite, case):
+    expected = case["expected"]
+    meta = json.loads(suite.read(case["inputs"]["metadata"]))
+    request = json.loads(suite.read(case["inputs"]["request"]))
+    _, validator = suite.metadata_validators.get(meta.get("$schema", METADATA_V1), (None, None))
+    if validator is None or list(validator.iter_errors(meta)):
+        return "the submission's metadata are not valid"
+    channel = meta.get("replyChannel") or {}
+    fit = channel.get("fitConnect")
+    offered = request["replyChannels"]
+    if fit is None:
+        verdict = "reply-channel-not-fit-connect"
+    elif offered and "fitConnect" not in offered:  # no channels configured: any
+        verdict = "reply-channel-not-offered"
+    elif request["processStandard"] not in fit["processStandards"]:
+        verdict = "reply-process-standard-not-chosen"
+    elif not reply_key_ok(fit["encryptionPublicKey"]):
+        verdict = "reply-key-invalid"
+    else:
+        verdict = None
+    if verdict is None:
+        if expected["result"] != "admit":
+            return f"expected {expected['refusal']}, admitted"
+        kid = fit["encryptionPublicKey"]["kid"]
+        return None if kid == expected["kid"] else f"kid {kid}"
+    if expected["result"] != "refuse":
+        return f"expected admit, refused: {verdict}"
+    return None if verdict == expected["refusal"] else f"refused as {verdict}, expected {expected['refusal']}"
+
+
 # -------------------------------------------------------------------------------------- suite
 
 class Suite:
@@ -547,7 +688,7 @@ def check_xsd_with_xmllint(suite, case):
 
 
 CHECKS = {"jwe": check_jwe, "set": check_set, "metadata": check_metadata, "callback": check_callback,
-          "json": check_json}
+          "json": check_json, "reply": check_reply, "reply-admission": check_reply_admission}
 
 
 def main():

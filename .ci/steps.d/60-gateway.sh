@@ -12,6 +12,12 @@ set -euo pipefail
 start=$(date +%s)
 cargo test --locked --test it gateway_crash -- --ignored --test-threads=1 --nocapture
 echo "--- gateway crash tests: $(( $(date +%s) - start )) s"
+# - replies (issue 15, acceptance 3): 50 answers handed in through the reply API and sent over
+#   the sandbox while serve is SIGKILLed at least 5 times: exactly one reply per submission at
+#   the sender, all submitted in the store (needs ../shared for XBau; prints seed and counts).
+start=$(date +%s)
+cargo test --locked --test it gateway_replies -- --ignored --test-threads=1 --nocapture
+echo "--- gateway reply crash test: $(( $(date +%s) - start )) s"
 start=$(date +%s)
 cargo test --locked --test it gateway_memory -- --ignored --test-threads=1 --nocapture
 echo "--- gateway memory test: $(( $(date +%s) - start )) s"

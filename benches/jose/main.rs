@@ -21,18 +21,14 @@ use poststelle::jose::{KeyRing, jws};
 mod openssl;
 use openssl::openssl_rsa4096_private_ops;
 
-/// CPU time of this thread in seconds (`/proc/thread-self/schedstat`, nanosecond resolution).
-/// `openssl speed` divides by CPU time too, so ratios stay fair on a loaded machine.
+#[path = "../common/cpu.rs"]
+mod cpu;
+
+/// CPU time of this thread in seconds (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`, nanosecond
+/// resolution; the scheduler statistics counted whole ticks here). `openssl speed` divides by
+/// CPU time too, so ratios stay fair on a loaded machine.
 fn cpu_secs() -> f64 {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    let ns: u64 = text
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    #[allow(clippy::cast_precision_loss)]
-    let secs = ns as f64 / 1e9;
-    secs
+    cpu::thread_cpu_secs()
 }
 
 /// Operations per second: (per CPU second, per wall-clock second).

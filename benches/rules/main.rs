@@ -109,9 +109,11 @@ fn median(v: &mut [f64]) -> f64 {
 /// CPU seconds this process has used (all threads): unlike wall time, it does not grow when
 /// other work on the machine preempts the bench.
 fn cpu_now() -> f64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    cpu::process_cpu_secs()
 }
+
+#[path = "../common/cpu.rs"]
+mod cpu;
 
 /// Median (wall, CPU) seconds of `runs` calls of `op`.
 fn time_median(runs: usize, mut op: impl FnMut()) -> (f64, f64) {

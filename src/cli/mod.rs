@@ -22,6 +22,7 @@ mod logging;
 mod queue;
 mod render;
 mod replies;
+mod reply;
 mod sandbox;
 pub mod schemas;
 pub mod send;
@@ -68,6 +69,9 @@ enum Command {
     Queue(queue::QueueArgs),
     /// The operator console's users: print a line for its users file.
     Console(console::ConsoleArgs),
+    /// Answer a stored submission over FIT-Connect (as a Fachverfahren would through the reply
+    /// API), show replies, re-drive a dead one.
+    Reply(reply::ReplyArgs),
     /// Verify the published test vectors (test-vectors/) against this implementation.
     Vectors(vectors::VectorsArgs),
     /// Generate man pages, shell completions or the configuration reference (packaging).
@@ -129,6 +133,7 @@ impl Command {
             Command::Serve(_) => "serve",
             Command::Queue(_) => "queue",
             Command::Console(_) => "console",
+            Command::Reply(_) => "reply",
             Command::Vectors(_) => "vectors",
             Command::Generate(_) => "generate",
         }
@@ -171,6 +176,7 @@ where
         Command::Send(args) => send::run(&args),
         Command::Queue(args) => queue::run(args),
         Command::Console(args) => console::run(&args),
+        Command::Reply(args) => reply::run(args),
         Command::Vectors(args) => vectors::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),

@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 use crate::config::Limits;
 use crate::error::CliError;
 use crate::fitconnect::client::Client;
-use crate::fitconnect::event_log::EventLogError;
 use crate::fitconnect::problems::{Failure, Instance, Problem};
 use crate::fitconnect::reply_inbox::{
     self, ReceivedReply, ReplyContent, ReplyFault, ReplyOptions, process_standard_of,
@@ -340,23 +339,12 @@ async fn decide(
             );
             reject(client, &reply.reply_id, vec![problem]).await
         }
+        // The reply key is the one this run named in the metadata: a reply that does not
+        // decrypt, or whose JWEs are not those the service recorded, is the answerer's fault
+        // (`ReplyFault::problems`); anything else stays undecided.
         _ => match &reply.content {
-            // The reply key is the one this run named in the metadata, so a reply that does
-            // not decrypt, or whose JWEs are not those the service recorded, is the answerer's
-            // fault: say so with the catalogue's problem for the part.
-            Err(ReplyFault::Undecryptable { part, .. }) if args.reject_invalid_replies => {
-                let problem = Problem::new(Failure::JweDecryptionFailed, part)
-                    .expect("encryption-issue allows every reply part (catalogue, unit-tested)");
-                reject(client, &reply.reply_id, vec![problem]).await
-            }
-            Err(ReplyFault::EventLog(EventLogError::TagMismatch(parts)))
-                if args.reject_invalid_replies =>
-            {
-                let problems = parts
-                    .iter()
-                    .filter_map(|p| Problem::new(Failure::AuthenticationTagMismatch, p).ok())
-                    .collect();
-                reject(client, &reply.reply_id, problems).await
+            Err(fault) if args.reject_invalid_replies => {
+                reject(client, &reply.reply_id, fault.problems()).await
             }
             _ => Ok(None),
         },

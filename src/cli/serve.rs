@@ -108,6 +108,11 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
             let s = stopped(stop_rx.clone());
             async move { fwd.run(s).await }
         });
+        let replies = gw.replies.clone();
+        let reply_task = tokio::spawn({
+            let s = stopped(stop_rx.clone());
+            async move { replies.run(s).await }
+        });
         let interval = Duration::from_secs(config.poll_interval_secs);
         // One poll loop per destination.
         let poll_tasks: Vec<_> = gw
@@ -140,6 +145,7 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
                 let _ = task.await;
             }
             let _ = fwd_task.await;
+            let _ = reply_task.await;
         };
         tokio::select! {
             finished = tokio::time::timeout(grace, drained) => {

@@ -151,7 +151,7 @@ fn verify(dir: &Path, quiet: bool) -> super::CommandResult {
         };
         if !quiet || o.status.is_unexpected() {
             println!(
-                "{:<5} {:<10} {:<width$} {detail}",
+                "{:<5} {:<15} {:<width$} {detail}",
                 o.status.label(),
                 o.kind.as_str(),
                 o.id

@@ -66,6 +66,14 @@
 //! connect_timeout_secs = 10   # TCP + TLS (1..=300, at most timeout_secs)
 //! attachments = true          # PUT each attachment before the envelope (false: envelope only)
 //! rendering = false           # true: also PUT the case-worker document (attachments/document.html)
+//! reply_token_file = "secrets/bau-reply-token"   # optional (any upstream): this Fachverfahren
+//!                             # may answer the submissions routed to it (reply API, /api/v1/)
+//!
+//! [replies]                   # answers sent back over FIT-Connect (all keys optional)
+//! max_bytes = 16777216        # largest hand-in (message + attachments as sent)
+//! first_poll_secs = 30        # first pause before asking for the sender's decision (grows)
+//! max_poll_secs = 3600
+//! follow_days = 30            # then a submitted reply counts as unanswered
 //!
 //! [[route]]
 //! message_type = "baugenehmigung.*"   # and/or service, destination (glob patterns)
@@ -161,6 +169,44 @@ struct Raw {
     schemas: Option<RawSchemas>,
     dangerous: Option<RawDangerous>,
     console: Option<RawConsole>,
+    replies: Option<RawReplies>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReplies {
+    max_bytes: Option<usize>,
+    first_poll_secs: Option<u64>,
+    max_poll_secs: Option<u64>,
+    follow_days: Option<u64>,
+}
+
+/// `[replies]`: answers of Fachverfahren sent back over FIT-Connect (the reply API is on
+/// when an upstream has a `reply_token_file`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplySettings {
+    /// `max_bytes` (1 KiB..=512 MiB, default 16 MiB): the largest hand-in (message plus
+    /// attachments, as sent).
+    pub max_bytes: usize,
+    /// `first_poll_secs` (1..=86400, default 30): first pause before the sender's decision is
+    /// asked for; it grows with the time since submission.
+    pub first_poll: Duration,
+    /// `max_poll_secs` (1..=86400, default 3600, not below `first_poll_secs`).
+    pub max_poll: Duration,
+    /// `follow_days` (1..=365, default 30): how long a submitted reply is followed before it
+    /// counts as unanswered.
+    pub follow_for: Duration,
+}
+
+impl Default for ReplySettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 16 * 1024 * 1024,
+            first_poll: Duration::from_secs(30),
+            max_poll: Duration::from_secs(3600),
+            follow_for: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -356,6 +402,9 @@ struct RawUpstream {
     connect_timeout_secs: Option<u64>,
     attachments: Option<bool>,
     rendering: Option<bool>,
+    /// The Fachverfahren behind this upstream may answer the submissions routed to it (the
+    /// reply API, `Authorization: Bearer <token>`).
+    reply_token_file: Option<PathBuf>,
 }
 
 impl RawUpstream {
@@ -607,6 +656,11 @@ pub struct GatewayConfig {
     pub admin_token_file: Option<PathBuf>,
     /// `[console]`.
     pub console: ConsoleSettings,
+    /// `[[upstream]] reply_token_file`: `(upstream name, token file)` of each Fachverfahren
+    /// that may hand in replies.
+    pub reply_clients: Vec<(String, PathBuf)>,
+    /// `[replies]`.
+    pub replies: ReplySettings,
     /// `[dangerous] allow_plain_http`.
     pub allow_plain_http: bool,
 }
@@ -830,11 +884,15 @@ impl GatewayConfig {
         let forward_retry = retry_settings(&f, &mut errors);
 
         let mut upstreams = Vec::new();
+        let mut reply_clients = Vec::new();
         for (i, u) in raw.upstream.iter().enumerate() {
             let Some(name) = u.name.clone().filter(|n| !n.is_empty()) else {
                 errors.push(format!("upstream[{i}].name is required"));
                 continue;
             };
+            if let Some(file) = &u.reply_token_file {
+                reply_clients.push((name.clone(), path(file)));
+            }
             match (&u.file_drop, &u.url) {
                 (Some(dir), None) => {
                     let http_keys = u.http_keys();
@@ -986,6 +1044,7 @@ impl GatewayConfig {
                 ));
             }
         }
+        let replies = reply_settings(raw.replies.unwrap_or_default(), &mut errors);
 
         if errors.is_empty() {
             Ok(GatewayConfig {
@@ -1016,6 +1075,8 @@ impl GatewayConfig {
                 packs_dir: raw.schemas.and_then(|s| s.packs_dir).map(|p| path(&p)),
                 admin_token_file: server.admin_token_file.as_deref().map(path),
                 console,
+                reply_clients,
+                replies,
                 allow_plain_http: dangerous.allow_plain_http == Some(true),
             })
         } else {
@@ -1043,6 +1104,36 @@ impl GatewayConfig {
 }
 
 /// `[forwarding]`'s retry keys, each checked against its range.
+fn reply_settings(r: RawReplies, errors: &mut Vec<String>) -> ReplySettings {
+    let d = ReplySettings::default();
+    let max_bytes = r.max_bytes.unwrap_or(d.max_bytes);
+    if !(1024..=512 * 1024 * 1024).contains(&max_bytes) {
+        errors.push("replies.max_bytes must be 1024..=536870912".into());
+    }
+    let secs = |v: Option<u64>, default: Duration, key: &str, errors: &mut Vec<String>| {
+        let v = v.unwrap_or(default.as_secs());
+        if !(1..=86_400).contains(&v) {
+            errors.push(format!("replies.{key} must be 1..=86400"));
+        }
+        Duration::from_secs(v)
+    };
+    let first_poll = secs(r.first_poll_secs, d.first_poll, "first_poll_secs", errors);
+    let max_poll = secs(r.max_poll_secs, d.max_poll, "max_poll_secs", errors);
+    if max_poll < first_poll {
+        errors.push("replies.max_poll_secs must not be below first_poll_secs".into());
+    }
+    let days = r.follow_days.unwrap_or(d.follow_for.as_secs() / 86_400);
+    if !(1..=365).contains(&days) {
+        errors.push("replies.follow_days must be 1..=365".into());
+    }
+    ReplySettings {
+        max_bytes,
+        first_poll,
+        max_poll,
+        follow_for: Duration::from_secs(days * 86_400),
+    }
+}
+
 fn retry_settings(f: &RawForwarding, errors: &mut Vec<String>) -> RetrySettings {
     let mut within = |key: &str, value: Option<u64>, range: std::ops::RangeInclusive<u64>| {
         if value.is_some_and(|v| !range.contains(&v)) {

@@ -166,7 +166,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ),
     (
         "upstream[]",
-        "Where submissions are delivered; give exactly one of `file_drop` or `url`. The other keys apply to `url` upstreams only. None given: one file drop `outbox` at `data/outbox`.",
+        "Where submissions are delivered; give exactly one of `file_drop` or `url`. The other keys apply to `url` upstreams only, except `reply_token_file`. None given: one file drop `outbox` at `data/outbox`.",
     ),
     (
         "route[]",
@@ -180,6 +180,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     (
         "console",
         "The operator console at `/console/` on the main listener (German HTML pages: overview, submissions, re-drive, the case-worker document). It is on whenever `server.admin_token_file` is set and logged into with that token; serve it over HTTPS (`tls_cert` or a proxy), its cookie is `Secure`.",
+    ),
+    (
+        "replies",
+        "Answers of Fachverfahren sent back to the applicant's portal over FIT-Connect (Rückkanal). The reply API (`/api/v1/` on the main listener) is on when an upstream has a `reply_token_file`; `poststelle reply submit` hands in from the command line. Replies are sent with the `[forwarding]` retry policy.",
     ),
     (
         "limits.http",
@@ -476,6 +480,11 @@ pub fn keys() -> Vec<Key> {
             "Also send the case-worker document of XML Fachdaten (the page `poststelle render` makes, German, self-contained) as `PUT <url>/<submission id>/attachments/document.html` before the envelope, for the e-Akte. Not sent when the Fachdaten are JSON; a document that cannot be rendered is logged and the submission delivered without it.",
         ),
         key(
+            "upstream[].reply_token_file",
+            Unset("this Fachverfahren cannot answer"),
+            "File holding the bearer token with which the Fachverfahren behind this upstream hands in answers to the submissions routed to it (`POST /api/v1/submissions/<id>/replies`); any upstream kind. Surrounding white space is not part of the token; an empty file is an error.",
+        ),
+        key(
             "route[].service",
             Unset("any"),
             "Pattern on the service identifier.",
@@ -546,6 +555,26 @@ pub fn keys() -> Vec<Key> {
                 "the console is logged into with the admin token; the access log names `admin-token`",
             ),
             "File of named console users, one `NAME:$pbkdf2-sha256$i=N$SALT$HASH` line each (`poststelle console user NAME` writes one). With it the login asks for user name and password, the access log names the user, and the admin token no longer opens the console (it still guards the admin API).",
+        ),
+        key(
+            "replies.max_bytes",
+            Value(|c| c.replies.max_bytes.literal()),
+            "The largest hand-in in bytes: the message plus base64 attachments as sent (1024..=536870912).",
+        ),
+        key(
+            "replies.first_poll_secs",
+            Value(|c| c.replies.first_poll.as_secs().literal()),
+            "Seconds before the sender's decision on a submitted reply is first asked for; the pause grows with the time since submission (a tenth of it) up to `max_poll_secs` (1..=86400).",
+        ),
+        key(
+            "replies.max_poll_secs",
+            Value(|c| c.replies.max_poll.as_secs().literal()),
+            "The longest pause between two questions for the sender's decision (1..=86400, not below `first_poll_secs`).",
+        ),
+        key(
+            "replies.follow_days",
+            Value(|c| (c.replies.follow_for.as_secs() / 86_400).literal()),
+            "Days a submitted reply is followed; without a decision by then it counts as `unanswered` (1..=365).",
         ),
         key(
             "limits.http.max_connections",

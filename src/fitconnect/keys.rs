@@ -61,6 +61,30 @@ pub fn validate_public_key(
     policy: &TrustPolicy,
     now: i64,
 ) -> Result<ValidatedPublicKey, PublicKeyError> {
+    let (kid, key) = key_rules(jwk, key_use)?;
+    let x5c = jwk.x5c.as_deref().unwrap_or_default();
+    let chain = x509::verify_chain(x5c, &key, key_use, policy, now)?;
+    Ok(ValidatedPublicKey {
+        kid,
+        key_use,
+        key,
+        chain,
+    })
+}
+
+/// The reply key a sender names in `replyChannel.fitConnect.encryptionPublicKey`: the same
+/// rules as a destination's encryption key except the certificate — metadata 2.0.0
+/// (`replyEncryptionKey`) requires no `x5c`, and the key is the sender's own, carried inside
+/// the end-to-end encrypted, hash-checked metadata. Returns its kid and key.
+///
+/// # Errors
+/// The first violated rule.
+pub fn validate_reply_key(jwk: &Jwk) -> Result<(String, RsaPublicKey), PublicKeyError> {
+    key_rules(jwk, KeyUse::Encryption)
+}
+
+/// The FIT-Connect rules on the JWK itself (everything but the certificate chain).
+fn key_rules(jwk: &Jwk, key_use: KeyUse) -> Result<(String, RsaPublicKey), PublicKeyError> {
     if jwk.kty != "RSA" {
         return Err(rule("kty must be RSA"));
     }
@@ -101,14 +125,7 @@ pub fn validate_public_key(
     if key.bits() != RSA_BITS {
         return Err(rule("modulus must have 4096 bits"));
     }
-    let x5c = jwk.x5c.as_deref().unwrap_or_default();
-    let chain = x509::verify_chain(x5c, &key, key_use, policy, now)?;
-    Ok(ValidatedPublicKey {
-        kid,
-        key_use,
-        key,
-        chain,
-    })
+    Ok((kid, key))
 }
 
 /// A JWK Set (`{"keys": […]}`).

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod metadata;
 pub mod problems;
 pub mod reply_inbox;
+pub mod reply_out;
 pub mod sender;
 pub mod set;
 pub mod types;

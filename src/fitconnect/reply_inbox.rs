@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 
 use super::client::{Client, ClientError, unix_now};
 use super::event_log::{self, DownloadedTags, EventLogError};
-use super::problems::Instance;
+use super::problems::{Failure, Instance, Problem};
 use super::sender::SendError;
-use super::set::{AuthenticationTags, Issuer, SUBMIT_REPLY};
-use super::types::ReplyIds;
+use super::set::{AuthenticationTags, Issuer, SUBMIT_REPLY, StaticKeys};
+use super::types::{ReplyDocument, ReplyIds};
 use crate::config::JoseLimits;
 use crate::jose::jwk::{Jwk, KeyUse};
 use crate::jose::{CompactJwe, DecryptionKey, KeyRing};
@@ -113,6 +113,40 @@ pub enum ReplyFault {
     EventLog(#[from] EventLogError),
 }
 
+impl ReplyFault {
+    /// A short, stable name of the fault (the `fault` of the `reply` test vectors).
+    #[must_use]
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Self::Missing(_) => "missing-part",
+            Self::Undecryptable { .. } => "undecryptable",
+            Self::SubmitEvent(_) => "submit-reply-count",
+            Self::EventLog(EventLogError::TagMismatch(_)) => "tag-mismatch",
+            Self::EventLog(EventLogError::TagsMissing(_)) => "tags-missing",
+            Self::EventLog(_) => "event-log",
+        }
+    }
+
+    /// The problems a sender rejects the reply with, when the fault is the answerer's: the
+    /// reply key is the one the sender named in its metadata, so a part that does not decrypt
+    /// with it is `encryption-issue`, and JWEs other than those the delivery service recorded
+    /// are `incorrect-authentication-tag` (each differing part). Empty for every other fault
+    /// (an event log that does not verify, a missing part): the reply stays undecided.
+    #[must_use]
+    pub fn problems(&self) -> Vec<Problem> {
+        match self {
+            Self::Undecryptable { part, .. } => Problem::new(Failure::JweDecryptionFailed, part)
+                .into_iter()
+                .collect(),
+            Self::EventLog(EventLogError::TagMismatch(parts)) => parts
+                .iter()
+                .filter_map(|p| Problem::new(Failure::AuthenticationTagMismatch, p).ok())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// One reply to the submission, as received.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -185,8 +219,8 @@ async fn pending(client: &Client, submission_id: &str) -> Result<Vec<ReplyIds>, 
     Ok(mine)
 }
 
-/// Fetches one reply and its attachments, checks the tags against the `submit-reply` event
-/// (where the service has a per-reply log) and decrypts.
+/// Fetches one reply, its attachments and its event log, then checks and opens it
+/// ([`check_reply`]).
 async fn open(client: &Client, ids: &ReplyIds, keys: &KeyRing) -> Result<ReceivedReply, SendError> {
     let doc = client.reply(&ids.reply_id).await?;
     let mut attachments = BTreeMap::new();
@@ -194,71 +228,134 @@ async fn open(client: &Client, ids: &ReplyIds, keys: &KeyRing) -> Result<Receive
         let jwe = client.reply_attachment(&doc.ids.reply_id, aid).await?;
         attachments.insert(aid.clone(), jwe);
     }
-    let meta = doc.encrypted_metadata.as_deref().unwrap_or_default();
-    let data = doc.encrypted_data.as_deref().unwrap_or_default();
+    // Without metadata or data there is nothing to compare the log with.
+    let complete = doc
+        .encrypted_metadata
+        .as_deref()
+        .is_some_and(|m| !m.is_empty())
+        && doc.encrypted_data.as_deref().is_some_and(|d| !d.is_empty());
+    let log = if complete {
+        match client.reply_events(&doc.ids.reply_id).await {
+            Ok(log) => Some(log),
+            // The service has no per-reply event log: the tags cannot be compared.
+            Err(ClientError::Status { status: 404, .. }) => None,
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    let issuer = client.config().issuer().to_owned();
+    let service = match &log {
+        Some(_) => Some(event_log::service_keys(
+            &client.service_jwks().await?,
+            &issuer,
+        )?),
+        None => None,
+    };
+    let reply_log = log
+        .as_ref()
+        .zip(service.as_ref())
+        .map(|(body, keys)| ReplyLog {
+            body,
+            issuer: &issuer,
+            keys,
+            now: unix_now(),
+        });
+    let content = check_reply(&doc, &attachments, reply_log.as_ref(), keys);
+    // The tags were compared when the check got past the event log (decryption comes after).
+    let tags_checked =
+        reply_log.is_some() && matches!(&content, Ok(_) | Err(ReplyFault::Undecryptable { .. }));
+    Ok(ReceivedReply {
+        reply_id: doc.ids.reply_id.clone(),
+        status: doc.status.clone(),
+        tags: downloaded_tags(&doc, &attachments),
+        tags_checked,
+        content,
+    })
+}
+
+/// The tags of a reply's JWEs as downloaded (what an accept names); a part without a
+/// compact-JWE tag has an empty one.
+#[must_use]
+pub fn downloaded_tags(
+    doc: &ReplyDocument,
+    attachments: &BTreeMap<String, String>,
+) -> AuthenticationTags {
     let tag = |jwe: &str| event_log::jwe_tag(jwe).unwrap_or_default().to_owned();
-    let tags = AuthenticationTags {
-        metadata: tag(meta),
-        data: Some(tag(data)),
+    AuthenticationTags {
+        metadata: tag(doc.encrypted_metadata.as_deref().unwrap_or_default()),
+        data: Some(tag(doc.encrypted_data.as_deref().unwrap_or_default())),
         attachments: attachments
             .iter()
             .map(|(id, jwe)| (id.clone(), tag(jwe)))
             .collect(),
-    };
-    let mut reply = ReceivedReply {
-        reply_id: doc.ids.reply_id.clone(),
-        status: doc.status.clone(),
-        tags,
-        tags_checked: false,
-        content: Err(ReplyFault::Missing("metadata")),
-    };
-    if meta.is_empty() {
-        return Ok(reply);
     }
-    if data.is_empty() {
-        reply.content = Err(ReplyFault::Missing("data"));
-        return Ok(reply);
-    }
-    let downloaded = DownloadedTags {
-        metadata: event_log::jwe_tag(meta),
-        data: event_log::jwe_tag(data),
-        data_present: true,
-        attachments: attachments
-            .iter()
-            .map(|(id, jwe)| (id.clone(), event_log::jwe_tag(jwe)))
-            .collect(),
-    };
-    match check_tags(client, &doc.ids, &downloaded).await? {
-        Ok(checked) => reply.tags_checked = checked,
-        Err(fault) => {
-            reply.content = Err(fault);
-            return Ok(reply);
-        }
-    }
-    reply.content = decrypt_all(keys, meta, data, &attachments);
-    Ok(reply)
 }
 
-/// Compares the downloaded tags with the reply's `submit-reply` event: `Ok(Ok(true))` when
-/// they match, `Ok(Ok(false))` when the service has no per-reply event log (404).
-async fn check_tags(
-    client: &Client,
+/// A reply's event log (`GET /replies/{id}/events`) and what verifies it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyLog<'a> {
+    /// The body, `{"eventLog": [SET…]}`.
+    pub body: &'a Value,
+    /// The delivery service's SET issuer (`iss`).
+    pub issuer: &'a str,
+    /// Its keys ([`event_log::service_keys`]).
+    pub keys: &'a StaticKeys,
+    /// "Now" for the SETs' `iat` (Unix seconds).
+    pub now: i64,
+}
+
+/// The sender's checks of one reply, in order — the one implementation `poststelle send`
+/// (through [`receive`]) and the `reply` test vectors run:
+///
+/// 1. metadata and data are present ([`ReplyFault::Missing`]);
+/// 2. with an event log (`None`: the service has none for replies, the check is skipped):
+///    every SET verifies, exactly one `submit-reply` from the delivery service about this
+///    reply (`sub` `reply:<replyId>`) in the reply's case (`txn` `case:<caseId>`)
+///    ([`ReplyFault::SubmitEvent`]), carrying valid tags equal to the downloaded JWEs'
+///    ([`ReplyFault::EventLog`]);
+/// 3. every part decrypts with the reply key ([`ReplyFault::Undecryptable`]).
+///
+/// # Errors
+/// The first failed check.
+pub fn check_reply(
+    doc: &ReplyDocument,
+    attachments: &BTreeMap<String, String>,
+    log: Option<&ReplyLog<'_>>,
+    keys: &KeyRing,
+) -> Result<ReplyContent, ReplyFault> {
+    let meta = doc.encrypted_metadata.as_deref().unwrap_or_default();
+    let data = doc.encrypted_data.as_deref().unwrap_or_default();
+    if meta.is_empty() {
+        return Err(ReplyFault::Missing("metadata"));
+    }
+    if data.is_empty() {
+        return Err(ReplyFault::Missing("data"));
+    }
+    if let Some(log) = log {
+        let downloaded = DownloadedTags {
+            metadata: event_log::jwe_tag(meta),
+            data: event_log::jwe_tag(data),
+            data_present: true,
+            attachments: attachments
+                .iter()
+                .map(|(id, jwe)| (id.clone(), event_log::jwe_tag(jwe)))
+                .collect(),
+        };
+        check_submit_event(&doc.ids, &downloaded, log)?;
+    }
+    decrypt_all(keys, meta, data, attachments)
+}
+
+/// Rule 2 of [`check_reply`]: the `submit-reply` event and its tags.
+fn check_submit_event(
     ids: &ReplyIds,
     downloaded: &DownloadedTags<'_>,
-) -> Result<Result<bool, ReplyFault>, SendError> {
-    let log = match client.reply_events(&ids.reply_id).await {
-        Ok(log) => log,
-        Err(ClientError::Status { status: 404, .. }) => return Ok(Ok(false)),
-        Err(e) => return Err(e.into()),
-    };
-    let issuer = client.config().issuer().to_owned();
-    let keys = event_log::service_keys(&client.service_jwks().await?, &issuer)?;
+    log: &ReplyLog<'_>,
+) -> Result<(), ReplyFault> {
     let limits = JoseLimits::default();
     let subject = event_log::Subject::new(&ids.submission_id, &ids.case_id)?;
-    let sets = match event_log::verify_log(&log, &subject, &issuer, &keys, &limits, unix_now()) {
-        Ok(sets) => sets,
-        Err(e) => return Ok(Err(e.into())),
-    };
+    let sets = event_log::verify_log(log.body, &subject, log.issuer, log.keys, &limits, log.now)?;
     let sub = format!("reply:{}", ids.reply_id.to_ascii_lowercase());
     let txn = format!("case:{}", subject.case_id);
     let submits: Vec<_> = sets
@@ -267,19 +364,17 @@ async fn check_tags(
             s.event == SUBMIT_REPLY
                 && s.sub.eq_ignore_ascii_case(&sub)
                 && s.txn.eq_ignore_ascii_case(&txn)
-                && matches!(&s.issuer, Issuer::DeliveryService(iss) if *iss == issuer)
+                && matches!(&s.issuer, Issuer::DeliveryService(iss) if iss == log.issuer)
         })
         .collect();
     let [submit] = submits.as_slice() else {
-        return Ok(Err(ReplyFault::SubmitEvent(submits.len())));
+        return Err(ReplyFault::SubmitEvent(submits.len()));
     };
-    let expected = match submit.authentication_tags() {
-        Ok(tags) => tags,
-        Err(e) => return Ok(Err(EventLogError::TagsMissing(e).into())),
-    };
-    Ok(event_log::compare_tags(&expected, downloaded)
-        .map(|()| true)
-        .map_err(ReplyFault::from))
+    let expected = submit
+        .authentication_tags()
+        .map_err(EventLogError::TagsMissing)?;
+    event_log::compare_tags(&expected, downloaded)?;
+    Ok(())
 }
 
 fn decrypt_all(
@@ -328,6 +423,136 @@ fn part_name(part: &Instance) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::fitconnect::reply_out::{ReplyTarget, seal};
+    use crate::fitconnect::set::{PayloadSchema, SetClaims, sign_reply_event};
+    use crate::jose::test_keys;
+
+    const ISS: &str = "https://delivery.example";
+    const REPLY: &str = "b9715dcb-700e-44d9-802f-12b45bf9f8a3";
+    const SID: &str = "02bf1d9f-282d-4abf-810a-c4104baf0afe";
+    const CASE: &str = "452b5ee6-35df-441a-bd39-6141723cf914";
+    const OTHER: &str = "11111111-2222-4333-8444-555555555555";
+    const NOW: i64 = 1_767_225_600;
+
+    fn sealed_reply() -> (ReplyDocument, AuthenticationTags) {
+        let (_, public, kid) = test_keys::encryption();
+        let target = ReplyTarget {
+            kid: kid.to_owned(),
+            key: public.clone(),
+            jwk: String::new(),
+        };
+        let uri = "urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.formellePruefung.0201";
+        let sealed = seal(&target, uri, b"<x/>", &[], &[]).expect("sealed");
+        let doc = ReplyDocument {
+            ids: ReplyIds {
+                reply_id: REPLY.into(),
+                case_id: CASE.into(),
+                submission_id: SID.into(),
+                destination_id: None,
+            },
+            status: "submitted".into(),
+            encrypted_metadata: Some(sealed.metadata),
+            encrypted_data: Some(sealed.data),
+            attachments: Vec::new(),
+        };
+        let tags = downloaded_tags(&doc, &BTreeMap::new());
+        (doc, tags)
+    }
+
+    /// A log with one submit-reply SET of the delivery service about `reply` in `case`.
+    fn log(case: &str, reply: &str, tags: &AuthenticationTags) -> Value {
+        let claims = SetClaims {
+            issuer: ISS,
+            submission_id: SID,
+            case_id: case,
+            schema: PayloadSchema::V1_2_2,
+        };
+        let payload = json!({ "authenticationTags": tags });
+        let set = sign_reply_event(
+            test_keys::signing(),
+            &claims,
+            reply,
+            SUBMIT_REPLY,
+            payload,
+            NOW,
+        );
+        json!({ "eventLog": [set] })
+    }
+
+    fn check(doc: &ReplyDocument, body: &Value) -> Result<ReplyContent, ReplyFault> {
+        let signing = test_keys::signing();
+        let keys = StaticKeys {
+            delivery_service: vec![(
+                ISS.into(),
+                signing.kid().into(),
+                signing.public_key().clone(),
+            )],
+            destinations: Vec::new(),
+        };
+        let log = ReplyLog {
+            body,
+            issuer: ISS,
+            keys: &keys,
+            now: NOW,
+        };
+        check_reply(doc, &BTreeMap::new(), Some(&log), test_keys::encryption().0)
+    }
+
+    #[test]
+    fn a_reply_opens_only_with_the_submit_event_of_this_reply_in_its_case() {
+        let (doc, tags) = sealed_reply();
+        let content = check(&doc, &log(CASE, REPLY, &tags)).expect("opens");
+        assert_eq!(content.data, b"<x/>");
+        assert_eq!(content.data_type.as_deref(), Some("application/xml"));
+        // The event names another case or another reply (test vectors reply-unknown-case,
+        // reply-submit-event-of-other-reply): nothing is decrypted, and no decision is made.
+        for body in [log(OTHER, REPLY, &tags), log(CASE, OTHER, &tags)] {
+            let fault = check(&doc, &body).expect_err("refused");
+            assert!(matches!(fault, ReplyFault::SubmitEvent(0)), "{fault}");
+            assert_eq!(fault.slug(), "submit-reply-count");
+            assert!(fault.problems().is_empty());
+        }
+        // The reply document claims another case than the one the event names.
+        let mut moved = doc.clone();
+        moved.ids.case_id = OTHER.into();
+        assert!(matches!(
+            check(&moved, &log(CASE, REPLY, &tags)),
+            Err(ReplyFault::SubmitEvent(0))
+        ));
+        // Not a reply of any case we know of: the ids are not even UUIDs.
+        let mut broken = doc.clone();
+        broken.ids.case_id = "case-1".into();
+        assert_eq!(
+            check(&broken, &log(CASE, REPLY, &tags))
+                .expect_err("refused")
+                .slug(),
+            "event-log"
+        );
+    }
+
+    #[test]
+    fn other_tags_reject_the_reply_with_the_differing_part() {
+        let (doc, tags) = sealed_reply();
+        let mut other = tags.clone();
+        other.metadata = other.data.clone().expect("data tag");
+        let fault = check(&doc, &log(CASE, REPLY, &other)).expect_err("mismatch");
+        assert_eq!(fault.slug(), "tag-mismatch");
+        let problems = fault.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .type_uri
+                .ends_with("/incorrect-authentication-tag")
+        );
+        assert_eq!(problems[0].instance, "metadata");
+        // Without metadata there is nothing to check: no decision either.
+        let mut empty = doc.clone();
+        empty.encrypted_metadata = None;
+        let fault = check(&empty, &log(CASE, REPLY, &tags)).expect_err("missing");
+        assert_eq!(fault.slug(), "missing-part");
+        assert!(fault.problems().is_empty());
+    }
 
     #[test]
     fn process_standard_is_the_xoev_uri_without_the_message() {

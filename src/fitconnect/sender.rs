@@ -277,23 +277,7 @@ pub fn detect_schema(data: &[u8], catalog: &Catalog) -> Result<DataSchema, Detec
 /// undeclared member no receiver reads.
 #[must_use]
 pub fn build_metadata(out: &Outgoing, attachment_ids: &[String], profile: ApiProfile) -> Value {
-    let attachments: Vec<Value> = out
-        .attachments
-        .iter()
-        .zip(attachment_ids)
-        .map(|(a, id)| {
-            let mut entry = json!({
-                "attachmentId": id,
-                "hash": { "type": HASH_TYPE, "content": sha512_hex(&a.bytes) },
-                "mimeType": a.mime_type,
-                "purpose": a.purpose,
-            });
-            if let Some(name) = &a.filename {
-                entry["filename"] = Value::String(name.clone());
-            }
-            entry
-        })
-        .collect();
+    let attachments = attachment_entries(&out.attachments, attachment_ids);
     let (schema, service_member) = match (profile, &out.reply_channel) {
         (ApiProfile::V1, None) => (metadata::newest(Generation::V1).uri, "publicServiceType"),
         // Metadata 2.0.0: the first version with `replyChannel.fitConnect`.
@@ -321,6 +305,29 @@ pub fn build_metadata(out: &Outgoing, attachment_ids: &[String], profile: ApiPro
         doc["replyChannel"] = channel.clone();
     }
     doc
+}
+
+/// `contentStructure.attachments` for `attachments` with the given ids (same order): id, the
+/// SHA-512 of the plaintext, media type, purpose and file name. Shared by submissions and
+/// replies.
+#[must_use]
+pub fn attachment_entries(attachments: &[OutgoingAttachment], ids: &[String]) -> Vec<Value> {
+    attachments
+        .iter()
+        .zip(ids)
+        .map(|(a, id)| {
+            let mut entry = json!({
+                "attachmentId": id,
+                "hash": { "type": HASH_TYPE, "content": sha512_hex(&a.bytes) },
+                "mimeType": a.mime_type,
+                "purpose": a.purpose,
+            });
+            if let Some(name) = &a.filename {
+                entry["filename"] = Value::String(name.clone());
+            }
+            entry
+        })
+        .collect()
 }
 
 fn tag_of(jwe: &str) -> String {

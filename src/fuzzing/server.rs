@@ -83,6 +83,7 @@ fn serve(request: &[u8], sink_full: bool) -> (Vec<Response>, Vec<CallbackNotice>
         callbacks: Some(Callbacks::new(sink.clone()).destination(DESTINATION, secret())),
         admin_token: Some(AdminToken::new(ADMIN_TOKEN)),
         console: None,
+        replies: None,
     };
     let limits = ServerLimits {
         max_callback_bytes: 64 * 1024,

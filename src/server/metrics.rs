@@ -467,6 +467,15 @@ fn render_queue(out: &mut String, q: &QueueMetrics) {
     ] {
         let _ = writeln!(out, "poststelle_outbox_jobs{{state=\"{state}\"}} {n}");
     }
+    header(
+        out,
+        "replies",
+        "gauge",
+        "Replies of Fachverfahren by state (pending: being sent or followed; dead: given up).",
+    );
+    for (state, n) in [("pending", q.replies_pending), ("dead", q.replies_dead)] {
+        let _ = writeln!(out, "poststelle_replies{{state=\"{state}\"}} {n}");
+    }
     header(out, "submissions", "gauge", "Submissions by state.");
     for (state, n) in [
         ("unfinished", q.submissions_unfinished),

@@ -13,6 +13,7 @@
 //!         .destination(destination_id, CallbackSecret::new(secret)?)),
 //!     admin_token: Some(AdminToken::new(token)),
 //!     console: None,                                    // Some(Arc<dyn ConsolePages>)
+//!     replies: None,                                    // Some(Replies { api, clients })
 //! };
 //! let handle = Server::start(ServerConfig::new(addr), handlers).await?;
 //! handle.addr();                 // the bound address (port 0 → the chosen port)
@@ -34,6 +35,7 @@
 //! | `POST /admin/dead-letters/redrive` | re-drive all dead letters |
 //! | `GET /` | with a console: `303` to `/console/` |
 //! | `/console/...` | the operator console ([`ConsolePages`], implemented by `crate::console`) |
+//! | `/api/v1/...` | the reply API for Fachverfahren ([`ReplyApi`], implemented by `crate::reply`): `Authorization: Bearer <token>` of an upstream with `reply_token_file`; 401 otherwise |
 //!
 //! Admin requests need `Authorization: Bearer <token>` (the scheme in any case, RFC 7235; the
 //! token compared in constant time); without a configured token the admin API does not exist
@@ -215,6 +217,28 @@ pub trait ConsolePages: Send + Sync {
     ) -> std::pin::Pin<Box<dyn Future<Output = http::Reply> + Send + '_>>;
 }
 
+/// The reply API under `/api/v1/` (implemented by `crate::reply`, layer L3, plugged in by the
+/// composition root): Fachverfahren hand in answers to submissions and ask for their status.
+/// The server authenticates the caller first; the API gets the caller's name.
+pub trait ReplyApi: Send + Sync {
+    /// Answers one request under `/api/v1/` (`path`: the segments after `v1`) of the
+    /// authenticated Fachverfahren `client` (its upstream name).
+    fn serve(
+        &self,
+        client: String,
+        path: Vec<String>,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = http::Reply> + Send + '_>>;
+}
+
+/// The reply API and who may call it: one bearer token per Fachverfahren (upstream name).
+pub struct Replies {
+    /// The API.
+    pub api: Arc<dyn ReplyApi>,
+    /// `(token, upstream name)`; a token is compared like the admin token.
+    pub clients: Vec<(AdminToken, String)>,
+}
+
 /// What the server serves.
 pub struct Handlers {
     /// Shared metrics (rendered at `/metrics`, callbacks counted into them).
@@ -229,6 +253,8 @@ pub struct Handlers {
     pub admin_token: Option<AdminToken>,
     /// The operator console (`None`: `/console/` is 404).
     pub console: Option<Arc<dyn ConsolePages>>,
+    /// The reply API (`None`: `/api/v1/` is 404).
+    pub replies: Option<Replies>,
 }
 
 impl std::fmt::Debug for Handlers {
@@ -238,6 +264,7 @@ impl std::fmt::Debug for Handlers {
             .field("callbacks", &self.callbacks)
             .field("admin", &self.admin_token.is_some())
             .field("console", &self.console.is_some())
+            .field("replies", &self.replies.is_some())
             .finish_non_exhaustive()
     }
 }

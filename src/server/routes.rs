@@ -96,6 +96,12 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Reply, Refusal> 
             );
             Ok(to)
         }
+        (["api", "v1", rest @ ..], _) => {
+            let replies = state.handlers.replies.as_ref().ok_or(Refusal::NotFound)?;
+            let client = reply_client(replies, &req)?;
+            let rest = rest.iter().map(|s| (*s).to_owned()).collect();
+            Ok(replies.api.serve(client, rest, req).await)
+        }
         (["console", ..], _) => match &state.handlers.console {
             Some(console) => Ok(console.serve(req).await),
             None => Err(Refusal::NotFound),
@@ -103,6 +109,21 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Reply, Refusal> 
         (["health" | "ready" | "metrics"] | ["callbacks", _], _) => Err(Refusal::MethodNotAllowed),
         _ => Err(Refusal::NotFound),
     }
+}
+
+/// The Fachverfahren whose reply token is presented (each compared in constant time).
+fn reply_client(replies: &super::Replies, req: &Request<Incoming>) -> Result<String, Refusal> {
+    let presented = header(req, "authorization")
+        .and_then(http::bearer_token)
+        .ok_or(Refusal::Unauthorized("a bearer token is required"))?;
+    // Every token is compared, so the time does not tell which one matched.
+    let mut found = None;
+    for (token, name) in &replies.clients {
+        if token.matches(presented) && found.is_none() {
+            found = Some(name.clone());
+        }
+    }
+    found.ok_or(Refusal::Unauthorized("the bearer token is not valid"))
 }
 
 async fn store_metrics(state: &State) -> Option<crate::store::QueueMetrics> {

@@ -183,7 +183,41 @@ ALTER TABLE submissions ADD COLUMN fachdaten BLOB;
 CREATE INDEX submissions_seen ON submissions (seen_at);
 ",
     },
-    // ---- Version 6 (console2 branch; 5 is the lead's): the console's queries from indexes
+    Migration {
+        version: 5,
+        name: "replies: answers of Fachverfahren sent over FIT-Connect (outbox of the Rückkanal)",
+        backfill: Backfill::None,
+        sql: "
+CREATE TABLE replies (
+    reply_id TEXT PRIMARY KEY,
+    submission_id TEXT NOT NULL REFERENCES submissions (submission_id),
+    destination_id TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    idempotency_key TEXT,
+    message_type TEXT NOT NULL,
+    schema_uri TEXT NOT NULL,
+    reply_key TEXT NOT NULL,
+    xml BLOB,
+    attachments TEXT,
+    phase TEXT NOT NULL CHECK (phase IN ('queued', 'created', 'submitted', 'accepted', 'rejected', 'unanswered')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+    fit_reply_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    last_error TEXT,
+    problems TEXT,
+    submitted_at INTEGER,
+    finished_at INTEGER,
+    UNIQUE (upstream, idempotency_key)
+);
+CREATE INDEX replies_due ON replies (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX replies_submission ON replies (submission_id);
+",
+    },
+    // ---- Version 6 (issue 17, console2 branch): the console's queries from indexes
     // alone. A row carries its envelope (often tens of KB, on overflow pages) before
     // `decision` and `acked_at`, so reading them row by row for the overview's counts took
     // 50 ms (106 ms for the whole page with 64 KB envelopes, `benches/console`), and the
@@ -307,7 +341,41 @@ ALTER TABLE submissions ADD COLUMN fachdaten BYTEA;
 CREATE INDEX submissions_seen ON submissions (seen_at);
 ",
     },
-    // ---- Version 6 (console2 branch; 5 is the lead's): as for SQLite. PostgreSQL keeps
+    Migration {
+        version: 5,
+        name: "replies: answers of Fachverfahren sent over FIT-Connect (outbox of the Rückkanal)",
+        backfill: Backfill::None,
+        sql: "
+CREATE TABLE replies (
+    reply_id TEXT PRIMARY KEY,
+    submission_id TEXT NOT NULL REFERENCES submissions (submission_id),
+    destination_id TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    idempotency_key TEXT,
+    message_type TEXT NOT NULL,
+    schema_uri TEXT NOT NULL,
+    reply_key TEXT NOT NULL,
+    xml BYTEA,
+    attachments TEXT,
+    phase TEXT NOT NULL CHECK (phase IN ('queued', 'created', 'submitted', 'accepted', 'rejected', 'unanswered')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+    fit_reply_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    last_error TEXT,
+    problems TEXT,
+    submitted_at BIGINT,
+    finished_at BIGINT,
+    UNIQUE (upstream, idempotency_key)
+);
+CREATE INDEX replies_due ON replies (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX replies_submission ON replies (submission_id);
+",
+    },
+    // ---- Version 6 (issue 17, console2 branch): as for SQLite. PostgreSQL keeps
     // large envelopes out of line (TOAST), so the gain is smaller; the index keeps the two
     // backends' plans alike (index-only scans for the list and the counts).
     Migration {

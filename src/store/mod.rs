@@ -55,6 +55,7 @@ mod migrations;
 mod password;
 mod postgres;
 mod records;
+mod replies;
 mod retention;
 mod retry;
 mod sql;
@@ -72,6 +73,10 @@ pub use records::{
     DecisionSummary, Evidence, FailAction, FailOutcome, JobFilter, JobState, JobSummary,
     NewAttachment, NewSubmission, PendingAck, QueueMetrics, Redrive, Seen, StoreOutcome,
     SubmissionCounts, SubmissionFilter, SubmissionListItem, SubmissionView, Timestamp,
+};
+pub use replies::{
+    ClaimedReply, NewReply, ReplyAttachment, ReplyContext, ReplyInsert, ReplyPhase, ReplyStep,
+    ReplyStore, ReplyView,
 };
 pub use retention::{PurgeReport, Retention};
 pub use retry::RetryPolicy;

@@ -55,6 +55,13 @@ impl std::fmt::Debug for PgStore {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+impl PgStore {
+    /// A pooled connection (for the other tables' modules, e.g. `replies`).
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Object> {
+        Ok(self.inner.pool.get().await?)
+    }
+}
+
 fn valid_schema(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'_'))
@@ -892,12 +899,14 @@ impl super::Store for PgStore {
                 .collect::<std::result::Result<_, _>>()?;
             let purge = tx.prepare(&sql::pg(sql::PURGE_SUBMISSION)).await?;
             let names = tx.prepare(&sql::pg(sql::PURGE_ATTACHMENT_NAMES)).await?;
+            let replies = tx.prepare(&sql::pg(sql::PURGE_REPLIES)).await?;
             let chunks = tx
                 .prepare("DELETE FROM attachment_chunks WHERE submission_id = $1")
                 .await?;
             for id in &ids {
                 tx.execute(&purge, &[id, &now.0]).await?;
                 tx.execute(&names, &[id]).await?;
+                tx.execute(&replies, &[id]).await?;
                 tx.execute(&chunks, &[id]).await?;
             }
             tx.commit().await?;
@@ -927,6 +936,8 @@ impl super::Store for PgStore {
             jobs_delivered: c(6)?,
             jobs_dead: c(7)?,
             oldest_due_age: oldest.map_or(Duration::ZERO, |t| now.since(Timestamp(t))),
+            replies_pending: c(9)?,
+            replies_dead: c(10)?,
         })
     }
 }

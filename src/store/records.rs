@@ -667,6 +667,10 @@ pub struct QueueMetrics {
     pub jobs_dead: u64,
     /// How long the oldest due job has been due (zero if none).
     pub oldest_due_age: Duration,
+    /// Replies still being sent or followed.
+    pub replies_pending: u64,
+    /// Replies given up on (dead letters of the reply direction).
+    pub replies_dead: u64,
 }
 
 /// The columns of a pending acknowledgement as both backends read them.

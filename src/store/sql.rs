@@ -130,6 +130,12 @@ pub(crate) const PURGE_DUE: &str = "SELECT s.submission_id FROM submissions s \
 pub(crate) const PURGE_SUBMISSION: &str = "UPDATE submissions SET envelope = NULL, \
      fachdaten = NULL, purged_at = ?2 WHERE submission_id = ?1 AND purged_at IS NULL";
 
+/// The content of the submission's finished replies (XML, attachments) goes with it; their
+/// rows (ids, status, times, the sender's problems) stay. A reply still being sent keeps its
+/// content.
+pub(crate) const PURGE_REPLIES: &str = "UPDATE replies SET xml = NULL, attachments = NULL \
+     WHERE submission_id = ?1 AND state = 'done'";
+
 /// Attachment rows stay as evidence (id, media type, size, content hash); the file name from
 /// the metadata may name a person and goes.
 pub(crate) const PURGE_ATTACHMENT_NAMES: &str =
@@ -176,7 +182,9 @@ pub(crate) const METRICS: &str = "SELECT \
      (SELECT count(*) FROM outbox WHERE state = 'delivered'), \
      (SELECT count(*) FROM outbox WHERE state = 'dead'), \
      (SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending' \
-        AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1))";
+        AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)), \
+     (SELECT count(*) FROM replies WHERE state = 'pending'), \
+     (SELECT count(*) FROM replies WHERE state = 'dead')";
 
 /// Rewrites `?N` placeholders to PostgreSQL's `$N`. The shared statements contain no other `?`.
 pub(crate) fn pg(sql: &str) -> String {

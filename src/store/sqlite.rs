@@ -144,7 +144,7 @@ impl SqliteStore {
         })
     }
 
-    async fn run<T, F>(&self, f: F) -> Result<T>
+    pub(super) async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, &BlobDir) -> Result<T> + Send + 'static,
@@ -747,6 +747,7 @@ impl super::Store for SqliteStore {
                 for id in &ids {
                     tx.execute(sql::PURGE_SUBMISSION, params![id, now.0])?;
                     tx.execute(sql::PURGE_ATTACHMENT_NAMES, [id])?;
+                    tx.execute(sql::PURGE_REPLIES, [id])?;
                 }
                 tx.commit()?;
                 let last = ids.len() < retention::BATCH as usize;
@@ -781,9 +782,13 @@ impl super::Store for SqliteStore {
                 for (i, v) in c.iter_mut().enumerate() {
                     *v = r.get(i)?;
                 }
-                Ok((c, r.get::<_, Option<i64>>(8)?))
+                Ok((
+                    c,
+                    r.get::<_, Option<i64>>(8)?,
+                    [r.get::<_, i64>(9)?, r.get::<_, i64>(10)?],
+                ))
             })?;
-            let (c, oldest) = m;
+            let (c, oldest, replies) = m;
             Ok(QueueMetrics {
                 submissions_unfinished: count(c[0]),
                 submissions_unacked: count(c[1]),
@@ -794,6 +799,8 @@ impl super::Store for SqliteStore {
                 jobs_delivered: count(c[6]),
                 jobs_dead: count(c[7]),
                 oldest_due_age: oldest.map_or(Duration::ZERO, |t| now.since(Timestamp(t))),
+                replies_pending: count(replies[0]),
+                replies_dead: count(replies[1]),
             })
         })
         .await
@@ -918,7 +925,7 @@ mod tests {
                 err,
                 StoreError::SchemaFromFuture {
                     found: 99,
-                    known: 4
+                    known: 6
                 }
             ),
             "{err}"

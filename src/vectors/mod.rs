@@ -13,6 +13,7 @@ pub mod check;
 mod fim;
 mod jwe;
 mod metadata;
+mod reply;
 mod set;
 pub(crate) mod submission;
 mod transform;
@@ -117,6 +118,11 @@ pub enum Kind {
     Submission,
     /// A JSON Fachdaten document to check against a JSON schema pack.
     Json,
+    /// A reply as its sender downloads it, to check and open with the reply key.
+    Reply,
+    /// Whether a submission may be answered over FIT-Connect, and with which key.
+    #[serde(rename = "reply-admission")]
+    ReplyAdmission,
 }
 
 impl Kind {
@@ -132,6 +138,8 @@ impl Kind {
             Kind::Transform => "transform",
             Kind::Submission => "submission",
             Kind::Json => "json",
+            Kind::Reply => "reply",
+            Kind::ReplyAdmission => "reply-admission",
         }
     }
 }
@@ -262,6 +270,8 @@ pub(crate) struct Env {
     pub(crate) set_keys: StaticKeys,
     /// The destination under test (callbacks are addressed to it).
     pub(crate) destination_id: String,
+    /// The delivery service's SET issuer.
+    pub(crate) delivery_service_iss: String,
 }
 
 impl Env {
@@ -381,6 +391,7 @@ fn build_env(dir: &Path, manifest: &Manifest) -> Result<Env, VectorsError> {
         keyring: KeyRing::from(key),
         set_keys,
         destination_id: ctx.destination.destination_id.clone(),
+        delivery_service_iss: ctx.delivery_service.iss.clone(),
     })
 }
 
@@ -413,6 +424,8 @@ pub fn run(dir: &Path) -> Result<Report, VectorsError> {
             },
             Kind::Transform => transform::run(&env, case),
             Kind::Json => fim::run(&env, case),
+            Kind::Reply => reply::run(&env, case, now),
+            Kind::ReplyAdmission => reply::run_admission(&env, case),
         };
         let status = match (result, &case.xfail) {
             (Ok(()), None) => Status::Pass,
@@ -443,5 +456,33 @@ pub(crate) fn same(field: &str, expected: &str, actual: &str) -> Result<(), Stri
         Ok(())
     } else {
         Err(format!("{field}: expected {expected}, got {actual}"))
+    }
+}
+
+/// Compares a problem list (`(type URI, instance)` pairs) with `expected.problems`, in any
+/// order.
+pub(crate) fn same_problems(case: &Case, mut actual: Vec<(String, String)>) -> Result<(), String> {
+    let mut expected: Vec<(String, String)> = case
+        .expected
+        .get("problems")
+        .and_then(Value::as_array)
+        .ok_or("expected.problems missing")?
+        .iter()
+        .map(|p| {
+            let s = |k: &str| {
+                p.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (s("type"), s("instance"))
+        })
+        .collect();
+    actual.sort();
+    expected.sort();
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(format!("problems: expected {expected:?}, got {actual:?}"))
     }
 }

@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Case, Env, expected_str};
+use super::{Case, Env, expected_str, same_problems};
 use crate::fitconnect::capture_dir;
 use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::metadata::MetadataValidator;
@@ -172,36 +172,14 @@ pub(super) fn run(env: &Env, case: &Case, now: i64, shared: &SubmissionEnv) -> R
             }
         }
         ("defer", Err(pipeline::Refused::Deferred(_))) => Ok(()),
-        ("reject", Err(pipeline::Refused::Rejected(rejected))) => {
-            let mut actual: Vec<(String, String)> = rejected
+        ("reject", Err(pipeline::Refused::Rejected(rejected))) => same_problems(
+            case,
+            rejected
                 .problems
                 .iter()
                 .map(|p| (p.type_uri.clone(), p.instance.clone()))
-                .collect();
-            let mut expected: Vec<(String, String)> = case
-                .expected
-                .get("problems")
-                .and_then(Value::as_array)
-                .ok_or("expected.problems missing")?
-                .iter()
-                .map(|p| {
-                    let s = |k: &str| {
-                        p.get(k)
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned()
-                    };
-                    (s("type"), s("instance"))
-                })
-                .collect();
-            actual.sort();
-            expected.sort();
-            if actual == expected {
-                Ok(())
-            } else {
-                Err(format!("problems: expected {expected:?}, got {actual:?}"))
-            }
-        }
+                .collect(),
+        ),
         ("accept" | "defer", Err(pipeline::Refused::Rejected(rejected))) => Err(format!(
             "expected {}, rejected with {:?}",
             expected_str(case, "result")?,

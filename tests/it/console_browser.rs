@@ -222,6 +222,7 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
         callbacks: None,
         admin_token: Some(AdminToken::new(TOKEN)),
         console: Some(Arc::new(console) as Arc<dyn poststelle::server::ConsolePages>),
+        replies: None,
     };
     let server = Server::start(
         ServerConfig::new("127.0.0.1:0".parse().expect("addr")),

@@ -31,6 +31,7 @@ async fn start(t: &TestStore, console: Option<Console>) -> ServerHandle {
         callbacks: None,
         admin_token: Some(AdminToken::new(TOKEN)),
         console: console.map(|c| Arc::new(c) as Arc<dyn poststelle::server::ConsolePages>),
+        replies: None,
     };
     Server::start(
         ServerConfig::new("127.0.0.1:0".parse().expect("addr")),

@@ -8,6 +8,7 @@
 //! XGewerbeanzeige pack compiled in, XBau from the installed packs).
 
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Runs `poststelle demo` in `cwd` with its default data directory (`cwd/demo-data`), the
@@ -96,6 +97,39 @@ fn demo_accepts_the_examples_rejects_the_tampered_one_and_delivers() {
     assert_eq!(
         delivered_types(&dir.path().join("demo-data/outbox"), &text),
         ["baugenehmigung.antrag.0200", "sta.gewerbemeldung.0100"]
+    );
+    // The answer (issue 15): the Fachverfahren's 0201 reaches the sender as a valid reply,
+    // kept as replies/<reply id>.xml, and the Fachverfahren learns it was accepted.
+    let line = text
+        .lines()
+        .find(|l| {
+            l.contains("reply")
+                && l.contains("baugenehmigung.formellePruefung.0201")
+                && l.contains("sender")
+        })
+        .unwrap_or_else(|| panic!("no reply line in {text}"));
+    assert!(line.contains("valid (XBau 2.6)"), "{line}");
+    let saved: Vec<PathBuf> = std::fs::read_dir(dir.path().join("demo-data/replies"))
+        .expect("replies directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let name = saved[0]
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    assert!(
+        line.contains(name),
+        "the line names the saved reply {name}: {line}"
+    );
+    let xml = std::fs::read_to_string(&saved[0]).expect("reply XML");
+    assert!(
+        xml.contains("baugenehmigung.formellePruefung.0201"),
+        "{xml}"
+    );
+    assert!(
+        text.contains("the Fachverfahren reads status accepted"),
+        "{text}"
     );
 }
 

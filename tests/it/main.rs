@@ -23,6 +23,7 @@ mod gateway_demo;
 mod gateway_destinations;
 mod gateway_e2e;
 mod gateway_memory;
+mod gateway_replies;
 mod gateway_shared_pg;
 mod gateway_signals;
 mod interop_python_fitconnect;

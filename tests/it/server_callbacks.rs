@@ -44,6 +44,7 @@ async fn start(sink: &Arc<RecordingSink>) -> (ServerHandle, Arc<Metrics>) {
         ),
         admin_token: None,
         console: None,
+        replies: None,
     };
     let config = ServerConfig::new("127.0.0.1:0".parse().expect("addr"));
     (
@@ -302,6 +303,7 @@ async fn a_callback_replayed_after_a_restart_is_refused() {
             ),
             admin_token: None,
             console: None,
+            replies: None,
         };
         Server::start(
             ServerConfig::new("127.0.0.1:0".parse().expect("addr")),

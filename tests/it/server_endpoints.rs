@@ -47,6 +47,7 @@ fn handlers(store: Option<AnyStore>, metrics: &Arc<Metrics>) -> Handlers {
         ),
         admin_token: Some(AdminToken::new(TOKEN)),
         console: None,
+        replies: None,
     }
 }
 
@@ -147,7 +148,7 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
 }
 
 /// The documented series (README, `server::metrics`).
-const DOCUMENTED: [&str; 13] = [
+const DOCUMENTED: [&str; 14] = [
     "poststelle_submissions_received_total",
     "poststelle_submissions_accepted_total",
     "poststelle_submissions_rejected_total",
@@ -160,6 +161,7 @@ const DOCUMENTED: [&str; 13] = [
     "poststelle_queue_depth",
     "poststelle_queue_oldest_due_age_seconds",
     "poststelle_outbox_jobs",
+    "poststelle_replies",
     "poststelle_submissions",
 ];
 
@@ -225,6 +227,8 @@ async fn health_ready_and_metrics() {
         assert_eq!(value("poststelle_store_up"), Some(1.0));
         assert_eq!(value("poststelle_outbox_jobs{state=\"dead\"}"), Some(1.0));
         assert_eq!(value("poststelle_outbox_jobs{state=\"pending\"}"), Some(1.0));
+        assert_eq!(value("poststelle_replies{state=\"pending\"}"), Some(0.0));
+        assert_eq!(value("poststelle_replies{state=\"dead\"}"), Some(0.0));
         assert_eq!(value("poststelle_queue_depth"), Some(1.0));
         assert_eq!(value("poststelle_submissions{state=\"unacked\"}"), Some(2.0));
         assert_eq!(

@@ -37,7 +37,7 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A backend under test: the store plus a way to open a second instance on the same data.
 trait Backend: Sized {
-    type S: Store + Clone + 'static;
+    type S: Store + poststelle::store::ReplyStore + Clone + 'static;
     fn store(&self) -> &Self::S;
     /// A new instance on the same database (a restart, or a second gateway).
     fn reopen(&self) -> impl Future<Output = Self::S> + Send;
@@ -280,7 +280,201 @@ suite!(
     undecodable_decisions_are_never_acknowledged,
     retention_purges_payloads_and_keeps_evidence,
     console_counts_lists_and_keeps_fachdaten_until_purged,
+    replies_are_stored_once_claimed_by_one_and_stepped_to_a_decision,
 );
+
+/// Replies (Rückkanal): the context a hand-in needs, the idempotent insert, a lease held by
+/// one worker, each step recorded only by the lease holder, dead letters re-driven at their
+/// phase.
+async fn replies_are_stored_once_claimed_by_one_and_stepped_to_a_decision<B: Backend>(b: &B) {
+    use poststelle::store::{
+        NewReply, ReplyAttachment, ReplyInsert, ReplyPhase, ReplyStep, ReplyStore,
+    };
+    let s = b.store();
+    assert_eq!(s.reply_context("sub-r").await.expect("context"), None);
+    let mut sub = submission("sub-r", &["fv"], vec![]);
+    sub.envelope = Some(r#"{"submission":{"id":"sub-r"},"metadata":{"replyChannel":{}}}"#.into());
+    s.store_submission(sub, T0).await.expect("store");
+    let ctx = s
+        .reply_context("sub-r")
+        .await
+        .expect("context")
+        .expect("stored");
+    assert_eq!(ctx.decision, "accepted");
+    assert_eq!(ctx.destination_id, "dest-1");
+    assert_eq!(ctx.upstreams, ["fv"]);
+    assert_eq!(ctx.metadata.as_deref(), Some(r#"{"replyChannel":{}}"#));
+    let reply = |id: &str, key: Option<&str>| NewReply {
+        reply_id: id.to_owned(),
+        submission_id: "sub-r".into(),
+        destination_id: "dest-1".into(),
+        upstream: "fv".into(),
+        idempotency_key: key.map(str::to_owned),
+        message_type: "baugenehmigung.formellePruefung.0201".into(),
+        schema_uri: "urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.formellePruefung.0201".into(),
+        reply_key: "{}".into(),
+        xml: b"<x/>".to_vec(),
+        attachments: vec![ReplyAttachment {
+            id: "a-1".into(),
+            filename: Some("bescheid.pdf".into()),
+            media_type: "application/pdf".into(),
+            content: "JVBERg==".into(),
+        }],
+    };
+    let ReplyInsert::Inserted(first) = s
+        .insert_reply(reply("r-1", Some("k")), T0)
+        .await
+        .expect("insert")
+    else {
+        panic!("a new reply is inserted");
+    };
+    assert_eq!(
+        (first.phase, first.state.as_str()),
+        (ReplyPhase::Queued, "pending")
+    );
+    // The same key from the same Fachverfahren: the stored reply, not a second one.
+    let again = s
+        .insert_reply(reply("r-2", Some("k")), T0)
+        .await
+        .expect("insert");
+    assert_eq!(again, ReplyInsert::Existing(first.clone()));
+    assert!(matches!(
+        s.insert_reply(reply("r-3", None), T0)
+            .await
+            .expect("insert"),
+        ReplyInsert::Inserted(_)
+    ));
+    assert_eq!(s.replies_of("sub-r").await.expect("list").len(), 2);
+
+    // One worker holds both; a second gets nothing until the lease runs out.
+    let claimed = s.claim_replies("w1", T0, LEASE, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(
+        claimed[0].attachments[0].filename.as_deref(),
+        Some("bescheid.pdf")
+    );
+    assert_eq!(claimed[0].xml, b"<x/>");
+    assert!(
+        s.claim_replies("w2", T0, LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let created = ReplyStep::Created {
+        fit_reply_id: "fit-1".into(),
+    };
+    assert!(
+        !s.advance_reply("r-1", "w2", created.clone(), T0)
+            .await
+            .expect("step"),
+        "only the lease holder records a step"
+    );
+    assert!(
+        s.advance_reply("r-1", "w1", created, T0)
+            .await
+            .expect("step")
+    );
+    let view = s.reply("r-1").await.expect("read").expect("exists");
+    assert_eq!(
+        (view.phase, view.fit_reply_id.as_deref()),
+        (ReplyPhase::Created, Some("fit-1"))
+    );
+    // Created is due at once; submitted, then waiting, then rejected with problems.
+    let c = s
+        .claim_replies("w1", Timestamp(T0.0 + 1), LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        c.iter().map(|r| r.reply_id.as_str()).collect::<Vec<_>>(),
+        ["r-1"]
+    );
+    assert_eq!(c[0].attempts, 1);
+    let next = Timestamp(T0.0 + 1_000);
+    assert!(
+        s.advance_reply(
+            "r-1",
+            "w1",
+            ReplyStep::Submitted { next },
+            Timestamp(T0.0 + 2)
+        )
+        .await
+        .expect("step")
+    );
+    assert!(
+        s.claim_replies("w1", Timestamp(T0.0 + 999), LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let c = s.claim_replies("w1", next, LEASE, 10).await.expect("claim");
+    assert_eq!(c[0].phase, ReplyPhase::Submitted);
+    assert_eq!(c[0].submitted_at, Some(Timestamp(T0.0 + 2)));
+    let problems = r#"[{"type":"x"}]"#.to_owned();
+    assert!(
+        s.advance_reply(
+            "r-1",
+            "w1",
+            ReplyStep::Decided {
+                accepted: false,
+                problems: Some(problems.clone())
+            },
+            next
+        )
+        .await
+        .expect("step")
+    );
+    let view = s.reply("r-1").await.expect("read").expect("exists");
+    assert_eq!(
+        (view.phase, view.state.as_str()),
+        (ReplyPhase::Rejected, "done")
+    );
+    assert_eq!(view.problems, Some(problems));
+
+    // A dead reply is re-driven at its phase.
+    let later = Timestamp(T0.0 + LEASE.as_millis() as i64 + 10);
+    let c = s
+        .claim_replies("w3", later, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        c.iter().map(|r| r.reply_id.as_str()).collect::<Vec<_>>(),
+        ["r-3"],
+        "the expired lease of r-3 is claimable again"
+    );
+    assert!(
+        s.advance_reply(
+            "r-3",
+            "w3",
+            ReplyStep::Dead {
+                error: "HTTP 422".into()
+            },
+            later
+        )
+        .await
+        .expect("step")
+    );
+    let dead = s.reply("r-3").await.expect("read").expect("exists");
+    assert_eq!(
+        (dead.phase, dead.state.as_str(), dead.last_error.as_deref()),
+        (ReplyPhase::Queued, "dead", Some("HTTP 422"))
+    );
+    assert!(
+        !s.redrive_reply("r-1", later).await.expect("redrive"),
+        "a decided reply is not re-driven"
+    );
+    assert!(s.redrive_reply("r-3", later).await.expect("redrive"));
+    let c = s
+        .claim_replies("w3", later, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        (c[0].reply_id.as_str(), c[0].phase, c[0].attempts),
+        ("r-3", ReplyPhase::Queued, 1)
+    );
+    // Survives a reopen.
+    let reopened = b.reopen().await;
+    assert_eq!(reopened.replies_of("sub-r").await.expect("list").len(), 2);
+}
 
 /// The console's queries: counts since a time, the filtered and paged list, and the XML
 /// Fachdaten for the case-worker document, gone once purged.
@@ -486,12 +680,12 @@ async fn stored<S: Store>(s: &S, id: &str, upstreams: &[&str]) {
 async fn migrations_are_versioned_and_idempotent<B: Backend>(b: &B) {
     assert_eq!(
         b.store().applied_migrations().await.expect("versions"),
-        [1, 2, 3, 4, 6]
+        [1, 2, 3, 4, 5, 6]
     );
     let again = b.reopen().await;
     assert_eq!(
         again.applied_migrations().await.expect("versions"),
-        [1, 2, 3, 4, 6]
+        [1, 2, 3, 4, 5, 6]
     );
 }
 
@@ -1131,7 +1325,7 @@ async fn state_survives_reopen<B: Backend>(b: &B) {
     );
     assert_eq!(
         s.applied_migrations().await.expect("versions"),
-        [1, 2, 3, 4, 6]
+        [1, 2, 3, 4, 5, 6]
     );
 }
 
@@ -1331,7 +1525,7 @@ async fn assert_version_1_data_survives<S: Store>(s: &S) {
     const ATT: &str = "5e0f6a39-3c55-4f38-9d47-0a8ff0a0e7a1";
     assert_eq!(
         s.applied_migrations().await.expect("versions"),
-        [1, 2, 3, 4, 6]
+        [1, 2, 3, 4, 5, 6]
     );
     let due = ready(s.pending_acks(10).await.expect("acks"));
     let ids: Vec<&str> = due.iter().map(|a| a.submission_id.as_str()).collect();

@@ -16,7 +16,7 @@ fn body() -> Vec<u8> {
         "submissionIds": [SUBMISSION_ID],
         "submissions": [{"destinationId": DESTINATION_ID, "submissionId": SUBMISSION_ID, "caseId": CASE_ID}]
     });
-    serde_json::to_vec_pretty(&v).expect("json")
+    serde_json::to_vec_pretty(&super::sorted(&v)).expect("json")
 }
 
 /// Lowercase hex HMAC of `data` under the suite's secret with `alg`.
@@ -51,7 +51,7 @@ fn add(
     let request = json!({"secret": req.secret, "timestamp": req.ts, "authentication": req.auth, "deliveries": req.deliveries});
     let request = g.file(
         &format!("callback/{id}.request.json"),
-        (serde_json::to_string_pretty(&request).expect("json") + "\n").as_bytes(),
+        (serde_json::to_string_pretty(&super::sorted(&request)).expect("json") + "\n").as_bytes(),
     )?;
     g.case(
         id,

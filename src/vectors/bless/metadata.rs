@@ -56,7 +56,7 @@ pub(super) fn add(
 }
 
 fn valid(g: &mut Gen, id: &str, desc: &str, doc: &Value) -> Result<(), VectorsError> {
-    let bytes = serde_json::to_vec_pretty(doc).expect("json");
+    let bytes = serde_json::to_vec_pretty(&super::sorted(doc)).expect("json");
     add(
         g,
         id,
@@ -67,7 +67,20 @@ fn valid(g: &mut Gen, id: &str, desc: &str, doc: &Value) -> Result<(), VectorsEr
     )
 }
 
-pub(super) fn violation(
+/// A 1.0.0 schema violation (written with sorted members, as first committed).
+fn violation(
+    g: &mut Gen,
+    id: &str,
+    desc: &str,
+    rule: &str,
+    doc: &Value,
+    pointer: &str,
+) -> Result<(), VectorsError> {
+    violation_in_order(g, id, desc, rule, &super::sorted(doc), pointer)
+}
+
+/// A schema violation, the document's members in the order given (the 2.x cases).
+pub(super) fn violation_in_order(
     g: &mut Gen,
     id: &str,
     desc: &str,
@@ -88,7 +101,7 @@ pub(super) fn violation(
 
 fn unsupported(g: &mut Gen, id: &str, desc: &str, schema: Value) -> Result<(), VectorsError> {
     let doc = edit(|v| v["$schema"] = schema);
-    let bytes = serde_json::to_vec_pretty(&doc).expect("json");
+    let bytes = serde_json::to_vec_pretty(&super::sorted(&doc)).expect("json");
     add(
         g,
         id,

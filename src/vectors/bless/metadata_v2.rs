@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::Gen;
-use super::metadata::{add, violation};
+use super::metadata::{add, violation_in_order as violation};
 use crate::fitconnect::metadata::VERSIONS;
 use crate::vectors::VectorsError;
 

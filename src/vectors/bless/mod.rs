@@ -12,6 +12,7 @@ mod fim;
 mod jwe;
 mod metadata;
 mod metadata_v2;
+mod reply;
 mod set;
 mod submission;
 mod transform;
@@ -56,6 +57,8 @@ pub(super) struct Keys {
     pub(super) destination_sig: SigningKey,
     pub(super) delivery_sig: SigningKey,
     pub(super) unrelated_sig: SigningKey,
+    /// The sender's reply key (`reply` cases).
+    pub(super) reply_enc: DecryptionKey,
 }
 
 /// The generator's state: where to write, what was written, the cases so far.
@@ -133,6 +136,27 @@ impl Gen {
     }
 }
 
+/// `v` with the members of every object in name order. The callback, metadata 1.0.0 and
+/// transform files were first written when `serde_json` sorted object members; since the crate
+/// keeps document order (`preserve_order`), their generators sort explicitly, so a re-bless
+/// writes the committed bytes again (and the callback MACs over them stay the same).
+pub(super) fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut names: Vec<&String> = map.keys().collect();
+            names.sort();
+            Value::Object(
+                names
+                    .into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Loads a private key file, or generates and writes the pair.
 fn key_pair(
     dir: &Path,
@@ -179,6 +203,13 @@ fn load_keys(dir: &Path, done: &mut Blessed) -> Result<Keys, VectorsError> {
         done,
     )?)
     .map_err(fmt_err)?;
+    let reply_enc = DecryptionKey::from_jwk(&key_pair(
+        dir,
+        "reply-encryption",
+        KeyUse::Encryption,
+        done,
+    )?)
+    .map_err(fmt_err)?;
     let sig = |name: &str, done: &mut Blessed| -> Result<SigningKey, VectorsError> {
         SigningKey::from_jwk(&key_pair(dir, name, KeyUse::Signature, done)?).map_err(fmt_err)
     };
@@ -189,6 +220,7 @@ fn load_keys(dir: &Path, done: &mut Blessed) -> Result<Keys, VectorsError> {
         destination_sig: sig("destination-signing", done)?,
         delivery_sig: sig("delivery-service", done)?,
         unrelated_sig: sig("unrelated-signing", done)?,
+        reply_enc,
     })
 }
 
@@ -215,6 +247,7 @@ pub fn bless(dir: &Path, force: bool) -> Result<Blessed, VectorsError> {
     transform::cases(&mut generator)?;
     fim::cases(&mut generator)?;
     submission::cases(&mut generator, &dir.join(".."))?;
+    reply::cases(&mut generator, &dir.join(".."))?;
     let manifest = Manifest {
         format: FORMAT,
         now: NOW,

@@ -56,7 +56,7 @@ fn json_case(
     let output = json!({"message": message(), "data": data, "binaries": []});
     let file = g.file(
         &format!("transform/{id}.json"),
-        (serde_json::to_string_pretty(&output).expect("json") + "\n").as_bytes(),
+        (serde_json::to_string_pretty(&super::sorted(&output)).expect("json") + "\n").as_bytes(),
     )?;
     add(g, id, desc, edits, json!({"result": "json"}), Some(file))
 }
