@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 use super::client::{Client, ClientError, unix_now};
 use super::event_log::{self, DownloadedTags, EventLogError};
+use super::hash::{HASH_TYPE, sha512_hex};
+use super::metadata::MetadataValidator;
 use super::problems::{Failure, Instance, Problem};
 use super::sender::SendError;
 use super::set::{AuthenticationTags, Issuer, SUBMIT_REPLY, StaticKeys};
@@ -111,6 +113,17 @@ pub enum ReplyFault {
     /// downloaded JWEs differ from the `submit-reply` event's.
     #[error("event log: {0}")]
     EventLog(#[from] EventLogError),
+    /// The decrypted metadata are not valid metadata, or do not describe the content: the
+    /// data's or an attachment's SHA-512 differs, an attachment is missing or not announced.
+    #[error("the reply's content does not match its metadata: {what}")]
+    Content {
+        /// The FIT-Connect failure.
+        failure: Failure,
+        /// Where.
+        instance: Instance,
+        /// What, in words (no values).
+        what: String,
+    },
 }
 
 impl ReplyFault {
@@ -124,6 +137,7 @@ impl ReplyFault {
             Self::EventLog(EventLogError::TagMismatch(_)) => "tag-mismatch",
             Self::EventLog(EventLogError::TagsMissing(_)) => "tags-missing",
             Self::EventLog(_) => "event-log",
+            Self::Content { .. } => "content-mismatch",
         }
     }
 
@@ -142,6 +156,9 @@ impl ReplyFault {
                 .iter()
                 .filter_map(|p| Problem::new(Failure::AuthenticationTagMismatch, p).ok())
                 .collect(),
+            Self::Content {
+                failure, instance, ..
+            } => Problem::new(*failure, instance).into_iter().collect(),
             _ => Vec::new(),
         }
     }
@@ -344,7 +361,76 @@ pub fn check_reply(
         };
         check_submit_event(&doc.ids, &downloaded, log)?;
     }
-    decrypt_all(keys, meta, data, attachments)
+    let content = decrypt_all(keys, meta, data, attachments)?;
+    check_content(&content)?;
+    Ok(content)
+}
+
+/// Rule 4 of [`check_reply`]: the decrypted metadata are valid FIT-Connect metadata and
+/// describe the content — the data's SHA-512, and exactly the attachments downloaded, each
+/// with its SHA-512 (the rules a receiver applies to a submission, for inline data).
+fn check_content(content: &ReplyContent) -> Result<(), ReplyFault> {
+    use std::sync::OnceLock;
+    static VALIDATOR: OnceLock<MetadataValidator> = OnceLock::new();
+    let fault = |failure, instance, what: &str| ReplyFault::Content {
+        failure,
+        instance,
+        what: what.to_owned(),
+    };
+    let validator = VALIDATOR.get_or_init(|| MetadataValidator::with_unconfirmed(true));
+    let metadata = validator.validate(&content.metadata).map_err(|e| {
+        fault(
+            e.failure(),
+            Instance::Metadata,
+            "the metadata are not valid",
+        )
+    })?;
+    let hash_ok = |declared: &super::metadata::Hash, bytes: &[u8]| {
+        declared.hash_type == HASH_TYPE && declared.content == sha512_hex(bytes)
+    };
+    let data = metadata.content_structure.data.as_ref().ok_or_else(|| {
+        fault(
+            Failure::DataSchemaMissing,
+            Instance::Metadata,
+            "the metadata declare no data",
+        )
+    })?;
+    if !hash_ok(&data.hash, &content.data) {
+        return Err(fault(
+            Failure::HashMismatch,
+            Instance::Data,
+            "the data's SHA-512 differs from the metadata's",
+        ));
+    }
+    let declared = &metadata.content_structure.attachments;
+    for a in declared {
+        let Some(bytes) = content.attachments.get(&a.attachment_id) else {
+            return Err(fault(
+                Failure::AttachmentsMissing,
+                Instance::Submission,
+                "an attachment the metadata announce is missing",
+            ));
+        };
+        if !hash_ok(&a.hash, bytes) {
+            return Err(fault(
+                Failure::HashMismatch,
+                Instance::Attachment(a.attachment_id.clone()),
+                "an attachment's SHA-512 differs from the metadata's",
+            ));
+        }
+    }
+    if content
+        .attachments
+        .keys()
+        .any(|id| !declared.iter().any(|a| &a.attachment_id == id))
+    {
+        return Err(fault(
+            Failure::AttachmentsUnexpected,
+            Instance::Submission,
+            "an attachment the metadata do not announce",
+        ));
+    }
+    Ok(())
 }
 
 /// Rule 2 of [`check_reply`]: the `submit-reply` event and its tags.
@@ -433,6 +519,60 @@ mod tests {
     const SID: &str = "02bf1d9f-282d-4abf-810a-c4104baf0afe";
     const CASE: &str = "452b5ee6-35df-441a-bd39-6141723cf914";
     const OTHER: &str = "11111111-2222-4333-8444-555555555555";
+
+    #[test]
+    fn content_must_match_the_metadata() {
+        use crate::fitconnect::reply_out::reply_metadata;
+        use crate::fitconnect::sender::OutgoingAttachment;
+        let pdf = OutgoingAttachment {
+            filename: None,
+            mime_type: "application/pdf".into(),
+            purpose: "attachment".into(),
+            bytes: b"%PDF".to_vec(),
+        };
+        let aid = "7d3b1d6c-2f0e-4b8a-9c4e-5a6b7c8d9e0f".to_owned();
+        let meta = reply_metadata("urn:x:y_1#z", b"<x/>", &[pdf], std::slice::from_ref(&aid));
+        let content = |data: &[u8], attachments: &[(&str, &[u8])]| ReplyContent {
+            metadata: serde_json::to_vec(&meta).expect("json"),
+            data: data.to_vec(),
+            data_type: Some("application/xml".into()),
+            attachments: attachments
+                .iter()
+                .map(|(id, b)| ((*id).to_owned(), b.to_vec()))
+                .collect(),
+        };
+        assert!(check_content(&content(b"<x/>", &[(&aid, b"%PDF")])).is_ok());
+        let problem = |c: ReplyContent| {
+            let fault = check_content(&c).expect_err("refused");
+            let p = fault.problems();
+            assert_eq!(p.len(), 1, "{fault}");
+            (
+                p[0].type_uri
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                p[0].instance.clone(),
+            )
+        };
+        assert_eq!(
+            problem(content(b"<y/>", &[(&aid, b"%PDF")])),
+            ("hash-mismatch".into(), "data".into())
+        );
+        assert_eq!(
+            problem(content(b"<x/>", &[(&aid, b"%PDF-changed")])),
+            ("hash-mismatch".into(), format!("attachment:{aid}"))
+        );
+        assert_eq!(problem(content(b"<x/>", &[])).0, "missing-attachments");
+        let extra = "0e3b1d6c-2f0e-4b8a-9c4e-5a6b7c8d9e0f";
+        assert_eq!(
+            problem(content(b"<x/>", &[(&aid, b"%PDF"), (extra, b"x")])).0,
+            "incorrect-attachments"
+        );
+        let mut bad = content(b"<x/>", &[(&aid, b"%PDF")]);
+        bad.metadata = br#"{"$schema":"https://schema.fitko.de/fit-connect/metadata/2.0.0/metadata.schema.json"}"#.to_vec();
+        assert_eq!(problem(bad).1, "metadata");
+    }
     const NOW: i64 = 1_767_225_600;
 
     fn sealed_reply() -> (ReplyDocument, AuthenticationTags) {

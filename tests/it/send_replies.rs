@@ -51,9 +51,25 @@ async fn answer(
             .await
             .expect("upload");
     }
-    let meta =
-        br#"{"$schema":"https://schema.fitko.de/fit-connect/metadata/2.0.0/metadata.schema.json"}"#;
-    let meta = jwe::encrypt(meta, key, kid, Some("application/json")).expect("encrypt");
+    // Metadata as the gateway writes them (`reply_out::reply_metadata`): the data's and the
+    // attachment's SHA-512, which the sender checks.
+    let outgoing: Vec<poststelle::fitconnect::sender::OutgoingAttachment> = attachment
+        .iter()
+        .map(|bytes| poststelle::fitconnect::sender::OutgoingAttachment {
+            filename: None,
+            mime_type: "application/pdf".into(),
+            purpose: "attachment".into(),
+            bytes: bytes.to_vec(),
+        })
+        .collect();
+    let meta = poststelle::fitconnect::reply_out::reply_metadata(
+        "urn:example:reply#answer",
+        data,
+        &outgoing,
+        &aids,
+    );
+    let meta = serde_json::to_vec(&meta).expect("JSON");
+    let meta = jwe::encrypt(&meta, key, kid, Some("application/json")).expect("encrypt");
     let cty = poststelle::fitconnect::sender::media_type_of(data);
     let data = jwe::encrypt(data, key, kid, Some(cty)).expect("encrypt");
     client
