@@ -316,6 +316,7 @@ async fn measure(store: AnyStore, filled: &Filled, runs: usize, tmp: &Path) -> V
         callbacks: None,
         admin_token: Some(AdminToken::new(TOKEN)),
         console: Some(Arc::new(console) as Arc<dyn poststelle::server::ConsolePages>),
+        replies: None,
     };
     let server = Server::start(ServerConfig::new("127.0.0.1:0".parse().unwrap()), handlers)
         .await

@@ -254,6 +254,7 @@ async fn the_console_works_in_chromium_with_zero_axe_violations() {
             callbacks: None,
             admin_token: Some(AdminToken::new(TOKEN)),
             console: Some(Arc::new(named) as Arc<dyn poststelle::server::ConsolePages>),
+            replies: None,
         },
     )
     .await
