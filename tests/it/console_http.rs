@@ -108,8 +108,18 @@ async fn post(url: String, cookie: Option<&str>, form: &[(&str, &str)]) -> Answe
 
 /// Logs in; returns the session id from the cookie.
 async fn login(base: &str) -> String {
-    let a = post(format!("{base}/console/login"), None, &[("token", TOKEN)]).await;
-    assert_eq!(a.status, 303, "{}", a.body);
+    login_with(base, &[("token", TOKEN)]).await
+}
+
+/// Logs in with these form fields; returns the session id from the cookie.
+async fn login_with(base: &str, form: &[(&str, &str)]) -> String {
+    let a = post(format!("{base}/console/login"), None, form).await;
+    assert_eq!(
+        (a.status, a.header("location")),
+        (303, "/console/"),
+        "{}",
+        a.body
+    );
     let set = a.header("set-cookie");
     set.strip_prefix(&format!("{COOKIE}="))
         .and_then(|rest| rest.split(';').next())
@@ -719,19 +729,7 @@ async fn with_a_users_file_the_login_is_by_name_and_the_access_log_names_the_use
     // The admin token opens the admin API, no longer the console.
     let a = post(format!("{base}/console/login"), None, &[("token", TOKEN)]).await;
     assert_eq!(a.status, 401);
-    let a = post(
-        format!("{base}/console/login"),
-        None,
-        &[("user", "m.muster"), ("password", "Sommer 2026!")],
-    )
-    .await;
-    assert_eq!((a.status, a.header("location")), (303, "/console/"));
-    let cookie = a
-        .header("set-cookie")
-        .strip_prefix(&format!("{COOKIE}="))
-        .and_then(|rest| rest.split(';').next())
-        .expect("session cookie")
-        .to_owned();
+    let cookie = login_with(&base, &[("user", "m.muster"), ("password", "Sommer 2026!")]).await;
     let page = get(
         format!("{base}/console/submissions/sub-named"),
         Some(&cookie),
