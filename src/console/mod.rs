@@ -8,7 +8,10 @@
 //! 1. **No page without login.** Every path but the login form and the stylesheet needs a live
 //!    session; without one a request gets `303` to `/console/login` and no data. The console
 //!    exists only when an admin token is configured (else `/console/` is 404).
-//! 2. **Login** posts the admin token (compared in constant time, as the admin API does). A
+//! 2. **Login** posts the admin token (compared in constant time, as the admin API does) or,
+//!    with `[console] users_file`, a user name and password ([`users`]: PBKDF2, constant-time
+//!    compare, as slow for unknown names, at most [`CONCURRENT_PASSWORD_CHECKS`] at once); the
+//!    session's principal is then the user's name. A
 //!    success starts a server-side session ([`session`]): a random id in the cookie
 //!    `__Host-poststelle-console` with `Path=/; HttpOnly; Secure; SameSite=Strict`; sessions end
 //!    on logout, after `[console] session_idle_minutes` without a request and
@@ -22,9 +25,10 @@
 //!    document allows exactly its own inline style by hash), `X-Frame-Options: DENY`,
 //!    `Referrer-Policy: same-origin`, `Cache-Control: no-store`, `X-Content-Type-Options:
 //!    nosniff`. No scripts anywhere.
-//! 5. **Personal data is shown only on the submission page and the case-worker document**, and
-//!    every such view is recorded first ([`access`]): who, when, which submission, which view —
-//!    never the data. If the record cannot be written, the page is not shown.
+//! 5. **Personal data is shown only on the submission page and the case-worker document** (XML
+//!    Fachdaten as received, or JSON Fachdaten from the envelope), and every such view is
+//!    recorded first ([`access`]): who, when, which submission, which view — never the data. If
+//!    the record cannot be written, the page is not shown.
 //! 6. Pages show places and kinds of problems, never values, except the case-worker document,
 //!    whose purpose is to show the application.
 
