@@ -87,6 +87,20 @@ pub(crate) fn check_console(config: &GatewayConfig) -> Result<(), Vec<String>> {
     }
 }
 
+/// The token files `serve` reads at start (`[server] admin_token_file`, each
+/// `[[upstream]] reply_token_file`): every one unreadable or empty, for `serve --check`.
+pub(crate) fn check_token_files(config: &GatewayConfig) -> Vec<String> {
+    let mut errors = Vec::new();
+    for file in config
+        .admin_token_file
+        .iter()
+        .chain(config.reply_clients.iter().map(|(_, f)| f))
+    {
+        let _ = read_secret(file, &mut errors);
+    }
+    errors
+}
+
 /// A callback secret from configuration; an empty one is an error.
 fn callback_secret(
     secret: &[u8],

@@ -74,6 +74,7 @@ pub(crate) fn run(args: &ServeArgs) -> super::CommandResult {
             errors.extend(crate::app::check_tls(&config).err().unwrap_or_default());
             errors.extend(crate::app::store_password(&config).err());
             errors.extend(crate::app::check_console(&config).err().unwrap_or_default());
+            errors.extend(crate::app::check_token_files(&config));
             if !errors.is_empty() {
                 return Err(CliError::ConfigProblems(errors));
             }

@@ -221,11 +221,16 @@ fn tally(round: &mut ReplyRound, done: Option<Done>) {
 enum Failure {
     Retry(String),
     Refused(String),
+    /// The delivery service does not know the reply (404/410 while it was incomplete).
+    Gone,
 }
 
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
         match &e {
+            ClientError::Status {
+                status: 404 | 410, ..
+            } => Failure::Gone,
             ClientError::Status { status, .. }
                 if (400..500).contains(status) && *status != 408 && *status != 429 =>
             {
@@ -241,6 +246,13 @@ impl Inner {
         let now = Timestamp::now();
         let (step, done) = match self.step(&reply, now).await {
             Ok(ok) => ok,
+            Err(Failure::Gone) => {
+                let error =
+                    "the delivery service does not know the reply or its submission (HTTP 404/410)"
+                        .to_owned();
+                tracing::error!(reply = %reply.reply_id, phase = reply.phase.as_str(), "{error}: dead letter");
+                (ReplyStep::Dead { error }, Done::Dead)
+            }
             Err(Failure::Refused(error)) => {
                 tracing::error!(
                     reply = %reply.reply_id,
@@ -327,57 +339,15 @@ impl Inner {
             }
             ReplyPhase::Created => {
                 let fit = fit_id()?;
-                let submitted = ReplyStep::Submitted {
-                    next: now.plus(self.policy.first_poll),
-                };
-                // An earlier attempt may have submitted it before the record was written.
-                if r.attempts > 1 && client.reply(&fit).await?.status != "incomplete" {
-                    return Ok((submitted, Done::Submitted));
+                match self.send_created(client, r, &fit, now).await {
+                    // The incomplete reply is gone (the delivery service deletes incomplete
+                    // ones after a while): nothing was submitted, so create it anew.
+                    Err(Failure::Gone) => {
+                        tracing::warn!(reply = %r.reply_id, fit_reply = %fit, "the incomplete reply is gone at the delivery service; creating it anew");
+                        Ok((ReplyStep::Recreate, Done::Retried))
+                    }
+                    other => other,
                 }
-                let target =
-                    target_from_jwk(&r.reply_key).map_err(|e| Failure::Refused(e.to_string()))?;
-                if r.xml.is_empty() {
-                    return Err(Failure::Refused("the reply's content was purged".into()));
-                }
-                let attachments = r
-                    .attachments
-                    .iter()
-                    .map(|a| {
-                        Ok(OutgoingAttachment {
-                            filename: a.filename.clone(),
-                            mime_type: a.media_type.clone(),
-                            purpose: "attachment".into(),
-                            bytes: base64::engine::general_purpose::STANDARD
-                                .decode(&a.content)
-                                .map_err(|_| {
-                                    Failure::Refused("a stored attachment is corrupt".into())
-                                })?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, Failure>>()?;
-                let ids: Vec<String> = r.attachments.iter().map(|a| a.id.clone()).collect();
-                let (key_target, uri, xml) = (target, r.schema_uri.clone(), r.xml.clone());
-                let sealed = tokio::task::spawn_blocking(move || {
-                    seal(&key_target, &uri, &xml, &attachments, &ids)
-                })
-                .await
-                .map_err(|e| Failure::Retry(format!("encryption task: {e}")))?
-                .map_err(|e| Failure::Refused(format!("encryption: {e}")))?;
-                for (id, jwe) in &sealed.attachments {
-                    client.upload_reply_attachment(&fit, id, jwe).await?;
-                }
-                match client
-                    .submit_reply(&fit, &sealed.metadata, &sealed.data)
-                    .await
-                {
-                    Ok(()) => {}
-                    // Submitted meanwhile (another instance, or an answer lost on the way).
-                    Err(ClientError::Status { status: 409, .. })
-                        if client.reply(&fit).await?.status != "incomplete" => {}
-                    Err(e) => return Err(e.into()),
-                }
-                tracing::info!(reply = %r.reply_id, fit_reply = %fit, "reply submitted");
-                Ok((submitted, Done::Submitted))
             }
             ReplyPhase::Submitted => {
                 let fit = fit_id()?;
@@ -433,6 +403,64 @@ impl Inner {
                 Done::Waiting,
             )),
         }
+    }
+
+    /// Encrypts, uploads and submits a created reply (once; see the module documentation).
+    async fn send_created(
+        &self,
+        client: &Client,
+        r: &ClaimedReply,
+        fit: &str,
+        now: Timestamp,
+    ) -> Result<(ReplyStep, Done), Failure> {
+        let fit = fit.to_owned();
+        let submitted = ReplyStep::Submitted {
+            next: now.plus(self.policy.first_poll),
+        };
+        // An earlier attempt may have submitted it before the record was written.
+        if r.attempts > 1 && client.reply(&fit).await?.status != "incomplete" {
+            return Ok((submitted, Done::Submitted));
+        }
+        let target = target_from_jwk(&r.reply_key).map_err(|e| Failure::Refused(e.to_string()))?;
+        if r.xml.is_empty() {
+            return Err(Failure::Refused("the reply's content was purged".into()));
+        }
+        let attachments = r
+            .attachments
+            .iter()
+            .map(|a| {
+                Ok(OutgoingAttachment {
+                    filename: a.filename.clone(),
+                    mime_type: a.media_type.clone(),
+                    purpose: "attachment".into(),
+                    bytes: base64::engine::general_purpose::STANDARD
+                        .decode(&a.content)
+                        .map_err(|_| Failure::Refused("a stored attachment is corrupt".into()))?,
+                })
+            })
+            .collect::<Result<Vec<_>, Failure>>()?;
+        let ids: Vec<String> = r.attachments.iter().map(|a| a.id.clone()).collect();
+        let (key_target, uri, xml) = (target, r.schema_uri.clone(), r.xml.clone());
+        let sealed =
+            tokio::task::spawn_blocking(move || seal(&key_target, &uri, &xml, &attachments, &ids))
+                .await
+                .map_err(|e| Failure::Retry(format!("encryption task: {e}")))?
+                .map_err(|e| Failure::Refused(format!("encryption: {e}")))?;
+        for (id, jwe) in &sealed.attachments {
+            client.upload_reply_attachment(&fit, id, jwe).await?;
+        }
+        match client
+            .submit_reply(&fit, &sealed.metadata, &sealed.data)
+            .await
+        {
+            Ok(()) => {}
+            // Submitted meanwhile (another instance, or an answer lost on the way).
+            Err(ClientError::Status { status: 409, .. })
+                if client.reply(&fit).await?.status != "incomplete" => {}
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(reply = %r.reply_id, fit_reply = %fit, "reply submitted");
+        Ok((submitted, Done::Submitted))
     }
 
     /// The decision as the delivery service's signed event states it, with the rejection's

@@ -195,6 +195,9 @@ pub enum ReplyStep {
         /// The delivery service's reply id.
         fit_reply_id: String,
     },
+    /// The delivery service no longer has the incomplete reply (deleted after a long
+    /// interruption): back to `queued`, created anew at once.
+    Recreate,
     /// Submitted (or found submitted): phase `submitted`, next look at `next`.
     Submitted {
         /// When to ask for the decision.
@@ -329,6 +332,9 @@ const PG_CLAIMED: &str = "r.reply_id, r.submission_id, r.destination_id, r.phase
 const STEP_CREATED: &str = "UPDATE replies SET phase = 'created', fit_reply_id = ?3, \
      attempts = 0, next_attempt_at = ?4, lease_owner = NULL, lease_until = NULL, \
      last_error = NULL WHERE reply_id = ?1 AND lease_owner = ?2 AND state = 'pending'";
+const STEP_RECREATE: &str = "UPDATE replies SET phase = 'queued', fit_reply_id = NULL, \
+     next_attempt_at = ?3, lease_owner = NULL, lease_until = NULL WHERE reply_id = ?1 \
+     AND lease_owner = ?2 AND state = 'pending' AND phase = 'created'";
 const STEP_SUBMITTED: &str = "UPDATE replies SET phase = 'submitted', submitted_at = \
      coalesce(submitted_at, ?4), attempts = 0, next_attempt_at = ?3, lease_owner = NULL, \
      lease_until = NULL, last_error = NULL WHERE reply_id = ?1 AND lease_owner = ?2 \
@@ -556,6 +562,7 @@ impl ReplyStore for SqliteStore {
                 ReplyStep::Created { fit_reply_id } => {
                     conn.execute(STEP_CREATED, params![id, worker, fit_reply_id, now.0])?
                 }
+                ReplyStep::Recreate => conn.execute(STEP_RECREATE, params![id, worker, now.0])?,
                 ReplyStep::Submitted { next } => {
                     conn.execute(STEP_SUBMITTED, params![id, worker, next.0, now.0])?
                 }
@@ -783,6 +790,11 @@ impl ReplyStore for PgStore {
                         &sql::pg(STEP_CREATED),
                         &[&reply_id, &worker, fit_reply_id, &now.0],
                     )
+                    .await?
+            }
+            ReplyStep::Recreate => {
+                client
+                    .execute(&sql::pg(STEP_RECREATE), &[&reply_id, &worker, &now.0])
                     .await?
             }
             ReplyStep::Submitted { next } => {

@@ -247,6 +247,29 @@ fn empty_callback_secret_file_is_refused_at_start() {
     assert_eq!(code, Some(0), "{text}");
 }
 
+/// A reply token file (issue 15) is checked by `serve --check` like the other secrets: an
+/// empty or missing one is exit 64 naming the file; the token itself is never shown.
+#[test]
+fn reply_token_files_are_checked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let extra =
+        "[[upstream]]\nname = \"fv\"\nfile_drop = \"out\"\nreply_token_file = \"reply-token\"\n";
+    let (code, text) = serve_check_remote(dir.path(), extra);
+    assert_eq!(code, Some(64), "a missing token file: {text}");
+    assert!(text.contains("reply-token"), "{text}");
+    std::fs::write(dir.path().join("reply-token"), " \n").expect("write");
+    let (code, text) = serve_check_remote(dir.path(), extra);
+    assert_eq!(code, Some(64), "{text}");
+    assert!(
+        text.contains("reply-token") && text.contains("empty"),
+        "{text}"
+    );
+    std::fs::write(dir.path().join("reply-token"), "fv-token-0123456789\n").expect("write");
+    let (code, text) = serve_check_remote(dir.path(), extra);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("fv-token-0123456789"), "{text}");
+}
+
 /// Issue 13, scope 5: the PostgreSQL password comes from `[store] password_file` (relative to
 /// the configuration file); a missing file, or a password in the address as well, stops
 /// `serve` at start with exit 64, naming the file, never showing the password.

@@ -471,6 +471,34 @@ async fn replies_are_stored_once_claimed_by_one_and_stepped_to_a_decision<B: Bac
         (c[0].reply_id.as_str(), c[0].phase, c[0].attempts),
         ("r-3", ReplyPhase::Queued, 1)
     );
+    // An incomplete reply the delivery service lost is created anew: back to queued.
+    assert!(
+        s.advance_reply(
+            "r-3",
+            "w3",
+            ReplyStep::Created {
+                fit_reply_id: "fit-3".into()
+            },
+            later
+        )
+        .await
+        .expect("step")
+    );
+    let c = s
+        .claim_replies("w3", later, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(c[0].phase, ReplyPhase::Created);
+    assert!(
+        s.advance_reply("r-3", "w3", ReplyStep::Recreate, later)
+            .await
+            .expect("step")
+    );
+    let again = s.reply("r-3").await.expect("read").expect("exists");
+    assert_eq!(
+        (again.phase, again.fit_reply_id),
+        (ReplyPhase::Queued, None)
+    );
     // Survives a reopen.
     let reopened = b.reopen().await;
     assert_eq!(reopened.replies_of("sub-r").await.expect("list").len(), 2);
