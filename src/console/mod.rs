@@ -457,9 +457,24 @@ impl Console {
         };
         let findings = view.envelope.as_deref().and_then(findings_of);
         let document = self.documents.is_some() && view.envelope.is_some();
+        let replies = {
+            use crate::store::ReplyStore as _;
+            match timed(self.store.replies_of(&view.submission_id)).await {
+                Some(r) => r,
+                None => return unavailable(csrf),
+            }
+        };
         html(
             StatusCode::OK,
-            &pages::submission(&view, &sets, findings.as_deref(), document, notice, csrf),
+            &pages::submission(
+                &view,
+                &sets,
+                findings.as_deref(),
+                document,
+                &replies,
+                notice,
+                csrf,
+            ),
         )
     }
 

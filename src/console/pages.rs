@@ -5,8 +5,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::fitconnect::problems::Problem;
 use crate::store::{
-    Decision, JobState, JobSummary, QueueMetrics, SubmissionCounts, SubmissionListItem,
-    SubmissionView, Timestamp,
+    Decision, JobState, JobSummary, QueueMetrics, ReplyPhase, ReplyView, SubmissionCounts,
+    SubmissionListItem, SubmissionView, Timestamp,
 };
 
 /// A time for German readers, in UTC: `06.12.2026, 00:46:18 UTC`.
@@ -479,12 +479,61 @@ fn jobs_table(submission_id: &str, jobs: &[JobSummary], csrf: &str) -> Markup {
     }
 }
 
+/// A reply's phase in German.
+fn reply_phase_text(p: ReplyPhase) -> &'static str {
+    match p {
+        ReplyPhase::Queued => "eingereiht",
+        ReplyPhase::Created => "beim Zustelldienst angelegt",
+        ReplyPhase::Submitted => "übermittelt, Entscheidung offen",
+        ReplyPhase::Accepted => "vom Antragsteller angenommen",
+        ReplyPhase::Rejected => "vom Antragsteller abgelehnt",
+        ReplyPhase::Unanswered => "ohne Entscheidung",
+    }
+}
+
+/// The replies (Rückkanal) to a submission: what, where it is, attempts, the last error;
+/// never content. Dead ones are re-driven with `poststelle reply redrive`.
+fn replies_table(replies: &[ReplyView]) -> Markup {
+    html! {
+        table {
+            thead { tr {
+                th scope="col" { "Antwort" }
+                th scope="col" { "Nachricht" }
+                th scope="col" { "Status" }
+                th scope="col" { "Zustand" }
+                th scope="col" { "Versuche" }
+                th scope="col" { "Letzter Fehler" }
+                th scope="col" { "Eingereicht / abgeschlossen" }
+            } }
+            tbody {
+                @for r in replies {
+                    tr {
+                        th scope="row" { code { (r.reply_id) } }
+                        td { (r.message_type) }
+                        td { (reply_phase_text(r.phase)) }
+                        td { (match r.state.as_str() {
+                            "pending" => "in Arbeit",
+                            "done" => "abgeschlossen",
+                            "dead" => "aufgegeben (poststelle reply redrive)",
+                            other => other,
+                        }) }
+                        td class="num" { (r.attempts) }
+                        td { (r.last_error.as_deref().unwrap_or("—")) }
+                        td { (when(r.created_at)) " / " (opt_when(r.finished_at)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The submission page.
 pub(crate) fn submission(
     v: &SubmissionView,
     sets: &SetIds,
     findings: Option<&[FindingLine]>,
     document: bool,
+    replies: &[ReplyView],
     notice: Option<&str>,
     csrf: &str,
 ) -> Markup {
@@ -571,6 +620,12 @@ pub(crate) fn submission(
             p { "Keine Weiterleitungsaufträge." }
         } @else {
             (jobs_table(&v.submission_id, &v.jobs, csrf))
+        }
+        h2 id="antworten" { "Antworten an den Antragsteller (Rückkanal)" }
+        @if replies.is_empty() {
+            p { "Keine Antworten." }
+        } @else {
+            (replies_table(replies))
         }
     };
     frame("Einreichung", Some(csrf), Nav::Submissions, &body)

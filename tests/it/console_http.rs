@@ -393,6 +393,81 @@ async fn the_overview_counts_submissions_and_the_list_filters() {
     .await;
 }
 
+/// Issue 17 scope 1, "replies once they exist": the submission page lists the replies to it
+/// (message type, where each is, attempts, last error), no content.
+#[tokio::test]
+async fn the_submission_page_lists_its_replies() {
+    use poststelle::store::{NewReply, ReplyStep, ReplyStore};
+    on_both_backends(|t| async move {
+        let now = Timestamp::now();
+        t.store
+            .store_submission(accepted("sub-answered", None, &["fv"]), now)
+            .await
+            .expect("store");
+        t.store
+            .insert_reply(
+                NewReply {
+                    reply_id: "reply-1".into(),
+                    submission_id: "sub-answered".into(),
+                    destination_id: "dest".into(),
+                    upstream: "fv".into(),
+                    idempotency_key: None,
+                    message_type: "baugenehmigung.formellePruefung.0201".into(),
+                    schema_uri:
+                        "urn:xoev-de:bmk:standard:xbau_2.6#baugenehmigung.formellePruefung.0201"
+                            .into(),
+                    reply_key: "{}".into(),
+                    xml: b"<geheim>Mustermann</geheim>".to_vec(),
+                    attachments: Vec::new(),
+                },
+                now,
+            )
+            .await
+            .expect("reply");
+        t.store
+            .claim_replies("w", now, Duration::from_secs(30), 1)
+            .await
+            .expect("claim");
+        t.store
+            .advance_reply(
+                "reply-1",
+                "w",
+                ReplyStep::Dead {
+                    error: "HTTP 422 reply-channel-not-offered".into(),
+                },
+                now,
+            )
+            .await
+            .expect("step");
+        let (server, base) = with_console(&t, &settings()).await;
+        let id = login(&base).await;
+        let page = get(
+            format!("{base}/console/submissions/sub-answered"),
+            Some(&id),
+        )
+        .await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("Antworten an den Antragsteller"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("<code>reply-1</code>"), "{}", page.body);
+        assert!(page.body.contains("baugenehmigung.formellePruefung.0201"));
+        assert!(page.body.contains("aufgegeben (poststelle reply redrive)"));
+        assert!(page.body.contains("HTTP 422 reply-channel-not-offered"));
+        assert!(!page.body.contains("Mustermann"), "no content of the reply");
+        let other = get(
+            format!("{base}/console/submissions/sub-answered-not"),
+            Some(&id),
+        )
+        .await;
+        assert_eq!(other.status, 404);
+        server.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn redrive_needs_the_csrf_token_and_works_with_it() {
     on_both_backends(|t| async move {
