@@ -501,6 +501,18 @@ impl crate::forward::DocumentSource for Documents {
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>> {
         Box::pin(async move { self.0.render(fachdaten).await.map_err(str::to_owned) })
     }
+
+    fn json_document(
+        &self,
+        envelope: String,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Result<String, String>>> + Send + '_>> {
+        Box::pin(async move {
+            self.0
+                .render_json(envelope)
+                .await
+                .map(|r| r.map_err(str::to_owned))
+        })
+    }
 }
 
 /// The schema packs `serve` validates with: installed packs (and the development fallbacks),

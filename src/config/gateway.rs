@@ -545,7 +545,7 @@ pub struct HttpUpstreamOptions {
     pub connect_timeout: Option<Duration>,
     /// `attachments`: whether attachments are sent (`PUT`) before the envelope.
     pub attachments: Option<bool>,
-    /// `rendering`: whether the case-worker document (HTML) of XML Fachdaten is sent as an
+    /// `rendering`: whether the case-worker document (HTML) of the Fachdaten is sent as an
     /// extra attachment `document.html` before the envelope (default false).
     pub rendering: bool,
 }

@@ -477,7 +477,7 @@ pub fn keys() -> Vec<Key> {
         key(
             "upstream[].rendering",
             Value(|_| HttpUpstream::new("").send_document.literal()),
-            "Also send the case-worker document of XML Fachdaten (the page `poststelle render` makes, German, self-contained) as `PUT <url>/<submission id>/attachments/document.html` before the envelope, for the e-Akte. Not sent when the Fachdaten are JSON; a document that cannot be rendered is logged and the submission delivered without it.",
+            "Also send the case-worker document (the page `poststelle render` makes, German, self-contained; of XML Fachdaten, or of JSON Fachdaten with their installed JSON pack) as `PUT <url>/<submission id>/attachments/document.html` before the envelope, for the e-Akte. A document that cannot be rendered is logged and the submission delivered without it.",
         ),
         key(
             "upstream[].reply_token_file",

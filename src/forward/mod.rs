@@ -74,15 +74,28 @@ pub use upstream::{
 use file_drop::DropTarget;
 use http::HttpTarget;
 
-/// Renders the case-worker document of a submission's stored XML Fachdaten, for upstreams
-/// with `rendering = true` ([`HttpUpstream::send_document`]). Implemented over the console's
-/// renderer by the composition root, so this layer needs neither packs nor grammars.
+/// Renders the case-worker document of a submission — its stored XML Fachdaten, or the JSON
+/// Fachdaten of its envelope — for upstreams with `rendering = true`
+/// ([`HttpUpstream::send_document`]). Implemented over the console's renderer by the
+/// composition root, so this layer needs neither packs nor grammars.
 pub trait DocumentSource: Send + Sync {
-    /// The self-contained HTML page, or why there is none (no values of the document).
+    /// The self-contained HTML page of XML Fachdaten, or why there is none (no values of the
+    /// document).
     fn document(
         &self,
         fachdaten: Vec<u8>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>>;
+
+    /// The page of the JSON Fachdaten in a stored envelope (`message.schemaUri`, `data`):
+    /// `None` when the envelope carries none (or the source renders XML only), else the page
+    /// or why there is none.
+    fn json_document(
+        &self,
+        envelope: String,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Result<String, String>>> + Send + '_>> {
+        let _ = envelope;
+        Box::pin(async { None })
+    }
 }
 
 /// Errors building a [`Forwarder`] or talking to the store.
@@ -466,7 +479,7 @@ impl<S: Store> Inner<S> {
             None => Err(DeliveryFailure::permanent("unknown-upstream")),
             Some(Target::Http(t)) => {
                 let document = if t.sends_document() {
-                    self.document_of(&job.submission_id).await?
+                    self.document_of(&job.submission_id, &job.envelope).await?
                 } else {
                     None
                 };
@@ -486,23 +499,32 @@ impl<S: Store> Inner<S> {
         }
     }
 
-    /// The case-worker document of a submission, when one can be made. Without XML Fachdaten
-    /// (JSON, or purged) there is none; a document that cannot be rendered (its pack was
-    /// removed) is logged and the submission delivered without it — retrying would not help,
-    /// and the application itself must not wait for its rendering.
-    async fn document_of(&self, submission_id: &str) -> Result<Option<String>, DeliveryFailure> {
+    /// The case-worker document of a submission, when one can be made: of its stored XML
+    /// Fachdaten, else of the JSON Fachdaten in its envelope; once purged there is none. A
+    /// document that cannot be rendered (its pack was removed) is logged and the submission
+    /// delivered without it — retrying would not help, and the application itself must not
+    /// wait for its rendering.
+    async fn document_of(
+        &self,
+        submission_id: &str,
+        envelope: &str,
+    ) -> Result<Option<String>, DeliveryFailure> {
         let Some(source) = &self.documents else {
             return Ok(None);
         };
-        let Some(xml) = self
+        let xml = self
             .store
             .fachdaten(submission_id)
             .await
-            .map_err(|_| DeliveryFailure::transient("store"))?
-        else {
-            return Ok(None);
+            .map_err(|_| DeliveryFailure::transient("store"))?;
+        let rendered = match xml {
+            Some(xml) => source.document(xml).await,
+            None => match source.json_document(envelope.to_owned()).await {
+                Some(result) => result,
+                None => return Ok(None),
+            },
         };
-        match source.document(xml).await {
+        match rendered {
             Ok(page) => Ok(Some(page)),
             Err(reason) => {
                 tracing::warn!(

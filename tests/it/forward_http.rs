@@ -316,6 +316,79 @@ impl poststelle::forward::DocumentSource for Pages {
     }
 }
 
+/// A document source that renders JSON Fachdaten from the envelope (and no XML).
+struct JsonPages;
+
+impl poststelle::forward::DocumentSource for JsonPages {
+    fn document(
+        &self,
+        _fachdaten: Vec<u8>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>> {
+        Box::pin(async { Err("xml".to_owned()) })
+    }
+
+    fn json_document(
+        &self,
+        envelope: String,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Result<String, String>>> + Send + '_>> {
+        Box::pin(async move {
+            let env: serde_json::Value = serde_json::from_str(&envelope).ok()?;
+            let uri = env["message"]["schemaUri"].as_str()?.to_owned();
+            Some(Ok(format!("<!DOCTYPE html><title>{uri}</title>")))
+        })
+    }
+}
+
+/// `rendering = true` with JSON Fachdaten: the document is made from the envelope's `data`
+/// and `message.schemaUri` (the console's JSON render, issue 17) and `PUT` the same way; a
+/// submission whose envelope carries no JSON Fachdaten gets none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_fachdaten_get_their_document_from_the_envelope() {
+    on_both_backends(|t| async move {
+        let sink = Sink::start().await;
+        let uri = "https://schema.example/fim/antrag.schema.json";
+        for (id, json) in [("sub-fim", true), ("sub-plain", false)] {
+            let mut s = crate::forward_support::new_submission(id);
+            s.upstreams = vec!["fv".to_owned()];
+            s.fachdaten = None;
+            if json {
+                s.envelope = Some(format!(
+                    r#"{{"submission":{{"id":"{id}"}},"message":{{"schemaUri":"{uri}"}},"data":{{"a":1}}}}"#
+                ));
+            }
+            poststelle::store::Store::store_submission(
+                &t.store,
+                s,
+                poststelle::store::Timestamp::now(),
+            )
+            .await
+            .expect("store");
+        }
+        let mut rendering = HttpUpstream::new(sink.url("/fv/"));
+        rendering.send_document = true;
+        let table = RouteTable::new(
+            vec![UpstreamSpec::http("fv", rendering)],
+            vec![],
+            vec!["fv".to_owned()],
+        )
+        .expect("table");
+        let f = Forwarder::new(t.store.clone(), Arc::new(table), policy())
+            .expect("forwarder")
+            .with_documents(Arc::new(JsonPages));
+        assert_eq!(f.deliver_due_once().await.expect("round").delivered, 2);
+        let received = sink.received();
+        let puts: Vec<&str> = received
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .map(|r| r.path.as_str())
+            .collect();
+        assert_eq!(puts, ["/fv/sub-fim/attachments/document.html"], "{}", t.backend());
+        let doc = received.iter().find(|r| r.method == "PUT").expect("document");
+        assert_eq!(doc.body, format!("<!DOCTYPE html><title>{uri}</title>").as_bytes());
+    })
+    .await;
+}
+
 /// `[[upstream]] rendering = true` (issue 17): the case-worker document is `PUT` as
 /// `attachments/document.html` after the attachments and before the envelope; not without
 /// XML Fachdaten, not for other upstreams, and a document that cannot be rendered does not
