@@ -502,10 +502,7 @@ impl crate::forward::DocumentSource for Documents {
         Box::pin(async move { self.0.render(fachdaten).await.map_err(str::to_owned) })
     }
 
-    fn json_document(
-        &self,
-        envelope: String,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Result<String, String>>> + Send + '_>> {
+    fn json_document(&self, envelope: String) -> crate::forward::JsonDocument<'_> {
         Box::pin(async move {
             self.0
                 .render_json(envelope)

@@ -74,6 +74,11 @@ pub use upstream::{
 use file_drop::DropTarget;
 use http::HttpTarget;
 
+/// What [`DocumentSource::json_document`] returns: `None` without JSON Fachdaten, else the
+/// page or why there is none.
+pub type JsonDocument<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Option<Result<String, String>>> + Send + 'a>>;
+
 /// Renders the case-worker document of a submission — its stored XML Fachdaten, or the JSON
 /// Fachdaten of its envelope — for upstreams with `rendering = true`
 /// ([`HttpUpstream::send_document`]). Implemented over the console's renderer by the
@@ -89,10 +94,7 @@ pub trait DocumentSource: Send + Sync {
     /// The page of the JSON Fachdaten in a stored envelope (`message.schemaUri`, `data`):
     /// `None` when the envelope carries none (or the source renders XML only), else the page
     /// or why there is none.
-    fn json_document(
-        &self,
-        envelope: String,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Result<String, String>>> + Send + '_>> {
+    fn json_document(&self, envelope: String) -> JsonDocument<'_> {
         let _ = envelope;
         Box::pin(async { None })
     }

@@ -327,10 +327,7 @@ impl poststelle::forward::DocumentSource for JsonPages {
         Box::pin(async { Err("xml".to_owned()) })
     }
 
-    fn json_document(
-        &self,
-        envelope: String,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Result<String, String>>> + Send + '_>> {
+    fn json_document(&self, envelope: String) -> poststelle::forward::JsonDocument<'_> {
         Box::pin(async move {
             let env: serde_json::Value = serde_json::from_str(&envelope).ok()?;
             let uri = env["message"]["schemaUri"].as_str()?.to_owned();
