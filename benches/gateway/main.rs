@@ -19,9 +19,20 @@
 //! (create-submission and submit-submission SETs) = 7. openssl measures one core; the bound is
 //! given for one core and for all cores of the machine.
 //!
+//! **The gateway's own CPU per submission** (issue 18, goal 1): the gateway process's user +
+//! system time from `/proc/<pid>/stat` over the measured window (first send to last
+//! forward), divided by the submissions; compared with its crypto floor computed in the same
+//! run from this machine's rates (our aws-lc RSA-OAEP-4096 unwrap and PS512 sign, per CPU
+//! second): 4 unwraps + 1 signature. On two or more cores the gateway is pinned to CPU 0
+//! (`taskset`) and this process — the load generator: sandbox, senders, sink — to the others,
+//! so the throughput is the gateway's per core. `--gateway-cpus 0,1` pins it to two (the load
+//! generator then shares them), `--no-pin` pins nothing.
+//!
 //! Run: `cargo bench --bench gateway` (150 submissions, about 30 s), `-- --quick` (30),
-//! `-- --submissions N --inflight C --store postgres://…`. Needs `python3`, `openssl` and the
-//! shared data (`POSTSTELLE_SHARED`, default `../shared`).
+//! `-- --submissions N --inflight C --store postgres://… --gateway-cpus LIST`. Needs
+//! `python3`, `openssl`, `taskset` (for pinning) and the shared data (`POSTSTELLE_SHARED`,
+//! default `../shared`). `POSTSTELLE_BENCH_GATEWAY=<path>` runs another build of the gateway
+//! (a before/after comparison on the same machine in one session).
 #![allow(
     missing_docs,
     clippy::print_stdout,
@@ -54,6 +65,12 @@ use poststelle::xoev::catalog::Catalog;
 mod openssl;
 use openssl::openssl_rsa4096_private_ops;
 
+#[path = "../common/cpu.rs"]
+mod cpu;
+
+#[path = "../common/rsa_rates.rs"]
+mod rsa_rates;
+
 /// RSA-4096 private-key operations per submission (see the module documentation).
 const GATEWAY_UNWRAPS: u32 = 4;
 const GATEWAY_SIGNATURES: u32 = 1;
@@ -67,6 +84,45 @@ struct Args {
     inflight: usize,
     store: Option<String>,
     warmup: usize,
+    /// CPUs the gateway is pinned to (`taskset -c` list); `None`: not pinned.
+    gateway_cpus: Option<String>,
+}
+
+/// The CPUs of this machine as `taskset` lists: (gateway, load generator). Default: the
+/// gateway on CPU 0, the load generator on the rest; `None` on one core.
+fn cpu_split(cores: usize, gateway: Option<&str>) -> Option<(String, String)> {
+    if cores < 2 {
+        return None;
+    }
+    let gateway = gateway.unwrap_or("0").to_owned();
+    let taken: Vec<usize> = gateway.split(',').filter_map(|c| c.parse().ok()).collect();
+    let mut rest: Vec<String> = (0..cores)
+        .filter(|c| !taken.contains(c))
+        .map(|c| c.to_string())
+        .collect();
+    if rest.is_empty() {
+        // The gateway has every CPU: the load generator shares them.
+        rest = (0..cores).map(|c| c.to_string()).collect();
+    }
+    Some((gateway, rest.join(",")))
+}
+
+/// Pins this process (before any thread starts: later threads inherit it) to `cpus`.
+fn pin_self(cpus: &str) -> bool {
+    Command::new("taskset")
+        .args(["-p", "-c", cpus, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The gateway's crypto floor per submission, from this machine's rates measured now: CPU
+/// seconds for `GATEWAY_UNWRAPS` RSA-OAEP-4096 unwraps and `GATEWAY_SIGNATURES` PS512 signatures
+/// (our aws-lc path, per CPU second). Returns (floor seconds, unwraps/s, signs/s).
+fn crypto_floor() -> (f64, f64, f64) {
+    let ((unwraps, _), (signs, _)) = rsa_rates::Keys::generate().rates(Duration::from_secs(2));
+    let floor = f64::from(GATEWAY_UNWRAPS) / unwraps + f64::from(GATEWAY_SIGNATURES) / signs;
+    (floor, unwraps, signs)
 }
 
 fn args() -> Args {
@@ -75,6 +131,7 @@ fn args() -> Args {
         inflight: 4,
         store: None,
         warmup: 3,
+        gateway_cpus: Some("0".to_owned()),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -83,6 +140,8 @@ fn args() -> Args {
             "--submissions" => a.submissions = it.next().and_then(|v| v.parse().ok()).unwrap(),
             "--inflight" => a.inflight = it.next().and_then(|v| v.parse().ok()).unwrap(),
             "--store" => a.store = it.next(),
+            "--gateway-cpus" => a.gateway_cpus = it.next(),
+            "--no-pin" => a.gateway_cpus = None,
             // `cargo bench` passes --bench; anything else is ignored likewise.
             _ => {}
         }
@@ -229,10 +288,11 @@ async fn watch(subscriber: Client, destination: String, acks: Acks) {
 }
 
 #[allow(clippy::too_many_lines)]
-async fn run(a: Args) {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+async fn run(a: Args, cores: usize, split: Option<(String, String)>) {
     println!("openssl speed -seconds 3 rsa4096 (one core, before the load) …");
     let openssl = openssl_rsa4096_private_ops(3);
+    println!("crypto floor: our RSA-OAEP-4096 unwrap and PS512 sign rates (2 s each) …");
+    let floor = crypto_floor();
     let dir = tempfile::tempdir().unwrap();
     let xml = xbau_message(dir.path());
     let schema = sender::detect_schema(&xml, Catalog::embedded()).expect("an XBau message");
@@ -283,8 +343,23 @@ async fn run(a: Args) {
     )
     .unwrap();
     let log = std::fs::File::create(dir.path().join("gateway.log")).unwrap();
-    let _gateway = Gateway(
-        Command::new(env!("CARGO_BIN_EXE_poststelle"))
+    // `POSTSTELLE_BENCH_GATEWAY`: another build of the gateway (before/after comparisons in
+    // one checkout); default: the one this bench was built with.
+    let binary = std::env::var_os("POSTSTELLE_BENCH_GATEWAY").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_poststelle")),
+        PathBuf::from,
+    );
+    println!("gateway binary: {}", binary.display());
+    let mut command = match &split {
+        Some((gateway_cpus, _)) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", gateway_cpus]).arg(&binary);
+            c
+        }
+        None => Command::new(&binary),
+    };
+    let gateway = Gateway(
+        command
             .args(["serve", "--config"])
             .arg(&config)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -327,6 +402,7 @@ async fn run(a: Args) {
         a.inflight
     );
     let mut started_at = None;
+    let mut cpu_at_start = None;
     let mut tasks = tokio::task::JoinSet::new();
     for phase in [0, 1] {
         // Phase 0: warm-up (grammar compile, connections), one at a time; phase 1: measured.
@@ -335,7 +411,15 @@ async fn run(a: Args) {
         } else {
             // The warm-up worker took one number past its range when it stopped.
             next.store(a.warmup, Ordering::SeqCst);
+            // The warm-up's forwarding (behind its acknowledgement) ends before the window.
+            let t = Instant::now();
+            while sink.lock().unwrap().posts.len() < a.warmup
+                && t.elapsed() < Duration::from_secs(30)
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             started_at = Some(Instant::now());
+            cpu_at_start = cpu::other_process_cpu_secs(gateway.0.id());
             (a.inflight, total)
         };
         for _ in 0..workers {
@@ -402,28 +486,55 @@ async fn run(a: Args) {
         }
         if phase == 1 {
             let elapsed = started_at.unwrap().elapsed();
-            report(&a, all, elapsed, openssl, cores, &sink, total).await;
+            let window = Window {
+                elapsed,
+                openssl,
+                floor,
+                cores,
+                split: split.clone(),
+                gateway_pid: gateway.0.id(),
+                cpu_at_start,
+            };
+            report(&a, all, &window, &sink, total).await;
         }
     }
     watcher.abort();
     sandbox.shutdown().await;
 }
 
+/// What the report needs of the measured window.
+struct Window {
+    elapsed: Duration,
+    openssl: Option<f64>,
+    /// (floor seconds per submission, unwraps/s, signs/s).
+    floor: (f64, f64, f64),
+    cores: usize,
+    split: Option<(String, String)>,
+    gateway_pid: u32,
+    cpu_at_start: Option<f64>,
+}
+
+#[allow(clippy::too_many_lines)]
 async fn report(
     a: &Args,
     mut latencies: Vec<Duration>,
-    elapsed: Duration,
-    openssl: Option<f64>,
-    cores: usize,
+    w: &Window,
     sink: &Arc<Mutex<SinkStats>>,
     total: usize,
 ) {
+    let (elapsed, openssl, cores) = (w.elapsed, w.openssl, w.cores);
     // Forwarding runs behind the acknowledgement (after-store): wait for it, bounded.
     let t = Instant::now();
     while sink.lock().unwrap().posts.len() < total && t.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let forwarded_after = elapsed + t.elapsed();
+    // The gateway's CPU over the window: the warm-up's forwarding was done before it started,
+    // the measured submissions' forwarding is inside.
+    let gateway_cpu = w
+        .cpu_at_start
+        .zip(cpu::other_process_cpu_secs(w.gateway_pid))
+        .map(|(start, end)| end - start);
     latencies.sort();
     #[allow(clippy::cast_precision_loss)]
     let measured = latencies.len() as f64 / elapsed.as_secs_f64();
@@ -442,9 +553,44 @@ async fn report(
         "private-key ops per submission: {GATEWAY_UNWRAPS} RSA-OAEP unwraps + {GATEWAY_SIGNATURES} \
          PS512 (gateway) + {SANDBOX_SIGNATURES} PS512 (sandbox) = {PRIVATE_OPS}"
     );
+    match &w.split {
+        Some((g, l)) => println!("pinned: gateway on CPU {g}, load generator on CPU {l}"),
+        None => println!("not pinned"),
+    }
     println!("| figure | value |");
     println!("|---|---|");
     println!("| measured submissions/s (send → ack) | {measured:.2} |");
+    let (floor, unwraps, signs) = w.floor;
+    if let Some(cpu) = gateway_cpu {
+        #[allow(clippy::cast_precision_loss)]
+        let per = cpu / a.submissions as f64;
+        let gateway_cores = w
+            .split
+            .as_ref()
+            .map_or(cores, |(g, _)| g.split(',').count());
+        #[allow(clippy::cast_precision_loss)]
+        let per_core = measured / gateway_cores as f64;
+        println!(
+            "| gateway CPU per submission (user+system, /proc) | {:.1} ms |",
+            per * 1e3
+        );
+        println!(
+            "| crypto floor per submission ({GATEWAY_UNWRAPS} unwraps at {unwraps:.0}/s + \
+             {GATEWAY_SIGNATURES} PS512 at {signs:.0}/s) | {:.1} ms |",
+            floor * 1e3
+        );
+        println!(
+            "| ratio gateway CPU / crypto floor | {:.2} (goal <= 2.0) |",
+            per / floor
+        );
+        println!("| submissions/s per gateway core ({gateway_cores} pinned) | {per_core:.2} |");
+        println!(
+            "| gateway CPU utilisation in the window | {:.0} % of {gateway_cores} core(s) |",
+            cpu / elapsed.as_secs_f64().max(f64::EPSILON) * 100.0 / gateway_cores as f64
+        );
+    } else {
+        println!("| gateway CPU per submission | not readable from /proc |");
+    }
     if let Some(ops) = openssl {
         let one = ops / f64::from(PRIVATE_OPS);
         #[allow(clippy::cast_precision_loss)]
@@ -481,10 +627,19 @@ async fn report(
 
 fn main() {
     let a = args();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut split =
+        cpu_split(cores, a.gateway_cpus.as_deref()).filter(|_| a.gateway_cpus.is_some());
+    if let Some((_, load)) = &split
+        && !pin_self(load)
+    {
+        println!("taskset not available: nothing pinned");
+        split = None;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(run(a));
+    runtime.block_on(run(a, cores, split));
 }

@@ -14,8 +14,6 @@ use std::time::{Duration, Instant};
 
 use poststelle::config::JoseLimits;
 use poststelle::jose::jwe::{self, CompactJwe};
-use poststelle::jose::jwk::{self, DecryptionKey, KeyUse, SigningKey};
-use poststelle::jose::{KeyRing, jws};
 
 #[path = "../common/openssl.rs"]
 mod openssl;
@@ -24,26 +22,14 @@ use openssl::openssl_rsa4096_private_ops;
 #[path = "../common/cpu.rs"]
 mod cpu;
 
+#[path = "../common/rsa_rates.rs"]
+mod rsa_rates;
+
 /// CPU time of this thread in seconds (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`, nanosecond
 /// resolution; the scheduler statistics counted whole ticks here). `openssl speed` divides by
 /// CPU time too, so ratios stay fair on a loaded machine.
 fn cpu_secs() -> f64 {
     cpu::thread_cpu_secs()
-}
-
-/// Operations per second: (per CPU second, per wall-clock second).
-fn rate(duration: Duration, mut op: impl FnMut()) -> (f64, f64) {
-    let start = Instant::now();
-    let cpu = cpu_secs();
-    let mut n = 0u32;
-    while start.elapsed() < duration {
-        op();
-        n += 1;
-    }
-    (
-        f64::from(n) / (cpu_secs() - cpu),
-        f64::from(n) / start.elapsed().as_secs_f64(),
-    )
 }
 
 /// Runs `op` and returns (CPU seconds, wall seconds).
@@ -92,28 +78,9 @@ fn main() {
         if quick { "quick" } else { "full" }
     );
 
-    let enc = jwk::generate(KeyUse::Encryption, None).unwrap();
-    let kid = enc.private_jwk.kid.clone().unwrap();
-    let ring = KeyRing::from(DecryptionKey::from_jwk(&enc.private_jwk).unwrap());
-    let sig = SigningKey::from_jwk(
-        &jwk::generate(KeyUse::Signature, Some("bench"))
-            .unwrap()
-            .private_jwk,
-    )
-    .unwrap();
-
-    // RSA: our unwrap path (JWE of an empty payload: OAEP unwrap + a trivial GCM open).
-    let empty = jwe::encrypt(b"", &enc.public, &kid, None).unwrap();
-    let unwraps = rate(Duration::from_secs(secs), || {
-        let p = CompactJwe::parse(&empty, &limits)
-            .unwrap()
-            .decrypt(&ring, &limits)
-            .unwrap();
-        assert!(p.bytes().is_empty());
-    });
-    let signs = rate(Duration::from_secs(secs), || {
-        let _ = jws::sign(b"{\"events\":{}}", &sig, Some("secevent+jwt"));
-    });
+    let keys = rsa_rates::Keys::generate();
+    let (enc, kid, ring) = (&keys.enc, keys.kid.as_str(), &keys.ring);
+    let (unwraps, signs) = keys.rates(Duration::from_secs(secs));
     let openssl = openssl_rsa4096_private_ops(u32::try_from(secs).unwrap());
     println!(
         "(rates per CPU second, wall-clock in brackets; openssl speed reports per CPU second)"
@@ -143,13 +110,13 @@ fn main() {
 
     // JWE decrypt, 1 MiB.
     let mb = vec![0x5au8; 1 << 20];
-    let token = jwe::encrypt(&mb, &enc.public, &kid, Some("application/pdf")).unwrap();
+    let token = jwe::encrypt(&mb, &enc.public, kid, Some("application/pdf")).unwrap();
     let runs: Vec<(f64, f64)> = (0..if quick { 20 } else { 100 })
         .map(|_| {
             timed(|| {
                 let p = CompactJwe::parse(&token, &limits)
                     .unwrap()
-                    .decrypt(&ring, &limits)
+                    .decrypt(ring, &limits)
                     .unwrap();
                 assert_eq!(p.bytes().len(), 1 << 20);
             })
@@ -175,13 +142,8 @@ fn main() {
     let path = dir.join("100mb.jwe");
     {
         let payload = vec![0xa5u8; size];
-        let token = jwe::encrypt(
-            &payload,
-            &enc.public,
-            &kid,
-            Some("application/octet-stream"),
-        )
-        .unwrap();
+        let token =
+            jwe::encrypt(&payload, &enc.public, kid, Some("application/octet-stream")).unwrap();
         std::fs::write(&path, token).unwrap();
     }
     let mut runs = Vec::new();
@@ -195,7 +157,7 @@ fn main() {
             plain = Some(
                 CompactJwe::parse(&token, &limits)
                     .unwrap()
-                    .decrypt(&ring, &limits)
+                    .decrypt(ring, &limits)
                     .unwrap(),
             );
         });
@@ -214,7 +176,7 @@ fn main() {
         in_memory.push(timed(|| {
             let p = CompactJwe::parse(&token, &limits)
                 .unwrap()
-                .decrypt(&ring, &limits)
+                .decrypt(ring, &limits)
                 .unwrap();
             let _ = poststelle::fitconnect::hash::sha512_hex(p.bytes());
         }));
@@ -230,7 +192,7 @@ fn main() {
             let mut w = poststelle::fitconnect::hash::Sha512Writer::new(
                 std::io::BufWriter::with_capacity(256 * 1024, &out),
             );
-            let p = poststelle::jose::decrypt_seekable(&mut input, &mut w, &ring, &limits).unwrap();
+            let p = poststelle::jose::decrypt_seekable(&mut input, &mut w, ring, &limits).unwrap();
             assert_eq!(p.len(), size as u64);
             let _ = w.finish().unwrap();
         }));

@@ -310,8 +310,8 @@ async fn purge(
     } else {
         writeln!(
             out,
-            "purged: {n} ({} blob file(s) removed)",
-            report.files_removed
+            "purged: {n} ({} blob file(s) removed, content of {} finished reply/replies)",
+            report.files_removed, report.replies_purged
         )
     }
     .map_err(io_err)

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::client::{Client, ClientError, unix_now};
 use super::event_log::{self, DownloadedTags, EventLogError};
-use super::hash::{HASH_TYPE, sha512_hex};
-use super::metadata::MetadataValidator;
+use super::hash::sha512_hex;
+use super::metadata::{MetadataValidator, content};
 use super::problems::{Failure, Instance, Problem};
 use super::sender::SendError;
 use super::set::{AuthenticationTags, Issuer, SUBMIT_REPLY, StaticKeys};
@@ -385,9 +385,6 @@ fn check_content(content: &ReplyContent) -> Result<(), ReplyFault> {
             "the metadata are not valid",
         )
     })?;
-    let hash_ok = |declared: &super::metadata::Hash, bytes: &[u8]| {
-        declared.hash_type == HASH_TYPE && declared.content == sha512_hex(bytes)
-    };
     let data = metadata.content_structure.data.as_ref().ok_or_else(|| {
         fault(
             Failure::DataSchemaMissing,
@@ -395,7 +392,7 @@ fn check_content(content: &ReplyContent) -> Result<(), ReplyFault> {
             "the metadata declare no data",
         )
     })?;
-    if !hash_ok(&data.hash, &content.data) {
+    if !content::hash_matches(&data.hash, &sha512_hex(&content.data)) {
         return Err(fault(
             Failure::HashMismatch,
             Instance::Data,
@@ -403,32 +400,45 @@ fn check_content(content: &ReplyContent) -> Result<(), ReplyFault> {
         ));
     }
     let declared = &metadata.content_structure.attachments;
+    let set = content::attachment_set(
+        declared.iter().map(|a| a.attachment_id.as_str()),
+        content.attachments.keys().map(String::as_str),
+        None,
+    );
+    if set.unexpected {
+        return Err(fault(
+            Failure::AttachmentsUnexpected,
+            Instance::Submission,
+            "an attachment the metadata do not announce, or one listed twice",
+        ));
+    }
+    if set.missing {
+        return Err(fault(
+            Failure::AttachmentsMissing,
+            Instance::Submission,
+            "an attachment the metadata announce is missing",
+        ));
+    }
     for a in declared {
-        let Some(bytes) = content.attachments.get(&a.attachment_id) else {
-            return Err(fault(
-                Failure::AttachmentsMissing,
-                Instance::Submission,
-                "an attachment the metadata announce is missing",
-            ));
-        };
-        if !hash_ok(&a.hash, bytes) {
+        let bytes = content
+            .attachments
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&a.attachment_id))
+            .map(|(_, b)| b)
+            .ok_or_else(|| {
+                fault(
+                    Failure::AttachmentsMissing,
+                    Instance::Submission,
+                    "an attachment the metadata announce is missing",
+                )
+            })?;
+        if !content::hash_matches(&a.hash, &sha512_hex(bytes)) {
             return Err(fault(
                 Failure::HashMismatch,
                 Instance::Attachment(a.attachment_id.clone()),
                 "an attachment's SHA-512 differs from the metadata's",
             ));
         }
-    }
-    if content
-        .attachments
-        .keys()
-        .any(|id| !declared.iter().any(|a| &a.attachment_id == id))
-    {
-        return Err(fault(
-            Failure::AttachmentsUnexpected,
-            Instance::Submission,
-            "an attachment the metadata do not announce",
-        ));
     }
     Ok(())
 }

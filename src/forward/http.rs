@@ -2,7 +2,7 @@
 //! one `POST` of the envelope.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
@@ -189,24 +189,20 @@ impl HttpTarget {
         a: &AttachmentMeta,
     ) -> Result<(), DeliveryFailure> {
         let url = self.attachment_url(submission_id, &a.attachment_id)?;
-        let file =
-            SpoolFile(spool.join(format!("{EXPORT_PREFIX}{}", uuid::Uuid::new_v4().simple())));
-        let meta = match store
-            .export_attachment(submission_id, &a.attachment_id, &file.0)
+        // Read once, straight from the store's copy (SQLite: the blob; PostgreSQL: an unnamed
+        // file): no export copy, no fsync for an upload.
+        let (meta, file) = match store
+            .open_attachment(submission_id, &a.attachment_id, spool)
             .await
         {
-            Ok(meta) => meta,
+            Ok(opened) => opened,
             Err(StoreError::NotFound { .. }) => {
                 return Err(DeliveryFailure::permanent("attachment-missing"));
             }
             Err(StoreError::Io { .. }) => return Err(DeliveryFailure::transient("io")),
             Err(_) => return Err(DeliveryFailure::transient("store")),
         };
-        let body = FileBody::open(&file.0, meta.size)
-            .await
-            .map_err(|_| DeliveryFailure::transient("io"))?;
-        // The open handle reads on; without a name the export cannot outlive this process.
-        drop(file);
+        let body = FileBody::new(tokio::fs::File::from_std(file), meta.size);
         let media_type = HeaderValue::from_str(&meta.media_type)
             .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
         let digest = hex_to_base64(&meta.sha256).ok_or(DeliveryFailure::permanent("bad-digest"))?;
@@ -244,14 +240,13 @@ fn hex_to_base64(hex: &str) -> Option<String> {
     Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
-/// Prefix of the export files in the spool directory.
+/// Prefix of the named export files earlier versions wrote into the spool directory before an
+/// upload (uploads now read the store's copy or an unnamed file).
 const EXPORT_PREFIX: &str = ".forward-";
 
-/// A spool file, removed when dropped (once opened for the upload, or when the attempt fails).
-struct SpoolFile(PathBuf);
-
-/// Removes export files a killed process left in `dir` (a crash between export and upload)
-/// that are older than `min_age` — younger ones may be another instance's in-flight export.
+/// Removes export files a killed process of an earlier version left in `dir` (a crash between
+/// export and upload) that are older than `min_age` — younger ones may be another instance's
+/// in-flight export.
 /// Returns how many were removed; a missing directory has none.
 ///
 /// # Errors
@@ -285,13 +280,6 @@ pub(crate) fn sweep_exports(dir: &Path, min_age: std::time::Duration) -> io::Res
         }
     }
     Ok(removed)
-}
-
-impl Drop for SpoolFile {
-    fn drop(&mut self) {
-        // Best effort: a leftover only wastes space; its name marks it as ours.
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 fn transport_kind(e: &reqwest::Error) -> &'static str {

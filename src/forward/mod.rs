@@ -543,26 +543,11 @@ impl<S: Store> Inner<S> {
     /// lost meanwhile (another worker took the job over after it expired): the attempt is
     /// abandoned, its outcome belongs to the new holder.
     async fn deliver_leased(&self, job: &ClaimedJob) -> Option<Result<(), DeliveryFailure>> {
-        let lease = self.policy.lease;
-        let beat = (lease / 3).max(Duration::from_millis(100));
-        let delivery = self.deliver(job);
-        let mut delivery = std::pin::pin!(delivery);
-        loop {
-            tokio::select! {
-                result = &mut delivery => return Some(result),
-                () = tokio::time::sleep(beat) => {
-                    let until = Timestamp::now().plus(lease);
-                    let renewed = self
-                        .store
-                        .extend_lease(job.job_id, &self.policy.worker_id, until)
-                        .await;
-                    // A store error is a hiccup: the lease still runs; try at the next beat.
-                    if matches!(renewed, Ok(false)) {
-                        return None;
-                    }
-                }
-            }
-        }
+        crate::store::lease::hold(self.policy.lease, self.deliver(job), |until| {
+            self.store
+                .extend_lease(job.job_id, &self.policy.worker_id, until)
+        })
+        .await
     }
 
     #[tracing::instrument(

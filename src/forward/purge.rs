@@ -50,6 +50,7 @@ pub async fn run_purges<S: Store>(
                 tracing::info!(
                     purged_submissions = n,
                     files_removed = report.files_removed,
+                    replies_purged = report.replies_purged,
                     payload_days = retention.payload_days,
                     "retention: purged the payloads of {n} forwarded submission(s)"
                 );

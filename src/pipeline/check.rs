@@ -38,7 +38,7 @@
 //!
 //! Every failure maps to exactly one [`Failure`] and so to one catalogue problem type.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -49,7 +49,7 @@ use crate::fitconnect::captured::CapturedSubmission;
 use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::event_log::{self, Disposition, DownloadedTags, EventLogError, Subject};
 use crate::fitconnect::hash::{self, EMPTY_SHA512_HEX};
-use crate::fitconnect::metadata::{Metadata, MetadataValidator};
+use crate::fitconnect::metadata::{Metadata, MetadataValidator, content};
 use crate::fitconnect::problems::{Failure, Instance, Problem};
 use crate::fitconnect::set::{self, AuthenticationTags, StaticKeys};
 use crate::jose::KeyRing;
@@ -169,6 +169,8 @@ pub enum AttachmentContent {
         file: std::fs::File,
         /// Its length.
         len: u64,
+        /// Lowercase hex SHA-256 of its content, computed while it was written.
+        sha256: String,
     },
 }
 
@@ -235,6 +237,8 @@ pub struct DecryptedFile {
     pub len: u64,
     /// Lowercase hex SHA-512 of the plaintext, computed while it was written.
     pub sha512: String,
+    /// Lowercase hex SHA-256 of the plaintext (the store's address), computed in the same pass.
+    pub sha256: String,
 }
 
 /// One downloaded attachment as the checks take it.
@@ -662,6 +666,7 @@ fn check_parts(
                     content: AttachmentContent::File {
                         file: d.file,
                         len: d.len,
+                        sha256: d.sha256,
                     },
                     sha512: d.sha512,
                 })
@@ -784,34 +789,31 @@ fn check_attachments(
     plain: BTreeMap<String, Plain>,
 ) -> Vec<CheckedAttachment> {
     let lower = |id: &str| id.to_ascii_lowercase();
-    let downloaded = plain.len();
-    let mut plain: BTreeMap<String, Plain> =
-        plain.into_iter().map(|(id, p)| (lower(&id), p)).collect();
-    let mut listed = BTreeSet::new();
-    let mut twice = false;
-    for a in &metadata.content_structure.attachments {
-        twice |= !listed.insert(lower(&a.attachment_id));
-    }
-    let announced: Option<BTreeSet<String>> = c
+    let announced: Option<Vec<&str>> = c
         .captured
         .submission
         .get("attachments")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(lower).collect());
-    let unexpected = twice
-        || plain.len() != downloaded
-        || plain.keys().any(|id| !listed.contains(id))
-        || announced
-            .as_ref()
-            .is_some_and(|a| a.iter().any(|id| !listed.contains(id)));
-    if unexpected {
+        .map(|a| a.iter().filter_map(Value::as_str).collect());
+    let set = content::attachment_set(
+        metadata
+            .content_structure
+            .attachments
+            .iter()
+            .map(|a| a.attachment_id.as_str()),
+        plain.keys().map(String::as_str),
+        announced.as_deref(),
+    );
+    if set.unexpected {
         c.problems
             .add(Failure::AttachmentsUnexpected, Instance::Submission);
     }
-    if listed.iter().any(|id| !plain.contains_key(id)) {
+    if set.missing {
         c.problems
             .add(Failure::AttachmentsMissing, Instance::Submission);
     }
+    let mut plain: BTreeMap<String, Plain> =
+        plain.into_iter().map(|(id, p)| (lower(&id), p)).collect();
     let mut out = Vec::new();
     for a in &metadata.content_structure.attachments {
         let id = lower(&a.attachment_id);
@@ -822,7 +824,7 @@ fn check_attachments(
         else {
             continue;
         };
-        if a.hash.hash_type != hash::HASH_TYPE || actual != a.hash.content {
+        if !content::hash_matches(&a.hash, &actual) {
             c.problems
                 .add(Failure::HashMismatch, Instance::Attachment(id));
             continue;
@@ -905,7 +907,7 @@ fn check_data(
         return None;
     }
     let actual = hash::sha512_hex(&plain);
-    if data_ref.hash.hash_type != hash::HASH_TYPE || actual != data_ref.hash.content {
+    if !content::hash_matches(&data_ref.hash, &actual) {
         c.problems.add(Failure::HashMismatch, Instance::Data);
         return None;
     }

@@ -790,7 +790,9 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
                     let empty = AttachmentContent::Memory(zeroize::Zeroizing::default());
                     match std::mem::replace(c, empty) {
                         AttachmentContent::Memory(mut bytes) => blob(&mut bytes),
-                        AttachmentContent::File { file, .. } => BlobSource::OpenFile(file),
+                        AttachmentContent::File { file, len, sha256 } => {
+                            BlobSource::Addressed { file, len, sha256 }
+                        }
                     }
                 };
                 let mut attachments: Vec<NewAttachment> = accepted

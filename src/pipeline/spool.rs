@@ -3,8 +3,9 @@
 //!
 //! The client streams each attachment JWE into an unnamed file in the spool directory
 //! ([`Client::download_spooled`](crate::fitconnect::client::Client::download_spooled));
-//! [`decrypt_spooled`] decrypts it into a second unnamed file while hashing the plaintext, and
-//! the store imports that file. Unnamed files (`O_TMPFILE` where the file system has it) are
+//! [`decrypt_spooled`] decrypts it into a second unnamed file while hashing the plaintext
+//! (SHA-512 for the protocol, SHA-256 for the store's address), and the SQLite store links that
+//! file into its blob directory (PostgreSQL reads it into its chunks). Unnamed files (`O_TMPFILE` where the file system has it) are
 //! removed by the OS when the last handle closes — also after a crash — so nothing needs
 //! sweeping and nothing is visible to other processes. The plaintext file counts only once
 //! the GCM tag verified: on any error it is dropped unread.
@@ -17,6 +18,7 @@ use zeroize::{Zeroize as _, Zeroizing};
 use crate::config::JoseLimits;
 use crate::fitconnect::hash::Sha512Writer;
 use crate::jose::{KeyRing, StreamError, authentication_tag, decrypt_seekable};
+use crate::store::AddressWriter;
 
 use super::check::{DecryptedFile, SpooledAttachment};
 
@@ -52,14 +54,18 @@ pub fn decrypt_spooled(
 ) -> io::Result<SpooledAttachment> {
     let tag = authentication_tag(&mut jwe)?;
     let plain = tempfile::tempfile_in(spool_dir)?;
-    let mut out = Sha512Writer::new(PlaintextBuffer::new(&plain));
+    // Both hashes in the one pass: the protocol's SHA-512 and the store's address (SHA-256),
+    // so the store adopts the file without reading it again.
+    let mut out = Sha512Writer::new(AddressWriter::new(PlaintextBuffer::new(&plain)));
     let decrypted = match decrypt_seekable(&mut jwe, &mut out, keys, limits) {
         Ok(p) => {
-            let (_, sha512) = out.finish()?;
+            let (address, sha512) = out.finish()?;
+            let (_, sha256) = address.finish()?;
             Ok(DecryptedFile {
                 file: plain,
                 len: p.len(),
                 sha512,
+                sha256,
             })
         }
         Err(StreamError::Jwe(e)) => Err(e),

@@ -244,7 +244,22 @@ impl From<ClientError> for Failure {
 impl Inner {
     async fn process(&self, reply: ClaimedReply) -> Done {
         let now = Timestamp::now();
-        let (step, done) = match self.step(&reply, now).await {
+        // Uploads can outlast the lease: it is renewed while the step runs (the forwarder's
+        // heartbeat); a lost lease abandons the step's outcome to the new holder.
+        let step = crate::store::lease::hold(self.policy.lease, self.step(&reply, now), |until| {
+            self.store.advance_reply(
+                &reply.reply_id,
+                &self.worker,
+                ReplyStep::Renew { until },
+                Timestamp::now(),
+            )
+        })
+        .await;
+        let Some(step) = step else {
+            tracing::warn!(reply = %reply.reply_id, "reply lease lost to another worker; step abandoned");
+            return Done::Unrecorded;
+        };
+        let (step, done) = match step {
             Ok(ok) => ok,
             Err(Failure::Gone) => {
                 let error =

@@ -90,6 +90,50 @@ impl BlobDir {
         Ok(WrittenBlob { sha256, size })
     }
 
+    /// Takes an unnamed file (`O_TMPFILE`) whose SHA-256 the caller computed while writing it
+    /// ([`AddressWriter`]) into the directory without copying it: synced, then linked under its
+    /// address and the directory synced. Content already present under that address (complete:
+    /// a name appears only after its file was synced) is not written again. Where linking is
+    /// not possible (another file system, no `/proc`, a named temporary file) the content is
+    /// copied as [`BlobDir::write`] does, and hashed again on the way.
+    pub(crate) fn adopt(
+        &self,
+        mut file: File,
+        len: u64,
+        sha256: &str,
+    ) -> Result<WrittenBlob, StoreError> {
+        let dest = self.path(sha256);
+        if dest.is_file() {
+            return Ok(WrittenBlob {
+                sha256: sha256.to_owned(),
+                size: len,
+            });
+        }
+        let dir = dest.parent().expect("blob paths have a fan-out directory");
+        let new_dir = !dir.exists();
+        crate::private_file::create_dir_all(dir).map_err(|e| StoreError::io(dir.display(), e))?;
+        file.sync_all()
+            .map_err(|e| StoreError::io("<spool file>", e))?;
+        match link_unnamed(&file, &dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(_) => {
+                use std::io::Seek as _;
+                file.rewind()
+                    .map_err(|e| StoreError::io("<spool file>", e))?;
+                return self.write(file);
+            }
+        }
+        sync_dir(dir)?;
+        if new_dir {
+            sync_dir(&self.root)?;
+        }
+        Ok(WrittenBlob {
+            sha256: sha256.to_owned(),
+            size: len,
+        })
+    }
+
     /// Removes temporary files a crash left behind; returns how many were removed.
     pub(crate) fn sweep_tmp(&self) -> Result<usize, StoreError> {
         let tmp = self.root.join("tmp");
@@ -101,6 +145,58 @@ impl BlobDir {
             }
         }
         Ok(n)
+    }
+}
+
+/// Gives an unnamed (`O_TMPFILE`) file the name `dest` (`linkat` through `/proc/self/fd`).
+fn link_unnamed(file: &File, dest: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    let source = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        source.as_str(),
+        rustix::fs::CWD,
+        dest,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )
+    .map_err(io::Error::from)
+}
+
+/// A writer that computes the store's content address (SHA-256) of everything written through
+/// it, so a spool file can be adopted ([`BlobDir::adopt`]) without being read again.
+pub struct AddressWriter<W> {
+    inner: W,
+    ctx: digest::Context,
+}
+
+impl<W: Write> AddressWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            ctx: digest::Context::new(&digest::SHA256),
+        }
+    }
+
+    /// The inner writer (flushed) and the lowercase hex SHA-256 of what was written.
+    ///
+    /// # Errors
+    /// Flushing the inner writer failed.
+    pub fn finish(mut self) -> io::Result<(W, String)> {
+        self.inner.flush()?;
+        Ok((self.inner, hex(self.ctx.finish().as_ref())))
+    }
+}
+
+impl<W: Write> Write for AddressWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.ctx.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -143,6 +239,66 @@ mod tests {
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
         assert_eq!(fs::read(blobs.path(&a.sha256)).expect("read"), b"hello");
+        assert_eq!(blobs.sweep_tmp().expect("sweep"), 0);
+    }
+
+    /// Writes `bytes` through an [`AddressWriter`] into `file`: (file, its SHA-256).
+    fn addressed(mut file: File, bytes: &[u8]) -> (File, String) {
+        let mut w = AddressWriter::new(&mut file);
+        w.write_all(bytes).expect("write");
+        let (_, sha256) = w.finish().expect("finish");
+        (file, sha256)
+    }
+
+    #[test]
+    fn an_unnamed_spool_file_is_linked_not_copied() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = BlobDir::open(dir.path().join("blobs")).expect("open");
+        let spool = tempfile::tempfile_in(dir.path()).expect("unnamed file");
+        let (spool, sha256) = addressed(spool, b"hello");
+        assert_eq!(
+            sha256,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        let inode = spool.metadata().expect("stat").ino();
+        let written = blobs.adopt(spool, 5, &sha256).expect("adopt");
+        assert_eq!(
+            (written.sha256.as_str(), written.size),
+            (sha256.as_str(), 5)
+        );
+        let dest = blobs.path(&sha256);
+        assert_eq!(fs::read(&dest).expect("read"), b"hello");
+        assert_eq!(
+            fs::metadata(&dest).expect("stat").ino(),
+            inode,
+            "the spool file itself got the name (no copy)"
+        );
+        // The same content again: already there, nothing written.
+        let again = tempfile::tempfile_in(dir.path()).expect("unnamed file");
+        let (again, _) = addressed(again, b"hello");
+        blobs.adopt(again, 5, &sha256).expect("adopt again");
+        assert_eq!(fs::metadata(&dest).expect("stat").ino(), inode);
+        assert_eq!(blobs.sweep_tmp().expect("sweep"), 0);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_linked_is_copied() {
+        // A named file removed after opening: nothing to link (not O_TMPFILE).
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = BlobDir::open(dir.path().join("blobs")).expect("open");
+        let path = dir.path().join("gone");
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .expect("create");
+        let (file, sha256) = addressed(file, b"copied");
+        fs::remove_file(&path).expect("unlink");
+        let written = blobs.adopt(file, 6, &sha256).expect("adopt by copy");
+        assert_eq!(written.sha256, sha256, "hashed again on the copy: the same");
+        assert_eq!(fs::read(blobs.path(&sha256)).expect("read"), b"copied");
         assert_eq!(blobs.sweep_tmp().expect("sweep"), 0);
     }
 

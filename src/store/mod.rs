@@ -51,6 +51,7 @@
 
 mod blob;
 mod error;
+pub(crate) mod lease;
 mod migrations;
 mod password;
 mod postgres;
@@ -65,6 +66,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
+pub use blob::AddressWriter;
 pub use error::StoreError;
 pub use password::{PASSWORD_ENV, StorePassword};
 pub use postgres::PgStore;
@@ -120,6 +122,17 @@ pub trait Store: Send + Sync {
         attachment_id: &str,
         dest: &Path,
     ) -> impl Future<Output = Result<AttachmentMeta>> + Send;
+
+    /// Opens an attachment's content for one read (an upload), positioned at its start:
+    /// SQLite opens the immutable blob itself (nothing copied; a purge meanwhile removes only
+    /// the name), PostgreSQL writes its chunks into an unnamed file in `spool_dir` (not synced:
+    /// it lives as long as the handle).
+    fn open_attachment(
+        &self,
+        submission_id: &str,
+        attachment_id: &str,
+        spool_dir: &Path,
+    ) -> impl Future<Output = Result<(AttachmentMeta, std::fs::File)>> + Send;
 
     /// Stored decisions whose acknowledgement is due and not yet recorded, oldest first. A row
     /// whose decision or evidence cannot be decoded comes back as [`AckDue::Undecodable`].
@@ -375,6 +388,14 @@ impl Store for AnyStore {
     }
     async fn export_attachment(&self, sid: &str, aid: &str, dest: &Path) -> Result<AttachmentMeta> {
         dispatch!(self, s => s.export_attachment(sid, aid, dest))
+    }
+    async fn open_attachment(
+        &self,
+        sid: &str,
+        aid: &str,
+        spool_dir: &Path,
+    ) -> Result<(AttachmentMeta, std::fs::File)> {
+        dispatch!(self, s => s.open_attachment(sid, aid, spool_dir))
     }
     async fn pending_acks(&self, limit: u32) -> Result<Vec<AckDue>> {
         dispatch!(self, s => s.pending_acks(limit))

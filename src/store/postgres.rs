@@ -479,36 +479,44 @@ impl super::Store for PgStore {
         dest: &Path,
     ) -> Result<AttachmentMeta> {
         let client = self.inner.pool.get().await?;
-        let meta = client
-            .query_opt(
-                &sql::pg(sql::ATTACHMENT_META),
-                &[&submission_id, &attachment_id],
-            )
-            .await?
-            .ok_or(StoreError::NotFound { what: "attachment" })?;
-        let meta = attachment_meta(&meta)?;
+        let meta = meta_of(&client, submission_id, attachment_id).await?;
         let io_err = |e| StoreError::io(dest.display(), e);
         let mut file =
             tokio::fs::File::from_std(crate::private_file::create(dest).map_err(io_err)?);
-        let chunk = client
-            .prepare(
-                "SELECT data FROM attachment_chunks WHERE submission_id = $1 \
-                 AND attachment_id = $2 AND seq = $3",
-            )
-            .await?;
-        // One chunk in memory at a time.
-        let mut seq = 0i32;
-        while let Some(row) = client
-            .query_opt(&chunk, &[&submission_id, &attachment_id, &seq])
-            .await?
-        {
-            file.write_all(row.try_get::<_, &[u8]>(0)?)
-                .await
-                .map_err(io_err)?;
-            seq += 1;
-        }
+        write_chunks(
+            &client,
+            submission_id,
+            attachment_id,
+            &mut file,
+            &dest.display().to_string(),
+        )
+        .await?;
         file.sync_all().await.map_err(io_err)?;
         Ok(meta)
+    }
+
+    async fn open_attachment(
+        &self,
+        submission_id: &str,
+        attachment_id: &str,
+        spool_dir: &Path,
+    ) -> Result<(AttachmentMeta, std::fs::File)> {
+        let client = self.inner.pool.get().await?;
+        let meta = meta_of(&client, submission_id, attachment_id).await?;
+        let io_err = |e| StoreError::io(spool_dir.display(), e);
+        let mut file = tokio::fs::File::from_std(tempfile::tempfile_in(spool_dir).map_err(io_err)?);
+        write_chunks(
+            &client,
+            submission_id,
+            attachment_id,
+            &mut file,
+            &spool_dir.display().to_string(),
+        )
+        .await?;
+        file.flush().await.map_err(io_err)?;
+        let mut file = file.into_std().await;
+        std::io::Seek::rewind(&mut file).map_err(io_err)?;
+        Ok((meta, file))
     }
 
     async fn callback_replayed(&self, key: &ReplayKey) -> Result<bool> {
@@ -899,14 +907,12 @@ impl super::Store for PgStore {
                 .collect::<std::result::Result<_, _>>()?;
             let purge = tx.prepare(&sql::pg(sql::PURGE_SUBMISSION)).await?;
             let names = tx.prepare(&sql::pg(sql::PURGE_ATTACHMENT_NAMES)).await?;
-            let replies = tx.prepare(&sql::pg(sql::PURGE_REPLIES)).await?;
             let chunks = tx
                 .prepare("DELETE FROM attachment_chunks WHERE submission_id = $1")
                 .await?;
             for id in &ids {
                 tx.execute(&purge, &[id, &now.0]).await?;
                 tx.execute(&names, &[id]).await?;
-                tx.execute(&replies, &[id]).await?;
                 tx.execute(&chunks, &[id]).await?;
             }
             tx.commit().await?;
@@ -916,6 +922,7 @@ impl super::Store for PgStore {
                 break;
             }
         }
+        report.replies_purged = client.execute(&sql::pg(sql::PURGE_REPLIES), &[]).await?;
         report.submission_ids.sort();
         Ok(report)
     }
@@ -940,6 +947,49 @@ impl super::Store for PgStore {
             replies_dead: c(10)?,
         })
     }
+}
+
+/// An attachment's row; [`StoreError::NotFound`] when there is none.
+async fn meta_of(
+    client: &deadpool_postgres::Object,
+    submission_id: &str,
+    attachment_id: &str,
+) -> Result<AttachmentMeta> {
+    let row = client
+        .query_opt(
+            &sql::pg(sql::ATTACHMENT_META),
+            &[&submission_id, &attachment_id],
+        )
+        .await?
+        .ok_or(StoreError::NotFound { what: "attachment" })?;
+    attachment_meta(&row)
+}
+
+/// Appends an attachment's chunks to `file` in order, one chunk in memory at a time.
+async fn write_chunks(
+    client: &deadpool_postgres::Object,
+    submission_id: &str,
+    attachment_id: &str,
+    file: &mut tokio::fs::File,
+    what: &str,
+) -> Result<()> {
+    let chunk = client
+        .prepare(
+            "SELECT data FROM attachment_chunks WHERE submission_id = $1 \
+             AND attachment_id = $2 AND seq = $3",
+        )
+        .await?;
+    let mut seq = 0i32;
+    while let Some(row) = client
+        .query_opt(&chunk, &[&submission_id, &attachment_id, &seq])
+        .await?
+    {
+        file.write_all(row.try_get::<_, &[u8]>(0)?)
+            .await
+            .map_err(|e| StoreError::io(what, e))?;
+        seq += 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

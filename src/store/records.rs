@@ -197,6 +197,17 @@ pub enum BlobSource {
     Reader(Box<dyn Read + Send>),
     /// An open file, read from its start (an unnamed spool file).
     OpenFile(std::fs::File),
+    /// An unnamed spool file of `len` bytes whose SHA-256 was computed while it was written
+    /// ([`AddressWriter`](super::AddressWriter)): SQLite links it into its blob directory
+    /// instead of copying it.
+    Addressed {
+        /// The file (any position).
+        file: std::fs::File,
+        /// Its length.
+        len: u64,
+        /// Lowercase hex SHA-256 of its content.
+        sha256: String,
+    },
 }
 
 impl fmt::Debug for BlobSource {
@@ -205,6 +216,7 @@ impl fmt::Debug for BlobSource {
             Self::File(p) => f.debug_tuple("File").field(p).finish(),
             Self::Reader(_) => f.write_str("Reader(..)"),
             Self::OpenFile(_) => f.write_str("OpenFile(..)"),
+            Self::Addressed { len, .. } => write!(f, "Addressed({len} bytes)"),
         }
     }
 }
@@ -217,7 +229,7 @@ impl BlobSource {
                 Ok(Box::new(f))
             }
             Self::Reader(r) => Ok(r),
-            Self::OpenFile(mut f) => {
+            Self::OpenFile(mut f) | Self::Addressed { file: mut f, .. } => {
                 use std::io::Seek as _;
                 f.rewind().map_err(|e| StoreError::io("<spool file>", e))?;
                 Ok(Box::new(f))

@@ -217,6 +217,12 @@ pub enum ReplyStep {
     },
     /// No decision within the follow time.
     Unanswered,
+    /// Still working on the reply (an upload can outlast the lease): the lease runs until
+    /// `until`; nothing else changes.
+    Renew {
+        /// The new end of the lease.
+        until: Timestamp,
+    },
     /// The step failed; try again at `at`.
     Retry {
         /// When.
@@ -341,6 +347,8 @@ const STEP_SUBMITTED: &str = "UPDATE replies SET phase = 'submitted', submitted_
      AND state = 'pending'";
 const STEP_WAITING: &str = "UPDATE replies SET attempts = 0, next_attempt_at = ?3, \
      lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE reply_id = ?1 \
+     AND lease_owner = ?2 AND state = 'pending'";
+const STEP_RENEW: &str = "UPDATE replies SET lease_until = ?3 WHERE reply_id = ?1 \
      AND lease_owner = ?2 AND state = 'pending'";
 const STEP_FINISHED: &str = "UPDATE replies SET phase = ?3, state = 'done', problems = ?4, \
      finished_at = ?5, lease_owner = NULL, lease_until = NULL, last_error = NULL \
@@ -590,6 +598,9 @@ impl ReplyStore for SqliteStore {
                         now.0
                     ],
                 )?,
+                ReplyStep::Renew { until } => {
+                    conn.execute(STEP_RENEW, params![id, worker, until.0])?
+                }
                 ReplyStep::Retry { at, error } => {
                     conn.execute(STEP_RETRY, params![id, worker, at.0, error])?
                 }
@@ -835,6 +846,11 @@ impl ReplyStore for PgStore {
                             &now.0,
                         ],
                     )
+                    .await?
+            }
+            ReplyStep::Renew { until } => {
+                client
+                    .execute(&sql::pg(STEP_RENEW), &[&reply_id, &worker, &until.0])
                     .await?
             }
             ReplyStep::Retry { at, error } => {

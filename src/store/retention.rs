@@ -3,7 +3,9 @@
 //! **What is purged.** The payload: the envelope (Fachdaten as JSON, the decrypted metadata), the
 //! XML Fachdaten kept for the case-worker document (`fachdaten`),
 //! the attachment contents (SQLite: blob files no unpurged submission shares; PostgreSQL: the
-//! `bytea` chunks) and the attachments' file names. **What stays** is the evidence: the
+//! `bytea` chunks) and the attachments' file names; and the content (XML, attachments) of every
+//! finished reply to a purged submission, also of one that finished after its submission was
+//! purged (each run purges those, [`super::sql::PURGE_REPLIES`]). **What stays** is the evidence: the
 //! submit SET, authentication tags, hashes, decision and problems, acknowledgement SET, times,
 //! case, destination and message type, and per attachment its id, media type, size and
 //! content hash. A purged submission keeps `purged_at`.
@@ -70,6 +72,9 @@ pub struct PurgeReport {
     pub submission_ids: Vec<String>,
     /// Blob files removed (SQLite; 0 on PostgreSQL and when dry).
     pub files_removed: u64,
+    /// Finished replies to purged submissions whose content (XML, attachments) went in this
+    /// run (0 when dry).
+    pub replies_purged: u64,
 }
 
 #[cfg(test)]

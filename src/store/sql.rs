@@ -130,11 +130,14 @@ pub(crate) const PURGE_DUE: &str = "SELECT s.submission_id FROM submissions s \
 pub(crate) const PURGE_SUBMISSION: &str = "UPDATE submissions SET envelope = NULL, \
      fachdaten = NULL, purged_at = ?2 WHERE submission_id = ?1 AND purged_at IS NULL";
 
-/// The content of the submission's finished replies (XML, attachments) goes with it; their
-/// rows (ids, status, times, the sender's problems) stay. A reply still being sent keeps its
-/// content.
+/// The content (XML, attachments) of every finished reply to a purged submission; their rows
+/// (ids, status, times, the sender's problems) stay. Run once per purge run after the
+/// submissions' batches, so a reply that finished after its submission was purged loses its
+/// content in the next run. A reply still being sent, or dead (waiting for a re-drive), keeps
+/// its content.
 pub(crate) const PURGE_REPLIES: &str = "UPDATE replies SET xml = NULL, attachments = NULL \
-     WHERE submission_id = ?1 AND state = 'done'";
+     WHERE state = 'done' AND (xml IS NOT NULL OR attachments IS NOT NULL) \
+     AND submission_id IN (SELECT submission_id FROM submissions WHERE purged_at IS NOT NULL)";
 
 /// Attachment rows stay as evidence (id, media type, size, content hash); the file name from
 /// the metadata may name a person and goes.

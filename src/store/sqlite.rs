@@ -305,7 +305,12 @@ impl super::Store for SqliteStore {
             attachments
                 .into_iter()
                 .map(|a| {
-                    let blob = blobs.write(a.content.open()?)?;
+                    let blob = match a.content {
+                        super::BlobSource::Addressed { file, len, sha256 } => {
+                            blobs.adopt(file, len, &sha256)?
+                        }
+                        other => blobs.write(other.open()?)?,
+                    };
                     Ok((a.attachment_id, a.filename, a.media_type, blob))
                 })
                 .collect::<Result<Vec<_>>>()
@@ -389,11 +394,7 @@ impl super::Store for SqliteStore {
             dest.to_owned(),
         );
         self.run(move |conn, blobs| {
-            let meta = conn
-                .query_row(sql::ATTACHMENT_META, [&sid, &aid], attachment_meta)
-                .optional()?
-                .ok_or(StoreError::NotFound { what: "attachment" })?;
-            let src = blobs.path(&meta.sha256);
+            let (meta, src) = blob_of(conn, blobs, &sid, &aid)?;
             // Durable on return, like the PostgreSQL export: a file-drop delivery renames the
             // exported file into place and is then recorded as delivered.
             let io_err = |e| StoreError::io(dest.display(), e);
@@ -402,6 +403,23 @@ impl super::Store for SqliteStore {
             std::io::copy(&mut from, &mut to).map_err(io_err)?;
             to.sync_all().map_err(io_err)?;
             Ok(meta)
+        })
+        .await
+    }
+
+    async fn open_attachment(
+        &self,
+        submission_id: &str,
+        attachment_id: &str,
+        _spool_dir: &Path,
+    ) -> Result<(AttachmentMeta, File)> {
+        let (sid, aid) = (submission_id.to_owned(), attachment_id.to_owned());
+        self.run(move |conn, blobs| {
+            let (meta, src) = blob_of(conn, blobs, &sid, &aid)?;
+            // Under the connection lock: a purge cannot remove the blob between the row and
+            // the open; once open, the handle reads on whatever happens to the name.
+            let file = File::open(&src).map_err(|e| StoreError::io(src.display(), e))?;
+            Ok((meta, file))
         })
         .await
     }
@@ -747,7 +765,6 @@ impl super::Store for SqliteStore {
                 for id in &ids {
                     tx.execute(sql::PURGE_SUBMISSION, params![id, now.0])?;
                     tx.execute(sql::PURGE_ATTACHMENT_NAMES, [id])?;
-                    tx.execute(sql::PURGE_REPLIES, [id])?;
                 }
                 tx.commit()?;
                 let last = ids.len() < retention::BATCH as usize;
@@ -756,6 +773,7 @@ impl super::Store for SqliteStore {
                     break;
                 }
             }
+            report.replies_purged = conn.execute(sql::PURGE_REPLIES, [])? as u64;
             // After the commit, still under the connection lock (see `retention.rs`).
             let orphans: Vec<String> = {
                 let mut stmt = conn.prepare(BLOBS_OF_PURGED_ONLY)?;
@@ -813,6 +831,25 @@ const BLOBS_OF_PURGED_ONLY: &str = "SELECT DISTINCT a.sha256 FROM attachments a 
      JOIN submissions s ON s.submission_id = a.submission_id WHERE s.purged_at >= ?1 \
      AND NOT EXISTS (SELECT 1 FROM attachments b JOIN submissions t \
         ON t.submission_id = b.submission_id WHERE b.sha256 = a.sha256 AND t.purged_at IS NULL)";
+
+/// An attachment's row and the path of its blob; [`StoreError::NotFound`] when there is none.
+fn blob_of(
+    conn: &Connection,
+    blobs: &BlobDir,
+    submission_id: &str,
+    attachment_id: &str,
+) -> Result<(AttachmentMeta, PathBuf)> {
+    let meta = conn
+        .query_row(
+            sql::ATTACHMENT_META,
+            [submission_id, attachment_id],
+            attachment_meta,
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound { what: "attachment" })?;
+    let path = blobs.path(&meta.sha256);
+    Ok((meta, path))
+}
 
 /// The submissions due for a purge ([`sql::PURGE_DUE`]).
 fn due(conn: &Connection, delivered_before: Timestamp, limit: i64) -> Result<Vec<String>> {

@@ -55,10 +55,10 @@ const BUDGET: Duration = Duration::from_secs(200);
 const LEASE_SECS: u64 = 3;
 
 /// splitmix64: a small seeded generator, so a failing schedule can be replayed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -67,12 +67,13 @@ impl Rng {
     }
 
     /// A duration in `[lo, hi)` milliseconds.
-    fn millis(&mut self, lo: u64, hi: u64) -> Duration {
+    pub(crate) fn millis(&mut self, lo: u64, hi: u64) -> Duration {
         Duration::from_millis(lo + self.next() % (hi - lo))
     }
 }
 
-fn seed() -> u64 {
+/// `POSTSTELLE_CRASH_SEED`, or a random seed (printed by the caller so the run can be replayed).
+pub(crate) fn seed() -> u64 {
     std::env::var("POSTSTELLE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -477,25 +477,9 @@ async fn sigkilled_gateway_sends_every_reply_exactly_once_on_postgres() {
 
 async fn reply_crash_run(backend: &str, store: &str) {
     use poststelle::store::{AnyStore, ReplyPhase, ReplyStore};
-    let seed: u64 = std::env::var("POSTSTELLE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
+    let seed = super::gateway_crash::seed();
     println!("gateway_replies crash[{backend}]: seed {seed} (POSTSTELLE_CRASH_SEED replays it)");
-    // splitmix64
-    let mut state = seed;
-    let mut next = move |lo: u64, hi: u64| {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Duration::from_millis(lo + z % (hi - lo).max(1))
-    };
+    let mut rng = super::gateway_crash::Rng(seed);
     let started = Instant::now();
     let (mut rig, base) = reply_rig(store, "").await;
     let http = reqwest::Client::builder()
@@ -568,11 +552,11 @@ async fn reply_crash_run(backend: &str, store: &str) {
             started.elapsed() < CRASH_BUDGET,
             "budget exceeded while killing"
         );
-        tokio::time::sleep(next(300, 2_500)).await;
+        tokio::time::sleep(rng.millis(300, 2_500)).await;
         rig.gateway.assert_running();
         rig.gateway.kill();
         kills += 1;
-        tokio::time::sleep(next(0, 500)).await;
+        tokio::time::sleep(rng.millis(0, 500)).await;
         rig.gateway.start();
         // Killed again only once it serves: each run gets some work done.
         wait_healthy(&http, &base, &mut rig).await;

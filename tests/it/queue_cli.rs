@@ -283,7 +283,10 @@ async fn queue_purge_drops_old_payloads_and_show_says_purged() {
 
         // Younger than the retention, or not delivered: kept. Then with a shorter retention.
         let out = queue(&["purge"], &t.address);
-        assert_eq!(stdout(&out), "purged: 0 (0 blob file(s) removed)\n");
+        assert_eq!(
+            stdout(&out),
+            "purged: 0 (0 blob file(s) removed, content of 0 finished reply/replies)\n"
+        );
         let out = queue(&["purge", "--older-than", "1"], &t.address);
         assert!(
             stdout(&out).starts_with("sub-new\npurged: 1 "),

@@ -54,6 +54,8 @@ trait Backend: Sized {
     ) -> impl Future<Output = bool> + Send;
     /// The envelope column as stored, read behind the store's back.
     fn raw_envelope(&self, submission_id: &str) -> impl Future<Output = Option<String>> + Send;
+    /// Whether a reply still holds content (XML or attachments), read behind the store's back.
+    fn reply_content_held(&self, reply_id: &str) -> impl Future<Output = bool> + Send;
 }
 
 struct Sqlite {
@@ -114,6 +116,15 @@ impl Backend for Sqlite {
             |r| r.get(0),
         )
         .expect("submission row")
+    }
+    async fn reply_content_held(&self, reply_id: &str) -> bool {
+        let conn = rusqlite::Connection::open(&self.path).expect("open sqlite");
+        conn.query_row(
+            "SELECT xml IS NOT NULL OR attachments IS NOT NULL FROM replies WHERE reply_id = ?1",
+            [reply_id],
+            |r| r.get(0),
+        )
+        .expect("reply row")
     }
 }
 
@@ -180,6 +191,15 @@ impl Backend for Postgres {
         .await
         .try_get(0)
         .expect("envelope")
+    }
+    async fn reply_content_held(&self, reply_id: &str) -> bool {
+        self.query_one(
+            "SELECT xml IS NOT NULL OR attachments IS NOT NULL FROM replies WHERE reply_id = $1",
+            &[&reply_id],
+        )
+        .await
+        .try_get(0)
+        .expect("held")
     }
 }
 
@@ -281,7 +301,96 @@ suite!(
     retention_purges_payloads_and_keeps_evidence,
     console_counts_lists_and_keeps_fachdaten_until_purged,
     replies_are_stored_once_claimed_by_one_and_stepped_to_a_decision,
+    finished_replies_lose_their_content_with_the_submission,
 );
+
+/// Retention of replies: when the submission's payload is purged, its finished replies lose
+/// their content; one still being sent keeps it and loses it in the first purge run after it
+/// finished (the submission is not due again then); a dead reply keeps it for a re-drive.
+async fn finished_replies_lose_their_content_with_the_submission<B: Backend>(b: &B) {
+    use poststelle::store::{NewReply, ReplyInsert, ReplyStep, ReplyStore};
+    let s = b.store();
+    stored(s, "sub-p", &[]).await;
+    s.mark_acknowledged("sub-p", T0, None).await.expect("ack");
+    let reply = |id: &str| NewReply {
+        reply_id: id.to_owned(),
+        submission_id: "sub-p".into(),
+        destination_id: "dest-1".into(),
+        upstream: "fv".into(),
+        idempotency_key: None,
+        message_type: "baugenehmigung.formellePruefung.0201".into(),
+        schema_uri: "urn:x#y".into(),
+        reply_key: "{}".into(),
+        xml: b"<x/>".to_vec(),
+        attachments: vec![],
+    };
+    for id in ["r-done", "r-late", "r-dead"] {
+        assert!(matches!(
+            s.insert_reply(reply(id), T0).await.expect("insert"),
+            ReplyInsert::Inserted(_)
+        ));
+    }
+    let claimed = s.claim_replies("w", T0, LEASE, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 3);
+    let decided = ReplyStep::Decided {
+        accepted: true,
+        problems: None,
+    };
+    let dead = ReplyStep::Dead {
+        error: "HTTP 422".into(),
+    };
+    assert!(
+        s.advance_reply("r-done", "w", decided.clone(), T0)
+            .await
+            .expect("step")
+    );
+    assert!(
+        s.advance_reply("r-dead", "w", dead, T0)
+            .await
+            .expect("step")
+    );
+
+    let later = Timestamp(T0.0 + 10);
+    let report = s
+        .purge_payloads(Timestamp(T0.0 + 1), later, false)
+        .await
+        .expect("purge");
+    assert_eq!(report.submission_ids, ["sub-p"]);
+    assert_eq!(report.replies_purged, 1);
+    assert!(!b.reply_content_held("r-done").await, "finished: purged");
+    assert!(b.reply_content_held("r-late").await, "still being sent");
+    assert!(
+        b.reply_content_held("r-dead").await,
+        "dead: kept for a re-drive"
+    );
+
+    // r-late finishes after its submission was purged: the next run takes its content.
+    assert!(
+        s.advance_reply("r-late", "w", decided, later)
+            .await
+            .expect("step")
+    );
+    let report = s
+        .purge_payloads(Timestamp(T0.0 + 1), Timestamp(T0.0 + 20), false)
+        .await
+        .expect("purge");
+    assert!(report.submission_ids.is_empty(), "{report:?}");
+    assert_eq!(report.replies_purged, 1);
+    assert!(
+        !b.reply_content_held("r-late").await,
+        "purged in the next run"
+    );
+    assert!(b.reply_content_held("r-dead").await);
+    // Nothing left: a further run purges nothing.
+    let report = s
+        .purge_payloads(Timestamp(T0.0 + 1), Timestamp(T0.0 + 30), false)
+        .await
+        .expect("purge");
+    assert_eq!(report.replies_purged, 0);
+    // The rows stay, with their decision.
+    let v = s.reply("r-late").await.expect("read").expect("row stays");
+    assert_eq!(v.state.as_str(), "done");
+}
 
 /// Replies (Rückkanal): the context a hand-in needs, the idempotent insert, a lease held by
 /// one worker, each step recorded only by the lease holder, dead letters re-driven at their
@@ -807,6 +916,7 @@ async fn stored_submission_round_trips<B: Backend>(b: &B) {
                 content: BlobSource::File(from_file),
             },
             attachment("empty", vec![]),
+            spooled("spooled", b"%PDF-1.7 decrypted into the spool"),
         ],
     );
     sub.decision = Decision::Accepted;
@@ -826,7 +936,7 @@ async fn stored_submission_round_trips<B: Backend>(b: &B) {
         .iter()
         .map(|a| a.attachment_id.as_str())
         .collect();
-    assert_eq!(ids, ["big", "empty", "file"]);
+    assert_eq!(ids, ["big", "empty", "file", "spooled"]);
 
     let out = dir.path().join("out.bin");
     let meta = s
@@ -853,6 +963,68 @@ async fn stored_submission_round_trips<B: Backend>(b: &B) {
     assert_eq!(std::fs::read(&out).expect("read"), b"%PDF-1.7 plan");
     assert!(s.export_attachment("sub-rt", "nope", &out).await.is_err());
     assert!(s.submission("unknown").await.expect("view").is_none());
+
+    // Opened for one read (an upload), from the start, without an export.
+    for (id, want) in [
+        ("big", &big[..]),
+        ("spooled", &b"%PDF-1.7 decrypted into the spool"[..]),
+        ("empty", &[][..]),
+    ] {
+        let (meta, mut file) = s
+            .open_attachment("sub-rt", id, dir.path())
+            .await
+            .expect("open");
+        let mut got = Vec::new();
+        file.read_to_end(&mut got).expect("read");
+        assert_eq!((meta.size, &got[..]), (want.len() as u64, want), "{id}");
+    }
+    let (spooled, _) = s
+        .open_attachment("sub-rt", "spooled", dir.path())
+        .await
+        .expect("open");
+    assert_eq!(
+        spooled.sha256,
+        hex_sha256(b"%PDF-1.7 decrypted into the spool"),
+        "the address computed while spooling is the content's"
+    );
+    assert!(matches!(
+        s.open_attachment("sub-rt", "nope", dir.path()).await,
+        Err(poststelle::store::StoreError::NotFound { .. })
+    ));
+    // Nothing left in the spool directory but what the test put there.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+}
+
+/// An attachment as the pipeline hands it over: an unnamed spool file whose SHA-256 was
+/// computed while it was written.
+fn spooled(id: &str, bytes: &[u8]) -> NewAttachment {
+    use std::io::Write as _;
+    let mut file = tempfile::tempfile().expect("unnamed file");
+    let mut w = poststelle::store::AddressWriter::new(&mut file);
+    w.write_all(bytes).expect("write");
+    let (_, sha256) = w.finish().expect("finish");
+    NewAttachment {
+        attachment_id: id.to_owned(),
+        filename: Some("spooled.pdf".to_owned()),
+        media_type: "application/pdf".to_owned(),
+        content: BlobSource::Addressed {
+            file,
+            len: bytes.len() as u64,
+            sha256,
+        },
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Fails after delivering `ok` bytes: an attachment source breaking mid-stream.

@@ -9,6 +9,7 @@
 //! refused with the `unsupported-metadata-schema` problem. Violations report the JSON pointer
 //! and keyword, never the offending value.
 
+pub mod content;
 mod model;
 mod reply_channel;
 
