@@ -77,8 +77,8 @@ pub enum XmlErrorKind {
     /// order mark.
     #[error("unsupported encoding {0:?}: only UTF-8 input is accepted")]
     UnsupportedEncoding(String),
-    /// The XML declaration names a version other than 1.0.
-    #[error("unsupported XML version: only XML 1.0 is accepted")]
+    /// The XML declaration names a version that is not `1.` and digits.
+    #[error("unsupported XML version: only XML 1.x is read (as XML 1.0)")]
     UnsupportedVersion,
     /// The bytes are not valid UTF-8.
     #[error("invalid UTF-8")]

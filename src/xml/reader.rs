@@ -702,7 +702,13 @@ fn check_declaration(decl: &quick_xml::events::BytesDecl<'_>) -> Result<(), XmlE
     let version = decl
         .version()
         .map_err(|e| XmlErrorKind::Syntax(e.to_string()))?;
-    if &*version != "1.0" {
+    // XML 1.0 (fifth edition) §2.8: `VersionNum ::= '1.' [0-9]+`, and a 1.0 processor
+    // processes a document declaring another 1.x version as a 1.0 document (libxml2 does so
+    // too). Its content is then held to XML 1.0's rules: a 1.1 document that uses what only
+    // 1.1 allows (C0 controls by reference, NEL as a line end) is refused with the precise
+    // error, never read under looser rules.
+    let minor = version.strip_prefix("1.").unwrap_or("");
+    if minor.is_empty() || !minor.bytes().all(|b| b.is_ascii_digit()) {
         return Err(XmlErrorKind::UnsupportedVersion);
     }
     if let Some(enc) = decl.encoding() {

@@ -78,16 +78,31 @@ fn doctype_and_entities_are_refused() {
     assert_eq!(kind("<r>&#xD800;</r>"), XmlErrorKind::InvalidCharRef);
 }
 
+/// XML 1.0 §2.8: another 1.x version is read as XML 1.0, under XML 1.0's character rules.
+#[test]
+fn xml_1_1_documents_are_read_as_xml_1_0() {
+    let ev = events("<?xml version=\"1.1\"?><r>text</r>").expect("read as 1.0");
+    assert_eq!(ev.len(), 3, "{ev:?}");
+    // What only XML 1.1 allows stays refused.
+    assert!(matches!(
+        kind("<?xml version=\"1.1\"?><r>&#x1;</r>"),
+        XmlErrorKind::InvalidCharRef | XmlErrorKind::InvalidChar(_)
+    ));
+}
+
 #[test]
 fn encodings_other_than_utf8_are_refused() {
     assert!(matches!(
         kind("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>"),
         XmlErrorKind::UnsupportedEncoding(_)
     ));
-    assert_eq!(
-        kind("<?xml version=\"1.1\"?><r/>"),
-        XmlErrorKind::UnsupportedVersion
-    );
+    for version in ["2.0", "1.", "1.x", "1.0 ", "0.9"] {
+        assert_eq!(
+            kind(&format!("<?xml version=\"{version}\"?><r/>")),
+            XmlErrorKind::UnsupportedVersion,
+            "{version}"
+        );
+    }
     let utf16 = [0xFF, 0xFE, b'<', 0, b'r', 0, b'/', 0, b'>', 0];
     let mut r = BoundedReader::from_bytes(&utf16, &XmlLimits::default());
     assert!(matches!(

@@ -187,6 +187,14 @@ fn rule(kind: &str, parent: &str, ctx: Ctx, node: &SNode) -> Option<Rule> {
         ("group", Ctx::Local) => r(&["ref", "minOccurs", "maxOccurs", "id"], &["ref"], NONE),
         ("attributeGroup", Ctx::Top) => r(&["name", "id"], &["name"], &[&ATTR_DECLS, &ANY_ATTR]),
         ("attributeGroup", Ctx::Local) => r(&["ref", "id"], &["ref"], NONE),
+        // The model group of a named xs:group has no occurrence attributes (XSD 1.0 §3.7.2,
+        // `namedGroup` in the schema for schemas): the reference carries them.
+        ("sequence" | "choice", Ctx::Local) if parent == "group" => r(
+            &["id"],
+            &[],
+            &[&["element", "group", "choice", "sequence", "any"]],
+        ),
+        ("all", Ctx::Local) if parent == "group" => r(&["id"], &[], &[&["element"]]),
         ("sequence" | "choice", Ctx::Local) => r(
             &["minOccurs", "maxOccurs", "id"],
             &[],

@@ -566,3 +566,39 @@ fn fixed_mixed_content_defaulted_fields_qnames_and_group_iterations() {
     assert!(errors("<rep><a/><a/><b/><a/></rep>").is_empty());
     assert!(!errors("<rep><a/><b/><b/></rep>").is_empty());
 }
+
+/// Issue 18, conformance: the model group of a named `xs:group` carries no `minOccurs` or
+/// `maxOccurs` (XSD 1.0 §3.7.2; `namedGroup` in the schema for schemas) — the reference
+/// does. libxml2 and Xerces refuse such a schema; so do we, and a reference's occurrence
+/// attributes stay allowed.
+#[test]
+fn occurrence_attributes_on_the_model_group_of_a_named_group_are_refused() {
+    let schema = |attrs: &str, compositor: &str| {
+        format!(
+            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:group name="g"><xs:{compositor}{attrs}><xs:element name="a"/></xs:{compositor}></xs:group>
+  <xs:element name="r"><xs:complexType><xs:sequence>
+    <xs:group ref="g" minOccurs="0" maxOccurs="2"/>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"#
+        )
+    };
+    let compile = |text: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.xsd");
+        std::fs::write(&path, text).expect("write");
+        poststelle::xsd::compile_file(&path, &Limits::default())
+            .map(drop)
+            .map_err(|e| e.to_string())
+    };
+    for compositor in ["sequence", "choice", "all"] {
+        assert!(compile(&schema("", compositor)).is_ok(), "{compositor}");
+        for attr in [r#" minOccurs="1""#, r#" maxOccurs="1""#] {
+            let err = compile(&schema(attr, compositor)).expect_err(compositor);
+            assert!(
+                err.contains("is not allowed on xs:") || err.contains("not allowed"),
+                "{compositor}{attr}: {err}"
+            );
+        }
+    }
+}
