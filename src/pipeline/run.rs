@@ -39,7 +39,7 @@ use super::check::{
 use super::spool::decrypt_spooled;
 use crate::config::Limits;
 use crate::fitconnect::captured::CapturedSubmission;
-use crate::fitconnect::client::SpooledDownload;
+use crate::fitconnect::client::{SpooledDownload, SpooledJwe};
 use crate::fitconnect::destination::DestinationPolicy;
 use crate::fitconnect::event_log;
 use crate::fitconnect::metadata::MetadataValidator;
@@ -352,7 +352,7 @@ fn memory_units(bytes: usize) -> u32 {
 /// attachment up to the data-attachment bound (it may carry the Fachdaten, purpose `data`).
 fn memory_estimate(
     captured: &CapturedSubmission,
-    spooled: &BTreeMap<String, std::fs::File>,
+    spooled: &BTreeMap<String, SpooledJwe>,
     limits: &crate::config::PipelineLimits,
 ) -> usize {
     let inline = captured
@@ -376,13 +376,16 @@ fn memory_estimate(
         }
         None => spooled
             .values()
-            .filter_map(|f| f.metadata().ok())
-            .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX) / 4 * 3)
+            .filter_map(|j| j.len().ok())
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX) / 4 * 3)
             .max()
             .unwrap_or(0)
             .min(limits.max_data_attachment_bytes),
     };
+    // JWEs the download kept in memory stay there until they are decrypted.
+    let held: usize = spooled.values().map(SpooledJwe::memory_len).sum();
     data.saturating_mul(limits.memory_per_data_byte)
+        .saturating_add(held)
 }
 
 /// The one log event of a stored decision: identifiers, message type, decision, problem types

@@ -47,7 +47,7 @@ pub fn prepare_spool_dir(dir: &Path) -> io::Result<()> {
 /// Local I/O failed (reading the JWE file, creating or writing the plaintext file): the
 /// submission cannot be judged now and must be processed again later.
 pub fn decrypt_spooled(
-    mut jwe: std::fs::File,
+    mut jwe: impl io::Read + io::Seek,
     spool_dir: &Path,
     keys: &KeyRing,
     limits: &JoseLimits,

@@ -376,28 +376,34 @@ async fn spooled_attachment_downloads_keep_only_the_good_body_and_obey_the_limit
     })
     .await;
     let client = s.client(|_| {});
-    let std_file = tempfile::tempfile().expect("spool file");
-    let mut file = tokio::fs::File::from_std(std_file);
-    let n = client
-        .attachment_to_file(SID, AID, &mut file)
-        .await
-        .expect("download");
-    assert_eq!(n, 3000);
-    let mut back = String::new();
-    let mut std_file = file.into_std().await;
-    std::io::Seek::rewind(&mut std_file).expect("rewind");
-    std::io::Read::read_to_string(&mut std_file, &mut back).expect("read");
+    let dir = tempfile::tempdir().expect("spool dir");
+    // Within the memory allowance: held in memory; beyond it: a spool file. Either way only
+    // the successful body, from its start.
+    for (memory, in_memory) in [(4096, true), (1000, false)] {
+        let mut jwe = client
+            .attachment_spooled(SID, AID, dir.path(), memory)
+            .await
+            .expect("download");
+        assert_eq!(jwe.len().expect("len"), 3000);
+        assert_eq!(jwe.memory_len() > 0, in_memory, "memory allowance {memory}");
+        let mut back = String::new();
+        std::io::Read::read_to_string(&mut jwe, &mut back).expect("read");
+        assert_eq!(
+            back,
+            "A".repeat(3000),
+            "only the successful body, from the start"
+        );
+    }
     assert_eq!(
-        back,
-        "A".repeat(3000),
-        "only the successful body, from the start"
+        std::fs::read_dir(dir.path()).expect("list").count(),
+        0,
+        "spool files are unnamed"
     );
 
     // Beyond max_attachment_bytes: refused while streaming.
     let client = s.client(|c| c.max_attachment_bytes = 1000);
-    let mut file = tokio::fs::File::from_std(tempfile::tempfile().expect("spool file"));
     let err = client
-        .attachment_to_file(SID, AID, &mut file)
+        .attachment_spooled(SID, AID, dir.path(), 0)
         .await
         .expect_err("too large");
     assert!(
@@ -406,9 +412,8 @@ async fn spooled_attachment_downloads_keep_only_the_good_body_and_obey_the_limit
     );
 
     // A 404 is a status error with the small problem body read into memory, not the file.
-    let mut file = tokio::fs::File::from_std(tempfile::tempfile().expect("spool file"));
     let err = client
-        .attachment_to_file(SID, SID, &mut file)
+        .attachment_spooled(SID, SID, dir.path(), 0)
         .await
         .expect_err("not found");
     assert_eq!(err.status(), Some(404), "{err}");

@@ -587,7 +587,7 @@ fn occurrence_attributes_on_the_model_group_of_a_named_group_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.xsd");
         std::fs::write(&path, text).expect("write");
-        poststelle::xsd::compile_file(&path, &Limits::default())
+        xsd::compile_file(&path, &Limits::default())
             .map(drop)
             .map_err(|e| e.to_string())
     };

@@ -57,6 +57,7 @@ use crate::fitconnect::types::{
 pub use crate::fitconnect::types::{ProblemDetails, SubmissionIds, SubmissionPage};
 mod replies;
 pub mod revocation;
+mod spool;
 mod transport;
 
 use std::collections::BTreeMap;
@@ -79,6 +80,7 @@ use crate::fitconnect::keys::{PublicKeyError, ValidatedPublicKey, validate_publi
 use crate::fitconnect::problems::Problem;
 use crate::fitconnect::set::{self, AuthenticationTags, SubmissionRef};
 use crate::jose::jwk::{Jwk, KeyUse, SigningKey};
+pub use spool::{SPOOL_MEMORY_BYTES, SpooledJwe};
 use transport::{Body, Exchange, Expect};
 
 /// OAuth client credentials (client_secret_post). The secret is zeroized on drop and never
@@ -224,15 +226,16 @@ impl ClientError {
     }
 }
 
-/// A submission downloaded with its attachment JWEs in unnamed spool files
+/// A submission downloaded with its attachment JWEs in memory or unnamed spool files
 /// ([`Client::download_spooled`]).
 #[derive(Debug)]
 pub struct SpooledDownload {
     /// Submission, event log and JWKS as [`Client::download`] gives them; `attachments` is
     /// empty.
     pub captured: CapturedSubmission,
-    /// The attachment JWEs by id, each in an unnamed file (read from its start).
-    pub attachments: BTreeMap<String, std::fs::File>,
+    /// The attachment JWEs by id, each in memory or an unnamed file ([`SpooledJwe`], read
+    /// from its start).
+    pub attachments: BTreeMap<String, SpooledJwe>,
 }
 
 /// What `POST /submissions` needs (sender side).
@@ -645,34 +648,45 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::attachment`]; [`ClientError::Spool`] when writing the file fails.
-    pub async fn attachment_to_file(
+    /// Downloads one attachment JWE: in memory up to `memory` bytes, a larger one whole into
+    /// an unnamed file in `spool_dir` ([`SpooledJwe`]). Only a 200 body is kept; a retried
+    /// attempt starts clean.
+    ///
+    /// # Errors
+    /// A failed download; [`ClientError::TooLarge`] beyond `max_attachment_bytes`;
+    /// [`ClientError::Spool`] when the spool file cannot be made or written.
+    pub async fn attachment_spooled(
         &self,
         submission_id: &str,
         attachment_id: &str,
-        file: &mut tokio::fs::File,
-    ) -> Result<u64, ClientError> {
+        spool_dir: &std::path::Path,
+        memory: usize,
+    ) -> Result<SpooledJwe, ClientError> {
         let what = "GET /submissions/{id}/attachments/{attachmentId}";
         check_id(what, submission_id)?;
         check_id(what, attachment_id)?;
         let path = format!("/submissions/{submission_id}/attachments/{attachment_id}");
+        let mut sink = spool::SpoolSink::new(spool_dir, memory);
         let resp = self
             .api(
                 Method::GET,
                 &path,
                 Body::Empty,
                 Expect::Attachment,
-                Some(file),
+                Some(&mut sink),
             )
             .await?;
-        if resp.status == 200 {
-            Ok(resp.spooled)
-        } else {
-            Err(ClientError::Status {
+        if resp.status != 200 {
+            return Err(ClientError::Status {
                 what: what.to_owned(),
                 status: resp.status,
                 problem: serde_json::from_slice(&resp.body).ok().map(Box::new),
-            })
+            });
         }
+        sink.finish().await.map_err(|e| ClientError::Spool {
+            what: what.to_owned(),
+            message: e.to_string(),
+        })
     }
 
     /// Downloads a submission with all its attachments, its case event log and the delivery
@@ -697,9 +711,10 @@ impl Client {
         self.download_log(captured).await
     }
 
-    /// As [`Client::download`], but each attachment JWE is streamed into an unnamed file in
-    /// `spool_dir` (removed by the OS when dropped, also after a crash), so memory does not
-    /// grow with attachment size.
+    /// As [`Client::download`], but the attachment JWEs are held in memory only while they
+    /// stay within [`SPOOL_MEMORY_BYTES`] together; each one beyond is streamed into an
+    /// unnamed file in `spool_dir` (removed by the OS when dropped, also after a crash), so
+    /// memory does not grow with attachment size.
     ///
     /// # Errors
     /// The first failed download; [`ClientError::Spool`] when a spool file cannot be made.
@@ -708,19 +723,17 @@ impl Client {
         submission_id: &str,
         spool_dir: &std::path::Path,
     ) -> Result<SpooledDownload, ClientError> {
-        let what = "GET /submissions/{id}/attachments/{attachmentId}";
-        let spool_error = |e: std::io::Error| ClientError::Spool {
-            what: what.to_owned(),
-            message: e.to_string(),
-        };
         let (captured, ids) = self.download_submission(submission_id).await?;
         let mut attachments = BTreeMap::new();
+        let mut memory = SPOOL_MEMORY_BYTES;
         for id in ids {
-            let std_file = tempfile::tempfile_in(spool_dir).map_err(spool_error)?;
-            let mut file = tokio::fs::File::from_std(std_file);
-            match self.attachment_to_file(submission_id, &id, &mut file).await {
-                Ok(_) => {
-                    attachments.insert(id, file.into_std().await);
+            match self
+                .attachment_spooled(submission_id, &id, spool_dir, memory)
+                .await
+            {
+                Ok(jwe) => {
+                    memory -= jwe.memory_len();
+                    attachments.insert(id, jwe);
                 }
                 // Listed but gone (deleted, or never uploaded): the capture lacks it and the
                 // receive check rejects with `missing-attachments` — a definite answer, not an

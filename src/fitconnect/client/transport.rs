@@ -33,12 +33,11 @@ pub(super) enum Expect {
 }
 
 /// A received response: status and the whole (bounded) body. With a spool file, a 200 body
-/// went to the file instead (`body` is empty, `spooled` its length).
+/// went to the sink instead (`body` is empty).
 #[derive(Debug)]
 pub(super) struct Response {
     pub(super) status: u16,
     pub(super) body: Vec<u8>,
-    pub(super) spooled: u64,
 }
 
 /// One logical request (cheap to repeat for retries).
@@ -55,7 +54,7 @@ pub(super) struct Exchange<'a> {
 }
 
 /// Where a `200` body of an [`Expect::Attachment`] exchange goes instead of memory.
-pub(super) type Spool<'a> = Option<&'a mut tokio::fs::File>;
+pub(super) type Spool<'a> = Option<&'a mut super::spool::SpoolSink>;
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     // Only the delta-seconds form; an HTTP-date falls back to the backoff.
@@ -200,10 +199,9 @@ impl Client {
         let spooling = spool.is_some();
         if let (Some(file), 200) = (spool, status) {
             return match spool_body(&mut resp, file, limit).await {
-                Ok(spooled) => Attempt::Done(Response {
+                Ok(_) => Attempt::Done(Response {
                     status,
                     body: Vec::new(),
-                    spooled,
                 }),
                 Err(Spooling::TooLarge) => Attempt::Fail(too_large()),
                 Err(Spooling::Body(e)) => Attempt::Fail(transport(&e)),
@@ -220,11 +218,7 @@ impl Client {
             Err(Limited::TooLarge) => return Attempt::Fail(too_large()),
             Err(Limited::Body(e)) => return Attempt::Fail(transport(&e)),
         };
-        Attempt::Done(Response {
-            status,
-            body,
-            spooled: 0,
-        })
+        Attempt::Done(Response { status, body })
     }
 }
 
@@ -276,18 +270,14 @@ enum Spooling {
     File(std::io::Error),
 }
 
-/// Streams a response body into `file` (emptied first, so a retry starts clean), at most
-/// `limit` bytes, and makes it durable enough to be read back.
+/// Streams a response body into `sink` (emptied first, so a retry starts clean), at most
+/// `limit` bytes.
 async fn spool_body(
     resp: &mut reqwest::Response,
-    file: &mut tokio::fs::File,
+    sink: &mut super::spool::SpoolSink,
     limit: usize,
 ) -> Result<u64, Spooling> {
-    use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
-    file.set_len(0).await.map_err(Spooling::File)?;
-    file.seek(std::io::SeekFrom::Start(0))
-        .await
-        .map_err(Spooling::File)?;
+    sink.reset().await.map_err(Spooling::File)?;
     let mut written = 0u64;
     loop {
         match resp.chunk().await {
@@ -296,13 +286,12 @@ async fn spool_body(
                 if written > limit as u64 {
                     return Err(Spooling::TooLarge);
                 }
-                file.write_all(&chunk).await.map_err(Spooling::File)?;
+                sink.write(&chunk).await.map_err(Spooling::File)?;
             }
             Ok(None) => break,
             Err(e) => return Err(Spooling::Body(e)),
         }
     }
-    file.flush().await.map_err(Spooling::File)?;
     Ok(written)
 }
 
