@@ -467,22 +467,19 @@ impl ReplyStore for SqliteStore {
                     return Ok(ReplyInsert::Existing(view));
                 }
             }
-            tx.execute(
-                INSERT,
-                params![
-                    r.reply_id,
-                    r.submission_id,
-                    r.destination_id,
-                    r.upstream,
-                    r.idempotency_key,
-                    r.message_type,
-                    r.schema_uri,
-                    r.reply_key,
-                    r.xml,
-                    attachments_json(&r.attachments),
-                    now.0
-                ],
-            )?;
+            tx.prepare_cached(INSERT)?.execute(params![
+                r.reply_id,
+                r.submission_id,
+                r.destination_id,
+                r.upstream,
+                r.idempotency_key,
+                r.message_type,
+                r.schema_uri,
+                r.reply_key,
+                r.xml,
+                attachments_json(&r.attachments),
+                now.0
+            ])?;
             let view =
                 sqlite_one(&tx, &r.reply_id)?.ok_or(StoreError::NotFound { what: "reply" })?;
             tx.commit()?;
@@ -567,46 +564,48 @@ impl ReplyStore for SqliteStore {
         let (id, worker) = (reply_id.to_owned(), worker.to_owned());
         self.run(move |conn, _| {
             let n = match step {
-                ReplyStep::Created { fit_reply_id } => {
-                    conn.execute(STEP_CREATED, params![id, worker, fit_reply_id, now.0])?
-                }
-                ReplyStep::Recreate => conn.execute(STEP_RECREATE, params![id, worker, now.0])?,
-                ReplyStep::Submitted { next } => {
-                    conn.execute(STEP_SUBMITTED, params![id, worker, next.0, now.0])?
-                }
-                ReplyStep::Waiting { next } => {
-                    conn.execute(STEP_WAITING, params![id, worker, next.0])?
-                }
+                ReplyStep::Created { fit_reply_id } => conn
+                    .prepare_cached(STEP_CREATED)?
+                    .execute(params![id, worker, fit_reply_id, now.0])?,
+                ReplyStep::Recreate => conn
+                    .prepare_cached(STEP_RECREATE)?
+                    .execute(params![id, worker, now.0])?,
+                ReplyStep::Submitted { next } => conn
+                    .prepare_cached(STEP_SUBMITTED)?
+                    .execute(params![id, worker, next.0, now.0])?,
+                ReplyStep::Waiting { next } => conn
+                    .prepare_cached(STEP_WAITING)?
+                    .execute(params![id, worker, next.0])?,
                 ReplyStep::Decided { accepted, problems } => {
                     let phase = if accepted {
                         ReplyPhase::Accepted
                     } else {
                         ReplyPhase::Rejected
                     };
-                    conn.execute(
-                        STEP_FINISHED,
-                        params![id, worker, phase.as_str(), problems, now.0],
-                    )?
-                }
-                ReplyStep::Unanswered => conn.execute(
-                    STEP_FINISHED,
-                    params![
+                    conn.prepare_cached(STEP_FINISHED)?.execute(params![
                         id,
                         worker,
-                        ReplyPhase::Unanswered.as_str(),
-                        Option::<String>::None,
+                        phase.as_str(),
+                        problems,
                         now.0
-                    ],
-                )?,
-                ReplyStep::Renew { until } => {
-                    conn.execute(STEP_RENEW, params![id, worker, until.0])?
+                    ])?
                 }
-                ReplyStep::Retry { at, error } => {
-                    conn.execute(STEP_RETRY, params![id, worker, at.0, error])?
-                }
-                ReplyStep::Dead { error } => {
-                    conn.execute(STEP_DEAD, params![id, worker, error, now.0])?
-                }
+                ReplyStep::Unanswered => conn.prepare_cached(STEP_FINISHED)?.execute(params![
+                    id,
+                    worker,
+                    ReplyPhase::Unanswered.as_str(),
+                    Option::<String>::None,
+                    now.0
+                ])?,
+                ReplyStep::Renew { until } => conn
+                    .prepare_cached(STEP_RENEW)?
+                    .execute(params![id, worker, until.0])?,
+                ReplyStep::Retry { at, error } => conn
+                    .prepare_cached(STEP_RETRY)?
+                    .execute(params![id, worker, at.0, error])?,
+                ReplyStep::Dead { error } => conn
+                    .prepare_cached(STEP_DEAD)?
+                    .execute(params![id, worker, error, now.0])?,
             };
             Ok(n == 1)
         })
@@ -633,7 +632,7 @@ impl ReplyStore for SqliteStore {
 
     async fn redrive_reply(&self, reply_id: &str, now: Timestamp) -> Result<bool> {
         let id = reply_id.to_owned();
-        self.run(move |conn, _| Ok(conn.execute(REDRIVE, params![id, now.0])? == 1))
+        self.run(move |conn, _| Ok(conn.prepare_cached(REDRIVE)?.execute(params![id, now.0])? == 1))
             .await
     }
 }

@@ -72,6 +72,8 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(10))?;
+        // The statements of the hot paths are prepared once (`prepare_cached`), not per call.
+        conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn)?;
         let mut blob_root = path.as_os_str().to_owned();
         blob_root.push(".blobs");
@@ -118,6 +120,8 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(10))?;
+        // The statements of the hot paths are prepared once (`prepare_cached`), not per call.
+        conn.set_prepared_statement_cache_capacity(64);
         let has_table: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
             [],
@@ -173,10 +177,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         if !applied.contains(&m.version) {
             tx.execute_batch(m.sql)?;
             backfill(&tx, m.backfill)?;
-            tx.execute(
-                sql::MIGRATION_RECORD,
-                params![m.version, m.name, Timestamp::now().0],
-            )?;
+            tx.prepare_cached(sql::MIGRATION_RECORD)?.execute(params![
+                m.version,
+                m.name,
+                Timestamp::now().0
+            ])?;
         }
         tx.commit()?;
     }
@@ -195,8 +200,10 @@ fn backfill(tx: &rusqlite::Transaction<'_>, step: migrations::Backfill) -> Resul
             };
             for (id, submit_set, tags) in rows {
                 let (case, tags) = migrations::v2_evidence(&submit_set, &tags)?;
-                tx.execute(sql::V2_EVIDENCE_UPDATE, params![id, tags])?;
-                tx.execute(sql::V2_CASE_UPDATE, params![id, case])?;
+                tx.prepare_cached(sql::V2_EVIDENCE_UPDATE)?
+                    .execute(params![id, tags])?;
+                tx.prepare_cached(sql::V2_CASE_UPDATE)?
+                    .execute(params![id, case])?;
             }
             Ok(())
         }
@@ -279,10 +286,16 @@ impl super::Store for SqliteStore {
     async fn record_seen(&self, submission_id: &str, now: Timestamp) -> Result<Seen> {
         let id = submission_id.to_owned();
         self.run(move |conn, _| {
-            if conn.execute(sql::SEEN_INSERT, params![id, now.0])? == 1 {
+            if conn
+                .prepare_cached(sql::SEEN_INSERT)?
+                .execute(params![id, now.0])?
+                == 1
+            {
                 return Ok(Seen::New);
             }
-            let state: String = conn.query_row(sql::SUBMISSION_STATE, [&id], |r| r.get(0))?;
+            let state: String = conn
+                .prepare_cached(sql::SUBMISSION_STATE)?
+                .query_row([&id], |r| r.get(0))?;
             Ok(if state == "stored" {
                 Seen::Stored
             } else {
@@ -322,39 +335,37 @@ impl super::Store for SqliteStore {
             let hashes = serde_json::to_string(&sub.evidence.hashes)?;
             let id = &sub.submission_id;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(sql::SEEN_INSERT, params![id, now.0])?;
-            let state: String = tx.query_row(sql::SUBMISSION_STATE, [id], |r| r.get(0))?;
+            tx.prepare_cached(sql::SEEN_INSERT)?
+                .execute(params![id, now.0])?;
+            let state: String = tx
+                .prepare_cached(sql::SUBMISSION_STATE)?
+                .query_row([id], |r| r.get(0))?;
             if state == "stored" {
                 return Ok(StoreOutcome::AlreadyStored);
             }
-            tx.execute(
-                sql::SUBMISSION_STORE,
-                params![
-                    id,
-                    now.0,
-                    sub.envelope,
-                    decision,
-                    problems,
-                    sub.ack_policy.as_str(),
-                    sub.case_id,
-                    sub.destination_id,
-                    sub.message_type,
-                    sub.fachdaten
-                ],
-            )?;
-            tx.execute(
-                sql::EVIDENCE_INSERT,
-                params![
-                    id,
-                    sub.evidence.submit_set,
-                    auth_tags,
-                    hashes,
-                    sub.evidence.received_at.0,
-                    sub.evidence.decided_at.0
-                ],
-            )?;
+            tx.prepare_cached(sql::SUBMISSION_STORE)?.execute(params![
+                id,
+                now.0,
+                sub.envelope,
+                decision,
+                problems,
+                sub.ack_policy.as_str(),
+                sub.case_id,
+                sub.destination_id,
+                sub.message_type,
+                sub.fachdaten
+            ])?;
+            tx.prepare_cached(sql::EVIDENCE_INSERT)?.execute(params![
+                id,
+                sub.evidence.submit_set,
+                auth_tags,
+                hashes,
+                sub.evidence.received_at.0,
+                sub.evidence.decided_at.0
+            ])?;
             for upstream in &sub.upstreams {
-                tx.execute(sql::OUTBOX_INSERT, params![id, upstream, now.0])?;
+                tx.prepare_cached(sql::OUTBOX_INSERT)?
+                    .execute(params![id, upstream, now.0])?;
             }
             for (attachment_id, filename, media_type, blob) in &written {
                 // A purge (under this lock) may have removed a blob with the same content
@@ -371,10 +382,14 @@ impl super::Store for SqliteStore {
                     ));
                 }
                 let size = i64::try_from(blob.size).expect("file sizes fit in i64");
-                tx.execute(
-                    sql::ATTACHMENT_INSERT,
-                    params![id, attachment_id, filename, media_type, size, blob.sha256],
-                )?;
+                tx.prepare_cached(sql::ATTACHMENT_INSERT)?.execute(params![
+                    id,
+                    attachment_id,
+                    filename,
+                    media_type,
+                    size,
+                    blob.sha256
+                ])?;
             }
             tx.commit()?;
             Ok(StoreOutcome::Stored)
@@ -427,11 +442,11 @@ impl super::Store for SqliteStore {
     async fn callback_replayed(&self, key: &ReplayKey) -> Result<bool> {
         let key = key.clone();
         self.run(move |conn, _| {
-            let n: i64 = conn.query_row(
-                sql::CALLBACK_SEEN,
-                params![key.destination, key.timestamp, key.mac],
-                |r| r.get(0),
-            )?;
+            let n: i64 = conn
+                .prepare_cached(sql::CALLBACK_SEEN)?
+                .query_row(params![key.destination, key.timestamp, key.mac], |r| {
+                    r.get(0)
+                })?;
             Ok(n > 0)
         })
         .await
@@ -440,11 +455,13 @@ impl super::Store for SqliteStore {
     async fn record_callback(&self, key: &ReplayKey, now: i64) -> Result<()> {
         let key = key.clone();
         self.run(move |conn, _| {
-            conn.execute(
-                sql::CALLBACK_RECORD,
-                params![key.destination, key.timestamp, key.mac],
-            )?;
-            conn.execute(sql::CALLBACK_PRUNE, [ReplayKey::forget_before(now)])?;
+            conn.prepare_cached(sql::CALLBACK_RECORD)?.execute(params![
+                key.destination,
+                key.timestamp,
+                key.mac
+            ])?;
+            conn.prepare_cached(sql::CALLBACK_PRUNE)?
+                .execute([ReplayKey::forget_before(now)])?;
             Ok(())
         })
         .await
@@ -477,7 +494,11 @@ impl super::Store for SqliteStore {
     ) -> Result<AckMark> {
         let id = submission_id.to_owned();
         self.run(move |conn, _| {
-            if conn.execute(sql::ACK_MARK, params![id, now.0, ack_set])? == 1 {
+            if conn
+                .prepare_cached(sql::ACK_MARK)?
+                .execute(params![id, now.0, ack_set])?
+                == 1
+            {
                 return Ok(AckMark::Marked);
             }
             match conn
@@ -537,17 +558,25 @@ impl super::Store for SqliteStore {
     async fn extend_lease(&self, job_id: i64, worker: &str, until: Timestamp) -> Result<bool> {
         let worker = worker.to_owned();
         self.run(move |conn, _| {
-            Ok(conn.execute(sql::JOB_EXTEND, params![job_id, worker, until.0])? == 1)
+            Ok(conn
+                .prepare_cached(sql::JOB_EXTEND)?
+                .execute(params![job_id, worker, until.0])?
+                == 1)
         })
         .await
     }
 
     async fn complete_job(&self, job_id: i64, now: Timestamp) -> Result<Completion> {
         self.run(move |conn, _| {
-            if conn.execute(sql::JOB_COMPLETE, params![job_id, now.0])? == 1 {
+            if conn
+                .prepare_cached(sql::JOB_COMPLETE)?
+                .execute(params![job_id, now.0])?
+                == 1
+            {
                 return Ok(Completion::Completed);
             }
-            conn.query_row(sql::JOB_STATE, [job_id], |r| r.get::<_, String>(0))
+            conn.prepare_cached(sql::JOB_STATE)?
+                .query_row([job_id], |r| r.get::<_, String>(0))
                 .optional()?
                 .map(|_| Completion::AlreadyDelivered)
                 .ok_or(StoreError::NotFound { what: "job" })
@@ -567,11 +596,13 @@ impl super::Store for SqliteStore {
         self.run(move |conn, _| {
             let (changed, outcome) = match action {
                 FailAction::RetryAt(at) => (
-                    conn.execute(sql::JOB_RETRY, params![job_id, worker, at.0, error_kind])?,
+                    conn.prepare_cached(sql::JOB_RETRY)?
+                        .execute(params![job_id, worker, at.0, error_kind])?,
                     FailOutcome::Retrying,
                 ),
                 FailAction::DeadLetter => (
-                    conn.execute(sql::JOB_DEAD, params![job_id, worker, now.0, error_kind])?,
+                    conn.prepare_cached(sql::JOB_DEAD)?
+                        .execute(params![job_id, worker, now.0, error_kind])?,
                     FailOutcome::DeadLettered,
                 ),
             };
@@ -587,8 +618,12 @@ impl super::Store for SqliteStore {
     async fn redrive(&self, which: Redrive, now: Timestamp) -> Result<u64> {
         self.run(move |conn, _| {
             let n = match which {
-                Redrive::Job(id) => conn.execute(sql::REDRIVE_ONE, params![id, now.0])?,
-                Redrive::All => conn.execute(sql::REDRIVE_ALL, params![now.0])?,
+                Redrive::Job(id) => conn
+                    .prepare_cached(sql::REDRIVE_ONE)?
+                    .execute(params![id, now.0])?,
+                Redrive::All => conn
+                    .prepare_cached(sql::REDRIVE_ALL)?
+                    .execute(params![now.0])?,
             };
             Ok(n as u64)
         })
@@ -673,8 +708,9 @@ impl super::Store for SqliteStore {
 
     async fn submission_counts(&self, since: Timestamp) -> Result<SubmissionCounts> {
         self.run(move |conn, _| {
-            let (received, accepted, rejected) =
-                conn.query_row(sql::SUBMISSION_COUNTS, params![since.0], |r| {
+            let (received, accepted, rejected) = conn
+                .prepare_cached(sql::SUBMISSION_COUNTS)?
+                .query_row(params![since.0], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, i64>(1)?,
@@ -763,8 +799,10 @@ impl super::Store for SqliteStore {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let ids = due(&tx, delivered_before, i64::from(retention::BATCH))?;
                 for id in &ids {
-                    tx.execute(sql::PURGE_SUBMISSION, params![id, now.0])?;
-                    tx.execute(sql::PURGE_ATTACHMENT_NAMES, [id])?;
+                    tx.prepare_cached(sql::PURGE_SUBMISSION)?
+                        .execute(params![id, now.0])?;
+                    tx.prepare_cached(sql::PURGE_ATTACHMENT_NAMES)?
+                        .execute([id])?;
                 }
                 tx.commit()?;
                 let last = ids.len() < retention::BATCH as usize;
@@ -773,7 +811,7 @@ impl super::Store for SqliteStore {
                     break;
                 }
             }
-            report.replies_purged = conn.execute(sql::PURGE_REPLIES, [])? as u64;
+            report.replies_purged = conn.prepare_cached(sql::PURGE_REPLIES)?.execute([])? as u64;
             // After the commit, still under the connection lock (see `retention.rs`).
             let orphans: Vec<String> = {
                 let mut stmt = conn.prepare(BLOBS_OF_PURGED_ONLY)?;
@@ -795,7 +833,7 @@ impl super::Store for SqliteStore {
 
     async fn metrics(&self, now: Timestamp) -> Result<QueueMetrics> {
         self.run(move |conn, _| {
-            let m = conn.query_row(sql::METRICS, [now.0], |r| {
+            let m = conn.prepare_cached(sql::METRICS)?.query_row([now.0], |r| {
                 let mut c = [0i64; 8];
                 for (i, v) in c.iter_mut().enumerate() {
                     *v = r.get(i)?;
