@@ -41,7 +41,7 @@
 //! concurrency = 4
 //! poll_interval_secs = 30
 //! shutdown_grace_secs = 30    # SIGTERM/SIGINT: time to finish in-flight work, then exit 0
-//! spool_dir = "data/spool"    # attachments while processed and uploaded (unnamed files)
+//! spool_dir = "data/spool"    # attachments while processed (unnamed files)
 //! unconfirmed_metadata_versions = true   # metadata 2.1.0, validated against our reconstruction
 //!
 //! [forwarding]

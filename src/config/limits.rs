@@ -482,7 +482,9 @@ impl ServerLimits {
 /// Memory bounds of the receive pipeline (`pipeline`): what one submission may make the
 /// gateway hold, and what all submissions in progress may hold together.
 ///
-/// Attachments are streamed file to file and never count here; what is held in memory is the
+/// Attachments are decrypted file to file; their JWEs are held in memory during the download
+/// only while a submission's stay within 8 MiB together (`client::SPOOL_MEMORY_BYTES`, counted
+/// in the reservation below), larger ones go to spool files. What is held in memory is the
 /// Fachdaten (decrypted, validated, transformed into the JSON envelope, stored). A submission
 /// reserves [`Self::memory_per_data_byte`] times its Fachdaten size from
 /// [`Self::memory_budget_bytes`] before it is decrypted; submissions wait while the budget is
