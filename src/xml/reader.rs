@@ -622,6 +622,10 @@ fn open(doc: &mut Doc, limits: &XmlLimits, s: &BytesStart<'_>, pos: Pos) -> Resu
             break;
         }
     }
+    if seen.len() < SMALL_ATTRIBUTE_SCAN {
+        // All scanned: the common case builds no hash set.
+        return Ok(());
+    }
     let mut hashed: std::collections::HashSet<(&str, &str)> =
         seen.iter().map(|n| (n.namespace, n.local)).collect();
     for n in prefixed {

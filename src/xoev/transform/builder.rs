@@ -67,8 +67,8 @@ struct Streaming {
     written: usize,
     /// The key of the array written last, still open for more items.
     open_array: Option<String>,
-    /// Keys written (a key must not come back).
-    keys: HashSet<String>,
+    /// Keys written (a key must not come back); foldhash: one insert per member.
+    keys: HashSet<String, foldhash::fast::RandomState>,
 }
 
 struct Frame {
