@@ -6,7 +6,7 @@ use crate::store::{SubmissionFilter, Timestamp};
 
 /// The list's filter from the query string; a filter that does not parse is named, and left
 /// out.
-pub(super) fn list_filter(query: &str) -> (ListForm, SubmissionFilter, Option<&'static str>) {
+pub(crate) fn list_filter(query: &str) -> (ListForm, SubmissionFilter, Option<&'static str>) {
     let mut form = ListForm::default();
     let mut error = None;
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {

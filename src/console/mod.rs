@@ -34,8 +34,8 @@
 
 mod access;
 mod document;
-mod filter;
-mod pages;
+pub(crate) mod filter;
+pub(crate) mod pages;
 mod reply;
 mod session;
 mod users;

@@ -266,7 +266,7 @@ pub(crate) fn overview(o: &Overview<'_>, csrf: &str) -> Markup {
 }
 
 /// The list filters as the form shows them again.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ListForm {
     pub(crate) decision: String,
     pub(crate) message_type: String,

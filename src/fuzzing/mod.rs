@@ -7,6 +7,7 @@
 //! API.
 
 mod client;
+mod console;
 mod event_log;
 mod fixtures;
 mod http;
@@ -27,6 +28,7 @@ mod xml;
 mod xsd;
 
 pub use client::client_response;
+pub use console::console_forms;
 pub use event_log::event_log;
 pub use jwe::jwe_stream;
 pub use jwk::jwk;
@@ -65,4 +67,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("check_submission", check_submission),
     ("json_fachdaten", json_fachdaten),
     ("schematron", schematron),
+    ("console_forms", console_forms),
 ];

@@ -550,8 +550,33 @@ fn json_seeds(out: &mut Seeds) {
     }
 }
 
+/// Query strings of the console's submission list: a real one, hostile values, odd encodings.
+fn console_seeds(out: &mut Seeds) {
+    for (name, q) in [
+        (
+            "filter",
+            "decision=rejected&type=baugenehmigung.antrag.0200&destination=ABC&from=2026-12-01&to=2026-12-05&page=2",
+        ),
+        (
+            "markup",
+            "type=%3Cscript%3Ealert(1)%3C/script%3E&destination=%22%3E%3Cx%3E",
+        ),
+        (
+            "dates",
+            "from=2026-02-30&to=+2026-1-1&page=18446744073709551616",
+        ),
+        (
+            "encoding",
+            "%FF%FE=%C3%A4&type=a+b%00&&=&decision=accepted&decision=",
+        ),
+    ] {
+        add(out, "console_forms", name, q.as_bytes().to_vec());
+    }
+}
+
 pub(crate) fn all() -> Seeds {
     let mut out = Vec::new();
+    console_seeds(&mut out);
     xml_seeds(&mut out);
     jwe_seeds(&mut out);
     metadata_seeds(&mut out);
