@@ -304,6 +304,48 @@ fn http_seeds(out: &mut Seeds) {
                 .0,
         );
     }
+    // The reply API (Rückkanal): (name, method index, as the sender, path, body).
+    let replies: &[(&str, u8, bool, &str, &[u8])] = &[
+        (
+            "reply-create",
+            1,
+            false,
+            "/v1/replies",
+            br#"{"submissionId":"SUB","announcedAttachments":[]}"#,
+        ),
+        (
+            "reply-submit",
+            2,
+            false,
+            "/v1/replies/SUB",
+            br#"{"encryptedMetadata":"a.b.c.d.e","encryptedData":"a.b.c.d.e"}"#,
+        ),
+        ("reply-list", 0, true, "/v2/replies?offset=0&limit=5", b""),
+        (
+            "reply-reject",
+            2,
+            true,
+            "/v1/replies/SUB/reject",
+            br#"{"problems":[{"type":"x"}]}"#,
+        ),
+    ];
+    for (name, method, sender, path, body) in replies {
+        let path = path.replace("SUB", SUBMISSION_ID);
+        let body = String::from_utf8_lossy(body).replace("SUB", SUBMISSION_ID);
+        add(
+            out,
+            "sandbox_http",
+            name,
+            Seed::default()
+                .byte(1)
+                .byte(*method)
+                .byte(0)
+                .byte(u8::from(*sender))
+                .bytes(path.as_bytes())
+                .rest(body.as_bytes())
+                .0,
+        );
+    }
     add(
         out,
         "sandbox_http",
