@@ -63,18 +63,20 @@ fn rule(kind: &str, parent: &str, ctx: Ctx, node: &SNode) -> Option<Rule> {
                 "id",
             ],
             &[],
-            &[&[
-                "include",
-                "import",
-                "redefine",
-                "simpleType",
-                "complexType",
-                "group",
-                "attributeGroup",
-                "element",
-                "attribute",
-                "notation",
-            ]],
+            // include, import and redefine come before every declaration and definition
+            // (`schema` in the schema for schemas); annotations may come anywhere.
+            &[
+                &["include", "import", "redefine"],
+                &[
+                    "simpleType",
+                    "complexType",
+                    "group",
+                    "attributeGroup",
+                    "element",
+                    "attribute",
+                    "notation",
+                ],
+            ],
         ),
         ("include", Ctx::Top) => r(&["schemaLocation", "id"], &["schemaLocation"], NONE),
         ("import", Ctx::Top) => r(&["namespace", "schemaLocation", "id"], &[], NONE),
@@ -326,6 +328,7 @@ fn walk<'d>(
     // Children in order: each group of alternatives may follow the previous ones; one
     // annotation may come first (in schema and redefine: annotations anywhere).
     let mut stage = 0usize;
+    let mut misplaced = Vec::new();
     let mut counts = vec![0usize; r.children.len()];
     for (pos, &c) in node.children.iter().enumerate() {
         let ck = &*doc.nodes[c as usize].kind;
@@ -349,7 +352,16 @@ fn walk<'d>(
                 counts[i] += 1;
             }
             None => {
-                if r.children.iter().any(|g| g.contains(&ck)) {
+                if kind == "schema" && matches!(ck, "include" | "import" | "redefine") {
+                    // Reported at the misplaced child, not at xs:schema.
+                    misplaced.push(doc.error(
+                        c,
+                        format!(
+                            "xs:{ck} is out of order in xs:schema: include, import and \
+                             redefine come before every declaration and definition"
+                        ),
+                    ));
+                } else if r.children.iter().any(|g| g.contains(&ck)) {
                     err(format!("xs:{ck} is out of order in xs:{kind}"));
                 } else {
                     err(format!("xs:{ck} is not allowed in xs:{kind}"));
@@ -374,6 +386,7 @@ fn walk<'d>(
     {
         err("xs:complexType with simpleContent or complexContent has no other children".into());
     }
+    errors.append(&mut misplaced);
     let child_ctx = if matches!(kind, "schema" | "redefine") {
         Ctx::Top
     } else {
@@ -462,6 +475,13 @@ fn single_children(
             err("xs:restriction needs either a base attribute or an inline xs:simpleType".into());
         }
     }
+    if kind == "list" && node.attr("itemType").is_some() && count("simpleType") > 0 {
+        err(
+            "xs:list has both an itemType attribute and an inline xs:simpleType \
+             (src-simple-type.3: one or the other)"
+                .into(),
+        );
+    }
     let _ = counts;
 }
 
@@ -515,6 +535,18 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
                 }
             }
         }
+        "schema" => {
+            if node
+                .attr("targetNamespace")
+                .is_some_and(|t| t.trim().is_empty())
+            {
+                err(
+                    "xs:schema/@targetNamespace is empty: the empty string is not a namespace \
+                     name (leave the attribute out for no namespace)"
+                        .into(),
+                );
+            }
+        }
         "import" => {
             if node.attr("namespace") == Some(doc.target_ns.as_str()) {
                 err("xs:import of the document's own target namespace".into());
@@ -545,7 +577,9 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
 }
 
 fn check_value(kind: &str, name: &str, value: &str) -> Result<(), String> {
-    let v = value.trim();
+    // Whitespace collapse of the schema-for-schemas types: XML whitespace only (`str::trim`
+    // would also strip U+00A0 and other Unicode spaces).
+    let v = value.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
     let one_of = |allowed: &[&str]| {
         if allowed.contains(&v) {
             Ok(())
@@ -597,6 +631,13 @@ fn check_value(kind: &str, name: &str, value: &str) -> Result<(), String> {
             }
         }
         "id" => ncname(v),
+        // Resolved to Clark notation `{uri}local` when the document was read; the prefix was
+        // checked there (bound), the local part is checked here.
+        "type" | "base" | "ref" | "substitutionGroup" | "itemType" | "refer" => qname_local(v),
+        "memberTypes" => v
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .try_for_each(qname_local),
         _ => Ok(()),
     }
 }
@@ -608,6 +649,13 @@ fn nonneg(v: &str) -> Result<(), String> {
     } else {
         Err(format!("'{v}' is not a non-negative integer"))
     }
+}
+
+/// The local part of a QName resolved to `{uri}local` must be an NCName.
+fn qname_local(clark: &str) -> Result<(), String> {
+    let (_, local) = super::schema_doc::split_clark(clark);
+    ncname(local)
+        .map_err(|_| format!("'{clark}' is not a QName: its local part '{local}' is not an NCName"))
 }
 
 fn ncname(v: &str) -> Result<(), String> {

@@ -26,6 +26,21 @@ fn annotation_child_error(tag: &crate::xml::StartTag<'_>) -> Option<String> {
             "xs:{local} is not allowed in xs:annotation (only xs:appinfo and xs:documentation)"
         ));
     }
+    // Only `source` without namespace; other attributes must be in a namespace other than
+    // the XML Schema namespace (`anyAttribute namespace="##other"`).
+    if let Some(a) = tag.attributes().find(|a| {
+        (a.name.namespace.is_empty() && a.name.local != "source") || a.name.namespace == XS_NS
+    }) {
+        let name = if a.name.namespace.is_empty() {
+            a.name.local.to_owned()
+        } else {
+            format!("{{{}}}{}", a.name.namespace, a.name.local)
+        };
+        return Some(format!(
+            "attribute '{name}' is not allowed on xs:{local} (only source, and attributes of \
+             namespaces other than XML Schema)"
+        ));
+    }
     let lang = tag
         .attributes()
         .find(|a| a.name.namespace == XML_NS && a.name.local == "lang")?;
@@ -195,15 +210,38 @@ pub(crate) fn read_schema_doc(
             column: e.pos.column,
             message: format!("schema document is not well-formed: {e}"),
         })?;
-        let (kind, raw_attrs) = match event {
+        // `xs_attr`: an attribute in the XML Schema namespace on the XSD element read.
+        let (kind, raw_attrs, xs_attr) = match event {
             Event::Eof => break,
             Event::Text(t) => {
+                // XSD elements have element-only content, and so has xs:annotation: character
+                // data is allowed only in xs:appinfo, xs:documentation and foreign elements.
+                let stray_text = !stack.is_empty()
+                    && (skip == 0 || (skip == 1 && in_annotation))
+                    && !t.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
                 if let Some(c) = capture.as_mut() {
                     // Bounded: the collapsed text keeps at most MAX_DOC_CHARS anyway.
                     if c.text.len() < MAX_DOC_CHARS * 8 {
                         c.text.push_str(t);
                         c.text.push(' ');
                     }
+                }
+                if stray_text {
+                    let kind = match (skip, stack.last()) {
+                        (0, Some(&n)) => &*nodes[n as usize].kind,
+                        _ => "annotation",
+                    };
+                    let message = format!(
+                        "character data is not allowed in xs:{kind} (element-only content in \
+                         the schema for schemas)"
+                    );
+                    let p = reader.position();
+                    errors.push(SchemaError {
+                        file: path.to_path_buf(),
+                        line: p.line,
+                        column: p.column,
+                        message,
+                    });
                 }
                 continue;
             }
@@ -271,15 +309,35 @@ pub(crate) fn read_schema_doc(
                     continue;
                 }
                 let kind: Box<str> = name.local.into();
+                // Attributes of XSD elements: unqualified ones (checked by s4s) or of a namespace
+                // other than XML Schema (`openAttrs`: `anyAttribute namespace="##other"`).
+                let xs_attr = tag
+                    .attributes()
+                    .find(|a| a.name.namespace == XS_NS)
+                    .map(|a| {
+                        format!(
+                            "attribute '{{{XS_NS}}}{}' is not allowed on xs:{kind}: attributes in \
+                             the XML Schema namespace are not allowed on schema elements",
+                            a.name.local
+                        )
+                    });
                 let attrs: Vec<(String, String)> = tag
                     .attributes()
                     .filter(|a| a.name.namespace.is_empty())
                     .map(|a| (a.name.local.to_owned(), a.value.to_owned()))
                     .collect();
-                (kind, attrs)
+                (kind, attrs, xs_attr)
             }
         };
         let pos = reader.position();
+        if let Some(message) = xs_attr {
+            errors.push(SchemaError {
+                file: path.to_path_buf(),
+                line: pos.line,
+                column: pos.column,
+                message,
+            });
+        }
         if nodes.is_empty() {
             if &*kind != "schema" {
                 return Err(SchemaError {

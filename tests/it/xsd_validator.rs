@@ -602,3 +602,184 @@ fn occurrence_attributes_on_the_model_group_of_a_named_group_are_refused() {
         }
     }
 }
+
+/// Compiles one schema document; the errors as `line: message` on failure.
+fn compile_schema_text(text: &str) -> Result<(), Vec<String>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.xsd");
+    std::fs::write(&path, text).expect("write");
+    xsd::compile_file(&path, &Limits::default())
+        .map(drop)
+        .map_err(|e| {
+            e.errors()
+                .iter()
+                .map(|e| format!("{}: {}", e.line, e.message))
+                .collect()
+        })
+}
+
+/// Asserts that `bad` is refused with an error on `line` containing `expected`, and that
+/// `good` (the same shape without the violation) compiles.
+fn assert_refused_at(bad: &str, line: u64, expected: &str, good: &str) {
+    let errors = compile_schema_text(bad).expect_err(expected);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with(&format!("{line}: ")) && e.contains(expected)),
+        "{expected}: {errors:?}"
+    );
+    if let Err(errors) = compile_schema_text(good) {
+        panic!("{expected}: the valid variant is refused: {errors:?}");
+    }
+}
+
+/// Issue 18 s4s audit (docs/s4s-audit.md): in `xs:schema`, include, import and redefine come
+/// before every declaration and definition (content model of `schema` in XMLSchema.xsd);
+/// annotations may stand anywhere.
+#[test]
+fn include_import_and_redefine_must_precede_declarations_in_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let other = dir.path().join("other.xsd");
+    std::fs::write(
+        &other,
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:o"/>"#,
+    )
+    .expect("write");
+    let schema = |body: &str| {
+        format!("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n{body}\n</xs:schema>",)
+    };
+    let import = format!(
+        r#"<xs:import namespace="urn:o" schemaLocation="{}"/>"#,
+        other.display()
+    );
+    assert_refused_at(
+        &schema(&format!(r#"<xs:element name="e"/>{import}"#)),
+        2,
+        "xs:import is out of order in xs:schema",
+        &schema(&format!(
+            r#"<xs:annotation/>{import}<xs:annotation/><xs:element name="e"/><xs:annotation/>"#
+        )),
+    );
+}
+
+/// Issue 18 s4s audit: XSD elements (and xs:annotation) have element-only content; character
+/// data is allowed only inside xs:appinfo, xs:documentation and foreign elements there.
+#[test]
+fn character_data_in_schema_elements_is_refused() {
+    let schema = |body: &str| {
+        format!("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n{body}\n</xs:schema>")
+    };
+    for (body, kind) in [
+        (
+            r#"<xs:notation name="n" public="p">Some text</xs:notation>"#,
+            "notation",
+        ),
+        (
+            "<xs:element name=\"e\"><xs:complexType><xs:sequence>\n&amp;</xs:sequence></xs:complexType></xs:element>",
+            "sequence",
+        ),
+        ("<xs:annotation>text</xs:annotation>", "annotation"),
+    ] {
+        let errors = compile_schema_text(&schema(body)).expect_err(kind);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(&format!("character data is not allowed in xs:{kind}"))),
+            "{kind}: {errors:?}"
+        );
+    }
+    compile_schema_text(&schema(
+        "<xs:annotation>\n <xs:documentation>text <b>bold</b></xs:documentation>\
+         <xs:appinfo><x>1</x>2</xs:appinfo></xs:annotation>\n\
+         <xs:notation name=\"n\" public=\"p\">\n\t</xs:notation>",
+    ))
+    .expect("whitespace and annotation text are fine");
+}
+
+/// Issue 18 s4s audit: XSD elements allow foreign attributes only from namespaces other than
+/// XML Schema (`openAttrs`: `anyAttribute namespace="##other"`); xs:appinfo and
+/// xs:documentation allow `source` as their only unqualified attribute.
+#[test]
+fn attributes_in_the_schema_namespace_and_unknown_annotation_attributes_are_refused() {
+    let schema = |body: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" \
+             xmlns:o=\"urn:other\">\n{body}\n</xs:schema>"
+        )
+    };
+    assert_refused_at(
+        &schema(r#"<xs:complexType name="c" xs:type="xs:integer"/>"#),
+        2,
+        "attributes in the XML Schema namespace are not allowed",
+        &schema(r#"<xs:complexType name="c" o:type="xs:integer"/>"#),
+    );
+    assert_refused_at(
+        &schema(r#"<xs:annotation><xs:appinfo lang="de"/></xs:annotation>"#),
+        2,
+        "attribute 'lang' is not allowed on xs:appinfo",
+        &schema(r#"<xs:annotation><xs:appinfo source="urn:x" o:lang="de"/></xs:annotation>"#),
+    );
+    assert_refused_at(
+        &schema(r#"<xs:annotation><xs:documentation xs:source="x"/></xs:annotation>"#),
+        2,
+        "is not allowed on xs:documentation",
+        &schema(r#"<xs:annotation><xs:documentation source="x" xml:lang="de"/></xs:annotation>"#),
+    );
+}
+
+/// Issue 18 s4s audit: src-simple-type.3, xs:list has an itemType attribute or an inline
+/// xs:simpleType, not both (neither is refused by assembly).
+#[test]
+fn list_with_both_item_type_and_inline_simple_type_is_refused() {
+    let schema = |body: &str| {
+        format!("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n{body}\n</xs:schema>")
+    };
+    assert_refused_at(
+        &schema(
+            r#"<xs:simpleType name="l"><xs:list itemType="xs:int"><xs:simpleType>
+               <xs:restriction base="xs:int"/></xs:simpleType></xs:list></xs:simpleType>"#,
+        ),
+        2,
+        "src-simple-type.3",
+        &schema(
+            r#"<xs:simpleType name="l"><xs:list><xs:simpleType>
+               <xs:restriction base="xs:int"/></xs:simpleType></xs:list></xs:simpleType>"#,
+        ),
+    );
+}
+
+/// Issue 18 s4s audit: QName-valued attributes (type, base, ref, substitutionGroup, itemType,
+/// memberTypes, refer) must be QNames: `a:b:c` or an empty value is no reference to a
+/// missing component but a lexical error.
+#[test]
+fn qname_attributes_with_a_malformed_local_part_are_refused() {
+    let schema = |body: &str| {
+        format!("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n{body}\n</xs:schema>")
+    };
+    assert_refused_at(
+        &schema(r#"<xs:element name="e" type="xs:string:x"/>"#),
+        2,
+        "xs:element/@type: '{http://www.w3.org/2001/XMLSchema}string:x' is not a QName",
+        &schema(r#"<xs:element name="e" type="xs:string"/>"#),
+    );
+    assert_refused_at(
+        &schema(r#"<xs:simpleType name="u"><xs:union memberTypes="xs:int 1x"/></xs:simpleType>"#),
+        2,
+        "xs:union/@memberTypes",
+        &schema(
+            r#"<xs:simpleType name="u"><xs:union memberTypes="xs:int  xs:date"/></xs:simpleType>"#,
+        ),
+    );
+}
+
+/// Issue 18 s4s audit: the empty string is not a namespace name, so `targetNamespace=""` is
+/// refused (no-namespace schemas leave the attribute out; W3C test schZ014_b).
+#[test]
+fn empty_target_namespace_is_refused() {
+    assert_refused_at(
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace=" "/>"#,
+        1,
+        "xs:schema/@targetNamespace is empty",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>"#,
+    );
+}
