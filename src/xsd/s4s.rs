@@ -535,17 +535,16 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
                 }
             }
         }
-        "schema" => {
+        "schema"
             if node
                 .attr("targetNamespace")
-                .is_some_and(|t| t.trim().is_empty())
-            {
-                err(
-                    "xs:schema/@targetNamespace is empty: the empty string is not a namespace \
-                     name (leave the attribute out for no namespace)"
-                        .into(),
-                );
-            }
+                .is_some_and(|t| t.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))) =>
+        {
+            err(
+                "xs:schema/@targetNamespace is empty: the empty string is not a namespace \
+                 name (leave the attribute out for no namespace)"
+                    .into(),
+            );
         }
         "import" => {
             if node.attr("namespace") == Some(doc.target_ns.as_str()) {
