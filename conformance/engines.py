@@ -1,8 +1,9 @@
 """Adapters that run one validator process and reduce its answer to an outcome.
 
 Both harnesses (`w3c.py`, `xbau_mutations.py`) and the benchmarks talk to validators only through
-this module, so the engine is pluggable: `poststelle` (our engine, by its CLI contract) and
-`xmllint` (libxml2, the reference we compare with).
+this module, so the engine is pluggable: `poststelle` (our engine, by its CLI contract), `xmllint`
+(libxml2, the reference we compare with) and `jdk` (the JDK's own validator, Xerces-J through
+javax.xml.validation, one JVM for the whole run: `conformance/jdk/XsdCheck.java`).
 
 Outcomes:
   valid         the instance validated (schema tests: the schema compiled)
@@ -19,8 +20,11 @@ import json
 import os
 import shutil
 import signal
+import select
 import subprocess
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 
 OUTCOMES = ("valid", "invalid", "schema-error", "error", "crash", "timeout")
@@ -177,12 +181,113 @@ class Poststelle:
         return results
 
 
+class Jdk:
+    """The JDK's validator (Xerces-J), one long-lived JVM answering a line protocol.
+
+    Requests are serialised (one JVM, one request at a time); a request that takes longer than
+    the timeout kills the JVM, answers `timeout`, and the next request starts a new one.
+    """
+
+    name = "jdk"
+    SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jdk", "XsdCheck.java")
+
+    def __init__(self, java: str | None = None):
+        self.java = java or shutil.which("java") or "java"
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._buf = b""
+
+    @staticmethod
+    def available() -> str | None:
+        """None when a JVM is there, else why the engine cannot run."""
+        # The single-file source launch needs the JDK's compiler module, not only a JRE.
+        if shutil.which("java") is None or shutil.which("javac") is None:
+            return "no JDK on PATH (java and javac; Debian: openjdk-17-jdk-headless)"
+        return None
+
+    def version(self) -> str:
+        r = self._ask("V", 120.0)
+        return r.detail or r.outcome
+
+    def compile_schema(self, schema: str, timeout: float) -> Result:
+        return self._ask(f"S\t{schema}", timeout)
+
+    def validate(self, schema: str, files: list[str], timeout: float) -> list[Result]:
+        return [self._ask(f"I\t{schema}\t{f}", timeout) for f in files]
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _start(self) -> None:
+        # The single-file launch compiles the source in memory (about 1 s); -Xss for the deep
+        # recursion some regex and model-group tests cause in Xerces.
+        self._proc = subprocess.Popen(
+            [self.java, "-Xss16m", "-XX:+UseSerialGC", self.SOURCE],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._buf = b""
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._proc.wait()
+            self._proc = None
+
+    def _ask(self, request: str, timeout: float) -> Result:
+        with self._lock:
+            started = self._proc is None or self._proc.poll() is not None
+            if started:
+                self._start()
+            assert self._proc and self._proc.stdin and self._proc.stdout
+            # A fresh JVM also pays its start and the in-memory compile of the source.
+            deadline = time.monotonic() + timeout + (30.0 if started else 0.0)
+            try:
+                self._proc.stdin.write(request.encode("utf-8") + b"\n")
+                self._proc.stdin.flush()
+            except OSError as e:
+                self._stop()
+                return Result("crash", f"jvm: {e}")
+            fd = self._proc.stdout.fileno()
+            while b"\n" not in self._buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._stop()
+                    return Result("timeout")
+                ready, _, _ = select.select([fd], [], [], left)
+                if not ready:
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    self._stop()
+                    return Result("crash", "the JVM exited")
+                self._buf += chunk
+            line, _, self._buf = self._buf.partition(b"\n")
+            outcome, _, detail = line.decode("utf-8", "replace").partition("\t")
+            if outcome not in OUTCOMES:
+                return Result("error", _short(line.decode("utf-8", "replace")))
+            return Result(outcome, detail, [detail] if detail else [])
+
+
 def make_engines(which: str, poststelle_bin: str | None, xmllint_stream: bool = False):
-    """Engines for `--engine poststelle|xmllint|both`."""
+    """Engines for `--engine poststelle|xmllint|jdk|both|all` (both: poststelle and xmllint;
+    all: the three; `jdk` is left out with a printed reason when no JVM is installed)."""
     engines = []
-    if which in ("xmllint", "both"):
+    if which in ("xmllint", "both", "all"):
         engines.append(Xmllint(stream=xmllint_stream))
-    if which in ("poststelle", "both"):
+    if which in ("jdk", "all"):
+        why = Jdk.available()
+        if why is None:
+            engines.append(Jdk())
+        elif which == "jdk" or os.environ.get("CI"):
+            raise SystemExit(f"jdk engine: {why}")
+        else:
+            print(f"jdk engine skipped: {why}")
+    if which in ("poststelle", "both", "all"):
         binary = poststelle_bin or default_poststelle()
         if not os.path.exists(binary):
             raise SystemExit(

@@ -84,5 +84,44 @@ class W3cSelection(unittest.TestCase):
             self.assertEqual(kinds, ["import", "include"])
 
 
+class JdkEngine(unittest.TestCase):
+    """The JDK anchor answers valid / invalid / schema-error, and survives a hung request."""
+
+    def setUp(self):
+        why = eng.Jdk.available()
+        if why is not None:
+            if os.environ.get("CI"):
+                self.fail(f"jdk engine: {why}")
+            self.skipTest(why)
+
+    def test_outcomes_from_one_jvm(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            def put(name, text):
+                path = os.path.join(tmp, name)
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text)
+                return path
+
+            xs = 'xmlns:xs="http://www.w3.org/2001/XMLSchema"'
+            good = put("good.xsd", f'<xs:schema {xs}><xs:element name="a" type="xs:int"/></xs:schema>')
+            bad = put("bad.xsd", f'<xs:schema {xs}><xs:element name="a" type="nope"/></xs:schema>')
+            ok = put("ok.xml", "<a>42</a>")
+            wrong = put("wrong.xml", "<a>x</a>")
+            broken = put("broken.xml", "<a>")
+            jdk = eng.Jdk()
+            try:
+                self.assertIn("Java", jdk.version())
+                self.assertEqual(jdk.compile_schema(good, 60).outcome, "valid")
+                self.assertEqual(jdk.compile_schema(bad, 60).outcome, "schema-error")
+                self.assertEqual([r.outcome for r in jdk.validate(good, [ok, wrong, broken], 60)],
+                                 ["valid", "invalid", "invalid"])
+                self.assertEqual(jdk.validate(bad, [ok], 60)[0].outcome, "schema-error")
+                # A request over the time limit kills the JVM; the next one starts a new JVM.
+                self.assertEqual(jdk.validate(good, [ok], 0.0)[0].outcome, "timeout")
+                self.assertEqual(jdk.validate(good, [ok], 60)[0].outcome, "valid")
+            finally:
+                jdk.close()
+
+
 if __name__ == "__main__":
     unittest.main()
