@@ -783,3 +783,129 @@ fn empty_target_namespace_is_refused() {
         r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>"#,
     );
 }
+
+/// Element Declarations Consistent (cos-element-consistent): one content model, one type per
+/// element name — also across nested groups and between an extension and its base; the same
+/// declaration referenced twice is fine. W3C mgR002 … mgR018, addB100.
+#[test]
+fn element_particles_of_one_name_in_one_content_model_share_their_type() {
+    let schema = |a: &str, b: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:complexType name=\"base\"><xs:sequence><xs:element name=\"e\" type=\"{a}\"/>\
+             </xs:sequence></xs:complexType>\n\
+             <xs:complexType name=\"t\"><xs:complexContent><xs:extension base=\"base\">\
+             <xs:sequence><xs:choice><xs:sequence>\
+             <xs:element name=\"e\" type=\"{b}\"/></xs:sequence></xs:choice></xs:sequence>\
+             </xs:extension></xs:complexContent></xs:complexType>\n\
+             </xs:schema>"
+        )
+    };
+    assert_refused_at(
+        &schema("xs:string", "xs:int"),
+        3,
+        "declares element e twice with different types",
+        &schema("xs:string", "xs:string"),
+    );
+    // Within one sequence, and anonymous types are never the same definition.
+    let twice = |a: &str, b: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:element name=\"r\"><xs:complexType><xs:sequence>{a}{b}</xs:sequence>\
+             </xs:complexType></xs:element></xs:schema>"
+        )
+    };
+    let anon = r#"<xs:element name="e"><xs:simpleType><xs:restriction base="xs:int"/></xs:simpleType></xs:element>"#;
+    let errors = compile_schema_text(&twice(anon, anon)).expect_err("two anonymous types");
+    assert!(
+        errors.iter().any(|e| e.contains("an anonymous type")),
+        "{errors:?}"
+    );
+    let global = r#"<xs:element name="g" type="xs:int"/>"#;
+    let refs = format!(
+        "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">{global}\
+         <xs:element name=\"r\"><xs:complexType><xs:sequence>\
+         <xs:element ref=\"g\"/><xs:element name=\"x\" type=\"xs:int\"/><xs:element ref=\"g\"/>\
+         </xs:sequence></xs:complexType></xs:element></xs:schema>"
+    );
+    compile_schema_text(&refs).expect("the same declaration twice");
+}
+
+/// Derivation Valid (Restriction, Simple) 1.1 (cos-st-restricts.1.1): xs:anySimpleType is
+/// not the base of a restriction; list and union derive from it. W3C stZ005, stZ006, stZ011,
+/// addB110.
+#[test]
+fn a_simple_type_restriction_of_any_simple_type_is_refused() {
+    let schema = |base: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:simpleType name=\"t\"><xs:restriction base=\"{base}\"/></xs:simpleType>\n\
+             <xs:element name=\"e\" type=\"xs:anySimpleType\"/></xs:schema>"
+        )
+    };
+    assert_refused_at(
+        &schema("xs:anySimpleType"),
+        2,
+        "xs:anySimpleType cannot be the base of a simple type restriction",
+        &schema("xs:string"),
+    );
+}
+
+/// One name, one notation: a second top-level xs:notation of the same name is refused like
+/// any other duplicate component (W3C notatB005).
+#[test]
+fn a_duplicate_notation_is_refused() {
+    let schema = |second: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:notation name=\"jpeg\" public=\"image/jpeg\"/>\n\
+             <xs:notation name=\"{second}\" public=\"image/jpeg\"/>\n</xs:schema>"
+        )
+    };
+    assert_refused_at(
+        &schema("jpeg"),
+        3,
+        "duplicate notation '{}jpeg'",
+        &schema("png"),
+    );
+}
+
+/// Element Locally Valid (Complex Type) 5 (cvc-complex-type.5): the attribute wildcard lets
+/// through at most one attribute of type ID (or derived from it), and none when the type
+/// declares an ID attribute of its own. W3C attZ014a, attZ014b.
+#[test]
+fn at_most_one_id_attribute_through_the_attribute_wildcard() {
+    let schema = |own: &str| {
+        format!(
+            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:simpleType name="st"><xs:restriction base="xs:ID"/></xs:simpleType>
+  <xs:element name="doc"><xs:complexType>{own}<xs:anyAttribute processContents="lax"/></xs:complexType></xs:element>
+  <xs:attribute name="a" type="xs:ID"/>
+  <xs:attribute name="b" type="st"/>
+  <xs:attribute name="c" type="xs:string"/>
+</xs:schema>"#
+        )
+    };
+    let validate = |schema: &str, doc: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.xsd");
+        std::fs::write(&path, schema).expect("write");
+        let g = xsd::compile_file(&path, &Limits::default()).expect("compiles");
+        xsd::validate_bytes(
+            &g,
+            doc.as_bytes(),
+            &Limits::default(),
+            &ValidationOptions::default(),
+        )
+    };
+    let plain = schema("");
+    assert!(validate(&plain, r#"<doc a="x" c="y"/>"#).is_valid());
+    let two = validate(&plain, r#"<doc a="x" b="y"/>"#);
+    assert_eq!(kinds(&two), vec![ErrorKind::Id], "{:?}", two.errors);
+    assert!(two.errors[0].message.contains("cvc-complex-type.5.1"));
+    let own = schema(r#"<xs:attribute name="k" type="xs:ID"/>"#);
+    assert!(validate(&own, r#"<doc k="x" c="y"/>"#).is_valid());
+    let both = validate(&own, r#"<doc b="y" c="z"/>"#);
+    assert_eq!(kinds(&both), vec![ErrorKind::Id], "{:?}", both.errors);
+    assert!(both.errors[0].message.contains("cvc-complex-type.5.2"));
+}

@@ -49,6 +49,8 @@ struct Tables {
     attributes: HashMap<String, Src>,
     groups: HashMap<String, Src>,
     attr_groups: HashMap<String, Src>,
+    /// Notations: only for "one name, one notation" (NOTATION values are not resolved).
+    notations: HashMap<String, Src>,
 }
 
 /// Prefix bindings of one schema node, for QName values and XPath.
@@ -437,6 +439,7 @@ impl<'d> Asm<'d> {
                     "attribute" => &mut self.tables.attributes,
                     "group" => &mut self.tables.groups,
                     "attributeGroup" => &mut self.tables.attr_groups,
+                    "notation" => &mut self.tables.notations,
                     _ => continue,
                 };
                 let clark = format!("{{{}}}{}", doc.target_ns, name);
@@ -570,7 +573,42 @@ impl<'d> Asm<'d> {
         self.resolve_keyrefs();
         self.check_restrictions();
         self.check_redefinitions();
+        self.check_element_consistency();
         self.check_upa();
+    }
+
+    /// Element Declarations Consistent (cos-element-consistent, XSD 1.0 §3.8.6): element
+    /// particles of one content model (nested groups and an extension's base content included)
+    /// that share a name share their type definition. One error per model, at the model.
+    fn check_element_consistency(&mut self) {
+        let mut seen: HashMap<super::components::QNameId, TypeId> = HashMap::new();
+        for m in 0..self.g.models.len() {
+            seen.clear();
+            let conflict = self.g.models[m].nodes.iter().find_map(|node| {
+                let super::content::NodeKind::Element(e) = node.kind else {
+                    return None;
+                };
+                let decl = &self.g.elements[e as usize];
+                match seen.insert(decl.name, decl.type_id) {
+                    Some(t) if t != decl.type_id => Some((decl.name, t, decl.type_id)),
+                    _ => None,
+                }
+            });
+            if let Some((name, a, b)) = conflict {
+                let ty = |t: TypeId| match self.g.types[t as usize].name {
+                    Some(q) => format!("type {}", self.g.names.display(q)),
+                    None => "an anonymous type".to_owned(),
+                };
+                let message = format!(
+                    "content model declares element {} twice with different types ({} and {}): \
+                     Element Declarations Consistent (cos-element-consistent)",
+                    self.g.names.display(name),
+                    ty(a),
+                    ty(b)
+                );
+                self.error(self.model_src[m], message);
+            }
+        }
     }
 
     fn check_upa(&mut self) {

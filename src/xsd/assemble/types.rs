@@ -189,6 +189,16 @@ impl Asm<'_> {
             "restriction" => {
                 let base = self.simple_base(csrc, child);
                 self.uses_type(base);
+                if base == ANY_SIMPLE_TYPE && child.attr("base").is_some() {
+                    // Derivation Valid (Restriction, Simple) 1.1: an atomic restriction's base
+                    // is atomic or primitive; anySimpleType is neither (lists and unions are
+                    // the ways to derive from it).
+                    self.error(
+                        csrc,
+                        "xs:anySimpleType cannot be the base of a simple type restriction \
+                         (cos-st-restricts.1.1)",
+                    );
+                }
                 self.require_simple(base, csrc, "the restriction base");
                 self.check_final(base, Derivations::RESTRICTION, csrc);
                 let base_st = self.simple_of(base).unwrap_or_else(|| {

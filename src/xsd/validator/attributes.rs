@@ -29,6 +29,8 @@ impl Validator<'_> {
         let uses: &[AttrUse] = ct.map_or(&[], |c| &c.attributes);
         self.seen.clear();
         self.seen.resize(uses.len(), false);
+        // Attributes the wildcard validated with a type that is or derives from ID.
+        let mut wild_ids = 0usize;
         for (ans, local, prefix, value) in tag.attributes() {
             let ns_id = g.names.ns_id(ans);
             if ns_id == g.xsi_ns {
@@ -80,7 +82,10 @@ impl Validator<'_> {
                             );
                         }
                         (_, Some(a)) => {
-                            self.check_attr(a, shown_name, value, ns, pos, obs, ans, local)
+                            if is_id(g, a) {
+                                wild_ids += 1;
+                            }
+                            self.check_attr(a, shown_name, value, ns, pos, obs, ans, local);
                         }
                         (Process::Strict, None) => self.error(
                             pos,
@@ -98,6 +103,25 @@ impl Validator<'_> {
                     format!("attribute {} is not allowed here", shown_name()),
                 ),
             }
+        }
+        // Element Locally Valid (Complex Type) 5 (cvc-complex-type.5): at most one ID
+        // attribute through the wildcard, and none when the type declares an ID attribute.
+        if wild_ids > 1 {
+            self.error(
+                pos,
+                ErrorKind::Id,
+                "more than one attribute of type ID matched by the attribute wildcard \
+                 (cvc-complex-type.5.1)"
+                    .to_owned(),
+            );
+        } else if wild_ids == 1 && uses.iter().any(|u| is_id(g, u)) {
+            self.error(
+                pos,
+                ErrorKind::Id,
+                "an attribute of type ID matched by the attribute wildcard, and the type \
+                 declares an ID attribute too (cvc-complex-type.5.2)"
+                    .to_owned(),
+            );
         }
         for (i, u) in uses.iter().enumerate() {
             if self.seen[i] {
@@ -210,4 +234,9 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+/// The attribute's type is or derives from ID.
+fn is_id(g: &crate::xsd::components::Grammar, u: &AttrUse) -> bool {
+    matches!(&g.type_def(u.type_id).kind, TypeKind::Simple(_, IdKind::Id))
 }
