@@ -10,8 +10,9 @@ written to a temp dir and removed). Then, --runs times each:
   validate   `poststelle validate --schema ENTRY big.xml`
   transform  `poststelle transform --binaries TMP big.xml > /dev/null` (schema found by the root
              element through the registry: the same entry XSD; one streaming pass validates and
-             writes the JSON to a temporary file, which is copied to stdout once the document is
-             known to be valid; base64 payloads go to TMP)
+             writes the JSON to a buffer (in memory up to 16 MiB, beyond in an unnamed temporary
+             file), which is copied to stdout once the document is known to be valid; base64
+             payloads go to TMP)
 Reported: median wall and CPU time, MB/s (1 MB = 10^6 bytes), peak RSS (`/usr/bin/time -v`,
 maximum over the runs) and the throughput ratio transform/validate (issue 4 goal: ≥ 0.60).
 Exit 1 if the ratio (by CPU time) is below --min-ratio, or if the transform's peak RSS is above

@@ -10,9 +10,10 @@
 //! The JSON is written while the document is validated, in one pass with bounded memory. So
 //! that an invalid document never leaves JSON that looks complete, the output goes to a
 //! temporary file first: with `--output FILE` a temporary file next to FILE, renamed onto FILE
-//! only when the document was valid (FILE is left untouched otherwise); on stdout a temporary
-//! file in `$TMPDIR`, copied to stdout only when the document was valid (nothing is printed
-//! otherwise) and then removed. Either way this needs disk space for the JSON, not memory.
+//! only when the document was valid (FILE is left untouched otherwise); on stdout a buffer of up
+//! to [`STDOUT_MEMORY_BYTES`] in memory, beyond that an unnamed temporary file in `$TMPDIR`,
+//! copied to stdout only when the document was valid (nothing is printed otherwise). So memory
+//! stays bounded whatever the size of the JSON.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, Write};
@@ -110,29 +111,39 @@ pub(super) fn print_invalid(file: &Path, report: &xsd::ValidationReport, outcome
     eprintln!("{shown}: invalid, {outcome}");
 }
 
-/// Where the JSON goes until the document is known to be valid: a new file, removed on drop
-/// unless published.
-struct Spool {
-    file: File,
-    path: PathBuf,
-    /// `--output FILE`: renamed onto FILE; `None`: copied to stdout.
-    target: Option<PathBuf>,
-    published: bool,
+/// JSON for stdout is held in memory up to this size, in an unnamed temporary file beyond
+/// (most messages fit; writing and reading back a file cost the transform about 5 %).
+pub(crate) const STDOUT_MEMORY_BYTES: usize = 16 << 20;
+
+/// Where the JSON goes until the document is known to be valid.
+enum Spool {
+    /// `--output FILE`: a new file next to FILE, renamed onto it when published, removed on
+    /// drop otherwise.
+    File {
+        file: File,
+        path: PathBuf,
+        target: PathBuf,
+        published: bool,
+    },
+    /// stdout: memory, rolled over into an unnamed file (gone with the process) when large.
+    Stdout(tempfile::SpooledTempFile),
 }
 
 impl Spool {
     fn new(output: Option<&Path>) -> Result<Self, String> {
+        let Some(target) = output else {
+            return Ok(Spool::Stdout(tempfile::SpooledTempFile::new(
+                STDOUT_MEMORY_BYTES,
+            )));
+        };
         let unique = format!(
             ".poststelle-transform-{}.tmp",
             uuid::Uuid::new_v4().simple()
         );
-        let path = match output {
-            // Next to FILE, so that the rename stays on one file system.
-            Some(target) => match target.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d.join(unique),
-                _ => PathBuf::from(unique),
-            },
-            None => std::env::temp_dir().join(unique),
+        // Next to FILE, so that the rename stays on one file system.
+        let path = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.join(unique),
+            _ => PathBuf::from(unique),
         };
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -140,30 +151,39 @@ impl Spool {
             .create_new(true)
             .open(&path)
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        Ok(Spool {
+        Ok(Spool::File {
             file,
             path,
-            target: output.map(Path::to_path_buf),
+            target: target.to_path_buf(),
             published: false,
         })
     }
 
     /// Makes the complete JSON visible: rename onto the output file, or copy to stdout.
-    fn publish(mut self) -> Result<(), String> {
+    fn publish(self) -> Result<(), String> {
+        self.publish_to(&mut std::io::stdout().lock())
+    }
+
+    /// [`Spool::publish`], with `stdout` standing for the standard output.
+    fn publish_to(mut self, stdout: &mut dyn Write) -> Result<(), String> {
         let failed = |e: std::io::Error| format!("cannot write: {e}");
-        match self.target.clone() {
-            Some(target) => {
-                self.file.sync_all().map_err(failed)?;
-                std::fs::rename(&self.path, &target)
+        match &mut self {
+            Spool::File {
+                file,
+                path,
+                target,
+                published,
+            } => {
+                file.sync_all().map_err(failed)?;
+                std::fs::rename(&*path, &*target)
                     .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
-                self.published = true;
+                *published = true;
                 Ok(())
             }
-            None => {
-                self.file.rewind().map_err(failed)?;
-                let mut out = std::io::stdout().lock();
-                std::io::copy(&mut self.file, &mut out)
-                    .and_then(|_| out.flush())
+            Spool::Stdout(spooled) => {
+                spooled.rewind().map_err(failed)?;
+                std::io::copy(spooled, stdout)
+                    .and_then(|_| stdout.flush())
                     .map(drop)
                     .map_err(failed)
             }
@@ -171,11 +191,32 @@ impl Spool {
     }
 }
 
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Spool::File { file, .. } => file.write(buf),
+            Spool::Stdout(spooled) => spooled.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Spool::File { file, .. } => file.flush(),
+            Spool::Stdout(spooled) => spooled.flush(),
+        }
+    }
+}
+
 impl Drop for Spool {
     fn drop(&mut self) {
-        if !self.published {
+        if let Spool::File {
+            path,
+            published: false,
+            ..
+        } = self
+        {
             // Best effort: a leftover is a hidden `.tmp` file, never the output.
-            let _ = std::fs::remove_file(&self.path);
+            let _ = std::fs::remove_file(&*path);
         }
     }
 }
@@ -203,8 +244,8 @@ fn run_transform(args: &TransformArgs) -> Result<Verdict, String> {
         }
         None => &mut discard,
     };
-    let spool = Spool::new(args.output.as_deref())?;
-    let mut out = BufWriter::with_capacity(1 << 16, &spool.file);
+    let mut spool = Spool::new(args.output.as_deref())?;
+    let mut out = BufWriter::with_capacity(1 << 16, &mut spool);
     let options = WriteOptions {
         pretty: args.pretty,
         ..WriteOptions::default()
@@ -282,4 +323,47 @@ fn run_to_xml(args: &TransformArgs) -> Result<Verdict, String> {
         .write_all(xml.as_bytes())
         .map_err(|e| format!("cannot write: {e}"))?;
     Ok(Verdict::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdout_spool_gives_back_every_byte_from_memory_and_after_rolling_over_to_a_file() {
+        for (cap, len) in [(1 << 10, 700), (64, 100_000)] {
+            let json: Vec<u8> = (0..len).map(|i| b"{}[]\"ab:,"[i % 9]).collect();
+            let mut spool = Spool::Stdout(tempfile::SpooledTempFile::new(cap));
+            {
+                let mut out = BufWriter::with_capacity(50, &mut spool);
+                for chunk in json.chunks(37) {
+                    out.write_all(chunk).expect("write");
+                }
+                out.flush().expect("flush");
+            }
+            let rolled = matches!(&spool, Spool::Stdout(s) if s.is_rolled());
+            assert_eq!(rolled, len > cap, "cap {cap}, {len} bytes");
+            let mut stdout = Vec::new();
+            spool.publish_to(&mut stdout).expect("publish");
+            assert_eq!(stdout, json);
+        }
+    }
+
+    #[test]
+    fn file_spool_replaces_the_target_only_when_published() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("out.json");
+        std::fs::write(&target, b"old").expect("write");
+        let mut spool = Spool::new(Some(&target)).expect("spool");
+        spool.write_all(b"{}").expect("write");
+        drop(spool);
+        assert_eq!(std::fs::read(&target).expect("read"), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+
+        let mut spool = Spool::new(Some(&target)).expect("spool");
+        spool.write_all(b"{\"a\":1}").expect("write");
+        spool.publish().expect("publish");
+        assert_eq!(std::fs::read(&target).expect("read"), b"{\"a\":1}");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+    }
 }

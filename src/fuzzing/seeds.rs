@@ -277,35 +277,24 @@ fn http_seeds(out: &mut Seeds) {
             .rest(body)
             .0,
     );
-    let api: &[(&str, u8, &str, &[u8])] = &[
-        ("destination", 0, "/v1/destinations/DEST", b""),
+    // The sandbox API, submissions and replies (Rückkanal): (name, method index, as the sender,
+    // path, body); DEST and SUB stand for the fixed destination and submission ids.
+    let api: &[(&str, u8, bool, &str, &[u8])] = &[
+        ("destination", 0, false, "/v1/destinations/DEST", b""),
         (
             "create-submission",
             1,
+            true,
             "/v1/submissions",
             br#"{"destinationId":"DEST","announcedAttachments":[],"serviceType":{"name":"s","identifier":"urn:de:fim:leika:leistung:99099002067003"}}"#,
         ),
-        ("list", 0, "/v2/submissions?destinationId=DEST&limit=2", b""),
-    ];
-    for (name, method, path, body) in api {
-        let path = path.replace("DEST", DESTINATION_ID);
-        let body = String::from_utf8_lossy(body).replace("DEST", DESTINATION_ID);
-        add(
-            out,
-            "sandbox_http",
-            name,
-            Seed::default()
-                .byte(1)
-                .byte(*method)
-                .byte(0)
-                .byte(u8::from(*method == 1))
-                .bytes(path.as_bytes())
-                .rest(body.as_bytes())
-                .0,
-        );
-    }
-    // The reply API (Rückkanal): (name, method index, as the sender, path, body).
-    let replies: &[(&str, u8, bool, &str, &[u8])] = &[
+        (
+            "list",
+            0,
+            false,
+            "/v2/submissions?destinationId=DEST&limit=2",
+            b"",
+        ),
         (
             "reply-create",
             1,
@@ -329,9 +318,11 @@ fn http_seeds(out: &mut Seeds) {
             br#"{"problems":[{"type":"x"}]}"#,
         ),
     ];
-    for (name, method, sender, path, body) in replies {
-        let path = path.replace("SUB", SUBMISSION_ID);
-        let body = String::from_utf8_lossy(body).replace("SUB", SUBMISSION_ID);
+    let ids = |text: &str| {
+        text.replace("DEST", DESTINATION_ID)
+            .replace("SUB", SUBMISSION_ID)
+    };
+    for (name, method, sender, path, body) in api {
         add(
             out,
             "sandbox_http",
@@ -341,8 +332,8 @@ fn http_seeds(out: &mut Seeds) {
                 .byte(*method)
                 .byte(0)
                 .byte(u8::from(*sender))
-                .bytes(path.as_bytes())
-                .rest(body.as_bytes())
+                .bytes(ids(path).as_bytes())
+                .rest(ids(&String::from_utf8_lossy(body)).as_bytes())
                 .0,
         );
     }

@@ -325,9 +325,9 @@ impl Generator<'_> {
                         item
                     };
                     if must.contains(q) {
-                        required.push(c.key.clone());
+                        required.push(c.key.to_string());
                     }
-                    props.insert(c.key.clone(), schema);
+                    props.insert(c.key.to_string(), schema);
                 }
                 if mixed {
                     props.insert(

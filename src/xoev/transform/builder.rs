@@ -66,13 +66,14 @@ struct Streaming {
     /// Members written.
     written: usize,
     /// The key of the array written last, still open for more items.
-    open_array: Option<String>,
-    /// Keys written (a key must not come back); foldhash: one insert per member.
-    keys: HashSet<String, foldhash::fast::RandomState>,
+    open_array: Option<Rc<str>>,
+    /// Keys written (a key must not come back); foldhash: one insert per member. The keys are
+    /// the shapes' shared strings, not copies.
+    keys: HashSet<Rc<str>, foldhash::fast::RandomState>,
 }
 
 struct Frame {
-    key: String,
+    key: Rc<str>,
     repeated: bool,
     type_id: Option<crate::xsd::components::TypeId>,
     kind: ElementKind,
@@ -141,25 +142,25 @@ impl Frame {
             out.key(s.written == 0, &k);
             out.node(&v);
             s.written += 1;
-            s.keys.insert(k);
+            s.keys.insert(k.into());
         }
         std::mem::take(&mut self.bytes)
     }
 
     /// Writes what precedes the value of the child `key` of an opened streamed element.
     /// `false`: the key was written before and is not the open array.
-    fn member<W: Write>(&mut self, out: &mut JsonOut<W>, key: &str, repeated: bool) -> bool {
+    fn member<W: Write>(&mut self, out: &mut JsonOut<W>, key: &Rc<str>, repeated: bool) -> bool {
         let Some(s) = &mut self.stream else {
             return true;
         };
-        if repeated && s.open_array.as_deref() == Some(key) {
+        if repeated && s.open_array.as_deref() == Some(&**key) {
             out.item(false);
             return true;
         }
         if s.open_array.take().is_some() {
             out.end(true, true);
         }
-        if !s.keys.insert(key.to_owned()) {
+        if !s.keys.insert(key.clone()) {
             return false;
         }
         out.key(s.written == 0, key);
@@ -167,7 +168,7 @@ impl Frame {
         if repeated {
             out.begin(true);
             out.item(true);
-            s.open_array = Some(key.to_owned());
+            s.open_array = Some(key.clone());
         }
         true
     }
@@ -309,8 +310,8 @@ impl<W: Write> Observer for Builder<'_, W> {
         if self.failure.is_some() {
             return;
         }
-        let (key, repeated) = match self.frames.last() {
-            None => (info.local.to_owned(), false),
+        let (key, repeated): (Rc<str>, bool) = match self.frames.last() {
+            None => (info.local.into(), false),
             Some(parent) => {
                 let child = parent.shape.as_ref().and_then(|s| {
                     // The matched declaration names the element; look the name up otherwise.
@@ -323,7 +324,7 @@ impl<W: Write> Observer for Builder<'_, W> {
                 match child {
                     Some(c) => (c.key.clone(), c.repeated),
                     // Not named by the parent's model (wildcard or unassessed): always arrays.
-                    None => (clark(info.ns, info.local), true),
+                    None => (clark(info.ns, info.local).into(), true),
                 }
             }
         };
@@ -353,7 +354,7 @@ impl<W: Write> Observer for Builder<'_, W> {
             let freed = parent.open(out);
             self.buffered = self.buffered.saturating_sub(freed);
             if !parent.member(out, &key, repeated) {
-                self.fail(Failure::OutOfOrder(key));
+                self.fail(Failure::OutOfOrder(key.to_string()));
                 return;
             }
         }
@@ -485,13 +486,13 @@ impl<W: Write> Observer for Builder<'_, W> {
                     Some(parent) if parent.stream.is_some() => {
                         self.buffered = self.buffered.saturating_sub(parent.open(out));
                         if !parent.member(out, &key, repeated) {
-                            self.fail(Failure::OutOfOrder(key));
+                            self.fail(Failure::OutOfOrder(key.to_string()));
                             return;
                         }
                         out.node(&node);
                     }
                     Some(parent) => {
-                        let extra = fold(parent, key, repeated, node);
+                        let extra = fold(parent, key.to_string(), repeated, node);
                         parent.bytes += bytes + extra;
                         self.buffered += extra;
                         self.peak_buffered = self.peak_buffered.max(self.buffered);
@@ -513,7 +514,7 @@ impl<W: Write> Observer for Builder<'_, W> {
         match self.frames.last_mut() {
             None => self.root = Some(node),
             Some(parent) => {
-                let extra = fold(parent, key, repeated, node);
+                let extra = fold(parent, key.to_string(), repeated, node);
                 parent.bytes += bytes + extra;
                 self.buffered += extra;
                 self.peak_buffered = self.peak_buffered.max(self.buffered);

@@ -28,8 +28,9 @@ pub(crate) struct ModelShape {
 #[derive(Debug, Clone)]
 pub(crate) struct ChildShape {
     /// The JSON key: the local name, or `{namespace}local` when another child of the same
-    /// model has the same local name in another namespace.
-    pub(crate) key: String,
+    /// model has the same local name in another namespace. Shared: every element takes its key
+    /// from here without allocating.
+    pub(crate) key: std::rc::Rc<str>,
     /// The element can occur more than once here (maxOccurs > 1 on it or on an enclosing
     /// group, or it is named by several particles) → always an array.
     pub(crate) repeated: bool,
@@ -128,9 +129,9 @@ pub(crate) fn model_shape(g: &Grammar, model: ModelId) -> ModelShape {
         }
         let local = g.names.local(q);
         let key = if locals.get(local).is_some_and(|s| s.len() > 1) {
-            clark(g.names.ns_uri(g.names.ns_of(q)), local)
+            clark(g.names.ns_uri(g.names.ns_of(q)), local).into()
         } else {
-            local.to_owned()
+            local.into()
         };
         shape.children.insert(
             q,

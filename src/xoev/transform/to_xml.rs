@@ -321,7 +321,7 @@ impl Writer<'_> {
                 let c = &s.children[q];
                 let names = g.names();
                 by_key.insert(
-                    c.key.as_str(),
+                    &*c.key,
                     (
                         names.ns_uri(names.ns_of(*q)).to_owned(),
                         names.local(*q).to_owned(),
@@ -343,7 +343,7 @@ impl Writer<'_> {
                 .and_then(|s| {
                     s.ordered
                         .iter()
-                        .find(|q| s.children[*q].key == k)
+                        .find(|q| *s.children[*q].key == *k)
                         .map(|q| s.children[q].repeated)
                 })
                 .unwrap_or(true)
@@ -386,7 +386,7 @@ impl Writer<'_> {
         }
         let mut keys: Vec<&str> = Vec::new();
         if let Some(s) = &shape {
-            keys.extend(s.ordered.iter().map(|q| s.children[q].key.as_str()));
+            keys.extend(s.ordered.iter().map(|q| &*s.children[q].key));
         }
         for k in o.keys() {
             if is_child(k) && !keys.contains(&k.as_str()) {
