@@ -197,11 +197,20 @@ impl Model {
         model.nodes.shrink_to_fit();
         model.multi = model.nodes.iter().enumerate().any(|(i, n)| {
             matches!(n.kind, NodeKind::Sequence | NodeKind::Choice)
-                && n.min >= 2
                 && n.max >= 2
-                && model.repeats_below(i)
+                && ((n.min >= 2 && model.repeats_below(i)) || model.split_range_below(i))
         });
         model
+    }
+
+    /// Whether a node below `id` has a minimum of two or more and room above it: in a repeated
+    /// group, `(a{3,5})*` with six a's is two iterations of three, which the greedy counter
+    /// (five, then one) misses.
+    fn split_range_below(&self, id: usize) -> bool {
+        self.nodes[id].children.iter().any(|&c| {
+            let n = &self.nodes[c as usize];
+            (n.min >= 2 && n.max > n.min) || self.split_range_below(c as usize)
+        })
     }
 
     /// Whether a node below `id` can occur more than once.
@@ -918,6 +927,23 @@ mod tests {
         assert!(run(&g, &p, &[0, 0, 0]));
         assert!(!run(&g, &p, &[0]));
         assert!(!run(&g, &p, &[2, 2, 2, 2]));
+    }
+
+    #[test]
+    fn iterations_of_a_repeated_choice_split_counts_with_a_minimum() {
+        let g = grammar(&["a", "b"]);
+        // (a{3,5} | b{3,5})*: six a's are two iterations of three (W3C ctZ009_b).
+        let p = Particle {
+            min: 0,
+            max: UNBOUNDED,
+            term: Term::Choice(vec![el(0, 3, 5), el(1, 3, 5)]),
+        };
+        assert!(Model::compile(&p).multi);
+        assert!(run(&g, &p, &[0, 0, 0, 0, 0, 0]));
+        assert!(run(&g, &p, &[0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0]));
+        assert!(run(&g, &p, &[0, 0, 0, 0]));
+        assert!(!run(&g, &p, &[0, 0]));
+        assert!(!run(&g, &p, &[0, 0, 0, 1]));
     }
 
     #[test]

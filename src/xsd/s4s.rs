@@ -546,6 +546,12 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
                     .into(),
             );
         }
+        // A notation names something: a public identifier, a system identifier or both (the
+        // first edition required `public`; the second made it optional, as W3C errC004 with
+        // `system` alone shows, and notatB001 with neither is invalid).
+        "notation" if node.attr("public").is_none() && node.attr("system").is_none() => {
+            err("xs:notation needs a public or a system attribute".into());
+        }
         "import" => {
             if node.attr("namespace") == Some(doc.target_ns.as_str()) {
                 err("xs:import of the document's own target namespace".into());

@@ -909,3 +909,90 @@ fn at_most_one_id_attribute_through_the_attribute_wildcard() {
     assert_eq!(kinds(&both), vec![ErrorKind::Id], "{:?}", both.errors);
     assert!(both.errors[0].message.contains("cvc-complex-type.5.2"));
 }
+
+/// cvc-elt.3.1: xsi:nil may stand only on a nillable element — even `xsi:nil="false"`
+/// (W3C elemO011); on a nillable one `false` leaves the content as it is.
+#[test]
+fn xsi_nil_false_on_an_element_that_is_not_nillable_is_invalid() {
+    let g = grammar();
+    let r = check(
+        &g,
+        r#"><t:item><t:a>1</t:a></t:item><t:n xsi:nil="false">1.5</t:n>"#,
+    );
+    assert!(r.is_valid(), "{:?}", r.errors);
+    for value in ["false", "0", "true"] {
+        let r = check(
+            &g,
+            &format!(r#"><t:item><t:a>1</t:a></t:item><t:d xsi:nil="{value}">2</t:d>"#),
+        );
+        assert_eq!(kinds(&r), vec![ErrorKind::Nil], "{value}: {:?}", r.errors);
+    }
+}
+
+/// cos-particle-restrict 2.1: an element particle whose declaration heads a substitution
+/// group stands for a choice of the head and its members; restricting it by the same particle
+/// is valid (W3C elemZ025, elemZ027_e/f, elemZ028a: before, the expansion recursed into the
+/// head's own alternative and the valid restriction was refused).
+#[test]
+fn a_substitution_group_head_restricted_by_itself_is_a_valid_restriction() {
+    let schema = |r_min: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:element name=\"head\"/><xs:element name=\"sub1\" substitutionGroup=\"head\"/>\n\
+             <xs:element name=\"sub2\" substitutionGroup=\"sub1\"/>\n\
+             <xs:complexType name=\"base\"><xs:sequence>\
+             <xs:element ref=\"head\" minOccurs=\"2\" maxOccurs=\"5\"/></xs:sequence></xs:complexType>\n\
+             <xs:complexType name=\"derived\"><xs:complexContent><xs:restriction base=\"base\">\
+             <xs:sequence><xs:element ref=\"head\" minOccurs=\"{r_min}\" maxOccurs=\"5\"/>\
+             </xs:sequence></xs:restriction></xs:complexContent></xs:complexType>\n\
+             </xs:schema>"
+        )
+    };
+    // Same range, and a narrower one: valid; a wider one (min 1 < 2): refused.
+    assert_refused_at(&schema("1"), 5, "not a valid restriction", &schema("2"));
+    compile_schema_text(&schema("3")).expect("a narrower range restricts");
+}
+
+/// Attribute Wildcard Union (cos-aw-union, XSD 1.0 with erratum E1-10), as an extension
+/// computes it: `##other` (not the target namespace, not absent) with a list holding absent
+/// but not the target namespace is not expressible (5.3, W3C wildZ013); with the target
+/// namespace and absent it is `##any` (5.1).
+#[test]
+fn an_inexpressible_attribute_wildcard_union_is_refused() {
+    let schema = |ext: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" targetNamespace=\"urn:a\" \
+             xmlns:a=\"urn:a\">\n\
+             <xs:complexType name=\"base\"><xs:anyAttribute namespace=\"##other\"/></xs:complexType>\n\
+             <xs:complexType name=\"derived\"><xs:complexContent><xs:extension base=\"a:base\">\
+             <xs:anyAttribute namespace=\"{ext}\"/></xs:extension></xs:complexContent></xs:complexType>\n\
+             </xs:schema>"
+        )
+    };
+    assert_refused_at(
+        &schema("##local urn:b"),
+        3,
+        "not expressible",
+        &schema("##local ##targetNamespace"),
+    );
+    compile_schema_text(&schema("urn:b urn:c")).expect("5.4: stays ##other");
+}
+
+/// A notation names a public identifier, a system identifier or both (W3C notatB001 with
+/// neither is invalid; errC004 with `system` alone is valid).
+#[test]
+fn a_notation_without_public_and_system_is_refused() {
+    let schema = |attrs: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:notation name=\"n\"{attrs}/>\n</xs:schema>"
+        )
+    };
+    assert_refused_at(
+        &schema(""),
+        2,
+        "xs:notation needs a public or a system attribute",
+        &schema(r#" system="viewer.exe""#),
+    );
+    compile_schema_text(&schema(r#" public="image/jpeg""#)).expect("public alone");
+}

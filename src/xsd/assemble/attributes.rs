@@ -302,8 +302,9 @@ impl Asm<'_> {
     }
 }
 
-/// Attribute wildcard union (extension), XSD 1.0 §3.10.6.
-pub(super) fn wildcard_union(own: &Wildcard, other: &Wildcard) -> Wildcard {
+/// Attribute wildcard union (extension), XSD 1.0 §3.10.6 with erratum E1-10 (cos-aw-union);
+/// `Err` when the union is not expressible (5.3).
+pub(super) fn wildcard_union(own: &Wildcard, other: &Wildcard) -> Result<Wildcard, String> {
     use NsConstraint as C;
     let ns = match (&own.ns, &other.ns) {
         (C::Any, _) | (_, C::Any) => C::Any,
@@ -313,19 +314,33 @@ pub(super) fn wildcard_union(own: &Wildcard, other: &Wildcard) -> Wildcard {
             C::List(v)
         }
         (C::Not(a), C::Not(b)) if a == b => C::Not(*a),
-        (C::Not(_), C::Not(_)) => C::Any,
+        // 4: two negations of different namespaces allow everything but absent.
+        (C::Not(_), C::Not(_)) => C::Not(0),
+        // `Not(t)` is "not t and not absent" (`Not(0)`: not absent); 0 in a list is absent.
         (C::Not(t), C::List(l)) | (C::List(l), C::Not(t)) => {
-            if l.contains(t) && l.contains(&0) {
-                C::Any
-            } else {
-                C::Not(*t)
+            match (l.contains(t), l.contains(&0)) {
+                // 6.1 (not absent ∪ a set with absent), 5.1
+                (_, true) if *t == 0 => C::Any,
+                (true, true) => C::Any,
+                // 5.2: everything but absent; 6.2
+                (true, false) => C::Not(0),
+                // 5.3
+                (false, true) => {
+                    return Err(
+                        "the union of the attribute wildcards is not expressible: one allows \
+                         no namespace but not the other's negated namespace (cos-aw-union 5.3)"
+                            .into(),
+                    );
+                }
+                // 5.4
+                (false, false) => C::Not(*t),
             }
         }
     };
-    Wildcard {
+    Ok(Wildcard {
         ns,
         process: own.process,
-    }
+    })
 }
 
 /// Attribute wildcard intersection (attribute groups), XSD 1.0 §3.10.6.

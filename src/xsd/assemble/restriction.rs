@@ -185,6 +185,14 @@ impl Asm<'_> {
             return false;
         }
         let d = depth + 1;
+        // The same declaration on both sides: its substitution group expands to the same
+        // choice, so only the particle itself is compared (expanding again would recurse into
+        // the head's own alternative without end).
+        if let (Term::Element(re), Term::Element(be)) = (&r.term, &b.term)
+            && re == be
+        {
+            return self.name_and_type_ok(r, *re, b, *be);
+        }
         if let Some(bc) = self.as_choice(b) {
             return match self.as_choice(r) {
                 Some(rc) => self.restricts_at(&rc, &bc, d),

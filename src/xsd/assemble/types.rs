@@ -628,7 +628,13 @@ impl Asm<'_> {
         }
         let wildcard = match (base.attr_wildcard.clone(), own.wildcard) {
             (None, w) | (w, None) => w,
-            (Some(b), Some(o)) => Some(super::attributes::wildcard_union(&o, &b)),
+            (Some(b), Some(o)) => match super::attributes::wildcard_union(&o, &b) {
+                Ok(w) => Some(w),
+                Err(message) => {
+                    self.error(at, message);
+                    Some(b)
+                }
+            },
         };
         AttrSet {
             uses,

@@ -491,7 +491,9 @@ impl<'g> Validator<'g> {
                         );
                     }
                 }
-                "true" | "1" => self.error(
+                // cvc-elt.3.1: on an element that is not nillable xsi:nil must be absent,
+                // even with the value false.
+                "true" | "1" | "false" | "0" if !d.nillable => self.error(
                     pos,
                     ErrorKind::Nil,
                     "xsi:nil on an element that is not nillable".into(),
