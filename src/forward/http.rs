@@ -202,7 +202,7 @@ impl HttpTarget {
             Err(StoreError::Io { .. }) => return Err(DeliveryFailure::transient("io")),
             Err(_) => return Err(DeliveryFailure::transient("store")),
         };
-        let body = FileBody::new(tokio::fs::File::from_std(file), meta.size);
+        let body = FileBody::new(file, meta.size);
         let media_type = HeaderValue::from_str(&meta.media_type)
             .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
         let digest = hex_to_base64(&meta.sha256).ok_or(DeliveryFailure::permanent("bad-digest"))?;

@@ -92,7 +92,7 @@ fn structured(data: &[u8]) {
 /// plaintext or the same error — and bytes that are not UTF-8 are refused. The in-memory
 /// plaintext, when there is one.
 fn jwe_differential(data: &[u8]) -> Option<Vec<u8>> {
-    use crate::jose::{CompactJwe, StreamError, decrypt_seekable};
+    use crate::jose::{Chunked, CompactJwe, StreamError, decrypt_seekable};
     let keys = &super::fixtures::keys().decryption;
     let limits = crate::config::JoseLimits {
         max_inflated_bytes: 1 << 20,
@@ -100,6 +100,21 @@ fn jwe_differential(data: &[u8]) -> Option<Vec<u8>> {
     };
     let mut out = Vec::new();
     let streamed = decrypt_seekable(&mut std::io::Cursor::new(data), &mut out, keys, &limits);
+    // The same verdict whether the source lends its bytes in place or is read in chunks.
+    let mut chunked_out = Vec::new();
+    let chunked = decrypt_seekable(
+        &mut Chunked(std::io::Cursor::new(data)),
+        &mut chunked_out,
+        keys,
+        &limits,
+    );
+    match (&streamed, &chunked) {
+        (Ok(a), Ok(b)) => assert!(a == b && out == chunked_out, "in place and chunked differ"),
+        (Err(StreamError::Jwe(a)), Err(StreamError::Jwe(b))) => {
+            assert_eq!(a, b, "in place and chunked differ");
+        }
+        (a, b) => panic!("in place {a:?}, chunked {b:?}"),
+    }
     let Ok(token) = std::str::from_utf8(data) else {
         assert!(
             matches!(streamed, Err(StreamError::Jwe(_))),

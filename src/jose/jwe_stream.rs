@@ -95,11 +95,53 @@ pub enum StreamError {
     Write(#[source] io::Error),
 }
 
+/// A seekable source of a compact JWE. A source that holds its bytes in memory lends them
+/// ([`in_memory`](Self::in_memory)): the scan and the ciphertext then read them in place
+/// instead of copying them through a buffer (issue 18, goal 1).
+pub trait JweSource: Read + Seek {
+    /// All bytes of the source, when it holds them in memory.
+    fn in_memory(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
+impl JweSource for std::fs::File {}
+
+impl<T: AsRef<[u8]>> JweSource for io::Cursor<T> {
+    fn in_memory(&self) -> Option<&[u8]> {
+        Some(self.get_ref().as_ref())
+    }
+}
+
+/// A source read through `Read` and `Seek` only, even when it holds its bytes in memory: the
+/// file path for a test or a fuzz input held in a `Cursor`.
+#[derive(Debug)]
+pub struct Chunked<R>(pub R);
+
+impl<R: Read> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for Chunked<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+impl<R: Read + Seek> JweSource for Chunked<R> {}
+
 /// Byte range of a part in the source.
 #[derive(Debug, Clone, Copy)]
 struct Range {
     start: u64,
     len: u64,
+}
+
+/// White space before a token (what a JSON serialization may start with).
+fn is_white_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 fn is_b64url(b: u8) -> bool {
@@ -129,7 +171,15 @@ fn part_text(bytes: Vec<u8>) -> String {
 }
 
 /// The first non-white-space byte and the positions of the first five dots, from the start.
-fn find_dots<R: Read + Seek + ?Sized>(input: &mut R) -> Result<(Option<u8>, Vec<u64>), io::Error> {
+fn find_dots<R: JweSource + ?Sized>(input: &mut R) -> Result<(Option<u8>, Vec<u64>), io::Error> {
+    if let Some(bytes) = input.in_memory() {
+        let first = bytes.iter().copied().find(|b| !is_white_space(*b));
+        let dots = memchr::memchr_iter(b'.', bytes)
+            .take(5)
+            .map(|i| i as u64)
+            .collect();
+        return Ok((first, dots));
+    }
     input.seek(SeekFrom::Start(0))?;
     let mut buf = vec![0u8; SCAN_CHUNK];
     let mut first = None;
@@ -144,10 +194,7 @@ fn find_dots<R: Read + Seek + ?Sized>(input: &mut R) -> Result<(Option<u8>, Vec<
         };
         let chunk = &buf[..n];
         if first.is_none() {
-            first = chunk
-                .iter()
-                .copied()
-                .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c));
+            first = chunk.iter().copied().find(|b| !is_white_space(*b));
         }
         for i in memchr::memchr_iter(b'.', chunk) {
             if dots.len() < 5 {
@@ -163,7 +210,7 @@ fn find_dots<R: Read + Seek + ?Sized>(input: &mut R) -> Result<(Option<u8>, Vec<
 }
 
 /// Pass 1: the token's size, the JSON check and the separators, as `CompactJwe::parse` does.
-fn scan<R: Read + Seek + ?Sized>(
+fn scan<R: JweSource + ?Sized>(
     input: &mut R,
     limits: &JoseLimits,
 ) -> Result<(u64, [u64; 4]), StreamError> {
@@ -193,7 +240,7 @@ fn scan<R: Read + Seek + ?Sized>(
 ///
 /// # Errors
 /// Reading the source failed.
-pub fn authentication_tag<R: Read + Seek + ?Sized>(input: &mut R) -> io::Result<Option<String>> {
+pub fn authentication_tag<R: JweSource + ?Sized>(input: &mut R) -> io::Result<Option<String>> {
     let total = input.seek(SeekFrom::End(0))?;
     let (_, dots) = find_dots(input)?;
     let [.., last] = dots[..] else {
@@ -384,7 +431,7 @@ impl Sink {
 /// # Errors
 /// [`StreamError::Jwe`] with the error the in-memory path gives for the same token;
 /// [`StreamError::Read`] / [`StreamError::Write`] for local I/O failures.
-pub fn decrypt_seekable<R: Read + Seek + ?Sized>(
+pub fn decrypt_seekable<R: JweSource + ?Sized>(
     input: &mut R,
     output: &mut dyn Write,
     keys: &KeyRing,
@@ -394,7 +441,7 @@ pub fn decrypt_seekable<R: Read + Seek + ?Sized>(
 }
 
 /// [`decrypt_seekable`] with GCM's length bound as a parameter (tests cannot make 64 GiB).
-fn decrypt_within<R: Read + Seek + ?Sized>(
+fn decrypt_within<R: JweSource + ?Sized>(
     input: &mut R,
     output: &mut dyn Write,
     keys: &KeyRing,
@@ -462,10 +509,17 @@ fn decrypt_within<R: Read + Seek + ?Sized>(
     let mut left = c.len;
     while left > 0 {
         let n = usize::try_from(left.min(CHUNK_CHARS as u64)).unwrap_or(CHUNK_CHARS);
-        input
-            .read_exact(&mut text[..n])
-            .map_err(StreamError::Read)?;
-        let Some(m) = base64url::decode_to_slice(&text[..n], &mut ct) else {
+        let at = usize::try_from(c.start + (c.len - left)).unwrap_or(usize::MAX);
+        let chars = match input.in_memory().and_then(|b| b.get(at..at + n)) {
+            Some(chars) => chars,
+            None => {
+                input
+                    .read_exact(&mut text[..n])
+                    .map_err(StreamError::Read)?;
+                &text[..n]
+            }
+        };
+        let Some(m) = base64url::decode_to_slice(chars, &mut ct) else {
             return Err(JweError::Base64 {
                 part: Part::Ciphertext,
             }
@@ -515,10 +569,19 @@ mod tests {
             .map_err(|e| format!("{e:?}"))
     }
 
+    /// The verdict of the streamed path, the same whether the token is lent in place (a
+    /// `Cursor`) or read through a buffer (the file path).
     fn streamed(token: &[u8], limits: &JoseLimits) -> Result<Vec<u8>, String> {
+        let in_place = streamed_from(&mut Cursor::new(token), limits);
+        let chunked = streamed_from(&mut Chunked(Cursor::new(token)), limits);
+        assert_eq!(in_place, chunked, "in place and chunked differ");
+        in_place
+    }
+
+    fn streamed_from(input: &mut dyn JweSource, limits: &JoseLimits) -> Result<Vec<u8>, String> {
         let (keys, _, _) = test_keys::encryption();
         let mut out = Vec::new();
-        match decrypt_seekable(&mut Cursor::new(token), &mut out, keys, limits) {
+        match decrypt_seekable(input, &mut out, keys, limits) {
             Ok(p) => {
                 assert_eq!(p.len(), out.len() as u64);
                 Ok(out)
@@ -577,7 +640,13 @@ mod tests {
 
     #[test]
     fn authentication_tag_is_part_five_of_five() {
-        let tag = |t: &str| authentication_tag(&mut Cursor::new(t.as_bytes())).expect("read");
+        let tag = |t: &str| {
+            let in_place = authentication_tag(&mut Cursor::new(t.as_bytes())).expect("read");
+            let chunked =
+                authentication_tag(&mut Chunked(Cursor::new(t.as_bytes()))).expect("read");
+            assert_eq!(in_place, chunked, "{t:?}");
+            in_place
+        };
         assert_eq!(tag("a.b.c.d.e"), Some("e".to_owned()));
         assert_eq!(tag("a.b.c.d."), Some(String::new()));
         assert_eq!(tag("a.b.c.d"), None);
@@ -812,6 +881,7 @@ mod tests {
                 Ok(100)
             }
         }
+        impl JweSource for Broken {}
         let r = decrypt_seekable(&mut Broken, &mut Vec::new(), keys, &limits());
         assert!(matches!(r, Err(StreamError::Read(_))), "{r:?}");
     }

@@ -15,7 +15,9 @@ mod rsa_der;
 pub mod x509;
 
 pub use jwe::{CompactJwe, JweError, JweHeader, Plaintext};
-pub use jwe_stream::{StreamError, StreamedPlaintext, authentication_tag, decrypt_seekable};
+pub use jwe_stream::{
+    Chunked, JweSource, StreamError, StreamedPlaintext, authentication_tag, decrypt_seekable,
+};
 pub use jwk::{DecryptionKey, Jwk, JwkError, KeyUse, RsaPublicKey, SigningKey};
 pub use jws::{CompactJws, JwsError, VerifiedJws};
 pub use keyring::KeyRing;

@@ -17,7 +17,7 @@ use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::config::JoseLimits;
 use crate::fitconnect::hash::Sha512Writer;
-use crate::jose::{KeyRing, StreamError, authentication_tag, decrypt_seekable};
+use crate::jose::{JweSource, KeyRing, StreamError, authentication_tag, decrypt_seekable};
 use crate::store::AddressWriter;
 
 use super::check::{DecryptedFile, SpooledAttachment};
@@ -47,7 +47,7 @@ pub fn prepare_spool_dir(dir: &Path) -> io::Result<()> {
 /// Local I/O failed (reading the JWE file, creating or writing the plaintext file): the
 /// submission cannot be judged now and must be processed again later.
 pub fn decrypt_spooled(
-    mut jwe: impl io::Read + io::Seek,
+    mut jwe: impl JweSource,
     spool_dir: &Path,
     keys: &KeyRing,
     limits: &JoseLimits,

@@ -472,7 +472,9 @@ pub(crate) async fn fetch_attachment(
     .ok_or_else(|| ApiProblem::new(problem::ATTACHMENT_NOT_FOUND, "unknown attachment id"))?;
     let file = tokio::fs::File::open(&path)
         .await
-        .map_err(|_| ApiProblem::new(problem::INTERNAL_ERROR, "the attachment file is missing"))?;
+        .map_err(|_| ApiProblem::new(problem::INTERNAL_ERROR, "the attachment file is missing"))?
+        .into_std()
+        .await;
     Ok(crate::http::reply::file(file, size, "application/jose"))
 }
 

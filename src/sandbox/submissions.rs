@@ -439,6 +439,8 @@ pub(crate) async fn fetch_attachment(
     // Streamed from its file: a 500 MB attachment is never read whole.
     let file = tokio::fs::File::open(&path)
         .await
-        .map_err(|_| ApiProblem::new(problem::INTERNAL_ERROR, "the attachment file is missing"))?;
+        .map_err(|_| ApiProblem::new(problem::INTERNAL_ERROR, "the attachment file is missing"))?
+        .into_std()
+        .await;
     Ok(crate::http::reply::file(file, size, "application/jose"))
 }

@@ -6,7 +6,7 @@
 use super::{Case, Env, expected_str, same};
 use crate::fitconnect::hash::sha512_hex;
 use crate::fitconnect::problems::Failure;
-use crate::jose::{CompactJwe, JweError, StreamError, decrypt_seekable};
+use crate::jose::{Chunked, CompactJwe, JweError, StreamError, decrypt_seekable};
 
 /// The stable name of a JWE error in the vectors (kebab-case of the check that failed).
 #[must_use]
@@ -45,6 +45,15 @@ fn same_when_streamed(
     token: &str,
     in_memory: &Result<crate::jose::Plaintext, JweError>,
 ) -> Result<(), String> {
+    // Both ways of reading the source: lent in place (a JWE held in memory) and chunked (a
+    // spool file).
+    let mut chunked_out = Vec::new();
+    let chunked = decrypt_seekable(
+        &mut Chunked(std::io::Cursor::new(token.as_bytes())),
+        &mut chunked_out,
+        &env.keyring,
+        &env.limits.jose,
+    );
     let mut out = Vec::new();
     let streamed = decrypt_seekable(
         &mut std::io::Cursor::new(token.as_bytes()),
@@ -52,6 +61,24 @@ fn same_when_streamed(
         &env.keyring,
         &env.limits.jose,
     );
+    let same = match (&chunked, &streamed) {
+        (Ok(a), Ok(b)) => a == b && chunked_out == out,
+        (Err(StreamError::Jwe(a)), Err(StreamError::Jwe(b))) => a == b,
+        _ => false,
+    };
+    if !same {
+        return Err(format!(
+            "streamed decryption differs between in place and chunked: {:?} vs {:?}",
+            chunked
+                .as_ref()
+                .map(|p| p.len())
+                .map_err(ToString::to_string),
+            streamed
+                .as_ref()
+                .map(|p| p.len())
+                .map_err(ToString::to_string),
+        ));
+    }
     match (in_memory, streamed) {
         (Ok(p), Ok(_)) if p.bytes() == &out[..] => Ok(()),
         (Err(a), Err(StreamError::Jwe(b))) if *a == b => Ok(()),

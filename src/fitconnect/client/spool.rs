@@ -55,6 +55,16 @@ impl SpooledJwe {
     }
 }
 
+impl crate::jose::JweSource for SpooledJwe {
+    /// A JWE held in memory is decrypted in place (no copy through a read buffer).
+    fn in_memory(&self) -> Option<&[u8]> {
+        match self {
+            Self::Memory(c) => Some(c.get_ref()),
+            Self::File(_) => None,
+        }
+    }
+}
+
 impl From<std::fs::File> for SpooledJwe {
     fn from(file: std::fs::File) -> Self {
         Self::File(file)
@@ -107,6 +117,16 @@ impl SpoolSink {
             tokio::io::AsyncSeekExt::seek(f, SeekFrom::Start(0)).await?;
         }
         Ok(())
+    }
+
+    /// Makes room in memory for a body of `len` bytes (its announced `Content-Length`) when
+    /// it will stay there: the bytes are then copied once, not again on every growth.
+    pub(super) fn expect_len(&mut self, len: u64) {
+        let fits = usize::try_from(len).is_ok_and(|n| n <= self.memory);
+        if self.file.is_none() && fits {
+            let n = usize::try_from(len).unwrap_or(0);
+            self.buf.reserve_exact(n.saturating_sub(self.buf.len()));
+        }
     }
 
     pub(super) async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
@@ -182,5 +202,25 @@ mod tests {
         let mut tail = String::new();
         large.read_to_string(&mut tail).expect("read");
         assert_eq!(tail, "mn");
+    }
+
+    #[tokio::test]
+    async fn an_announced_length_is_reserved_only_when_it_stays_in_memory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut sink = SpoolSink::new(dir.path(), 1000);
+        sink.expect_len(1_000_000);
+        assert_eq!(
+            sink.buf.capacity(),
+            0,
+            "beyond the memory share: no room made"
+        );
+        sink.expect_len(600);
+        assert!(sink.buf.capacity() >= 600);
+        let before = sink.buf.as_ptr();
+        sink.write(&[1; 300]).await.expect("write");
+        sink.write(&[2; 300]).await.expect("write");
+        assert_eq!(sink.buf.as_ptr(), before, "no reallocation while receiving");
+        let got = sink.finish().await.expect("finish");
+        assert_eq!(got.memory_len(), 600);
     }
 }

@@ -278,6 +278,9 @@ async fn spool_body(
     limit: usize,
 ) -> Result<u64, Spooling> {
     sink.reset().await.map_err(Spooling::File)?;
+    if let Some(len) = announced_length(resp).filter(|&n| n <= limit as u64) {
+        sink.expect_len(len);
+    }
     let mut written = 0u64;
     loop {
         match resp.chunk().await {
