@@ -42,6 +42,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::Limits;
@@ -317,6 +318,20 @@ impl Accepted {
     /// attachment `href`s are relative names (`attachments/<id>`) the forwarder resolves.
     #[must_use]
     pub fn envelope(&self, received_at: &str) -> Value {
+        serde_json::to_value(self.envelope_parts(received_at))
+            .expect("the envelope is JSON values and strings")
+    }
+
+    /// [`Self::envelope`] as JSON text, written from the decision's own values: the
+    /// Fachdaten JSON and the metadata are not copied into a new tree first (issue 18, goal 1).
+    #[must_use]
+    pub fn envelope_json(&self, received_at: &str) -> String {
+        serde_json::to_string(&self.envelope_parts(received_at))
+            .expect("the envelope is JSON values and strings")
+    }
+
+    /// The envelope's parts, the large ones borrowed.
+    fn envelope_parts<'a>(&'a self, received_at: &str) -> EnvelopeParts<'a> {
         let mut submission = json!({
             "id": self.submission_id,
             "caseId": self.case_id,
@@ -353,21 +368,14 @@ impl Accepted {
                 "href": format!("attachments/{}", b.id),
             })
         }));
-        let mut env = json!({
-            "submission": submission,
-            "metadata": self.metadata_json,
-            "attachments": attachments,
-        });
-        if let Some(m) = &self.message {
-            env["message"] = json!(m);
+        EnvelopeParts {
+            submission,
+            metadata: &self.metadata_json,
+            attachments,
+            message: self.message.as_ref(),
+            data: self.data_json.as_ref(),
+            business_rules: self.business_rules.as_ref().map(business_rules_json),
         }
-        if let Some(data) = &self.data_json {
-            env["data"] = data.clone();
-        }
-        if let Some(report) = &self.business_rules {
-            env["businessRules"] = business_rules_json(report);
-        }
-        env
     }
 
     /// The number of business-rule findings, when rules ran (for the decision log).
@@ -375,6 +383,20 @@ impl Accepted {
     pub fn business_rule_findings(&self) -> Option<usize> {
         self.business_rules.as_ref().map(|r| r.findings.len())
     }
+}
+
+/// The envelope's members in their order; absent optional members are left out.
+#[derive(Serialize)]
+struct EnvelopeParts<'a> {
+    submission: Value,
+    metadata: &'a Value,
+    attachments: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a MessageIdentity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(rename = "businessRules", skip_serializing_if = "Option::is_none")]
+    business_rules: Option<Value>,
 }
 
 /// The envelope's `businessRules`: each finding as [`Finding`] serialises (rule id, severity,

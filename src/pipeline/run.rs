@@ -785,7 +785,7 @@ impl<S: Store + 'static, D: DeliveryService> Pipeline<S, D> {
         match verdict {
             Ok(mut accepted) => {
                 let upstreams = (s.router)(&accepted);
-                let envelope = accepted.envelope(&rfc3339(received)).to_string();
+                let envelope = accepted.envelope_json(&rfc3339(received));
                 let blob = |bytes: &mut zeroize::Zeroizing<Vec<u8>>| {
                     BlobSource::Reader(Box::new(std::io::Cursor::new(std::mem::take(&mut **bytes))))
                 };

@@ -34,6 +34,9 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Inner {
     conn: Mutex<Connection>,
+    /// Read-only connections for the hot reads, so a read does not queue behind the writer
+    /// (WAL lets them run beside it; issue 18, goal 4). Opened on demand, kept when idle.
+    readers: Readers,
     blobs: BlobDir,
     lock_path: PathBuf,
     poller: Mutex<Option<File>>,
@@ -84,6 +87,7 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
+                readers: Readers::new(path, Access::ReadWrite),
                 blobs,
                 lock_path: PathBuf::from(lock_path),
                 poller: Mutex::new(None),
@@ -140,6 +144,7 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
+                readers: Readers::new(path, access),
                 blobs: BlobDir::existing(PathBuf::from(blob_root)),
                 lock_path: PathBuf::from(lock_path),
                 poller: Mutex::new(None),
@@ -162,6 +167,94 @@ impl SqliteStore {
         })
         .await?
     }
+
+    /// Runs a read on one of the reader connections (a consistent snapshot of what is
+    /// committed), or on the writer's connection when [`MAX_READERS`] are busy or a reader
+    /// cannot be opened. `f` must not write: readers are `query_only`.
+    pub(super) async fn run_read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &BlobDir) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || match inner.readers.take() {
+            Some(mut reader) => {
+                let result = f(&mut reader, &inner.blobs);
+                inner.readers.give_back(reader);
+                result
+            }
+            None => {
+                let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
+                f(&mut conn, &inner.blobs)
+            }
+        })
+        .await?
+    }
+}
+
+/// Reader connections open at most; beyond, reads share the writer's connection.
+const MAX_READERS: usize = 4;
+
+/// The idle reader connections of one store and how many exist.
+#[derive(Debug)]
+struct Readers {
+    path: PathBuf,
+    access: Access,
+    /// (idle connections, connections in existence).
+    pool: Mutex<(Vec<Connection>, usize)>,
+}
+
+impl Readers {
+    fn new(path: &Path, access: Access) -> Self {
+        Self {
+            path: path.to_owned(),
+            access,
+            pool: Mutex::new((Vec::new(), 0)),
+        }
+    }
+
+    /// An idle reader, a new one while fewer than [`MAX_READERS`] exist, else `None`.
+    fn take(&self) -> Option<Connection> {
+        {
+            let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(conn) = pool.0.pop() {
+                return Some(conn);
+            }
+            if pool.1 >= MAX_READERS {
+                return None;
+            }
+            pool.1 += 1;
+        }
+        match open_reader(&self.path, self.access) {
+            Ok(conn) => Some(conn),
+            Err(_) => {
+                // The writer serves the read; a later read tries to open one again.
+                self.pool.lock().unwrap_or_else(PoisonError::into_inner).1 -= 1;
+                None
+            }
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        self.pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .push(conn);
+    }
+}
+
+/// A connection that only reads (`query_only`), never creating the file.
+fn open_reader(path: &Path, access: Access) -> Result<Connection> {
+    let flags = match access {
+        Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.pragma_update(None, "query_only", true)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -274,7 +367,7 @@ impl super::Store for SqliteStore {
 
     async fn is_stored(&self, submission_id: &str) -> Result<bool> {
         let id = submission_id.to_owned();
-        self.run(move |conn, _| {
+        self.run_read(move |conn, _| {
             let state: Option<String> = conn
                 .query_row(sql::SUBMISSION_STATE, [&id], |r| r.get(0))
                 .optional()?;
@@ -429,6 +522,18 @@ impl super::Store for SqliteStore {
         _spool_dir: &Path,
     ) -> Result<(AttachmentMeta, File)> {
         let (sid, aid) = (submission_id.to_owned(), attachment_id.to_owned());
+        let (s2, a2) = (sid.clone(), aid.clone());
+        // Read beside the writer; a blob a purge removed after the reader's snapshot is then
+        // missing, and the answer comes from the writer's connection instead.
+        let read = self
+            .run_read(move |conn, blobs| {
+                let (meta, src) = blob_of(conn, blobs, &s2, &a2)?;
+                Ok(File::open(&src).ok().map(|file| (meta, file)))
+            })
+            .await?;
+        if let Some(opened) = read {
+            return Ok(opened);
+        }
         self.run(move |conn, blobs| {
             let (meta, src) = blob_of(conn, blobs, &sid, &aid)?;
             // Under the connection lock: a purge cannot remove the blob between the row and
@@ -441,7 +546,7 @@ impl super::Store for SqliteStore {
 
     async fn callback_replayed(&self, key: &ReplayKey) -> Result<bool> {
         let key = key.clone();
-        self.run(move |conn, _| {
+        self.run_read(move |conn, _| {
             let n: i64 = conn
                 .prepare_cached(sql::CALLBACK_SEEN)?
                 .query_row(params![key.destination, key.timestamp, key.mac], |r| {
@@ -468,7 +573,7 @@ impl super::Store for SqliteStore {
     }
 
     async fn pending_acks(&self, limit: u32) -> Result<Vec<AckDue>> {
-        self.run(move |conn, _| {
+        self.run_read(move |conn, _| {
             let mut stmt = conn.prepare(sql::PENDING_ACKS)?;
             let rows = stmt.query_map([i64::from(limit)], |r| {
                 Ok(records::PendingRow {
@@ -773,7 +878,8 @@ impl super::Store for SqliteStore {
 
     async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionView>> {
         let id = submission_id.to_owned();
-        self.run(move |conn, _| submission_view(conn, &id)).await
+        self.run_read(move |conn, _| submission_view(conn, &id))
+            .await
     }
 
     async fn purge_payloads(
@@ -944,6 +1050,51 @@ fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads run beside the writer (issue 18, goal 4): with the writer's connection held, a
+    /// read still answers, and it sees what the writer committed before it.
+    #[tokio::test]
+    async fn reads_do_not_queue_behind_the_writer_and_see_its_commits() {
+        use crate::store::{NewSubmission, Store};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SqliteStore::open(dir.path().join("s.db"))
+            .await
+            .expect("open");
+        let t = Timestamp(1_800_000_000_000);
+        s.store_submission(
+            NewSubmission::accepted_for_tests("sub-1", &[], vec![], t),
+            t,
+        )
+        .await
+        .expect("store");
+        let held = Arc::clone(&s.inner);
+        let (locked, release) = (
+            std::sync::mpsc::channel::<()>(),
+            std::sync::mpsc::channel::<()>(),
+        );
+        let holder = std::thread::spawn(move || {
+            let _writer = held.conn.lock().expect("lock");
+            locked.0.send(()).expect("send");
+            let _ = release.1.recv_timeout(Duration::from_secs(30));
+        });
+        locked.1.recv().expect("writer held");
+        let read = tokio::time::timeout(Duration::from_secs(10), async {
+            (
+                s.is_stored("sub-1").await.expect("read"),
+                s.is_stored("sub-2").await.expect("read"),
+                s.submission("sub-1").await.expect("read").is_some(),
+            )
+        })
+        .await
+        .expect("the reads answered while the writer was held");
+        assert_eq!(read, (true, false, true));
+        release.0.send(()).expect("release");
+        holder.join().expect("holder");
+        // Readers are query-only: a write through one fails.
+        let reader = s.inner.readers.take().expect("a reader");
+        assert!(reader.execute("DELETE FROM submissions", []).is_err());
+        s.inner.readers.give_back(reader);
+    }
 
     /// A purge interrupted between its commit and the removal of the files (simulated: the
     /// row is marked purged behind the store's back) leaves files the first purge after the

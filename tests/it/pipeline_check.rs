@@ -79,6 +79,14 @@ fn valid_xgewerbeanzeige_is_accepted_with_envelope_and_evidence() {
     assert_eq!(env["metadata"], d.metadata);
     // The schema-driven JSON of the Fachdaten (xoev::transform).
     assert!(env["data"].is_object(), "{}", env["data"]);
+    // The text the store keeps is the same envelope, member for member and in order.
+    let text = accepted.envelope_json("2026-01-01T00:00:00Z");
+    assert_eq!(text, env.to_string());
+    let keys: Vec<&String> = env.as_object().expect("object").keys().collect();
+    assert_eq!(
+        keys,
+        ["submission", "metadata", "attachments", "message", "data"]
+    );
 }
 
 #[test]
@@ -439,6 +447,11 @@ fn unevaluable_business_rules_are_a_technical_error_in_reject_mode() {
 
     let accepted = with(BusinessRules::Annotate).expect("annotate accepts");
     let env = accepted.envelope("2026-01-01T00:00:00Z");
+    assert_eq!(
+        accepted.envelope_json("2026-01-01T00:00:00Z"),
+        env.to_string(),
+        "the stored text is the envelope, businessRules included"
+    );
     let findings = env["businessRules"]["findings"]
         .as_array()
         .expect("findings");
