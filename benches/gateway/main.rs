@@ -28,6 +28,9 @@
 //! so the throughput is the gateway's per core. `--gateway-cpus 0,1` pins it to two (the load
 //! generator then shares them), `--no-pin` pins nothing.
 //!
+//! Where the gateway's threads wait at 8 in flight (locks, the store's connection, idle pools):
+//! `bash benches/gateway/contention.sh`, an off-CPU profile from scheduler switches (goal 4).
+//!
 //! Run: `cargo bench --bench gateway` (150 submissions, about 30 s), `-- --quick` (30),
 //! `-- --submissions N --inflight C --store postgres://… --gateway-cpus LIST`. Needs
 //! `python3`, `openssl`, `taskset` (for pinning) and the shared data (`POSTSTELLE_SHARED`,
