@@ -122,6 +122,27 @@ fn total_range(p: &Particle) -> (u64, u64) {
     }
 }
 
+/// Where a particle in the restriction check came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// From the schema (or a group of such particles).
+    Schema,
+    /// A substitution group expanded into a choice (or a group wrapping an alternative).
+    Group,
+    /// One declaration of an expanded substitution group: not expanded again.
+    Alternative,
+}
+
+impl Kind {
+    /// The origin of this particle's children.
+    fn children(self) -> Self {
+        match self {
+            Self::Group => Self::Alternative,
+            Self::Schema | Self::Alternative => Self::Schema,
+        }
+    }
+}
+
 impl Asm<'_> {
     /// Checks every recorded complexContent restriction.
     pub(super) fn check_restrictions(&mut self) {
@@ -176,32 +197,36 @@ impl Asm<'_> {
     }
 
     fn restricts(&self, r: &Particle, b: &Particle) -> bool {
-        self.restricts_at(r, b, 0)
+        self.restricts_at(r, Kind::Schema, b, Kind::Schema, 0)
     }
 
-    fn restricts_at(&self, r: &Particle, b: &Particle, depth: u32) -> bool {
+    /// `r` restricts `b`; `rk` and `bk` say where each particle came from (see [`Kind`]).
+    fn restricts_at(&self, r: &Particle, rk: Kind, b: &Particle, bk: Kind, depth: u32) -> bool {
         // Guards against circular substitution groups (already reported as schema errors).
         if depth > 64 {
             return false;
         }
         let d = depth + 1;
-        // The same declaration on both sides: its substitution group expands to the same
-        // choice, so only the particle itself is compared (expanding again would recurse into
-        // the head's own alternative without end).
-        if let (Term::Element(re), Term::Element(be)) = (&r.term, &b.term)
-            && re == be
-        {
-            return self.name_and_type_ok(r, *re, b, *be);
-        }
-        if let Some(bc) = self.as_choice(b) {
-            return match self.as_choice(r) {
-                Some(rc) => self.restricts_at(&rc, &bc, d),
-                None => self.restricts_at(r, &bc, d),
+        // A head's substitution group is expanded once: the alternatives are its declarations
+        // (the group is transitive), never expanded again — the head's own alternative would
+        // otherwise expand into the same choice without end.
+        let expand = |p: &Particle, k: Kind| {
+            if k == Kind::Alternative {
+                None
+            } else {
+                self.as_choice(p)
+            }
+        };
+        if let Some(bc) = expand(b, bk) {
+            return match expand(r, rk) {
+                Some(rc) => self.restricts_at(&rc, Kind::Group, &bc, Kind::Group, d),
+                None => self.restricts_at(r, rk, &bc, Kind::Group, d),
             };
         }
-        if let Some(rc) = self.as_choice(r) {
-            return self.restricts_at(&rc, b, d);
+        if let Some(rc) = expand(r, rk) {
+            return self.restricts_at(&rc, Kind::Group, b, bk, d);
         }
+        let (rck, bck) = (rk.children(), bk.children());
         match (&r.term, &b.term) {
             (Term::Element(re), Term::Element(be)) => self.name_and_type_ok(r, *re, b, *be),
             (Term::Element(re), Term::Any(w)) => {
@@ -219,7 +244,13 @@ impl Asm<'_> {
                         _ => Term::All(vec![r.clone()]),
                     },
                 };
-                self.restricts_at(&group, b, d)
+                // The wrapped particle keeps its origin.
+                let gk = if rk == Kind::Alternative {
+                    Kind::Group
+                } else {
+                    Kind::Schema
+                };
+                self.restricts_at(&group, gk, b, bk, d)
             }
             (Term::Any(rw), Term::Any(bw)) => {
                 range_ok(r, b) && ns_subset(&rw.ns, &bw.ns) && process_ok(rw, bw)
@@ -234,10 +265,10 @@ impl Asm<'_> {
                 mn >= u64::from(b.min) && mx <= bmax && self.leaves_in(r, bw)
             }
             (Term::All(rc), Term::All(bc)) | (Term::Sequence(rc), Term::Sequence(bc)) => {
-                range_ok(r, b) && self.recurse(rc, bc, true, d)
+                range_ok(r, b) && self.recurse((rc, rck), (bc, bck), true, d)
             }
             (Term::Choice(rc), Term::Choice(bc)) => {
-                range_ok(r, b) && self.recurse(rc, bc, false, d)
+                range_ok(r, b) && self.recurse((rc, rck), (bc, bck), false, d)
             }
             (Term::Sequence(rc), Term::All(bc)) => {
                 if !range_ok(r, b) {
@@ -245,7 +276,9 @@ impl Asm<'_> {
                 }
                 let mut used = vec![false; bc.len()];
                 for rp in rc {
-                    match (0..bc.len()).find(|&i| !used[i] && self.restricts_at(rp, &bc[i], d)) {
+                    match (0..bc.len())
+                        .find(|&i| !used[i] && self.restricts_at(rp, rck, &bc[i], bck, d))
+                    {
                         Some(i) => used[i] = true,
                         None => return false,
                     }
@@ -269,14 +302,20 @@ impl Asm<'_> {
                 range_ok(&summed, b)
                     && rc
                         .iter()
-                        .all(|rp| bc.iter().any(|bp| self.restricts_at(rp, bp, d)))
+                        .all(|rp| bc.iter().any(|bp| self.restricts_at(rp, rck, bp, bck, d)))
             }
             _ => false,
         }
     }
 
     /// Recurse (ordered; unmatched base particles must be emptiable) or RecurseLax.
-    fn recurse(&self, rc: &[Particle], bc: &[Particle], strict: bool, depth: u32) -> bool {
+    fn recurse(
+        &self,
+        (rc, rk): (&[Particle], Kind),
+        (bc, bk): (&[Particle], Kind),
+        strict: bool,
+        depth: u32,
+    ) -> bool {
         let mut j = 0;
         for rp in rc {
             loop {
@@ -284,7 +323,7 @@ impl Asm<'_> {
                     return false;
                 };
                 j += 1;
-                if self.restricts_at(rp, bp, depth) {
+                if self.restricts_at(rp, rk, bp, bk, depth) {
                     break;
                 }
                 if strict && !emptiable(bp) {
