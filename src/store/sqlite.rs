@@ -369,7 +369,8 @@ impl super::Store for SqliteStore {
         let id = submission_id.to_owned();
         self.run_read(move |conn, _| {
             let state: Option<String> = conn
-                .query_row(sql::SUBMISSION_STATE, [&id], |r| r.get(0))
+                .prepare_cached(sql::SUBMISSION_STATE)?
+                .query_row([&id], |r| r.get(0))
                 .optional()?;
             Ok(state.as_deref() == Some("stored"))
         })
@@ -574,7 +575,7 @@ impl super::Store for SqliteStore {
 
     async fn pending_acks(&self, limit: u32) -> Result<Vec<AckDue>> {
         self.run_read(move |conn, _| {
-            let mut stmt = conn.prepare(sql::PENDING_ACKS)?;
+            let mut stmt = conn.prepare_cached(sql::PENDING_ACKS)?;
             let rows = stmt.query_map([i64::from(limit)], |r| {
                 Ok(records::PendingRow {
                     submission_id: r.get(0)?,
@@ -630,7 +631,7 @@ impl super::Store for SqliteStore {
         self.run(move |conn, _| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut claimed = {
-                let mut stmt = tx.prepare(
+                let mut stmt = tx.prepare_cached(
                     "UPDATE outbox SET lease_owner = ?1, lease_until = ?2, \
                      attempts = attempts + 1 WHERE job_id IN (SELECT job_id FROM outbox \
                      WHERE state = 'pending' AND next_attempt_at <= ?3 AND (lease_until IS NULL \
@@ -984,11 +985,8 @@ fn blob_of(
     attachment_id: &str,
 ) -> Result<(AttachmentMeta, PathBuf)> {
     let meta = conn
-        .query_row(
-            sql::ATTACHMENT_META,
-            [submission_id, attachment_id],
-            attachment_meta,
-        )
+        .prepare_cached(sql::ATTACHMENT_META)?
+        .query_row([submission_id, attachment_id], attachment_meta)
         .optional()?
         .ok_or(StoreError::NotFound { what: "attachment" })?;
     let path = blobs.path(&meta.sha256);
@@ -1004,7 +1002,8 @@ fn due(conn: &Connection, delivered_before: Timestamp, limit: i64) -> Result<Vec
 
 fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>> {
     let row = conn
-        .query_row(sql::SUBMISSION_VIEW, [id], |r| {
+        .prepare_cached(sql::SUBMISSION_VIEW)?
+        .query_row([id], |r| {
             Ok(records::ViewRow {
                 submission_id: r.get(0)?,
                 seen_at: r.get(1)?,
@@ -1026,7 +1025,8 @@ fn submission_view(conn: &Connection, id: &str) -> Result<Option<SubmissionView>
         return Ok(None);
     };
     let evidence = conn
-        .query_row(sql::EVIDENCE_OF, [id], |r| {
+        .prepare_cached(sql::EVIDENCE_OF)?
+        .query_row([id], |r| {
             Ok(records::EvidenceRow {
                 submit_set: r.get(0)?,
                 auth_tags: r.get(1)?,
