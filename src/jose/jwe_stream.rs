@@ -510,7 +510,11 @@ fn decrypt_within<R: JweSource + ?Sized>(
     while left > 0 {
         let n = usize::try_from(left.min(CHUNK_CHARS as u64)).unwrap_or(CHUNK_CHARS);
         let at = usize::try_from(c.start + (c.len - left)).unwrap_or(usize::MAX);
-        let chars = match input.in_memory().and_then(|b| b.get(at..at + n)) {
+        let chars = match input
+            .in_memory()
+            .and_then(|b| b.get(at..))
+            .and_then(|b| b.get(..n))
+        {
             Some(chars) => chars,
             None => {
                 input

@@ -178,10 +178,13 @@ impl SqliteStore {
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || match inner.readers.take() {
-            Some(mut reader) => {
-                let result = f(&mut reader, &inner.blobs);
-                inner.readers.give_back(reader);
-                result
+            Some(reader) => {
+                let mut lent = Lent {
+                    readers: &inner.readers,
+                    conn: Some(reader),
+                };
+                let conn = lent.conn.as_mut().expect("lent until dropped");
+                f(conn, &inner.blobs)
             }
             None => {
                 let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
@@ -235,12 +238,37 @@ impl Readers {
         }
     }
 
+    /// Returns a reader, or forgets it when its read panicked (it may hold a broken
+    /// statement; a later read opens a new one).
+    fn give_back_or_forget(&self, conn: Connection) {
+        if std::thread::panicking() {
+            drop(conn);
+            self.pool.lock().unwrap_or_else(PoisonError::into_inner).1 -= 1;
+        } else {
+            self.give_back(conn);
+        }
+    }
+
     fn give_back(&self, conn: Connection) {
         self.pool
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .0
             .push(conn);
+    }
+}
+
+/// A reader lent to one read; back to the idle list when the read ends, also by a panic.
+struct Lent<'a> {
+    readers: &'a Readers,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.readers.give_back_or_forget(conn);
+        }
     }
 }
 
@@ -1090,6 +1118,18 @@ mod tests {
         assert_eq!(read, (true, false, true));
         release.0.send(()).expect("release");
         holder.join().expect("holder");
+        // A read that panics frees its reader's slot: all slots still open readers after.
+        for _ in 0..MAX_READERS + 1 {
+            let r = s
+                .run_read(|_, _| -> Result<()> { panic!("a bug in a read") })
+                .await;
+            assert!(r.is_err(), "the panic is an error of the read");
+        }
+        assert_eq!(
+            s.inner.readers.pool.lock().expect("pool").1,
+            0,
+            "no slot leaked"
+        );
         // Readers are query-only: a write through one fails.
         let reader = s.inner.readers.take().expect("a reader");
         assert!(reader.execute("DELETE FROM submissions", []).is_err());
