@@ -295,7 +295,7 @@ impl Generator<'_> {
         }
         match kind {
             ElementKind::Simple(st) => {
-                let value = self.simple(&st);
+                let value = self.simple(st);
                 props.insert(VALUE_KEY.into(), value.clone());
                 return json!({ "anyOf": [
                     value,
@@ -308,7 +308,7 @@ impl Generator<'_> {
                 ]});
             }
             ElementKind::SimpleContent(st) => {
-                props.insert(VALUE_KEY.into(), self.simple(&st));
+                props.insert(VALUE_KEY.into(), self.simple(st));
                 required.push(VALUE_KEY.into());
             }
             ElementKind::Empty => {}

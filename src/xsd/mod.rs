@@ -25,8 +25,8 @@ pub use catalog::Catalog;
 pub use components::Grammar;
 pub use error::{ErrorKind, SchemaError, ValidationError, XsdError};
 pub use validator::{
-    ElementInfo, NoObserver, Observer, ValidatedDoc, ValidationOptions, ValidationReport,
-    Validator, validate_bytes, validate_reader, validate_with,
+    AttributeInfo, ElementInfo, NoObserver, Observer, ValidatedDoc, ValidationOptions,
+    ValidationReport, Validator, validate_bytes, validate_reader, validate_with,
 };
 
 /// Compiles the schema set reachable from the entry documents.

@@ -189,6 +189,75 @@ fn observer_sees_actual_types_and_defaults() {
     assert_eq!(rec.values, vec!["7:true".to_owned(), "1.0:true".to_owned()]);
 }
 
+/// Records whether each simple value and attribute came typed; wants typed values per type
+/// only when `typed` says so.
+struct Picky {
+    typed: bool,
+    seen: Vec<String>,
+}
+
+impl Observer for Picky {
+    fn wants_value(&self, _st: &xsd::simple::SimpleType) -> bool {
+        self.typed
+    }
+
+    fn attribute(&mut self, _g: &Grammar, info: &xsd::AttributeInfo<'_>) {
+        self.seen
+            .push(format!("@{}:{}", info.local, info.typed.is_some()));
+    }
+
+    fn simple_value(&mut self, _g: &Grammar, lexical: &str, typed: Option<&xsd::datatypes::Value>) {
+        self.seen.push(format!("{lexical}:{}", typed.is_some()));
+    }
+}
+
+#[test]
+fn typed_values_are_built_only_where_wanted_or_needed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("p.xsd");
+    std::fs::write(
+        &path,
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:element name="r"><xs:complexType>
+    <xs:sequence>
+      <xs:element name="i" type="xs:int"/>
+      <xs:element name="s" type="xs:string"/>
+      <xs:element name="f" type="xs:decimal" fixed="2.50"/>
+    </xs:sequence>
+    <xs:attribute name="req" type="xs:string"/>
+    <xs:attribute name="v" type="xs:decimal" fixed="1.0"/>
+  </xs:complexType></xs:element>
+</xs:schema>"#,
+    )
+    .expect("write");
+    let g = xsd::compile_file(&path, &Limits::default()).expect("compiles");
+    let doc = br#"<r req="x" v="1"><i>7</i><s>c</s><f>2.5</f></r>"#;
+    let run = |typed: bool| {
+        let mut picky = Picky {
+            typed,
+            seen: Vec::new(),
+        };
+        let r = xsd::validate_with(
+            &g,
+            &doc[..],
+            &Limits::default(),
+            &ValidationOptions::default(),
+            &mut picky,
+        );
+        assert!(r.is_valid(), "{:?}", r.errors);
+        picky.seen
+    };
+    // Not wanted: only the fixed values are built (they are compared as values: `1` = `1.0`).
+    assert_eq!(
+        run(false),
+        ["@req:false", "@v:true", "7:false", "c:false", "2.5:true"]
+    );
+    assert_eq!(
+        run(true),
+        ["@req:true", "@v:true", "7:true", "c:true", "2.5:true"]
+    );
+}
+
 #[test]
 fn broken_schemas_are_rejected_with_positions() {
     let dir = tempfile::tempdir().expect("tempdir");

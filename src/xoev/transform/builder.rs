@@ -15,14 +15,14 @@
 //! `Value`-returning API). Members are in the same order either way, so the written text is
 //! exactly the serialization of that value.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use serde_json::Value as Json;
 
 use crate::xsd::Grammar;
+use crate::xsd::components::QNameId;
 use crate::xsd::datatypes::Value;
 use crate::xsd::simple::SimpleType;
 use crate::xsd::validator::{AttributeInfo, ElementInfo, Observer};
@@ -32,7 +32,7 @@ use super::kind::{
     ElementKind, attribute_key, attribute_type, element_kind, is_code_type, type_clark,
 };
 use super::shape::{ModelShape, ShapeCache, clark};
-use super::value::{ValueKind, to_json, value_kind};
+use super::value::{ValueKind, needs_typed, to_json, value_kind};
 use super::writer::{JsonOut, Node, node_size, text_size};
 
 /// Key of the document-order list of an order-sensitive element.
@@ -58,7 +58,8 @@ pub(crate) enum Failure {
     Write,
 }
 
-/// The state of a streamed element.
+/// The state of a streamed element. Kept in its frame slot and reused by the next element at
+/// the same depth, so the bit set and the spare key set keep their allocations.
 #[derive(Debug, Default)]
 struct Streaming {
     /// `{` and the held members (attributes) are written.
@@ -67,27 +68,88 @@ struct Streaming {
     written: usize,
     /// The key of the array written last, still open for more items.
     open_array: Option<Rc<str>>,
-    /// Keys written (a key must not come back); foldhash: one insert per member. The keys are
-    /// the shapes' shared strings, not copies.
-    keys: HashSet<Rc<str>, foldhash::fast::RandomState>,
+    /// Child keys written (a key must not come back), by [`super::shape::ChildShape::index`] in the element's
+    /// shape.
+    written_children: Vec<u64>,
+    /// Keys written that the shape does not name (only in documents that are not valid: a
+    /// streamed element's model has no wildcard).
+    written_other: HashSet<Rc<str>, foldhash::fast::RandomState>,
 }
 
+impl Streaming {
+    fn reset(&mut self, children: usize) {
+        self.opened = false;
+        self.written = 0;
+        self.open_array = None;
+        self.written_children.clear();
+        self.written_children.resize(children.div_ceil(64), 0);
+        self.written_other.clear();
+    }
+
+    /// Records that `key` is written; `false` when it was written before.
+    fn first_time(&mut self, key: &Key) -> bool {
+        match key.index {
+            Some(i) => {
+                let (word, bit) = ((i / 64) as usize, 1u64 << (i % 64));
+                match self.written_children.get_mut(word) {
+                    Some(w) if *w & bit != 0 => false,
+                    Some(w) => {
+                        *w |= bit;
+                        true
+                    }
+                    None => self.written_other.insert(key.text.clone()),
+                }
+            }
+            None => self.written_other.insert(key.text.clone()),
+        }
+    }
+}
+
+/// The JSON key of an element in its parent.
+#[derive(Debug, Default, Clone)]
+struct Key {
+    text: Rc<str>,
+    /// The key as JSON text, when the parent's shape names the element.
+    json: Option<Rc<str>>,
+    /// [`super::shape::ChildShape::index`] in the parent's shape.
+    index: Option<u32>,
+}
+
+/// What an element's value is made of, for [`Frame::finish`] (the element's [`ElementKind`]
+/// without the borrowed type).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// A simple type: the element is its value (an object only with `@xsi:type`).
+    Simple,
+    /// Simple content: an object with `#value`.
+    SimpleContent,
+    /// Anything else: an object of members.
+    #[default]
+    Members,
+}
+
+#[derive(Default)]
 struct Frame {
-    key: Rc<str>,
+    key: Key,
     repeated: bool,
     type_id: Option<crate::xsd::components::TypeId>,
-    kind: ElementKind,
+    form: Form,
     code: bool,
     nil: bool,
     shape: Option<Rc<ModelShape>>,
     /// Held members (a streamed element: only those not written yet).
-    members: Vec<(String, Node)>,
+    members: Vec<(Rc<str>, Node)>,
     order: Option<Vec<Node>>,
     texts: Vec<Node>,
     value: Option<Node>,
     /// Estimated JSON bytes held by this frame.
     bytes: usize,
-    stream: Option<Streaming>,
+    /// Streamed (see the module doc); `stream` holds the state.
+    streamed: bool,
+    stream: Streaming,
+    /// The element's value was written to the output already (a simple value below a streamed
+    /// parent); its end writes nothing.
+    written: bool,
 }
 
 impl Frame {
@@ -104,71 +166,79 @@ impl Frame {
         }
     }
 
-    /// The complete value of an element that is not (or no longer) being written.
-    fn finish(mut self) -> Node {
+    /// The complete value of an element that is not (or no longer) being written; the frame's
+    /// members are taken.
+    fn finish(&mut self) -> Node {
         self.trailing();
+        let members = std::mem::take(&mut self.members);
+        let value = self.value.take();
         if self.nil {
-            if self.members.is_empty() {
+            if members.is_empty() {
                 return Node::Leaf(Json::Null);
             }
-            self.members
-                .push((XSI_NIL_KEY.into(), Node::Leaf(Json::Bool(true))));
-            return Node::Object(self.members);
+            let mut members = members;
+            members.push((XSI_NIL_KEY.into(), Node::Leaf(Json::Bool(true))));
+            return Node::Object(members);
         }
-        match self.kind {
-            ElementKind::Simple(_) if self.members.is_empty() => {
-                self.value.unwrap_or(Node::Leaf(Json::Null))
+        match self.form {
+            Form::Simple if members.is_empty() => value.unwrap_or(Node::Leaf(Json::Null)),
+            Form::Simple | Form::SimpleContent => {
+                let mut members = members;
+                members.push((VALUE_KEY.into(), value.unwrap_or(Node::Leaf(Json::Null))));
+                Node::Object(members)
             }
-            ElementKind::Simple(_) | ElementKind::SimpleContent(_) => {
-                let v = self.value.unwrap_or(Node::Leaf(Json::Null));
-                self.members.push((VALUE_KEY.into(), v));
-                Node::Object(self.members)
-            }
-            _ => Node::Object(self.members),
+            _ => Node::Object(members),
         }
     }
 
     /// Writes `{` and the held members of a streamed element (once); returns the bytes freed.
     fn open<W: Write>(&mut self, out: &mut JsonOut<W>) -> usize {
-        let Some(s) = &mut self.stream else {
-            return 0;
-        };
-        if s.opened {
+        if !self.streamed || self.stream.opened {
             return 0;
         }
+        let s = &mut self.stream;
         s.opened = true;
         out.begin(false);
+        // Held members are attributes and `@xsi:type` (keys starting with `@` or, on code
+        // types, `listURI`/`listVersionID`): element keys never repeat them, so they are not
+        // recorded as written.
         for (k, v) in self.members.drain(..) {
             out.key(s.written == 0, &k);
             out.node(&v);
             s.written += 1;
-            s.keys.insert(k.into());
         }
         std::mem::take(&mut self.bytes)
     }
 
     /// Writes what precedes the value of the child `key` of an opened streamed element.
     /// `false`: the key was written before and is not the open array.
-    fn member<W: Write>(&mut self, out: &mut JsonOut<W>, key: &Rc<str>, repeated: bool) -> bool {
-        let Some(s) = &mut self.stream else {
+    fn member<W: Write>(&mut self, out: &mut JsonOut<W>, key: &Key, repeated: bool) -> bool {
+        if !self.streamed {
             return true;
-        };
-        if repeated && s.open_array.as_deref() == Some(&**key) {
+        }
+        let s = &mut self.stream;
+        if repeated
+            && let Some(open) = &s.open_array
+            && (Rc::ptr_eq(open, &key.text) || **open == *key.text)
+        {
             out.item(false);
             return true;
         }
         if s.open_array.take().is_some() {
             out.end(true, true);
         }
-        if !s.keys.insert(key.clone()) {
+        if !s.first_time(key) {
             return false;
         }
-        out.key(s.written == 0, key);
+        match &key.json {
+            Some(json) => out.key_json(s.written == 0, json),
+            None => out.key(s.written == 0, &key.text),
+        }
         s.written += 1;
         if repeated {
             out.begin(true);
             out.item(true);
-            s.open_array = Some(key.clone());
+            s.open_array = Some(key.text.clone());
         }
         true
     }
@@ -176,9 +246,10 @@ impl Frame {
     /// Ends an opened streamed element: the open array, `#text`, `}`.
     fn close<W: Write>(&mut self, out: &mut JsonOut<W>) {
         self.trailing();
-        let Some(s) = &mut self.stream else {
+        if !self.streamed {
             return;
-        };
+        }
+        let s = &mut self.stream;
         if s.open_array.take().is_some() {
             out.end(true, true);
         }
@@ -193,10 +264,15 @@ impl Frame {
 
 /// Builds (or writes) the JSON of one document.
 pub(crate) struct Builder<'s, W: Write> {
+    /// Frame slots; `frames[..depth]` are the open elements. A slot is reused by the next
+    /// element at its depth (no move of a frame per element, its vectors keep their capacity).
     frames: Vec<Frame>,
+    depth: usize,
     shapes: ShapeCache,
     /// `is_code_type` per type id (0 = not yet known, 1 = no, 2 = yes).
     code_types: Vec<u8>,
+    /// Attribute keys by declared name and code-ness, shared by every occurrence.
+    attribute_keys: HashMap<(QNameId, bool), Rc<str>, foldhash::fast::RandomState>,
     /// The root's value when nothing is written.
     pub(crate) root: Option<Node>,
     pub(crate) binaries: Vec<ExtractedBinary>,
@@ -236,8 +312,10 @@ impl<'s, W: Write> Builder<'s, W> {
     ) -> Self {
         Self {
             frames: Vec::new(),
+            depth: 0,
             shapes: ShapeCache::default(),
             code_types: Vec::new(),
+            attribute_keys: HashMap::default(),
             root: None,
             binaries: Vec::new(),
             sink,
@@ -265,13 +343,23 @@ impl<'s, W: Write> Builder<'s, W> {
             self.failure = Some(f);
         }
         self.frames.clear();
+        self.depth = 0;
         self.root = None;
         self.buffered = 0;
     }
 
+    /// The innermost open element.
+    fn top(&self) -> Option<&Frame> {
+        self.frames[..self.depth].last()
+    }
+
+    fn top_mut(&mut self) -> Option<&mut Frame> {
+        self.frames[..self.depth].last_mut()
+    }
+
     /// Counts `n` more held bytes on the current element.
     fn hold(&mut self, n: usize) {
-        if let Some(f) = self.frames.last_mut() {
+        if let Some(f) = self.top_mut() {
             f.bytes += n;
         }
         self.buffered += n;
@@ -281,9 +369,9 @@ impl<'s, W: Write> Builder<'s, W> {
     fn binary(&mut self, bytes: &[u8]) -> Node {
         let id = format!("binary-{}", self.binaries.len() + 1);
         let mut path = String::new();
-        for f in &self.frames {
+        for f in &self.frames[..self.depth] {
             path.push('/');
-            path.push_str(&f.key);
+            path.push_str(&f.key.text);
         }
         let entry = ExtractedBinary::new(id, bytes, path);
         if self.sink_error.is_none()
@@ -303,15 +391,75 @@ impl<'s, W: Write> Builder<'s, W> {
             _ => Node::Leaf(to_json(&kind, st, lexical, typed)),
         }
     }
+
+    /// Writes the value of a simple-typed element without attributes straight into its
+    /// streamed parent (no held value); `false` when the element does not qualify (held as
+    /// usual). Base64 payloads take the held path (they go to the binary sink first).
+    fn write_simple(&mut self, st: &SimpleType, lexical: &str, typed: Option<&Value>) -> bool {
+        let Some(out) = self.out.as_mut() else {
+            return false;
+        };
+        let Some((f, Some(parent))) = self.frames[..self.depth]
+            .split_last_mut()
+            .map(|(f, rest)| (f, rest.last_mut()))
+        else {
+            return false;
+        };
+        if f.nil || f.written || !f.members.is_empty() || !parent.streamed {
+            return false;
+        }
+        let kind = value_kind(st);
+        if kind == ValueKind::Binary {
+            return false;
+        }
+        let freed = parent.open(out);
+        if !parent.member(out, &f.key, f.repeated) {
+            let key = f.key.text.to_string();
+            self.fail(Failure::OutOfOrder(key));
+            return true;
+        }
+        match kind {
+            ValueKind::Text => out.string(&st.normalize(lexical)),
+            _ => out.json(&to_json(&kind, st, lexical, typed)),
+        }
+        f.written = true;
+        self.buffered = self.buffered.saturating_sub(freed);
+        if out.error.is_some() {
+            self.fail(Failure::Write);
+        }
+        true
+    }
+
+    /// The key of an attribute (cached per declared name).
+    fn attribute_key(&mut self, info: &AttributeInfo<'_>, code: bool) -> Rc<str> {
+        match info.name {
+            Some(q) => self
+                .attribute_keys
+                .entry((q, code))
+                .or_insert_with(|| attribute_key(info.ns, info.local, code).into())
+                .clone(),
+            None => attribute_key(info.ns, info.local, code).into(),
+        }
+    }
 }
 
 impl<W: Write> Observer for Builder<'_, W> {
+    fn wants_value(&self, st: &SimpleType) -> bool {
+        needs_typed(st)
+    }
+
     fn start_element(&mut self, g: &Grammar, info: &ElementInfo<'_>) {
         if self.failure.is_some() {
             return;
         }
-        let (key, repeated): (Rc<str>, bool) = match self.frames.last() {
-            None => (info.local.into(), false),
+        let (key, repeated) = match self.top() {
+            None => (
+                Key {
+                    text: info.local.into(),
+                    ..Key::default()
+                },
+                false,
+            ),
             Some(parent) => {
                 let child = parent.shape.as_ref().and_then(|s| {
                     // The matched declaration names the element; look the name up otherwise.
@@ -322,9 +470,22 @@ impl<W: Write> Observer for Builder<'_, W> {
                     s.children.get(&q)
                 });
                 match child {
-                    Some(c) => (c.key.clone(), c.repeated),
+                    Some(c) => (
+                        Key {
+                            text: c.key.clone(),
+                            json: Some(c.key_json.clone()),
+                            index: Some(c.index),
+                        },
+                        c.repeated,
+                    ),
                     // Not named by the parent's model (wildcard or unassessed): always arrays.
-                    None => (clark(info.ns, info.local).into(), true),
+                    None => (
+                        Key {
+                            text: clark(info.ns, info.local).into(),
+                            ..Key::default()
+                        },
+                        true,
+                    ),
                 }
             }
         };
@@ -333,40 +494,36 @@ impl<W: Write> Observer for Builder<'_, W> {
             ElementKind::Elements { model, .. } => Some(self.shapes.get(g, model)),
             _ => None,
         };
-        let order = match (&kind, &shape) {
-            (ElementKind::Elements { mixed: true, .. } | ElementKind::Unassessed, _) => {
-                Some(Vec::new())
-            }
-            (_, Some(s)) if s.order_sensitive => Some(Vec::new()),
-            _ => None,
+        let ordered = match (&kind, &shape) {
+            (ElementKind::Elements { mixed: true, .. } | ElementKind::Unassessed, _) => true,
+            (_, Some(s)) => s.order_sensitive,
+            _ => false,
         };
         // Streamed: below a streamed parent (or the root), element-only content that keeps
         // same-named siblings together, not nil. Models with a wildcard are held: elements it
         // matches are keyed by name at run time, so two wildcard particles could bring the same
         // key back after other siblings.
         let stream = self.out.is_some()
-            && order.is_none()
+            && !ordered
             && !info.nil
             && matches!(kind, ElementKind::Elements { mixed: false, .. })
             && shape.as_ref().is_some_and(|s| !s.has_wildcard)
-            && self.frames.last().is_none_or(|p| p.stream.is_some());
-        if stream && let (Some(out), Some(parent)) = (self.out.as_mut(), self.frames.last_mut()) {
+            && self.top().is_none_or(|p| p.streamed);
+        if stream
+            && let Some(out) = self.out.as_mut()
+            && let Some(parent) = self.frames[..self.depth].last_mut()
+        {
             let freed = parent.open(out);
             self.buffered = self.buffered.saturating_sub(freed);
             if !parent.member(out, &key, repeated) {
-                self.fail(Failure::OutOfOrder(key.to_string()));
+                self.fail(Failure::OutOfOrder(key.text.to_string()));
                 return;
             }
         }
-        let mut members = Vec::new();
-        let mut bytes = 0;
-        if let (Some(decl), Some(t)) = (info.decl, info.type_id)
-            && g.element(decl).type_id != t
-            && let Some(name) = type_clark(g, t)
-        {
-            bytes += text_size(XSI_TYPE_KEY) + text_size(&name) + 2;
-            members.push((XSI_TYPE_KEY.into(), Node::Leaf(Json::String(name))));
-        }
+        let xsi_type = match (info.decl, info.type_id) {
+            (Some(decl), Some(t)) if g.element(decl).type_id != t => type_clark(g, t),
+            _ => None,
+        };
         let code = match info.type_id {
             Some(t) => {
                 let i = t as usize;
@@ -380,39 +537,57 @@ impl<W: Write> Observer for Builder<'_, W> {
             }
             None => false,
         };
-        self.frames.push(Frame {
-            key,
-            repeated,
-            type_id: info.type_id,
-            code,
-            kind,
-            nil: info.nil,
-            shape,
-            members,
-            order,
-            texts: Vec::new(),
-            value: None,
-            bytes: 0,
-            stream: stream.then(Streaming::default),
-        });
-        self.hold(bytes);
+        if self.depth == self.frames.len() {
+            self.frames.push(Frame::default());
+        }
+        let f = &mut self.frames[self.depth];
+        self.depth += 1;
+        f.members.clear();
+        f.texts.clear();
+        f.value = None;
+        f.bytes = 0;
+        f.written = false;
+        f.order = ordered.then(Vec::new);
+        f.streamed = stream;
+        if stream {
+            f.stream
+                .reset(shape.as_ref().map_or(0, |s| s.ordered.len()));
+        }
+        f.key = key;
+        f.repeated = repeated;
+        f.type_id = info.type_id;
+        f.code = code;
+        f.form = match kind {
+            ElementKind::Simple(_) => Form::Simple,
+            ElementKind::SimpleContent(_) => Form::SimpleContent,
+            _ => Form::Members,
+        };
+        f.nil = info.nil;
+        f.shape = shape;
+        if let Some(name) = xsi_type {
+            let bytes = text_size(XSI_TYPE_KEY) + text_size(&name) + 2;
+            f.members
+                .push((XSI_TYPE_KEY.into(), Node::Leaf(Json::String(name))));
+            self.hold(bytes);
+        }
     }
 
     fn attribute(&mut self, g: &Grammar, info: &AttributeInfo<'_>) {
         if self.failure.is_some() {
             return;
         }
-        let Some(f) = self.frames.last() else {
+        let Some(f) = self.top() else {
             return;
         };
-        let key = attribute_key(info.ns, info.local, f.code);
-        let st = info.name.and_then(|q| attribute_type(g, f.type_id, q));
+        let (code, type_id) = (f.code, f.type_id);
+        let key = self.attribute_key(info, code);
+        let st = info.name.and_then(|q| attribute_type(g, type_id, q));
         let v = match st {
-            Some(st) => self.simple_json(&st, info.value, info.typed),
+            Some(st) => self.simple_json(st, info.value, info.typed),
             None => Node::Leaf(Json::String(info.value.to_owned())),
         };
         let n = text_size(&key) + 2 + node_size(&v);
-        if let Some(f) = self.frames.last_mut() {
+        if let Some(f) = self.top_mut() {
             f.members.push((key, v));
         }
         self.hold(n);
@@ -423,7 +598,7 @@ impl<W: Write> Observer for Builder<'_, W> {
             return;
         }
         let mut n = text_size(text) + 1;
-        if let Some(f) = self.frames.last_mut() {
+        if let Some(f) = self.top_mut() {
             f.texts.push(Node::Leaf(Json::String(text.to_owned())));
             if let Some(order) = &mut f.order {
                 order.push(Node::Leaf(Json::String(TEXT_KEY.into())));
@@ -440,24 +615,32 @@ impl<W: Write> Observer for Builder<'_, W> {
         self.text(g, text);
     }
 
-    fn simple_value(&mut self, _g: &Grammar, lexical: &str, typed: Option<&Value>) {
+    fn simple_value(&mut self, g: &Grammar, lexical: &str, typed: Option<&Value>) {
         if self.failure.is_some() {
             return;
         }
-        let st: Option<Arc<SimpleType>> = match self.frames.last() {
-            Some(f) if f.nil => None,
-            Some(Frame {
-                kind: ElementKind::Simple(st) | ElementKind::SimpleContent(st),
-                ..
-            }) => Some(st.clone()),
-            _ => None,
+        // The type from the grammar (not the frame), so the builder stays free to write.
+        let (st, simple) = match self.top() {
+            Some(f) if f.nil || f.written => (None, false),
+            Some(f) => match element_kind(g, f.type_id) {
+                ElementKind::Simple(st) => (Some(st), true),
+                ElementKind::SimpleContent(st) => (Some(st), false),
+                _ => (None, false),
+            },
+            None => (None, false),
         };
+        if simple
+            && let Some(st) = st
+            && self.write_simple(st, lexical, typed)
+        {
+            return;
+        }
         let v = match st {
-            Some(st) => self.simple_json(&st, lexical, typed),
+            Some(st) => self.simple_json(st, lexical, typed),
             None => Node::Leaf(Json::Null),
         };
         let n = node_size(&v);
-        if let Some(f) = self.frames.last_mut() {
+        if let Some(f) = self.top_mut() {
             f.value = Some(v);
         }
         self.hold(n);
@@ -467,33 +650,40 @@ impl<W: Write> Observer for Builder<'_, W> {
         if self.failure.is_some() {
             return;
         }
-        let Some(mut f) = self.frames.pop() else {
+        let Some((f, rest)) = self.frames[..self.depth].split_last_mut() else {
             return;
         };
+        let parent = rest.last_mut();
         let bytes = f.bytes;
-        let streamed = f.stream.is_some();
+        if f.written {
+            // Written with its value (`write_simple`); nothing was held.
+            self.depth -= 1;
+            return;
+        }
+        let streamed = f.streamed;
         if let Some(out) = self.out.as_mut() {
-            if f.stream.as_ref().is_some_and(|s| s.opened) {
+            let mut freed = bytes;
+            let mut failure = None;
+            if f.streamed && f.stream.opened {
                 f.close(out);
-                self.buffered = self.buffered.saturating_sub(bytes);
             } else {
-                let (key, repeated) = (std::mem::take(&mut f.key), f.repeated);
                 let node = f.finish();
-                match self.frames.last_mut() {
+                match parent {
                     // A streamed element's key was written when it started.
                     _ if streamed => out.node(&node),
                     None => out.node(&node),
-                    Some(parent) if parent.stream.is_some() => {
-                        self.buffered = self.buffered.saturating_sub(parent.open(out));
-                        if !parent.member(out, &key, repeated) {
-                            self.fail(Failure::OutOfOrder(key.to_string()));
-                            return;
+                    Some(parent) if parent.streamed => {
+                        freed += parent.open(out);
+                        if parent.member(out, &f.key, f.repeated) {
+                            out.node(&node);
+                        } else {
+                            failure = Some(Failure::OutOfOrder(f.key.text.to_string()));
                         }
-                        out.node(&node);
                     }
                     Some(parent) => {
-                        let extra = fold(parent, key.to_string(), repeated, node);
+                        let extra = fold(parent, f.key.text.clone(), f.repeated, node);
                         parent.bytes += bytes + extra;
+                        self.depth -= 1;
                         self.buffered += extra;
                         self.peak_buffered = self.peak_buffered.max(self.buffered);
                         if self.buffered > self.max_buffered {
@@ -502,32 +692,35 @@ impl<W: Write> Observer for Builder<'_, W> {
                         return;
                     }
                 }
-                self.buffered = self.buffered.saturating_sub(bytes);
             }
-            if out.error.is_some() {
+            self.depth -= 1;
+            self.buffered = self.buffered.saturating_sub(freed);
+            if let Some(failure) = failure {
+                self.fail(failure);
+            } else if out.error.is_some() {
                 self.fail(Failure::Write);
             }
             return;
         }
-        let (key, repeated) = (std::mem::take(&mut f.key), f.repeated);
         let node = f.finish();
-        match self.frames.last_mut() {
+        match parent {
             None => self.root = Some(node),
             Some(parent) => {
-                let extra = fold(parent, key.to_string(), repeated, node);
+                let extra = fold(parent, f.key.text.clone(), f.repeated, node);
                 parent.bytes += bytes + extra;
                 self.buffered += extra;
                 self.peak_buffered = self.peak_buffered.max(self.buffered);
             }
         }
+        self.depth -= 1;
     }
 }
 
 /// Adds a finished child to a held parent; returns the bytes its key adds.
-fn fold(parent: &mut Frame, key: String, repeated: bool, node: Node) -> usize {
+fn fold(parent: &mut Frame, key: Rc<str>, repeated: bool, node: Node) -> usize {
     let mut extra = text_size(&key) + 2;
     if let Some(order) = &mut parent.order {
-        order.push(Node::Leaf(Json::String(key.clone())));
+        order.push(Node::Leaf(Json::String(key.to_string())));
         extra += text_size(&key) + 1;
     }
     if repeated {

@@ -2,8 +2,6 @@
 //! object of children, or a code object. Shared by the transform, `--to-xml` and the JSON
 //! Schema generator.
 
-use std::sync::Arc;
-
 use crate::xsd::components::{Content, Grammar, ModelId, QNameId, TypeId, TypeKind};
 use crate::xsd::simple::SimpleType;
 
@@ -11,12 +9,12 @@ use crate::xsd::simple::SimpleType;
 pub(crate) const XOEV_CODE_NS: &str = "http://xoev.de/schemata/code/1_0";
 
 /// The JSON form of an element, decided by its governing type.
-#[derive(Debug, Clone)]
-pub(crate) enum ElementKind {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ElementKind<'g> {
     /// A simple type: the element is its value.
-    Simple(Arc<SimpleType>),
+    Simple(&'g SimpleType),
     /// A complex type with simple content: `{"@attr": …, "#value": …}`.
-    SimpleContent(Arc<SimpleType>),
+    SimpleContent(&'g SimpleType),
     /// Element content (mixed or not): an object of children.
     Elements {
         /// The content model.
@@ -31,16 +29,16 @@ pub(crate) enum ElementKind {
 }
 
 /// The kind of a governing type (`None` = not assessed).
-pub(crate) fn element_kind(g: &Grammar, type_id: Option<TypeId>) -> ElementKind {
+pub(crate) fn element_kind(g: &Grammar, type_id: Option<TypeId>) -> ElementKind<'_> {
     let Some(t) = type_id else {
         return ElementKind::Unassessed;
     };
     match &g.type_def(t).kind {
-        TypeKind::Simple(st, _) => ElementKind::Simple(st.clone()),
+        TypeKind::Simple(st, _) => ElementKind::Simple(st),
         TypeKind::Complex(ct) => match ct.content {
             Content::Empty => ElementKind::Empty,
             Content::Simple(s) => match &g.type_def(s).kind {
-                TypeKind::Simple(st, _) => ElementKind::SimpleContent(st.clone()),
+                TypeKind::Simple(st, _) => ElementKind::SimpleContent(st),
                 TypeKind::Complex(_) => ElementKind::Empty,
             },
             Content::Elements { model, mixed } => ElementKind::Elements { model, mixed },
@@ -72,7 +70,7 @@ pub(crate) fn attribute_type(
     g: &Grammar,
     type_id: Option<TypeId>,
     name: QNameId,
-) -> Option<Arc<SimpleType>> {
+) -> Option<&SimpleType> {
     let from_use = type_id.and_then(|t| match &g.type_def(t).kind {
         TypeKind::Complex(ct) => ct
             .attributes
@@ -83,7 +81,7 @@ pub(crate) fn attribute_type(
     });
     let t = from_use.or_else(|| g.global_attributes.get(&name).map(|u| u.type_id))?;
     match &g.type_def(t).kind {
-        TypeKind::Simple(st, _) => Some(st.clone()),
+        TypeKind::Simple(st, _) => Some(st),
         TypeKind::Complex(_) => None,
     }
 }

@@ -386,6 +386,7 @@ pub fn transform_to_writer<R: BufRead, W: Write>(
     }
     json.end(true, !builder.binaries.is_empty());
     json.end(false, true);
+    json.flush_block();
     if let Some(e) = json.error.take() {
         return Err(TransformError::Write(e));
     }

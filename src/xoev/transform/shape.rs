@@ -31,6 +31,11 @@ pub(crate) struct ChildShape {
     /// model has the same local name in another namespace. Shared: every element takes its key
     /// from here without allocating.
     pub(crate) key: std::rc::Rc<str>,
+    /// The key as JSON text (quoted and escaped), written as it is.
+    pub(crate) key_json: std::rc::Rc<str>,
+    /// Position of the name in [`ModelShape::ordered`] (which keys an object has written is a
+    /// bit set over these).
+    pub(crate) index: u32,
     /// The element can occur more than once here (maxOccurs > 1 on it or on an enclosing
     /// group, or it is named by several particles) → always an array.
     pub(crate) repeated: bool,
@@ -61,6 +66,12 @@ pub(crate) fn clark(ns: &str, local: &str) -> String {
     } else {
         format!("{{{ns}}}{local}")
     }
+}
+
+/// A key as JSON text: quoted, escaped as `serde_json` escapes it.
+pub(crate) fn json_key(key: &str) -> String {
+    // Serialising a string to memory cannot fail.
+    serde_json::to_string(key).unwrap_or_default()
 }
 
 /// Analyses a content model.
@@ -122,21 +133,23 @@ pub(crate) fn model_shape(g: &Grammar, model: ModelId) -> ModelShape {
             .or_default()
             .insert(g.names.ns_of(q));
     }
-    for &q in &ordered {
+    for (index, &q) in ordered.iter().enumerate() {
         let (count, leaves, decl) = counts[&q];
         if leaves > 1 {
             shape.order_sensitive = true;
         }
         let local = g.names.local(q);
-        let key = if locals.get(local).is_some_and(|s| s.len() > 1) {
-            clark(g.names.ns_uri(g.names.ns_of(q)), local).into()
+        let key: String = if locals.get(local).is_some_and(|s| s.len() > 1) {
+            clark(g.names.ns_uri(g.names.ns_of(q)), local)
         } else {
-            local.into()
+            local.to_owned()
         };
         shape.children.insert(
             q,
             ChildShape {
-                key,
+                key_json: json_key(&key).into(),
+                key: key.into(),
+                index: u32::try_from(index).unwrap_or(u32::MAX),
                 repeated: count > 1,
                 decl,
             },

@@ -32,20 +32,40 @@ pub(crate) fn value_kind(st: &SimpleType) -> ValueKind {
     match st.variety() {
         Variety::List(item) => ValueKind::List(Box::new(value_kind(item))),
         Variety::Union(_) => ValueKind::Text,
-        Variety::Atomic(b) => {
-            let b = *b;
-            if b.is_derived_from(Builtin::Integer) {
-                ValueKind::Integer
-            } else {
-                match b.primitive() {
-                    Builtin::Boolean => ValueKind::Boolean,
-                    Builtin::Decimal => ValueKind::Decimal,
-                    Builtin::Float | Builtin::Double => ValueKind::Float,
-                    Builtin::Base64Binary => ValueKind::Binary,
-                    _ => ValueKind::Text,
-                }
-            }
+        Variety::Atomic(b) => atomic_kind(*b),
+    }
+}
+
+fn atomic_kind(b: Builtin) -> ValueKind {
+    if b.is_derived_from(Builtin::Integer) {
+        ValueKind::Integer
+    } else {
+        match b.primitive() {
+            Builtin::Boolean => ValueKind::Boolean,
+            Builtin::Decimal => ValueKind::Decimal,
+            Builtin::Float | Builtin::Double => ValueKind::Float,
+            Builtin::Base64Binary => ValueKind::Binary,
+            _ => ValueKind::Text,
         }
+    }
+}
+
+/// Whether [`to_json`] reads the validator's typed value for this type: every kind but `Text`,
+/// which is the normalised lexical form (so the validator need not build a string value).
+pub(crate) fn needs_typed(st: &SimpleType) -> bool {
+    match st.variety() {
+        Variety::List(_) => true,
+        Variety::Union(_) => false,
+        // `atomic_kind` by the primitive alone (integers are decimals), without the walk up
+        // the derivation chain: asked for every simple value of the document.
+        Variety::Atomic(b) => matches!(
+            b.primitive(),
+            Builtin::Boolean
+                | Builtin::Decimal
+                | Builtin::Float
+                | Builtin::Double
+                | Builtin::Base64Binary
+        ),
     }
 }
 
@@ -106,5 +126,43 @@ pub(crate) fn to_lexical(v: &Json) -> Option<String> {
             Some(parts?.join(" "))
         }
         Json::Null | Json::Object(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `needs_typed` tells the validator which values the transform reads: it must agree with
+    /// `value_kind` on every built-in type, on lists and on unions, or a value would be
+    /// converted from a typed value that was never built.
+    #[test]
+    fn typed_values_are_wanted_for_every_kind_but_text() {
+        let mut text = 0;
+        for b in Builtin::all() {
+            let st = SimpleType::builtin(b);
+            let kind = value_kind(&st);
+            assert_eq!(needs_typed(&st), kind != ValueKind::Text, "{b:?}: {kind:?}");
+            text += usize::from(kind == ValueKind::Text);
+            if let Ok(list) = SimpleType::list_of(st.clone()) {
+                assert!(needs_typed(&list), "list of {b:?}");
+            }
+        }
+        assert!(
+            text > 10,
+            "string-like built-ins need no typed value ({text})"
+        );
+        let union = SimpleType::union_of(vec![
+            SimpleType::builtin(Builtin::Int),
+            SimpleType::builtin(Builtin::String),
+        ]);
+        assert_eq!(value_kind(&union), ValueKind::Text);
+        assert!(!needs_typed(&union));
+        // With no typed value, text is the normalised lexical form; typed kinds still convert.
+        let token = SimpleType::builtin(Builtin::Token);
+        assert_eq!(
+            to_json(&ValueKind::Text, &token, "  a \n b ", None),
+            Json::String("a b".into())
+        );
     }
 }

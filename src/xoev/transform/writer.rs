@@ -9,6 +9,7 @@
 //! output does not depend on whether `serde_json`'s `preserve_order` feature is on.
 
 use std::io::Write;
+use std::rc::Rc;
 
 use serde_json::{Map, Value as Json};
 
@@ -19,8 +20,9 @@ pub(crate) enum Node {
     Leaf(Json),
     /// The items of a repeated element.
     Array(Vec<Node>),
-    /// An object; keys are unique in valid documents.
-    Object(Vec<(String, Node)>),
+    /// An object; keys are unique in valid documents. Keys are shared with the schema shapes
+    /// (element keys) or the builder's key cache (attribute keys), not copied per element.
+    Object(Vec<(Rc<str>, Node)>),
 }
 
 impl Node {
@@ -34,7 +36,7 @@ impl Node {
                 for (k, v) in members {
                     // A key seen twice keeps its first place and the last value, as `insert` on
                     // the map the transform built before did.
-                    map.insert(k, v.into_json());
+                    map.insert(k.to_string(), v.into_json());
                 }
                 Json::Object(map)
             }
@@ -42,7 +44,7 @@ impl Node {
     }
 
     /// Adds `item` as an element of the repeated member `key` (created at the end if absent).
-    pub(crate) fn push_repeated(members: &mut Vec<(String, Node)>, key: String, item: Node) {
+    pub(crate) fn push_repeated(members: &mut Vec<(Rc<str>, Node)>, key: Rc<str>, item: Node) {
         // Repeated siblings are usually adjacent: search from the end.
         match members.iter_mut().rev().find(|(k, _)| *k == key) {
             Some((_, Node::Array(items))) => items.push(item),
@@ -75,7 +77,7 @@ pub(crate) fn node_size(n: &Node) -> usize {
     match n {
         Node::Leaf(v) => leaf_size(v),
         Node::Array(items) => array_size(items.iter().map(node_size)),
-        Node::Object(m) => object_size(m.iter().map(|(k, v)| (k.as_str(), node_size(v)))),
+        Node::Object(m) => object_size(m.iter().map(|(k, v)| (&**k, node_size(v)))),
     }
 }
 
@@ -87,31 +89,21 @@ fn object_size<'a>(members: impl Iterator<Item = (&'a str, usize)>) -> usize {
     2 + members.map(|(k, n)| text_size(k) + 2 + n).sum::<usize>()
 }
 
-/// The structural JSON writer. The first I/O error is kept and every later write skipped.
+/// The structural JSON writer. Text is collected in an own buffer and handed to the inner
+/// writer in blocks of [`BLOCK`] bytes (the many small pieces of a document — a brace, a key, a
+/// short value — cost a copy into memory, not a call through the writer each). The first I/O
+/// error is kept and every later write skipped; [`JsonOut::flush_block`] hands over the rest.
 pub(crate) struct JsonOut<W: Write> {
     w: W,
+    buf: Vec<u8>,
     pretty: bool,
     depth: usize,
     written: u64,
     pub(crate) error: Option<std::io::Error>,
 }
 
-/// Counts what passes through to the inner writer.
-struct Counted<'a, W: Write> {
-    w: &'a mut W,
-    n: &'a mut u64,
-}
-
-impl<W: Write> Write for Counted<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.w.write(buf)?;
-        *self.n += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.w.flush()
-    }
-}
+/// Size of the blocks handed to the inner writer.
+const BLOCK: usize = 64 * 1024;
 
 const INDENT: &[u8] = b"                                                                ";
 
@@ -119,6 +111,7 @@ impl<W: Write> JsonOut<W> {
     pub(crate) fn new(w: W, pretty: bool) -> Self {
         Self {
             w,
+            buf: Vec::with_capacity(BLOCK + 4096),
             pretty,
             depth: 0,
             written: 0,
@@ -126,23 +119,44 @@ impl<W: Write> JsonOut<W> {
         }
     }
 
-    /// Bytes written so far.
+    /// Bytes written so far (handed over or still in the block).
     pub(crate) fn written(&self) -> u64 {
         self.written
     }
 
-    /// The inner writer (flushing is the caller's business).
+    /// The inner writer, after handing over the last block (flushing is the caller's
+    /// business).
     #[cfg(test)]
-    pub(crate) fn into_inner(self) -> W {
+    pub(crate) fn into_inner(mut self) -> W {
+        self.flush_block();
         self.w
+    }
+
+    /// Hands what is collected to the inner writer. Called by [`JsonOut::raw`] when a block is
+    /// full, and once by the owner at the end: without it the last block is lost.
+    pub(crate) fn flush_block(&mut self) {
+        if self.error.is_none()
+            && !self.buf.is_empty()
+            && let Err(e) = self.w.write_all(&self.buf)
+        {
+            self.error = Some(e);
+        }
+        self.buf.clear();
+    }
+
+    /// Counts what was appended to the block since `before` and hands a full block over.
+    fn appended(&mut self, before: usize) {
+        self.written += (self.buf.len() - before) as u64;
+        if self.buf.len() >= BLOCK {
+            self.flush_block();
+        }
     }
 
     fn raw(&mut self, bytes: &[u8]) {
         if self.error.is_none() {
-            match self.w.write_all(bytes) {
-                Ok(()) => self.written += bytes.len() as u64,
-                Err(e) => self.error = Some(e),
-            }
+            let before = self.buf.len();
+            self.buf.extend_from_slice(bytes);
+            self.appended(before);
         }
     }
 
@@ -188,16 +202,23 @@ impl<W: Write> JsonOut<W> {
         self.raw(if self.pretty { b": " } else { b":" });
     }
 
+    /// [`JsonOut::key`] with the key already as JSON text ([`super::shape::json_key`]).
+    pub(crate) fn key_json(&mut self, first: bool, key_json: &str) {
+        self.item(first);
+        self.raw(key_json.as_bytes());
+        self.raw(if self.pretty { b": " } else { b":" });
+    }
+
     /// A scalar (or string) as `serde_json` writes it.
     fn scalar<T: serde::Serialize + ?Sized>(&mut self, v: &T) {
         if self.error.is_none() {
-            let mut c = Counted {
-                w: &mut self.w,
-                n: &mut self.written,
-            };
-            if let Err(e) = serde_json::to_writer(&mut c, v) {
+            let before = self.buf.len();
+            if let Err(e) = serde_json::to_writer(&mut self.buf, v) {
+                self.buf.truncate(before);
                 self.error = Some(e.into());
+                return;
             }
+            self.appended(before);
         }
     }
 
@@ -214,7 +235,7 @@ impl<W: Write> JsonOut<W> {
 
     fn object<'a, T: 'a>(
         &mut self,
-        members: impl Iterator<Item = (&'a String, &'a T)>,
+        members: impl Iterator<Item = (&'a str, &'a T)>,
         each: fn(&mut Self, &T),
     ) {
         self.begin(false);
@@ -231,7 +252,7 @@ impl<W: Write> JsonOut<W> {
     pub(crate) fn json(&mut self, v: &Json) {
         match v {
             Json::Array(items) => self.array(items.iter(), Self::json),
-            Json::Object(map) => self.object(map.iter(), Self::json),
+            Json::Object(map) => self.object(map.iter().map(|(k, v)| (k.as_str(), v)), Self::json),
             scalar => self.scalar(scalar),
         }
     }
@@ -241,7 +262,9 @@ impl<W: Write> JsonOut<W> {
         match n {
             Node::Leaf(v) => self.json(v),
             Node::Array(items) => self.array(items.iter(), Self::node),
-            Node::Object(members) => self.object(members.iter().map(|(k, v)| (k, v)), Self::node),
+            Node::Object(members) => {
+                self.object(members.iter().map(|(k, v)| (&**k, v)), Self::node)
+            }
         }
     }
 
@@ -305,9 +328,113 @@ mod tests {
     }
 
     #[test]
+    fn a_pre_escaped_key_writes_what_key_writes() {
+        let keys = [
+            "plain",
+            "quo\"te",
+            "back\\slash",
+            "ctl\u{1}\n",
+            "umlaut-äöü",
+            "{urn:x}local",
+        ];
+        for pretty in [false, true] {
+            for key in keys {
+                let mut plain = JsonOut::new(Vec::new(), pretty);
+                let mut escaped = JsonOut::new(Vec::new(), pretty);
+                for (out, pre) in [(&mut plain, false), (&mut escaped, true)] {
+                    out.begin(false);
+                    if pre {
+                        out.key_json(true, &super::super::shape::json_key(key));
+                    } else {
+                        out.key(true, key);
+                    }
+                    out.string("v");
+                    out.end(false, true);
+                }
+                let plain = plain.into_inner();
+                assert_eq!(plain, escaped.into_inner(), "{key:?}");
+                let parsed: Json = serde_json::from_slice(&plain).expect("valid JSON");
+                assert_eq!(parsed[key], "v");
+            }
+        }
+    }
+
+    /// Fails once `room` bytes were taken.
+    struct Full {
+        taken: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.taken.len() + buf.len() > self.room {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.taken.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn blocks_reach_the_writer_whole_and_in_order_and_the_first_error_is_kept() {
+        let items: Vec<String> = (0..40_000).map(|i| format!("item \"{i}\"")).collect();
+        let expected = serde_json::to_vec(&items).expect("serializes");
+        assert!(
+            expected.len() > 4 * BLOCK,
+            "several blocks: {}",
+            expected.len()
+        );
+        let write = |out: &mut JsonOut<Full>| {
+            out.begin(true);
+            for (i, s) in items.iter().enumerate() {
+                out.item(i == 0);
+                out.string(s);
+            }
+            out.end(true, true);
+            out.flush_block();
+        };
+        let mut out = JsonOut::new(
+            Full {
+                taken: Vec::new(),
+                room: usize::MAX,
+            },
+            false,
+        );
+        write(&mut out);
+        assert!(out.error.is_none());
+        assert_eq!(out.written(), expected.len() as u64);
+        assert!(out.into_inner().taken == expected);
+
+        // A writer that fails in the second block: the error stays, nothing more is handed
+        // over, and what arrived is a whole first block.
+        let mut out = JsonOut::new(
+            Full {
+                taken: Vec::new(),
+                room: BLOCK + BLOCK / 2,
+            },
+            false,
+        );
+        write(&mut out);
+        assert_eq!(
+            out.error.as_ref().map(ToString::to_string).as_deref(),
+            Some("disk full")
+        );
+        let taken = out.into_inner().taken;
+        assert!(
+            taken.len() >= BLOCK && taken.len() < BLOCK + BLOCK / 2,
+            "{}",
+            taken.len()
+        );
+        assert!(expected.starts_with(&taken));
+    }
+
+    #[test]
     fn insertion_order_is_kept_and_repeated_members_grouped() {
         let mut members = Vec::new();
-        members.push(("z".to_owned(), Node::Leaf(Json::from(1))));
+        members.push(("z".into(), Node::Leaf(Json::from(1))));
         Node::push_repeated(&mut members, "a".into(), Node::Leaf(Json::from(2)));
         Node::push_repeated(&mut members, "a".into(), Node::Leaf(Json::from(3)));
         let mut out = JsonOut::new(Vec::new(), false);

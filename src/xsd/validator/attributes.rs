@@ -168,7 +168,7 @@ impl Validator<'_> {
             return;
         };
         let fixed = u.value.as_ref().filter(|vc| vc.fixed);
-        let checked = if obs.wants_values() || fixed.is_some() {
+        let checked = if obs.wants_value(st) || fixed.is_some() {
             st.validate(value, ns).map(Some)
         } else {
             st.check(value, ns).map(|()| None)

@@ -636,7 +636,7 @@ impl<'g> Validator<'g> {
             _ => (text.as_str(), false),
         };
         let fixed = vc.filter(|vc| vc.fixed && !defaulted);
-        let need_value = obs.wants_values() || self.idc.active() || fixed.is_some();
+        let need_value = obs.wants_value(st) || self.idc.active() || fixed.is_some();
         let checked = if need_value {
             st.validate(lexical, ns).map(Some)
         } else {

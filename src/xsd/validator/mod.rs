@@ -20,6 +20,7 @@ use super::components::{ElemId, Grammar, QNameId, TypeId};
 use super::datatypes::{NsResolver, Value};
 use super::error::ValidationError;
 use super::schema_doc::XML_NS;
+use super::simple::SimpleType;
 
 pub use engine::Validator;
 use tag::ReaderTag;
@@ -98,6 +99,12 @@ pub trait Observer {
     fn wants_values(&self) -> bool {
         true
     }
+    /// Whether the typed value of one simple type is wanted (asked per value). An observer that
+    /// uses the typed value of some types only says so here, and values of the other types
+    /// validate without being built. Default [`Observer::wants_values`].
+    fn wants_value(&self, _st: &SimpleType) -> bool {
+        self.wants_values()
+    }
     /// An element starts.
     fn start_element(&mut self, _grammar: &Grammar, _info: &ElementInfo<'_>) {}
     /// An attribute of the current element (also defaulted ones).
@@ -130,6 +137,9 @@ pub trait Observer {
 impl<O: Observer + ?Sized> Observer for &mut O {
     fn wants_values(&self) -> bool {
         (**self).wants_values()
+    }
+    fn wants_value(&self, st: &SimpleType) -> bool {
+        (**self).wants_value(st)
     }
     fn start_element(&mut self, grammar: &Grammar, info: &ElementInfo<'_>) {
         (**self).start_element(grammar, info);
@@ -168,6 +178,9 @@ impl<O: Observer + ?Sized> Observer for &mut O {
 impl<A: Observer, B: Observer> Observer for (A, B) {
     fn wants_values(&self) -> bool {
         self.0.wants_values() || self.1.wants_values()
+    }
+    fn wants_value(&self, st: &SimpleType) -> bool {
+        self.0.wants_value(st) || self.1.wants_value(st)
     }
     fn start_element(&mut self, grammar: &Grammar, info: &ElementInfo<'_>) {
         self.0.start_element(grammar, info);
