@@ -316,8 +316,8 @@ impl Generator<'_> {
             ElementKind::Elements { model, mixed } => {
                 let shape = self.shapes.get(g, model);
                 let must = required_children(g, model);
-                for q in &shape.ordered {
-                    let c = &shape.children[q];
+                for c in &shape.children {
+                    let q = &c.name;
                     let item = self.element(c.decl);
                     let schema = if c.repeated {
                         json!({"type": "array", "items": item, "minItems": 1})

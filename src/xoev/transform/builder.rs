@@ -67,7 +67,7 @@ struct Streaming {
     /// Members written.
     written: usize,
     /// The key of the array written last, still open for more items.
-    open_array: Option<Rc<str>>,
+    open_array: Option<Key>,
     /// Child keys written (a key must not come back), by [`super::shape::ChildShape::index`] in the element's
     /// shape.
     written_children: Vec<u64>,
@@ -88,8 +88,8 @@ impl Streaming {
 
     /// Records that `key` is written; `false` when it was written before.
     fn first_time(&mut self, key: &Key) -> bool {
-        match key.index {
-            Some(i) => {
+        match key {
+            Key::Child(i) => {
                 let (word, bit) = ((i / 64) as usize, 1u64 << (i % 64));
                 match self.written_children.get_mut(word) {
                     Some(w) if *w & bit != 0 => false,
@@ -97,22 +97,50 @@ impl Streaming {
                         *w |= bit;
                         true
                     }
-                    None => self.written_other.insert(key.text.clone()),
+                    None => self.written_other.insert(format!("#{i}").into()),
                 }
             }
-            None => self.written_other.insert(key.text.clone()),
+            Key::Own(text) => self.written_other.insert(text.clone()),
         }
     }
 }
 
 /// The JSON key of an element in its parent.
-#[derive(Debug, Default, Clone)]
-struct Key {
-    text: Rc<str>,
-    /// The key as JSON text, when the parent's shape names the element.
-    json: Option<Rc<str>>,
-    /// [`super::shape::ChildShape::index`] in the parent's shape.
-    index: Option<u32>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    /// The parent's shape names the element: its [`super::shape::ChildShape::index`] there
+    /// (the key text and its JSON form are the shape's, nothing is copied per element).
+    Child(u32),
+    /// The root, or an element the parent's model does not name (`{ns}local`).
+    Own(Rc<str>),
+}
+
+impl Default for Key {
+    fn default() -> Self {
+        Key::Child(0)
+    }
+}
+
+impl Key {
+    /// The key text; `parent` is the shape of the element's parent.
+    fn text<'a>(&'a self, parent: Option<&'a ModelShape>) -> &'a str {
+        match self {
+            Key::Child(i) => parent
+                .and_then(|s| s.children.get(*i as usize))
+                .map_or("", |c| &c.key),
+            Key::Own(text) => text,
+        }
+    }
+
+    /// The key text as a shared string (for a held parent's members).
+    fn shared(&self, parent: Option<&ModelShape>) -> Rc<str> {
+        match self {
+            Key::Child(i) => parent
+                .and_then(|s| s.children.get(*i as usize))
+                .map_or_else(|| Rc::from(""), |c| c.key.clone()),
+            Key::Own(text) => text.clone(),
+        }
+    }
 }
 
 /// What an element's value is made of, for [`Frame::finish`] (the element's [`ElementKind`]
@@ -217,10 +245,7 @@ impl Frame {
             return true;
         }
         let s = &mut self.stream;
-        if repeated
-            && let Some(open) = &s.open_array
-            && (Rc::ptr_eq(open, &key.text) || **open == *key.text)
-        {
+        if repeated && s.open_array.as_ref() == Some(key) {
             out.item(false);
             return true;
         }
@@ -230,15 +255,22 @@ impl Frame {
         if !s.first_time(key) {
             return false;
         }
-        match &key.json {
-            Some(json) => out.key_json(s.written == 0, json),
-            None => out.key(s.written == 0, &key.text),
+        match key {
+            Key::Child(i) => {
+                let json = self
+                    .shape
+                    .as_deref()
+                    .and_then(|sh| sh.children.get(*i as usize))
+                    .map_or("\"\"", |c| &*c.key_json);
+                out.key_json(s.written == 0, json);
+            }
+            Key::Own(text) => out.key(s.written == 0, text),
         }
         s.written += 1;
         if repeated {
             out.begin(true);
             out.item(true);
-            s.open_array = Some(key.text.clone());
+            s.open_array = Some(key.clone());
         }
         true
     }
@@ -369,9 +401,11 @@ impl<'s, W: Write> Builder<'s, W> {
     fn binary(&mut self, bytes: &[u8]) -> Node {
         let id = format!("binary-{}", self.binaries.len() + 1);
         let mut path = String::new();
+        let mut parent: Option<&ModelShape> = None;
         for f in &self.frames[..self.depth] {
             path.push('/');
-            path.push_str(&f.key.text);
+            path.push_str(f.key.text(parent));
+            parent = f.shape.as_deref();
         }
         let entry = ExtractedBinary::new(id, bytes, path);
         if self.sink_error.is_none()
@@ -414,7 +448,7 @@ impl<'s, W: Write> Builder<'s, W> {
         }
         let freed = parent.open(out);
         if !parent.member(out, &f.key, f.repeated) {
-            let key = f.key.text.to_string();
+            let key = f.key.text(parent.shape.as_deref()).to_owned();
             self.fail(Failure::OutOfOrder(key));
             return true;
         }
@@ -453,13 +487,7 @@ impl<W: Write> Observer for Builder<'_, W> {
             return;
         }
         let (key, repeated) = match self.top() {
-            None => (
-                Key {
-                    text: info.local.into(),
-                    ..Key::default()
-                },
-                false,
-            ),
+            None => (Key::Own(info.local.into()), false),
             Some(parent) => {
                 let child = parent.shape.as_ref().and_then(|s| {
                     // The matched declaration names the element; look the name up otherwise.
@@ -467,25 +495,12 @@ impl<W: Write> Observer for Builder<'_, W> {
                         Some(d) => g.element(d).name,
                         None => g.names().lookup(g.names().ns_id(info.ns), info.local)?,
                     };
-                    s.children.get(&q)
+                    s.child(q)
                 });
                 match child {
-                    Some(c) => (
-                        Key {
-                            text: c.key.clone(),
-                            json: Some(c.key_json.clone()),
-                            index: Some(c.index),
-                        },
-                        c.repeated,
-                    ),
+                    Some(c) => (Key::Child(c.index), c.repeated),
                     // Not named by the parent's model (wildcard or unassessed): always arrays.
-                    None => (
-                        Key {
-                            text: clark(info.ns, info.local).into(),
-                            ..Key::default()
-                        },
-                        true,
-                    ),
+                    None => (Key::Own(clark(info.ns, info.local).into()), true),
                 }
             }
         };
@@ -516,7 +531,8 @@ impl<W: Write> Observer for Builder<'_, W> {
             let freed = parent.open(out);
             self.buffered = self.buffered.saturating_sub(freed);
             if !parent.member(out, &key, repeated) {
-                self.fail(Failure::OutOfOrder(key.text.to_string()));
+                let key = key.text(parent.shape.as_deref()).to_owned();
+                self.fail(Failure::OutOfOrder(key));
                 return;
             }
         }
@@ -551,7 +567,7 @@ impl<W: Write> Observer for Builder<'_, W> {
         f.streamed = stream;
         if stream {
             f.stream
-                .reset(shape.as_ref().map_or(0, |s| s.ordered.len()));
+                .reset(shape.as_ref().map_or(0, |s| s.children.len()));
         }
         f.key = key;
         f.repeated = repeated;
@@ -677,11 +693,13 @@ impl<W: Write> Observer for Builder<'_, W> {
                         if parent.member(out, &f.key, f.repeated) {
                             out.node(&node);
                         } else {
-                            failure = Some(Failure::OutOfOrder(f.key.text.to_string()));
+                            let key = f.key.text(parent.shape.as_deref()).to_owned();
+                            failure = Some(Failure::OutOfOrder(key));
                         }
                     }
                     Some(parent) => {
-                        let extra = fold(parent, f.key.text.clone(), f.repeated, node);
+                        let key = f.key.shared(parent.shape.as_deref());
+                        let extra = fold(parent, key, f.repeated, node);
                         parent.bytes += bytes + extra;
                         self.depth -= 1;
                         self.buffered += extra;
@@ -706,7 +724,8 @@ impl<W: Write> Observer for Builder<'_, W> {
         match parent {
             None => self.root = Some(node),
             Some(parent) => {
-                let extra = fold(parent, f.key.text.clone(), f.repeated, node);
+                let key = f.key.shared(parent.shape.as_deref());
+                let extra = fold(parent, key, f.repeated, node);
                 parent.bytes += bytes + extra;
                 self.buffered += extra;
                 self.peak_buffered = self.peak_buffered.max(self.buffered);

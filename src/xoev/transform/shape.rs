@@ -12,10 +12,12 @@ use crate::xsd::content::{NodeKind, UNBOUNDED};
 /// The shape of one content model.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ModelShape {
-    /// Child element name → its key and array-ness.
-    pub(crate) children: NameMap<QNameId, ChildShape>,
-    /// Children in schema order (first leaf naming them), for `--to-xml` and the JSON Schema.
-    pub(crate) ordered: Vec<QNameId>,
+    /// The child element names in schema order (first leaf naming them), with their keys and
+    /// array-ness; an element's position here is its [`ChildShape::index`].
+    pub(crate) children: Vec<ChildShape>,
+    /// Name → position in `children`, for models with more than [`SCAN`] children (smaller
+    /// ones are scanned: one or two cache lines, no hashing).
+    by_name: NameMap<QNameId, u32>,
     /// A wildcard can match more than one element.
     pub(crate) wildcard_repeated: bool,
     /// The model has a wildcard.
@@ -27,14 +29,16 @@ pub(crate) struct ModelShape {
 /// One child element name of a content model.
 #[derive(Debug, Clone)]
 pub(crate) struct ChildShape {
+    /// The element name.
+    pub(crate) name: QNameId,
     /// The JSON key: the local name, or `{namespace}local` when another child of the same
     /// model has the same local name in another namespace. Shared: every element takes its key
     /// from here without allocating.
     pub(crate) key: std::rc::Rc<str>,
     /// The key as JSON text (quoted and escaped), written as it is.
     pub(crate) key_json: std::rc::Rc<str>,
-    /// Position of the name in [`ModelShape::ordered`] (which keys an object has written is a
-    /// bit set over these).
+    /// Position in [`ModelShape::children`] (which keys an object has written is a bit set over
+    /// these).
     pub(crate) index: u32,
     /// The element can occur more than once here (maxOccurs > 1 on it or on an enclosing
     /// group, or it is named by several particles) → always an array.
@@ -134,6 +138,7 @@ pub(crate) fn model_shape(g: &Grammar, model: ModelId) -> ModelShape {
             .insert(g.names.ns_of(q));
     }
     for (index, &q) in ordered.iter().enumerate() {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
         let (count, leaves, decl) = counts[&q];
         if leaves > 1 {
             shape.order_sensitive = true;
@@ -144,19 +149,34 @@ pub(crate) fn model_shape(g: &Grammar, model: ModelId) -> ModelShape {
         } else {
             local.to_owned()
         };
-        shape.children.insert(
-            q,
-            ChildShape {
-                key_json: json_key(&key).into(),
-                key: key.into(),
-                index: u32::try_from(index).unwrap_or(u32::MAX),
-                repeated: count > 1,
-                decl,
-            },
-        );
+        if ordered.len() > SCAN {
+            shape.by_name.insert(q, index);
+        }
+        shape.children.push(ChildShape {
+            name: q,
+            key_json: json_key(&key).into(),
+            key: key.into(),
+            index,
+            repeated: count > 1,
+            decl,
+        });
     }
-    shape.ordered = ordered;
     shape
+}
+
+/// Most children of a model looked up by a scan rather than by hashing.
+const SCAN: usize = 16;
+
+impl ModelShape {
+    /// The child named `q`, if the model names it.
+    pub(crate) fn child(&self, q: QNameId) -> Option<&ChildShape> {
+        if self.children.len() <= SCAN {
+            self.children.iter().find(|c| c.name == q)
+        } else {
+            let i = *self.by_name.get(&q)?;
+            self.children.get(i as usize)
+        }
+    }
 }
 
 /// Distinct element names (wildcards count as two) below a node.

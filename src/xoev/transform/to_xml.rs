@@ -317,14 +317,13 @@ impl Writer<'_> {
         let shape = model.map(|m| self.shapes.get(g, m));
         let mut by_key: HashMap<&str, (String, String, Option<ElemId>)> = HashMap::new();
         if let Some(s) = &shape {
-            for q in &s.ordered {
-                let c = &s.children[q];
+            for c in &s.children {
                 let names = g.names();
                 by_key.insert(
                     &*c.key,
                     (
-                        names.ns_uri(names.ns_of(*q)).to_owned(),
-                        names.local(*q).to_owned(),
+                        names.ns_uri(names.ns_of(c.name)).to_owned(),
+                        names.local(c.name).to_owned(),
                         Some(c.decl),
                     ),
                 );
@@ -340,12 +339,7 @@ impl Writer<'_> {
         let repeated = |k: &str| {
             shape
                 .as_ref()
-                .and_then(|s| {
-                    s.ordered
-                        .iter()
-                        .find(|q| *s.children[*q].key == *k)
-                        .map(|q| s.children[q].repeated)
-                })
+                .and_then(|s| s.children.iter().find(|c| *c.key == *k).map(|c| c.repeated))
                 .unwrap_or(true)
         };
         let is_child = |k: &str| !k.starts_with('@') && !k.starts_with('#') && !skip.contains(&k);
@@ -386,7 +380,7 @@ impl Writer<'_> {
         }
         let mut keys: Vec<&str> = Vec::new();
         if let Some(s) = &shape {
-            keys.extend(s.ordered.iter().map(|q| &*s.children[q].key));
+            keys.extend(s.children.iter().map(|c| &*c.key));
         }
         for k in o.keys() {
             if is_child(k) && !keys.contains(&k.as_str()) {
