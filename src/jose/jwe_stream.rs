@@ -502,9 +502,14 @@ fn decrypt_within<R: JweSource + ?Sized>(
     } else {
         Sink::Plain
     };
-    let mut text = vec![0u8; CHUNK_CHARS];
-    let mut ct = vec![0u8; CHUNK_CHARS / 4 * 3];
-    let mut pt = Zeroizing::new(vec![0u8; CHUNK_CHARS / 4 * 3 + 16]);
+    // Buffers for one chunk, no larger than the ciphertext needs (a metadata JWE of a few KB
+    // does not zero 640 KiB); the text buffer only when the source cannot lend its bytes.
+    let chunk = usize::try_from(c.len.min(CHUNK_CHARS as u64)).unwrap_or(CHUNK_CHARS);
+    let mut text: Vec<u8> = Vec::new();
+    // Exact: every chunk but the last is whole 4-character groups, and the last is shorter
+    // (`same_plaintext_as_in_memory_for_every_length_class` covers every length mod 4).
+    let mut ct = vec![0u8; base64url::decoded_len(chunk)];
+    let mut pt = Zeroizing::new(vec![0u8; ct.len() + 16]);
     seek_to(input, c.start)?;
     let mut left = c.len;
     while left > 0 {
@@ -517,6 +522,9 @@ fn decrypt_within<R: JweSource + ?Sized>(
         {
             Some(chars) => chars,
             None => {
+                if text.len() < n {
+                    text.resize(chunk, 0);
+                }
                 input
                     .read_exact(&mut text[..n])
                     .map_err(StreamError::Read)?;
