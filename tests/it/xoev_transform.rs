@@ -469,3 +469,65 @@ fn xoev_transform_stream_large_message_holds_bounded_memory() {
     );
     assert!(peaks[1] < 4096, "held at most {} bytes", peaks[1]);
 }
+
+/// A code type (derived from XÖV `Code`) writes `listURI` without `@`: a child element of the
+/// same name would repeat the key. The streamed object must not get a duplicate key; the
+/// transform refuses instead (as it did before keys were tracked by position).
+#[test]
+fn xoev_transform_refuses_a_child_that_repeats_a_code_attribute_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("code.xsd");
+    std::fs::write(
+        &path,
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
+    xmlns:c="http://xoev.de/schemata/code/1_0" targetNamespace="http://xoev.de/schemata/code/1_0">
+  <xs:complexType name="Code">
+    <xs:sequence>
+      <xs:element name="code" type="xs:token"/>
+      <xs:element name="listURI" type="xs:string" minOccurs="0"/>
+    </xs:sequence>
+    <xs:attribute name="listURI" type="xs:anyURI"/>
+  </xs:complexType>
+  <xs:element name="root"><xs:complexType><xs:sequence>
+    <xs:element name="c" type="c:Code" maxOccurs="2"/>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"#,
+    )
+    .expect("write");
+    let grammar = xsd::compile_file(&path, &Limits::default()).expect("compiles");
+    let identity = MessageIdentity {
+        standard: String::new(),
+        version: String::new(),
+        message_type: "root".into(),
+        namespace: "http://xoev.de/schemata/code/1_0".into(),
+        schema_uri: None,
+        schema_pack: "test".into(),
+        pass_through: false,
+    };
+    let run = |doc: &str| {
+        let mut out = Vec::new();
+        transform_to_writer(
+            &grammar,
+            &identity,
+            doc.as_bytes(),
+            &Limits::default(),
+            &mut DiscardBinaries,
+            &mut out,
+            &WriteOptions::default(),
+        )
+        .map(|_| String::from_utf8(out).expect("UTF-8"))
+    };
+    let ok = run(
+        r#"<c:root xmlns:c="http://xoev.de/schemata/code/1_0"><c listURI="urn:l"><code>x</code></c><c><code>y</code><listURI>z</listURI></c></c:root>"#,
+    )
+    .expect("no key repeated");
+    assert!(
+        ok.contains(r#""data":{"c":[{"listURI":"urn:l","code":"x"},{"code":"y","listURI":"z"}]}"#),
+        "{ok}"
+    );
+    let err = run(
+        r#"<c:root xmlns:c="http://xoev.de/schemata/code/1_0"><c listURI="urn:l"><code>x</code><listURI>z</listURI></c></c:root>"#,
+    )
+    .expect_err("the key would repeat");
+    assert!(err.to_string().contains("listURI"), "{err}");
+}

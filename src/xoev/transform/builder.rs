@@ -71,8 +71,9 @@ struct Streaming {
     /// Child keys written (a key must not come back), by [`super::shape::ChildShape::index`] in the element's
     /// shape.
     written_children: Vec<u64>,
-    /// Keys written that the shape does not name (only in documents that are not valid: a
-    /// streamed element's model has no wildcard).
+    /// Other keys written: attribute keys without `@` (`listURI`, `listVersionID` of code
+    /// types), and element keys the shape does not name (only in documents that are not
+    /// valid: a streamed element's model has no wildcard). Empty for most elements.
     written_other: HashSet<Rc<str>, foldhash::fast::RandomState>,
 }
 
@@ -86,8 +87,12 @@ impl Streaming {
         self.written_other.clear();
     }
 
-    /// Records that `key` is written; `false` when it was written before.
-    fn first_time(&mut self, key: &Key) -> bool {
+    /// Records that `key` (whose text is `text`) is written; `false` when it was written
+    /// before.
+    fn first_time(&mut self, key: &Key, text: &str) -> bool {
+        if !self.written_other.is_empty() && self.written_other.contains(text) {
+            return false;
+        }
         match key {
             Key::Child(i) => {
                 let (word, bit) = ((i / 64) as usize, 1u64 << (i % 64));
@@ -97,7 +102,7 @@ impl Streaming {
                         *w |= bit;
                         true
                     }
-                    None => self.written_other.insert(format!("#{i}").into()),
+                    None => self.written_other.insert(text.into()),
                 }
             }
             Key::Own(text) => self.written_other.insert(text.clone()),
@@ -227,13 +232,16 @@ impl Frame {
         let s = &mut self.stream;
         s.opened = true;
         out.begin(false);
-        // Held members are attributes and `@xsi:type` (keys starting with `@` or, on code
-        // types, `listURI`/`listVersionID`): element keys never repeat them, so they are not
-        // recorded as written.
+        // Held members are attributes and `@xsi:type`. Element keys never start with `@`, so
+        // only the code types' `listURI`/`listVersionID` are recorded: a child element of that
+        // name would repeat the key.
         for (k, v) in self.members.drain(..) {
             out.key(s.written == 0, &k);
             out.node(&v);
             s.written += 1;
+            if !k.starts_with('@') {
+                s.written_other.insert(k);
+            }
         }
         std::mem::take(&mut self.bytes)
     }
@@ -252,19 +260,20 @@ impl Frame {
         if s.open_array.take().is_some() {
             out.end(true, true);
         }
-        if !s.first_time(key) {
+        let child = match key {
+            Key::Child(i) => self
+                .shape
+                .as_deref()
+                .and_then(|sh| sh.children.get(*i as usize)),
+            Key::Own(_) => None,
+        };
+        let text = child.map_or_else(|| key.text(None), |c| &*c.key);
+        if !s.first_time(key, text) {
             return false;
         }
-        match key {
-            Key::Child(i) => {
-                let json = self
-                    .shape
-                    .as_deref()
-                    .and_then(|sh| sh.children.get(*i as usize))
-                    .map_or("\"\"", |c| &*c.key_json);
-                out.key_json(s.written == 0, json);
-            }
-            Key::Own(text) => out.key(s.written == 0, text),
+        match child {
+            Some(c) => out.key_json(s.written == 0, &c.key_json),
+            None => out.key(s.written == 0, text),
         }
         s.written += 1;
         if repeated {
