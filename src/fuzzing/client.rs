@@ -188,6 +188,12 @@ fn strings(v: &Value, out: &mut Vec<String>) {
 /// that status; the expected status → the parsed value, or `Response` when the body does not
 /// have the documented shape.
 pub fn client_response(data: &[u8]) {
+    // One run at a time: the stub and its script are process-wide, so two runs at once (tests
+    // on parallel threads) would take each other's answers.
+    static RUN: Mutex<()> = Mutex::new(());
+    let _run = RUN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut input = Input::new(data);
     let op = input.below(8);
     let raw = input.flag();
@@ -296,6 +302,8 @@ pub fn client_response(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::input::Seed;
+
     /// Fuzz finding (client_response, CI run 2026-12-05): a submission list whose entry lacks
     /// `submissionId` (`submissionHd`) — the error quoted a value of the answer.
     #[test]
@@ -308,12 +316,46 @@ mod tests {
 
         // Fuzz finding (client_response, CI run 2026-12-06): a list entry naming `caseId`
         // twice. The error names the field (`duplicate field `caseId``), which says where, not
-        // what; the values must still not appear. In the same test: the harness's stub is not
-        // made for two runs at once.
+        // what; the values must still not appear.
         let mut input = vec![0, 0, 0, 0, 0, 0, 3, 0xca, 0];
         input.extend_from_slice(
             br#"{"submissions":[{"submissionId":"ce75a6b2ae","caseId":"e89e107e5bc2ae","caseId":"e89e107e-ed79-40e6-ad34-4e7184d7d"}],"totalCount":1,"offset":0}"#,
         );
         super::client_response(&input);
+    }
+
+    /// Runs on parallel threads (as `cargo test` runs tests) each get their own answers: the
+    /// exact outcomes checked for a single well-formed answer would otherwise see another
+    /// run's status or body and fail.
+    #[test]
+    fn parallel_runs_do_not_take_each_others_answers() {
+        // Submission lookups (op 1, exact outcome), not raw, no token script, one answer: a
+        // JSON body with a status that differs per input (200, 404, 403, 409, 400, 422; none
+        // is retried).
+        let inputs: Vec<Vec<u8>> = [0u8, 10, 9, 11, 7, 13]
+            .into_iter()
+            .map(|status| {
+                Seed::default()
+                    .byte(1)
+                    .byte(0)
+                    .byte(0)
+                    .byte(0)
+                    .byte(status)
+                    .byte(0)
+                    .byte(3)
+                    .bytes(br#"{"submissionId":"x","caseId":"y"}"#)
+                    .0
+            })
+            .collect();
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let inputs = &inputs;
+                s.spawn(move || {
+                    for input in inputs.iter().cycle().skip(t).take(24) {
+                        super::client_response(input);
+                    }
+                });
+            }
+        });
     }
 }
