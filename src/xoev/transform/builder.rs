@@ -87,6 +87,18 @@ impl Streaming {
         self.written_other.clear();
     }
 
+    /// Writes the key of a held member of an opened element (an attribute or `@xsi:type`),
+    /// up to its value. Element keys never start with `@`, so only the code types'
+    /// `listURI`/`listVersionID` are recorded: a child element of that name would repeat the
+    /// key.
+    fn attribute<W: Write>(&mut self, out: &mut JsonOut<W>, key: Rc<str>) {
+        out.key(self.written == 0, &key);
+        self.written += 1;
+        if !key.starts_with('@') {
+            self.written_other.insert(key);
+        }
+    }
+
     /// Records that `key` (whose text is `text`) is written; `false` when it was written
     /// before.
     fn first_time(&mut self, key: &Key, text: &str) -> bool {
@@ -232,16 +244,10 @@ impl Frame {
         let s = &mut self.stream;
         s.opened = true;
         out.begin(false);
-        // Held members are attributes and `@xsi:type`. Element keys never start with `@`, so
-        // only the code types' `listURI`/`listVersionID` are recorded: a child element of that
-        // name would repeat the key.
+        // Held members are attributes and `@xsi:type`.
         for (k, v) in self.members.drain(..) {
-            out.key(s.written == 0, &k);
+            s.attribute(out, k);
             out.node(&v);
-            s.written += 1;
-            if !k.starts_with('@') {
-                s.written_other.insert(k);
-            }
         }
         std::mem::take(&mut self.bytes)
     }
@@ -461,10 +467,7 @@ impl<'s, W: Write> Builder<'s, W> {
             self.fail(Failure::OutOfOrder(key));
             return true;
         }
-        match kind {
-            ValueKind::Text => out.string(&st.normalize(lexical)),
-            _ => out.json(&to_json(&kind, st, lexical, typed)),
-        }
+        write_value(out, &kind, st, lexical, typed);
         f.written = true;
         self.buffered = self.buffered.saturating_sub(freed);
         if out.error.is_some() {
@@ -604,9 +607,29 @@ impl<W: Write> Observer for Builder<'_, W> {
         let Some(f) = self.top() else {
             return;
         };
-        let (code, type_id) = (f.code, f.type_id);
+        let (code, type_id, streamed) = (f.code, f.type_id, f.streamed);
         let key = self.attribute_key(info, code);
         let st = info.name.and_then(|q| attribute_type(g, type_id, q));
+        // A streamed element is opened by its first attribute, which is then written straight
+        // away (nothing held); base64 values go to the binary sink first and are held.
+        let kind = st.map(value_kind);
+        if streamed
+            && kind != Some(ValueKind::Binary)
+            && let Some(out) = self.out.as_mut()
+            && let Some(f) = self.frames[..self.depth].last_mut()
+        {
+            let freed = f.open(out);
+            self.buffered = self.buffered.saturating_sub(freed);
+            f.stream.attribute(out, key);
+            match (st, kind) {
+                (Some(st), Some(kind)) => write_value(out, &kind, st, info.value, info.typed),
+                _ => out.string(info.value),
+            }
+            if out.error.is_some() {
+                self.fail(Failure::Write);
+            }
+            return;
+        }
         let v = match st {
             Some(st) => self.simple_json(st, info.value, info.typed),
             None => Node::Leaf(Json::String(info.value.to_owned())),
@@ -741,6 +764,21 @@ impl<W: Write> Observer for Builder<'_, W> {
             }
         }
         self.depth -= 1;
+    }
+}
+
+/// Writes a simple value of `kind` (not `Binary`, whose bytes go to the sink first): the
+/// normalised text for strings, else the JSON the typing rules give.
+fn write_value<W: Write>(
+    out: &mut JsonOut<W>,
+    kind: &ValueKind,
+    st: &SimpleType,
+    lexical: &str,
+    typed: Option<&Value>,
+) {
+    match kind {
+        ValueKind::Text => out.string(&st.normalize(lexical)),
+        _ => out.json(&to_json(kind, st, lexical, typed)),
     }
 }
 

@@ -92,13 +92,14 @@ fn object_size<'a>(members: impl Iterator<Item = (&'a str, usize)>) -> usize {
 /// The structural JSON writer. Text is collected in an own buffer and handed to the inner
 /// writer in blocks of [`BLOCK`] bytes (the many small pieces of a document — a brace, a key, a
 /// short value — cost a copy into memory, not a call through the writer each). The first I/O
-/// error is kept and every later write skipped; [`JsonOut::flush_block`] hands over the rest.
+/// error is kept and every later block dropped; [`JsonOut::flush_block`] hands over the rest.
 pub(crate) struct JsonOut<W: Write> {
     w: W,
     buf: Vec<u8>,
     pretty: bool,
     depth: usize,
-    written: u64,
+    /// Bytes handed over (or dropped after an error) before the current block.
+    handed: u64,
     pub(crate) error: Option<std::io::Error>,
 }
 
@@ -114,14 +115,14 @@ impl<W: Write> JsonOut<W> {
             buf: Vec::with_capacity(BLOCK + 4096),
             pretty,
             depth: 0,
-            written: 0,
+            handed: 0,
             error: None,
         }
     }
 
     /// Bytes written so far (handed over or still in the block).
     pub(crate) fn written(&self) -> u64 {
-        self.written
+        self.handed + self.buf.len() as u64
     }
 
     /// The inner writer, after handing over the last block (flushing is the caller's
@@ -141,23 +142,21 @@ impl<W: Write> JsonOut<W> {
         {
             self.error = Some(e);
         }
+        self.handed += self.buf.len() as u64;
         self.buf.clear();
     }
 
-    /// Counts what was appended to the block since `before` and hands a full block over.
-    fn appended(&mut self, before: usize) {
-        self.written += (self.buf.len() - before) as u64;
+    /// Hands a full block over. After an error the block is still filled and then dropped:
+    /// the small writes need no check of their own, and memory stays bounded.
+    fn appended(&mut self) {
         if self.buf.len() >= BLOCK {
             self.flush_block();
         }
     }
 
     fn raw(&mut self, bytes: &[u8]) {
-        if self.error.is_none() {
-            let before = self.buf.len();
-            self.buf.extend_from_slice(bytes);
-            self.appended(before);
-        }
+        self.buf.extend_from_slice(bytes);
+        self.appended();
     }
 
     fn newline_indent(&mut self) {
@@ -198,28 +197,37 @@ impl<W: Write> JsonOut<W> {
     /// The separator and the key of an object member, up to its value.
     pub(crate) fn key(&mut self, first: bool, key: &str) {
         self.item(first);
-        self.scalar(key);
+        self.string(key);
         self.raw(if self.pretty { b": " } else { b":" });
     }
 
     /// [`JsonOut::key`] with the key already as JSON text ([`super::shape::json_key`]).
     pub(crate) fn key_json(&mut self, first: bool, key_json: &str) {
-        self.item(first);
-        self.raw(key_json.as_bytes());
-        self.raw(if self.pretty { b": " } else { b":" });
+        if self.pretty {
+            self.item(first);
+            self.raw(key_json.as_bytes());
+            self.raw(b": ");
+            return;
+        }
+        // Compact: `,"key":` in one append.
+        self.buf.reserve(key_json.len() + 2);
+        if !first {
+            self.buf.push(b',');
+        }
+        self.buf.extend_from_slice(key_json.as_bytes());
+        self.buf.push(b':');
+        self.appended();
     }
 
     /// A scalar (or string) as `serde_json` writes it.
     fn scalar<T: serde::Serialize + ?Sized>(&mut self, v: &T) {
-        if self.error.is_none() {
-            let before = self.buf.len();
-            if let Err(e) = serde_json::to_writer(&mut self.buf, v) {
-                self.buf.truncate(before);
-                self.error = Some(e.into());
-                return;
-            }
-            self.appended(before);
+        let before = self.buf.len();
+        if let Err(e) = serde_json::to_writer(&mut self.buf, v) {
+            self.buf.truncate(before);
+            self.error.get_or_insert(e.into());
+            return;
         }
+        self.appended();
     }
 
     fn array<'a, T: 'a>(&mut self, items: impl Iterator<Item = &'a T>, each: fn(&mut Self, &T)) {
@@ -270,8 +278,46 @@ impl<W: Write> JsonOut<W> {
 
     /// A string member value (`key` written before).
     pub(crate) fn string(&mut self, s: &str) {
-        self.scalar(s);
+        if needs_escape(s) {
+            self.scalar(s);
+        } else {
+            // What `serde_json` writes for a string without `"`, `\\` or control characters:
+            // the bytes between quotes.
+            self.buf.reserve(s.len() + 2);
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(s.as_bytes());
+            self.buf.push(b'"');
+            self.appended();
+        }
     }
+}
+
+/// Whether `serde_json` escapes anything in `s` (`"`, `\\`, a control character below U+0020).
+/// Looks at eight bytes per step (most strings of a document need no escape): a byte below
+/// 0x20 makes `x - 0x20…` borrow into its top bit while its own top bit is clear, a byte equal
+/// to `"` or `\\` becomes zero after the XOR and borrows the same way. Bytes of multi-byte
+/// characters have their top bit set and never count.
+fn needs_escape(s: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        if below(x, 0x20)
+            | below(x ^ (ONES * u64::from(b'"')), 1)
+            | below(x ^ (ONES * u64::from(b'\\')), 1)
+            != 0
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 #[cfg(test)]
@@ -324,6 +370,39 @@ mod tests {
                     String::from_utf8_lossy(&expected)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them_with_or_without_escapes() {
+        let mut cases: Vec<String> = (0u32..0x80)
+            .chain([0xe4, 0x2028, 0x1f600])
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        // One character to escape at every position of a long string (the check looks at
+        // many bytes per step, the tail included).
+        for at in 0..70 {
+            for c in ['"', '\\', '\u{1f}', '\n'] {
+                let mut t: String = "xyzäöü-0123456789".repeat(5).chars().take(70).collect();
+                let i = t.char_indices().nth(at).map_or(t.len(), |(i, _)| i);
+                t.insert(i, c);
+                cases.push(t);
+            }
+        }
+        cases.push(String::new());
+        for case in &cases {
+            let mut out = JsonOut::new(Vec::new(), false);
+            out.string(case);
+            let mut key = JsonOut::new(Vec::new(), false);
+            key.begin(false);
+            key.key(true, case);
+            key.string("");
+            key.end(false, true);
+            let want = serde_json::to_vec(case).expect("serialise");
+            assert_eq!(out.into_inner(), want, "{case:?}");
+            let key = key.into_inner();
+            assert_eq!(key[1..1 + want.len()], want[..], "{case:?}");
         }
     }
 
