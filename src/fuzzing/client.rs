@@ -43,8 +43,8 @@ struct Stub {
     base: String,
 }
 
-fn lock(script: &Mutex<Script>) -> std::sync::MutexGuard<'_, Script> {
-    script
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -191,9 +191,7 @@ pub fn client_response(data: &[u8]) {
     // One run at a time: the stub and its script are process-wide, so two runs at once (tests
     // on parallel threads) would take each other's answers.
     static RUN: Mutex<()> = Mutex::new(());
-    let _run = RUN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _run = lock(&RUN);
     let mut input = Input::new(data);
     let op = input.below(8);
     let raw = input.flag();
