@@ -26,6 +26,7 @@ use poststelle::xsd::{self, Grammar, ValidationOptions};
 use serde_json::Value as Json;
 
 use super::xoev_support::{repo, shared};
+use super::xsd_validator::compile_text;
 
 /// Keys whose string values are kept in snapshots: code-list identities, the message identity
 /// (but not the pack fingerprint) and its fixed root attributes, structure markers and binary references. Every other string value
@@ -475,10 +476,7 @@ fn xoev_transform_stream_large_message_holds_bounded_memory() {
 /// transform refuses instead (as it did before keys were tracked by position).
 #[test]
 fn xoev_transform_refuses_a_child_that_repeats_a_code_attribute_key() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("code.xsd");
-    std::fs::write(
-        &path,
+    let grammar = compile_text(
         r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
     xmlns:c="http://xoev.de/schemata/code/1_0" targetNamespace="http://xoev.de/schemata/code/1_0">
   <xs:complexType name="Code">
@@ -493,8 +491,7 @@ fn xoev_transform_refuses_a_child_that_repeats_a_code_attribute_key() {
   </xs:sequence></xs:complexType></xs:element>
 </xs:schema>"#,
     )
-    .expect("write");
-    let grammar = xsd::compile_file(&path, &Limits::default()).expect("compiles");
+    .expect("compiles");
     let identity = MessageIdentity {
         standard: String::new(),
         version: String::new(),

@@ -43,10 +43,15 @@ const SCHEMA: &str = r###"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
 </xs:schema>"###;
 
 fn grammar() -> Grammar {
+    compile_text(SCHEMA).expect("test schema compiles")
+}
+
+/// Compiles one schema document (written to a temporary file, as the engine reads files).
+pub(crate) fn compile_text(text: &str) -> Result<Grammar, xsd::XsdError> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path: PathBuf = dir.path().join("t.xsd");
-    std::fs::write(&path, SCHEMA).expect("write schema");
-    xsd::compile_file(&path, &Limits::default()).expect("test schema compiles")
+    let path: PathBuf = dir.path().join("s.xsd");
+    std::fs::write(&path, text).expect("write schema");
+    xsd::compile_file(&path, &Limits::default())
 }
 
 fn check(g: &Grammar, body: &str) -> ValidationReport {
@@ -213,10 +218,7 @@ impl Observer for Picky {
 
 #[test]
 fn typed_values_are_built_only_where_wanted_or_needed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("p.xsd");
-    std::fs::write(
-        &path,
+    let g = compile_text(
         r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
   <xs:element name="r"><xs:complexType>
     <xs:sequence>
@@ -229,8 +231,7 @@ fn typed_values_are_built_only_where_wanted_or_needed() {
   </xs:complexType></xs:element>
 </xs:schema>"#,
     )
-    .expect("write");
-    let g = xsd::compile_file(&path, &Limits::default()).expect("compiles");
+    .expect("compiles");
     let doc = br#"<r req="x" v="1"><i>7</i><s>c</s><f>2.5</f></r>"#;
     let run = |typed: bool| {
         let mut picky = Picky {
@@ -674,17 +675,12 @@ fn occurrence_attributes_on_the_model_group_of_a_named_group_are_refused() {
 
 /// Compiles one schema document; the errors as `line: message` on failure.
 fn compile_schema_text(text: &str) -> Result<(), Vec<String>> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("s.xsd");
-    std::fs::write(&path, text).expect("write");
-    xsd::compile_file(&path, &Limits::default())
-        .map(drop)
-        .map_err(|e| {
-            e.errors()
-                .iter()
-                .map(|e| format!("{}: {}", e.line, e.message))
-                .collect()
-        })
+    compile_text(text).map(drop).map_err(|e| {
+        e.errors()
+            .iter()
+            .map(|e| format!("{}: {}", e.line, e.message))
+            .collect()
+    })
 }
 
 /// Asserts that `bad` is refused with an error on `line` containing `expected`, and that
