@@ -221,10 +221,14 @@ fn recognise<'c>(
     Ok((spec, roots))
 }
 
+/// The loaded pack; `fingerprint` is [`fingerprint`] of `files`, which every caller has
+/// already computed (to record or to verify it): hashing a pack's megabytes of code lists a
+/// second time on every load would double the cost of finding a schema.
 fn loaded(
     spec: &PackSpec,
     dir: PathBuf,
     files: &PackFiles,
+    fingerprint: String,
     origin: PackOrigin,
     roots: RootIndex,
 ) -> LoadedPack {
@@ -246,7 +250,7 @@ fn loaded(
     LoadedPack {
         id: spec.id.clone(),
         dir,
-        fingerprint: fingerprint(files),
+        fingerprint,
         origin,
         roots,
         files: files.keys().cloned().collect(),
@@ -472,7 +476,14 @@ fn install_xsd_files(
         let paths: Vec<PathBuf> = lists.iter().map(|r| staging.join(r)).collect();
         load_codelists(&paths, xsd_limits).map(drop)
     })?;
-    Ok(loaded(spec, target, &files, PackOrigin::Installed, roots))
+    Ok(loaded(
+        spec,
+        target,
+        &files,
+        manifest.fingerprint,
+        PackOrigin::Installed,
+        roots,
+    ))
 }
 
 /// Writes `files` and the manifest to a hidden staging directory, runs `check` on it and
@@ -561,6 +572,7 @@ pub fn load_installed(
         spec,
         dir.to_path_buf(),
         &files,
+        manifest.fingerprint,
         PackOrigin::Installed,
         roots,
     ))
@@ -624,7 +636,8 @@ pub fn load_unmanaged(
 ) -> Result<LoadedPack, PackError> {
     let files = read_dir(dir, limits, None)?;
     let (spec, roots) = recognise(catalog, &files, limits)?;
-    let mut pack = loaded(spec, dir.to_path_buf(), &files, origin, roots);
+    let fingerprint = fingerprint(&files);
+    let mut pack = loaded(spec, dir.to_path_buf(), &files, fingerprint, origin, roots);
     // A development copy of the XRepository layout (`…/xsd_dev` as the fallback) has its
     // rules beside it, where `schemas install` takes them from.
     if pack.schematron.is_empty() && pack.codelists.is_empty() {
