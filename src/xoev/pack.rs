@@ -160,6 +160,70 @@ pub struct PackManifest {
     /// What the pack holds (absent in `pack.toml`: XSD).
     #[serde(default, skip_serializing_if = "PackKind::is_xsd")]
     pub kind: PackKind,
+    /// The global element declarations of the pack's XSD files, recorded at installation
+    /// (`[[root]]` tables; absent in packs installed before, and in JSON packs). Loading the
+    /// pack takes them from here once its fingerprint is verified, instead of parsing every
+    /// XSD file again on each start of a command.
+    #[serde(default, rename = "root", skip_serializing_if = "Vec::is_empty")]
+    pub roots: Vec<RecordedRoot>,
+}
+
+/// One global element declaration of an installed pack, as `pack.toml` records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedRoot {
+    /// Target namespace of the declaring file.
+    pub namespace: String,
+    /// Local name of the element.
+    pub element: String,
+    /// The declaring XSD file (relative path in the pack; the first by path if several).
+    pub file: String,
+}
+
+/// The declarations recorded in a manifest, for `pack.toml`.
+fn record_roots(declarations: &RootIndex) -> Vec<RecordedRoot> {
+    declarations
+        .iter()
+        .map(|((namespace, element), file)| RecordedRoot {
+            namespace: namespace.clone(),
+            element: element.clone(),
+            file: file.clone(),
+        })
+        .collect()
+}
+
+/// The pack spec and declarations an installed pack's manifest records, each naming an XSD
+/// file of the pack; `None` when it records none (installed before they were recorded, or its
+/// id left the catalogue), so the files are recognised again.
+fn recorded_roots<'c>(
+    catalog: &'c Catalog,
+    dir: &Path,
+    manifest: &PackManifest,
+    files: &PackFiles,
+) -> Result<Option<(&'c PackSpec, RootIndex)>, PackError> {
+    let Some(spec) = catalog.pack(&manifest.id) else {
+        return Ok(None);
+    };
+    if manifest.roots.is_empty() {
+        return Ok(None);
+    }
+    let mut declarations = RootIndex::new();
+    for root in &manifest.roots {
+        if !root.file.ends_with(".xsd") || !files.contains_key(&root.file) {
+            return Err(PackError::Manifest {
+                path: dir.join(MANIFEST).display().to_string(),
+                reason: format!(
+                    "root element {} names {}, which is not an XSD file of the pack",
+                    root.element, root.file
+                ),
+            });
+        }
+        declarations.insert(
+            (root.namespace.clone(), root.element.clone()),
+            root.file.clone(),
+        );
+    }
+    Ok(Some((spec, declarations)))
 }
 
 /// The content fingerprint: SHA-256 over the files sorted by relative path, each fed as
@@ -178,7 +242,8 @@ pub fn fingerprint(files: &PackFiles) -> String {
     format!("sha256:{hex}")
 }
 
-/// Recognises the pack among the catalogue's and indexes its global elements.
+/// Recognises the pack among the catalogue's and indexes the global element declarations of
+/// its XSD files, in every namespace ([`message_roots`] picks the pack's own).
 fn recognise<'c>(
     catalog: &'c Catalog,
     files: &PackFiles,
@@ -203,22 +268,25 @@ fn recognise<'c>(
             found.dedup();
             PackError::Unrecognised(found)
         })?;
-    let mut roots = RootIndex::new();
+    let mut declarations = RootIndex::new();
     for (path, summary) in &summaries {
-        if !spec
-            .standards
-            .iter()
-            .any(|s| s.namespace == summary.target_namespace)
-        {
-            continue;
-        }
         for name in &summary.global_elements {
-            roots
+            declarations
                 .entry((summary.target_namespace.clone(), name.clone()))
                 .or_insert_with(|| (*path).clone());
         }
     }
-    Ok((spec, roots))
+    Ok((spec, declarations))
+}
+
+/// The message roots among a pack's declarations: those in the namespaces of the pack's
+/// standards.
+fn message_roots(spec: &PackSpec, declarations: &RootIndex) -> RootIndex {
+    declarations
+        .iter()
+        .filter(|((namespace, _), _)| spec.standards.iter().any(|s| &s.namespace == namespace))
+        .map(|(key, file)| (key.clone(), file.clone()))
+        .collect()
 }
 
 /// The loaded pack; `fingerprint` is [`fingerprint`] of `files`, which every caller has
@@ -404,6 +472,7 @@ pub fn install_any(
         files: files.len(),
         source: source_name(source),
         kind: PackKind::Json,
+        roots: Vec::new(),
     };
     // Every schema compiles offline, or nothing is installed.
     pack.compile_all()?;
@@ -448,7 +517,8 @@ fn install_xsd_files(
     limits: &PackLimits,
     xsd_limits: &Limits,
 ) -> Result<LoadedPack, PackError> {
-    let (spec, roots) = recognise(catalog, &files, limits)?;
+    let (spec, declarations) = recognise(catalog, &files, limits)?;
+    let roots = message_roots(spec, &declarations);
     let mut files = files;
     keep_named_rules(spec, &mut files);
     add_rules_beside(spec, source, &mut files, limits)?;
@@ -468,6 +538,7 @@ fn install_xsd_files(
         files: files.len(),
         source: source_name(source),
         kind: PackKind::Xsd,
+        roots: record_roots(&declarations),
     };
     let target = place(packs_dir, &spec.id, force, &manifest, &files, |staging| {
         compile_entries(staging, &entries, xsd_limits)?;
@@ -561,7 +632,11 @@ pub fn load_installed(
     limits: &PackLimits,
 ) -> Result<LoadedPack, PackError> {
     let (manifest, files) = verified_files(dir, limits)?;
-    let (spec, roots) = recognise(catalog, &files, limits)?;
+    let (spec, declarations) = match recorded_roots(catalog, dir, &manifest, &files)? {
+        Some(recorded) => recorded,
+        None => recognise(catalog, &files, limits)?,
+    };
+    let roots = message_roots(spec, &declarations);
     if spec.id != manifest.id {
         return Err(PackError::Manifest {
             path: dir.join(MANIFEST).display().to_string(),
@@ -635,7 +710,8 @@ pub fn load_unmanaged(
     limits: &PackLimits,
 ) -> Result<LoadedPack, PackError> {
     let files = read_dir(dir, limits, None)?;
-    let (spec, roots) = recognise(catalog, &files, limits)?;
+    let (spec, declarations) = recognise(catalog, &files, limits)?;
+    let roots = message_roots(spec, &declarations);
     let fingerprint = fingerprint(&files);
     let mut pack = loaded(spec, dir.to_path_buf(), &files, fingerprint, origin, roots);
     // A development copy of the XRepository layout (`…/xsd_dev` as the fallback) has its

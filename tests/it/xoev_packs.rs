@@ -154,6 +154,84 @@ fn install_recognises_the_reconstructed_xgewerbeanzeige_pack() {
     assert_eq!(p.roots.len(), 5);
 }
 
+/// The global elements of an installed pack are recorded in `pack.toml` at installation and
+/// taken from there on load (no second parse of every XSD file per command); a manifest from
+/// before the record loads as before, and a record naming a file outside the pack is refused.
+#[test]
+fn installed_packs_load_their_roots_from_the_manifest() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let limits = PackLimits::default();
+    let installed = pack::install(
+        Catalog::embedded(),
+        &repo("schemas/xgewerbeanzeige-2.2"),
+        tmp.path(),
+        false,
+        &limits,
+        &Limits::default(),
+    )
+    .expect("installs");
+    let dir = tmp.path().join("xgewerbeanzeige-2.2");
+    let manifest = pack::read_manifest(&dir).expect("pack.toml");
+    for ((namespace, element), file) in &installed.roots {
+        assert!(
+            manifest
+                .roots
+                .iter()
+                .any(|r| &r.namespace == namespace && &r.element == element && &r.file == file),
+            "{element} is not recorded"
+        );
+    }
+    let load = || pack::load_installed(Catalog::embedded(), &dir, &limits);
+    assert_eq!(load().expect("loads"), installed);
+
+    let write = |m: &pack::PackManifest| {
+        std::fs::write(dir.join("pack.toml"), toml::to_string(m).expect("toml")).expect("write");
+    };
+    // The record is what the load uses: point a message root at another XSD file of the pack.
+    let ((namespace, element), file) = installed.roots.iter().next().expect("a message root");
+    let other = installed
+        .files
+        .iter()
+        .find(|f| f.ends_with(".xsd") && *f != file)
+        .expect("a second XSD file");
+    let mut edited = manifest.clone();
+    let at = edited
+        .roots
+        .iter()
+        .position(|r| &r.namespace == namespace && &r.element == element)
+        .expect("recorded");
+    edited.roots[at].file = other.clone();
+    write(&edited);
+    let loaded = load().expect("loads");
+    assert_eq!(
+        loaded.roots.get(&(namespace.clone(), element.clone())),
+        Some(other)
+    );
+
+    // A record naming a file the pack does not hold is refused, not followed.
+    let mut edited = manifest.clone();
+    edited.roots[0].file = "../elsewhere.xsd".to_owned();
+    write(&edited);
+    let err = load().expect_err("refused");
+    assert!(matches!(err, PackError::Manifest { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("which is not an XSD file of the pack"),
+        "{err}"
+    );
+
+    // A manifest without the record (installed by an earlier version) loads as before.
+    let mut old = manifest.clone();
+    old.roots.clear();
+    write(&old);
+    assert!(
+        !std::fs::read_to_string(dir.join("pack.toml"))
+            .expect("read")
+            .contains("[[root]]")
+    );
+    assert_eq!(load().expect("loads").roots, installed.roots);
+}
+
 #[test]
 fn unknown_standards_are_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
