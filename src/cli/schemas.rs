@@ -304,11 +304,17 @@ fn check(
             continue;
         };
         let compiled = pack::entry_files(spec, &p.files, &p.roots);
-        let limits = crate::config::Limits::default();
-        let outcome = pack::compile_entries(&p.dir, &compiled, &limits)
-            .and_then(|()| pack::compile_rules(&p.schematron, &limits))
-            .and_then(|r| Ok((r, pack::load_codelists(&p.codelists, &limits)?)));
-        let (rules, lists) = match outcome {
+        let xsd_limits = crate::config::Limits::default();
+        let outcome = pack::compile_entries(&p.dir, &compiled, &xsd_limits)
+            .and_then(|()| pack::compile_rules(&p.schematron, &xsd_limits))
+            .and_then(|r| Ok((r, pack::load_codelists(&p.codelists, &xsd_limits)?)));
+        let outcome = outcome.and_then(|counts| {
+            Ok((
+                counts,
+                pack::verify_recorded_roots(catalog, &p.dir, limits)?,
+            ))
+        });
+        let ((rules, lists), roots) = match outcome {
             Ok(n) => n,
             Err(e) => {
                 println!("FAIL\t{}\t{e}", p.id);
@@ -316,8 +322,12 @@ fn check(
                 continue;
             }
         };
+        let roots = match roots {
+            pack::RootsRecord::Verified => "recorded roots verified",
+            pack::RootsRecord::Absent => "roots not recorded (installed by an earlier version)",
+        };
         println!(
-            "OK\t{}\tfingerprint verified, {} entry schemas present, {} compiled, {rules} business-rule files compiled, {lists} code lists read",
+            "OK\t{}\tfingerprint verified, {} entry schemas present, {} compiled, {rules} business-rule files compiled, {lists} code lists read, {roots}",
             p.label(),
             entries.len(),
             compiled.len()

@@ -210,13 +210,13 @@ fn recorded_roots<'c>(
     let mut declarations = RootIndex::new();
     for root in &manifest.roots {
         if !root.file.ends_with(".xsd") || !files.contains_key(&root.file) {
-            return Err(PackError::Manifest {
-                path: dir.join(MANIFEST).display().to_string(),
-                reason: format!(
+            return Err(manifest_error(
+                dir,
+                format!(
                     "root element {} names {}, which is not an XSD file of the pack",
                     root.element, root.file
                 ),
-            });
+            ));
         }
         declarations.insert(
             (root.namespace.clone(), root.element.clone()),
@@ -605,10 +605,7 @@ fn write_pack(manifest: &PackManifest, files: &PackFiles, dir: &Path) -> Result<
         }
         fs::write(&path, bytes).map_err(io_err(&path))?;
     }
-    let text = toml::to_string(manifest).map_err(|e| PackError::Manifest {
-        path: dir.join(MANIFEST).display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let text = toml::to_string(manifest).map_err(|e| manifest_error(dir, e.to_string()))?;
     let path = dir.join(MANIFEST);
     let mut f = fs::File::create(&path).map_err(io_err(&path))?;
     f.write_all(text.as_bytes()).map_err(io_err(&path))?;
@@ -638,10 +635,10 @@ pub fn load_installed(
     };
     let roots = message_roots(spec, &declarations);
     if spec.id != manifest.id {
-        return Err(PackError::Manifest {
-            path: dir.join(MANIFEST).display().to_string(),
-            reason: format!("id {} but the files are pack {}", manifest.id, spec.id),
-        });
+        return Err(manifest_error(
+            dir,
+            format!("id {} but the files are pack {}", manifest.id, spec.id),
+        ));
     }
     Ok(loaded(
         spec,
@@ -651,6 +648,59 @@ pub fn load_installed(
         PackOrigin::Installed,
         roots,
     ))
+}
+
+/// What `schemas check` finds of the roots an installed pack records ([`PackManifest::roots`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootsRecord {
+    /// The record equals what parsing the pack's XSD files gives.
+    Verified,
+    /// The manifest records none (installed before roots were recorded).
+    Absent,
+}
+
+/// Parses the XSD files of an installed pack again and compares their global element
+/// declarations with the manifest's record.
+///
+/// # Errors
+/// As [`load_installed`], and [`PackError::Manifest`] when the record differs from the files.
+pub fn verify_recorded_roots(
+    catalog: &Catalog,
+    dir: &Path,
+    limits: &PackLimits,
+) -> Result<RootsRecord, PackError> {
+    let (manifest, files) = verified_files(dir, limits)?;
+    if manifest.roots.is_empty() {
+        return Ok(RootsRecord::Absent);
+    }
+    let (_, declarations) = recognise(catalog, &files, limits)?;
+    let recorded = record_roots(&declarations);
+    // Compared as sets: the order of the `[[root]]` tables does not matter.
+    let differing = recorded
+        .iter()
+        .filter(|r| !manifest.roots.contains(r))
+        .chain(manifest.roots.iter().filter(|r| !recorded.contains(r)))
+        .map(|r| (&r.namespace, &r.element))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if differing == 0 {
+        return Ok(RootsRecord::Verified);
+    }
+    Err(manifest_error(
+        dir,
+        format!(
+            "the recorded roots differ from the XSD files in {differing} entr{}; reinstall the pack with --force",
+            if differing == 1 { "y" } else { "ies" }
+        ),
+    ))
+}
+
+/// An error about the manifest of the installed pack in `dir`.
+fn manifest_error(dir: &Path, reason: String) -> PackError {
+    PackError::Manifest {
+        path: dir.join(MANIFEST).display().to_string(),
+        reason,
+    }
 }
 
 /// The manifest and files of an installed pack, the fingerprint verified.
@@ -673,10 +723,7 @@ fn verified_files(dir: &Path, limits: &PackLimits) -> Result<(PackManifest, Pack
 pub fn load_installed_json(dir: &Path, limits: &PackLimits) -> Result<LoadedJsonPack, PackError> {
     let (manifest, files) = verified_files(dir, limits)?;
     if manifest.kind != PackKind::Json {
-        return Err(PackError::Manifest {
-            path: dir.join(MANIFEST).display().to_string(),
-            reason: "not a JSON schema pack".to_owned(),
-        });
+        return Err(manifest_error(dir, "not a JSON schema pack".to_owned()));
     }
     let pack = JsonPack::from_files(&manifest.id, &manifest.fingerprint, &files)?;
     Ok(LoadedJsonPack {

@@ -207,6 +207,22 @@ fn installed_packs_load_their_roots_from_the_manifest() {
         loaded.roots.get(&(namespace.clone(), element.clone())),
         Some(other)
     );
+    // `schemas check` parses the files again and finds the record wrong.
+    let out = run(&["schemas", "check"], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("the recorded roots differ from the XSD files in 1 entry"),
+        "{}",
+        text(&out)
+    );
+    write(&manifest);
+    let out = run(&["schemas", "check"], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("recorded roots verified"),
+        "{}",
+        text(&out)
+    );
 
     // A record naming a file the pack does not hold is refused, not followed.
     let mut edited = manifest.clone();
@@ -230,6 +246,9 @@ fn installed_packs_load_their_roots_from_the_manifest() {
             .contains("[[root]]")
     );
     assert_eq!(load().expect("loads").roots, installed.roots);
+    let out = run(&["schemas", "check"], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("roots not recorded"), "{}", text(&out));
 }
 
 #[test]
