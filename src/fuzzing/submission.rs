@@ -416,7 +416,9 @@ fn reference(spec: &Spec, changed: bool) -> Verdict {
         why("a JWE or the SET changed after signing");
     }
     if spec.wrong_tag.is_some_and(|t| match t {
-        Target::Metadata | Target::SubmitSet => true,
+        Target::Metadata => true,
+        // The submit event names no tag of its own SET: nothing to get wrong.
+        Target::SubmitSet => false,
         Target::Data => spec.xml.is_some() && spec.send_data,
         Target::Attachment(i) => i < spec.parts.iter().filter(|p| p.uploaded).count(),
     }) {
@@ -644,6 +646,23 @@ mod tests {
         let mut s = base();
         s.schema_choice = 2;
         assert!(rejected(&s));
+    }
+
+    /// Finding of the `check_submission` campaign (2026-12-07, the input as found): a wrong
+    /// tag drawn for the submit SET changes nothing in the build (the SET names no tag of
+    /// its own), so the submission is correct and must be accepted; the reference demanded a
+    /// rejection.
+    #[test]
+    fn a_wrong_tag_drawn_for_the_submit_set_changes_nothing() {
+        let input: &[u8] = b"\xde\x01\x04\x00\x00\x0d\x00\x25PDF=\"7\"><codest\x00\x00\x00\x00";
+        let s = spec(input);
+        assert!(matches!(s.wrong_tag, Some(Target::SubmitSet)), "{s:?}");
+        let (capture, changed) = build(&s);
+        assert!(!changed);
+        let v = reference(&s, changed);
+        assert!(v.reject.is_empty(), "{v:?}");
+        assert!(check(&capture).is_ok(), "the correct build is accepted");
+        check_submission(input);
     }
 
     /// Issue 19, "an attachment listed twice is accepted", as the fuzz target states it.
