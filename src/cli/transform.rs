@@ -11,9 +11,10 @@
 //! that an invalid document never leaves JSON that looks complete, the output goes to a
 //! temporary file first: with `--output FILE` a temporary file next to FILE, renamed onto FILE
 //! only when the document was valid (FILE is left untouched otherwise); on stdout a buffer of up
-//! to [`STDOUT_MEMORY_BYTES`] in memory, beyond that an unnamed temporary file in `$TMPDIR`,
-//! copied to stdout only when the document was valid (nothing is printed otherwise). So memory
-//! stays bounded whatever the size of the JSON.
+//! to [`STDOUT_MEMORY_BYTES`] in memory, beyond that an unnamed temporary file in `$TMPDIR`
+//! (from the first byte for a document over twice that size, see [`stdout_memory`]), copied to
+//! stdout only when the document was valid (nothing is printed otherwise). So memory stays
+//! bounded whatever the size of the JSON.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, Write};
