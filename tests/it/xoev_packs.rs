@@ -333,6 +333,14 @@ fn install_from_an_xrepository_style_zip_prefers_xsd_dev() {
             .expect("read dir"),
     );
     assert_eq!(p.fingerprint, dir_fp);
+    // Loaded again (roots from the manifest): the same pack as installed.
+    let loaded = pack::load_installed(
+        Catalog::embedded(),
+        &packs.join("xbau-2.6"),
+        &PackLimits::default(),
+    )
+    .expect("loads");
+    assert_eq!(loaded, p);
 }
 
 #[test]
