@@ -3,7 +3,7 @@
 //! imports the Kernmodul namespace from two files), each document once per effective target
 //! namespace (a chameleon document included into two namespaces is two documents).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use crate::config::Limits;
@@ -23,10 +23,17 @@ pub(crate) fn load_documents(
     let mut seen: HashSet<(PathBuf, Option<String>)> = HashSet::new();
     // Documents with their own target namespace are the same document whoever includes them.
     let mut namespaced: HashSet<PathBuf> = HashSet::new();
-    let mut queue: VecDeque<(PathBuf, Option<String>)> =
-        entries.iter().map(|p| (p.clone(), None)).collect();
-    while let Some((path, chameleon)) = queue.pop_front() {
+    // The target namespace of every document read, for imports that reach it again.
+    let mut target_of: HashMap<PathBuf, String> = HashMap::new();
+    let mut queue: VecDeque<Queued> = entries.iter().map(|p| (p.clone(), None, None)).collect();
+    while let Some((path, chameleon, import)) = queue.pop_front() {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let mut import = import;
+        if let Some(own) = target_of.get(&canonical)
+            && let Some(i) = import.take()
+        {
+            errors.extend(i.check(own));
+        }
         let chameleon = if namespaced.contains(&canonical) {
             None
         } else {
@@ -58,6 +65,10 @@ pub(crate) fn load_documents(
         if !own.is_empty() {
             namespaced.insert(canonical.clone());
         }
+        if let Some(import) = &import {
+            errors.extend(import.check(own));
+        }
+        target_of.insert(canonical.clone(), own.to_owned());
         let key = (
             canonical.clone(),
             if own.is_empty() {
@@ -97,7 +108,11 @@ pub(crate) fn load_documents(
             // into it fail with "not defined" if they are needed.
             if let Some(target) = catalog.resolve(&canonical, location) {
                 let cham = (kind != "import").then(|| doc.target_ns.clone());
-                queue.push_back((target, cham));
+                let import = (kind == "import").then(|| Import {
+                    namespace: node.attr("namespace").unwrap_or("").to_owned(),
+                    at: doc.error(child, ""),
+                });
+                queue.push_back((target, cham, import));
             }
         }
         docs.push(doc);
@@ -106,6 +121,43 @@ pub(crate) fn load_documents(
         mark_redefine_self_references(doc, d);
     }
     (docs, errors)
+}
+
+/// A document to read: its path, the namespace it is included into (chameleon), and the
+/// `xs:import` that names it.
+type Queued = (PathBuf, Option<String>, Option<Import>);
+
+/// An `xs:import` on the way to its document: the namespace it names (`""`: none) and where it
+/// stands (an error with an empty message).
+struct Import {
+    namespace: String,
+    at: SchemaError,
+}
+
+impl Import {
+    /// src-import 3: the imported document's target namespace is the one the import names;
+    /// without `namespace`, the document has none. Checked for every import of a document, also
+    /// when another reference read it first.
+    fn check(&self, own: &str) -> Option<SchemaError> {
+        (own != self.namespace).then(|| {
+            let shown = |what: &str, ns: &str| {
+                if ns.is_empty() {
+                    format!("no {what}")
+                } else {
+                    format!("{what} '{ns}'")
+                }
+            };
+            SchemaError {
+                message: format!(
+                    "xs:import names {}, but the document at its schemaLocation has {} \
+                     (src-import)",
+                    shown("namespace", &self.namespace),
+                    shown("target namespace", own)
+                ),
+                ..self.at.clone()
+            }
+        })
+    }
 }
 
 /// The key under which the original of a component redefined by document `doc` stays

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use super::datatypes::uri::is_any_uri;
 use super::error::SchemaError;
 use super::schema_doc::{SNode, SchemaDoc};
 
@@ -627,12 +628,25 @@ fn check_value(kind: &str, name: &str, value: &str) -> Result<(), String> {
         "finalDefault" => tokens(&["extension", "restriction", "list", "union"]),
         "namespace" if matches!(kind, "any" | "anyAttribute") => {
             if matches!(v, "##any" | "##other")
-                || v.split_ascii_whitespace()
-                    .all(|t| !t.starts_with("##") || matches!(t, "##targetNamespace" | "##local"))
+                || v.split_ascii_whitespace().all(|t| {
+                    if t.starts_with("##") {
+                        matches!(t, "##targetNamespace" | "##local")
+                    } else {
+                        is_any_uri(t)
+                    }
+                })
             {
                 Ok(())
             } else {
                 Err(format!("'{v}' is not a namespace constraint"))
+            }
+        }
+        // The attributes of type xs:anyURI in the schema for schemas.
+        "namespace" | "schemaLocation" | "source" | "system" | "targetNamespace" => {
+            if is_any_uri(v) {
+                Ok(())
+            } else {
+                Err(format!("'{v}' is not a valid anyURI"))
             }
         }
         "id" => ncname(v),

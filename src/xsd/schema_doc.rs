@@ -18,7 +18,8 @@ use super::error::SchemaError;
 /// The XML Schema namespace.
 pub(crate) const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
 /// Schema-for-schemas rules for a child of xs:annotation in the XML Schema namespace: only
-/// xs:appinfo and xs:documentation, and xml:lang on the latter must be an xs:language.
+/// xs:appinfo and xs:documentation, their `source` an xs:anyURI, and xml:lang on the latter
+/// an xs:language.
 fn annotation_child_error(tag: &crate::xml::StartTag<'_>) -> Option<String> {
     let local = tag.name().local;
     if !matches!(local, "appinfo" | "documentation") {
@@ -39,6 +40,20 @@ fn annotation_child_error(tag: &crate::xml::StartTag<'_>) -> Option<String> {
         return Some(format!(
             "attribute '{name}' is not allowed on xs:{local} (only source, and attributes of \
              namespaces other than XML Schema)"
+        ));
+    }
+    let collapse = |v: &str| {
+        v.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+            .to_owned()
+    };
+    if let Some(source) = tag
+        .attributes()
+        .find(|a| a.name.namespace.is_empty() && a.name.local == "source")
+        .map(|a| collapse(a.value))
+        && !super::datatypes::uri::is_any_uri(&source)
+    {
+        return Some(format!(
+            "xs:{local}/@source: '{source}' is not a valid anyURI"
         ));
     }
     let lang = tag

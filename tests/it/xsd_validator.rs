@@ -644,12 +644,17 @@ fn fixed_mixed_content_defaulted_fields_qnames_and_group_iterations() {
 #[test]
 fn occurrence_attributes_on_the_model_group_of_a_named_group_are_refused() {
     let schema = |attrs: &str, compositor: &str| {
+        // A reference to an `xs:all` group is the whole content model, at most once
+        // (cos-all-limited).
+        let reference = if compositor == "all" {
+            r#"<xs:group ref="g" minOccurs="0"/>"#
+        } else {
+            r#"<xs:sequence><xs:group ref="g" minOccurs="0" maxOccurs="2"/></xs:sequence>"#
+        };
         format!(
             r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
   <xs:group name="g"><xs:{compositor}{attrs}><xs:element name="a"/></xs:{compositor}></xs:group>
-  <xs:element name="r"><xs:complexType><xs:sequence>
-    <xs:group ref="g" minOccurs="0" maxOccurs="2"/>
-  </xs:sequence></xs:complexType></xs:element>
+  <xs:element name="r"><xs:complexType>{reference}</xs:complexType></xs:element>
 </xs:schema>"#
         )
     };
@@ -1060,4 +1065,275 @@ fn a_notation_without_public_and_system_is_refused() {
         &schema(r#" system="viewer.exe""#),
     );
     compile_schema_text(&schema(r#" public="image/jpeg""#)).expect("public alone");
+}
+
+/// Issue 18, goal 5 (W3C tests the JDK passes and we failed): a reference to an `xs:all`
+/// group is the whole content model and occurs at most once (cos-all-limited; msData mgA020,
+/// particlesEa025).
+#[test]
+fn an_all_group_reached_through_a_reference_stays_the_whole_content_model_once() {
+    let schema = |content: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:group name=\"g\"><xs:all><xs:element name=\"a\"/></xs:all></xs:group>\n\
+             <xs:element name=\"r\"><xs:complexType>\n{content}\n</xs:complexType></xs:element>\n\
+             </xs:schema>"
+        )
+    };
+    assert_refused_at(
+        &schema(r#"<xs:sequence><xs:element name="b"/><xs:group ref="g"/></xs:sequence>"#),
+        4,
+        "an xs:all group must be the whole content model",
+        &schema(r#"<xs:group ref="g"/>"#),
+    );
+    assert_refused_at(
+        &schema(r#"<xs:choice><xs:group ref="g"/></xs:choice>"#),
+        4,
+        "an xs:all group must be the whole content model",
+        &schema(r#"<xs:group ref="g" minOccurs="0"/>"#),
+    );
+    assert_refused_at(
+        &schema(r#"<xs:group ref="g" maxOccurs="2"/>"#),
+        4,
+        "a reference to an xs:all group must have maxOccurs 1",
+        &schema(r#"<xs:group ref="g" maxOccurs="1"/>"#),
+    );
+}
+
+/// Issue 18, goal 5: an exclusive bound may equal the opposite exclusive bound given in the
+/// same restriction, not the base type's (minExclusive / maxExclusive valid restriction; msData
+/// int_minExclusive006i).
+#[test]
+fn an_exclusive_bound_equal_to_the_base_types_opposite_exclusive_bound_is_refused() {
+    let schema = |base: &str, derived: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:simpleType name=\"b\"><xs:restriction base=\"xs:int\">{base}</xs:restriction></xs:simpleType>\n\
+             <xs:simpleType name=\"d\"><xs:restriction base=\"b\">{derived}</xs:restriction></xs:simpleType>\n\
+             </xs:schema>"
+        )
+    };
+    assert_refused_at(
+        &schema(
+            r#"<xs:maxExclusive value="10"/>"#,
+            r#"<xs:minExclusive value="10"/>"#,
+        ),
+        3,
+        "equal to the base type's opposite exclusive bound",
+        &schema(
+            r#"<xs:maxExclusive value="10"/>"#,
+            r#"<xs:minExclusive value="9"/>"#,
+        ),
+    );
+    assert_refused_at(
+        &schema(
+            r#"<xs:minExclusive value="3"/>"#,
+            r#"<xs:maxExclusive value="3"/>"#,
+        ),
+        3,
+        "equal to the base type's opposite exclusive bound",
+        // Both in one step: allowed (an empty value space, but no error).
+        &schema(
+            "",
+            r#"<xs:minExclusive value="3"/><xs:maxExclusive value="3"/>"#,
+        ),
+    );
+}
+
+/// Issue 18, goal 5: the document an `xs:import` reaches has the target namespace the import
+/// names, or none when the import names none (src-import 3; msData schF6, schG13) — checked
+/// on every import of it, also when another reference read it first.
+#[test]
+fn an_import_whose_document_has_another_target_namespace_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    write(
+        "a.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:a"/>"#,
+    );
+    write(
+        "none.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="e"/></xs:schema>"#,
+    );
+    let entry = |name: &str, imports: &str| {
+        write(
+            name,
+            &format!(
+                "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" targetNamespace=\"urn:e\">\n{imports}\n</xs:schema>"
+            ),
+        )
+    };
+    let errors = |path: &std::path::Path| -> Vec<String> {
+        match xsd::compile_file(path, &Limits::default()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .errors()
+                .iter()
+                .map(|e| format!("{}: {}", e.line, e.message))
+                .collect(),
+        }
+    };
+    let ok = entry(
+        "ok.xsd",
+        r#"<xs:import namespace="urn:a" schemaLocation="a.xsd"/><xs:import schemaLocation="none.xsd"/>"#,
+    );
+    assert_eq!(errors(&ok), Vec::<String>::new());
+    let other = entry(
+        "other.xsd",
+        r#"<xs:import namespace="urn:a" schemaLocation="a.xsd"/>
+<xs:import namespace="urn:b" schemaLocation="a.xsd"/>"#,
+    );
+    assert_eq!(
+        errors(&other),
+        vec![
+            "3: xs:import names namespace 'urn:b', but the document at its schemaLocation has \
+             target namespace 'urn:a' (src-import)"
+                .to_owned()
+        ]
+    );
+    let none = entry(
+        "none-named.xsd",
+        r#"<xs:import namespace="urn:n" schemaLocation="none.xsd"/>"#,
+    );
+    assert!(
+        errors(&none).iter().any(|e| e.starts_with("2: ")
+            && e.contains("names namespace 'urn:n'")
+            && e.contains("has no target namespace")),
+        "{:?}",
+        errors(&none)
+    );
+    let unnamed = entry("unnamed.xsd", r#"<xs:import schemaLocation="a.xsd"/>"#);
+    assert!(
+        errors(&unnamed)
+            .iter()
+            .any(|e| e.contains("names no namespace") && e.contains("target namespace 'urn:a'")),
+        "{:?}",
+        errors(&unnamed)
+    );
+}
+
+/// Issue 18, goal 5: the simple type given inside a simpleContent restriction derives from the
+/// base's simple content (src-ct 2.2; msData particlesZ018), and a complexContent extension
+/// adds no elements to a base with simple content (cos-ct-extends 1.4; msData addB033/036).
+#[test]
+fn simple_content_keeps_its_simple_type_through_derivations() {
+    let schema = |body: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:complexType name=\"b\"><xs:simpleContent><xs:extension base=\"xs:decimal\">\
+             <xs:attribute name=\"a\"/></xs:extension></xs:simpleContent></xs:complexType>\n\
+             {body}\n</xs:schema>"
+        )
+    };
+    let restricted = |item: &str| {
+        schema(&format!(
+            "<xs:complexType name=\"r\"><xs:simpleContent><xs:restriction base=\"b\">\n\
+             {item}\n</xs:restriction></xs:simpleContent></xs:complexType>"
+        ))
+    };
+    assert_refused_at(
+        &restricted(r#"<xs:simpleType><xs:list itemType="xs:int"/></xs:simpleType>"#),
+        4,
+        "must be derived from the base type's simple content (src-ct 2.2)",
+        &restricted(
+            r#"<xs:simpleType><xs:restriction base="xs:int"><xs:minInclusive value="0"/></xs:restriction></xs:simpleType>"#,
+        ),
+    );
+    let extended = |content: &str| {
+        schema(&format!(
+            "<xs:complexType name=\"e\"{content}</xs:complexType>"
+        ))
+    };
+    assert_refused_at(
+        &extended(
+            "><xs:complexContent><xs:extension base=\"b\">\n\
+             <xs:sequence><xs:element name=\"x\"/></xs:sequence></xs:extension></xs:complexContent>",
+        ),
+        3,
+        "cannot add elements or mixed content to a base type with simple content",
+        &extended(
+            "><xs:simpleContent><xs:extension base=\"b\">\n\
+             <xs:attribute name=\"c\"/></xs:extension></xs:simpleContent>",
+        ),
+    );
+}
+
+/// Issue 18, goal 5: the attributes the schema for schemas types as xs:anyURI are checked
+/// (msData anyURI_a001: `source` of xs:appinfo / xs:documentation; namespace lists of
+/// wildcards), with the engine's one anyURI rule.
+#[test]
+fn any_uri_attributes_of_schema_documents_are_checked() {
+    let schema = |body: &str| {
+        format!("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n{body}\n</xs:schema>")
+    };
+    assert_refused_at(
+        &schema(r#"<xs:annotation><xs:appinfo source="1111http://foo/bar"/></xs:annotation>"#),
+        2,
+        "xs:appinfo/@source: '1111http://foo/bar' is not a valid anyURI",
+        &schema(r#"<xs:annotation><xs:appinfo source="http://foo/bar"/></xs:annotation>"#),
+    );
+    assert_refused_at(
+        &schema(r#"<xs:annotation><xs:documentation source=" a#b#c "/></xs:annotation>"#),
+        2,
+        "xs:documentation/@source: 'a#b#c' is not a valid anyURI",
+        &schema(r#"<xs:annotation><xs:documentation source=" ../a#b "/></xs:annotation>"#),
+    );
+    let wildcard = |namespace: &str| {
+        schema(&format!(
+            "<xs:complexType name=\"t\">\n<xs:anyAttribute namespace=\"{namespace}\"/></xs:complexType>"
+        ))
+    };
+    assert_refused_at(
+        &wildcard("##local 9:x"),
+        3,
+        "is not a namespace constraint",
+        &wildcard("##local urn:x 2"),
+    );
+}
+
+/// Issue 18, goal 5: two components of the same name in the redefinitions of one document are
+/// a duplicate (msData schT2); before, the second took the first for its original.
+#[test]
+fn a_component_redefined_twice_in_one_document_is_a_duplicate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("base.xsd"),
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:attributeGroup name="g"><xs:attribute name="a"/></xs:attributeGroup>
+</xs:schema>"#,
+    )
+    .expect("write");
+    let redefining = |groups: usize| {
+        let group = r#"<xs:attributeGroup name="g"><xs:attribute name="a" type="xs:int"/></xs:attributeGroup>"#;
+        let path = dir.path().join(format!("r{groups}.xsd"));
+        std::fs::write(
+            &path,
+            format!(
+                "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+                 <xs:redefine schemaLocation=\"base.xsd\">\n{}\n</xs:redefine>\n</xs:schema>",
+                vec![group; groups].join("\n")
+            ),
+        )
+        .expect("write");
+        xsd::compile_file(&path, &Limits::default())
+            .map(drop)
+            .map_err(|e| {
+                e.errors()
+                    .iter()
+                    .map(|e| format!("{}: {}", e.line, e.message))
+                    .collect::<Vec<_>>()
+            })
+    };
+    assert_eq!(redefining(1), Ok(()));
+    assert_eq!(
+        redefining(2),
+        Err(vec![
+            "4: duplicate attributeGroup '{}g' in xs:redefine (also redefined at line 3)"
+                .to_owned()
+        ])
+    );
 }

@@ -207,6 +207,12 @@ impl Asm<'_> {
                     return None;
                 };
                 let inner = self.named_group(clark, src)?;
+                if matches!(inner.term, Term::All(_)) && max > 1 {
+                    self.error(
+                        src,
+                        "a reference to an xs:all group must have maxOccurs 1 (cos-all-limited)",
+                    );
+                }
                 return Some(Particle {
                     min,
                     max,
@@ -235,6 +241,15 @@ impl Asm<'_> {
                         }
                         children.push(p);
                     }
+                }
+                // An `xs:all` inside a sequence or choice can only come from a group
+                // reference (the schema for schemas refuses it as a direct child).
+                if kind != "all" && children.iter().any(|c| matches!(c.term, Term::All(_))) {
+                    self.error(
+                        src,
+                        "an xs:all group must be the whole content model, not part of a \
+                         sequence or choice (cos-all-limited)",
+                    );
                 }
                 match kind {
                     "sequence" => Term::Sequence(children),

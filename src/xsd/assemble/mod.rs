@@ -469,14 +469,29 @@ impl<'d> Asm<'d> {
         for (d, doc) in self.docs.iter().enumerate().rev() {
             let key = |clark: &str| super::load::original_key(clark, d);
             let d = u32::try_from(d).expect("document count bounded by limits");
+            // What this document redefines: a second redefinition of the same component here
+            // is a duplicate, not a redefinition of the first one.
+            let mut here: HashMap<(&str, String), u32> = HashMap::new();
             for (n, name) in doc.redefined_components() {
-                let table = match &*doc.nodes[n as usize].kind {
-                    "complexType" | "simpleType" => &mut self.tables.types,
-                    "group" => &mut self.tables.groups,
-                    "attributeGroup" => &mut self.tables.attr_groups,
+                let kind = &*doc.nodes[n as usize].kind;
+                let (table, space) = match kind {
+                    "complexType" | "simpleType" => (&mut self.tables.types, "type"),
+                    "group" => (&mut self.tables.groups, "group"),
+                    "attributeGroup" => (&mut self.tables.attr_groups, "attributeGroup"),
                     _ => continue,
                 };
                 let clark = format!("{{{}}}{}", doc.target_ns, name);
+                if let Some(first) = here.insert((space, clark.clone()), n) {
+                    let e = doc.error(
+                        n,
+                        format!(
+                            "duplicate {kind} '{clark}' in xs:redefine (also redefined at line {})",
+                            doc.nodes[first as usize].line
+                        ),
+                    );
+                    self.errors.push(e);
+                    continue;
+                }
                 match table.remove(&clark) {
                     Some(orig) => {
                         table.insert(key(&clark), orig);

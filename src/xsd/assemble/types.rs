@@ -474,7 +474,7 @@ impl Asm<'_> {
     }
 
     /// Schema-component constraints on a complexContent extension's content type:
-    /// cos-ct-extends 1.4.3.2.2.1 (a non-empty explicit content of an extension and the base's
+    /// cos-ct-extends 1.4 (simple content takes no elements), 1.4.3.2.2.1 (a non-empty explicit content of an extension and the base's
     /// content are both mixed or both element-only; `mixed="true"` alone is explicit content,
     /// an empty sequence) and cos-all-limited (an `xs:all` cannot become part of a sequence, so
     /// neither side may be an `all` group when both have particles).
@@ -499,6 +499,13 @@ impl Asm<'_> {
                 at,
                 "an extension and its base must both be mixed or both element-only \
                  (cos-ct-extends 1.4.3.2.2.1)",
+            );
+        }
+        if matches!(base_ct.content, Content::Simple(_)) && (own_nonempty || mixed) {
+            self.error(
+                at,
+                "a complexContent extension cannot add elements or mixed content to a base \
+                 type with simple content (cos-ct-extends 1.4)",
             );
         }
         let base_nonempty = base_particle.is_some_and(|p| !p.is_empty());
@@ -557,7 +564,19 @@ impl Asm<'_> {
                     .find(|(_, n)| &*n.kind == "simpleType")
                     .map(|(s, _)| s);
                 let start = match inline {
-                    Some(s) => self.anonymous_type(s),
+                    Some(s) => {
+                        let t = self.anonymous_type(s);
+                        if crate::xsd::derivation::methods_between(&self.g, t, base_simple)
+                            .is_none()
+                        {
+                            self.error(
+                                s,
+                                "the simple type of a simpleContent restriction must be derived \
+                                 from the base type's simple content (src-ct 2.2)",
+                            );
+                        }
+                        t
+                    }
                     None => base_simple,
                 };
                 self.uses_type(start);

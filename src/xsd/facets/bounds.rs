@@ -71,6 +71,7 @@ impl Bounds {
         base_fixed: FacetSet,
     ) -> Result<Bounds, FacetError> {
         let mut out = self.clone();
+        let mut stepped = [false; 2];
         for (lower, (incl, excl)) in [(true, min), (false, max)] {
             let new = match (incl, excl) {
                 (Some(_), Some(_)) => {
@@ -97,19 +98,33 @@ impl Bounds {
                     });
                 }
             }
+            stepped[usize::from(!lower)] = true;
             if lower {
                 out.lower = Some(new)
             } else {
                 out.upper = Some(new)
             }
         }
-        if let (Some(lo), Some(hi)) = (&out.lower, &out.upper)
-            && !ordered(lo, hi)
-        {
-            return Err(FacetError::Conflict {
-                facet: kind(true, lo.inclusive),
-                what: "lower bound is not below the upper bound",
-            });
+        if let (Some(lo), Some(hi)) = (&out.lower, &out.upper) {
+            if !ordered(lo, hi) {
+                return Err(FacetError::Conflict {
+                    facet: kind(true, lo.inclusive),
+                    what: "lower bound is not below the upper bound",
+                });
+            }
+            // Two exclusive bounds may be equal when one restriction step gives both
+            // (minExclusive <= maxExclusive, §4.3.9.4), not when an exclusive bound meets the
+            // base type's opposite exclusive bound (minExclusive and maxExclusive valid
+            // restriction: "greater than or equal to" / "less than or equal to").
+            if !lo.inclusive && !hi.inclusive && stepped[0] != stepped[1] {
+                let facet = kind(stepped[0], false);
+                if lo.value.partial_cmp_xsd(&hi.value) == Some(Ordering::Equal) {
+                    return Err(FacetError::Conflict {
+                        facet,
+                        what: "equal to the base type's opposite exclusive bound",
+                    });
+                }
+            }
         }
         Ok(out)
     }
@@ -223,6 +238,56 @@ mod tests {
             e.restrict((Some(b("6", true)), None), (Some(b("5", true)), None), none)
                 .is_err()
         );
+    }
+
+    /// W3C msData int_minExclusive006i: equal exclusive bounds are allowed in one step, not
+    /// against the base type's opposite exclusive bound (either side).
+    #[test]
+    fn an_exclusive_bound_may_not_meet_the_base_types_opposite_exclusive_bound() {
+        let none = FacetSet::default();
+        let e = Bounds::default();
+        let same_step = e.restrict(
+            (None, Some(b("10", false))),
+            (None, Some(b("10", false))),
+            none,
+        );
+        assert!(same_step.is_ok(), "{same_step:?}");
+        let upper = Bounds {
+            lower: None,
+            upper: Some(b("10", false)),
+        };
+        assert!(matches!(
+            upper.restrict((None, Some(b("10", false))), (None, None), none),
+            Err(FacetError::Conflict {
+                facet: FacetKind::MinExclusive,
+                ..
+            })
+        ));
+        assert!(
+            upper
+                .restrict((None, Some(b("9", false))), (None, None), none)
+                .is_ok()
+        );
+        // Inclusive on one side: equal is the ordinary mixed-bounds error.
+        assert!(
+            upper
+                .restrict((Some(b("10", true)), None), (None, None), none)
+                .is_err()
+        );
+        let lower = Bounds {
+            lower: Some(b("3", false)),
+            upper: None,
+        };
+        assert!(matches!(
+            lower.restrict((None, None), (None, Some(b("3", false))), none),
+            Err(FacetError::Conflict {
+                facet: FacetKind::MaxExclusive,
+                ..
+            })
+        ));
+        // Both bounds inherited: nothing new to judge.
+        let both = same_step.expect("checked");
+        assert!(both.restrict((None, None), (None, None), none).is_ok());
     }
 
     #[test]
