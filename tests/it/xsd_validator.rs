@@ -1337,3 +1337,25 @@ fn a_component_redefined_twice_in_one_document_is_a_duplicate() {
         ])
     );
 }
+
+/// Issue 18, goal 5: an `xs:all` with one particle and occurrence (1,1) is pointless in a
+/// particle restriction, like a sequence or choice of one (§3.9.6 clause 2.2; msData
+/// particlesHa122): restricting a sequence of one element by an all of that element is valid.
+#[test]
+fn an_all_of_one_element_restricts_a_sequence_of_that_element() {
+    let schema = |derived: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:complexType name=\"base\"><xs:sequence><xs:element name=\"e1\" type=\"xs:string\"/>\
+             </xs:sequence></xs:complexType>\n\
+             <xs:complexType name=\"derived\"><xs:complexContent><xs:restriction base=\"base\">\n\
+             {derived}\n</xs:restriction></xs:complexContent></xs:complexType>\n</xs:schema>"
+        )
+    };
+    assert_refused_at(
+        &schema(r#"<xs:all><xs:element name="e2" type="xs:string"/></xs:all>"#),
+        3,
+        "not a valid restriction",
+        &schema(r#"<xs:all><xs:element name="e1" type="xs:string"/></xs:all>"#),
+    );
+}

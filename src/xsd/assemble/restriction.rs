@@ -7,8 +7,8 @@ use crate::xsd::components::{AttrUse, Derivations, NsConstraint, Process, TypeId
 use crate::xsd::content::{Particle, Term, UNBOUNDED};
 use crate::xsd::derivation::methods_between;
 
-/// Removes pointless particles: groups with one child and occurrence (1,1), nested groups of
-/// the same kind with (1,1), empty groups.
+/// Removes pointless particles (§3.9.6 clause 2.2): groups (`all` too) with one child and
+/// occurrence (1,1), nested groups of the same kind with (1,1), empty groups.
 fn normalize(p: &Particle) -> Particle {
     match &p.term {
         Term::Sequence(c) | Term::Choice(c) | Term::All(c) => {
@@ -32,7 +32,7 @@ fn normalize(p: &Particle) -> Particle {
                     }),
                 }
             }
-            if kids.len() == 1 && p.min == 1 && p.max == 1 && !matches!(p.term, Term::All(_)) {
+            if kids.len() == 1 && p.min == 1 && p.max == 1 {
                 return kids.pop().expect("one child");
             }
             let term = match p.term {
