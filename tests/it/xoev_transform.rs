@@ -471,6 +471,34 @@ fn xoev_transform_stream_large_message_holds_bounded_memory() {
     assert!(peaks[1] < 4096, "held at most {} bytes", peaks[1]);
 }
 
+/// Transforms `doc`, a test message whose root element is `{namespace}root`, to compact JSON.
+fn transform_root(
+    grammar: &Grammar,
+    namespace: &str,
+    doc: &str,
+) -> Result<String, poststelle::xoev::transform::TransformError> {
+    let identity = MessageIdentity {
+        standard: String::new(),
+        version: String::new(),
+        message_type: "root".into(),
+        namespace: namespace.into(),
+        schema_uri: None,
+        schema_pack: "test".into(),
+        pass_through: false,
+    };
+    let mut out = Vec::new();
+    transform_to_writer(
+        grammar,
+        &identity,
+        doc.as_bytes(),
+        &Limits::default(),
+        &mut DiscardBinaries,
+        &mut out,
+        &WriteOptions::default(),
+    )
+    .map(|_| String::from_utf8(out).expect("UTF-8"))
+}
+
 /// A code type (derived from XÖV `Code`) writes `listURI` without `@`: a child element of the
 /// same name would repeat the key. The streamed object must not get a duplicate key; the
 /// transform refuses instead (as it did before keys were tracked by position).
@@ -492,28 +520,7 @@ fn xoev_transform_refuses_a_child_that_repeats_a_code_attribute_key() {
 </xs:schema>"#,
     )
     .expect("compiles");
-    let identity = MessageIdentity {
-        standard: String::new(),
-        version: String::new(),
-        message_type: "root".into(),
-        namespace: "http://xoev.de/schemata/code/1_0".into(),
-        schema_uri: None,
-        schema_pack: "test".into(),
-        pass_through: false,
-    };
-    let run = |doc: &str| {
-        let mut out = Vec::new();
-        transform_to_writer(
-            &grammar,
-            &identity,
-            doc.as_bytes(),
-            &Limits::default(),
-            &mut DiscardBinaries,
-            &mut out,
-            &WriteOptions::default(),
-        )
-        .map(|_| String::from_utf8(out).expect("UTF-8"))
-    };
+    let run = |doc: &str| transform_root(&grammar, "http://xoev.de/schemata/code/1_0", doc);
     let ok = run(
         r#"<c:root xmlns:c="http://xoev.de/schemata/code/1_0"><c listURI="urn:l"><code>x</code></c><c><code>y</code><listURI>z</listURI></c></c:root>"#,
     )
@@ -527,4 +534,39 @@ fn xoev_transform_refuses_a_child_that_repeats_a_code_attribute_key() {
     )
     .expect_err("the key would repeat");
     assert!(err.to_string().contains("listURI"), "{err}");
+}
+
+/// An element matched by a lax wildcard and typed by its xsi:type alone (no declaration) is
+/// transformed by its type, records `@xsi:type`, and `--to-xml` gives it back with the type,
+/// valid again (issue 18, goal 5: cvc-assess-elt 1.2).
+#[test]
+fn xoev_transform_keeps_the_xsi_type_of_a_wildcard_element_through_the_round_trip() {
+    let ns = "urn:w";
+    let grammar = compile_text(&format!(
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:w="{ns}"
+    targetNamespace="{ns}" elementFormDefault="qualified">
+  <xs:complexType name="T"><xs:sequence><xs:element name="n" type="xs:int"/></xs:sequence></xs:complexType>
+  <xs:element name="root"><xs:complexType><xs:sequence>
+    <xs:any processContents="lax" maxOccurs="unbounded"/>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"#
+    ))
+    .expect("compiles");
+    let doc = format!(
+        r#"<w:root xmlns:w="{ns}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><w:x xsi:type="w:T"><w:n> 42 </w:n></w:x></w:root>"#
+    );
+    let out = transform_root(&grammar, ns, &doc).expect("transforms");
+    let envelope: Json = serde_json::from_str(&out).expect("JSON");
+    let x = &envelope["data"]["{urn:w}x"][0];
+    assert_eq!(x["@xsi:type"], Json::from("{urn:w}T"), "{envelope}");
+    assert_eq!(x["n"], Json::from(42), "typed by T: a number, {envelope}");
+    let xml = to_xml(&grammar, &envelope, &MemoryBinaries::default()).expect("to XML");
+    assert!(xml.contains("xsi:type="), "{xml}");
+    let report = xsd::validate_bytes(
+        &grammar,
+        xml.as_bytes(),
+        &Limits::default(),
+        &ValidationOptions::default(),
+    );
+    assert!(report.is_valid(), "{xml}: {:?}", report.errors);
 }

@@ -1359,3 +1359,67 @@ fn an_all_of_one_element_restricts_a_sequence_of_that_element() {
         &schema(r#"<xs:all><xs:element name="e1" type="xs:string"/></xs:all>"#),
     );
 }
+
+/// Issue 18, goal 5 (cvc-assess-elt 1.2; W3C msData addB116, addB187, ctZ011_a, which the JDK
+/// passes): an element without a declaration — an undeclared root, a match of a strict or lax
+/// wildcard — is assessed against the global type its xsi:type names. The gateway's proof of
+/// validity still needs a declared root.
+#[test]
+fn an_undeclared_element_is_assessed_by_its_xsi_type() {
+    let g = compile_text(
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:complexType name="T"><xs:sequence><xs:element name="n" type="xs:int"/></xs:sequence></xs:complexType>
+  <xs:element name="strict"><xs:complexType><xs:sequence>
+    <xs:any processContents="strict" maxOccurs="unbounded"/></xs:sequence></xs:complexType></xs:element>
+  <xs:element name="lax"><xs:complexType><xs:sequence>
+    <xs:any processContents="lax" maxOccurs="unbounded"/></xs:sequence></xs:complexType></xs:element>
+</xs:schema>"#,
+    )
+    .expect("schema compiles");
+    let run = |doc: &str| {
+        xsd::validate_bytes(
+            &g,
+            doc.as_bytes(),
+            &Limits::default(),
+            &ValidationOptions::default(),
+        )
+    };
+    let xsi = r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
+    // Strict wildcard: with a type the element is valid when its content fits the type.
+    let ok = run(&format!(
+        r#"<strict {xsi}><a xsi:type="T"><n>1</n></a><b xsi:type="xs:int" xmlns:xs="http://www.w3.org/2001/XMLSchema">12</b></strict>"#
+    ));
+    assert!(ok.is_valid(), "{:?}", ok.errors);
+    assert!(ok.into_validated().is_ok(), "the root is declared");
+    let bad = run(&format!(
+        r#"<strict {xsi}><a xsi:type="T"><n>x</n></a></strict>"#
+    ));
+    assert_eq!(
+        kinds(&bad),
+        vec![ErrorKind::InvalidValue],
+        "{:?}",
+        bad.errors
+    );
+    let untyped = run(&format!(r#"<strict {xsi}><a><n>1</n></a></strict>"#));
+    assert_eq!(kinds(&untyped), vec![ErrorKind::UnexpectedElement]);
+    let unknown = run(&format!(r#"<strict {xsi}><a xsi:type="Nope"/></strict>"#));
+    assert_eq!(kinds(&unknown), vec![ErrorKind::UnexpectedElement]);
+    // Lax wildcard: untyped content stays unassessed, typed content is checked.
+    assert!(run(&format!(r#"<lax {xsi}><a><n>x</n></a></lax>"#)).is_valid());
+    let lax_bad = run(&format!(r#"<lax {xsi}><a xsi:type="T"><m/></a></lax>"#));
+    assert_eq!(
+        kinds(&lax_bad),
+        vec![ErrorKind::UnexpectedElement, ErrorKind::MissingElement]
+    );
+    // An undeclared root: valid by its type, but no message root (no proof).
+    let root = run(&format!(r#"<doc {xsi} xsi:type="T"><n>7</n></doc>"#));
+    assert!(root.is_valid(), "{:?}", root.errors);
+    assert_eq!(root.root, None);
+    assert!(root.into_validated().is_err());
+    let root_bad = run(&format!(
+        r#"<doc {xsi} xsi:type="T"><n>7</n><n>8</n></doc>"#
+    ));
+    assert_eq!(kinds(&root_bad), vec![ErrorKind::UnexpectedElement]);
+    let root_untyped = run(&format!(r#"<doc {xsi}><n>7</n></doc>"#));
+    assert_eq!(kinds(&root_untyped), vec![ErrorKind::UnknownRoot]);
+}

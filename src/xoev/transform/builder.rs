@@ -550,6 +550,9 @@ impl<W: Write> Observer for Builder<'_, W> {
         }
         let xsi_type = match (info.decl, info.type_id) {
             (Some(decl), Some(t)) if g.element(decl).type_id != t => type_clark(g, t),
+            // Assessed by its xsi:type alone (no declaration): recorded, so --to-xml finds
+            // the type again.
+            (None, Some(t)) => type_clark(g, t),
             _ => None,
         };
         let code = match info.type_id {

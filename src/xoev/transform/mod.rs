@@ -405,9 +405,19 @@ fn finish<W: Write>(
     report: ValidationReport,
     builder: &mut builder::Builder<'_, W>,
 ) -> Result<ValidatedDoc, TransformError> {
-    let validated = report.into_validated().map_err(TransformError::Invalid)?;
-    let root = grammar.element(validated.root()).name;
     let names = grammar.names();
+    let validated = match report.into_validated() {
+        Ok(v) => v,
+        // Valid, but the root has no declaration (assessed by its xsi:type alone): not the
+        // message's root element.
+        Err(r) if r.is_valid() => {
+            return Err(TransformError::WrongMessage {
+                expected: shape::clark(&message.namespace, &message.message_type),
+            });
+        }
+        Err(r) => return Err(TransformError::Invalid(r)),
+    };
+    let root = grammar.element(validated.root()).name;
     if names.local(root) != message.message_type
         || names.ns_uri(names.ns_of(root)) != message.namespace
     {

@@ -60,6 +60,8 @@ pub struct Validator<'g> {
     errors: Vec<ValidationError>,
     truncated: bool,
     root: Option<ElemId>,
+    /// The root element has started (declared or not).
+    root_seen: bool,
     ids: HashSet<Box<str>>,
     idrefs: Vec<(Box<str>, Pos, Box<str>)>,
     /// What IDs, IDREFs and identity-constraint tables hold, against the limits.
@@ -90,6 +92,7 @@ impl<'g> Validator<'g> {
             errors: Vec::new(),
             truncated: false,
             root: None,
+            root_seen: false,
             ids: HashSet::new(),
             idrefs: Vec::new(),
             held: super::identity::Held::new(limits),
@@ -230,13 +233,18 @@ impl<'g> Validator<'g> {
         if let Some(parent) = self.frames.last_mut() {
             parent.children = true;
         }
-        let (mode, decl) = match self.frames.last() {
+        // No declaration where the element would be assessed (an undeclared root, a strict or
+        // lax wildcard, the child of a laxly assessed element): its xsi:type may name the type.
+        let mut undeclared = false;
+        self.root_seen = true;
+        let (mut mode, decl) = match self.frames.last() {
             None => match name.and_then(|q| g.global_elements.get(&q)) {
                 Some(&e) => {
                     self.root = Some(e);
                     (Mode::Validate, Some(e))
                 }
                 None => {
+                    undeclared = true;
                     problem = Some((
                         ErrorKind::UnknownRoot,
                         format!("no global element declaration for root element {}", label()),
@@ -246,7 +254,11 @@ impl<'g> Validator<'g> {
             },
             Some(parent) => match parent.mode {
                 Mode::Skip => (Mode::Skip, None),
-                Mode::Lax => self.lax_lookup(name),
+                Mode::Lax => {
+                    let found = self.lax_lookup(name);
+                    undeclared = found.1.is_none();
+                    found
+                }
                 Mode::Validate if parent.nil => {
                     problem = Some((
                         ErrorKind::Nil,
@@ -265,11 +277,16 @@ impl<'g> Validator<'g> {
                             {
                                 NodeKind::Any(w) => match w.process {
                                     Process::Skip => (Mode::Skip, None),
-                                    Process::Lax => self.lax_lookup(name),
+                                    Process::Lax => {
+                                        let found = self.lax_lookup(name);
+                                        undeclared = found.1.is_none();
+                                        found
+                                    }
                                     Process::Strict => {
                                         match name.and_then(|q| g.global_elements.get(&q)) {
                                             Some(&e) => (Mode::Validate, Some(e)),
                                             None => {
+                                                undeclared = true;
                                                 problem = Some((
                                                     ErrorKind::UnexpectedElement,
                                                     format!(
@@ -332,6 +349,19 @@ impl<'g> Validator<'g> {
                 },
             },
         };
+        // cvc-assess-elt 1.2: an element without a declaration is assessed against the type
+        // its xsi:type names, when that resolves (otherwise it stays as it was: an unknown
+        // root or strict wildcard match is an error, a lax one unassessed).
+        let mut xsi_typed = None;
+        if undeclared
+            && let Some(t) = self
+                .xsi_attribute(tag, "type")
+                .and_then(|v| self.resolve_xsi_type(v, ns).ok())
+        {
+            xsi_typed = Some(t);
+            mode = Mode::Validate;
+            problem = None;
+        }
         if let Some((kind, message)) = problem {
             self.error(pos, kind, message);
         }
@@ -351,6 +381,9 @@ impl<'g> Validator<'g> {
         self.text.clear();
         if let (Mode::Validate, Some(e)) = (mode, decl) {
             self.start_declared(&mut frame, e, tag, ns, pos, obs);
+        } else if let Some(t) = xsi_typed {
+            self.check_not_abstract(t, pos);
+            self.set_type(&mut frame, t);
         }
         obs.start_element(
             g,
@@ -414,36 +447,11 @@ impl<'g> Validator<'g> {
             );
         }
         let mut type_id = d.type_id;
-        let mut xsi_type = None;
-        let mut xsi_nil = None;
-        if g.xsi_ns != UNKNOWN_NS {
-            let xsi = g.names.ns_uri(g.xsi_ns);
-            for (ans, local, _, value) in tag.attributes() {
-                if ans == xsi {
-                    match local {
-                        "type" => xsi_type = Some(value),
-                        "nil" => xsi_nil = Some(value),
-                        _ => {}
-                    }
-                }
-            }
-        }
-        if let Some(v) = xsi_type {
-            let v = v.trim();
-            let (prefix, local) = v.split_once(':').unwrap_or(("", v));
-            let uri = ns.resolve(prefix).unwrap_or("");
-            let found = g
-                .names
-                .lookup(g.names.ns_id(uri), local)
-                .and_then(|q| g.global_types.get(&q))
-                .copied();
-            match found {
-                None => self.error(
-                    pos,
-                    ErrorKind::XsiType,
-                    format!("xsi:type names an unknown type {{{uri}}}{local}"),
-                ),
-                Some(t) => {
+        let xsi_nil = self.xsi_attribute(tag, "nil");
+        if let Some(v) = self.xsi_attribute(tag, "type") {
+            match self.resolve_xsi_type(v, ns) {
+                Err(message) => self.error(pos, ErrorKind::XsiType, message),
+                Ok(t) => {
                     let blocked = d.block.0 | g.type_def(d.type_id).block.0;
                     match check_derived(g, t, d.type_id, blocked) {
                         Ok(()) => type_id = t,
@@ -468,17 +476,7 @@ impl<'g> Validator<'g> {
                 }
             }
         }
-        let def = g.type_def(type_id);
-        if def.is_abstract {
-            self.error(
-                pos,
-                ErrorKind::Abstract,
-                format!(
-                    "type {} is abstract; use xsi:type to name a concrete type",
-                    self.type_label(type_id)
-                ),
-            );
-        }
+        self.check_not_abstract(type_id, pos);
         if let Some(v) = xsi_nil {
             match v.trim() {
                 "true" | "1" if d.nillable => {
@@ -502,8 +500,52 @@ impl<'g> Validator<'g> {
                 _ => self.error(pos, ErrorKind::Nil, "xsi:nil is not a boolean".into()),
             }
         }
+        self.set_type(frame, type_id);
+        frame.fixed_mixed = matches!(frame.content, FrameContent::Elements { mixed: true, .. })
+            && d.value.as_ref().is_some_and(|vc| vc.fixed);
+    }
+
+    /// The value of the element's `xsi:{local}` attribute, if present.
+    fn xsi_attribute<'t>(&self, tag: &'t impl Tag, local: &str) -> Option<&'t str> {
+        if self.g.xsi_ns == UNKNOWN_NS {
+            return None;
+        }
+        let xsi = self.g.names.ns_uri(self.g.xsi_ns);
+        tag.attributes()
+            .find(|(ans, l, _, _)| *ans == xsi && *l == local)
+            .map(|(_, _, _, value)| value)
+    }
+
+    /// The global type an `xsi:type` value names.
+    fn resolve_xsi_type(&self, value: &str, ns: &dyn NsResolver) -> Result<TypeId, String> {
+        let g = self.g;
+        let v = value.trim();
+        let (prefix, local) = v.split_once(':').unwrap_or(("", v));
+        let uri = ns.resolve(prefix).unwrap_or("");
+        g.names
+            .lookup(g.names.ns_id(uri), local)
+            .and_then(|q| g.global_types.get(&q))
+            .copied()
+            .ok_or_else(|| format!("xsi:type names an unknown type {{{uri}}}{local}"))
+    }
+
+    fn check_not_abstract(&mut self, type_id: TypeId, pos: Pos) {
+        if self.g.type_def(type_id).is_abstract {
+            self.error(
+                pos,
+                ErrorKind::Abstract,
+                format!(
+                    "type {} is abstract; use xsi:type to name a concrete type",
+                    self.type_label(type_id)
+                ),
+            );
+        }
+    }
+
+    /// The element is assessed against `type_id`: its content follows from the type.
+    fn set_type(&mut self, frame: &mut Frame, type_id: TypeId) {
         frame.type_id = Some(type_id);
-        frame.content = match &def.kind {
+        frame.content = match &self.g.type_def(type_id).kind {
             TypeKind::Simple(..) => FrameContent::Simple(type_id),
             TypeKind::Complex(ct) => match ct.content {
                 Content::Empty => FrameContent::Empty,
@@ -511,8 +553,6 @@ impl<'g> Validator<'g> {
                 Content::Elements { model, mixed } => FrameContent::Elements { model, mixed },
             },
         };
-        frame.fixed_mixed = matches!(frame.content, FrameContent::Elements { mixed: true, .. })
-            && d.value.as_ref().is_some_and(|vc| vc.fixed);
     }
 
     /// Character data of the current element.
@@ -740,7 +780,7 @@ impl<'g> Validator<'g> {
 
     /// Ends the document: resolves IDREFs and returns the report.
     pub fn finish(mut self, pos: Pos) -> ValidationReport {
-        if self.root.is_none() && self.errors.is_empty() && self.frames.is_empty() {
+        if !self.root_seen && self.errors.is_empty() && self.frames.is_empty() {
             self.error(
                 pos,
                 ErrorKind::NotWellFormed,

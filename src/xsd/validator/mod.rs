@@ -240,7 +240,8 @@ pub struct ValidationReport {
     pub errors: Vec<ValidationError>,
     /// More violations existed than were collected.
     pub truncated: bool,
-    /// The root element's declaration, if one matched.
+    /// The root element's declaration, if one matched (a valid document whose root has no
+    /// declaration was assessed against the type its `xsi:type` names).
     pub root: Option<ElemId>,
 }
 
@@ -250,7 +251,8 @@ impl ValidationReport {
         self.errors.is_empty() && !self.truncated
     }
 
-    /// The proof type for later stages, or the report itself if invalid.
+    /// The proof type for later stages, or the report itself if invalid or if the root has
+    /// no declaration (assessed by `xsi:type` alone: no message root).
     pub fn into_validated(self) -> Result<ValidatedDoc, Self> {
         match (self.is_valid(), self.root) {
             (true, Some(root)) => Ok(ValidatedDoc { root }),
