@@ -1423,3 +1423,28 @@ fn an_undeclared_element_is_assessed_by_its_xsi_type() {
     let root_untyped = run(&format!(r#"<doc {xsi}><n>7</n></doc>"#));
     assert_eq!(kinds(&root_untyped), vec![ErrorKind::UnknownRoot]);
 }
+
+/// Issue 18, goal 5: a type derives from a union through a member only when it is (or derives
+/// from) that member itself; a restriction without facets is a type of its own, not its base
+/// (cos-st-derived-ok 2.2.4; W3C msData particlesIk025/027, which the JDK passed).
+#[test]
+fn a_facetless_restriction_is_not_the_union_member_it_shares_a_base_with() {
+    let schema = |restricted: &str| {
+        format!(
+            "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n\
+             <xs:simpleType name=\"M\"><xs:restriction base=\"xs:integer\"/></xs:simpleType>\n\
+             <xs:simpleType name=\"S\"><xs:restriction base=\"xs:integer\"/></xs:simpleType>\n\
+             <xs:simpleType name=\"U\"><xs:union memberTypes=\"M xs:string\"/></xs:simpleType>\n\
+             <xs:complexType name=\"B\"><xs:sequence><xs:element name=\"c\" type=\"U\"/></xs:sequence></xs:complexType>\n\
+             <xs:complexType name=\"R\"><xs:complexContent><xs:restriction base=\"B\">\n\
+             <xs:sequence><xs:element name=\"c\" type=\"{restricted}\"/></xs:sequence>\n\
+             </xs:restriction></xs:complexContent></xs:complexType>\n</xs:schema>"
+        )
+    };
+    assert_refused_at(&schema("S"), 6, "not a valid restriction", &schema("M"));
+    // A built-in member is the built-in itself.
+    let builtin = schema("xs:string");
+    if let Err(errors) = compile_schema_text(&builtin) {
+        panic!("a built-in member type: {errors:?}");
+    }
+}

@@ -205,11 +205,16 @@ impl Asm<'_> {
                     self.error(csrc, "restriction base is not a simple type");
                     fallback()
                 });
-                (
-                    self.restrict_with_facets(&base_st, csrc),
-                    base,
-                    Method::Restriction,
-                )
+                let st = self.restrict_with_facets(&base_st, csrc);
+                // A restriction is a type of its own even without facets: union membership
+                // (cos-st-derived-ok 2.2.4, `derivation::union_contains`) compares simple
+                // types by identity, and must not take the base for the restriction.
+                let st = if Arc::ptr_eq(&st, &base_st) {
+                    Arc::new((*base_st).clone())
+                } else {
+                    st
+                };
+                (st, base, Method::Restriction)
             }
             "list" => {
                 let item = match child.attr("itemType") {
