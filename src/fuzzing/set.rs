@@ -220,7 +220,10 @@ pub(crate) fn reference(header: &[u8], payload: &[u8], signer: Option<Signer>) -
     };
     let owner = match &issuer {
         set::Issuer::DeliveryService(u) if u == DELIVERY_SERVICE_ISS => Signer::Delivery,
-        set::Issuer::Destination(d) if d == DESTINATION_ID => Signer::Destination,
+        // Destination ids are UUIDs, compared without regard to case (`set::StaticKeys`).
+        set::Issuer::Destination(d) if d.eq_ignore_ascii_case(DESTINATION_ID) => {
+            Signer::Destination
+        }
         _ => return Refuse("no key for the issuer"),
     };
     if kid != owner.key().kid() {
@@ -401,6 +404,29 @@ mod tests {
             "iss": DELIVERY_SERVICE_ISS, "iat": NOW - 60,
             "sub": format!("submission:{SUBMISSION_ID}"), "txn": format!("case:{CASE_ID}"),
             "events": {SUBMIT: {"authenticationTags": {"metadata": "rJzLKF3ApPQN-gUfK-Ahgw"}}}})
+    }
+
+    /// Campaign finding (set_verify, 645,667 runs): a destination SET whose `iss` is the
+    /// destination id with an upper-case hex digit. `set::verify` resolves destination ids
+    /// without regard to case (UUIDs), the reference compared them exactly and demanded a
+    /// refusal: the reference was wrong. The input as found: oracle mode, header 0, signed by
+    /// the destination with its kid, unchanged, then the payload.
+    #[test]
+    fn an_upper_case_destination_issuer_finds_the_destination_key() {
+        let payload = "{\"$%schema\":\"https://schema.fitko.de/fit-connect/set-payload/1.0.0/set-payload.schema.json\",\"jti\":\"6a1f1e0e-8b0a-4c53-a0a4-1d1f3c2b7e02\",\"iss\":\"879ee109-a690-4db8-ab32-424284184D7d\",\"iat\":1767225540,\"sub\":\"submission:ce75a6b8-d72f-4b94-b09e-af6be35bc2ae\",\"txn\":\"case:e89e107e-ed79-40e6-ad34-4e770f9df263\",\"events\":{\"https://schema.fitko.de/fit-connect/events/reject-submission\":{\"pr1blems\":[{\"type\":\"https://schema.fitko.de/fit-c-424284184D7d\",\"iat\":1767225540,\"sub\":\"submission:ce75a6b8-dd\",\"instance\":\"data\"}]}}}";
+        let mut input = vec![1, 0, 1, 1, 0];
+        input.extend_from_slice(payload.as_bytes());
+        let kid = Signer::Destination.key().kid();
+        let header = format!(r#"{{"alg":"PS512","kid":"{kid}","typ":"secevent+jwt"}}"#);
+        assert!(
+            matches!(
+                reference(header.as_bytes(), payload.as_bytes(), Some(Signer::Destination)),
+                Expect::Accept(ref v) if v.issuer == set::Issuer::Destination(
+                    "879ee109-a690-4db8-ab32-424284184D7d".into())
+            ),
+            "the reference finds the key"
+        );
+        set_verify(&input);
     }
 
     #[test]
