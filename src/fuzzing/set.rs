@@ -78,6 +78,63 @@ fn member_names(json: &[u8]) -> Option<Vec<String>> {
     Some(names.0)
 }
 
+/// Whether an object anywhere in `json` (nested ones too) names a member twice, names compared
+/// after unescaping; `false` for text that is not JSON.
+fn has_duplicate_member(json: &[u8]) -> bool {
+    use serde::de::{DeserializeSeed, Error, MapAccess, SeqAccess, Visitor};
+    const DUPLICATE: &str = "duplicate member";
+    #[derive(Clone, Copy)]
+    struct Check;
+    impl<'de> DeserializeSeed<'de> for Check {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Check {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(self)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if !seen.insert(name) {
+                    return Err(A::Error::custom(DUPLICATE));
+                }
+                map.next_value_seed(self)?;
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(json);
+    Check
+        .deserialize(&mut de)
+        .is_err_and(|e| e.to_string().starts_with(DUPLICATE))
+}
+
 fn has_duplicates(names: &[String]) -> bool {
     let mut sorted: Vec<&String> = names.iter().collect();
     sorted.sort();
@@ -200,9 +257,9 @@ pub(crate) fn reference(header: &[u8], payload: &[u8], signer: Option<Signer>) -
     let Some(names) = member_names(payload) else {
         return Refuse("payload not a JSON object");
     };
-    if has_duplicates(&names) {
-        // Which duplicate wins is the implementation's choice (issue 19 wants them refused).
-        return Unknown;
+    if has_duplicates(&names) || has_duplicate_member(payload) {
+        // Issue 19: a member named twice, at any depth, is refused (no "last one wins").
+        return Refuse("duplicate member");
     }
     // Member names alone do not check string contents (UTF-8, escapes).
     let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(payload) else {
@@ -427,6 +484,42 @@ mod tests {
             "the reference finds the key"
         );
         set_verify(&input);
+    }
+
+    /// Campaign finding (set_verify, 621,438 runs): the reference looked for duplicate member
+    /// names at the top level only and accepted a payload whose problem object names `title`,
+    /// `detail` and `instance` twice; `set::verify` refuses it (duplicate member), as issue 19
+    /// wants. The verifier was right; the input as found.
+    #[test]
+    fn a_member_named_twice_in_a_nested_object_is_refused() {
+        let payload = concat!(
+            r#"{"$yschema":"https://schema.fitko.de/fit-connect/set-payload/1.0.0/set-payload.schema.json","#,
+            r#""jti":"7a1f1e0e-8b0a-4c53-a0a4-1d1f3c2b7e02","iss":"879ee109-a690-4db8-ab32-424284184d7d","#,
+            r#""iat":1767225540,"sub":"submission:ce75a6b8-d72f-4b94-b09e-af6be35bc2ae","#,
+            r#""txn":"case:e88e107e-ed79-40e6-ad34-4e770f9df263","#,
+            r#""eveps://schema.fitko.de/fit-connn":"case:e98e107e-ed79-40e6-ad34-4e770f9df263","#,
+            r#""events":{"https://schema.fitko.de/fit-connect/events/reject-submission":{"poblems":["#,
+            r#"{"kide":"hvtps://schemait.fo.kde//fit-connect/events/prob)lems/hash-mismatch","#,
+            r#""title":"t","detail":"d","instance":"datat-connect/events/prob)lems/hash-mismatch","#,
+            r#""title":"t","detail":"d","instance":"data"}]}}}"#
+        );
+        let kid = Signer::Destination.key().kid();
+        let header = format!(r#"{{"alg":"PS512","kid":"{kid}","typ":"secevent+jwt"}}"#);
+        assert_eq!(
+            reference(
+                header.as_bytes(),
+                payload.as_bytes(),
+                Some(Signer::Destination)
+            ),
+            Expect::Refuse("duplicate member")
+        );
+        let mut input = vec![1, 0, 1, 1, 0];
+        input.extend_from_slice(payload.as_bytes());
+        set_verify(&input);
+        // Names compare after unescaping, at any depth; distinct names pass.
+        assert!(has_duplicate_member(br#"{"a":[{"b":1,"\u0062":2}]}"#));
+        assert!(!has_duplicate_member(br#"{"a":{"b":1},"c":{"b":1}}"#));
+        assert!(!has_duplicate_member(b"not json"));
     }
 
     #[test]
