@@ -583,6 +583,27 @@ async fn reply_crash_run(backend: &str, store: &str) {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The sender can see a reply before the gateway records it as submitted: a kill right
+    // after the submission leaves the record at "created" until the restarted gateway takes
+    // the step up again (after the claim's lease) and finds it submitted. Wait for the store.
+    let store = AnyStore::open(store).await.expect("store");
+    loop {
+        rig.gateway.assert_running();
+        let mut submitted = 0;
+        for sid in &sids {
+            let replies = store.replies_of(sid).await.expect("replies");
+            submitted += usize::from(replies.iter().any(|r| r.phase == ReplyPhase::Submitted));
+        }
+        if submitted == CRASH_REPLIES {
+            break;
+        }
+        assert!(
+            started.elapsed() < CRASH_BUDGET,
+            "{submitted} of {CRASH_REPLIES} stored replies are submitted (seed {seed})\n{}",
+            rig.gateway.tail()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     // A moment for a last duplicate to show up, were there one.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     rig.gateway.kill();
@@ -615,7 +636,6 @@ async fn reply_crash_run(backend: &str, store: &str) {
         opened.len() == 1 && opened[0].content.is_ok() && opened[0].tags_checked,
         "the reply opens and its tags match the signed submit-reply event"
     );
-    let store = AnyStore::open(store).await.expect("store");
     let mut submitted = 0;
     for sid in &sids {
         let replies = store.replies_of(sid).await.expect("replies");
