@@ -181,9 +181,9 @@ pub struct ReceivedReply {
     pub content: Result<ReplyContent, ReplyFault>,
 }
 
-/// Lists the undecided replies to `submission_id` and opens each with the reply key in `keys`; waits up to
-/// `options.wait` for the first ones (bounded polling with doubling pauses), then returns
-/// what the last listing had.
+/// Lists the undecided replies to `submission_id` and opens each with the reply key in `keys`;
+/// waits up to `options.wait` for the first ones (bounded polling with doubling pauses), then
+/// returns what the last listing had.
 ///
 /// # Errors
 /// [`SendError::Client`] when listing or downloading fails; faults of one reply are in its

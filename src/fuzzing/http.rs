@@ -73,8 +73,9 @@ impl Response {
     }
 }
 
-/// Splits a server's output into HTTP/1.1 (or, to a 1.0 request, 1.0) responses, or says what is malformed. Bodies must be
-/// framed by `content-length` (what hyper writes for complete bodies) or empty.
+/// Splits a server's output into HTTP/1.1 (or, to a 1.0 request, 1.0) responses, or says what is
+/// malformed. Bodies must be framed by `content-length` (what hyper writes for complete bodies) or
+/// empty.
 pub(crate) fn parse_responses(mut bytes: &[u8]) -> Result<Vec<Response>, String> {
     let mut out = Vec::new();
     while !bytes.is_empty() {

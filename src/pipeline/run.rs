@@ -346,10 +346,10 @@ fn memory_units(bytes: usize) -> u32 {
     u32::try_from(bytes.div_ceil(MEMORY_UNIT).max(1)).unwrap_or(u32::MAX >> 3)
 }
 
-/// What a downloaded submission will hold in memory (see
-/// [`crate::config::PipelineLimits`]): its inline Fachdaten (a `zip: DEF` one counted at the
-/// inflation bound, as it may inflate that far; an uncompressed one at its size) or, without inline Fachdaten, its largest
-/// attachment up to the data-attachment bound (it may carry the Fachdaten, purpose `data`).
+/// What a downloaded submission will hold in memory (see [`crate::config::PipelineLimits`]): its
+/// inline Fachdaten (a `zip: DEF` one counted at the inflation bound, as it may inflate that far;
+/// an uncompressed one at its size) or, without inline Fachdaten, its largest attachment up to the
+/// data-attachment bound (it may carry the Fachdaten, purpose `data`).
 fn memory_estimate(
     captured: &CapturedSubmission,
     spooled: &BTreeMap<String, SpooledJwe>,

@@ -607,9 +607,10 @@ impl Store {
         .transpose()
     }
 
-    /// Marks a submission `submitted` with its JWEs and appends the SET built by `make_set`
-    /// from the stored attachments (attachmentId, authentication tag), all in one transaction. `make_set` returns `None` to
-    /// abort (e.g. missing attachments), in which case nothing changes.
+    /// Marks a submission `submitted` with its JWEs and appends the SET built by `make_set` from
+    /// the stored attachments (attachmentId, authentication tag), all in one transaction.
+    /// `make_set` returns `None` to abort (e.g. missing attachments), in which case nothing
+    /// changes.
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::State`] or [`StoreError::Sqlite`].

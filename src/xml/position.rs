@@ -25,7 +25,7 @@ const BUFFER: usize = 64 * 1024;
 /// Counts positions of consumed bytes; see the module docs.
 ///
 /// The bytes are read into a buffer of its own. When the buffer is filled, one pass notes where
-/// its line feeds and UTF-8 continuation bytes are ([`Counting::marks`]; a few per line in
+/// its line feeds and UTF-8 continuation bytes are (the marks; a few per line in
 /// indented XML, none inside runs of ASCII); a position is then the last position moved on
 /// past the marks in between, whatever the distance. quick-xml consumes a few bytes at a time
 /// and the validator asks for the position of every event: counting the bytes between two

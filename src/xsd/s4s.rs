@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use super::datatypes::uri::is_any_uri;
+use super::datatypes::whitespace::{is_blank, trim};
 use super::error::SchemaError;
 use super::schema_doc::{SNode, SchemaDoc};
 
@@ -536,11 +537,7 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
                 }
             }
         }
-        "schema"
-            if node
-                .attr("targetNamespace")
-                .is_some_and(|t| t.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))) =>
-        {
+        "schema" if node.attr("targetNamespace").is_some_and(is_blank) => {
             err(
                 "xs:schema/@targetNamespace is empty: the empty string is not a namespace \
                  name (leave the attribute out for no namespace)"
@@ -583,9 +580,8 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
 }
 
 fn check_value(kind: &str, name: &str, value: &str) -> Result<(), String> {
-    // Whitespace collapse of the schema-for-schemas types: XML whitespace only (`str::trim`
-    // would also strip U+00A0 and other Unicode spaces).
-    let v = value.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    // Whitespace collapse of the schema-for-schemas types.
+    let v = trim(value);
     let one_of = |allowed: &[&str]| {
         if allowed.contains(&v) {
             Ok(())

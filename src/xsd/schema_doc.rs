@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::config::XmlLimits;
 use crate::xml::{BoundedReader, Event};
 
+use super::datatypes::whitespace::{is_blank, trim};
 use super::error::SchemaError;
 
 /// The XML Schema namespace.
@@ -42,15 +43,11 @@ fn annotation_child_error(tag: &crate::xml::StartTag<'_>) -> Option<String> {
              namespaces other than XML Schema)"
         ));
     }
-    let collapse = |v: &str| {
-        v.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
-            .to_owned()
-    };
     if let Some(source) = tag
         .attributes()
         .find(|a| a.name.namespace.is_empty() && a.name.local == "source")
-        .map(|a| collapse(a.value))
-        && !super::datatypes::uri::is_any_uri(&source)
+        .map(|a| trim(a.value))
+        && !super::datatypes::uri::is_any_uri(source)
     {
         return Some(format!(
             "xs:{local}/@source: '{source}' is not a valid anyURI"
@@ -59,9 +56,7 @@ fn annotation_child_error(tag: &crate::xml::StartTag<'_>) -> Option<String> {
     let lang = tag
         .attributes()
         .find(|a| a.name.namespace == XML_NS && a.name.local == "lang")?;
-    let value = lang
-        .value
-        .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let value = trim(lang.value);
     (local == "documentation" && !super::datatypes::names::is_language(value))
         .then(|| "xs:documentation/@xml:lang is not a valid xs:language".to_owned())
 }
@@ -233,7 +228,7 @@ pub(crate) fn read_schema_doc(
                 // data is allowed only in xs:appinfo, xs:documentation and foreign elements.
                 let stray_text = !stack.is_empty()
                     && (skip == 0 || (skip == 1 && in_annotation))
-                    && !t.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+                    && !is_blank(t);
                 if let Some(c) = capture.as_mut() {
                     // Bounded: the collapsed text keeps at most MAX_DOC_CHARS anyway.
                     if c.text.len() < MAX_DOC_CHARS * 8 {

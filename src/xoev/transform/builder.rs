@@ -68,8 +68,8 @@ struct Streaming {
     written: usize,
     /// The key of the array written last, still open for more items.
     open_array: Option<Key>,
-    /// Child keys written (a key must not come back), by [`super::shape::ChildShape::index`] in the element's
-    /// shape.
+    /// Child keys written (a key must not come back), by [`super::shape::ChildShape::index`] in the
+    /// element's shape.
     written_children: Vec<u64>,
     /// Other keys written: attribute keys without `@` (`listURI`, `listVersionID` of code
     /// types), and element keys the shape does not name (only in documents that are not

@@ -478,11 +478,11 @@ impl Asm<'_> {
         };
     }
 
-    /// Schema-component constraints on a complexContent extension's content type:
-    /// cos-ct-extends 1.4 (simple content takes no elements), 1.4.3.2.2.1 (a non-empty explicit content of an extension and the base's
-    /// content are both mixed or both element-only; `mixed="true"` alone is explicit content,
-    /// an empty sequence) and cos-all-limited (an `xs:all` cannot become part of a sequence, so
-    /// neither side may be an `all` group when both have particles).
+    /// Schema-component constraints on a complexContent extension's content type: cos-ct-extends
+    /// 1.4 (simple content takes no elements), 1.4.3.2.2.1 (a non-empty explicit content of an
+    /// extension and the base's content are both mixed or both element-only; `mixed="true"` alone
+    /// is explicit content, an empty sequence) and cos-all-limited (an `xs:all` cannot become part
+    /// of a sequence, so neither side may be an `all` group when both have particles).
     fn check_extension_content(
         &mut self,
         base: TypeId,

@@ -17,6 +17,17 @@ fn is_xml_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// `text` without leading and trailing XML whitespace (space, tab, line feed, carriage
+/// return); `str::trim` would also strip U+00A0 and the other Unicode spaces.
+pub fn trim(text: &str) -> &str {
+    text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+}
+
+/// Whether `text` is empty or XML whitespace only.
+pub fn is_blank(text: &str) -> bool {
+    text.bytes().all(is_xml_space)
+}
+
 impl WhiteSpace {
     /// Parse the facet value as written in a schema.
     pub fn from_lexical(s: &str) -> Option<WhiteSpace> {
@@ -66,7 +77,7 @@ impl WhiteSpace {
 /// Collapse whitespace; borrows a trimmed slice when the inside is already collapsed, so
 /// `<code> 0200 </code>` costs no allocation.
 pub fn collapse(text: &str) -> Cow<'_, str> {
-    let trimmed = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let trimmed = trim(text);
     let bytes = trimmed.as_bytes();
     let mut clean = true;
     let mut prev_space = false;

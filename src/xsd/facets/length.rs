@@ -17,7 +17,7 @@ pub struct Lengths {
 
 /// Parse a nonNegativeInteger facet value (saturating: longer values than any text).
 pub fn parse_count(facet: FacetKind, value: &str) -> Result<u64, FacetError> {
-    let v = value.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let v = crate::xsd::datatypes::whitespace::trim(value);
     let digits = v.strip_prefix('+').unwrap_or(v);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(FacetError::InvalidValue {
