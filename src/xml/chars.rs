@@ -53,22 +53,111 @@ pub fn is_name_char(c: char) -> bool {
     }
 }
 
+/// Class bit of [`NAME_CLASS`]: the byte is an ASCII `NameStartChar` (colon excluded).
+const START: u8 = 1;
+/// Class bit of [`NAME_CLASS`]: the byte is an ASCII `NameChar` (colon excluded).
+const NAME: u8 = 2;
+/// Class of [`NAME_CLASS`]: the byte is a colon.
+const COLON: u8 = 4;
+
+/// The name classes of every byte; 0 for bytes that are neither an ASCII name character nor
+/// a colon, non-ASCII bytes included (their characters take the slow path over `char`s).
+static NAME_CLASS: [u8; 256] = name_classes();
+
+const fn name_classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_alphabetic() || b == b'_' {
+            START | NAME
+        } else if b.is_ascii_digit() || b == b'-' || b == b'.' {
+            NAME
+        } else if b == b':' {
+            COLON
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+}
+
 /// Whether `s` is a non-colonized name (`NCName` of Namespaces in XML).
 pub fn is_ncname(s: &str) -> bool {
     let bytes = s.as_bytes();
+    let Some((&first, rest)) = bytes.split_first() else {
+        return false;
+    };
+    // Fast path for the names of nearly every document: one table look-up per byte.
+    if NAME_CLASS[usize::from(first)] & START != 0
+        && rest.iter().all(|&c| NAME_CLASS[usize::from(c)] & NAME != 0)
+    {
+        return true;
+    }
     if bytes.is_ascii() {
-        // Fast path for the names of nearly every document (checked per tag by the reader).
-        return match bytes.split_first() {
-            Some((&c, rest)) if c.is_ascii_alphabetic() || c == b'_' => rest
-                .iter()
-                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')),
-            _ => false,
-        };
+        return false;
     }
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if is_name_start_char(c) => chars.all(is_name_char),
         _ => false,
+    }
+}
+
+/// Which part of a qualified name is not an `NCName` (see [`split_qname`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QNameFault {
+    /// The part before the colon (empty included: `:a` has no valid prefix).
+    Prefix,
+    /// The local part (the whole name when there is no colon).
+    Local,
+}
+
+/// Splits a `QName` of Namespaces in XML (`NCName` or `NCName:NCName`) into (prefix, local
+/// part); the prefix is `""` when there is none.
+///
+/// # Errors
+/// Which part is not an `NCName`.
+pub fn split_qname(s: &str) -> Result<(&str, &str), QNameFault> {
+    let bytes = s.as_bytes();
+    // Fast path, one pass: ASCII name characters and at most one colon, each part starting
+    // with a name start character.
+    let mut colon = None;
+    let mut plain = true;
+    for (i, &c) in bytes.iter().enumerate() {
+        let class = NAME_CLASS[usize::from(c)];
+        if class & NAME == 0 {
+            if class == COLON && colon.is_none() {
+                colon = Some(i);
+            } else {
+                plain = false;
+                break;
+            }
+        }
+    }
+    let starts = |i: usize| {
+        bytes
+            .get(i)
+            .is_some_and(|&c| NAME_CLASS[usize::from(c)] & START != 0)
+    };
+    if plain && starts(0) {
+        match colon {
+            None => return Ok(("", s)),
+            Some(i) if starts(i + 1) => return Ok((&s[..i], &s[i + 1..])),
+            Some(_) => {}
+        }
+    }
+    // Everything else (non-ASCII names, and every error) by the definition.
+    let (prefix, local) = match s.split_once(':') {
+        Some((p, _)) if !is_ncname(p) => return Err(QNameFault::Prefix),
+        Some(pl) => pl,
+        None => ("", s),
+    };
+    if is_ncname(local) {
+        Ok((prefix, local))
+    } else {
+        Err(QNameFault::Local)
     }
 }
 
@@ -126,6 +215,56 @@ mod tests {
         assert!(!is_ncname("a:b"));
         assert!(!is_ncname(""));
         assert!(!is_ncname("-a"));
+    }
+
+    #[test]
+    fn qnames_are_split_where_both_parts_are_ncnames() {
+        assert_eq!(split_qname("xbau:nachricht"), Ok(("xbau", "nachricht")));
+        assert_eq!(split_qname("nachricht.0200"), Ok(("", "nachricht.0200")));
+        assert_eq!(split_qname("bau:Straße"), Ok(("bau", "Straße")));
+        assert_eq!(split_qname("ü:a"), Ok(("ü", "a")));
+        assert_eq!(split_qname(":a"), Err(QNameFault::Prefix));
+        assert_eq!(split_qname("1:a"), Err(QNameFault::Prefix));
+        assert_eq!(split_qname("a-:b"), Ok(("a-", "b")));
+        assert_eq!(split_qname("a:"), Err(QNameFault::Local));
+        assert_eq!(split_qname("a:b:c"), Err(QNameFault::Local));
+        assert_eq!(split_qname("a:1"), Err(QNameFault::Local));
+        assert_eq!(split_qname(""), Err(QNameFault::Local));
+        assert_eq!(split_qname("a b"), Err(QNameFault::Local));
+        assert_eq!(split_qname("a\u{B7}:b"), Ok(("a\u{B7}", "b")));
+        assert_eq!(split_qname("\u{B7}a"), Err(QNameFault::Local));
+    }
+
+    /// The table-driven paths agree with the definition by `char` classes for every name of
+    /// up to three characters from a set that covers each class (and a colon).
+    #[test]
+    fn name_fast_paths_agree_with_the_definition() {
+        let alphabet = [
+            'a', 'Z', '_', '0', '-', '.', ':', ' ', '\u{B7}', 'ß', '\u{300}', '\u{7F}',
+        ];
+        let by_chars = |s: &str| {
+            let mut it = s.chars();
+            it.next().is_some_and(is_name_start_char) && it.all(is_name_char)
+        };
+        let mut names = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = names
+                .iter()
+                .flat_map(|n| alphabet.iter().map(move |c| format!("{n}{c}")))
+                .collect();
+            names.extend(longer);
+        }
+        for n in &names {
+            assert_eq!(is_ncname(n), by_chars(n), "{n:?}");
+            let expected = match n.split_once(':') {
+                Some((p, _)) if !by_chars(p) => Err(QNameFault::Prefix),
+                Some((p, l)) if by_chars(l) => Ok((p, l)),
+                Some(_) => Err(QNameFault::Local),
+                None if by_chars(n) => Ok(("", n.as_str())),
+                None => Err(QNameFault::Local),
+            };
+            assert_eq!(split_qname(n), expected, "{n:?}");
+        }
     }
 
     #[test]

@@ -123,6 +123,21 @@ impl TagBuf {
         self.strings.push_str(s);
         start..self.strings.len()
     }
+
+    /// Stores a qualified name once; returns the ranges of its `prefix` and `local` part (both
+    /// parts of `qname`, as [`split_qname`] returns them).
+    fn push_qname(
+        &mut self,
+        qname: &str,
+        prefix: &str,
+        local: &str,
+    ) -> (Range<usize>, Range<usize>) {
+        let all = self.push(qname);
+        (
+            all.start..all.start + prefix.len(),
+            all.end - local.len()..all.end,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -540,6 +555,12 @@ fn open(doc: &mut Doc, limits: &XmlLimits, s: &BytesStart<'_>, pos: Pos) -> Resu
         } else {
             key.strip_prefix("xmlns:")
         };
+        if decl_prefix == Some("") && key != "xmlns" {
+            // `xmlns:` declares no prefix, and not the default namespace either.
+            return Err(err(XmlErrorKind::InvalidNamespaceDeclaration(
+                "the declared prefix is not an NCName",
+            )));
+        }
         if let Some(p) = decl_prefix {
             if tag.ns_decls.len() >= limits.max_namespace_declarations {
                 return Err(err(limit(
@@ -554,8 +575,7 @@ fn open(doc: &mut Doc, limits: &XmlLimits, s: &BytesStart<'_>, pos: Pos) -> Resu
             tag.ns_decls.push((pr, ur));
         } else {
             let (ap, al) = split_qname(key, limits).map_err(err)?;
-            let pr = tag.push(ap);
-            let lr = tag.push(al);
+            let (pr, lr) = tag.push_qname(key, ap, al);
             let vr = tag.push(&value);
             raw_attrs.push((pr, lr, vr));
         }
@@ -572,8 +592,7 @@ fn open(doc: &mut Doc, limits: &XmlLimits, s: &BytesStart<'_>, pos: Pos) -> Resu
             None => Err(XmlErrorKind::UnboundPrefix(p.to_owned())),
         }
     };
-    let element_prefix = tag.push(prefix);
-    let element_local = tag.push(local);
+    let (element_prefix, element_local) = tag.push_qname(raw_name, prefix, local);
     let element_ns = ns_ref(&doc.ns, prefix, false).map_err(err)?;
     tag.name = NameRec {
         namespace: element_ns,
@@ -773,19 +792,12 @@ fn split_qname<'n>(name: &'n str, limits: &XmlLimits) -> Result<(&'n str, &'n st
     if name.len() > limits.max_name_bytes {
         return Err(limit(Limit::NameBytes, limits.max_name_bytes));
     }
-    let (prefix, local) = match name.split_once(':') {
-        Some((p, l)) => (p, l),
-        None => ("", name),
-    };
-    if !prefix.is_empty() && !chars::is_ncname(prefix) {
-        return Err(XmlErrorKind::InvalidName("the prefix is not an NCName"));
-    }
-    if !chars::is_ncname(local) {
-        return Err(XmlErrorKind::InvalidName(
-            "not a qualified name (NCName or prefix:NCName)",
-        ));
-    }
-    Ok((prefix, local))
+    chars::split_qname(name).map_err(|fault| {
+        XmlErrorKind::InvalidName(match fault {
+            chars::QNameFault::Prefix => "the prefix is not an NCName",
+            chars::QNameFault::Local => "not a qualified name (NCName or prefix:NCName)",
+        })
+    })
 }
 
 fn check_namespace_declaration(prefix: &str, uri: &str) -> Result<(), XmlErrorKind> {

@@ -404,3 +404,29 @@ fn many_prefixed_attributes_and_a_late_expanded_name_duplicate() {
         XmlErrorKind::DuplicateAttribute(_)
     ));
 }
+
+/// Namespaces in XML: a QName's prefix is an NCName, so a name starting with a colon is not
+/// a QName. The reader took `<:a>` for the unprefixed element `a` (libxml2: "Failed to parse
+/// QName ':a'").
+#[test]
+fn a_name_starting_with_a_colon_is_not_a_qualified_name() {
+    for xml in ["<:a/>", "<r :b=\"1\"/>", "<r><:a/></r>"] {
+        assert_eq!(
+            kind(xml),
+            XmlErrorKind::InvalidName("the prefix is not an NCName"),
+            "{xml}"
+        );
+    }
+    assert_eq!(
+        kind("<a:/>"),
+        XmlErrorKind::InvalidName("not a qualified name (NCName or prefix:NCName)")
+    );
+    // `xmlns:` names no prefix; it was taken for a declaration of the default namespace.
+    assert_eq!(
+        kind("<a xmlns:=\"urn:x\"/>"),
+        XmlErrorKind::InvalidNamespaceDeclaration("the declared prefix is not an NCName")
+    );
+    // Names with characters beyond ASCII take the slow path and still split.
+    let ev = events("<ü:straße xmlns:ü=\"urn:ü\" ü:nr=\"1\"/>").expect("ok");
+    assert_eq!(ev[0], "<{urn:ü}straße {urn:ü}nr=\"1\">@1:1");
+}

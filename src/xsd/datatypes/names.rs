@@ -21,10 +21,9 @@ pub fn is_name(s: &str) -> bool {
     it.next().is_some_and(is_name_start) && it.all(is_name_char)
 }
 
-/// xs:NCName (a Name without colons).
-pub fn is_ncname(s: &str) -> bool {
-    is_name(s) && !s.contains(':')
-}
+/// xs:NCName (a Name without colons): the rule of Namespaces in XML, as the reader checks
+/// names.
+pub use crate::xml::chars::is_ncname;
 
 /// xs:NMTOKEN.
 pub fn is_nmtoken(s: &str) -> bool {
@@ -64,13 +63,7 @@ pub fn resolve_qname<'a>(
     s: &'a str,
     ns: &'a dyn NsResolver,
 ) -> Result<(&'a str, &'a str), QNameError> {
-    let (prefix, local) = match s.split_once(':') {
-        Some((p, l)) => (p, l),
-        None => ("", s),
-    };
-    if !is_ncname(local) || (s.contains(':') && !is_ncname(prefix)) {
-        return Err(QNameError::Syntax);
-    }
+    let (prefix, local) = crate::xml::chars::split_qname(s).map_err(|_| QNameError::Syntax)?;
     let uri = match ns.resolve(prefix) {
         Some(u) => u,
         None if prefix.is_empty() => "",
