@@ -6,9 +6,10 @@
 use std::collections::HashSet;
 
 use super::datatypes::uri::is_any_uri;
-use super::datatypes::whitespace::{is_blank, trim};
+use super::datatypes::whitespace::trim;
 use super::error::SchemaError;
 use super::schema_doc::{SNode, SchemaDoc};
+use crate::xml::chars::is_whitespace;
 
 const FACETS: [&str; 12] = [
     "length",
@@ -537,7 +538,7 @@ fn co_occurrence(kind: &str, ctx: Ctx, node: &SNode, doc: &SchemaDoc, err: &mut 
                 }
             }
         }
-        "schema" if node.attr("targetNamespace").is_some_and(is_blank) => {
+        "schema" if node.attr("targetNamespace").is_some_and(is_whitespace) => {
             err(
                 "xs:schema/@targetNamespace is empty: the empty string is not a namespace \
                  name (leave the attribute out for no namespace)"

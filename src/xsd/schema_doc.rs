@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use crate::config::XmlLimits;
 use crate::xml::{BoundedReader, Event};
 
-use super::datatypes::whitespace::{is_blank, trim};
+use super::datatypes::whitespace::trim;
 use super::error::SchemaError;
+use crate::xml::chars::is_whitespace;
 
 /// The XML Schema namespace.
 pub(crate) const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
@@ -228,7 +229,7 @@ pub(crate) fn read_schema_doc(
                 // data is allowed only in xs:appinfo, xs:documentation and foreign elements.
                 let stray_text = !stack.is_empty()
                     && (skip == 0 || (skip == 1 && in_annotation))
-                    && !is_blank(t);
+                    && !is_whitespace(t);
                 if let Some(c) = capture.as_mut() {
                     // Bounded: the collapsed text keeps at most MAX_DOC_CHARS anyway.
                     if c.text.len() < MAX_DOC_CHARS * 8 {

@@ -23,11 +23,6 @@ pub fn trim(text: &str) -> &str {
     text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
 }
 
-/// Whether `text` is empty or XML whitespace only.
-pub fn is_blank(text: &str) -> bool {
-    text.bytes().all(is_xml_space)
-}
-
 impl WhiteSpace {
     /// Parse the facet value as written in a schema.
     pub fn from_lexical(s: &str) -> Option<WhiteSpace> {
