@@ -139,6 +139,12 @@ pub struct XsdLimits {
     /// Compiled size of one pattern facet's regex, in bytes (`regex` size limit). Default 16 MiB:
     /// the DIN 91379 character classes of XÖV need a few MiB.
     pub max_regex_bytes: usize,
+    /// Compiled size of all pattern facets of one schema set together, in bytes: each distinct
+    /// pattern counts with the memory of its automata, one refused for its size with
+    /// `max_regex_bytes` (the work spent on it). Default 64 MiB: XBau 2.6's 19 distinct
+    /// patterns need about 410 KB; a schema of hundreds of patterns just under (or over) the
+    /// per-pattern limit would otherwise pin gigabytes (or keep the compiler busy for minutes).
+    pub max_regex_total_bytes: usize,
     /// IDs, IDREFs and identity-constraint entries (rows of `xs:unique`/`xs:key` tables and
     /// pending `xs:keyref` values) held at once for one document. Default 1,000,000: XÖV
     /// messages carry a few hundred; a row costs about 100 bytes plus its values, which
@@ -181,6 +187,7 @@ impl Default for XsdLimits {
             max_errors: 100,
             max_schema_documents: 2_000,
             max_regex_bytes: 16 * 1024 * 1024,
+            max_regex_total_bytes: 64 * 1024 * 1024,
             max_identity_entries: 1_000_000,
             max_identity_bytes: 64 * 1024 * 1024,
             max_derivation_depth: 64,

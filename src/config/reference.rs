@@ -727,6 +727,11 @@ pub fn keys() -> Vec<Key> {
             "Compiled size of one pattern facet's regex.",
         ),
         key(
+            "limits.xsd.max_regex_total_bytes",
+            Value(|c| c.limits.xsd.max_regex_total_bytes.literal()),
+            "Compiled size of all pattern facets of one schema set together.",
+        ),
+        key(
             "limits.xsd.max_identity_entries",
             Value(|c| c.limits.xsd.max_identity_entries.literal()),
             "IDs, IDREFs and identity-constraint entries held at once for one document.",

@@ -19,11 +19,16 @@ fn dir() -> &'static std::path::Path {
 
 const NAMES: [&str; 3] = ["a.xsd", "b.xsd", "c.xsd"];
 
-/// Limits for hostile schemas: the defaults, except fewer documents and errors.
+/// Limits for hostile schemas: the defaults, except fewer documents and errors and smaller
+/// pattern facets.
 fn limits() -> Limits {
     let mut l = Limits::default();
     l.xsd.max_schema_documents = 8;
     l.xsd.max_errors = 50;
+    // Pattern facets at the harness's size (see HARNESS_REGEX_BYTES): the same budget logic,
+    // without seconds of sanitized compile work per refused pattern.
+    l.xsd.max_regex_bytes = HARNESS_REGEX_BYTES;
+    l.xsd.max_regex_total_bytes = 4 * HARNESS_REGEX_BYTES;
     l
 }
 
@@ -388,15 +393,8 @@ pub fn xsd_regex(data: &[u8]) {
     } else {
         HARNESS_REGEX_BYTES
     };
-    // What `regex::compile` does, without its process-wide cache (which would keep every
-    // pattern the fuzzer tries).
-    let compiled = crate::xsd::regex::translate(&pattern).and_then(|p| {
-        regex::RegexBuilder::new(&p)
-            .size_limit(size)
-            .dfa_size_limit(size)
-            .build()
-            .map_err(|e| crate::xsd::regex::RegexError::Compile(e.to_string()))
-    });
+    // Without the process-wide cache, which would keep every pattern the fuzzer tries.
+    let compiled = crate::xsd::regex::compile_uncached(&[&pattern], size);
     let Some(node) = node else {
         return;
     };
@@ -434,7 +432,7 @@ mod tests {
         assert!(
             refused
                 .as_deref()
-                .is_some_and(|e| e.contains("exceeds size limit")),
+                .is_some_and(|e| e.contains("size limit of 16777216 bytes")),
             "{refused:?}"
         );
         xsd_regex(found);

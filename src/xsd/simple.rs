@@ -12,7 +12,6 @@
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
-use crate::config::XsdLimits;
 use crate::xsd::datatypes::Decimal;
 use crate::xsd::datatypes::decimal::integer_bounds;
 use crate::xsd::datatypes::{
@@ -23,6 +22,7 @@ use crate::xsd::facets::bounds::{Bound, Bounds};
 use crate::xsd::facets::digits::parse_digits;
 use crate::xsd::facets::length::parse_count;
 use crate::xsd::facets::{Digits, Enumeration, FacetError, FacetSet, Facets, Lengths};
+use crate::xsd::regex::PatternBudget;
 
 pub use crate::xsd::facets::FacetKind;
 
@@ -280,11 +280,12 @@ impl SimpleType {
         builtins()[b as usize].clone()
     }
 
-    /// Derive by restriction, enforcing the schema-level facet rules of §4.3.
+    /// Derive by restriction, enforcing the schema-level facet rules of §4.3; pattern facets
+    /// are compiled within the schema set's `budget`.
     pub fn restrict(
         base: &Arc<SimpleType>,
         facets: &[RawFacet<'_>],
-        limits: &XsdLimits,
+        budget: &mut PatternBudget,
     ) -> Result<SimpleType, FacetError> {
         if matches!(base.variety, Variety::Atomic(Builtin::AnySimpleType)) && !facets.is_empty() {
             return Err(FacetError::AnySimpleType);
@@ -373,7 +374,7 @@ impl SimpleType {
         };
         let facets = Facets {
             lengths: base.facets.lengths.restrict(lengths, base_fixed)?,
-            patterns: base.facets.patterns.restrict(&patterns, limits)?,
+            patterns: base.facets.patterns.restrict(&patterns, budget)?,
             enumeration,
             bounds: base.facets.bounds.restrict(min, max, base_fixed)?,
             digits: base.facets.digits.restrict(digits, base_fixed)?,

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use poststelle::config::XsdLimits;
 use poststelle::xsd::datatypes::{Builtin, NoNamespaces};
+use poststelle::xsd::regex::PatternBudget;
 use poststelle::xsd::simple::{FacetKind, RawFacet, SimpleType};
 
 fn restrict(base: Builtin, facets: &[(FacetKind, &str)]) -> SimpleType {
@@ -19,8 +20,12 @@ fn restrict(base: Builtin, facets: &[(FacetKind, &str)]) -> SimpleType {
             ns: &NoNamespaces,
         })
         .collect();
-    SimpleType::restrict(&SimpleType::builtin(base), &raw, &XsdLimits::default())
-        .expect("valid restriction")
+    SimpleType::restrict(
+        &SimpleType::builtin(base),
+        &raw,
+        &mut PatternBudget::new(&XsdLimits::default()),
+    )
+    .expect("valid restriction")
 }
 
 /// CPU time of this thread in ns (the build machine is shared, so wall time misleads).

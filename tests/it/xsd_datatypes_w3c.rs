@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use poststelle::config::XsdLimits;
 use poststelle::xsd::datatypes::{Builtin, NsResolver, Value};
+use poststelle::xsd::regex::PatternBudget;
 use poststelle::xsd::simple::{FacetKind, RawFacet, SimpleType, Variety};
 use quick_xml::events::Event;
 
@@ -282,7 +283,7 @@ impl<'a> Schema<'a> {
             Err(e) => return Ok(Some(Err(e))),
         };
         Ok(Some(
-            SimpleType::restrict(&base_type, &raw, &self.limits)
+            SimpleType::restrict(&base_type, &raw, &mut PatternBudget::new(&self.limits))
                 .map(Arc::new)
                 .map_err(|e| e.to_string()),
         ))
@@ -312,9 +313,11 @@ impl<'a> Schema<'a> {
                     Ok(r) => r,
                     Err(e) => return Ok(Err(e)),
                 };
-                Ok(SimpleType::restrict(&base, &raw, &self.limits)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string()))
+                Ok(
+                    SimpleType::restrict(&base, &raw, &mut PatternBudget::new(&self.limits))
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string()),
+                )
             }
             "list" => {
                 let item = match (body.attr("itemType"), body.kids("simpleType").next()) {

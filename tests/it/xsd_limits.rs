@@ -370,3 +370,41 @@ fn xs_all_groups_still_compile_beside_the_particle_count_check() {
     let ok = validate(&g, r#"<t:root xmlns:t="urn:t"><t:b/><t:a/></t:root>"#);
     assert!(ok.is_valid(), "{:?}", ok.errors);
 }
+
+/// A schema of `n` simple types, the i-th with the pattern `\d{k(i)}`.
+fn digit_patterns(n: usize, k: impl Fn(usize) -> usize) -> String {
+    let mut s = String::from(HEAD);
+    for i in 0..n {
+        s.push_str(&format!(
+            r#"<xs:simpleType name="P{i}"><xs:restriction base="xs:string"><xs:pattern value="\d{{{}}}"/></xs:restriction></xs:simpleType>"#,
+            k(i)
+        ));
+    }
+    s.push_str("</xs:schema>");
+    s
+}
+
+#[test]
+fn pattern_facets_over_the_size_limit_stop_the_compiler_at_the_total_budget() {
+    // 300 distinct patterns, each refused only once its automaton reaches the 16 MiB size
+    // limit: before the budget the compiler tried all 300 (49 s of CPU in a release build).
+    let schema = digit_patterns(300, |i| 11_000 + i);
+    let err = compile_str(&schema, &Limits::default()).expect_err("refused");
+    assert!(err.contains("(limit xsd.max_regex_total_bytes)"), "{err}");
+    // 64 MiB of budget at 16 MiB per refusal: the fifth refusal crosses it.
+    let tried = err.matches("(limit xsd.max_regex_bytes)").count();
+    assert_eq!(tried, 4, "{err}");
+}
+
+#[test]
+fn pattern_facets_under_the_size_limit_are_bounded_by_the_total_budget() {
+    // Each `\d{k}` for k near 1,000 compiles to about 5 MB: fine alone, but 100 distinct ones
+    // would keep half a gigabyte.
+    let mut limits = Limits::default();
+    limits.xsd.max_regex_total_bytes = 32 * 1024 * 1024;
+    let err = compile_str(&digit_patterns(100, |i| 1_000 + i), &limits).expect_err("refused");
+    assert!(err.contains("(limit xsd.max_regex_total_bytes)"), "{err}");
+    assert!(!err.contains("(limit xsd.max_regex_bytes)"), "{err}");
+    // The same facet in every type is one pattern, charged once: the schema compiles.
+    compile_str(&digit_patterns(100, |_| 1_000), &limits).expect("one pattern, charged once");
+}

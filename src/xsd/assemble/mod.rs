@@ -24,6 +24,7 @@ use super::components::{
 use super::content::{Model, Particle, Term, UNBOUNDED};
 use super::datatypes::{Builtin, NsResolver};
 use super::error::SchemaError;
+use super::regex::PatternBudget;
 use super::schema_doc::{SNode, SchemaDoc, XS_NS, split_clark};
 use super::simple::{SimpleType, Variety};
 
@@ -92,6 +93,8 @@ pub(super) struct Asm<'d> {
     restrictions: Vec<(TypeId, TypeId, Src)>,
     /// Resource accounting against `limits.xsd` (see [`Budget`]).
     budget: Budget,
+    /// The pattern facets compiled so far, against `limits.xsd.max_regex_total_bytes`.
+    patterns: PatternBudget,
     errors: Vec<SchemaError>,
 }
 
@@ -164,6 +167,7 @@ pub(crate) fn assemble(docs: &[SchemaDoc], limits: &Limits) -> Result<Grammar, V
         idc_names: HashMap::new(),
         restrictions: Vec::new(),
         budget: Budget::default(),
+        patterns: PatternBudget::new(&limits.xsd),
         errors: Vec::new(),
     };
     asm.init_builtins();

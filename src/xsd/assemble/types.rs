@@ -10,6 +10,8 @@ use crate::xsd::components::{
     TypeId, TypeKind,
 };
 use crate::xsd::content::{Particle, Term};
+use crate::xsd::facets::FacetError;
+use crate::xsd::regex::RegexError;
 use crate::xsd::schema_doc::SNode;
 use crate::xsd::simple::{FacetKind, RawFacet, SimpleType};
 
@@ -332,8 +334,12 @@ impl Asm<'_> {
                 ns,
             });
         }
-        match SimpleType::restrict(base, &raw, &self.limits.xsd) {
+        match SimpleType::restrict(base, &raw, &mut self.patterns) {
             Ok(st) => Arc::new(st),
+            Err(e @ FacetError::Pattern(RegexError::OverBudget { .. })) => {
+                self.over_limit(Some(src), e.to_string());
+                base.clone()
+            }
             Err(e) => {
                 self.error(src, format!("invalid facets: {e}"));
                 base.clone()

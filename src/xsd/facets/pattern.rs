@@ -1,8 +1,7 @@
 //! pattern (§4.3.4): patterns of one derivation step are ORed into one automaton, the
 //! automata of different steps are ANDed. Patterns apply to the normalised lexical form.
 
-use crate::config::XsdLimits;
-use crate::xsd::regex::{CompiledPattern, compile_any};
+use crate::xsd::regex::{CompiledPattern, PatternBudget};
 use crate::xsd::simple::SimpleTypeErrorKind;
 
 use super::FacetError;
@@ -14,11 +13,16 @@ pub struct Patterns {
 }
 
 impl Patterns {
-    /// Add the patterns of one restriction step (no-op when empty).
-    pub fn restrict(&self, step: &[&str], limits: &XsdLimits) -> Result<Patterns, FacetError> {
+    /// Add the patterns of one restriction step (no-op when empty), compiled within the
+    /// schema set's budget.
+    pub fn restrict(
+        &self,
+        step: &[&str],
+        budget: &mut PatternBudget,
+    ) -> Result<Patterns, FacetError> {
         let mut out = self.clone();
         if !step.is_empty() {
-            out.steps.push(compile_any(step, limits)?);
+            out.steps.push(budget.compile_any(step)?);
         }
         Ok(out)
     }
@@ -42,13 +46,14 @@ impl Patterns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::XsdLimits;
 
     #[test]
     fn or_within_and_across_steps() {
-        let limits = XsdLimits::default();
+        let mut budget = PatternBudget::new(&XsdLimits::default());
         let p = Patterns::default()
-            .restrict(&["[a-z]+", "[0-9]+"], &limits)
-            .and_then(|p| p.restrict(&[".{2}"], &limits))
+            .restrict(&["[a-z]+", "[0-9]+"], &mut budget)
+            .and_then(|p| p.restrict(&[".{2}"], &mut budget))
             .expect("patterns compile");
         assert_eq!(p.check("ab"), Ok(()));
         assert_eq!(p.check("12"), Ok(()));

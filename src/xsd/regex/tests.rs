@@ -133,7 +133,9 @@ fn translation_output_and_cache() {
     let a = compile("x[0-9]{4}", &limits).expect("compiles");
     let b = compile("x[0-9]{4}", &limits).expect("compiles");
     assert_eq!(a.source(), b.source());
-    let either = compile_any(&["a+", "b+"], &limits).expect("compiles");
+    let either = PatternBudget::new(&limits)
+        .compile_any(&["a+", "b+"])
+        .expect("compiles");
     assert!(either.is_match("bb") && either.is_match("aa") && !either.is_match("ab"));
 }
 
@@ -143,8 +145,63 @@ fn size_limit_is_enforced() {
         max_regex_bytes: 1000,
         ..XsdLimits::default()
     };
-    assert!(matches!(
-        compile("\\w{50}", &tiny),
-        Err(RegexError::Compile(_))
-    ));
+    assert_eq!(
+        compile("\\w{50}", &tiny).err(),
+        Some(RegexError::TooLarge { limit: 1000 })
+    );
+}
+
+#[test]
+fn a_budget_charges_each_distinct_pattern_once_with_its_compiled_size() {
+    let mut budget = PatternBudget::new(&XsdLimits::default());
+    let a = budget.compile_any(&["[A-Z]{2}[0-9]+"]).expect("compiles");
+    assert!(a.heap_bytes() > 0);
+    assert_eq!(budget.used(), a.heap_bytes());
+    // The same step again (a second type with the same facet) costs nothing more.
+    budget.compile_any(&["[A-Z]{2}[0-9]+"]).expect("compiles");
+    assert_eq!(budget.used(), a.heap_bytes());
+    let b = budget.compile_any(&["x", "y"]).expect("compiles");
+    assert_eq!(budget.used(), a.heap_bytes() + b.heap_bytes());
+}
+
+#[test]
+fn patterns_refused_for_their_size_use_up_the_budget_with_their_limit() {
+    let limits = XsdLimits {
+        max_regex_bytes: 1000,
+        max_regex_total_bytes: 2500,
+        ..XsdLimits::default()
+    };
+    let mut budget = PatternBudget::new(&limits);
+    let too_large = Some(RegexError::TooLarge { limit: 1000 });
+    assert_eq!(budget.compile_any(&["\\w{50}"]).err(), too_large);
+    assert_eq!(budget.used(), 1000);
+    // A refusal is cached, and charged once per schema set like a compiled pattern.
+    assert_eq!(budget.compile_any(&["\\w{50}"]).err(), too_large);
+    assert_eq!(budget.used(), 1000);
+    assert_eq!(budget.compile_any(&["\\w{51}"]).err(), too_large);
+    let over = Some(RegexError::OverBudget { limit: 2500 });
+    assert_eq!(budget.compile_any(&["\\w{52}"]).err(), over);
+    // Once over, nothing more is compiled, even a pattern that would fit.
+    assert_eq!(budget.compile_any(&["a"]).err(), over);
+    assert_eq!(budget.used(), 3000);
+}
+
+#[test]
+fn patterns_just_under_their_limit_are_bounded_by_the_total() {
+    let one = compile("\\d{20}", &XsdLimits::default())
+        .expect("compiles")
+        .heap_bytes();
+    let limits = XsdLimits {
+        max_regex_total_bytes: one * 10,
+        ..XsdLimits::default()
+    };
+    let mut budget = PatternBudget::new(&limits);
+    let refused = (20..60)
+        .map(|n| budget.compile_any(&[&format!("\\d{{{n}}}")]))
+        .position(|r| r.is_err());
+    // Longer repetitions cost more than the first, so fewer than ten fit.
+    assert!(
+        refused.is_some_and(|at| (1..10).contains(&at)),
+        "{refused:?}"
+    );
 }

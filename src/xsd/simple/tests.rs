@@ -1,5 +1,11 @@
 use super::*;
+use crate::config::XsdLimits;
 use crate::xsd::datatypes::NoNamespaces;
+use crate::xsd::regex::PatternBudget;
+
+fn budget() -> PatternBudget {
+    PatternBudget::new(&XsdLimits::default())
+}
 
 fn facet(kind: FacetKind, value: &str) -> RawFacet<'_> {
     RawFacet {
@@ -11,7 +17,7 @@ fn facet(kind: FacetKind, value: &str) -> RawFacet<'_> {
 }
 
 fn restrict(base: Builtin, facets: &[RawFacet<'_>]) -> Result<SimpleType, FacetError> {
-    SimpleType::restrict(&SimpleType::builtin(base), facets, &XsdLimits::default())
+    SimpleType::restrict(&SimpleType::builtin(base), facets, &mut budget())
 }
 
 fn ok(t: &SimpleType, s: &str) -> bool {
@@ -126,7 +132,7 @@ fn numeric_facets() {
     let narrower = SimpleType::restrict(
         &Arc::new(narrow),
         &[facet(FacetKind::MaxInclusive, "11")],
-        &XsdLimits::default(),
+        &mut budget(),
     );
     assert!(narrower.is_err());
 }
@@ -163,7 +169,7 @@ fn string_lengths_and_patterns() {
     let t2 = SimpleType::restrict(
         &Arc::new(t),
         &[facet(FacetKind::Pattern, "a.*")],
-        &XsdLimits::default(),
+        &mut budget(),
     )
     .expect("valid");
     assert!(ok(&t2, "abc") && !ok(&t2, "bcd") && !ok(&t2, "123"));
@@ -238,11 +244,7 @@ fn schema_rules() {
     let mut fixed = facet(FacetKind::MaxLength, "5");
     fixed.fixed = true;
     let base = Arc::new(restrict(Builtin::String, &[fixed]).expect("valid"));
-    let changed = SimpleType::restrict(
-        &base,
-        &[facet(FacetKind::MaxLength, "4")],
-        &XsdLimits::default(),
-    );
+    let changed = SimpleType::restrict(&base, &[facet(FacetKind::MaxLength, "4")], &mut budget());
     assert_eq!(changed.err(), Some(E::FixedChanged(FacetKind::MaxLength)));
     let mut fixed_pattern = facet(FacetKind::Pattern, "a");
     fixed_pattern.fixed = true;
@@ -262,20 +264,10 @@ fn schema_rules() {
         .expect("valid"),
     );
     assert!(
-        SimpleType::restrict(
-            &ab,
-            &[facet(FacetKind::Enumeration, "a")],
-            &XsdLimits::default()
-        )
-        .is_ok()
+        SimpleType::restrict(&ab, &[facet(FacetKind::Enumeration, "a")], &mut budget()).is_ok()
     );
     assert!(
-        SimpleType::restrict(
-            &ab,
-            &[facet(FacetKind::Enumeration, "c")],
-            &XsdLimits::default()
-        )
-        .is_err()
+        SimpleType::restrict(&ab, &[facet(FacetKind::Enumeration, "c")], &mut budget()).is_err()
     );
 }
 
@@ -288,17 +280,13 @@ fn lists() {
     let e = list.validate("1 x 3", &NoNamespaces).expect_err("bad item");
     assert_eq!(e.item, Some(1));
     assert_eq!(e.to_string(), "list item 2: not a valid xs:int");
-    let two = SimpleType::restrict(
-        &list,
-        &[facet(FacetKind::Length, "2")],
-        &XsdLimits::default(),
-    )
-    .expect("valid");
+    let two = SimpleType::restrict(&list, &[facet(FacetKind::Length, "2")], &mut budget())
+        .expect("valid");
     assert!(ok(&two, "1 2") && !ok(&two, "1"));
     let en = SimpleType::restrict(
         &list,
         &[facet(FacetKind::Enumeration, "1 2")],
-        &XsdLimits::default(),
+        &mut budget(),
     )
     .expect("valid");
     assert!(ok(&en, "01 +2") && !ok(&en, "2 1"));
@@ -330,19 +318,15 @@ fn unions() {
             facet(FacetKind::Enumeration, "7"),
             facet(FacetKind::Enumeration, "2024-01-31"),
         ],
-        &XsdLimits::default(),
+        &mut budget(),
     )
     .expect("valid");
     assert!(ok(&en, "007") && ok(&en, "2024-01-31") && !ok(&en, "8"));
-    let pat = SimpleType::restrict(
-        &u,
-        &[facet(FacetKind::Pattern, "\\d+")],
-        &XsdLimits::default(),
-    )
-    .expect("valid");
+    let pat = SimpleType::restrict(&u, &[facet(FacetKind::Pattern, "\\d+")], &mut budget())
+        .expect("valid");
     assert!(ok(&pat, "12") && !ok(&pat, "2024-01-31"));
     assert!(matches!(
-        SimpleType::restrict(&u, &[facet(FacetKind::Length, "1")], &XsdLimits::default()),
+        SimpleType::restrict(&u, &[facet(FacetKind::Length, "1")], &mut budget()),
         Err(FacetError::NotApplicable { .. })
     ));
 }
@@ -371,7 +355,7 @@ fn qnames_resolve_prefixes() {
             fixed: false,
             ns: &Ns,
         }],
-        &XsdLimits::default(),
+        &mut budget(),
     )
     .expect("valid");
     struct Other;
