@@ -546,6 +546,12 @@ impl Plaintext {
         &self.bytes
     }
 
+    /// The plaintext bytes, taken out (still zeroized on drop; no copy).
+    #[must_use]
+    pub fn into_bytes(self) -> Zeroizing<Vec<u8>> {
+        self.bytes
+    }
+
     /// The `kid` of the key that decrypted it.
     #[must_use]
     pub fn kid(&self) -> &str {

@@ -799,7 +799,7 @@ fn decrypt(
     let plain = jwe
         .decrypt(keys, &limits.jose)
         .map_err(|e| Failure::from(&e))?;
-    Ok(zeroize::Zeroizing::new(plain.bytes().to_vec()))
+    Ok(plain.into_bytes())
 }
 
 /// Step 6 for attachments: downloaded set == metadata list (== announced list), each listed
