@@ -53,7 +53,7 @@ pub(crate) struct ReplyArgs {
     #[arg(long, value_name = "SECS", default_value_t = 0, requires = "reply_key")]
     reply_wait: u64,
     /// Write each reply's decrypted data and attachments (mode 0600) to
-    /// DIR/<replyId>/{data.xml|data.json|data.bin, attachments/<attachmentId>}.
+    /// `DIR/<replyId>/{data.xml|data.json|data.bin, attachments/<attachmentId>}`.
     #[arg(long, value_name = "DIR", requires = "reply_key")]
     save_replies: Option<PathBuf>,
     /// Accept each reply whose XÖV data are valid (or whose data are JSON, not validated).

@@ -5,7 +5,7 @@
 //! printed); 2 usage, I/O, network or protocol errors (a refused destination key too); 3 no
 //! decision within `--wait`; 64 invalid configuration (e.g. an unreadable `sandbox.toml`).
 //!
-//! Replies (`--reply-key`, see [`super::replies`]): the metadata name a FIT-Connect reply
+//! Replies (`--reply-key`, see `cli::replies`): the metadata name a FIT-Connect reply
 //! channel; after an accept the replies are received, checked, printed and optionally decided.
 //! A reply's faults are reported with it and do not change the exit code.
 //!
@@ -59,7 +59,7 @@ pub(crate) struct SendArgs {
     /// Submission API base URL (without /v1); with --sandbox it overrides the configured address.
     #[arg(long, value_name = "URL")]
     url: Option<String>,
-    /// OAuth token endpoint [default: <url>/token].
+    /// OAuth token endpoint (default: the --url address + `/token`).
     #[arg(long, value_name = "URL")]
     token_url: Option<String>,
     /// A FIT-Connect environment preset: test, test-v2, stage, prod (see the README).

@@ -11,8 +11,8 @@
 //! that an invalid document never leaves JSON that looks complete, the output goes to a
 //! temporary file first: with `--output FILE` a temporary file next to FILE, renamed onto FILE
 //! only when the document was valid (FILE is left untouched otherwise); on stdout a buffer of up
-//! to [`STDOUT_MEMORY_BYTES`] in memory, beyond that an unnamed temporary file in `$TMPDIR`
-//! (from the first byte for a document over twice that size, see [`stdout_memory`]), copied to
+//! to `STDOUT_MEMORY_BYTES` in memory, beyond that an unnamed temporary file in `$TMPDIR`
+//! (from the first byte for a document over twice that size, see `stdout_memory`), copied to
 //! stdout only when the document was valid (nothing is printed otherwise). So memory stays
 //! bounded whatever the size of the JSON.
 

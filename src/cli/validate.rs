@@ -1,5 +1,5 @@
 //! `poststelle validate`: XSD validation of files, xmllint-like; JSON files are validated
-//! against JSON Schemas ([`json`]) with the same output and exit codes. With `--rules`, an
+//! against JSON Schemas (`validate::json`) with the same output and exit codes. With `--rules`, an
 //! XSD-valid XML document is then checked against its pack's business rules (ISO Schematron,
 //! [`crate::xoev::rules`]) or the `--schematron` files given, and its codes against the pack's
 //! code lists ([`crate::xoev::codelist`]: `codelist-value`, `codelist-unknown`); each finding
@@ -11,8 +11,8 @@
 //! if it is valid, 2 with the schema errors otherwise). Text mode prints one line per violation,
 //! `file:line:col: path: message`, on stdout and a summary on stderr; `--json` prints one JSON
 //! document on stdout. `--report DIR` also writes one KoSIT-like XML report per XML file
-//! ([`report`]); `--daemon` serves the same check over HTTP the way the KoSIT validator's
-//! daemon does ([`service`]).
+//! (`report`); `--daemon` serves the same check over HTTP the way the KoSIT validator's
+//! daemon does (`service`).
 
 use std::collections::BTreeMap;
 use std::fs::File;

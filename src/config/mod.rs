@@ -1,5 +1,5 @@
 //! Configuration shared by all layers: the [`Limits`] that bound every input, and the
-//! `serve` configuration ([`gateway`]) with its reference ([`reference`]).
+//! `serve` configuration ([`gateway`]) with its reference ([`mod@reference`]).
 
 pub mod gateway;
 mod limits;

@@ -1,6 +1,6 @@
 //! The operator console (layer L3): server-rendered German HTML pages under `/console/` on
 //! `serve`'s listener, beside the admin API and behind the same admin token. The composition
-//! root ([`crate::app`]) plugs it into the server as [`crate::server::ConsolePages`], so the
+//! root (`app`) plugs it into the server as [`crate::server::ConsolePages`], so the
 //! server (L2) serves it without importing it.
 //!
 //! # Design note: security
@@ -9,10 +9,10 @@
 //!    session; without one a request gets `303` to `/console/login` and no data. The console
 //!    exists only when an admin token is configured (else `/console/` is 404).
 //! 2. **Login** posts the admin token (compared in constant time, as the admin API does) or,
-//!    with `[console] users_file`, a user name and password ([`users`]: PBKDF2, constant-time
-//!    compare, as slow for unknown names, at most [`CONCURRENT_PASSWORD_CHECKS`] at once); the
+//!    with `[console] users_file`, a user name and password (`users`: PBKDF2, constant-time
+//!    compare, as slow for unknown names, at most `CONCURRENT_PASSWORD_CHECKS` at once); the
 //!    session's principal is then the user's name. A
-//!    success starts a server-side session ([`session`]): a random id in the cookie
+//!    success starts a server-side session (`session`): a random id in the cookie
 //!    `__Host-poststelle-console` with `Path=/; HttpOnly; Secure; SameSite=Strict`; sessions end
 //!    on logout, after `[console] session_idle_minutes` without a request and
 //!    `session_max_hours` after login.
@@ -27,7 +27,7 @@
 //!    nosniff`. No scripts anywhere.
 //! 5. **Personal data is shown only on the submission page and the case-worker document** (XML
 //!    Fachdaten as received, or JSON Fachdaten from the envelope), and every such view is
-//!    recorded first ([`access`]): who, when, which submission, which view — never the data. If
+//!    recorded first (`access`): who, when, which submission, which view — never the data. If
 //!    the record cannot be written, the page is not shown.
 //! 6. Pages show places and kinds of problems, never values, except the case-worker document,
 //!    whose purpose is to show the application.

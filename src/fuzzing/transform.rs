@@ -149,7 +149,7 @@ pub(crate) fn round_trip(grammar: &Grammar, cache_schema: bool, xml: &[u8]) {
 }
 
 /// Transform property on the two fixed grammars (first byte: which; bit 1: mode). XML mode:
-/// see [`round_trip`]. JSON mode: the rest is a transform envelope; whenever `to_xml` turns
+/// see `round_trip`. JSON mode: the rest is a transform envelope; whenever `to_xml` turns
 /// it into a valid document, that document round-trips (XML → JSON → XML → JSON) stably.
 pub fn transform_round_trip(data: &[u8]) {
     let Some((&choice, rest)) = data.split_first() else {

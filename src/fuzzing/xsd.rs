@@ -379,7 +379,7 @@ mod reference {
 const HARNESS_REGEX_BYTES: usize = 1 << 20;
 
 /// XSD regex property: translating and compiling any pattern never panics and fails with a
-/// precise error; for a pattern in the reference's subset (see [`reference`]) it compiles,
+/// precise error; for a pattern in the reference's subset (see `reference`) it compiles,
 /// and on short ASCII strings from the input it matches exactly what the reference matches.
 /// Input: the pattern (length-prefixed), then the test strings (split at `\n`).
 pub fn xsd_regex(data: &[u8]) {

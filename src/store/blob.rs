@@ -163,7 +163,7 @@ fn link_unnamed(file: &File, dest: &Path) -> io::Result<()> {
 }
 
 /// A writer that computes the store's content address (SHA-256) of everything written through
-/// it, so a spool file can be adopted ([`BlobDir::adopt`]) without being read again.
+/// it, so a spool file can be adopted (`BlobDir::adopt`) without being read again.
 pub struct AddressWriter<W> {
     inner: W,
     ctx: digest::Context,

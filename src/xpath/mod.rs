@@ -7,7 +7,7 @@
 //!
 //! What is supported: the whole XPath 2.0 expression grammar except schema-aware kind tests
 //! (`schema-element`, typed `element(N, T)`); every axis; the atomic types of [`value`]
-//! (no dates, durations or QNames as values); the function library of [`functions`]. The
+//! (no dates, durations or QNames as values); the function library of `functions`. The
 //! semantics are XPath 2.0 without the 1.0 compatibility mode — the Schematron `xslt2` query
 //! binding: general comparisons are existential with `xs:untypedAtomic` cast to the other
 //! operand's type, arithmetic on the empty sequence is empty, a sequence of two where one is

@@ -6,7 +6,7 @@
 //! attributes follow it directly, before its children (the XPath document order). Names are
 //! interned per document; strings (text and attribute values) live in one buffer.
 //!
-//! The tree is built from [`BoundedReader`](crate::xml::BoundedReader) events only — there is no
+//! The tree is built from [`crate::xml::BoundedReader`] events only — there is no
 //! second XML parser — so every reader limit applies; the tree adds its own bound on the number
 //! of nodes ([`TreeLimits`]). Comments and processing instructions are not delivered by the
 //! reader and are therefore not in the tree (`comment()` and `processing-instruction()` match

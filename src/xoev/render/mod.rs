@@ -2,7 +2,7 @@
 //! schema (never written per message), so it works for every message of every pack.
 //!
 //! The document is validated and, in the same pass, collected into a small tree
-//! ([`Observer`]); only a valid document is rendered. What the page shows:
+//! ([`Observer`](crate::xsd::Observer)); only a valid document is rendered. What the page shows:
 //! - headings and labels from the first `xs:documentation` of the element declaration
 //!   ([`label_and_description`]); the humanised element name where there is none;
 //! - elements with element content as nested sections (`h2`…`h6`, deeper ones stay `h6`),
@@ -11,7 +11,7 @@
 //!   carries, else the enumeration's documentation (XÖV Typ 1), else the code list's name
 //!   column (installed genericode lists), else the bare code;
 //! - dates `05.12.2026`, date-times `05.12.2026, 10:30 Uhr`, decimals `1.234,50`, booleans
-//!   `ja`/`nein` ([`format`]);
+//!   `ja`/`nein` ([`mod@format`]);
 //! - `base64Binary` content never dumped: its size, and every such attachment listed at the
 //!   end with the file name and type found beside it.
 //!

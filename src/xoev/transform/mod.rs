@@ -1,7 +1,7 @@
 //! The schema-driven XÖV → JSON transform, validation and transform in one streaming pass.
 //!
 //! [`transform_to_writer`] validates the document with the XSD engine and, through the
-//! validator's [`Observer`](crate::xsd::Observer) hook, writes the JSON of every element to a
+//! validator's [`crate::xsd::Observer`] hook, writes the JSON of every element to a
 //! [`std::io::Write`] while the document streams by, using the declaration and type the
 //! validator matched. There is no document tree and no output value: memory is one small frame
 //! per open element, plus the few parts of the JSON that cannot be written before their element
@@ -15,7 +15,7 @@
 //! (the pipeline maps it to the FIT-Connect problem for schema violations). The value API then
 //! returns no JSON; [`transform_to_writer`] has already written a prefix of the JSON, which
 //! is not closed and must be discarded (the CLI writes to a temporary file and only publishes
-//! it when the document was valid). [`to_xml`] turns the JSON back into XML for the same
+//! it when the document was valid). [`to_xml()`] turns the JSON back into XML for the same
 //! grammar.
 //!
 //! # What is held in memory while streaming

@@ -1,7 +1,7 @@
 //! XSD 1.0 regular expressions, translated to the linear-time `regex` crate.
 //!
 //! XSD patterns are implicitly anchored, have no anchors, backreferences, lazy quantifiers
-//! or lookaround, and add `\i`, `\c`, block escapes and class subtraction. [`translate`]
+//! or lookaround, and add `\i`, `\c`, block escapes and class subtraction. [`translate()`]
 //! produces an anchored Rust pattern; [`compile`] builds it once per pattern string (a
 //! process-wide cache: the DIN 91379 classes in XÖV schemas are large and used everywhere)
 //! with the size limit of [`XsdLimits::max_regex_bytes`]; a schema set compiles its pattern
