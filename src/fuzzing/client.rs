@@ -165,6 +165,23 @@ fn response(input: &mut Input<'_>) -> (u16, Vec<u8>, Vec<u8>) {
 }
 
 /// The string values of a JSON document, at any depth.
+/// An error text without what names rather than quotes: field names (`missing field
+/// `submissions``, `duplicate field `caseId``: the client's own, or the answer's keys — where,
+/// not what) and the expected form after the last `, expected ` (from the client's types). A
+/// key of the answer may be part of the client's field name (`submissi` in `submissions`).
+fn without_names(text: &str) -> String {
+    let text = text.rfind(", expected ").map_or(text, |i| &text[..i]);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("field `") {
+        out.push_str(&rest[..i]);
+        let name = &rest[i + "field `".len()..];
+        rest = name.find('`').map_or("", |j| &name[j + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
 fn strings(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) => out.push(s.clone()),
@@ -264,12 +281,10 @@ pub fn client_response(data: &[u8]) {
         {
             let mut values = Vec::new();
             strings(&v, &mut values);
+            let unnamed = without_names(text);
             for s in values.iter().filter(|s| s.len() >= 6) {
-                // Naming a member as a field (`duplicate field `caseId``) says where, not what:
-                // allowed. Any other occurrence quotes the answer.
-                let named = format!("field `{s}`");
                 assert!(
-                    !text.replace(&named, "").contains(s.as_str()),
+                    !unnamed.contains(s.as_str()),
                     "an error quotes a response value: {text}"
                 );
             }
@@ -320,6 +335,41 @@ mod tests {
             br#"{"submissions":[{"submissionId":"ce75a6b2ae","caseId":"e89e107e5bc2ae","caseId":"e89e107e-ed79-40e6-ad34-4e7184d7d"}],"totalCount":1,"offset":0}"#,
         );
         super::client_response(&input);
+    }
+
+    /// Fuzz finding (client_response, campaign 2026-12-07): an answer whose key `submissi` is
+    /// part of the field the client misses (`missing field `submissions``). Naming its own
+    /// field quotes nothing; the harness had taken the key for a quoted value.
+    #[test]
+    fn a_key_inside_the_clients_own_field_name_is_not_a_quoted_value() {
+        let mut input = vec![0, 0, 0, 0, 0, 0, 3, 0xca, 0];
+        input.extend_from_slice(
+            br#"{"subm]ssions":[{"submissi":"879ee109-a690-4db8-ab32-424284184d7d"}],"totalCoult":1,"offset":0}"#,
+        );
+        super::client_response(&input);
+    }
+
+    /// Found while checking that finding: a value of the wrong type was quoted by the client's
+    /// error (`invalid type: string "…", expected a sequence`), straight from `serde_json`.
+    #[test]
+    fn a_value_of_the_wrong_type_is_not_quoted_by_the_clients_error() {
+        let mut input = vec![0, 0, 0, 0, 0, 0, 3, 0xca, 0];
+        input.extend_from_slice(
+            br#"{"submissions":"Max Mustermann Geheim","totalCount":1,"offset":0}"#,
+        );
+        super::client_response(&input);
+    }
+
+    #[test]
+    fn field_names_and_the_expected_form_are_not_values() {
+        assert_eq!(
+            super::without_names("missing field `submissions` at line 1 column 33"),
+            "missing  at line 1 column 33"
+        );
+        assert_eq!(
+            super::without_names("invalid type: string \"Max\", expected a sequence"),
+            "invalid type: string \"Max\""
+        );
     }
 
     /// Runs on parallel threads (as `cargo test` runs tests) each get their own answers: the

@@ -57,6 +57,7 @@ use crate::fitconnect::types::{
 pub use crate::fitconnect::types::{ProblemDetails, SubmissionIds, SubmissionPage};
 mod replies;
 pub mod revocation;
+mod shape;
 mod spool;
 mod transport;
 
@@ -306,7 +307,7 @@ fn shape(what: &str, message: impl Into<String>) -> ClientError {
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ClientError> {
-    serde_json::from_slice(body).map_err(|e| shape(what, e.to_string()))
+    serde_json::from_slice(body).map_err(|e| shape(what, shape::describe(&e)))
 }
 
 fn check_id(what: &str, id: &str) -> Result<(), ClientError> {
