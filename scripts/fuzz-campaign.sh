@@ -11,6 +11,11 @@
 #
 # Findings (crashes, timeouts, out-of-memory) land in fuzz/artifacts/<target>/ and are listed
 # with the command that reproduces them. Logs: fuzz/target/campaign/<target>.log.
+#
+# Run it from a clone of the commit to fuzz, not from a working tree being edited: the build
+# reads the sources as they are when it gets to them. Do not pause the fuzzers (SIGSTOP, e.g.
+# for a benchmark): libFuzzer times a unit on the wall clock, so a pause longer than -timeout
+# ends the run with a false timeout. Lower their priority (renice) instead.
 set -euo pipefail
 secs=300
 jobs=1
@@ -20,7 +25,7 @@ while getopts "t:j:w:" opt; do
     t) secs="$OPTARG" ;;
     j) jobs="$OPTARG" ;;
     w) workers="$OPTARG" ;;
-    *) sed -n '2,13p' "$0"; exit 64 ;;
+    *) sed -n '2,18p' "$0"; exit 64 ;;
   esac
 done
 shift $((OPTIND - 1))
