@@ -414,6 +414,35 @@ pub fn xsd_regex(data: &[u8]) {
 mod tests {
     use super::*;
 
+    /// The value as the campaign found it (xsd_compile, 2026-12-07): a pattern facet whose
+    /// text has U+0302 U+04AD `0a:` — the schema reader's prefix scan started one byte after
+    /// U+0302 (which it did not count as a name character), inside it, and panicked. Now the
+    /// schema is refused for its pattern, through the harness and directly.
+    #[test]
+    fn a_schema_value_with_a_combining_mark_before_a_colon_is_read() {
+        let schema = "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\
+            <xs:simpleType name=\"t\"><xs:restriction base=\"xs:string\">\
+            <xs:pattern value=\"[0-9a-f]{8}-[0-9a-f]{\u{302}\u{4ad}0a:Person\"/>\
+            </xs:restriction></xs:simpleType></xs:schema>";
+        let input = crate::fuzzing::input::Seed::default()
+            .byte(0)
+            .bytes(schema.as_bytes())
+            .rest(b"<a/>");
+        xsd_compile(&input.0);
+        let path = dir().join("finding.xsd");
+        std::fs::write(&path, schema).expect("schema written");
+        let refused = match crate::xsd::compile_file(&path, &limits()) {
+            Ok(_) => None,
+            Err(XsdError::Schema(errors)) => Some(errors[0].to_string()),
+        };
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("invalid XSD pattern")),
+            "{refused:?}"
+        );
+    }
+
     /// The input as the campaign found it (timeout, 2026-12-07): its pattern repeats `\d`
     /// (all Unicode decimal digits) 11,515 times, outside the reference's subset. The gateway
     /// refuses it with its size-limit error; the harness compiles it only to its own smaller

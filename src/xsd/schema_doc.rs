@@ -15,7 +15,7 @@ use crate::xml::{BoundedReader, Event};
 
 use super::datatypes::whitespace::trim;
 use super::error::SchemaError;
-use crate::xml::chars::is_whitespace;
+use crate::xml::chars::{is_name_char, is_whitespace};
 
 /// The XML Schema namespace.
 pub(crate) const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
@@ -513,9 +513,14 @@ fn collect_bindings<R: std::io::BufRead>(
         if b != b':' {
             continue;
         }
+        // The prefix: the NCName characters before the colon. The character before the prefix
+        // may take several bytes (U+0302 in a fuzzed value), so the prefix starts after its last
+        // byte.
         let start = value[..i]
-            .rfind(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
-            .map_or(0, |p| p + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !is_name_char(c))
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let prefix = &value[start..i];
         if prefix.is_empty() {
             continue;

@@ -1448,3 +1448,33 @@ fn a_facetless_restriction_is_not_the_union_member_it_shares_a_base_with() {
         panic!("a built-in member type: {errors:?}");
     }
 }
+
+/// Fuzz finding (xsd_compile, campaign 2026-12-07): the scan for prefixes in values that may
+/// hold QNames (`value`, `default`, `fixed`, `xpath`) started a prefix one byte after the
+/// character before it — inside that character when it takes several bytes (`«`, or U+0302,
+/// a name character the scan did not count as one): the compiler panicked.
+#[test]
+fn a_prefix_after_a_multi_byte_character_in_a_schema_value_is_read_whole() {
+    let g = compile_text(
+        "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:t=\"urn:t\" \
+         targetNamespace=\"urn:t\" elementFormDefault=\"qualified\">\
+         <xs:element name=\"e1\" type=\"xs:string\" fixed=\"\u{ab}t:v\"/>\
+         <xs:element name=\"e2\"><xs:simpleType><xs:restriction base=\"xs:string\">\
+         <xs:pattern value=\"x\u{302}y:z\"/></xs:restriction></xs:simpleType></xs:element>\
+         </xs:schema>",
+    )
+    .expect("compiles");
+    let verdict = |doc: &str| {
+        xsd::validate_bytes(
+            &g,
+            doc.as_bytes(),
+            &Limits::default(),
+            &ValidationOptions::default(),
+        )
+        .is_valid()
+    };
+    assert!(verdict("<t:e1 xmlns:t=\"urn:t\">\u{ab}t:v</t:e1>"));
+    assert!(!verdict("<t:e1 xmlns:t=\"urn:t\">t:v</t:e1>"));
+    assert!(verdict("<t:e2 xmlns:t=\"urn:t\">x\u{302}y:z</t:e2>"));
+    assert!(!verdict("<t:e2 xmlns:t=\"urn:t\">xy:z</t:e2>"));
+}
