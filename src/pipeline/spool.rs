@@ -212,6 +212,24 @@ mod tests {
     }
 
     #[test]
+    fn spool_writes_of_chunk_size_allocate_no_buffer() {
+        // The decrypted chunks of an attachment (192 KiB) pass straight through: nothing is
+        // copied into the buffer, so there is nothing to allocate or wipe.
+        let mut out = Vec::new();
+        let mut w = PlaintextBuffer::new(&mut out);
+        let chunk = vec![0x5Au8; 192 * 1024];
+        for _ in 0..3 {
+            w.write_all(&chunk).expect("write");
+            w.write_all(&chunk[..PASS_THROUGH]).expect("write");
+        }
+        w.flush().expect("flush");
+        assert_eq!(w.buf.capacity(), 0, "no write buffer allocated");
+        drop(w);
+        assert_eq!(out.len(), 3 * (chunk.len() + PASS_THROUGH));
+        assert!(out.iter().all(|&b| b == 0x5A));
+    }
+
+    #[test]
     fn a_missing_spool_dir_is_a_local_error() {
         let keys = KeyRing::default();
         let r = decrypt_spooled(
