@@ -92,7 +92,10 @@ fn structured(data: &[u8]) {
 /// plaintext or the same error — and bytes that are not UTF-8 are refused. The in-memory
 /// plaintext, when there is one.
 fn jwe_differential(data: &[u8]) -> Option<Vec<u8>> {
-    use crate::jose::{Chunked, CompactJwe, StreamError, decrypt_seekable};
+    use crate::jose::{
+        Chunked, CompactJwe, StreamError, authentication_tag, decrypt_seekable,
+        decrypt_seekable_tagged,
+    };
     let keys = &super::fixtures::keys().decryption;
     let limits = crate::config::JoseLimits {
         max_inflated_bytes: 1 << 20,
@@ -100,14 +103,19 @@ fn jwe_differential(data: &[u8]) -> Option<Vec<u8>> {
     };
     let mut out = Vec::new();
     let streamed = decrypt_seekable(&mut std::io::Cursor::new(data), &mut out, keys, &limits);
-    // The same verdict whether the source lends its bytes in place or is read in chunks.
+    // The same verdict whether the source lends its bytes in place or is read in chunks; the
+    // chunked source (the file path) as the gateway reads it, the tag and the decryption from
+    // one scan, with the tag `authentication_tag` finds.
     let mut chunked_out = Vec::new();
-    let chunked = decrypt_seekable(
+    let (chunked_tag, chunked) = decrypt_seekable_tagged(
         &mut Chunked(std::io::Cursor::new(data)),
         &mut chunked_out,
         keys,
         &limits,
-    );
+    )
+    .expect("a Cursor reads");
+    let tag = authentication_tag(&mut std::io::Cursor::new(data)).expect("a Cursor reads");
+    assert_eq!(chunked_tag, tag, "tags differ");
     match (&streamed, &chunked) {
         (Ok(a), Ok(b)) => assert!(a == b && out == chunked_out, "in place and chunked differ"),
         (Err(StreamError::Jwe(a)), Err(StreamError::Jwe(b))) => {
@@ -128,6 +136,7 @@ fn jwe_differential(data: &[u8]) -> Option<Vec<u8>> {
             assert_eq!(p.bytes(), &out[..], "plaintexts differ");
             assert_eq!(s.len(), out.len() as u64);
             assert_eq!(p.authentication_tag(), s.authentication_tag());
+            assert_eq!(tag.as_deref(), Some(p.authentication_tag()));
             Some(out)
         }
         (Err(a), Err(StreamError::Jwe(b))) => {

@@ -209,26 +209,75 @@ fn find_dots<R: JweSource + ?Sized>(input: &mut R) -> Result<(Option<u8>, Vec<u6
     Ok((first, dots))
 }
 
+/// Where the parts of a token are: its size, its first byte that is not white space and the
+/// positions of its first five dots. Found by one read of the whole source ([`find_dots`]);
+/// [`decrypt_seekable_tagged`] finds it once for the tag and the decryption.
+#[derive(Debug, Clone)]
+struct Layout {
+    total: u64,
+    first: Option<u8>,
+    dots: Vec<u64>,
+}
+
+impl Layout {
+    fn read<R: JweSource + ?Sized>(input: &mut R) -> io::Result<Self> {
+        let total = input.seek(SeekFrom::End(0))?;
+        let (first, dots) = find_dots(input)?;
+        Ok(Self { total, first, dots })
+    }
+
+    /// Part 5 as sent, when there are exactly five parts ([`authentication_tag`]).
+    fn tag<R: Read + Seek + ?Sized>(&self, input: &mut R) -> io::Result<Option<String>> {
+        let [.., last] = self.dots[..] else {
+            return Ok(None);
+        };
+        if self.dots.len() != 4 {
+            return Ok(None);
+        }
+        let len = self.total - last - 1;
+        if len > SMALL_PART {
+            return Ok(Some("!too-long".to_owned()));
+        }
+        input.seek(SeekFrom::Start(last + 1))?;
+        let mut buf = Vec::new();
+        input.take(len).read_to_end(&mut buf)?;
+        Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+    }
+}
+
 /// Pass 1: the token's size, the JSON check and the separators, as `CompactJwe::parse` does.
+/// `known`: the layout, when the caller has read it already (the size limit is still checked
+/// first, so the errors are the same).
 fn scan<R: JweSource + ?Sized>(
     input: &mut R,
     limits: &JoseLimits,
+    known: Option<&Layout>,
 ) -> Result<(u64, [u64; 4]), StreamError> {
-    let total = input.seek(SeekFrom::End(0)).map_err(StreamError::Read)?;
+    let total = match known {
+        Some(l) => l.total,
+        None => input.seek(SeekFrom::End(0)).map_err(StreamError::Read)?,
+    };
     if total > limits.max_token_bytes as u64 {
         return Err(JweError::TokenTooLarge {
             limit: limits.max_token_bytes,
         }
         .into());
     }
-    let (first, dots) = find_dots(input).map_err(StreamError::Read)?;
-    if first == Some(b'{') {
+    let read;
+    let layout = match known {
+        Some(l) => l,
+        None => {
+            read = Layout::read(input).map_err(StreamError::Read)?;
+            &read
+        }
+    };
+    if layout.first == Some(b'{') {
         return Err(JweError::JsonSerialization.into());
     }
-    match dots[..] {
+    match layout.dots[..] {
         [a, b, c, d] => Ok((total, [a, b, c, d])),
         _ => Err(JweError::PartCount {
-            found: dots.len() + 1,
+            found: layout.dots.len() + 1,
         }
         .into()),
     }
@@ -241,22 +290,7 @@ fn scan<R: JweSource + ?Sized>(
 /// # Errors
 /// Reading the source failed.
 pub fn authentication_tag<R: JweSource + ?Sized>(input: &mut R) -> io::Result<Option<String>> {
-    let total = input.seek(SeekFrom::End(0))?;
-    let (_, dots) = find_dots(input)?;
-    let [.., last] = dots[..] else {
-        return Ok(None);
-    };
-    if dots.len() != 4 {
-        return Ok(None);
-    }
-    let len = total - last - 1;
-    if len > SMALL_PART {
-        return Ok(Some("!too-long".to_owned()));
-    }
-    input.seek(SeekFrom::Start(last + 1))?;
-    let mut buf = Vec::new();
-    input.take(len).read_to_end(&mut buf)?;
-    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+    Layout::read(input)?.tag(input)
 }
 
 /// An IV or tag part: read when short, else scanned for the alphabet only (its length alone
@@ -437,7 +471,32 @@ pub fn decrypt_seekable<R: JweSource + ?Sized>(
     keys: &KeyRing,
     limits: &JoseLimits,
 ) -> Result<StreamedPlaintext, StreamError> {
-    decrypt_within(input, output, keys, limits, MAX_GCM_CIPHERTEXT)
+    decrypt_within(input, output, keys, limits, MAX_GCM_CIPHERTEXT, None)
+}
+
+/// [`authentication_tag`] and [`decrypt_seekable`] of one token, with one read of the whole
+/// source for the separators instead of two (a file source is then read twice in all: the
+/// scan and the decryption). The same results as the two calls.
+///
+/// # Errors
+/// Reading the source for the tag failed (a failed decryption is in the result).
+pub fn decrypt_seekable_tagged<R: JweSource + ?Sized>(
+    input: &mut R,
+    output: &mut dyn Write,
+    keys: &KeyRing,
+    limits: &JoseLimits,
+) -> io::Result<(Option<String>, Result<StreamedPlaintext, StreamError>)> {
+    let layout = Layout::read(input)?;
+    let tag = layout.tag(input)?;
+    let decrypted = decrypt_within(
+        input,
+        output,
+        keys,
+        limits,
+        MAX_GCM_CIPHERTEXT,
+        Some(&layout),
+    );
+    Ok((tag, decrypted))
 }
 
 /// [`decrypt_seekable`] with GCM's length bound as a parameter (tests cannot make 64 GiB).
@@ -447,8 +506,9 @@ fn decrypt_within<R: JweSource + ?Sized>(
     keys: &KeyRing,
     limits: &JoseLimits,
     max_ciphertext: u64,
+    known: Option<&Layout>,
 ) -> Result<StreamedPlaintext, StreamError> {
-    let (total, [d1, d2, d3, d4]) = scan(input, limits)?;
+    let (total, [d1, d2, d3, d4]) = scan(input, limits, known)?;
     let range = |from: u64, to: u64| Range {
         start: from,
         len: to - from,
@@ -590,17 +650,27 @@ mod tests {
         in_place
     }
 
+    /// The verdict of [`decrypt_seekable`]; [`decrypt_seekable_tagged`] must give the same
+    /// verdict and plaintext, and the tag [`authentication_tag`] gives.
     fn streamed_from(input: &mut dyn JweSource, limits: &JoseLimits) -> Result<Vec<u8>, String> {
         let (keys, _, _) = test_keys::encryption();
-        let mut out = Vec::new();
-        match decrypt_seekable(input, &mut out, keys, limits) {
+        let verdict = |r: Result<StreamedPlaintext, StreamError>, out: Vec<u8>| match r {
             Ok(p) => {
                 assert_eq!(p.len(), out.len() as u64);
                 Ok(out)
             }
             Err(StreamError::Jwe(e)) => Err(format!("{e:?}")),
             Err(e) => panic!("local I/O error on a Cursor: {e}"),
-        }
+        };
+        let mut out = Vec::new();
+        let separate = verdict(decrypt_seekable(input, &mut out, keys, limits), out);
+        let tag = authentication_tag(input).expect("a Cursor reads");
+        let mut out = Vec::new();
+        let (tagged_tag, tagged) =
+            decrypt_seekable_tagged(input, &mut out, keys, limits).expect("a Cursor reads");
+        assert_eq!(verdict(tagged, out), separate, "tagged and separate differ");
+        assert_eq!(tagged_tag, tag, "tags differ");
+        separate
     }
 
     fn agree(token: &[u8], limits: &JoseLimits) -> Result<Vec<u8>, String> {
@@ -668,6 +738,55 @@ mod tests {
         assert!(tag(&long).is_some_and(|t| t.len() < 100 && !t.bytes().all(is_b64url)));
     }
 
+    /// A file-like source that counts the bytes read from it.
+    struct Counted<'a> {
+        inner: Cursor<&'a [u8]>,
+        read: u64,
+    }
+
+    impl Read for Counted<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl Seek for Counted<'_> {
+        fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    impl JweSource for Counted<'_> {}
+
+    #[test]
+    fn tag_and_decryption_share_one_scan_of_a_file_source() {
+        let (keys, public, kid) = test_keys::encryption();
+        let plain = vec![0x42u8; 300_000];
+        let token = encrypt(&plain, public, kid, None).expect("encrypt");
+        let len = token.len() as u64;
+        let counted = || Counted {
+            inner: Cursor::new(token.as_bytes()),
+            read: 0,
+        };
+        let mut src = counted();
+        let tag = authentication_tag(&mut src).expect("read");
+        let mut out = Vec::new();
+        decrypt_seekable(&mut src, &mut out, keys, &limits()).expect("decrypt");
+        let separate = src.read;
+        let mut src = counted();
+        let mut tagged_out = Vec::new();
+        let (tagged_tag, decrypted) =
+            decrypt_seekable_tagged(&mut src, &mut tagged_out, keys, &limits()).expect("read");
+        decrypted.expect("decrypt");
+        assert_eq!((tagged_tag, &tagged_out), (tag, &out));
+        assert_eq!(out, plain);
+        // Two scans and the decryption before; one scan and the decryption now.
+        assert!(separate >= 3 * len, "{separate} bytes read for {len}");
+        assert_eq!(separate - src.read, len, "one whole read less");
+    }
+
     #[test]
     fn gcm_length_limit_is_checked_before_streaming() {
         let (keys, public, kid) = test_keys::encryption();
@@ -679,6 +798,7 @@ mod tests {
                 keys,
                 &limits(),
                 max,
+                None,
             )
         };
         let mut out = Vec::new();

@@ -17,6 +17,7 @@ pub mod x509;
 pub use jwe::{CompactJwe, JweError, JweHeader, Plaintext};
 pub use jwe_stream::{
     Chunked, JweSource, StreamError, StreamedPlaintext, authentication_tag, decrypt_seekable,
+    decrypt_seekable_tagged,
 };
 pub use jwk::{DecryptionKey, Jwk, JwkError, KeyUse, RsaPublicKey, SigningKey};
 pub use jws::{CompactJws, JwsError, VerifiedJws};

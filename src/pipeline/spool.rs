@@ -17,7 +17,7 @@ use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::config::JoseLimits;
 use crate::fitconnect::hash::Sha512Writer;
-use crate::jose::{JweSource, KeyRing, StreamError, authentication_tag, decrypt_seekable};
+use crate::jose::{JweSource, KeyRing, StreamError, decrypt_seekable_tagged};
 use crate::store::AddressWriter;
 
 use super::check::{DecryptedFile, SpooledAttachment};
@@ -58,12 +58,13 @@ pub fn decrypt_spooled(
     keys: &KeyRing,
     limits: &JoseLimits,
 ) -> io::Result<SpooledAttachment> {
-    let tag = authentication_tag(&mut jwe)?;
     let plain = tempfile::tempfile_in(spool_dir)?;
     // Both hashes in the one pass: the protocol's SHA-512 and the store's address (SHA-256),
-    // so the store adopts the file without reading it again.
+    // so the store adopts the file without reading it again. The tag (part 5, compared with
+    // the event log) and the decryption share one scan for the separators.
     let mut out = Sha512Writer::new(AddressWriter::new(PlaintextBuffer::new(&plain)));
-    let decrypted = match decrypt_seekable(&mut jwe, &mut out, keys, limits) {
+    let (tag, decrypted) = decrypt_seekable_tagged(&mut jwe, &mut out, keys, limits)?;
+    let decrypted = match decrypted {
         Ok(p) => {
             let (address, sha512) = out.finish()?;
             let (_, sha256) = address.finish()?;
