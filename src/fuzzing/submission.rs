@@ -424,31 +424,37 @@ fn reference(spec: &Spec, changed: bool) -> Verdict {
     }) {
         why("the submit event names another tag");
     }
+    // Attachment ids are UUIDs, which are case-insensitive: `0B3B…` and `0b3b…` name the same
+    // attachment.
+    let lower = |id: &str| id.to_ascii_lowercase();
     let listed: Vec<&Part> = spec.parts.iter().filter(|p| p.listed).collect();
-    let ids: BTreeSet<&str> = listed.iter().map(|p| p.id).collect();
+    let ids: BTreeSet<String> = listed.iter().map(|p| lower(p.id)).collect();
     if ids.len() != listed.len() {
         why("attachment listed twice");
     }
-    // The delivery service keeps one upload per id: the last.
+    // The delivery service keeps one upload per id as sent: the last. Two uploads whose ids
+    // differ only in case are two uploads of one attachment.
     let uploaded: BTreeMap<&str, &Part> = spec
         .parts
         .iter()
         .filter(|p| p.uploaded)
         .map(|p| (p.id, p))
         .collect();
+    let uploaded_ids: BTreeSet<String> = uploaded.keys().map(|id| lower(id)).collect();
     for p in &listed {
         let h = hash_of(p.hash, &p.content);
         if p.purpose == "data" || p.mime == "no-slash" || h != h.to_ascii_lowercase() {
             why("metadata violate the 1.0.0 schema");
         }
         if uploaded
-            .get(p.id)
-            .is_some_and(|u| h != sha512_hex(&u.content))
+            .iter()
+            .filter(|(id, _)| id.eq_ignore_ascii_case(p.id))
+            .any(|(_, u)| h != sha512_hex(&u.content))
         {
             why("attachment hash differs");
         }
     }
-    if uploaded.keys().copied().collect::<BTreeSet<_>>() != ids || spec.announce_extra {
+    if uploaded_ids != ids || uploaded_ids.len() != uploaded.len() || spec.announce_extra {
         why("attachment set differs from the metadata list");
     }
     let sent = spec.xml.is_some() && spec.send_data;
@@ -670,6 +676,32 @@ mod tests {
     fn an_attachment_listed_twice_is_rejected() {
         let mut s = base();
         let twice = s.parts[0].clone();
+        s.parts.push(twice);
+        assert!(rejected(&s));
+    }
+
+    /// Campaign finding (2026-12-07, check_submission at 2bb044a; the same on 325f7fe): an
+    /// attachment listed and uploaded twice, once with its id in upper case. UUIDs are
+    /// case-insensitive, so the gateway rejects it (listed twice, hash of the other upload);
+    /// the reference compared ids as strings, called the build correct, and the harness
+    /// reported "a correct submission was rejected". The reference now reads ids as UUIDs.
+    #[test]
+    fn an_attachment_listed_twice_in_upper_and_lower_case_is_rejected() {
+        let input: &[u8] = b"\x03\x76\x27\x74\x61\x67\x78\x76\x01\x00\x00\x00";
+        let s = spec(input);
+        assert_eq!(s.parts.len(), 2, "{s:?}");
+        assert!(s.parts[0].id.eq_ignore_ascii_case(s.parts[1].id));
+        assert_ne!(s.parts[0].id, s.parts[1].id);
+        let (capture, changed) = build(&s);
+        let v = reference(&s, changed);
+        assert!(v.reject.contains(&"attachment listed twice"), "{v:?}");
+        assert!(check(&capture).is_err(), "the gateway rejects it");
+        check_submission(input);
+        // The same with only the case of one id changed from a correct build.
+        let mut s = base();
+        let mut twice = s.parts[0].clone();
+        twice.id = IDS[3];
+        s.parts[0].id = IDS[0];
         s.parts.push(twice);
         assert!(rejected(&s));
     }
