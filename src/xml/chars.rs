@@ -197,6 +197,17 @@ pub fn first_invalid_char(s: &str) -> Option<u32> {
     None
 }
 
+/// Whether character data needs neither line-end normalisation nor a closer look for
+/// characters XML 1.0 forbids: no control character but tab and line feed (so no carriage
+/// return either) and no byte 0xEF (which starts U+FFFE and U+FFFF). One branch-free pass, the
+/// same as the first of [`first_invalid_char`]: text for which this is `true` is taken as it
+/// is, everything else goes through normalisation and [`first_invalid_char`].
+pub fn is_plain_text(s: &str) -> bool {
+    !s.as_bytes().iter().fold(false, |acc, &b| {
+        acc | (b < 0x20 && b != b'\t' && b != b'\n') | (b == 0xEF)
+    })
+}
+
 /// Whether `s` is XML whitespace only (space, tab, CR, LF).
 pub fn is_whitespace(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
@@ -205,6 +216,28 @@ pub fn is_whitespace(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Plain text is exactly what needs no line-end normalisation (no CR) and has no
+    /// forbidden character, checked on every byte value in several positions (the fold works
+    /// on whole slices).
+    #[test]
+    fn plain_text_is_text_without_cr_or_anything_first_invalid_char_looks_at() {
+        for c in (0u32..0x80).chain([0xE9, 0xFFFD, 0xFFFE, 0xFFFF, 0xEFFF, 0x1F600]) {
+            let Some(c) = char::from_u32(c) else { continue };
+            for s in [
+                c.to_string(),
+                format!("abc{c}"),
+                format!("{}{c}{}", "x".repeat(40), "y".repeat(23)),
+            ] {
+                let expected = !s.contains('\r')
+                    && first_invalid_char(&s).is_none()
+                    && !s.as_bytes().contains(&0xEF);
+                assert_eq!(is_plain_text(&s), expected, "{:?}", c);
+            }
+        }
+        assert!(is_plain_text(""));
+        assert!(is_plain_text("\n\t  Straße"));
+    }
 
     #[test]
     fn ncnames() {

@@ -430,3 +430,30 @@ fn a_name_starting_with_a_colon_is_not_a_qualified_name() {
     let ev = events("<ü:straße xmlns:ü=\"urn:ü\" ü:nr=\"1\"/>").expect("ok");
     assert_eq!(ev[0], "<{urn:ü}straße {urn:ü}nr=\"1\">@1:1");
 }
+
+/// Character data without a carriage return or a suspicious byte is taken as it is; the rest is
+/// normalised and checked. Both kinds of piece, mixed in one text, read as before, and the
+/// verdicts on forbidden characters and on the text limit do not depend on the path.
+#[test]
+fn plain_and_other_character_data_read_the_same() {
+    let ev = events("<r>ab<![CDATA[c\r\nd]]>e\rf&#13;g\u{FFFD}</r>").expect("ok");
+    assert_eq!(ev[1], "\"abc\\nde\\nf\\rg\u{FFFD}\"@1:4");
+    assert_eq!(
+        kind("<r>plain<![CDATA[x\u{FFFF}]]></r>"),
+        XmlErrorKind::InvalidChar(0xFFFF)
+    );
+    assert_eq!(kind("<r>x\r\u{1}</r>"), XmlErrorKind::InvalidChar(1));
+    assert_eq!(kind("<r>\u{FFFE}</r>"), XmlErrorKind::InvalidChar(0xFFFE));
+    let limits = XmlLimits {
+        max_text_bytes: 4,
+        ..XmlLimits::default()
+    };
+    for xml in ["<r>abcde</r>", "<r>ab\rcde</r>", "<r>abcd\u{1}</r>"] {
+        let e = events_with(xml, &limits).expect_err("over the limit");
+        assert!(
+            matches!(e.kind, XmlErrorKind::LimitExceeded { .. }),
+            "{xml:?}: {:?}",
+            e.kind
+        );
+    }
+}
