@@ -139,7 +139,7 @@ struct Part {
 }
 
 /// Where a mutation after signing goes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     Metadata,
     Data,
@@ -275,15 +275,14 @@ fn tag(jwe: &str) -> String {
     jwe.rsplit('.').next().unwrap_or_default().to_owned()
 }
 
-fn mutate(token: &mut String, at: u16, x: u8) -> bool {
+fn mutate(token: &mut String, at: u16, x: u8) {
     if token.is_empty() || x == 0 {
-        return false;
+        return;
     }
     let mut bytes = std::mem::take(token).into_bytes();
     let i = usize::from(at) % bytes.len();
     bytes[i] ^= x;
     *token = String::from_utf8_lossy(&bytes).into_owned();
-    true
 }
 
 /// The metadata JSON the spec declares.
@@ -370,15 +369,32 @@ fn build(spec: &Spec) -> (CapturedSubmission, bool) {
         SUBMIT_SUBMISSION,
         json!({ "authenticationTags": tags }),
     ));
-    let mut changed = false;
+    // Changed is what differs after all mutations: two that flip the same bits of the same
+    // byte undo each other.
+    let signed = (
+        metadata_jwe.clone(),
+        data_jwe.clone(),
+        uploads.clone(),
+        submit.clone(),
+    );
     for (t, at, x) in &spec.mutations {
-        changed |= match *t {
+        match *t {
             Target::Metadata => mutate(&mut metadata_jwe, *at, *x),
-            Target::Data => data_jwe.as_mut().is_some_and(|d| mutate(d, *at, *x)),
-            Target::Attachment(i) => uploads.get_mut(i).is_some_and(|(_, j)| mutate(j, *at, *x)),
+            Target::Data => {
+                if let Some(d) = data_jwe.as_mut() {
+                    mutate(d, *at, *x);
+                }
+            }
+            Target::Attachment(i) => {
+                if let Some((_, j)) = uploads.get_mut(i) {
+                    mutate(j, *at, *x);
+                }
+            }
             Target::SubmitSet => mutate(&mut submit, *at, *x),
-        };
+        }
     }
+    let changed = (metadata_jwe.as_str(), &data_jwe, &uploads, submit.as_str())
+        != (signed.0.as_str(), &signed.1, &signed.2, signed.3.as_str());
     let mut announced: Vec<&str> = uploads.iter().map(|(id, _)| *id).collect();
     if spec.announce_extra {
         announced.push("9d0c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a");
@@ -704,5 +720,34 @@ mod tests {
         s.parts[0].id = IDS[0];
         s.parts.push(twice);
         assert!(rejected(&s));
+    }
+
+    /// Campaign finding (2026-12-08, check_submission at 04e1277): the same mutation twice
+    /// (metadata JWE, same byte, same bits) restores the JWE as signed; the harness counted
+    /// each mutation as a change, expected a refusal and reported "accepted although a JWE or
+    /// the SET changed after signing". The gateway was right to accept it. The harness now
+    /// compares the tokens after all mutations with the signed ones.
+    #[test]
+    fn two_mutations_that_undo_each_other_change_nothing() {
+        let mut input = vec![0x5b, 0x6c, 0x64, 0xa7, 0x00];
+        input.extend([0x10; 0x43]);
+        input.push(0x30);
+        input.extend([0x10; 0x25]);
+        input.extend([0x3d, 0xfb]);
+        assert_eq!(input.len(), 112);
+        let s = spec(&input);
+        assert_eq!(s.mutations.len(), 2, "{s:?}");
+        assert_eq!(s.mutations[0], s.mutations[1]);
+        let (capture, changed) = build(&s);
+        assert!(!changed);
+        assert!(reference(&s, changed).reject.is_empty());
+        assert!(check(&capture).is_ok(), "the untouched build is accepted");
+        check_submission(&input);
+        // One of the two alone changes the JWE, and the gateway refuses it.
+        let mut once = s.clone();
+        once.mutations.pop();
+        let (capture, changed) = build(&once);
+        assert!(changed);
+        assert!(check(&capture).is_err());
     }
 }
