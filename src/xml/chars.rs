@@ -166,6 +166,12 @@ pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
+/// A control character XML 1.0 forbids: every byte below 0x20 but tab, line feed and carriage
+/// return (in UTF-8 such a byte is always the whole character).
+const fn is_forbidden_control(b: u8) -> bool {
+    b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r'
+}
+
 /// The first character in `s` that XML forbids, if any.
 ///
 /// Fast path over bytes: in valid UTF-8 only C0 controls and U+FFFE/U+FFFF (encoded
@@ -173,16 +179,13 @@ pub fn is_xml_char(c: char) -> bool {
 pub fn first_invalid_char(s: &str) -> Option<u32> {
     let bytes = s.as_bytes();
     // One branch-free pass (vectorised) for the common case of nothing suspicious at all.
-    let suspicious = bytes.iter().fold(false, |acc, &b| {
-        acc | (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') | (b == 0xEF)
-    });
+    let suspicious = bytes
+        .iter()
+        .fold(false, |acc, &b| acc | is_forbidden_control(b) | (b == 0xEF));
     if !suspicious {
         return None;
     }
-    if let Some(&b) = bytes
-        .iter()
-        .find(|&&b| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')
-    {
+    if let Some(&b) = bytes.iter().find(|&&b| is_forbidden_control(b)) {
         return Some(u32::from(b));
     }
     for i in memchr::memchr_iter(0xEF, bytes) {
@@ -200,11 +203,11 @@ pub fn first_invalid_char(s: &str) -> Option<u32> {
 /// Whether character data needs neither line-end normalisation nor a closer look for
 /// characters XML 1.0 forbids: no control character but tab and line feed (so no carriage
 /// return either) and no byte 0xEF (which starts U+FFFE and U+FFFF). One branch-free pass, the
-/// same as the first of [`first_invalid_char`]: text for which this is `true` is taken as it
+/// first of [`first_invalid_char`] with CR added: text for which this is `true` is taken as it
 /// is, everything else goes through normalisation and [`first_invalid_char`].
 pub fn is_plain_text(s: &str) -> bool {
     !s.as_bytes().iter().fold(false, |acc, &b| {
-        acc | (b < 0x20 && b != b'\t' && b != b'\n') | (b == 0xEF)
+        acc | is_forbidden_control(b) | (b == b'\r') | (b == 0xEF)
     })
 }
 
